@@ -1,0 +1,298 @@
+/* CPU launchers of the DCF: keygen and eval, level by level over tiles of instances. */
+#include "fss/dcf.h"
+
+#include <string.h>
+
+#include "cpu_omp.h"
+#include "fss/dcf_body.h"
+#include "keyio.h"
+
+fss_status fss_dcf_params_check(fss_dcf_params p)
+{
+    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || p.g < 1 || p.g > FSS_DCF_MAX_G)
+        return FSS_E_ARG;
+    return FSS_OK;
+}
+
+size_t fss_dcf_keys_bytes(fss_dcf_params p, size_t count)
+{
+    size_t bl = FSS_ALIGN64(count * 16), wl = FSS_ALIGN64(count * 8);
+    return bl * (1 + (size_t)p.n) + 2 * wl + wl * ((size_t)p.n + 1) * (size_t)p.g;
+}
+
+void fss_dcf_keys_bind(fss_dcf_keys *k, fss_dcf_params p, int party, size_t count, void *mem)
+{
+    size_t bl = FSS_ALIGN64(count * 16), wl = FSS_ALIGN64(count * 8);
+    uint8_t *m = (uint8_t *)mem;
+    memset(k, 0, sizeof *k);
+    k->p = p;
+    k->party = party;
+    k->count = count;
+    k->mem = mem;
+    k->bytes = fss_dcf_keys_bytes(p, count);
+    k->root = (fss_block *)m;
+    k->scw = (fss_block *)(m + bl);
+    k->tcw_l = (uint64_t *)(m + bl * (1 + (size_t)p.n));
+    k->tcw_r = (uint64_t *)(m + bl * (1 + (size_t)p.n) + wl);
+    k->vcw = (uint64_t *)(m + bl * (1 + (size_t)p.n) + 2 * wl);
+}
+
+static size_t vstride(size_t count) { return fss_dcf_vcw_stride(count); }
+
+fss_status fss_dcf_keys_alloc(fss_dcf_keys *k, fss_dcf_params p, int party, size_t count)
+{
+    memset(k, 0, sizeof *k);
+    if (fss_dcf_params_check(p) != FSS_OK || (party != 0 && party != 1))
+        return FSS_E_ARG;
+    size_t bytes = fss_dcf_keys_bytes(p, count);
+    void *mem = aligned_alloc(64, bytes ? bytes : 64);
+    if (!mem)
+        return FSS_E_NOMEM;
+    memset(mem, 0, bytes);
+    fss_dcf_keys_bind(k, p, party, count, mem);
+    k->owned = 1;
+    return FSS_OK;
+}
+
+void fss_dcf_keys_free(fss_dcf_keys *k)
+{
+    if (k->owned && k->mem) {
+        fss_memzero(k->mem, k->bytes);
+        free(k->mem);
+    }
+    memset(k, 0, sizeof *k);
+}
+
+uint64_t fss_dcf_eval_aes_blocks(fss_dcf_params p)
+{
+    return (uint64_t)p.n * (1 + (uint64_t)fss_dcf_value_blocks(p.g)) + (uint64_t)fss_dcf_final_blocks(p.g);
+}
+
+uint64_t fss_dcf_keygen_aes_blocks(fss_dcf_params p)
+{
+    return 2 * ((uint64_t)p.n * (2 + (uint64_t)p.g) + (uint64_t)fss_dcf_final_blocks(p.g));
+}
+
+fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const uint64_t *alpha,
+                          const uint64_t *beta, const fss_block *roots, fss_dcf_keys *k0, fss_dcf_keys *k1)
+{
+    if (fss_dcf_params_check(p) != FSS_OK)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dcf keygen: bad parameters n=%d l=%d g=%d", p.n, p.l, p.g);
+    if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
+        k0->party != 0 || k1->party != 1)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dcf keygen: key buffers do not match the parameters");
+    const int g = p.g;
+    const size_t per = 2 * (2 + (size_t)g); /* blocks per instance per level, both parties */
+    const size_t fin = (size_t)fss_dcf_final_blocks(g);
+    const size_t vs = vstride(count), nt = fss_ntiles(count);
+    int failed = 0;
+
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        size_t need = FSS_CPU_TILE * (2 * per * 16 + 2 * 16 + 2 * sizeof(unsigned) + (size_t)g * 8);
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, need);
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t ti = 0; ti < nt; ti++) {
+            if (fss_failed(&failed))
+                continue;
+            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
+            fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
+            fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
+            unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
+            uint64_t *Va = (uint64_t *)(t + FSS_CPU_TILE);
+            memset(Va, 0, m * (size_t)g * 8);
+            for (size_t k = 0; k < m; k++) {
+                size_t i = i0 + k;
+                S[k][0] = k0->root[i] = roots[2 * i];
+                S[k][1] = k1->root[i] = roots[2 * i + 1];
+                t[k][0] = 0;
+                t[k][1] = 1;
+                k0->tcw_l[i] = k0->tcw_r[i] = 0;
+            }
+            /* Per instance and party: children 0, 1, then value blocks 0 .. g-1. */
+            for (int lv = 0; lv < p.n; lv++) {
+                for (size_t k = 0; k < m; k++)
+                    for (unsigned b = 0; b < 2; b++) {
+                        fss_block *q = in + k * per + b * (2 + (size_t)g);
+                        q[0] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(0));
+                        q[1] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(1));
+                        for (int v = 0; v < g; v++)
+                            q[2 + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
+                    }
+                if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    break;
+                }
+                for (size_t k = 0; k < m; k++) {
+                    size_t i = i0 + k;
+                    fss_block *q = out + k * per;
+                    for (size_t j = 0; j < per; j++)
+                        q[j] = fss_prg_output(in[k * per + j], q[j]);
+                    const fss_block H[2][2] = {{q[0], q[1]}, {q[2 + g], q[3 + g]}};
+                    unsigned a = fss_level_bit(alpha[i], p.n, lv), tl, tr;
+                    uint64_t *vcw = k0->vcw + (size_t)lv * (size_t)g * vs + i;
+                    fss_dcf_keygen_level_values(p.l, g, a, t[k], q + 2, q + 4 + g, beta + i * (size_t)g, Va + k * (size_t)g,
+                                                vcw, vs);
+                    fss_block cw;
+                    fss_tree_keygen_level(a, S[k], t[k], H, &cw, &tl, &tr);
+                    k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
+                    k0->tcw_l[i] |= (uint64_t)tl << lv;
+                    k0->tcw_r[i] |= (uint64_t)tr << lv;
+                }
+            }
+            if (fss_failed(&failed))
+                continue;
+            if (fin) {
+                for (size_t k = 0; k < m; k++)
+                    for (unsigned b = 0; b < 2; b++)
+                        for (size_t v = 0; v < fin; v++)
+                            in[(k * 2 + b) * fin + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
+                if (fss_ctx_aes(ctx, tid, in, out, m * 2 * fin) != FSS_OK) {
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    continue;
+                }
+                for (size_t j = 0; j < m * 2 * fin; j++)
+                    out[j] = fss_prg_output(in[j], out[j]);
+            }
+            for (size_t k = 0; k < m; k++) {
+                size_t i = i0 + k;
+                uint64_t *vcw = k0->vcw + (size_t)p.n * (size_t)g * vs + i;
+                fss_dcf_keygen_final(p.l, g, S[k], t[k], out + (k * 2) * fin, out + (k * 2 + 1) * fin,
+                                     Va + k * (size_t)g, vcw, vs);
+                k1->tcw_l[i] = k0->tcw_l[i];
+                k1->tcw_r[i] = k0->tcw_r[i];
+                for (int lv = 0; lv <= p.n; lv++)
+                    for (int j = 0; j < g; j++) {
+                        size_t o = ((size_t)lv * (size_t)g + (size_t)j) * vs + i;
+                        k1->vcw[o] = k0->vcw[o];
+                    }
+            }
+            fss_memzero(S, m * sizeof *S);
+            fss_memzero(Va, m * (size_t)g * 8);
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dcf keygen: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
+{
+    const fss_dcf_params p = k->p;
+    if (fss_dcf_params_check(p) != FSS_OK || (k->party != 0 && k->party != 1))
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dcf eval: bad key parameters (n=%d l=%d g=%d party=%d)", p.n, p.l,
+                            p.g, k->party);
+    const int g = p.g;
+    const unsigned party = (unsigned)k->party;
+    const size_t nvb = (size_t)fss_dcf_value_blocks(g), per = 1 + nvb;
+    const size_t fin = (size_t)fss_dcf_final_blocks(g);
+    const size_t count = k->count, vs = vstride(count), nt = fss_ntiles(count);
+    int failed = 0;
+
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        size_t need = FSS_CPU_TILE * (2 * per * 16 + 16 + sizeof(unsigned) + (size_t)g * 8);
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, need);
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t ti = 0; ti < nt; ti++) {
+            if (fss_failed(&failed))
+                continue;
+            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
+            fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE * per, *S = ob + FSS_CPU_TILE * per;
+            unsigned *t = (unsigned *)(S + FSS_CPU_TILE);
+            uint64_t *V = (uint64_t *)(t + FSS_CPU_TILE);
+            memset(V, 0, m * (size_t)g * 8);
+            for (size_t j = 0; j < m; j++) {
+                S[j] = k->root[i0 + j];
+                t[j] = party;
+            }
+            for (int lv = 0; lv < p.n; lv++) {
+                for (size_t j = 0; j < m; j++) {
+                    unsigned c = fss_level_bit(x[i0 + j], p.n, lv), f = fss_dcf_value_first_block(c, g);
+                    fss_block *q = in + j * per;
+                    q[0] = fss_prg_input(S[j], FSS_PRG_TWEAK_CHILD(c));
+                    for (size_t v = 0; v < nvb; v++)
+                        q[1 + v] = fss_prg_input(S[j], FSS_PRG_TWEAK_VALUE(f + v));
+                }
+                if (fss_ctx_aes(ctx, tid, in, ob, m * per) != FSS_OK) {
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    break;
+                }
+                const fss_block *scw = k->scw + (size_t)lv * count + i0;
+                const uint64_t *vcw = k->vcw + (size_t)lv * (size_t)g * vs + i0;
+                for (size_t j = 0; j < m; j++) {
+                    size_t i = i0 + j;
+                    unsigned c = fss_level_bit(x[i], p.n, lv);
+                    fss_block *q = ob + j * per;
+                    for (size_t v = 0; v < per; v++)
+                        q[v] = fss_prg_output(in[j * per + v], q[v]);
+                    fss_dcf_eval_level_values(party, p.l, g, c, t[j], q + 1, vcw + j, vs, V + j * (size_t)g);
+                    unsigned tc = (unsigned)((c ? k->tcw_r[i] : k->tcw_l[i]) >> lv) & 1u;
+                    fss_tree_eval_level(c, &S[j], &t[j], q[0], scw[j], tc);
+                }
+            }
+            if (fss_failed(&failed))
+                continue;
+            if (fin) {
+                for (size_t j = 0; j < m; j++)
+                    for (size_t v = 0; v < fin; v++)
+                        in[j * fin + v] = fss_prg_input(S[j], FSS_PRG_TWEAK_VALUE(v));
+                if (fss_ctx_aes(ctx, tid, in, ob, m * fin) != FSS_OK) {
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    continue;
+                }
+                for (size_t j = 0; j < m * fin; j++)
+                    ob[j] = fss_prg_output(in[j], ob[j]);
+            }
+            const uint64_t *vcw = k->vcw + (size_t)p.n * (size_t)g * vs + i0;
+            for (size_t j = 0; j < m; j++) {
+                fss_dcf_eval_final(party, p.l, g, S[j], t[j], ob + j * fin, vcw + j, vs, V + j * (size_t)g);
+                memcpy(out + (i0 + j) * (size_t)g, V + j * (size_t)g, (size_t)g * 8);
+            }
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dcf eval: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    const fss_dcf_params p = k->p;
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g;
+    for (size_t i = first; i < first + count; i++) {
+        uint8_t *o = out + (i - first) * kb;
+        size_t off = fss_tree_key_write(o, i, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
+        memset(o + off, 0, kb - off);
+        bitbuf bb = {o + off, NULL, 0};
+        for (size_t v = 0; v < nv; v++)
+            bitbuf_put(&bb, k->vcw[v * vs + i], p.l);
+        FSS_ASSERT(off + (bb.bit + 7) / 8 == kb);
+    }
+}
+
+fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    const fss_dcf_params p = k->p;
+    if (first > k->count || count > k->count - first)
+        return FSS_E_ARG;
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g;
+    for (size_t i = first; i < first + count; i++) {
+        const uint8_t *r = in + (i - first) * kb;
+        size_t off = fss_tree_key_read(r, i, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
+        if (!off || !bitbuf_tail_clean(r + off, nv * (size_t)p.l))
+            return FSS_E_FORMAT;
+        bitbuf bb = {NULL, r + off, 0};
+        for (size_t v = 0; v < nv; v++)
+            k->vcw[v * vs + i] = bitbuf_get(&bb, p.l);
+    }
+    return FSS_OK;
+}

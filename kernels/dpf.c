@@ -1,0 +1,378 @@
+/* CPU launchers of the DPF: keygen, point eval, full-domain eval, comparison. */
+#include "fss/dpf.h"
+
+#include <string.h>
+
+#include "cpu_omp.h"
+#include "fss/dpf_body.h"
+#include "keyio.h"
+
+fss_status fss_dpf_params_check(fss_dpf_params p)
+{
+    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || (p.early != 0 && p.early != 1))
+        return FSS_E_ARG;
+    if (p.early && p.l != 1)
+        return FSS_E_ARG;
+    return FSS_OK;
+}
+
+size_t fss_dpf_keys_bytes(fss_dpf_params p, size_t count)
+{
+    size_t d = (size_t)FSS_DPF_DEPTH(p.n, p.early);
+    return FSS_ALIGN64(count * 16) * (2 + d) + 2 * FSS_ALIGN64(count * 8);
+}
+
+void fss_dpf_keys_bind(fss_dpf_keys *k, fss_dpf_params p, int party, size_t count, void *mem)
+{
+    size_t d = (size_t)FSS_DPF_DEPTH(p.n, p.early), bl = FSS_ALIGN64(count * 16), wl = FSS_ALIGN64(count * 8);
+    uint8_t *m = (uint8_t *)mem;
+    memset(k, 0, sizeof *k);
+    k->p = p;
+    k->party = party;
+    k->count = count;
+    k->mem = mem;
+    k->bytes = fss_dpf_keys_bytes(p, count);
+    k->root = (fss_block *)m;
+    k->scw = (fss_block *)(m + bl);
+    k->tcw_l = (uint64_t *)(m + bl * (1 + d));
+    k->tcw_r = (uint64_t *)(m + bl * (1 + d) + wl);
+    k->fcw = (fss_block *)(m + bl * (1 + d) + 2 * wl);
+}
+
+fss_status fss_dpf_keys_alloc(fss_dpf_keys *k, fss_dpf_params p, int party, size_t count)
+{
+    memset(k, 0, sizeof *k);
+    if (fss_dpf_params_check(p) != FSS_OK || (party != 0 && party != 1))
+        return FSS_E_ARG;
+    size_t bytes = fss_dpf_keys_bytes(p, count);
+    void *mem = aligned_alloc(64, bytes ? bytes : 64);
+    if (!mem)
+        return FSS_E_NOMEM;
+    memset(mem, 0, bytes);
+    fss_dpf_keys_bind(k, p, party, count, mem);
+    k->owned = 1;
+    return FSS_OK;
+}
+
+void fss_dpf_keys_free(fss_dpf_keys *k)
+{
+    if (k->owned && k->mem) {
+        fss_memzero(k->mem, k->bytes);
+        free(k->mem);
+    }
+    memset(k, 0, sizeof *k);
+}
+
+uint64_t fss_dpf_eval_aes_blocks(fss_dpf_params p) { return (uint64_t)FSS_DPF_DEPTH(p.n, p.early); }
+uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p) { return 4 * (uint64_t)FSS_DPF_DEPTH(p.n, p.early); }
+
+size_t fss_dpf_full_words(fss_dpf_params p)
+{
+    if (!p.early)
+        return (size_t)1 << p.n;
+    return p.n >= 6 ? (size_t)1 << (p.n - 6) : 1;
+}
+
+static int leaf_log(fss_dpf_params p) { return p.n - FSS_DPF_DEPTH(p.n, p.early); }
+
+static fss_status check_keys(fss_ctx *ctx, const fss_dpf_keys *k)
+{
+    if (fss_dpf_params_check(k->p) != FSS_OK || (k->party != 0 && k->party != 1))
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf: bad key parameters (n=%d l=%d early=%d party=%d)",
+                            k->p.n, k->p.l, k->p.early, k->party);
+    return FSS_OK;
+}
+
+fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
+                          const uint64_t *beta, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
+{
+    if (fss_dpf_params_check(p) != FSS_OK)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: bad parameters n=%d l=%d early=%d", p.n, p.l, p.early);
+    if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
+        k0->party != 0 || k1->party != 1)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: key buffers do not match the parameters");
+    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
+    const size_t nt = fss_ntiles(count);
+    const size_t per = 4; /* blocks per instance per level: 2 parties x 2 children */
+    int failed = 0;
+
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, FSS_CPU_TILE * (2 * per * 16 + 2 * 16 + 2 * sizeof(unsigned)));
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t ti = 0; ti < nt; ti++) {
+            if (fss_failed(&failed))
+                continue;
+            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
+            fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
+            fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
+            unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
+            for (size_t k = 0; k < m; k++) {
+                S[k][0] = roots[2 * (i0 + k)];
+                S[k][1] = roots[2 * (i0 + k) + 1];
+                t[k][0] = 0;
+                t[k][1] = 1;
+                k0->root[i0 + k] = S[k][0];
+                k1->root[i0 + k] = S[k][1];
+                k0->tcw_l[i0 + k] = k0->tcw_r[i0 + k] = 0;
+            }
+            for (int lv = 0; lv < depth; lv++) {
+                for (size_t k = 0; k < m; k++)
+                    for (unsigned b = 0; b < 2; b++)
+                        for (unsigned c = 0; c < 2; c++)
+                            in[k * per + 2 * b + c] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(c));
+                if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    break;
+                }
+                for (size_t k = 0; k < m; k++) {
+                    size_t i = i0 + k;
+                    fss_block H[2][2];
+                    for (unsigned j = 0; j < 4; j++)
+                        H[j >> 1][j & 1] = fss_prg_output(in[k * per + j], out[k * per + j]);
+                    unsigned a = fss_level_bit(alpha[i], p.n, lv), tl, tr;
+                    fss_block cw;
+                    fss_tree_keygen_level(a, S[k], t[k], H, &cw, &tl, &tr);
+                    k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
+                    k0->tcw_l[i] |= (uint64_t)tl << lv;
+                    k0->tcw_r[i] |= (uint64_t)tr << lv;
+                }
+            }
+            for (size_t k = 0; k < m; k++) {
+                size_t i = i0 + k;
+                fss_block f = {0, 0};
+                if (p.early)
+                    f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
+                else
+                    f.lo = fss_dpf_keygen_final(p.l, beta[i], S[k], t[k]);
+                k0->fcw[i] = k1->fcw[i] = f;
+                k1->tcw_l[i] = k0->tcw_l[i];
+                k1->tcw_r[i] = k0->tcw_r[i];
+            }
+            fss_memzero(S, m * sizeof *S);
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dpf keygen: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+/* The walk shared by point eval and comparison: one tile down to the leaf. When cmp is
+ * set, acc[k] collects the comparison bits of the levels. */
+static fss_status walk_tile(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x,
+                            fss_block *S, unsigned *t, unsigned *acc, fss_block *in, fss_block *out)
+{
+    const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
+    for (size_t j = 0; j < m; j++) {
+        S[j] = k->root[i0 + j];
+        t[j] = (unsigned)k->party;
+        acc[j] = 0;
+    }
+    for (int lv = 0; lv < depth; lv++) {
+        for (size_t j = 0; j < m; j++)
+            in[j] = fss_prg_input(S[j], FSS_PRG_TWEAK_CHILD(fss_level_bit(x[i0 + j], n, lv)));
+        if (fss_ctx_aes(ctx, tid, in, out, m) != FSS_OK)
+            return FSS_E_CRYPTO;
+        const fss_block *scw = k->scw + (size_t)lv * k->count + i0;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = i0 + j;
+            unsigned c = fss_level_bit(x[i], n, lv);
+            unsigned tl = (unsigned)(k->tcw_l[i] >> lv) & 1u, tr = (unsigned)(k->tcw_r[i] >> lv) & 1u;
+            acc[j] ^= fss_dpf_cmp_level_bit(c, S[j], t[j], tl);
+            fss_tree_eval_level(c, &S[j], &t[j], fss_prg_output(in[j], out[j]), scw[j], c ? tr : tl);
+        }
+    }
+    return FSS_OK;
+}
+
+static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out, int cmp)
+{
+    fss_status st = check_keys(ctx, k);
+    if (st != FSS_OK)
+        return st;
+    const fss_dpf_params p = k->p;
+    const int ll = leaf_log(p);
+    const size_t nt = fss_ntiles(k->count);
+    int failed = 0;
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, FSS_CPU_TILE * (3 * 16 + 2 * sizeof(unsigned)));
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t ti = 0; ti < nt; ti++) {
+            if (fss_failed(&failed))
+                continue;
+            size_t i0 = ti * FSS_CPU_TILE, m = k->count - i0 < FSS_CPU_TILE ? k->count - i0 : FSS_CPU_TILE;
+            fss_block *S = (fss_block *)sc, *in = S + FSS_CPU_TILE, *ob = in + FSS_CPU_TILE;
+            unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
+            if (walk_tile(ctx, tid, k, i0, m, x, S, t, acc, in, ob) != FSS_OK) {
+                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                continue;
+            }
+            for (size_t j = 0; j < m; j++) {
+                size_t i = i0 + j;
+                unsigned xl = (unsigned)(x[i] & ((1u << ll) - 1));
+                if (cmp) {
+                    unsigned eq_or_below = p.early ? fss_dpf_cmp_leaf_bits(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl) : t[j];
+                    out[i] = acc[j] ^ eq_or_below ^ (unsigned)(k->party == 0);
+                } else if (p.early) {
+                    out[i] = fss_dpf_leaf_bit(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl);
+                } else {
+                    out[i] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+                }
+            }
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dpf eval: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+fss_status fss_dpf_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
+{
+    return eval_common(ctx, k, x, out, 0);
+}
+
+fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
+{
+    return eval_common(ctx, k, x, out, 1);
+}
+
+/* Full domain, one instance: expand the tree breadth-first in place (children of node
+ * j land at 2j and 2j+1, so going backwards never overwrites an unread parent), in
+ * chunks of FSS_CPU_TILE parents per OpenSSL call. */
+static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
+                           fss_block *in, fss_block *ob, uint64_t *out)
+{
+    const fss_dpf_params p = k->p;
+    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
+    S[0] = k->root[i];
+    t[0] = (uint8_t)k->party;
+    for (int lv = 0; lv < depth; lv++) {
+        size_t nodes = (size_t)1 << lv;
+        fss_block cw = k->scw[(size_t)lv * k->count + i];
+        unsigned tl = (unsigned)(k->tcw_l[i] >> lv) & 1u, tr = (unsigned)(k->tcw_r[i] >> lv) & 1u;
+        size_t chunk = FSS_CPU_TILE / 2;
+        for (size_t hi = nodes; hi > 0;) {
+            size_t lo = hi > chunk ? hi - chunk : 0, m = hi - lo;
+            fss_block par[FSS_CPU_TILE / 2];
+            uint8_t tp[FSS_CPU_TILE / 2];
+            for (size_t j = 0; j < m; j++) {
+                par[j] = S[lo + j];
+                tp[j] = t[lo + j];
+                in[2 * j] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(0));
+                in[2 * j + 1] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(1));
+            }
+            if (fss_ctx_aes(ctx, tid, in, ob, 2 * m) != FSS_OK)
+                return FSS_E_CRYPTO;
+            for (size_t j = 0; j < m; j++)
+                for (unsigned c = 0; c < 2; c++) {
+                    fss_block s = par[j];
+                    unsigned tt = tp[j];
+                    fss_tree_eval_level(c, &s, &tt, fss_prg_output(in[2 * j + c], ob[2 * j + c]), cw, c ? tr : tl);
+                    S[2 * (lo + j) + c] = s;
+                    t[2 * (lo + j) + c] = (uint8_t)tt;
+                }
+            hi = lo;
+        }
+    }
+    size_t leaves = (size_t)1 << depth;
+    if (p.early) {
+        size_t W = fss_dpf_full_words(p);
+        uint64_t *o = out + i * W;
+        if (ll < 6) { /* fewer than 64 outputs: one word */
+            fss_block lf = fss_dpf_leaf(S[0], t[0], k->fcw[i]);
+            o[0] = lf.lo;
+        } else if (ll == 6) {
+            for (size_t j = 0; j < leaves; j++)
+                o[j] = fss_dpf_leaf(S[j], t[j], k->fcw[i]).lo;
+        } else {
+            for (size_t j = 0; j < leaves; j++) {
+                fss_block lf = fss_dpf_leaf(S[j], t[j], k->fcw[i]);
+                o[2 * j] = lf.lo;
+                o[2 * j + 1] = lf.hi;
+            }
+        }
+    } else {
+        uint64_t *o = out + i * leaves;
+        for (size_t j = 0; j < leaves; j++)
+            o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+    }
+    return FSS_OK;
+}
+
+fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out)
+{
+    fss_status st = check_keys(ctx, k);
+    if (st != FSS_OK)
+        return st;
+    if (k->p.n > FSS_DPF_FULL_MAX_BITS)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf full-domain eval: n=%d above the limit %d", k->p.n,
+                            FSS_DPF_FULL_MAX_BITS);
+    const size_t nodes = (size_t)1 << FSS_DPF_DEPTH(k->p.n, k->p.early);
+    int failed = 0;
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, nodes * 17 + 2 * FSS_CPU_TILE * 16 + 64);
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(dynamic)
+        for (size_t i = 0; i < k->count; i++) {
+            if (fss_failed(&failed))
+                continue;
+            fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
+            uint8_t *t = (uint8_t *)(S + nodes);
+            if (full_one(ctx, tid, k, i, S, t, in, ob, out) != FSS_OK)
+                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dpf full-domain eval: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+static size_t fcw_bytes(fss_dpf_params p)
+{
+    return p.early ? (FSS_DPF_LEAF_BITS(p.n, 1) + 7) / 8 : ((size_t)p.l + 7) / 8;
+}
+
+void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    const fss_dpf_params p = k->p;
+    const int depth = FSS_DPF_DEPTH(p.n, p.early);
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
+    for (size_t i = first; i < first + count; i++) {
+        uint8_t *o = out + (i - first) * kb;
+        size_t off = fss_tree_key_write(o, i, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
+        uint8_t f[16];
+        put_block(f, k->fcw[i]);
+        memcpy(o + off, f, fb);
+        FSS_ASSERT(off + fb == kb);
+    }
+}
+
+fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    const fss_dpf_params p = k->p;
+    if (first > k->count || count > k->count - first)
+        return FSS_E_ARG;
+    const int depth = FSS_DPF_DEPTH(p.n, p.early);
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
+    const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l;
+    for (size_t i = first; i < first + count; i++) {
+        const uint8_t *r = in + (i - first) * kb;
+        size_t off = fss_tree_key_read(r, i, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
+        if (!off || !bitbuf_tail_clean(r + off, fbits))
+            return FSS_E_FORMAT;
+        uint8_t f[16] = {0};
+        memcpy(f, r + off, fb);
+        k->fcw[i] = get_block(f);
+    }
+    return FSS_OK;
+}

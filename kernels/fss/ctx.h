@@ -1,0 +1,46 @@
+/* The CPU evaluation context: thread count, one OpenSSL AES context and scratch space
+ * per thread, the AES block counter, and the last error message. Passed first to every
+ * CPU keygen and eval call. */
+#ifndef FSS_CTX_H
+#define FSS_CTX_H
+
+#include "fss/common.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef struct fss_ctx fss_ctx;
+
+/* threads <= 0 means all the processors OpenMP sees. */
+FSS_NODISCARD fss_status fss_ctx_new(fss_ctx **out, int threads);
+void fss_ctx_free(fss_ctx *ctx);
+
+int fss_ctx_threads(const fss_ctx *ctx);
+FSS_NODISCARD fss_status fss_ctx_set_threads(fss_ctx *ctx, int threads);
+
+/* The message of the last failed call on this context ("" if none). */
+const char *fss_ctx_error(const fss_ctx *ctx);
+
+/* AES blocks this context has encrypted through the PRG since the last reset. */
+uint64_t fss_ctx_aes_blocks(const fss_ctx *ctx);
+void fss_ctx_reset_counters(fss_ctx *ctx);
+
+/* out[i] = AES_K(in[i]) with the PRG's fixed key K, through OpenSSL on thread tid's
+ * context (0 <= tid < threads). The batched primitive the CPU backend is built on; in
+ * and out may alias. */
+FSS_NODISCARD fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *out,
+                                     size_t nblocks);
+
+/* Per-thread scratch of at least bytes bytes, 64-byte aligned, kept until the next
+ * call with a larger size or fss_ctx_free (which wipes it). NULL if out of memory. */
+void *fss_ctx_scratch(fss_ctx *ctx, int tid, size_t bytes);
+
+/* Set the error message (printf format) and return s: `return fss_ctx_fail(...)`. */
+fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,51 @@
+/* The CUDA backend's C API. Keys on the device use exactly the host layout
+ * (fss_*_keys_bind over a cudaMalloc'd buffer), so moving keys is one memcpy. Every
+ * pointer argument named d_* is device memory; launches go on the given stream and
+ * return once queued (errors of the launch itself are checked). Same bits as the CPU
+ * backend: keys generated from the same roots are byte-identical, evaluations equal. */
+#ifndef FSS_CUDA_H
+#define FSS_CUDA_H
+
+#include <cuda_runtime_api.h>
+
+#include "fss/dcf.h"
+#include "fss/dpf.h"
+
+FSS_EXTERN_C_BEGIN
+
+/* Number of usable CUDA devices; 0 when there is none or the driver is missing. */
+int fss_cuda_device_count(void);
+/* Text of the last error a fss_cuda_* call returned on this thread. */
+const char *fss_cuda_last_error(void);
+
+/* Device key buffers (cudaMalloc + bind) and transfers of a whole batch. */
+FSS_NODISCARD fss_status fss_cuda_dpf_keys_alloc(fss_dpf_keys *d_k, fss_dpf_params p, int party, size_t count);
+FSS_NODISCARD fss_status fss_cuda_dcf_keys_alloc(fss_dcf_keys *d_k, fss_dcf_params p, int party, size_t count);
+void fss_cuda_dpf_keys_free(fss_dpf_keys *d_k);
+void fss_cuda_dcf_keys_free(fss_dcf_keys *d_k);
+/* Copies of keys->mem between host and device keys of the same parameters and count. */
+FSS_NODISCARD fss_status fss_cuda_dpf_keys_upload(fss_dpf_keys *d_k, const fss_dpf_keys *h_k, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dpf_keys_download(fss_dpf_keys *h_k, const fss_dpf_keys *d_k, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_keys_upload(fss_dcf_keys *d_k, const fss_dcf_keys *h_k, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_keys_download(fss_dcf_keys *h_k, const fss_dcf_keys *d_k, cudaStream_t s);
+
+/* out[i] = AES_K(in[i]) with the PRG's fixed key (the T-table body of fss/aes.h). */
+FSS_NODISCARD fss_status fss_cuda_aes(const fss_block *d_in, fss_block *d_out, size_t count, cudaStream_t s);
+
+/* Same contracts as the CPU functions of the same name in fss/dpf.h and fss/dcf.h, with
+ * keys (d_k*) bound to device memory and all arrays on the device. */
+FSS_NODISCARD fss_status fss_cuda_dpf_keygen(fss_dpf_params p, size_t count, const uint64_t *d_alpha,
+                                             const uint64_t *d_beta, const fss_block *d_roots, fss_dpf_keys *d_k0,
+                                             fss_dpf_keys *d_k1, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dpf_eval(const fss_dpf_keys *d_k, const uint64_t *d_x, uint64_t *d_out, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dpf_eval_full(const fss_dpf_keys *d_k, uint64_t *d_out, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dpf_cmp_eval(const fss_dpf_keys *d_k, const uint64_t *d_x, uint64_t *d_out,
+                                               cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_keygen(fss_dcf_params p, size_t count, const uint64_t *d_alpha,
+                                             const uint64_t *d_beta, const fss_block *d_roots, fss_dcf_keys *d_k0,
+                                             fss_dcf_keys *d_k1, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_eval(const fss_dcf_keys *d_k, const uint64_t *d_x, uint64_t *d_out, cudaStream_t s);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,96 @@
+/* Distributed point functions (BGI 2016): f(x) = beta if x == alpha else 0.
+ *
+ * Two output kinds, chosen by fss_dpf_params.early:
+ *  - early = 0: output group Z_{2^l}, 1 <= l <= 64, tree depth n, one AES block per
+ *    level, the leaf's high word converted to the output;
+ *  - early = 1: 1-bit output (l must be 1, beta = 1), early termination: the tree stops
+ *    at depth n - 7 and a leaf block holds the 128 output bits of its subtree.
+ * The same keys give a comparison (fss_dpf_cmp_eval): XOR shares of 1{x < alpha}, from
+ * the control bits of the left siblings of x's path (Sigma's trick, DESIGN section 6).
+ *
+ * Keys for a batch of instances live in one allocation, level-major (the GPU layout):
+ *   root[count], scw[depth][count], tcw_l[count], tcw_r[count], fcw[count]
+ * with tcw_* bit i the control-bit correction of level i, and fcw the final
+ * correction (a ring value in .lo for early = 0, the leaf correction for early = 1).
+ *
+ * Serialized, one instance after the other, each FSS_DPF_KEY_BYTES(n, l, early) bytes,
+ * little-endian:
+ *   root (16) | scw[0..depth) (16 each) | tcw_l (ceil(depth/8)) | tcw_r (ceil(depth/8))
+ *   | fcw: early = 0: ceil(l/8) bytes; early = 1: ceil(2^(n-depth)/8) bytes
+ * Unused high bits of the last byte of a field must be zero (the reader checks). */
+#ifndef FSS_DPF_H
+#define FSS_DPF_H
+
+#include "fss/ctx.h"
+
+#define FSS_DPF_EARLY_BITS 7 /* log2 of the 128 output bits in one leaf block */
+#define FSS_DPF_FULL_MAX_BITS 28 /* full-domain evaluation limit (2^28 outputs) */
+
+#define FSS_DPF_DEPTH(n, early) ((early) ? ((n) > FSS_DPF_EARLY_BITS ? (n) - FSS_DPF_EARLY_BITS : 0) : (n))
+#define FSS_DPF_LEAF_BITS(n, early) ((early) ? ((size_t)1 << ((n) - FSS_DPF_DEPTH(n, early))) : 1)
+#define FSS_DPF_KEY_BYTES(n, l, early)                                                    \
+    ((size_t)16 + (size_t)16 * FSS_DPF_DEPTH(n, early) + 2 * (((size_t)FSS_DPF_DEPTH(n, early) + 7) / 8) + \
+     ((early) ? (FSS_DPF_LEAF_BITS(n, early) + 7) / 8 : ((size_t)(l) + 7) / 8))
+
+FSS_EXTERN_C_BEGIN
+
+typedef struct fss_dpf_params {
+    int n;     /* input bits, 1..64 */
+    int l;     /* output bits, 1..64 (1 when early) */
+    int early; /* 1: early-terminated 1-bit variant */
+} fss_dpf_params;
+
+typedef struct fss_dpf_keys {
+    fss_dpf_params p;
+    int party;     /* 0 or 1 */
+    size_t count;  /* instances */
+    fss_block *root;
+    fss_block *scw;
+    uint64_t *tcw_l, *tcw_r;
+    fss_block *fcw;
+    void *mem;     /* the one allocation the pointers above point into */
+    size_t bytes;
+    int owned;     /* mem allocated by fss_dpf_keys_alloc (host) */
+} fss_dpf_keys;
+
+FSS_NODISCARD fss_status fss_dpf_params_check(fss_dpf_params p);
+/* Bytes of one allocation holding count instances, and binding pointers into mem
+ * (host or device memory, at least that many bytes, 64-byte aligned). */
+size_t fss_dpf_keys_bytes(fss_dpf_params p, size_t count);
+void fss_dpf_keys_bind(fss_dpf_keys *k, fss_dpf_params p, int party, size_t count, void *mem);
+FSS_NODISCARD fss_status fss_dpf_keys_alloc(fss_dpf_keys *k, fss_dpf_params p, int party, size_t count);
+/* Wipes and frees a host allocation made by fss_dpf_keys_alloc. */
+void fss_dpf_keys_free(fss_dpf_keys *k);
+
+/* Keys for count instances. roots[2*i + b] is party b's root seed of instance i
+ * (draw them from fss_rng; fixed roots give identical keys on CPU and GPU). alpha and
+ * beta are reduced mod 2^n and 2^l; beta is ignored (taken as 1) when early. k0, k1
+ * must have been allocated for count instances of p. */
+FSS_NODISCARD fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count,
+                                        const uint64_t *alpha, const uint64_t *beta,
+                                        const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1);
+
+/* out[i] = party's share of f_i(x[i]): in Z_{2^l} (early = 0) or a bit (early = 1;
+ * the two shares XOR to the output). */
+FSS_NODISCARD fss_status fss_dpf_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
+
+/* Full domain: out holds, for each instance i, its shares for x = 0 .. 2^n - 1.
+ * early = 0: out[i * 2^n + x] in Z_{2^l}; early = 1: a bit vector, bit x of instance
+ * i is bit (x mod 64) of out[i * W + x / 64], W = max(1, 2^n / 64). n <= 28. */
+FSS_NODISCARD fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out);
+size_t fss_dpf_full_words(fss_dpf_params p);
+
+/* XOR shares of 1{x[i] < alpha_i} (unsigned n-bit comparison) from DPF keys. */
+FSS_NODISCARD fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
+
+/* AES blocks one party spends per eval, per comparison, per keygen (both parties). */
+uint64_t fss_dpf_eval_aes_blocks(fss_dpf_params p);
+uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p);
+
+/* Serialization of instances [first, first + count) to/from the byte layout above. */
+void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out);
+FSS_NODISCARD fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in);
+
+FSS_EXTERN_C_END
+
+#endif

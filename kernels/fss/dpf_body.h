@@ -1,0 +1,86 @@
+/* Per-element bodies of the DPF's last step (eval and keygen) and of the comparison;
+ * the levels above are fss_tree_*_level. Shared by the CPU and CUDA launchers. */
+#ifndef FSS_DPF_BODY_H
+#define FSS_DPF_BODY_H
+
+#include "fss/ring.h"
+#include "fss/tree_body.h"
+
+/* Mask of the bits of a leaf block that are outputs (2^leaf_log bits, leaf_log <= 7). */
+static inline FSS_HD fss_block fss_dpf_leaf_mask(int leaf_log)
+{
+    fss_block m;
+    if (leaf_log >= 7) {
+        m.lo = m.hi = ~(uint64_t)0;
+    } else if (leaf_log == 6) {
+        m.lo = ~(uint64_t)0;
+        m.hi = 0;
+    } else {
+        m.lo = ((uint64_t)1 << (1u << leaf_log)) - 1;
+        m.hi = 0;
+    }
+    return m;
+}
+
+/* Group output (early = 0): party's share (-1)^b (conv(S) + t * fcw), conv(S) = S.hi. */
+static inline FSS_HD uint64_t fss_dpf_eval_final(unsigned party, int l, fss_block S, unsigned t, uint64_t fcw)
+{
+    uint64_t v = S.hi + (fcw & ((uint64_t)0 - (uint64_t)t));
+    return fss_ring_cneg(v, party, l);
+}
+
+/* Bit output (early = 1): the leaf block S xor t * fcw, then bit xl of it. */
+static inline FSS_HD fss_block fss_dpf_leaf(fss_block S, unsigned t, fss_block fcw)
+{
+    return fss_block_xor_if(S, fcw, t);
+}
+static inline FSS_HD unsigned fss_dpf_leaf_bit(fss_block leaf, unsigned xl)
+{
+    return (unsigned)((xl < 64 ? leaf.lo >> xl : leaf.hi >> (xl - 64)) & 1u);
+}
+
+/* Dealer's final correction, group output: shares reconstruct to beta on alpha. */
+static inline FSS_HD uint64_t fss_dpf_keygen_final(int l, uint64_t beta, const fss_block S[2], const unsigned t[2])
+{
+    uint64_t v = beta - S[0].hi + S[1].hi;
+    return fss_ring_cneg(v, t[1], l);
+}
+
+/* Dealer's final correction, bit output: leaves XOR to the unit vector at al. */
+static inline FSS_HD fss_block fss_dpf_keygen_leaf(int leaf_log, unsigned al, const fss_block S[2])
+{
+    fss_block e;
+    e.lo = al < 64 ? (uint64_t)1 << al : 0;
+    e.hi = al < 64 ? 0 : (uint64_t)1 << (al - 64);
+    fss_block m = fss_dpf_leaf_mask(leaf_log);
+    fss_block c = fss_block_xor(fss_block_xor(S[0], S[1]), e);
+    c.lo &= m.lo;
+    c.hi &= m.hi;
+    return c;
+}
+
+/* Comparison, one level: before stepping to child c, add the control bit of the left
+ * child when x goes right (its subtree holds the values below x with this prefix). */
+static inline FSS_HD unsigned fss_dpf_cmp_level_bit(unsigned c, fss_block S, unsigned t, unsigned tcw_l)
+{
+    return c & (fss_node_u(S, 0) ^ (t & tcw_l));
+}
+
+/* Comparison, leaf: parity of the leaf bits at positions <= xl (is alpha <= x within
+ * this leaf). */
+static inline FSS_HD unsigned fss_dpf_cmp_leaf_bits(fss_block leaf, unsigned xl)
+{
+    uint64_t mlo, mhi;
+    if (xl < 63) {
+        mlo = ((uint64_t)2 << xl) - 1;
+        mhi = 0;
+    } else {
+        mlo = ~(uint64_t)0;
+        mhi = xl >= 127 ? ~(uint64_t)0 : (((uint64_t)2 << (xl - 64)) - 1);
+        if (xl == 63)
+            mhi = 0;
+    }
+    return fss_parity64((leaf.lo & mlo) ^ (leaf.hi & mhi));
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* Randomness for masks and key seeds: AES-128-CTR keyed from the OS CSPRNG
+ * (getrandom). A seeded variant exists for tests and benchmarks only, so a failing
+ * run can be replayed from the seed it printed. */
+#ifndef FSS_RNG_H
+#define FSS_RNG_H
+
+#include "fss/common.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef struct fss_rng fss_rng;
+
+/* A generator keyed by 16 bytes from getrandom(2). */
+FSS_NODISCARD fss_status fss_rng_new_os(fss_rng **out);
+/* A deterministic generator for tests: the same seed gives the same stream. */
+FSS_NODISCARD fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed);
+void fss_rng_free(fss_rng *r);
+
+FSS_NODISCARD fss_status fss_rng_bytes(fss_rng *r, void *buf, size_t n);
+/* Uniform n-bit values (1 <= n <= 64), count of them. */
+FSS_NODISCARD fss_status fss_rng_ring(fss_rng *r, uint64_t *out, size_t count, int n);
+/* A 64-bit value from the OS CSPRNG, for seeding test runs. */
+FSS_NODISCARD fss_status fss_os_random_u64(uint64_t *out);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,57 @@
+/* Internal: layout and byte-serialization pieces shared by the DPF and DCF keys. */
+#ifndef FSS_KEYIO_H
+#define FSS_KEYIO_H
+
+#include <string.h>
+
+#include "fss/common.h"
+
+#define FSS_ALIGN64(x) (((x) + (size_t)63) & ~(size_t)63)
+
+/* Little-endian bit writer/reader over a byte buffer (LSB first). */
+typedef struct bitbuf {
+    uint8_t *p;
+    const uint8_t *cp;
+    size_t bit;
+} bitbuf;
+
+static inline void bitbuf_put(bitbuf *b, uint64_t v, int nbits)
+{
+    for (int i = 0; i < nbits; i++, b->bit++) {
+        if ((v >> i) & 1)
+            b->p[b->bit >> 3] |= (uint8_t)(1u << (b->bit & 7));
+    }
+}
+
+static inline uint64_t bitbuf_get(bitbuf *b, int nbits)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < nbits; i++, b->bit++)
+        v |= (uint64_t)((b->cp[b->bit >> 3] >> (b->bit & 7)) & 1) << i;
+    return v;
+}
+
+/* Bits of the last byte past `bits` must be zero: a stray bit is corruption. */
+static inline int bitbuf_tail_clean(const uint8_t *p, size_t bits)
+{
+    return (bits & 7) == 0 || (p[bits >> 3] >> (bits & 7)) == 0;
+}
+
+static inline void put_block(uint8_t *out, fss_block b) { memcpy(out, &b, 16); }
+static inline fss_block get_block(const uint8_t *in)
+{
+    fss_block b;
+    memcpy(&b, in, 16);
+    return b;
+}
+
+/* The tree part of one instance (root, scw levels, tcw masks); returns bytes used. */
+size_t fss_tree_key_write(uint8_t *out, size_t i, size_t count, int depth, const fss_block *root,
+                          const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r);
+/* Returns bytes used, or 0 when a tcw mask has bits beyond depth. */
+size_t fss_tree_key_read(const uint8_t *in, size_t i, size_t count, int depth, fss_block *root,
+                         fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r);
+
+static inline uint64_t depth_mask(int depth) { return depth >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << depth) - 1); }
+
+#endif

@@ -1,0 +1,105 @@
+#include "fss/rng.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/evp.h>
+
+#include "fss/ring.h"
+
+struct fss_rng {
+    EVP_CIPHER_CTX *evp;
+};
+
+fss_status fss_os_random_u64(uint64_t *out)
+{
+    uint8_t *p = (uint8_t *)out;
+    size_t got = 0;
+    while (got < sizeof *out) {
+        ssize_t r = getrandom(p + got, sizeof *out - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return FSS_E_CRYPTO;
+        got += (size_t)r;
+    }
+    return FSS_OK;
+}
+
+static fss_status rng_new_key(fss_rng **out, const uint8_t key[16])
+{
+    *out = NULL;
+    static const uint8_t iv[16] = {0};
+    fss_rng *r = (fss_rng *)calloc(1, sizeof *r);
+    if (!r)
+        return FSS_E_NOMEM;
+    r->evp = EVP_CIPHER_CTX_new();
+    if (!r->evp || EVP_EncryptInit_ex(r->evp, EVP_aes_128_ctr(), NULL, key, iv) != 1) {
+        fss_rng_free(r);
+        return FSS_E_CRYPTO;
+    }
+    *out = r;
+    return FSS_OK;
+}
+
+fss_status fss_rng_new_os(fss_rng **out)
+{
+    uint8_t key[16];
+    size_t got = 0;
+    while (got < sizeof key) {
+        ssize_t r = getrandom(key + got, sizeof key - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return FSS_E_CRYPTO;
+        got += (size_t)r;
+    }
+    fss_status s = rng_new_key(out, key);
+    fss_memzero(key, sizeof key);
+    return s;
+}
+
+fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed)
+{
+    uint8_t key[16] = {0};
+    memcpy(key, &seed, sizeof seed);
+    memcpy(key + 8, "fss-test", 8); /* domain label: test streams only */
+    return rng_new_key(out, key);
+}
+
+void fss_rng_free(fss_rng *r)
+{
+    if (!r)
+        return;
+    EVP_CIPHER_CTX_free(r->evp); /* OpenSSL wipes the key schedule */
+    free(r);
+}
+
+fss_status fss_rng_bytes(fss_rng *r, void *buf, size_t n)
+{
+    /* CTR keystream = encryption of zeros: zero the buffer, encrypt it in place. */
+    unsigned char *p = (unsigned char *)buf;
+    memset(p, 0, n);
+    const size_t step = (size_t)1 << 30;
+    for (size_t done = 0; done < n; done += step) {
+        size_t m = n - done < step ? n - done : step;
+        int outl = 0;
+        if (EVP_EncryptUpdate(r->evp, p + done, &outl, p + done, (int)m) != 1 || (size_t)outl != m)
+            return FSS_E_CRYPTO;
+    }
+    return FSS_OK;
+}
+
+fss_status fss_rng_ring(fss_rng *r, uint64_t *out, size_t count, int n)
+{
+    if (n < 1 || n > 64)
+        return FSS_E_ARG;
+    fss_status s = fss_rng_bytes(r, out, count * sizeof *out);
+    if (s != FSS_OK)
+        return s;
+    uint64_t m = fss_ring_mask(n);
+    for (size_t i = 0; i < count; i++)
+        out[i] &= m;
+    return FSS_OK;
+}
