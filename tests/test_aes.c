@@ -1,2 +1,142 @@
+/* AES and the PRG: the portable T-table body passes the FIPS-197 known answers and
+ * equals OpenSSL (the CPU hot path) on random blocks; the MMO PRG pieces behave as
+ * prg.h documents. */
+#include <string.h>
+
+#include <openssl/evp.h>
+
 #include "check.h"
-int main(void){ check_init("x"); return check_summary(); }
+#include "fss/aes.h"
+#include "fss/ctx.h"
+#include "fss/prg.h"
+
+static void hex(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        REQUIRE(sscanf(s + 2 * i, "%2x", &v) == 1);
+        out[i] = (uint8_t)v;
+    }
+}
+
+static fss_block block_of(const uint8_t b[16])
+{
+    fss_block x;
+    memcpy(&x, b, 16);
+    return x;
+}
+
+static void kat(const char *key, const char *pt, const char *ct)
+{
+    uint8_t k[16], p[16], c[16], got[16];
+    hex(key, k, 16);
+    hex(pt, p, 16);
+    hex(ct, c, 16);
+    fss_aes_key ek;
+    fss_aes_key_expand(&ek, k);
+    fss_block o = fss_aes_encrypt(fss_aes_tables_get(), ek.rk, block_of(p));
+    memcpy(got, &o, 16);
+    CHECK(memcmp(got, c, 16) == 0, "FIPS-197 vector key %s", key);
+}
+
+int main(void)
+{
+    fss_rng *rng = check_init("test_aes");
+
+    /* FIPS-197 Appendix B and C.1. */
+    kat("2b7e151628aed2a6abf7158809cf4f3c", "3243f6a8885a308d313198a2e0370734", "3925841d02dc09fbdc118597196a0b32");
+    kat("000102030405060708090a0b0c0d0e0f", "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a");
+
+    /* Round keys: FIPS-197 A.1, the last word of the schedule of 2b7e...4f3c. */
+    {
+        uint8_t k[16];
+        hex("2b7e151628aed2a6abf7158809cf4f3c", k, 16);
+        fss_aes_key ek;
+        fss_aes_key_expand(&ek, k);
+        CHECK(ek.rk[43] == 0xb6630ca6u, "rk[43] = %08x", ek.rk[43]);
+    }
+
+    /* Portable body == OpenSSL through the context, fixed key, random blocks; 1, 31,
+     * 32, 33 and 4099 blocks per call (boundaries of any internal batching). */
+    fss_ctx *ctx;
+    REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+    fss_aes_key fk;
+    fss_aes_key_expand(&fk, fss_prg_fixed_key);
+    static const size_t sizes[] = {1, 31, 32, 33, 4099};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        size_t n = sizes[si];
+        fss_block *in = malloc(n * 16), *out = malloc(n * 16);
+        REQUIRE(in && out);
+        REQUIRE(fss_rng_bytes(rng, in, n * 16) == FSS_OK);
+        fss_ctx_reset_counters(ctx);
+        REQUIRE(fss_ctx_aes(ctx, 0, in, out, n) == FSS_OK);
+        CHECK(fss_ctx_aes_blocks(ctx) == n, "counter %llu for %zu blocks", (unsigned long long)fss_ctx_aes_blocks(ctx), n);
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += !fss_block_eq(out[i], fss_aes_encrypt(fss_aes_tables_get(), fk.rk, in[i]));
+        CHECK(bad == 0, "%zu of %zu blocks differ from OpenSSL", bad, n);
+        /* in place */
+        REQUIRE(fss_ctx_aes(ctx, 0, in, in, n) == FSS_OK);
+        CHECK(memcmp(in, out, n * 16) == 0, "in-place AES differs (%zu blocks)", n);
+        free(in);
+        free(out);
+    }
+
+    /* Any other key too: portable body == OpenSSL EVP under a random key. */
+    {
+        uint8_t key[16], pt[16 * 64], ct[16 * 64];
+        REQUIRE(fss_rng_bytes(rng, key, 16) == FSS_OK);
+        REQUIRE(fss_rng_bytes(rng, pt, sizeof pt) == FSS_OK);
+        EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+        int outl = 0;
+        REQUIRE(e && EVP_EncryptInit_ex(e, EVP_aes_128_ecb(), NULL, key, NULL) == 1);
+        EVP_CIPHER_CTX_set_padding(e, 0);
+        REQUIRE(EVP_EncryptUpdate(e, ct, &outl, pt, sizeof pt) == 1 && outl == (int)sizeof pt);
+        EVP_CIPHER_CTX_free(e);
+        fss_aes_key ek;
+        fss_aes_key_expand(&ek, key);
+        for (int i = 0; i < 64; i++) {
+            fss_block o = fss_aes_encrypt(fss_aes_tables_get(), ek.rk, block_of(pt + 16 * i));
+            CHECK(memcmp(&o, ct + 16 * i, 16) == 0, "random key, block %d", i);
+        }
+    }
+
+    /* PRG input: the two control bits never reach AES; tweaks separate outputs. */
+    for (int i = 0; i < 1000; i++) {
+        fss_block S;
+        REQUIRE(fss_rng_bytes(rng, &S, 16) == FSS_OK);
+        fss_block S2 = S;
+        S2.lo ^= 3;
+        CHECK(fss_block_eq(fss_prg_input(S, 0), fss_prg_input(S2, 0)), "u bits leak into the AES input");
+        CHECK(!fss_block_eq(fss_prg_input(S, 0), fss_prg_input(S, 1)), "tweaks 0 and 1 collide");
+        CHECK(!fss_block_eq(fss_prg_input(S, 1), fss_prg_input(S, 2)), "tweaks 1 and 2 collide");
+        fss_block x = fss_prg_input(S, 5);
+        CHECK(fss_block_eq(fss_prg_output(x, fss_aes_encrypt(fss_aes_tables_get(), fk.rk, x)),
+                           fss_block_xor(fss_aes_encrypt(fss_aes_tables_get(), fk.rk, x), x)),
+              "MMO feed-forward");
+    }
+
+    /* The RNG: a seeded stream replays; an OS-keyed one does not repeat it. */
+    {
+        fss_rng *a, *b, *c;
+        uint8_t x[64], y[64], z[64];
+        REQUIRE(fss_rng_new_seeded(&a, 42) == FSS_OK && fss_rng_new_seeded(&b, 42) == FSS_OK);
+        REQUIRE(fss_rng_new_os(&c) == FSS_OK);
+        REQUIRE(fss_rng_bytes(a, x, 64) == FSS_OK && fss_rng_bytes(b, y, 64) == FSS_OK && fss_rng_bytes(c, z, 64) == FSS_OK);
+        CHECK(memcmp(x, y, 64) == 0, "seeded streams differ");
+        CHECK(memcmp(x, z, 64) != 0, "OS-keyed stream equals a seeded one");
+        uint64_t v[256];
+        REQUIRE(fss_rng_ring(a, v, 256, 13) == FSS_OK);
+        uint64_t orv = 0;
+        for (int i = 0; i < 256; i++)
+            orv |= v[i];
+        CHECK(orv == 0x1fff, "fss_rng_ring(13 bits) covers bits %llx", (unsigned long long)orv);
+        fss_rng_free(a);
+        fss_rng_free(b);
+        fss_rng_free(c);
+    }
+
+    fss_ctx_free(ctx);
+    fss_rng_free(rng);
+    return check_summary();
+}

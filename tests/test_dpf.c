@@ -1,2 +1,219 @@
+/* DPF (group and early-terminated bit output), full-domain evaluation and the comparison
+ * from DPF keys: reconstruct and compare with the definitions, exhaustively over alpha
+ * and x for n <= 8, at random and edge points for larger n. */
+#include <string.h>
+
 #include "check.h"
-int main(void){ check_init("x"); return check_summary(); }
+#include "fss/dpf.h"
+#include "fss/ring.h"
+
+static fss_ctx *ctx;
+static fss_rng *rng;
+
+typedef struct pair {
+    fss_dpf_keys k[2];
+} pair;
+
+static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta)
+{
+    REQUIRE(fss_dpf_keys_alloc(&kp->k[0], p, 0, count) == FSS_OK);
+    REQUIRE(fss_dpf_keys_alloc(&kp->k[1], p, 1, count) == FSS_OK);
+    fss_block *roots = malloc(2 * count * sizeof *roots + 16);
+    REQUIRE(roots);
+    REQUIRE(fss_rng_bytes(rng, roots, 2 * count * sizeof *roots) == FSS_OK);
+    fss_ctx_reset_counters(ctx);
+    REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &kp->k[0], &kp->k[1]) == FSS_OK);
+    CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_keygen_aes_blocks(p), "keygen AES blocks");
+    free(roots);
+}
+
+static void drop(pair *kp)
+{
+    fss_dpf_keys_free(&kp->k[0]);
+    fss_dpf_keys_free(&kp->k[1]);
+}
+
+/* Point eval and comparison of count instances at x[i]. */
+static void check_points(fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta,
+                         const uint64_t *x)
+{
+    pair kp;
+    gen(&kp, p, count, alpha, beta);
+    uint64_t *y[2], *c[2];
+    for (int b = 0; b < 2; b++) {
+        y[b] = malloc(count * 8 + 8);
+        c[b] = malloc(count * 8 + 8);
+        REQUIRE(y[b] && c[b]);
+        fss_ctx_reset_counters(ctx);
+        REQUIRE(fss_dpf_eval(ctx, &kp.k[b], x, y[b]) == FSS_OK);
+        CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_eval_aes_blocks(p), "eval AES blocks");
+        REQUIRE(fss_dpf_cmp_eval(ctx, &kp.k[b], x, c[b]) == FSS_OK);
+    }
+    int l = p.early ? 1 : p.l;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t want = x[i] == alpha[i] ? (p.early ? 1 : fss_ring_reduce(beta[i], l)) : 0;
+        uint64_t got = p.early ? (y[0][i] ^ y[1][i]) : fss_ring_add(y[0][i], y[1][i], l);
+        CHECK(got == want, "dpf n=%d l=%d early=%d alpha=%llu x=%llu: got %llu want %llu", p.n, p.l, p.early,
+              (unsigned long long)alpha[i], (unsigned long long)x[i], (unsigned long long)got,
+              (unsigned long long)want);
+        CHECK(y[0][i] <= fss_ring_mask(l) && y[1][i] <= fss_ring_mask(l), "dpf share not reduced");
+        uint64_t cw = x[i] < alpha[i], cg = c[0][i] ^ c[1][i];
+        CHECK(cg == cw && c[0][i] <= 1 && c[1][i] <= 1, "cmp n=%d early=%d alpha=%llu x=%llu: got %llu want %llu",
+              p.n, p.early, (unsigned long long)alpha[i], (unsigned long long)x[i], (unsigned long long)cg,
+              (unsigned long long)cw);
+    }
+    for (int b = 0; b < 2; b++) {
+        free(y[b]);
+        free(c[b]);
+    }
+    drop(&kp);
+}
+
+static void exhaustive(int n, int l, int early)
+{
+    size_t dom = (size_t)1 << n, count = dom * dom;
+    uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
+    REQUIRE(alpha && x && beta);
+    REQUIRE(fss_rng_ring(rng, beta, count, l) == FSS_OK);
+    for (size_t a = 0; a < dom; a++)
+        for (size_t v = 0; v < dom; v++) {
+            alpha[a * dom + v] = a;
+            x[a * dom + v] = v;
+        }
+    fss_dpf_params p = {n, l, early};
+    check_points(p, count, alpha, beta, x);
+    free(alpha);
+    free(x);
+    free(beta);
+}
+
+static void edges(int n, int l, int early, size_t rounds)
+{
+    const int per = 8;
+    size_t count = rounds * per;
+    uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
+    REQUIRE(alpha && x && beta);
+    REQUIRE(fss_rng_ring(rng, beta, count, l) == FSS_OK);
+    uint64_t m = fss_ring_mask(n);
+    for (size_t r = 0; r < rounds; r++) {
+        uint64_t a = check_u64(rng) & m;
+        if (r == 0) a = 0;
+        if (r == 1) a = m;
+        if (r == 2) a = 1;
+        if (r == 3 && n > 1) a = (uint64_t)1 << (n - 1);
+        if (r == 4) a = (m >> 7) << 7; /* a leaf boundary of the early variant */
+        /* x shares all but the last bits with alpha: same leaf, other positions */
+        uint64_t near = (a ^ (check_u64(rng) & 0x7f)) & m;
+        uint64_t xs[8] = {0, (a - 1) & m, a, (a + 1) & m, m, near, (a ^ ((uint64_t)1 << (n - 1))) & m,
+                          check_u64(rng) & m};
+        for (int e = 0; e < per; e++) {
+            alpha[r * per + e] = a;
+            x[r * per + e] = xs[e];
+        }
+    }
+    fss_dpf_params p = {n, l, early};
+    check_points(p, count, alpha, beta, x);
+    free(alpha);
+    free(x);
+    free(beta);
+}
+
+/* Full domain: every output equals the point evaluation and the definition. */
+static void full(int n, int l, int early, size_t count)
+{
+    fss_dpf_params p = {n, l, early};
+    uint64_t *alpha = malloc(count * 8), *beta = malloc(count * 8);
+    REQUIRE(alpha && beta);
+    REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK);
+    REQUIRE(fss_rng_ring(rng, beta, count, l) == FSS_OK);
+    alpha[0] = 0;
+    if (count > 1)
+        alpha[1] = fss_ring_mask(n);
+    pair kp;
+    gen(&kp, p, count, alpha, beta);
+    size_t W = fss_dpf_full_words(p), dom = (size_t)1 << n;
+    uint64_t *f[2];
+    for (int b = 0; b < 2; b++) {
+        f[b] = malloc(count * W * 8);
+        REQUIRE(f[b]);
+        REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], f[b]) == FSS_OK);
+    }
+    /* point evals of instance i at every x: repeat keys' instance via per-x batches */
+    uint64_t *x = malloc(dom * 8), *y = malloc(dom * 8);
+    REQUIRE(x && y);
+    for (size_t v = 0; v < dom; v++)
+        x[v] = v;
+    size_t bad = 0, badpt = 0;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t v = 0; v < dom; v++) {
+            uint64_t s0, s1, got;
+            if (early) {
+                s0 = (f[0][i * W + v / 64] >> (v % 64)) & 1;
+                s1 = (f[1][i * W + v / 64] >> (v % 64)) & 1;
+                got = s0 ^ s1;
+            } else {
+                s0 = f[0][i * W + v];
+                s1 = f[1][i * W + v];
+                got = fss_ring_add(s0, s1, l);
+            }
+            uint64_t want = v == alpha[i] ? (early ? 1 : beta[i]) : 0;
+            bad += got != want;
+        }
+        /* party 1's point evals of this instance agree with its full-domain row */
+        fss_dpf_keys one;
+        REQUIRE(fss_dpf_keys_alloc(&one, p, 1, dom) == FSS_OK);
+        size_t kb = FSS_DPF_KEY_BYTES(n, l, early);
+        uint8_t *ser = malloc(kb * dom);
+        REQUIRE(ser);
+        for (size_t v = 0; v < dom; v++)
+            fss_dpf_keys_write(&kp.k[1], i, 1, ser + v * kb);
+        REQUIRE(fss_dpf_keys_read(&one, 0, dom, ser) == FSS_OK);
+        REQUIRE(fss_dpf_eval(ctx, &one, x, y) == FSS_OK);
+        for (size_t v = 0; v < dom; v++) {
+            uint64_t fv = early ? (f[1][i * W + v / 64] >> (v % 64)) & 1 : f[1][i * W + v];
+            badpt += fv != y[v];
+        }
+        free(ser);
+        fss_dpf_keys_free(&one);
+    }
+    CHECK(bad == 0, "full domain n=%d l=%d early=%d: %zu wrong outputs", n, l, early, bad);
+    CHECK(badpt == 0, "full domain n=%d l=%d early=%d: %zu outputs differ from point eval", n, l, early, badpt);
+    free(x);
+    free(y);
+    free(f[0]);
+    free(f[1]);
+    free(alpha);
+    free(beta);
+    drop(&kp);
+}
+
+int main(void)
+{
+    rng = check_init("test_dpf");
+    REQUIRE(fss_ctx_new(&ctx, 0) == FSS_OK);
+    static const int ls[] = {1, 2, 8, 16, 37, 50, 64};
+
+    for (int n = 1; n <= 8; n++) {
+        exhaustive(n, 1, 1);
+        exhaustive(n, n == 8 ? 64 : n, 0);
+    }
+    for (size_t j = 0; j < sizeof ls / sizeof *ls; j++)
+        exhaustive(6, ls[j], 0);
+
+    static const int ns[] = {9, 16, 20, 32, 37, 50, 63, 64};
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+        edges(ns[i], 1, 1, 200);
+        for (size_t j = 0; j < sizeof ls / sizeof *ls; j++)
+            edges(ns[i], ls[j], 0, 40);
+    }
+
+    static const int fn[] = {1, 5, 6, 7, 8, 12, 16};
+    for (size_t i = 0; i < sizeof fn / sizeof *fn; i++) {
+        full(fn[i], 1, 1, 3);
+        full(fn[i], fn[i] == 16 ? 64 : 13, 0, 3);
+    }
+
+    fss_ctx_free(ctx);
+    fss_rng_free(rng);
+    return check_summary();
+}

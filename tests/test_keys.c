@@ -1,2 +1,147 @@
+/* Key serialization: the documented byte layout round-trips (keys read back evaluate
+ * to the same shares), sizes equal the FSS_*_KEY_BYTES macros, and stray bits in
+ * padding are refused as malformed. */
+#include <string.h>
+
 #include "check.h"
-int main(void){ check_init("x"); return check_summary(); }
+#include "fss/dcf.h"
+#include "fss/dpf.h"
+
+static fss_ctx *ctx;
+static fss_rng *rng;
+
+static void dpf_case(fss_dpf_params p, size_t count)
+{
+    fss_dpf_keys k0, k1, r1;
+    uint64_t *alpha = malloc(count * 8 + 8), *beta = malloc(count * 8 + 8), *x = malloc(count * 8 + 8);
+    uint64_t *y = malloc(count * 8 + 8), *z = malloc(count * 8 + 8);
+    fss_block *roots = malloc(count * 32 + 32);
+    REQUIRE(alpha && beta && x && y && z && roots);
+    REQUIRE(fss_rng_ring(rng, alpha, count, p.n) == FSS_OK && fss_rng_ring(rng, beta, count, p.l) == FSS_OK);
+    REQUIRE(fss_rng_ring(rng, x, count, p.n) == FSS_OK && fss_rng_bytes(rng, roots, count * 32) == FSS_OK);
+    for (size_t i = 0; i < count; i += 2)
+        x[i] = alpha[i];
+    REQUIRE(fss_dpf_keys_alloc(&k0, p, 0, count) == FSS_OK && fss_dpf_keys_alloc(&k1, p, 1, count) == FSS_OK);
+    REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &k0, &k1) == FSS_OK);
+    size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
+    uint8_t *buf = malloc(kb * count + 1);
+    REQUIRE(buf);
+    memset(buf, 0xa5, kb * count + 1);
+    fss_dpf_keys_write(&k1, 0, count, buf);
+    CHECK(buf[kb * count] == 0xa5, "dpf write overran %zu bytes", kb * count);
+    REQUIRE(fss_dpf_keys_alloc(&r1, p, 1, count) == FSS_OK);
+    CHECK(fss_dpf_keys_read(&r1, 0, count, buf) == FSS_OK, "dpf read n=%d l=%d early=%d", p.n, p.l, p.early);
+    REQUIRE(fss_dpf_eval(ctx, &k1, x, y) == FSS_OK && fss_dpf_eval(ctx, &r1, x, z) == FSS_OK);
+    CHECK(memcmp(y, z, count * 8) == 0, "dpf read-back evaluates differently n=%d", p.n);
+    /* rewrite gives the same bytes */
+    uint8_t *buf2 = malloc(kb * count);
+    REQUIRE(buf2);
+    fss_dpf_keys_write(&r1, 0, count, buf2);
+    CHECK(memcmp(buf, buf2, kb * count) == 0, "dpf rewrite differs");
+    /* a stray bit past the tcw masks (depth not a multiple of 8) or in the fcw tail */
+    int depth = FSS_DPF_DEPTH(p.n, p.early);
+    if (depth % 8) {
+        memcpy(buf2, buf, kb);
+        buf2[16 + 16 * (size_t)depth + (size_t)(depth + 7) / 8 - 1] |= 0x80;
+        CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_E_FORMAT, "stray tcw bit accepted n=%d", p.n);
+    }
+    if (!p.early && p.l % 8) {
+        memcpy(buf2, buf, kb);
+        buf2[kb - 1] |= 0x80;
+        CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_E_FORMAT, "stray fcw bit accepted l=%d", p.l);
+    }
+    CHECK(fss_dpf_keys_read(&r1, count, 1, buf) == FSS_E_ARG, "read past the batch accepted");
+    free(buf);
+    free(buf2);
+    fss_dpf_keys_free(&k0);
+    fss_dpf_keys_free(&k1);
+    fss_dpf_keys_free(&r1);
+    free(alpha);
+    free(beta);
+    free(x);
+    free(y);
+    free(z);
+    free(roots);
+}
+
+static void dcf_case(fss_dcf_params p, size_t count)
+{
+    fss_dcf_keys k0, k1, r0;
+    size_t g = (size_t)p.g;
+    uint64_t *alpha = malloc(count * 8), *beta = malloc(count * g * 8), *x = malloc(count * 8);
+    uint64_t *y = malloc(count * g * 8), *z = malloc(count * g * 8);
+    fss_block *roots = malloc(count * 32);
+    REQUIRE(alpha && beta && x && y && z && roots);
+    REQUIRE(fss_rng_ring(rng, alpha, count, p.n) == FSS_OK && fss_rng_ring(rng, beta, count * g, p.l) == FSS_OK);
+    REQUIRE(fss_rng_ring(rng, x, count, p.n) == FSS_OK && fss_rng_bytes(rng, roots, count * 32) == FSS_OK);
+    REQUIRE(fss_dcf_keys_alloc(&k0, p, 0, count) == FSS_OK && fss_dcf_keys_alloc(&k1, p, 1, count) == FSS_OK);
+    REQUIRE(fss_dcf_keygen(ctx, p, count, alpha, beta, roots, &k0, &k1) == FSS_OK);
+    size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
+    uint8_t *buf = malloc(kb * count + 1), *buf2 = malloc(kb * count);
+    REQUIRE(buf && buf2);
+    memset(buf, 0xa5, kb * count + 1);
+    fss_dcf_keys_write(&k0, 0, count, buf);
+    CHECK(buf[kb * count] == 0xa5, "dcf write overran");
+    REQUIRE(fss_dcf_keys_alloc(&r0, p, 0, count) == FSS_OK);
+    CHECK(fss_dcf_keys_read(&r0, 0, count, buf) == FSS_OK, "dcf read n=%d l=%d g=%d", p.n, p.l, p.g);
+    REQUIRE(fss_dcf_eval(ctx, &k0, x, y) == FSS_OK && fss_dcf_eval(ctx, &r0, x, z) == FSS_OK);
+    CHECK(memcmp(y, z, count * g * 8) == 0, "dcf read-back evaluates differently n=%d l=%d g=%d", p.n, p.l, p.g);
+    fss_dcf_keys_write(&r0, 0, count, buf2);
+    CHECK(memcmp(buf, buf2, kb * count) == 0, "dcf rewrite differs");
+    size_t vbits = ((size_t)p.n + 1) * g * (size_t)p.l;
+    if (vbits % 8) {
+        memcpy(buf2, buf, kb);
+        buf2[kb - 1] |= 0x80;
+        CHECK(fss_dcf_keys_read(&r0, 0, 1, buf2) == FSS_E_FORMAT, "stray vcw bit accepted n=%d l=%d", p.n, p.l);
+    }
+    free(buf);
+    free(buf2);
+    fss_dcf_keys_free(&k0);
+    fss_dcf_keys_free(&k1);
+    fss_dcf_keys_free(&r0);
+    free(alpha);
+    free(beta);
+    free(x);
+    free(y);
+    free(z);
+    free(roots);
+}
+
+int main(void)
+{
+    rng = check_init("test_keys");
+    REQUIRE(fss_ctx_new(&ctx, 0) == FSS_OK);
+
+    /* sizes of the documented layout */
+    CHECK(FSS_DCF_KEY_BYTES(64, 1, 1) == 16 + 64 * 16 + 16 + 9, "DCF(64,1,1) bytes %zu", FSS_DCF_KEY_BYTES(64, 1, 1));
+    CHECK(FSS_DPF_KEY_BYTES(64, 1, 1) == 16 + 57 * 16 + 16 + 16, "DPF1(64) bytes %zu", FSS_DPF_KEY_BYTES(64, 1, 1));
+    CHECK(FSS_DPF_KEY_BYTES(5, 1, 1) == 16 + 0 + 0 + 4, "DPF1(5) bytes %zu", FSS_DPF_KEY_BYTES(5, 1, 1));
+    CHECK(FSS_DPF_KEY_BYTES(20, 37, 0) == 16 + 20 * 16 + 6 + 5, "DPF(20,37) bytes %zu", FSS_DPF_KEY_BYTES(20, 37, 0));
+
+    static const size_t counts[] = {1, 31, 32, 33, 600};
+    static const int ns[] = {1, 7, 8, 9, 20, 63, 64};
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
+        for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+            dpf_case((fss_dpf_params){ns[i], 1, 1}, counts[c]);
+            dpf_case((fss_dpf_params){ns[i], 37, 0}, counts[c]);
+            dpf_case((fss_dpf_params){ns[i], 64, 0}, counts[c]);
+            dcf_case((fss_dcf_params){ns[i], 1, 1}, counts[c]);
+            dcf_case((fss_dcf_params){ns[i], 13, 3}, counts[c]);
+            dcf_case((fss_dcf_params){ns[i], 64, 2}, counts[c]);
+        }
+
+    /* bad parameters are refused with FSS_E_ARG, not a crash */
+    fss_dcf_keys bad;
+    CHECK(fss_dcf_keys_alloc(&bad, (fss_dcf_params){0, 1, 1}, 0, 1) == FSS_E_ARG, "n = 0 accepted");
+    CHECK(fss_dcf_keys_alloc(&bad, (fss_dcf_params){65, 1, 1}, 0, 1) == FSS_E_ARG, "n = 65 accepted");
+    CHECK(fss_dcf_keys_alloc(&bad, (fss_dcf_params){8, 0, 1}, 0, 1) == FSS_E_ARG, "l = 0 accepted");
+    CHECK(fss_dcf_keys_alloc(&bad, (fss_dcf_params){8, 8, 0}, 0, 1) == FSS_E_ARG, "g = 0 accepted");
+    CHECK(fss_dcf_keys_alloc(&bad, (fss_dcf_params){8, 8, 1}, 2, 1) == FSS_E_ARG, "party 2 accepted");
+    fss_dpf_keys badp;
+    CHECK(fss_dpf_keys_alloc(&badp, (fss_dpf_params){8, 2, 1}, 0, 1) == FSS_E_ARG, "early with l = 2 accepted");
+    CHECK(fss_dpf_keys_alloc(&badp, (fss_dpf_params){8, 65, 0}, 0, 1) == FSS_E_ARG, "l = 65 accepted");
+
+    fss_ctx_free(ctx);
+    fss_rng_free(rng);
+    return check_summary();
+}

@@ -70,16 +70,9 @@ static inline FSS_HD unsigned fss_dpf_cmp_level_bit(unsigned c, fss_block S, uns
  * this leaf). */
 static inline FSS_HD unsigned fss_dpf_cmp_leaf_bits(fss_block leaf, unsigned xl)
 {
-    uint64_t mlo, mhi;
-    if (xl < 63) {
-        mlo = ((uint64_t)2 << xl) - 1;
-        mhi = 0;
-    } else {
-        mlo = ~(uint64_t)0;
-        mhi = xl >= 127 ? ~(uint64_t)0 : (((uint64_t)2 << (xl - 64)) - 1);
-        if (xl == 63)
-            mhi = 0;
-    }
+    /* 2 << 63 wraps to 0 in unsigned arithmetic, so (2 << 63) - 1 is all ones. */
+    uint64_t mlo = xl < 64 ? ((uint64_t)2 << xl) - 1 : ~(uint64_t)0;
+    uint64_t mhi = xl < 64 ? 0 : ((uint64_t)2 << (xl - 64)) - 1;
     return fss_parity64((leaf.lo & mlo) ^ (leaf.hi & mhi));
 }
 
