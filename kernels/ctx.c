@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu_vaes.h"
 #include "fss/prg.h"
 
 #define FSS_CTX_MAX_THREADS 256
@@ -23,6 +24,7 @@ typedef struct ctx_thread {
 
 struct fss_ctx {
     int threads;
+    int vaes;
     ctx_thread *th; /* FSS_CTX_MAX_THREADS entries, created on demand */
     char err[FSS_CTX_ERR_LEN];
 };
@@ -107,6 +109,7 @@ fss_status fss_ctx_new(fss_ctx **out, int threads)
         free(ctx);
         return FSS_E_NOMEM;
     }
+    ctx->vaes = fss_vaes_available();
     fss_status s = fss_ctx_set_threads(ctx, threads);
     if (s != FSS_OK) {
         fss_ctx_free(ctx);
@@ -132,6 +135,22 @@ void fss_ctx_free(fss_ctx *ctx)
 }
 
 int fss_ctx_threads(const fss_ctx *ctx) { return ctx->threads; }
+
+fss_status fss_ctx_set_vaes(fss_ctx *ctx, int on)
+{
+    if (on && !fss_vaes_available())
+        return fss_ctx_fail(ctx, FSS_E_ARG, "this processor has no AVX-512 with VAES");
+    ctx->vaes = on ? 1 : 0;
+    return FSS_OK;
+}
+
+int fss_ctx_vaes(const fss_ctx *ctx) { return ctx->vaes; }
+
+void fss_ctx_add_aes_blocks(fss_ctx *ctx, int tid, uint64_t n)
+{
+    FSS_ASSERT(tid >= 0 && tid < ctx->threads);
+    ctx->th[tid].aes_blocks += n;
+}
 const char *fss_ctx_error(const fss_ctx *ctx) { return ctx->err; }
 
 uint64_t fss_ctx_aes_blocks(const fss_ctx *ctx)

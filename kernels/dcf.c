@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cpu_vaes.h"
 #include "cpu_omp.h"
 #include "fss/dcf_body.h"
 #include "keyio.h"
@@ -179,6 +180,95 @@ fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const ui
     return FSS_OK;
 }
 
+/* The AES inputs of one level of one instance: its node's child c, then the value
+ * blocks of side c. */
+static inline __attribute__((always_inline)) void build_level(fss_block *q, fss_block S, unsigned c, const int g)
+{
+    unsigned f = fss_dcf_value_first_block(c, g);
+    q[0] = fss_prg_input(S, FSS_PRG_TWEAK_CHILD(c));
+    for (int v = 0; v < fss_dcf_value_blocks(g); v++)
+        q[1 + v] = fss_prg_input(S, FSS_PRG_TWEAK_VALUE(f + (unsigned)v));
+}
+
+/* One tile of eval. Always inlined with g a literal 1 for the common case, so the
+ * value loops and word lookups of dcf_body.h fold away. */
+static inline __attribute__((always_inline)) int eval_tile(fss_ctx *ctx, int tid, const fss_dcf_keys *k, const int g,
+                                                           size_t i0, size_t m, const uint64_t *restrict x,
+                                                           uint64_t *restrict out, uint8_t *sc)
+{
+    const int n = k->p.n, l = k->p.l;
+    const unsigned party = (unsigned)k->party;
+    const size_t nvb = (size_t)fss_dcf_value_blocks(g), per = 1 + nvb, fin = (size_t)fss_dcf_final_blocks(g);
+    const size_t count = k->count, vs = vstride(count);
+    fss_block *restrict in = (fss_block *)sc, *restrict ob = in + FSS_CPU_TILE * per;
+    fss_block *restrict S = ob + FSS_CPU_TILE * per;
+    unsigned *restrict t = (unsigned *)(S + FSS_CPU_TILE);
+    uint64_t *restrict V = (uint64_t *)(t + FSS_CPU_TILE);
+    const uint64_t *restrict tcl = k->tcw_l + i0, *restrict tcr = k->tcw_r + i0;
+    const uint64_t *restrict xs = x + i0;
+    memset(V, 0, m * (size_t)g * 8);
+    for (size_t j = 0; j < m; j++) {
+        S[j] = k->root[i0 + j];
+        t[j] = party;
+    }
+    for (size_t j = 0; j < m; j++)
+        build_level(in + j * per, S[j], fss_level_bit(xs[j], n, 0), g);
+    for (int lv = 0; lv < n; lv++) {
+        if (fss_ctx_aes(ctx, tid, in, ob, m * per) != FSS_OK)
+            return 0;
+        const fss_block *restrict scw = k->scw + (size_t)lv * count + i0;
+        const uint64_t *restrict vcw = k->vcw + (size_t)lv * (size_t)g * vs + i0;
+        const int next = lv + 1 < n;
+        /* One pass a level: finish level lv of instance j and build its inputs of
+         * level lv + 1 while its node is in registers. */
+        for (size_t j = 0; j < m; j++) {
+            unsigned c = fss_level_bit(xs[j], n, lv);
+            /* PRG outputs into locals, not back into ob: reading 8-byte halves of a
+             * 16-byte store just made defeats store-to-load forwarding. */
+            fss_block vb[(FSS_DCF_MAX_G + 1) / 2];
+            for (size_t v = 0; v < nvb; v++)
+                vb[v] = fss_prg_output(in[j * per + 1 + v], ob[j * per + 1 + v]);
+            fss_dcf_eval_level_values(party, g, c, t[j], vb, vcw + j, vs, V + j * (size_t)g);
+            unsigned tc = (unsigned)((c ? tcr[j] : tcl[j]) >> lv) & 1u;
+            fss_block Sj = S[j];
+            unsigned tj = t[j];
+            fss_tree_eval_level(c, &Sj, &tj, fss_prg_output(in[j * per], ob[j * per]), scw[j], tc);
+            S[j] = Sj;
+            t[j] = tj;
+            if (next)
+                build_level(in + j * per, Sj, fss_level_bit(xs[j], n, lv + 1), g);
+        }
+    }
+    if (fin) {
+        for (size_t j = 0; j < m; j++)
+            for (size_t v = 0; v < fin; v++)
+                in[j * fin + v] = fss_prg_input(S[j], FSS_PRG_TWEAK_VALUE(v));
+        if (fss_ctx_aes(ctx, tid, in, ob, m * fin) != FSS_OK)
+            return 0;
+        for (size_t j = 0; j < m * fin; j++)
+            ob[j] = fss_prg_output(in[j], ob[j]);
+    }
+    const uint64_t *restrict vcw = k->vcw + (size_t)n * (size_t)g * vs + i0;
+    for (size_t j = 0; j < m; j++) {
+        fss_dcf_eval_final(party, l, g, S[j], t[j], ob + j * fin, vcw + j, vs, V + j * (size_t)g);
+        memcpy(out + (i0 + j) * (size_t)g, V + j * (size_t)g, (size_t)g * 8);
+    }
+    return 1;
+}
+
+/* Two instantiations: the compiler would merge `g == 1 ? f(1) : f(g)` into f(g). */
+static __attribute__((noinline)) int eval_tile_g1(fss_ctx *ctx, int tid, const fss_dcf_keys *k, size_t i0, size_t m,
+                                                  const uint64_t *x, uint64_t *out, uint8_t *sc)
+{
+    return eval_tile(ctx, tid, k, 1, i0, m, x, out, sc);
+}
+
+static __attribute__((noinline)) int eval_tile_any(fss_ctx *ctx, int tid, const fss_dcf_keys *k, size_t i0, size_t m,
+                                                   const uint64_t *x, uint64_t *out, uint8_t *sc)
+{
+    return eval_tile(ctx, tid, k, k->p.g, i0, m, x, out, sc);
+}
+
 fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
 {
     const fss_dcf_params p = k->p;
@@ -186,10 +276,9 @@ fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, 
         return fss_ctx_fail(ctx, FSS_E_ARG, "dcf eval: bad key parameters (n=%d l=%d g=%d party=%d)", p.n, p.l,
                             p.g, k->party);
     const int g = p.g;
-    const unsigned party = (unsigned)k->party;
-    const size_t nvb = (size_t)fss_dcf_value_blocks(g), per = 1 + nvb;
-    const size_t fin = (size_t)fss_dcf_final_blocks(g);
-    const size_t count = k->count, vs = vstride(count), nt = fss_ntiles(count);
+    const size_t per = 1 + (size_t)fss_dcf_value_blocks(g);
+    const size_t count = k->count, nt = fss_ntiles(count);
+    const int vaes = fss_ctx_vaes(ctx);
     int failed = 0;
 
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
@@ -204,57 +293,15 @@ fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, 
             if (fss_failed(&failed))
                 continue;
             size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
-            fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE * per, *S = ob + FSS_CPU_TILE * per;
-            unsigned *t = (unsigned *)(S + FSS_CPU_TILE);
-            uint64_t *V = (uint64_t *)(t + FSS_CPU_TILE);
-            memset(V, 0, m * (size_t)g * 8);
-            for (size_t j = 0; j < m; j++) {
-                S[j] = k->root[i0 + j];
-                t[j] = party;
+            int ok = 1;
+            if (g == 1 && vaes) {
+                fss_vaes_dcf_eval_g1(k, i0, m, x, out);
+                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(p));
+            } else {
+                ok = g == 1 ? eval_tile_g1(ctx, tid, k, i0, m, x, out, sc) : eval_tile_any(ctx, tid, k, i0, m, x, out, sc);
             }
-            for (int lv = 0; lv < p.n; lv++) {
-                for (size_t j = 0; j < m; j++) {
-                    unsigned c = fss_level_bit(x[i0 + j], p.n, lv), f = fss_dcf_value_first_block(c, g);
-                    fss_block *q = in + j * per;
-                    q[0] = fss_prg_input(S[j], FSS_PRG_TWEAK_CHILD(c));
-                    for (size_t v = 0; v < nvb; v++)
-                        q[1 + v] = fss_prg_input(S[j], FSS_PRG_TWEAK_VALUE(f + v));
-                }
-                if (fss_ctx_aes(ctx, tid, in, ob, m * per) != FSS_OK) {
-                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                    break;
-                }
-                const fss_block *scw = k->scw + (size_t)lv * count + i0;
-                const uint64_t *vcw = k->vcw + (size_t)lv * (size_t)g * vs + i0;
-                for (size_t j = 0; j < m; j++) {
-                    size_t i = i0 + j;
-                    unsigned c = fss_level_bit(x[i], p.n, lv);
-                    fss_block *q = ob + j * per;
-                    for (size_t v = 0; v < per; v++)
-                        q[v] = fss_prg_output(in[j * per + v], q[v]);
-                    fss_dcf_eval_level_values(party, p.l, g, c, t[j], q + 1, vcw + j, vs, V + j * (size_t)g);
-                    unsigned tc = (unsigned)((c ? k->tcw_r[i] : k->tcw_l[i]) >> lv) & 1u;
-                    fss_tree_eval_level(c, &S[j], &t[j], q[0], scw[j], tc);
-                }
-            }
-            if (fss_failed(&failed))
-                continue;
-            if (fin) {
-                for (size_t j = 0; j < m; j++)
-                    for (size_t v = 0; v < fin; v++)
-                        in[j * fin + v] = fss_prg_input(S[j], FSS_PRG_TWEAK_VALUE(v));
-                if (fss_ctx_aes(ctx, tid, in, ob, m * fin) != FSS_OK) {
-                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                    continue;
-                }
-                for (size_t j = 0; j < m * fin; j++)
-                    ob[j] = fss_prg_output(in[j], ob[j]);
-            }
-            const uint64_t *vcw = k->vcw + (size_t)p.n * (size_t)g * vs + i0;
-            for (size_t j = 0; j < m; j++) {
-                fss_dcf_eval_final(party, p.l, g, S[j], t[j], ob + j * fin, vcw + j, vs, V + j * (size_t)g);
-                memcpy(out + (i0 + j) * (size_t)g, V + j * (size_t)g, (size_t)g * 8);
-            }
+            if (!ok)
+                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
         }
     }
     if (failed)

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "cpu_vaes.h"
 #include "cpu_omp.h"
 #include "fss/dpf_body.h"
 #include "keyio.h"
@@ -194,7 +195,7 @@ static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_
     if (st != FSS_OK)
         return st;
     const fss_dpf_params p = k->p;
-    const int ll = leaf_log(p);
+    const int ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
     const size_t nt = fss_ntiles(k->count);
     int failed = 0;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
@@ -210,7 +211,10 @@ static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_
             size_t i0 = ti * FSS_CPU_TILE, m = k->count - i0 < FSS_CPU_TILE ? k->count - i0 : FSS_CPU_TILE;
             fss_block *S = (fss_block *)sc, *in = S + FSS_CPU_TILE, *ob = in + FSS_CPU_TILE;
             unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
-            if (walk_tile(ctx, tid, k, i0, m, x, S, t, acc, in, ob) != FSS_OK) {
+            if (vaes) {
+                fss_vaes_dpf_walk(k, i0, m, x, S, t, acc);
+                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dpf_eval_aes_blocks(p));
+            } else if (walk_tile(ctx, tid, k, i0, m, x, S, t, acc, in, ob) != FSS_OK) {
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                 continue;
             }

@@ -8,6 +8,7 @@
 
 static fss_ctx *ctx;
 static fss_rng *rng;
+static int have_vaes;
 
 /* Runs count instances of p: instance i has alpha[i], beta[i*g..], evaluated at x[i]. */
 static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta, const uint64_t *x)
@@ -28,6 +29,19 @@ static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uin
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dcf_eval_aes_blocks(p), "eval AES blocks %llu",
           (unsigned long long)fss_ctx_aes_blocks(ctx));
     REQUIRE(fss_dcf_eval(ctx, &k1, x, y1) == FSS_OK);
+    if (have_vaes) { /* the other CPU path gives the same shares, bit for bit */
+        uint64_t *z = malloc(count * (size_t)p.g * 8);
+        REQUIRE(z);
+        int was = fss_ctx_vaes(ctx);
+        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        REQUIRE(fss_dcf_eval(ctx, &k1, x, z) == FSS_OK);
+        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        size_t bad = 0;
+        for (size_t i = 0; i < count * (size_t)p.g; i++)
+            bad += z[i] != y1[i];
+        CHECK(bad == 0, "n=%d l=%d g=%d: %zu shares differ between the VAES and OpenSSL paths", p.n, p.l, p.g, bad);
+        free(z);
+    }
     for (size_t i = 0; i < count; i++) {
         unsigned lt = x[i] < alpha[i];
         for (int j = 0; j < p.g; j++) {
@@ -96,6 +110,8 @@ int main(void)
 {
     rng = check_init("test_dcf");
     REQUIRE(fss_ctx_new(&ctx, 0) == FSS_OK);
+    have_vaes = fss_ctx_vaes(ctx);
+    printf("CPU paths: OpenSSL%s\n", have_vaes ? " and AVX-512/VAES (compared share by share)" : " only (no AVX-512/VAES)");
 
     for (int n = 1; n <= 8; n++)
         exhaustive(n, n == 8 ? 64 : n, 1);

@@ -1,0 +1,202 @@
+#include "cpu_vaes.h"
+
+#include <pthread.h>
+
+#include "fss/aes.h"
+#include "fss/prg.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes")))
+#define LANES 8
+
+static __m512i g_rk[FSS_AES_ROUNDS + 1];
+static pthread_once_t g_rk_once = PTHREAD_ONCE_INIT;
+
+/* VAES round keys: the FIPS-197 schedule's bytes in order, in each 128-bit lane. */
+static VAES_TARGET void rk_init(void)
+{
+    fss_aes_key k;
+    fss_aes_key_expand(&k, fss_prg_fixed_key);
+    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
+        g_rk[r] = _mm512_broadcast_i32x4(_mm_set_epi32((int)fss_bswap32(k.rk[4 * r + 3]),
+                                                       (int)fss_bswap32(k.rk[4 * r + 2]),
+                                                       (int)fss_bswap32(k.rk[4 * r + 1]), (int)fss_bswap32(k.rk[4 * r])));
+}
+
+int fss_vaes_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("vaes");
+}
+
+/* Lanes hold eight instances' 64-bit words (structure of arrays); AES wants blocks
+ * (lo, hi) in memory order. Blocks 0-3 / 4-7 from the lo and hi words, and back. */
+static inline VAES_TARGET __m512i aos_a(__m512i lo, __m512i hi)
+{
+    return _mm512_permutex2var_epi64(lo, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi);
+}
+static inline VAES_TARGET __m512i aos_b(__m512i lo, __m512i hi)
+{
+    return _mm512_permutex2var_epi64(lo, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), hi);
+}
+static inline VAES_TARGET __m512i soa_lo(__m512i a, __m512i b)
+{
+    return _mm512_permutex2var_epi64(a, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+static inline VAES_TARGET __m512i soa_hi(__m512i a, __m512i b)
+{
+    return _mm512_permutex2var_epi64(a, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+
+/* Blocks of m lanes from an array of fss_block (lanes past m read as zero). */
+static inline VAES_TARGET void load_blocks(const fss_block *p, __mmask16 mk, __m512i *lo, __m512i *hi)
+{
+    __m512i a = _mm512_maskz_loadu_epi64((__mmask8)mk, p), b = _mm512_maskz_loadu_epi64((__mmask8)(mk >> 8), p + 4);
+    *lo = soa_lo(a, b);
+    *hi = soa_hi(a, b);
+}
+
+/* H = AES(x) xor x over nz registers of four blocks (the PRG of prg.h). */
+static inline VAES_TARGET void mmo(const __m512i *x, __m512i *h, int nz)
+{
+#pragma GCC unroll 4
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_xor_si512(x[i], g_rk[0]);
+#pragma GCC unroll 9
+    for (int r = 1; r < FSS_AES_ROUNDS; r++) {
+        __m512i rk = g_rk[r];
+#pragma GCC unroll 4
+        for (int i = 0; i < nz; i++)
+            h[i] = _mm512_aesenc_epi128(h[i], rk);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_xor_si512(_mm512_aesenclast_epi128(h[i], g_rk[FSS_AES_ROUNDS]), x[i]);
+}
+
+/* The AES input of fss_prg_input, lane-wise: lo = S.hi ^ tweak, hi = S.hi ^ seed(S.lo). */
+static inline VAES_TARGET __m512i prg_hi(__m512i slo, __m512i shi)
+{
+    return _mm512_xor_si512(shi, _mm512_and_si512(slo, _mm512_set1_epi64((long long)FSS_PRG_SEED_MASK_LO)));
+}
+
+static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
+{
+    return _mm512_and_si512(_mm512_srli_epi64(v, (unsigned)i), _mm512_set1_epi64(1));
+}
+
+VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const int n = k->p.n;
+    const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
+    const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        __m512i slo, shi;
+        load_blocks(k->root + i, mk2, &slo, &shi);
+        __m512i t = _mm512_set1_epi64(k->party), V = zero;
+        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
+        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
+        for (int lv = 0; lv < n; lv++) {
+            const __m512i c = bit_at(xv, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(c, c);
+            const __m512i xh = prg_hi(slo, shi);
+            __m512i in[4], h[4];
+            in[0] = aos_a(_mm512_xor_si512(shi, c), xh); /* child c: tweak c */
+            in[1] = aos_b(_mm512_xor_si512(shi, c), xh);
+            const __m512i vlo = _mm512_xor_si512(shi, _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(0)));
+            in[2] = aos_a(vlo, xh); /* value block 0 holds both sides' words when g = 1 */
+            in[3] = aos_b(vlo, xh);
+            mmo(in, h, 4);
+            /* values: V += (-1)^b (word c of the value block + t * vcw) */
+            const __m512i tm = _mm512_sub_epi64(zero, t);
+            const __m512i w = _mm512_mask_blend_epi64(right, soa_lo(h[2], h[3]), soa_hi(h[2], h[3]));
+            const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + (size_t)lv * vs + i);
+            const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
+            V = _mm512_add_epi64(V, _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm));
+            /* tree: t' = u_c(S) ^ (t & tcw_c), S' = H ^ (t ? scw : 0) */
+            const __m512i tc = bit_at(_mm512_mask_blend_epi64(right, tcl, tcr), lv);
+            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
+            __m512i cwlo, cwhi;
+            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
+            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
+            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
+            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
+        }
+        /* last step: V += (-1)^b (S.hi + t * vcw_n), reduced mod 2^l */
+        const __m512i tm = _mm512_sub_epi64(zero, t);
+        const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + (size_t)n * vs + i);
+        const __m512i v = _mm512_add_epi64(shi, _mm512_and_si512(vcw, tm));
+        V = _mm512_and_si512(_mm512_add_epi64(V, _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask);
+        _mm512_mask_storeu_epi64(out + i, mk, V);
+    }
+}
+
+VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S,
+                                   unsigned *t_out, unsigned *acc_out)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
+    const size_t count = k->count;
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        __m512i slo, shi;
+        load_blocks(k->root + i, mk2, &slo, &shi);
+        __m512i t = _mm512_set1_epi64(k->party), acc = zero;
+        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
+        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
+        for (int lv = 0; lv < depth; lv++) {
+            const __m512i c = bit_at(xv, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(c, c);
+            const __m512i xh = prg_hi(slo, shi), xl = _mm512_xor_si512(shi, c);
+            __m512i in[2], h[2];
+            in[0] = aos_a(xl, xh);
+            in[1] = aos_b(xl, xh);
+            mmo(in, h, 2);
+            const __m512i tm = _mm512_sub_epi64(zero, t);
+            const __m512i tl = bit_at(tcl, lv), tr = bit_at(tcr, lv);
+            /* comparison: when x goes right, add the left child's control bit */
+            const __m512i tleft = _mm512_xor_si512(_mm512_and_si512(slo, one), _mm512_and_si512(t, tl));
+            acc = _mm512_xor_si512(acc, _mm512_and_si512(c, tleft));
+            const __m512i tc = _mm512_mask_blend_epi64(right, tl, tr);
+            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
+            __m512i cwlo, cwhi;
+            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
+            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
+            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
+            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
+        }
+        _mm512_mask_storeu_epi64(S + j0, (__mmask8)mk2, aos_a(slo, shi));
+        _mm512_mask_storeu_epi64(S + j0 + 4, (__mmask8)(mk2 >> 8), aos_b(slo, shi));
+        _mm512_mask_cvtepi64_storeu_epi32(t_out + j0, mk, t);
+        _mm512_mask_cvtepi64_storeu_epi32(acc_out + j0, mk, acc);
+    }
+}
+
+#else /* not x86-64 with GCC: the OpenSSL path only */
+
+int fss_vaes_available(void) { return 0; }
+void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+{
+    (void)k, (void)i0, (void)m, (void)x, (void)out;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S, unsigned *t,
+                       unsigned *acc)
+{
+    (void)k, (void)i0, (void)m, (void)x, (void)S, (void)t, (void)acc;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+
+#endif

@@ -1,0 +1,28 @@
+/* Internal: the CPU's AVX-512 + VAES path for the hot walks (DCF eval with g = 1, the
+ * DPF walk of eval and comparison). Eight instances run in the lanes of 512-bit
+ * registers, all levels with the AES rounds inline (VAES: four blocks per instruction),
+ * so blocks never make the round trip through memory and OpenSSL, and the per-level
+ * arithmetic costs a few vector instructions for eight instances instead of some sixty
+ * scalar ones for each.
+ *
+ * This restates, lane-wise, the per-element bodies of fss/tree_body.h, fss/dcf_body.h
+ * and fss/dpf_body.h; those stay the reference (the OpenSSL path and CUDA run them),
+ * and the tests check this path against the OpenSSL path bit for bit. */
+#ifndef FSS_CPU_VAES_H
+#define FSS_CPU_VAES_H
+
+#include "fss/dcf.h"
+#include "fss/dpf.h"
+
+/* 1 if this processor has AVX-512 (F, BW, DQ) and VAES. */
+int fss_vaes_available(void);
+
+/* Eval of instances [i0, i0 + m) of g = 1 DCF keys; out as fss_dcf_eval. */
+void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
+
+/* The DPF walk of instances [i0, i0 + m) down to depth: S[j], t[j] the node reached
+ * by instance i0 + j, acc[j] its comparison bits (as walk_tile in dpf.c). */
+void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S, unsigned *t,
+                       unsigned *acc);
+
+#endif
