@@ -34,7 +34,4 @@ static inline int fss_failed(int *flag)
 
 static inline size_t fss_ntiles(size_t count) { return (count + FSS_CPU_TILE - 1) / FSS_CPU_TILE; }
 
-/* Bit of x at tree level lv (level 0 reads the most significant of n bits). */
-static inline unsigned fss_level_bit(uint64_t x, int n, int lv) { return (unsigned)(x >> (n - 1 - lv)) & 1u; }
-
 #endif

@@ -45,11 +45,9 @@ fss_status fss_dcf_keys_alloc(fss_dcf_keys *k, fss_dcf_params p, int party, size
     memset(k, 0, sizeof *k);
     if (fss_dcf_params_check(p) != FSS_OK || (party != 0 && party != 1))
         return FSS_E_ARG;
-    size_t bytes = fss_dcf_keys_bytes(p, count);
-    void *mem = aligned_alloc(64, bytes ? bytes : 64);
+    void *mem = fss_keys_mem_alloc(fss_dcf_keys_bytes(p, count));
     if (!mem)
         return FSS_E_NOMEM;
-    memset(mem, 0, bytes);
     fss_dcf_keys_bind(k, p, party, count, mem);
     k->owned = 1;
     return FSS_OK;
@@ -57,10 +55,8 @@ fss_status fss_dcf_keys_alloc(fss_dcf_keys *k, fss_dcf_params p, int party, size
 
 void fss_dcf_keys_free(fss_dcf_keys *k)
 {
-    if (k->owned && k->mem) {
-        fss_memzero(k->mem, k->bytes);
-        free(k->mem);
-    }
+    if (k->owned)
+        fss_keys_mem_free(k->mem, k->bytes);
     memset(k, 0, sizeof *k);
 }
 
@@ -133,7 +129,7 @@ fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const ui
                     for (size_t j = 0; j < per; j++)
                         q[j] = fss_prg_output(in[k * per + j], q[j]);
                     const fss_block H[2][2] = {{q[0], q[1]}, {q[2 + g], q[3 + g]}};
-                    unsigned a = fss_level_bit(alpha[i], p.n, lv), tl, tr;
+                    unsigned a = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
                     uint64_t *vcw = k0->vcw + (size_t)lv * (size_t)g * vs + i;
                     fss_dcf_keygen_level_values(p.l, g, a, t[k], q + 2, q + 4 + g, beta + i * (size_t)g, Va + k * (size_t)g,
                                                 vcw, vs);
@@ -212,7 +208,7 @@ static inline __attribute__((always_inline)) int eval_tile(fss_ctx *ctx, int tid
         t[j] = party;
     }
     for (size_t j = 0; j < m; j++)
-        build_level(in + j * per, S[j], fss_level_bit(xs[j], n, 0), g);
+        build_level(in + j * per, S[j], fss_tree_level_bit(xs[j], n, 0), g);
     for (int lv = 0; lv < n; lv++) {
         if (fss_ctx_aes(ctx, tid, in, ob, m * per) != FSS_OK)
             return 0;
@@ -222,7 +218,7 @@ static inline __attribute__((always_inline)) int eval_tile(fss_ctx *ctx, int tid
         /* One pass a level: finish level lv of instance j and build its inputs of
          * level lv + 1 while its node is in registers. */
         for (size_t j = 0; j < m; j++) {
-            unsigned c = fss_level_bit(xs[j], n, lv);
+            unsigned c = fss_tree_level_bit(xs[j], n, lv);
             /* PRG outputs into locals, not back into ob: reading 8-byte halves of a
              * 16-byte store just made defeats store-to-load forwarding. */
             fss_block vb[(FSS_DCF_MAX_G + 1) / 2];
@@ -236,7 +232,7 @@ static inline __attribute__((always_inline)) int eval_tile(fss_ctx *ctx, int tid
             S[j] = Sj;
             t[j] = tj;
             if (next)
-                build_level(in + j * per, Sj, fss_level_bit(xs[j], n, lv + 1), g);
+                build_level(in + j * per, Sj, fss_tree_level_bit(xs[j], n, lv + 1), g);
         }
     }
     if (fin) {

@@ -45,11 +45,9 @@ fss_status fss_dpf_keys_alloc(fss_dpf_keys *k, fss_dpf_params p, int party, size
     memset(k, 0, sizeof *k);
     if (fss_dpf_params_check(p) != FSS_OK || (party != 0 && party != 1))
         return FSS_E_ARG;
-    size_t bytes = fss_dpf_keys_bytes(p, count);
-    void *mem = aligned_alloc(64, bytes ? bytes : 64);
+    void *mem = fss_keys_mem_alloc(fss_dpf_keys_bytes(p, count));
     if (!mem)
         return FSS_E_NOMEM;
-    memset(mem, 0, bytes);
     fss_dpf_keys_bind(k, p, party, count, mem);
     k->owned = 1;
     return FSS_OK;
@@ -57,10 +55,8 @@ fss_status fss_dpf_keys_alloc(fss_dpf_keys *k, fss_dpf_params p, int party, size
 
 void fss_dpf_keys_free(fss_dpf_keys *k)
 {
-    if (k->owned && k->mem) {
-        fss_memzero(k->mem, k->bytes);
-        free(k->mem);
-    }
+    if (k->owned)
+        fss_keys_mem_free(k->mem, k->bytes);
     memset(k, 0, sizeof *k);
 }
 
@@ -134,7 +130,7 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
                     fss_block H[2][2];
                     for (unsigned j = 0; j < 4; j++)
                         H[j >> 1][j & 1] = fss_prg_output(in[k * per + j], out[k * per + j]);
-                    unsigned a = fss_level_bit(alpha[i], p.n, lv), tl, tr;
+                    unsigned a = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
                     fss_block cw;
                     fss_tree_keygen_level(a, S[k], t[k], H, &cw, &tl, &tr);
                     k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
@@ -174,13 +170,13 @@ static fss_status walk_tile(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t
     }
     for (int lv = 0; lv < depth; lv++) {
         for (size_t j = 0; j < m; j++)
-            in[j] = fss_prg_input(S[j], FSS_PRG_TWEAK_CHILD(fss_level_bit(x[i0 + j], n, lv)));
+            in[j] = fss_prg_input(S[j], FSS_PRG_TWEAK_CHILD(fss_tree_level_bit(x[i0 + j], n, lv)));
         if (fss_ctx_aes(ctx, tid, in, out, m) != FSS_OK)
             return FSS_E_CRYPTO;
         const fss_block *scw = k->scw + (size_t)lv * k->count + i0;
         for (size_t j = 0; j < m; j++) {
             size_t i = i0 + j;
-            unsigned c = fss_level_bit(x[i], n, lv);
+            unsigned c = fss_tree_level_bit(x[i], n, lv);
             unsigned tl = (unsigned)(k->tcw_l[i] >> lv) & 1u, tr = (unsigned)(k->tcw_r[i] >> lv) & 1u;
             acc[j] ^= fss_dpf_cmp_level_bit(c, S[j], t[j], tl);
             fss_tree_eval_level(c, &S[j], &t[j], fss_prg_output(in[j], out[j]), scw[j], c ? tr : tl);
@@ -289,12 +285,8 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
     if (p.early) {
         size_t W = fss_dpf_full_words(p);
         uint64_t *o = out + i * W;
-        if (ll < 6) { /* fewer than 64 outputs: one word */
-            fss_block lf = fss_dpf_leaf(S[0], t[0], k->fcw[i]);
-            o[0] = lf.lo;
-        } else if (ll == 6) {
-            for (size_t j = 0; j < leaves; j++)
-                o[j] = fss_dpf_leaf(S[j], t[j], k->fcw[i]).lo;
+        if (ll < 7) { /* depth 0: one leaf of 2^n <= 64 outputs, one word, bits past 2^n zero */
+            o[0] = fss_dpf_leaf(S[0], t[0], k->fcw[i]).lo & fss_dpf_leaf_mask(ll).lo;
         } else {
             for (size_t j = 0; j < leaves; j++) {
                 fss_block lf = fss_dpf_leaf(S[j], t[j], k->fcw[i]);

@@ -1,5 +1,22 @@
 #include "keyio.h"
 
+void *fss_keys_mem_alloc(size_t bytes)
+{
+    size_t rounded = FSS_ALIGN64(bytes ? bytes : 1);
+    void *mem = aligned_alloc(64, rounded);
+    if (mem)
+        memset(mem, 0, rounded);
+    return mem;
+}
+
+void fss_keys_mem_free(void *mem, size_t bytes)
+{
+    if (!mem)
+        return;
+    fss_memzero(mem, bytes);
+    free(mem);
+}
+
 static void put_mask(uint8_t *out, uint64_t m, size_t nbytes)
 {
     for (size_t j = 0; j < nbytes; j++)

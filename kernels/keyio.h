@@ -8,6 +8,10 @@
 
 #define FSS_ALIGN64(x) (((x) + (size_t)63) & ~(size_t)63)
 
+/* A zeroed, 64-byte aligned host allocation for a batch of keys, and its wiping free. */
+void *fss_keys_mem_alloc(size_t bytes);
+void fss_keys_mem_free(void *mem, size_t bytes);
+
 /* Little-endian bit writer/reader over a byte buffer (LSB first). */
 typedef struct bitbuf {
     uint8_t *p;

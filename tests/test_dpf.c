@@ -160,6 +160,9 @@ static void full(int n, int l, int early, size_t count)
     for (size_t v = 0; v < dom; v++)
         x[v] = v;
     size_t bad = 0, badpt = 0;
+    if (early && n < 6) /* one word per instance; its bits past 2^n must be zero */
+        for (size_t i = 0; i < count; i++)
+            CHECK((f[0][i] >> dom) == 0 && (f[1][i] >> dom) == 0, "full domain n=%d: bits past 2^n set", n);
     for (size_t i = 0; i < count; i++) {
         for (size_t v = 0; v < dom; v++) {
             uint64_t s0, s1, got;

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 
 #ifdef __CUDACC__
-#define FSS_HD __host__ __device__ __forceinline__
+/* Not __forceinline__: that carries its own `inline`, a duplicate beside the `static
+ * inline` every body is declared with, which nvcc rejects. */
+#define FSS_HD __host__ __device__ __attribute__((always_inline))
 #else
 #define FSS_HD
 #endif

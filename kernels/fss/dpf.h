@@ -24,7 +24,7 @@
 #include "fss/ctx.h"
 
 #define FSS_DPF_EARLY_BITS 7 /* log2 of the 128 output bits in one leaf block */
-#define FSS_DPF_FULL_MAX_BITS 28 /* full-domain evaluation limit (2^28 outputs) */
+#define FSS_DPF_FULL_MAX_BITS 24 /* full-domain evaluation limit (2^24 outputs an instance) */
 
 #define FSS_DPF_DEPTH(n, early) ((early) ? ((n) > FSS_DPF_EARLY_BITS ? (n) - FSS_DPF_EARLY_BITS : 0) : (n))
 #define FSS_DPF_LEAF_BITS(n, early) ((early) ? ((size_t)1 << ((n) - FSS_DPF_DEPTH(n, early))) : 1)
@@ -76,7 +76,8 @@ FSS_NODISCARD fss_status fss_dpf_eval(fss_ctx *ctx, const fss_dpf_keys *k, const
 
 /* Full domain: out holds, for each instance i, its shares for x = 0 .. 2^n - 1.
  * early = 0: out[i * 2^n + x] in Z_{2^l}; early = 1: a bit vector, bit x of instance
- * i is bit (x mod 64) of out[i * W + x / 64], W = max(1, 2^n / 64). n <= 28. */
+ * i is bit (x mod 64) of out[i * W + x / 64], W = max(1, 2^n / 64), and bits past 2^n
+ * are zero. n <= FSS_DPF_FULL_MAX_BITS. */
 FSS_NODISCARD fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out);
 size_t fss_dpf_full_words(fss_dpf_params p);
 

@@ -7,6 +7,12 @@
 
 #include "fss/prg.h"
 
+/* Bit of x at tree level lv: level 0 reads the most significant of n bits. */
+static inline FSS_HD unsigned fss_tree_level_bit(uint64_t x, int n, int lv)
+{
+    return (unsigned)(x >> (n - 1 - lv)) & 1u;
+}
+
 /* Party side of one level: from node (S, t) go to child c, whose raw block is
  * H = H_c(S). The child's control bit comes from the parent's u bits. */
 static inline FSS_HD void fss_tree_eval_level(unsigned c, fss_block *S, unsigned *t, fss_block H,
