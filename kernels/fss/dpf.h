@@ -84,7 +84,8 @@ size_t fss_dpf_full_words(fss_dpf_params p);
 /* XOR shares of 1{x[i] < alpha_i} (unsigned n-bit comparison) from DPF keys. */
 FSS_NODISCARD fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 
-/* AES blocks one party spends per eval, per comparison, per keygen (both parties). */
+/* AES blocks one party spends per eval (a comparison costs the same walk), and per
+ * keygen (both parties' keys). */
 uint64_t fss_dpf_eval_aes_blocks(fss_dpf_params p);
 uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p);
 

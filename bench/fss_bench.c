@@ -1,0 +1,585 @@
+/* fss-bench: keygen and eval rates of the DPF, the 1-bit DPF, the DCF and the DPF
+ * comparison, next to the raw AES-128-ECB block rate they are built on, on the CPU
+ * (one thread and all threads; evals on the OpenSSL path and, where the processor has
+ * it, the AVX-512 VAES path) and on the GPU when one is present.
+ *
+ * Every figure is validated before it is timed (STYLE.md, after llm.c's dev/cuda):
+ * the CPU batch is reconstructed from both parties' shares and compared with the
+ * definition, the AES block counter is compared with the fss_*_aes_blocks formulas,
+ * and GPU keys and outputs are compared with the CPU backend's on a sample.
+ *
+ * Timing: CLOCK_MONOTONIC (cudaEvents on the GPU); per figure one warm-up call, then
+ * three repetitions that each call the operation until --min-time seconds have passed;
+ * the best repetition is reported (the machines are shared and noisy).
+ *
+ * Output: a markdown table on stdout; with --json one JSON object a line on stdout
+ * and the table on stderr. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "fss_bench.h"
+#ifdef FSS_HAVE_CUDA
+#include "fss/cuda.h"
+#endif
+
+#define DEFAULT_BATCH ((size_t)1 << 16)
+#define QUICK_BATCH ((size_t)1 << 11)
+#define DEFAULT_GPU_BATCH ((size_t)1 << 24)
+#define QUICK_GPU_BATCH ((size_t)1 << 20)
+#define DEFAULT_MIN_TIME 0.3
+/* Raw AES figure: calls of AES_CALL_BLOCKS (16 KiB, where AES-NI pipelines fully), over
+ * a per-thread buffer of AES_BUF_BLOCKS in and out (512 KiB, cache resident). */
+#define AES_CALL_BLOCKS 1024
+#define AES_BUF_BLOCKS (16 * AES_CALL_BLOCKS)
+
+
+
+const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes"};
+static const char *const path_names[PATH_COUNT] = {"openssl", "vaes"};
+const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}};
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    va_start(ap, fmt);
+    fputs("fss-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+
+void *xmalloc(size_t bytes)
+{
+    void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!p)
+        die("out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- command line ---------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fss-bench [options]\n"
+            "  --json            one JSON object a line on stdout (the table goes to stderr)\n"
+            "  --quick           n in {20, 64}, batch 2^11 (2^20 on the GPU): a smoke run\n"
+            "  --threads N       the 'all threads' count (default: every processor)\n"
+            "  --no-gpu          skip the CUDA backend even when a device is present\n"
+            "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes (default: all)\n"
+            "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
+            "  --cpu-path LIST   CPU eval paths, of openssl,vaes (default: both where the\n"
+            "                    processor has AVX-512 VAES; keygen is always openssl)\n"
+            "  --batch N         CPU instances per call (default 2^16; 2^k accepted)\n"
+            "  --gpu-batch N     GPU instances per call (default 2^24)\n"
+            "  --min-time S      seconds per repetition (default 0.3)\n"
+            "  --help            this text\n");
+}
+
+static void bad_arg(const char *fmt, const char *a)
+{
+    fputs("fss-bench: ", stderr);
+    fprintf(stderr, fmt, a);
+    fputs(" (see --help)\n", stderr);
+    exit(2);
+}
+
+static size_t parse_size(const char *flag, const char *s)
+{
+    char *end;
+    unsigned long long v;
+    if (s[0] == '2' && s[1] == '^') {
+        unsigned long long e = strtoull(s + 2, &end, 10);
+        if (*end || end == s + 2 || e > 40)
+            bad_arg("bad value for %s", flag);
+        v = 1ull << e;
+    } else {
+        v = strtoull(s, &end, 10);
+        if (*end || end == s)
+            bad_arg("bad value for %s", flag);
+    }
+    if (v == 0)
+        bad_arg("%s must be positive", flag);
+    return (size_t)v;
+}
+
+static void parse_args(int argc, char **argv, opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->min_time = DEFAULT_MIN_TIME;
+    o->prims = (1u << P_COUNT) - 1;
+    int batch_set = 0, gpu_batch_set = 0, ns_set = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        /* Flags with a value take it as the next word or after '='. */
+        const char *val = NULL, *eq = strchr(a, '=');
+        char name[32];
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name)
+            bad_arg("unknown option '%s'", a);
+        memcpy(name, a, nl);
+        name[nl] = 0;
+        int takes = !strcmp(name, "--threads") || !strcmp(name, "--prim") || !strcmp(name, "--n") ||
+                    !strcmp(name, "--batch") || !strcmp(name, "--cpu-path") || !strcmp(name, "--gpu-batch") || !strcmp(name, "--min-time");
+        if (takes) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                bad_arg("%s needs a value", name);
+        } else if (eq) {
+            bad_arg("option '%s' takes no value", name);
+        }
+        if (!strcmp(name, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(name, "--quick")) {
+            o->quick = 1;
+        } else if (!strcmp(name, "--no-gpu")) {
+            o->no_gpu = 1;
+        } else if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(name, "--threads")) {
+            size_t t = parse_size(name, val);
+            if (t > 1024)
+                bad_arg("bad value for %s", name);
+            o->threads = (int)t;
+        } else if (!strcmp(name, "--batch")) {
+            o->batch = parse_size(name, val);
+            batch_set = 1;
+        } else if (!strcmp(name, "--gpu-batch")) {
+            o->gpu_batch = parse_size(name, val);
+            gpu_batch_set = 1;
+        } else if (!strcmp(name, "--min-time")) {
+            char *end;
+            o->min_time = strtod(val, &end);
+            if (*end || end == val || !(o->min_time >= 0) || o->min_time > 60)
+                bad_arg("bad value for %s", name);
+        } else if (!strcmp(name, "--prim")) {
+            o->prims = 0;
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", val);
+            for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+                int p = 0;
+                while (p < P_COUNT && strcmp(t, prim_names[p]))
+                    p++;
+                if (p == P_COUNT)
+                    bad_arg("unknown primitive '%s' for --prim", t);
+                o->prims |= 1u << p;
+            }
+            if (!o->prims)
+                bad_arg("empty list for %s", name);
+        } else if (!strcmp(name, "--cpu-path")) {
+            o->paths = 0;
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", val);
+            for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+                int p = 0;
+                while (p < PATH_COUNT && strcmp(t, path_names[p]))
+                    p++;
+                if (p == PATH_COUNT)
+                    bad_arg("unknown path '%s' for --cpu-path", t);
+                o->paths |= 1u << p;
+            }
+            if (!o->paths)
+                bad_arg("empty list for %s", name);
+        } else if (!strcmp(name, "--n")) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", val);
+            o->nn = 0;
+            for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+                char *end;
+                long v = strtol(t, &end, 10);
+                if (*end || end == t || v < 1 || v > 64 || o->nn == MAX_NS)
+                    bad_arg("bad input width '%s' for --n (1..64)", t);
+                o->ns[o->nn++] = (int)v;
+            }
+            if (!o->nn)
+                bad_arg("empty list for %s", name);
+            ns_set = 1;
+        } else {
+            bad_arg("unknown option '%s'", a);
+        }
+    }
+    if (!batch_set)
+        o->batch = o->quick ? QUICK_BATCH : DEFAULT_BATCH;
+    if (!gpu_batch_set)
+        o->gpu_batch = o->quick ? QUICK_GPU_BATCH : DEFAULT_GPU_BATCH;
+    if (!ns_set) {
+        static const int full[] = {16, 20, 32, 50, 64}, quick[] = {20, 64};
+        const int *s = o->quick ? quick : full;
+        o->nn = o->quick ? 2 : 5;
+        memcpy(o->ns, s, (size_t)o->nn * sizeof *s);
+    }
+    o->tab = o->json ? stderr : stdout;
+}
+
+/* ---- output ---------------------------------------------------------------------- */
+
+void table_head(const opts *o)
+{
+    fprintf(o->tab, "| prim | backend | path | threads | n | out_bits | op | count | per_s | ns_per_op "
+                    "| aes_blocks | key_bytes | %% of AES limit |\n");
+    fprintf(o->tab, "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    fflush(o->tab);
+}
+
+void emit_row(const opts *o, const row *r)
+{
+    double ns = 1e9 / r->per_s;
+    char frac[32] = "-";
+    if (r->aes_frac >= 0)
+        snprintf(frac, sizeof frac, "%.1f%%", 100 * r->aes_frac);
+    fprintf(o->tab, "| %s | %s | %s | %d | %d | %d | %s | %zu | %.0f | %.1f | %" PRIu64 " | %zu | %s |\n", r->prim,
+            r->backend, r->path ? r->path : "-", r->threads, r->n, r->out_bits, r->op, r->count, r->per_s, ns,
+            r->aes_blocks, r->key_bytes, frac);
+    fflush(o->tab);
+    if (o->json) {
+        printf("{\"prim\": \"%s\", \"backend\": \"%s\", \"threads\": %d, \"n\": %d, \"out_bits\": %d, \"op\": \"%s\", "
+               "\"count\": %zu, \"per_s\": %.1f, \"ns_per_op\": %.3f, \"aes_blocks\": %" PRIu64 ", \"key_bytes\": %zu",
+               r->prim, r->backend, r->threads, r->n, r->out_bits, r->op, r->count, r->per_s, ns, r->aes_blocks,
+               r->key_bytes);
+        if (r->path)
+            printf(", \"path\": \"%s\"", r->path);
+        if (r->aes_frac >= 0)
+            printf(", \"aes_frac\": %.4f", r->aes_frac);
+        printf("}\n");
+        fflush(stdout);
+    }
+}
+
+void emit_aes(const opts *o, const char *backend, int threads, double blocks_per_s)
+{
+    const int cpu = !strcmp(backend, "cpu");
+    fprintf(o->tab, "| aes | %s | %s | %d | - | 128 | ecb | - | %.0f | %.3f | 1 | - | 100%% |\n", backend,
+            cpu ? "openssl" : "-", threads, blocks_per_s, 1e9 / blocks_per_s);
+    fflush(o->tab);
+    if (o->json) {
+        printf("{\"prim\": \"aes\", \"backend\": \"%s\", \"threads\": %d, \"blocks_per_s\": %.1f, "
+               "\"ns_per_op\": %.4f%s}\n",
+               backend, threads, blocks_per_s, 1e9 / blocks_per_s, cpu ? ", \"path\": \"openssl\"" : "");
+        fflush(stdout);
+    }
+}
+
+static void cpu_model(char *out, size_t len)
+{
+    snprintf(out, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10))
+            continue;
+        char *c = strchr(line, ':');
+        if (!c)
+            continue;
+        c += 1 + (c[1] == ' ');
+        c[strcspn(c, "\n")] = 0;
+        snprintf(out, len, "%s", c);
+        break;
+    }
+    fclose(f);
+}
+
+static void header(const opts *o, int argc, char **argv, int all_threads, int have_vaes)
+{
+    char cpu[256], date[64];
+    cpu_model(cpu, sizeof cpu);
+    time_t t = time(NULL);
+    struct tm tmv;
+    gmtime_r(&t, &tmv);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tmv);
+    int procs = 1;
+#ifdef _OPENMP
+    procs = omp_get_num_procs();
+#endif
+    FILE *f = o->tab;
+    fprintf(f, "# fss-bench\n\n");
+    fprintf(f, "- date: %s\n", date);
+    fprintf(f, "- cpu: %s, %d processors (all threads = %d)\n", cpu, procs, all_threads);
+    fprintf(f, "- openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
+    fprintf(f, "- AVX-512 VAES path: %s\n", have_vaes ? "available" : "not on this processor");
+#if defined(__clang__)
+    fprintf(f, "- compiler: clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+    fprintf(f, "- compiler: gcc %s\n", __VERSION__);
+#endif
+    fprintf(f, "- command:");
+    for (int i = 0; i < argc; i++)
+        fprintf(f, " %s", argv[i]);
+    fprintf(f, "\n- batch %zu (cpu), %zu (gpu); best of %d repetitions of >= %.3g s each\n", o->batch, o->gpu_batch,
+            REPETITIONS, o->min_time);
+    fprintf(f, "- per_s: instances per second (keygen: key pairs; eval: one party); aes_blocks per instance; "
+               "key_bytes: one party's serialized key; %% of AES limit: per_s * aes_blocks / AES blocks per second "
+               "of the same backend and thread count in this run\n\n");
+}
+
+/* ---- timing ---------------------------------------------------------------------- */
+
+typedef void (*op_fn)(void *arg);
+
+/* Seconds per call of op: a warm-up call, then REPETITIONS repetitions each calling op
+ * until min_time has passed; the best repetition. *calls counts every call made. */
+static double time_cpu(op_fn op, void *arg, double min_time, uint64_t *calls)
+{
+    op(arg);
+    *calls = 1;
+    double best = INFINITY;
+    for (int r = 0; r < REPETITIONS; r++) {
+        uint64_t c = 0;
+        double t0 = now_s(), el;
+        do {
+            op(arg);
+            c++;
+            el = now_s() - t0;
+        } while (el < min_time);
+        *calls += c;
+        if (el / (double)c < best)
+            best = el / (double)c;
+    }
+    return best;
+}
+
+static void check_blocks(const char *what, uint64_t measured, uint64_t calls, uint64_t count, uint64_t per)
+{
+    if (measured != calls * count * per)
+        die("%s: the AES counter says %" PRIu64 " blocks for %" PRIu64 " calls of %" PRIu64
+            " instances, the formula %" PRIu64 " an instance (%.3f measured)",
+            what, measured, calls, count, per, (double)measured / (double)(calls * count));
+}
+
+/* ---- raw AES on the CPU ---------------------------------------------------------- */
+
+typedef struct aes_arg {
+    fss_ctx *ctx;
+    int threads;
+    fss_block **in, **out; /* per thread */
+} aes_arg;
+
+/* Blocks per second of one parallel region in which every thread sweeps its own
+ * buffers, 16 KiB a call, until min_time has passed. One region for the whole time, not
+ * a fork per call: on a shared machine a fork's barrier waits for the slowest thread,
+ * which measures the scheduler rather than AES. *blocks counts the blocks. */
+static double aes_region(aes_arg *a, double min_time, uint64_t *blocks)
+{
+    uint64_t total = 0;
+    int failed = 0;
+    const double t0 = now_s();
+#pragma omp parallel num_threads(a->threads) reduction(+ : total) reduction(| : failed)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        do {
+            for (size_t b = 0; b < AES_BUF_BLOCKS; b += AES_CALL_BLOCKS)
+                failed |= fss_ctx_aes(a->ctx, tid, a->in[tid] + b, a->out[tid] + b, AES_CALL_BLOCKS) != FSS_OK;
+            total += AES_BUF_BLOCKS;
+        } while (now_s() - t0 < min_time);
+    }
+    const double el = now_s() - t0;
+    if (failed)
+        die("fss_ctx_aes failed");
+    *blocks += total;
+    return (double)total / el;
+}
+
+/* AES blocks per second with the context's current thread count, each thread on its own
+ * buffers under its own tid: a warm-up region, then the best of REPETITIONS. */
+static double bench_cpu_aes(const opts *o, fss_ctx *ctx, fss_rng *rng)
+{
+    aes_arg a = {ctx, fss_ctx_threads(ctx), NULL, NULL};
+    a.in = (fss_block **)calloc((size_t)a.threads, sizeof *a.in);
+    a.out = (fss_block **)calloc((size_t)a.threads, sizeof *a.out);
+    if (!a.in || !a.out)
+        die("out of memory");
+    for (int t = 0; t < a.threads; t++) {
+        a.in[t] = (fss_block *)xmalloc(AES_BUF_BLOCKS * sizeof(fss_block));
+        a.out[t] = (fss_block *)xmalloc(AES_BUF_BLOCKS * sizeof(fss_block));
+        OK(ctx, fss_rng_bytes(rng, a.in[t], AES_BUF_BLOCKS * sizeof(fss_block)));
+    }
+    uint64_t blocks = 0;
+    fss_ctx_reset_counters(ctx);
+    aes_region(&a, 0, &blocks);
+    double best = 0;
+    for (int r = 0; r < REPETITIONS; r++) {
+        double rate = aes_region(&a, o->min_time, &blocks);
+        if (rate > best)
+            best = rate;
+    }
+    check_blocks("aes", fss_ctx_aes_blocks(ctx), 1, blocks, 1);
+    for (int t = 0; t < a.threads; t++) {
+        free(a.in[t]);
+        free(a.out[t]);
+    }
+    free(a.in);
+    free(a.out);
+    return best;
+}
+
+typedef struct op_arg {
+    fss_ctx *ctx;
+    batch *b;
+    uint64_t *out;
+} op_arg;
+
+static void keygen_op(void *p)
+{
+    op_arg *a = (op_arg *)p;
+    OK(a->ctx, batch_keygen(a->ctx, a->b));
+}
+
+static void eval_op(void *p)
+{
+    op_arg *a = (op_arg *)p;
+    OK(a->ctx, batch_eval(a->ctx, a->b, 0, a->b->x, a->out));
+}
+
+/* One variant at one n on the CPU, for each thread count and eval path: validate, then
+ * time. The keys are generated once and evaluated again and again: a benchmark only,
+ * as real FSS keys are one-time (a key pair must never see two inputs). Keygen is
+ * timed into the same buffers from the same roots, so it rewrites the keys unchanged;
+ * the evals validated afterwards are of those keys, and the timed evals must reproduce
+ * the validated shares. Every path must give the same shares as the first. On the VAES
+ * path the library credits the AES counter from the same formula it is checked against
+ * (fss_ctx_add_aes_blocks), so there the counter check only guards the bookkeeping. */
+static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v, int n, const int *tcounts,
+                            int ntc, const double *aes_rate)
+{
+    batch b;
+    batch_inputs(&b, ctx, rng, v.prim, n, v.l, o->batch);
+    batch_alloc_keys(&b, ctx);
+    const size_t count = b.count;
+    uint64_t *y0 = (uint64_t *)xmalloc(count * 8), *y1 = (uint64_t *)xmalloc(count * 8),
+             *yt = (uint64_t *)xmalloc(count * 8), *yref = (uint64_t *)xmalloc(count * 8);
+    const uint64_t eb = eval_blocks(&b), kb = keygen_blocks(&b);
+    const char *name = prim_names[v.prim];
+    op_arg a = {ctx, &b, yt};
+    for (int ti = 0; ti < ntc; ti++) {
+        OK(ctx, fss_ctx_set_threads(ctx, tcounts[ti]));
+        OK(ctx, fss_ctx_set_vaes(ctx, 0));
+        uint64_t calls;
+        fss_ctx_reset_counters(ctx);
+        OK(ctx, batch_keygen(ctx, &b));
+        check_blocks("keygen", fss_ctx_aes_blocks(ctx), 1, count, kb);
+        fss_ctx_reset_counters(ctx);
+        double s = time_cpu(keygen_op, &a, o->min_time, &calls);
+        check_blocks("keygen", fss_ctx_aes_blocks(ctx), calls, count, kb);
+        row r = {name, "cpu", "keygen", "openssl", tcounts[ti], n, v.l, count, (double)count / s, kb, key_bytes(&b),
+                 -1};
+        r.aes_frac = r.per_s * (double)kb / aes_rate[ti];
+        int first = 1;
+        for (int path = 0; path < PATH_COUNT; path++) {
+            if (!(o->paths & (1u << path)))
+                continue;
+            OK(ctx, fss_ctx_set_vaes(ctx, path == PATH_VAES));
+            /* Validate. */
+            fss_ctx_reset_counters(ctx);
+            OK(ctx, batch_eval(ctx, &b, 0, b.x, y0));
+            check_blocks("eval", fss_ctx_aes_blocks(ctx), 1, count, eb);
+            OK(ctx, batch_eval(ctx, &b, 1, b.x, y1));
+            check_outputs(path_names[path], &b, 0, count, y0, y1);
+            if (first)
+                memcpy(yref, y0, count * 8);
+            else if (memcmp(yref, y0, count * 8))
+                die("%s n=%d l=%d: the %s path's shares differ from the first path's", name, n, v.l,
+                    path_names[path]);
+            if (first)
+                emit_row(o, &r); /* keygen: its keys are now validated */
+            first = 0;
+            /* Time. */
+            fss_ctx_reset_counters(ctx);
+            s = time_cpu(eval_op, &a, o->min_time, &calls);
+            check_blocks("eval", fss_ctx_aes_blocks(ctx), calls, count, eb);
+            if (memcmp(yt, y0, count * 8))
+                die("%s n=%d l=%d: the timed evaluations differ from the validated ones", name, n, v.l);
+            row e = {name, "cpu", "eval", path_names[path], tcounts[ti], n, v.l, count, (double)count / s, eb,
+                     key_bytes(&b), -1};
+            e.aes_frac = e.per_s * (double)eb / aes_rate[ti];
+            emit_row(o, &e);
+        }
+    }
+    free(y0);
+    free(y1);
+    free(yt);
+    free(yref);
+    batch_free(&b);
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    opts o;
+    parse_args(argc, argv, &o);
+    fss_ctx *ctx = NULL;
+    fss_rng *rng = NULL;
+    OK(ctx, fss_ctx_new(&ctx, o.threads)); /* 0: every processor */
+    OK(ctx, fss_rng_new_os(&rng));
+    const int all = fss_ctx_threads(ctx);
+    const int tcounts[2] = {1, all}, ntc = all > 1 ? 2 : 1;
+    /* The context starts on the VAES path exactly where the processor has it. */
+    const int have_vaes = fss_ctx_vaes(ctx);
+    if (!o.paths)
+        o.paths = have_vaes ? 3u : 1u << PATH_OPENSSL;
+    if ((o.paths & (1u << PATH_VAES)) && !have_vaes)
+        die("--cpu-path vaes: this processor has no AVX-512 with VAES");
+
+    header(&o, argc, argv, all, have_vaes);
+    table_head(&o);
+    /* The AES rate of each thread count is the denominator of "% of AES limit", so it is
+     * measured even when aes is not among --prim (and then not printed). */
+    double aes_rate[2];
+    for (int ti = 0; ti < ntc; ti++) {
+        OK(ctx, fss_ctx_set_threads(ctx, tcounts[ti]));
+        aes_rate[ti] = bench_cpu_aes(&o, ctx, rng);
+        if (o.prims & (1u << P_AES))
+            emit_aes(&o, "cpu", tcounts[ti], aes_rate[ti]);
+    }
+    for (size_t vi = 0; vi < NVARIANTS; vi++) {
+        if (!(o.prims & (1u << variants[vi].prim)))
+            continue;
+        for (int ni = 0; ni < o.nn; ni++)
+            bench_cpu_batch(&o, ctx, rng, variants[vi], o.ns[ni], tcounts, ntc, aes_rate);
+    }
+
+    if (!o.no_gpu) {
+#ifdef FSS_HAVE_CUDA
+        if (fss_cuda_device_count() > 0) {
+            OK(ctx, fss_ctx_set_threads(ctx, all));
+            OK(ctx, fss_ctx_set_vaes(ctx, have_vaes));
+            bench_gpu(&o, ctx, rng);
+        } else {
+            fprintf(stderr, "fss-bench: no CUDA device; GPU rows skipped\n");
+        }
+#else
+        fprintf(stderr, "fss-bench: built without the CUDA backend; GPU rows skipped\n");
+#endif
+    }
+    fss_rng_free(rng);
+    fss_ctx_free(ctx);
+    return 0;
+}
