@@ -27,7 +27,7 @@ fss_status fss_os_random_u64(uint64_t *out)
     return FSS_OK;
 }
 
-static fss_status rng_new_key(fss_rng **out, const uint8_t key[16])
+fss_status fss_rng_new_key(fss_rng **out, const uint8_t key[16])
 {
     *out = NULL;
     static const uint8_t iv[16] = {0};
@@ -55,7 +55,7 @@ fss_status fss_rng_new_os(fss_rng **out)
             return FSS_E_CRYPTO;
         got += (size_t)r;
     }
-    fss_status s = rng_new_key(out, key);
+    fss_status s = fss_rng_new_key(out, key);
     fss_memzero(key, sizeof key);
     return s;
 }
@@ -65,7 +65,7 @@ fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed)
     uint8_t key[16] = {0};
     memcpy(key, &seed, sizeof seed);
     memcpy(key + 8, "fss-test", 8); /* domain label: test streams only */
-    return rng_new_key(out, key);
+    return fss_rng_new_key(out, key);
 }
 
 void fss_rng_free(fss_rng *r)

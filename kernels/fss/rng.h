@@ -12,6 +12,9 @@ typedef struct fss_rng fss_rng;
 
 /* A generator keyed by 16 bytes from getrandom(2). */
 FSS_NODISCARD fss_status fss_rng_new_os(fss_rng **out);
+/* A generator keyed by a 16-byte secret (a seed carried in a key file: both holders
+ * of the seed expand the same stream). */
+FSS_NODISCARD fss_status fss_rng_new_key(fss_rng **out, const uint8_t key[16]);
 /* A deterministic generator for tests: the same seed gives the same stream. */
 FSS_NODISCARD fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed);
 void fss_rng_free(fss_rng *r);

@@ -1,0 +1,36 @@
+#include "fss/gemm.h"
+
+#include <string.h>
+
+#include "cpu_omp.h"
+
+/* Blocked i-k-j loop: the innermost loop runs along rows of B and C (unit stride, so the
+ * compiler vectorizes the 64-bit multiply-adds); blocks of K and N keep a panel of B in
+ * cache while a block of rows of A streams. */
+#define GEMM_BK 128
+#define GEMM_BN 512
+
+void fss_gemm_u64(fss_ctx *ctx, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B, uint64_t *C,
+                  int accumulate)
+{
+    if (!accumulate)
+        memset(C, 0, m * n * sizeof *C);
+    if (!m || !k || !n)
+        return;
+#pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ctx)) if (m * k * n > 32768)
+    for (size_t i = 0; i < m; i++) {
+        uint64_t *c = C + i * n;
+        for (size_t j0 = 0; j0 < n; j0 += GEMM_BN) {
+            size_t j1 = j0 + GEMM_BN < n ? j0 + GEMM_BN : n;
+            for (size_t p0 = 0; p0 < k; p0 += GEMM_BK) {
+                size_t p1 = p0 + GEMM_BK < k ? p0 + GEMM_BK : k;
+                for (size_t p = p0; p < p1; p++) {
+                    const uint64_t a = A[i * k + p];
+                    const uint64_t *b = B + p * n;
+                    for (size_t j = j0; j < j1; j++)
+                        c[j] += a * b[j];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+#include <stdarg.h>
+#include <string.h>
+
+#include "eval_internal.h"
+
+fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->err, sizeof ev->err, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static fss_eval *ev_alloc(fss_mode mode, fss_ctx *cpu)
+{
+    fss_eval *ev = (fss_eval *)calloc(1, sizeof *ev);
+    if (ev) {
+        ev->mode = mode;
+        ev->party = -1;
+        ev->cpu = cpu;
+    }
+    return ev;
+}
+
+fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_rng *rng, fss_key_sink sinks[2])
+{
+    *out = NULL;
+    if (!cpu || !rng || !sinks[0].put || !sinks[1].put)
+        return FSS_E_ARG;
+    fss_eval *ev = ev_alloc(FSS_MODE_DEALER, cpu);
+    if (!ev)
+        return FSS_E_NOMEM;
+    ev->rng = rng;
+    ev->sinks[0] = sinks[0];
+    ev->sinks[1] = sinks[1];
+    *out = ev;
+    return FSS_OK;
+}
+
+fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link)
+{
+    *out = NULL;
+    if (!cpu || (party != 0 && party != 1) || !src.get || !link.exchange)
+        return FSS_E_ARG;
+    fss_eval *ev = ev_alloc(FSS_MODE_PARTY, cpu);
+    if (!ev)
+        return FSS_E_NOMEM;
+    ev->party = party;
+    ev->src = src;
+    ev->link = link;
+    *out = ev;
+    return FSS_OK;
+}
+
+fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu)
+{
+    *out = NULL;
+    if (!cpu)
+        return FSS_E_ARG;
+    fss_eval *ev = ev_alloc(FSS_MODE_CLEAR, cpu);
+    if (!ev)
+        return FSS_E_NOMEM;
+    *out = ev;
+    return FSS_OK;
+}
+
+void fss_eval_free(fss_eval *ev) { free(ev); }
+fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
+int fss_eval_party(const fss_eval *ev) { return ev->party; }
+const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats; }
+const char *fss_eval_error(const fss_eval *ev) { return ev->err; }
+fss_ctx *fss_eval_cpu(fss_eval *ev) { return ev->cpu; }
+
+fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data, size_t bytes)
+{
+    fss_status s = ev->sinks[b].put(ev->sinks[b].self, (uint32_t)kind, elements, data, bytes);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "dealer: cannot write party %d's keys (%s)", b, fss_status_str(s));
+    ev->stats.key_bytes[b] += bytes;
+    return FSS_OK;
+}
+
+fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes, const void **data)
+{
+    size_t got = 0;
+    fss_status s = ev->src.get(ev->src.self, (uint32_t)kind, elements, data, &got);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s", ev->party,
+                           (int)kind, (unsigned long long)elements, fss_status_str(s));
+    if (got != bytes)
+        return fss_ev_fail(ev, FSS_E_FORMAT, "party %d: key of kind %d has %zu bytes, expected %zu: keys of another model?",
+                           ev->party, (int)kind, got, bytes);
+    ev->stats.key_bytes[ev->party] += bytes;
+    return FSS_OK;
+}
+
+fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, void *recv, size_t recv_bytes)
+{
+    fss_status s = ev->link.exchange(ev->link.self, send, send_bytes, recv, recv_bytes);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: exchange with the peer failed (%s)", ev->party, fss_status_str(s));
+    ev->stats.rounds++;
+    ev->stats.bytes_sent += send_bytes;
+    ev->stats.bytes_received += recv_bytes;
+    return FSS_OK;
+}
+
+fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count, int bits)
+{
+    fss_status s = fss_rng_ring(ev->rng, out, count, bits);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "dealer: random source failed");
+    return FSS_OK;
+}
+
+void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out)
+{
+    if (bits == 64) {
+        memcpy(out, v, count * 8);
+        return;
+    }
+    size_t nb = fss_packed_bytes(count, bits);
+    memset(out, 0, nb);
+    /* accumulate into a 128-bit window, flush whole bytes */
+    unsigned __int128 acc = 0;
+    int have = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < count; i++) {
+        acc |= (unsigned __int128)(v[i] & fss_ring_mask(bits)) << have;
+        have += bits;
+        while (have >= 8) {
+            out[o++] = (uint8_t)acc;
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if (have)
+        out[o] = (uint8_t)acc;
+}
+
+void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
+{
+    if (bits == 64) {
+        memcpy(v, in, count * 8);
+        return;
+    }
+    unsigned __int128 acc = 0;
+    int have = 0;
+    size_t o = 0;
+    const uint64_t m = fss_ring_mask(bits);
+    for (size_t i = 0; i < count; i++) {
+        while (have < bits) {
+            acc |= (unsigned __int128)in[o++] << have;
+            have += 8;
+        }
+        v[i] = (uint64_t)acc & m;
+        acc >>= bits;
+        have -= bits;
+    }
+}
+
+fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor, uint64_t *out)
+{
+    size_t nb = fss_packed_bytes(count, bits);
+    uint8_t *buf = (uint8_t *)malloc(2 * nb + 1);
+    if (!buf)
+        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: out of memory for a %zu-byte message", ev->party, nb);
+    fss_pack_bits(mine, count, bits, buf);
+    fss_status s = fss_ev_exchange(ev, buf, nb, buf + nb, nb);
+    if (s == FSS_OK) {
+        fss_unpack_bits(buf + nb, count, bits, out);
+        for (size_t i = 0; i < count; i++)
+            out[i] = xor ? (out[i] ^ mine[i]) : fss_ring_add(out[i], mine[i], bits);
+    }
+    free(buf);
+    return s;
+}
+
+fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale)
+{
+    memset(t, 0, sizeof *t);
+    if (ndim < 1 || ndim > 4 || bits < 1 || bits > 64 || scale < 0 || scale >= bits)
+        return FSS_E_ARG;
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        count *= shape[i];
+    }
+    t->v = (uint64_t *)calloc(count ? count : 1, sizeof *t->v);
+    if (!t->v)
+        return FSS_E_NOMEM;
+    t->count = count;
+    t->ndim = ndim;
+    t->bits = bits;
+    t->scale = scale;
+    return FSS_OK;
+}
+
+void fss_tensor_free(fss_tensor *t)
+{
+    if (t->v) {
+        fss_memzero(t->v, t->count * sizeof *t->v);
+        free(t->v);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+void *fss_ev_alloc(fss_eval *ev, size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p)
+        fss_ev_fail(ev, FSS_E_NOMEM, "out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+static fss_status expand_seed(const uint8_t seed[16], uint64_t *out, size_t count, int bits)
+{
+    fss_rng *r = NULL;
+    fss_status s = fss_rng_new_key(&r, seed);
+    if (s == FSS_OK)
+        s = fss_rng_ring(r, out, count, bits);
+    fss_rng_free(r);
+    return s;
+}
+
+fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
+{
+    uint8_t seed[16];
+    size_t nb = fss_packed_bytes(count, bits);
+    uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
+    uint8_t *packed = (uint8_t *)fss_ev_alloc(ev, nb);
+    fss_status s = (s1 && packed) ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = fss_rng_bytes(ev->rng, seed, sizeof seed)) != FSS_OK)
+        fss_ev_fail(ev, s, "dealer: random source failed");
+    if (s == FSS_OK && (s = expand_seed(seed, s1, count, bits)) != FSS_OK)
+        fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+    if (s == FSS_OK) {
+        for (size_t i = 0; i < count; i++)
+            s1[i] = fss_ring_sub(vals[i], s1[i], bits);
+        fss_pack_bits(s1, count, bits, packed);
+        s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed, sizeof seed);
+        if (s == FSS_OK)
+            s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count, packed, nb);
+    }
+    fss_memzero(seed, sizeof seed);
+    if (s1)
+        fss_memzero(s1, count * 8);
+    if (packed)
+        fss_memzero(packed, nb);
+    free(s1);
+    free(packed);
+    return s;
+}
+
+fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
+{
+    const void *data;
+    fss_status s;
+    if (ev->party == 0) {
+        if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, 16, &data)) != FSS_OK)
+            return s;
+        if ((s = expand_seed((const uint8_t *)data, out, count, bits)) != FSS_OK)
+            return fss_ev_fail(ev, s, "party 0: cannot expand a share seed");
+        return FSS_OK;
+    }
+    if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, fss_packed_bytes(count, bits), &data)) != FSS_OK)
+        return s;
+    fss_unpack_bits((const uint8_t *)data, count, bits, out);
+    return FSS_OK;
+}

@@ -1,0 +1,66 @@
+/* Internal to runtime/: what gate implementations need from the context. */
+#ifndef FSS_EVAL_INTERNAL_H
+#define FSS_EVAL_INTERNAL_H
+
+#include <time.h>
+
+#include "fss/eval.h"
+#include "fss/ring.h"
+
+struct fss_eval {
+    fss_mode mode;
+    int party;
+    fss_ctx *cpu;
+    fss_rng *rng;
+    fss_key_sink sinks[2];
+    fss_key_source src;
+    fss_link link;
+    fss_eval_stats stats;
+    char err[512];
+};
+
+fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Dealer: append a chunk to party b's keys. */
+FSS_NODISCARD fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data,
+                                    size_t bytes);
+/* Party: the next chunk, which must be of this kind and element count and exactly bytes long. */
+FSS_NODISCARD fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes,
+                                    const void **data);
+/* Party: one round. */
+FSS_NODISCARD fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, void *recv,
+                                         size_t recv_bytes);
+/* Dealer: uniform n-bit values. */
+FSS_NODISCARD fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count, int bits);
+
+/* Party: send my share of count n-bit values, receive the peer's, out = mine + theirs
+ * (mod 2^n; XOR when xor is set). Packed at n bits on the wire. One round. */
+FSS_NODISCARD fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor,
+                                            uint64_t *out);
+
+/* Bytes of count values packed at n bits, and the packing (LSB first). */
+static inline size_t fss_packed_bytes(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
+void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out);
+void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v);
+
+static inline double fss_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#endif
+
+/* Correlated randomness as additive shares (mod 2^bits) of count dealer values: party 0
+ * receives a 16-byte seed and expands its shares with AES-CTR, party 1 the packed
+ * differences. Half the key bytes of sending both parties explicit shares. */
+FSS_NODISCARD fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits);
+FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
+
+/* malloc that records a message on failure. */
+void *fss_ev_alloc(fss_eval *ev, size_t bytes);

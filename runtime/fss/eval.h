@@ -1,0 +1,100 @@
+/* The evaluation context: one model, three walks (DESIGN section 3).
+ *
+ * A model is C code that calls gate functions (fss_gate_*) on an fss_eval. The mode
+ * decides what a wire holds and what a gate does:
+ *   DEALER  wires hold masks r; gates draw output masks, generate both parties' keys
+ *           and append them to the two key sinks, in walk order;
+ *   PARTY   wires hold masked values x + r (public to both parties); gates read their
+ *           next key, evaluate, and exchange one message per round with the peer;
+ *   CLEAR   wires hold the values; gates compute the same fixed-point function.
+ * All three walk the same code, so keys line up by construction, and the clear walk is
+ * the oracle: a secure run's revealed outputs equal it bit for bit where the protocol
+ * is exact.
+ *
+ * Keys and the peer are reached through small interfaces (a sink, a source, a link) so
+ * that the same walk runs over key files and TCP in the programs and over memory and a
+ * socketpair in the tests. */
+#ifndef FSS_EVAL_H
+#define FSS_EVAL_H
+
+#include "fss/ctx.h"
+#include "fss/rng.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef enum fss_mode { FSS_MODE_DEALER = 0, FSS_MODE_PARTY = 1, FSS_MODE_CLEAR = 2 } fss_mode;
+
+/* Chunk kinds of a key stream, one per gate key (the key file stores them). */
+typedef enum fss_key_kind {
+    FSS_KEY_INPUT_MASK = 1,  /* the owner's input masks r_x */
+    FSS_KEY_OUTPUT_MASK = 2, /* the receiver's output masks r_y */
+    FSS_KEY_MUL = 3,         /* shares of r_x, r_y, r_x r_y + r_z */
+    FSS_KEY_MATMUL = 4,      /* shares of R_x, R_w, R_x R_w + R_z */
+    FSS_KEY_DRELU = 5,       /* DCF keys and shares of msb(r) ^ r_out */
+    FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, r_y */
+    FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
+    FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for party 0,
+                                the packed differences for party 1 */
+} fss_key_kind;
+
+/* Where the dealer appends a party's keys. put copies the bytes. */
+typedef struct fss_key_sink {
+    fss_status (*put)(void *self, uint32_t kind, uint64_t elements, const void *data, size_t bytes);
+    void *self;
+} fss_key_sink;
+
+/* Where a party reads its next key: *data stays valid until the next get. A kind or
+ * element count other than expected is an error (the keys belong to another model). */
+typedef struct fss_key_source {
+    fss_status (*get)(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes);
+    void *self;
+} fss_key_source;
+
+/* One protocol round with the peer: send and receive at the same time (either side may
+ * be empty). */
+typedef struct fss_link {
+    fss_status (*exchange)(void *self, const void *send, size_t send_bytes, void *recv, size_t recv_bytes);
+    void *self;
+} fss_link;
+
+/* A wire bundle: ring elements of `bits` bits with `scale` fractional bits, in
+ * row-major order of shape. What an element means depends on the mode (above). */
+typedef struct fss_tensor {
+    uint64_t *v;
+    size_t count;
+    int ndim;
+    size_t shape[4];
+    int bits;
+    int scale;
+} fss_tensor;
+
+typedef struct fss_eval fss_eval;
+
+/* Counters of one walk. */
+typedef struct fss_eval_stats {
+    uint64_t bytes_sent, bytes_received, rounds;
+    uint64_t key_bytes[2]; /* dealer: written per party; party: read (index party) */
+    double seconds;        /* in gates, this context */
+} fss_eval_stats;
+
+/* Dealer: masks and key seeds from rng (the OS CSPRNG in real use); keys to sinks[0..1]. */
+FSS_NODISCARD fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_rng *rng, fss_key_sink sinks[2]);
+/* Party b: keys from src, messages over link. */
+FSS_NODISCARD fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link);
+FSS_NODISCARD fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu);
+void fss_eval_free(fss_eval *ev);
+
+fss_mode fss_eval_mode(const fss_eval *ev);
+int fss_eval_party(const fss_eval *ev); /* -1 unless PARTY */
+const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev);
+/* The message of the last failure (gate name and what went wrong). */
+const char *fss_eval_error(const fss_eval *ev);
+fss_ctx *fss_eval_cpu(fss_eval *ev);
+
+/* Tensors. Values are owned by the tensor (fss_tensor_free wipes them). */
+FSS_NODISCARD fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale);
+void fss_tensor_free(fss_tensor *t);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,59 @@
+/* Gates of the masked-wire protocols (DESIGN section 2), each one function that does the
+ * right thing in all three modes of fss_eval. Output tensors are created by the gate
+ * (pass a zeroed fss_tensor; free it with fss_tensor_free). All arithmetic is in the
+ * ring of the tensors' bit width; values are fixed point with the tensor's scale.
+ *
+ * Rounds and key material per element (n = bits), one party:
+ *   input            1 (one direction)   n bits (owner only)
+ *   output           0                   n bits (receiver only)
+ *   add, sub, scale, add_const           0      none
+ *   mul, matmul      1                   party 0: a 16-byte seed; party 1: 3 shares
+ *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
+ *   select           1                   seed / 4 shares
+ *   relu             2                   drelu + select
+ *   trunc_reduce     1                   DCF (f bits) + seed / 1 share
+ *   ars              1                   DCF (f bits) + DCF (n bits) + seed / 1 share */
+#ifndef FSS_GATES_H
+#define FSS_GATES_H
+
+#include "fss/eval.h"
+
+FSS_EXTERN_C_BEGIN
+
+/* An input of party `owner`: values (ring elements) are read by the owner in PARTY mode
+ * and in CLEAR mode, ignored otherwise (may be NULL there). */
+FSS_NODISCARD fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape, int bits, int scale,
+                                        const uint64_t *values, fss_tensor *x);
+/* Reveal y to `receiver` only: out (y->count values) is written in CLEAR mode and by
+ * the receiver in PARTY mode; the other party learns nothing. */
+FSS_NODISCARD fss_status fss_gate_output(fss_eval *ev, int receiver, const fss_tensor *y, uint64_t *out);
+
+/* Local linear gates: no key, no round. */
+FSS_NODISCARD fss_status fss_gate_add(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, fss_tensor *z);
+FSS_NODISCARD fss_status fss_gate_sub(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, fss_tensor *z);
+/* z = c * a for a public ring element c (scale unchanged: c is an integer). */
+FSS_NODISCARD fss_status fss_gate_scale(fss_eval *ev, const fss_tensor *a, uint64_t c, fss_tensor *z);
+/* z[i] = a[i] + c[i % nc] for public ring elements c (a bias broadcast over rows). */
+FSS_NODISCARD fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t *c, size_t nc,
+                                            fss_tensor *z);
+
+/* Secret x secret products (scale: the sum of the factors' scales). */
+FSS_NODISCARD fss_status fss_gate_mul(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, fss_tensor *z);
+/* Z[m][n] = X[m][k] W[k][n]; X and W are 2-d. */
+FSS_NODISCARD fss_status fss_gate_matmul(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, fss_tensor *Z);
+
+/* d = 1{x >= 0} (x read as a signed n-bit value), a 1-bit tensor. */
+FSS_NODISCARD fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d);
+/* y = d ? x : 0 for a 1-bit d. */
+FSS_NODISCARD fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y);
+/* y = max(x, 0) (two rounds: drelu then select, as Sigma). */
+FSS_NODISCARD fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+
+/* Truncate-reduce: y = floor(x / 2^f) with x read unsigned, in n - f bits (LLAMA). */
+FSS_NODISCARD fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+/* Arithmetic shift right: y = floor(x / 2^f) with x read signed, in n bits; exact. */
+FSS_NODISCARD fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,23 @@
+/* Key streams held in memory: what the tests (and an in-process dealer) use in place of
+ * key files. One fss_memkeys is both a sink (the dealer appends) and a source (a party
+ * reads from the start). */
+#ifndef FSS_MEMKEYS_H
+#define FSS_MEMKEYS_H
+
+#include "fss/eval.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef struct fss_memkeys fss_memkeys;
+
+FSS_NODISCARD fss_status fss_memkeys_new(fss_memkeys **out);
+void fss_memkeys_free(fss_memkeys *m); /* wipes the key bytes */
+fss_key_sink fss_memkeys_sink(fss_memkeys *m);
+fss_key_source fss_memkeys_source(fss_memkeys *m);
+size_t fss_memkeys_chunks(const fss_memkeys *m);
+size_t fss_memkeys_unread(const fss_memkeys *m);
+size_t fss_memkeys_bytes(const fss_memkeys *m);
+
+FSS_EXTERN_C_END
+
+#endif

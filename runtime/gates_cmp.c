@@ -1,0 +1,326 @@
+/* Comparison-based gates: DReLU, select, ReLU, and the exact truncations, built on the
+ * DPF comparison and the DCF of kernels/. */
+#include <string.h>
+
+#include "eval_internal.h"
+#include "fss/dcf.h"
+#include "fss/dpf.h"
+#include "fss/gates.h"
+
+static uint64_t msb(uint64_t v, int bits) { return (v >> (bits - 1)) & 1u; }
+
+/* floor(v / 2^f) for a signed v, without relying on >> of negative values. */
+static int64_t floor_shift(int64_t v, int f)
+{
+    return v >= 0 ? (int64_t)((uint64_t)v >> f) : -(int64_t)(((uint64_t)(-(v + 1))) >> f) - 1;
+}
+
+/* Dealer: root seeds for count key pairs. */
+static fss_block *draw_roots(fss_eval *ev, size_t count)
+{
+    fss_block *r = (fss_block *)fss_ev_alloc(ev, 2 * count * sizeof *r);
+    if (r && fss_rng_bytes(ev->rng, r, 2 * count * sizeof *r) != FSS_OK) {
+        free(r);
+        fss_ev_fail(ev, FSS_E_CRYPTO, "dealer: random source failed");
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- DReLU --------------------------------------------------------------------------
+ * With x^ = x + r: msb(x) = msb(x^) ^ msb(r) ^ 1{x^' < r'}, ' = the low n-1 bits (the
+ * borrow into bit n-1), so d = 1 ^ msb(x) is one comparison of public x^' with the
+ * dealer's r': a DPF comparison key at alpha = r'. The dealer adds the output mask by
+ * sharing msb(r) ^ r_d; one round of one bit each. */
+fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
+{
+    const int n = x->bits;
+    if (n < 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "drelu: needs at least 2 bits, not %d", n);
+    fss_status s = fss_tensor_init(d, x->ndim, x->shape, 1, 0);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "drelu: cannot make the output");
+    const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1);
+    const fss_dpf_params p = {n - 1, 1, 1};
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
+    double t0 = fss_now();
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++)
+            d->v[i] = 1u ^ msb(x->v[i], n);
+        return FSS_OK;
+    }
+    fss_dpf_keys k[2];
+    memset(k, 0, sizeof k);
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);
+    uint8_t *buf = (uint8_t *)fss_ev_alloc(ev, kb + nb);
+    if (!tmp || !buf) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    if (ev->mode == FSS_MODE_DEALER) {
+        fss_block *roots = draw_roots(ev, cnt);
+        if (!roots) {
+            s = FSS_E_CRYPTO;
+            goto done;
+        }
+        uint64_t *alpha = tmp, *z = tmp + cnt;
+        for (size_t i = 0; i < cnt; i++)
+            alpha[i] = fss_ring_reduce(x->v[i], n - 1);
+        if ((s = fss_dpf_keys_alloc(&k[0], p, 0, cnt)) != FSS_OK || (s = fss_dpf_keys_alloc(&k[1], p, 1, cnt)) != FSS_OK ||
+            (s = fss_dpf_keygen(ev->cpu, p, cnt, alpha, NULL, roots, &k[0], &k[1])) != FSS_OK ||
+            (s = fss_ev_random(ev, d->v, cnt, 1)) != FSS_OK || (s = fss_ev_random(ev, z, cnt, 1)) != FSS_OK) {
+            fss_memzero(roots, 2 * cnt * sizeof *roots);
+            free(roots);
+            goto done;
+        }
+        fss_memzero(roots, 2 * cnt * sizeof *roots);
+        free(roots);
+        for (int b = 0; b < 2 && s == FSS_OK; b++) {
+            fss_dpf_keys_write(&k[b], 0, cnt, buf);
+            /* z_0 random, z_1 = z_0 ^ msb(r) ^ r_d */
+            for (size_t i = 0; i < cnt; i++)
+                alpha[i] = b ? (z[i] ^ msb(x->v[i], n) ^ d->v[i]) : z[i];
+            fss_pack_bits(alpha, cnt, 1, buf + kb);
+            s = fss_ev_put(ev, b, FSS_KEY_DRELU, cnt, buf, kb + nb);
+        }
+    } else {
+        const void *key;
+        if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb + nb, &key)) != FSS_OK)
+            goto done;
+        if ((s = fss_dpf_keys_alloc(&k[0], p, ev->party, cnt)) != FSS_OK ||
+            (s = fss_dpf_keys_read(&k[0], 0, cnt, (const uint8_t *)key)) != FSS_OK) {
+            fss_ev_fail(ev, s, "drelu: party %d's comparison keys do not parse", ev->party);
+            goto done;
+        }
+        uint64_t *xl = tmp, *c = tmp + cnt;
+        for (size_t i = 0; i < cnt; i++)
+            xl[i] = fss_ring_reduce(x->v[i], n - 1);
+        if ((s = fss_dpf_cmp_eval(ev->cpu, &k[0], xl, c)) != FSS_OK) {
+            fss_ev_fail(ev, s, "drelu: %s", fss_ctx_error(ev->cpu));
+            goto done;
+        }
+        fss_unpack_bits((const uint8_t *)key + kb, cnt, 1, xl); /* z_b */
+        for (size_t i = 0; i < cnt; i++)
+            c[i] ^= xl[i] ^ (ev->party == 0 ? 1u ^ msb(x->v[i], n) : 0);
+        s = fss_ev_reconstruct(ev, c, cnt, 1, 1, d->v);
+    }
+done:
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "drelu: %s", fss_status_str(s));
+    fss_dpf_keys_free(&k[0]);
+    fss_dpf_keys_free(&k[1]);
+    if (tmp)
+        fss_memzero(tmp, 2 * cnt * 8);
+    if (buf)
+        fss_memzero(buf, kb + nb);
+    free(tmp);
+    free(buf);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+/* ---- select --------------------------------------------------------------------------
+ * d = d^ ^ r_d = d^ + (1 - 2 d^) r_d over the integers, so with x = x^ - r_x
+ *   d x = d^ x^ - d^ r_x + (1 - 2 d^)(x^ r_d - r_d r_x)
+ * is linear in the dealer's r_x, r_d, r_d r_x: shares of those and of r_y (Sigma). */
+fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y)
+{
+    if (d->bits != 1 || d->count != x->count)
+        return fss_ev_fail(ev, FSS_E_ARG, "select: needs a 1-bit selector of the input's size");
+    const int n = x->bits;
+    const size_t cnt = x->count;
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "select: cannot make the output");
+    double t0 = fss_now();
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++)
+            y->v[i] = d->v[i] ? x->v[i] : 0;
+        return FSS_OK;
+    }
+    uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, 4 * cnt * 8);
+    if (!sh)
+        return FSS_E_NOMEM;
+    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + 3 * cnt;
+    if (ev->mode == FSS_MODE_DEALER) {
+        if ((s = fss_ev_random(ev, y->v, cnt, n)) == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++) {
+                rd[i] = d->v[i];
+                rx[i] = x->v[i];
+                rdx[i] = d->v[i] ? x->v[i] : 0;
+                ry[i] = y->v[i];
+            }
+            s = fss_ev_shares_deal(ev, sh, 4 * cnt, n);
+        }
+    } else if ((s = fss_ev_shares_take(ev, sh, 4 * cnt, n)) == FSS_OK) {
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t dh = d->v[i], xh = x->v[i];
+            uint64_t v = ry[i] - dh * rx[i] + (1 - 2 * dh) * (xh * rd[i] - rdx[i]);
+            if (ev->party == 0)
+                v += dh * xh;
+            rd[i] = v; /* my share of y^, reusing rd */
+        }
+        s = fss_ev_reconstruct(ev, rd, cnt, n, 0, y->v);
+    }
+    fss_memzero(sh, 4 * cnt * 8);
+    free(sh);
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "select: %s", fss_status_str(s));
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+{
+    fss_tensor d = {0};
+    fss_status s = fss_gate_drelu(ev, x, &d);
+    if (s == FSS_OK)
+        s = fss_gate_select(ev, &d, x, y);
+    fss_tensor_free(&d);
+    return s;
+}
+
+/* ---- truncations ----------------------------------------------------------------------
+ * With x^ = x + r (n bits), high parts H = v >> f and low parts L = v mod 2^f:
+ *   x >> f = H(x^) - H(r) - 1{L(x^) < L(r)} + 2^(n-f) 1{x^ < r}      (x read unsigned)
+ * exactly (the last term is the wrap of x + r past 2^n). Truncate-reduce works mod
+ * 2^(n-f), where the last term vanishes: one f-bit DCF. The arithmetic shift is the
+ * unsigned shift of x + 2^(n-1) less 2^(n-1-f): an f-bit and an n-bit DCF. */
+static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int arith, fss_tensor *y)
+{
+    const int n = x->bits, m = arith ? n : n - f; /* output bits */
+    const char *name = arith ? "ars" : "trunc_reduce";
+    if (f < 0 || f >= n)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: shift %d out of range for %d bits", name, f, n);
+    const int yscale = x->scale - f > 0 ? x->scale - f : 0;
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, m, yscale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+    const size_t cnt = x->count;
+    const uint64_t half = arith ? (uint64_t)1 << (n - 1) : 0;
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++)
+            y->v[i] = arith ? fss_ring_from_signed(floor_shift(fss_ring_to_signed(x->v[i], n), f), n) : (x->v[i] >> f);
+        return FSS_OK;
+    }
+    if (f == 0) { /* nothing to shift: masks and masked values carry over */
+        memcpy(y->v, x->v, cnt * 8);
+        return FSS_OK;
+    }
+    double t0 = fss_now();
+    const fss_dcf_params plo = {f, m, 1}, phi = {n, m, 1};
+    const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
+    const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
+    fss_dcf_keys klo[2], khi[2];
+    memset(klo, 0, sizeof klo);
+    memset(khi, 0, sizeof khi);
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    uint8_t *buf = (uint8_t *)fss_ev_alloc(ev, kblo + kbhi);
+    if (!tmp || !buf) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    if (ev->mode == FSS_MODE_DEALER) {
+        uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp + 2 * cnt;
+        fss_block *roots = draw_roots(ev, cnt);
+        if (!roots) {
+            s = FSS_E_CRYPTO;
+            goto done;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            alo[i] = fss_ring_reduce(x->v[i], f);
+            beta[i] = fss_ring_mask(m); /* -1 */
+        }
+        s = fss_dcf_keys_alloc(&klo[0], plo, 0, cnt);
+        if (s == FSS_OK)
+            s = fss_dcf_keys_alloc(&klo[1], plo, 1, cnt);
+        if (s == FSS_OK)
+            s = fss_dcf_keygen(ev->cpu, plo, cnt, alo, beta, roots, &klo[0], &klo[1]);
+        if (s == FSS_OK && arith) {
+            if (fss_rng_bytes(ev->rng, roots, 2 * cnt * sizeof *roots) != FSS_OK)
+                s = FSS_E_CRYPTO;
+            for (size_t i = 0; i < cnt; i++)
+                beta[i] = fss_ring_reduce((uint64_t)1 << (n - f), n);
+            if (s == FSS_OK)
+                s = fss_dcf_keys_alloc(&khi[0], phi, 0, cnt);
+            if (s == FSS_OK)
+                s = fss_dcf_keys_alloc(&khi[1], phi, 1, cnt);
+            if (s == FSS_OK)
+                s = fss_dcf_keygen(ev->cpu, phi, cnt, x->v, beta, roots, &khi[0], &khi[1]);
+        }
+        fss_memzero(roots, 2 * cnt * sizeof *roots);
+        free(roots);
+        for (int b = 0; b < 2 && s == FSS_OK; b++) {
+            fss_dcf_keys_write(&klo[b], 0, cnt, buf);
+            if (arith)
+                fss_dcf_keys_write(&khi[b], 0, cnt, buf + kblo);
+            s = fss_ev_put(ev, b, FSS_KEY_TRUNC, cnt, buf, kblo + kbhi);
+        }
+        /* output mask r_y; parties share r_y - H(r) */
+        if (s == FSS_OK)
+            s = fss_ev_random(ev, y->v, cnt, m);
+        if (s == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, m);
+            s = fss_ev_shares_deal(ev, vals, cnt, m);
+        }
+    } else {
+        const void *key;
+        uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
+        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kblo + kbhi, &key)) != FSS_OK)
+            goto done;
+        const uint8_t *kp = (const uint8_t *)key;
+        if ((s = fss_dcf_keys_alloc(&klo[0], plo, ev->party, cnt)) != FSS_OK ||
+            (s = fss_dcf_keys_read(&klo[0], 0, cnt, kp)) != FSS_OK ||
+            (arith && ((s = fss_dcf_keys_alloc(&khi[0], phi, ev->party, cnt)) != FSS_OK ||
+                       (s = fss_dcf_keys_read(&khi[0], 0, cnt, kp + kblo)) != FSS_OK))) {
+            fss_ev_fail(ev, s, "%s: party %d's DCF keys do not parse", name, ev->party);
+            goto done;
+        }
+        if ((s = fss_ev_shares_take(ev, out, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            xs[i] = fss_ring_add(x->v[i], half, n);
+        if (arith) {
+            if ((s = fss_dcf_eval(ev->cpu, &khi[0], xs, part)) != FSS_OK)
+                goto done;
+            for (size_t i = 0; i < cnt; i++)
+                out[i] += part[i];
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            if (ev->party == 0)
+                out[i] += (xs[i] >> f) - (half >> f);
+            xs[i] = fss_ring_reduce(xs[i], f);
+        }
+        if ((s = fss_dcf_eval(ev->cpu, &klo[0], xs, part)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            out[i] = fss_ring_reduce(out[i] + part[i], m);
+        s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);
+    }
+done:
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
+    for (int b = 0; b < 2; b++) {
+        fss_dcf_keys_free(&klo[b]);
+        fss_dcf_keys_free(&khi[b]);
+    }
+    if (tmp)
+        fss_memzero(tmp, 3 * cnt * 8);
+    if (buf)
+        fss_memzero(buf, kblo + kbhi);
+    free(tmp);
+    free(buf);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    return trunc_common(ev, x, f, 0, y);
+}
+
+fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    return trunc_common(ev, x, f, 1, y);
+}

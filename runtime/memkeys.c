@@ -1,0 +1,74 @@
+#include "fss/memkeys.h"
+
+#include <string.h>
+
+typedef struct chunk {
+    uint32_t kind;
+    uint64_t elements;
+    size_t bytes;
+    uint8_t *data;
+} chunk;
+
+struct fss_memkeys {
+    chunk *c;
+    size_t n, cap, next, total;
+};
+
+fss_status fss_memkeys_new(fss_memkeys **out)
+{
+    *out = (fss_memkeys *)calloc(1, sizeof **out);
+    return *out ? FSS_OK : FSS_E_NOMEM;
+}
+
+void fss_memkeys_free(fss_memkeys *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        fss_memzero(m->c[i].data, m->c[i].bytes);
+        free(m->c[i].data);
+    }
+    free(m->c);
+    free(m);
+}
+
+static fss_status put(void *self, uint32_t kind, uint64_t elements, const void *data, size_t bytes)
+{
+    fss_memkeys *m = (fss_memkeys *)self;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 16;
+        chunk *c = (chunk *)realloc(m->c, cap * sizeof *c);
+        if (!c)
+            return FSS_E_NOMEM;
+        m->c = c;
+        m->cap = cap;
+    }
+    uint8_t *d = (uint8_t *)malloc(bytes ? bytes : 1);
+    if (!d)
+        return FSS_E_NOMEM;
+    if (bytes)
+        memcpy(d, data, bytes);
+    m->c[m->n++] = (chunk){kind, elements, bytes, d};
+    m->total += bytes;
+    return FSS_OK;
+}
+
+static fss_status get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
+{
+    fss_memkeys *m = (fss_memkeys *)self;
+    if (m->next >= m->n)
+        return FSS_E_FORMAT; /* the keys end before the walk does */
+    chunk *c = &m->c[m->next];
+    if (c->kind != kind || c->elements != elements)
+        return FSS_E_FORMAT;
+    m->next++;
+    *data = c->data;
+    *bytes = c->bytes;
+    return FSS_OK;
+}
+
+fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){put, m}; }
+fss_key_source fss_memkeys_source(fss_memkeys *m) { return (fss_key_source){get, m}; }
+size_t fss_memkeys_chunks(const fss_memkeys *m) { return m->n; }
+size_t fss_memkeys_unread(const fss_memkeys *m) { return m->n - m->next; }
+size_t fss_memkeys_bytes(const fss_memkeys *m) { return m->total; }

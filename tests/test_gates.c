@@ -1,0 +1,272 @@
+/* The gates of runtime/, each walked three times: the clear walk gives the expected
+ * values; the dealer walk writes two key streams; the two parties then run in two
+ * threads over a socketpair, and the receiver's revealed output must equal the clear
+ * walk bit for bit. Fresh random inputs and keys each run (seed printed), plus edge
+ * values, at several ring widths. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fss/gates.h"
+#include "fss/memkeys.h"
+#include "fss/ring.h"
+
+/* ---- a full-duplex link over one end of a socketpair -------------------------------- */
+static fss_status sock_exchange(void *self, const void *sbuf, size_t ns, void *rbuf, size_t nr)
+{
+    int fd = *(int *)self;
+    const uint8_t *sp = (const uint8_t *)sbuf;
+    uint8_t *rp = (uint8_t *)rbuf;
+    size_t sent = 0, got = 0;
+    while (sent < ns || got < nr) {
+        struct pollfd pf = {fd, (short)((sent < ns ? POLLOUT : 0) | (got < nr ? POLLIN : 0)), 0};
+        if (poll(&pf, 1, 20000) <= 0)
+            return FSS_E_ARG;
+        if ((pf.revents & POLLOUT) && sent < ns) {
+            ssize_t w = send(fd, sp + sent, ns - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN)
+                return FSS_E_ARG;
+            sent += w > 0 ? (size_t)w : 0;
+        }
+        if ((pf.revents & (POLLIN | POLLHUP)) && got < nr) {
+            ssize_t r = recv(fd, rp + got, nr - got, MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EAGAIN))
+                return FSS_E_ARG;
+            got += r > 0 ? (size_t)r : 0;
+        }
+    }
+    return FSS_OK;
+}
+
+/* ---- the models: one gate (or a short chain) between inputs and a revealed output ---- */
+typedef struct model {
+    const char *name;
+    int bits, bits_out, f;
+    size_t m, k, n; /* shapes: x is m x k (party 1), w is k x n (party 0) */
+    int kind;
+    const uint64_t *x, *w;
+} model;
+
+enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_CHAIN };
+
+static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
+{
+    fss_tensor x = {0}, w = {0}, a = {0}, b = {0}, c = {0};
+    size_t sx[2] = {md->m, md->k}, sw[2] = {md->k, md->n};
+    int bits = md->bits;
+    fss_status s = fss_gate_input(ev, 1, 2, sx, bits, 0, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 0, 2, sw, bits, 0, md->w, &w);
+    if (s != FSS_OK)
+        goto done;
+    switch (md->kind) {
+    case M_ADD: { /* (x + 3x - x) + const, all local */
+        fss_tensor t = {0};
+        uint64_t cst[3] = {5, fss_ring_mask(bits), 1};
+        s = fss_gate_scale(ev, &x, 3, &a);
+        if (s == FSS_OK) s = fss_gate_add(ev, &x, &a, &t);
+        if (s == FSS_OK) s = fss_gate_sub(ev, &t, &x, &b);
+        if (s == FSS_OK) s = fss_gate_add_const(ev, &b, cst, 3, &c);
+        fss_tensor_free(&t);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &c, out);
+        break;
+    }
+    case M_MUL: /* x * x elementwise */
+        s = fss_gate_mul(ev, &x, &x, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_MATMUL:
+        s = fss_gate_matmul(ev, &x, &w, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_DRELU:
+        s = fss_gate_drelu(ev, &x, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_RELU:
+        s = fss_gate_relu(ev, &x, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_TR:
+        s = fss_gate_trunc_reduce(ev, &x, md->f, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_ARS:
+        s = fss_gate_ars(ev, &x, md->f, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_CHAIN: /* relu(ars(x w, f)): a linear layer with its ReLU */
+        s = fss_gate_matmul(ev, &x, &w, &a);
+        if (s == FSS_OK) s = fss_gate_ars(ev, &a, md->f, &b);
+        if (s == FSS_OK) s = fss_gate_relu(ev, &b, &c);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &c, out);
+        break;
+    }
+done:
+    fss_tensor_free(&x);
+    fss_tensor_free(&w);
+    fss_tensor_free(&a);
+    fss_tensor_free(&b);
+    fss_tensor_free(&c);
+    return s;
+}
+
+typedef struct party_run {
+    int party, fd;
+    const model *md;
+    fss_memkeys *keys;
+    uint64_t *out;
+    fss_status status;
+    char err[512];
+    fss_eval_stats stats;
+} party_run;
+
+static void *party_main(void *arg)
+{
+    party_run *pr = (party_run *)arg;
+    fss_ctx *cpu = NULL;
+    fss_eval *ev = NULL;
+    pr->status = fss_ctx_new(&cpu, 1);
+    if (pr->status == FSS_OK)
+        pr->status = fss_eval_new_party(&ev, cpu, pr->party, fss_memkeys_source(pr->keys),
+                                        (fss_link){sock_exchange, &pr->fd});
+    if (pr->status == FSS_OK) {
+        pr->status = walk(ev, pr->md, pr->out);
+        snprintf(pr->err, sizeof pr->err, "%s", fss_eval_error(ev));
+        pr->stats = *fss_eval_stats_get(ev);
+    }
+    fss_eval_free(ev);
+    fss_ctx_free(cpu);
+    return NULL;
+}
+
+static fss_ctx *ctx;
+static fss_rng *rng;
+
+static size_t out_count(const model *md)
+{
+    return md->kind == M_MATMUL || md->kind == M_CHAIN ? md->m * md->n : md->m * md->k;
+}
+
+static void run(const model *md)
+{
+    size_t no = out_count(md);
+    uint64_t *want = calloc(no, 8), *got[2] = {calloc(no, 8), calloc(no, 8)};
+    REQUIRE(want && got[0] && got[1]);
+
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    REQUIRE(walk(ev, md, want) == FSS_OK);
+    fss_eval_free(ev);
+
+    fss_memkeys *keys[2];
+    REQUIRE(fss_memkeys_new(&keys[0]) == FSS_OK && fss_memkeys_new(&keys[1]) == FSS_OK);
+    fss_key_sink sinks[2] = {fss_memkeys_sink(keys[0]), fss_memkeys_sink(keys[1])};
+    REQUIRE(fss_eval_new_dealer(&ev, ctx, rng, sinks) == FSS_OK);
+    fss_status s = walk(ev, md, NULL);
+    CHECK(s == FSS_OK, "%s: dealer walk failed: %s", md->name, fss_eval_error(ev));
+    fss_eval_free(ev);
+
+    int fds[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    party_run pr[2];
+    pthread_t th[2];
+    for (int b = 0; b < 2; b++) {
+        pr[b] = (party_run){.party = b, .fd = fds[b], .md = md, .keys = keys[b], .out = got[b]};
+        REQUIRE(pthread_create(&th[b], NULL, party_main, &pr[b]) == 0);
+    }
+    for (int b = 0; b < 2; b++)
+        pthread_join(th[b], NULL);
+    close(fds[0]);
+    close(fds[1]);
+    for (int b = 0; b < 2; b++) {
+        CHECK(pr[b].status == FSS_OK, "%s: party %d failed: %s", md->name, b, pr[b].err);
+        CHECK(fss_memkeys_unread(keys[b]) == 0, "%s: party %d left %zu key chunks unread", md->name, b,
+              fss_memkeys_unread(keys[b]));
+    }
+    CHECK(pr[0].stats.rounds == pr[1].stats.rounds, "%s: rounds differ %llu vs %llu", md->name,
+          (unsigned long long)pr[0].stats.rounds, (unsigned long long)pr[1].stats.rounds);
+    CHECK(pr[0].stats.bytes_sent == pr[1].stats.bytes_received, "%s: byte counts disagree", md->name);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < no; i++)
+        if (got[1][i] != want[i] && !bad++)
+            first = i;
+    CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu outputs differ, first at %zu: got %llu want %llu (x %llu)", md->name,
+          md->bits, md->f, bad, no, first, (unsigned long long)got[1][first], (unsigned long long)want[first],
+          (unsigned long long)md->x[first % (md->m * md->k)]);
+    size_t leak = 0;
+    for (size_t i = 0; i < no; i++)
+        leak += got[0][i] != 0;
+    CHECK(leak == 0, "%s: party 0 received outputs meant for party 1", md->name);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(want);
+    free(got[0]);
+    free(got[1]);
+}
+
+/* Random n-bit inputs with the edge values in front: 0, 1, -1, max, min, and small. */
+static void fill(uint64_t *v, size_t count, int bits, int small)
+{
+    REQUIRE(fss_rng_ring(rng, v, count, bits) == FSS_OK);
+    uint64_t m = fss_ring_mask(bits);
+    uint64_t edge[] = {0, 1, m, m >> 1, (m >> 1) + 1, 2, m - 1};
+    for (size_t i = 0; i < count && i < 7; i++)
+        v[i] = edge[i] & m;
+    if (small) /* keep products in range: values of about bits/4 bits, either sign */
+        for (size_t i = 7; i < count; i++)
+            v[i] = fss_ring_from_signed(fss_ring_to_signed(v[i], bits) >> (bits - bits / 4 - 1), bits);
+}
+
+int main(void)
+{
+    rng = check_init("test_gates");
+    REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+    static const int widths[] = {8, 16, 37, 50, 64};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int n = widths[wi];
+        size_t m = 9, k = 13, nn = 7;
+        uint64_t *x = malloc(m * k * 8), *w = malloc(k * nn * 8);
+        REQUIRE(x && w);
+        fill(x, m * k, n, 0);
+        fill(w, k * nn, n, 0);
+        model base = {.bits = n, .m = m, .k = k, .n = nn, .x = x, .w = w};
+        model md;
+        md = base, md.name = "add/sub/scale/const", md.kind = M_ADD;
+        run(&md);
+        md = base, md.name = "mul", md.kind = M_MUL;
+        run(&md);
+        md = base, md.name = "matmul", md.kind = M_MATMUL;
+        run(&md);
+        md = base, md.name = "drelu", md.kind = M_DRELU;
+        run(&md);
+        md = base, md.name = "relu", md.kind = M_RELU;
+        run(&md);
+        static const int fs[] = {1, 3, 7};
+        for (size_t fi = 0; fi < 3; fi++) {
+            if (fs[fi] >= n)
+                continue;
+            md = base, md.name = "trunc_reduce", md.kind = M_TR, md.f = fs[fi];
+            run(&md);
+            md = base, md.name = "ars", md.kind = M_ARS, md.f = fs[fi];
+            run(&md);
+        }
+        if (n == 64) { /* the scale-12 pattern of a fixed-point layer */
+            md = base, md.name = "ars", md.kind = M_ARS, md.f = 12;
+            run(&md);
+        }
+        fill(x, m * k, n, 1);
+        fill(w, k * nn, n, 1);
+        md = base, md.name = "matmul+ars+relu", md.kind = M_CHAIN, md.f = n / 8;
+        run(&md);
+        free(x);
+        free(w);
+    }
+    fss_ctx_free(ctx);
+    fss_rng_free(rng);
+    return check_summary();
+}
