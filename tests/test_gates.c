@@ -49,9 +49,11 @@ typedef struct model {
     size_t m, k, n; /* shapes: x is m x k (party 1), w is k x n (party 0) */
     int kind;
     const uint64_t *x, *w;
+    fss_conv2d_params cv; /* M_CONV: x and w reshaped to the conv's; pools: x as [1][m][k/4][4] */
+    size_t pk, ps;        /* pool window and stride */
 } model;
 
-enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_CHAIN };
+enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
 {
@@ -99,6 +101,25 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         s = fss_gate_ars(ev, &x, md->f, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
+    case M_CONV: {
+        const fss_conv2d_params *cv = &md->cv;
+        size_t xs[4] = {cv->batch, cv->c, cv->h, cv->w}, ws[4] = {cv->o, cv->c, cv->kh, cv->kw};
+        s = fss_tensor_reshape(&x, 4, xs);
+        if (s == FSS_OK) s = fss_tensor_reshape(&w, 4, ws);
+        if (s == FSS_OK) s = fss_gate_conv2d(ev, &x, &w, cv, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    }
+    case M_MAXPOOL:
+    case M_AVGPOOL: {
+        size_t xs[4] = {1, md->m, md->k / 4, 4};
+        s = fss_tensor_reshape(&x, 4, xs);
+        if (s == FSS_OK)
+            s = md->kind == M_MAXPOOL ? fss_gate_maxpool(ev, &x, md->pk, md->ps, &a)
+                                      : fss_gate_avgpool(ev, &x, md->pk, md->ps, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    }
     case M_CHAIN: /* relu(ars(x w, f)): a linear layer with its ReLU */
         s = fss_gate_matmul(ev, &x, &w, &a);
         if (s == FSS_OK) s = fss_gate_ars(ev, &a, md->f, &b);
@@ -149,7 +170,20 @@ static fss_rng *rng;
 
 static size_t out_count(const model *md)
 {
-    return md->kind == M_MATMUL || md->kind == M_CHAIN ? md->m * md->n : md->m * md->k;
+    const fss_conv2d_params *cv = &md->cv;
+    switch (md->kind) {
+    case M_MATMUL:
+    case M_CHAIN:
+        return md->m * md->n;
+    case M_CONV:
+        return cv->batch * cv->o * ((cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1) *
+               ((cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1);
+    case M_MAXPOOL:
+    case M_AVGPOOL:
+        return md->m * ((md->k / 4 - md->pk) / md->ps + 1) * ((4 - md->pk) / md->ps + 1);
+    default:
+        return md->m * md->k;
+    }
 }
 
 static void run(const model *md)
@@ -160,7 +194,10 @@ static void run(const model *md)
 
     fss_eval *ev;
     REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
-    REQUIRE(walk(ev, md, want) == FSS_OK);
+    fss_status cs = walk(ev, md, want);
+    if (cs != FSS_OK)
+        fprintf(stderr, "%s: clear walk: %s\n", md->name, fss_eval_error(ev));
+    REQUIRE(cs == FSS_OK);
     fss_eval_free(ev);
 
     fss_memkeys *keys[2];
@@ -222,6 +259,41 @@ static void fill(uint64_t *v, size_t count, int bits, int small)
             v[i] = fss_ring_from_signed(fss_ring_to_signed(v[i], bits) >> (bits - bits / 4 - 1), bits);
 }
 
+/* The clear walk itself against plain C on values small enough not to wrap: maxpool is
+ * the window maximum, avgpool the floor of the window mean (power-of-two windows). */
+static void pool_semantics(int n)
+{
+    size_t m = 3, k = 24;
+    uint64_t x[72], w[72] = {0}, got[72];
+    fill(x, 72, n, 1);
+    for (int i = 0; i < 7; i++) /* fill puts edge values in front: keep these small too */
+        x[i] = fss_ring_from_signed(i - 3, n);
+    model md = {.name = "pool semantics", .bits = n, .m = m, .k = k, .n = 3, .x = x, .w = w, .pk = 2, .ps = 2};
+    for (int kind = M_MAXPOOL; kind <= M_AVGPOOL; kind++) {
+        md.kind = kind;
+        fss_eval *ev;
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        REQUIRE(walk(ev, &md, got) == FSS_OK);
+        fss_eval_free(ev);
+        size_t bad = 0;
+        for (size_t c = 0; c < m; c++) /* x as [1][3][6][4], 2x2 windows, stride 2: [3][3][2] */
+            for (size_t oy = 0; oy < 3; oy++)
+                for (size_t ox = 0; ox < 2; ox++) {
+                    int64_t best = INT64_MIN, sum = 0;
+                    for (size_t dy = 0; dy < 2; dy++)
+                        for (size_t dx = 0; dx < 2; dx++) {
+                            int64_t v = fss_ring_to_signed(x[(c * 6 + 2 * oy + dy) * 4 + 2 * ox + dx], n);
+                            best = v > best ? v : best;
+                            sum += v;
+                        }
+                    int64_t want = kind == M_MAXPOOL ? best : (sum >= 0 ? sum / 4 : -((-sum + 3) / 4));
+                    bad += fss_ring_to_signed(got[(c * 3 + oy) * 2 + ox], n) != want;
+                }
+        CHECK(bad == 0, "%s at %d bits: %zu windows wrong in the clear walk", kind == M_MAXPOOL ? "maxpool" : "avgpool",
+              n, bad);
+    }
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
@@ -259,13 +331,35 @@ int main(void)
             md = base, md.name = "ars", md.kind = M_ARS, md.f = 12;
             run(&md);
         }
+        md = base, md.name = "maxpool 2x2/2", md.kind = M_MAXPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 2, md.ps = 2;
+        run(&md);
+        md = base, md.name = "maxpool 3x3/1", md.kind = M_MAXPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 3, md.ps = 1;
+        run(&md);
         fill(x, m * k, n, 1);
         fill(w, k * nn, n, 1);
+        md = base, md.name = "avgpool 2x2/2", md.kind = M_AVGPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 2, md.ps = 2;
+        run(&md);
+        md = base, md.name = "avgpool 3x3/1", md.kind = M_AVGPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 3, md.ps = 1;
+        run(&md);
         md = base, md.name = "matmul+ars+relu", md.kind = M_CHAIN, md.f = n / 8;
         run(&md);
         free(x);
         free(w);
+        /* conv: x [2][3][7][6] (252 values, party 1), w [4][3][3][3] (108, party 0) */
+        x = malloc(252 * 8), w = malloc(108 * 8);
+        REQUIRE(x && w);
+        fill(x, 252, n, 0);
+        fill(w, 108, n, 0);
+        md = base, md.name = "conv2d 3x3/2 pad 1", md.kind = M_CONV, md.x = x, md.w = w, md.m = 252, md.k = 1,
+        md.n = 108, md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 2, 1};
+        run(&md);
+        md.name = "conv2d 3x3/1", md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 1, 0};
+        run(&md);
+        free(x);
+        free(w);
     }
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+        pool_semantics(widths[wi]);
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();

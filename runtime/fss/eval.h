@@ -94,6 +94,8 @@ fss_ctx *fss_eval_cpu(fss_eval *ev);
 /* Tensors. Values are owned by the tensor (fss_tensor_free wipes them). */
 FSS_NODISCARD fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale);
 void fss_tensor_free(fss_tensor *t);
+/* Same elements, another shape of the same count (a flatten is a reshape). */
+FSS_NODISCARD fss_status fss_tensor_reshape(fss_tensor *t, int ndim, const size_t *shape);
 
 FSS_EXTERN_C_END
 

@@ -7,7 +7,8 @@
  *   input            1 (one direction)   n bits (owner only)
  *   output           0                   n bits (receiver only)
  *   add, sub, scale, add_const           0      none
- *   mul, matmul      1                   party 0: a 16-byte seed; party 1: 3 shares
+ *   mul, matmul,     1                   party 0: a 16-byte seed; party 1: shares of
+ *   conv2d                               R_x, R_w and R_x R_w + R_z
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
  *   select           1                   seed / 4 shares
  *   relu             2                   drelu + select
@@ -42,12 +43,29 @@ FSS_NODISCARD fss_status fss_gate_mul(fss_eval *ev, const fss_tensor *a, const f
 /* Z[m][n] = X[m][k] W[k][n]; X and W are 2-d. */
 FSS_NODISCARD fss_status fss_gate_matmul(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, fss_tensor *Z);
 
+/* 2-d convolution (PyTorch's Conv2d without bias): X [batch][c][h][w], W [o][c][kh][kw],
+ * Y [batch][o][ho][wo], ho = (h + 2 pad - kh) / stride + 1 (likewise wo). */
+typedef struct fss_conv2d_params {
+    size_t batch, c, h, w, o, kh, kw, stride, pad;
+} fss_conv2d_params;
+FSS_NODISCARD fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, const fss_tensor *W,
+                                         const fss_conv2d_params *cv, fss_tensor *Y);
+
 /* d = 1{x >= 0} (x read as a signed n-bit value), a 1-bit tensor. */
 FSS_NODISCARD fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d);
 /* y = d ? x : 0 for a 1-bit d. */
 FSS_NODISCARD fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y);
 /* y = max(x, 0) (two rounds: drelu then select, as Sigma). */
 FSS_NODISCARD fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+
+/* Pooling over k x k windows with a stride, no padding: x [batch][c][h][w]. Max is a
+ * tree of ReLUs (2 rounds a level, ceil(log2(k k)) levels); average sums locally then
+ * shifts (k k a power of two) or multiplies by round(2^FSS_AVGPOOL_FRAC / k k) and
+ * shifts (FSS_AVGPOOL_FRAC, or bits/2 in rings under 24 bits); the output keeps the
+ * input's scale. */
+#define FSS_AVGPOOL_FRAC 12
+FSS_NODISCARD fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
+FSS_NODISCARD fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
 
 /* Truncate-reduce: y = floor(x / 2^f) with x read unsigned, in n - f bits (LLAMA). */
 FSS_NODISCARD fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);

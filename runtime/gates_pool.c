@@ -1,0 +1,141 @@
+/* Pooling: gathers and sums are local (they act alike on masks, masked values and
+ * values); max is a tree of ReLUs, max(a, b) = b + relu(a - b), one batched ReLU per
+ * level of the tree; average is a sum and a public fixed-point scale. */
+#include <string.h>
+
+#include "eval_internal.h"
+#include "fss/gates.h"
+
+static fss_status pool_shape(fss_eval *ev, const char *name, const fss_tensor *x, size_t k, size_t stride,
+                             size_t *ho, size_t *wo)
+{
+    if (x->ndim != 4 || !k || !stride || x->shape[2] < k || x->shape[3] < k)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a [batch][c][h][w] input at least %zu x %zu", name, k, k);
+    *ho = (x->shape[2] - k) / stride + 1;
+    *wo = (x->shape[3] - k) / stride + 1;
+    return FSS_OK;
+}
+
+/* out[(b c) oy ox] = x[b][c][oy s + ky][ox s + kx] */
+static void gather(const fss_tensor *x, size_t ky, size_t kx, size_t stride, size_t ho, size_t wo, uint64_t *out)
+{
+    const size_t bc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
+    for (size_t i = 0; i < bc; i++)
+        for (size_t oy = 0; oy < ho; oy++)
+            for (size_t ox = 0; ox < wo; ox++)
+                out[(i * ho + oy) * wo + ox] = x->v[(i * h + oy * stride + ky) * w + ox * stride + kx];
+}
+
+fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
+{
+    size_t ho, wo;
+    fss_status s = pool_shape(ev, "maxpool", x, k, stride, &ho, &wo);
+    if (s != FSS_OK)
+        return s;
+    const size_t nout = x->shape[0] * x->shape[1] * ho * wo, kk = k * k;
+    /* the k*k candidates of every output, candidate-major: cand[j * nout + i] */
+    size_t flat[1] = {kk * nout};
+    fss_tensor cand = {0};
+    if ((s = fss_tensor_init(&cand, 1, flat, x->bits, x->scale)) != FSS_OK)
+        return fss_ev_fail(ev, s, "maxpool: cannot make the candidates");
+    for (size_t ky = 0; ky < k; ky++)
+        for (size_t kx = 0; kx < k; kx++)
+            gather(x, ky, kx, stride, ho, wo, cand.v + (ky * k + kx) * nout);
+    size_t live = kk;
+    while (live > 1 && s == FSS_OK) {
+        const size_t pairs = live / 2;
+        fss_tensor a = {0}, b = {0}, d = {0}, r = {0};
+        size_t ps[1] = {pairs * nout};
+        s = fss_tensor_init(&a, 1, ps, x->bits, x->scale);
+        if (s == FSS_OK)
+            s = fss_tensor_init(&b, 1, ps, x->bits, x->scale);
+        if (s == FSS_OK) {
+            memcpy(a.v, cand.v, pairs * nout * 8);                 /* candidates 0 .. pairs-1 */
+            memcpy(b.v, cand.v + pairs * nout, pairs * nout * 8);  /* against pairs .. 2 pairs-1 */
+            s = fss_gate_sub(ev, &a, &b, &d);
+        }
+        if (s == FSS_OK)
+            s = fss_gate_relu(ev, &d, &r);
+        if (s == FSS_OK) {
+            fss_tensor m = {0};
+            s = fss_gate_add(ev, &r, &b, &m);
+            if (s == FSS_OK) {
+                memcpy(cand.v, m.v, pairs * nout * 8);
+                if (live % 2) /* the odd one out moves up */
+                    memmove(cand.v + pairs * nout, cand.v + (live - 1) * nout, nout * 8);
+            }
+            fss_tensor_free(&m);
+        }
+        live = pairs + live % 2;
+        fss_tensor_free(&a);
+        fss_tensor_free(&b);
+        fss_tensor_free(&d);
+        fss_tensor_free(&r);
+    }
+    if (s == FSS_OK) {
+        size_t shape[4] = {x->shape[0], x->shape[1], ho, wo};
+        if ((s = fss_tensor_init(y, 4, shape, x->bits, x->scale)) == FSS_OK)
+            memcpy(y->v, cand.v, nout * 8);
+        else
+            fss_ev_fail(ev, s, "maxpool: cannot make the output");
+    }
+    fss_tensor_free(&cand);
+    return s;
+}
+
+fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
+{
+    size_t ho, wo;
+    fss_status s = pool_shape(ev, "avgpool", x, k, stride, &ho, &wo);
+    if (s != FSS_OK)
+        return s;
+    const size_t nout = x->shape[0] * x->shape[1] * ho * wo, kk = k * k;
+    size_t shape[4] = {x->shape[0], x->shape[1], ho, wo};
+    fss_tensor sum = {0}, scaled = {0};
+    uint64_t *g = (uint64_t *)fss_ev_alloc(ev, nout * 8);
+    if (!g)
+        return FSS_E_NOMEM;
+    if ((s = fss_tensor_init(&sum, 4, shape, x->bits, x->scale)) != FSS_OK) {
+        free(g);
+        return fss_ev_fail(ev, s, "avgpool: cannot make the sum");
+    }
+    for (size_t ky = 0; ky < k; ky++)
+        for (size_t kx = 0; kx < k; kx++) {
+            gather(x, ky, kx, stride, ho, wo, g);
+            for (size_t i = 0; i < nout; i++)
+                sum.v[i] = fss_ring_add(sum.v[i], g[i], x->bits);
+        }
+    free(g);
+    /* divide by k*k: a shift when it is a power of two, else a fixed-point multiply by
+     * round(2^FSS_AVGPOOL_FRAC / kk) and a shift */
+    int sh = 0;
+    while (((size_t)1 << sh) < kk)
+        sh++;
+    if (((size_t)1 << sh) == kk) {
+        s = fss_gate_ars(ev, &sum, sh, y);
+    } else {
+        const int frac = x->bits >= 2 * FSS_AVGPOOL_FRAC ? FSS_AVGPOOL_FRAC : x->bits / 2;
+        uint64_t c = (((uint64_t)1 << frac) + kk / 2) / kk;
+        s = fss_gate_scale(ev, &sum, c, &scaled);
+        if (s == FSS_OK)
+            s = fss_gate_ars(ev, &scaled, frac, y);
+    }
+    if (s == FSS_OK)
+        y->scale = x->scale;
+    fss_tensor_free(&sum);
+    fss_tensor_free(&scaled);
+    return s;
+}
+
+fss_status fss_tensor_reshape(fss_tensor *t, int ndim, const size_t *shape)
+{
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++)
+        count *= shape[i];
+    if (ndim < 1 || ndim > 4 || count != t->count)
+        return FSS_E_ARG;
+    t->ndim = ndim;
+    for (int i = 0; i < 4; i++)
+        t->shape[i] = i < ndim ? shape[i] : 0;
+    return FSS_OK;
+}
