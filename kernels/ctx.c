@@ -49,6 +49,7 @@ const char *fss_status_str(fss_status s)
     case FSS_E_CUDA: return "CUDA error";
     case FSS_E_NODEV: return "no CUDA device";
     case FSS_E_FORMAT: return "malformed key data";
+    case FSS_E_IO: return "I/O error";
     }
     return "unknown status";
 }

@@ -45,6 +45,7 @@ typedef enum fss_status {
     FSS_E_CUDA = -4,    /* a CUDA call or launch failed */
     FSS_E_NODEV = -5,   /* no CUDA device present */
     FSS_E_FORMAT = -6,  /* a serialized key does not parse */
+    FSS_E_IO = -7,      /* the operating system refused a read, write or open */
 } fss_status;
 
 FSS_EXTERN_C_BEGIN
