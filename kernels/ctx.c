@@ -34,9 +34,8 @@ const uint8_t fss_prg_fixed_key[16] = {0x24, 0x3f, 0x6a, 0x88, 0x85, 0xa3, 0x08,
 
 void fss_memzero(void *p, size_t n)
 {
-    volatile unsigned char *v = (volatile unsigned char *)p;
-    while (n--)
-        *v++ = 0;
+    if (n)
+        explicit_bzero(p, n); /* glibc: a memset the compiler may not drop */
 }
 
 const char *fss_status_str(fss_status s)

@@ -19,20 +19,27 @@ typedef struct bitbuf {
     size_t bit;
 } bitbuf;
 
+/* A value's bits go to (come from) at most 9 bytes: work a byte at a time, not a bit. */
 static inline void bitbuf_put(bitbuf *b, uint64_t v, int nbits)
 {
-    for (int i = 0; i < nbits; i++, b->bit++) {
-        if ((v >> i) & 1)
-            b->p[b->bit >> 3] |= (uint8_t)(1u << (b->bit & 7));
-    }
+    if (nbits < 64)
+        v &= ((uint64_t)1 << nbits) - 1;
+    unsigned __int128 w = (unsigned __int128)v << (b->bit & 7);
+    size_t at = b->bit >> 3, n = ((b->bit & 7) + (size_t)nbits + 7) / 8;
+    for (size_t i = 0; i < n; i++)
+        b->p[at + i] |= (uint8_t)(w >> (8 * i));
+    b->bit += (size_t)nbits;
 }
 
 static inline uint64_t bitbuf_get(bitbuf *b, int nbits)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < nbits; i++, b->bit++)
-        v |= (uint64_t)((b->cp[b->bit >> 3] >> (b->bit & 7)) & 1) << i;
-    return v;
+    unsigned __int128 w = 0;
+    size_t at = b->bit >> 3, n = ((b->bit & 7) + (size_t)nbits + 7) / 8;
+    for (size_t i = 0; i < n; i++)
+        w |= (unsigned __int128)b->cp[at + i] << (8 * i);
+    uint64_t v = (uint64_t)(w >> (b->bit & 7));
+    b->bit += (size_t)nbits;
+    return nbits < 64 ? v & (((uint64_t)1 << nbits) - 1) : v;
 }
 
 /* Bits of the last byte past `bits` must be zero: a stray bit is corruption. */
