@@ -33,6 +33,7 @@ typedef enum fss_key_kind {
     FSS_KEY_DRELU = 5,       /* DCF keys and shares of msb(r) ^ r_out */
     FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, r_y */
     FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
+    FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the model description text */
     FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for party 0,
                                 the packed differences for party 1 */
 } fss_key_kind;

@@ -1,0 +1,323 @@
+#include "fss/cnn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "fss/gates.h"
+#include "fss/ring.h"
+#include "fss/rng.h"
+#include "fss/safetensors.h"
+
+#define L_CONV(nm, i, o, kk, st, pd) {FSS_LAYER_CONV, nm, i, o, kk, st, pd}
+#define L_LINEAR(nm, i, o) {FSS_LAYER_LINEAR, nm, i, o, 0, 0, 0}
+#define L_RELU {FSS_LAYER_RELU, "relu", 0, 0, 0, 0, 0}
+#define L_MAXPOOL(kk, st) {FSS_LAYER_MAXPOOL, "maxpool", 0, 0, kk, st, 0}
+#define L_FLATTEN {FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0}
+
+/* MiniONN's LeNet for 1x28x28 (PEERS.md): Conv2d(1,16,5) ReLU MaxPool(2,2) Conv2d(16,16,5)
+ * ReLU MaxPool(2,2) Flatten Linear(256,100) ReLU Linear(100,10). ReLU and max commute
+ * exactly (relu(max(a, b)) = max(relu(a), relu(b))), so the pool comes first here: a
+ * quarter of the ReLUs, the same function. 40-bit ring, 12 fractional bits: a conv
+ * output at scale 24 stays under 2^36. */
+static const fss_cnn_model models[] = {
+    {"lenet", 1, 28, 28, 10, 40, 12, 10,
+     {L_CONV("conv1", 1, 16, 5, 1, 0), L_MAXPOOL(2, 2), L_RELU, L_CONV("conv2", 16, 16, 5, 1, 0), L_MAXPOOL(2, 2),
+      L_RELU, L_FLATTEN, L_LINEAR("fc1", 256, 100), L_RELU, L_LINEAR("fc2", 100, 10)}},
+};
+
+const fss_cnn_model *fss_cnn_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++)
+        if (!strcmp(models[i].name, name))
+            return &models[i];
+    return NULL;
+}
+
+const char *fss_cnn_names(void) { return "lenet"; }
+
+size_t fss_cnn_weight_count(const fss_cnn_model *m, size_t i)
+{
+    const fss_layer *l = &m->layers[i];
+    if (l->kind == FSS_LAYER_CONV)
+        return l->out * l->in * l->k * l->k;
+    if (l->kind == FSS_LAYER_LINEAR)
+        return l->out * l->in;
+    return 0;
+}
+
+size_t fss_cnn_bias_count(const fss_cnn_model *m, size_t i)
+{
+    const fss_layer *l = &m->layers[i];
+    return l->kind == FSS_LAYER_CONV || l->kind == FSS_LAYER_LINEAR ? l->out : 0;
+}
+
+void fss_cnn_weights_free(fss_cnn_weights *w)
+{
+    for (size_t i = 0; i < FSS_CNN_MAX_LAYERS; i++) {
+        free(w->w[i]);
+        free(w->b[i]);
+    }
+    memset(w, 0, sizeof *w);
+}
+
+static fss_status weights_alloc(const fss_cnn_model *m, fss_cnn_weights *w)
+{
+    memset(w, 0, sizeof *w);
+    for (size_t i = 0; i < m->nlayers; i++) {
+        size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
+        if (!nw)
+            continue;
+        w->w[i] = (float *)malloc(nw * sizeof(float));
+        w->b[i] = (float *)malloc(nb * sizeof(float));
+        if (!w->w[i] || !w->b[i]) {
+            fss_cnn_weights_free(w);
+            return FSS_E_NOMEM;
+        }
+    }
+    return FSS_OK;
+}
+
+fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cnn_weights *w, char *err, size_t err_len)
+{
+    fss_safetensors *st = NULL;
+    fss_status s = fss_safetensors_open(&st, path, err, err_len);
+    if (s != FSS_OK)
+        return s;
+    if ((s = weights_alloc(m, w)) != FSS_OK) {
+        fss_safetensors_close(st);
+        snprintf(err, err_len, "out of memory for the weights of %s", m->name);
+        return s;
+    }
+    char name[128];
+    for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
+        if (!w->w[i])
+            continue;
+        snprintf(name, sizeof name, "%s.weight", m->layers[i].name);
+        s = fss_safetensors_read_f32(st, name, w->w[i], fss_cnn_weight_count(m, i), err, err_len);
+        if (s == FSS_OK) {
+            snprintf(name, sizeof name, "%s.bias", m->layers[i].name);
+            s = fss_safetensors_read_f32(st, name, w->b[i], fss_cnn_bias_count(m, i), err, err_len);
+        }
+    }
+    fss_safetensors_close(st);
+    if (s != FSS_OK)
+        fss_cnn_weights_free(w);
+    return s;
+}
+
+fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn_weights *w)
+{
+    fss_rng *r = NULL;
+    fss_status s = weights_alloc(m, w);
+    if (s == FSS_OK)
+        s = fss_rng_new_seeded(&r, seed);
+    for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
+        size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
+        if (!nw)
+            continue;
+        size_t fan_in = nw / nb;
+        float bound = (float)sqrt(6.0 / (double)fan_in); /* He-uniform */
+        for (size_t j = 0; j < nw + nb && s == FSS_OK; j++) {
+            uint64_t u;
+            s = fss_rng_bytes(r, &u, sizeof u);
+            float v = (float)((double)(u >> 11) / 9007199254740992.0 * 2.0 - 1.0) * bound;
+            if (j < nw)
+                w->w[i][j] = v;
+            else
+                w->b[i][j - nw] = v * 0.1f;
+        }
+    }
+    fss_rng_free(r);
+    if (s != FSS_OK)
+        fss_cnn_weights_free(w);
+    return s;
+}
+
+void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len)
+{
+    snprintf(out, len, "fsskit-cnn/1 model=%s batch=%zu bits=%d scale=%d", m->name, batch, m->bits, m->scale);
+}
+
+void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32])
+{
+    char d[256];
+    unsigned int n = 32;
+    fss_cnn_describe(m, batch, d, sizeof d);
+    FSS_ASSERT(EVP_Digest(d, strlen(d), out, &n, EVP_sha256(), NULL) == 1 && n == 32);
+}
+
+uint64_t fss_fixed_from_float(double x, int scale, int bits)
+{
+    double v = nearbyint(ldexp(x, scale));
+    double lim = ldexp(1.0, bits - 1) - 1.0;
+    if (v > lim) /* saturate: a float beyond the ring cannot be represented */
+        v = lim;
+    if (v < -lim)
+        v = -lim;
+    return fss_ring_from_signed((int64_t)v, bits);
+}
+
+double fss_fixed_to_float(uint64_t v, int scale, int bits) { return ldexp((double)fss_ring_to_signed(v, bits), -scale); }
+
+/* ---- the walk ---------------------------------------------------------------------- */
+
+/* Party 0's parameters as an input: fixed point at `scale`; transposed (rows x cols ->
+ * cols x rows) when rows is nonzero. */
+static fss_status weight_input(fss_eval *ev, const fss_cnn_model *m, const float *src, size_t count, size_t rows,
+                               int ndim, const size_t *shape, int scale, fss_tensor *t)
+{
+    uint64_t *v = NULL;
+    int has = fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0;
+    if (has) {
+        if (!src)
+            return FSS_E_ARG;
+        v = (uint64_t *)malloc(count * 8);
+        if (!v)
+            return FSS_E_NOMEM;
+        size_t cols = rows ? count / rows : 0;
+        for (size_t i = 0; i < count; i++) {
+            size_t from = rows ? (i % rows) * cols + i / rows : i; /* out[c][r] = in[r][c] */
+            v[i] = fss_fixed_from_float(src[from], scale, m->bits);
+        }
+    }
+    fss_status s = fss_gate_input(ev, 0, ndim, shape, m->bits, scale, v, t);
+    if (v) {
+        fss_memzero(v, count * 8);
+        free(v);
+    }
+    return s;
+}
+
+/* x += bias broadcast: bias[j] added to every element of channel (or column) j. The
+ * broadcast copies wires, which is linear, so it holds for masks and masked values. */
+static fss_status add_bias(fss_eval *ev, fss_tensor *x, const fss_tensor *bias, size_t inner)
+{
+    fss_tensor full = {0}, y = {0};
+    fss_status s = fss_tensor_init(&full, x->ndim, x->shape, x->bits, x->scale);
+    if (s != FSS_OK)
+        return s;
+    const size_t nb = bias->count;
+    for (size_t i = 0; i < x->count; i++)
+        full.v[i] = bias->v[(i / inner) % nb];
+    s = fss_gate_add(ev, x, &full, &y);
+    fss_tensor_free(&full);
+    if (s == FSS_OK) {
+        fss_tensor_free(x);
+        *x = y;
+    }
+    return s;
+}
+
+/* Bring x back to the model's scale (after a product): one exact arithmetic shift. */
+static fss_status rescale(fss_eval *ev, const fss_cnn_model *m, fss_tensor *x)
+{
+    if (x->scale <= m->scale)
+        return FSS_OK;
+    fss_tensor y = {0};
+    fss_status s = fss_gate_ars(ev, x, x->scale - m->scale, &y);
+    if (s == FSS_OK) {
+        fss_tensor_free(x);
+        *x = y;
+    }
+    return s;
+}
+
+static fss_status replace(fss_status s, fss_tensor *x, fss_tensor *y)
+{
+    if (s == FSS_OK) {
+        fss_tensor_free(x);
+        *x = *y;
+        memset(y, 0, sizeof *y);
+    }
+    fss_tensor_free(y);
+    return s;
+}
+
+fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
+                        const float *images, uint64_t *logits, fss_cnn_progress progress, void *progress_arg)
+{
+    const int f = m->scale;
+    const size_t nin = batch * m->c * m->h * m->w;
+    fss_tensor x = {0};
+    fss_status s;
+    {
+        uint64_t *v = NULL;
+        if (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 1) {
+            if (!images)
+                return FSS_E_ARG;
+            if (!(v = (uint64_t *)malloc(nin * 8)))
+                return FSS_E_NOMEM;
+            for (size_t i = 0; i < nin; i++)
+                v[i] = fss_fixed_from_float(images[i], f, m->bits);
+        }
+        size_t shape[4] = {batch, m->c, m->h, m->w};
+        s = fss_gate_input(ev, 1, 4, shape, m->bits, f, v, &x);
+        if (v) {
+            fss_memzero(v, nin * 8);
+            free(v);
+        }
+    }
+    for (size_t li = 0; li < m->nlayers && s == FSS_OK; li++) {
+        const fss_layer *l = &m->layers[li];
+        fss_tensor y = {0}, wt = {0}, bt = {0};
+        switch (l->kind) {
+        case FSS_LAYER_CONV: {
+            if ((s = rescale(ev, m, &x)) != FSS_OK)
+                break;
+            size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
+            fss_conv2d_params cv = {batch, l->in, x.shape[2], x.shape[3], l->out, l->k, l->k, l->stride, l->pad};
+            s = weight_input(ev, m, w ? w->w[li] : NULL, fss_cnn_weight_count(m, li), 0, 4, ws, f, &wt);
+            if (s == FSS_OK)
+                s = weight_input(ev, m, w ? w->b[li] : NULL, l->out, 0, 1, bs, 2 * f, &bt);
+            if (s == FSS_OK)
+                s = replace(fss_gate_conv2d(ev, &x, &wt, &cv, &y), &x, &y);
+            if (s == FSS_OK)
+                s = add_bias(ev, &x, &bt, x.shape[2] * x.shape[3]);
+            break;
+        }
+        case FSS_LAYER_LINEAR: {
+            if ((s = rescale(ev, m, &x)) != FSS_OK)
+                break;
+            size_t ws[2] = {l->in, l->out}, bs[1] = {l->out};
+            /* PyTorch holds W as [out][in]; x W^T is x times the transpose [in][out] */
+            s = weight_input(ev, m, w ? w->w[li] : NULL, l->out * l->in, l->out, 2, ws, f, &wt);
+            if (s == FSS_OK)
+                s = weight_input(ev, m, w ? w->b[li] : NULL, l->out, 0, 1, bs, 2 * f, &bt);
+            if (s == FSS_OK)
+                s = replace(fss_gate_matmul(ev, &x, &wt, &y), &x, &y);
+            if (s == FSS_OK)
+                s = add_bias(ev, &x, &bt, 1);
+            break;
+        }
+        case FSS_LAYER_RELU:
+            s = replace(fss_gate_relu(ev, &x, &y), &x, &y);
+            break;
+        case FSS_LAYER_MAXPOOL:
+            s = replace(fss_gate_maxpool(ev, &x, l->k, l->stride, &y), &x, &y);
+            break;
+        case FSS_LAYER_AVGPOOL:
+            s = replace(fss_gate_avgpool(ev, &x, l->k, l->stride, &y), &x, &y);
+            break;
+        case FSS_LAYER_FLATTEN: {
+            size_t shape[2] = {batch, x.count / batch};
+            s = fss_tensor_reshape(&x, 2, shape);
+            break;
+        }
+        }
+        fss_tensor_free(&wt);
+        fss_tensor_free(&bt);
+        if (s == FSS_OK && progress)
+            progress(progress_arg, li, m->nlayers, l->name);
+    }
+    if (s == FSS_OK)
+        s = rescale(ev, m, &x);
+    if (s == FSS_OK && x.count != batch * m->classes)
+        s = FSS_E_ARG;
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &x, logits);
+    fss_tensor_free(&x);
+    return s;
+}

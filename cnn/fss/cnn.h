@@ -1,0 +1,79 @@
+/* CNN models, written once against the evaluation context (DESIGN section 3): the same
+ * walk deals keys, runs a party, or computes the clear fixed-point result.
+ *
+ * A model is a list of layers. Weights belong to party 0 (inputs of party 0), images
+ * to party 1, and the logits are revealed to party 1 only. Values are fixed point with
+ * `scale` fractional bits in a ring of `bits` bits. */
+#ifndef FSS_CNN_H
+#define FSS_CNN_H
+
+#include "fss/eval.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef enum fss_layer_kind {
+    FSS_LAYER_CONV,    /* Conv2d(in, out, k, stride, pad) with bias */
+    FSS_LAYER_RELU,
+    FSS_LAYER_MAXPOOL, /* MaxPool2d(k, stride) */
+    FSS_LAYER_AVGPOOL, /* AvgPool2d(k, stride) */
+    FSS_LAYER_FLATTEN,
+    FSS_LAYER_LINEAR,  /* Linear(in, out) with bias */
+} fss_layer_kind;
+
+typedef struct fss_layer {
+    fss_layer_kind kind;
+    const char *name; /* weights are "<name>.weight" and "<name>.bias" */
+    size_t in, out, k, stride, pad;
+} fss_layer;
+
+#define FSS_CNN_MAX_LAYERS 64
+
+typedef struct fss_cnn_model {
+    const char *name;
+    size_t c, h, w;  /* one input image */
+    size_t classes;
+    int bits, scale; /* ring and fixed point */
+    size_t nlayers;
+    fss_layer layers[FSS_CNN_MAX_LAYERS];
+} fss_cnn_model;
+
+/* The model of that name, or NULL. fss_cnn_names lists them, comma-separated. */
+const fss_cnn_model *fss_cnn_find(const char *name);
+const char *fss_cnn_names(void);
+
+/* One layer's parameters in floating point, as PyTorch holds them. */
+typedef struct fss_cnn_weights {
+    float *w[FSS_CNN_MAX_LAYERS], *b[FSS_CNN_MAX_LAYERS]; /* NULL for layers without */
+} fss_cnn_weights;
+
+/* Sizes of a layer's weight and bias (0 for layers without). */
+size_t fss_cnn_weight_count(const fss_cnn_model *m, size_t layer);
+size_t fss_cnn_bias_count(const fss_cnn_model *m, size_t layer);
+/* Weights from a safetensors file ("<name>.weight", "<name>.bias", shapes checked), or
+ * random ones of the right shape (He-scaled) from seed. err gets a message. */
+FSS_NODISCARD fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cnn_weights *w, char *err,
+                                              size_t err_len);
+FSS_NODISCARD fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn_weights *w);
+void fss_cnn_weights_free(fss_cnn_weights *w);
+
+/* The text that identifies a run's shape ("fsskit-cnn/1 model=lenet batch=4 bits=40
+ * scale=12") and its SHA-256, the fingerprint both parties compare. */
+void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len);
+void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32]);
+
+/* The walk. weights: read in CLEAR mode and by party 0 (NULL elsewhere). images:
+ * batch x c x h x w floats, read in CLEAR mode and by party 1. logits: batch x classes
+ * fixed-point ring values, written in CLEAR mode and for party 1. A progress callback,
+ * when set, hears each layer's end. */
+typedef void (*fss_cnn_progress)(void *arg, size_t layer, size_t nlayers, const char *what);
+FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
+                                      const float *images, uint64_t *logits, fss_cnn_progress progress,
+                                      void *progress_arg);
+
+/* Fixed point: round(x 2^scale) as a ring element, and back to a float. */
+uint64_t fss_fixed_from_float(double x, int scale, int bits);
+double fss_fixed_to_float(uint64_t v, int scale, int bits);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End to end: the dealer and two real online processes over loopback TCP on LeNet with
+# the trained Fashion-MNIST weights; the revealed logits must equal the clear run's bit
+# for bit. Then the bad inputs: each must stop with a clear message and a nonzero exit,
+# and leave no output file behind.
+#   e2e_lenet.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+dealer=$build/dealer/dealer
+online=$build/online/online
+weights=$src/cnn/lenet-fashion.safetensors
+work=$(mktemp -d)
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+port() { echo $((20000 + RANDOM % 30000)); }
+
+cp "$src/cnn/fashion-test-4.npy" "$work/in4.npy"
+
+# a good run: party 0 in the background, party 1 in the foreground
+run_pair() { # dir p0keys p1keys out -> sets rc0 rc1, logs in $work/log0 $work/log1
+    local p=$(port)
+    "$online" --party 0 --keys "$2" --peer 127.0.0.1:$p --weights "$weights" --quiet --timeout 10 --threads 1 \
+        >"$work/log0" 2>&1 &
+    local pid=$!
+    "$online" --party 1 --keys "$3" --peer 127.0.0.1:$p --input "$work/in4.npy" --output "$4" --quiet --threads 1 \
+        --timeout 10 >"$work/log1" 2>&1
+    rc1=$?
+    wait $pid
+    rc0=$?
+}
+
+"$dealer" --model lenet --batch 4 --out "$work/a" --quiet || bad "dealer failed"
+[ "$(stat -c %a "$work/a/p0.bin")" = 600 ] && ok || bad "key file mode is not 0600"
+run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/secure.npy"
+[ $rc0 = 0 ] && [ $rc1 = 0 ] && ok || { bad "secure run failed ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
+"$online" --clear --model lenet --weights "$weights" --input "$work/in4.npy" --output "$work/clear.npy" ||
+    bad "clear run failed"
+cmp -s "$work/secure.npy" "$work/clear.npy" && ok || bad "secure logits differ from the clear run"
+
+expect_fail() { # name rc logfile pattern outfile
+    if [ "$2" = 0 ]; then bad "$1: exit status 0"; else ok; fi
+    grep -qi -- "$4" "$3" && ok || { bad "$1: no message matching '$4'"; cat "$3"; }
+    [ -e "$5" ] && bad "$1: output file left behind" || ok
+}
+
+# keys are one-time: the same files again are refused
+run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/o1.npy"
+expect_fail "reused keys" $rc1 "$work/log1" "already used" "$work/o1.npy"
+
+# a truncated key file
+"$dealer" --model lenet --batch 4 --out "$work/b" --quiet
+head -c 1000000 "$work/b/p1.bin" >"$work/b/p1.cut"
+"$online" --party 1 --keys "$work/b/p1.cut" --peer 127.0.0.1:1 --input "$work/in4.npy" --output "$work/o2.npy" \
+    --quiet >"$work/log2" 2>&1
+expect_fail "truncated key file" $? "$work/log2" "truncated" "$work/o2.npy"
+
+# keys of two different dealer runs
+"$dealer" --model lenet --batch 4 --out "$work/c" --quiet
+run_pair c "$work/b/p0.bin" "$work/c/p1.bin" "$work/o3.npy"
+expect_fail "keys of another run" $rc1 "$work/log1" "different dealer runs" "$work/o3.npy"
+[ $rc0 != 0 ] && ok || bad "keys of another run: party 0 exited 0"
+
+# both parties given party 0's file
+"$dealer" --model lenet --batch 4 --out "$work/d" --quiet
+"$online" --party 1 --keys "$work/d/p0.bin" --peer 127.0.0.1:1 --input "$work/in4.npy" --output "$work/o4.npy" \
+    --quiet >"$work/log4" 2>&1
+expect_fail "party 0's file for party 1" $? "$work/log4" "party 0" "$work/o4.npy"
+
+# a corrupted chunk in party 1's keys: caught while streaming
+"$dealer" --model lenet --batch 4 --out "$work/e" --quiet
+size=$(stat -c %s "$work/e/p1.bin")
+printf '\xff' | dd of="$work/e/p1.bin" bs=1 seek=$((size / 2)) conv=notrunc status=none
+run_pair e "$work/e/p0.bin" "$work/e/p1.bin" "$work/o5.npy"
+expect_fail "corrupted chunk" $rc1 "$work/log1" "corrupt" "$work/o5.npy"
+[ $rc0 != 0 ] && ok || bad "corrupted chunk: party 0 exited 0"
+
+# command-line mistakes: exit 2 with one line
+"$online" --party 1 --bogus >"$work/log6" 2>&1
+[ $? = 2 ] && ok || bad "unknown flag: exit status not 2"
+"$online" --clear --model lenet --input "$work/missing.npy" --output "$work/o7.npy" >"$work/log7" 2>&1
+expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
+"$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
+[ $? = 2 ] && ok || bad "unknown model: exit status not 2"
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
