@@ -28,7 +28,7 @@ static void gather(const fss_tensor *x, size_t ky, size_t kx, size_t stride, siz
 
 fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
 {
-    size_t ho, wo;
+    size_t ho = 0, wo = 0;
     fss_status s = pool_shape(ev, "maxpool", x, k, stride, &ho, &wo);
     if (s != FSS_OK)
         return s;
@@ -85,7 +85,7 @@ fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
 
 fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
 {
-    size_t ho, wo;
+    size_t ho = 0, wo = 0;
     fss_status s = pool_shape(ev, "avgpool", x, k, stride, &ho, &wo);
     if (s != FSS_OK)
         return s;

@@ -21,7 +21,7 @@ static int verbose; /* FSS_TEST_VERBOSE=1 prints every refusal's message */
 
 static const char *tmp_path(const char *name)
 {
-    static char p[2][256];
+    static char p[2][sizeof tmpdir + 256 + 2];
     static int k;
     k ^= 1;
     snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);

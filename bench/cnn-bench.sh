@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Secure CNN inference figures: for each model and batch, the dealer's time, peak memory
+# and key bytes, and both parties' online time, bytes, rounds and key bytes, over
+# loopback with one thread a party (the machines have 2 cores). Prints a markdown table
+# on stderr and one JSON object a line on stdout.
+#   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
+set -euo pipefail
+build=${1:-build}
+shift || true
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(lenet:1 lenet:32)
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "| model | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds |" >&2
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" >&2
+for r in "${runs[@]}"; do
+    model=${r%%:*}
+    batch=${r##*:}
+    rm -rf "$work/k"
+    /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" --batch "$batch" --out "$work/k" --quiet 2>/dev/null
+    read -r dsec dkb <"$work/dt"
+    weights=()
+    images=$src/cnn/fashion-test-100.npy
+    [ "$model" = lenet ] && weights=(--weights "$src/cnn/lenet-fashion.safetensors")
+    port=$((20000 + RANDOM % 30000))
+    "$build/online/online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet --json \
+        --threads 1 >"$work/p0.json" &
+    pid=$!
+    "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
+        --first "$batch" --output "$work/out.npy" --quiet --json --threads 1 >"$work/p1.json"
+    wait $pid
+    python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" <<'PY'
+import json, sys
+model, batch, dsec, dkb = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+p0, p1 = (json.load(open(p)) for p in sys.argv[5:7])
+row = {"model": model, "batch": batch, "dealer_s": dsec, "dealer_peak_mb": dkb / 1024,
+       "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"], "online_s_p0": p0["seconds"],
+       "online_s_p1": p1["seconds"], "bytes_sent_p1": p1["bytes_sent"], "bytes_received_p1": p1["bytes_received"],
+       "rounds": p1["rounds"], "backend": p1["backend"]}
+print(json.dumps(row))
+sys.stderr.write("| %s | %d | %.2f | %.0f | %.1f | %.3f | %.4f | %.2f | %d |\n" % (
+    model, batch, dsec, dkb / 1024, max(p0["key_bytes"], p1["key_bytes"]) / 1e6, p1["seconds"],
+    p1["seconds"] / batch, (p1["bytes_sent"] + p1["bytes_received"]) / 1e6, p1["rounds"]))
+PY
+done
