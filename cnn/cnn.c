@@ -164,31 +164,52 @@ double fss_fixed_to_float(uint64_t v, int scale, int bits) { return ldexp((doubl
 
 /* ---- the walk ---------------------------------------------------------------------- */
 
-/* Party 0's parameters as an input: fixed point at `scale`; transposed (rows x cols ->
- * cols x rows) when rows is nonzero. */
-static fss_status weight_input(fss_eval *ev, const fss_cnn_model *m, const float *src, size_t count, size_t rows,
-                               int ndim, const size_t *shape, int scale, fss_tensor *t)
+/* All of party 0's parameters as one input (one round instead of two a layer): fixed
+ * point, weights at scale f (a linear layer's transposed, rows x cols -> cols x rows),
+ * biases at 2f, layer after layer; slice() then cuts a layer's part out. A slice is a
+ * copy of wires, which holds for masks and masked values alike. */
+static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_cnn_weights *w, fss_tensor *P)
 {
+    size_t total = 0;
+    for (size_t i = 0; i < m->nlayers; i++)
+        total += fss_cnn_weight_count(m, i) + fss_cnn_bias_count(m, i);
     uint64_t *v = NULL;
-    int has = fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0;
-    if (has) {
-        if (!src)
+    if (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0) {
+        if (!w)
             return FSS_E_ARG;
-        v = (uint64_t *)malloc(count * 8);
-        if (!v)
+        if (!(v = (uint64_t *)malloc((total ? total : 1) * 8)))
             return FSS_E_NOMEM;
-        size_t cols = rows ? count / rows : 0;
-        for (size_t i = 0; i < count; i++) {
-            size_t from = rows ? (i % rows) * cols + i / rows : i; /* out[c][r] = in[r][c] */
-            v[i] = fss_fixed_from_float(src[from], scale, m->bits);
+        size_t o = 0;
+        for (size_t i = 0; i < m->nlayers; i++) {
+            const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
+            const size_t rows = m->layers[i].kind == FSS_LAYER_LINEAR ? m->layers[i].out : 0;
+            const size_t cols = rows ? nw / rows : 0;
+            for (size_t j = 0; j < nw; j++) {
+                size_t from = rows ? (j % rows) * cols + j / rows : j; /* out[c][r] = in[r][c] */
+                v[o++] = fss_fixed_from_float(w->w[i][from], m->scale, m->bits);
+            }
+            for (size_t j = 0; j < nb; j++)
+                v[o++] = fss_fixed_from_float(w->b[i][j], 2 * m->scale, m->bits);
         }
     }
-    fss_status s = fss_gate_input(ev, 0, ndim, shape, m->bits, scale, v, t);
+    size_t shape[1] = {total};
+    fss_status s = fss_gate_input(ev, 0, 1, shape, m->bits, m->scale, v, P);
     if (v) {
-        fss_memzero(v, count * 8);
+        fss_memzero(v, total * 8);
         free(v);
     }
     return s;
+}
+
+static fss_status slice(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int scale, fss_tensor *t)
+{
+    fss_status s = fss_tensor_init(t, ndim, shape, P->bits, scale);
+    if (s != FSS_OK)
+        return s;
+    FSS_ASSERT(*off + t->count <= P->count);
+    memcpy(t->v, P->v + *off, t->count * 8);
+    *off += t->count;
+    return FSS_OK;
 }
 
 /* x += bias broadcast: bias[j] added to every element of channel (or column) j. The
@@ -260,6 +281,10 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             free(v);
         }
     }
+    fss_tensor P = {0};
+    size_t poff = 0;
+    if (s == FSS_OK)
+        s = params_input(ev, m, w, &P);
     for (size_t li = 0; li < m->nlayers && s == FSS_OK; li++) {
         const fss_layer *l = &m->layers[li];
         fss_tensor y = {0}, wt = {0}, bt = {0};
@@ -269,9 +294,9 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
                 break;
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
             fss_conv2d_params cv = {batch, l->in, x.shape[2], x.shape[3], l->out, l->k, l->k, l->stride, l->pad};
-            s = weight_input(ev, m, w ? w->w[li] : NULL, fss_cnn_weight_count(m, li), 0, 4, ws, f, &wt);
+            s = slice(&P, &poff, 4, ws, f, &wt);
             if (s == FSS_OK)
-                s = weight_input(ev, m, w ? w->b[li] : NULL, l->out, 0, 1, bs, 2 * f, &bt);
+                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
             if (s == FSS_OK)
                 s = replace(fss_gate_conv2d(ev, &x, &wt, &cv, &y), &x, &y);
             if (s == FSS_OK)
@@ -283,9 +308,9 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
                 break;
             size_t ws[2] = {l->in, l->out}, bs[1] = {l->out};
             /* PyTorch holds W as [out][in]; x W^T is x times the transpose [in][out] */
-            s = weight_input(ev, m, w ? w->w[li] : NULL, l->out * l->in, l->out, 2, ws, f, &wt);
+            s = slice(&P, &poff, 2, ws, f, &wt);
             if (s == FSS_OK)
-                s = weight_input(ev, m, w ? w->b[li] : NULL, l->out, 0, 1, bs, 2 * f, &bt);
+                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
             if (s == FSS_OK)
                 s = replace(fss_gate_matmul(ev, &x, &wt, &y), &x, &y);
             if (s == FSS_OK)
@@ -319,5 +344,6 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &x, logits);
     fss_tensor_free(&x);
+    fss_tensor_free(&P);
     return s;
 }
