@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Secure CNN inference figures: for each model and batch, the dealer's time, peak memory
 # and key bytes, and both parties' online time, bytes, rounds and key bytes, over
-# loopback with one thread a party (the machines have 2 cores). Prints a markdown table
+# loopback with one thread a party (the machines have 2 cores), after checking that the
+# secure logits equal the clear run's bit for bit. Prints a markdown table
 # on stderr and one JSON object a line on stdout.
 #   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
+# Models other than lenet run with random weights and random images.
 set -euo pipefail
 build=${1:-build}
 shift || true
@@ -21,8 +23,11 @@ for r in "${runs[@]}"; do
     /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" --batch "$batch" --out "$work/k" --quiet 2>/dev/null
     read -r dsec dkb <"$work/dt"
     weights=()
-    images=$src/cnn/fashion-test-100.npy
-    [ "$model" = lenet ] && weights=(--weights "$src/cnn/lenet-fashion.safetensors")
+    images=random
+    if [ "$model" = lenet ]; then
+        weights=(--weights "$src/cnn/lenet-fashion.safetensors")
+        images=$src/cnn/fashion-test-100.npy
+    fi
     port=$((20000 + RANDOM % 30000))
     "$build/online/online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet --json \
         --threads 1 >"$work/p0.json" &
@@ -30,6 +35,9 @@ for r in "${runs[@]}"; do
     "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
         --first "$batch" --output "$work/out.npy" --quiet --json --threads 1 >"$work/p1.json"
     wait $pid
+    "$build/online/online" --clear --model "$model" "${weights[@]}" --input "$images" --first "$batch" \
+        --output "$work/clear.npy"
+    cmp -s "$work/out.npy" "$work/clear.npy" || { echo "cnn-bench: $model batch $batch: secure output differs from the clear run" >&2; exit 1; }
     python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" <<'PY'
 import json, sys
 model, batch, dsec, dkb = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])

@@ -1,6 +1,8 @@
 #include "fss/cnn.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,37 +13,161 @@
 #include "fss/rng.h"
 #include "fss/safetensors.h"
 
-#define L_CONV(nm, i, o, kk, st, pd) {FSS_LAYER_CONV, nm, i, o, kk, st, pd}
-#define L_LINEAR(nm, i, o) {FSS_LAYER_LINEAR, nm, i, o, 0, 0, 0}
-#define L_RELU {FSS_LAYER_RELU, "relu", 0, 0, 0, 0, 0}
-#define L_MAXPOOL(kk, st) {FSS_LAYER_MAXPOOL, "maxpool", 0, 0, kk, st, 0}
-#define L_FLATTEN {FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0}
+/* ---- the models ---------------------------------------------------------------------
+ * Built once, at first use, into a static table: ResNet's blocks are easier generated
+ * than written out. Layer names follow the usual PyTorch modules (kuangliu's CIFAR
+ * models for VGG and ResNet), so their state dicts load as they are. */
+#define MAX_MODELS 8
+static fss_cnn_model g_models[MAX_MODELS];
+static size_t g_nmodels;
+static char g_names[16384];
+static size_t g_names_used;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-/* MiniONN's LeNet for 1x28x28 (PEERS.md): Conv2d(1,16,5) ReLU MaxPool(2,2) Conv2d(16,16,5)
- * ReLU MaxPool(2,2) Flatten Linear(256,100) ReLU Linear(100,10). ReLU and max commute
- * exactly (relu(max(a, b)) = max(relu(a), relu(b))), so the pool comes first here: a
- * quarter of the ReLUs, the same function. 40-bit ring, 12 fractional bits: a conv
- * output at scale 24 stays under 2^36. */
-static const fss_cnn_model models[] = {
-    {"lenet", 1, 28, 28, 10, 40, 12, 10,
-     {L_CONV("conv1", 1, 16, 5, 1, 0), L_MAXPOOL(2, 2), L_RELU, L_CONV("conv2", 16, 16, 5, 1, 0), L_MAXPOOL(2, 2),
-      L_RELU, L_FLATTEN, L_LINEAR("fc1", 256, 100), L_RELU, L_LINEAR("fc2", 100, 10)}},
-};
+static const char *intern(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = g_names + g_names_used;
+    int n = vsnprintf(p, sizeof g_names - g_names_used, fmt, ap);
+    va_end(ap);
+    FSS_ASSERT(n > 0 && g_names_used + (size_t)n + 1 < sizeof g_names);
+    g_names_used += (size_t)n + 1;
+    return p;
+}
+
+static fss_cnn_model *model_new(const char *name, size_t c, size_t h, size_t w, size_t classes, int bits, int scale)
+{
+    FSS_ASSERT(g_nmodels < MAX_MODELS);
+    fss_cnn_model *m = &g_models[g_nmodels++];
+    memset(m, 0, sizeof *m);
+    m->name = name;
+    m->c = c;
+    m->h = h;
+    m->w = w;
+    m->classes = classes;
+    m->bits = bits;
+    m->scale = scale;
+    return m;
+}
+
+static void add(fss_cnn_model *m, fss_layer_kind kind, const char *name, size_t in, size_t out, size_t k, size_t stride,
+                size_t pad, const char *bn)
+{
+    FSS_ASSERT(m->nlayers < FSS_CNN_MAX_LAYERS);
+    m->layers[m->nlayers++] = (fss_layer){kind, name, in, out, k, stride, pad, bn};
+}
+
+#define RELU(m) add(m, FSS_LAYER_RELU, "relu", 0, 0, 0, 0, 0, NULL)
+
+/* ResNet's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
+static void basic_block(fss_cnn_model *m, const char *pfx, size_t in, size_t out, size_t stride)
+{
+    add(m, FSS_LAYER_SAVE, "save", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_CONV, intern("%s.conv1", pfx), in, out, 3, stride, 1, intern("%s.bn1", pfx));
+    RELU(m);
+    add(m, FSS_LAYER_CONV, intern("%s.conv2", pfx), out, out, 3, 1, 1, intern("%s.bn2", pfx));
+    if (stride != 1 || in != out)
+        add(m, FSS_LAYER_SHORTCUT, intern("%s.shortcut.0", pfx), in, out, 1, stride, 0, intern("%s.shortcut.1", pfx));
+    add(m, FSS_LAYER_ADD, "add", 0, 0, 0, 0, 0, NULL);
+    RELU(m);
+}
+
+static void build_models(void)
+{
+    /* MiniONN's LeNet for 1x28x28 (PEERS.md): Conv2d(1,16,5) ReLU MaxPool(2,2)
+     * Conv2d(16,16,5) ReLU MaxPool(2,2) Flatten Linear(256,100) ReLU Linear(100,10).
+     * ReLU and max commute exactly (relu(max(a, b)) = max(relu(a), relu(b))), so the pool
+     * comes first here: a quarter of the ReLUs, the same function. 40-bit ring, 12
+     * fractional bits: a conv output at scale 24 stays under 2^36. */
+    fss_cnn_model *m = model_new("lenet", 1, 28, 28, 10, 40, 12);
+    add(m, FSS_LAYER_CONV, "conv1", 1, 16, 5, 1, 0, NULL);
+    add(m, FSS_LAYER_MAXPOOL, "maxpool", 0, 0, 2, 2, 0, NULL);
+    RELU(m);
+    add(m, FSS_LAYER_CONV, "conv2", 16, 16, 5, 1, 0, NULL);
+    add(m, FSS_LAYER_MAXPOOL, "maxpool", 0, 0, 2, 2, 0, NULL);
+    RELU(m);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "fc1", 256, 100, 0, 0, 0, NULL);
+    RELU(m);
+    add(m, FSS_LAYER_LINEAR, "fc2", 100, 10, 0, 0, 0, NULL);
+
+    /* VGG16 for CIFAR-10 (kuangliu/pytorch-cifar): 13 Conv3x3-BN-ReLU in 5 stages with
+     * MaxPool(2,2) after each, Linear(512,10). Pools before ReLUs as in lenet. 48 bits:
+     * a 3x3x512 dot product at scale 24 needs about 40. */
+    m = model_new("vgg16-cifar", 3, 32, 32, 10, 48, 12);
+    static const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
+    size_t in = 3, idx = 0;
+    for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++) {
+        if (cfg[i] < 0) { /* the pool goes before the stage's last ReLU */
+            fss_layer last = m->layers[--m->nlayers];
+            add(m, FSS_LAYER_MAXPOOL, "maxpool", 0, 0, 2, 2, 0, NULL);
+            m->layers[m->nlayers++] = last;
+            idx++;
+            continue;
+        }
+        add(m, FSS_LAYER_CONV, intern("features.%zu", idx), in, (size_t)cfg[i], 3, 1, 1, intern("features.%zu", idx + 1));
+        RELU(m);
+        in = (size_t)cfg[i];
+        idx += 3;
+    }
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "classifier", 512, 10, 0, 0, 0, NULL);
+
+    /* ResNet-18 for CIFAR-10 (kuangliu/pytorch-cifar): Conv3x3(3,64)-BN-ReLU, four stages
+     * of two BasicBlocks (64, 128, 256, 512; stride 2 from the second), AvgPool(4),
+     * Linear(512,10). */
+    m = model_new("resnet18-cifar", 3, 32, 32, 10, 48, 12);
+    add(m, FSS_LAYER_CONV, "conv1", 3, 64, 3, 1, 1, "bn1");
+    RELU(m);
+    in = 64;
+    for (size_t st = 0; st < 4; st++) {
+        size_t planes = (size_t)64 << st;
+        for (size_t b = 0; b < 2; b++) {
+            basic_block(m, intern("layer%zu.%zu", st + 1, b), in, planes, st && !b ? 2 : 1);
+            in = planes;
+        }
+    }
+    add(m, FSS_LAYER_AVGPOOL, "avgpool", 0, 0, 4, 4, 0, NULL);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "linear", 512, 10, 0, 0, 0, NULL);
+
+    /* A ResNet in miniature for tests: 3x8x8, one stem conv and one downsampling block. */
+    m = model_new("resnet-tiny", 3, 8, 8, 10, 48, 12);
+    add(m, FSS_LAYER_CONV, "conv1", 3, 8, 3, 1, 1, "bn1");
+    RELU(m);
+    basic_block(m, "layer1.0", 8, 16, 2);
+    add(m, FSS_LAYER_AVGPOOL, "avgpool", 0, 0, 4, 4, 0, NULL);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "linear", 16, 10, 0, 0, 0, NULL);
+}
 
 const fss_cnn_model *fss_cnn_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof models / sizeof *models; i++)
-        if (!strcmp(models[i].name, name))
-            return &models[i];
+    pthread_once(&g_once, build_models);
+    for (size_t i = 0; i < g_nmodels; i++)
+        if (!strcmp(g_models[i].name, name))
+            return &g_models[i];
     return NULL;
 }
 
-const char *fss_cnn_names(void) { return "lenet"; }
+const char *fss_cnn_names(void) { return "lenet, vgg16-cifar, resnet18-cifar, resnet-tiny"; }
+
+void fss_cnn_fold_bn(float *w, float *b, size_t out, size_t per_out, const float *gamma, const float *beta,
+                     const float *mean, const float *var, float eps)
+{
+    for (size_t o = 0; o < out; o++) {
+        float k = gamma[o] / sqrtf(var[o] + eps);
+        for (size_t j = 0; j < per_out; j++)
+            w[o * per_out + j] *= k;
+        b[o] = (b[o] - mean[o]) * k + beta[o];
+    }
+}
 
 size_t fss_cnn_weight_count(const fss_cnn_model *m, size_t i)
 {
     const fss_layer *l = &m->layers[i];
-    if (l->kind == FSS_LAYER_CONV)
+    if (l->kind == FSS_LAYER_CONV || l->kind == FSS_LAYER_SHORTCUT)
         return l->out * l->in * l->k * l->k;
     if (l->kind == FSS_LAYER_LINEAR)
         return l->out * l->in;
@@ -51,7 +177,7 @@ size_t fss_cnn_weight_count(const fss_cnn_model *m, size_t i)
 size_t fss_cnn_bias_count(const fss_cnn_model *m, size_t i)
 {
     const fss_layer *l = &m->layers[i];
-    return l->kind == FSS_LAYER_CONV || l->kind == FSS_LAYER_LINEAR ? l->out : 0;
+    return l->kind == FSS_LAYER_CONV || l->kind == FSS_LAYER_SHORTCUT || l->kind == FSS_LAYER_LINEAR ? l->out : 0;
 }
 
 void fss_cnn_weights_free(fss_cnn_weights *w)
@@ -91,15 +217,34 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
         snprintf(err, err_len, "out of memory for the weights of %s", m->name);
         return s;
     }
-    char name[128];
+    char name[160];
     for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
         if (!w->w[i])
             continue;
-        snprintf(name, sizeof name, "%s.weight", m->layers[i].name);
-        s = fss_safetensors_read_f32(st, name, w->w[i], fss_cnn_weight_count(m, i), err, err_len);
-        if (s == FSS_OK) {
-            snprintf(name, sizeof name, "%s.bias", m->layers[i].name);
-            s = fss_safetensors_read_f32(st, name, w->b[i], fss_cnn_bias_count(m, i), err, err_len);
+        const fss_layer *l = &m->layers[i];
+        const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
+        snprintf(name, sizeof name, "%s.weight", l->name);
+        s = fss_safetensors_read_f32(st, name, w->w[i], nw, err, err_len);
+        snprintf(name, sizeof name, "%s.bias", l->name);
+        if (s == FSS_OK && l->kind != FSS_LAYER_LINEAR && !fss_safetensors_find(st, name))
+            memset(w->b[i], 0, nb * sizeof(float)); /* convs before a BatchNorm have none */
+        else if (s == FSS_OK)
+            s = fss_safetensors_read_f32(st, name, w->b[i], nb, err, err_len);
+        snprintf(name, sizeof name, "%s.running_mean", l->bn ? l->bn : "");
+        if (s == FSS_OK && l->bn && fss_safetensors_find(st, name)) {
+            float *bn = (float *)malloc(4 * nb * sizeof(float));
+            static const char *const part[4] = {"weight", "bias", "running_mean", "running_var"};
+            if (!bn) {
+                snprintf(err, err_len, "out of memory");
+                s = FSS_E_NOMEM;
+            }
+            for (int j = 0; j < 4 && s == FSS_OK; j++) {
+                snprintf(name, sizeof name, "%s.%s", l->bn, part[j]);
+                s = fss_safetensors_read_f32(st, name, bn + (size_t)j * nb, nb, err, err_len);
+            }
+            if (s == FSS_OK)
+                fss_cnn_fold_bn(w->w[i], w->b[i], nb, nw / nb, bn, bn + nb, bn + 2 * nb, bn + 3 * nb, FSS_BN_EPS);
+            free(bn);
         }
     }
     fss_safetensors_close(st);
@@ -281,7 +426,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             free(v);
         }
     }
-    fss_tensor P = {0};
+    fss_tensor P = {0}, skip = {0};
     size_t poff = 0;
     if (s == FSS_OK)
         s = params_input(ev, m, w, &P);
@@ -292,6 +437,10 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         case FSS_LAYER_CONV: {
             if ((s = rescale(ev, m, &x)) != FSS_OK)
                 break;
+            if (x.ndim != 4 || x.shape[1] != l->in) {
+                s = FSS_E_ARG;
+                break;
+            }
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
             fss_conv2d_params cv = {batch, l->in, x.shape[2], x.shape[3], l->out, l->k, l->k, l->stride, l->pad};
             s = slice(&P, &poff, 4, ws, f, &wt);
@@ -331,6 +480,27 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             s = fss_tensor_reshape(&x, 2, shape);
             break;
         }
+        case FSS_LAYER_SAVE: /* a copy of wires */
+            fss_tensor_free(&skip);
+            if ((s = rescale(ev, m, &x)) == FSS_OK && (s = fss_tensor_init(&skip, x.ndim, x.shape, x.bits, x.scale)) == FSS_OK)
+                memcpy(skip.v, x.v, x.count * 8);
+            break;
+        case FSS_LAYER_SHORTCUT: {
+            size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
+            fss_conv2d_params cv = {batch, l->in, skip.shape[2], skip.shape[3], l->out, l->k, l->k, l->stride, l->pad};
+            s = slice(&P, &poff, 4, ws, f, &wt);
+            if (s == FSS_OK)
+                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
+            if (s == FSS_OK)
+                s = replace(fss_gate_conv2d(ev, &skip, &wt, &cv, &y), &skip, &y);
+            if (s == FSS_OK)
+                s = add_bias(ev, &skip, &bt, skip.shape[2] * skip.shape[3]);
+            break;
+        }
+        case FSS_LAYER_ADD:
+            if ((s = rescale(ev, m, &x)) == FSS_OK && (s = rescale(ev, m, &skip)) == FSS_OK)
+                s = replace(fss_gate_add(ev, &x, &skip, &y), &x, &y);
+            break;
         }
         fss_tensor_free(&wt);
         fss_tensor_free(&bt);
@@ -345,5 +515,6 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         s = fss_gate_output(ev, 1, &x, logits);
     fss_tensor_free(&x);
     fss_tensor_free(&P);
+    fss_tensor_free(&skip);
     return s;
 }

@@ -16,6 +16,7 @@
 #include "fss/io_adapt.h"
 #include "fss/npy.h"
 #include "fss/ring.h"
+#include "fss/rng.h"
 #include "fss/safetensors.h"
 
 /* Weights when none are given: random ones of the right shape from this seed, the same
@@ -39,7 +40,8 @@ static void usage(FILE *f)
             "  --keys FILE      this party's key file from the dealer (used once)\n"
             "  --peer HOST:PORT party 0 listens there, party 1 connects there\n"
             "  --weights FILE   safetensors weights (party 0, --clear); default: random (seed %d)\n"
-            "  --input FILE     .npy float32 [batch][c][h][w] (party 1, --clear)\n"
+            "  --input FILE     .npy float32 [batch][c][h][w] (party 1, --clear); 'random': uniform\n"
+            "                   images from a fixed seed (with --clear, give --first N)\n"
             "  --output FILE    .npy float32 logits [batch][classes] (party 1, --clear)\n"
             "  --first N        use only the first N images of --input\n"
             "  --labels FILE    .npy integer labels: print predictions and accuracy (party 1, --clear)\n"
@@ -171,10 +173,41 @@ static void progress(void *arg, size_t layer, size_t nlayers, const char *what)
 }
 
 /* Images of model m from an .npy file: float32 [batch][c][h][w]. */
+/* Random images in [0, 1) from a fixed seed, for benchmarks of models without data. */
+#define RANDOM_INPUT_SEED 2
+
+static int random_images(size_t n, const fss_cnn_model *m, float **out, size_t *batch)
+{
+    size_t count = n * m->c * m->h * m->w;
+    float *v = (float *)malloc(count * sizeof(float));
+    uint64_t *u = (uint64_t *)malloc(count * 8);
+    fss_rng *r = NULL;
+    int rc = (v && u && fss_rng_new_seeded(&r, RANDOM_INPUT_SEED) == FSS_OK && fss_rng_bytes(r, u, count * 8) == FSS_OK) ? 0 : 1;
+    for (size_t i = 0; !rc && i < count; i++)
+        v[i] = (float)((double)(u[i] >> 11) / 9007199254740992.0);
+    fss_rng_free(r);
+    free(u);
+    if (rc) {
+        free(v);
+        fprintf(stderr, "online: cannot make random images\n");
+        return 1;
+    }
+    *out = v;
+    *batch = n;
+    return 0;
+}
+
 static int load_images(const char *path, size_t first, const fss_cnn_model *m, float **out, size_t *batch)
 {
     char err[FSS_IO_ERR_LEN];
     fss_npy a;
+    if (!strcmp(path, "random")) {
+        if (!first) {
+            fprintf(stderr, "online: --input random needs --first N (the number of images)\n");
+            return 2;
+        }
+        return random_images(first, m, out, batch);
+    }
     if (fss_npy_read(path, &a, err, sizeof err) != FSS_OK) {
         fprintf(stderr, "online: %s\n", err);
         return 2;
@@ -361,12 +394,12 @@ static int run_party(const opts *o)
         fss_npy a;
         fss_safetensors *st = NULL;
         if (fss_keyfile_peek_info(o->keys, &peek, err, sizeof err) != FSS_OK ||
-            (o->party == 1 && fss_npy_read(o->input, &a, err, sizeof err) != FSS_OK) ||
+            (o->party == 1 && strcmp(o->input, "random") && fss_npy_read(o->input, &a, err, sizeof err) != FSS_OK) ||
             (o->party == 0 && o->weights && fss_safetensors_open(&st, o->weights, err, sizeof err) != FSS_OK)) {
             fprintf(stderr, "online: %s\n", err);
             return 2;
         }
-        if (o->party == 1)
+        if (o->party == 1 && strcmp(o->input, "random"))
             fss_npy_free(&a);
         fss_safetensors_close(st);
     }
@@ -377,7 +410,7 @@ static int run_party(const opts *o)
     if (read_model(r, &info, &m, &batch))
         goto done;
     if (o->party == 1) {
-        if ((rc = load_images(o->input, o->first, m, &images, &in_batch)) != 0)
+        if ((rc = load_images(o->input, o->first ? o->first : batch, m, &images, &in_batch)) != 0)
             goto done;
         rc = 1;
         if (in_batch != batch) {

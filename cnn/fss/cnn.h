@@ -18,12 +18,17 @@ typedef enum fss_layer_kind {
     FSS_LAYER_AVGPOOL, /* AvgPool2d(k, stride) */
     FSS_LAYER_FLATTEN,
     FSS_LAYER_LINEAR,  /* Linear(in, out) with bias */
+    FSS_LAYER_SAVE,    /* keep the current tensor as the residual branch's input */
+    FSS_LAYER_SHORTCUT,/* Conv2d(in, out, k, stride, pad) on the kept tensor (ResNet's downsample) */
+    FSS_LAYER_ADD,     /* current += kept (both brought to the model's scale first) */
 } fss_layer_kind;
 
 typedef struct fss_layer {
     fss_layer_kind kind;
-    const char *name; /* weights are "<name>.weight" and "<name>.bias" */
+    const char *name; /* weights are "<name>.weight" and "<name>.bias" (a missing conv bias is 0) */
     size_t in, out, k, stride, pad;
+    const char *bn;   /* a BatchNorm2d after this conv, folded in at load ("<bn>.weight", .bias,
+                         .running_mean, .running_var), or NULL */
 } fss_layer;
 
 #define FSS_CNN_MAX_LAYERS 64
@@ -45,6 +50,12 @@ const char *fss_cnn_names(void);
 typedef struct fss_cnn_weights {
     float *w[FSS_CNN_MAX_LAYERS], *b[FSS_CNN_MAX_LAYERS]; /* NULL for layers without */
 } fss_cnn_weights;
+
+/* Folds y = gamma (x - mean) / sqrt(var + eps) + beta into the conv before it: w[o][*]
+ * (per_out values each) and b[o] for o < out. */
+void fss_cnn_fold_bn(float *w, float *b, size_t out, size_t per_out, const float *gamma, const float *beta,
+                     const float *mean, const float *var, float eps);
+#define FSS_BN_EPS 1e-5f
 
 /* Sizes of a layer's weight and bias (0 for layers without). */
 size_t fss_cnn_weight_count(const fss_cnn_model *m, size_t layer);
