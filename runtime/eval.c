@@ -145,18 +145,23 @@ void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
         memcpy(v, in, count * 8);
         return;
     }
-    unsigned __int128 acc = 0;
-    int have = 0;
-    size_t o = 0;
     const uint64_t m = fss_ring_mask(bits);
-    for (size_t i = 0; i < count; i++) {
-        while (have < bits) {
-            acc |= (unsigned __int128)in[o++] << have;
-            have += 8;
-        }
-        v[i] = (uint64_t)acc & m;
-        acc >>= bits;
-        have -= bits;
+    const size_t nb = fss_packed_bytes(count, bits);
+    size_t i = 0, bit = 0;
+    /* fast: two 8-byte loads cover the at most 9 bytes of a value, while 16 bytes remain */
+    for (; i < count && (bit >> 3) + 16 <= nb; i++, bit += (size_t)bits) {
+        uint64_t lo, hi;
+        memcpy(&lo, in + (bit >> 3), 8);
+        memcpy(&hi, in + (bit >> 3) + 8, 8);
+        unsigned sh = (unsigned)(bit & 7);
+        v[i] = (sh ? (lo >> sh) | (hi << (64 - sh)) : lo) & m;
+    }
+    for (; i < count; i++, bit += (size_t)bits) { /* the tail, a byte at a time */
+        unsigned __int128 acc = 0;
+        size_t at = bit >> 3, n = ((bit & 7) + (size_t)bits + 7) / 8;
+        for (size_t j = 0; j < n; j++)
+            acc |= (unsigned __int128)in[at + j] << (8 * j);
+        v[i] = (uint64_t)(acc >> (bit & 7)) & m;
     }
 }
 
