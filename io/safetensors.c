@@ -1,6 +1,7 @@
 /* safetensors reader; the format is in fss/safetensors.h. The JSON parser below accepts
  * exactly the subset the format uses (objects, strings, non-negative integers, arrays
  * of them) and refuses everything else, so a malformed header cannot reach the data. */
+#include "io_err.h"
 #include "fss/safetensors.h"
 
 #include <errno.h>
@@ -28,22 +29,6 @@ struct fss_safetensors {
     size_t nmeta;
 };
 
-static fss_status fail(char *err, size_t err_len, fss_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static fss_status fail(char *err, size_t err_len, fss_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 static const struct {
     const char *name;
@@ -104,7 +89,7 @@ typedef struct json {
 
 static fss_status jbad(json *j, const char *what)
 {
-    return fail(j->err, j->err_len, FSS_E_FORMAT, "%s: malformed safetensors header: %s at byte %td of the JSON",
+    return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: malformed safetensors header: %s at byte %td of the JSON",
                 j->path, what, j->p - j->start);
 }
 
@@ -290,7 +275,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
             while (i < ST_NTYPES && strcmp(st_types[i].name, d) != 0)
                 i++;
             if (i == ST_NTYPES)
-                return fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has unknown dtype '%.32s'", j->path,
+                return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has unknown dtype '%.32s'", j->path,
                             t->name, d);
             t->dtype = (fss_safetensors_dtype)i;
             have_dtype = 1;
@@ -306,7 +291,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
                 return jbad(j, "'data_offsets' does not hold two integers");
             have_off = 1;
         } else {
-            return fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has an unexpected or repeated field '%.32s'",
+            return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has an unexpected or repeated field '%.32s'",
                         j->path, t->name, key);
         }
         if (jeat(j, '}'))
@@ -315,7 +300,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
             return jbad(j, "expected ',' or '}' in a tensor entry");
     }
     if (!have_dtype || !have_shape || !have_off)
-        return fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' lacks '%s'", j->path, t->name,
+        return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' lacks '%s'", j->path, t->name,
                     !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
     return FSS_OK;
 }
@@ -358,7 +343,7 @@ static fss_status jheader(json *j, fss_safetensors *st, uint64_t **offs)
                     return jbad(j, "\"__metadata__\" is not an object");
                 while (!jeat(j, '}')) {
                     if (!grow((void **)&st->meta, &mcap, 2 * st->nmeta + 2, sizeof *st->meta))
-                        return fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
+                        return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
                     if ((s = jstring(j, &st->meta[2 * st->nmeta])) != FSS_OK)
                         return s;
                     if (!jeat(j, ':'))
@@ -377,7 +362,7 @@ static fss_status jheader(json *j, fss_safetensors *st, uint64_t **offs)
             } else {
                 if (!grow((void **)&st->tensors, &tcap, st->ntensors + 1, sizeof *st->tensors) ||
                     !grow((void **)offs, &ocap, 2 * st->ntensors + 2, sizeof **offs))
-                    return fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
+                    return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
                 fss_safetensors_tensor *t = &st->tensors[st->ntensors];
                 memset(t, 0, sizeof *t);
                 t->name = key;
@@ -407,9 +392,9 @@ static fss_status pread_all(int fd, void *buf, size_t n, uint64_t off, const cha
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return fail(err, err_len, FSS_E_IO, "%s: read failed: %s", path, strerror(errno));
+            return fss_io_fail(err, err_len, FSS_E_IO, "%s: read failed: %s", path, strerror(errno));
         if (r == 0)
-            return fail(err, err_len, FSS_E_IO, "%s: the file ended early (was it changed while open?)", path);
+            return fss_io_fail(err, err_len, FSS_E_IO, "%s: the file ended early (was it changed while open?)", path);
         b += r;
         off += (uint64_t)r;
         n -= (size_t)r;
@@ -442,23 +427,23 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         t->count = 1;
         for (int d = 0; d < t->ndim; d++) {
             if (t->shape[d] && t->count > UINT64_MAX / t->shape[d])
-                return fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the shape's element count overflows",
+                return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the shape's element count overflows",
                             st->path, t->name);
             t->count *= t->shape[d];
         }
         uint64_t isz = st_types[t->dtype].size;
         if (t->count > UINT64_MAX / isz)
-            return fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the byte size overflows", st->path, t->name);
+            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the byte size overflows", st->path, t->name);
         t->nbytes = t->count * isz;
         if (begin > end)
-            return fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin",
+            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin",
                         st->path, t->name, (unsigned long long)begin, (unsigned long long)end);
         if (end > data_len)
-            return fail(err, err_len, FSS_E_FORMAT,
+            return fss_io_fail(err, err_len, FSS_E_FORMAT,
                         "%s: tensor '%s': data_offsets [%llu, %llu] lie outside the %llu-byte data buffer", st->path,
                         t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long long)data_len);
         if (end - begin != t->nbytes)
-            return fail(err, err_len, FSS_E_FORMAT,
+            return fss_io_fail(err, err_len, FSS_E_FORMAT,
                         "%s: tensor '%s': data_offsets span %llu bytes but %s x %llu elements need %llu", st->path,
                         t->name, (unsigned long long)(end - begin), st_types[t->dtype].name,
                         (unsigned long long)t->count, (unsigned long long)t->nbytes);
@@ -468,7 +453,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         return FSS_OK;
     const fss_safetensors_tensor **order = malloc(st->ntensors * sizeof *order);
     if (!order)
-        return fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", st->path);
+        return fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", st->path);
     for (size_t i = 0; i < st->ntensors; i++)
         order[i] = &st->tensors[i];
     qsort(order, st->ntensors, sizeof *order, by_offset);
@@ -479,7 +464,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         if (t->nbytes == 0)
             continue;
         if (reacher && t->offset < reach) {
-            fss_status s = fail(err, err_len, FSS_E_FORMAT, "%s: tensors '%s' and '%s' overlap", st->path,
+            fss_status s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensors '%s' and '%s' overlap", st->path,
                                 reacher->name, t->name);
             free(order);
             return s;
@@ -491,7 +476,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
     qsort(st->tensors, st->ntensors, sizeof *st->tensors, by_name);
     for (size_t i = 1; i < st->ntensors; i++)
         if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
-            return fail(err, err_len, FSS_E_FORMAT, "%s: tensor name '%s' appears twice", st->path,
+            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor name '%s' appears twice", st->path,
                         st->tensors[i].name);
     return FSS_OK;
 }
@@ -501,13 +486,13 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     if (err && err_len)
         err[0] = '\0';
     if (!out || !path)
-        return fail(err, err_len, FSS_E_ARG, "fss_safetensors_open: NULL argument");
+        return fss_io_fail(err, err_len, FSS_E_ARG, "fss_safetensors_open: NULL argument");
     *out = NULL;
     fss_safetensors *st = calloc(1, sizeof *st);
     size_t plen = strlen(path);
     if (!st || !(st->path = malloc(plen + 1))) {
         free(st);
-        return fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
+        return fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
     }
     memcpy(st->path, path, plen + 1);
     st->fd = -1;
@@ -516,17 +501,17 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     uint64_t *offs = NULL;
     st->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (st->fd < 0) {
-        s = fail(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     struct stat sb;
     if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        s = fail(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file", path);
+        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file", path);
         goto out;
     }
     st->file_size = (uint64_t)sb.st_size;
     if (st->file_size < ST_PREAMBLE) {
-        s = fail(err, err_len, FSS_E_FORMAT, "%s: %llu bytes is too short for a safetensors file", path,
+        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: %llu bytes is too short for a safetensors file", path,
                  (unsigned long long)st->file_size);
         goto out;
     }
@@ -537,24 +522,24 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | pre[i];
     if (hlen > st->file_size - ST_PREAMBLE) {
-        s = fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
+        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
                  path, (unsigned long long)hlen, (unsigned long long)st->file_size);
         goto out;
     }
     if (hlen > FSS_SAFETENSORS_MAX_HEADER) {
-        s = fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", path,
+        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", path,
                  (unsigned long long)hlen, FSS_SAFETENSORS_MAX_HEADER);
         goto out;
     }
     if (hlen < 2) {
-        s = fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu is too short for a JSON object", path,
+        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu is too short for a JSON object", path,
                  (unsigned long long)hlen);
         goto out;
     }
     hdr = malloc(hlen);
     st->pool = malloc(hlen + 1);
     if (!hdr || !st->pool) {
-        s = fail(err, err_len, FSS_E_NOMEM, "%s: out of memory for a %llu-byte header", path,
+        s = fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory for a %llu-byte header", path,
                  (unsigned long long)hlen);
         goto out;
     }
@@ -612,7 +597,7 @@ fss_status fss_safetensors_get(const fss_safetensors *st, const char *name, cons
 {
     *t = fss_safetensors_find(st, name);
     if (!*t)
-        return fail(err, err_len, FSS_E_FORMAT, "%s: no tensor named '%s' (the file holds %zu tensors)", st->path,
+        return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: no tensor named '%s' (the file holds %zu tensors)", st->path,
                     name, st->ntensors);
     return FSS_OK;
 }
@@ -666,10 +651,10 @@ static fss_status read_convert(const fss_safetensors *st, const char *name, void
     if (s != FSS_OK)
         return s;
     if (t->dtype != FSS_ST_F32 && t->dtype != FSS_ST_F64 && t->dtype != FSS_ST_F16 && t->dtype != FSS_ST_BF16)
-        return fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
+        return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
                     st->path, name, st_types[t->dtype].name);
     if ((uint64_t)dst_count != t->count)
-        return fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
+        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
                     (unsigned long long)t->count, dst_count);
     unsigned char buf[ST_CHUNK];
     size_t isz = st_types[t->dtype].size, per = ST_CHUNK / isz;
@@ -708,7 +693,7 @@ fss_status fss_safetensors_read_raw(const fss_safetensors *st, const char *name,
     if (s != FSS_OK)
         return s;
     if ((uint64_t)dst_bytes != t->nbytes)
-        return fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu bytes, the destination %zu", st->path, name,
+        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu bytes, the destination %zu", st->path, name,
                     (unsigned long long)t->nbytes, dst_bytes);
     return pread_all(st->fd, dst, dst_bytes, t->offset, st->path, err, err_len);
 }
