@@ -44,6 +44,119 @@ static void *party_main(void *arg)
     return NULL;
 }
 
+/* ---- a float reference of the layers, to check the clear fixed-point walk itself ---- */
+typedef struct ftensor {
+    float *v;
+    size_t c, h, w; /* per image */
+} ftensor;
+
+static ftensor fconv(const ftensor *x, size_t batch, const fss_layer *l, const float *W, const float *B)
+{
+    size_t ho = (x->h + 2 * l->pad - l->k) / l->stride + 1, wo = (x->w + 2 * l->pad - l->k) / l->stride + 1;
+    ftensor y = {calloc(batch * l->out * ho * wo, sizeof(float)), l->out, ho, wo};
+    REQUIRE(y.v);
+    for (size_t n = 0; n < batch; n++)
+        for (size_t o = 0; o < l->out; o++)
+            for (size_t oy = 0; oy < ho; oy++)
+                for (size_t ox = 0; ox < wo; ox++) {
+                    double acc = B[o];
+                    for (size_t c = 0; c < l->in; c++)
+                        for (size_t ky = 0; ky < l->k; ky++)
+                            for (size_t kx = 0; kx < l->k; kx++) {
+                                long iy = (long)(oy * l->stride + ky) - (long)l->pad;
+                                long ix = (long)(ox * l->stride + kx) - (long)l->pad;
+                                if (iy < 0 || ix < 0 || iy >= (long)x->h || ix >= (long)x->w)
+                                    continue;
+                                acc += (double)W[((o * l->in + c) * l->k + ky) * l->k + kx] *
+                                       x->v[((n * x->c + c) * x->h + (size_t)iy) * x->w + (size_t)ix];
+                            }
+                    y.v[((n * l->out + o) * ho + oy) * wo + ox] = (float)acc;
+                }
+    return y;
+}
+
+static ftensor fpool(const ftensor *x, size_t batch, size_t k, size_t st, int max)
+{
+    size_t ho = (x->h - k) / st + 1, wo = (x->w - k) / st + 1;
+    ftensor y = {calloc(batch * x->c * ho * wo, sizeof(float)), x->c, ho, wo};
+    REQUIRE(y.v);
+    for (size_t i = 0; i < batch * x->c; i++)
+        for (size_t oy = 0; oy < ho; oy++)
+            for (size_t ox = 0; ox < wo; ox++) {
+                double best = -1e30, sum = 0;
+                for (size_t ky = 0; ky < k; ky++)
+                    for (size_t kx = 0; kx < k; kx++) {
+                        double v = x->v[(i * x->h + oy * st + ky) * x->w + ox * st + kx];
+                        best = v > best ? v : best;
+                        sum += v;
+                    }
+                y.v[(i * ho + oy) * wo + ox] = (float)(max ? best : sum / (double)(k * k));
+            }
+    return y;
+}
+
+/* The model in floating point, as PyTorch would compute it. */
+static float *float_walk(const fss_cnn_model *m, const fss_cnn_weights *w, const float *images, size_t batch)
+{
+    size_t n0 = batch * m->c * m->h * m->w;
+    ftensor x = {malloc(n0 * sizeof(float)), m->c, m->h, m->w}, skip = {0};
+    REQUIRE(x.v);
+    memcpy(x.v, images, n0 * sizeof(float));
+    for (size_t li = 0; li < m->nlayers; li++) {
+        const fss_layer *l = &m->layers[li];
+        size_t cnt = batch * x.c * x.h * x.w;
+        ftensor y = {0};
+        switch (l->kind) {
+        case FSS_LAYER_CONV:
+            y = fconv(&x, batch, l, w->w[li], w->b[li]);
+            break;
+        case FSS_LAYER_SHORTCUT:
+            y = fconv(&skip, batch, l, w->w[li], w->b[li]);
+            free(skip.v);
+            skip = y;
+            continue;
+        case FSS_LAYER_RELU:
+            for (size_t i = 0; i < cnt; i++)
+                x.v[i] = x.v[i] > 0 ? x.v[i] : 0;
+            continue;
+        case FSS_LAYER_MAXPOOL:
+        case FSS_LAYER_AVGPOOL:
+            y = fpool(&x, batch, l->k, l->stride, l->kind == FSS_LAYER_MAXPOOL);
+            break;
+        case FSS_LAYER_FLATTEN:
+            x.c = x.c * x.h * x.w;
+            x.h = x.w = 1;
+            continue;
+        case FSS_LAYER_LINEAR: {
+            y = (ftensor){calloc(batch * l->out, sizeof(float)), l->out, 1, 1};
+            REQUIRE(y.v);
+            for (size_t nn = 0; nn < batch; nn++)
+                for (size_t o = 0; o < l->out; o++) {
+                    double acc = w->b[li][o];
+                    for (size_t i = 0; i < l->in; i++)
+                        acc += (double)w->w[li][o * l->in + i] * x.v[nn * l->in + i];
+                    y.v[nn * l->out + o] = (float)acc;
+                }
+            break;
+        }
+        case FSS_LAYER_SAVE:
+            free(skip.v);
+            skip = (ftensor){malloc(cnt * sizeof(float)), x.c, x.h, x.w};
+            REQUIRE(skip.v);
+            memcpy(skip.v, x.v, cnt * sizeof(float));
+            continue;
+        case FSS_LAYER_ADD:
+            for (size_t i = 0; i < cnt; i++)
+                x.v[i] += skip.v[i];
+            continue;
+        }
+        free(x.v);
+        x = y;
+    }
+    free(skip.v);
+    return x.v;
+}
+
 static void run_model(fss_rng *rng, const char *name, size_t batch)
 {
     const fss_cnn_model *m = fss_cnn_find(name);
@@ -65,6 +178,17 @@ static void run_model(fss_rng *rng, const char *name, size_t batch)
     fss_status s = fss_cnn_walk(ev, m, batch, &w, img, want, NULL, NULL);
     CHECK(s == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
     fss_eval_free(ev);
+    /* the clear fixed-point walk computes the model: within rounding of the float one */
+    float *ref = float_walk(m, &w, img, batch);
+    size_t far = 0;
+    double worst = 0;
+    for (size_t i = 0; i < nout; i++) {
+        double d = fabs(fss_fixed_to_float(want[i], m->scale, m->bits) - ref[i]);
+        worst = d > worst ? d : worst;
+        far += d > 0.02 + 0.01 * fabs(ref[i]);
+    }
+    CHECK(far == 0, "%s: %zu of %zu clear logits stray from the float model (worst %.4f)", name, far, nout, worst);
+    free(ref);
 
     fss_memkeys *k[2];
     REQUIRE(fss_memkeys_new(&k[0]) == FSS_OK && fss_memkeys_new(&k[1]) == FSS_OK);
