@@ -208,7 +208,9 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         return FSS_OK;
     }
     double t0 = fss_now();
-    const fss_dcf_params plo = {f, m, 1}, phi = {n, m, 1};
+    /* The wrap term 2^(n-f) w needs w only mod 2^f: shares of w mod 2^f, shifted up by
+     * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
+    const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
     const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
     const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
     fss_dcf_keys klo[2], khi[2];
@@ -240,7 +242,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
             if (fss_rng_bytes(ev->rng, roots, 2 * cnt * sizeof *roots) != FSS_OK)
                 s = FSS_E_CRYPTO;
             for (size_t i = 0; i < cnt; i++)
-                beta[i] = fss_ring_reduce((uint64_t)1 << (n - f), n);
+                beta[i] = 1;
             if (s == FSS_OK)
                 s = fss_dcf_keys_alloc(&khi[0], phi, 0, cnt);
             if (s == FSS_OK)
@@ -285,7 +287,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
             if ((s = fss_dcf_eval(ev->cpu, &khi[0], xs, part)) != FSS_OK)
                 goto done;
             for (size_t i = 0; i < cnt; i++)
-                out[i] += part[i];
+                out[i] += part[i] << (n - f);
         }
         for (size_t i = 0; i < cnt; i++) {
             if (ev->party == 0)

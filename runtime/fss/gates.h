@@ -13,7 +13,7 @@
  *   select           1                   seed / 4 shares
  *   relu             2                   drelu + select
  *   trunc_reduce     1                   DCF (f bits) + seed / 1 share
- *   ars              1                   DCF (f bits) + DCF (n bits) + seed / 1 share */
+ *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + seed / 1 share */
 #ifndef FSS_GATES_H
 #define FSS_GATES_H
 
