@@ -72,6 +72,29 @@ FSS_NODISCARD fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x
 /* Arithmetic shift right: y = floor(x / 2^f) with x read signed, in n bits; exact. */
 FSS_NODISCARD fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 
+/* y = max(x, 0) in ONE round, exact (LLAMA, PETS 2022: ReLU as a spline from one DCF
+ * with a vector payload; Boyle et al., Eurocrypt 2021). y = d (x^ - r) with d = 1{x >= 0}
+ * linear in shares of d and d r, which one (n-1)-bit DCF with payload (1 - 2 msb(r))(1, r)
+ * gives (runtime/gates_ext.c). n >= 2. Key per element: DCF (n-1 bits, g = 2, n-bit
+ * values) + seed / 3 n-bit shares; 1 round, n bits each way. */
+FSS_NODISCARD fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+/* Sign extension: x of m bits read signed, y the same value in bits_out >= m bits; exact
+ * (as Orca's SignExtend, S&P 2024, in one round: x + 2^(m-1) = x^ + 2^(m-1) - r +
+ * 2^m 1{x^ + 2^(m-1) < r}). Key per element: DCF (m bits, (bits_out - m)-bit output) +
+ * seed / 1 bits_out-bit share; 1 round (none when bits_out = m). */
+FSS_NODISCARD fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bits_out, fss_tensor *y);
+/* Stochastic truncation (Orca, IEEE S&P 2024: stochastic truncate-reduce, then sign
+ * extension): x of n bits read signed, y in n bits. The CLEAR walk gives floor(x / 2^f)
+ * exactly; the secure result is floor(x / 2^f) + b with b = 1 exactly when
+ * (x mod 2^f) + t >= 2^f for a fresh dealer-drawn t uniform in [0, 2^f): b = 1 with
+ * probability (x mod 2^f) / 2^f (so E[y] = x / 2^f), never when 2^f divides x. This is
+ * the ONE gate whose secure output may differ from the clear walk, by b in {0, 1}. It
+ * needs x <= 2^(n-1) - 2^f (the top 2^f - 1 values may wrap to -2^(n-f-1) when rounded
+ * up). 0 <= f < n. Key per element: DCF (f bits, (n-f)-bit output) + seed / 1 (n-f)-bit
+ * share, then sext from n - f bits: DCF (n-f bits, f-bit output) + seed / 1 n-bit share;
+ * 2 rounds (n - f bits, then n bits). */
+FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+
 FSS_EXTERN_C_END
 
 #endif

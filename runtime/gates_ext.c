@@ -1,0 +1,343 @@
+/* More DCF gates: the one-round ReLU, sign extension, and Orca's stochastic truncation,
+ * with the masked-wire bookkeeping of gates_cmp.c (DESIGN sections 2 and 6). */
+#include <string.h>
+
+#include "eval_internal.h"
+#include "fss/dcf.h"
+#include "fss/gates.h"
+
+static uint64_t msb(uint64_t v, int bits) { return (v >> (bits - 1)) & 1u; }
+
+/* floor(v / 2^f) for a signed v, without relying on >> of negative values. */
+static int64_t floor_shift(int64_t v, int f)
+{
+    return v >= 0 ? (int64_t)((uint64_t)v >> f) : -(int64_t)(((uint64_t)(-(v + 1))) >> f) - 1;
+}
+
+/* Every failure message of a gate starts with the gate's name: prefix what the lower
+ * layer (key stream, link, DCF) wrote, once. */
+static fss_status gate_fail(fss_eval *ev, fss_status s, const char *name)
+{
+    char prev[sizeof ev->err];
+    memcpy(prev, ev->err, sizeof prev);
+    prev[sizeof prev - 1] = 0;
+    size_t nl = strlen(name);
+    if (strncmp(prev, name, nl) == 0 && prev[nl] == ':')
+        return s;
+    return fss_ev_fail(ev, s, "%s: %s", name, prev[0] ? prev : fss_status_str(s));
+}
+
+/* Dealer: cnt DCF key pairs of p (f(x) = beta if x < alpha), serialized into out[0]
+ * and out[1], FSS_DCF_KEY_BYTES(p) * cnt bytes each. Roots and keys are wiped. */
+static fss_status dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta,
+                           uint8_t *out[2])
+{
+    fss_dcf_keys k[2];
+    memset(k, 0, sizeof k);
+    const size_t rb = 2 * cnt * sizeof(fss_block);
+    fss_block *roots = (fss_block *)fss_ev_alloc(ev, rb);
+    if (!roots)
+        return FSS_E_NOMEM;
+    fss_status s = fss_rng_bytes(ev->rng, roots, rb);
+    if (s != FSS_OK)
+        fss_ev_fail(ev, s, "dealer: random source failed");
+    if (s == FSS_OK && ((s = fss_dcf_keys_alloc(&k[0], p, 0, cnt)) != FSS_OK ||
+                        (s = fss_dcf_keys_alloc(&k[1], p, 1, cnt)) != FSS_OK))
+        fss_ev_fail(ev, s, "dealer: cannot allocate %zu DCF keys", cnt);
+    if (s == FSS_OK && (s = fss_dcf_keygen(ev->cpu, p, cnt, alpha, beta, roots, &k[0], &k[1])) != FSS_OK)
+        fss_ev_fail(ev, s, "dealer: %s", fss_ctx_error(ev->cpu));
+    if (s == FSS_OK)
+        for (int b = 0; b < 2; b++)
+            fss_dcf_keys_write(&k[b], 0, cnt, out[b]);
+    fss_memzero(roots, rb);
+    free(roots);
+    fss_dcf_keys_free(&k[0]);
+    fss_dcf_keys_free(&k[1]);
+    return s;
+}
+
+/* Party: parse cnt DCF keys of p from key and evaluate them at x; out holds cnt * g values. */
+static fss_status dcf_take_eval(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *key, const uint64_t *x,
+                                uint64_t *out)
+{
+    fss_dcf_keys k;
+    fss_status s = fss_dcf_keys_alloc(&k, p, ev->party, cnt);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: cannot allocate %zu DCF keys", ev->party, cnt);
+    if ((s = fss_dcf_keys_read(&k, 0, cnt, key)) != FSS_OK)
+        fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
+    else if ((s = fss_dcf_eval(ev->cpu, &k, x, out)) != FSS_OK)
+        fss_ev_fail(ev, s, "%s", fss_ctx_error(ev->cpu));
+    fss_dcf_keys_free(&k);
+    return s;
+}
+
+/* ---- one-round ReLU -------------------------------------------------------------------
+ * LLAMA's idea (PETS 2022, the ReLU spline gate; Boyle et al., Eurocrypt 2021, splines
+ * from one DCF): a DCF whose payload is the vector (1, r) scaled gives shares of both the
+ * selector and the selector times the mask, so y = d (x^ - r) is linear in the shares.
+ * Our selector comes from the DReLU decomposition of gates_cmp.c instead of LLAMA's
+ * n-bit interval containment, which needs one (n-1)-bit DCF evaluation, not two n-bit:
+ * with a = msb(x^), m = msb(r), c = 1{x^' < r'} (' = the low n-1 bits),
+ *   d = 1{x >= 0} = (1 ^ a) ^ e,  e = m ^ c = m + (1 - 2m) c,  so d = (1 - a) + (2a - 1) e,
+ *   y = d (x^ - r) = (1 - a)(x^ - r) + (2a - 1)(m x^ - m r + (1 - 2m) c (x^ - r)).
+ * The DCF at alpha = r' pays beta = (1 - 2m)(1, r) (g = 2, n-bit values); the dealer
+ * shares m and the two constants K_a of the public case a (with r_y folded in):
+ *   K_0 = r_y - r + m r,  K_1 = r_y - m r,
+ * and party b sends [b = 0](1 - a) x^ + [K_a]_b + (2a - 1)([m]_b x^ + c0_b x^ - c1_b). */
+fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+{
+    static const char name[] = "relu_1round";
+    const int n = x->bits;
+    if (n < 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs at least 2 bits, not %d", name, n);
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+    const size_t cnt = x->count;
+    const uint64_t mask = fss_ring_mask(n);
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++)
+            y->v[i] = msb(x->v[i], n) ? 0 : x->v[i];
+        return FSS_OK;
+    }
+    if (cnt == 0)
+        return FSS_OK;
+    double t0 = fss_now();
+    const fss_dcf_params p = {n - 1, n, 2};
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 6 * cnt * 8);
+    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
+    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    uint64_t *lo = tmp, *pay = tmp + cnt, *sh = tmp + 3 * cnt; /* sh: K_0, K_1, m */
+    if (ev->mode == FSS_MODE_DEALER) {
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t r = x->v[i], sgn = msb(r, n) ? mask : 1; /* 1 - 2m */
+            lo[i] = fss_ring_reduce(r, n - 1);
+            pay[2 * i] = sgn;
+            pay[2 * i + 1] = fss_ring_mul(sgn, r, n);
+        }
+        uint8_t *out[2] = {buf, buf + kb};
+        if ((s = dcf_deal(ev, p, cnt, lo, pay, out)) != FSS_OK ||
+            (s = fss_ev_put(ev, 0, FSS_KEY_DRELU, cnt, buf, kb)) != FSS_OK ||
+            (s = fss_ev_put(ev, 1, FSS_KEY_DRELU, cnt, buf + kb, kb)) != FSS_OK ||
+            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t r = x->v[i], mr = msb(r, n) ? r : 0;
+            sh[i] = (y->v[i] - r + mr) & mask;
+            sh[cnt + i] = (y->v[i] - mr) & mask;
+            sh[2 * cnt + i] = msb(r, n);
+        }
+        s = fss_ev_shares_deal(ev, sh, 3 * cnt, n);
+    } else {
+        const void *key;
+        if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb, &key)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            lo[i] = fss_ring_reduce(x->v[i], n - 1);
+        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, lo, pay)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, sh, 3 * cnt, n)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++) {
+            const uint64_t xh = x->v[i], a = msb(xh, n);
+            uint64_t u = sh[2 * cnt + i] * xh + pay[2 * i] * xh - pay[2 * i + 1];
+            uint64_t v = a ? sh[cnt + i] + u : sh[i] - u;
+            if (ev->party == 0 && !a)
+                v += xh;
+            lo[i] = v & mask; /* my share of y^ */
+        }
+        s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
+    }
+done:
+    if (s != FSS_OK)
+        gate_fail(ev, s, name);
+    if (tmp)
+        fss_memzero(tmp, 6 * cnt * 8);
+    if (buf)
+        fss_memzero(buf, 2 * kb);
+    free(tmp);
+    free(buf);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+/* ---- sign extension ---------------------------------------------------------------------
+ * x of m bits read signed, y = x in n >= m bits. With x' = x + 2^(m-1) (mod 2^m, read
+ * unsigned) sext(x) = x' - 2^(m-1) over the integers; x' has mask r and masked value
+ * x'^ = x^ + 2^(m-1), and x' = x'^ - r + 2^m 1{x'^ < r}. An m-bit DCF at alpha = r gives
+ * the wrap bit; it is needed mod 2^(n-m) only (shares shifted up by m), so the DCF pays
+ * n - m bits. The dealer shares r_y - r. One round. */
+static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor *y, const char *name)
+{
+    const int m = x->bits;
+    if (n < m || n > 64)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: cannot extend %d bits to %d", name, m, n);
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+    const size_t cnt = x->count;
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++)
+            y->v[i] = fss_ring_sext(x->v[i], m, n);
+        return FSS_OK;
+    }
+    if (n == m || cnt == 0) { /* nothing to extend: masks and masked values carry over */
+        memcpy(y->v, x->v, cnt * 8);
+        return FSS_OK;
+    }
+    double t0 = fss_now();
+    const uint64_t half = (uint64_t)1 << (m - 1), nmask = fss_ring_mask(n);
+    const fss_dcf_params p = {m, n - m, 1};
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
+    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    uint64_t *xs = tmp, *w = tmp + cnt, *sh = tmp + 2 * cnt;
+    if (ev->mode == FSS_MODE_DEALER) {
+        for (size_t i = 0; i < cnt; i++)
+            w[i] = 1;
+        uint8_t *out[2] = {buf, buf + kb};
+        if ((s = dcf_deal(ev, p, cnt, x->v, w, out)) != FSS_OK ||
+            (s = fss_ev_put(ev, 0, FSS_KEY_TRUNC, cnt, buf, kb)) != FSS_OK ||
+            (s = fss_ev_put(ev, 1, FSS_KEY_TRUNC, cnt, buf + kb, kb)) != FSS_OK ||
+            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            sh[i] = (y->v[i] - x->v[i]) & nmask; /* r_y - r */
+        s = fss_ev_shares_deal(ev, sh, cnt, n);
+    } else {
+        const void *key;
+        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            xs[i] = fss_ring_add(x->v[i], half, m);
+        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, xs, w)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, sh, cnt, n)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t v = sh[i] + (w[i] << m);
+            if (ev->party == 0)
+                v += xs[i] - half;
+            xs[i] = v & nmask;
+        }
+        s = fss_ev_reconstruct(ev, xs, cnt, n, 0, y->v);
+    }
+done:
+    if (s != FSS_OK)
+        gate_fail(ev, s, name);
+    if (tmp)
+        fss_memzero(tmp, 3 * cnt * 8);
+    if (buf)
+        fss_memzero(buf, 2 * kb);
+    free(tmp);
+    free(buf);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bits_out, fss_tensor *y)
+{
+    return sext_core(ev, x, bits_out, y, "sext");
+}
+
+/* ---- stochastic truncation (Orca, IEEE S&P 2024) ----------------------------------------
+ * Orca's StochasticTruncate is a stochastic truncate-reduce to n - f bits followed by a
+ * sign extension back to n bits. The dealer draws t uniform in [0, 2^f); x + t has mask
+ * r - t and the same masked value x^, so the exact truncate-reduce of x + t (one f-bit
+ * DCF, as trunc_reduce in gates_cmp.c) is
+ *   z = floor((x + t) / 2^f) mod 2^(n-f)
+ *     = H(x^) - H(r - t) - 1{L(x^) < L(r - t)}                    (H = >> f, L = mod 2^f),
+ * i.e. floor(x / 2^f) plus 1 exactly when (x mod 2^f) + t >= 2^f: with probability
+ * (x mod 2^f) / 2^f, never when 2^f divides x. Sign extension (above) then reads z as a
+ * signed (n-f)-bit value, which is exact while floor((x + t) / 2^f) < 2^(n-f-1), i.e. for
+ * x <= 2^(n-1) - 2^f. Two rounds (z^ is revealed in between). */
+fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    static const char name[] = "trunc_stochastic";
+    const int n = x->bits, m = n - f;
+    if (f < 0 || f >= n)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: shift %d out of range for %d bits", name, f, n);
+    const int yscale = x->scale - f > 0 ? x->scale - f : 0;
+    const size_t cnt = x->count;
+    fss_status s;
+    if (ev->mode == FSS_MODE_CLEAR || f == 0 || cnt == 0) {
+        if ((s = fss_tensor_init(y, x->ndim, x->shape, n, yscale)) != FSS_OK)
+            return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+        for (size_t i = 0; i < cnt; i++) /* the clear walk is the exact floor; f = 0 copies */
+            y->v[i] = ev->mode == FSS_MODE_CLEAR
+                          ? fss_ring_from_signed(floor_shift(fss_ring_to_signed(x->v[i], n), f), n)
+                          : x->v[i];
+        return FSS_OK;
+    }
+    fss_tensor z = {0};
+    if ((s = fss_tensor_init(&z, x->ndim, x->shape, m, yscale)) != FSS_OK)
+        return fss_ev_fail(ev, s, "%s: cannot make the truncated wire", name);
+    double t0 = fss_now();
+    const uint64_t fmask = fss_ring_mask(f), zmask = fss_ring_mask(m);
+    const fss_dcf_params p = {f, m, 1};
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
+    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    uint64_t *lo = tmp, *c = tmp + cnt, *sh = tmp + 2 * cnt;
+    if (ev->mode == FSS_MODE_DEALER) {
+        uint64_t *t = sh; /* the rounding offsets, overwritten by the shares below */
+        if ((s = fss_ev_random(ev, t, cnt, f)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t rt = fss_ring_sub(x->v[i], t[i], n); /* the mask of x + t */
+            lo[i] = rt & fmask;
+            c[i] = zmask; /* beta = -1 */
+            sh[i] = rt >> f;
+        }
+        uint8_t *out[2] = {buf, buf + kb};
+        if ((s = dcf_deal(ev, p, cnt, lo, c, out)) != FSS_OK ||
+            (s = fss_ev_put(ev, 0, FSS_KEY_TRUNC, cnt, buf, kb)) != FSS_OK ||
+            (s = fss_ev_put(ev, 1, FSS_KEY_TRUNC, cnt, buf + kb, kb)) != FSS_OK ||
+            (s = fss_ev_random(ev, z.v, cnt, m)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            sh[i] = (z.v[i] - sh[i]) & zmask; /* r_z - H(r - t) */
+        s = fss_ev_shares_deal(ev, sh, cnt, m);
+    } else {
+        const void *key;
+        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            lo[i] = x->v[i] & fmask;
+        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, lo, c)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, sh, cnt, m)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t v = sh[i] + c[i];
+            if (ev->party == 0)
+                v += x->v[i] >> f;
+            lo[i] = v & zmask;
+        }
+        s = fss_ev_reconstruct(ev, lo, cnt, m, 0, z.v);
+    }
+done:
+    if (s != FSS_OK)
+        gate_fail(ev, s, name);
+    if (tmp)
+        fss_memzero(tmp, 3 * cnt * 8);
+    if (buf)
+        fss_memzero(buf, 2 * kb);
+    free(tmp);
+    free(buf);
+    ev->stats.seconds += fss_now() - t0;
+    if (s == FSS_OK)
+        s = sext_core(ev, &z, n, y, name);
+    fss_tensor_free(&z);
+    return s;
+}
