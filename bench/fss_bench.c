@@ -86,6 +86,7 @@ static void usage(FILE *f)
             "  --quick           n in {20, 64}, batch 2^11 (2^20 on the GPU): a smoke run\n"
             "  --threads N       the 'all threads' count (default: every processor)\n"
             "  --no-gpu          skip the CUDA backend even when a device is present\n"
+            "  --no-cpu          skip the CPU rows of the primitives (the AES rate is still measured)\n"
             "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes (default: all)\n"
             "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
             "  --cpu-path LIST   CPU eval paths, of openssl,vaes (default: both where the\n"
@@ -157,6 +158,8 @@ static void parse_args(int argc, char **argv, opts *o)
             o->quick = 1;
         } else if (!strcmp(name, "--no-gpu")) {
             o->no_gpu = 1;
+        } else if (!strcmp(name, "--no-cpu")) {
+            o->no_cpu = 1;
         } else if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
             usage(stdout);
             exit(0);
@@ -559,7 +562,7 @@ int main(int argc, char **argv)
         if (o.prims & (1u << P_AES))
             emit_aes(&o, "cpu", tcounts[ti], aes_rate[ti]);
     }
-    for (size_t vi = 0; vi < NVARIANTS; vi++) {
+    for (size_t vi = 0; vi < NVARIANTS && !o.no_cpu; vi++) {
         if (!(o.prims & (1u << variants[vi].prim)))
             continue;
         for (int ni = 0; ni < o.nn; ni++)

@@ -32,7 +32,7 @@ extern const variant variants[NVARIANTS];
 enum { PATH_OPENSSL, PATH_VAES, PATH_COUNT };
 
 typedef struct opts {
-    int json, quick, no_gpu, threads;
+    int json, quick, no_gpu, no_cpu, threads;
     unsigned paths; /* bit per PATH_*; 0: every path this processor has */
     double min_time;
     size_t batch, gpu_batch;

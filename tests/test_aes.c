@@ -62,6 +62,10 @@ int main(void)
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     fss_aes_key fk;
     fss_aes_key_expand(&fk, fss_prg_fixed_key);
+    /* te[0] replicated per bank, as the CUDA kernels lay it out (stride 32). */
+    static uint32_t te0r[256 * 32];
+    for (int x = 0; x < 256 * 32; x++)
+        te0r[x] = fss_aes_tables_get()->te[0][x / 32];
     static const size_t sizes[] = {1, 31, 32, 33, 4099};
     for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
         size_t n = sizes[si];
@@ -75,6 +79,13 @@ int main(void)
         for (size_t i = 0; i < n; i++)
             bad += !fss_block_eq(out[i], fss_aes_encrypt(fss_aes_tables_get(), fk.rk, in[i]));
         CHECK(bad == 0, "%zu of %zu blocks differ from OpenSSL", bad, n);
+        /* The one-table body (what the GPU runs), plain and bank-replicated. */
+        bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            bad += !fss_block_eq(out[i], fss_aes_encrypt_t0(fss_aes_tables_get()->te[0], 1, 0, fk.rk, in[i]));
+            bad += !fss_block_eq(out[i], fss_aes_encrypt_t0(te0r, 32, (unsigned)(i % 32), fk.rk, in[i]));
+        }
+        CHECK(bad == 0, "one-table AES: %zu of %zu blocks differ from OpenSSL", bad, 2 * n);
         /* in place */
         REQUIRE(fss_ctx_aes(ctx, 0, in, in, n) == FSS_OK);
         CHECK(memcmp(in, out, n * 16) == 0, "in-place AES differs (%zu blocks)", n);

@@ -37,11 +37,11 @@ extern "C" int fss_cuda_device_count(void)
 }
 
 static pthread_mutex_t g_aes_lock = PTHREAD_MUTEX_INITIALIZER;
-static fss_cuda_aes_state *g_d_aes[FSS_CUDA_MAX_DEVICES];
+static fss_cuda_aes_src *g_d_aes[FSS_CUDA_MAX_DEVICES];
 
-/* Uploads the tables and round keys to the current device once. The synchronous
+/* Uploads te[0] and the round keys to the current device once. The synchronous
  * cudaMemcpy happens on the first call per device only. */
-fss_status fss_cuda_aes_state_get(const fss_cuda_aes_state **d_out)
+fss_status fss_cuda_aes_state_get(const fss_cuda_aes_src **d_out)
 {
     int dev = 0;
     *d_out = NULL;
@@ -50,12 +50,12 @@ fss_status fss_cuda_aes_state_get(const fss_cuda_aes_state **d_out)
         return FSS_CUDA_FAIL(FSS_E_CUDA, "device %d above the supported %d devices", dev, FSS_CUDA_MAX_DEVICES);
     pthread_mutex_lock(&g_aes_lock);
     if (!g_d_aes[dev]) {
-        fss_cuda_aes_state h;
+        fss_cuda_aes_src h;
         fss_aes_key ek;
-        memcpy(&h.T, fss_aes_tables_get(), sizeof h.T);
+        memcpy(h.te0, fss_aes_tables_get()->te[0], sizeof h.te0);
         fss_aes_key_expand(&ek, fss_prg_fixed_key);
         memcpy(h.rk, ek.rk, sizeof h.rk);
-        fss_cuda_aes_state *d = NULL;
+        fss_cuda_aes_src *d = NULL;
         cudaError_t e = cudaMalloc((void **)&d, sizeof *d);
         if (e == cudaSuccess) {
             e = cudaMemcpy(d, &h, sizeof h, cudaMemcpyHostToDevice);

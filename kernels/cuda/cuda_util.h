@@ -15,21 +15,31 @@
 #include "fss/ring.h"
 #include "fss/tree_body.h"
 
-/* Threads per block of every kernel; with ~5.2 KiB of shared AES state per block,
- * 8 resident blocks use 42 KiB of an SM's shared memory. */
+/* Threads per block of every kernel. */
 #define FSS_CUDA_BLOCK 256
-/* Grid cap: 65536 blocks x 256 threads = 2^24 threads per wave; kernels loop with a
- * grid stride beyond that, so the AES staging cost is paid once per block. */
-#define FSS_CUDA_MAX_GRID 65536u
-
-/* What a kernel stages into shared memory at its start: the T-tables and the PRG's
- * expanded fixed key (fss_aes_key_expand(fss_prg_fixed_key)). 16-aligned so it can be
- * copied as uint4. */
-struct __align__(16) fss_cuda_aes_state {
-    fss_aes_tables T;
+/* Grid cap: 8192 blocks x 256 threads = 2^21 threads, about ten waves of an H100/H200;
+ * kernels loop with a grid stride beyond that, so each block's AES staging (32 KiB of
+ * shared stores) is spread over several elements a thread. */
+#define FSS_CUDA_MAX_GRID 8192u
+/* Copies of the AES table in shared memory: 32 puts one copy in every bank, and lane l
+ * reads copy l, so a warp's 32 random lookups never collide on a bank (a single copy
+ * serialises them about 3.5-fold). 1 builds the single-copy variant, for comparison. */
+#ifndef FSS_CUDA_AES_COPIES
+#define FSS_CUDA_AES_COPIES 32
+#endif
+/* The device copy of the AES data in global memory: te[0] (the other three tables and
+ * the S-box are rotations and bytes of it, see fss_aes_encrypt_t0) and the PRG's
+ * expanded fixed key (fss_aes_key_expand(fss_prg_fixed_key)). */
+struct __align__(16) fss_cuda_aes_src {
+    uint32_t te0[256];
     uint32_t rk[FSS_AES_RK_WORDS];
 };
-static_assert(sizeof(fss_cuda_aes_state) % 16 == 0, "AES state must be whole uint4s");
+/* What a kernel stages into shared memory at its start: te[0] replicated, entry x of
+ * copy c at te0[x * FSS_CUDA_AES_COPIES + c] (33 KiB with 32 copies), and the round keys. */
+struct __align__(16) fss_cuda_aes_state {
+    uint32_t te0[256 * FSS_CUDA_AES_COPIES];
+    uint32_t rk[FSS_AES_RK_WORDS];
+};
 
 /* Record "file:line: message" as this thread's fss_cuda_last_error() and return s. */
 fss_status fss_cuda_fail_at(const char *file, int line, fss_status s, const char *fmt, ...)
@@ -52,7 +62,7 @@ fss_status fss_cuda_fail_at(const char *file, int line, fss_status s, const char
 
 /* The device copy of the AES state for the current device, uploaded on first use
  * (thread-safe; kept for the life of the process, like fss_aes_tables_get()). */
-FSS_NODISCARD fss_status fss_cuda_aes_state_get(const fss_cuda_aes_state **d_out);
+FSS_NODISCARD fss_status fss_cuda_aes_state_get(const fss_cuda_aes_src **d_out);
 
 /* Blocks of FSS_CUDA_BLOCK threads for n work items, capped (grid-stride kernels). */
 static inline unsigned fss_cuda_grid(size_t n)
@@ -61,23 +71,30 @@ static inline unsigned fss_cuda_grid(size_t n)
     return b > FSS_CUDA_MAX_GRID ? FSS_CUDA_MAX_GRID : (unsigned)b;
 }
 
-/* Kernel prologue: every thread of the block helps copy the AES state into shared
- * memory, then the block waits for it. Must be reached by all threads of the block
- * (call it before the grid-stride loop, never inside a branch). */
-static __device__ __forceinline__ void fss_cuda_aes_stage(fss_cuda_aes_state *sm, const fss_cuda_aes_state *d_g)
+/* Kernel prologue: every thread of the block helps build the shared AES state (all
+ * lanes of a warp read the same global word, one broadcast load), then the block waits
+ * for it. Must be reached by all threads of the block (call it before the grid-stride
+ * loop, never inside a branch). */
+static __device__ __forceinline__ void fss_cuda_aes_stage(fss_cuda_aes_state *sm, const fss_cuda_aes_src *d_g)
 {
-    const uint4 *src = reinterpret_cast<const uint4 *>(d_g);
-    uint4 *dst = reinterpret_cast<uint4 *>(sm);
-    for (unsigned w = threadIdx.x; w < sizeof(fss_cuda_aes_state) / 16; w += blockDim.x)
-        dst[w] = src[w];
+    for (unsigned w = threadIdx.x; w < 256 * FSS_CUDA_AES_COPIES; w += blockDim.x)
+        sm->te0[w] = d_g->te0[w / FSS_CUDA_AES_COPIES];
+    for (unsigned w = threadIdx.x; w < FSS_AES_RK_WORDS; w += blockDim.x)
+        sm->rk[w] = d_g->rk[w];
     __syncthreads();
+}
+
+/* AES_K(x) from the staged state: this thread's lane reads its own copy of the table. */
+static __device__ __forceinline__ fss_block fss_cuda_aes_encrypt(const fss_cuda_aes_state *sm, fss_block x)
+{
+    return fss_aes_encrypt_t0(sm->te0, FSS_CUDA_AES_COPIES, threadIdx.x % FSS_CUDA_AES_COPIES, sm->rk, x);
 }
 
 /* H = AES_K(x) xor x with x = fss_prg_input(S, tweak): one PRG output of node S. */
 static __device__ __forceinline__ fss_block fss_cuda_prg(const fss_cuda_aes_state *sm, fss_block S, uint64_t tweak)
 {
     fss_block x = fss_prg_input(S, tweak);
-    return fss_prg_output(x, fss_aes_encrypt(&sm->T, sm->rk, x));
+    return fss_prg_output(x, fss_cuda_aes_encrypt(sm, x));
 }
 
 /* Grid-stride loop over [0, n) with size_t indices. */

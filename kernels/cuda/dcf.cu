@@ -12,7 +12,7 @@ template <int G>
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
     fss_cuda_dcf_keygen_kernel(fss_dcf_params p, size_t count, size_t vs, const uint64_t *alpha,
                                const uint64_t *beta, const fss_block *roots, fss_dcf_keys k0, fss_dcf_keys k1,
-                               const fss_cuda_aes_state *d_aes)
+                               const fss_cuda_aes_src *d_aes)
 {
     constexpr int GM = G ? G : FSS_DCF_MAX_G;
     __shared__ fss_cuda_aes_state sm;
@@ -72,7 +72,7 @@ __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
 template <int G>
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
     fss_cuda_dcf_eval_kernel(fss_dcf_keys k, size_t vs, const uint64_t *x, uint64_t *out,
-                             const fss_cuda_aes_state *d_aes)
+                             const fss_cuda_aes_src *d_aes)
 {
     constexpr int GM = G ? G : FSS_DCF_MAX_G;
     __shared__ fss_cuda_aes_state sm;
@@ -121,7 +121,7 @@ extern "C" fss_status fss_cuda_dcf_keygen(fss_dcf_params p, size_t count, const 
         return FSS_OK;
     if (!d_alpha || !d_beta || !d_roots || !d_k0->mem || !d_k1->mem)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keygen: null buffer");
-    const fss_cuda_aes_state *d_aes;
+    const fss_cuda_aes_src *d_aes;
     fss_status st = fss_cuda_aes_state_get(&d_aes);
     if (st != FSS_OK)
         return st;
@@ -150,7 +150,7 @@ extern "C" fss_status fss_cuda_dcf_eval(const fss_dcf_keys *d_k, const uint64_t 
         return FSS_OK;
     if (!d_k->mem || !d_x || !d_out)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dcf eval: null buffer");
-    const fss_cuda_aes_state *d_aes;
+    const fss_cuda_aes_src *d_aes;
     fss_status st = fss_cuda_aes_state_get(&d_aes);
     if (st != FSS_OK)
         return st;

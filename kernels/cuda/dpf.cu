@@ -21,7 +21,7 @@ static __device__ __forceinline__ void dpf_step(const fss_cuda_aes_state *sm, co
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
     fss_cuda_dpf_keygen_kernel(fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta,
                                const fss_block *roots, fss_dpf_keys k0, fss_dpf_keys k1,
-                               const fss_cuda_aes_state *d_aes)
+                               const fss_cuda_aes_src *d_aes)
 {
     __shared__ fss_cuda_aes_state sm;
     fss_cuda_aes_stage(&sm, d_aes);
@@ -62,7 +62,7 @@ __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
 /* Point eval (CMP = 0) and comparison (CMP = 1): the CPU's walk_tile + eval_common. */
 template <int CMP>
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
-    fss_cuda_dpf_eval_kernel(fss_dpf_keys k, const uint64_t *x, uint64_t *out, const fss_cuda_aes_state *d_aes)
+    fss_cuda_dpf_eval_kernel(fss_dpf_keys k, const uint64_t *x, uint64_t *out, const fss_cuda_aes_src *d_aes)
 {
     __shared__ fss_cuda_aes_state sm;
     fss_cuda_aes_stage(&sm, d_aes);
@@ -96,7 +96,7 @@ __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
  * Output layout as the CPU's full_one. */
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
     fss_cuda_dpf_full_kernel(fss_dpf_keys k, uint64_t *out, int kk, size_t total, size_t words,
-                             const fss_cuda_aes_state *d_aes)
+                             const fss_cuda_aes_src *d_aes)
 {
     __shared__ fss_cuda_aes_state sm;
     fss_cuda_aes_stage(&sm, d_aes);
@@ -164,7 +164,7 @@ extern "C" fss_status fss_cuda_dpf_keygen(fss_dpf_params p, size_t count, const 
         return FSS_OK;
     if (!d_alpha || !d_roots || (!p.early && !d_beta) || !d_k0->mem || !d_k1->mem)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keygen: null buffer");
-    const fss_cuda_aes_state *d_aes;
+    const fss_cuda_aes_src *d_aes;
     fss_status st = fss_cuda_aes_state_get(&d_aes);
     if (st != FSS_OK)
         return st;
@@ -182,7 +182,7 @@ static fss_status eval_common(const char *what, const fss_dpf_keys *d_k, const u
         return st;
     if (!d_x || !d_out)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf %s: null buffer", what);
-    const fss_cuda_aes_state *d_aes;
+    const fss_cuda_aes_src *d_aes;
     if ((st = fss_cuda_aes_state_get(&d_aes)) != FSS_OK)
         return st;
     unsigned grid = fss_cuda_grid(d_k->count);
@@ -224,7 +224,7 @@ extern "C" fss_status fss_cuda_dpf_eval_full(const fss_dpf_keys *d_k, uint64_t *
     if (d_k->count > (SIZE_MAX >> top) || d_k->count > SIZE_MAX / 8 / words)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf full-domain eval: %zu instances of n=%d overflow", d_k->count, d_k->p.n);
     const size_t total = d_k->count << top;
-    const fss_cuda_aes_state *d_aes;
+    const fss_cuda_aes_src *d_aes;
     if ((st = fss_cuda_aes_state_get(&d_aes)) != FSS_OK)
         return st;
     fss_cuda_dpf_full_kernel<<<fss_cuda_grid(total), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_out, kk, total, words, d_aes);

@@ -1,8 +1,9 @@
 /* Portable AES-128 encryption, T-table form, as a per-element body.
  *
- * This body is what the CUDA kernels run (tables staged in shared memory) and what
- * the CPU known-answer test checks against FIPS-197 and OpenSSL. The CPU hot path does
- * not use it: it batches blocks into OpenSSL's AES-NI/VAES code (see prg.h). */
+ * fss_aes_encrypt is what the CPU known-answer test checks against FIPS-197 and
+ * OpenSSL; fss_aes_encrypt_t0, the same function from one table, is what the CUDA kernels
+ * run (the table replicated per shared-memory bank, kernels/cuda/cuda_util.h). The CPU
+ * hot path uses neither: it batches blocks into OpenSSL's AES-NI/VAES code (prg.h). */
 #ifndef FSS_AES_H
 #define FSS_AES_H
 
@@ -13,7 +14,7 @@
 
 /* Encryption tables: te[j][x] is the round-function column for byte x in position j
  * (te[0] = (2s, s, s, 3s) big-endian, te[j] = te[0] rotated right 8j bits); sbox for
- * the last round. 4 KiB + 256 B, so a CUDA block can hold it in shared memory. */
+ * the last round. 4 KiB + 256 B. */
 typedef struct fss_aes_tables {
     uint32_t te[4][256];
     uint32_t sbox[256]; /* widened to 32 bits: no byte-shuffle on the GPU last round */
@@ -75,6 +76,61 @@ static inline FSS_HD fss_block fss_aes_encrypt(const fss_aes_tables *T, const ui
                   S[s1 & 0xff] ^ k[2];
     uint32_t o3 = (S[s3 >> 24] << 24) ^ (S[(s0 >> 16) & 0xff] << 16) ^ (S[(s1 >> 8) & 0xff] << 8) ^
                   S[s2 & 0xff] ^ k[3];
+    fss_block out;
+    out.lo = (uint64_t)fss_bswap32(o0) | ((uint64_t)fss_bswap32(o1) << 32);
+    out.hi = (uint64_t)fss_bswap32(o2) | ((uint64_t)fss_bswap32(o3) << 32);
+    return out;
+}
+
+static inline FSS_HD uint32_t fss_ror32(uint32_t v, unsigned r)
+{
+#if defined(__CUDA_ARCH__)
+    return __funnelshift_r(v, v, r);
+#else
+    return r ? (v >> r) | (v << (32 - r)) : v;
+#endif
+}
+
+/* The same encryption from te[0] alone: te[j][x] is te[0][x] rotated right 8j bits, and
+ * the S-box byte is bits 8..15 of te[0][x] (its column is (2s, s, s, 3s)). Entry x is
+ * read at te0[x * stride + lane]: stride 1 and lane 0 for a plain 256-word table; on the
+ * GPU a table replicated once per shared-memory bank (stride 32, lane = thread's lane),
+ * so the 32 lanes of a warp never collide on a bank whatever their indices. */
+static inline FSS_HD fss_block fss_aes_encrypt_t0(const uint32_t *te0, unsigned stride, unsigned lane,
+                                                  const uint32_t *rk, fss_block in)
+{
+#define FSS_T0_(x) te0[(x) * stride + lane]
+    uint32_t s0 = fss_bswap32((uint32_t)in.lo) ^ rk[0];
+    uint32_t s1 = fss_bswap32((uint32_t)(in.lo >> 32)) ^ rk[1];
+    uint32_t s2 = fss_bswap32((uint32_t)in.hi) ^ rk[2];
+    uint32_t s3 = fss_bswap32((uint32_t)(in.hi >> 32)) ^ rk[3];
+    uint32_t t0, t1, t2, t3;
+    for (int r = 1; r < FSS_AES_ROUNDS; r++) {
+        const uint32_t *k = rk + 4 * r;
+        t0 = FSS_T0_(s0 >> 24) ^ fss_ror32(FSS_T0_((s1 >> 16) & 0xff), 8) ^
+             fss_ror32(FSS_T0_((s2 >> 8) & 0xff), 16) ^ fss_ror32(FSS_T0_(s3 & 0xff), 24) ^ k[0];
+        t1 = FSS_T0_(s1 >> 24) ^ fss_ror32(FSS_T0_((s2 >> 16) & 0xff), 8) ^
+             fss_ror32(FSS_T0_((s3 >> 8) & 0xff), 16) ^ fss_ror32(FSS_T0_(s0 & 0xff), 24) ^ k[1];
+        t2 = FSS_T0_(s2 >> 24) ^ fss_ror32(FSS_T0_((s3 >> 16) & 0xff), 8) ^
+             fss_ror32(FSS_T0_((s0 >> 8) & 0xff), 16) ^ fss_ror32(FSS_T0_(s1 & 0xff), 24) ^ k[2];
+        t3 = FSS_T0_(s3 >> 24) ^ fss_ror32(FSS_T0_((s0 >> 16) & 0xff), 8) ^
+             fss_ror32(FSS_T0_((s1 >> 8) & 0xff), 16) ^ fss_ror32(FSS_T0_(s2 & 0xff), 24) ^ k[3];
+        s0 = t0;
+        s1 = t1;
+        s2 = t2;
+        s3 = t3;
+    }
+    const uint32_t *k = rk + 4 * FSS_AES_ROUNDS;
+    /* Last round: S-box bytes (bits 8..15 and 16..23 of te0) moved into place. */
+#define FSS_SUB_(a, b, c, d)                                                                    \
+    (((FSS_T0_(a) << 16) & 0xff000000u) | (FSS_T0_(b) & 0x00ff0000u) | (FSS_T0_(c) & 0x0000ff00u) | \
+     ((FSS_T0_(d) >> 8) & 0xffu))
+    uint32_t o0 = FSS_SUB_(s0 >> 24, (s1 >> 16) & 0xff, (s2 >> 8) & 0xff, s3 & 0xff) ^ k[0];
+    uint32_t o1 = FSS_SUB_(s1 >> 24, (s2 >> 16) & 0xff, (s3 >> 8) & 0xff, s0 & 0xff) ^ k[1];
+    uint32_t o2 = FSS_SUB_(s2 >> 24, (s3 >> 16) & 0xff, (s0 >> 8) & 0xff, s1 & 0xff) ^ k[2];
+    uint32_t o3 = FSS_SUB_(s3 >> 24, (s0 >> 16) & 0xff, (s1 >> 8) & 0xff, s2 & 0xff) ^ k[3];
+#undef FSS_SUB_
+#undef FSS_T0_
     fss_block out;
     out.lo = (uint64_t)fss_bswap32(o0) | ((uint64_t)fss_bswap32(o1) << 32);
     out.hi = (uint64_t)fss_bswap32(o2) | ((uint64_t)fss_bswap32(o3) << 32);
