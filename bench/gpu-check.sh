@@ -5,7 +5,7 @@
 # skip), test_cuda again under compute-sanitizer where it works, then the GPU rows of
 # fss-bench. A failing step does not stop the later ones: the pass is rare and each log
 # is worth having; the exit status is nonzero if any step failed. At most 8 files are
-# written (the device tool brings back 8).
+# written (the device tool brings back 8). GPU_CHECK_STEPS picks the optional steps.
 #
 # OpenSSL headers: a machine without libssl-dev gets them from .gpudeps/include (copy
 # /usr/include/openssl and /usr/include/x86_64-linux-gnu/openssl there, carry .gpudeps)
@@ -15,6 +15,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:${PATH}"
 budget=${GPU_CHECK_BUDGET:-420} # seconds; optional steps are skipped past it
+# Steps after the build and ctest (which always run): memcheck, bench (fss-bench GPU
+# rows), ab (the AES layout A/B), cnn (secure CNN inference, cpu against cuda backend).
+steps=" ${GPU_CHECK_STEPS:-memcheck bench ab cnn} "
+want() { [[ "${steps}" == *" $1 "* ]]; }
 
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
     echo "gpu-check: nvidia-smi does not see a GPU; this script needs one" >&2
@@ -87,7 +91,9 @@ fi
 # test_cuda alone, with its seed and every case printed, then under compute-sanitizer.
 cuda_log="${prefix}-test_cuda.log"
 step test_cuda "${cuda_log}" 120 build-gpu/tests/test_cuda
-if command -v compute-sanitizer >/dev/null 2>&1 && ((SECONDS < budget - 150)); then
+if ! want memcheck; then
+    :
+elif command -v compute-sanitizer >/dev/null 2>&1 && ((SECONDS < budget - 150)); then
     echo "=== compute-sanitizer memcheck ===" >>"${cuda_log}"
     step memcheck "${cuda_log}" 150 compute-sanitizer --tool memcheck --error-exitcode 9 \
         build-gpu/tests/test_cuda
@@ -95,19 +101,22 @@ else
     note "memcheck: skipped (no compute-sanitizer or out of time)"
 fi
 
-# GPU rows of the benchmark (the CPU's AES rate is measured for the ratios).
-if ((SECONDS < budget - 60)); then
+# GPU rows of the benchmark (the CPU's AES rate is measured for the ratios); the JSON
+# lines are in the same log, among the table's.
+if ! want bench; then
+    :
+elif ((SECONDS < budget - 60)); then
     step fss-bench "${prefix}-bench.md" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
         build-gpu/bench/fss-bench --no-cpu --json --min-time 0.2 || true
 else
     note "fss-bench: skipped (out of time)"
 fi
-# step's own redirection sends stdout to the log: pull the JSON lines out of it.
-grep '^{' "${prefix}-bench.md" >"${prefix}-bench.jsonl" 2>/dev/null || true
 
 # The shared-memory AES layout, A/B in this run: 32 copies of the table (the default)
 # against one, on the primitives' n = 50 rows.
-if ((SECONDS < budget - 60)); then
+if ! want ab; then
+    :
+elif ((SECONDS < budget - 60)); then
     ab_log="${prefix}-aes-copies.md"
     step configure-1copy "${ab_log}" 60 cmake -B build-gpu-1copy -S . -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_CUDA_ARCHITECTURES=90 -DFSS_CUDA=ON -DFSS_WERROR=OFF -DCMAKE_CUDA_FLAGS=-DFSS_CUDA_AES_COPIES=1 \
@@ -122,6 +131,20 @@ if ((SECONDS < budget - 60)); then
         done
 else
     note "aes-copies A/B: skipped (out of time)"
+fi
+
+# Secure CNN inference over loopback, both parties on the CPU, then both on the GPU
+# backend (one thread a party, as on the CI machines); cnn-bench checks each run's
+# output against the clear run bit for bit.
+if ! want cnn; then
+    :
+elif ((SECONDS < budget - 60)); then
+    for backend in cpu cuda; do
+        step "cnn-${backend}" "${prefix}-cnn.md" $((budget - SECONDS > 150 ? 150 : budget - SECONDS)) env BACKEND=${backend} \
+            bash bench/cnn-bench.sh build-gpu lenet:1 lenet:32 resnet18-cifar:1 || true
+    done
+else
+    note "cnn: skipped (out of time)"
 fi
 
 note "done in ${SECONDS} s; $([[ ${failed} -eq 0 ]] && echo 'all passed' || echo 'SOME STEPS FAILED')"

@@ -47,7 +47,8 @@ static void usage(FILE *f)
             "  --labels FILE    .npy integer labels: print predictions and accuracy (party 1, --clear)\n"
             "  --clear          the clear fixed-point run of --model, for checking\n"
             "  --model NAME     with --clear: one of %s\n"
-            "  --backend cpu    the only backend of the two-party runtime so far\n"
+            "  --backend B      cpu (default) or cuda: where the FSS evaluations of the\n"
+            "                   gates run (cuda: the linear layers stay on the CPU)\n"
             "  --threads N      CPU threads (default: all)\n"
             "  --timeout S      seconds to wait for the peer to connect or answer (default 120)\n"
             "  --json           one line of figures on stdout at the end\n"
@@ -131,9 +132,13 @@ static int parse(int argc, char **argv, opts *o)
             *val = argv[++i];
         }
     }
-    if (strcmp(o->backend, "cpu")) {
-        fprintf(stderr, "online: backend '%s' is not available: the two-party runtime runs on the cpu backend so far\n",
-                o->backend);
+    if (strcmp(o->backend, "cpu") && strcmp(o->backend, "cuda")) {
+        fprintf(stderr, "online: unknown backend '%s': cpu or cuda (see --help)\n", o->backend);
+        return 2;
+    }
+    const char *why = !strcmp(o->backend, "cuda") && !o->clear ? fss_backend_unavailable(FSS_BACKEND_CUDA) : NULL;
+    if (why) {
+        fprintf(stderr, "online: %s\n", why);
         return 2;
     }
     if (o->clear) {
@@ -439,6 +444,10 @@ static int run_party(const opts *o)
     if (fss_ctx_new(&cpu, o->threads) != FSS_OK ||
         fss_eval_new_party(&ev, cpu, o->party, fss_keyfile_source(r), fss_peer_link(peer)) != FSS_OK) {
         fprintf(stderr, "online: cannot set up the CPU backend\n");
+        goto done;
+    }
+    if (!strcmp(o->backend, "cuda") && fss_eval_set_backend(ev, FSS_BACKEND_CUDA) != FSS_OK) {
+        fprintf(stderr, "online: %s\n", fss_eval_error(ev));
         goto done;
     }
     s = fss_cnn_walk(ev, m, batch, o->party == 0 ? &w : NULL, images, logits, o->quiet ? NULL : progress, &t0);

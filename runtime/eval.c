@@ -65,7 +65,13 @@ fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu)
     return FSS_OK;
 }
 
-void fss_eval_free(fss_eval *ev) { free(ev); }
+void fss_eval_free(fss_eval *ev)
+{
+    if (!ev)
+        return;
+    fss_ev_backend_free(ev);
+    free(ev);
+}
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }
 const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats; }

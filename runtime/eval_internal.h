@@ -4,6 +4,8 @@
 
 #include <time.h>
 
+#include "fss/dcf.h"
+#include "fss/dpf.h"
 #include "fss/eval.h"
 #include "fss/ring.h"
 
@@ -16,8 +18,16 @@ struct fss_eval {
     fss_key_source src;
     fss_link link;
     fss_eval_stats stats;
+    fss_backend backend;
+    struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
     char err[512];
 };
+
+/* The FSS evaluations of the gates, on the context's backend (backend.c). On failure
+ * the context's error says what and why. */
+FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
+FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
+void fss_ev_backend_free(fss_eval *ev);
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -95,10 +95,8 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         uint64_t *xl = tmp, *c = tmp + cnt;
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_dpf_cmp_eval(ev->cpu, &k[0], xl, c)) != FSS_OK) {
-            fss_ev_fail(ev, s, "drelu: %s", fss_ctx_error(ev->cpu));
+        if ((s = fss_ev_dpf_cmp_eval(ev, &k[0], xl, c)) != FSS_OK)
             goto done;
-        }
         fss_unpack_bits((const uint8_t *)key + kb, cnt, 1, xl); /* z_b */
         for (size_t i = 0; i < cnt; i++)
             c[i] ^= xl[i] ^ (ev->party == 0 ? 1u ^ msb(x->v[i], n) : 0);
@@ -284,7 +282,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, n);
         if (arith) {
-            if ((s = fss_dcf_eval(ev->cpu, &khi[0], xs, part)) != FSS_OK)
+            if ((s = fss_ev_dcf_eval(ev, &khi[0], xs, part)) != FSS_OK)
                 goto done;
             for (size_t i = 0; i < cnt; i++)
                 out[i] += part[i] << (n - f);
@@ -294,7 +292,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
                 out[i] += (xs[i] >> f) - (half >> f);
             xs[i] = fss_ring_reduce(xs[i], f);
         }
-        if ((s = fss_dcf_eval(ev->cpu, &klo[0], xs, part)) != FSS_OK)
+        if ((s = fss_ev_dcf_eval(ev, &klo[0], xs, part)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
             out[i] = fss_ring_reduce(out[i] + part[i], m);

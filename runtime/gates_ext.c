@@ -66,8 +66,8 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_dcf_params p, size_t cnt, cons
         return fss_ev_fail(ev, s, "party %d: cannot allocate %zu DCF keys", ev->party, cnt);
     if ((s = fss_dcf_keys_read(&k, 0, cnt, key)) != FSS_OK)
         fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
-    else if ((s = fss_dcf_eval(ev->cpu, &k, x, out)) != FSS_OK)
-        fss_ev_fail(ev, s, "%s", fss_ctx_error(ev->cpu));
+    else
+        s = fss_ev_dcf_eval(ev, &k, x, out);
     fss_dcf_keys_free(&k);
     return s;
 }

@@ -1,0 +1,184 @@
+/* The party's backend for the FSS evaluations of the gates: the CPU context, or the
+ * CUDA backend (keys, inputs and outputs moved per gate; the linear layers stay on the
+ * CPU). Both compute the same bits: the CUDA kernels run the same per-element bodies
+ * over keys in the same layout (kernels/fss/cuda.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_internal.h"
+
+#ifdef FSS_HAVE_CUDA
+#include "fss/cuda.h"
+
+/* One stream and one grow-only device buffer per evaluation context: a gate's keys,
+ * then its inputs, then its outputs, each 256-byte aligned. */
+struct fss_gpu {
+    cudaStream_t s;
+    unsigned char *d_buf;
+    size_t cap;
+};
+
+static size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
+
+static fss_status gpu_cuda_fail(fss_eval *ev, const char *what, cudaError_t e)
+{
+    return fss_ev_fail(ev, FSS_E_CUDA, "cuda backend: %s: %s", what, cudaGetErrorString(e));
+}
+
+/* Wipes the key material left in the buffer (secret) and frees it. */
+static void gpu_release_buf(struct fss_gpu *g)
+{
+    if (g->d_buf) {
+        (void)cudaMemsetAsync(g->d_buf, 0, g->cap, g->s);
+        (void)cudaStreamSynchronize(g->s);
+        (void)cudaFree(g->d_buf);
+    }
+    g->d_buf = NULL;
+    g->cap = 0;
+}
+
+static fss_status gpu_reserve(fss_eval *ev, size_t bytes)
+{
+    struct fss_gpu *g = ev->gpu;
+    if (bytes <= g->cap)
+        return FSS_OK;
+    gpu_release_buf(g);
+    size_t want = bytes + bytes / 4; /* room for the next, slightly larger gate */
+    cudaError_t e = cudaMalloc((void **)&g->d_buf, want);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        g->d_buf = NULL;
+        return fss_ev_fail(ev, FSS_E_NOMEM, "cuda backend: cannot allocate %zu MB of device memory for one gate (%s)",
+                           want >> 20, cudaGetErrorString(e));
+    }
+    g->cap = want;
+    return FSS_OK;
+}
+
+/* Copies x (count words) in, runs the launch, copies out_words words back. */
+static fss_status gpu_finish(fss_eval *ev, const char *what, fss_status launched, uint64_t *out, const uint64_t *d_out,
+                             size_t out_words)
+{
+    struct fss_gpu *g = ev->gpu;
+    if (launched != FSS_OK)
+        return fss_ev_fail(ev, launched, "cuda backend: %s: %s", what, fss_cuda_last_error());
+    cudaError_t e = cudaMemcpyAsync(out, d_out, out_words * 8, cudaMemcpyDeviceToHost, g->s);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(g->s);
+    return e == cudaSuccess ? FSS_OK : gpu_cuda_fail(ev, what, e);
+}
+
+static fss_status gpu_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
+{
+    struct fss_gpu *g = ev->gpu;
+    const size_t kb = align256(fss_dcf_keys_bytes(k->p, k->count)), xb = align256(k->count * 8);
+    const size_t ow = k->count * (size_t)k->p.g;
+    fss_status s = gpu_reserve(ev, kb + xb + ow * 8);
+    if (s != FSS_OK)
+        return s;
+    fss_dcf_keys dk;
+    fss_dcf_keys_bind(&dk, k->p, k->party, k->count, g->d_buf);
+    const uint64_t *d_x = (const uint64_t *)(g->d_buf + kb);
+    uint64_t *d_out = (uint64_t *)(g->d_buf + kb + xb);
+    if ((s = fss_cuda_dcf_keys_upload(&dk, k, g->s)) != FSS_OK)
+        return fss_ev_fail(ev, s, "cuda backend: dcf keys: %s", fss_cuda_last_error());
+    cudaError_t e = cudaMemcpyAsync((void *)d_x, x, k->count * 8, cudaMemcpyHostToDevice, g->s);
+    if (e != cudaSuccess)
+        return gpu_cuda_fail(ev, "dcf inputs", e);
+    return gpu_finish(ev, "dcf eval", fss_cuda_dcf_eval(&dk, d_x, d_out, g->s), out, d_out, ow);
+}
+
+static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
+{
+    struct fss_gpu *g = ev->gpu;
+    const size_t kb = align256(fss_dpf_keys_bytes(k->p, k->count)), xb = align256(k->count * 8);
+    fss_status s = gpu_reserve(ev, kb + xb + k->count * 8);
+    if (s != FSS_OK)
+        return s;
+    fss_dpf_keys dk;
+    fss_dpf_keys_bind(&dk, k->p, k->party, k->count, g->d_buf);
+    const uint64_t *d_x = (const uint64_t *)(g->d_buf + kb);
+    uint64_t *d_out = (uint64_t *)(g->d_buf + kb + xb);
+    if ((s = fss_cuda_dpf_keys_upload(&dk, k, g->s)) != FSS_OK)
+        return fss_ev_fail(ev, s, "cuda backend: dpf keys: %s", fss_cuda_last_error());
+    cudaError_t e = cudaMemcpyAsync((void *)d_x, x, k->count * 8, cudaMemcpyHostToDevice, g->s);
+    if (e != cudaSuccess)
+        return gpu_cuda_fail(ev, "comparison inputs", e);
+    return gpu_finish(ev, "comparison eval", fss_cuda_dpf_cmp_eval(&dk, d_x, d_out, g->s), out, d_out, k->count);
+}
+#endif /* FSS_HAVE_CUDA */
+
+const char *fss_backend_name(fss_backend b) { return b == FSS_BACKEND_CUDA ? "cuda" : "cpu"; }
+
+const char *fss_backend_unavailable(fss_backend b)
+{
+    if (b == FSS_BACKEND_CPU)
+        return NULL;
+    if (b != FSS_BACKEND_CUDA)
+        return "unknown backend";
+#ifdef FSS_HAVE_CUDA
+    return fss_cuda_device_count() > 0 ? NULL : "backend cuda: no CUDA device is visible on this machine";
+#else
+    return "backend cuda: this build has no CUDA backend (no nvcc at configure time)";
+#endif
+}
+
+fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b)
+{
+    if (b == FSS_BACKEND_CPU) {
+        fss_ev_backend_free(ev);
+        ev->backend = b;
+        return FSS_OK;
+    }
+    const char *why = fss_backend_unavailable(b);
+    if (why)
+        return fss_ev_fail(ev, b == FSS_BACKEND_CUDA ? FSS_E_NODEV : FSS_E_ARG, "%s", why);
+#ifdef FSS_HAVE_CUDA
+    if (!ev->gpu) {
+        struct fss_gpu *g = calloc(1, sizeof *g);
+        if (!g)
+            return fss_ev_fail(ev, FSS_E_NOMEM, "backend cuda: out of memory");
+        cudaError_t e = cudaStreamCreateWithFlags(&g->s, cudaStreamNonBlocking);
+        if (e != cudaSuccess) {
+            free(g);
+            (void)cudaGetLastError();
+            return fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: cannot create a stream (%s)", cudaGetErrorString(e));
+        }
+        ev->gpu = g;
+    }
+#endif
+    ev->backend = b;
+    return FSS_OK;
+}
+
+void fss_ev_backend_free(fss_eval *ev)
+{
+#ifdef FSS_HAVE_CUDA
+    if (ev->gpu) {
+        gpu_release_buf(ev->gpu);
+        (void)cudaStreamDestroy(ev->gpu->s);
+        free(ev->gpu);
+    }
+#endif
+    ev->gpu = NULL;
+}
+
+fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
+{
+#ifdef FSS_HAVE_CUDA
+    if (ev->backend == FSS_BACKEND_CUDA && k->count)
+        return gpu_dcf_eval(ev, k, x, out);
+#endif
+    fss_status s = fss_dcf_eval(ev->cpu, k, x, out);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dcf eval: %s", fss_ctx_error(ev->cpu));
+}
+
+fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
+{
+#ifdef FSS_HAVE_CUDA
+    if (ev->backend == FSS_BACKEND_CUDA && k->count)
+        return gpu_dpf_cmp_eval(ev, k, x, out);
+#endif
+    fss_status s = fss_dpf_cmp_eval(ev->cpu, k, x, out);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "comparison eval: %s", fss_ctx_error(ev->cpu));
+}
