@@ -60,17 +60,73 @@ static void add(fss_cnn_model *m, fss_layer_kind kind, const char *name, size_t 
 
 #define RELU(m) add(m, FSS_LAYER_RELU, "relu", 0, 0, 0, 0, 0, NULL)
 
-/* ResNet's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
-static void basic_block(fss_cnn_model *m, const char *pfx, size_t in, size_t out, size_t stride)
+/* ResNet's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). The
+ * projection shortcut is "<pfx>.<sc>.0" (conv) and "<pfx>.<sc>.1" (its BN): sc is
+ * "shortcut" in kuangliu's CIFAR models, "downsample" in torchvision's. */
+static void basic_block_named(fss_cnn_model *m, const char *pfx, size_t in, size_t out, size_t stride, const char *sc)
 {
     add(m, FSS_LAYER_SAVE, "save", 0, 0, 0, 0, 0, NULL);
     add(m, FSS_LAYER_CONV, intern("%s.conv1", pfx), in, out, 3, stride, 1, intern("%s.bn1", pfx));
     RELU(m);
     add(m, FSS_LAYER_CONV, intern("%s.conv2", pfx), out, out, 3, 1, 1, intern("%s.bn2", pfx));
     if (stride != 1 || in != out)
-        add(m, FSS_LAYER_SHORTCUT, intern("%s.shortcut.0", pfx), in, out, 1, stride, 0, intern("%s.shortcut.1", pfx));
+        add(m, FSS_LAYER_SHORTCUT, intern("%s.%s.0", pfx, sc), in, out, 1, stride, 0, intern("%s.%s.1", pfx, sc));
     add(m, FSS_LAYER_ADD, "add", 0, 0, 0, 0, 0, NULL);
     RELU(m);
+}
+
+static void basic_block(fss_cnn_model *m, const char *pfx, size_t in, size_t out, size_t stride)
+{
+    basic_block_named(m, pfx, in, out, stride, "shortcut");
+}
+
+/* torchvision's Bottleneck (ResNet v1.5, the stride on the 3x3 conv):
+ * relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + downsample(x)), width planes,
+ * output 4 planes. */
+static void bottleneck(fss_cnn_model *m, const char *pfx, size_t in, size_t planes, size_t stride)
+{
+    const size_t out = 4 * planes;
+    add(m, FSS_LAYER_SAVE, "save", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_CONV, intern("%s.conv1", pfx), in, planes, 1, 1, 0, intern("%s.bn1", pfx));
+    RELU(m);
+    add(m, FSS_LAYER_CONV, intern("%s.conv2", pfx), planes, planes, 3, stride, 1, intern("%s.bn2", pfx));
+    RELU(m);
+    add(m, FSS_LAYER_CONV, intern("%s.conv3", pfx), planes, out, 1, 1, 0, intern("%s.bn3", pfx));
+    if (stride != 1 || in != out)
+        add(m, FSS_LAYER_SHORTCUT, intern("%s.downsample.0", pfx), in, out, 1, stride, 0,
+            intern("%s.downsample.1", pfx));
+    add(m, FSS_LAYER_ADD, "add", 0, 0, 0, 0, 0, NULL);
+    RELU(m);
+}
+
+/* torchvision's ImageNet ResNets for 3x224x224: Conv7x7/2(3,64)-BN-ReLU, MaxPool(3,2,1),
+ * four stages (64..512 planes, stride 2 from the second), AdaptiveAvgPool to 1x1 (a 7x7
+ * average here), Linear(., 1000). The pool goes before the stem's ReLU (they commute):
+ * a quarter of its ReLUs. 48-bit ring, 12 fractional bits, as for CIFAR. */
+static void imagenet_resnet(const char *name, const int *blocks, int bottlenecked)
+{
+    fss_cnn_model *m = model_new(name, 3, 224, 224, 1000, 48, 12);
+    add(m, FSS_LAYER_CONV, "conv1", 3, 64, 7, 2, 3, "bn1");
+    add(m, FSS_LAYER_MAXPOOL, "maxpool", 0, 0, 3, 2, 1, NULL);
+    RELU(m);
+    size_t in = 64;
+    for (size_t st = 0; st < 4; st++) {
+        const size_t planes = (size_t)64 << st;
+        for (int b = 0; b < blocks[st]; b++) {
+            const char *pfx = intern("layer%zu.%d", st + 1, b);
+            const size_t stride = st && !b ? 2 : 1;
+            if (bottlenecked) {
+                bottleneck(m, pfx, in, planes, stride);
+                in = 4 * planes;
+            } else {
+                basic_block_named(m, pfx, in, planes, stride, "downsample");
+                in = planes;
+            }
+        }
+    }
+    add(m, FSS_LAYER_AVGPOOL, "avgpool", 0, 0, 7, 7, 0, NULL);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "fc", in, 1000, 0, 0, 0, NULL);
 }
 
 static void build_models(void)
@@ -140,6 +196,10 @@ static void build_models(void)
     add(m, FSS_LAYER_AVGPOOL, "avgpool", 0, 0, 4, 4, 0, NULL);
     add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
     add(m, FSS_LAYER_LINEAR, "linear", 16, 10, 0, 0, 0, NULL);
+
+    static const int r18[4] = {2, 2, 2, 2}, r50[4] = {3, 4, 6, 3};
+    imagenet_resnet("resnet18", r18, 0);
+    imagenet_resnet("resnet50", r50, 1);
 }
 
 const fss_cnn_model *fss_cnn_find(const char *name)
@@ -151,7 +211,7 @@ const fss_cnn_model *fss_cnn_find(const char *name)
     return NULL;
 }
 
-const char *fss_cnn_names(void) { return "lenet, vgg16-cifar, resnet18-cifar, resnet-tiny"; }
+const char *fss_cnn_names(void) { return "lenet, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50"; }
 
 void fss_cnn_fold_bn(float *w, float *b, size_t out, size_t per_out, const float *gamma, const float *beta,
                      const float *mean, const float *var, float eps)
@@ -470,7 +530,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             s = replace(fss_gate_relu(ev, &x, &y), &x, &y);
             break;
         case FSS_LAYER_MAXPOOL:
-            s = replace(fss_gate_maxpool(ev, &x, l->k, l->stride, &y), &x, &y);
+            s = replace(fss_gate_maxpool_pad(ev, &x, l->k, l->stride, l->pad, &y), &x, &y);
             break;
         case FSS_LAYER_AVGPOOL:
             s = replace(fss_gate_avgpool(ev, &x, l->k, l->stride, &y), &x, &y);

@@ -7,29 +7,44 @@
 #include "fss/gates.h"
 
 static fss_status pool_shape(fss_eval *ev, const char *name, const fss_tensor *x, size_t k, size_t stride,
-                             size_t *ho, size_t *wo)
+                             size_t pad, size_t *ho, size_t *wo)
 {
-    if (x->ndim != 4 || !k || !stride || x->shape[2] < k || x->shape[3] < k)
+    if (x->ndim != 4 || !k || !stride || x->shape[2] + 2 * pad < k || x->shape[3] + 2 * pad < k)
         return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a [batch][c][h][w] input at least %zu x %zu", name, k, k);
-    *ho = (x->shape[2] - k) / stride + 1;
-    *wo = (x->shape[3] - k) / stride + 1;
+    if (2 * pad > k)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: padding %zu is more than half the window %zu", name, pad, k);
+    *ho = (x->shape[2] + 2 * pad - k) / stride + 1;
+    *wo = (x->shape[3] + 2 * pad - k) / stride + 1;
     return FSS_OK;
 }
 
-/* out[(b c) oy ox] = x[b][c][oy s + ky][ox s + kx] */
-static void gather(const fss_tensor *x, size_t ky, size_t kx, size_t stride, size_t ho, size_t wo, uint64_t *out)
+static size_t clamp_index(size_t i, size_t pad, size_t n) { return i < pad ? 0 : i - pad >= n ? n - 1 : i - pad; }
+
+/* out[(b c) oy ox] = x[b][c][oy s + ky - pad][ox s + kx - pad]. A position in the
+ * padding takes the nearest input element instead, which lies in the same window (pad
+ * at most k / 2): a duplicate never changes a max, so this is max pooling with the
+ * padding ignored (PyTorch's -inf padding), on masks and masked values alike. */
+static void gather(const fss_tensor *x, size_t ky, size_t kx, size_t stride, size_t pad, size_t ho, size_t wo,
+                   uint64_t *out)
 {
     const size_t bc = x->shape[0] * x->shape[1], h = x->shape[2], w = x->shape[3];
     for (size_t i = 0; i < bc; i++)
-        for (size_t oy = 0; oy < ho; oy++)
+        for (size_t oy = 0; oy < ho; oy++) {
+            const size_t iy = clamp_index(oy * stride + ky, pad, h);
             for (size_t ox = 0; ox < wo; ox++)
-                out[(i * ho + oy) * wo + ox] = x->v[(i * h + oy * stride + ky) * w + ox * stride + kx];
+                out[(i * ho + oy) * wo + ox] = x->v[(i * h + iy) * w + clamp_index(ox * stride + kx, pad, w)];
+        }
 }
 
 fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
 {
+    return fss_gate_maxpool_pad(ev, x, k, stride, 0, y);
+}
+
+fss_status fss_gate_maxpool_pad(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, size_t pad, fss_tensor *y)
+{
     size_t ho = 0, wo = 0;
-    fss_status s = pool_shape(ev, "maxpool", x, k, stride, &ho, &wo);
+    fss_status s = pool_shape(ev, "maxpool", x, k, stride, pad, &ho, &wo);
     if (s != FSS_OK)
         return s;
     const size_t nout = x->shape[0] * x->shape[1] * ho * wo, kk = k * k;
@@ -40,7 +55,7 @@ fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
         return fss_ev_fail(ev, s, "maxpool: cannot make the candidates");
     for (size_t ky = 0; ky < k; ky++)
         for (size_t kx = 0; kx < k; kx++)
-            gather(x, ky, kx, stride, ho, wo, cand.v + (ky * k + kx) * nout);
+            gather(x, ky, kx, stride, pad, ho, wo, cand.v + (ky * k + kx) * nout);
     size_t live = kk;
     while (live > 1 && s == FSS_OK) {
         const size_t pairs = live / 2;
@@ -86,7 +101,7 @@ fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
 fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
 {
     size_t ho = 0, wo = 0;
-    fss_status s = pool_shape(ev, "avgpool", x, k, stride, &ho, &wo);
+    fss_status s = pool_shape(ev, "avgpool", x, k, stride, 0, &ho, &wo);
     if (s != FSS_OK)
         return s;
     const size_t nout = x->shape[0] * x->shape[1] * ho * wo, kk = k * k;
@@ -101,7 +116,7 @@ fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
     }
     for (size_t ky = 0; ky < k; ky++)
         for (size_t kx = 0; kx < k; kx++) {
-            gather(x, ky, kx, stride, ho, wo, g);
+            gather(x, ky, kx, stride, 0, ho, wo, g);
             for (size_t i = 0; i < nout; i++)
                 sum.v[i] = fss_ring_add(sum.v[i], g[i], x->bits);
         }

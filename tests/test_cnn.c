@@ -267,6 +267,22 @@ static void fold(fss_rng *rng)
     CHECK(bad == 0, "BatchNorm folding differs from conv-then-BN in %zu channels", bad);
 }
 
+/* Parameters as PyTorch counts them (conv weights, BatchNorm weight and bias, linear
+ * weight and bias; a folded conv's bias stands for its BatchNorm's two vectors) against
+ * torchvision's published totals: catches a wrong width, stride-free shape or block count. */
+static void torchvision_params(const char *name, size_t want)
+{
+    const fss_cnn_model *m = fss_cnn_find(name);
+    CHECK(m != NULL, "%s missing from the registry", name);
+    if (!m)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nlayers; i++)
+        n += fss_cnn_weight_count(m, i) + fss_cnn_bias_count(m, i) * (m->layers[i].bn ? 2 : 1);
+    CHECK(n == want, "%s: %zu parameters, torchvision's has %zu", name, n, want);
+    CHECK(m->c == 3 && m->h == 224 && m->w == 224 && m->classes == 1000, "%s: not a 3x224x224 -> 1000 model", name);
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_cnn");
@@ -275,6 +291,8 @@ int main(void)
     run_model(rng, "resnet-tiny", 2);
     CHECK(fss_cnn_find("vgg16-cifar") && fss_cnn_find("resnet18-cifar"), "models missing from the registry");
     CHECK(!fss_cnn_find("nosuch"), "an unknown model was found");
+    torchvision_params("resnet18", 11689512);
+    torchvision_params("resnet50", 25557032);
     fss_rng_free(rng);
     return check_summary();
 }

@@ -50,7 +50,7 @@ typedef struct model {
     int kind;
     const uint64_t *x, *w;
     fss_conv2d_params cv; /* M_CONV: x and w reshaped to the conv's; pools: x as [1][m][k/4][4] */
-    size_t pk, ps;        /* pool window and stride */
+    size_t pk, ps, pp;    /* pool window, stride and padding */
 } model;
 
 enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL };
@@ -115,7 +115,7 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         size_t xs[4] = {1, md->m, md->k / 4, 4};
         s = fss_tensor_reshape(&x, 4, xs);
         if (s == FSS_OK)
-            s = md->kind == M_MAXPOOL ? fss_gate_maxpool(ev, &x, md->pk, md->ps, &a)
+            s = md->kind == M_MAXPOOL ? fss_gate_maxpool_pad(ev, &x, md->pk, md->ps, md->pp, &a)
                                       : fss_gate_avgpool(ev, &x, md->pk, md->ps, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
@@ -180,7 +180,7 @@ static size_t out_count(const model *md)
                ((cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1);
     case M_MAXPOOL:
     case M_AVGPOOL:
-        return md->m * ((md->k / 4 - md->pk) / md->ps + 1) * ((4 - md->pk) / md->ps + 1);
+        return md->m * ((md->k / 4 + 2 * md->pp - md->pk) / md->ps + 1) * ((4 + 2 * md->pp - md->pk) / md->ps + 1);
     default:
         return md->m * md->k;
     }
@@ -260,37 +260,46 @@ static void fill(uint64_t *v, size_t count, int bits, int small)
 }
 
 /* The clear walk itself against plain C on values small enough not to wrap: maxpool is
- * the window maximum, avgpool the floor of the window mean (power-of-two windows). */
+ * the maximum over the window's positions inside the input (padding ignored), avgpool
+ * the floor of the window mean (power-of-two windows, no padding). */
 static void pool_semantics(int n)
 {
-    size_t m = 3, k = 24;
-    uint64_t x[72], w[72] = {0}, got[72];
+    size_t m = 3, k = 24, h = 6, wd = 4; /* x as [1][3][6][4] */
+    uint64_t x[72], w[72] = {0}, got[128];
     fill(x, 72, n, 1);
     for (int i = 0; i < 7; i++) /* fill puts edge values in front: keep these small too */
         x[i] = fss_ring_from_signed(i - 3, n);
-    model md = {.name = "pool semantics", .bits = n, .m = m, .k = k, .n = 3, .x = x, .w = w, .pk = 2, .ps = 2};
-    for (int kind = M_MAXPOOL; kind <= M_AVGPOOL; kind++) {
-        md.kind = kind;
+    static const size_t cfg[][4] = {{M_MAXPOOL, 2, 2, 0}, {M_AVGPOOL, 2, 2, 0}, {M_MAXPOOL, 3, 2, 1},
+                                    {M_MAXPOOL, 3, 1, 1}, {M_MAXPOOL, 2, 1, 1}};
+    for (size_t ci = 0; ci < sizeof cfg / sizeof *cfg; ci++) {
+        const int kind = (int)cfg[ci][0];
+        const size_t pk = cfg[ci][1], ps = cfg[ci][2], pp = cfg[ci][3];
+        model md = {.name = "pool semantics", .bits = n, .m = m, .k = k, .n = 3, .x = x, .w = w,
+                    .pk = pk, .ps = ps, .pp = pp, .kind = kind};
         fss_eval *ev;
         REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
         REQUIRE(walk(ev, &md, got) == FSS_OK);
         fss_eval_free(ev);
+        const size_t ho = (h + 2 * pp - pk) / ps + 1, wo = (wd + 2 * pp - pk) / ps + 1;
         size_t bad = 0;
-        for (size_t c = 0; c < m; c++) /* x as [1][3][6][4], 2x2 windows, stride 2: [3][3][2] */
-            for (size_t oy = 0; oy < 3; oy++)
-                for (size_t ox = 0; ox < 2; ox++) {
+        for (size_t c = 0; c < m; c++)
+            for (size_t oy = 0; oy < ho; oy++)
+                for (size_t ox = 0; ox < wo; ox++) {
                     int64_t best = INT64_MIN, sum = 0;
-                    for (size_t dy = 0; dy < 2; dy++)
-                        for (size_t dx = 0; dx < 2; dx++) {
-                            int64_t v = fss_ring_to_signed(x[(c * 6 + 2 * oy + dy) * 4 + 2 * ox + dx], n);
+                    for (size_t dy = 0; dy < pk; dy++)
+                        for (size_t dx = 0; dx < pk; dx++) {
+                            long iy = (long)(oy * ps + dy) - (long)pp, ix = (long)(ox * ps + dx) - (long)pp;
+                            if (iy < 0 || ix < 0 || iy >= (long)h || ix >= (long)wd)
+                                continue;
+                            int64_t v = fss_ring_to_signed(x[(c * h + (size_t)iy) * wd + (size_t)ix], n);
                             best = v > best ? v : best;
                             sum += v;
                         }
                     int64_t want = kind == M_MAXPOOL ? best : (sum >= 0 ? sum / 4 : -((-sum + 3) / 4));
-                    bad += fss_ring_to_signed(got[(c * 3 + oy) * 2 + ox], n) != want;
+                    bad += fss_ring_to_signed(got[(c * ho + oy) * wo + ox], n) != want;
                 }
-        CHECK(bad == 0, "%s at %d bits: %zu windows wrong in the clear walk", kind == M_MAXPOOL ? "maxpool" : "avgpool",
-              n, bad);
+        CHECK(bad == 0, "%s %zux%zu/%zu pad %zu at %d bits: %zu windows wrong in the clear walk",
+              kind == M_MAXPOOL ? "maxpool" : "avgpool", pk, pk, ps, pp, n, bad);
     }
 }
 
@@ -334,6 +343,9 @@ int main(void)
         md = base, md.name = "maxpool 2x2/2", md.kind = M_MAXPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 2, md.ps = 2;
         run(&md);
         md = base, md.name = "maxpool 3x3/1", md.kind = M_MAXPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 3, md.ps = 1;
+        run(&md);
+        md = base, md.name = "maxpool 3x3/2 pad 1", md.kind = M_MAXPOOL, md.m = 3, md.k = 24, md.n = 3, md.pk = 3,
+        md.ps = 2, md.pp = 1;
         run(&md);
         fill(x, m * k, n, 1);
         fill(w, k * nn, n, 1);

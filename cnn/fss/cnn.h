@@ -31,7 +31,7 @@ typedef struct fss_layer {
                          .running_mean, .running_var), or NULL */
 } fss_layer;
 
-#define FSS_CNN_MAX_LAYERS 64
+#define FSS_CNN_MAX_LAYERS 192 /* ResNet-50: 158 */
 
 typedef struct fss_cnn_model {
     const char *name;

@@ -65,6 +65,9 @@ FSS_NODISCARD fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_te
  * input's scale. */
 #define FSS_AVGPOOL_FRAC 12
 FSS_NODISCARD fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
+/* Max pooling with pad <= k / 2 on each side, the padding ignored (PyTorch's MaxPool2d). */
+FSS_NODISCARD fss_status fss_gate_maxpool_pad(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, size_t pad,
+                                              fss_tensor *y);
 FSS_NODISCARD fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
 
 /* Truncate-reduce: y = floor(x / 2^f) with x read unsigned, in n - f bits (LLAMA). */
