@@ -722,7 +722,7 @@ fss_status fss_keyfile_next(fss_keyfile_reader *r, uint32_t kind, uint64_t eleme
     if (s->st)
         return rfail(r, s->st, "%s", s->err);
     r->held = 1;
-    if (s->kind != kind || s->elements != elements)
+    if ((s->kind != kind && s->kind != (kind | FSS_KEYFILE_KIND_PIECE)) || s->elements != elements)
         return rfail(r, FSS_E_FORMAT,
                      "key file %s, chunk %" PRIu64 ": expected kind %" PRIu32 " with %" PRIu64 " elements, found %"
                      PRIu32 " with %" PRIu64 ": the key file does not match this model/run", r->path, r->next, kind,

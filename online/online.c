@@ -382,6 +382,7 @@ static int run_party(const opts *o)
     double t0 = now_s();
     fss_keyfile_info info;
     fss_keyfile_reader *r = NULL;
+    fss_keyfile_joiner join = {0};
     fss_peer *peer = NULL;
     fss_ctx *cpu = NULL;
     fss_eval *ev = NULL;
@@ -441,8 +442,9 @@ static int run_party(const opts *o)
         fprintf(stderr, "online: %s\n", fss_peer_error(peer));
         goto done;
     }
+    join.r = r;
     if (fss_ctx_new(&cpu, o->threads) != FSS_OK ||
-        fss_eval_new_party(&ev, cpu, o->party, fss_keyfile_source(r), fss_peer_link(peer)) != FSS_OK) {
+        fss_eval_new_party(&ev, cpu, o->party, fss_keyfile_source(&join), fss_peer_link(peer)) != FSS_OK) {
         fprintf(stderr, "online: cannot set up the CPU backend\n");
         goto done;
     }
@@ -487,6 +489,7 @@ done:
     fss_eval_free(ev);
     fss_ctx_free(cpu);
     fss_peer_close(peer);
+    fss_keyfile_joiner_free(&join);
     fss_keyfile_reader_close(r);
     fss_cnn_weights_free(&w);
     free(images);

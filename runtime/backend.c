@@ -10,8 +10,7 @@
 #ifdef FSS_HAVE_CUDA
 #include "fss/cuda.h"
 
-/* One stream and one grow-only device buffer per evaluation context: a gate's keys,
- * then its inputs, then its outputs, each 256-byte aligned. */
+/* One stream and one grow-only device buffer per evaluation context (gpu_stage). */
 struct fss_gpu {
     cudaStream_t s;
     unsigned char *d_buf;
@@ -55,13 +54,30 @@ static fss_status gpu_reserve(fss_eval *ev, size_t bytes)
     return FSS_OK;
 }
 
-/* Copies x (count words) in, runs the launch, copies out_words words back. */
-static fss_status gpu_finish(fss_eval *ev, const char *what, fss_status launched, uint64_t *out, const uint64_t *d_out,
-                             size_t out_words)
+/* Lays out one gate in the buffer (keys, then count inputs, then out_words outputs, each
+ * 256-byte aligned) and queues the copy of the inputs. */
+static fss_status gpu_stage(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, const uint64_t *x,
+                            uint64_t **d_x, uint64_t **d_out)
 {
     struct fss_gpu *g = ev->gpu;
-    if (launched != FSS_OK)
-        return fss_ev_fail(ev, launched, "cuda backend: %s: %s", what, fss_cuda_last_error());
+    const size_t kb = align256(key_bytes), xb = align256(count * 8);
+    fss_status s = gpu_reserve(ev, kb + xb + out_words * 8);
+    if (s != FSS_OK)
+        return s;
+    *d_x = (uint64_t *)(g->d_buf + kb);
+    *d_out = (uint64_t *)(g->d_buf + kb + xb);
+    cudaError_t e = cudaMemcpyAsync(*d_x, x, count * 8, cudaMemcpyHostToDevice, g->s);
+    return e == cudaSuccess ? FSS_OK : gpu_cuda_fail(ev, "gate inputs", e);
+}
+
+/* After the keys' upload and the launch: copies out_words words back and waits. */
+static fss_status gpu_finish(fss_eval *ev, const char *what, fss_status uploaded, fss_status launched, uint64_t *out,
+                             const uint64_t *d_out, size_t out_words)
+{
+    struct fss_gpu *g = ev->gpu;
+    if (uploaded != FSS_OK || launched != FSS_OK)
+        return fss_ev_fail(ev, uploaded != FSS_OK ? uploaded : launched, "cuda backend: %s: %s", what,
+                           fss_cuda_last_error());
     cudaError_t e = cudaMemcpyAsync(out, d_out, out_words * 8, cudaMemcpyDeviceToHost, g->s);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(g->s);
@@ -70,41 +86,29 @@ static fss_status gpu_finish(fss_eval *ev, const char *what, fss_status launched
 
 static fss_status gpu_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
 {
-    struct fss_gpu *g = ev->gpu;
-    const size_t kb = align256(fss_dcf_keys_bytes(k->p, k->count)), xb = align256(k->count * 8);
     const size_t ow = k->count * (size_t)k->p.g;
-    fss_status s = gpu_reserve(ev, kb + xb + ow * 8);
+    uint64_t *d_x, *d_out;
+    fss_status s = gpu_stage(ev, fss_dcf_keys_bytes(k->p, k->count), k->count, ow, x, &d_x, &d_out);
     if (s != FSS_OK)
         return s;
     fss_dcf_keys dk;
-    fss_dcf_keys_bind(&dk, k->p, k->party, k->count, g->d_buf);
-    const uint64_t *d_x = (const uint64_t *)(g->d_buf + kb);
-    uint64_t *d_out = (uint64_t *)(g->d_buf + kb + xb);
-    if ((s = fss_cuda_dcf_keys_upload(&dk, k, g->s)) != FSS_OK)
-        return fss_ev_fail(ev, s, "cuda backend: dcf keys: %s", fss_cuda_last_error());
-    cudaError_t e = cudaMemcpyAsync((void *)d_x, x, k->count * 8, cudaMemcpyHostToDevice, g->s);
-    if (e != cudaSuccess)
-        return gpu_cuda_fail(ev, "dcf inputs", e);
-    return gpu_finish(ev, "dcf eval", fss_cuda_dcf_eval(&dk, d_x, d_out, g->s), out, d_out, ow);
+    fss_dcf_keys_bind(&dk, k->p, k->party, k->count, ev->gpu->d_buf);
+    const fss_status up = fss_cuda_dcf_keys_upload(&dk, k, ev->gpu->s);
+    return gpu_finish(ev, "dcf eval", up, up == FSS_OK ? fss_cuda_dcf_eval(&dk, d_x, d_out, ev->gpu->s) : up, out,
+                      d_out, ow);
 }
 
 static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
 {
-    struct fss_gpu *g = ev->gpu;
-    const size_t kb = align256(fss_dpf_keys_bytes(k->p, k->count)), xb = align256(k->count * 8);
-    fss_status s = gpu_reserve(ev, kb + xb + k->count * 8);
+    uint64_t *d_x, *d_out;
+    fss_status s = gpu_stage(ev, fss_dpf_keys_bytes(k->p, k->count), k->count, k->count, x, &d_x, &d_out);
     if (s != FSS_OK)
         return s;
     fss_dpf_keys dk;
-    fss_dpf_keys_bind(&dk, k->p, k->party, k->count, g->d_buf);
-    const uint64_t *d_x = (const uint64_t *)(g->d_buf + kb);
-    uint64_t *d_out = (uint64_t *)(g->d_buf + kb + xb);
-    if ((s = fss_cuda_dpf_keys_upload(&dk, k, g->s)) != FSS_OK)
-        return fss_ev_fail(ev, s, "cuda backend: dpf keys: %s", fss_cuda_last_error());
-    cudaError_t e = cudaMemcpyAsync((void *)d_x, x, k->count * 8, cudaMemcpyHostToDevice, g->s);
-    if (e != cudaSuccess)
-        return gpu_cuda_fail(ev, "comparison inputs", e);
-    return gpu_finish(ev, "comparison eval", fss_cuda_dpf_cmp_eval(&dk, d_x, d_out, g->s), out, d_out, k->count);
+    fss_dpf_keys_bind(&dk, k->p, k->party, k->count, ev->gpu->d_buf);
+    const fss_status up = fss_cuda_dpf_keys_upload(&dk, k, ev->gpu->s);
+    return gpu_finish(ev, "comparison eval", up, up == FSS_OK ? fss_cuda_dpf_cmp_eval(&dk, d_x, d_out, ev->gpu->s) : up,
+                      out, d_out, k->count);
 }
 #endif /* FSS_HAVE_CUDA */
 

@@ -6,14 +6,7 @@
 set -u
 build=$1
 src=$2
-dealer=$build/dealer/dealer
-online=$build/online/online
-work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+source "$src/tests/e2e_common.sh"
 
 if ! probe=$("$online" --party 0 --backend cuda --keys /nonexistent 2>&1) &&
     grep -qE 'no CUDA device|no CUDA backend' <<<"$probe"; then
@@ -23,7 +16,8 @@ fi
 
 # model batch backend0 backend1 [weights input]
 case_run() {
-    local model=$1 batch=$2 b0=$3 b1=$4 p=$((20000 + RANDOM % 30000)) name="$1 b$2 $3/$4"
+    local model=$1 batch=$2 b0=$3 b1=$4 p name="$1 b$2 $3/$4"
+    p=$(port)
     local w=() in=random
     if [ "$model" = lenet ]; then
         w=(--weights "$src/cnn/lenet-fashion.safetensors")
@@ -50,5 +44,4 @@ case_run lenet 3 cpu cuda
 case_run resnet-tiny 2 cuda cuda
 case_run vgg16-cifar 1 cuda cpu
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

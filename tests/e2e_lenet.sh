@@ -7,16 +7,8 @@
 set -u
 build=$1
 src=$2
-dealer=$build/dealer/dealer
-online=$build/online/online
+source "$src/tests/e2e_common.sh"
 weights=$src/cnn/lenet-fashion.safetensors
-work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-port() { echo $((20000 + RANDOM % 30000)); }
 
 cp "$src/cnn/fashion-test-4.npy" "$work/in4.npy"
 
@@ -86,5 +78,4 @@ expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 "$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
 [ $? = 2 ] && ok || bad "unknown model: exit status not 2"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+finish

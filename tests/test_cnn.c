@@ -4,7 +4,9 @@
  * seed; plus the BatchNorm folding against its formula. */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "fss/cnn.h"
@@ -267,6 +269,66 @@ static void fold(fss_rng *rng)
     CHECK(bad == 0, "BatchNorm folding differs from conv-then-BN in %zu channels", bad);
 }
 
+/* Keys larger than a chunk: written in pieces by the key-file sink, joined by the source
+ * into the same bytes, with single-chunk keys around them read in place. */
+static void split_join(fss_rng *rng)
+{
+    char dir[] = "/tmp/fss-test-cnn-XXXXXX", path[64];
+    REQUIRE(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/p0.bin", dir);
+    uint8_t id[FSS_KEYFILE_RUN_ID_BYTES] = {1}, fp[FSS_KEYFILE_FINGERPRINT_BYTES] = {2};
+    static const size_t sizes[] = {10000, 3000, 0, 3001, 7000, 12};
+    enum { NK = sizeof sizes / sizeof *sizes };
+    uint8_t *keys[NK];
+    fss_keyfile_writer *w = NULL;
+    REQUIRE(fss_keyfile_create(&w, path, 0, id, fp) == FSS_OK);
+    fss_keyfile_splitter sp = {w, 3000};
+    fss_key_sink sink = fss_keyfile_sink(&sp);
+    for (size_t i = 0; i < NK; i++) {
+        keys[i] = malloc(sizes[i] + 1);
+        REQUIRE(keys[i] && fss_rng_bytes(rng, keys[i], sizes[i] + 1) == FSS_OK);
+        REQUIRE(sink.put(sink.self, (uint32_t)(10 + i), i + 1, keys[i], sizes[i]) == FSS_OK);
+    }
+    CHECK(fss_keyfile_writer_chunks(w) == 4 + 1 + 1 + 2 + 3 + 1, "%llu chunks for keys split at 3000 bytes",
+          (unsigned long long)fss_keyfile_writer_chunks(w));
+    REQUIRE(fss_keyfile_writer_close(w) == FSS_OK);
+    fss_keyfile_reader *r = NULL;
+    REQUIRE(fss_keyfile_open(&r, path, 0, NULL) == FSS_OK);
+    fss_keyfile_joiner j = {r, NULL, 0};
+    fss_key_source src = fss_keyfile_source(&j);
+    for (size_t i = 0; i < NK; i++) {
+        const void *data = NULL;
+        size_t n = 0;
+        fss_status s = src.get(src.self, (uint32_t)(10 + i), i + 1, &data, &n);
+        CHECK(s == FSS_OK && n == sizes[i] && (!n || memcmp(data, keys[i], n) == 0),
+              "key %zu of %zu bytes: status %d, %zu bytes back", i, sizes[i], (int)s, n);
+    }
+    CHECK(fss_keyfile_reader_finish(r) == FSS_OK, "chunks left after the keys");
+    fss_keyfile_joiner_free(&j);
+    fss_keyfile_reader_close(r);
+
+    /* A split key whose last piece is missing: the next key's chunk is refused. */
+    snprintf(path, sizeof path, "%s/p1.bin", dir);
+    REQUIRE(fss_keyfile_create(&w, path, 1, id, fp) == FSS_OK);
+    REQUIRE(fss_keyfile_write_chunk(w, 5 | FSS_KEYFILE_KIND_PIECE, 1, keys[0], 3000) == FSS_OK);
+    REQUIRE(fss_keyfile_write_chunk(w, 6, 1, keys[0], 10) == FSS_OK);
+    REQUIRE(fss_keyfile_writer_close(w) == FSS_OK);
+    REQUIRE(fss_keyfile_open(&r, path, 1, NULL) == FSS_OK);
+    j = (fss_keyfile_joiner){r, NULL, 0};
+    src = fss_keyfile_source(&j);
+    const void *data;
+    size_t n;
+    CHECK(src.get(src.self, 5, 1, &data, &n) == FSS_E_FORMAT, "a split key without its last piece was accepted");
+    fss_keyfile_joiner_free(&j);
+    fss_keyfile_reader_close(r);
+    for (size_t i = 0; i < NK; i++)
+        free(keys[i]);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/p0.bin", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Parameters as PyTorch counts them (conv weights, BatchNorm weight and bias, linear
  * weight and bias; a folded conv's bias stands for its BatchNorm's two vectors) against
  * torchvision's published totals: catches a wrong width, stride-free shape or block count. */
@@ -291,6 +353,7 @@ int main(void)
     run_model(rng, "resnet-tiny", 2);
     CHECK(fss_cnn_find("vgg16-cifar") && fss_cnn_find("resnet18-cifar"), "models missing from the registry");
     CHECK(!fss_cnn_find("nosuch"), "an unknown model was found");
+    split_join(rng);
     torchvision_params("resnet18", 11689512);
     torchvision_params("resnet50", 25557032);
     fss_rng_free(rng);

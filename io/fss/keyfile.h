@@ -56,6 +56,10 @@ FSS_EXTERN_C_BEGIN
 /* The largest payload this version writes or reads: the reader holds a whole chunk in
  * memory (twice, for read-ahead). Larger gates must be split into several chunks. */
 #define FSS_KEYFILE_MAX_CHUNK_BYTES ((uint64_t)1 << 30)
+/* Set in a chunk's kind: the payload goes on in the next chunk (a key larger than a
+ * chunk, split by the writer's user; runtime/io_adapt.c). fss_keyfile_next(kind) also
+ * accepts a chunk of kind | FSS_KEYFILE_KIND_PIECE and reports which it found. */
+#define FSS_KEYFILE_KIND_PIECE 0x80000000u
 
 /* ---- Writer (the dealer) ---- */
 

@@ -1,9 +1,9 @@
 /* Portable AES-128 encryption, T-table form, as a per-element body.
  *
- * fss_aes_encrypt is what the CPU known-answer test checks against FIPS-197 and
- * OpenSSL; fss_aes_encrypt_t0, the same function from one table, is what the CUDA kernels
- * run (the table replicated per shared-memory bank, kernels/cuda/cuda_util.h). The CPU
- * hot path uses neither: it batches blocks into OpenSSL's AES-NI/VAES code (prg.h). */
+ * fss_aes_encrypt_t0 is the body: one table, read with a stride so that the CUDA kernels
+ * can keep a copy per shared-memory bank (kernels/cuda/cuda_util.h); fss_aes_encrypt
+ * reads the plain table. The known-answer test checks both against FIPS-197 and OpenSSL.
+ * The CPU hot path uses neither: it batches blocks into OpenSSL's AES-NI/VAES code (prg.h). */
 #ifndef FSS_AES_H
 #define FSS_AES_H
 
@@ -13,11 +13,11 @@
 #define FSS_AES_RK_WORDS 44 /* 4 * (rounds + 1) 32-bit round-key words */
 
 /* Encryption tables: te[j][x] is the round-function column for byte x in position j
- * (te[0] = (2s, s, s, 3s) big-endian, te[j] = te[0] rotated right 8j bits); sbox for
- * the last round. 4 KiB + 256 B. */
+ * (te[0] = (2s, s, s, 3s) big-endian, te[j] = te[0] rotated right 8j bits; the body
+ * reads te[0] alone); sbox for the key schedule. */
 typedef struct fss_aes_tables {
     uint32_t te[4][256];
-    uint32_t sbox[256]; /* widened to 32 bits: no byte-shuffle on the GPU last round */
+    uint32_t sbox[256];
 } fss_aes_tables;
 
 /* Expanded key: round-key words in FIPS-197 order (big-endian word of 4 key bytes). */
@@ -39,47 +39,6 @@ static inline FSS_HD uint32_t fss_bswap32(uint32_t x)
 #else
     return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
 #endif
-}
-
-/* AES-128 encryption of one block. Block byte order as fss_block (little-endian
- * halves), so the bytes fed to AES are exactly the bytes of the block in memory. */
-static inline FSS_HD fss_block fss_aes_encrypt(const fss_aes_tables *T, const uint32_t *rk,
-                                               fss_block in)
-{
-    uint32_t s0 = fss_bswap32((uint32_t)in.lo) ^ rk[0];
-    uint32_t s1 = fss_bswap32((uint32_t)(in.lo >> 32)) ^ rk[1];
-    uint32_t s2 = fss_bswap32((uint32_t)in.hi) ^ rk[2];
-    uint32_t s3 = fss_bswap32((uint32_t)(in.hi >> 32)) ^ rk[3];
-    uint32_t t0, t1, t2, t3;
-    for (int r = 1; r < FSS_AES_ROUNDS; r++) {
-        const uint32_t *k = rk + 4 * r;
-        t0 = T->te[0][s0 >> 24] ^ T->te[1][(s1 >> 16) & 0xff] ^ T->te[2][(s2 >> 8) & 0xff] ^
-             T->te[3][s3 & 0xff] ^ k[0];
-        t1 = T->te[0][s1 >> 24] ^ T->te[1][(s2 >> 16) & 0xff] ^ T->te[2][(s3 >> 8) & 0xff] ^
-             T->te[3][s0 & 0xff] ^ k[1];
-        t2 = T->te[0][s2 >> 24] ^ T->te[1][(s3 >> 16) & 0xff] ^ T->te[2][(s0 >> 8) & 0xff] ^
-             T->te[3][s1 & 0xff] ^ k[2];
-        t3 = T->te[0][s3 >> 24] ^ T->te[1][(s0 >> 16) & 0xff] ^ T->te[2][(s1 >> 8) & 0xff] ^
-             T->te[3][s2 & 0xff] ^ k[3];
-        s0 = t0;
-        s1 = t1;
-        s2 = t2;
-        s3 = t3;
-    }
-    const uint32_t *k = rk + 4 * FSS_AES_ROUNDS;
-    const uint32_t *S = T->sbox;
-    uint32_t o0 = (S[s0 >> 24] << 24) ^ (S[(s1 >> 16) & 0xff] << 16) ^ (S[(s2 >> 8) & 0xff] << 8) ^
-                  S[s3 & 0xff] ^ k[0];
-    uint32_t o1 = (S[s1 >> 24] << 24) ^ (S[(s2 >> 16) & 0xff] << 16) ^ (S[(s3 >> 8) & 0xff] << 8) ^
-                  S[s0 & 0xff] ^ k[1];
-    uint32_t o2 = (S[s2 >> 24] << 24) ^ (S[(s3 >> 16) & 0xff] << 16) ^ (S[(s0 >> 8) & 0xff] << 8) ^
-                  S[s1 & 0xff] ^ k[2];
-    uint32_t o3 = (S[s3 >> 24] << 24) ^ (S[(s0 >> 16) & 0xff] << 16) ^ (S[(s1 >> 8) & 0xff] << 8) ^
-                  S[s2 & 0xff] ^ k[3];
-    fss_block out;
-    out.lo = (uint64_t)fss_bswap32(o0) | ((uint64_t)fss_bswap32(o1) << 32);
-    out.hi = (uint64_t)fss_bswap32(o2) | ((uint64_t)fss_bswap32(o3) << 32);
-    return out;
 }
 
 static inline FSS_HD uint32_t fss_ror32(uint32_t v, unsigned r)
@@ -135,6 +94,14 @@ static inline FSS_HD fss_block fss_aes_encrypt_t0(const uint32_t *te0, unsigned 
     out.lo = (uint64_t)fss_bswap32(o0) | ((uint64_t)fss_bswap32(o1) << 32);
     out.hi = (uint64_t)fss_bswap32(o2) | ((uint64_t)fss_bswap32(o3) << 32);
     return out;
+}
+
+/* AES-128 encryption of one block with the tables of fss_aes_tables_get(). Block byte
+ * order as fss_block (little-endian halves), so the bytes fed to AES are exactly the
+ * bytes of the block in memory. */
+static inline FSS_HD fss_block fss_aes_encrypt(const fss_aes_tables *T, const uint32_t *rk, fss_block in)
+{
+    return fss_aes_encrypt_t0(T->te[0], 1, 0, rk, in);
 }
 
 #endif

@@ -8,8 +8,23 @@
 
 FSS_EXTERN_C_BEGIN
 
-fss_key_sink fss_keyfile_sink(fss_keyfile_writer *w);
-fss_key_source fss_keyfile_source(fss_keyfile_reader *r);
+/* A gate's key larger than piece bytes (0: FSS_KEYFILE_MAX_CHUNK_BYTES) is written as
+ * several chunks of at most piece bytes, all but the last of kind | FSS_KEYFILE_KIND_PIECE,
+ * and joined again by the source into one buffer (wiped when replaced or freed). The
+ * structs live as long as the sink or source made from them. */
+typedef struct fss_keyfile_splitter {
+    fss_keyfile_writer *w;
+    size_t piece;
+} fss_keyfile_splitter;
+typedef struct fss_keyfile_joiner {
+    fss_keyfile_reader *r;
+    uint8_t *buf;
+    size_t cap;
+} fss_keyfile_joiner;
+
+fss_key_sink fss_keyfile_sink(fss_keyfile_splitter *sp);
+fss_key_source fss_keyfile_source(fss_keyfile_joiner *j);
+void fss_keyfile_joiner_free(fss_keyfile_joiner *j);
 fss_link fss_peer_link(fss_peer *p);
 
 FSS_EXTERN_C_END

@@ -1,0 +1,16 @@
+# Sourced by the e2e_*.sh tests after setting build and src: the programs, a scratch
+# directory removed (and background parties killed) at exit, pass/fail counters.
+dealer=$build/dealer/dealer
+online=$build/online/online
+work=$(mktemp -d)
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+port() { echo $((20000 + RANDOM % 30000)); }
+# The summary line and the exit status: call last.
+finish() {
+    echo "$passed passed, $failed failed"
+    [ $failed = 0 ]
+}
