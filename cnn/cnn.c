@@ -188,6 +188,18 @@ static void build_models(void)
     add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
     add(m, FSS_LAYER_LINEAR, "linear", 512, 10, 0, 0, 0, NULL);
 
+    /* Orca's CNN3 for CIFAR-10 (PEERS.md): three of Conv2d(., 64, 5, padding 1) ReLU
+     * MaxPool2d(3, stride 2), Flatten, Linear(64, 10); 32 -> 30 -> 14 -> 12 -> 5 -> 3 -> 1.
+     * Pools before ReLUs, as above. */
+    m = model_new("cnn3-cifar", 3, 32, 32, 10, 48, 12);
+    for (size_t i = 0; i < 3; i++) {
+        add(m, FSS_LAYER_CONV, intern("conv%zu", i + 1), i ? 64 : 3, 64, 5, 1, 1, NULL);
+        add(m, FSS_LAYER_MAXPOOL, "maxpool", 0, 0, 3, 2, 0, NULL);
+        RELU(m);
+    }
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "fc", 64, 10, 0, 0, 0, NULL);
+
     /* A ResNet in miniature for tests: 3x8x8, one stem conv and one downsampling block. */
     m = model_new("resnet-tiny", 3, 8, 8, 10, 48, 12);
     add(m, FSS_LAYER_CONV, "conv1", 3, 8, 3, 1, 1, "bn1");
@@ -211,7 +223,7 @@ const fss_cnn_model *fss_cnn_find(const char *name)
     return NULL;
 }
 
-const char *fss_cnn_names(void) { return "lenet, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50"; }
+const char *fss_cnn_names(void) { return "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50"; }
 
 void fss_cnn_fold_bn(float *w, float *b, size_t out, size_t per_out, const float *gamma, const float *beta,
                      const float *mean, const float *var, float eps)
