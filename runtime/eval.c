@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eval_internal.h"
@@ -70,7 +71,52 @@ void fss_eval_free(fss_eval *ev)
     if (!ev)
         return;
     fss_ev_backend_free(ev);
+    for (int i = 0; i < 2; i++)
+        if (ev->keymem[i].p) {
+            fss_memzero(ev->keymem[i].p, ev->keymem[i].cap);
+            free(ev->keymem[i].p);
+        }
     free(ev);
+}
+
+/* Grow-only: a new buffer only when a gate needs more than any before it. Old keys are
+ * left in it (they are spent) until the next gate overwrites them or the context is freed. */
+static void *keymem(fss_eval *ev, int slot, size_t bytes)
+{
+    if (!ev->keymem[slot].p || bytes > ev->keymem[slot].cap) {
+        if (ev->keymem[slot].p) {
+            fss_memzero(ev->keymem[slot].p, ev->keymem[slot].cap);
+            free(ev->keymem[slot].p);
+        }
+        ev->keymem[slot].cap = 0;
+        const size_t cap = ((bytes ? bytes : 1) + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
+        if (!(ev->keymem[slot].p = aligned_alloc(64, cap)))
+            return NULL;
+        ev->keymem[slot].cap = cap;
+    }
+    return ev->keymem[slot].p;
+}
+
+fss_status fss_ev_dpf_keys_read(fss_eval *ev, int slot, fss_dpf_params p, size_t count, const uint8_t *in,
+                                fss_dpf_keys *k)
+{
+    void *mem = keymem(ev, slot, fss_dpf_keys_bytes(p, count));
+    if (!mem)
+        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu comparison keys", ev->party, count);
+    fss_dpf_keys_bind(k, p, ev->party, count, mem);
+    fss_status s = fss_dpf_keys_read(k, 0, count, in);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
+}
+
+fss_status fss_ev_dcf_keys_read(fss_eval *ev, int slot, fss_dcf_params p, size_t count, const uint8_t *in,
+                                fss_dcf_keys *k)
+{
+    void *mem = keymem(ev, slot, fss_dcf_keys_bytes(p, count));
+    if (!mem)
+        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu DCF keys", ev->party, count);
+    fss_dcf_keys_bind(k, p, ev->party, count, mem);
+    fss_status s = fss_dcf_keys_read(k, 0, count, in);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
 }
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }

@@ -20,6 +20,10 @@ struct fss_eval {
     fss_eval_stats stats;
     fss_backend backend;
     struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
+    struct {
+        void *p;
+        size_t cap;
+    } keymem[2]; /* party: key buffers reused gate after gate (no page faults, no zeroing) */
     char err[512];
 };
 
@@ -28,6 +32,13 @@ struct fss_eval {
 FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 void fss_ev_backend_free(fss_eval *ev);
+
+/* Party: a gate's keys parsed from the key file into slot's reused buffer (slot 0 or 1:
+ * a gate may hold two key sets). On failure the context's error names what. */
+FSS_NODISCARD fss_status fss_ev_dpf_keys_read(fss_eval *ev, int slot, fss_dpf_params p, size_t count,
+                                              const uint8_t *in, fss_dpf_keys *k);
+FSS_NODISCARD fss_status fss_ev_dcf_keys_read(fss_eval *ev, int slot, fss_dcf_params p, size_t count,
+                                              const uint8_t *in, fss_dcf_keys *k);
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 #if defined(__GNUC__)

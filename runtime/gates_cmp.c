@@ -87,11 +87,8 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         const void *key;
         if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb + nb, &key)) != FSS_OK)
             goto done;
-        if ((s = fss_dpf_keys_alloc(&k[0], p, ev->party, cnt)) != FSS_OK ||
-            (s = fss_dpf_keys_read(&k[0], 0, cnt, (const uint8_t *)key)) != FSS_OK) {
-            fss_ev_fail(ev, s, "drelu: party %d's comparison keys do not parse", ev->party);
+        if ((s = fss_ev_dpf_keys_read(ev, 0, p, cnt, (const uint8_t *)key, &k[0])) != FSS_OK)
             goto done;
-        }
         uint64_t *xl = tmp, *c = tmp + cnt;
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
@@ -270,13 +267,9 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kblo + kbhi, &key)) != FSS_OK)
             goto done;
         const uint8_t *kp = (const uint8_t *)key;
-        if ((s = fss_dcf_keys_alloc(&klo[0], plo, ev->party, cnt)) != FSS_OK ||
-            (s = fss_dcf_keys_read(&klo[0], 0, cnt, kp)) != FSS_OK ||
-            (arith && ((s = fss_dcf_keys_alloc(&khi[0], phi, ev->party, cnt)) != FSS_OK ||
-                       (s = fss_dcf_keys_read(&khi[0], 0, cnt, kp + kblo)) != FSS_OK))) {
-            fss_ev_fail(ev, s, "%s: party %d's DCF keys do not parse", name, ev->party);
+        if ((s = fss_ev_dcf_keys_read(ev, 0, plo, cnt, kp, &klo[0])) != FSS_OK ||
+            (arith && (s = fss_ev_dcf_keys_read(ev, 1, phi, cnt, kp + kblo, &khi[0])) != FSS_OK))
             goto done;
-        }
         if ((s = fss_ev_shares_take(ev, out, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
             goto done;
         for (size_t i = 0; i < cnt; i++)

@@ -61,15 +61,8 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_dcf_params p, size_t cnt, cons
                                 uint64_t *out)
 {
     fss_dcf_keys k;
-    fss_status s = fss_dcf_keys_alloc(&k, p, ev->party, cnt);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "party %d: cannot allocate %zu DCF keys", ev->party, cnt);
-    if ((s = fss_dcf_keys_read(&k, 0, cnt, key)) != FSS_OK)
-        fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
-    else
-        s = fss_ev_dcf_eval(ev, &k, x, out);
-    fss_dcf_keys_free(&k);
-    return s;
+    fss_status s = fss_ev_dcf_keys_read(ev, 0, p, cnt, key, &k);
+    return s == FSS_OK ? fss_ev_dcf_eval(ev, &k, x, out) : s;
 }
 
 /* ---- one-round ReLU -------------------------------------------------------------------
