@@ -328,14 +328,37 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
         return FSS_E_ARG;
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
     const size_t nv = ((size_t)p.n + 1) * (size_t)p.g;
-    for (size_t i = first; i < first + count; i++) {
-        const uint8_t *r = in + (i - first) * kb;
-        size_t off = fss_tree_key_read(r, i, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
-        if (!off || !bitbuf_tail_clean(r + off, nv * (size_t)p.l))
-            return FSS_E_FORMAT;
-        bitbuf bb = {NULL, r + off, 0};
-        for (size_t v = 0; v < nv; v++)
-            k->vcw[v * vs + i] = bitbuf_get(&bb, p.l);
+    const size_t off = 16 + 16 * (size_t)p.n + 2 * (((size_t)p.n + 7) / 8);
+    if (!fss_tree_keys_read(in, kb, first, count, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r))
+        return FSS_E_FORMAT;
+    /* The value words, a tile of instances at a time when they fit the buffer (g = 1),
+     * so each vcw row is written contiguously. */
+    enum { MAXV = 65 };
+    uint64_t tile[FSS_KEYS_READ_TILE * MAXV];
+    const size_t tw = nv <= MAXV ? FSS_KEYS_READ_TILE : 1;
+    for (size_t t = 0; t < count; t += tw) {
+        const size_t tn = count - t < tw ? count - t : tw;
+        for (size_t j = 0; j < tn; j++) {
+            const uint8_t *r = in + (t + j) * kb + off;
+            if (!bitbuf_tail_clean(r, nv * (size_t)p.l))
+                return FSS_E_FORMAT;
+            if (tw == 1) {
+                bitbuf bb = {NULL, r, 0};
+                for (size_t v = 0; v < nv; v++)
+                    k->vcw[v * vs + first + t] = bitbuf_get(&bb, p.l);
+            } else if (p.l == 1) {
+                for (size_t v = 0; v < nv; v++)
+                    tile[j * nv + v] = (r[v >> 3] >> (v & 7)) & 1u;
+            } else {
+                bitbuf bb = {NULL, r, 0};
+                for (size_t v = 0; v < nv; v++)
+                    tile[j * nv + v] = bitbuf_get(&bb, p.l);
+            }
+        }
+        if (tw > 1)
+            for (size_t v = 0; v < nv; v++)
+                for (size_t j = 0; j < tn; j++)
+                    k->vcw[v * vs + first + t + j] = tile[j * nv + v];
     }
     return FSS_OK;
 }

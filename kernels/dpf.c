@@ -361,13 +361,15 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
     const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l;
+    const size_t off = 16 + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8);
+    if (!fss_tree_keys_read(in, kb, first, count, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r))
+        return FSS_E_FORMAT;
     for (size_t i = first; i < first + count; i++) {
-        const uint8_t *r = in + (i - first) * kb;
-        size_t off = fss_tree_key_read(r, i, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
-        if (!off || !bitbuf_tail_clean(r + off, fbits))
+        const uint8_t *r = in + (i - first) * kb + off;
+        if (!bitbuf_tail_clean(r, fbits))
             return FSS_E_FORMAT;
         uint8_t f[16] = {0};
-        memcpy(f, r + off, fb);
+        memcpy(f, r, fb);
         k->fcw[i] = get_block(f);
     }
     return FSS_OK;

@@ -45,18 +45,29 @@ size_t fss_tree_key_write(uint8_t *out, size_t i, size_t count, int depth, const
     return off + mb;
 }
 
-size_t fss_tree_key_read(const uint8_t *in, size_t i, size_t count, int depth, fss_block *root,
-                         fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r)
+int fss_tree_keys_read(const uint8_t *in, size_t kb, size_t first, size_t n, size_t count, int depth,
+                       fss_block *root, fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r)
 {
-    size_t off = 0, mb = ((size_t)depth + 7) / 8;
-    root[i] = get_block(in);
-    off += 16;
-    for (int lv = 0; lv < depth; lv++, off += 16)
-        scw[(size_t)lv * count + i] = get_block(in + off);
-    uint64_t l = get_mask(in + off, mb), r = get_mask(in + off + mb, mb);
-    if ((l | r) & ~depth_mask(depth))
-        return 0;
-    tcw_l[i] = l;
-    tcw_r[i] = r;
-    return off + 2 * mb;
+    const size_t mb = ((size_t)depth + 7) / 8, moff = 16 + 16 * (size_t)depth;
+    const uint64_t bad = ~depth_mask(depth);
+    for (size_t t = 0; t < n; t += FSS_KEYS_READ_TILE) {
+        const size_t tn = n - t < FSS_KEYS_READ_TILE ? n - t : FSS_KEYS_READ_TILE;
+        const uint8_t *base = in + t * kb;
+        for (size_t j = 0; j < tn; j++) {
+            const uint8_t *r = base + j * kb;
+            const uint64_t l = get_mask(r + moff, mb), rr = get_mask(r + moff + mb, mb);
+            if ((l | rr) & bad)
+                return 0;
+            root[first + t + j] = get_block(r);
+            tcw_l[first + t + j] = l;
+            tcw_r[first + t + j] = rr;
+        }
+        for (int lv = 0; lv < depth; lv++) {
+            fss_block *dst = scw + (size_t)lv * count + first + t;
+            const uint8_t *src = base + 16 + 16 * (size_t)lv;
+            for (size_t j = 0; j < tn; j++)
+                dst[j] = get_block(src + j * kb);
+        }
+    }
+    return 1;
 }

@@ -59,10 +59,17 @@ static inline fss_block get_block(const uint8_t *in)
 /* The tree part of one instance (root, scw levels, tcw masks); returns bytes used. */
 size_t fss_tree_key_write(uint8_t *out, size_t i, size_t count, int depth, const fss_block *root,
                           const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r);
-/* Returns bytes used, or 0 when a tcw mask has bits beyond depth. */
-size_t fss_tree_key_read(const uint8_t *in, size_t i, size_t count, int depth, fss_block *root,
-                         fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r);
 
 static inline uint64_t depth_mask(int depth) { return depth >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << depth) - 1); }
+
+/* Instances per tile of the batch readers: the level-major arrays are written a tile's
+ * row at a time (contiguous), the per-instance input read a level at a time across
+ * the tile (a few KiB, cache resident): a transposition in tiles. */
+#define FSS_KEYS_READ_TILE 16
+
+/* The tree parts of instances first .. first+n-1 (of count), serialized kb bytes apart
+ * from in; returns 0 if a mask has bits beyond the depth (corruption), else 1. */
+int fss_tree_keys_read(const uint8_t *in, size_t kb, size_t first, size_t n, size_t count, int depth,
+                       fss_block *root, fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r);
 
 #endif
