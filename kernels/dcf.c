@@ -346,13 +346,8 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
                 bitbuf bb = {NULL, r, 0};
                 for (size_t v = 0; v < nv; v++)
                     k->vcw[v * vs + first + t] = bitbuf_get(&bb, p.l);
-            } else if (p.l == 1) {
-                for (size_t v = 0; v < nv; v++)
-                    tile[j * nv + v] = (r[v >> 3] >> (v & 7)) & 1u;
             } else {
-                bitbuf bb = {NULL, r, 0};
-                for (size_t v = 0; v < nv; v++)
-                    tile[j * nv + v] = bitbuf_get(&bb, p.l);
+                bits_read_run(r, nv, p.l, tile + j * nv);
             }
         }
         if (tw > 1)

@@ -42,6 +42,34 @@ static inline uint64_t bitbuf_get(bitbuf *b, int nbits)
     return nbits < 64 ? v & (((uint64_t)1 << nbits) - 1) : v;
 }
 
+/* nv consecutive l-bit values (LSB first) from in, which holds exactly (nv l + 7) / 8
+ * bytes: 8 bytes a load through a 128-bit accumulator, never past the end. */
+static inline void bits_read_run(const uint8_t *in, size_t nv, int l, uint64_t *out)
+{
+    const size_t nbytes = (nv * (size_t)l + 7) / 8;
+    const uint64_t mask = l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << l) - 1);
+    unsigned __int128 acc = 0;
+    int have = 0;
+    size_t pos = 0;
+    for (size_t v = 0; v < nv; v++) {
+        if (have < l) {
+            uint64_t w = 0;
+            size_t take = nbytes - pos < 8 ? nbytes - pos : 8;
+            if (take == 8)
+                memcpy(&w, in + pos, 8);
+            else
+                for (size_t b = 0; b < take; b++)
+                    w |= (uint64_t)in[pos + b] << (8 * b);
+            acc |= (unsigned __int128)w << have;
+            have += 8 * (int)take;
+            pos += take;
+        }
+        out[v] = (uint64_t)acc & mask;
+        acc >>= l;
+        have -= l;
+    }
+}
+
 /* Bits of the last byte past `bits` must be zero: a stray bit is corruption. */
 static inline int bitbuf_tail_clean(const uint8_t *p, size_t bits)
 {
