@@ -71,52 +71,77 @@ void fss_eval_free(fss_eval *ev)
     if (!ev)
         return;
     fss_ev_backend_free(ev);
-    for (int i = 0; i < 2; i++)
-        if (ev->keymem[i].p) {
-            fss_memzero(ev->keymem[i].p, ev->keymem[i].cap);
-            free(ev->keymem[i].p);
-        }
+    if (ev->keymem) {
+        fss_memzero(ev->keymem, ev->keymem_cap);
+        free(ev->keymem);
+    }
     free(ev);
 }
 
-/* Grow-only: a new buffer only when a gate needs more than any before it. Old keys are
- * left in it (they are spent) until the next gate overwrites them or the context is freed. */
-static void *keymem(fss_eval *ev, int slot, size_t bytes)
+/* Grow-only: a new buffer only when a step needs more than any before it. Old keys are
+ * left in it (they are spent) until the next step overwrites them or the context is freed. */
+static void *keymem(fss_eval *ev, size_t bytes)
 {
-    if (!ev->keymem[slot].p || bytes > ev->keymem[slot].cap) {
-        if (ev->keymem[slot].p) {
-            fss_memzero(ev->keymem[slot].p, ev->keymem[slot].cap);
-            free(ev->keymem[slot].p);
+    if (!ev->keymem || bytes > ev->keymem_cap) {
+        if (ev->keymem) {
+            fss_memzero(ev->keymem, ev->keymem_cap);
+            free(ev->keymem);
         }
-        ev->keymem[slot].cap = 0;
+        ev->keymem_cap = 0;
         const size_t cap = ((bytes ? bytes : 1) + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
-        if (!(ev->keymem[slot].p = aligned_alloc(64, cap)))
+        if (!(ev->keymem = aligned_alloc(64, cap)))
             return NULL;
-        ev->keymem[slot].cap = cap;
+        ev->keymem_cap = cap;
     }
-    return ev->keymem[slot].p;
+    return ev->keymem;
 }
 
-fss_status fss_ev_dpf_keys_read(fss_eval *ev, int slot, fss_dpf_params p, size_t count, const uint8_t *in,
-                                fss_dpf_keys *k)
+/* Instances parsed and evaluated a step at a time: the parsed keys (larger than the
+ * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps
+ * large enough to fill it. */
+static size_t step_count(const fss_eval *ev)
 {
-    void *mem = keymem(ev, slot, fss_dpf_keys_bytes(p, count));
-    if (!mem)
-        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu comparison keys", ev->party, count);
-    fss_dpf_keys_bind(k, p, ev->party, count, mem);
-    fss_status s = fss_dpf_keys_read(k, 0, count, in);
-    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
+    return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 22 : (size_t)1 << 14;
 }
 
-fss_status fss_ev_dcf_keys_read(fss_eval *ev, int slot, fss_dcf_params p, size_t count, const uint8_t *in,
-                                fss_dcf_keys *k)
+fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint8_t *keys, const uint64_t *x,
+                               uint64_t *out)
 {
-    void *mem = keymem(ev, slot, fss_dcf_keys_bytes(p, count));
-    if (!mem)
-        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu DCF keys", ev->party, count);
-    fss_dcf_keys_bind(k, p, ev->party, count, mem);
-    fss_status s = fss_dcf_keys_read(k, 0, count, in);
-    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = step_count(ev);
+    for (size_t at = 0; at < cnt; at += step) {
+        const size_t m = cnt - at < step ? cnt - at : step;
+        void *mem = keymem(ev, fss_dpf_keys_bytes(p, m));
+        if (!mem)
+            return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu comparison keys", ev->party, m);
+        fss_dpf_keys k;
+        fss_dpf_keys_bind(&k, p, ev->party, m, mem);
+        fss_status s = fss_dpf_keys_read(&k, 0, m, keys + at * kb);
+        if (s != FSS_OK)
+            return fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
+        if ((s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at)) != FSS_OK)
+            return s;
+    }
+    return FSS_OK;
+}
+
+fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *keys, const uint64_t *x,
+                           uint64_t *out)
+{
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = step_count(ev);
+    for (size_t at = 0; at < cnt; at += step) {
+        const size_t m = cnt - at < step ? cnt - at : step;
+        void *mem = keymem(ev, fss_dcf_keys_bytes(p, m));
+        if (!mem)
+            return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu DCF keys", ev->party, m);
+        fss_dcf_keys k;
+        fss_dcf_keys_bind(&k, p, ev->party, m, mem);
+        fss_status s = fss_dcf_keys_read(&k, 0, m, keys + at * kb);
+        if (s != FSS_OK)
+            return fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
+        if ((s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g)) != FSS_OK)
+            return s;
+    }
+    return FSS_OK;
 }
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }

@@ -20,10 +20,8 @@ struct fss_eval {
     fss_eval_stats stats;
     fss_backend backend;
     struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
-    struct {
-        void *p;
-        size_t cap;
-    } keymem[2]; /* party: key buffers reused gate after gate (no page faults, no zeroing) */
+    void *keymem; /* party: the parsed keys of one step, reused (no page faults, no zeroing) */
+    size_t keymem_cap;
     char err[512];
 };
 
@@ -33,12 +31,13 @@ FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, co
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 void fss_ev_backend_free(fss_eval *ev);
 
-/* Party: a gate's keys parsed from the key file into slot's reused buffer (slot 0 or 1:
- * a gate may hold two key sets). On failure the context's error names what. */
-FSS_NODISCARD fss_status fss_ev_dpf_keys_read(fss_eval *ev, int slot, fss_dpf_params p, size_t count,
-                                              const uint8_t *in, fss_dpf_keys *k);
-FSS_NODISCARD fss_status fss_ev_dcf_keys_read(fss_eval *ev, int slot, fss_dcf_params p, size_t count,
-                                              const uint8_t *in, fss_dcf_keys *k);
+/* Party: cnt serialized keys (as the dealer wrote them, back to back) parsed and
+ * evaluated at x on the context's backend, a step of instances at a time; out as
+ * fss_dpf_cmp_eval / fss_dcf_eval. On failure the context's error names what. */
+FSS_NODISCARD fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint8_t *keys,
+                                             const uint64_t *x, uint64_t *out);
+FSS_NODISCARD fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *keys,
+                                         const uint64_t *x, uint64_t *out);
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 #if defined(__GNUC__)

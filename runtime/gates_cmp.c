@@ -87,12 +87,10 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         const void *key;
         if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb + nb, &key)) != FSS_OK)
             goto done;
-        if ((s = fss_ev_dpf_keys_read(ev, 0, p, cnt, (const uint8_t *)key, &k[0])) != FSS_OK)
-            goto done;
         uint64_t *xl = tmp, *c = tmp + cnt;
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_ev_dpf_cmp_eval(ev, &k[0], xl, c)) != FSS_OK)
+        if ((s = fss_ev_dpf_cmp_take(ev, p, cnt, (const uint8_t *)key, xl, c)) != FSS_OK)
             goto done;
         fss_unpack_bits((const uint8_t *)key + kb, cnt, 1, xl); /* z_b */
         for (size_t i = 0; i < cnt; i++)
@@ -267,25 +265,27 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kblo + kbhi, &key)) != FSS_OK)
             goto done;
         const uint8_t *kp = (const uint8_t *)key;
-        if ((s = fss_ev_dcf_keys_read(ev, 0, plo, cnt, kp, &klo[0])) != FSS_OK ||
-            (arith && (s = fss_ev_dcf_keys_read(ev, 1, phi, cnt, kp + kblo, &khi[0])) != FSS_OK))
-            goto done;
-        if ((s = fss_ev_shares_take(ev, out, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
-            goto done;
+        /* Both DCFs before the share seed: the next key read recycles this chunk's buffer. */
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, n);
         if (arith) {
-            if ((s = fss_ev_dcf_eval(ev, &khi[0], xs, part)) != FSS_OK)
+            if ((s = fss_ev_dcf_take(ev, phi, cnt, kp + kblo, xs, part)) != FSS_OK)
                 goto done;
             for (size_t i = 0; i < cnt; i++)
-                out[i] += part[i] << (n - f);
+                out[i] = part[i] << (n - f);
+        } else {
+            memset(out, 0, cnt * 8);
         }
         for (size_t i = 0; i < cnt; i++) {
             if (ev->party == 0)
                 out[i] += (xs[i] >> f) - (half >> f);
             xs[i] = fss_ring_reduce(xs[i], f);
         }
-        if ((s = fss_ev_dcf_eval(ev, &klo[0], xs, part)) != FSS_OK)
+        if ((s = fss_ev_dcf_take(ev, plo, cnt, kp, xs, part)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < cnt; i++)
+            out[i] += part[i];
+        if ((s = fss_ev_shares_take(ev, part, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
             goto done;
         for (size_t i = 0; i < cnt; i++)
             out[i] = fss_ring_reduce(out[i] + part[i], m);

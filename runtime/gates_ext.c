@@ -60,9 +60,7 @@ static fss_status dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
 static fss_status dcf_take_eval(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *key, const uint64_t *x,
                                 uint64_t *out)
 {
-    fss_dcf_keys k;
-    fss_status s = fss_ev_dcf_keys_read(ev, 0, p, cnt, key, &k);
-    return s == FSS_OK ? fss_ev_dcf_eval(ev, &k, x, out) : s;
+    return fss_ev_dcf_take(ev, p, cnt, key, x, out);
 }
 
 /* ---- one-round ReLU -------------------------------------------------------------------
