@@ -171,10 +171,42 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* Where a party's time, traffic and keys go, layer by layer (for --json and progress). */
+typedef struct layer_stats {
+    double t0, seconds[FSS_CNN_MAX_LAYERS];
+    uint64_t bytes[FSS_CNN_MAX_LAYERS], rounds[FSS_CNN_MAX_LAYERS], key_bytes[FSS_CNN_MAX_LAYERS];
+    const fss_eval *ev;
+    const fss_keyfile_reader *r;
+    int quiet;
+} layer_stats;
+
 static void progress(void *arg, size_t layer, size_t nlayers, const char *what)
 {
-    double t0 = *(double *)arg;
-    fprintf(stderr, "online: layer %zu/%zu (%s) done, %.2f s\n", layer + 1, nlayers, what, now_s() - t0);
+    layer_stats *ls = (layer_stats *)arg;
+    const double t = now_s() - ls->t0;
+    if (layer < FSS_CNN_MAX_LAYERS && ls->ev) {
+        const fss_eval_stats *st = fss_eval_stats_get(ls->ev);
+        ls->seconds[layer] = t;
+        ls->bytes[layer] = st->bytes_sent + st->bytes_received;
+        ls->rounds[layer] = st->rounds;
+        ls->key_bytes[layer] = ls->r ? fss_keyfile_reader_bytes(ls->r) : 0;
+    }
+    if (!ls->quiet)
+        fprintf(stderr, "online: layer %zu/%zu (%s) done, %.2f s\n", layer + 1, nlayers, what, t);
+}
+
+/* ,"layers": [...] with each layer's own share (differences of the running totals). */
+static void print_layers(const fss_cnn_model *m, const layer_stats *ls)
+{
+    printf(", \"layers\": [");
+    for (size_t i = 0; i < m->nlayers && i < FSS_CNN_MAX_LAYERS; i++) {
+        const double dt = ls->seconds[i] - (i ? ls->seconds[i - 1] : 0);
+        printf("%s{\"layer\": \"%s\", \"seconds\": %.6f, \"bytes\": %llu, \"rounds\": %llu, \"key_bytes\": %llu}",
+               i ? ", " : "", m->layers[i].name, dt, (unsigned long long)(ls->bytes[i] - (i ? ls->bytes[i - 1] : 0)),
+               (unsigned long long)(ls->rounds[i] - (i ? ls->rounds[i - 1] : 0)),
+               (unsigned long long)(ls->key_bytes[i] - (i ? ls->key_bytes[i - 1] : 0)));
+    }
+    printf("]");
 }
 
 /* Images of model m from an .npy file: float32 [batch][c][h][w]. */
@@ -452,7 +484,13 @@ static int run_party(const opts *o)
         fprintf(stderr, "online: %s\n", fss_eval_error(ev));
         goto done;
     }
-    s = fss_cnn_walk(ev, m, batch, o->party == 0 ? &w : NULL, images, logits, o->quiet ? NULL : progress, &t0);
+    static layer_stats ls; /* ~6 KB: off the stack */
+    memset(&ls, 0, sizeof ls);
+    ls.t0 = t0;
+    ls.ev = ev;
+    ls.r = r;
+    ls.quiet = o->quiet;
+    s = fss_cnn_walk(ev, m, batch, o->party == 0 ? &w : NULL, images, logits, progress, &ls);
     if (s != FSS_OK) {
         fprintf(stderr, "online: %s\n", fss_eval_error(ev));
         if (fss_keyfile_reader_error(r)[0])
@@ -477,12 +515,15 @@ static int run_party(const opts *o)
                     "online: party %d: %s batch %zu in %.3f s, sent %.3f MB, received %.3f MB, %llu rounds, keys %.2f MB\n",
                     o->party, m->name, batch, secs, (double)fss_peer_bytes_sent(peer) / 1e6,
                     (double)fss_peer_bytes_received(peer) / 1e6, (unsigned long long)st->rounds, (double)kb / 1e6);
-        if (o->json)
+        if (o->json) {
             printf("{\"party\": %d, \"model\": \"%s\", \"batch\": %zu, \"seconds\": %.6f, \"bytes_sent\": %llu, "
-                   "\"bytes_received\": %llu, \"rounds\": %llu, \"key_bytes\": %llu, \"backend\": \"%s\"}\n",
+                   "\"bytes_received\": %llu, \"rounds\": %llu, \"key_bytes\": %llu, \"backend\": \"%s\"",
                    o->party, m->name, batch, secs, (unsigned long long)fss_peer_bytes_sent(peer),
                    (unsigned long long)fss_peer_bytes_received(peer), (unsigned long long)st->rounds,
                    (unsigned long long)kb, o->backend);
+            print_layers(m, &ls);
+            printf("}\n");
+        }
     }
     rc = 0;
 done:
