@@ -109,7 +109,7 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    fss_keyfile_splitter split[2] = {{w[0], 0}, {w[1], 0}};
+    fss_keyfile_splitter split[2] = {{.w = w[0]}, {.w = w[1]}};
     fss_key_sink sinks[2] = {fss_keyfile_sink(&split[0]), fss_keyfile_sink(&split[1])};
     if ((s = fss_eval_new_dealer(&ev, cpu, rng, sinks)) != FSS_OK ||
         (s = fss_cnn_walk(ev, m, (size_t)batch, NULL, NULL, NULL, quiet ? NULL : progress, &t0)) != FSS_OK) {

@@ -27,7 +27,7 @@ static fss_eval *ev_alloc(fss_mode mode, fss_ctx *cpu)
 fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_rng *rng, fss_key_sink sinks[2])
 {
     *out = NULL;
-    if (!cpu || !rng || !sinks[0].put || !sinks[1].put)
+    if (!cpu || !rng || !sinks[0].begin || !sinks[0].append || !sinks[1].begin || !sinks[1].append)
         return FSS_E_ARG;
     fss_eval *ev = ev_alloc(FSS_MODE_DEALER, cpu);
     if (!ev)
@@ -149,13 +149,27 @@ const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats
 const char *fss_eval_error(const fss_eval *ev) { return ev->err; }
 fss_ctx *fss_eval_cpu(fss_eval *ev) { return ev->cpu; }
 
-fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data, size_t bytes)
+fss_status fss_ev_put_begin(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, size_t bytes)
 {
-    fss_status s = ev->sinks[b].put(ev->sinks[b].self, (uint32_t)kind, elements, data, bytes);
+    fss_status s = ev->sinks[b].begin(ev->sinks[b].self, (uint32_t)kind, elements, bytes);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "dealer: cannot write party %d's keys (%s)", b, fss_status_str(s));
-    ev->stats.key_bytes[b] += bytes;
     return FSS_OK;
+}
+
+fss_status fss_ev_put_append(fss_eval *ev, int b, const void *data, size_t n)
+{
+    fss_status s = ev->sinks[b].append(ev->sinks[b].self, data, n);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "dealer: cannot write party %d's keys (%s)", b, fss_status_str(s));
+    ev->stats.key_bytes[b] += n;
+    return FSS_OK;
+}
+
+fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data, size_t bytes)
+{
+    fss_status s = fss_ev_put_begin(ev, b, kind, elements, bytes);
+    return s == FSS_OK ? fss_ev_put_append(ev, b, data, bytes) : s;
 }
 
 fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes, const void **data)

@@ -46,6 +46,9 @@ fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
     ;
 
 /* Dealer: append a chunk to party b's keys. */
+/* Dealer: a key written in parts (the parts must add up to bytes). */
+FSS_NODISCARD fss_status fss_ev_put_begin(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, size_t bytes);
+FSS_NODISCARD fss_status fss_ev_put_append(fss_eval *ev, int b, const void *data, size_t n);
 FSS_NODISCARD fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data,
                                     size_t bytes);
 /* Party: the next chunk, which must be of this kind and element count and exactly bytes long. */

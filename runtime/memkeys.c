@@ -1,5 +1,6 @@
 #include "fss/memkeys.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct chunk {
@@ -12,6 +13,7 @@ typedef struct chunk {
 struct fss_memkeys {
     chunk *c;
     size_t n, cap, next, total;
+    size_t fill_at; /* bytes appended to the last chunk */
 };
 
 fss_status fss_memkeys_new(fss_memkeys **out)
@@ -32,9 +34,11 @@ void fss_memkeys_free(fss_memkeys *m)
     free(m);
 }
 
-static fss_status put(void *self, uint32_t kind, uint64_t elements, const void *data, size_t bytes)
+static fss_status begin(void *self, uint32_t kind, uint64_t elements, size_t bytes)
 {
     fss_memkeys *m = (fss_memkeys *)self;
+    if (m->n && m->fill_at != m->c[m->n - 1].bytes)
+        return FSS_E_ARG; /* the previous key is not complete */
     if (m->n == m->cap) {
         size_t cap = m->cap ? 2 * m->cap : 16;
         chunk *c = (chunk *)realloc(m->c, cap * sizeof *c);
@@ -46,17 +50,27 @@ static fss_status put(void *self, uint32_t kind, uint64_t elements, const void *
     uint8_t *d = (uint8_t *)malloc(bytes ? bytes : 1);
     if (!d)
         return FSS_E_NOMEM;
-    if (bytes)
-        memcpy(d, data, bytes);
     m->c[m->n++] = (chunk){kind, elements, bytes, d};
+    m->fill_at = 0;
     m->total += bytes;
+    return FSS_OK;
+}
+
+static fss_status append(void *self, const void *data, size_t n)
+{
+    fss_memkeys *m = (fss_memkeys *)self;
+    if (!m->n || n > m->c[m->n - 1].bytes - m->fill_at)
+        return FSS_E_ARG; /* no key begun, or more bytes than it declared */
+    if (n)
+        memcpy(m->c[m->n - 1].data + m->fill_at, data, n);
+    m->fill_at += n;
     return FSS_OK;
 }
 
 static fss_status get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
 {
     fss_memkeys *m = (fss_memkeys *)self;
-    if (m->next >= m->n)
+    if (m->next >= m->n || (m->next == m->n - 1 && m->fill_at != m->c[m->n - 1].bytes))
         return FSS_E_FORMAT; /* the keys end before the walk does */
     chunk *c = &m->c[m->next];
     if (c->kind != kind || c->elements != elements)
@@ -67,7 +81,7 @@ static fss_status get(void *self, uint32_t kind, uint64_t elements, const void *
     return FSS_OK;
 }
 
-fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){put, m}; }
+fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){begin, append, m}; }
 fss_key_source fss_memkeys_source(fss_memkeys *m) { return (fss_key_source){get, m}; }
 size_t fss_memkeys_chunks(const fss_memkeys *m) { return m->n; }
 size_t fss_memkeys_unread(const fss_memkeys *m) { return m->n - m->next; }

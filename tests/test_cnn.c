@@ -282,13 +282,24 @@ static void split_join(fss_rng *rng)
     uint8_t *keys[NK];
     fss_keyfile_writer *w = NULL;
     REQUIRE(fss_keyfile_create(&w, path, 0, id, fp) == FSS_OK);
-    fss_keyfile_splitter sp = {w, 3000};
+    fss_keyfile_splitter sp = {.w = w, .piece = 3000};
     fss_key_sink sink = fss_keyfile_sink(&sp);
     for (size_t i = 0; i < NK; i++) {
         keys[i] = malloc(sizes[i] + 1);
         REQUIRE(keys[i] && fss_rng_bytes(rng, keys[i], sizes[i] + 1) == FSS_OK);
-        REQUIRE(sink.put(sink.self, (uint32_t)(10 + i), i + 1, keys[i], sizes[i]) == FSS_OK);
+        REQUIRE(sink.begin(sink.self, (uint32_t)(10 + i), i + 1, sizes[i]) == FSS_OK);
+        /* appended in parts of 1, 999, 2500, then the rest: across the pieces' edges */
+        static const size_t parts[] = {1, 999, 2500};
+        size_t at = 0;
+        for (size_t j = 0; j < 3 && at < sizes[i]; j++) {
+            const size_t n = parts[j] < sizes[i] - at ? parts[j] : sizes[i] - at;
+            REQUIRE(sink.append(sink.self, keys[i] + at, n) == FSS_OK);
+            at += n;
+        }
+        REQUIRE(sink.append(sink.self, keys[i] + at, sizes[i] - at) == FSS_OK);
     }
+    CHECK(sink.append(sink.self, keys[0], 1) == FSS_E_ARG, "a byte past the key's declared size was taken");
+    CHECK(sink.begin(sink.self, 7 | FSS_KEYFILE_KIND_PIECE, 1, 10) == FSS_E_ARG, "a reserved kind was taken");
     CHECK(fss_keyfile_writer_chunks(w) == 4 + 1 + 1 + 2 + 3 + 1, "%llu chunks for keys split at 3000 bytes",
           (unsigned long long)fss_keyfile_writer_chunks(w));
     REQUIRE(fss_keyfile_writer_close(w) == FSS_OK);

@@ -388,9 +388,14 @@ static void trunc_statistics(int n, int f, size_t reps)
 }
 
 /* ---- failures name the gate ----------------------------------------------------------- */
-static fss_status failing_put(void *self, uint32_t kind, uint64_t elements, const void *data, size_t bytes)
+static fss_status failing_begin(void *self, uint32_t kind, uint64_t elements, size_t bytes)
 {
-    (void)self, (void)kind, (void)elements, (void)data, (void)bytes;
+    (void)self, (void)kind, (void)elements, (void)bytes;
+    return FSS_E_IO;
+}
+static fss_status failing_append(void *self, const void *data, size_t n)
+{
+    (void)self, (void)data, (void)n;
     return FSS_E_IO;
 }
 static fss_status failing_get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
@@ -414,7 +419,7 @@ static fss_status call_gate(fss_eval *ev, int kind, const fss_tensor *x, int arg
 static void failures(void)
 {
     fss_eval *ev[4];
-    fss_key_sink bad_sinks[2] = {{failing_put, NULL}, {failing_put, NULL}};
+    fss_key_sink bad_sinks[2] = {{failing_begin, failing_append, NULL}, {failing_begin, failing_append, NULL}};
     REQUIRE(fss_eval_new_clear(&ev[0], ctx) == FSS_OK);
     REQUIRE(fss_eval_new_dealer(&ev[1], ctx, rng, bad_sinks) == FSS_OK);
     REQUIRE(fss_eval_new_party(&ev[2], ctx, 0, (fss_key_source){failing_get, NULL},

@@ -38,9 +38,12 @@ typedef enum fss_key_kind {
                                 the packed differences for party 1 */
 } fss_key_kind;
 
-/* Where the dealer appends a party's keys. put copies the bytes. */
+/* Where the dealer appends a party's keys: one key (a gate's chunk) is begun with its
+ * total size, then appended in parts that add up to exactly that size (the dealer
+ * generates big gates a step at a time and never holds them whole). Parts are copied. */
 typedef struct fss_key_sink {
-    fss_status (*put)(void *self, uint32_t kind, uint64_t elements, const void *data, size_t bytes);
+    fss_status (*begin)(void *self, uint32_t kind, uint64_t elements, size_t bytes);
+    fss_status (*append)(void *self, const void *data, size_t n);
     void *self;
 } fss_key_sink;
 

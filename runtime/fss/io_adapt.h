@@ -15,6 +15,10 @@ FSS_EXTERN_C_BEGIN
 typedef struct fss_keyfile_splitter {
     fss_keyfile_writer *w;
     size_t piece;
+    /* the key being written (zero-initialise the struct) */
+    uint32_t kind;
+    uint64_t elements;
+    size_t left, in_piece;
 } fss_keyfile_splitter;
 typedef struct fss_keyfile_joiner {
     fss_keyfile_reader *r;
