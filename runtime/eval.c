@@ -96,6 +96,78 @@ static void *keymem(fss_eval *ev, size_t bytes)
     return ev->keymem;
 }
 
+/* Dealer: key pairs generated a step of instances at a time and appended to each
+ * party's current key (begun by the caller), so a gate's keys never sit whole in the
+ * dealer's memory. Roots come from the context's random source; roots, keys and the
+ * serialized step are wiped. */
+#define DEAL_STEP ((size_t)1 << 14)
+
+static fss_status deal_roots(fss_eval *ev, fss_block *roots, size_t m)
+{
+    fss_status s = fss_rng_bytes(ev->rng, roots, 2 * m * sizeof *roots);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: random source failed");
+}
+
+fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
+{
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
+    fss_block *roots = (fss_block *)fss_ev_alloc(ev, 2 * step * sizeof *roots);
+    uint8_t *sbuf = (uint8_t *)fss_ev_alloc(ev, step * kb);
+    fss_status s = roots && sbuf ? FSS_OK : FSS_E_NOMEM;
+    for (size_t at = 0; at < cnt && s == FSS_OK; at += step) {
+        const size_t m = cnt - at < step ? cnt - at : step;
+        fss_dpf_keys k[2];
+        memset(k, 0, sizeof k);
+        if ((s = deal_roots(ev, roots, m)) == FSS_OK &&
+            ((s = fss_dpf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dpf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
+             (s = fss_dpf_keygen(ev->cpu, p, m, alpha + at, beta ? beta + at : NULL, roots, &k[0], &k[1])) != FSS_OK))
+            fss_ev_fail(ev, s, "dealer: %zu comparison keys: %s", m, fss_ctx_error(ev->cpu));
+        for (int b = 0; b < 2 && s == FSS_OK; b++) {
+            fss_dpf_keys_write(&k[b], 0, m, sbuf);
+            s = fss_ev_put_append(ev, b, sbuf, m * kb);
+        }
+        fss_dpf_keys_free(&k[0]);
+        fss_dpf_keys_free(&k[1]);
+    }
+    if (roots)
+        fss_memzero(roots, 2 * step * sizeof *roots);
+    if (sbuf)
+        fss_memzero(sbuf, step * kb);
+    free(roots);
+    free(sbuf);
+    return s;
+}
+
+fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
+{
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
+    fss_block *roots = (fss_block *)fss_ev_alloc(ev, 2 * step * sizeof *roots);
+    uint8_t *sbuf = (uint8_t *)fss_ev_alloc(ev, step * kb);
+    fss_status s = roots && sbuf ? FSS_OK : FSS_E_NOMEM;
+    for (size_t at = 0; at < cnt && s == FSS_OK; at += step) {
+        const size_t m = cnt - at < step ? cnt - at : step;
+        fss_dcf_keys k[2];
+        memset(k, 0, sizeof k);
+        if ((s = deal_roots(ev, roots, m)) == FSS_OK &&
+            ((s = fss_dcf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dcf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
+             (s = fss_dcf_keygen(ev->cpu, p, m, alpha + at, beta + at * (size_t)p.g, roots, &k[0], &k[1])) != FSS_OK))
+            fss_ev_fail(ev, s, "dealer: %zu DCF keys: %s", m, fss_ctx_error(ev->cpu));
+        for (int b = 0; b < 2 && s == FSS_OK; b++) {
+            fss_dcf_keys_write(&k[b], 0, m, sbuf);
+            s = fss_ev_put_append(ev, b, sbuf, m * kb);
+        }
+        fss_dcf_keys_free(&k[0]);
+        fss_dcf_keys_free(&k[1]);
+    }
+    if (roots)
+        fss_memzero(roots, 2 * step * sizeof *roots);
+    if (sbuf)
+        fss_memzero(sbuf, step * kb);
+    free(roots);
+    free(sbuf);
+    return s;
+}
+
 /* Instances parsed and evaluated a step at a time: the parsed keys (larger than the
  * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps
  * large enough to fill it. */

@@ -31,6 +31,12 @@ FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, co
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 void fss_ev_backend_free(fss_eval *ev);
 
+/* Dealer: cnt key pairs (DPF beta may be NULL: 1) appended, serialized, to both parties'
+ * current keys, a step of instances at a time. */
+FSS_NODISCARD fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *alpha,
+                                         const uint64_t *beta);
+FSS_NODISCARD fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
+                                         const uint64_t *beta);
 /* Party: cnt serialized keys (as the dealer wrote them, back to back) parsed and
  * evaluated at x on the context's backend, a step of instances at a time; out as
  * fss_dpf_cmp_eval / fss_dcf_eval. On failure the context's error names what. */

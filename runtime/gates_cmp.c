@@ -15,18 +15,6 @@ static int64_t floor_shift(int64_t v, int f)
     return v >= 0 ? (int64_t)((uint64_t)v >> f) : -(int64_t)(((uint64_t)(-(v + 1))) >> f) - 1;
 }
 
-/* Dealer: root seeds for count key pairs. */
-static fss_block *draw_roots(fss_eval *ev, size_t count)
-{
-    fss_block *r = (fss_block *)fss_ev_alloc(ev, 2 * count * sizeof *r);
-    if (r && fss_rng_bytes(ev->rng, r, 2 * count * sizeof *r) != FSS_OK) {
-        free(r);
-        fss_ev_fail(ev, FSS_E_CRYPTO, "dealer: random source failed");
-        return NULL;
-    }
-    return r;
-}
-
 /* ---- DReLU --------------------------------------------------------------------------
  * With x^ = x + r: msb(x) = msb(x^) ^ msb(r) ^ 1{x^' < r'}, ' = the low n-1 bits (the
  * borrow into bit n-1), so d = 1 ^ msb(x) is one comparison of public x^' with the
@@ -49,39 +37,29 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
             d->v[i] = 1u ^ msb(x->v[i], n);
         return FSS_OK;
     }
-    fss_dpf_keys k[2];
-    memset(k, 0, sizeof k);
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);
-    uint8_t *buf = (uint8_t *)fss_ev_alloc(ev, kb + nb);
-    if (!tmp || !buf) {
+    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, nb) : NULL;
+    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
         s = FSS_E_NOMEM;
         goto done;
     }
     if (ev->mode == FSS_MODE_DEALER) {
-        fss_block *roots = draw_roots(ev, cnt);
-        if (!roots) {
-            s = FSS_E_CRYPTO;
-            goto done;
-        }
+        /* party b's key: the comparison keys, then the packed bits z_b */
         uint64_t *alpha = tmp, *z = tmp + cnt;
         for (size_t i = 0; i < cnt; i++)
             alpha[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_dpf_keys_alloc(&k[0], p, 0, cnt)) != FSS_OK || (s = fss_dpf_keys_alloc(&k[1], p, 1, cnt)) != FSS_OK ||
-            (s = fss_dpf_keygen(ev->cpu, p, cnt, alpha, NULL, roots, &k[0], &k[1])) != FSS_OK ||
-            (s = fss_ev_random(ev, d->v, cnt, 1)) != FSS_OK || (s = fss_ev_random(ev, z, cnt, 1)) != FSS_OK) {
-            fss_memzero(roots, 2 * cnt * sizeof *roots);
-            free(roots);
-            goto done;
-        }
-        fss_memzero(roots, 2 * cnt * sizeof *roots);
-        free(roots);
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put_begin(ev, b, FSS_KEY_DRELU, cnt, kb + nb);
+        if (s == FSS_OK)
+            s = fss_ev_dpf_deal(ev, p, cnt, alpha, NULL);
+        if (s == FSS_OK && (s = fss_ev_random(ev, d->v, cnt, 1)) == FSS_OK)
+            s = fss_ev_random(ev, z, cnt, 1);
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dpf_keys_write(&k[b], 0, cnt, buf);
             /* z_0 random, z_1 = z_0 ^ msb(r) ^ r_d */
             for (size_t i = 0; i < cnt; i++)
                 alpha[i] = b ? (z[i] ^ msb(x->v[i], n) ^ d->v[i]) : z[i];
-            fss_pack_bits(alpha, cnt, 1, buf + kb);
-            s = fss_ev_put(ev, b, FSS_KEY_DRELU, cnt, buf, kb + nb);
+            fss_pack_bits(alpha, cnt, 1, buf);
+            s = fss_ev_put_append(ev, b, buf, nb);
         }
     } else {
         const void *key;
@@ -100,12 +78,10 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
 done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "drelu: %s", fss_status_str(s));
-    fss_dpf_keys_free(&k[0]);
-    fss_dpf_keys_free(&k[1]);
     if (tmp)
         fss_memzero(tmp, 2 * cnt * 8);
     if (buf)
-        fss_memzero(buf, kb + nb);
+        fss_memzero(buf, nb);
     free(tmp);
     free(buf);
     ev->stats.seconds += fss_now() - t0;
@@ -206,50 +182,26 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
     const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
     const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
     const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
-    fss_dcf_keys klo[2], khi[2];
-    memset(klo, 0, sizeof klo);
-    memset(khi, 0, sizeof khi);
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
-    uint8_t *buf = (uint8_t *)fss_ev_alloc(ev, kblo + kbhi);
-    if (!tmp || !buf) {
+    if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
     if (ev->mode == FSS_MODE_DEALER) {
+        /* party b's key: the low DCF keys, then (arithmetic shift) the wrap DCF keys */
         uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp + 2 * cnt;
-        fss_block *roots = draw_roots(ev, cnt);
-        if (!roots) {
-            s = FSS_E_CRYPTO;
-            goto done;
-        }
         for (size_t i = 0; i < cnt; i++) {
             alo[i] = fss_ring_reduce(x->v[i], f);
             beta[i] = fss_ring_mask(m); /* -1 */
         }
-        s = fss_dcf_keys_alloc(&klo[0], plo, 0, cnt);
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kblo + kbhi);
         if (s == FSS_OK)
-            s = fss_dcf_keys_alloc(&klo[1], plo, 1, cnt);
-        if (s == FSS_OK)
-            s = fss_dcf_keygen(ev->cpu, plo, cnt, alo, beta, roots, &klo[0], &klo[1]);
+            s = fss_ev_dcf_deal(ev, plo, cnt, alo, beta);
         if (s == FSS_OK && arith) {
-            if (fss_rng_bytes(ev->rng, roots, 2 * cnt * sizeof *roots) != FSS_OK)
-                s = FSS_E_CRYPTO;
             for (size_t i = 0; i < cnt; i++)
                 beta[i] = 1;
-            if (s == FSS_OK)
-                s = fss_dcf_keys_alloc(&khi[0], phi, 0, cnt);
-            if (s == FSS_OK)
-                s = fss_dcf_keys_alloc(&khi[1], phi, 1, cnt);
-            if (s == FSS_OK)
-                s = fss_dcf_keygen(ev->cpu, phi, cnt, x->v, beta, roots, &khi[0], &khi[1]);
-        }
-        fss_memzero(roots, 2 * cnt * sizeof *roots);
-        free(roots);
-        for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dcf_keys_write(&klo[b], 0, cnt, buf);
-            if (arith)
-                fss_dcf_keys_write(&khi[b], 0, cnt, buf + kblo);
-            s = fss_ev_put(ev, b, FSS_KEY_TRUNC, cnt, buf, kblo + kbhi);
+            s = fss_ev_dcf_deal(ev, phi, cnt, x->v, beta);
         }
         /* output mask r_y; parties share r_y - H(r) */
         if (s == FSS_OK)
@@ -294,16 +246,9 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
 done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
-    for (int b = 0; b < 2; b++) {
-        fss_dcf_keys_free(&klo[b]);
-        fss_dcf_keys_free(&khi[b]);
-    }
     if (tmp)
         fss_memzero(tmp, 3 * cnt * 8);
-    if (buf)
-        fss_memzero(buf, kblo + kbhi);
     free(tmp);
-    free(buf);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }

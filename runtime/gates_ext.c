@@ -27,33 +27,16 @@ static fss_status gate_fail(fss_eval *ev, fss_status s, const char *name)
     return fss_ev_fail(ev, s, "%s: %s", name, prev[0] ? prev : fss_status_str(s));
 }
 
-/* Dealer: cnt DCF key pairs of p (f(x) = beta if x < alpha), serialized into out[0]
- * and out[1], FSS_DCF_KEY_BYTES(p) * cnt bytes each. Roots and keys are wiped. */
-static fss_status dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta,
-                           uint8_t *out[2])
+/* Dealer: each party's key for this gate is cnt DCF keys of p (f(x) = beta if x < alpha),
+ * generated and written a step of instances at a time. */
+static fss_status dcf_deal(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
+                           const uint64_t *beta)
 {
-    fss_dcf_keys k[2];
-    memset(k, 0, sizeof k);
-    const size_t rb = 2 * cnt * sizeof(fss_block);
-    fss_block *roots = (fss_block *)fss_ev_alloc(ev, rb);
-    if (!roots)
-        return FSS_E_NOMEM;
-    fss_status s = fss_rng_bytes(ev->rng, roots, rb);
-    if (s != FSS_OK)
-        fss_ev_fail(ev, s, "dealer: random source failed");
-    if (s == FSS_OK && ((s = fss_dcf_keys_alloc(&k[0], p, 0, cnt)) != FSS_OK ||
-                        (s = fss_dcf_keys_alloc(&k[1], p, 1, cnt)) != FSS_OK))
-        fss_ev_fail(ev, s, "dealer: cannot allocate %zu DCF keys", cnt);
-    if (s == FSS_OK && (s = fss_dcf_keygen(ev->cpu, p, cnt, alpha, beta, roots, &k[0], &k[1])) != FSS_OK)
-        fss_ev_fail(ev, s, "dealer: %s", fss_ctx_error(ev->cpu));
-    if (s == FSS_OK)
-        for (int b = 0; b < 2; b++)
-            fss_dcf_keys_write(&k[b], 0, cnt, out[b]);
-    fss_memzero(roots, rb);
-    free(roots);
-    fss_dcf_keys_free(&k[0]);
-    fss_dcf_keys_free(&k[1]);
-    return s;
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    fss_status s = FSS_OK;
+    for (int b = 0; b < 2 && s == FSS_OK; b++)
+        s = fss_ev_put_begin(ev, b, kind, cnt, kb);
+    return s == FSS_OK ? fss_ev_dcf_deal(ev, p, cnt, alpha, beta) : s;
 }
 
 /* Party: parse cnt DCF keys of p from key and evaluate them at x; out holds cnt * g values. */
@@ -98,8 +81,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
     const fss_dcf_params p = {n - 1, n, 2};
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 6 * cnt * 8);
-    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
-    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+    if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
@@ -111,10 +93,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
             pay[2 * i] = sgn;
             pay[2 * i + 1] = fss_ring_mul(sgn, r, n);
         }
-        uint8_t *out[2] = {buf, buf + kb};
-        if ((s = dcf_deal(ev, p, cnt, lo, pay, out)) != FSS_OK ||
-            (s = fss_ev_put(ev, 0, FSS_KEY_DRELU, cnt, buf, kb)) != FSS_OK ||
-            (s = fss_ev_put(ev, 1, FSS_KEY_DRELU, cnt, buf + kb, kb)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_DRELU, p, cnt, lo, pay)) != FSS_OK ||
             (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -148,10 +127,7 @@ done:
         gate_fail(ev, s, name);
     if (tmp)
         fss_memzero(tmp, 6 * cnt * 8);
-    if (buf)
-        fss_memzero(buf, 2 * kb);
     free(tmp);
-    free(buf);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
@@ -185,8 +161,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
     const fss_dcf_params p = {m, n - m, 1};
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
-    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
-    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+    if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
@@ -194,10 +169,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
     if (ev->mode == FSS_MODE_DEALER) {
         for (size_t i = 0; i < cnt; i++)
             w[i] = 1;
-        uint8_t *out[2] = {buf, buf + kb};
-        if ((s = dcf_deal(ev, p, cnt, x->v, w, out)) != FSS_OK ||
-            (s = fss_ev_put(ev, 0, FSS_KEY_TRUNC, cnt, buf, kb)) != FSS_OK ||
-            (s = fss_ev_put(ev, 1, FSS_KEY_TRUNC, cnt, buf + kb, kb)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_TRUNC, p, cnt, x->v, w)) != FSS_OK ||
             (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
@@ -225,10 +197,7 @@ done:
         gate_fail(ev, s, name);
     if (tmp)
         fss_memzero(tmp, 3 * cnt * 8);
-    if (buf)
-        fss_memzero(buf, 2 * kb);
     free(tmp);
-    free(buf);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
@@ -275,8 +244,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
     const fss_dcf_params p = {f, m, 1};
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
-    uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, 2 * kb) : NULL;
-    if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
+    if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
@@ -291,10 +259,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
             c[i] = zmask; /* beta = -1 */
             sh[i] = rt >> f;
         }
-        uint8_t *out[2] = {buf, buf + kb};
-        if ((s = dcf_deal(ev, p, cnt, lo, c, out)) != FSS_OK ||
-            (s = fss_ev_put(ev, 0, FSS_KEY_TRUNC, cnt, buf, kb)) != FSS_OK ||
-            (s = fss_ev_put(ev, 1, FSS_KEY_TRUNC, cnt, buf + kb, kb)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_TRUNC, p, cnt, lo, c)) != FSS_OK ||
             (s = fss_ev_random(ev, z.v, cnt, m)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
@@ -322,10 +287,7 @@ done:
         gate_fail(ev, s, name);
     if (tmp)
         fss_memzero(tmp, 3 * cnt * 8);
-    if (buf)
-        fss_memzero(buf, 2 * kb);
     free(tmp);
-    free(buf);
     ev->stats.seconds += fss_now() - t0;
     if (s == FSS_OK)
         s = sext_core(ev, &z, n, y, name);
