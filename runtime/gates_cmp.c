@@ -253,6 +253,85 @@ done:
     return s;
 }
 
+/* ---- the shift of a value known to lie in [0, 2^(n-1)) (a ReLU's output) -------------
+ * Then the wrap 1{x^ < r} of the formula above is msb(r) (1 - msb(x^)): x + r passes 2^n
+ * only when msb(r) = 1, and then exactly when msb(x^) = 0. That is public msb(x^) times the
+ * dealer's bit, so shares of 2^(n-f) msb(r) replace the n-bit DCF of the signed shift:
+ * one f-bit DCF in all (Sigma's truncation of a value with a known sign). */
+fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    const int n = x->bits;
+    if (f < 0 || f >= n)
+        return fss_ev_fail(ev, FSS_E_ARG, "ars_nonneg: shift %d out of range for %d bits", f, n);
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale - f > 0 ? x->scale - f : 0);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "ars_nonneg: cannot make the output");
+    const size_t cnt = x->count;
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t i = 0; i < cnt; i++) {
+            if (msb(x->v[i], n))
+                return fss_ev_fail(ev, FSS_E_ARG, "ars_nonneg: element %zu is negative: the model walk "
+                                                  "called the non-negative shift on a signed value", i);
+            y->v[i] = x->v[i] >> f;
+        }
+        return FSS_OK;
+    }
+    if (f == 0) {
+        memcpy(y->v, x->v, cnt * 8);
+        return FSS_OK;
+    }
+    double t0 = fss_now();
+    const fss_dcf_params p = {f, n, 1};
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    if (!tmp)
+        return FSS_E_NOMEM;
+    if (ev->mode == FSS_MODE_DEALER) {
+        uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp;
+        for (size_t i = 0; i < cnt; i++) {
+            alo[i] = fss_ring_reduce(x->v[i], f);
+            beta[i] = fss_ring_mask(n); /* -1: shares of -1{L(x^) < L(r)} */
+        }
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kb);
+        if (s == FSS_OK)
+            s = fss_ev_dcf_deal(ev, p, cnt, alo, beta);
+        if (s == FSS_OK)
+            s = fss_ev_random(ev, y->v, cnt, n);
+        if (s == FSS_OK) { /* shares of r_y - H(r), then of 2^(n-f) msb(r) */
+            for (size_t i = 0; i < cnt; i++) {
+                vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, n);
+                vals[cnt + i] = msb(x->v[i], n) << (n - f);
+            }
+            s = fss_ev_shares_deal(ev, vals, 2 * cnt, n);
+        }
+    } else {
+        uint64_t *out = tmp, *xs = tmp + cnt, *part = tmp + 2 * cnt, *sh = tmp + cnt;
+        const void *key;
+        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                xs[i] = fss_ring_reduce(x->v[i], f);
+            s = fss_ev_dcf_take(ev, p, cnt, (const uint8_t *)key, xs, part);
+        }
+        if (s == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                out[i] = part[i] + (ev->party == 0 ? x->v[i] >> f : 0);
+            s = fss_ev_shares_take(ev, sh, 2 * cnt, n); /* after the DCF: it recycles the key's buffer */
+        }
+        if (s == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                out[i] = fss_ring_reduce(out[i] + sh[i] + (msb(x->v[i], n) ? 0 : sh[cnt + i]), n);
+            s = fss_ev_reconstruct(ev, out, cnt, n, 0, y->v);
+        }
+    }
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "ars_nonneg: %s", fss_status_str(s));
+    fss_memzero(tmp, 3 * cnt * 8);
+    free(tmp);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
 fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
 {
     return trunc_common(ev, x, f, 0, y);

@@ -53,7 +53,7 @@ typedef struct model {
     size_t pk, ps, pp;    /* pool window, stride and padding */
 } model;
 
-enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL };
+enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
 {
@@ -99,6 +99,10 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         break;
     case M_ARS:
         s = fss_gate_ars(ev, &x, md->f, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_ARSNN:
+        s = fss_gate_ars_nonneg(ev, &x, md->f, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
     case M_CONV: {
@@ -336,6 +340,44 @@ int main(void)
             md = base, md.name = "ars", md.kind = M_ARS, md.f = fs[fi];
             run(&md);
         }
+        /* the non-negative shift: inputs in [0, 2^(n-1)), edges 0, 1, 2^(n-1) - 1, 2^f - 1, 2^f */
+        for (size_t i = 0; i < m * k; i++)
+            x[i] &= fss_ring_mask(n - 1);
+        x[2] = fss_ring_mask(n - 1);
+        for (size_t fi = 0; fi < 4; fi++) {
+            const int f = fi < 3 ? fs[fi] : 12;
+            if (f >= n)
+                continue;
+            x[3] = fss_ring_mask(f);
+            x[4] = fss_ring_mask(n - 1) & ((uint64_t)1 << f);
+            md = base, md.name = "ars_nonneg", md.kind = M_ARSNN, md.f = f;
+            run(&md);
+            /* and it is the signed shift on these inputs, in the clear walk */
+            uint64_t *a1 = malloc(m * k * 8), *a2 = malloc(m * k * 8);
+            REQUIRE(a1 && a2);
+            fss_eval *ev;
+            md.kind = M_ARS;
+            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a1) == FSS_OK);
+            fss_eval_free(ev);
+            md.kind = M_ARSNN;
+            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a2) == FSS_OK);
+            fss_eval_free(ev);
+            CHECK(memcmp(a1, a2, m * k * 8) == 0, "ars_nonneg at %d bits, f %d: differs from ars in the clear", n, f);
+            free(a1);
+            free(a2);
+        }
+        /* a negative element: the clear walk refuses it */
+        x[5] = fss_ring_mask(n);
+        {
+            fss_eval *ev;
+            uint64_t *a1 = malloc(m * k * 8);
+            REQUIRE(a1 && fss_eval_new_clear(&ev, ctx) == FSS_OK);
+            md = base, md.kind = M_ARSNN, md.f = 1;
+            CHECK(walk(ev, &md, a1) == FSS_E_ARG, "ars_nonneg took a negative element in the clear walk");
+            fss_eval_free(ev);
+            free(a1);
+        }
+        fill(x, m * k, n, 0);
         if (n == 64) { /* the scale-12 pattern of a fixed-point layer */
             md = base, md.name = "ars", md.kind = M_ARS, md.f = 12;
             run(&md);

@@ -74,6 +74,10 @@ FSS_NODISCARD fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, siz
 FSS_NODISCARD fss_status fss_gate_trunc_reduce(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 /* Arithmetic shift right: y = floor(x / 2^f) with x read signed, in n bits; exact. */
 FSS_NODISCARD fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+/* The same shift for x known to lie in [0, 2^(n-1)) (a ReLU's output): one f-bit DCF
+ * instead of two DCFs, a quarter of the keys. Wrong (not unsafe) on other inputs; the
+ * clear walk refuses a negative element, so a model that misuses it fails its tests. */
+FSS_NODISCARD fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 
 /* y = max(x, 0) in ONE round, exact (LLAMA, PETS 2022: ReLU as a spline from one DCF
  * with a vector payload; Boyle et al., Eurocrypt 2021). y = d (x^ - r) with d = 1{x >= 0}
