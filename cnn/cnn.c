@@ -450,12 +450,15 @@ static fss_status add_bias(fss_eval *ev, fss_tensor *x, const fss_tensor *bias, 
 }
 
 /* Bring x back to the model's scale (after a product): one exact arithmetic shift. */
-static fss_status rescale(fss_eval *ev, const fss_cnn_model *m, fss_tensor *x)
+/* Back to the model's scale; nonneg: x is known to lie in [0, 2^(n-1)) (a ReLU's output,
+ * pooled or not), where the shift needs a quarter of the keys. */
+static fss_status rescale(fss_eval *ev, const fss_cnn_model *m, fss_tensor *x, int nonneg)
 {
     if (x->scale <= m->scale)
         return FSS_OK;
     fss_tensor y = {0};
-    fss_status s = fss_gate_ars(ev, x, x->scale - m->scale, &y);
+    fss_status s = nonneg ? fss_gate_ars_nonneg(ev, x, x->scale - m->scale, &y)
+                          : fss_gate_ars(ev, x, x->scale - m->scale, &y);
     if (s == FSS_OK) {
         fss_tensor_free(x);
         *x = y;
@@ -500,6 +503,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
     }
     fss_tensor P = {0}, skip = {0};
     size_t poff = 0;
+    int xnn = 0, skipnn = 0; /* x, skip known non-negative: set by a ReLU, kept by pools */
     if (s == FSS_OK)
         s = params_input(ev, m, w, &P);
     for (size_t li = 0; li < m->nlayers && s == FSS_OK; li++) {
@@ -507,8 +511,9 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         fss_tensor y = {0}, wt = {0}, bt = {0};
         switch (l->kind) {
         case FSS_LAYER_CONV: {
-            if ((s = rescale(ev, m, &x)) != FSS_OK)
+            if ((s = rescale(ev, m, &x, xnn)) != FSS_OK)
                 break;
+            xnn = 0;
             if (x.ndim != 4 || x.shape[1] != l->in) {
                 s = FSS_E_ARG;
                 break;
@@ -525,8 +530,9 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             break;
         }
         case FSS_LAYER_LINEAR: {
-            if ((s = rescale(ev, m, &x)) != FSS_OK)
+            if ((s = rescale(ev, m, &x, xnn)) != FSS_OK)
                 break;
+            xnn = 0;
             size_t ws[2] = {l->in, l->out}, bs[1] = {l->out};
             /* PyTorch holds W as [out][in]; x W^T is x times the transpose [in][out] */
             s = slice(&P, &poff, 2, ws, f, &wt);
@@ -540,6 +546,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         }
         case FSS_LAYER_RELU:
             s = replace(fss_gate_relu(ev, &x, &y), &x, &y);
+            xnn = 1;
             break;
         case FSS_LAYER_MAXPOOL:
             s = replace(fss_gate_maxpool_pad(ev, &x, l->k, l->stride, l->pad, &y), &x, &y);
@@ -554,8 +561,9 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         }
         case FSS_LAYER_SAVE: /* a copy of wires */
             fss_tensor_free(&skip);
-            if ((s = rescale(ev, m, &x)) == FSS_OK && (s = fss_tensor_init(&skip, x.ndim, x.shape, x.bits, x.scale)) == FSS_OK)
+            if ((s = rescale(ev, m, &x, xnn)) == FSS_OK && (s = fss_tensor_init(&skip, x.ndim, x.shape, x.bits, x.scale)) == FSS_OK)
                 memcpy(skip.v, x.v, x.count * 8);
+            skipnn = xnn;
             break;
         case FSS_LAYER_SHORTCUT: {
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
@@ -567,11 +575,13 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
                 s = replace(fss_gate_conv2d(ev, &skip, &wt, &cv, &y), &skip, &y);
             if (s == FSS_OK)
                 s = add_bias(ev, &skip, &bt, skip.shape[2] * skip.shape[3]);
+            skipnn = 0;
             break;
         }
         case FSS_LAYER_ADD:
-            if ((s = rescale(ev, m, &x)) == FSS_OK && (s = rescale(ev, m, &skip)) == FSS_OK)
+            if ((s = rescale(ev, m, &x, xnn)) == FSS_OK && (s = rescale(ev, m, &skip, skipnn)) == FSS_OK)
                 s = replace(fss_gate_add(ev, &x, &skip, &y), &x, &y);
+            xnn = 0;
             break;
         }
         fss_tensor_free(&wt);
@@ -580,7 +590,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             progress(progress_arg, li, m->nlayers, l->name);
     }
     if (s == FSS_OK)
-        s = rescale(ev, m, &x);
+        s = rescale(ev, m, &x, xnn);
     if (s == FSS_OK && x.count != batch * m->classes)
         s = FSS_E_ARG;
     if (s == FSS_OK)
