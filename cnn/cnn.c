@@ -466,6 +466,21 @@ static fss_status rescale(fss_eval *ev, const fss_cnn_model *m, fss_tensor *x, i
     return s;
 }
 
+/* x to scale sc >= its own by the public factor 2^(sc - scale): no key, no round. */
+static fss_status upscale(fss_eval *ev, fss_tensor *x, int sc)
+{
+    if (x->scale >= sc)
+        return FSS_OK;
+    fss_tensor y = {0};
+    fss_status s = fss_gate_scale(ev, x, (uint64_t)1 << (sc - x->scale), &y);
+    if (s == FSS_OK) {
+        y.scale = sc;
+        fss_tensor_free(x);
+        *x = y;
+    }
+    return s;
+}
+
 static fss_status replace(fss_status s, fss_tensor *x, fss_tensor *y)
 {
     if (s == FSS_OK) {
@@ -503,7 +518,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
     }
     fss_tensor P = {0}, skip = {0};
     size_t poff = 0;
-    int xnn = 0, skipnn = 0; /* x, skip known non-negative: set by a ReLU, kept by pools */
+    int xnn = 0; /* x known non-negative: set by a ReLU, kept by pools */
     if (s == FSS_OK)
         s = params_input(ev, m, w, &P);
     for (size_t li = 0; li < m->nlayers && s == FSS_OK; li++) {
@@ -563,7 +578,6 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             fss_tensor_free(&skip);
             if ((s = rescale(ev, m, &x, xnn)) == FSS_OK && (s = fss_tensor_init(&skip, x.ndim, x.shape, x.bits, x.scale)) == FSS_OK)
                 memcpy(skip.v, x.v, x.count * 8);
-            skipnn = xnn;
             break;
         case FSS_LAYER_SHORTCUT: {
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
@@ -575,11 +589,12 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
                 s = replace(fss_gate_conv2d(ev, &skip, &wt, &cv, &y), &skip, &y);
             if (s == FSS_OK)
                 s = add_bias(ev, &skip, &bt, skip.shape[2] * skip.shape[3]);
-            skipnn = 0;
             break;
         }
         case FSS_LAYER_ADD:
-            if ((s = rescale(ev, m, &x, xnn)) == FSS_OK && (s = rescale(ev, m, &skip, skipnn)) == FSS_OK)
+            /* At the larger of the two scales (the other multiplied up: local), so the sum's
+             * shift waits for the ReLU after it and becomes the cheap non-negative one. */
+            if ((s = upscale(ev, &x, skip.scale)) == FSS_OK && (s = upscale(ev, &skip, x.scale)) == FSS_OK)
                 s = replace(fss_gate_add(ev, &x, &skip, &y), &x, &y);
             xnn = 0;
             break;
