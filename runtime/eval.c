@@ -42,7 +42,7 @@ fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_rng *rng, fss_k
 fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link)
 {
     *out = NULL;
-    if (!cpu || (party != 0 && party != 1) || !src.get || !link.exchange)
+    if (!cpu || (party != 0 && party != 1) || !src.open || !src.read || !src.close || !link.exchange)
         return FSS_E_ARG;
     fss_eval *ev = ev_alloc(FSS_MODE_PARTY, cpu);
     if (!ev)
@@ -244,18 +244,39 @@ fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements,
     return s == FSS_OK ? fss_ev_put_append(ev, b, data, bytes) : s;
 }
 
+fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
+{
+    fss_status s = ev->src.open(ev->src.self, (uint32_t)kind, elements);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s: keys of another "
+                           "model?", ev->party, (int)kind, (unsigned long long)elements, fss_status_str(s));
+    return FSS_OK;
+}
+
+fss_status fss_ev_read(fss_eval *ev, size_t n, const void **data)
+{
+    fss_status s = ev->src.read(ev->src.self, n, data);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: its key ends before %zu more bytes (%s): keys of another model?",
+                           ev->party, n, fss_status_str(s));
+    ev->stats.key_bytes[ev->party] += n;
+    return FSS_OK;
+}
+
+fss_status fss_ev_close(fss_eval *ev)
+{
+    fss_status s = ev->src.close(ev->src.self);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: its key is longer than this gate's: keys of another model?", ev->party);
+    return FSS_OK;
+}
+
 fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes, const void **data)
 {
-    size_t got = 0;
-    fss_status s = ev->src.get(ev->src.self, (uint32_t)kind, elements, data, &got);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s", ev->party,
-                           (int)kind, (unsigned long long)elements, fss_status_str(s));
-    if (got != bytes)
-        return fss_ev_fail(ev, FSS_E_FORMAT, "party %d: key of kind %d has %zu bytes, expected %zu: keys of another model?",
-                           ev->party, (int)kind, got, bytes);
-    ev->stats.key_bytes[ev->party] += bytes;
-    return FSS_OK;
+    fss_status s = fss_ev_open(ev, kind, elements);
+    if (s == FSS_OK)
+        s = fss_ev_read(ev, bytes, data);
+    return s == FSS_OK ? fss_ev_close(ev) : s;
 }
 
 fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, void *recv, size_t recv_bytes)

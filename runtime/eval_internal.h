@@ -57,6 +57,11 @@ FSS_NODISCARD fss_status fss_ev_put_begin(fss_eval *ev, int b, fss_key_kind kind
 FSS_NODISCARD fss_status fss_ev_put_append(fss_eval *ev, int b, const void *data, size_t n);
 FSS_NODISCARD fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, const void *data,
                                     size_t bytes);
+/* Party: a key read in parts (open, reads front to back, close); on failure the
+ * context's error says what. */
+FSS_NODISCARD fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements);
+FSS_NODISCARD fss_status fss_ev_read(fss_eval *ev, size_t n, const void **data);
+FSS_NODISCARD fss_status fss_ev_close(fss_eval *ev);
 /* Party: the next chunk, which must be of this kind and element count and exactly bytes long. */
 FSS_NODISCARD fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes,
                                     const void **data);

@@ -60,43 +60,75 @@ static fss_status sink_append(void *self, const void *data, size_t n)
     return FSS_OK;
 }
 
-/* A key in one chunk is handed out in place (the reader's buffer); a split one is
- * copied piece by piece into the joiner's buffer. */
-static fss_status source_get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
+/* Parts inside one chunk are handed out in place (the reader's buffer); a part that runs
+ * into the next piece is copied into the joiner's buffer, piece by piece. */
+static fss_status source_open(void *self, uint32_t kind, uint64_t elements)
 {
     fss_keyfile_joiner *j = (fss_keyfile_joiner *)self;
     fss_keyfile_chunk c;
     fss_status s = fss_keyfile_next(j->r, kind, elements, &c);
-    if (s != FSS_OK || !(c.kind & FSS_KEYFILE_KIND_PIECE)) {
-        if (s == FSS_OK) {
-            *data = c.data;
-            *bytes = (size_t)c.payload_bytes;
-        }
+    if (s != FSS_OK)
         return s;
-    }
-    size_t used = 0;
-    for (;;) {
-        if (used + c.payload_bytes > j->cap) {
-            size_t cap = 2 * (used + (size_t)c.payload_bytes);
-            uint8_t *nb = (uint8_t *)malloc(cap);
-            if (!nb)
-                return FSS_E_NOMEM;
-            if (used)
-                memcpy(nb, j->buf, used);
-            wipe_free(j->buf, j->cap);
-            j->buf = nb;
-            j->cap = cap;
-        }
-        memcpy(j->buf + used, c.data, (size_t)c.payload_bytes);
-        used += (size_t)c.payload_bytes;
-        if (!(c.kind & FSS_KEYFILE_KIND_PIECE))
-            break;
-        if ((s = fss_keyfile_next(j->r, kind, elements, &c)) != FSS_OK)
+    j->kind = kind;
+    j->elements = elements;
+    j->more = (c.kind & FSS_KEYFILE_KIND_PIECE) != 0;
+    j->at = c.data;
+    j->left = (size_t)c.payload_bytes;
+    return FSS_OK;
+}
+
+static fss_status next_piece(fss_keyfile_joiner *j)
+{
+    if (!j->more)
+        return FSS_E_FORMAT; /* past the key's end */
+    fss_keyfile_chunk c;
+    fss_status s = fss_keyfile_next(j->r, j->kind, j->elements, &c);
+    if (s != FSS_OK)
+        return s;
+    j->more = (c.kind & FSS_KEYFILE_KIND_PIECE) != 0;
+    j->at = c.data;
+    j->left = (size_t)c.payload_bytes;
+    return FSS_OK;
+}
+
+static fss_status source_read(void *self, size_t n, const void **data)
+{
+    fss_keyfile_joiner *j = (fss_keyfile_joiner *)self;
+    fss_status s;
+    while (j->left == 0 && n) /* an exhausted (or empty) piece: go on to the next */
+        if ((s = next_piece(j)) != FSS_OK)
             return s;
+    if (n <= j->left) {
+        *data = j->at;
+        j->at += n;
+        j->left -= n;
+        return FSS_OK;
+    }
+    if (n > j->cap) {
+        uint8_t *nb = (uint8_t *)malloc(n);
+        if (!nb)
+            return FSS_E_NOMEM;
+        wipe_free(j->buf, j->cap);
+        j->buf = nb;
+        j->cap = n;
+    }
+    for (size_t got = 0; got < n;) {
+        if (j->left == 0 && (s = next_piece(j)) != FSS_OK)
+            return s;
+        const size_t take = n - got < j->left ? n - got : j->left;
+        memcpy(j->buf + got, j->at, take);
+        j->at += take;
+        j->left -= take;
+        got += take;
     }
     *data = j->buf;
-    *bytes = used;
     return FSS_OK;
+}
+
+static fss_status source_close(void *self)
+{
+    fss_keyfile_joiner *j = (fss_keyfile_joiner *)self;
+    return j->left == 0 && !j->more ? FSS_OK : FSS_E_FORMAT;
 }
 
 void fss_keyfile_joiner_free(fss_keyfile_joiner *j)
@@ -112,5 +144,8 @@ static fss_status link_exchange(void *self, const void *send, size_t send_bytes,
 }
 
 fss_key_sink fss_keyfile_sink(fss_keyfile_splitter *sp) { return (fss_key_sink){sink_begin, sink_append, sp}; }
-fss_key_source fss_keyfile_source(fss_keyfile_joiner *j) { return (fss_key_source){source_get, j}; }
+fss_key_source fss_keyfile_source(fss_keyfile_joiner *j)
+{
+    return (fss_key_source){source_open, source_read, source_close, j};
+}
 fss_link fss_peer_link(fss_peer *p) { return (fss_link){link_exchange, p}; }

@@ -14,6 +14,7 @@ struct fss_memkeys {
     chunk *c;
     size_t n, cap, next, total;
     size_t fill_at; /* bytes appended to the last chunk */
+    size_t read_at; /* bytes read of the open chunk (next - 1) */
 };
 
 fss_status fss_memkeys_new(fss_memkeys **out)
@@ -67,7 +68,7 @@ static fss_status append(void *self, const void *data, size_t n)
     return FSS_OK;
 }
 
-static fss_status get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
+static fss_status open_key(void *self, uint32_t kind, uint64_t elements)
 {
     fss_memkeys *m = (fss_memkeys *)self;
     if (m->next >= m->n || (m->next == m->n - 1 && m->fill_at != m->c[m->n - 1].bytes))
@@ -76,13 +77,28 @@ static fss_status get(void *self, uint32_t kind, uint64_t elements, const void *
     if (c->kind != kind || c->elements != elements)
         return FSS_E_FORMAT;
     m->next++;
-    *data = c->data;
-    *bytes = c->bytes;
+    m->read_at = 0;
     return FSS_OK;
 }
 
+static fss_status read_key(void *self, size_t n, const void **data)
+{
+    fss_memkeys *m = (fss_memkeys *)self;
+    if (!m->next || n > m->c[m->next - 1].bytes - m->read_at)
+        return FSS_E_FORMAT;
+    *data = m->c[m->next - 1].data + m->read_at;
+    m->read_at += n;
+    return FSS_OK;
+}
+
+static fss_status close_key(void *self)
+{
+    fss_memkeys *m = (fss_memkeys *)self;
+    return m->next && m->read_at == m->c[m->next - 1].bytes ? FSS_OK : FSS_E_FORMAT;
+}
+
 fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){begin, append, m}; }
-fss_key_source fss_memkeys_source(fss_memkeys *m) { return (fss_key_source){get, m}; }
+fss_key_source fss_memkeys_source(fss_memkeys *m) { return (fss_key_source){open_key, read_key, close_key, m}; }
 size_t fss_memkeys_chunks(const fss_memkeys *m) { return m->n; }
 size_t fss_memkeys_unread(const fss_memkeys *m) { return m->n - m->next; }
 size_t fss_memkeys_bytes(const fss_memkeys *m) { return m->total; }

@@ -398,9 +398,19 @@ static fss_status failing_append(void *self, const void *data, size_t n)
     (void)self, (void)data, (void)n;
     return FSS_E_IO;
 }
-static fss_status failing_get(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes)
+static fss_status failing_open(void *self, uint32_t kind, uint64_t elements)
 {
-    (void)self, (void)kind, (void)elements, (void)data, (void)bytes;
+    (void)self, (void)kind, (void)elements;
+    return FSS_E_IO;
+}
+static fss_status failing_read(void *self, size_t n, const void **data)
+{
+    (void)self, (void)n, (void)data;
+    return FSS_E_IO;
+}
+static fss_status failing_close(void *self)
+{
+    (void)self;
     return FSS_E_IO;
 }
 static fss_status no_exchange(void *self, const void *s, size_t ns, void *r, size_t nr)
@@ -422,9 +432,9 @@ static void failures(void)
     fss_key_sink bad_sinks[2] = {{failing_begin, failing_append, NULL}, {failing_begin, failing_append, NULL}};
     REQUIRE(fss_eval_new_clear(&ev[0], ctx) == FSS_OK);
     REQUIRE(fss_eval_new_dealer(&ev[1], ctx, rng, bad_sinks) == FSS_OK);
-    REQUIRE(fss_eval_new_party(&ev[2], ctx, 0, (fss_key_source){failing_get, NULL},
+    REQUIRE(fss_eval_new_party(&ev[2], ctx, 0, (fss_key_source){failing_open, failing_read, failing_close, NULL},
                                (fss_link){no_exchange, NULL}) == FSS_OK);
-    REQUIRE(fss_eval_new_party(&ev[3], ctx, 1, (fss_key_source){failing_get, NULL},
+    REQUIRE(fss_eval_new_party(&ev[3], ctx, 1, (fss_key_source){failing_open, failing_read, failing_close, NULL},
                                (fss_link){no_exchange, NULL}) == FSS_OK);
     size_t shape[1] = {5};
     for (int kind = G_RELU; kind <= G_TRUNC; kind++) {

@@ -47,10 +47,14 @@ typedef struct fss_key_sink {
     void *self;
 } fss_key_sink;
 
-/* Where a party reads its next key: *data stays valid until the next get. A kind or
- * element count other than expected is an error (the keys belong to another model). */
+/* Where a party reads its keys, in the dealer's order: open the next key (a kind or
+ * element count other than expected is FSS_E_FORMAT: the keys belong to another model),
+ * read it front to back in parts (*data valid until the next read or open; FSS_E_FORMAT
+ * past its end), close it (FSS_E_FORMAT if bytes are left). */
 typedef struct fss_key_source {
-    fss_status (*get)(void *self, uint32_t kind, uint64_t elements, const void **data, size_t *bytes);
+    fss_status (*open)(void *self, uint32_t kind, uint64_t elements);
+    fss_status (*read)(void *self, size_t n, const void **data);
+    fss_status (*close)(void *self);
     void *self;
 } fss_key_source;
 

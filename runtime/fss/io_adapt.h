@@ -10,8 +10,9 @@ FSS_EXTERN_C_BEGIN
 
 /* A gate's key larger than piece bytes (0: FSS_KEYFILE_MAX_CHUNK_BYTES) is written as
  * several chunks of at most piece bytes, all but the last of kind | FSS_KEYFILE_KIND_PIECE,
- * and joined again by the source into one buffer (wiped when replaced or freed). The
- * structs live as long as the sink or source made from them. */
+ * and read back across them by the source (a part spanning two pieces is copied into the
+ * joiner's buffer, wiped when replaced or freed). The structs live as long as the sink or
+ * source made from them. */
 typedef struct fss_keyfile_splitter {
     fss_keyfile_writer *w;
     size_t piece;
@@ -22,8 +23,14 @@ typedef struct fss_keyfile_splitter {
 } fss_keyfile_splitter;
 typedef struct fss_keyfile_joiner {
     fss_keyfile_reader *r;
-    uint8_t *buf;
+    uint8_t *buf; /* parts that span pieces are copied here */
     size_t cap;
+    /* the open key (zero-initialise the struct) */
+    uint32_t kind;
+    uint64_t elements;
+    const uint8_t *at;
+    size_t left;
+    int more;
 } fss_keyfile_joiner;
 
 fss_key_sink fss_keyfile_sink(fss_keyfile_splitter *sp);
