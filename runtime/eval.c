@@ -173,11 +173,10 @@ fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
  * large enough to fill it. */
 static size_t step_count(const fss_eval *ev)
 {
-    return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 22 : (size_t)1 << 14;
+    return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 20 : (size_t)1 << 14;
 }
 
-fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint8_t *keys, const uint64_t *x,
-                               uint64_t *out)
+fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
 {
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = step_count(ev);
     for (size_t at = 0; at < cnt; at += step) {
@@ -187,7 +186,11 @@ fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const
             return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu comparison keys", ev->party, m);
         fss_dpf_keys k;
         fss_dpf_keys_bind(&k, p, ev->party, m, mem);
-        fss_status s = fss_dpf_keys_read(&k, 0, m, keys + at * kb);
+        const void *keys;
+        fss_status s = fss_ev_read(ev, m * kb, &keys);
+        if (s != FSS_OK)
+            return s;
+        s = fss_dpf_keys_read(&k, 0, m, (const uint8_t *)keys);
         if (s != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
         if ((s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at)) != FSS_OK)
@@ -196,8 +199,7 @@ fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const
     return FSS_OK;
 }
 
-fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *keys, const uint64_t *x,
-                           uint64_t *out)
+fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
 {
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = step_count(ev);
     for (size_t at = 0; at < cnt; at += step) {
@@ -207,7 +209,11 @@ fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
             return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu DCF keys", ev->party, m);
         fss_dcf_keys k;
         fss_dcf_keys_bind(&k, p, ev->party, m, mem);
-        fss_status s = fss_dcf_keys_read(&k, 0, m, keys + at * kb);
+        const void *keys;
+        fss_status s = fss_ev_read(ev, m * kb, &keys);
+        if (s != FSS_OK)
+            return s;
+        s = fss_dcf_keys_read(&k, 0, m, (const uint8_t *)keys);
         if (s != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
         if ((s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g)) != FSS_OK)

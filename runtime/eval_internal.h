@@ -37,13 +37,13 @@ FSS_NODISCARD fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t 
                                          const uint64_t *beta);
 FSS_NODISCARD fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
                                          const uint64_t *beta);
-/* Party: cnt serialized keys (as the dealer wrote them, back to back) parsed and
- * evaluated at x on the context's backend, a step of instances at a time; out as
- * fss_dpf_cmp_eval / fss_dcf_eval. On failure the context's error names what. */
-FSS_NODISCARD fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint8_t *keys,
-                                             const uint64_t *x, uint64_t *out);
-FSS_NODISCARD fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *keys,
-                                         const uint64_t *x, uint64_t *out);
+/* Party: cnt serialized keys (as the dealer wrote them, back to back), read from the
+ * open key and evaluated at x on the context's backend, a step of instances at a time;
+ * out as fss_dpf_cmp_eval / fss_dcf_eval. On failure the context's error names what. */
+FSS_NODISCARD fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x,
+                                             uint64_t *out);
+FSS_NODISCARD fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x,
+                                         uint64_t *out);
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -62,15 +62,16 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
             s = fss_ev_put_append(ev, b, buf, nb);
         }
     } else {
-        const void *key;
-        if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb + nb, &key)) != FSS_OK)
+        const void *zb;
+        if ((s = fss_ev_open(ev, FSS_KEY_DRELU, cnt)) != FSS_OK)
             goto done;
         uint64_t *xl = tmp, *c = tmp + cnt;
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_ev_dpf_cmp_take(ev, p, cnt, (const uint8_t *)key, xl, c)) != FSS_OK)
+        if ((s = fss_ev_dpf_cmp_take(ev, p, cnt, xl, c)) != FSS_OK || (s = fss_ev_read(ev, nb, &zb)) != FSS_OK ||
+            (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
-        fss_unpack_bits((const uint8_t *)key + kb, cnt, 1, xl); /* z_b */
+        fss_unpack_bits((const uint8_t *)zb, cnt, 1, xl); /* z_b */
         for (size_t i = 0; i < cnt; i++)
             c[i] ^= xl[i] ^ (ev->party == 0 ? 1u ^ msb(x->v[i], n) : 0);
         s = fss_ev_reconstruct(ev, c, cnt, 1, 1, d->v);
@@ -188,7 +189,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         goto done;
     }
     if (ev->mode == FSS_MODE_DEALER) {
-        /* party b's key: the low DCF keys, then (arithmetic shift) the wrap DCF keys */
+        /* party b's key: (arithmetic shift) the wrap DCF keys, then the low DCF keys */
         uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp + 2 * cnt;
         for (size_t i = 0; i < cnt; i++) {
             alo[i] = fss_ring_reduce(x->v[i], f);
@@ -196,13 +197,15 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         }
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kblo + kbhi);
-        if (s == FSS_OK)
-            s = fss_ev_dcf_deal(ev, plo, cnt, alo, beta);
-        if (s == FSS_OK && arith) {
+        if (s == FSS_OK && arith) { /* in the order the party evaluates them */
             for (size_t i = 0; i < cnt; i++)
                 beta[i] = 1;
             s = fss_ev_dcf_deal(ev, phi, cnt, x->v, beta);
+            for (size_t i = 0; i < cnt; i++)
+                beta[i] = fss_ring_mask(m);
         }
+        if (s == FSS_OK)
+            s = fss_ev_dcf_deal(ev, plo, cnt, alo, beta);
         /* output mask r_y; parties share r_y - H(r) */
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, m);
@@ -212,16 +215,13 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
             s = fss_ev_shares_deal(ev, vals, cnt, m);
         }
     } else {
-        const void *key;
         uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
-        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kblo + kbhi, &key)) != FSS_OK)
+        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) != FSS_OK)
             goto done;
-        const uint8_t *kp = (const uint8_t *)key;
-        /* Both DCFs before the share seed: the next key read recycles this chunk's buffer. */
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, n);
         if (arith) {
-            if ((s = fss_ev_dcf_take(ev, phi, cnt, kp + kblo, xs, part)) != FSS_OK)
+            if ((s = fss_ev_dcf_take(ev, phi, cnt, xs, part)) != FSS_OK)
                 goto done;
             for (size_t i = 0; i < cnt; i++)
                 out[i] = part[i] << (n - f);
@@ -233,7 +233,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
                 out[i] += (xs[i] >> f) - (half >> f);
             xs[i] = fss_ring_reduce(xs[i], f);
         }
-        if ((s = fss_ev_dcf_take(ev, plo, cnt, kp, xs, part)) != FSS_OK)
+        if ((s = fss_ev_dcf_take(ev, plo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
             out[i] += part[i];
@@ -307,16 +307,16 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         }
     } else {
         uint64_t *out = tmp, *xs = tmp + cnt, *part = tmp + 2 * cnt, *sh = tmp + cnt;
-        const void *key;
-        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) == FSS_OK) {
+        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
                 xs[i] = fss_ring_reduce(x->v[i], f);
-            s = fss_ev_dcf_take(ev, p, cnt, (const uint8_t *)key, xs, part);
+            if ((s = fss_ev_dcf_take(ev, p, cnt, xs, part)) == FSS_OK)
+                s = fss_ev_close(ev);
         }
         if (s == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
                 out[i] = part[i] + (ev->party == 0 ? x->v[i] >> f : 0);
-            s = fss_ev_shares_take(ev, sh, 2 * cnt, n); /* after the DCF: it recycles the key's buffer */
+            s = fss_ev_shares_take(ev, sh, 2 * cnt, n);
         }
         if (s == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)

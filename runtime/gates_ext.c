@@ -39,11 +39,14 @@ static fss_status dcf_deal(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, si
     return s == FSS_OK ? fss_ev_dcf_deal(ev, p, cnt, alpha, beta) : s;
 }
 
-/* Party: parse cnt DCF keys of p from key and evaluate them at x; out holds cnt * g values. */
-static fss_status dcf_take_eval(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint8_t *key, const uint64_t *x,
+/* Party: its key for this gate, cnt DCF keys of p, read and evaluated at x a step at a time. */
+static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, size_t cnt, const uint64_t *x,
                                 uint64_t *out)
 {
-    return fss_ev_dcf_take(ev, p, cnt, key, x, out);
+    fss_status s = fss_ev_open(ev, kind, cnt);
+    if (s == FSS_OK)
+        s = fss_ev_dcf_take(ev, p, cnt, x, out);
+    return s == FSS_OK ? fss_ev_close(ev) : s;
 }
 
 /* ---- one-round ReLU -------------------------------------------------------------------
@@ -79,7 +82,6 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
         return FSS_OK;
     double t0 = fss_now();
     const fss_dcf_params p = {n - 1, n, 2};
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 6 * cnt * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -104,12 +106,9 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
         }
         s = fss_ev_shares_deal(ev, sh, 3 * cnt, n);
     } else {
-        const void *key;
-        if ((s = fss_ev_get(ev, FSS_KEY_DRELU, cnt, kb, &key)) != FSS_OK)
-            goto done;
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, lo, pay)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_DRELU, p, cnt, lo, pay)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, 3 * cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -159,7 +158,6 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
     double t0 = fss_now();
     const uint64_t half = (uint64_t)1 << (m - 1), nmask = fss_ring_mask(n);
     const fss_dcf_params p = {m, n - m, 1};
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -176,12 +174,9 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
             sh[i] = (y->v[i] - x->v[i]) & nmask; /* r_y - r */
         s = fss_ev_shares_deal(ev, sh, cnt, n);
     } else {
-        const void *key;
-        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) != FSS_OK)
-            goto done;
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, m);
-        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, xs, w)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC, p, cnt, xs, w)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -242,7 +237,6 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
     double t0 = fss_now();
     const uint64_t fmask = fss_ring_mask(f), zmask = fss_ring_mask(m);
     const fss_dcf_params p = {f, m, 1};
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -266,12 +260,9 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
             sh[i] = (z.v[i] - sh[i]) & zmask; /* r_z - H(r - t) */
         s = fss_ev_shares_deal(ev, sh, cnt, m);
     } else {
-        const void *key;
-        if ((s = fss_ev_get(ev, FSS_KEY_TRUNC, cnt, kb, &key)) != FSS_OK)
-            goto done;
         for (size_t i = 0; i < cnt; i++)
             lo[i] = x->v[i] & fmask;
-        if ((s = dcf_take_eval(ev, p, cnt, (const uint8_t *)key, lo, c)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC, p, cnt, lo, c)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, m)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {

@@ -16,7 +16,7 @@ static void wipe_free(uint8_t *p, size_t n)
  * FSS_KEYFILE_KIND_PIECE, each begun when the appends reach it. */
 static fss_status piece_begin(fss_keyfile_splitter *sp)
 {
-    const size_t piece = sp->piece ? sp->piece : (size_t)FSS_KEYFILE_MAX_CHUNK_BYTES;
+    const size_t piece = sp->piece ? sp->piece : (size_t)FSS_KEYFILE_PIECE_BYTES;
     sp->in_piece = sp->left < piece ? sp->left : piece;
     const uint32_t kind = sp->left > piece ? sp->kind | FSS_KEYFILE_KIND_PIECE : sp->kind;
     fss_status s = fss_keyfile_begin_chunk(sp->w, kind, sp->elements, sp->in_piece);

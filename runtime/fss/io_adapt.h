@@ -8,7 +8,11 @@
 
 FSS_EXTERN_C_BEGIN
 
-/* A gate's key larger than piece bytes (0: FSS_KEYFILE_MAX_CHUNK_BYTES) is written as
+/* The default piece: the key reader holds two chunks (read-ahead), so this bounds its
+ * memory; a party reads a gate's keys a step at a time, across pieces. */
+#define FSS_KEYFILE_PIECE_BYTES ((size_t)64 << 20)
+
+/* A gate's key larger than piece bytes (0: FSS_KEYFILE_PIECE_BYTES) is written as
  * several chunks of at most piece bytes, all but the last of kind | FSS_KEYFILE_KIND_PIECE,
  * and read back across them by the source (a part spanning two pieces is copied into the
  * joiner's buffer, wiped when replaced or freed). The structs live as long as the sink or
