@@ -102,69 +102,82 @@ static void *keymem(fss_eval *ev, size_t bytes)
  * serialized step are wiped. */
 #define DEAL_STEP ((size_t)1 << 14)
 
-static fss_status deal_roots(fss_eval *ev, fss_block *roots, size_t m)
+/* A dealer step's buffers: root seeds and one party's serialized keys, wiped after. */
+typedef struct deal_bufs {
+    fss_block *roots;
+    uint8_t *sbuf;
+    size_t step, kb;
+} deal_bufs;
+
+static fss_status deal_open(fss_eval *ev, deal_bufs *d, size_t cnt, size_t kb)
 {
-    fss_status s = fss_rng_bytes(ev->rng, roots, 2 * m * sizeof *roots);
+    d->kb = kb;
+    d->step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
+    d->roots = (fss_block *)fss_ev_alloc(ev, 2 * d->step * sizeof *d->roots);
+    d->sbuf = (uint8_t *)fss_ev_alloc(ev, d->step * kb);
+    return d->roots && d->sbuf ? FSS_OK : FSS_E_NOMEM;
+}
+
+/* Root seeds for m key pairs of the step. */
+static fss_status deal_roots(fss_eval *ev, const deal_bufs *d, size_t m)
+{
+    fss_status s = fss_rng_bytes(ev->rng, d->roots, 2 * m * sizeof *d->roots);
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: random source failed");
+}
+
+static void deal_close(deal_bufs *d)
+{
+    if (d->roots)
+        fss_memzero(d->roots, 2 * d->step * sizeof *d->roots);
+    if (d->sbuf)
+        fss_memzero(d->sbuf, d->step * d->kb);
+    free(d->roots);
+    free(d->sbuf);
 }
 
 fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
 {
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
-    fss_block *roots = (fss_block *)fss_ev_alloc(ev, 2 * step * sizeof *roots);
-    uint8_t *sbuf = (uint8_t *)fss_ev_alloc(ev, step * kb);
-    fss_status s = roots && sbuf ? FSS_OK : FSS_E_NOMEM;
-    for (size_t at = 0; at < cnt && s == FSS_OK; at += step) {
-        const size_t m = cnt - at < step ? cnt - at : step;
+    deal_bufs d;
+    fss_status s = deal_open(ev, &d, cnt, FSS_DPF_KEY_BYTES(p.n, p.l, p.early));
+    for (size_t at = 0; at < cnt && s == FSS_OK; at += d.step) {
+        const size_t m = cnt - at < d.step ? cnt - at : d.step;
         fss_dpf_keys k[2];
         memset(k, 0, sizeof k);
-        if ((s = deal_roots(ev, roots, m)) == FSS_OK &&
+        if ((s = deal_roots(ev, &d, m)) == FSS_OK &&
             ((s = fss_dpf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dpf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
-             (s = fss_dpf_keygen(ev->cpu, p, m, alpha + at, beta ? beta + at : NULL, roots, &k[0], &k[1])) != FSS_OK))
+             (s = fss_dpf_keygen(ev->cpu, p, m, alpha + at, beta ? beta + at : NULL, d.roots, &k[0], &k[1])) != FSS_OK))
             fss_ev_fail(ev, s, "dealer: %zu comparison keys: %s", m, fss_ctx_error(ev->cpu));
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dpf_keys_write(&k[b], 0, m, sbuf);
-            s = fss_ev_put_append(ev, b, sbuf, m * kb);
+            fss_dpf_keys_write(&k[b], 0, m, d.sbuf);
+            s = fss_ev_put_append(ev, b, d.sbuf, m * d.kb);
         }
         fss_dpf_keys_free(&k[0]);
         fss_dpf_keys_free(&k[1]);
     }
-    if (roots)
-        fss_memzero(roots, 2 * step * sizeof *roots);
-    if (sbuf)
-        fss_memzero(sbuf, step * kb);
-    free(roots);
-    free(sbuf);
+    deal_close(&d);
     return s;
 }
 
 fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
 {
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
-    fss_block *roots = (fss_block *)fss_ev_alloc(ev, 2 * step * sizeof *roots);
-    uint8_t *sbuf = (uint8_t *)fss_ev_alloc(ev, step * kb);
-    fss_status s = roots && sbuf ? FSS_OK : FSS_E_NOMEM;
-    for (size_t at = 0; at < cnt && s == FSS_OK; at += step) {
-        const size_t m = cnt - at < step ? cnt - at : step;
+    deal_bufs d;
+    fss_status s = deal_open(ev, &d, cnt, FSS_DCF_KEY_BYTES(p.n, p.l, p.g));
+    for (size_t at = 0; at < cnt && s == FSS_OK; at += d.step) {
+        const size_t m = cnt - at < d.step ? cnt - at : d.step;
         fss_dcf_keys k[2];
         memset(k, 0, sizeof k);
-        if ((s = deal_roots(ev, roots, m)) == FSS_OK &&
+        if ((s = deal_roots(ev, &d, m)) == FSS_OK &&
             ((s = fss_dcf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dcf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
-             (s = fss_dcf_keygen(ev->cpu, p, m, alpha + at, beta + at * (size_t)p.g, roots, &k[0], &k[1])) != FSS_OK))
+             (s = fss_dcf_keygen(ev->cpu, p, m, alpha + at, beta + at * (size_t)p.g, d.roots, &k[0], &k[1])) != FSS_OK))
             fss_ev_fail(ev, s, "dealer: %zu DCF keys: %s", m, fss_ctx_error(ev->cpu));
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dcf_keys_write(&k[b], 0, m, sbuf);
-            s = fss_ev_put_append(ev, b, sbuf, m * kb);
+            fss_dcf_keys_write(&k[b], 0, m, d.sbuf);
+            s = fss_ev_put_append(ev, b, d.sbuf, m * d.kb);
         }
         fss_dcf_keys_free(&k[0]);
         fss_dcf_keys_free(&k[1]);
     }
-    if (roots)
-        fss_memzero(roots, 2 * step * sizeof *roots);
-    if (sbuf)
-        fss_memzero(sbuf, step * kb);
-    free(roots);
-    free(sbuf);
+    deal_close(&d);
     return s;
 }
 
@@ -176,22 +189,31 @@ static size_t step_count(const fss_eval *ev)
     return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 20 : (size_t)1 << 14;
 }
 
+/* A party step: the buffer its parsed keys go to, and its serialized keys from the source. */
+static fss_status take_step(fss_eval *ev, size_t parsed_bytes, size_t serial_bytes, void **mem, const uint8_t **keys)
+{
+    if (!(*mem = keymem(ev, parsed_bytes)))
+        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu bytes for a step's keys", ev->party,
+                           parsed_bytes);
+    const void *k = NULL;
+    fss_status s = fss_ev_read(ev, serial_bytes, &k);
+    *keys = (const uint8_t *)k;
+    return s;
+}
+
 fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
 {
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = step_count(ev);
     for (size_t at = 0; at < cnt; at += step) {
         const size_t m = cnt - at < step ? cnt - at : step;
-        void *mem = keymem(ev, fss_dpf_keys_bytes(p, m));
-        if (!mem)
-            return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu comparison keys", ev->party, m);
-        fss_dpf_keys k;
-        fss_dpf_keys_bind(&k, p, ev->party, m, mem);
-        const void *keys;
-        fss_status s = fss_ev_read(ev, m * kb, &keys);
+        void *mem = NULL;
+        const uint8_t *keys = NULL;
+        fss_status s = take_step(ev, fss_dpf_keys_bytes(p, m), m * kb, &mem, &keys);
         if (s != FSS_OK)
             return s;
-        s = fss_dpf_keys_read(&k, 0, m, (const uint8_t *)keys);
-        if (s != FSS_OK)
+        fss_dpf_keys k;
+        fss_dpf_keys_bind(&k, p, ev->party, m, mem);
+        if ((s = fss_dpf_keys_read(&k, 0, m, keys)) != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
         if ((s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at)) != FSS_OK)
             return s;
@@ -204,23 +226,21 @@ fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = step_count(ev);
     for (size_t at = 0; at < cnt; at += step) {
         const size_t m = cnt - at < step ? cnt - at : step;
-        void *mem = keymem(ev, fss_dcf_keys_bytes(p, m));
-        if (!mem)
-            return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu DCF keys", ev->party, m);
-        fss_dcf_keys k;
-        fss_dcf_keys_bind(&k, p, ev->party, m, mem);
-        const void *keys;
-        fss_status s = fss_ev_read(ev, m * kb, &keys);
+        void *mem = NULL;
+        const uint8_t *keys = NULL;
+        fss_status s = take_step(ev, fss_dcf_keys_bytes(p, m), m * kb, &mem, &keys);
         if (s != FSS_OK)
             return s;
-        s = fss_dcf_keys_read(&k, 0, m, (const uint8_t *)keys);
-        if (s != FSS_OK)
+        fss_dcf_keys k;
+        fss_dcf_keys_bind(&k, p, ev->party, m, mem);
+        if ((s = fss_dcf_keys_read(&k, 0, m, keys)) != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
         if ((s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g)) != FSS_OK)
             return s;
     }
     return FSS_OK;
 }
+
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }
 const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats; }
