@@ -6,9 +6,11 @@
 # on stderr and one JSON object a line on stdout.
 #   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
 # Models other than lenet run with random weights and random images. BACKEND=cuda runs
-# both parties with --backend cuda (default cpu).
+# both parties with --backend cuda (default cpu); THREADS=N gives each party N threads
+# (default 1: the CI machines have 2 cores).
 set -euo pipefail
 backend=${BACKEND:-cpu}
+threads=${THREADS:-1}
 build=${1:-build}
 shift || true
 runs=("$@")
@@ -40,10 +42,10 @@ for r in "${runs[@]}"; do
     fi
     port=$((20000 + RANDOM % 30000))
     "$build/online/online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet --json \
-        --threads 1 --backend "$backend" >"$work/p0.json" &
+        --threads "$threads" --backend "$backend" >"$work/p0.json" &
     pid=$!
     "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
-        --first "$batch" --output "$work/out.npy" --quiet --json --threads 1 --backend "$backend" >"$work/p1.json"
+        --first "$batch" --output "$work/out.npy" --quiet --json --threads "$threads" --backend "$backend" >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${weights[@]}" --input "$images" --first "$batch" \
         --output "$work/clear.npy"
