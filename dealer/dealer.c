@@ -41,6 +41,7 @@ static void progress(void *arg, size_t layer, size_t nlayers, const char *what)
 
 int main(int argc, char **argv)
 {
+    fss_omp_prefer_passive(argv);
     const char *model = NULL, *out = NULL;
     long batch = 1;
     int quiet = 0;

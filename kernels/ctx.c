@@ -1,7 +1,9 @@
 #include "fss/ctx.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #ifdef _OPENMP
@@ -62,6 +64,18 @@ fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...)
         va_end(ap);
     }
     return s;
+}
+
+void fss_omp_prefer_passive(char **argv)
+{
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY") || !argv || !argv[0])
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+        execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
+#else
+    (void)argv;
+#endif
 }
 
 static int max_threads(void)

@@ -540,6 +540,7 @@ done:
 
 int main(int argc, char **argv)
 {
+    fss_omp_prefer_passive(argv);
     opts o;
     int rc = parse(argc, argv, &o);
     if (rc)
