@@ -1,0 +1,301 @@
+/* The key file reader (an online party): see keyfile.c and fss/keyfile.h. */
+#include "keyfile_internal.h"
+
+/* ---- Reader ---- */
+
+/* One half of the double buffer. The read-ahead thread owns a slot while full == 0, the
+ * caller while full == 1; the flag changes under the reader's mutex. */
+struct slot {
+    uint8_t *buf;
+    size_t cap;
+    uint32_t kind;
+    uint64_t elements, bytes;
+    int full;
+    fss_status st;
+    char err[ERR_BYTES];
+};
+
+struct fss_keyfile_reader {
+    int fd;
+    char *path;
+    fss_keyfile_info info;
+    fss_status st;
+    char err[ERR_BYTES];
+    int sync_ready, thread_live;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    atomic_int stop;
+    struct slot slot[2];
+    uint64_t next;  /* index of the next chunk to hand out */
+    int held;       /* the caller holds chunk next - 1 */
+    uint64_t bytes; /* chunk header and payload bytes handed out */
+};
+
+__attribute__((format(printf, 3, 4))) static fss_status rfail(fss_keyfile_reader *r, fss_status st,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->st = st;
+    return st;
+}
+
+/* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
+static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, uint64_t *off)
+{
+    const char *path = r->path;
+    uint64_t total = r->info.total_bytes;
+    uint8_t h[FSS_KEYFILE_CHUNK_HEADER_BYTES];
+    size_t got;
+    if (total - *off < sizeof h)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+                       "key file %s, chunk %" PRIu64 " runs past the end of the file: it is corrupted; run the "
+                       "dealer again", path, i);
+    int e = fss_kf_pread_full(r->fd, h, sizeof h, *off, &got);
+    if (e || got < sizeof h)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
+                       e ? strerror(e) : "the file shrank while it was read");
+    if (get_u32(h + C_HEADER_CRC) != fss_crc32c(0, h, C_HEADER_CRC) || get_u32(h + C_RESERVED) != 0)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+                       "key file %s, chunk %" PRIu64 " has a corrupted header (checksum): copy the file again or run "
+                       "the dealer again", path, i);
+    uint64_t bytes = get_u64(h + C_BYTES);
+    if (bytes > FSS_KEYFILE_MAX_CHUNK_BYTES)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_NOMEM,
+                       "key file %s, chunk %" PRIu64 ": chunk too large (%" PRIu64 " bytes; this version reads at "
+                       "most %" PRIu64 ")", path, i, bytes, FSS_KEYFILE_MAX_CHUNK_BYTES);
+    *off += sizeof h;
+    if (bytes > total - *off)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+                       "key file %s, chunk %" PRIu64 " runs past the end of the file: it is corrupted; run the "
+                       "dealer again", path, i);
+    if (i + 1 == r->info.chunk_count && *off + bytes != total)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+                       "key file %s: its last chunk ends at byte %" PRIu64 ", but the header says %" PRIu64
+                       ": it is corrupted; run the dealer again", path, *off + bytes, total);
+    size_t need = bytes > MIN_SLOT_BYTES ? (size_t)bytes : MIN_SLOT_BYTES;
+    if (s->cap < need) {
+        size_t cap = s->cap * 2 > need ? s->cap * 2 : need; /* few regrows as chunks grow */
+        if (cap > FSS_KEYFILE_MAX_CHUNK_BYTES)
+            cap = need;
+        uint8_t *nb = malloc(cap);
+        if (!nb)
+            return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_NOMEM, "out of memory reading chunk %" PRIu64 " (%" PRIu64
+                           " bytes) of key file %s", i, bytes, path);
+        if (s->buf)
+            fss_memzero(s->buf, s->cap);
+        free(s->buf);
+        s->buf = nb;
+        s->cap = cap;
+    }
+    uint32_t crc = 0;
+    for (uint64_t done = 0; done < bytes;) {
+        if (atomic_load(&r->stop))
+            return FSS_E_ARG; /* closing: nobody reads this status */
+        size_t piece = bytes - done < READ_PIECE_BYTES ? (size_t)(bytes - done) : READ_PIECE_BYTES;
+        e = fss_kf_pread_full(r->fd, s->buf + done, piece, *off + done, &got);
+        if (e || got < piece)
+            return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
+                           e ? strerror(e) : "the file shrank while it was read");
+        crc = fss_crc32c(crc, s->buf + done, piece);
+        done += piece;
+    }
+    if (crc != get_u32(h + C_PAYLOAD_CRC))
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+                       "key file %s, chunk %" PRIu64 " is corrupted (checksum): copy the file again or run the dealer "
+                       "again", path, i);
+    *off += bytes;
+    s->kind = get_u32(h + C_KIND);
+    s->elements = get_u64(h + C_ELEMENTS);
+    s->bytes = bytes;
+    return FSS_OK;
+}
+
+static void *read_ahead(void *arg)
+{
+    fss_keyfile_reader *r = arg;
+    uint64_t off = FSS_KEYFILE_HEADER_BYTES;
+    for (uint64_t i = 0; i < r->info.chunk_count; i++) {
+        struct slot *s = &r->slot[i & 1];
+        pthread_mutex_lock(&r->mu);
+        while (s->full && !atomic_load(&r->stop))
+            pthread_cond_wait(&r->cv, &r->mu);
+        pthread_mutex_unlock(&r->mu);
+        if (atomic_load(&r->stop))
+            break;
+        fss_status st = read_chunk(r, s, i, &off);
+        pthread_mutex_lock(&r->mu);
+        s->st = st;
+        s->full = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (st)
+            break;
+    }
+    return NULL;
+}
+
+fss_status fss_keyfile_peek_info(const char *path, fss_keyfile_info *info, char *err, size_t err_len)
+{
+    if (!path || !info)
+        return fss_kf_set_err(err, err_len, FSS_E_ARG, "fss_keyfile_peek_info: needs a path and an info");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fss_kf_set_err(err, err_len, FSS_E_IO, "cannot open key file %s: %s", path, strerror(errno));
+    fss_status st = fss_kf_read_header(fd, path, info, err, err_len);
+    close(fd);
+    return st;
+}
+
+fss_status fss_keyfile_open(fss_keyfile_reader **out, const char *path, int expected_party,
+                            fss_keyfile_info *info_out)
+{
+    if (!out)
+        return FSS_E_ARG;
+    fss_keyfile_reader *r = calloc(1, sizeof *r);
+    *out = r;
+    if (!r)
+        return FSS_E_NOMEM;
+    r->fd = -1;
+    if (pthread_mutex_init(&r->mu, NULL) != 0)
+        return rfail(r, FSS_E_NOMEM, "cannot create a mutex for the key reader");
+    if (pthread_cond_init(&r->cv, NULL) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        return rfail(r, FSS_E_NOMEM, "cannot create a condition variable for the key reader");
+    }
+    r->sync_ready = 1;
+    if (!path || !*path || (expected_party != 0 && expected_party != 1))
+        return rfail(r, FSS_E_ARG, "fss_keyfile_open: needs a path and party 0 or 1");
+    r->path = strdup(path);
+    if (!r->path)
+        return rfail(r, FSS_E_NOMEM, "out of memory opening key file %s", path);
+    /* Read-write: the reader marks the file used before handing out any key. */
+    r->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (r->fd < 0)
+        return rfail(r, FSS_E_IO, "cannot open key file %s for reading and writing: %s%s", path, strerror(errno),
+                     errno == ENOENT ? ": run the dealer, or check the path" : " (the reader marks the file used)");
+    /* A lock, so two processes cannot both find the file fresh. */
+    if (flock(r->fd, LOCK_EX | LOCK_NB) != 0)
+        return rfail(r, errno == EWOULDBLOCK ? FSS_E_FORMAT : FSS_E_IO,
+                     "key file %s is open in another process (%s): keys are one-time; run the dealer again for "
+                     "another run", path, strerror(errno));
+    fss_status st = fss_kf_read_header(r->fd, path, &r->info, r->err, sizeof r->err);
+    if (st)
+        return r->st = st; /* read_header wrote the message */
+    if (info_out)
+        *info_out = r->info;
+    if (r->info.party != expected_party)
+        return rfail(r, FSS_E_FORMAT, "key file %s is party %d's, but this is party %d: pass this party's key file",
+                     path, r->info.party, expected_party);
+    if (r->info.state != 0) {
+        char id[2 * FSS_KEYFILE_RUN_ID_BYTES + 1];
+        fss_kf_hex(id, r->info.run_id);
+        return rfail(r, FSS_E_FORMAT,
+                     "key file %s was already used (run id %s): keys are one-time; run the dealer again", path, id);
+    }
+    uint8_t used[4];
+    put_u32(used, 1);
+    int e = fss_kf_pwrite_all(r->fd, used, sizeof used, H_STATE);
+    if (e || fdatasync(r->fd) != 0)
+        return rfail(r, FSS_E_IO, "cannot mark key file %s used: %s: keys are one-time, so it will not be read",
+                     path, strerror(e ? e : errno));
+    e = pthread_create(&r->thread, NULL, read_ahead, r);
+    if (e)
+        return rfail(r, FSS_E_NOMEM, "cannot start the key read-ahead thread: %s", strerror(e));
+    r->thread_live = 1;
+    return FSS_OK;
+}
+
+fss_status fss_keyfile_next(fss_keyfile_reader *r, uint32_t kind, uint64_t elements, fss_keyfile_chunk *out)
+{
+    FSS_ASSERT(r && out);
+    if (r->st)
+        return r->st;
+    if (r->next == r->info.chunk_count)
+        return rfail(r, FSS_E_FORMAT,
+                     "key file %s has no chunk %" PRIu64 " (it holds %" PRIu64 "): the key file does not match this "
+                     "model/run", r->path, r->next, r->info.chunk_count);
+    struct slot *s = &r->slot[r->next & 1];
+    pthread_mutex_lock(&r->mu);
+    if (r->held) { /* give the previous chunk's slot back to the thread */
+        r->slot[(r->next - 1) & 1].full = 0;
+        r->held = 0;
+        pthread_cond_broadcast(&r->cv);
+    }
+    while (!s->full)
+        pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+    if (s->st)
+        return rfail(r, s->st, "%s", s->err);
+    r->held = 1;
+    if ((s->kind != kind && s->kind != (kind | FSS_KEYFILE_KIND_PIECE)) || s->elements != elements)
+        return rfail(r, FSS_E_FORMAT,
+                     "key file %s, chunk %" PRIu64 ": expected kind %" PRIu32 " with %" PRIu64 " elements, found %"
+                     PRIu32 " with %" PRIu64 ": the key file does not match this model/run", r->path, r->next, kind,
+                     elements, s->kind, s->elements);
+    out->index = r->next;
+    out->kind = s->kind;
+    out->elements = s->elements;
+    out->payload_bytes = s->bytes;
+    out->data = s->buf;
+    r->next++;
+    r->bytes += FSS_KEYFILE_CHUNK_HEADER_BYTES + s->bytes;
+    return FSS_OK;
+}
+
+uint64_t fss_keyfile_remaining(const fss_keyfile_reader *r)
+{
+    return r->info.chunk_count - r->next;
+}
+
+fss_status fss_keyfile_reader_finish(fss_keyfile_reader *r)
+{
+    FSS_ASSERT(r);
+    if (r->st)
+        return r->st;
+    uint64_t left = fss_keyfile_remaining(r);
+    if (left)
+        return rfail(r, FSS_E_FORMAT, "key file %s has %" PRIu64 " unread chunks: it belongs to a different model",
+                     r->path, left);
+    return FSS_OK;
+}
+
+uint64_t fss_keyfile_reader_bytes(const fss_keyfile_reader *r)
+{
+    return r->bytes;
+}
+
+void fss_keyfile_reader_close(fss_keyfile_reader *r)
+{
+    if (!r)
+        return;
+    if (r->thread_live) {
+        pthread_mutex_lock(&r->mu);
+        atomic_store(&r->stop, 1);
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
+    }
+    if (r->sync_ready) {
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (r->slot[k].buf)
+            fss_memzero(r->slot[k].buf, r->slot[k].cap);
+        free(r->slot[k].buf);
+    }
+    if (r->fd >= 0)
+        close(r->fd); /* releases the lock */
+    free(r->path);
+    fss_memzero(r, sizeof *r);
+    free(r);
+}
+
+const char *fss_keyfile_reader_error(const fss_keyfile_reader *r)
+{
+    return r ? r->err : "out of memory";
+}
