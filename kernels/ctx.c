@@ -69,8 +69,9 @@ fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...)
 void fss_omp_prefer_passive(char **argv)
 {
 #ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY") || !argv || !argv[0])
-        return;
+    const char *pre = getenv("LD_PRELOAD");
+    if (getenv("OMP_WAIT_POLICY") || !argv || !argv[0] || (pre && strstr(pre, "vgpreload")))
+        return; /* set already, or under valgrind (whose /proc/self/exe is its own) */
     if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
         execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
 #else
