@@ -22,7 +22,9 @@ static void usage(FILE *f)
                "  --model NAME   one of: %s\n"
                "  --batch B      images per inference (default 1)\n"
                "  --out DIR      where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
-               "  --quiet        no progress lines\n",
+               "  --quiet        no progress lines\n"
+               "  --piece-bytes N  store a gate's keys in chunks of at most N bytes (default 64 MiB;\n"
+               "                 small values are for tests of the piece handling)\n",
                fss_cnn_names());
 }
 
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
     const char *model = NULL, *out = NULL;
     long batch = 1;
     int quiet = 0;
+    size_t piece = 0; /* 0: FSS_KEYFILE_PIECE_BYTES */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -62,6 +65,15 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--piece-bytes") && i + 1 < argc) {
+            char *end;
+            unsigned long long v = strtoull(argv[++i], &end, 10);
+            if (*end || v < 1 || v > FSS_KEYFILE_MAX_CHUNK_BYTES) {
+                fprintf(stderr, "dealer: --piece-bytes needs 1 to %llu, not '%s'\n",
+                        (unsigned long long)FSS_KEYFILE_MAX_CHUNK_BYTES, argv[i]);
+                return 2;
+            }
+            piece = (size_t)v;
         } else {
             fprintf(stderr, "dealer: unknown or incomplete option '%s' (see --help)\n", argv[i]);
             return 2;
@@ -110,7 +122,7 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    fss_keyfile_splitter split[2] = {{.w = w[0]}, {.w = w[1]}};
+    fss_keyfile_splitter split[2] = {{.w = w[0], .piece = piece}, {.w = w[1], .piece = piece}};
     fss_key_sink sinks[2] = {fss_keyfile_sink(&split[0]), fss_keyfile_sink(&split[1])};
     if ((s = fss_eval_new_dealer(&ev, cpu, rng, sinks)) != FSS_OK ||
         (s = fss_cnn_walk(ev, m, (size_t)batch, NULL, NULL, NULL, quiet ? NULL : progress, &t0)) != FSS_OK) {

@@ -39,6 +39,15 @@ expect_fail() { # name rc logfile pattern outfile
     [ -e "$5" ] && bad "$1: output file left behind" || ok
 }
 
+# gate keys split into pieces of 1000 bytes: parties read across the pieces (odd sizes,
+# so steps and piece edges never line up); the logits still equal the clear run
+"$dealer" --model lenet --batch 4 --out "$work/pc" --piece-bytes 1000 --quiet || bad "dealer --piece-bytes failed"
+run_pair pc "$work/pc/p0.bin" "$work/pc/p1.bin" "$work/pieces.npy"
+[ $rc0 = 0 ] && [ $rc1 = 0 ] && ok || { bad "run with 1000-byte pieces failed ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
+cmp -s "$work/pieces.npy" "$work/clear.npy" && ok || bad "logits from 1000-byte pieces differ from the clear run"
+[ "$(stat -c %s "$work/pc/p1.bin")" -gt "$(stat -c %s "$work/a/p1.bin")" ] && ok ||
+    bad "the 1000-byte pieces did not make more chunks (same file size)"
+
 # keys are one-time: the same files again are refused
 run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/o1.npy"
 expect_fail "reused keys" $rc1 "$work/log1" "already used" "$work/o1.npy"
