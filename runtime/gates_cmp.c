@@ -293,7 +293,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
             beta[i] = fss_ring_mask(n); /* -1: shares of -1{L(x^) < L(r)} */
         }
         for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kb);
+            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC_NONNEG, cnt, kb);
         if (s == FSS_OK)
             s = fss_ev_dcf_deal(ev, p, cnt, alo, beta);
         if (s == FSS_OK)
@@ -307,7 +307,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         }
     } else {
         uint64_t *out = tmp, *xs = tmp + cnt, *part = tmp + 2 * cnt, *sh = tmp + cnt;
-        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) == FSS_OK) {
+        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC_NONNEG, cnt)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
                 xs[i] = fss_ring_reduce(x->v[i], f);
             if ((s = fss_ev_dcf_take(ev, p, cnt, xs, part)) == FSS_OK)

@@ -95,7 +95,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
             pay[2 * i] = sgn;
             pay[2 * i + 1] = fss_ring_mul(sgn, r, n);
         }
-        if ((s = dcf_deal(ev, FSS_KEY_DRELU, p, cnt, lo, pay)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
             (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -108,7 +108,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = dcf_take_eval(ev, FSS_KEY_DRELU, p, cnt, lo, pay)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, 3 * cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -167,7 +167,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
     if (ev->mode == FSS_MODE_DEALER) {
         for (size_t i = 0; i < cnt; i++)
             w[i] = 1;
-        if ((s = dcf_deal(ev, FSS_KEY_TRUNC, p, cnt, x->v, w)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_SEXT, p, cnt, x->v, w)) != FSS_OK ||
             (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
@@ -176,7 +176,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
     } else {
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, m);
-        if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC, p, cnt, xs, w)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_SEXT, p, cnt, xs, w)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
@@ -253,7 +253,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
             c[i] = zmask; /* beta = -1 */
             sh[i] = rt >> f;
         }
-        if ((s = dcf_deal(ev, FSS_KEY_TRUNC, p, cnt, lo, c)) != FSS_OK ||
+        if ((s = dcf_deal(ev, FSS_KEY_TRUNC_STOCH, p, cnt, lo, c)) != FSS_OK ||
             (s = fss_ev_random(ev, z.v, cnt, m)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
@@ -262,7 +262,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = x->v[i] & fmask;
-        if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC, p, cnt, lo, c)) != FSS_OK ||
+        if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC_STOCH, p, cnt, lo, c)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, m)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
