@@ -1,7 +1,7 @@
 /* The party's backend for the FSS evaluations of the gates: the CPU context, or the
- * CUDA backend (keys, inputs and outputs moved per gate; the linear layers stay on the
- * CPU). Both compute the same bits: the CUDA kernels run the same per-element bodies
- * over keys in the same layout (kernels/fss/cuda.h). */
+ * CUDA backend (keys, inputs and outputs moved a step of 2^20 instances at a time; the
+ * linear layers stay on the CPU). Both compute the same bits: the CUDA kernels run the
+ * same per-element bodies over keys in the same layout (kernels/fss/cuda.h). */
 #include <stdlib.h>
 #include <string.h>
 
