@@ -274,8 +274,8 @@ fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
 {
     fss_status s = ev->src.open(ev->src.self, (uint32_t)kind, elements);
     if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s: keys of another "
-                           "model?", ev->party, (int)kind, (unsigned long long)elements, fss_status_str(s));
+        return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s", ev->party,
+                           (int)kind, (unsigned long long)elements, fss_status_str(s));
     return FSS_OK;
 }
 

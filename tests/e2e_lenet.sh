@@ -79,6 +79,14 @@ run_pair e "$work/e/p0.bin" "$work/e/p1.bin" "$work/o5.npy"
 expect_fail "corrupted chunk" $rc1 "$work/log1" "corrupt" "$work/o5.npy"
 [ $rc0 != 0 ] && ok || bad "corrupted chunk: party 0 exited 0"
 
+# the peer stops mid-run (its own key chunk is corrupt): party 1 says so and writes nothing
+"$dealer" --model lenet --batch 4 --out "$work/g" --quiet
+size=$(stat -c %s "$work/g/p0.bin")
+printf '\xff' | dd of="$work/g/p0.bin" bs=1 seek=$((size / 2)) conv=notrunc status=none
+run_pair g "$work/g/p0.bin" "$work/g/p1.bin" "$work/o9.npy"
+expect_fail "peer stopped mid-run" $rc1 "$work/log1" "peer" "$work/o9.npy"
+grep -qi "corrupt" "$work/log0" && ok || { bad "peer stopped mid-run: party 0 did not say its chunk is corrupt"; cat "$work/log0"; }
+
 # command-line mistakes: exit 2 with one line
 "$online" --party 1 --bogus >"$work/log6" 2>&1
 [ $? = 2 ] && ok || bad "unknown flag: exit status not 2"
