@@ -569,7 +569,10 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             s = replace(fss_gate_maxpool_pad(ev, &x, l->k, l->stride, l->pad, &y), &x, &y);
             break;
         case FSS_LAYER_AVGPOOL:
-            s = replace(fss_gate_avgpool(ev, &x, l->k, l->stride, &y), &x, &y);
+            /* at the model's scale: a window's sum times round(2^12 / k k) must stay in the
+             * ring (ResNet-50's 7x7 at scale 28 overflowed 48 bits on random weights) */
+            if ((s = rescale(ev, m, &x, xnn)) == FSS_OK)
+                s = replace(fss_gate_avgpool(ev, &x, l->k, l->stride, &y), &x, &y);
             break;
         case FSS_LAYER_FLATTEN: {
             size_t shape[2] = {batch, x.count / batch};
