@@ -7,45 +7,14 @@
  * (x mod 2^f) / 2^f. Exhaustive at small widths (every x, many fresh masks each), random
  * with edge values at 8, 16, 37, 63 and 64 bits. Rounds and key bytes are checked against
  * the sizes documented in gates.h. */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "check.h"
+#include "gate_harness.h"
 #include "fss/dcf.h"
 #include "fss/gates.h"
 #include "fss/memkeys.h"
 #include "fss/ring.h"
-
-/* ---- a full-duplex link over one end of a socketpair -------------------------------- */
-static fss_status sock_exchange(void *self, const void *sbuf, size_t ns, void *rbuf, size_t nr)
-{
-    int fd = *(int *)self;
-    const uint8_t *sp = (const uint8_t *)sbuf;
-    uint8_t *rp = (uint8_t *)rbuf;
-    size_t sent = 0, got = 0;
-    while (sent < ns || got < nr) {
-        struct pollfd pf = {fd, (short)((sent < ns ? POLLOUT : 0) | (got < nr ? POLLIN : 0)), 0};
-        if (poll(&pf, 1, 20000) <= 0)
-            return FSS_E_ARG;
-        if ((pf.revents & POLLOUT) && sent < ns) {
-            ssize_t w = send(fd, sp + sent, ns - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (w < 0 && errno != EAGAIN)
-                return FSS_E_ARG;
-            sent += w > 0 ? (size_t)w : 0;
-        }
-        if ((pf.revents & (POLLIN | POLLHUP)) && got < nr) {
-            ssize_t r = recv(fd, rp + got, nr - got, MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno != EAGAIN))
-                return FSS_E_ARG;
-            got += r > 0 ? (size_t)r : 0;
-        }
-    }
-    return FSS_OK;
-}
 
 /* ---- the models: x (party 1's input) -> one gate -> revealed to party 1 ------------- */
 enum { G_RELU, G_SEXT, G_TRUNC, G_CHAIN };
@@ -91,34 +60,8 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
     return s;
 }
 
-typedef struct party_run {
-    int party, fd;
-    const model *md;
-    fss_memkeys *keys;
-    uint64_t *out;
-    fss_status status;
-    char err[512];
-    fss_eval_stats stats;
-} party_run;
-
-static void *party_main(void *arg)
-{
-    party_run *pr = (party_run *)arg;
-    fss_ctx *cpu = NULL;
-    fss_eval *ev = NULL;
-    pr->status = fss_ctx_new(&cpu, 1);
-    if (pr->status == FSS_OK)
-        pr->status = fss_eval_new_party(&ev, cpu, pr->party, fss_memkeys_source(pr->keys),
-                                        (fss_link){sock_exchange, &pr->fd});
-    if (pr->status == FSS_OK) {
-        pr->status = walk(ev, pr->md, pr->out);
-        snprintf(pr->err, sizeof pr->err, "%s", fss_eval_error(ev));
-        pr->stats = *fss_eval_stats_get(ev);
-    }
-    fss_eval_free(ev);
-    fss_ctx_free(cpu);
-    return NULL;
-}
+/* walk() behind the harness's generic signature */
+static fss_status walk_any(fss_eval *ev, const void *md, uint64_t *out) { return walk(ev, (const model *)md, out); }
 
 static fss_ctx *ctx;
 static fss_rng *rng;
@@ -228,31 +171,14 @@ static result run(const model *md)
           (unsigned long long)res.want[first], (unsigned long long)ref(md, md->x[first]));
 
     fss_memkeys *keys[2];
-    REQUIRE(fss_memkeys_new(&keys[0]) == FSS_OK && fss_memkeys_new(&keys[1]) == FSS_OK);
-    fss_key_sink sinks[2] = {fss_memkeys_sink(keys[0]), fss_memkeys_sink(keys[1])};
-    REQUIRE(fss_eval_new_dealer(&ev, ctx, rng, sinks) == FSS_OK);
-    fss_status s = walk(ev, md, NULL);
-    CHECK(s == FSS_OK, "%s: dealer walk failed: %s", name, fss_eval_error(ev));
-    res.dealer_bytes[0] = fss_eval_stats_get(ev)->key_bytes[0];
-    res.dealer_bytes[1] = fss_eval_stats_get(ev)->key_bytes[1];
-    fss_eval_free(ev);
-
-    int fds[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    uint64_t dealt[2];
+    harness_deal(ctx, rng, walk_any, md, name, keys, dealt);
+    res.dealer_bytes[0] = (size_t)dealt[0];
+    res.dealer_bytes[1] = (size_t)dealt[1];
     party_run pr[2];
-    pthread_t th[2];
+    uint64_t *outs[2] = {got0, res.got};
+    harness_parties(walk_any, md, name, keys, outs, pr);
     for (int b = 0; b < 2; b++) {
-        pr[b] = (party_run){.party = b, .fd = fds[b], .md = md, .keys = keys[b], .out = b ? res.got : got0};
-        REQUIRE(pthread_create(&th[b], NULL, party_main, &pr[b]) == 0);
-    }
-    for (int b = 0; b < 2; b++)
-        pthread_join(th[b], NULL);
-    close(fds[0]);
-    close(fds[1]);
-    for (int b = 0; b < 2; b++) {
-        CHECK(pr[b].status == FSS_OK, "%s: party %d failed: %s", name, b, pr[b].err);
-        CHECK(fss_memkeys_unread(keys[b]) == 0, "%s: party %d left %zu key chunks unread", name, b,
-              fss_memkeys_unread(keys[b]));
         uint64_t want_rounds = 1 + gate_rounds(md); /* the input's round, then the gate's */
         CHECK(pr[b].stats.rounds == want_rounds, "%s (n=%d): party %d took %llu rounds, documented %llu", name,
               md->bits, b, (unsigned long long)pr[b].stats.rounds, (unsigned long long)want_rounds);
