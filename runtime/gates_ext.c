@@ -27,6 +27,19 @@ static fss_status gate_fail(fss_eval *ev, fss_status s, const char *name)
     return fss_ev_fail(ev, s, "%s: %s", name, prev[0] ? prev : fss_status_str(s));
 }
 
+/* The end of every gate here: name the failure, wipe and free the gate's temporaries
+ * (words of them), count the gate's time. */
+static fss_status gate_end(fss_eval *ev, fss_status s, const char *name, uint64_t *tmp, size_t words, double t0)
+{
+    if (s != FSS_OK)
+        gate_fail(ev, s, name);
+    if (tmp)
+        fss_memzero(tmp, words * 8);
+    free(tmp);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
 /* Dealer: each party's key for this gate is cnt DCF keys of p (f(x) = beta if x < alpha),
  * generated and written a step of instances at a time. */
 static fss_status dcf_deal(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
@@ -122,12 +135,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
         s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
     }
 done:
-    if (s != FSS_OK)
-        gate_fail(ev, s, name);
-    if (tmp)
-        fss_memzero(tmp, 6 * cnt * 8);
-    free(tmp);
-    ev->stats.seconds += fss_now() - t0;
+    s = gate_end(ev, s, name, tmp, 6 * cnt, t0);
     return s;
 }
 
@@ -188,12 +196,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         s = fss_ev_reconstruct(ev, xs, cnt, n, 0, y->v);
     }
 done:
-    if (s != FSS_OK)
-        gate_fail(ev, s, name);
-    if (tmp)
-        fss_memzero(tmp, 3 * cnt * 8);
-    free(tmp);
-    ev->stats.seconds += fss_now() - t0;
+    s = gate_end(ev, s, name, tmp, 3 * cnt, t0);
     return s;
 }
 
@@ -274,12 +277,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
         s = fss_ev_reconstruct(ev, lo, cnt, m, 0, z.v);
     }
 done:
-    if (s != FSS_OK)
-        gate_fail(ev, s, name);
-    if (tmp)
-        fss_memzero(tmp, 3 * cnt * 8);
-    free(tmp);
-    ev->stats.seconds += fss_now() - t0;
+    s = gate_end(ev, s, name, tmp, 3 * cnt, t0);
     if (s == FSS_OK)
         s = sext_core(ev, &z, n, y, name);
     fss_tensor_free(&z);
