@@ -135,8 +135,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
         s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
     }
 done:
-    s = gate_end(ev, s, name, tmp, 6 * cnt, t0);
-    return s;
+    return gate_end(ev, s, name, tmp, 6 * cnt, t0);
 }
 
 /* ---- sign extension ---------------------------------------------------------------------
@@ -196,8 +195,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         s = fss_ev_reconstruct(ev, xs, cnt, n, 0, y->v);
     }
 done:
-    s = gate_end(ev, s, name, tmp, 3 * cnt, t0);
-    return s;
+    return gate_end(ev, s, name, tmp, 3 * cnt, t0);
 }
 
 fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bits_out, fss_tensor *y)
