@@ -44,7 +44,7 @@
 
 
 
-const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes"};
+const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes", "gemm"};
 static const char *const path_names[PATH_COUNT] = {"openssl", "vaes"};
 const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}};
 
@@ -69,7 +69,7 @@ void *xmalloc(size_t bytes)
     return p;
 }
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -87,7 +87,8 @@ static void usage(FILE *f)
             "  --threads N       the 'all threads' count (default: every processor)\n"
             "  --no-gpu          skip the CUDA backend even when a device is present\n"
             "  --no-cpu          skip the CPU rows of the primitives (the AES rate is still measured)\n"
-            "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes (default: all)\n"
+            "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes,gemm\n"
+            "                    (default: all; gemm: ring GEMM, GPU against CPU, GPU only)\n"
             "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
             "  --cpu-path LIST   CPU eval paths, of openssl,vaes (default: both where the\n"
             "                    processor has AVX-512 VAES; keygen is always openssl)\n"

@@ -14,7 +14,7 @@
 #define REPETITIONS 3 /* best of this many timings of >= --min-time each */
 #define MAX_NS 16
 
-enum { P_DPF, P_DPF1, P_DCF, P_DPFCMP, P_AES, P_COUNT };
+enum { P_DPF, P_DPF1, P_DCF, P_DPFCMP, P_AES, P_GEMM, P_COUNT };
 extern const char *const prim_names[P_COUNT];
 
 /* The measured variants: group DPF into Z_2^64, early-terminated 1-bit DPF, DCF with a
@@ -53,6 +53,8 @@ typedef struct row {
     double aes_frac;     /* per_s * aes_blocks / AES blocks per second; < 0: none */
 } row;
 
+/* Monotonic seconds. */
+double now_s(void);
 void table_head(const opts *o);
 void emit_row(const opts *o, const row *r);
 void emit_aes(const opts *o, const char *backend, int threads, double blocks_per_s);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fss/cuda.h"
+#include "fss/gemm.h"
 #include "fss_bench.h"
 
 /* GPU outputs and keys compared with the CPU at the start and the end of the batch. */
@@ -337,6 +338,74 @@ static double bench_gpu_aes(const opts *o, fss_ctx *ctx, fss_rng *rng, cudaStrea
     return (double)count / sec;
 }
 
+typedef struct gpu_gemm_arg {
+    size_t m, k, n;
+    const uint64_t *d_A, *d_B;
+    uint64_t *d_C;
+} gpu_gemm_arg;
+
+static void gpu_gemm_op(void *p, cudaStream_t s)
+{
+    gpu_gemm_arg *a = (gpu_gemm_arg *)p;
+    FCUDA_OK(fss_cuda_gemm_u64(a->m, a->k, a->n, a->d_A, a->d_B, a->d_C, 0, s));
+}
+
+/* The ring GEMM on convolution shapes of ResNet-50 (as W [o][c kh kw] x col [c kh kw][ho
+ * wo]) and a square one: checked against the CPU's fss_gemm_u64 in full, then timed on
+ * both; the CPU's rate on the same shape is the baseline. */
+static void bench_gpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng, cudaStream_t s)
+{
+    static const struct {
+        const char *what;
+        size_t m, k, n;
+    } shapes[] = {{"conv1 7x7/2 224", 64, 147, 12544},
+                  {"layer1 3x3 56", 64, 576, 3136},
+                  {"layer3 1x1 14", 1024, 256, 196},
+                  {"layer4 3x3 7", 512, 4608, 49},
+                  {"square 1024", 1024, 1024, 1024}};
+    fprintf(o->tab, "\n| gemm (mod 2^64) | m x k x n | gpu G MAC/s | cpu G MAC/s (%d threads) | gpu/cpu |\n"
+                    "| --- | --- | --- | --- | --- |\n",
+            fss_ctx_threads(ctx));
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const size_t m = shapes[i].m, k = shapes[i].k, n = shapes[i].n;
+        uint64_t *A = (uint64_t *)xmalloc(m * k * 8), *B = (uint64_t *)xmalloc(k * n * 8);
+        uint64_t *C = (uint64_t *)xmalloc(m * n * 8), *G = (uint64_t *)xmalloc(m * n * 8);
+        OK(ctx, fss_rng_bytes(rng, A, m * k * 8));
+        OK(ctx, fss_rng_bytes(rng, B, k * n * 8));
+        gpu_gemm_arg a = {m, k, n, (uint64_t *)dmalloc(m * k * 8), (uint64_t *)dmalloc(k * n * 8),
+                          (uint64_t *)dmalloc(m * n * 8)};
+        h2d((void *)a.d_A, A, m * k * 8);
+        h2d((void *)a.d_B, B, k * n * 8);
+        gpu_gemm_op(&a, s);
+        CUDA_OK(cudaStreamSynchronize(s));
+        d2h(G, a.d_C, m * n * 8);
+        double t0 = now_s();
+        fss_gemm_u64(ctx, m, k, n, A, B, C, 0);
+        const double cpu_s = now_s() - t0;
+        for (size_t j = 0; j < m * n; j++)
+            if (C[j] != G[j])
+                die("cuda gemm %zux%zux%zu: entry %zu: gpu %016" PRIx64 ", cpu %016" PRIx64, m, k, n, j, G[j], C[j]);
+        const double gpu_s = time_gpu(gpu_gemm_op, &a, s, o->min_time);
+        const double macs = (double)m * (double)k * (double)n;
+        fprintf(o->tab, "| %s | %zu x %zu x %zu | %.1f | %.2f | %.0f |\n", shapes[i].what, m, k, n, macs / gpu_s / 1e9,
+                macs / cpu_s / 1e9, cpu_s / gpu_s);
+        fflush(o->tab);
+        if (o->json) {
+            printf("{\"prim\": \"gemm\", \"backend\": \"cuda\", \"shape\": \"%s\", \"m\": %zu, \"k\": %zu, "
+                   "\"n\": %zu, \"gpu_macs_per_s\": %.4g, \"cpu_macs_per_s\": %.4g, \"cpu_threads\": %d}\n",
+                   shapes[i].what, m, k, n, macs / gpu_s, macs / cpu_s, fss_ctx_threads(ctx));
+            fflush(stdout);
+        }
+        CUDA_OK(cudaFree((void *)a.d_A));
+        CUDA_OK(cudaFree((void *)a.d_B));
+        CUDA_OK(cudaFree(a.d_C));
+        free(A);
+        free(B);
+        free(C);
+        free(G);
+    }
+}
+
 void bench_gpu(const opts *o, fss_ctx *ctx, fss_rng *rng)
 {
     struct cudaDeviceProp prop;
@@ -358,5 +427,7 @@ void bench_gpu(const opts *o, fss_ctx *ctx, fss_rng *rng)
         for (int ni = 0; ni < o->nn; ni++)
             bench_gpu_batch(o, ctx, rng, variants[vi], o->ns[ni], s, aes_rate);
     }
+    if (o->prims & (1u << P_GEMM))
+        bench_gpu_gemm(o, ctx, rng, s);
     CUDA_OK(cudaStreamDestroy(s));
 }

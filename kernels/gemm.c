@@ -64,3 +64,12 @@ void fss_gemm_u64(fss_ctx *ctx, size_t m, size_t k, size_t n, const uint64_t *A,
         }
     }
 }
+
+void fss_im2col_u64(fss_ctx *ctx, const fss_im2col_geom *g, const uint64_t *img, uint64_t *col)
+{
+    const size_t rows = g->c * g->kh * g->kw, cols = g->ho * g->wo;
+#pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ctx)) if (rows * cols > 65536)
+    for (size_t r = 0; r < rows; r++)
+        for (size_t q = 0; q < cols; q++)
+            col[r * cols + q] = fss_im2col_at(g, img, r, q);
+}

@@ -1,7 +1,9 @@
-/* The party's backend for the FSS evaluations of the gates: the CPU context, or the
- * CUDA backend (keys, inputs and outputs moved a step of 2^20 instances at a time; the
- * linear layers stay on the CPU). Both compute the same bits: the CUDA kernels run the
- * same per-element bodies over keys in the same layout (kernels/fss/cuda.h). */
+/* The party's backend for the FSS evaluations and the ring products of the gates: the
+ * CPU context, or the CUDA backend (keys, inputs and outputs moved a step of 2^20
+ * instances at a time, from page-locked host memory; matrix and convolution products
+ * with their operands). Both compute the same bits: the CUDA kernels run the same
+ * per-element bodies over keys in the same layout (kernels/fss/cuda.h), and the ring
+ * products are exact modulo 2^64 on both. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,52 @@ static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const ui
     return gpu_finish(ev, "comparison eval", up, up == FSS_OK ? fss_cuda_dpf_cmp_eval(&dk, d_x, d_out, ev->gpu->s) : up,
                       out, d_out, k->count);
 }
+
+/* C += prod(A1, B1) + prod(A2, B2) with all five operands moved to the device: a matrix
+ * product is two GEMM launches, a convolution an im2col and a GEMM per image and term. */
+static fss_status gpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1, const uint64_t *B1,
+                                const uint64_t *A2, const uint64_t *B2, uint64_t *C)
+{
+    const fss_conv2d_params *cv = &ps->cv;
+    const int conv = ps->kind == FSS_PROD_CONV;
+    const size_t K = conv ? cv->c * cv->kh * cv->kw : ps->k, P = ps->ho * ps->wo;
+    const size_t na = conv ? cv->batch * cv->c * cv->h * cv->w : ps->m * ps->k;
+    const size_t nb = conv ? cv->o * K : ps->k * ps->n;
+    const size_t nc = conv ? cv->batch * cv->o * P : ps->m * ps->n;
+    const size_t oa2 = align256(na * 8), ob1 = 2 * oa2, ob2 = ob1 + align256(nb * 8), oc = ob2 + align256(nb * 8);
+    const size_t ocol = oc + align256(nc * 8);
+    fss_status s = gpu_reserve(ev, ocol + (conv ? K * P * 8 : 0));
+    if (s != FSS_OK)
+        return s;
+    struct fss_gpu *g = ev->gpu;
+    uint64_t *d_a1 = (uint64_t *)g->d_buf, *d_a2 = (uint64_t *)(g->d_buf + oa2);
+    uint64_t *d_b1 = (uint64_t *)(g->d_buf + ob1), *d_b2 = (uint64_t *)(g->d_buf + ob2);
+    uint64_t *d_c = (uint64_t *)(g->d_buf + oc), *d_col = (uint64_t *)(g->d_buf + ocol);
+    const struct {
+        void *d;
+        const uint64_t *h;
+        size_t words;
+    } up[5] = {{d_a1, A1, na}, {d_a2, A2, na}, {d_b1, B1, nb}, {d_b2, B2, nb}, {d_c, C, nc}};
+    for (int i = 0; i < 5; i++) {
+        cudaError_t e = cudaMemcpyAsync(up[i].d, up[i].h, up[i].words * 8, cudaMemcpyHostToDevice, g->s);
+        if (e != cudaSuccess)
+            return gpu_cuda_fail(ev, "product operands", e);
+    }
+    const fss_im2col_geom geom = {cv->c, cv->h, cv->w, cv->kh, cv->kw, cv->stride, cv->pad, ps->ho, ps->wo};
+    for (int t = 0; t < 2 && s == FSS_OK; t++) {
+        const uint64_t *d_a = t ? d_a2 : d_a1, *d_b = t ? d_b2 : d_b1;
+        if (!conv) {
+            s = fss_cuda_gemm_u64(ps->m, ps->k, ps->n, d_a, d_b, d_c, 1, g->s);
+            continue;
+        }
+        for (size_t b = 0; b < cv->batch && s == FSS_OK; b++) {
+            s = fss_cuda_im2col_u64(&geom, d_a + b * cv->c * cv->h * cv->w, d_col, g->s);
+            if (s == FSS_OK)
+                s = fss_cuda_gemm_u64(cv->o, K, P, d_b, d_col, d_c + b * cv->o * P, 1, g->s);
+        }
+    }
+    return gpu_finish(ev, conv ? "convolution" : "matrix product", FSS_OK, s, C, d_c, nc);
+}
 #endif /* FSS_HAVE_CUDA */
 
 const char *fss_backend_name(fss_backend b) { return b == FSS_BACKEND_CUDA ? "cuda" : "cpu"; }
@@ -149,6 +197,8 @@ fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b)
             return fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: cannot create a stream (%s)", cudaGetErrorString(e));
         }
         ev->gpu = g;
+        if (fss_cuda_warm_up() != FSS_OK)
+            return fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: %s", fss_cuda_last_error());
     }
 #endif
     ev->backend = b;
@@ -185,4 +235,50 @@ fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64
 #endif
     fss_status s = fss_dpf_cmp_eval(ev->cpu, k, x, out);
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "comparison eval: %s", fss_ctx_error(ev->cpu));
+}
+
+fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1, const uint64_t *B1,
+                            const uint64_t *A2, const uint64_t *B2, uint64_t *C)
+{
+#ifdef FSS_HAVE_CUDA
+    if (ev->backend == FSS_BACKEND_CUDA && ps->kind != FSS_PROD_ELEMENTWISE)
+        return gpu_prod_pair(ev, ps, A1, B1, A2, B2, C);
+#endif
+    fss_status s = fss_ev_prod(ev, ps, A1, B1, C, 1);
+    return s == FSS_OK ? fss_ev_prod(ev, ps, A2, B2, C, 1) : s;
+}
+
+void *fss_ev_host_alloc(fss_eval *ev, size_t bytes, int *pinned)
+{
+    *pinned = 0;
+    const size_t cap = ((bytes ? bytes : 1) + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
+#ifdef FSS_HAVE_CUDA
+    if (ev->backend == FSS_BACKEND_CUDA) {
+        void *p = NULL;
+        if (cudaHostAlloc(&p, cap, cudaHostAllocDefault) == cudaSuccess) {
+            *pinned = 1;
+            return p;
+        }
+        (void)cudaGetLastError(); /* no page-locked memory left: pageable memory works, slower */
+    }
+#else
+    (void)ev;
+#endif
+    return aligned_alloc(64, cap);
+}
+
+void fss_ev_host_free(void *p, size_t bytes, int pinned)
+{
+    if (!p)
+        return;
+    fss_memzero(p, bytes);
+#ifdef FSS_HAVE_CUDA
+    if (pinned) {
+        (void)cudaFreeHost(p);
+        return;
+    }
+#else
+    (void)pinned;
+#endif
+    free(p);
 }

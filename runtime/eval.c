@@ -70,11 +70,8 @@ void fss_eval_free(fss_eval *ev)
 {
     if (!ev)
         return;
+    fss_ev_host_free(ev->keymem, ev->keymem_cap, ev->keymem_pinned);
     fss_ev_backend_free(ev);
-    if (ev->keymem) {
-        fss_memzero(ev->keymem, ev->keymem_cap);
-        free(ev->keymem);
-    }
     free(ev);
 }
 
@@ -83,15 +80,11 @@ void fss_eval_free(fss_eval *ev)
 static void *keymem(fss_eval *ev, size_t bytes)
 {
     if (!ev->keymem || bytes > ev->keymem_cap) {
-        if (ev->keymem) {
-            fss_memzero(ev->keymem, ev->keymem_cap);
-            free(ev->keymem);
-        }
+        fss_ev_host_free(ev->keymem, ev->keymem_cap, ev->keymem_pinned);
         ev->keymem_cap = 0;
-        const size_t cap = ((bytes ? bytes : 1) + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
-        if (!(ev->keymem = aligned_alloc(64, cap)))
+        if (!(ev->keymem = fss_ev_host_alloc(ev, bytes, &ev->keymem_pinned)))
             return NULL;
-        ev->keymem_cap = cap;
+        ev->keymem_cap = bytes;
     }
     return ev->keymem;
 }

@@ -7,6 +7,8 @@
 #include "fss/dcf.h"
 #include "fss/dpf.h"
 #include "fss/eval.h"
+#include "fss/gates.h"
+#include "fss/gemm.h"
 #include "fss/ring.h"
 
 struct fss_eval {
@@ -22,14 +24,39 @@ struct fss_eval {
     struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
     void *keymem; /* party: the parsed keys of one step, reused (no page faults, no zeroing) */
     size_t keymem_cap;
+    int keymem_pinned; /* keymem is page-locked (fss_ev_host_alloc) */
     char err[512];
 };
+
+/* A secret x secret product: elementwise (m = count), matrix (X m x k, W k x n) or
+ * convolution (X [B][C][H][W], W [O][C][kh][kw], output ho x wo). */
+enum { FSS_PROD_ELEMENTWISE, FSS_PROD_MATMUL, FSS_PROD_CONV };
+typedef struct fss_prod_shape {
+    int kind;
+    size_t m, k, n;
+    fss_conv2d_params cv;
+    size_t ho, wo;
+} fss_prod_shape;
+
+/* C (+)= prod(A, B) mod 2^64 on the CPU, A the X-side and B the W-side operand
+ * (gates_linear.c). */
+FSS_NODISCARD fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B,
+                                     uint64_t *C, int acc);
+/* The party's two products, C += prod(A1, B1) + prod(A2, B2), on the context's backend
+ * (matrix and convolution products go to the GPU under the cuda backend). */
+FSS_NODISCARD fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1,
+                                          const uint64_t *B1, const uint64_t *A2, const uint64_t *B2, uint64_t *C);
 
 /* The FSS evaluations of the gates, on the context's backend (backend.c). On failure
  * the context's error says what and why. */
 FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 void fss_ev_backend_free(fss_eval *ev);
+/* Host memory for a step's parsed keys: page-locked under the cuda backend (the upload
+ * is then one DMA at full speed), 64-byte aligned heap memory otherwise or when no
+ * page-locked memory is left; *pinned says which, for fss_ev_host_free, which wipes it. */
+void *fss_ev_host_alloc(fss_eval *ev, size_t bytes, int *pinned);
+void fss_ev_host_free(void *p, size_t bytes, int pinned);
 
 /* Dealer: cnt key pairs (DPF beta may be NULL: 1) appended, serialized, to both parties'
  * current keys, a step of instances at a time. */

@@ -147,51 +147,33 @@ fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t 
 
 /* The product gates share one shape: with X^ = X + R_x, W^ = W + R_w public,
  *   Z_b = [b = 0] X^ W^ - X^ [R_w]_b - [R_x]_b W^ + [R_x R_w + R_z]_b
- * reconstructs to X W + R_z, for any product bilinear in (X, W): prod(A, B, C) is the
- * elementwise, the matrix or the convolution product. */
-enum { PROD_ELEMENTWISE, PROD_MATMUL, PROD_CONV };
-typedef struct prod_shape {
-    int kind;
-    size_t m, k, n;  /* matrix: X m x k, W k x n; elementwise: m = count */
-    fss_conv2d_params cv; /* conv: X [B][C][H][W], W [O][C][kh][kw] */
-    size_t ho, wo;
-} prod_shape;
+ * reconstructs to X W + R_z, for any product bilinear in (X, W): fss_ev_prod is the
+ * elementwise, the matrix or the convolution product (fss_prod_shape). */
 
-/* Caffe's im2col: col[(c kh kw) rows][(ho wo) columns] of one image, zero padding. */
-static void im2col(const prod_shape *ps, const uint64_t *img, uint64_t *col)
+/* The im2col geometry of one image of a convolution. */
+static fss_im2col_geom conv_geom(const fss_prod_shape *ps)
 {
     const fss_conv2d_params *cv = &ps->cv;
-    const size_t P = ps->ho * ps->wo;
-    for (size_t c = 0; c < cv->c; c++)
-        for (size_t ky = 0; ky < cv->kh; ky++)
-            for (size_t kx = 0; kx < cv->kw; kx++) {
-                uint64_t *row = col + ((c * cv->kh + ky) * cv->kw + kx) * P;
-                for (size_t oy = 0; oy < ps->ho; oy++) {
-                    long iy = (long)(oy * cv->stride + ky) - (long)cv->pad;
-                    for (size_t ox = 0; ox < ps->wo; ox++) {
-                        long ix = (long)(ox * cv->stride + kx) - (long)cv->pad;
-                        int in = iy >= 0 && iy < (long)cv->h && ix >= 0 && ix < (long)cv->w;
-                        row[oy * ps->wo + ox] = in ? img[(c * cv->h + (size_t)iy) * cv->w + (size_t)ix] : 0;
-                    }
-                }
-            }
+    return (fss_im2col_geom){cv->c, cv->h, cv->w, cv->kh, cv->kw, cv->stride, cv->pad, ps->ho, ps->wo};
 }
 
-static fss_status prod(fss_eval *ev, const prod_shape *ps, const uint64_t *A, const uint64_t *B, uint64_t *C, int acc)
+fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B, uint64_t *C,
+                       int acc)
 {
-    if (ps->kind == PROD_ELEMENTWISE) {
+    if (ps->kind == FSS_PROD_ELEMENTWISE) {
         for (size_t i = 0; i < ps->m; i++)
             C[i] = acc ? C[i] + A[i] * B[i] : A[i] * B[i];
-    } else if (ps->kind == PROD_MATMUL) {
+    } else if (ps->kind == FSS_PROD_MATMUL) {
         fss_gemm_u64(ev->cpu, ps->m, ps->k, ps->n, A, B, C, acc);
     } else { /* per image: Y [O][ho wo] = W [O][C kh kw] col [C kh kw][ho wo] */
         const fss_conv2d_params *cv = &ps->cv;
+        const fss_im2col_geom g = conv_geom(ps);
         const size_t K = cv->c * cv->kh * cv->kw, P = ps->ho * ps->wo;
         uint64_t *col = (uint64_t *)fss_ev_alloc(ev, K * P * 8);
         if (!col)
             return FSS_E_NOMEM;
         for (size_t b = 0; b < cv->batch; b++) {
-            im2col(ps, A + b * cv->c * cv->h * cv->w, col);
+            fss_im2col_u64(ev->cpu, &g, A + b * cv->c * cv->h * cv->w, col);
             fss_gemm_u64(ev->cpu, cv->o, K, P, B, col, C + b * cv->o * P, acc);
         }
         fss_memzero(col, K * P * 8);
@@ -200,7 +182,7 @@ static fss_status prod(fss_eval *ev, const prod_shape *ps, const uint64_t *A, co
     return FSS_OK;
 }
 
-static fss_status product(fss_eval *ev, const char *name, const prod_shape *ps, const fss_tensor *X,
+static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *ps, const fss_tensor *X,
                           const fss_tensor *W, fss_tensor *Z)
 {
     const int bits = X->bits;
@@ -208,7 +190,7 @@ static fss_status product(fss_eval *ev, const char *name, const prod_shape *ps, 
     double t0 = fss_now();
     fss_status s = FSS_OK;
     if (ev->mode == FSS_MODE_CLEAR) {
-        if ((s = prod(ev, ps, X->v, W->v, Z->v, 0)) != FSS_OK)
+        if ((s = fss_ev_prod(ev, ps, X->v, W->v, Z->v, 0)) != FSS_OK)
             return s;
         for (size_t i = 0; i < nz; i++)
             Z->v[i] = fss_ring_reduce(Z->v[i], bits);
@@ -221,7 +203,7 @@ static fss_status product(fss_eval *ev, const char *name, const prod_shape *ps, 
         memcpy(vals + nx, W->v, nw * 8);
         if ((s = fss_ev_random(ev, Z->v, nz, bits)) == FSS_OK) {
             memcpy(vals + nx + nw, Z->v, nz * 8);
-            if ((s = prod(ev, ps, X->v, W->v, vals + nx + nw, 1)) == FSS_OK) {
+            if ((s = fss_ev_prod(ev, ps, X->v, W->v, vals + nx + nw, 1)) == FSS_OK) {
                 for (size_t i = 0; i < nz; i++)
                     vals[nx + nw + i] = fss_ring_reduce(vals[nx + nw + i], bits);
                 s = fss_ev_shares_deal(ev, vals, nx + nw + nz, bits);
@@ -243,11 +225,9 @@ static fss_status product(fss_eval *ev, const char *name, const prod_shape *ps, 
             /* party 0: X^ (W^ - [R_w]_0); party 1: X^ (-[R_w]_1) */
             for (size_t i = 0; i < nw; i++)
                 tmp[i] = (ev->party == 0 ? W->v[i] : 0) - rw[i];
-            s = prod(ev, ps, X->v, tmp, zb, 1);
             for (size_t i = 0; i < nx; i++) /* - [R_x]_b W^ */
                 sh[i] = (uint64_t)0 - rx[i];
-            if (s == FSS_OK)
-                s = prod(ev, ps, sh, W->v, zb, 1);
+            s = fss_ev_prod_pair(ev, ps, X->v, tmp, sh, W->v, zb);
             if (s == FSS_OK)
                 s = fss_ev_reconstruct(ev, zb, nz, bits, 0, Z->v);
         }
@@ -270,7 +250,7 @@ fss_status fss_gate_mul(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, 
     fss_status s = tensor_like(ev, z, a, a->bits, a->scale + b->scale);
     if (s != FSS_OK)
         return s;
-    prod_shape ps = {.kind = PROD_ELEMENTWISE, .m = a->count};
+    fss_prod_shape ps = {.kind = FSS_PROD_ELEMENTWISE, .m = a->count};
     return product(ev, "mul", &ps, a, b, z);
 }
 
@@ -285,7 +265,7 @@ fss_status fss_gate_matmul(fss_eval *ev, const fss_tensor *X, const fss_tensor *
     fss_status s = fss_tensor_init(Z, 2, shape, X->bits, X->scale + W->scale);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "matmul: cannot make the %zu x %zu output", shape[0], shape[1]);
-    prod_shape ps = {.kind = PROD_MATMUL, .m = X->shape[0], .k = X->shape[1], .n = W->shape[1]};
+    fss_prod_shape ps = {.kind = FSS_PROD_MATMUL, .m = X->shape[0], .k = X->shape[1], .n = W->shape[1]};
     return product(ev, "matmul", &ps, X, W, Z);
 }
 
@@ -299,7 +279,7 @@ fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, const fss_tensor *
         return fss_ev_fail(ev, FSS_E_ARG, "conv2d: input, weights and parameters do not fit");
     if (X->scale + W->scale >= X->bits)
         return fss_ev_fail(ev, FSS_E_ARG, "conv2d: scale %d + %d does not fit %d bits", X->scale, W->scale, X->bits);
-    prod_shape ps = {.kind = PROD_CONV, .cv = *cv};
+    fss_prod_shape ps = {.kind = FSS_PROD_CONV, .cv = *cv};
     ps.ho = (cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1;
     ps.wo = (cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1;
     size_t shape[4] = {cv->batch, cv->o, ps.ho, ps.wo};

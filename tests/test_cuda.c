@@ -2,7 +2,8 @@
  * portable AES body and OpenSSL; DPF and DCF keys generated on the GPU and the CPU from
  * the same roots are byte-identical (whole buffers, serialized form, bound arrays);
  * point, comparison and full-domain evaluations are identical; and the shares
- * reconstruct to the definition. Exits 77 (skipped) where there is no device. */
+ * reconstruct to the definition; the ring GEMM and im2col equal the CPU's (and so,
+ * through test_gemm, the definitions). Exits 77 (skipped) where there is no device. */
 #include <string.h>
 
 #include "check.h"
@@ -11,6 +12,7 @@
 #include "fss/cuda.h"
 #include "fss/dcf.h"
 #include "fss/dpf.h"
+#include "fss/gemm.h"
 #include "fss/prg.h"
 #include "fss/ring.h"
 
@@ -436,6 +438,87 @@ static void dpf_big(void)
     free(roots);
 }
 
+/* ---- ring products ---- */
+
+static uint64_t *rand_words(size_t n)
+{
+    uint64_t *v = xmalloc(n * 8);
+    REQUIRE(fss_rng_bytes(rng, v, n * 8) == FSS_OK);
+    return v;
+}
+
+/* C (+)= A B on both, from the same random C. */
+static void gemm_case(size_t m, size_t k, size_t n, int acc)
+{
+    char desc[96];
+    snprintf(desc, sizeof desc, "gemm %zux%zux%zu acc %d", m, k, n, acc);
+    uint64_t *A = rand_words(m * k), *B = rand_words(k * n), *C = rand_words(m * n), *G = xmalloc(m * n * 8);
+    uint64_t *d_A = dev_upload(A, m * k * 8), *d_B = dev_upload(B, k * n * 8), *d_C = dev_upload(C, m * n * 8);
+    FSS_CU(fss_cuda_gemm_u64(m, k, n, d_A, d_B, d_C, acc, stream));
+    dev_download(G, d_C, m * n * 8);
+    fss_gemm_u64(ctx, m, k, n, A, B, C, acc);
+    cmp_u64(desc, "C", C, G, m * n);
+    CU(cudaFree(d_A));
+    CU(cudaFree(d_B));
+    CU(cudaFree(d_C));
+    free(A);
+    free(B);
+    free(C);
+    free(G);
+}
+
+/* One image: im2col on both (every entry, padding included), then W col on the GPU. */
+static void conv_case(fss_im2col_geom g, size_t o)
+{
+    g.ho = (g.h + 2 * g.pad - g.kh) / g.stride + 1;
+    g.wo = (g.w + 2 * g.pad - g.kw) / g.stride + 1;
+    const size_t K = g.c * g.kh * g.kw, P = g.ho * g.wo, ni = g.c * g.h * g.w;
+    char desc[96];
+    snprintf(desc, sizeof desc, "conv c%zu %zux%zu k%zux%zu s%zu p%zu", g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad);
+    uint64_t *img = rand_words(ni), *W = rand_words(o * K), *col = xmalloc(K * P * 8), *gcol = xmalloc(K * P * 8);
+    uint64_t *Y = xmalloc(o * P * 8), *GY = xmalloc(o * P * 8);
+    uint64_t *d_img = dev_upload(img, ni * 8), *d_W = dev_upload(W, o * K * 8), *d_col = dev_alloc(K * P * 8);
+    uint64_t *d_Y = dev_alloc(o * P * 8);
+    dev_poison(d_col, K * P * 8);
+    FSS_CU(fss_cuda_im2col_u64(&g, d_img, d_col, stream));
+    dev_download(gcol, d_col, K * P * 8);
+    fss_im2col_u64(ctx, &g, img, col);
+    cmp_u64(desc, "im2col", col, gcol, K * P);
+    FSS_CU(fss_cuda_gemm_u64(o, K, P, d_W, d_col, d_Y, 0, stream));
+    dev_download(GY, d_Y, o * P * 8);
+    fss_gemm_u64(ctx, o, K, P, W, col, Y, 0);
+    cmp_u64(desc, "output", Y, GY, o * P);
+    CU(cudaFree(d_img));
+    CU(cudaFree(d_W));
+    CU(cudaFree(d_col));
+    CU(cudaFree(d_Y));
+    free(img);
+    free(W);
+    free(col);
+    free(gcol);
+    free(Y);
+    free(GY);
+}
+
+static void products(void)
+{
+    static const size_t shapes[][3] = {{1, 1, 1},    {1, 7, 1},     {3, 1, 5},      {5, 130, 3},  {7, 128, 257},
+                                       {64, 16, 64}, {65, 17, 63},  {64, 147, 300}, {33, 129, 513}, {1, 1000, 64},
+                                       {2, 0, 3},    {130, 70, 300}, {512, 576, 196}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int acc = 0; acc < 2; acc++)
+            gemm_case(shapes[i][0], shapes[i][1], shapes[i][2], acc);
+    gemm_case(((size_t)1 << 21) + 70, 3, 2, 1); /* more row tiles than the grid's y: the kernel loops */
+    gemm_case(2, 5, ((size_t)1 << 20) + 3, 0);
+    /* c, h, w, kh, kw, stride, pad (ho, wo filled in) */
+    static const fss_im2col_geom convs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 0},  {3, 8, 8, 3, 3, 1, 1, 0, 0},
+                                            {2, 9, 7, 3, 3, 2, 1, 0, 0},  {3, 224, 224, 7, 7, 2, 3, 0, 0},
+                                            {64, 56, 56, 1, 1, 1, 0, 0, 0}, {2, 4, 4, 5, 5, 1, 2, 0, 0},
+                                            {5, 12, 10, 2, 4, 3, 1, 0, 0}};
+    for (size_t i = 0; i < sizeof convs / sizeof *convs; i++)
+        conv_case(convs[i], 1 + i * 9);
+}
+
 /* Bad input is refused with FSS_E_ARG and a message, before any launch. */
 static void bad_args(void)
 {
@@ -458,6 +541,9 @@ static void bad_args(void)
     FSS_CU(fss_cuda_dpf_keys_alloc(&kb, big, 0, 1));
     CHECK(fss_cuda_dpf_eval_full(&kb, d_x, stream) == FSS_E_ARG, "full domain above the limit accepted");
     fss_cuda_dpf_keys_free(&kb);
+    CHECK(fss_cuda_gemm_u64(4, 4, 4, NULL, d_x, d_x, 0, stream) == FSS_E_ARG, "gemm with a NULL operand accepted");
+    fss_im2col_geom g0 = {1, 2, 2, 1, 1, 0, 0, 2, 2};
+    CHECK(fss_cuda_im2col_u64(&g0, d_x, d_x, stream) == FSS_E_ARG, "im2col with stride 0 accepted");
     fss_cuda_dpf_keys_free(&d);
     CU(cudaFree(d_x));
 }
@@ -502,6 +588,7 @@ int main(void)
     dcf_case((fss_dcf_params){9, 13, 5}, 100);
 
     dpf_big();
+    products();
     bad_args();
 
     CU(cudaStreamDestroy(stream));

@@ -1,5 +1,6 @@
 /* The ring GEMM against the triple loop: exact modulo 2^64, overwrite and accumulate,
- * shapes around the blocking edges, one thread and two. */
+ * shapes around the blocking edges, one thread and two. im2col then GEMM against the
+ * convolution's definition (strides, paddings, kernels wider than the image's padding). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,46 @@ static void one(fss_ctx *ctx, size_t m, size_t k, size_t n, int acc)
     free(W);
 }
 
+/* Y[o][oy][ox] = sum over (c, ky, kx) inside the image of W[o][c][ky][kx] img[c][iy][ix],
+ * iy = oy stride + ky - pad. */
+static void conv_case(fss_ctx *ctx, fss_im2col_geom g, size_t o)
+{
+    g.ho = (g.h + 2 * g.pad - g.kh) / g.stride + 1;
+    g.wo = (g.w + 2 * g.pad - g.kw) / g.stride + 1;
+    const size_t K = g.c * g.kh * g.kw, P = g.ho * g.wo, ni = g.c * g.h * g.w;
+    uint64_t *img = malloc(ni * 8), *W = malloc(o * K * 8), *col = malloc(K * P * 8), *Y = malloc(o * P * 8),
+             *want = malloc(o * P * 8);
+    REQUIRE(img && W && col && Y && want);
+    REQUIRE(fss_rng_bytes(rng, img, ni * 8) == FSS_OK && fss_rng_bytes(rng, W, o * K * 8) == FSS_OK);
+    for (size_t oc = 0; oc < o; oc++)
+        for (size_t oy = 0; oy < g.ho; oy++)
+            for (size_t ox = 0; ox < g.wo; ox++) {
+                uint64_t s = 0;
+                for (size_t c = 0; c < g.c; c++)
+                    for (size_t ky = 0; ky < g.kh; ky++)
+                        for (size_t kx = 0; kx < g.kw; kx++) {
+                            long iy = (long)(oy * g.stride + ky) - (long)g.pad;
+                            long ix = (long)(ox * g.stride + kx) - (long)g.pad;
+                            if (iy >= 0 && iy < (long)g.h && ix >= 0 && ix < (long)g.w)
+                                s += W[((oc * g.c + c) * g.kh + ky) * g.kw + kx] *
+                                     img[(c * g.h + (size_t)iy) * g.w + (size_t)ix];
+                        }
+                want[(oc * g.ho + oy) * g.wo + ox] = s;
+            }
+    fss_im2col_u64(ctx, &g, img, col);
+    fss_gemm_u64(ctx, o, K, P, W, col, Y, 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < o * P; i++)
+        bad += Y[i] != want[i];
+    CHECK(bad == 0, "conv c%zu %zux%zu k%zux%zu stride %zu pad %zu -> %zu: %zu of %zu outputs differ", g.c, g.h, g.w,
+          g.kh, g.kw, g.stride, g.pad, o, bad, o * P);
+    free(img);
+    free(W);
+    free(col);
+    free(Y);
+    free(want);
+}
+
 int main(void)
 {
     rng = check_init("test_gemm");
@@ -46,6 +87,13 @@ int main(void)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             for (int acc = 0; acc < 2; acc++)
                 one(ctx, shapes[s][0], shapes[s][1], shapes[s][2], acc);
+        /* c, h, w, kh, kw, stride, pad */
+        static const fss_im2col_geom convs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 0},   {3, 8, 8, 3, 3, 1, 1, 0, 0},
+                                                {2, 9, 7, 3, 3, 2, 1, 0, 0},   {3, 20, 20, 7, 7, 2, 3, 0, 0},
+                                                {4, 5, 6, 1, 1, 2, 0, 0, 0},   {2, 4, 4, 5, 5, 1, 2, 0, 0},
+                                                {1, 3, 3, 5, 3, 1, 2, 0, 0},   {5, 12, 10, 2, 4, 3, 1, 0, 0}};
+        for (size_t c = 0; c < sizeof convs / sizeof *convs; c++)
+            conv_case(ctx, convs[c], 1 + c % 5);
         fss_ctx_free(ctx);
     }
     fss_rng_free(rng);

@@ -72,3 +72,10 @@ fss_status fss_cuda_aes_state_get(const fss_cuda_aes_src **d_out)
     pthread_mutex_unlock(&g_aes_lock);
     return FSS_OK;
 }
+
+extern "C" fss_status fss_cuda_warm_up(void)
+{
+    FSS_CHECK_CUDA(cudaFree(0)); /* creates the context */
+    const fss_cuda_aes_src *d = NULL;
+    return fss_cuda_aes_state_get(&d);
+}

@@ -10,11 +10,15 @@
 
 #include "fss/dcf.h"
 #include "fss/dpf.h"
+#include "fss/gemm.h"
 
 FSS_EXTERN_C_BEGIN
 
 /* Number of usable CUDA devices; 0 when there is none or the driver is missing. */
 int fss_cuda_device_count(void);
+/* Starts the current device's context and uploads the AES state the kernels read (what
+ * a first launch would otherwise do, taking a few hundred ms), so a timed run need not. */
+FSS_NODISCARD fss_status fss_cuda_warm_up(void);
 /* Text of the last error a fss_cuda_* call returned on this thread. */
 const char *fss_cuda_last_error(void);
 
@@ -45,6 +49,12 @@ FSS_NODISCARD fss_status fss_cuda_dcf_keygen(fss_dcf_params p, size_t count, con
                                              const uint64_t *d_beta, const fss_block *d_roots, fss_dcf_keys *d_k0,
                                              fss_dcf_keys *d_k1, cudaStream_t s);
 FSS_NODISCARD fss_status fss_cuda_dcf_eval(const fss_dcf_keys *d_k, const uint64_t *d_x, uint64_t *d_out, cudaStream_t s);
+
+/* Ring products, as fss_gemm_u64 and fss_im2col_u64 (fss/gemm.h), same bits. */
+FSS_NODISCARD fss_status fss_cuda_gemm_u64(size_t m, size_t k, size_t n, const uint64_t *d_A, const uint64_t *d_B,
+                                           uint64_t *d_C, int accumulate, cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_im2col_u64(const fss_im2col_geom *g, const uint64_t *d_img, uint64_t *d_col,
+                                             cudaStream_t s);
 
 FSS_EXTERN_C_END
 

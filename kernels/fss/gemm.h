@@ -12,6 +12,27 @@ FSS_EXTERN_C_BEGIN
 void fss_gemm_u64(fss_ctx *ctx, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B, uint64_t *C,
                   int accumulate);
 
+/* One image's convolution as a matrix product (Caffe's im2col): col has c kh kw rows,
+ * ordered (channel, ky, kx), and ho wo columns, ordered (oy, ox); then
+ * Y [o][ho wo] = W [o][c kh kw] col. The image is [c][h][w], zero padded by pad. */
+typedef struct fss_im2col_geom {
+    size_t c, h, w, kh, kw, stride, pad, ho, wo;
+} fss_im2col_geom;
+
+/* Entry (row r, column q) of the image's im2col matrix: the body both launchers run. */
+static inline FSS_HD uint64_t fss_im2col_at(const fss_im2col_geom *g, const uint64_t *img, size_t r, size_t q)
+{
+    const size_t kx = r % g->kw, ky = (r / g->kw) % g->kh, ch = r / (g->kw * g->kh);
+    const size_t oy = q / g->wo, ox = q % g->wo;
+    const size_t iy = oy * g->stride + ky, ix = ox * g->stride + kx; /* + pad: unsigned, no wrap */
+    if (iy < g->pad || ix < g->pad || iy - g->pad >= g->h || ix - g->pad >= g->w)
+        return 0;
+    return img[(ch * g->h + (iy - g->pad)) * g->w + (ix - g->pad)];
+}
+
+/* col = im2col(img): (c kh kw) x (ho wo) words, multithreaded over rows. */
+void fss_im2col_u64(fss_ctx *ctx, const fss_im2col_geom *g, const uint64_t *img, uint64_t *col);
+
 FSS_EXTERN_C_END
 
 #endif
