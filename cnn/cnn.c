@@ -562,7 +562,11 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
             break;
         }
         case FSS_LAYER_RELU:
-            s = replace(fss_gate_relu(ev, &x, &y), &x, &y);
+            /* with the shift back to the model's scale folded in (the same bits as shifting
+             * after the ReLU, or after a maxpool that follows: floor keeps the order) */
+            s = replace(x.scale > m->scale ? fss_gate_relu_ars(ev, &x, x.scale - m->scale, &y)
+                                           : fss_gate_relu(ev, &x, &y),
+                        &x, &y);
             xnn = 1;
             break;
         case FSS_LAYER_MAXPOOL:

@@ -69,7 +69,11 @@ void fss_im2col_u64(fss_ctx *ctx, const fss_im2col_geom *g, const uint64_t *img,
 {
     const size_t rows = g->c * g->kh * g->kw, cols = g->ho * g->wo;
 #pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ctx)) if (rows * cols > 65536)
-    for (size_t r = 0; r < rows; r++)
-        for (size_t q = 0; q < cols; q++)
-            col[r * cols + q] = fss_im2col_at(g, img, r, q);
+    for (size_t r = 0; r < rows; r++) {
+        const size_t kx = r % g->kw, ky = (r / g->kw) % g->kh, ch = r / (g->kw * g->kh);
+        uint64_t *out = col + r * cols;
+        for (size_t oy = 0; oy < g->ho; oy++)
+            for (size_t ox = 0; ox < g->wo; ox++)
+                out[oy * g->wo + ox] = fss_im2col_at(g, img, ch, ky, kx, oy, ox);
+    }
 }

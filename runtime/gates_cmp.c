@@ -92,26 +92,37 @@ done:
 /* ---- select --------------------------------------------------------------------------
  * d = d^ ^ r_d = d^ + (1 - 2 d^) r_d over the integers, so with x = x^ - r_x
  *   d x = d^ x^ - d^ r_x + (1 - 2 d^)(x^ r_d - r_d r_x)
- * is linear in the dealer's r_x, r_d, r_d r_x: shares of those and of r_y (Sigma). */
-fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y)
+ * is linear in the dealer's r_x, r_d, r_d r_x: shares of those and of r_y (Sigma).
+ * Zero extension from m bits to n: where d = 1, x lies in [0, 2^(m-1)), and over the
+ * integers x = x^ - r_x + 2^m w with the wrap w = msb(r_x) (1 - msb(x^)) (as in
+ * ars_nonneg). So the formula holds in Z_{2^n} with r_x replaced by
+ * r_x - c 2^m msb(r_x), c = 1 - msb(x^) public: two more shares, of u = 2^m msb(r_x)
+ * and of r_d u. */
+static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int n, fss_tensor *y)
 {
+    const int m = x->bits, zext = n != m;
+    const char *name = zext ? "select_zext" : "select";
     if (d->bits != 1 || d->count != x->count)
-        return fss_ev_fail(ev, FSS_E_ARG, "select: needs a 1-bit selector of the input's size");
-    const int n = x->bits;
-    const size_t cnt = x->count;
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a 1-bit selector of the input's size", name);
+    if (n < m || n > 64)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: cannot extend %d bits to %d", name, m, n);
+    const size_t cnt = x->count, nsh = zext ? 6 : 4;
     fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
     if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "select: cannot make the output");
+        return fss_ev_fail(ev, s, "%s: cannot make the output", name);
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t i = 0; i < cnt; i++)
+        for (size_t i = 0; i < cnt; i++) {
+            if (zext && d->v[i] && msb(x->v[i], m))
+                return fss_ev_fail(ev, FSS_E_ARG, "select_zext: element %zu is selected and negative", i);
             y->v[i] = d->v[i] ? x->v[i] : 0;
+        }
         return FSS_OK;
     }
-    uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, 4 * cnt * 8);
+    uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, nsh * cnt * 8);
     if (!sh)
         return FSS_E_NOMEM;
-    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + 3 * cnt;
+    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + 3 * cnt, *u = sh + 4 * cnt, *rdu = sh + 5 * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
         if ((s = fss_ev_random(ev, y->v, cnt, n)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++) {
@@ -119,25 +130,46 @@ fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *
                 rx[i] = x->v[i];
                 rdx[i] = d->v[i] ? x->v[i] : 0;
                 ry[i] = y->v[i];
+                if (zext) {
+                    u[i] = msb(x->v[i], m) << m;
+                    rdu[i] = d->v[i] ? u[i] : 0;
+                }
             }
-            s = fss_ev_shares_deal(ev, sh, 4 * cnt, n);
+            s = fss_ev_shares_deal(ev, sh, nsh * cnt, n);
         }
-    } else if ((s = fss_ev_shares_take(ev, sh, 4 * cnt, n)) == FSS_OK) {
+    } else if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, n)) == FSS_OK) {
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t dh = d->v[i], xh = x->v[i];
-            uint64_t v = ry[i] - dh * rx[i] + (1 - 2 * dh) * (xh * rd[i] - rdx[i]);
+            const uint64_t dh = d->v[i], xh = x->v[i];
+            uint64_t rxe = rx[i], rdxe = rdx[i];
+            if (zext && !msb(xh, m)) { /* c = 1 */
+                rxe -= u[i];
+                rdxe -= rdu[i];
+            }
+            uint64_t v = ry[i] - dh * rxe + (1 - 2 * dh) * (xh * rd[i] - rdxe);
             if (ev->party == 0)
                 v += dh * xh;
             rd[i] = v; /* my share of y^, reusing rd */
         }
         s = fss_ev_reconstruct(ev, rd, cnt, n, 0, y->v);
     }
-    fss_memzero(sh, 4 * cnt * 8);
+    fss_memzero(sh, nsh * cnt * 8);
     free(sh);
     if (s != FSS_OK && !ev->err[0])
-        fss_ev_fail(ev, s, "select: %s", fss_status_str(s));
+        fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     ev->stats.seconds += fss_now() - t0;
     return s;
+}
+
+fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y)
+{
+    return select_common(ev, d, x, x->bits, y);
+}
+
+fss_status fss_gate_select_zext(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int bits, fss_tensor *y)
+{
+    if (bits <= x->bits)
+        return fss_ev_fail(ev, FSS_E_ARG, "select_zext: %d bits is not wider than the input's %d", bits, x->bits);
+    return select_common(ev, d, x, bits, y);
 }
 
 fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
@@ -146,6 +178,23 @@ fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
     fss_status s = fss_gate_drelu(ev, x, &d);
     if (s == FSS_OK)
         s = fss_gate_select(ev, &d, x, y);
+    fss_tensor_free(&d);
+    return s;
+}
+
+fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    if (f == 0)
+        return fss_gate_relu(ev, x, y);
+    if (f < 0 || f > x->bits - 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "relu_ars: shift %d out of range for %d bits", f, x->bits);
+    fss_tensor t = {0}, d = {0};
+    fss_status s = fss_gate_trunc_reduce(ev, x, f, &t); /* floor(x / 2^f) mod 2^(n-f): same sign */
+    if (s == FSS_OK)
+        s = fss_gate_drelu(ev, &t, &d);
+    if (s == FSS_OK)
+        s = fss_gate_select_zext(ev, &d, &t, x->bits, y);
+    fss_tensor_free(&t);
     fss_tensor_free(&d);
     return s;
 }

@@ -22,7 +22,10 @@ typedef struct model {
     size_t pk, ps, pp;    /* pool window, stride and padding */
 } model;
 
-enum { M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL };
+enum {
+    M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
+    M_RELUARS, M_RELU_ARSNN, M_SELZ
+};
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
 {
@@ -73,6 +76,20 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
     case M_ARSNN:
         s = fss_gate_ars_nonneg(ev, &x, md->f, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_RELUARS:
+        s = fss_gate_relu_ars(ev, &x, md->f, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_RELU_ARSNN: /* what relu_ars replaces */
+        s = fss_gate_relu(ev, &x, &a);
+        if (s == FSS_OK) s = fss_gate_ars_nonneg(ev, &a, md->f, &b);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &b, out);
+        break;
+    case M_SELZ: /* relu(x) zero-extended to bits_out */
+        s = fss_gate_drelu(ev, &x, &a);
+        if (s == FSS_OK) s = fss_gate_select_zext(ev, &a, &x, md->bits_out, &b);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &b, out);
         break;
     case M_CONV: {
         const fss_conv2d_params *cv = &md->cv;
@@ -298,6 +315,55 @@ int main(void)
             CHECK(walk(ev, &md, a1) == FSS_E_ARG, "ars_nonneg took a negative element in the clear walk");
             fss_eval_free(ev);
             free(a1);
+        }
+        /* the fused ReLU and shift: signed inputs, edges around 0 and +-2^f */
+        fill(x, m * k, n, 0);
+        for (size_t fi = 0; fi < 4; fi++) {
+            const int f = fi < 3 ? fs[fi] : 12;
+            if (f > n - 2)
+                continue;
+            x[7] = fss_ring_mask(f);                          /* 2^f - 1: shifts to 0 */
+            x[8] = (uint64_t)1 << f;                          /* 2^f: to 1 */
+            x[9] = fss_ring_from_signed(-((int64_t)1 << f), n); /* -2^f: negative, to 0 */
+            x[10] = fss_ring_from_signed(-1 - ((int64_t)1 << f), n);
+            md = base, md.name = "relu_ars", md.kind = M_RELUARS, md.f = f;
+            run(&md);
+            /* equal to relu then ars_nonneg, in the clear walk */
+            uint64_t *a1 = malloc(m * k * 8), *a2 = malloc(m * k * 8);
+            REQUIRE(a1 && a2);
+            fss_eval *ev;
+            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a1) == FSS_OK);
+            fss_eval_free(ev);
+            md.kind = M_RELU_ARSNN;
+            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a2) == FSS_OK);
+            fss_eval_free(ev);
+            CHECK(memcmp(a1, a2, m * k * 8) == 0, "relu_ars at %d bits, f %d: differs from relu + ars_nonneg", n, f);
+            free(a1);
+            free(a2);
+        }
+        /* select_zext from n - 5 bits (or 3) to n */
+        {
+            const int mb = n > 8 ? n - 5 : 3;
+            uint64_t *xm = malloc(m * k * 8);
+            REQUIRE(xm);
+            fill(xm, m * k, mb, 0);
+            md = base, md.name = "select_zext", md.kind = M_SELZ, md.bits = mb, md.bits_out = n, md.x = xm;
+            run(&md);
+            /* the clear walk refuses a selected negative value */
+            fss_eval *ev;
+            fss_tensor d = {0}, xt = {0}, y = {0};
+            size_t sh[1] = {2};
+            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && fss_tensor_init(&d, 1, sh, 1, 0) == FSS_OK &&
+                    fss_tensor_init(&xt, 1, sh, mb, 0) == FSS_OK);
+            d.v[0] = d.v[1] = 1;
+            xt.v[0] = 1;
+            xt.v[1] = fss_ring_mask(mb);
+            CHECK(fss_gate_select_zext(ev, &d, &xt, n, &y) == FSS_E_ARG, "select_zext took a selected negative value");
+            fss_tensor_free(&d);
+            fss_tensor_free(&xt);
+            fss_tensor_free(&y);
+            fss_eval_free(ev);
+            free(xm);
         }
         fill(x, m * k, n, 0);
         if (n == 64) { /* the scale-12 pattern of a fixed-point layer */

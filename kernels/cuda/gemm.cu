@@ -86,7 +86,8 @@ __global__ void im2col_u64_kernel(fss_im2col_geom g, const uint64_t *img, uint64
 {
     const size_t cols = g.ho * g.wo;
     FSS_CUDA_FOR(i, total) {
-        col[i] = fss_im2col_at(&g, img, i / cols, i % cols);
+        const size_t r = i / cols, q = i % cols;
+        col[i] = fss_im2col_at(&g, img, r / (g.kw * g.kh), (r / g.kw) % g.kh, r % g.kw, q / g.wo, q % g.wo);
     }
 }
 

@@ -19,11 +19,11 @@ typedef struct fss_im2col_geom {
     size_t c, h, w, kh, kw, stride, pad, ho, wo;
 } fss_im2col_geom;
 
-/* Entry (row r, column q) of the image's im2col matrix: the body both launchers run. */
-static inline FSS_HD uint64_t fss_im2col_at(const fss_im2col_geom *g, const uint64_t *img, size_t r, size_t q)
+/* Entry (row (ch, ky, kx), column (oy, ox)) of the image's im2col matrix: the body both
+ * launchers run (the CPU's loops give the indices, a GPU thread divides them out). */
+static inline FSS_HD uint64_t fss_im2col_at(const fss_im2col_geom *g, const uint64_t *img, size_t ch, size_t ky,
+                                            size_t kx, size_t oy, size_t ox)
 {
-    const size_t kx = r % g->kw, ky = (r / g->kw) % g->kh, ch = r / (g->kw * g->kh);
-    const size_t oy = q / g->wo, ox = q % g->wo;
     const size_t iy = oy * g->stride + ky, ix = ox * g->stride + kx; /* + pad: unsigned, no wrap */
     if (iy < g->pad || ix < g->pad || iy - g->pad >= g->h || ix - g->pad >= g->w)
         return 0;

@@ -55,8 +55,18 @@ FSS_NODISCARD fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, cons
 FSS_NODISCARD fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d);
 /* y = d ? x : 0 for a 1-bit d. */
 FSS_NODISCARD fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y);
+/* y = d ? x : 0 as a bits-wide value (bits > x's), for an x that is non-negative
+ * wherever d = 1: there y is x's zero extension. Two dealer shares more than select,
+ * the same one round. The clear walk refuses a negative x under d = 1. */
+FSS_NODISCARD fss_status fss_gate_select_zext(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int bits,
+                                              fss_tensor *y);
 /* y = max(x, 0) (two rounds: drelu then select, as Sigma). */
 FSS_NODISCARD fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+/* y = max(x, 0) >> f (floor), at x's bits and scale - f: equal to ars_nonneg(relu(x)),
+ * cheaper. The sign of x is the sign of x >> f, so: truncate-reduce to n - f bits (one
+ * f-bit DCF), DReLU there (a comparison over n - f - 1 bits instead of n - 1), and
+ * select_zext back to n bits. Three rounds, as relu then ars_nonneg. */
+FSS_NODISCARD fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 
 /* Pooling over k x k windows with a stride, no padding: x [batch][c][h][w]. Max is a
  * tree of ReLUs (2 rounds a level, ceil(log2(k k)) levels); average sums locally then
