@@ -1,8 +1,7 @@
-/* safetensors reader; the format is in fss/safetensors.h. The JSON parser below accepts
- * exactly the subset the format uses (objects, strings, non-negative integers, arrays
- * of them) and refuses everything else, so a malformed header cannot reach the data. */
+/* safetensors reader; the format is in fss/safetensors.h, the header's JSON parser in
+ * safetensors_header.c. */
 #include "io_err.h"
-#include "fss/safetensors.h"
+#include "safetensors_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,45 +10,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "fss safetensors: the reader assumes a little-endian host"
-#endif
-
 #define ST_PREAMBLE 8        /* the u64 header length */
 #define ST_CHUNK (16u << 10) /* conversion buffer: tensors are read this many bytes at a time */
 
-struct fss_safetensors {
-    int fd;
-    char *path;
-    uint64_t file_size;
-    char *pool; /* decoded JSON strings, NUL-terminated, back to back */
-    fss_safetensors_tensor *tensors;
-    size_t ntensors;
-    const char **meta; /* key, value, key, value, ... */
-    size_t nmeta;
-};
-
-
-static const struct {
-    const char *name;
-    size_t size;
-} st_types[] = {
+const fss_st_type fss_st_types[] = {
     [FSS_ST_F32] = {"F32", 4},      [FSS_ST_F64] = {"F64", 8},         [FSS_ST_F16] = {"F16", 2},
     [FSS_ST_BF16] = {"BF16", 2},    [FSS_ST_I8] = {"I8", 1},           [FSS_ST_U8] = {"U8", 1},
     [FSS_ST_I16] = {"I16", 2},      [FSS_ST_U16] = {"U16", 2},         [FSS_ST_I32] = {"I32", 4},
     [FSS_ST_U32] = {"U32", 4},      [FSS_ST_I64] = {"I64", 8},         [FSS_ST_U64] = {"U64", 8},
     [FSS_ST_BOOL] = {"BOOL", 1},    [FSS_ST_F8_E4M3] = {"F8_E4M3", 1}, [FSS_ST_F8_E5M2] = {"F8_E5M2", 1},
 };
-#define ST_NTYPES (sizeof st_types / sizeof st_types[0])
+const size_t fss_st_ntypes = sizeof fss_st_types / sizeof fss_st_types[0];
 
 const char *fss_safetensors_dtype_str(fss_safetensors_dtype dtype)
 {
-    return (unsigned)dtype < ST_NTYPES ? st_types[dtype].name : "?";
+    return (unsigned)dtype < fss_st_ntypes ? fss_st_types[dtype].name : "?";
 }
 
 size_t fss_safetensors_dtype_size(fss_safetensors_dtype dtype)
 {
-    return (unsigned)dtype < ST_NTYPES ? st_types[dtype].size : 0;
+    return (unsigned)dtype < fss_st_ntypes ? fss_st_types[dtype].size : 0;
 }
 
 float fss_f16_to_f32(uint16_t h)
@@ -74,312 +54,6 @@ float fss_bf16_to_f32(uint16_t h)
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
-}
-
-/* ---- JSON -------------------------------------------------------------------------- */
-
-typedef struct json {
-    const char *start, *p, *end;
-    const char *path;
-    char *err;
-    size_t err_len;
-    char *pool; /* decoded strings go here; never longer than their encoding */
-    size_t pool_used;
-} json;
-
-static fss_status jbad(json *j, const char *what)
-{
-    return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: malformed safetensors header: %s at byte %td of the JSON",
-                j->path, what, j->p - j->start);
-}
-
-static void jws(json *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int jeat(json *j, char c)
-{
-    jws(j);
-    if (j->p < j->end && *j->p == c) {
-        j->p++;
-        return 1;
-    }
-    return 0;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int jhex4(json *j, uint32_t *u)
-{
-    if (j->end - j->p < 4)
-        return 0;
-    *u = 0;
-    for (int i = 0; i < 4; i++) {
-        int v = hexval(j->p[i]);
-        if (v < 0)
-            return 0;
-        *u = *u << 4 | (uint32_t)v;
-    }
-    j->p += 4;
-    return 1;
-}
-
-/* A JSON string, decoded into the pool; \u0000 is refused (names are C strings). */
-static fss_status jstring(json *j, const char **out)
-{
-    jws(j);
-    if (j->p >= j->end || *j->p != '"')
-        return jbad(j, "expected a string");
-    j->p++;
-    char *o = j->pool + j->pool_used, *o0 = o;
-    for (;;) {
-        if (j->p >= j->end)
-            return jbad(j, "unterminated string");
-        unsigned char c = (unsigned char)*j->p++;
-        if (c == '"')
-            break;
-        if (c < 0x20)
-            return jbad(j, "control character in a string");
-        if (c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        if (j->p >= j->end)
-            return jbad(j, "unterminated string");
-        c = (unsigned char)*j->p++;
-        uint32_t u;
-        switch (c) {
-        case '"': *o++ = '"'; continue;
-        case '\\': *o++ = '\\'; continue;
-        case '/': *o++ = '/'; continue;
-        case 'b': *o++ = '\b'; continue;
-        case 'f': *o++ = '\f'; continue;
-        case 'n': *o++ = '\n'; continue;
-        case 'r': *o++ = '\r'; continue;
-        case 't': *o++ = '\t'; continue;
-        case 'u': break;
-        default: return jbad(j, "bad escape in a string");
-        }
-        if (!jhex4(j, &u))
-            return jbad(j, "bad \\u escape");
-        if (u >= 0xd800 && u < 0xdc00) { /* a high surrogate needs its low half */
-            uint32_t lo;
-            if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
-                return jbad(j, "unpaired surrogate in a \\u escape");
-            j->p += 2;
-            if (!jhex4(j, &lo) || lo < 0xdc00 || lo >= 0xe000)
-                return jbad(j, "unpaired surrogate in a \\u escape");
-            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-        } else if (u >= 0xdc00 && u < 0xe000) {
-            return jbad(j, "unpaired surrogate in a \\u escape");
-        }
-        if (u == 0)
-            return jbad(j, "\\u0000 in a string");
-        /* UTF-8: at most 3 bytes for a 6-byte escape, 4 for a 12-byte pair. */
-        if (u < 0x80) {
-            *o++ = (char)u;
-        } else if (u < 0x800) {
-            *o++ = (char)(0xc0 | u >> 6);
-            *o++ = (char)(0x80 | (u & 0x3f));
-        } else if (u < 0x10000) {
-            *o++ = (char)(0xe0 | u >> 12);
-            *o++ = (char)(0x80 | ((u >> 6) & 0x3f));
-            *o++ = (char)(0x80 | (u & 0x3f));
-        } else {
-            *o++ = (char)(0xf0 | u >> 18);
-            *o++ = (char)(0x80 | ((u >> 12) & 0x3f));
-            *o++ = (char)(0x80 | ((u >> 6) & 0x3f));
-            *o++ = (char)(0x80 | (u & 0x3f));
-        }
-    }
-    *o++ = '\0';
-    j->pool_used += (size_t)(o - o0);
-    *out = o0;
-    return FSS_OK;
-}
-
-/* A non-negative JSON integer: no sign, fraction, exponent or leading zero. */
-static fss_status juint(json *j, uint64_t *v)
-{
-    jws(j);
-    if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-        return jbad(j, "expected a non-negative integer");
-    if (*j->p == '0' && j->end - j->p > 1 && j->p[1] >= '0' && j->p[1] <= '9')
-        return jbad(j, "integer with a leading zero");
-    *v = 0;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-        unsigned d = (unsigned)(*j->p - '0');
-        if (*v > (UINT64_MAX - d) / 10)
-            return jbad(j, "integer too large");
-        *v = *v * 10 + d;
-        j->p++;
-    }
-    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
-        return jbad(j, "expected an integer, not a fraction");
-    return FSS_OK;
-}
-
-/* [a, b, ...] of at most max non-negative integers. */
-static fss_status juints(json *j, uint64_t *v, int max, int *n, const char *what)
-{
-    fss_status s;
-    if (!jeat(j, '['))
-        return jbad(j, what);
-    *n = 0;
-    if (jeat(j, ']'))
-        return FSS_OK;
-    for (;;) {
-        if (*n == max)
-            return jbad(j, "array too long");
-        if ((s = juint(j, &v[*n])) != FSS_OK)
-            return s;
-        (*n)++;
-        if (jeat(j, ']'))
-            return FSS_OK;
-        if (!jeat(j, ','))
-            return jbad(j, "expected ',' or ']' in an array");
-    }
-}
-
-/* {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]} */
-static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
-{
-    fss_status s;
-    int have_dtype = 0, have_shape = 0, have_off = 0;
-    if (!jeat(j, '{'))
-        return jbad(j, "a tensor entry is not an object");
-    if (jeat(j, '}'))
-        return jbad(j, "empty tensor entry");
-    for (;;) {
-        const char *key;
-        if ((s = jstring(j, &key)) != FSS_OK)
-            return s;
-        if (!jeat(j, ':'))
-            return jbad(j, "expected ':'");
-        if (strcmp(key, "dtype") == 0 && !have_dtype) {
-            const char *d;
-            if ((s = jstring(j, &d)) != FSS_OK)
-                return s;
-            size_t i = 0;
-            while (i < ST_NTYPES && strcmp(st_types[i].name, d) != 0)
-                i++;
-            if (i == ST_NTYPES)
-                return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has unknown dtype '%.32s'", j->path,
-                            t->name, d);
-            t->dtype = (fss_safetensors_dtype)i;
-            have_dtype = 1;
-        } else if (strcmp(key, "shape") == 0 && !have_shape) {
-            if ((s = juints(j, t->shape, FSS_SAFETENSORS_MAX_DIMS, &t->ndim, "'shape' is not an array")) != FSS_OK)
-                return s;
-            have_shape = 1;
-        } else if (strcmp(key, "data_offsets") == 0 && !have_off) {
-            int n;
-            if ((s = juints(j, off, 2, &n, "'data_offsets' is not an array")) != FSS_OK)
-                return s;
-            if (n != 2)
-                return jbad(j, "'data_offsets' does not hold two integers");
-            have_off = 1;
-        } else {
-            return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has an unexpected or repeated field '%.32s'",
-                        j->path, t->name, key);
-        }
-        if (jeat(j, '}'))
-            break;
-        if (!jeat(j, ','))
-            return jbad(j, "expected ',' or '}' in a tensor entry");
-    }
-    if (!have_dtype || !have_shape || !have_off)
-        return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' lacks '%s'", j->path, t->name,
-                    !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
-    return FSS_OK;
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 1;
-    size_t c = *cap ? *cap * 2 : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return 0;
-    *p = q;
-    *cap = c;
-    return 1;
-}
-
-/* The whole header: fills st->tensors (with begin/end in off) and st->meta. */
-static fss_status jheader(json *j, fss_safetensors *st, uint64_t **offs)
-{
-    fss_status s;
-    size_t tcap = 0, ocap = 0, mcap = 0;
-    int have_meta = 0;
-    if (!jeat(j, '{'))
-        return jbad(j, "the header is not a JSON object");
-    if (!jeat(j, '}')) {
-        for (;;) {
-            const char *key;
-            if ((s = jstring(j, &key)) != FSS_OK)
-                return s;
-            if (!jeat(j, ':'))
-                return jbad(j, "expected ':'");
-            if (strcmp(key, "__metadata__") == 0) {
-                if (have_meta)
-                    return jbad(j, "repeated \"__metadata__\"");
-                have_meta = 1;
-                if (!jeat(j, '{'))
-                    return jbad(j, "\"__metadata__\" is not an object");
-                while (!jeat(j, '}')) {
-                    if (!grow((void **)&st->meta, &mcap, 2 * st->nmeta + 2, sizeof *st->meta))
-                        return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
-                    if ((s = jstring(j, &st->meta[2 * st->nmeta])) != FSS_OK)
-                        return s;
-                    if (!jeat(j, ':'))
-                        return jbad(j, "expected ':'");
-                    jws(j);
-                    if (j->p < j->end && *j->p != '"')
-                        return jbad(j, "a \"__metadata__\" value is not a string");
-                    if ((s = jstring(j, &st->meta[2 * st->nmeta + 1])) != FSS_OK)
-                        return s;
-                    st->nmeta++;
-                    if (jeat(j, '}'))
-                        break;
-                    if (!jeat(j, ','))
-                        return jbad(j, "expected ',' or '}' in \"__metadata__\"");
-                }
-            } else {
-                if (!grow((void **)&st->tensors, &tcap, st->ntensors + 1, sizeof *st->tensors) ||
-                    !grow((void **)offs, &ocap, 2 * st->ntensors + 2, sizeof **offs))
-                    return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
-                fss_safetensors_tensor *t = &st->tensors[st->ntensors];
-                memset(t, 0, sizeof *t);
-                t->name = key;
-                if ((s = jtensor(j, t, *offs + 2 * st->ntensors)) != FSS_OK)
-                    return s;
-                st->ntensors++;
-            }
-            if (jeat(j, '}'))
-                break;
-            if (!jeat(j, ','))
-                return jbad(j, "expected ',' or '}' after an entry");
-        }
-    }
-    jws(j); /* writers pad the header with spaces */
-    if (j->p != j->end)
-        return jbad(j, "trailing characters after the JSON object");
-    return FSS_OK;
 }
 
 /* ---- open -------------------------------------------------------------------------- */
@@ -431,7 +105,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
                             st->path, t->name);
             t->count *= t->shape[d];
         }
-        uint64_t isz = st_types[t->dtype].size;
+        uint64_t isz = fss_st_types[t->dtype].size;
         if (t->count > UINT64_MAX / isz)
             return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the byte size overflows", st->path, t->name);
         t->nbytes = t->count * isz;
@@ -445,7 +119,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         if (end - begin != t->nbytes)
             return fss_io_fail(err, err_len, FSS_E_FORMAT,
                         "%s: tensor '%s': data_offsets span %llu bytes but %s x %llu elements need %llu", st->path,
-                        t->name, (unsigned long long)(end - begin), st_types[t->dtype].name,
+                        t->name, (unsigned long long)(end - begin), fss_st_types[t->dtype].name,
                         (unsigned long long)t->count, (unsigned long long)t->nbytes);
         t->offset = data_start + begin;
     }
@@ -545,8 +219,7 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     }
     if ((s = pread_all(st->fd, hdr, hlen, ST_PREAMBLE, path, err, err_len)) != FSS_OK)
         goto out;
-    json j = {hdr, hdr, hdr + hlen, path, err, err_len, st->pool, 0};
-    if ((s = jheader(&j, st, &offs)) != FSS_OK)
+    if ((s = fss_st_parse_header(st, hdr, hlen, &offs, err, err_len)) != FSS_OK)
         goto out;
     s = check_tensors(st, offs, ST_PREAMBLE + hlen, err, err_len);
 out:
@@ -652,12 +325,12 @@ static fss_status read_convert(const fss_safetensors *st, const char *name, void
         return s;
     if (t->dtype != FSS_ST_F32 && t->dtype != FSS_ST_F64 && t->dtype != FSS_ST_F16 && t->dtype != FSS_ST_BF16)
         return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
-                    st->path, name, st_types[t->dtype].name);
+                    st->path, name, fss_st_types[t->dtype].name);
     if ((uint64_t)dst_count != t->count)
         return fss_io_fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
                     (unsigned long long)t->count, dst_count);
     unsigned char buf[ST_CHUNK];
-    size_t isz = st_types[t->dtype].size, per = ST_CHUNK / isz;
+    size_t isz = fss_st_types[t->dtype].size, per = ST_CHUNK / isz;
     for (uint64_t i = 0; i < t->count; i += per) {
         size_t n = (size_t)(t->count - i < per ? t->count - i : per);
         if ((s = pread_all(st->fd, buf, n * isz, t->offset + i * isz, st->path, err, err_len)) != FSS_OK)
