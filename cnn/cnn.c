@@ -422,13 +422,10 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
 
 static fss_status slice(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int scale, fss_tensor *t)
 {
-    fss_status s = fss_tensor_init(t, ndim, shape, P->bits, scale);
-    if (s != FSS_OK)
-        return s;
-    FSS_ASSERT(*off + t->count <= P->count);
-    memcpy(t->v, P->v + *off, t->count * 8);
-    *off += t->count;
-    return FSS_OK;
+    fss_status s = fss_tensor_slice(P, *off, ndim, shape, scale, t);
+    if (s == FSS_OK)
+        *off += t->count;
+    return s;
 }
 
 /* x += bias broadcast: bias[j] added to every element of channel (or column) j. The

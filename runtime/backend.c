@@ -113,8 +113,9 @@ static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const ui
                       out, d_out, k->count);
 }
 
-/* C += prod(A1, B1) + prod(A2, B2) with all five operands moved to the device: a matrix
- * product is two GEMM launches, a convolution an im2col and a GEMM per image and term. */
+/* C += prod(A1, B1) + prod(A2, B2) (A2 NULL: the first only) with the operands moved to
+ * the device: a GEMM launch a term, or for a convolution an im2col and a GEMM per image
+ * and term. */
 static fss_status gpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1, const uint64_t *B1,
                                 const uint64_t *A2, const uint64_t *B2, uint64_t *C)
 {
@@ -137,14 +138,14 @@ static fss_status gpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const ui
         void *d;
         const uint64_t *h;
         size_t words;
-    } up[5] = {{d_a1, A1, na}, {d_a2, A2, na}, {d_b1, B1, nb}, {d_b2, B2, nb}, {d_c, C, nc}};
-    for (int i = 0; i < 5; i++) {
+    } up[5] = {{d_a1, A1, na}, {d_b1, B1, nb}, {d_c, C, nc}, {d_a2, A2, na}, {d_b2, B2, nb}};
+    for (int i = 0; i < (A2 ? 5 : 3); i++) {
         cudaError_t e = cudaMemcpyAsync(up[i].d, up[i].h, up[i].words * 8, cudaMemcpyHostToDevice, g->s);
         if (e != cudaSuccess)
             return gpu_cuda_fail(ev, "product operands", e);
     }
     const fss_im2col_geom geom = {cv->c, cv->h, cv->w, cv->kh, cv->kw, cv->stride, cv->pad, ps->ho, ps->wo};
-    for (int t = 0; t < 2 && s == FSS_OK; t++) {
+    for (int t = 0; t < (A2 ? 2 : 1) && s == FSS_OK; t++) {
         const uint64_t *d_a = t ? d_a2 : d_a1, *d_b = t ? d_b2 : d_b1;
         if (!conv) {
             s = fss_cuda_gemm_u64(ps->m, ps->k, ps->n, d_a, d_b, d_c, 1, g->s);
@@ -245,7 +246,7 @@ fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64
         return gpu_prod_pair(ev, ps, A1, B1, A2, B2, C);
 #endif
     fss_status s = fss_ev_prod(ev, ps, A1, B1, C, 1);
-    return s == FSS_OK ? fss_ev_prod(ev, ps, A2, B2, C, 1) : s;
+    return s == FSS_OK && A2 ? fss_ev_prod(ev, ps, A2, B2, C, 1) : s;
 }
 
 void *fss_ev_host_alloc(fss_eval *ev, size_t bytes, int *pinned)

@@ -411,7 +411,33 @@ void fss_tensor_free(fss_tensor *t)
         fss_memzero(t->v, t->count * sizeof *t->v);
         free(t->v);
     }
+    if (t->own) {
+        fss_memzero(t->own, t->count * sizeof *t->own);
+        free(t->own);
+    }
     memset(t, 0, sizeof *t);
+}
+
+fss_status fss_tensor_slice(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
+                            fss_tensor *dst)
+{
+    fss_status s = fss_tensor_init(dst, ndim, shape, src->bits, scale);
+    if (s != FSS_OK)
+        return s;
+    if (off > src->count || dst->count > src->count - off) {
+        fss_tensor_free(dst);
+        return FSS_E_ARG;
+    }
+    memcpy(dst->v, src->v + off, dst->count * 8);
+    dst->input_of = src->input_of;
+    if (src->own) {
+        if (!(dst->own = (uint64_t *)malloc((dst->count ? dst->count : 1) * 8))) {
+            fss_tensor_free(dst);
+            return FSS_E_NOMEM;
+        }
+        memcpy(dst->own, src->own + off, dst->count * 8);
+    }
+    return FSS_OK;
 }
 
 void *fss_ev_alloc(fss_eval *ev, size_t bytes)
@@ -434,6 +460,11 @@ static fss_status expand_seed(const uint8_t seed[16], uint64_t *out, size_t coun
 
 fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
 {
+    return fss_ev_shares_deal_keep(ev, vals, count, bits, NULL);
+}
+
+fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t count, int bits, uint64_t *share1)
+{
     uint8_t seed[16];
     size_t nb = fss_packed_bytes(count, bits);
     uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
@@ -447,6 +478,8 @@ fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, 
         for (size_t i = 0; i < count; i++)
             s1[i] = fss_ring_sub(vals[i], s1[i], bits);
         fss_pack_bits(s1, count, bits, packed);
+        if (share1)
+            memcpy(share1, s1, count * 8);
         s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed, sizeof seed);
         if (s == FSS_OK)
             s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count, packed, nb);

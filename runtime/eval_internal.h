@@ -42,8 +42,8 @@ typedef struct fss_prod_shape {
  * (gates_linear.c). */
 FSS_NODISCARD fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B,
                                      uint64_t *C, int acc);
-/* The party's two products, C += prod(A1, B1) + prod(A2, B2), on the context's backend
- * (matrix and convolution products go to the GPU under the cuda backend). */
+/* The party's products, C += prod(A1, B1) + prod(A2, B2) (A2 NULL: the first only), on
+ * the context's backend (matrix and convolution products go to the GPU under cuda). */
 FSS_NODISCARD fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1,
                                           const uint64_t *B1, const uint64_t *A2, const uint64_t *B2, uint64_t *C);
 
@@ -121,6 +121,9 @@ static inline double fss_now(void)
  * receives a 16-byte seed and expands its shares with AES-CTR, party 1 the packed
  * differences. Half the key bytes of sending both parties explicit shares. */
 FSS_NODISCARD fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits);
+/* The same, and party 1's shares (reduced to bits) copied to share1 for the dealer's use. */
+FSS_NODISCARD fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t count, int bits,
+                                                 uint64_t *share1);
 FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
 
 /* malloc that records a message on failure. */

@@ -33,6 +33,15 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "input: bad shape or ring (%d bits, scale %d)", bits, scale);
     const size_t n = x->count, nb = fss_packed_bytes(n, bits);
+    x->input_of = 1 + owner;
+    if (ev->mode == FSS_MODE_PARTY && ev->party == owner) {
+        if (!(x->own = (uint64_t *)fss_ev_alloc(ev, (n ? n : 1) * 8))) {
+            fss_tensor_free(x);
+            return FSS_E_NOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+            x->own[i] = fss_ring_reduce(values[i], bits);
+    }
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < n; i++)
@@ -182,6 +191,52 @@ fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A
     return FSS_OK;
 }
 
+/* W is party o's input, so o knows W (and its mask R_w). With R_x shared as [R_x]_b:
+ *   X W = (X^ - [R_x]_o) W - [R_x]_o' W^ + [R_x]_o' R_w       (o' = 1 - o)
+ * Party o computes (X^ - [R_x]_o) W, party o' computes -[R_x]_o' W^, and the dealer
+ * shares v = [R_x]_o' R_w + R_z: one ring product a party, and no shares of R_w. */
+static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fss_tensor *X, const fss_tensor *W,
+                                fss_tensor *Z)
+{
+    const int bits = X->bits, o = W->input_of - 1;
+    const size_t nx = X->count, nz = Z->count;
+    fss_status s = FSS_OK;
+    uint64_t *rx = (uint64_t *)fss_ev_alloc(ev, (nx + nz) * 8), *v = rx ? rx + nx : NULL;
+    if (!rx)
+        return FSS_E_NOMEM;
+    if (ev->mode == FSS_MODE_DEALER) {
+        if ((s = fss_ev_shares_deal_keep(ev, X->v, nx, bits, rx)) == FSS_OK) { /* rx = [R_x]_1 */
+            if (o == 1)
+                for (size_t i = 0; i < nx; i++)
+                    rx[i] = X->v[i] - rx[i]; /* [R_x]_0 */
+            if ((s = fss_ev_random(ev, Z->v, nz, bits)) == FSS_OK) {
+                memcpy(v, Z->v, nz * 8);
+                s = fss_ev_prod(ev, ps, rx, W->v, v, 1);
+            }
+            if (s == FSS_OK) {
+                for (size_t i = 0; i < nz; i++)
+                    v[i] = fss_ring_reduce(v[i], bits);
+                s = fss_ev_shares_deal(ev, v, nz, bits);
+            }
+        }
+    } else if ((s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK &&
+               (s = fss_ev_shares_take(ev, v, nz, bits)) == FSS_OK) {
+        const int mine = ev->party == o;
+        if (mine && !W->own) {
+            s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", o);
+        } else {
+            for (size_t i = 0; i < nx; i++) /* X^ - [R_x]_o, or -[R_x]_o' */
+                rx[i] = (mine ? X->v[i] : 0) - rx[i];
+            s = fss_ev_prod_pair(ev, ps, rx, mine ? W->own : W->v, NULL, NULL, v);
+        }
+        if (s == FSS_OK)
+            s = fss_ev_reconstruct(ev, v, nz, bits, 0, Z->v);
+    }
+    fss_memzero(rx, (nx + nz) * 8);
+    free(rx);
+    return s;
+}
+
 static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *ps, const fss_tensor *X,
                           const fss_tensor *W, fss_tensor *Z)
 {
@@ -189,7 +244,9 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
     const size_t nx = X->count, nw = W->count, nz = Z->count;
     double t0 = fss_now();
     fss_status s = FSS_OK;
-    if (ev->mode == FSS_MODE_CLEAR) {
+    if (ev->mode != FSS_MODE_CLEAR && (W->input_of == 1 || W->input_of == 2)) {
+        s = product_owned(ev, ps, X, W, Z);
+    } else if (ev->mode == FSS_MODE_CLEAR) {
         if ((s = fss_ev_prod(ev, ps, X->v, W->v, Z->v, 0)) != FSS_OK)
             return s;
         for (size_t i = 0; i < nz; i++)

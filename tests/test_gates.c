@@ -24,7 +24,7 @@ typedef struct model {
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -49,12 +49,17 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &c, out);
         break;
     }
-    case M_MUL: /* x * x elementwise */
+    case M_MUL: /* x * x elementwise: W is party 1's input */
         s = fss_gate_mul(ev, &x, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
     case M_MATMUL:
         s = fss_gate_matmul(ev, &x, &w, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_MATMUL_WIRE: /* W = 3 w is a wire (no party knows its mask): the general product */
+        s = fss_gate_scale(ev, &w, 3, &b);
+        if (s == FSS_OK) s = fss_gate_matmul(ev, &x, &b, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
     case M_DRELU:
@@ -137,6 +142,7 @@ static size_t out_count(const model *md)
     const fss_conv2d_params *cv = &md->cv;
     switch (md->kind) {
     case M_MATMUL:
+    case M_MATMUL_WIRE:
     case M_CHAIN:
         return md->m * md->n;
     case M_CONV:
@@ -264,7 +270,9 @@ int main(void)
         run(&md);
         md = base, md.name = "mul", md.kind = M_MUL;
         run(&md);
-        md = base, md.name = "matmul", md.kind = M_MATMUL;
+        md = base, md.name = "matmul", md.kind = M_MATMUL; /* W: party 0's input */
+        run(&md);
+        md = base, md.name = "matmul by a wire", md.kind = M_MATMUL_WIRE;
         run(&md);
         md = base, md.name = "drelu", md.kind = M_DRELU;
         run(&md);

@@ -78,6 +78,12 @@ typedef struct fss_tensor {
     size_t shape[4];
     int bits;
     int scale;
+    /* 1 + the party whose input this is (0: a wire that gates made), in every walk; and
+     * in that party's own walk, the clear values it put in (own, else NULL). A product
+     * with the owner's input as its W side then takes one ring product a party instead
+     * of two, and no shares of W's mask. */
+    int input_of;
+    uint64_t *own;
 } fss_tensor;
 
 typedef struct fss_eval fss_eval;
@@ -116,6 +122,10 @@ const char *fss_backend_name(fss_backend b);
 /* Tensors. Values are owned by the tensor (fss_tensor_free wipes them). */
 FSS_NODISCARD fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale);
 void fss_tensor_free(fss_tensor *t);
+/* dst = count elements of src from off on, as a tensor of this shape and scale: masks,
+ * masked values or values, and an input's owner and own values with them. */
+FSS_NODISCARD fss_status fss_tensor_slice(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
+                                          fss_tensor *dst);
 /* Same elements, another shape of the same count (a flatten is a reshape). */
 FSS_NODISCARD fss_status fss_tensor_reshape(fss_tensor *t, int ndim, const size_t *shape);
 
