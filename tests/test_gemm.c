@@ -10,7 +10,7 @@
 
 static fss_rng *rng;
 
-static void one(fss_ctx *ctx, size_t m, size_t k, size_t n, int acc)
+static void one(fss_ctx *ctx, int path, size_t m, size_t k, size_t n, int acc)
 {
     uint64_t *A = malloc((m * k + 1) * 8), *B = malloc((k * n + 1) * 8), *C = malloc((m * n + 1) * 8),
              *W = malloc((m * n + 1) * 8);
@@ -24,12 +24,12 @@ static void one(fss_ctx *ctx, size_t m, size_t k, size_t n, int acc)
                 s += A[i * k + p] * B[p * n + j];
             W[i * n + j] = s;
         }
-    fss_gemm_u64(ctx, m, k, n, A, B, C, acc);
+    fss_gemm_u64_path(ctx, path, m, k, n, A, B, C, acc);
     size_t bad = 0;
     for (size_t i = 0; i < m * n; i++)
         bad += C[i] != W[i];
-    CHECK(bad == 0, "gemm %zux%zux%zu (accumulate %d, %d threads): %zu of %zu entries differ", m, k, n, acc,
-          fss_ctx_threads(ctx), bad, m * n);
+    CHECK(bad == 0, "gemm %zux%zux%zu (%s path, accumulate %d, %d threads): %zu of %zu entries differ", m, k, n,
+          path == FSS_GEMM_PLAIN ? "plain" : "auto", acc, fss_ctx_threads(ctx), bad, m * n);
     free(A);
     free(B);
     free(C);
@@ -80,13 +80,15 @@ int main(void)
 {
     rng = check_init("test_gemm");
     static const size_t shapes[][3] = {{1, 1, 1},   {1, 7, 1},     {3, 1, 5},    {5, 130, 3},   {7, 128, 257},
-                                       {64, 147, 300}, {2, 300, 1030}, {33, 129, 513}, {1, 1000, 64},  {130, 70, 300}};
+                                       {64, 147, 300}, {2, 300, 1030}, {33, 129, 513}, {1, 1000, 64},  {130, 70, 300},
+                                       {4, 600, 16}, {9, 513, 47}};
     for (int t = 1; t <= 2; t++) {
         fss_ctx *ctx;
         REQUIRE(fss_ctx_new(&ctx, t) == FSS_OK);
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             for (int acc = 0; acc < 2; acc++)
-                one(ctx, shapes[s][0], shapes[s][1], shapes[s][2], acc);
+                for (int path = 0; path < 2; path++)
+                    one(ctx, path ? FSS_GEMM_PLAIN : FSS_GEMM_AUTO, shapes[s][0], shapes[s][1], shapes[s][2], acc);
         /* c, h, w, kh, kw, stride, pad */
         static const fss_im2col_geom convs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 0},   {3, 8, 8, 3, 3, 1, 1, 0, 0},
                                                 {2, 9, 7, 3, 3, 2, 1, 0, 0},   {3, 20, 20, 7, 7, 2, 3, 0, 0},
