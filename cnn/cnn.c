@@ -357,7 +357,7 @@ fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn
 
 void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len)
 {
-    snprintf(out, len, "fsskit-cnn/1 model=%s batch=%zu bits=%d scale=%d", m->name, batch, m->bits, m->scale);
+    snprintf(out, len, FSS_CNN_WALK_VERSION " model=%s batch=%zu bits=%d scale=%d", m->name, batch, m->bits, m->scale);
 }
 
 void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32])

@@ -385,6 +385,13 @@ static int read_model(fss_keyfile_reader *r, const fss_keyfile_info *info, const
     size_t n = c.payload_bytes < sizeof desc - 1 ? (size_t)c.payload_bytes : sizeof desc - 1;
     memcpy(desc, c.data, n);
     desc[n] = 0;
+    const size_t vl = strlen(FSS_CNN_WALK_VERSION);
+    if (strncmp(desc, FSS_CNN_WALK_VERSION, vl) || desc[vl] != ' ') {
+        fprintf(stderr, "online: the key file was written by another version of the dealer ('%.*s'; this build "
+                        "reads '%s'): run this build's dealer again\n", (int)strcspn(desc, " "), desc,
+                FSS_CNN_WALK_VERSION);
+        return 1;
+    }
     const char *mp = strstr(desc, "model="), *bp = strstr(desc, "batch=");
     if (!mp || !bp || sscanf(mp, "model=%63s", name) != 1 || sscanf(bp, "batch=%zu", batch) != 1 ||
         !(*m = fss_cnn_find(name))) {

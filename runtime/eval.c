@@ -458,6 +458,19 @@ static fss_status expand_seed(const uint8_t seed[16], uint64_t *out, size_t coun
     return s;
 }
 
+fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES])
+{
+    fss_status s = fss_rng_bytes(ev->rng, seed, FSS_EV_SEED_BYTES);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: random source failed");
+}
+
+fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES], uint64_t *out, size_t count,
+                              int bits)
+{
+    fss_status s = expand_seed(seed, out, count, bits);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "cannot expand a mask seed");
+}
+
 fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
 {
     return fss_ev_shares_deal_keep(ev, vals, count, bits, NULL);

@@ -95,6 +95,12 @@ FSS_NODISCARD fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t el
 /* Party: one round. */
 FSS_NODISCARD fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, void *recv,
                                          size_t recv_bytes);
+/* Masks and share vectors sent as a seed: a fresh seed (dealer), and its expansion into
+ * count n-bit values by AES-128-CTR (dealer and party alike). */
+#define FSS_EV_SEED_BYTES 16
+FSS_NODISCARD fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES]);
+FSS_NODISCARD fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES], uint64_t *out,
+                                            size_t count, int bits);
 /* Dealer: uniform n-bit values. */
 FSS_NODISCARD fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count, int bits);
 

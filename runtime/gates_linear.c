@@ -46,16 +46,11 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < n; i++)
             x->v[i] = fss_ring_reduce(values[i], bits);
-    } else if (ev->mode == FSS_MODE_DEALER) {
-        uint8_t *p = (uint8_t *)fss_ev_alloc(ev, nb);
-        if (!p || (s = fss_ev_random(ev, x->v, n, bits)) != FSS_OK) {
-            free(p);
-            return p ? s : FSS_E_NOMEM;
-        }
-        fss_pack_bits(x->v, n, bits, p);
-        s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, p, nb);
-        fss_memzero(p, nb);
-        free(p);
+    } else if (ev->mode == FSS_MODE_DEALER) { /* the owner's mask: a seed, expanded by AES-CTR */
+        uint8_t seed[FSS_EV_SEED_BYTES];
+        if ((s = fss_ev_seed(ev, seed)) == FSS_OK && (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK)
+            s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
+        fss_memzero(seed, sizeof seed);
         if (s != FSS_OK)
             return s;
     } else {
@@ -64,8 +59,8 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             return FSS_E_NOMEM;
         if (ev->party == owner) {
             const void *key;
-            if ((s = fss_ev_get(ev, FSS_KEY_INPUT_MASK, n, nb, &key)) == FSS_OK) {
-                fss_unpack_bits((const uint8_t *)key, n, bits, x->v); /* r */
+            if ((s = fss_ev_get(ev, FSS_KEY_INPUT_MASK, n, FSS_EV_SEED_BYTES, &key)) == FSS_OK &&
+                (s = fss_ev_expand_seed(ev, (const uint8_t *)key, x->v, n, bits)) == FSS_OK) { /* r */
                 for (size_t i = 0; i < n; i++)
                     x->v[i] = fss_ring_add(values[i], x->v[i], bits);
                 fss_pack_bits(x->v, n, bits, p);

@@ -151,7 +151,7 @@ static void result_free(result *r)
  * rounds, bytes, nothing revealed to party 0, the clear walk against plain C). */
 static result run(const model *md)
 {
-    const size_t no = md->count, nb_in = packed(no, md->bits), nb_out = packed(no, out_bits(md));
+    const size_t no = md->count, nb_in = 16 /* the input mask's seed */, nb_out = packed(no, out_bits(md));
     const char *name = gate_names[md->kind];
     result res = {calloc(no ? no : 1, 8), calloc(no ? no : 1, 8), {0, 0}};
     uint64_t *got0 = calloc(no ? no : 1, 8);

@@ -67,7 +67,11 @@ FSS_NODISCARD fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char
 FSS_NODISCARD fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn_weights *w);
 void fss_cnn_weights_free(fss_cnn_weights *w);
 
-/* The text that identifies a run's shape ("fsskit-cnn/1 model=lenet batch=4 bits=40
+/* The version of the walk's key layout, the first word of a run's description: a
+ * dealer and a party of different versions lay keys out differently. 2: seeded input
+ * masks, ReLUs with their shift, owner-side products (2026-11-26). */
+#define FSS_CNN_WALK_VERSION "fsskit-cnn/2"
+/* The text that identifies a run's shape ("fsskit-cnn/2 model=lenet batch=4 bits=40
  * scale=12") and its SHA-256, the fingerprint both parties compare. */
 void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len);
 void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32]);
