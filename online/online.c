@@ -361,8 +361,20 @@ static int run_clear(const opts *o)
         fprintf(stderr, "online: clear run failed: %s\n", ev ? fss_eval_error(ev) : "setup");
         rc = 1;
     }
-    if (!rc)
+    if (!rc) {
+        /* The secure run equals this one bit for bit, wrapped or not: say how close the
+         * products and sums came to the ring's limit. */
+        const int head = fss_eval_stats_get(ev)->headroom_bits;
+        if (head <= 1)
+            fprintf(stderr,
+                    "online: warning: a product or sum came within %d bit%s of the %d-bit ring's limit and may "
+                    "have wrapped: these weights or inputs need a model with fewer fractional bits\n",
+                    head < 0 ? 0 : head, head == 1 ? "" : "s", m->bits);
+        else if (!o->quiet)
+            fprintf(stderr, "online: clear run: the largest product or sum left %d bits of headroom in the %d-bit ring\n",
+                    head, m->bits);
         rc = write_logits(o->output, m, batch, logits);
+    }
     if (!rc && o->labels)
         rc = report_labels(o->labels, m, batch, logits);
     fss_eval_free(ev);

@@ -20,6 +20,7 @@ static fss_eval *ev_alloc(fss_mode mode, fss_ctx *cpu)
         ev->mode = mode;
         ev->party = -1;
         ev->cpu = cpu;
+        ev->stats.headroom_bits = 64;
     }
     return ev;
 }
@@ -237,6 +238,24 @@ fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }
 const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats; }
+
+void fss_ev_note_range(fss_eval *ev, const fss_tensor *t)
+{
+    if (ev->mode != FSS_MODE_CLEAR)
+        return;
+    uint64_t peak = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const int64_t v = fss_ring_to_signed(t->v[i], t->bits);
+        const uint64_t a = v < 0 ? (uint64_t)(-(v + 1)) : (uint64_t)v; /* -2^k and 2^k - 1 need k bits */
+        peak |= a;
+    }
+    int len = 0;
+    while (len < 64 && (peak >> len))
+        len++;
+    const int head = t->bits - 1 - len;
+    if (head < ev->stats.headroom_bits)
+        ev->stats.headroom_bits = head;
+}
 const char *fss_eval_error(const fss_eval *ev) { return ev->err; }
 fss_ctx *fss_eval_cpu(fss_eval *ev) { return ev->cpu; }
 

@@ -101,6 +101,8 @@ FSS_NODISCARD fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t 
 FSS_NODISCARD fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES]);
 FSS_NODISCARD fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES], uint64_t *out,
                                             size_t count, int bits);
+/* CLEAR walks: lower stats.headroom_bits to what t leaves (a no-op in other walks). */
+void fss_ev_note_range(fss_eval *ev, const fss_tensor *t);
 /* Dealer: uniform n-bit values. */
 FSS_NODISCARD fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count, int bits);
 

@@ -114,6 +114,7 @@ static fss_status add_sub(fss_eval *ev, const fss_tensor *a, const fss_tensor *b
         return s;
     for (size_t i = 0; i < a->count; i++)
         z->v[i] = sub ? fss_ring_sub(a->v[i], b->v[i], a->bits) : fss_ring_add(a->v[i], b->v[i], a->bits);
+    fss_ev_note_range(ev, z);
     return FSS_OK;
 }
 
@@ -246,6 +247,7 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             return s;
         for (size_t i = 0; i < nz; i++)
             Z->v[i] = fss_ring_reduce(Z->v[i], bits);
+        fss_ev_note_range(ev, Z);
     } else if (ev->mode == FSS_MODE_DEALER) {
         /* shares of R_x | R_w | R_x R_w + R_z, in that order */
         uint64_t *vals = (uint64_t *)fss_ev_alloc(ev, (nx + nw + nz) * 8);

@@ -252,6 +252,33 @@ static void pool_semantics(int n)
     }
 }
 
+/* The clear walk's headroom: bits - 1 minus the bit length of a sum's largest |value|
+ * (-2^k counts as k bits, 2^k as k + 1), and 0 where a sum wrapped. */
+static void headroom(void)
+{
+    static const struct {
+        int64_t a, b;
+        int want;
+    } cases[] = {{100, 27, 8}, {-100, -28, 8}, {100, 28, 7}, {-100, -29, 7}, {0, 0, 15}, {16384, 16384, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fss_eval *ev;
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        CHECK(fss_eval_stats_get(ev)->headroom_bits == 64, "headroom before any gate: %d",
+              fss_eval_stats_get(ev)->headroom_bits);
+        uint64_t va[2] = {fss_ring_from_signed(cases[i].a, 16), 0}, vb[2] = {fss_ring_from_signed(cases[i].b, 16), 0};
+        size_t sh[1] = {2};
+        fss_tensor a = {0}, b = {0}, c = {0};
+        REQUIRE(fss_gate_input(ev, 0, 1, sh, 16, 0, va, &a) == FSS_OK &&
+                fss_gate_input(ev, 1, 1, sh, 16, 0, vb, &b) == FSS_OK && fss_gate_add(ev, &a, &b, &c) == FSS_OK);
+        CHECK(fss_eval_stats_get(ev)->headroom_bits == cases[i].want, "headroom of %lld + %lld in 16 bits: %d, want %d",
+              (long long)cases[i].a, (long long)cases[i].b, fss_eval_stats_get(ev)->headroom_bits, cases[i].want);
+        fss_tensor_free(&a);
+        fss_tensor_free(&b);
+        fss_tensor_free(&c);
+        fss_eval_free(ev);
+    }
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
@@ -410,6 +437,7 @@ int main(void)
     }
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
+    headroom();
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();

@@ -93,6 +93,11 @@ typedef struct fss_eval_stats {
     uint64_t bytes_sent, bytes_received, rounds;
     uint64_t key_bytes[2]; /* dealer: written per party; party: read (index party) */
     double seconds;        /* in gates, this context */
+    /* CLEAR walks: the smallest headroom, in bits, that a product or a sum left between
+     * its largest |value| and the ring's signed range (bits - 1 minus that value's bit
+     * length; 64 when none ran). 0 means a value may have wrapped: the secure run equals
+     * the clear one bit for bit, wrapped or not, so this is where to look. */
+    int headroom_bits;
 } fss_eval_stats;
 
 /* Dealer: masks and key seeds from rng (the OS CSPRNG in real use); keys to sinks[0..1]. */
