@@ -3,7 +3,8 @@
 # and key bytes, and both parties' online time, bytes, rounds and key bytes, over
 # loopback with one thread a party (the machines have 2 cores), after checking that the
 # secure logits equal the clear run's bit for bit. Prints a markdown table
-# on stderr and one JSON object a line on stdout.
+# on stderr and one JSON object a line on stdout. Online seconds count from the
+# connection to the output (setup_s: loading and connecting before that).
 #   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
 # Models other than lenet run with random weights and random images. BACKEND=cuda runs
 # both parties with --backend cuda (default cpu); THREADS=N gives each party N threads
@@ -18,8 +19,8 @@ runs=("$@")
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "| model | backend | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds |" >&2
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" >&2
+echo "| model | backend | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds | party peak MB |" >&2
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" >&2
 for r in "${runs[@]}"; do
     model=${r%%:*}
     batch=${r##*:}
@@ -41,26 +42,35 @@ for r in "${runs[@]}"; do
         images=$src/cnn/fashion-test-100.npy
     fi
     port=$((20000 + RANDOM % 30000))
-    "$build/online/online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet --json \
+    tm0=() tm1=()
+    echo 0 >"$work/m0"
+    echo 0 >"$work/m1"
+    if [ -x /usr/bin/time ]; then # the parties' peak memory
+        tm0=(/usr/bin/time -f "%M" -o "$work/m0")
+        tm1=(/usr/bin/time -f "%M" -o "$work/m1")
+    fi
+    "${tm0[@]}" "$build/online/online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet --json \
         --threads "$threads" --backend "$backend" >"$work/p0.json" &
     pid=$!
-    "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
+    "${tm1[@]}" "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
         --first "$batch" --output "$work/out.npy" --quiet --json --threads "$threads" --backend "$backend" >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${weights[@]}" --input "$images" --first "$batch" \
         --output "$work/clear.npy"
     cmp -s "$work/out.npy" "$work/clear.npy" || { echo "cnn-bench: $model batch $batch: secure output differs from the clear run" >&2; exit 1; }
-    python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" <<'PY'
+    python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" <<'PY'
 import json, sys
 model, batch, dsec, dkb = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 p0, p1 = (json.load(open(p)) for p in sys.argv[5:7])
+m0, m1 = (int(open(p).read().split()[-1]) / 1024 for p in sys.argv[7:9])
 row = {"model": model, "batch": batch, "dealer_s": dsec, "dealer_peak_mb": dkb / 1024,
        "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"], "online_s_p0": p0["seconds"],
-       "online_s_p1": p1["seconds"], "bytes_sent_p1": p1["bytes_sent"], "bytes_received_p1": p1["bytes_received"],
-       "rounds": p1["rounds"], "backend": p1["backend"]}
+       "online_s_p1": p1["seconds"], "setup_s_p0": p0["setup_seconds"], "setup_s_p1": p1["setup_seconds"],
+       "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
+       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "backend": p1["backend"]}
 print(json.dumps(row))
-sys.stderr.write("| %s | %s | %d | %.2f | %.0f | %.1f | %.3f | %.4f | %.2f | %d |\n" % (
+sys.stderr.write("| %s | %s | %d | %.2f | %.0f | %.1f | %.3f | %.4f | %.2f | %d | %.0f |\n" % (
     model, p1["backend"], batch, dsec, dkb / 1024, max(p0["key_bytes"], p1["key_bytes"]) / 1e6, p1["seconds"],
-    p1["seconds"] / batch, (p1["bytes_sent"] + p1["bytes_received"]) / 1e6, p1["rounds"]))
+    p1["seconds"] / batch, (p1["bytes_sent"] + p1["bytes_received"]) / 1e6, p1["rounds"], max(m0, m1)))
 PY
 done
