@@ -208,6 +208,25 @@ static void fill(uint64_t *v, size_t count, int bits, int small)
             v[i] = fss_ring_from_signed(fss_ring_to_signed(v[i], bits) >> (bits - bits / 4 - 1), bits);
 }
 
+/* md's clear walk equals that of the same model with another kind (other_name). */
+static void clear_same(const model *md, int other, const char *other_name)
+{
+    const size_t no = out_count(md);
+    uint64_t *a1 = malloc(no * 8), *a2 = malloc(no * 8);
+    REQUIRE(a1 && a2);
+    model mo = *md;
+    mo.kind = other;
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, md, a1) == FSS_OK);
+    fss_eval_free(ev);
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &mo, a2) == FSS_OK);
+    fss_eval_free(ev);
+    CHECK(memcmp(a1, a2, no * 8) == 0, "%s at %d bits, f %d: differs from %s in the clear", md->name, md->bits, md->f,
+          other_name);
+    free(a1);
+    free(a2);
+}
+
 /* The clear walk itself against plain C on values small enough not to wrap: maxpool is
  * the maximum over the window's positions inside the input (padding ignored), avgpool
  * the floor of the window mean (power-of-two windows, no padding). */
@@ -327,18 +346,7 @@ int main(void)
             md = base, md.name = "ars_nonneg", md.kind = M_ARSNN, md.f = f;
             run(&md);
             /* and it is the signed shift on these inputs, in the clear walk */
-            uint64_t *a1 = malloc(m * k * 8), *a2 = malloc(m * k * 8);
-            REQUIRE(a1 && a2);
-            fss_eval *ev;
-            md.kind = M_ARS;
-            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a1) == FSS_OK);
-            fss_eval_free(ev);
-            md.kind = M_ARSNN;
-            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a2) == FSS_OK);
-            fss_eval_free(ev);
-            CHECK(memcmp(a1, a2, m * k * 8) == 0, "ars_nonneg at %d bits, f %d: differs from ars in the clear", n, f);
-            free(a1);
-            free(a2);
+            clear_same(&md, M_ARS, "ars");
         }
         /* a negative element: the clear walk refuses it */
         x[5] = fss_ring_mask(n);
@@ -364,17 +372,7 @@ int main(void)
             md = base, md.name = "relu_ars", md.kind = M_RELUARS, md.f = f;
             run(&md);
             /* equal to relu then ars_nonneg, in the clear walk */
-            uint64_t *a1 = malloc(m * k * 8), *a2 = malloc(m * k * 8);
-            REQUIRE(a1 && a2);
-            fss_eval *ev;
-            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a1) == FSS_OK);
-            fss_eval_free(ev);
-            md.kind = M_RELU_ARSNN;
-            REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK && walk(ev, &md, a2) == FSS_OK);
-            fss_eval_free(ev);
-            CHECK(memcmp(a1, a2, m * k * 8) == 0, "relu_ars at %d bits, f %d: differs from relu + ars_nonneg", n, f);
-            free(a1);
-            free(a2);
+            clear_same(&md, M_RELU_ARSNN, "relu + ars_nonneg");
         }
         /* select_zext from n - 5 bits (or 3) to n */
         {
