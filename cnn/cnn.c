@@ -385,8 +385,8 @@ double fss_fixed_to_float(uint64_t v, int scale, int bits) { return ldexp((doubl
 
 /* All of party 0's parameters as one input (one round instead of two a layer): fixed
  * point, weights at scale f (a linear layer's transposed, rows x cols -> cols x rows),
- * biases at 2f, layer after layer; slice() then cuts a layer's part out. A slice is a
- * copy of wires, which holds for masks and masked values alike. */
+ * biases at 2f, layer after layer; slice() then views a layer's part (no copy). A slice
+ * is a copy of wires, which holds for masks and masked values alike. */
 static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_cnn_weights *w, fss_tensor *P)
 {
     size_t total = 0;
@@ -422,7 +422,7 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
 
 static fss_status slice(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int scale, fss_tensor *t)
 {
-    fss_status s = fss_tensor_slice(P, *off, ndim, shape, scale, t);
+    fss_status s = fss_tensor_view(P, *off, ndim, shape, scale, t);
     if (s == FSS_OK)
         *off += t->count;
     return s;

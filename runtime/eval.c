@@ -426,6 +426,10 @@ fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bit
 
 void fss_tensor_free(fss_tensor *t)
 {
+    if (t->view) {
+        memset(t, 0, sizeof *t);
+        return;
+    }
     if (t->v) {
         fss_memzero(t->v, t->count * sizeof *t->v);
         free(t->v);
@@ -437,25 +441,27 @@ void fss_tensor_free(fss_tensor *t)
     memset(t, 0, sizeof *t);
 }
 
-fss_status fss_tensor_slice(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
-                            fss_tensor *dst)
+fss_status fss_tensor_view(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
+                           fss_tensor *dst)
 {
-    fss_status s = fss_tensor_init(dst, ndim, shape, src->bits, scale);
-    if (s != FSS_OK)
-        return s;
-    if (off > src->count || dst->count > src->count - off) {
-        fss_tensor_free(dst);
+    memset(dst, 0, sizeof *dst);
+    if (ndim < 1 || ndim > 4 || scale < 0 || scale >= src->bits)
         return FSS_E_ARG;
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        dst->shape[i] = shape[i];
+        count *= shape[i];
     }
-    memcpy(dst->v, src->v + off, dst->count * 8);
+    if (off > src->count || count > src->count - off)
+        return FSS_E_ARG;
+    dst->v = src->v + off;
+    dst->own = src->own ? src->own + off : NULL;
+    dst->count = count;
+    dst->ndim = ndim;
+    dst->bits = src->bits;
+    dst->scale = scale;
     dst->input_of = src->input_of;
-    if (src->own) {
-        if (!(dst->own = (uint64_t *)malloc((dst->count ? dst->count : 1) * 8))) {
-            fss_tensor_free(dst);
-            return FSS_E_NOMEM;
-        }
-        memcpy(dst->own, src->own + off, dst->count * 8);
-    }
+    dst->view = 1;
     return FSS_OK;
 }
 

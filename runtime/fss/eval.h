@@ -84,6 +84,7 @@ typedef struct fss_tensor {
      * of two, and no shares of W's mask. */
     int input_of;
     uint64_t *own;
+    int view; /* v and own belong to another tensor (fss_tensor_view) */
 } fss_tensor;
 
 typedef struct fss_eval fss_eval;
@@ -127,10 +128,12 @@ const char *fss_backend_name(fss_backend b);
 /* Tensors. Values are owned by the tensor (fss_tensor_free wipes them). */
 FSS_NODISCARD fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale);
 void fss_tensor_free(fss_tensor *t);
-/* dst = count elements of src from off on, as a tensor of this shape and scale: masks,
- * masked values or values, and an input's owner and own values with them. */
-FSS_NODISCARD fss_status fss_tensor_slice(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
-                                          fss_tensor *dst);
+/* dst = a view of count elements of src from off on, as a tensor of this shape and
+ * scale: masks, masked values or values, and an input's owner and own values with them.
+ * No copy: dst reads src's storage, so src must outlive it; freeing dst frees nothing,
+ * and gates only read their inputs. */
+FSS_NODISCARD fss_status fss_tensor_view(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
+                                         fss_tensor *dst);
 /* Same elements, another shape of the same count (a flatten is a reshape). */
 FSS_NODISCARD fss_status fss_tensor_reshape(fss_tensor *t, int ndim, const size_t *shape);
 
