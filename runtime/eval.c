@@ -342,23 +342,27 @@ void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out)
         memcpy(out, v, count * 8);
         return;
     }
-    size_t nb = fss_packed_bytes(count, bits);
-    memset(out, 0, nb);
-    /* accumulate into a 128-bit window, flush whole bytes */
+    /* accumulate into a 128-bit window (under 64 bits wait in it between values), flush
+     * whole 8-byte words, then the last bytes: every byte of the output is written */
+    const uint64_t m = fss_ring_mask(bits);
     unsigned __int128 acc = 0;
     int have = 0;
     size_t o = 0;
     for (size_t i = 0; i < count; i++) {
-        acc |= (unsigned __int128)(v[i] & fss_ring_mask(bits)) << have;
+        acc |= (unsigned __int128)(v[i] & m) << have;
         have += bits;
-        while (have >= 8) {
-            out[o++] = (uint8_t)acc;
-            acc >>= 8;
-            have -= 8;
+        if (have >= 64) {
+            const uint64_t w = (uint64_t)acc; /* little-endian, as the unpacking's loads */
+            memcpy(out + o, &w, 8);
+            o += 8;
+            acc >>= 64;
+            have -= 64;
         }
     }
-    if (have)
-        out[o] = (uint8_t)acc;
+    for (; have > 0; have -= 8) {
+        out[o++] = (uint8_t)acc;
+        acc >>= 8;
+    }
 }
 
 void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)

@@ -10,6 +10,7 @@
 #include "fss/gates.h"
 #include "fss/memkeys.h"
 #include "fss/ring.h"
+#include "eval_internal.h" /* the wire packing */
 
 /* ---- the models: one gate (or a short chain) between inputs and a revealed output ---- */
 typedef struct model {
@@ -298,9 +299,38 @@ static void headroom(void)
     }
 }
 
+/* The wire packing against a bit-at-a-time reference (LSB first), at every width and
+ * counts around the 8-byte flushes; unpacking gives the values back. */
+static void packing(void)
+{
+    uint64_t v[131], back[131];
+    uint8_t got[131 * 8 + 8], want[131 * 8 + 8];
+    for (int bits = 1; bits <= 64; bits++)
+        for (size_t count = 0; count <= 131; count += count < 20 ? 1 : 37) {
+            REQUIRE(fss_rng_bytes(rng, v, sizeof v) == FSS_OK); /* high bits set: the packer must mask */
+            const size_t nb = fss_packed_bytes(count, bits);
+            memset(want, 0, sizeof want);
+            for (size_t i = 0; i < count; i++)
+                for (int b = 0; b < bits; b++)
+                    if (v[i] >> b & 1) {
+                        const size_t at = i * (size_t)bits + (size_t)b;
+                        want[at / 8] |= (uint8_t)(1u << (at % 8));
+                    }
+            memset(got, 0xa5, sizeof got);
+            fss_pack_bits(v, count, bits, got);
+            CHECK(memcmp(got, want, nb) == 0 && got[nb] == 0xa5, "pack of %zu values at %d bits differs", count, bits);
+            fss_unpack_bits(got, count, bits, back);
+            size_t bad = 0;
+            for (size_t i = 0; i < count; i++)
+                bad += back[i] != (v[i] & fss_ring_mask(bits));
+            CHECK(bad == 0, "unpack of %zu values at %d bits: %zu differ", count, bits, bad);
+        }
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
+    packing();
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     static const int widths[] = {8, 16, 37, 50, 64};
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
