@@ -21,8 +21,17 @@ struct fss_gpu {
 
 static size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
 
+/* Waits for what the stream has queued (copies out of host memory the caller is about to
+ * free or reuse) and clears the thread's CUDA error, on every failure path. */
+static void gpu_drain(struct fss_gpu *g)
+{
+    (void)cudaStreamSynchronize(g->s);
+    (void)cudaGetLastError();
+}
+
 static fss_status gpu_cuda_fail(fss_eval *ev, const char *what, cudaError_t e)
 {
+    gpu_drain(ev->gpu);
     return fss_ev_fail(ev, FSS_E_CUDA, "cuda backend: %s: %s", what, cudaGetErrorString(e));
 }
 
@@ -77,9 +86,11 @@ static fss_status gpu_finish(fss_eval *ev, const char *what, fss_status uploaded
                              const uint64_t *d_out, size_t out_words)
 {
     struct fss_gpu *g = ev->gpu;
-    if (uploaded != FSS_OK || launched != FSS_OK)
+    if (uploaded != FSS_OK || launched != FSS_OK) {
+        gpu_drain(g);
         return fss_ev_fail(ev, uploaded != FSS_OK ? uploaded : launched, "cuda backend: %s: %s", what,
                            fss_cuda_last_error());
+    }
     cudaError_t e = cudaMemcpyAsync(out, d_out, out_words * 8, cudaMemcpyDeviceToHost, g->s);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(g->s);
@@ -125,8 +136,9 @@ static fss_status gpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const ui
     const size_t na = conv ? cv->batch * cv->c * cv->h * cv->w : ps->m * ps->k;
     const size_t nb = conv ? cv->o * K : ps->k * ps->n;
     const size_t nc = conv ? cv->batch * cv->o * P : ps->m * ps->n;
-    const size_t oa2 = align256(na * 8), ob1 = 2 * oa2, ob2 = ob1 + align256(nb * 8), oc = ob2 + align256(nb * 8);
-    const size_t ocol = oc + align256(nc * 8);
+    const int terms = A2 ? 2 : 1;
+    const size_t oa2 = align256(na * 8), ob1 = (size_t)terms * oa2, ob2 = ob1 + align256(nb * 8);
+    const size_t oc = ob1 + (size_t)terms * align256(nb * 8), ocol = oc + align256(nc * 8);
     fss_status s = gpu_reserve(ev, ocol + (conv ? K * P * 8 : 0));
     if (s != FSS_OK)
         return s;
@@ -139,13 +151,13 @@ static fss_status gpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const ui
         const uint64_t *h;
         size_t words;
     } up[5] = {{d_a1, A1, na}, {d_b1, B1, nb}, {d_c, C, nc}, {d_a2, A2, na}, {d_b2, B2, nb}};
-    for (int i = 0; i < (A2 ? 5 : 3); i++) {
+    for (int i = 0; i < (terms == 2 ? 5 : 3); i++) {
         cudaError_t e = cudaMemcpyAsync(up[i].d, up[i].h, up[i].words * 8, cudaMemcpyHostToDevice, g->s);
         if (e != cudaSuccess)
             return gpu_cuda_fail(ev, "product operands", e);
     }
     const fss_im2col_geom geom = {cv->c, cv->h, cv->w, cv->kh, cv->kw, cv->stride, cv->pad, ps->ho, ps->wo};
-    for (int t = 0; t < (A2 ? 2 : 1) && s == FSS_OK; t++) {
+    for (int t = 0; t < terms && s == FSS_OK; t++) {
         const uint64_t *d_a = t ? d_a2 : d_a1, *d_b = t ? d_b2 : d_b1;
         if (!conv) {
             s = fss_cuda_gemm_u64(ps->m, ps->k, ps->n, d_a, d_b, d_c, 1, g->s);
@@ -198,8 +210,12 @@ fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b)
             return fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: cannot create a stream (%s)", cudaGetErrorString(e));
         }
         ev->gpu = g;
-        if (fss_cuda_warm_up() != FSS_OK)
-            return fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: %s", fss_cuda_last_error());
+        if (fss_cuda_warm_up() != FSS_OK) {
+            (void)cudaGetLastError();
+            fss_ev_fail(ev, FSS_E_CUDA, "backend cuda: %s", fss_cuda_last_error());
+            fss_ev_backend_free(ev);
+            return FSS_E_CUDA;
+        }
     }
 #endif
     ev->backend = b;

@@ -46,6 +46,9 @@ static inline fss_status sock_exchange(void *self, const void *sbuf, size_t ns, 
     return FSS_OK;
 }
 
+/* Each party's backend (test_gates sets cuda for one of them where a device exists). */
+static fss_backend harness_backend[2] = {FSS_BACKEND_CPU, FSS_BACKEND_CPU};
+
 /* One party's run and what it reports. */
 typedef struct party_run {
     int party, fd;
@@ -67,8 +70,13 @@ static inline void *party_main(void *arg)
     if (pr->status == FSS_OK)
         pr->status = fss_eval_new_party(&ev, cpu, pr->party, fss_memkeys_source(pr->keys),
                                         (fss_link){sock_exchange, &pr->fd});
-    if (pr->status == FSS_OK) {
+    if (pr->status == FSS_OK && harness_backend[pr->party] != FSS_BACKEND_CPU)
+        pr->status = fss_eval_set_backend(ev, harness_backend[pr->party]);
+    if (pr->status == FSS_OK)
         pr->status = pr->walk(ev, pr->md, pr->out);
+    if (pr->status != FSS_OK)
+        shutdown(pr->fd, SHUT_RDWR); /* the peer sees the end instead of waiting */
+    if (ev) {
         snprintf(pr->err, sizeof pr->err, "%s", fss_eval_error(ev));
         pr->stats = *fss_eval_stats_get(ev);
     }

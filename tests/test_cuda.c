@@ -480,6 +480,7 @@ static void conv_case(fss_im2col_geom g, size_t o)
     uint64_t *d_img = dev_upload(img, ni * 8), *d_W = dev_upload(W, o * K * 8), *d_col = dev_alloc(K * P * 8);
     uint64_t *d_Y = dev_alloc(o * P * 8);
     dev_poison(d_col, K * P * 8);
+    dev_poison(d_Y, o * P * 8);
     FSS_CU(fss_cuda_im2col_u64(&g, d_img, d_col, stream));
     dev_download(gcol, d_col, K * P * 8);
     fss_im2col_u64(ctx, &g, img, col);
@@ -543,7 +544,8 @@ static void bad_args(void)
     fss_cuda_dpf_keys_free(&kb);
     CHECK(fss_cuda_gemm_u64(4, 4, 4, NULL, d_x, d_x, 0, stream) == FSS_E_ARG, "gemm with a NULL operand accepted");
     fss_im2col_geom g0 = {1, 2, 2, 1, 1, 0, 0, 2, 2};
-    CHECK(fss_cuda_im2col_u64(&g0, d_x, d_x, stream) == FSS_E_ARG, "im2col with stride 0 accepted");
+    CHECK(fss_cuda_im2col_u64(&g0, d_x, d_x, stream) == FSS_E_ARG && fss_cuda_last_error()[0],
+          "im2col with stride 0 accepted, or no message");
     fss_cuda_dpf_keys_free(&d);
     CU(cudaFree(d_x));
 }

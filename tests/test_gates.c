@@ -327,6 +327,52 @@ static void packing(void)
         }
 }
 
+/* Where a CUDA device exists: the products (matrix by an input and by a wire, a batch-2
+ * convolution) and the comparison gates with one party on the cuda backend and the other
+ * on the cpu, each way round; the revealed output must still equal the clear walk. */
+static void cuda_parties(void)
+{
+    const char *why = fss_backend_unavailable(FSS_BACKEND_CUDA);
+    if (why) {
+        printf("cuda-backend parties skipped: %s\n", why);
+        return;
+    }
+    static const int widths[] = {37, 64};
+    for (int way = 0; way < 2; way++) {
+        harness_backend[way] = FSS_BACKEND_CUDA;
+        harness_backend[1 - way] = FSS_BACKEND_CPU;
+        for (size_t wi = 0; wi < 2; wi++) {
+            const int n = widths[wi];
+            size_t m = 9, k = 13, nn = 7;
+            uint64_t *x = malloc(m * k * 8), *w = malloc(k * nn * 8);
+            REQUIRE(x && w);
+            fill(x, m * k, n, 0);
+            fill(w, k * nn, n, 0);
+            model base = {.bits = n, .m = m, .k = k, .n = nn, .x = x, .w = w}, md;
+            md = base, md.name = "cuda: matmul", md.kind = M_MATMUL;
+            run(&md);
+            md = base, md.name = "cuda: matmul by a wire", md.kind = M_MATMUL_WIRE;
+            run(&md);
+            md = base, md.name = "cuda: relu_ars", md.kind = M_RELUARS, md.f = 7;
+            run(&md);
+            md = base, md.name = "cuda: matmul+ars+relu", md.kind = M_CHAIN, md.f = n / 8;
+            run(&md);
+            free(x);
+            free(w);
+            x = malloc(252 * 8), w = malloc(108 * 8);
+            REQUIRE(x && w);
+            fill(x, 252, n, 0);
+            fill(w, 108, n, 0);
+            md = base, md.name = "cuda: conv2d 3x3/2 pad 1, batch 2", md.kind = M_CONV, md.x = x, md.w = w,
+            md.m = 252, md.k = 1, md.n = 108, md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 2, 1};
+            run(&md);
+            free(x);
+            free(w);
+        }
+    }
+    harness_backend[0] = harness_backend[1] = FSS_BACKEND_CPU;
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
@@ -466,6 +512,7 @@ int main(void)
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
     headroom();
+    cuda_parties();
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();

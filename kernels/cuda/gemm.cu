@@ -94,6 +94,8 @@ __global__ void im2col_u64_kernel(fss_im2col_geom g, const uint64_t *img, uint64
 extern "C" fss_status fss_cuda_im2col_u64(const fss_im2col_geom *g, const uint64_t *d_img, uint64_t *d_col,
                                           cudaStream_t s)
 {
+    if (!g)
+        return FSS_CUDA_FAIL(FSS_E_ARG, "im2col: no geometry");
     const size_t total = g->c * g->kh * g->kw * g->ho * g->wo;
     if (!total)
         return FSS_OK;

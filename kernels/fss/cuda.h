@@ -16,8 +16,8 @@ FSS_EXTERN_C_BEGIN
 
 /* Number of usable CUDA devices; 0 when there is none or the driver is missing. */
 int fss_cuda_device_count(void);
-/* Starts the current device's context and uploads the AES state the kernels read (what
- * a first launch would otherwise do, taking a few hundred ms), so a timed run need not. */
+/* Starts the current device's context and uploads the AES state the kernels read (a few
+ * hundred ms a first launch would otherwise take), so a timed run need not. */
 FSS_NODISCARD fss_status fss_cuda_warm_up(void);
 /* Text of the last error a fss_cuda_* call returned on this thread. */
 const char *fss_cuda_last_error(void);
