@@ -322,6 +322,19 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
         }
     }
     fss_safetensors_close(st);
+    /* a NaN or an infinity has no fixed-point value: say where, rather than convert it */
+    for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
+        if (!w->w[i])
+            continue;
+        const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
+        for (size_t j = 0; j < nw + nb && s == FSS_OK; j++)
+            if (!isfinite(j < nw ? w->w[i][j] : w->b[i][j - nw])) {
+                snprintf(err, err_len, "%s: %s.%s element %zu is not a finite number%s", path, m->layers[i].name,
+                         j < nw ? "weight" : "bias", j < nw ? j : j - nw,
+                         m->layers[i].bn ? " (after folding its BatchNorm)" : "");
+                s = FSS_E_FORMAT;
+            }
+    }
     if (s != FSS_OK)
         fss_cnn_weights_free(w);
     return s;
@@ -370,7 +383,11 @@ void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32])
 
 uint64_t fss_fixed_from_float(double x, int scale, int bits)
 {
-    double v = nearbyint(ldexp(x, scale));
+    /* x 2^scale is exact (a power of two, in range), as ldexp but without its call: the
+     * party converts its weights inside the timed walk */
+    double v = nearbyint(x * (double)((uint64_t)1 << scale));
+    if (v != v) /* NaN: the loaders refuse it; 0 rather than undefined behaviour */
+        v = 0;
     double lim = ldexp(1.0, bits - 1) - 1.0;
     if (v > lim) /* saturate: a float beyond the ring cannot be represented */
         v = lim;

@@ -7,6 +7,7 @@
  * Party 0 (the model owner) listens on HOST:PORT, party 1 (the data owner) connects.
  * Inputs are .npy float32 [batch][c][h][w]; the output is .npy float32 logits
  * [batch][classes], written by party 1 only and only when the run succeeded. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,8 +263,16 @@ static int load_images(const char *path, size_t first, const fss_cnn_model *m, f
         fprintf(stderr, "online: out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < a.count; i++)
+    for (size_t i = 0; i < a.count; i++) {
         v[i] = (float)fss_npy_get(&a, i);
+        if (!isfinite(v[i])) {
+            fprintf(stderr, "online: %s: element %zu (image %zu) is not a finite number\n", path, i,
+                    i / (a.count / a.shape[0]));
+            free(v);
+            fss_npy_free(&a);
+            return 2;
+        }
+    }
     *batch = a.shape[0];
     if (first) {
         if (first > a.shape[0]) {

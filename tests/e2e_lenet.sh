@@ -102,4 +102,14 @@ expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 "$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
 [ $? = 2 ] && ok || bad "unknown model: exit status not 2"
 
+# a NaN in an input image: refused with the element named, exit 2
+cp "$src/cnn/fashion-test-4.npy" "$work/nan.npy"
+hl=$(od -A n -t u2 -j 8 -N 2 "$work/nan.npy" | tr -d ' ')
+printf '\x00\x00\xc0\x7f' | dd of="$work/nan.npy" bs=1 seek=$((10 + hl + 4 * 1000)) conv=notrunc status=none
+"$online" --clear --model lenet --weights "$src/cnn/lenet-fashion.safetensors" --input "$work/nan.npy" \
+    --output "$work/o10.npy" >"$work/log10" 2>&1
+rc=$?
+[ $rc = 2 ] && ok || bad "NaN input: exit status $rc, not 2"
+expect_fail "NaN input" $rc "$work/log10" "element 1000 (image 1) is not a finite" "$work/o10.npy"
+
 finish

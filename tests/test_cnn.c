@@ -12,6 +12,7 @@
 #include "fss/cnn.h"
 #include "fss/io_adapt.h"
 #include "fss/memkeys.h"
+#include "fss/safetensors.h"
 
 typedef struct party {
     int b;
@@ -366,9 +367,60 @@ static void torchvision_params(const char *name, size_t want)
     CHECK(m->c == 3 && m->h == 224 && m->w == 224 && m->classes == 1000, "%s: not a 3x224x224 -> 1000 model", name);
 }
 
+/* The trained LeNet loads; a copy with a NaN in conv2.weight (element 37) or an infinity
+ * in fc1.bias is refused, naming the tensor and the element. */
+static void nonfinite_weights(void)
+{
+    const fss_cnn_model *m = fss_cnn_find("lenet");
+    const char *path = FSS_SOURCE_DIR "/cnn/lenet-fashion.safetensors";
+    char err[256];
+    fss_cnn_weights w;
+    CHECK(fss_cnn_weights_load(m, path, &w, err, sizeof err) == FSS_OK, "trained lenet does not load: %s", err);
+    fss_cnn_weights_free(&w);
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f && fseek(f, 0, SEEK_END) == 0);
+    const long size = ftell(f);
+    unsigned char *bytes = malloc((size_t)size);
+    REQUIRE(bytes && size > 0 && fseek(f, 0, SEEK_SET) == 0 && fread(bytes, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    static const struct {
+        const char *tensor;
+        size_t at;
+        uint32_t bits; /* the float's bit pattern */
+        const char *want;
+    } cases[] = {{"conv2.weight", 37, 0x7fc00000u, "conv2.weight element 37 is not a finite"},
+                 {"fc1.bias", 3, 0xff800000u, "fc1.bias element 3 is not a finite"}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        fss_safetensors *st = NULL;
+        const fss_safetensors_tensor *t = NULL;
+        REQUIRE(fss_safetensors_open(&st, path, err, sizeof err) == FSS_OK &&
+                fss_safetensors_get(st, cases[c].tensor, &t, err, sizeof err) == FSS_OK);
+        const uint64_t off = t->offset + 4 * cases[c].at;
+        fss_safetensors_close(st);
+        char tmp[] = "/tmp/fss_nanXXXXXX";
+        int fd = mkstemp(tmp);
+        REQUIRE(fd >= 0);
+        unsigned char saved[4];
+        memcpy(saved, bytes + off, 4);
+        for (int i = 0; i < 4; i++) /* little-endian float32 */
+            bytes[off + (uint64_t)i] = (unsigned char)(cases[c].bits >> (8 * i));
+        REQUIRE(write(fd, bytes, (size_t)size) == size);
+        close(fd);
+        memcpy(bytes + off, saved, 4);
+        fss_status s = fss_cnn_weights_load(m, tmp, &w, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, cases[c].want), "%s element %zu not finite: status %d, '%s'",
+              cases[c].tensor, cases[c].at, (int)s, err);
+        if (s == FSS_OK)
+            fss_cnn_weights_free(&w);
+        unlink(tmp);
+    }
+    free(bytes);
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_cnn");
+    nonfinite_weights();
     fold(rng);
     run_model(rng, "lenet", 2);
     run_model(rng, "resnet-tiny", 2);

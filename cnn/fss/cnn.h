@@ -85,7 +85,8 @@ FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size
                                       const float *images, uint64_t *logits, fss_cnn_progress progress,
                                       void *progress_arg);
 
-/* Fixed point: round(x 2^scale) as a ring element, and back to a float. */
+/* Fixed point: round(x 2^scale) as a ring element (scale 0 to 62; saturated at the
+ * ring's range; NaN gives 0), and back to a float. */
 uint64_t fss_fixed_from_float(double x, int scale, int bits);
 double fss_fixed_to_float(uint64_t v, int scale, int bits);
 
