@@ -352,15 +352,21 @@ fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn
             continue;
         size_t fan_in = nw / nb;
         float bound = (float)sqrt(6.0 / (double)fan_in); /* He-uniform */
-        for (size_t j = 0; j < nw + nb && s == FSS_OK; j++) {
-            uint64_t u;
-            s = fss_rng_bytes(r, &u, sizeof u);
-            float v = (float)((double)(u >> 11) / 9007199254740992.0 * 2.0 - 1.0) * bound;
+        /* one keystream call a layer (the same bytes as eight at a time: CTR keeps its place) */
+        uint64_t *u = (uint64_t *)malloc((nw + nb) * sizeof *u);
+        if (!u || (s = fss_rng_bytes(r, u, (nw + nb) * sizeof *u)) != FSS_OK) {
+            s = u ? s : FSS_E_NOMEM;
+            free(u);
+            break;
+        }
+        for (size_t j = 0; j < nw + nb; j++) {
+            float v = (float)((double)(u[j] >> 11) / 9007199254740992.0 * 2.0 - 1.0) * bound;
             if (j < nw)
                 w->w[i][j] = v;
             else
                 w->b[i][j - nw] = v * 0.1f;
         }
+        free(u);
     }
     fss_rng_free(r);
     if (s != FSS_OK)
