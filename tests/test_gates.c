@@ -7,6 +7,8 @@
 
 #include "check.h"
 #include "gate_harness.h"
+#include "fss/dcf.h"
+#include "fss/dpf.h"
 #include "fss/gates.h"
 #include "fss/memkeys.h"
 #include "fss/ring.h"
@@ -157,6 +159,27 @@ static size_t out_count(const model *md)
     }
 }
 
+static size_t packed(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
+
+/* Party b's key bytes where the layout is documented (0: not checked): the two inputs'
+ * mask seeds (16 bytes each, to their owners), the gate's keys, and the output mask
+ * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed. relu_ars:
+ * truncate-reduce (an f-bit DCF with m = n - f bit payloads, shares of r_y - H(r)), DReLU
+ * over m bits (an early-terminated comparison DPF over m - 1 bits, a packed bit each) and
+ * select_zext (six n-bit shares). */
+static size_t documented_key_bytes(const model *md, int b)
+{
+    if (md->kind != M_RELUARS || md->f == 0)
+        return 0;
+    const size_t cnt = md->m * md->k;
+    const int n = md->bits, f = md->f, m = n - f;
+    const size_t seeds = 16; /* party 1's x, or party 0's w */
+    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + (b ? packed(cnt, m) : 16);
+    const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + packed(cnt, 1);
+    const size_t sel = b ? packed(6 * cnt, n) : 16;
+    return seeds + tr + drelu + sel + (b ? packed(cnt, n) : 0);
+}
+
 static void run(const model *md)
 {
     size_t no = out_count(md);
@@ -178,6 +201,11 @@ static void run(const model *md)
     CHECK(pr[0].stats.rounds == pr[1].stats.rounds, "%s: rounds differ %llu vs %llu", md->name,
           (unsigned long long)pr[0].stats.rounds, (unsigned long long)pr[1].stats.rounds);
     CHECK(pr[0].stats.bytes_sent == pr[1].stats.bytes_received, "%s: byte counts disagree", md->name);
+    for (int b = 0; b < 2; b++) {
+        const size_t doc = documented_key_bytes(md, b);
+        CHECK(!doc || pr[b].stats.key_bytes[b] == doc, "%s (n=%d f=%d): party %d read %llu key bytes, documented %zu",
+              md->name, md->bits, md->f, b, (unsigned long long)pr[b].stats.key_bytes[b], doc);
+    }
     size_t bad = 0, first = 0;
     for (size_t i = 0; i < no; i++)
         if (got[1][i] != want[i] && !bad++)
