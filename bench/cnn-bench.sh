@@ -56,7 +56,7 @@ for r in "${runs[@]}"; do
         --first "$batch" --output "$work/out.npy" --quiet --json --threads "$threads" --backend "$backend" >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${weights[@]}" --input "$images" --first "$batch" \
-        --output "$work/clear.npy"
+        --output "$work/clear.npy" --quiet
     cmp -s "$work/out.npy" "$work/clear.npy" || { echo "cnn-bench: $model batch $batch: secure output differs from the clear run" >&2; exit 1; }
     python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" <<'PY'
 import json, sys
