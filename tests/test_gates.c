@@ -355,6 +355,26 @@ static void packing(void)
         }
 }
 
+/* The convolutions, on fresh inputs of base's width: x [2][3][7][6] (252 values, party
+ * 1), w [4][3][3][3] (108, party 0); 3x3 stride 2 padding 1, then (name1 given) stride 1. */
+static void conv_models(const model *base, const char *name2, const char *name1)
+{
+    uint64_t *x = malloc(252 * 8), *w = malloc(108 * 8);
+    REQUIRE(x && w);
+    fill(x, 252, base->bits, 0);
+    fill(w, 108, base->bits, 0);
+    model md = *base;
+    md.name = name2, md.kind = M_CONV, md.x = x, md.w = w, md.m = 252, md.k = 1, md.n = 108;
+    md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 2, 1};
+    run(&md);
+    if (name1) {
+        md.name = name1, md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 1, 0};
+        run(&md);
+    }
+    free(x);
+    free(w);
+}
+
 /* Where a CUDA device exists: the products (matrix by an input and by a wire, a batch-2
  * convolution) and the comparison gates with one party on the cuda backend and the other
  * on the cpu, each way round; the revealed output must still equal the clear walk. */
@@ -387,15 +407,7 @@ static void cuda_parties(void)
             run(&md);
             free(x);
             free(w);
-            x = malloc(252 * 8), w = malloc(108 * 8);
-            REQUIRE(x && w);
-            fill(x, 252, n, 0);
-            fill(w, 108, n, 0);
-            md = base, md.name = "cuda: conv2d 3x3/2 pad 1, batch 2", md.kind = M_CONV, md.x = x, md.w = w,
-            md.m = 252, md.k = 1, md.n = 108, md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 2, 1};
-            run(&md);
-            free(x);
-            free(w);
+            conv_models(&base, "cuda: conv2d 3x3/2 pad 1, batch 2", NULL);
         }
     }
     harness_backend[0] = harness_backend[1] = FSS_BACKEND_CPU;
@@ -524,18 +536,7 @@ int main(void)
         run(&md);
         free(x);
         free(w);
-        /* conv: x [2][3][7][6] (252 values, party 1), w [4][3][3][3] (108, party 0) */
-        x = malloc(252 * 8), w = malloc(108 * 8);
-        REQUIRE(x && w);
-        fill(x, 252, n, 0);
-        fill(w, 108, n, 0);
-        md = base, md.name = "conv2d 3x3/2 pad 1", md.kind = M_CONV, md.x = x, md.w = w, md.m = 252, md.k = 1,
-        md.n = 108, md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 2, 1};
-        run(&md);
-        md.name = "conv2d 3x3/1", md.cv = (fss_conv2d_params){2, 3, 7, 6, 4, 3, 3, 1, 0};
-        run(&md);
-        free(x);
-        free(w);
+        conv_models(&base, "conv2d 3x3/2 pad 1", "conv2d 3x3/1");
     }
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
