@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_omp.h"
 #include "eval_internal.h"
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
@@ -183,6 +184,38 @@ static size_t step_count(const fss_eval *ev)
     return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 20 : (size_t)1 << 14;
 }
 
+/* A step's m serialized keys (kb bytes each) parsed in slices over the context's threads
+ * (slices write disjoint instances); on a GPU machine the parse is most of the CPU's
+ * share of a gate. */
+#define PARSE_SLICE 2048
+typedef fss_status (*parse_fn)(void *keys, size_t first, size_t count, const uint8_t *in);
+
+static fss_status parse_dpf(void *k, size_t first, size_t n, const uint8_t *in)
+{
+    return fss_dpf_keys_read((fss_dpf_keys *)k, first, n, in);
+}
+
+static fss_status parse_dcf(void *k, size_t first, size_t n, const uint8_t *in)
+{
+    return fss_dcf_keys_read((fss_dcf_keys *)k, first, n, in);
+}
+
+static fss_status parse_step(fss_eval *ev, parse_fn parse, void *k, size_t m, size_t kb, const uint8_t *keys)
+{
+    const size_t slices = (m + PARSE_SLICE - 1) / PARSE_SLICE;
+    int failed = FSS_OK;
+#pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ev->cpu)) if (slices > 1)
+    for (size_t i = 0; i < slices; i++) {
+        if (fss_failed(&failed))
+            continue;
+        const size_t first = i * PARSE_SLICE, n = m - first < PARSE_SLICE ? m - first : PARSE_SLICE;
+        const fss_status s = parse(k, first, n, keys + first * kb);
+        if (s != FSS_OK)
+            FSS_SET_FAILED(failed, (int)s);
+    }
+    return (fss_status)failed;
+}
+
 /* A party step: the buffer its parsed keys go to, and its serialized keys from the source. */
 static fss_status take_step(fss_eval *ev, size_t parsed_bytes, size_t serial_bytes, void **mem, const uint8_t **keys)
 {
@@ -207,7 +240,7 @@ fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const
             return s;
         fss_dpf_keys k;
         fss_dpf_keys_bind(&k, p, ev->party, m, mem);
-        if ((s = fss_dpf_keys_read(&k, 0, m, keys)) != FSS_OK)
+        if ((s = parse_step(ev, parse_dpf, &k, m, kb, keys)) != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
         if ((s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at)) != FSS_OK)
             return s;
@@ -227,7 +260,7 @@ fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
             return s;
         fss_dcf_keys k;
         fss_dcf_keys_bind(&k, p, ev->party, m, mem);
-        if ((s = fss_dcf_keys_read(&k, 0, m, keys)) != FSS_OK)
+        if ((s = parse_step(ev, parse_dcf, &k, m, kb, keys)) != FSS_OK)
             return fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
         if ((s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g)) != FSS_OK)
             return s;
