@@ -387,6 +387,34 @@ void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32])
     FSS_ASSERT(EVP_Digest(d, strlen(d), out, &n, EVP_sha256(), NULL) == 1 && n == 32);
 }
 
+fss_status fss_cnn_parse_description(const char *text, size_t len, const uint8_t fingerprint[32],
+                                     const fss_cnn_model **m, size_t *batch, char *err, size_t err_len)
+{
+    char desc[256], name[64];
+    const size_t n = len < sizeof desc - 1 ? len : sizeof desc - 1;
+    memcpy(desc, text, n);
+    desc[n] = 0;
+    const size_t vl = strlen(FSS_CNN_WALK_VERSION);
+    if (strncmp(desc, FSS_CNN_WALK_VERSION, vl) || desc[vl] != ' ') {
+        snprintf(err, err_len, "the key file was written by another version of the dealer ('%.*s'; this build reads "
+                 "'%s'): run this build's dealer again", (int)strcspn(desc, " "), desc, FSS_CNN_WALK_VERSION);
+        return FSS_E_FORMAT;
+    }
+    const char *mp = strstr(desc, " model="), *bp = strstr(desc, " batch=");
+    if (!mp || !bp || sscanf(mp, " model=%63s", name) != 1 || sscanf(bp, " batch=%zu", batch) != 1 ||
+        !(*m = fss_cnn_find(name))) {
+        snprintf(err, err_len, "the key file describes '%s', which this build does not know", desc);
+        return FSS_E_FORMAT;
+    }
+    uint8_t fp[32];
+    fss_cnn_fingerprint(*m, *batch, fp);
+    if (memcmp(fp, fingerprint, 32)) {
+        snprintf(err, err_len, "the key file's model text does not match its fingerprint: the file is corrupt");
+        return FSS_E_FORMAT;
+    }
+    return FSS_OK;
+}
+
 uint64_t fss_fixed_from_float(double x, int scale, int bits)
 {
     /* x 2^scale is exact (a power of two, in range), as ldexp but without its call: the

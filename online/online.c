@@ -398,31 +398,14 @@ static int run_clear(const opts *o)
 static int read_model(fss_keyfile_reader *r, const fss_keyfile_info *info, const fss_cnn_model **m, size_t *batch)
 {
     fss_keyfile_chunk c;
-    char desc[256], name[64];
+    char err[320];
     if (fss_keyfile_next(r, FSS_KEY_MODEL, 1, &c) != FSS_OK) {
         fprintf(stderr, "online: %s\n", fss_keyfile_reader_error(r));
         return 1;
     }
-    size_t n = c.payload_bytes < sizeof desc - 1 ? (size_t)c.payload_bytes : sizeof desc - 1;
-    memcpy(desc, c.data, n);
-    desc[n] = 0;
-    const size_t vl = strlen(FSS_CNN_WALK_VERSION);
-    if (strncmp(desc, FSS_CNN_WALK_VERSION, vl) || desc[vl] != ' ') {
-        fprintf(stderr, "online: the key file was written by another version of the dealer ('%.*s'; this build "
-                        "reads '%s'): run this build's dealer again\n", (int)strcspn(desc, " "), desc,
-                FSS_CNN_WALK_VERSION);
-        return 1;
-    }
-    const char *mp = strstr(desc, "model="), *bp = strstr(desc, "batch=");
-    if (!mp || !bp || sscanf(mp, "model=%63s", name) != 1 || sscanf(bp, "batch=%zu", batch) != 1 ||
-        !(*m = fss_cnn_find(name))) {
-        fprintf(stderr, "online: the key file describes '%s', which this build does not know\n", desc);
-        return 1;
-    }
-    uint8_t fp[32];
-    fss_cnn_fingerprint(*m, *batch, fp);
-    if (memcmp(fp, info->fingerprint, 32)) {
-        fprintf(stderr, "online: the key file's model text does not match its fingerprint: the file is corrupt\n");
+    if (fss_cnn_parse_description((const char *)c.data, (size_t)c.payload_bytes, info->fingerprint, m, batch, err,
+                                  sizeof err) != FSS_OK) {
+        fprintf(stderr, "online: %s\n", err);
         return 1;
     }
     return 0;

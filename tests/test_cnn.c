@@ -417,9 +417,37 @@ static void nonfinite_weights(void)
     free(bytes);
 }
 
+/* A key file's description: this build's own round-trips; another walk version, an
+ * unknown model and a fingerprint of other text are refused, each with its own message. */
+static void descriptions(void)
+{
+    const fss_cnn_model *m = fss_cnn_find("lenet"), *got = NULL;
+    char desc[256], err[320];
+    uint8_t fp[32];
+    size_t batch = 0;
+    fss_cnn_describe(m, 4, desc, sizeof desc);
+    fss_cnn_fingerprint(m, 4, fp);
+    CHECK(fss_cnn_parse_description(desc, strlen(desc), fp, &got, &batch, err, sizeof err) == FSS_OK && got == m &&
+              batch == 4,
+          "own description '%s' does not parse back: %s", desc, err);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {{"fsskit-cnn/1 model=lenet batch=4 bits=40 scale=12", "another version of the dealer ('fsskit-cnn/1'"},
+               {FSS_CNN_WALK_VERSION "x model=lenet batch=4", "another version"},
+               {FSS_CNN_WALK_VERSION " model=nosuch batch=4 bits=40 scale=12", "does not know"},
+               {FSS_CNN_WALK_VERSION " model=lenet batch=5 bits=40 scale=12", "does not match its fingerprint"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        fss_status s = fss_cnn_parse_description(bad[i].text, strlen(bad[i].text), fp, &got, &batch, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, bad[i].want), "description '%s': status %d, '%s'", bad[i].text, (int)s,
+              err);
+    }
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_cnn");
+    descriptions();
     nonfinite_weights();
     fold(rng);
     run_model(rng, "lenet", 2);

@@ -75,6 +75,13 @@ void fss_cnn_weights_free(fss_cnn_weights *w);
  * scale=12") and its SHA-256, the fingerprint both parties compare. */
 void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len);
 void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32]);
+/* A key file's description (len bytes, not NUL-terminated) back to its model and batch,
+ * checked against the file's fingerprint. FSS_E_FORMAT with a line in err for a dealer of
+ * another walk version (saying to run this build's dealer), an unknown model, or a text
+ * that does not match the fingerprint (a corrupt file). */
+FSS_NODISCARD fss_status fss_cnn_parse_description(const char *desc, size_t len, const uint8_t fingerprint[32],
+                                                   const fss_cnn_model **m, size_t *batch, char *err,
+                                                   size_t err_len);
 
 /* The walk. weights: read in CLEAR mode and by party 0 (NULL elsewhere). images:
  * batch x c x h x w floats, read in CLEAR mode and by party 1. logits: batch x classes
