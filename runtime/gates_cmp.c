@@ -122,7 +122,8 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
     uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, nsh * cnt * 8);
     if (!sh)
         return FSS_E_NOMEM;
-    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + 3 * cnt, *u = sh + 4 * cnt, *rdu = sh + 5 * cnt;
+    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + 3 * cnt;
+    uint64_t *u = zext ? sh + 4 * cnt : NULL, *rdu = zext ? sh + 5 * cnt : NULL;
     if (ev->mode == FSS_MODE_DEALER) {
         if ((s = fss_ev_random(ev, y->v, cnt, n)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++) {
