@@ -309,15 +309,19 @@ void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8
 {
     const fss_dcf_params p = k->p;
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
-    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g;
-    for (size_t i = first; i < first + count; i++) {
-        uint8_t *o = out + (i - first) * kb;
-        size_t off = fss_tree_key_write(o, i, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
-        memset(o + off, 0, kb - off);
-        bitbuf bb = {o + off, NULL, 0};
-        for (size_t v = 0; v < nv; v++)
-            bitbuf_put(&bb, k->vcw[v * vs + i], p.l);
-        FSS_ASSERT(off + (bb.bit + 7) / 8 == kb);
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, vb = kb - fss_tree_key_bytes(p.n);
+    for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
+        const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
+        uint8_t *o = out + at * kb;
+        o += fss_tree_block_write(o, first + at, b, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
+        memset(o, 0, b * vb);
+        for (size_t j = 0; j < b; j++, o += vb) {
+            bitbuf bb = {o, NULL, 0};
+            for (size_t v = 0; v < nv; v++)
+                bitbuf_put(&bb, k->vcw[v * vs + first + at + j], p.l);
+            FSS_ASSERT((bb.bit + 7) / 8 == vb);
+        }
+        FSS_ASSERT(o == out + (at + b) * kb);
     }
 }
 
@@ -327,33 +331,37 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
     if (first > k->count || count > k->count - first)
         return FSS_E_ARG;
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
-    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g;
-    const size_t off = 16 + 16 * (size_t)p.n + 2 * (((size_t)p.n + 7) / 8);
-    if (!fss_tree_keys_read(in, kb, first, count, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r))
-        return FSS_E_FORMAT;
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, tb = fss_tree_key_bytes(p.n), vb = kb - tb;
     /* The value words, a tile of instances at a time when they fit the buffer (g = 1),
      * so each vcw row is written contiguously. */
     enum { MAXV = 65 };
     uint64_t tile[FSS_KEYS_READ_TILE * MAXV];
     const size_t tw = nv <= MAXV ? FSS_KEYS_READ_TILE : 1;
-    for (size_t t = 0; t < count; t += tw) {
-        const size_t tn = count - t < tw ? count - t : tw;
-        for (size_t j = 0; j < tn; j++) {
-            const uint8_t *r = in + (t + j) * kb + off;
-            if (!bitbuf_tail_clean(r, nv * (size_t)p.l))
-                return FSS_E_FORMAT;
-            if (tw == 1) {
-                bitbuf bb = {NULL, r, 0};
-                for (size_t v = 0; v < nv; v++)
-                    k->vcw[v * vs + first + t] = bitbuf_get(&bb, p.l);
-            } else {
-                bits_read_run(r, nv, p.l, tile + j * nv);
+    for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
+        const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK, f0 = first + at;
+        const uint8_t *blk = in + at * kb;
+        if (!fss_tree_block_read(blk, f0, b, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r))
+            return FSS_E_FORMAT;
+        const uint8_t *vals = blk + b * tb;
+        for (size_t t = 0; t < b; t += tw) {
+            const size_t tn = b - t < tw ? b - t : tw;
+            for (size_t j = 0; j < tn; j++) {
+                const uint8_t *r = vals + (t + j) * vb;
+                if (!bitbuf_tail_clean(r, nv * (size_t)p.l))
+                    return FSS_E_FORMAT;
+                if (tw == 1) {
+                    bitbuf bb = {NULL, r, 0};
+                    for (size_t v = 0; v < nv; v++)
+                        k->vcw[v * vs + f0 + t] = bitbuf_get(&bb, p.l);
+                } else {
+                    bits_read_run(r, nv, p.l, tile + j * nv);
+                }
             }
+            if (tw > 1)
+                for (size_t v = 0; v < nv; v++)
+                    for (size_t j = 0; j < tn; j++)
+                        k->vcw[v * vs + f0 + t + j] = tile[j * nv + v];
         }
-        if (tw > 1)
-            for (size_t v = 0; v < nv; v++)
-                for (size_t j = 0; j < tn; j++)
-                    k->vcw[v * vs + first + t + j] = tile[j * nv + v];
     }
     return FSS_OK;
 }

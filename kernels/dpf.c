@@ -343,13 +343,16 @@ void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
-    for (size_t i = first; i < first + count; i++) {
-        uint8_t *o = out + (i - first) * kb;
-        size_t off = fss_tree_key_write(o, i, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
-        uint8_t f[16];
-        put_block(f, k->fcw[i]);
-        memcpy(o + off, f, fb);
-        FSS_ASSERT(off + fb == kb);
+    for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
+        const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
+        uint8_t *o = out + at * kb;
+        o += fss_tree_block_write(o, first + at, b, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
+        for (size_t j = 0; j < b; j++, o += fb) {
+            uint8_t f[16];
+            put_block(f, k->fcw[first + at + j]);
+            memcpy(o, f, fb);
+        }
+        FSS_ASSERT(o == out + (at + b) * kb);
     }
 }
 
@@ -361,16 +364,19 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
     const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l;
-    const size_t off = 16 + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8);
-    if (!fss_tree_keys_read(in, kb, first, count, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r))
-        return FSS_E_FORMAT;
-    for (size_t i = first; i < first + count; i++) {
-        const uint8_t *r = in + (i - first) * kb + off;
-        if (!bitbuf_tail_clean(r, fbits))
+    for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
+        const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
+        const uint8_t *r = in + at * kb;
+        if (!fss_tree_block_read(r, first + at, b, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r))
             return FSS_E_FORMAT;
-        uint8_t f[16] = {0};
-        memcpy(f, r, fb);
-        k->fcw[i] = get_block(f);
+        r += b * fss_tree_key_bytes(depth);
+        for (size_t j = 0; j < b; j++, r += fb) {
+            if (!bitbuf_tail_clean(r, fbits))
+                return FSS_E_FORMAT;
+            uint8_t f[16] = {0};
+            memcpy(f, r, fb);
+            k->fcw[first + at + j] = get_block(f);
+        }
     }
     return FSS_OK;
 }

@@ -31,43 +31,36 @@ static uint64_t get_mask(const uint8_t *in, size_t nbytes)
     return m;
 }
 
-size_t fss_tree_key_write(uint8_t *out, size_t i, size_t count, int depth, const fss_block *root,
-                          const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r)
+size_t fss_tree_block_write(uint8_t *out, size_t first, size_t b, size_t count, int depth, const fss_block *root,
+                            const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r)
 {
-    size_t off = 0, mb = ((size_t)depth + 7) / 8;
-    put_block(out, root[i]);
-    off += 16;
-    for (int lv = 0; lv < depth; lv++, off += 16)
-        put_block(out + off, scw[(size_t)lv * count + i]);
-    put_mask(out + off, tcw_l[i], mb);
-    off += mb;
-    put_mask(out + off, tcw_r[i], mb);
-    return off + mb;
+    const size_t mb = ((size_t)depth + 7) / 8;
+    uint8_t *o = out;
+    memcpy(o, root + first, b * 16); /* put_block is a 16-byte copy: whole runs at once */
+    o += b * 16;
+    for (int lv = 0; lv < depth; lv++, o += b * 16)
+        memcpy(o, scw + (size_t)lv * count + first, b * 16);
+    for (size_t j = 0; j < b; j++, o += mb)
+        put_mask(o, tcw_l[first + j], mb);
+    for (size_t j = 0; j < b; j++, o += mb)
+        put_mask(o, tcw_r[first + j], mb);
+    return (size_t)(o - out);
 }
 
-int fss_tree_keys_read(const uint8_t *in, size_t kb, size_t first, size_t n, size_t count, int depth,
-                       fss_block *root, fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r)
+int fss_tree_block_read(const uint8_t *in, size_t first, size_t b, size_t count, int depth, fss_block *root,
+                        fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r)
 {
-    const size_t mb = ((size_t)depth + 7) / 8, moff = 16 + 16 * (size_t)depth;
+    const size_t mb = ((size_t)depth + 7) / 8;
     const uint64_t bad = ~depth_mask(depth);
-    for (size_t t = 0; t < n; t += FSS_KEYS_READ_TILE) {
-        const size_t tn = n - t < FSS_KEYS_READ_TILE ? n - t : FSS_KEYS_READ_TILE;
-        const uint8_t *base = in + t * kb;
-        for (size_t j = 0; j < tn; j++) {
-            const uint8_t *r = base + j * kb;
-            const uint64_t l = get_mask(r + moff, mb), rr = get_mask(r + moff + mb, mb);
-            if ((l | rr) & bad)
-                return 0;
-            root[first + t + j] = get_block(r);
-            tcw_l[first + t + j] = l;
-            tcw_r[first + t + j] = rr;
-        }
-        for (int lv = 0; lv < depth; lv++) {
-            fss_block *dst = scw + (size_t)lv * count + first + t;
-            const uint8_t *src = base + 16 + 16 * (size_t)lv;
-            for (size_t j = 0; j < tn; j++)
-                dst[j] = get_block(src + j * kb);
-        }
-    }
-    return 1;
+    const uint8_t *r = in;
+    memcpy(root + first, r, b * 16);
+    r += b * 16;
+    for (int lv = 0; lv < depth; lv++, r += b * 16)
+        memcpy(scw + (size_t)lv * count + first, r, b * 16);
+    uint64_t stray = 0;
+    for (size_t j = 0; j < b; j++, r += mb)
+        stray |= (tcw_l[first + j] = get_mask(r, mb)) & bad;
+    for (size_t j = 0; j < b; j++, r += mb)
+        stray |= (tcw_r[first + j] = get_mask(r, mb)) & bad;
+    return stray == 0;
 }

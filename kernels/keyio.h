@@ -84,20 +84,22 @@ static inline fss_block get_block(const uint8_t *in)
     return b;
 }
 
-/* The tree part of one instance (root, scw levels, tcw masks); returns bytes used. */
-size_t fss_tree_key_write(uint8_t *out, size_t i, size_t count, int depth, const fss_block *root,
-                          const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r);
-
 static inline uint64_t depth_mask(int depth) { return depth >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << depth) - 1); }
 
-/* Instances per tile of the batch readers: the level-major arrays are written a tile's
- * row at a time (contiguous), the per-instance input read a level at a time across
- * the tile (a few KiB, cache resident): a transposition in tiles. */
+/* Instances per tile of the DCF value reader: the level-major value rows are written a
+ * tile's row at a time. */
 #define FSS_KEYS_READ_TILE 16
 
-/* The tree parts of instances first .. first+n-1 (of count), serialized kb bytes apart
- * from in; returns 0 if a mask has bits beyond the depth (corruption), else 1. */
-int fss_tree_keys_read(const uint8_t *in, size_t kb, size_t first, size_t n, size_t count, int depth,
-                       fss_block *root, fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r);
+/* Bytes of the tree part of one instance: root, depth scw, two tcw masks. */
+static inline size_t fss_tree_key_bytes(int depth) { return 16 + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8); }
+
+/* The tree part of a block of b instances (first .. first+b-1 of count) in the block
+ * layout of fss/dpf.h: roots, each level's scw, tcw_l, tcw_r. Returns the bytes written,
+ * b fss_tree_key_bytes(depth). */
+size_t fss_tree_block_write(uint8_t *out, size_t first, size_t b, size_t count, int depth, const fss_block *root,
+                            const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r);
+/* The reverse; returns 0 if a mask has bits beyond the depth (corruption), else 1. */
+int fss_tree_block_read(const uint8_t *in, size_t first, size_t b, size_t count, int depth, fss_block *root,
+                        fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r);
 
 #endif

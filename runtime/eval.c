@@ -96,6 +96,13 @@ static void *keymem(fss_eval *ev, size_t bytes)
  * dealer's memory. Roots come from the context's random source; roots, keys and the
  * serialized step are wiped. */
 #define DEAL_STEP ((size_t)1 << 14)
+/* Serialized keys come in blocks counted from a gate's first instance: the dealer's
+ * steps, the party's steps and its parse slices must all start on a block. */
+#define PARTY_STEP_CPU ((size_t)1 << 14)
+#define PARTY_STEP_CUDA ((size_t)1 << 20)
+FSS_STATIC_ASSERT(DEAL_STEP % FSS_KEY_BLOCK == 0 && PARTY_STEP_CPU % DEAL_STEP == 0 &&
+                      PARTY_STEP_CUDA % DEAL_STEP == 0,
+                  "steps start on key blocks");
 
 /* A dealer step's buffers: root seeds and one party's serialized keys, wiped after. */
 typedef struct deal_bufs {
@@ -181,13 +188,13 @@ fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
  * large enough to fill it. */
 static size_t step_count(const fss_eval *ev)
 {
-    return ev->backend == FSS_BACKEND_CUDA ? (size_t)1 << 20 : (size_t)1 << 14;
+    return ev->backend == FSS_BACKEND_CUDA ? PARTY_STEP_CUDA : PARTY_STEP_CPU;
 }
 
 /* A step's m serialized keys (kb bytes each) parsed in slices over the context's threads
  * (slices write disjoint instances); on a GPU machine the parse is most of the CPU's
  * share of a gate. */
-#define PARSE_SLICE 2048
+#define PARSE_SLICE FSS_KEY_BLOCK /* a slice starts where a serialized block does */
 typedef fss_status (*parse_fn)(void *keys, size_t first, size_t count, const uint8_t *in);
 
 static fss_status parse_dpf(void *k, size_t first, size_t n, const uint8_t *in)

@@ -182,11 +182,11 @@ static void full(int n, int l, int early, size_t count)
         fss_dpf_keys one;
         REQUIRE(fss_dpf_keys_alloc(&one, p, 1, dom) == FSS_OK);
         size_t kb = FSS_DPF_KEY_BYTES(n, l, early);
-        uint8_t *ser = malloc(kb * dom);
+        uint8_t *ser = malloc(kb);
         REQUIRE(ser);
+        fss_dpf_keys_write(&kp.k[1], i, 1, ser); /* instance i alone, read into every slot */
         for (size_t v = 0; v < dom; v++)
-            fss_dpf_keys_write(&kp.k[1], i, 1, ser + v * kb);
-        REQUIRE(fss_dpf_keys_read(&one, 0, dom, ser) == FSS_OK);
+            REQUIRE(fss_dpf_keys_read(&one, v, 1, ser) == FSS_OK);
         REQUIRE(fss_dpf_eval(ctx, &one, x, y) == FSS_OK);
         for (size_t v = 0; v < dom; v++) {
             uint64_t fv = early ? (f[1][i * W + v / 64] >> (v % 64)) & 1 : f[1][i * W + v];

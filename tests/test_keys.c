@@ -38,17 +38,42 @@ static void dpf_case(fss_dpf_params p, size_t count)
     REQUIRE(buf2);
     fss_dpf_keys_write(&r1, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dpf rewrite differs");
-    /* a stray bit past the tcw masks (depth not a multiple of 8) or in the fcw tail */
+    /* a stray bit past the tcw masks (depth not a multiple of 8) or in the fcw tail, in
+     * one instance written alone (the per-instance layout) and in the last instance of
+     * the first block */
     int depth = FSS_DPF_DEPTH(p.n, p.early);
-    if (depth % 8) {
-        memcpy(buf2, buf, kb);
-        buf2[16 + 16 * (size_t)depth + (size_t)(depth + 7) / 8 - 1] |= 0x80;
-        CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_E_FORMAT, "stray tcw bit accepted n=%d", p.n);
+    const size_t mb = ((size_t)depth + 7) / 8, fb = kb - (16 + 16 * (size_t)depth + 2 * mb);
+    const size_t b = count < FSS_KEY_BLOCK ? count : FSS_KEY_BLOCK, j = b - 1;
+    if (count) {
+        fss_dpf_keys_write(&k1, 0, 1, buf2);
+        CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_OK, "one instance written alone does not read n=%d", p.n);
     }
-    if (!p.early && p.l % 8) {
-        memcpy(buf2, buf, kb);
+    if (count && depth % 8) {
+        fss_dpf_keys_write(&k1, 0, 1, buf2);
+        buf2[16 + 16 * (size_t)depth + mb - 1] |= 0x80;
+        CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_E_FORMAT, "stray tcw bit accepted n=%d", p.n);
+        memcpy(buf2, buf, kb * count); /* tcw_l of instance j of the first block */
+        buf2[b * (16 + 16 * (size_t)depth) + j * mb + mb - 1] |= 0x80;
+        CHECK(fss_dpf_keys_read(&r1, 0, count, buf2) == FSS_E_FORMAT, "stray tcw bit in a block accepted n=%d", p.n);
+    }
+    if (count && !p.early && p.l % 8) {
+        fss_dpf_keys_write(&k1, 0, 1, buf2);
         buf2[kb - 1] |= 0x80;
         CHECK(fss_dpf_keys_read(&r1, 0, 1, buf2) == FSS_E_FORMAT, "stray fcw bit accepted l=%d", p.l);
+        memcpy(buf2, buf, kb * count); /* fcw of instance j of the first block */
+        buf2[b * (kb - fb) + j * fb + fb - 1] |= 0x80;
+        CHECK(fss_dpf_keys_read(&r1, 0, count, buf2) == FSS_E_FORMAT, "stray fcw bit in a block accepted l=%d", p.l);
+    }
+    /* a read of the blocks from the second on, as a party's slices read them */
+    if (count > FSS_KEY_BLOCK) {
+        fss_dpf_keys r2;
+        REQUIRE(fss_dpf_keys_alloc(&r2, p, 1, count) == FSS_OK);
+        CHECK(fss_dpf_keys_read(&r2, 0, FSS_KEY_BLOCK, buf) == FSS_OK &&
+                  fss_dpf_keys_read(&r2, FSS_KEY_BLOCK, count - FSS_KEY_BLOCK, buf + FSS_KEY_BLOCK * kb) == FSS_OK,
+              "dpf read in slices failed n=%d", p.n);
+        REQUIRE(fss_dpf_eval(ctx, &r2, x, z) == FSS_OK);
+        CHECK(memcmp(y, z, count * 8) == 0, "dpf read in slices evaluates differently n=%d", p.n);
+        fss_dpf_keys_free(&r2);
     }
     CHECK(fss_dpf_keys_read(&r1, count, 1, buf) == FSS_E_ARG, "read past the batch accepted");
     free(buf);
@@ -89,10 +114,29 @@ static void dcf_case(fss_dcf_params p, size_t count)
     fss_dcf_keys_write(&r0, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dcf rewrite differs");
     size_t vbits = ((size_t)p.n + 1) * g * (size_t)p.l;
-    if (vbits % 8) {
-        memcpy(buf2, buf, kb);
+    const size_t b = count < FSS_KEY_BLOCK ? count : FSS_KEY_BLOCK;
+    if (count) {
+        fss_dcf_keys_write(&k0, 0, 1, buf2);
+        CHECK(fss_dcf_keys_read(&r0, 0, 1, buf2) == FSS_OK, "one instance written alone does not read n=%d", p.n);
+    }
+    if (count && vbits % 8) {
+        fss_dcf_keys_write(&k0, 0, 1, buf2);
         buf2[kb - 1] |= 0x80;
         CHECK(fss_dcf_keys_read(&r0, 0, 1, buf2) == FSS_E_FORMAT, "stray vcw bit accepted n=%d l=%d", p.n, p.l);
+        memcpy(buf2, buf, kb * count); /* the values of the first block's last instance */
+        buf2[b * kb - 1] |= 0x80;
+        CHECK(fss_dcf_keys_read(&r0, 0, count, buf2) == FSS_E_FORMAT, "stray vcw bit in a block accepted n=%d l=%d",
+              p.n, p.l);
+    }
+    if (count > FSS_KEY_BLOCK) { /* the blocks from the second on, as a party's slices read them */
+        fss_dcf_keys r2;
+        REQUIRE(fss_dcf_keys_alloc(&r2, p, 0, count) == FSS_OK);
+        CHECK(fss_dcf_keys_read(&r2, 0, FSS_KEY_BLOCK, buf) == FSS_OK &&
+                  fss_dcf_keys_read(&r2, FSS_KEY_BLOCK, count - FSS_KEY_BLOCK, buf + FSS_KEY_BLOCK * kb) == FSS_OK,
+              "dcf read in slices failed n=%d", p.n);
+        REQUIRE(fss_dcf_eval(ctx, &r2, x, z) == FSS_OK);
+        CHECK(memcmp(y, z, count * g * 8) == 0, "dcf read in slices evaluates differently n=%d", p.n);
+        fss_dcf_keys_free(&r2);
     }
     free(buf);
     free(buf2);
@@ -129,6 +173,13 @@ int main(void)
             dcf_case((fss_dcf_params){ns[i], 13, 3}, counts[c]);
             dcf_case((fss_dcf_params){ns[i], 64, 2}, counts[c]);
         }
+
+    /* more than one serialized block (FSS_KEY_BLOCK instances), the last one short */
+    const size_t multi = 2 * FSS_KEY_BLOCK + 5;
+    dpf_case((fss_dpf_params){20, 1, 1}, multi);
+    dpf_case((fss_dpf_params){9, 37, 0}, multi);
+    dcf_case((fss_dcf_params){20, 13, 3}, multi);
+    dcf_case((fss_dcf_params){63, 1, 1}, multi);
 
     /* bad parameters are refused with FSS_E_ARG, not a crash */
     fss_dcf_keys bad;

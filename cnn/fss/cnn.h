@@ -69,7 +69,8 @@ void fss_cnn_weights_free(fss_cnn_weights *w);
 
 /* The version of the walk's key layout, the first word of a run's description: a
  * dealer and a party of different versions lay keys out differently. 2: seeded input
- * masks, ReLUs with their shift, owner-side products (2026-11-26). */
+ * masks, ReLUs with their shift, owner-side products, DPF and DCF keys serialized in
+ * level-major blocks (2026-11-26). */
 #define FSS_CNN_WALK_VERSION "fsskit-cnn/2"
 /* The text that identifies a run's shape ("fsskit-cnn/2 model=lenet batch=4 bits=40
  * scale=12") and its SHA-256, the fingerprint both parties compare. */

@@ -29,6 +29,11 @@
 #define FSS_STATIC_ASSERT(c, m) _Static_assert(c, m)
 #endif
 
+/* Serialized DPF and DCF keys come in blocks of this many instances, level-major within
+ * a block (fss/dpf.h, fss/dcf.h): a reader copies each level's correction words as one
+ * run. Blocks count from the first instance a write or read starts at. */
+#define FSS_KEY_BLOCK 2048
+
 #if defined(__GNUC__) || defined(__clang__)
 #define FSS_NODISCARD __attribute__((warn_unused_result))
 #else

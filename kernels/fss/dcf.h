@@ -10,9 +10,11 @@
  *   root[count], scw[n][count], tcw_l[count], tcw_r[count], vcw[n+1][g][stride]
  * with stride = fss_dcf_vcw_stride(count) (count rounded up to 8, so every row starts
  * 64-byte aligned); vcw level n is the final correction. Every array starts 64-byte
- * aligned within the allocation. Serialized, per instance, little-endian:
- *   root (16) | scw[0..n) (16 each) | tcw_l (ceil(n/8)) | tcw_r (ceil(n/8))
- *   | vcw: (n+1)*g values of l bits packed LSB first, level-major, in ceil((n+1)gl/8) bytes */
+ * aligned within the allocation. Serialized, FSS_DCF_KEY_BYTES(n, l, g) bytes an
+ * instance, little-endian, in blocks of FSS_KEY_BLOCK instances as DPF keys (fss/dpf.h):
+ *   root (16 each) | scw[0] (16 each) | ... | scw[n-1] | tcw_l (ceil(n/8) each)
+ *   | tcw_r (ceil(n/8) each) | vcw: each instance's (n+1)*g values of l bits packed LSB
+ *   first, level-major, in ceil((n+1)gl/8) bytes */
 #ifndef FSS_DCF_H
 #define FSS_DCF_H
 

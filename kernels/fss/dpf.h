@@ -13,11 +13,14 @@
  * with tcw_* bit i the control-bit correction of level i, and fcw the final
  * correction (a ring value in .lo for early = 0, the leaf correction for early = 1).
  *
- * Serialized, one instance after the other, each FSS_DPF_KEY_BYTES(n, l, early) bytes,
- * little-endian:
- *   root (16) | scw[0..depth) (16 each) | tcw_l (ceil(depth/8)) | tcw_r (ceil(depth/8))
- *   | fcw: early = 0: ceil(l/8) bytes; early = 1: ceil(2^(n-depth)/8) bytes
- * Unused high bits of the last byte of a field must be zero (the reader checks). */
+ * Serialized, FSS_DPF_KEY_BYTES(n, l, early) bytes an instance, little-endian, in blocks
+ * of FSS_KEY_BLOCK instances from the first one written (the last block shorter); a
+ * block of b instances holds, each field for its b instances in order:
+ *   root (16 each) | scw[0] (16 each) | ... | scw[depth-1] | tcw_l (ceil(depth/8) each)
+ *   | tcw_r (ceil(depth/8) each) | fcw (early = 0: ceil(l/8) bytes each; early = 1:
+ *   ceil(2^(n-depth)/8) each)
+ * (one instance alone: root | scw | tcw_l | tcw_r | fcw). Unused high bits of the last
+ * byte of a field must be zero (the reader checks). */
 #ifndef FSS_DPF_H
 #define FSS_DPF_H
 
