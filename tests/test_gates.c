@@ -159,8 +159,6 @@ static size_t out_count(const model *md)
     }
 }
 
-static size_t packed(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
-
 /* Party b's key bytes where the layout is documented (0: not checked): the two inputs'
  * mask seeds (16 bytes each, to their owners), the gate's keys, and the output mask
  * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed. relu_ars:
@@ -173,11 +171,11 @@ static size_t documented_key_bytes(const model *md, int b)
         return 0;
     const size_t cnt = md->m * md->k;
     const int n = md->bits, f = md->f, m = n - f;
-    const size_t seeds = 16; /* party 1's x, or party 0's w */
-    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + (b ? packed(cnt, m) : 16);
-    const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + packed(cnt, 1);
-    const size_t sel = b ? packed(6 * cnt, n) : 16;
-    return seeds + tr + drelu + sel + (b ? packed(cnt, n) : 0);
+    const size_t seeds = FSS_EV_SEED_BYTES; /* party 1's x, or party 0's w */
+    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + (b ? fss_packed_bytes(cnt, m) : FSS_EV_SEED_BYTES);
+    const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
+    const size_t sel = b ? fss_packed_bytes(6 * cnt, n) : FSS_EV_SEED_BYTES;
+    return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
 
 static void run(const model *md)
