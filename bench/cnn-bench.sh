@@ -4,7 +4,8 @@
 # loopback with one thread a party (the machines have 2 cores), after checking that the
 # secure logits equal the clear run's bit for bit. Prints a markdown table
 # on stderr and one JSON object a line on stdout. Online seconds count from the
-# connection to the output (setup_s: loading and connecting before that).
+# connection to the output (setup_s: loading and connecting before that); the last
+# column splits party 1's time in gates by phase (online --json's phases).
 #   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
 # Models other than lenet run with random weights and random images. BACKEND=cuda runs
 # both parties with --backend cuda (default cpu); THREADS=N gives each party N threads
@@ -19,8 +20,8 @@ runs=("$@")
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "| model | backend | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds | party peak MB |" >&2
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" >&2
+echo "| model | backend | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds | party peak MB | p1 s: keys/parse/fss/prod/net |" >&2
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" >&2
 for r in "${runs[@]}"; do
     model=${r%%:*}
     batch=${r##*:}
@@ -67,10 +68,13 @@ row = {"model": model, "batch": batch, "dealer_s": dsec, "dealer_peak_mb": dkb /
        "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"], "online_s_p0": p0["seconds"],
        "online_s_p1": p1["seconds"], "setup_s_p0": p0["setup_seconds"], "setup_s_p1": p1["setup_seconds"],
        "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
-       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "backend": p1["backend"]}
+       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "backend": p1["backend"],
+       "phases_p0": p0.get("phases"), "phases_p1": p1.get("phases")}
+ph = p1.get("phases") or {}
+phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))
 print(json.dumps(row))
-sys.stderr.write("| %s | %s | %d | %.2f | %.0f | %.1f | %.3f | %.4f | %.2f | %d | %.0f |\n" % (
+sys.stderr.write("| %s | %s | %d | %.2f | %.0f | %.1f | %.3f | %.4f | %.2f | %d | %.0f | %s |\n" % (
     model, p1["backend"], batch, dsec, dkb / 1024, max(p0["key_bytes"], p1["key_bytes"]) / 1e6, p1["seconds"],
-    p1["seconds"] / batch, (p1["bytes_sent"] + p1["bytes_received"]) / 1e6, p1["rounds"], max(m0, m1)))
+    p1["seconds"] / batch, (p1["bytes_sent"] + p1["bytes_received"]) / 1e6, p1["rounds"], max(m0, m1), phases))
 PY
 done

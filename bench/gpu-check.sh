@@ -15,9 +15,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:${PATH}"
 budget=${GPU_CHECK_BUDGET:-540} # seconds; optional steps are skipped past it
-# Steps after the build and ctest (which always run), in this order: memcheck, bench
-# (fss-bench GPU rows), cnn (secure CNN inference, cpu against cuda backend), ab (the AES
-# layout A/B, recorded 2026-11-26: run it again only after changing the AES).
+# Steps after the build and ctest (which always run), in this order: memcheck (test_cuda
+# and test_gates, whose cuda-backend parties use the step slots), bench (fss-bench GPU
+# rows), cnn (secure CNN inference, cpu against cuda backend), prev (the cuda CNN rows
+# again with a baseline's binaries: GPU_CHECK_PREV names its source tree, copied into an
+# ignored folder of the repository and carried), ab (the AES layout A/B, recorded
+# 2026-11-26: run it again only after changing the AES).
 steps=" ${GPU_CHECK_STEPS:-memcheck bench cnn} "
 want() { [[ "${steps}" == *" $1 "* ]]; }
 
@@ -98,6 +101,9 @@ elif command -v compute-sanitizer >/dev/null 2>&1 && ((SECONDS < budget - 150));
     echo "=== compute-sanitizer memcheck ===" >>"${cuda_log}"
     step memcheck "${cuda_log}" 150 compute-sanitizer --tool memcheck --error-exitcode 9 \
         build-gpu/tests/test_cuda
+    echo "=== compute-sanitizer memcheck: test_gates ===" >>"${cuda_log}"
+    step memcheck-gates "${cuda_log}" 120 compute-sanitizer --tool memcheck --error-exitcode 9 \
+        build-gpu/tests/test_gates
 else
     note "memcheck: skipped (no compute-sanitizer or out of time)"
 fi
@@ -126,6 +132,23 @@ elif ((SECONDS < budget - 60)); then
     done
 else
     note "cnn: skipped (out of time)"
+fi
+
+# The baseline's cuda CNN rows in the same run, for the A/B of a runtime change.
+if ! want prev; then
+    :
+elif [[ -z "${GPU_CHECK_PREV:-}" || ! -f "${GPU_CHECK_PREV}/CMakeLists.txt" ]]; then
+    note "prev: skipped (GPU_CHECK_PREV names no source tree)"
+elif ((SECONDS < budget - 60)); then
+    prev_log="${prefix}-prev.md"
+    step configure-prev "${prev_log}" 60 cmake -B build-gpu-prev -S "${GPU_CHECK_PREV}" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DFSS_CUDA=ON -DFSS_WERROR=OFF "${ssl_args[@]}" &&
+        step build-prev "${prev_log}" 200 cmake --build build-gpu-prev -j "$(nproc)" --target dealer online &&
+        step cnn-prev-cuda "${prev_log}" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
+            env BACKEND=cuda THREADS=4 bash bench/cnn-bench.sh build-gpu-prev lenet:1 resnet18-cifar:1 resnet50:1 ||
+        true
+else
+    note "prev: skipped (out of time)"
 fi
 
 # The shared-memory AES layout, A/B in this run: 32 copies of the table (the default)

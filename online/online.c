@@ -53,7 +53,9 @@ static void usage(FILE *f)
             "  --threads N      CPU threads (default: all)\n"
             "  --timeout S      seconds to wait for the peer to connect or answer (default 120)\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
-            "                   the connection (backend up) to the output, setup_seconds before\n"
+            "                   the connection (backend up) to the output, setup_seconds before;\n"
+            "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
+            "                   in ring products and exchanging with the peer\n"
             "  --quiet          no progress lines\n",
             DEFAULT_WEIGHT_SEED, fss_cnn_names());
 }
@@ -539,6 +541,10 @@ static int run_party(const opts *o)
                    o->party, m->name, batch, secs, t0 - t_start, (unsigned long long)fss_peer_bytes_sent(peer),
                    (unsigned long long)fss_peer_bytes_received(peer), (unsigned long long)st->rounds,
                    (unsigned long long)kb, o->backend);
+            printf(", \"phases\": {");
+            for (int ph = 0; ph < FSS_PHASES; ph++)
+                printf("%s\"%s\": %.6f", ph ? ", " : "", fss_phase_name((fss_phase)ph), st->phase_seconds[ph]);
+            printf("}");
             print_layers(m, &ls);
             printf("}\n");
         }

@@ -72,23 +72,17 @@ void fss_eval_free(fss_eval *ev)
 {
     if (!ev)
         return;
-    fss_ev_host_free(ev->keymem, ev->keymem_cap, ev->keymem_pinned);
     fss_ev_backend_free(ev);
+    if (ev->keymem)
+        fss_memzero(ev->keymem, ev->keymem_cap);
+    free(ev->keymem);
     free(ev);
 }
 
-/* Grow-only: a new buffer only when a step needs more than any before it. Old keys are
- * left in it (they are spent) until the next step overwrites them or the context is freed. */
-static void *keymem(fss_eval *ev, size_t bytes)
+const char *fss_phase_name(fss_phase p)
 {
-    if (!ev->keymem || bytes > ev->keymem_cap) {
-        fss_ev_host_free(ev->keymem, ev->keymem_cap, ev->keymem_pinned);
-        ev->keymem_cap = 0;
-        if (!(ev->keymem = fss_ev_host_alloc(ev, bytes, &ev->keymem_pinned)))
-            return NULL;
-        ev->keymem_cap = bytes;
-    }
-    return ev->keymem;
+    static const char *const names[FSS_PHASES] = {"keys", "parse", "fss", "prod", "net"};
+    return (unsigned)p < FSS_PHASES ? names[p] : "?";
 }
 
 /* Dealer: key pairs generated a step of instances at a time and appended to each
@@ -100,8 +94,8 @@ static void *keymem(fss_eval *ev, size_t bytes)
  * steps, the party's steps and its parse slices must all start on a block. */
 #define PARTY_STEP_CPU ((size_t)1 << 14)
 #define PARTY_STEP_CUDA ((size_t)1 << 20)
-FSS_STATIC_ASSERT(DEAL_STEP % FSS_KEY_BLOCK == 0 && PARTY_STEP_CPU % DEAL_STEP == 0 &&
-                      PARTY_STEP_CUDA % DEAL_STEP == 0,
+FSS_STATIC_ASSERT(DEAL_STEP % FSS_KEY_BLOCK == 0 && PARTY_STEP_CPU % FSS_KEY_BLOCK == 0 &&
+                      PARTY_STEP_CUDA % FSS_KEY_BLOCK == 0,
                   "steps start on key blocks");
 
 /* A dealer step's buffers: root seeds and one party's serialized keys, wiped after. */
@@ -184,11 +178,23 @@ fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
 }
 
 /* Instances parsed and evaluated a step at a time: the parsed keys (larger than the
- * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps
- * large enough to fill it. */
-static size_t step_count(const fss_eval *ev)
+ * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps of
+ * up to a key piece (64 MiB), evaluated while the CPU parses the next. A step ends where
+ * the source's piece does (rounded down to a key block), so that its serialized keys are
+ * read in place rather than joined by a copy; a step that straddles an edge anyway takes
+ * one block (or the gate's last instances). */
+static size_t step_len(fss_eval *ev, size_t left, size_t kb)
 {
-    return ev->backend == FSS_BACKEND_CUDA ? PARTY_STEP_CUDA : PARTY_STEP_CPU;
+    const size_t cap = ev->backend == FSS_BACKEND_CUDA ? PARTY_STEP_CUDA : PARTY_STEP_CPU;
+    size_t m = left < cap ? left : cap;
+    if (ev->src.in_place) {
+        const size_t here = ev->src.in_place(ev->src.self) / kb;
+        if (here < m) {
+            const size_t whole = here / FSS_KEY_BLOCK * FSS_KEY_BLOCK;
+            m = whole ? whole : m < FSS_KEY_BLOCK ? m : FSS_KEY_BLOCK;
+        }
+    }
+    return m;
 }
 
 /* A step's m serialized keys (kb bytes each) parsed in slices over the context's threads
@@ -209,6 +215,7 @@ static fss_status parse_dcf(void *k, size_t first, size_t n, const uint8_t *in)
 
 static fss_status parse_step(fss_eval *ev, parse_fn parse, void *k, size_t m, size_t kb, const uint8_t *keys)
 {
+    const double t0 = fss_now();
     const size_t slices = (m + PARSE_SLICE - 1) / PARSE_SLICE;
     int failed = FSS_OK;
 #pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ev->cpu)) if (slices > 1)
@@ -220,59 +227,67 @@ static fss_status parse_step(fss_eval *ev, parse_fn parse, void *k, size_t m, si
         if (s != FSS_OK)
             FSS_SET_FAILED(failed, (int)s);
     }
+    fss_ev_lap(ev, FSS_PHASE_PARSE, t0);
     return (fss_status)failed;
 }
 
-/* A party step: the buffer its parsed keys go to, and its serialized keys from the source. */
-static fss_status take_step(fss_eval *ev, size_t parsed_bytes, size_t serial_bytes, void **mem, const uint8_t **keys)
+/* A party step of at most left instances (kb serialized bytes each, parsed_bytes(m) when
+ * parsed): its length *m, the memory its parsed keys go to (with room for m inputs and
+ * m * g outputs) and its serialized keys from the source. */
+static fss_status take_step(fss_eval *ev, size_t left, size_t kb, size_t g, size_t (*parsed_bytes)(const void *, size_t),
+                            const void *p, size_t *m, void **mem, const uint8_t **keys)
 {
-    if (!(*mem = keymem(ev, parsed_bytes)))
-        return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: cannot allocate %zu bytes for a step's keys", ev->party,
-                           parsed_bytes);
+    const double t0 = fss_now();
+    *m = step_len(ev, left, kb);
+    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
+    fss_status s = fss_ev_step_mem(ev, parsed_bytes(p, *m), *m, *m * g, mem);
+    if (s != FSS_OK)
+        return s;
     const void *k = NULL;
-    fss_status s = fss_ev_read(ev, serial_bytes, &k);
+    s = fss_ev_read(ev, *m * kb, &k);
     *keys = (const uint8_t *)k;
     return s;
 }
 
+static size_t dpf_parsed_bytes(const void *p, size_t m) { return fss_dpf_keys_bytes(*(const fss_dpf_params *)p, m); }
+static size_t dcf_parsed_bytes(const void *p, size_t m) { return fss_dcf_keys_bytes(*(const fss_dcf_params *)p, m); }
+
 fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
 {
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), step = step_count(ev);
-    for (size_t at = 0; at < cnt; at += step) {
-        const size_t m = cnt - at < step ? cnt - at : step;
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
+    fss_status s = FSS_OK;
+    for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
         void *mem = NULL;
         const uint8_t *keys = NULL;
-        fss_status s = take_step(ev, fss_dpf_keys_bytes(p, m), m * kb, &mem, &keys);
-        if (s != FSS_OK)
-            return s;
+        if ((s = take_step(ev, cnt - at, kb, 1, dpf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
+            break;
         fss_dpf_keys k;
         fss_dpf_keys_bind(&k, p, ev->party, m, mem);
         if ((s = parse_step(ev, parse_dpf, &k, m, kb, keys)) != FSS_OK)
-            return fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
-        if ((s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at)) != FSS_OK)
-            return s;
+            s = fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
+        else
+            s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at);
     }
-    return FSS_OK;
+    return fss_ev_steps_end(ev, s);
 }
 
 fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
 {
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), step = step_count(ev);
-    for (size_t at = 0; at < cnt; at += step) {
-        const size_t m = cnt - at < step ? cnt - at : step;
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
+    fss_status s = FSS_OK;
+    for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
         void *mem = NULL;
         const uint8_t *keys = NULL;
-        fss_status s = take_step(ev, fss_dcf_keys_bytes(p, m), m * kb, &mem, &keys);
-        if (s != FSS_OK)
-            return s;
+        if ((s = take_step(ev, cnt - at, kb, (size_t)p.g, dcf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
+            break;
         fss_dcf_keys k;
         fss_dcf_keys_bind(&k, p, ev->party, m, mem);
         if ((s = parse_step(ev, parse_dcf, &k, m, kb, keys)) != FSS_OK)
-            return fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
-        if ((s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g)) != FSS_OK)
-            return s;
+            s = fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
+        else
+            s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g);
     }
-    return FSS_OK;
+    return fss_ev_steps_end(ev, s);
 }
 
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
@@ -324,7 +339,9 @@ fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements,
 
 fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
 {
+    const double t0 = fss_now();
     fss_status s = ev->src.open(ev->src.self, (uint32_t)kind, elements);
+    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s", ev->party,
                            (int)kind, (unsigned long long)elements, fss_status_str(s));
@@ -333,7 +350,9 @@ fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
 
 fss_status fss_ev_read(fss_eval *ev, size_t n, const void **data)
 {
+    const double t0 = fss_now();
     fss_status s = ev->src.read(ev->src.self, n, data);
+    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "party %d: its key ends before %zu more bytes (%s): keys of another model?",
                            ev->party, n, fss_status_str(s));
@@ -359,7 +378,9 @@ fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t
 
 fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, void *recv, size_t recv_bytes)
 {
+    const double t0 = fss_now();
     fss_status s = ev->link.exchange(ev->link.self, send, send_bytes, recv, recv_bytes);
+    fss_ev_lap(ev, FSS_PHASE_NET, t0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "party %d: exchange with the peer failed (%s)", ev->party, fss_status_str(s));
     ev->stats.rounds++;

@@ -22,9 +22,8 @@ struct fss_eval {
     fss_eval_stats stats;
     fss_backend backend;
     struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
-    void *keymem; /* party: the parsed keys of one step, reused (no page faults, no zeroing) */
+    void *keymem; /* party, cpu: the parsed keys of one step, reused (no page faults, no zeroing) */
     size_t keymem_cap;
-    int keymem_pinned; /* keymem is page-locked (fss_ev_host_alloc) */
     char err[512];
 };
 
@@ -47,16 +46,22 @@ FSS_NODISCARD fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, con
 FSS_NODISCARD fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1,
                                           const uint64_t *B1, const uint64_t *A2, const uint64_t *B2, uint64_t *C);
 
-/* The FSS evaluations of the gates, on the context's backend (backend.c). On failure
- * the context's error says what and why. */
+/* A party step's host memory for key_bytes of parsed keys, evaluated at count inputs into
+ * out_words outputs (backend.c). cpu: one buffer, grown and reused (a step is evaluated
+ * before the next is parsed). cuda: one of two page-locked slots in turn, with the slot's
+ * previous step waited for first: the CPU parses step i + 1 while the device evaluates
+ * step i. */
+FSS_NODISCARD fss_status fss_ev_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, void **mem);
+/* The FSS evaluations of a step whose keys k lie in the last fss_ev_step_mem, on the
+ * context's backend. Under cuda, the work is queued and out written by fss_ev_steps_end.
+ * On failure the context's error says what and why. */
 FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
+/* After a take's steps, with its status s: waits for the device's queued steps and writes
+ * their outputs (cuda); when s is a failure, drains the queue and drops the outputs
+ * instead. Returns s, or the device's failure. */
+FSS_NODISCARD fss_status fss_ev_steps_end(fss_eval *ev, fss_status s);
 void fss_ev_backend_free(fss_eval *ev);
-/* Host memory for a step's parsed keys: page-locked under the cuda backend (the upload
- * is then one DMA at full speed), 64-byte aligned heap memory otherwise or when no
- * page-locked memory is left; *pinned says which, for fss_ev_host_free, which wipes it. */
-void *fss_ev_host_alloc(fss_eval *ev, size_t bytes, int *pinned);
-void fss_ev_host_free(void *p, size_t bytes, int pinned);
 
 /* Dealer: cnt key pairs (DPF beta may be NULL: 1) appended, serialized, to both parties'
  * current keys, a step of instances at a time. */
@@ -122,6 +127,9 @@ static inline double fss_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+/* Adds the time since t0 to a phase's counter. */
+static inline void fss_ev_lap(fss_eval *ev, fss_phase p, double t0) { ev->stats.phase_seconds[p] += fss_now() - t0; }
 
 #endif
 

@@ -165,6 +165,7 @@ static fss_im2col_geom conv_geom(const fss_prod_shape *ps)
 fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B, uint64_t *C,
                        int acc)
 {
+    const double t0 = fss_now();
     if (ps->kind == FSS_PROD_ELEMENTWISE) {
         for (size_t i = 0; i < ps->m; i++)
             C[i] = acc ? C[i] + A[i] * B[i] : A[i] * B[i];
@@ -184,6 +185,7 @@ fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A
         fss_memzero(col, K * P * 8);
         free(col);
     }
+    fss_ev_lap(ev, FSS_PHASE_PROD, t0);
     return FSS_OK;
 }
 

@@ -125,6 +125,15 @@ static fss_status source_read(void *self, size_t n, const void **data)
     return FSS_OK;
 }
 
+/* At a piece's end, the next piece is fetched (as the next read would do). */
+static size_t source_in_place(void *self)
+{
+    fss_keyfile_joiner *j = (fss_keyfile_joiner *)self;
+    if (j->left == 0 && j->more && next_piece(j) != FSS_OK)
+        return 0; /* the read will report it */
+    return j->left;
+}
+
 static fss_status source_close(void *self)
 {
     fss_keyfile_joiner *j = (fss_keyfile_joiner *)self;
@@ -146,6 +155,7 @@ static fss_status link_exchange(void *self, const void *send, size_t send_bytes,
 fss_key_sink fss_keyfile_sink(fss_keyfile_splitter *sp) { return (fss_key_sink){sink_begin, sink_append, sp}; }
 fss_key_source fss_keyfile_source(fss_keyfile_joiner *j)
 {
-    return (fss_key_source){source_open, source_read, source_close, j};
+    return (fss_key_source){
+        .open = source_open, .read = source_read, .close = source_close, .self = j, .in_place = source_in_place};
 }
 fss_link fss_peer_link(fss_peer *p) { return (fss_link){link_exchange, p}; }

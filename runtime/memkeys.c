@@ -15,6 +15,7 @@ struct fss_memkeys {
     size_t n, cap, next, total;
     size_t fill_at; /* bytes appended to the last chunk */
     size_t read_at; /* bytes read of the open chunk (next - 1) */
+    size_t piece;   /* in_place as if keys came in pieces of this many bytes (0: whole) */
 };
 
 fss_status fss_memkeys_new(fss_memkeys **out)
@@ -97,8 +98,24 @@ static fss_status close_key(void *self)
     return m->next && m->read_at == m->c[m->next - 1].bytes ? FSS_OK : FSS_E_FORMAT;
 }
 
+static size_t in_place(void *self)
+{
+    const fss_memkeys *m = (const fss_memkeys *)self;
+    if (!m->next)
+        return 0;
+    const size_t left = m->c[m->next - 1].bytes - m->read_at;
+    if (!m->piece)
+        return left;
+    const size_t in_piece = m->piece - m->read_at % m->piece;
+    return in_piece < left ? in_piece : left;
+}
+
+void fss_memkeys_set_piece(fss_memkeys *m, size_t piece) { m->piece = piece; }
 fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){begin, append, m}; }
-fss_key_source fss_memkeys_source(fss_memkeys *m) { return (fss_key_source){open_key, read_key, close_key, m}; }
+fss_key_source fss_memkeys_source(fss_memkeys *m)
+{
+    return (fss_key_source){.open = open_key, .read = read_key, .close = close_key, .self = m, .in_place = in_place};
+}
 size_t fss_memkeys_chunks(const fss_memkeys *m) { return m->n; }
 size_t fss_memkeys_unread(const fss_memkeys *m) { return m->n - m->next; }
 size_t fss_memkeys_bytes(const fss_memkeys *m) { return m->total; }

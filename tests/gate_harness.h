@@ -48,6 +48,9 @@ static inline fss_status sock_exchange(void *self, const void *sbuf, size_t ns, 
 
 /* Each party's backend (test_gates sets cuda for one of them where a device exists). */
 static fss_backend harness_backend[2] = {FSS_BACKEND_CPU, FSS_BACKEND_CPU};
+/* The parties' key sources answer in_place as if keys came in pieces of this many bytes
+ * (0: whole), so that their steps end at piece edges as they do on key files. */
+static size_t harness_piece;
 
 /* One party's run and what it reports. */
 typedef struct party_run {
@@ -110,6 +113,7 @@ static inline void harness_parties(harness_walk walk, const void *md, const char
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
     pthread_t th[2];
     for (int b = 0; b < 2; b++) {
+        fss_memkeys_set_piece(keys[b], harness_piece);
         pr[b] = (party_run){.party = b, .fd = fds[b], .walk = walk, .md = md, .keys = keys[b], .out = out[b]};
         REQUIRE(pthread_create(&th[b], NULL, party_main, &pr[b]) == 0);
     }

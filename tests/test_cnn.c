@@ -311,10 +311,12 @@ static void split_join(fss_rng *rng)
     for (size_t i = 0; i < NK; i++) {
         /* read in parts of 7, 2990 (across the 3000-byte pieces), then the rest */
         fss_status s = src.open(src.self, (uint32_t)(10 + i), i + 1);
-        size_t at = 0, bad = 0;
+        size_t at = 0, bad = 0, wrong_place = 0;
         static const size_t parts[] = {7, 2990};
         for (size_t q = 0; q < 3 && s == FSS_OK; q++) {
             const size_t n = q < 2 ? (parts[q] < sizes[i] - at ? parts[q] : sizes[i] - at) : sizes[i] - at;
+            const size_t here = 3000 - at % 3000 < sizes[i] - at ? 3000 - at % 3000 : sizes[i] - at;
+            wrong_place += src.in_place(src.self) != here; /* what a read hands out without a copy */
             const void *data = NULL;
             if ((s = src.read(src.self, n, &data)) == FSS_OK)
                 bad += n && memcmp(data, keys[i] + at, n) != 0;
@@ -324,6 +326,7 @@ static void split_join(fss_rng *rng)
         CHECK(s == FSS_OK && bad == 0 && src.read(src.self, 1, &extra) == FSS_E_FORMAT &&
                   src.close(src.self) == FSS_OK,
               "key %zu of %zu bytes: status %d, %zu parts differ, or a byte past its end", i, sizes[i], (int)s, bad);
+        CHECK(wrong_place == 0, "key %zu of %zu bytes: in_place wrong before %zu of 3 reads", i, sizes[i], wrong_place);
     }
     CHECK(fss_keyfile_reader_finish(r) == FSS_OK, "chunks left after the keys");
     fss_keyfile_joiner_free(&j);

@@ -411,6 +411,41 @@ static void cuda_parties(void)
     harness_backend[0] = harness_backend[1] = FSS_BACKEND_CPU;
 }
 
+/* Gates of many key blocks, with the key sources cut into pieces that end inside a
+ * block: the parties' steps end at piece edges (rounded down to a block), straddle
+ * them by one block, and under cuda alternate between the two step slots. */
+static void piece_steps(void)
+{
+    const char *why = fss_backend_unavailable(FSS_BACKEND_CUDA);
+    const size_t m = 64, k = 700; /* 44800 elements: 22 blocks of 2048 */
+    uint64_t *x = malloc(m * k * 8), *w = malloc(4 * k * 8); /* w: k x 1, then 4k x 1 for the pool */
+    REQUIRE(x && w);
+    fill(x, m * k, 64, 0);
+    fill(w, 4 * k, 64, 0);
+    x[11] = (uint64_t)1 << 12;
+    x[12] = fss_ring_mask(12);
+    static const size_t pieces[] = {3000001, 7000003};
+    for (int way = why ? 2 : 0; way < 3; way++) { /* cuda for party 0, for party 1, then neither */
+        harness_backend[0] = way == 0 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+        harness_backend[1] = way == 1 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+        for (size_t pi = 0; pi < 2; pi++) {
+            harness_piece = pieces[pi];
+            model md = {.name = way == 2 ? "pieces: relu_ars" : "pieces, cuda: relu_ars", .bits = 64, .f = 12,
+                        .m = m, .k = k, .n = 1, .x = x, .w = w, .kind = M_RELUARS};
+            run(&md);
+            md.name = way == 2 ? "pieces: maxpool 2x2/2" : "pieces, cuda: maxpool 2x2/2";
+            md.kind = M_MAXPOOL, md.m = 16, md.k = 2800, md.n = 1, md.pk = 2, md.ps = 2;
+            run(&md);
+        }
+    }
+    if (why)
+        printf("piece steps on the cuda backend skipped: %s\n", why);
+    harness_piece = 0;
+    harness_backend[0] = harness_backend[1] = FSS_BACKEND_CPU;
+    free(x);
+    free(w);
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
@@ -539,6 +574,7 @@ int main(void)
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
     headroom();
+    piece_steps();
     cuda_parties();
     fss_ctx_free(ctx);
     fss_rng_free(rng);

@@ -358,9 +358,9 @@ static void failures(void)
     fss_key_sink bad_sinks[2] = {{failing_begin, failing_append, NULL}, {failing_begin, failing_append, NULL}};
     REQUIRE(fss_eval_new_clear(&ev[0], ctx) == FSS_OK);
     REQUIRE(fss_eval_new_dealer(&ev[1], ctx, rng, bad_sinks) == FSS_OK);
-    REQUIRE(fss_eval_new_party(&ev[2], ctx, 0, (fss_key_source){failing_open, failing_read, failing_close, NULL},
+    REQUIRE(fss_eval_new_party(&ev[2], ctx, 0, (fss_key_source){.open = failing_open, .read = failing_read, .close = failing_close},
                                (fss_link){no_exchange, NULL}) == FSS_OK);
-    REQUIRE(fss_eval_new_party(&ev[3], ctx, 1, (fss_key_source){failing_open, failing_read, failing_close, NULL},
+    REQUIRE(fss_eval_new_party(&ev[3], ctx, 1, (fss_key_source){.open = failing_open, .read = failing_read, .close = failing_close},
                                (fss_link){no_exchange, NULL}) == FSS_OK);
     size_t shape[1] = {5};
     for (int kind = G_RELU; kind <= G_TRUNC; kind++) {

@@ -53,13 +53,17 @@ typedef struct fss_key_sink {
 
 /* Where a party reads its keys, in the dealer's order: open the next key (a kind or
  * element count other than expected is FSS_E_FORMAT: the keys belong to another model),
- * read it front to back in parts (*data valid until the next read or open; FSS_E_FORMAT
- * past its end), close it (FSS_E_FORMAT if bytes are left). */
+ * read it front to back in parts (*data valid until the next read, in_place or open;
+ * FSS_E_FORMAT past its end), close it (FSS_E_FORMAT if bytes are left). in_place
+ * (optional, NULL: unknown) says how many of the open key's next bytes a read hands out
+ * without copying (a key file's keys come in pieces: a read across two is joined by a
+ * copy); a party sizes its steps by it. */
 typedef struct fss_key_source {
     fss_status (*open)(void *self, uint32_t kind, uint64_t elements);
     fss_status (*read)(void *self, size_t n, const void **data);
     fss_status (*close)(void *self);
     void *self;
+    size_t (*in_place)(void *self);
 } fss_key_source;
 
 /* One protocol round with the peer: send and receive at the same time (either side may
@@ -89,6 +93,12 @@ typedef struct fss_tensor {
 
 typedef struct fss_eval fss_eval;
 
+/* Where a party's time in gates goes: reading its keys (waiting for the read-ahead and
+ * any copy across key pieces), parsing them, the FSS evaluations, the ring products and
+ * the exchanges with the peer (waiting for it included). */
+typedef enum { FSS_PHASE_KEYS, FSS_PHASE_PARSE, FSS_PHASE_FSS, FSS_PHASE_PROD, FSS_PHASE_NET, FSS_PHASES } fss_phase;
+const char *fss_phase_name(fss_phase p);
+
 /* Counters of one walk. */
 typedef struct fss_eval_stats {
     uint64_t bytes_sent, bytes_received, rounds;
@@ -99,6 +109,10 @@ typedef struct fss_eval_stats {
      * length; 64 when none ran). 0 means a value may have wrapped: the secure run equals
      * the clear one bit for bit, wrapped or not, so this is where to look. */
     int headroom_bits;
+    /* Party: seconds in gates by phase (fss_phase_name); the rest of seconds is the
+     * gates' own local work. Under cuda, fss counts the launches and the waits for the
+     * device, and the CPU's parsing of the next step runs while the device works. */
+    double phase_seconds[FSS_PHASES];
 } fss_eval_stats;
 
 /* Dealer: masks and key seeds from rng (the OS CSPRNG in real use); keys to sinks[0..1]. */

@@ -14,6 +14,10 @@ FSS_NODISCARD fss_status fss_memkeys_new(fss_memkeys **out);
 void fss_memkeys_free(fss_memkeys *m); /* wipes the key bytes */
 fss_key_sink fss_memkeys_sink(fss_memkeys *m);
 fss_key_source fss_memkeys_source(fss_memkeys *m);
+/* The source's in_place then answers as a key file's would if its keys came in pieces of
+ * piece bytes (0, the default: whole), so that tests drive a party's steps across
+ * piece edges. Reads are in place either way. */
+void fss_memkeys_set_piece(fss_memkeys *m, size_t piece);
 size_t fss_memkeys_chunks(const fss_memkeys *m);
 size_t fss_memkeys_unread(const fss_memkeys *m);
 size_t fss_memkeys_bytes(const fss_memkeys *m);
