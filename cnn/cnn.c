@@ -422,8 +422,12 @@ uint64_t fss_fixed_from_float(double x, int scale, int bits)
     double v = nearbyint(x * (double)((uint64_t)1 << scale));
     if (v != v) /* NaN: the loaders refuse it; 0 rather than undefined behaviour */
         v = 0;
-    double lim = ldexp(1.0, bits - 1) - 1.0;
-    if (v > lim) /* saturate: a float beyond the ring cannot be represented */
+    /* saturate: a float beyond the ring cannot be represented. The limit is 2^(bits-1) - 1,
+     * exact up to 53 bits; above, the largest double under 2^(bits-1), so that it converts
+     * to int64 and stays positive in the ring */
+    const double lim = bits <= 53 ? (double)(((uint64_t)1 << (bits - 1)) - 1)
+                                  : (double)(((uint64_t)1 << (bits - 1)) - ((uint64_t)1 << (bits - 54)));
+    if (v > lim)
         v = lim;
     if (v < -lim)
         v = -lim;
@@ -449,15 +453,20 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
             return FSS_E_ARG;
         if (!(v = (uint64_t *)malloc((total ? total : 1) * 8)))
             return FSS_E_NOMEM;
+        const int threads = fss_ctx_threads(fss_eval_cpu(ev));
         size_t o = 0;
         for (size_t i = 0; i < m->nlayers; i++) {
             const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
             const size_t rows = m->layers[i].kind == FSS_LAYER_LINEAR ? m->layers[i].out : 0;
             const size_t cols = rows ? nw / rows : 0;
+            const float *wi = w->w[i];
+            uint64_t *vo = v + o;
+#pragma omp parallel for schedule(static) num_threads(threads) if (nw >= ((size_t)1 << 16))
             for (size_t j = 0; j < nw; j++) {
-                size_t from = rows ? (j % rows) * cols + j / rows : j; /* out[c][r] = in[r][c] */
-                v[o++] = fss_fixed_from_float(w->w[i][from], m->scale, m->bits);
+                const size_t from = rows ? (j % rows) * cols + j / rows : j; /* out[c][r] = in[r][c] */
+                vo[j] = fss_fixed_from_float(wi[from], m->scale, m->bits);
             }
+            o += nw;
             for (size_t j = 0; j < nb; j++)
                 v[o++] = fss_fixed_from_float(w->b[i][j], 2 * m->scale, m->bits);
         }

@@ -452,16 +452,43 @@ void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
     }
 }
 
+int fss_ev_threads(const fss_eval *ev, size_t count)
+{
+    return count < FSS_EV_PAR_MIN ? 1 : fss_ctx_threads(ev->cpu);
+}
+
+#define PACK_PART ((size_t)1 << 14) /* values a part: a multiple of 64 */
+void fss_ev_pack_bits(fss_eval *ev, const uint64_t *v, size_t count, int bits, uint8_t *out)
+{
+    const size_t parts = (count + PACK_PART - 1) / PACK_PART;
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count))
+    for (size_t i = 0; i < parts; i++) {
+        const size_t first = i * PACK_PART, n = count - first < PACK_PART ? count - first : PACK_PART;
+        fss_pack_bits(v + first, n, bits, out + first / 8 * (size_t)bits);
+    }
+}
+
+void fss_ev_unpack_bits(fss_eval *ev, const uint8_t *in, size_t count, int bits, uint64_t *v)
+{
+    const size_t parts = (count + PACK_PART - 1) / PACK_PART;
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count))
+    for (size_t i = 0; i < parts; i++) {
+        const size_t first = i * PACK_PART, n = count - first < PACK_PART ? count - first : PACK_PART;
+        fss_unpack_bits(in + first / 8 * (size_t)bits, n, bits, v + first);
+    }
+}
+
 fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor, uint64_t *out)
 {
     size_t nb = fss_packed_bytes(count, bits);
     uint8_t *buf = (uint8_t *)malloc(2 * nb + 1);
     if (!buf)
         return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: out of memory for a %zu-byte message", ev->party, nb);
-    fss_pack_bits(mine, count, bits, buf);
+    fss_ev_pack_bits(ev, mine, count, bits, buf);
     fss_status s = fss_ev_exchange(ev, buf, nb, buf + nb, nb);
     if (s == FSS_OK) {
-        fss_unpack_bits(buf + nb, count, bits, out);
+        fss_ev_unpack_bits(ev, buf + nb, count, bits, out);
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count))
         for (size_t i = 0; i < count; i++)
             out[i] = xor ? (out[i] ^ mine[i]) : fss_ring_add(out[i], mine[i], bits);
     }
@@ -610,6 +637,6 @@ fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bit
     }
     if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, fss_packed_bytes(count, bits), &data)) != FSS_OK)
         return s;
-    fss_unpack_bits((const uint8_t *)data, count, bits, out);
+    fss_ev_unpack_bits(ev, (const uint8_t *)data, count, bits, out);
     return FSS_OK;
 }

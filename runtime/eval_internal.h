@@ -120,6 +120,14 @@ FSS_NODISCARD fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, 
 static inline size_t fss_packed_bytes(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
 void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out);
 void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v);
+/* The same bytes, in parts of whole words over the context's threads (a part of a
+ * multiple of 64 values is bits whole words, so parts never share a byte). */
+void fss_ev_pack_bits(fss_eval *ev, const uint64_t *v, size_t count, int bits, uint8_t *out);
+void fss_ev_unpack_bits(fss_eval *ev, const uint8_t *in, size_t count, int bits, uint64_t *v);
+/* The context's CPU threads for a loop over count elements: 1 under FSS_EV_PAR_MIN (a
+ * parallel region costs more than it saves there). */
+#define FSS_EV_PAR_MIN ((size_t)1 << 16)
+int fss_ev_threads(const fss_eval *ev, size_t count);
 
 static inline double fss_now(void)
 {

@@ -39,6 +39,7 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             fss_tensor_free(x);
             return FSS_E_NOMEM;
         }
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
         for (size_t i = 0; i < n; i++)
             x->own[i] = fss_ring_reduce(values[i], bits);
     }
@@ -61,13 +62,14 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             const void *key;
             if ((s = fss_ev_get(ev, FSS_KEY_INPUT_MASK, n, FSS_EV_SEED_BYTES, &key)) == FSS_OK &&
                 (s = fss_ev_expand_seed(ev, (const uint8_t *)key, x->v, n, bits)) == FSS_OK) { /* r */
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
                 for (size_t i = 0; i < n; i++)
                     x->v[i] = fss_ring_add(values[i], x->v[i], bits);
-                fss_pack_bits(x->v, n, bits, p);
+                fss_ev_pack_bits(ev, x->v, n, bits, p);
                 s = fss_ev_exchange(ev, p, nb, NULL, 0);
             }
         } else if ((s = fss_ev_exchange(ev, NULL, 0, p, nb)) == FSS_OK) {
-            fss_unpack_bits(p, n, bits, x->v);
+            fss_ev_unpack_bits(ev, p, n, bits, x->v);
         }
         free(p);
         if (s != FSS_OK)
@@ -96,7 +98,7 @@ fss_status fss_gate_output(fss_eval *ev, int receiver, const fss_tensor *y, uint
     } else if (ev->party == receiver) {
         const void *key;
         if ((s = fss_ev_get(ev, FSS_KEY_OUTPUT_MASK, n, nb, &key)) == FSS_OK) {
-            fss_unpack_bits((const uint8_t *)key, n, y->bits, out); /* r */
+            fss_ev_unpack_bits(ev, (const uint8_t *)key, n, y->bits, out); /* r */
             for (size_t i = 0; i < n; i++)
                 out[i] = fss_ring_sub(y->v[i], out[i], y->bits);
         }

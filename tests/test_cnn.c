@@ -12,6 +12,7 @@
 #include "fss/cnn.h"
 #include "fss/io_adapt.h"
 #include "fss/memkeys.h"
+#include "fss/ring.h"
 #include "fss/safetensors.h"
 
 typedef struct party {
@@ -447,9 +448,48 @@ static void descriptions(void)
     }
 }
 
+/* Float to fixed point and back: rounding to nearest (ties to even), saturation at the
+ * ring's signed range on both sides (for rings over 53 bits, the largest double under
+ * 2^(bits-1): positive in the ring), NaN to 0, and random values back within half a
+ * unit of the last place. */
+static void fixed_point(fss_rng *rng)
+{
+    static const int widths[] = {8, 16, 32, 48, 53, 54, 63, 64};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const int bits = widths[wi];
+        for (int scale = 0; scale < bits && scale <= 28; scale += 7) {
+            const double one = (double)((uint64_t)1 << scale);
+            const int64_t max = bits <= 53 ? (int64_t)(((uint64_t)1 << (bits - 1)) - 1)
+                                           : (int64_t)(((uint64_t)1 << (bits - 1)) - ((uint64_t)1 << (bits - 54)));
+            static const struct {
+                double x; /* in units of 2^-scale */
+                int64_t want;
+            } exact[] = {{0, 0}, {1, 1}, {-1, -1}, {0.5, 0}, {1.5, 2}, {2.5, 2}, {-2.5, -2}, {0.49, 0}, {-0.51, -1}};
+            size_t bad = 0;
+            for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+                bad += fss_fixed_from_float(exact[i].x / one, scale, bits) != fss_ring_from_signed(exact[i].want, bits);
+            const double big[] = {1e300, INFINITY, ldexp(1.0, bits - 1 - scale), -1e300, -INFINITY};
+            for (size_t i = 0; i < 5; i++) {
+                const uint64_t v = fss_fixed_from_float(big[i], scale, bits);
+                bad += fss_ring_to_signed(v, bits) != (big[i] > 0 ? max : -max);
+            }
+            bad += fss_fixed_from_float(NAN, scale, bits) != 0;
+            for (int i = 0; i < 200; i++) {
+                uint64_t r;
+                REQUIRE(fss_rng_bytes(rng, &r, sizeof r) == FSS_OK);
+                const double x = ldexp((double)(int64_t)r, bits - 2 - scale - 63); /* |x| < 2^(bits-2-scale) */
+                const double back = fss_fixed_to_float(fss_fixed_from_float(x, scale, bits), scale, bits);
+                bad += !(fabs(back - x) <= 0.5 / one);
+            }
+            CHECK(bad == 0, "fixed point, %d bits at scale %d: %zu conversions wrong", bits, scale, bad);
+        }
+    }
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_cnn");
+    fixed_point(rng);
     descriptions();
     nonfinite_weights();
     fold(rng);
