@@ -156,3 +156,44 @@ uint32_t fss_crc32c(uint32_t crc, const void *data, size_t n)
     pthread_once(&crc_once, crc_init);
     return crc_sse42 ? fss_crc32c_sse42(crc, data, n) : fss_crc32c_portable(crc, data, n);
 }
+
+/* GF(2) 32 x 32 matrices as 32 columns: mat times vec, and the square of mat. */
+static uint32_t gf2_times(const uint32_t *mat, uint32_t vec)
+{
+    uint32_t sum = 0;
+    for (; vec; vec >>= 1, mat++)
+        if (vec & 1)
+            sum ^= *mat;
+    return sum;
+}
+
+static void gf2_square(uint32_t *sq, const uint32_t *mat)
+{
+    for (int n = 0; n < 32; n++)
+        sq[n] = gf2_times(mat, mat[n]);
+}
+
+uint32_t fss_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    if (len_b == 0)
+        return crc_a;
+    uint32_t even[32], odd[32]; /* the maps of 2^k zero bits, alternately */
+    odd[0] = CRC32C_POLY;       /* one zero bit: shift right, folding in the polynomial */
+    for (int n = 1; n < 32; n++)
+        odd[n] = 1u << (n - 1);
+    gf2_square(even, odd); /* two bits */
+    gf2_square(odd, even); /* four bits */
+    for (;;) { /* then a byte, two, four, ...: apply those whose bit is set in len_b */
+        gf2_square(even, odd);
+        if (len_b & 1)
+            crc_a = gf2_times(even, crc_a);
+        if (!(len_b >>= 1))
+            break;
+        gf2_square(odd, even);
+        if (len_b & 1)
+            crc_a = gf2_times(odd, crc_a);
+        if (!(len_b >>= 1))
+            break;
+    }
+    return crc_a ^ crc_b;
+}

@@ -13,6 +13,11 @@
  * fss_crc32c(fss_crc32c(0, a, n), b, m) is the CRC of a followed by b. */
 uint32_t fss_crc32c(uint32_t crc, const void *data, size_t n);
 
+/* The CRC of A followed by B from crc_a = CRC(A), crc_b = CRC(B) and B's length: crc_a
+ * moved past len_b zero bytes (a linear map on 32 bits, by repeated squaring of the
+ * one-bit map), XOR crc_b. Lets threads check parts of a chunk apart. */
+uint32_t fss_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* The two implementations, for the tests. fss_crc32c_sse42 may be called only when
  * fss_crc32c_have_sse42() is 1. */
 uint32_t fss_crc32c_portable(uint32_t crc, const void *data, size_t n);

@@ -24,6 +24,7 @@
 #define ERR_BYTES 1024
 #define WRITE_BUFFER_BYTES ((size_t)1 << 20) /* the writer's buffer: few large writes */
 #define READ_PIECE_BYTES ((size_t)8 << 20)   /* the reader polls for close this often */
+#define PART_MIN_BYTES ((size_t)4 << 20)     /* a chunk is read in parts of at least this */
 #define MIN_SLOT_BYTES 64                    /* so an empty payload still has a non-NULL pointer */
 
 /* Field offsets of the file header and the chunk header (see fss/keyfile.h). */

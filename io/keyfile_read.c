@@ -26,6 +26,7 @@ struct fss_keyfile_reader {
     pthread_cond_t cv;
     pthread_t thread;
     atomic_int stop;
+    atomic_int read_threads; /* threads reading a chunk's parts (fss_keyfile_reader_set_threads) */
     struct slot slot[2];
     uint64_t next;  /* index of the next chunk to hand out */
     int held;       /* the caller holds chunk next - 1 */
@@ -41,6 +42,48 @@ __attribute__((format(printf, 3, 4))) static fss_status rfail(fss_keyfile_reader
     va_end(ap);
     r->st = st;
     return st;
+}
+
+/* A part of a chunk's payload: read in pieces (polling for close between them) and its
+ * CRC computed, on a thread of its own or the read-ahead thread. err: an errno, or -1
+ * when the file ended early. */
+struct read_part {
+    fss_keyfile_reader *r;
+    uint8_t *buf;
+    uint64_t off;
+    size_t n;
+    uint32_t crc;
+    int err, stopped;
+};
+
+static void *read_part(void *arg)
+{
+    struct read_part *p = arg;
+    uint32_t crc = 0;
+    for (size_t done = 0; done < p->n;) {
+        if (atomic_load(&p->r->stop)) {
+            p->stopped = 1;
+            return NULL;
+        }
+        const size_t piece = p->n - done < READ_PIECE_BYTES ? p->n - done : READ_PIECE_BYTES;
+        size_t got;
+        const int e = fss_kf_pread_full(p->r->fd, p->buf + done, piece, p->off + done, &got);
+        if (e || got < piece) {
+            p->err = e ? e : -1;
+            return NULL;
+        }
+        crc = fss_crc32c(crc, p->buf + done, piece);
+        done += piece;
+    }
+    p->crc = crc;
+    return NULL;
+}
+
+void fss_keyfile_reader_set_threads(fss_keyfile_reader *r, int threads)
+{
+    atomic_store(&r->read_threads, threads < 1                              ? 1
+                                   : threads > FSS_KEYFILE_MAX_READ_THREADS ? FSS_KEYFILE_MAX_READ_THREADS
+                                                                            : threads);
 }
 
 /* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
@@ -91,18 +134,40 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
         s->buf = nb;
         s->cap = cap;
     }
-    uint32_t crc = 0;
-    for (uint64_t done = 0; done < bytes;) {
-        if (atomic_load(&r->stop))
-            return FSS_E_ARG; /* closing: nobody reads this status */
-        size_t piece = bytes - done < READ_PIECE_BYTES ? (size_t)(bytes - done) : READ_PIECE_BYTES;
-        e = fss_kf_pread_full(r->fd, s->buf + done, piece, *off + done, &got);
-        if (e || got < piece)
-            return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
-                           e ? strerror(e) : "the file shrank while it was read");
-        crc = fss_crc32c(crc, s->buf + done, piece);
-        done += piece;
+    /* the payload in up to read_threads parts (of whole pages, at least PART_MIN_BYTES
+     * each), read and checked apart, then their CRCs combined in order */
+    const int want = atomic_load(&r->read_threads);
+    size_t parts = bytes / PART_MIN_BYTES;
+    parts = parts < 1 ? 1 : parts > (size_t)want ? (size_t)want : parts;
+    const size_t each = (size_t)((bytes / parts + 4095) & ~(uint64_t)4095);
+    struct read_part part[FSS_KEYFILE_MAX_READ_THREADS];
+    pthread_t th[FSS_KEYFILE_MAX_READ_THREADS];
+    int started[FSS_KEYFILE_MAX_READ_THREADS] = {0};
+    for (size_t k = 0; k < parts; k++) {
+        const size_t at = k * each < bytes ? k * each : (size_t)bytes;
+        part[k] = (struct read_part){.r = r, .buf = s->buf + at, .off = *off + at,
+                                     .n = k + 1 < parts ? (each < bytes - at ? each : (size_t)bytes - at) : (size_t)bytes - at};
+        if (k && pthread_create(&th[k], NULL, read_part, &part[k]) == 0)
+            started[k] = 1;
     }
+    for (size_t k = 0; k < parts; k++) /* this thread's part, and any no thread could start for */
+        if (!started[k])
+            read_part(&part[k]);
+    uint32_t crc = 0;
+    int stopped = 0, err = 0;
+    for (size_t k = 0; k < parts; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        stopped |= part[k].stopped;
+        if (!err)
+            err = part[k].err;
+        crc = k ? fss_crc32c_combine(crc, part[k].crc, part[k].n) : part[k].crc;
+    }
+    if (stopped)
+        return FSS_E_ARG; /* closing: nobody reads this status */
+    if (err)
+        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
+                              err > 0 ? strerror(err) : "the file shrank while it was read");
     if (crc != get_u32(h + C_PAYLOAD_CRC))
         return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s, chunk %" PRIu64 " is corrupted (checksum): copy the file again or run the dealer "
@@ -160,6 +225,7 @@ fss_status fss_keyfile_open(fss_keyfile_reader **out, const char *path, int expe
     if (!r)
         return FSS_E_NOMEM;
     r->fd = -1;
+    atomic_store(&r->read_threads, 1);
     if (pthread_mutex_init(&r->mu, NULL) != 0)
         return rfail(r, FSS_E_NOMEM, "cannot create a mutex for the key reader");
     if (pthread_cond_init(&r->cv, NULL) != 0) {

@@ -50,7 +50,7 @@ static void usage(FILE *f)
             "  --model NAME     with --clear: one of %s\n"
             "  --backend B      cpu (default) or cuda: where the gates' FSS evaluations and\n"
             "                   matrix and convolution products run (the rest stays on the CPU)\n"
-            "  --threads N      CPU threads (default: all)\n"
+            "  --threads N      CPU threads (default: all), and as many reading keys\n"
             "  --timeout S      seconds to wait for the peer to connect or answer (default 120)\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
@@ -497,6 +497,7 @@ static int run_party(const opts *o)
         fprintf(stderr, "online: cannot set up the CPU backend\n");
         goto done;
     }
+    fss_keyfile_reader_set_threads(r, fss_ctx_threads(cpu)); /* reading keys keeps pace with using them */
     if (!strcmp(o->backend, "cuda") && fss_eval_set_backend(ev, FSS_BACKEND_CUDA) != FSS_OK) {
         fprintf(stderr, "online: %s\n", fss_eval_error(ev));
         goto done;

@@ -193,7 +193,13 @@ static void test_crc32c(void)
         size_t cut = n ? (size_t)(r >> 40) % n : 0;
         CHECK(fss_crc32c(fss_crc32c(seed, b + off, cut), b + off + cut, n - cut) == p,
               "chained crc differs at cut %zu of %zu", cut, n);
+        if (seed == 0 || t % 2) /* the combination of two parts checked apart */
+            CHECK(fss_crc32c_combine(fss_crc32c(0, b + off, cut), fss_crc32c(0, b + off + cut, n - cut), n - cut) ==
+                      fss_crc32c(0, b + off, n),
+                  "combined crc differs at cut %zu of %zu", cut, n);
     }
+    CHECK(fss_crc32c_combine(fss_crc32c(0, check, 4), fss_crc32c(0, check + 4, 5), 5) == 0xE3069283u,
+          "combined check value");
     free(b);
 }
 
@@ -471,6 +477,71 @@ static void test_stream_errors(void)
     tfile_free(&t);
 }
 
+/* Chunks read in parts by several threads: the same bytes for any thread count, a
+ * flipped byte in any part caught by the combined checksum, and a file cut short inside a
+ * later part reported as such. */
+static void test_parallel_read(void)
+{
+    size_t sizes[4] = {9 * MIB + 5, 100, 37 * MIB + 4097, 16 * MIB};
+    tfile t = tfile_make(4, sizes);
+    char good[256];
+    snprintf(good, sizeof good, "%s", path_of("parts.keys"));
+    tfile_write(&t, good, 1, 4);
+    size_t n;
+    uint8_t *raw = slurp(good, &n);
+    static const int threads[] = {1, 2, 3, 16, 100};
+    for (size_t ti = 0; ti < sizeof threads / sizeof *threads; ti++) {
+        spill(good, raw, n);
+        fss_keyfile_reader *r = open_ok(good, 1);
+        fss_keyfile_reader_set_threads(r, threads[ti]);
+        size_t bad = 0;
+        for (uint32_t i = 0; i < 4; i++) {
+            fss_keyfile_chunk c;
+            fss_status st = fss_keyfile_next(r, 100 + i, 7 * i + 1, &c);
+            bad += st != FSS_OK || c.payload_bytes != sizes[i] || memcmp(c.data, t.data[i], sizes[i]) != 0;
+        }
+        CHECK(bad == 0 && fss_keyfile_reader_finish(r) == FSS_OK, "%d read threads: %zu chunks differ (%s)",
+              threads[ti], bad, fss_keyfile_reader_error(r));
+        fss_keyfile_reader_close(r);
+    }
+    /* chunk 2's payload starts after the header, chunk 0 and chunk 1 */
+    const size_t chunk2 = 128 + (32 + sizes[0]) + (32 + sizes[1]) + 32;
+    uint8_t *bad = malloc(n);
+    REQUIRE(bad);
+    for (int v = 0; v < 4; v++) { /* in the first part, a middle one, the last; then cut short */
+        memcpy(bad, raw, n);
+        const size_t at = chunk2 + (v == 0 ? 17 : v == 1 ? sizes[2] / 2 : sizes[2] - 3);
+        size_t len = n;
+        if (v < 3)
+            bad[at] ^= (uint8_t)(1u << (check_u64(rng) % 8));
+        else
+            len = chunk2 + sizes[2] - 5 * MIB; /* inside the last part of 4 */
+        const char *p = path_of("parts-bad.keys");
+        spill(p, bad, len);
+        fss_keyfile_reader *r = NULL;
+        fss_status st = fss_keyfile_open(&r, p, 1, NULL);
+        if (v == 3) { /* the header's total no longer matches: refused at open */
+            CHECK(st != FSS_OK, "a key file cut short inside a chunk was opened");
+        } else {
+            REQUIRE(st == FSS_OK);
+            fss_keyfile_reader_set_threads(r, 4);
+            fss_keyfile_chunk c;
+            CHECK(fss_keyfile_next(r, 100, 1, &c) == FSS_OK && fss_keyfile_next(r, 101, 8, &c) == FSS_OK,
+                  "chunks before the damage");
+            st = fss_keyfile_next(r, 102, 15, &c);
+            CHECK(st == FSS_E_FORMAT && strstr(fss_keyfile_reader_error(r), "chunk 2 is corrupted (checksum)"),
+                  "flip at payload byte %zu of chunk 2, read in 4 parts: %d \"%s\"", at - chunk2, (int)st,
+                  fss_keyfile_reader_error(r));
+        }
+        fss_keyfile_reader_close(r);
+        unlink(p);
+    }
+    free(bad);
+    free(raw);
+    unlink(good);
+    tfile_free(&t);
+}
+
 /* A chunk header claiming more than 1 GiB, in a sparse file of that size, hand-built
  * from the documented layout: refused as too large, before any allocation. */
 static void test_huge_chunk(void)
@@ -518,6 +589,7 @@ int main(void)
     test_writer_refusals();
     test_truncation();
     test_stream_errors();
+    test_parallel_read();
     test_huge_chunk();
 
     /* Everything above removed its own files: the directory must be empty. */
