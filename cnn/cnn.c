@@ -496,9 +496,12 @@ static fss_status add_bias(fss_eval *ev, fss_tensor *x, const fss_tensor *bias, 
     fss_status s = fss_tensor_init(&full, x->ndim, x->shape, x->bits, x->scale);
     if (s != FSS_OK)
         return s;
-    const size_t nb = bias->count;
-    for (size_t i = 0; i < x->count; i++)
-        full.v[i] = bias->v[(i / inner) % nb];
+    const size_t nb = bias->count, runs = x->count / inner; /* x: [batch][nb][inner] */
+    const int threads = fss_ctx_threads(fss_eval_cpu(ev));
+#pragma omp parallel for schedule(static) num_threads(threads) if (x->count >= ((size_t)1 << 16))
+    for (size_t j = 0; j < runs; j++)
+        for (size_t k = 0; k < inner; k++)
+            full.v[j * inner + k] = bias->v[j % nb];
     s = fss_gate_add(ev, x, &full, &y);
     fss_tensor_free(&full);
     if (s == FSS_OK) {

@@ -27,10 +27,14 @@ fss_status fss_os_random_u64(uint64_t *out)
     return FSS_OK;
 }
 
-fss_status fss_rng_new_key(fss_rng **out, const uint8_t key[16])
+fss_status fss_rng_new_key(fss_rng **out, const uint8_t key[16]) { return fss_rng_new_key_at(out, key, 0); }
+
+fss_status fss_rng_new_key_at(fss_rng **out, const uint8_t key[16], uint64_t block)
 {
     *out = NULL;
-    static const uint8_t iv[16] = {0};
+    uint8_t iv[16] = {0}; /* the 128-bit big-endian counter CTR mode increments */
+    for (int i = 0; i < 8; i++)
+        iv[15 - i] = (uint8_t)(block >> (8 * i));
     fss_rng *r = (fss_rng *)calloc(1, sizeof *r);
     if (!r)
         return FSS_E_NOMEM;

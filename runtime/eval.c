@@ -565,14 +565,31 @@ void *fss_ev_alloc(fss_eval *ev, size_t bytes)
     return p;
 }
 
-static fss_status expand_seed(const uint8_t seed[16], uint64_t *out, size_t count, int bits)
+/* count n-bit values of the seed's AES-CTR stream (8 bytes a value), in parts over the
+ * context's threads: a part of EXPAND_PART values starts at a block of the stream. */
+#define EXPAND_PART ((size_t)1 << 16) /* even: two values a block */
+static fss_status expand_part(const uint8_t seed[16], uint64_t *out, size_t first, size_t count, int bits)
 {
     fss_rng *r = NULL;
-    fss_status s = fss_rng_new_key(&r, seed);
+    fss_status s = fss_rng_new_key_at(&r, seed, first / 2);
     if (s == FSS_OK)
-        s = fss_rng_ring(r, out, count, bits);
+        s = fss_rng_ring(r, out + first, count, bits);
     fss_rng_free(r);
     return s;
+}
+
+static fss_status expand_seed(const fss_eval *ev, const uint8_t seed[16], uint64_t *out, size_t count, int bits)
+{
+    const size_t parts = (count + EXPAND_PART - 1) / EXPAND_PART;
+    int failed = FSS_OK;
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count)) if (parts > 1)
+    for (size_t i = 0; i < parts; i++) {
+        const size_t first = i * EXPAND_PART, n = count - first < EXPAND_PART ? count - first : EXPAND_PART;
+        const fss_status s = expand_part(seed, out, first, n, bits);
+        if (s != FSS_OK)
+            FSS_SET_FAILED(failed, (int)s);
+    }
+    return (fss_status)failed;
 }
 
 fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES])
@@ -584,7 +601,7 @@ fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES])
 fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES], uint64_t *out, size_t count,
                               int bits)
 {
-    fss_status s = expand_seed(seed, out, count, bits);
+    fss_status s = expand_seed(ev, seed, out, count, bits);
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "cannot expand a mask seed");
 }
 
@@ -602,7 +619,7 @@ fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t co
     fss_status s = (s1 && packed) ? FSS_OK : FSS_E_NOMEM;
     if (s == FSS_OK && (s = fss_rng_bytes(ev->rng, seed, sizeof seed)) != FSS_OK)
         fss_ev_fail(ev, s, "dealer: random source failed");
-    if (s == FSS_OK && (s = expand_seed(seed, s1, count, bits)) != FSS_OK)
+    if (s == FSS_OK && (s = expand_seed(ev, seed, s1, count, bits)) != FSS_OK)
         fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
     if (s == FSS_OK) {
         for (size_t i = 0; i < count; i++)
@@ -631,7 +648,7 @@ fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bit
     if (ev->party == 0) {
         if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, 16, &data)) != FSS_OK)
             return s;
-        if ((s = expand_seed((const uint8_t *)data, out, count, bits)) != FSS_OK)
+        if ((s = expand_seed(ev, (const uint8_t *)data, out, count, bits)) != FSS_OK)
             return fss_ev_fail(ev, s, "party 0: cannot expand a share seed");
         return FSS_OK;
     }

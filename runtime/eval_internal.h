@@ -128,6 +128,11 @@ void fss_ev_unpack_bits(fss_eval *ev, const uint8_t *in, size_t count, int bits,
  * parallel region costs more than it saves there). */
 #define FSS_EV_PAR_MIN ((size_t)1 << 16)
 int fss_ev_threads(const fss_eval *ev, size_t count);
+/* Before an elementwise loop over count elements (no iteration reads another's writes):
+ * spreads it over fss_ev_threads(ev, count). */
+#define FSS_EV_PRAGMA(x) _Pragma(#x)
+#define FSS_EV_PARALLEL_FOR(ev, count) \
+    FSS_EV_PRAGMA(omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count)))
 
 static inline double fss_now(void)
 {

@@ -66,12 +66,14 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         if ((s = fss_ev_open(ev, FSS_KEY_DRELU, cnt)) != FSS_OK)
             goto done;
         uint64_t *xl = tmp, *c = tmp + cnt;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
         if ((s = fss_ev_dpf_cmp_take(ev, p, cnt, xl, c)) != FSS_OK || (s = fss_ev_read(ev, nb, &zb)) != FSS_OK ||
             (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
-        fss_unpack_bits((const uint8_t *)zb, cnt, 1, xl); /* z_b */
+        fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, xl); /* z_b */
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             c[i] ^= xl[i] ^ (ev->party == 0 ? 1u ^ msb(x->v[i], n) : 0);
         s = fss_ev_reconstruct(ev, c, cnt, 1, 1, d->v);
@@ -139,6 +141,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
             s = fss_ev_shares_deal(ev, sh, nsh * cnt, n);
         }
     } else if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, n)) == FSS_OK) {
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) {
             const uint64_t dh = d->v[i], xh = x->v[i];
             uint64_t rxe = rx[i], rdxe = rdx[i];
@@ -268,16 +271,19 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
         if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) != FSS_OK)
             goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, n);
         if (arith) {
             if ((s = fss_ev_dcf_take(ev, phi, cnt, xs, part)) != FSS_OK)
                 goto done;
+            FSS_EV_PARALLEL_FOR(ev, cnt)
             for (size_t i = 0; i < cnt; i++)
                 out[i] = part[i] << (n - f);
         } else {
             memset(out, 0, cnt * 8);
         }
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) {
             if (ev->party == 0)
                 out[i] += (xs[i] >> f) - (half >> f);
@@ -285,10 +291,12 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         }
         if ((s = fss_ev_dcf_take(ev, plo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             out[i] += part[i];
         if ((s = fss_ev_shares_take(ev, part, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
             goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             out[i] = fss_ring_reduce(out[i] + part[i], m);
         s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);

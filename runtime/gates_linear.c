@@ -114,6 +114,7 @@ static fss_status add_sub(fss_eval *ev, const fss_tensor *a, const fss_tensor *b
     fss_status s = tensor_like(ev, z, a, a->bits, a->scale);
     if (s != FSS_OK)
         return s;
+    FSS_EV_PARALLEL_FOR(ev, a->count)
     for (size_t i = 0; i < a->count; i++)
         z->v[i] = sub ? fss_ring_sub(a->v[i], b->v[i], a->bits) : fss_ring_add(a->v[i], b->v[i], a->bits);
     fss_ev_note_range(ev, z);
@@ -135,6 +136,7 @@ fss_status fss_gate_scale(fss_eval *ev, const fss_tensor *a, uint64_t c, fss_ten
     fss_status s = tensor_like(ev, z, a, a->bits, a->scale);
     if (s != FSS_OK)
         return s;
+    FSS_EV_PARALLEL_FOR(ev, a->count)
     for (size_t i = 0; i < a->count; i++) /* c (x + r) = c x + c r: the mask scales too */
         z->v[i] = fss_ring_mul(a->v[i], c, a->bits);
     return FSS_OK;
@@ -147,6 +149,7 @@ fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t 
     fss_status s = tensor_like(ev, z, a, a->bits, a->scale);
     if (s != FSS_OK)
         return s;
+    FSS_EV_PARALLEL_FOR(ev, a->count)
     for (size_t i = 0; i < a->count; i++) /* the dealer's mask does not move */
         z->v[i] = ev->mode == FSS_MODE_DEALER ? a->v[i] : fss_ring_add(a->v[i], c[i % nc], a->bits);
     return FSS_OK;

@@ -376,6 +376,60 @@ static void conv_models(const model *base, const char *name2, const char *name1)
 /* Where a CUDA device exists: the products (matrix by an input and by a wire, a batch-2
  * convolution) and the comparison gates with one party on the cuda backend and the other
  * on the cpu, each way round; the revealed output must still equal the clear walk. */
+/* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
+ * (sizes around the part and the parallel threshold), and a seed's expansion in parts
+ * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
+static void threaded_forms(void)
+{
+    fss_ctx *c3 = NULL;
+    fss_eval *ev = NULL;
+    REQUIRE(fss_ctx_new(&c3, 3) == FSS_OK && fss_eval_new_clear(&ev, c3) == FSS_OK);
+    static const size_t counts[] = {0, 1, 65535, 65536 + 63, 3 * 65536 + 5, 200001};
+    static const int widths[] = {1, 13, 37, 48, 64};
+    const size_t most = 3 * 65536 + 5 > 200001 ? 3 * 65536 + 5 : 200001;
+    uint64_t *v = malloc(most * 8), *a = malloc(most * 8), *b = malloc(most * 8);
+    uint8_t *p1 = malloc(most * 8 + 8), *p2 = malloc(most * 8 + 8);
+    REQUIRE(v && a && b && p1 && p2);
+    for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++)
+        for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+            const size_t n = counts[ci];
+            const int bits = widths[wi];
+            const size_t nb = fss_packed_bytes(n, bits);
+            REQUIRE(fss_rng_bytes(rng, v, most * 8) == FSS_OK);
+            memset(p1, 0x5a, nb + 8);
+            memset(p2, 0x5a, nb + 8);
+            fss_pack_bits(v, n, bits, p1);
+            fss_ev_pack_bits(ev, v, n, bits, p2);
+            fss_ev_unpack_bits(ev, p2, n, bits, a);
+            fss_unpack_bits(p1, n, bits, b);
+            CHECK(memcmp(p1, p2, nb + 8) == 0 && memcmp(a, b, n * 8) == 0,
+                  "threaded packing of %zu values at %d bits differs from the plain one", n, bits);
+            uint8_t seed[FSS_EV_SEED_BYTES];
+            REQUIRE(fss_rng_bytes(rng, seed, sizeof seed) == FSS_OK);
+            fss_rng *one = NULL;
+            REQUIRE(fss_rng_new_key(&one, seed) == FSS_OK && fss_rng_ring(one, b, n, bits) == FSS_OK);
+            fss_rng_free(one);
+            CHECK(fss_ev_expand_seed(ev, seed, a, n, bits) == FSS_OK && memcmp(a, b, n * 8) == 0,
+                  "a seed's expansion over threads differs from one stream: %zu values at %d bits", n, bits);
+        }
+    /* the stream from block 5 is the stream past its first 80 bytes */
+    uint8_t key[16], s1[160], s2[80];
+    fss_rng *r1 = NULL, *r2 = NULL;
+    REQUIRE(fss_rng_bytes(rng, key, sizeof key) == FSS_OK && fss_rng_new_key(&r1, key) == FSS_OK &&
+            fss_rng_new_key_at(&r2, key, 5) == FSS_OK && fss_rng_bytes(r1, s1, sizeof s1) == FSS_OK &&
+            fss_rng_bytes(r2, s2, sizeof s2) == FSS_OK);
+    CHECK(memcmp(s1 + 80, s2, 80) == 0, "the stream from block 5 differs");
+    fss_rng_free(r1);
+    fss_rng_free(r2);
+    free(v);
+    free(a);
+    free(b);
+    free(p1);
+    free(p2);
+    fss_eval_free(ev);
+    fss_ctx_free(c3);
+}
+
 static void cuda_parties(void)
 {
     const char *why = fss_backend_unavailable(FSS_BACKEND_CUDA);
@@ -450,6 +504,7 @@ int main(void)
 {
     rng = check_init("test_gates");
     packing();
+    threaded_forms();
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     static const int widths[] = {8, 16, 37, 50, 64};
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {

@@ -15,6 +15,9 @@ FSS_NODISCARD fss_status fss_rng_new_os(fss_rng **out);
 /* A generator keyed by a 16-byte secret (a seed carried in a key file: both holders
  * of the seed expand the same stream). */
 FSS_NODISCARD fss_status fss_rng_new_key(fss_rng **out, const uint8_t key[16]);
+/* The same stream as fss_rng_new_key's from its block-th 16-byte block on (the counter
+ * starts at block): threads expand parts of one stream apart. */
+FSS_NODISCARD fss_status fss_rng_new_key_at(fss_rng **out, const uint8_t key[16], uint64_t block);
 /* A deterministic generator for tests: the same seed gives the same stream. */
 FSS_NODISCARD fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed);
 void fss_rng_free(fss_rng *r);
