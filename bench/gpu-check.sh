@@ -17,9 +17,10 @@ export PATH="/usr/local/cuda/bin:${PATH}"
 budget=${GPU_CHECK_BUDGET:-540} # seconds; optional steps are skipped past it
 # Steps after the build and ctest (which always run), in this order: memcheck (test_cuda
 # and test_gates, whose cuda-backend parties use the step slots), bench (fss-bench GPU
-# rows), cnn (secure CNN inference, cpu against cuda backend), prev (the cuda CNN rows
-# again with a baseline's binaries: GPU_CHECK_PREV names its source tree, copied into an
-# ignored folder of the repository and carried), ab (the AES layout A/B, recorded
+# rows), cnn (secure CNN inference, cpu against cuda backend), prev (the CNN rows again
+# with a baseline's binaries, on the backends GPU_CHECK_PREV_BACKENDS names (default
+# cuda): GPU_CHECK_PREV names its source tree, copied into an ignored folder of the
+# repository and carried), ab (the AES layout A/B, recorded
 # 2026-11-26: run it again only after changing the AES).
 steps=" ${GPU_CHECK_STEPS:-memcheck bench cnn} "
 want() { [[ "${steps}" == *" $1 "* ]]; }
@@ -144,9 +145,11 @@ elif ((SECONDS < budget - 60)); then
     step configure-prev "${prev_log}" 60 cmake -B build-gpu-prev -S "${GPU_CHECK_PREV}" -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_CUDA_ARCHITECTURES=90 -DFSS_CUDA=ON -DFSS_WERROR=OFF "${ssl_args[@]}" &&
         step build-prev "${prev_log}" 200 cmake --build build-gpu-prev -j "$(nproc)" --target dealer online &&
-        step cnn-prev-cuda "${prev_log}" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
-            env BACKEND=cuda THREADS=4 bash bench/cnn-bench.sh build-gpu-prev lenet:1 resnet18-cifar:1 resnet50:1 ||
-        true
+        for backend in ${GPU_CHECK_PREV_BACKENDS:-cuda}; do
+            step "cnn-prev-${backend}" "${prev_log}" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
+                env BACKEND=${backend} THREADS=4 bash bench/cnn-bench.sh build-gpu-prev lenet:1 resnet18-cifar:1 \
+                resnet50:1 || true
+        done
 else
     note "prev: skipped (out of time)"
 fi
