@@ -175,6 +175,44 @@ static void dpf_cmp_keys(const char *desc, const fss_dpf_keys *c, const fss_dpf_
     free(sg);
 }
 
+/* The device's parse of h's serialized keys gives h, with no stray bits reported; with a
+ * stray bit in the last byte (the last instance's final field, where it has spare bits)
+ * the parse reports it. */
+static void dpf_parse_case(const char *desc, const fss_dpf_keys *h)
+{
+    const fss_dpf_params p = h->p;
+    const size_t count = h->count, kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * count;
+    const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l;
+    uint8_t *ser = xmalloc(kb);
+    fss_dpf_keys_write(h, 0, count, ser);
+    uint8_t *d_ser = dev_upload(ser, kb);
+    unsigned *d_bad = dev_alloc(sizeof(unsigned)), bad = 7;
+    fss_dpf_keys d, back;
+    FSS_CU(fss_cuda_dpf_keys_alloc(&d, p, h->party, count));
+    REQUIRE(fss_dpf_keys_alloc(&back, p, h->party, count) == FSS_OK);
+    CU(cudaMemset(d_bad, 0, sizeof bad));
+    FSS_CU(fss_cuda_dpf_keys_parse(&d, d_ser, d_bad, stream));
+    FSS_CU(fss_cuda_dpf_keys_download(&back, &d, stream));
+    dev_download(&bad, d_bad, sizeof bad);
+    char what[128];
+    snprintf(what, sizeof what, "%s, parsed on the device", desc);
+    dpf_cmp_keys(what, h, &back);
+    CHECK(bad == 0, "%s: stray bits reported in clean keys", what);
+    if (count && fbits % 8) {
+        ser[kb - 1] |= 0x80;
+        CU(cudaMemcpy(d_ser, ser, kb, cudaMemcpyHostToDevice));
+        CU(cudaMemset(d_bad, 0, sizeof bad));
+        FSS_CU(fss_cuda_dpf_keys_parse(&d, d_ser, d_bad, stream));
+        dev_download(&bad, d_bad, sizeof bad);
+        CHECK(bad == 1, "%s: a stray bit went unreported", what);
+    }
+    fss_cuda_dpf_keys_free(&d);
+    fss_dpf_keys_free(&back);
+    CU(cudaFree(d_ser));
+    CU(cudaFree(d_bad));
+    free(ser);
+}
+
 /* GPU point eval (cmp = 0) or comparison (cmp = 1) of device keys d_k == host keys h_k. */
 static void dpf_eval_both(const char *desc, const fss_dpf_keys *h_k, const fss_dpf_keys *d_k, const uint64_t *d_x,
                           const uint64_t *x, uint64_t *y, int cmp)
@@ -242,6 +280,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
          * (or blamed on) a keygen bug; this also exercises the upload. */
         FSS_CU(fss_cuda_dpf_keys_upload(&d[b], &h[b], stream));
     }
+    dpf_parse_case(desc, &h[1]);
 
     uint64_t *y[2] = {xmalloc(count * 8), xmalloc(count * 8)}, *c[2] = {xmalloc(count * 8), xmalloc(count * 8)};
     for (int b = 0; b < 2; b++) {
@@ -325,6 +364,41 @@ static void dcf_cmp_keys(const char *desc, const fss_dcf_keys *c, const fss_dcf_
     free(sg);
 }
 
+static void dcf_parse_case(const char *desc, const fss_dcf_keys *h)
+{
+    const fss_dcf_params p = h->p;
+    const size_t count = h->count, kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * count;
+    const size_t vbits = ((size_t)p.n + 1) * (size_t)p.g * (size_t)p.l;
+    uint8_t *ser = xmalloc(kb);
+    fss_dcf_keys_write(h, 0, count, ser);
+    uint8_t *d_ser = dev_upload(ser, kb);
+    unsigned *d_bad = dev_alloc(sizeof(unsigned)), bad = 7;
+    fss_dcf_keys d, back;
+    FSS_CU(fss_cuda_dcf_keys_alloc(&d, p, h->party, count));
+    REQUIRE(fss_dcf_keys_alloc(&back, p, h->party, count) == FSS_OK);
+    CU(cudaMemset(d_bad, 0, sizeof bad));
+    FSS_CU(fss_cuda_dcf_keys_parse(&d, d_ser, d_bad, stream));
+    FSS_CU(fss_cuda_dcf_keys_download(&back, &d, stream));
+    dev_download(&bad, d_bad, sizeof bad);
+    char what[128];
+    snprintf(what, sizeof what, "%s, parsed on the device", desc);
+    dcf_cmp_keys(what, h, &back);
+    CHECK(bad == 0, "%s: stray bits reported in clean keys", what);
+    if (count && vbits % 8) {
+        ser[kb - 1] |= 0x80;
+        CU(cudaMemcpy(d_ser, ser, kb, cudaMemcpyHostToDevice));
+        CU(cudaMemset(d_bad, 0, sizeof bad));
+        FSS_CU(fss_cuda_dcf_keys_parse(&d, d_ser, d_bad, stream));
+        dev_download(&bad, d_bad, sizeof bad);
+        CHECK(bad == 1, "%s: a stray bit went unreported", what);
+    }
+    fss_cuda_dcf_keys_free(&d);
+    fss_dcf_keys_free(&back);
+    CU(cudaFree(d_ser));
+    CU(cudaFree(d_bad));
+    free(ser);
+}
+
 static void dcf_case(fss_dcf_params p, size_t count)
 {
     char desc[96];
@@ -353,6 +427,7 @@ static void dcf_case(fss_dcf_params p, size_t count)
         dcf_cmp_keys(desc, &h[b], &g[b]);
         FSS_CU(fss_cuda_dcf_keys_upload(&d[b], &h[b], stream));
     }
+    dcf_parse_case(desc, &h[0]);
 
     uint64_t *y[2] = {xmalloc(gv * 8), xmalloc(gv * 8)}, *yc = xmalloc(gv * 8);
     uint64_t *d_y = dev_alloc(gv * 8);
@@ -588,6 +663,11 @@ int main(void)
     /* The payload sizes of the general kernel's edges. */
     dcf_case((fss_dcf_params){64, 64, FSS_DCF_MAX_G}, 33);
     dcf_case((fss_dcf_params){9, 13, 5}, 100);
+    /* Several key blocks, the last one short: the device parse's block arithmetic. */
+    dcf_case((fss_dcf_params){37, 16, 2}, 2 * FSS_KEY_BLOCK + 77);
+    dcf_case((fss_dcf_params){34, 34, 1}, FSS_KEY_BLOCK + 1);
+    dpf_case((fss_dpf_params){47, 1, 1}, 2 * FSS_KEY_BLOCK + 77);
+    dpf_case((fss_dpf_params){20, 37, 0}, FSS_KEY_BLOCK);
 
     dpf_big();
     products();

@@ -6,9 +6,28 @@
 #include "check.h"
 #include "fss/dcf.h"
 #include "fss/dpf.h"
+#include "fss/keyparse_body.h"
 
 static fss_ctx *ctx;
 static fss_rng *rng;
+
+/* The per-instance readers the GPU runs, over a whole batch: 1 when no instance showed
+ * stray bits. */
+static int dpf_parse_all(fss_dpf_keys *k, const uint8_t *in)
+{
+    int ok = 1;
+    for (size_t i = 0; i < k->count; i++)
+        ok &= fss_dpf_parse_one(k, in, i);
+    return ok;
+}
+
+static int dcf_parse_all(fss_dcf_keys *k, const uint8_t *in)
+{
+    int ok = 1;
+    for (size_t i = 0; i < k->count; i++)
+        ok &= fss_dcf_parse_one(k, in, i);
+    return ok;
+}
 
 static void dpf_case(fss_dpf_params p, size_t count)
 {
@@ -33,6 +52,10 @@ static void dpf_case(fss_dpf_params p, size_t count)
     CHECK(fss_dpf_keys_read(&r1, 0, count, buf) == FSS_OK, "dpf read n=%d l=%d early=%d", p.n, p.l, p.early);
     REQUIRE(fss_dpf_eval(ctx, &k1, x, y) == FSS_OK && fss_dpf_eval(ctx, &r1, x, z) == FSS_OK);
     CHECK(memcmp(y, z, count * 8) == 0, "dpf read-back evaluates differently n=%d", p.n);
+    fss_dpf_keys q; /* the per-instance reader gives the block reader's fields */
+    REQUIRE(fss_dpf_keys_alloc(&q, p, 1, count) == FSS_OK);
+    CHECK(dpf_parse_all(&q, buf) && memcmp(q.mem, r1.mem, r1.bytes) == 0,
+          "dpf per-instance parse differs from the block reader n=%d l=%d early=%d count=%zu", p.n, p.l, p.early, count);
     /* rewrite gives the same bytes */
     uint8_t *buf2 = malloc(kb * count);
     REQUIRE(buf2);
@@ -55,6 +78,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
         memcpy(buf2, buf, kb * count); /* tcw_l of instance j of the first block */
         buf2[b * (16 + 16 * (size_t)depth) + j * mb + mb - 1] |= 0x80;
         CHECK(fss_dpf_keys_read(&r1, 0, count, buf2) == FSS_E_FORMAT, "stray tcw bit in a block accepted n=%d", p.n);
+        CHECK(!dpf_parse_all(&q, buf2), "per-instance parse took a stray tcw bit n=%d", p.n);
     }
     if (count && !p.early && p.l % 8) {
         fss_dpf_keys_write(&k1, 0, 1, buf2);
@@ -63,6 +87,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
         memcpy(buf2, buf, kb * count); /* fcw of instance j of the first block */
         buf2[b * (kb - fb) + j * fb + fb - 1] |= 0x80;
         CHECK(fss_dpf_keys_read(&r1, 0, count, buf2) == FSS_E_FORMAT, "stray fcw bit in a block accepted l=%d", p.l);
+        CHECK(!dpf_parse_all(&q, buf2), "per-instance parse took a stray fcw bit l=%d", p.l);
     }
     /* a read of the blocks from the second on, as a party's slices read them */
     if (count > FSS_KEY_BLOCK) {
@@ -78,6 +103,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
     CHECK(fss_dpf_keys_read(&r1, count, 1, buf) == FSS_E_ARG, "read past the batch accepted");
     free(buf);
     free(buf2);
+    fss_dpf_keys_free(&q);
     fss_dpf_keys_free(&k0);
     fss_dpf_keys_free(&k1);
     fss_dpf_keys_free(&r1);
@@ -111,6 +137,10 @@ static void dcf_case(fss_dcf_params p, size_t count)
     CHECK(fss_dcf_keys_read(&r0, 0, count, buf) == FSS_OK, "dcf read n=%d l=%d g=%d", p.n, p.l, p.g);
     REQUIRE(fss_dcf_eval(ctx, &k0, x, y) == FSS_OK && fss_dcf_eval(ctx, &r0, x, z) == FSS_OK);
     CHECK(memcmp(y, z, count * g * 8) == 0, "dcf read-back evaluates differently n=%d l=%d g=%d", p.n, p.l, p.g);
+    fss_dcf_keys q; /* the per-instance reader gives the block reader's fields */
+    REQUIRE(fss_dcf_keys_alloc(&q, p, 0, count) == FSS_OK);
+    CHECK(dcf_parse_all(&q, buf) && memcmp(q.mem, r0.mem, r0.bytes) == 0,
+          "dcf per-instance parse differs from the block reader n=%d l=%d g=%d count=%zu", p.n, p.l, p.g, count);
     fss_dcf_keys_write(&r0, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dcf rewrite differs");
     size_t vbits = ((size_t)p.n + 1) * g * (size_t)p.l;
@@ -127,6 +157,7 @@ static void dcf_case(fss_dcf_params p, size_t count)
         buf2[b * kb - 1] |= 0x80;
         CHECK(fss_dcf_keys_read(&r0, 0, count, buf2) == FSS_E_FORMAT, "stray vcw bit in a block accepted n=%d l=%d",
               p.n, p.l);
+        CHECK(!dcf_parse_all(&q, buf2), "per-instance parse took a stray vcw bit n=%d l=%d", p.n, p.l);
     }
     if (count > FSS_KEY_BLOCK) { /* the blocks from the second on, as a party's slices read them */
         fss_dcf_keys r2;
@@ -140,6 +171,7 @@ static void dcf_case(fss_dcf_params p, size_t count)
     }
     free(buf);
     free(buf2);
+    fss_dcf_keys_free(&q);
     fss_dcf_keys_free(&k0);
     fss_dcf_keys_free(&k1);
     fss_dcf_keys_free(&r0);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cuda_util.h"
+#include "fss/keyparse_body.h"
 
 /* Zeroed, so that the alignment padding equals the host's (fss_*_keys_alloc memsets)
  * and whole buffers compare byte for byte. */
@@ -121,4 +122,53 @@ extern "C" fss_status fss_cuda_dcf_keys_download(fss_dcf_keys *h_k, const fss_dc
         return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keys download: host and device keys differ in parameters or count");
     h_k->party = d_k->party;
     return copy_mem(h_k->mem, d_k->mem, d_k->bytes, cudaMemcpyDeviceToHost, s);
+}
+
+/* One instance a thread; a thread that saw stray bits reports once. */
+__global__ void __launch_bounds__(FSS_CUDA_BLOCK)
+    fss_cuda_dpf_parse_kernel(fss_dpf_keys k, const uint8_t *in, unsigned *bad)
+{
+    unsigned stray = 0;
+    FSS_CUDA_FOR(i, k.count)
+    stray |= !fss_dpf_parse_one(&k, in, i);
+    if (stray)
+        atomicOr(bad, 1u);
+}
+
+__global__ void __launch_bounds__(FSS_CUDA_BLOCK)
+    fss_cuda_dcf_parse_kernel(fss_dcf_keys k, const uint8_t *in, unsigned *bad)
+{
+    unsigned stray = 0;
+    FSS_CUDA_FOR(i, k.count)
+    stray |= !fss_dcf_parse_one(&k, in, i);
+    if (stray)
+        atomicOr(bad, 1u);
+}
+
+extern "C" fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                              cudaStream_t s)
+{
+    if (fss_dpf_params_check(d_k->p) != FSS_OK)
+        return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keys parse: bad parameters");
+    if (d_k->count == 0)
+        return FSS_OK;
+    if (!d_k->mem || !d_in || !d_bad)
+        return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keys parse: null buffer");
+    fss_cuda_dpf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, d_bad);
+    FSS_CHECK_CUDA(cudaGetLastError());
+    return FSS_OK;
+}
+
+extern "C" fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                              cudaStream_t s)
+{
+    if (fss_dcf_params_check(d_k->p) != FSS_OK)
+        return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keys parse: bad parameters");
+    if (d_k->count == 0)
+        return FSS_OK;
+    if (!d_k->mem || !d_in || !d_bad)
+        return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keys parse: null buffer");
+    fss_cuda_dcf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, d_bad);
+    FSS_CHECK_CUDA(cudaGetLastError());
+    return FSS_OK;
 }

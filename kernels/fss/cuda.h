@@ -32,6 +32,14 @@ FSS_NODISCARD fss_status fss_cuda_dpf_keys_upload(fss_dpf_keys *d_k, const fss_d
 FSS_NODISCARD fss_status fss_cuda_dpf_keys_download(fss_dpf_keys *h_k, const fss_dpf_keys *d_k, cudaStream_t s);
 FSS_NODISCARD fss_status fss_cuda_dcf_keys_upload(fss_dcf_keys *d_k, const fss_dcf_keys *h_k, cudaStream_t s);
 FSS_NODISCARD fss_status fss_cuda_dcf_keys_download(fss_dcf_keys *h_k, const fss_dcf_keys *d_k, cudaStream_t s);
+/* Parse d_k->count serialized keys at d_in (device memory, the layout of fss/dpf.h or
+ * fss/dcf.h, blocks from instance 0) into the bound device batch d_k, one instance a
+ * thread (fss/keyparse_body.h). Stray bits (corruption) OR 1 into *d_bad, which the
+ * caller zeroes first and reads back after. */
+FSS_NODISCARD fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                                 cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                                 cudaStream_t s);
 
 /* out[i] = AES_K(in[i]) with the PRG's fixed key (the T-table body of fss/aes.h). */
 FSS_NODISCARD fss_status fss_cuda_aes(const fss_block *d_in, fss_block *d_out, size_t count, cudaStream_t s);
