@@ -126,10 +126,16 @@ fi
 if ! want cnn; then
     :
 elif ((SECONDS < budget - 60)); then
-    for backend in cpu cuda; do
-        step "cnn-${backend}" "${prefix}-cnn.md" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
-            env BACKEND=${backend} THREADS=4 bash bench/cnn-bench.sh build-gpu lenet:1 resnet18-cifar:1 resnet50:1 ||
-            true
+    # GPU_CHECK_CNN_BACKENDS: cpu, cuda, and cuda:host (keys parsed on the CPU, as before
+    # the device parse)
+    for backend in ${GPU_CHECK_CNN_BACKENDS:-cpu cuda}; do
+        parse=device
+        [[ "${backend}" == cuda:host ]] && parse=host
+        echo "=== backend ${backend%%:*}, FSS_CUDA_PARSE=${parse} ===" >>"${prefix}-cnn.md"
+        step "cnn-${backend/:/-}" "${prefix}-cnn.md" $((budget - SECONDS > 240 ? 240 : budget - SECONDS)) \
+            env BACKEND=${backend%%:*} FSS_CUDA_PARSE=${parse} THREADS=4 bash bench/cnn-bench.sh build-gpu lenet:1 \
+            resnet18-cifar:1 resnet50:1 || true
+        ((SECONDS < budget - 60)) || break
     done
 else
     note "cnn: skipped (out of time)"

@@ -8,6 +8,7 @@
 struct slot {
     uint8_t *buf;
     size_t cap;
+    fss_keyfile_alloc by; /* what made buf (alloc NULL: malloc) */
     uint32_t kind;
     uint64_t elements, bytes;
     int full;
@@ -27,6 +28,7 @@ struct fss_keyfile_reader {
     pthread_t thread;
     atomic_int stop;
     atomic_int read_threads; /* threads reading a chunk's parts (fss_keyfile_reader_set_threads) */
+    fss_keyfile_alloc alloc; /* for new chunk buffers (under mu) */
     struct slot slot[2];
     uint64_t next;  /* index of the next chunk to hand out */
     int held;       /* the caller holds chunk next - 1 */
@@ -86,6 +88,27 @@ void fss_keyfile_reader_set_threads(fss_keyfile_reader *r, int threads)
                                                                             : threads);
 }
 
+/* Wipes and frees a slot's buffer with what made it. */
+static void slot_free(struct slot *s)
+{
+    if (!s->buf)
+        return;
+    fss_memzero(s->buf, s->cap);
+    if (s->by.alloc)
+        s->by.free(s->buf, s->cap, s->by.self);
+    else
+        free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+void fss_keyfile_reader_set_alloc(fss_keyfile_reader *r, fss_keyfile_alloc a)
+{
+    pthread_mutex_lock(&r->mu);
+    r->alloc = a.alloc && a.free ? a : (fss_keyfile_alloc){0};
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
 static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, uint64_t *off)
 {
@@ -120,19 +143,26 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
                        "key file %s: its last chunk ends at byte %" PRIu64 ", but the header says %" PRIu64
                        ": it is corrupted; run the dealer again", path, *off + bytes, total);
     size_t need = bytes > MIN_SLOT_BYTES ? (size_t)bytes : MIN_SLOT_BYTES;
-    if (s->cap < need) {
+    pthread_mutex_lock(&r->mu);
+    const fss_keyfile_alloc by = r->alloc;
+    pthread_mutex_unlock(&r->mu);
+    if (s->cap < need || (s->by.alloc != by.alloc && bytes >= PART_MIN_BYTES)) {
         size_t cap = s->cap * 2 > need ? s->cap * 2 : need; /* few regrows as chunks grow */
         if (cap > FSS_KEYFILE_MAX_CHUNK_BYTES)
             cap = need;
-        uint8_t *nb = malloc(cap);
+        fss_keyfile_alloc made = by;
+        uint8_t *nb = by.alloc ? (uint8_t *)by.alloc(cap, by.self) : NULL;
+        if (!nb) {
+            made.alloc = NULL;
+            nb = malloc(cap);
+        }
         if (!nb)
             return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_NOMEM, "out of memory reading chunk %" PRIu64 " (%" PRIu64
                            " bytes) of key file %s", i, bytes, path);
-        if (s->buf)
-            fss_memzero(s->buf, s->cap);
-        free(s->buf);
+        slot_free(s);
         s->buf = nb;
         s->cap = cap;
+        s->by = made;
     }
     /* the payload in up to read_threads parts (of whole pages, at least PART_MIN_BYTES
      * each), read and checked apart, then their CRCs combined in order */
@@ -349,11 +379,8 @@ void fss_keyfile_reader_close(fss_keyfile_reader *r)
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
     }
-    for (int k = 0; k < 2; k++) {
-        if (r->slot[k].buf)
-            fss_memzero(r->slot[k].buf, r->slot[k].cap);
-        free(r->slot[k].buf);
-    }
+    for (int k = 0; k < 2; k++)
+        slot_free(&r->slot[k]);
     if (r->fd >= 0)
         close(r->fd); /* releases the lock */
     free(r->path);

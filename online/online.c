@@ -502,6 +502,7 @@ static int run_party(const opts *o)
         fprintf(stderr, "online: %s\n", fss_eval_error(ev));
         goto done;
     }
+    fss_keyfile_reader_set_alloc(r, fss_eval_chunk_alloc(ev)); /* page-locked chunks under cuda */
     t0 = now_s();
     static layer_stats ls; /* ~6 KB: off the stack */
     memset(&ls, 0, sizeof ls);

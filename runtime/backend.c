@@ -40,15 +40,20 @@ static void host_free(void *p, size_t bytes, int pinned)
         free(p);
 }
 
-/* One step's buffers, on the host and on the device, laid out alike: parsed keys, then
- * count inputs at x_off, then out_words outputs at out_off (256-byte aligned). */
+/* One step's buffers. Host (page-locked): parsed keys when the CPU parses (none when the
+ * device does), then count inputs at hx, then out_words outputs and a flag word at ho.
+ * Device: the step's keys (parsed; or serialized, then parsed after them), then inputs at
+ * dx, outputs and the flag at do_ (each 256-byte aligned). The flag is set by a device
+ * parse that found stray bits. */
 struct gpu_slot {
     unsigned char *h, *d;
     size_t h_cap, d_cap;
     int h_pinned;
-    cudaEvent_t done; /* recorded after the step's download */
-    int busy;         /* queued, not yet waited for */
-    size_t count, out_words, x_off, out_off;
+    cudaEvent_t done;     /* recorded after the step's download */
+    cudaEvent_t uploaded; /* recorded after a device-parse step's keys left the source's memory */
+    int busy;             /* queued, not yet waited for */
+    int parsed_here;      /* the device parsed this step's keys: check the flag */
+    size_t count, out_words, hx, ho, dx, do_;
     uint64_t *out_dst; /* the caller's outputs, written when the slot is waited for */
 };
 
@@ -57,7 +62,9 @@ struct gpu_slot {
 struct fss_gpu {
     cudaStream_t s;
     struct gpu_slot slot[2];
-    int cur; /* the slot of the step being parsed or queued */
+    int cur;          /* the slot of the step being parsed or queued */
+    int device_parse; /* the device parses the keys (FSS_CUDA_PARSE unset or "device") */
+    int upload_open;  /* a step's keys may still be copying out of the source's memory */
     unsigned char *d_buf;
     size_t cap;
 };
@@ -118,11 +125,18 @@ static fss_status slot_wait(fss_eval *ev, struct gpu_slot *sl)
     cudaError_t e = cudaEventSynchronize(sl->done);
     if (e != cudaSuccess)
         return gpu_cuda_fail(ev, "a step's evaluation", e);
-    memcpy(sl->out_dst, sl->h + sl->out_off, sl->out_words * 8);
+    uint64_t flag;
+    memcpy(&flag, sl->h + sl->ho + sl->out_words * 8, 8);
+    if (sl->parsed_here && flag)
+        return fss_ev_fail(ev, FSS_E_FORMAT, "party %d's keys do not parse (stray bits: corrupted)", ev->party);
+    memcpy(sl->out_dst, sl->h + sl->ho, sl->out_words * 8);
     return FSS_OK;
 }
 
-static fss_status gpu_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, void **mem)
+/* The next slot for a step: waited for, laid out for h_key_bytes of host keys and
+ * d_key_bytes of device keys, count inputs and out_words outputs, grown if need be. */
+static fss_status gpu_slot_take(fss_eval *ev, size_t h_key_bytes, size_t d_key_bytes, size_t count, size_t out_words,
+                                struct gpu_slot **out)
 {
     struct fss_gpu *g = ev->gpu;
     g->cur ^= 1;
@@ -130,12 +144,16 @@ static fss_status gpu_step_mem(fss_eval *ev, size_t key_bytes, size_t count, siz
     fss_status s = slot_wait(ev, sl);
     if (s != FSS_OK)
         return s;
-    sl->x_off = align256(key_bytes);
-    sl->out_off = sl->x_off + align256(count * 8);
+    sl->hx = align256(h_key_bytes);
+    sl->ho = sl->hx + align256(count * 8);
+    sl->dx = align256(d_key_bytes);
+    sl->do_ = sl->dx + align256(count * 8);
     sl->count = count;
     sl->out_words = out_words;
-    const size_t total = sl->out_off + out_words * 8, want = total + total / 4; /* room for a larger step */
-    if (total > sl->h_cap) {
+    sl->parsed_here = 0;
+    const size_t h_total = sl->ho + out_words * 8 + 8, d_total = sl->do_ + out_words * 8 + 8;
+    if (h_total > sl->h_cap) {
+        const size_t want = h_total + h_total / 4; /* room for a larger step */
         host_free(sl->h, sl->h_cap, sl->h_pinned);
         sl->h_cap = 0;
         if (!(sl->h = (unsigned char *)host_alloc(want, &sl->h_pinned)))
@@ -143,32 +161,45 @@ static fss_status gpu_step_mem(fss_eval *ev, size_t key_bytes, size_t count, siz
                                want >> 20);
         sl->h_cap = want;
     }
-    if ((s = dev_reserve(ev, &sl->d, &sl->d_cap, total, "a step")) != FSS_OK)
+    if ((s = dev_reserve(ev, &sl->d, &sl->d_cap, d_total, "a step")) != FSS_OK)
         return s;
-    *mem = sl->h;
+    *out = sl;
     return FSS_OK;
 }
 
-/* The current slot holds a step's parsed keys (key_bytes of them, checked against the
- * slot): queues the inputs' and keys' upload; the caller launches on *d_keys, *d_x,
- * *d_out, then gpu_step_queued. */
-static fss_status gpu_step_upload(fss_eval *ev, const void *h_keys, size_t count, size_t out_words, const uint64_t *x,
-                                  unsigned char **d_keys, uint64_t **d_x, uint64_t **d_out)
+static fss_status gpu_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, void **mem)
 {
-    struct fss_gpu *g = ev->gpu;
-    struct gpu_slot *sl = &g->slot[g->cur];
-    if (h_keys != sl->h || count != sl->count || out_words != sl->out_words)
-        return fss_ev_fail(ev, FSS_E_ARG, "cuda backend: a step's keys are not in its slot");
-    memcpy(sl->h + sl->x_off, x, count * 8);
-    *d_keys = sl->d;
-    *d_x = (uint64_t *)(sl->d + sl->x_off);
-    *d_out = (uint64_t *)(sl->d + sl->out_off);
-    cudaError_t e = cudaMemcpyAsync(*d_x, sl->h + sl->x_off, count * 8, cudaMemcpyHostToDevice, g->s);
+    struct gpu_slot *sl;
+    fss_status s = gpu_slot_take(ev, key_bytes, key_bytes, count, out_words, &sl);
+    if (s == FSS_OK)
+        *mem = sl->h;
+    return s;
+}
+
+/* The current slot's inputs: copied into it and queued for upload. */
+static fss_status gpu_step_inputs(fss_eval *ev, struct gpu_slot *sl, const uint64_t *x)
+{
+    memcpy(sl->h + sl->hx, x, sl->count * 8);
+    cudaError_t e = cudaMemcpyAsync(sl->d + sl->dx, sl->h + sl->hx, sl->count * 8, cudaMemcpyHostToDevice, ev->gpu->s);
     return e == cudaSuccess ? FSS_OK : gpu_cuda_fail(ev, "a step's inputs", e);
 }
 
-/* After the keys' upload and the launch: queues the outputs' download into the slot and
- * marks it busy until slot_wait hands them to out. */
+/* The current slot holds a step's parsed keys (checked against the slot): queues the
+ * inputs' upload; the caller uploads the keys and launches, then gpu_step_queued. */
+static fss_status gpu_step_upload(fss_eval *ev, const void *h_keys, size_t count, size_t out_words, const uint64_t *x,
+                                  unsigned char **d_keys, uint64_t **d_x, uint64_t **d_out)
+{
+    struct gpu_slot *sl = &ev->gpu->slot[ev->gpu->cur];
+    if (h_keys != sl->h || count != sl->count || out_words != sl->out_words)
+        return fss_ev_fail(ev, FSS_E_ARG, "cuda backend: a step's keys are not in its slot");
+    *d_keys = sl->d;
+    *d_x = (uint64_t *)(sl->d + sl->dx);
+    *d_out = (uint64_t *)(sl->d + sl->do_);
+    return gpu_step_inputs(ev, sl, x);
+}
+
+/* After the keys' upload and the launch: queues the download of the outputs and the
+ * flag into the slot and marks it busy until slot_wait hands them to out. */
 static fss_status gpu_step_queued(fss_eval *ev, const char *what, fss_status uploaded, fss_status launched,
                                   uint64_t *out)
 {
@@ -179,8 +210,8 @@ static fss_status gpu_step_queued(fss_eval *ev, const char *what, fss_status upl
         return fss_ev_fail(ev, uploaded != FSS_OK ? uploaded : launched, "cuda backend: %s: %s", what,
                            fss_cuda_last_error());
     }
-    cudaError_t e = cudaMemcpyAsync(sl->h + sl->out_off, sl->d + sl->out_off, sl->out_words * 8,
-                                    cudaMemcpyDeviceToHost, g->s);
+    cudaError_t e = cudaMemcpyAsync(sl->h + sl->ho, sl->d + sl->do_, sl->out_words * 8 + 8, cudaMemcpyDeviceToHost,
+                                    g->s);
     if (e == cudaSuccess)
         e = cudaEventRecord(sl->done, g->s);
     if (e != cudaSuccess)
@@ -188,6 +219,79 @@ static fss_status gpu_step_queued(fss_eval *ev, const char *what, fss_status upl
     sl->out_dst = out;
     sl->busy = 1;
     return FSS_OK;
+}
+
+/* A device-parse step: m serialized keys (ser_bytes at ser, in the source's memory) and
+ * parsed_bytes of parsed keys on the device. Takes a slot, zeroes the flag, queues the
+ * keys' upload (and records when they have left ser), and the inputs'. */
+static fss_status gpu_serial_upload(fss_eval *ev, const uint8_t *ser, size_t ser_bytes, size_t parsed_bytes,
+                                    size_t count, size_t out_words, const uint64_t *x, struct gpu_slot **out)
+{
+    struct fss_gpu *g = ev->gpu;
+    struct gpu_slot *sl;
+    fss_status s = gpu_slot_take(ev, 0, align256(ser_bytes) + parsed_bytes, count, out_words, &sl);
+    if (s != FSS_OK)
+        return s;
+    sl->parsed_here = 1;
+    cudaError_t e = cudaMemsetAsync(sl->d + sl->do_ + out_words * 8, 0, 8, g->s);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(sl->d, ser, ser_bytes, cudaMemcpyHostToDevice, g->s);
+    if (e == cudaSuccess)
+        e = cudaEventRecord(sl->uploaded, g->s);
+    if (e != cudaSuccess)
+        return gpu_cuda_fail(ev, "a step's keys", e);
+    g->upload_open = 1;
+    *out = sl;
+    return gpu_step_inputs(ev, sl, x);
+}
+
+/* Before the source is read again: the last step's keys have left its memory. */
+static fss_status gpu_keys_released(fss_eval *ev)
+{
+    struct fss_gpu *g = ev->gpu;
+    if (!g->upload_open)
+        return FSS_OK;
+    g->upload_open = 0;
+    cudaError_t e = cudaEventSynchronize(g->slot[g->cur].uploaded);
+    return e == cudaSuccess ? FSS_OK : gpu_cuda_fail(ev, "a step's keys", e);
+}
+
+static fss_status gpu_dcf_eval_serial(fss_eval *ev, fss_dcf_params p, size_t m, const uint8_t *ser, const uint64_t *x,
+                                      uint64_t *out)
+{
+    const size_t sb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * m, ow = m * (size_t)p.g;
+    struct gpu_slot *sl;
+    fss_status s = gpu_serial_upload(ev, ser, sb, fss_dcf_keys_bytes(p, m), m, ow, x, &sl);
+    if (s != FSS_OK)
+        return s;
+    fss_dcf_keys dk;
+    fss_dcf_keys_bind(&dk, p, ev->party, m, sl->d + align256(sb));
+    unsigned *d_bad = (unsigned *)(sl->d + sl->do_ + ow * 8);
+    const fss_status parsed = fss_cuda_dcf_keys_parse(&dk, sl->d, d_bad, ev->gpu->s);
+    return gpu_step_queued(ev, "dcf eval", parsed,
+                           parsed == FSS_OK ? fss_cuda_dcf_eval(&dk, (const uint64_t *)(sl->d + sl->dx),
+                                                                (uint64_t *)(sl->d + sl->do_), ev->gpu->s)
+                                            : parsed,
+                           out);
+}
+
+static fss_status gpu_dpf_cmp_eval_serial(fss_eval *ev, fss_dpf_params p, size_t m, const uint8_t *ser,
+                                          const uint64_t *x, uint64_t *out)
+{
+    const size_t sb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * m;
+    struct gpu_slot *sl;
+    fss_status s = gpu_serial_upload(ev, ser, sb, fss_dpf_keys_bytes(p, m), m, m, x, &sl);
+    if (s != FSS_OK)
+        return s;
+    fss_dpf_keys dk;
+    fss_dpf_keys_bind(&dk, p, ev->party, m, sl->d + align256(sb));
+    unsigned *d_bad = (unsigned *)(sl->d + sl->do_ + m * 8);
+    const fss_status parsed = fss_cuda_dpf_keys_parse(&dk, sl->d, d_bad, ev->gpu->s);
+    return gpu_step_queued(ev, "comparison eval", parsed,
+                           parsed == FSS_OK ? fss_cuda_dpf_cmp_eval(&dk, (const uint64_t *)(sl->d + sl->dx),
+                                                                    (uint64_t *)(sl->d + sl->do_), ev->gpu->s)
+                                            : parsed,
+                           out);
 }
 
 static fss_status gpu_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
@@ -221,6 +325,7 @@ static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const ui
 static fss_status gpu_steps_end(fss_eval *ev, fss_status s)
 {
     struct fss_gpu *g = ev->gpu;
+    g->upload_open = 0; /* waited for below, with everything else */
     if (s != FSS_OK) {
         gpu_drain(g);
         g->slot[0].busy = g->slot[1].busy = 0;
@@ -328,7 +433,10 @@ fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b)
         }
         ev->gpu = g;
         for (int i = 0; i < 2 && e == cudaSuccess; i++)
-            e = cudaEventCreateWithFlags(&g->slot[i].done, cudaEventDisableTiming);
+            if ((e = cudaEventCreateWithFlags(&g->slot[i].done, cudaEventDisableTiming)) == cudaSuccess)
+                e = cudaEventCreateWithFlags(&g->slot[i].uploaded, cudaEventDisableTiming);
+        const char *where = getenv("FSS_CUDA_PARSE");
+        g->device_parse = !where || strcmp(where, "host") != 0;
         if (e != cudaSuccess) {
             (void)cudaGetLastError();
             fss_ev_backend_free(ev);
@@ -358,6 +466,8 @@ void fss_ev_backend_free(fss_eval *ev)
             host_free(sl->h, sl->h_cap, sl->h_pinned);
             if (sl->done)
                 (void)cudaEventDestroy(sl->done);
+            if (sl->uploaded)
+                (void)cudaEventDestroy(sl->uploaded);
         }
         dev_release(g, &g->d_buf, &g->cap);
         (void)cudaStreamDestroy(g->s);
@@ -396,6 +506,87 @@ fss_status fss_ev_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t 
     }
     *mem = ev->keymem;
     return FSS_OK;
+}
+
+int fss_ev_device_parse(const fss_eval *ev)
+{
+#ifdef FSS_HAVE_CUDA
+    return ev->backend == FSS_BACKEND_CUDA && ev->gpu && ev->gpu->device_parse;
+#else
+    (void)ev;
+    return 0;
+#endif
+}
+
+fss_status fss_ev_keys_released(fss_eval *ev)
+{
+#ifdef FSS_HAVE_CUDA
+    if (fss_ev_device_parse(ev)) {
+        const double t0 = fss_now();
+        fss_status s = gpu_keys_released(ev);
+        fss_ev_lap(ev, FSS_PHASE_FSS, t0);
+        return s;
+    }
+#else
+    (void)ev;
+#endif
+    return FSS_OK;
+}
+
+fss_status fss_ev_dcf_eval_serial(fss_eval *ev, fss_dcf_params p, size_t m, const uint8_t *ser, const uint64_t *x,
+                                  uint64_t *out)
+{
+#ifdef FSS_HAVE_CUDA
+    if (fss_ev_device_parse(ev) && m) {
+        const double t0 = fss_now();
+        fss_status s = gpu_dcf_eval_serial(ev, p, m, ser, x, out);
+        fss_ev_lap(ev, FSS_PHASE_FSS, t0);
+        return s;
+    }
+#else
+    (void)p, (void)m, (void)ser, (void)x, (void)out;
+#endif
+    return fss_ev_fail(ev, FSS_E_ARG, "dcf eval: keys parsed on the device without a device");
+}
+
+fss_status fss_ev_dpf_cmp_eval_serial(fss_eval *ev, fss_dpf_params p, size_t m, const uint8_t *ser,
+                                      const uint64_t *x, uint64_t *out)
+{
+#ifdef FSS_HAVE_CUDA
+    if (fss_ev_device_parse(ev) && m) {
+        const double t0 = fss_now();
+        fss_status s = gpu_dpf_cmp_eval_serial(ev, p, m, ser, x, out);
+        fss_ev_lap(ev, FSS_PHASE_FSS, t0);
+        return s;
+    }
+#else
+    (void)p, (void)m, (void)ser, (void)x, (void)out;
+#endif
+    return fss_ev_fail(ev, FSS_E_ARG, "comparison eval: keys parsed on the device without a device");
+}
+
+void *fss_ev_pinned_alloc(size_t bytes, void *self)
+{
+    (void)self;
+#ifdef FSS_HAVE_CUDA
+    void *p = NULL;
+    if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) == cudaSuccess)
+        return p;
+    (void)cudaGetLastError();
+#else
+    (void)bytes;
+#endif
+    return NULL;
+}
+
+void fss_ev_pinned_free(void *p, size_t bytes, void *self)
+{
+    (void)self, (void)bytes;
+#ifdef FSS_HAVE_CUDA
+    (void)cudaFreeHost(p);
+#else
+    (void)p;
+#endif
 }
 
 fss_status fss_ev_steps_end(fss_eval *ev, fss_status s)

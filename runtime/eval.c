@@ -249,6 +249,22 @@ static fss_status take_step(fss_eval *ev, size_t left, size_t kb, size_t g, size
     return s;
 }
 
+/* A device-parse step: its length *m and its serialized keys, as read (the source's
+ * memory, unless the step straddles a piece edge). */
+static fss_status take_serial(fss_eval *ev, size_t left, size_t kb, size_t *m, const uint8_t **keys)
+{
+    fss_status s = fss_ev_keys_released(ev);
+    if (s != FSS_OK)
+        return s;
+    const double t0 = fss_now();
+    *m = step_len(ev, left, kb);
+    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
+    const void *k = NULL;
+    s = fss_ev_read(ev, *m * kb, &k);
+    *keys = (const uint8_t *)k;
+    return s;
+}
+
 static size_t dpf_parsed_bytes(const void *p, size_t m) { return fss_dpf_keys_bytes(*(const fss_dpf_params *)p, m); }
 static size_t dcf_parsed_bytes(const void *p, size_t m) { return fss_dcf_keys_bytes(*(const fss_dcf_params *)p, m); }
 
@@ -256,9 +272,15 @@ fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const
 {
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
     fss_status s = FSS_OK;
+    const int on_device = fss_ev_device_parse(ev);
     for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
         void *mem = NULL;
         const uint8_t *keys = NULL;
+        if (on_device) {
+            if ((s = take_serial(ev, cnt - at, kb, &m, &keys)) == FSS_OK)
+                s = fss_ev_dpf_cmp_eval_serial(ev, p, m, keys, x + at, out + at);
+            continue;
+        }
         if ((s = take_step(ev, cnt - at, kb, 1, dpf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
             break;
         fss_dpf_keys k;
@@ -275,9 +297,15 @@ fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
 {
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
     fss_status s = FSS_OK;
+    const int on_device = fss_ev_device_parse(ev);
     for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
         void *mem = NULL;
         const uint8_t *keys = NULL;
+        if (on_device) {
+            if ((s = take_serial(ev, cnt - at, kb, &m, &keys)) == FSS_OK)
+                s = fss_ev_dcf_eval_serial(ev, p, m, keys, x + at, out + at * (size_t)p.g);
+            continue;
+        }
         if ((s = take_step(ev, cnt - at, kb, (size_t)p.g, dcf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
             break;
         fss_dcf_keys k;

@@ -57,6 +57,21 @@ FSS_NODISCARD fss_status fss_ev_step_mem(fss_eval *ev, size_t key_bytes, size_t 
  * On failure the context's error says what and why. */
 FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
+/* cuda, with the keys parsed on the device (the default; FSS_CUDA_PARSE=host parses them
+ * on the CPU into the slots instead): a step's m serialized keys at ser (the source's
+ * memory, as read) are uploaded, parsed and evaluated on the device, queued as above.
+ * Before the source is read again, fss_ev_keys_released waits until the last step's
+ * keys have left its memory. */
+int fss_ev_device_parse(const fss_eval *ev);
+FSS_NODISCARD fss_status fss_ev_keys_released(fss_eval *ev);
+FSS_NODISCARD fss_status fss_ev_dcf_eval_serial(fss_eval *ev, fss_dcf_params p, size_t m, const uint8_t *ser,
+                                                const uint64_t *x, uint64_t *out);
+FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval_serial(fss_eval *ev, fss_dpf_params p, size_t m, const uint8_t *ser,
+                                                    const uint64_t *x, uint64_t *out);
+/* Page-locked host memory for the key reader's chunks (NULL when none: the reader then
+ * takes malloc's), so the device copies keys straight out of them. */
+void *fss_ev_pinned_alloc(size_t bytes, void *self);
+void fss_ev_pinned_free(void *p, size_t bytes, void *self);
 /* After a take's steps, with its status s: waits for the device's queued steps and writes
  * their outputs (cuda); when s is a failure, drains the queue and drops the outputs
  * instead. Returns s, or the device's failure. */

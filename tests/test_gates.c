@@ -479,21 +479,26 @@ static void piece_steps(void)
     x[11] = (uint64_t)1 << 12;
     x[12] = fss_ring_mask(12);
     static const size_t pieces[] = {3000001, 7000003};
-    for (int way = why ? 2 : 0; way < 3; way++) { /* cuda for party 0, for party 1, then neither */
-        harness_backend[0] = way == 0 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
-        harness_backend[1] = way == 1 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+    for (int way = why ? 4 : 0; way < 5; way++) { /* cuda for party 0, for party 1 (keys parsed on the
+                                                     device, then on the host), then neither */
+        harness_backend[0] = way == 0 || way == 2 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+        harness_backend[1] = way == 1 || way == 3 ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+        REQUIRE(setenv("FSS_CUDA_PARSE", way < 2 ? "device" : "host", 1) == 0);
         for (size_t pi = 0; pi < 2; pi++) {
             harness_piece = pieces[pi];
-            model md = {.name = way == 2 ? "pieces: relu_ars" : "pieces, cuda: relu_ars", .bits = 64, .f = 12,
+            static const char *const names[] = {"pieces, cuda (device parse): relu_ars", "pieces, cuda (host parse): relu_ars",
+                                                "pieces: relu_ars"};
+            model md = {.name = names[way < 2 ? 0 : way < 4 ? 1 : 2], .bits = 64, .f = 12,
                         .m = m, .k = k, .n = 1, .x = x, .w = w, .kind = M_RELUARS};
             run(&md);
-            md.name = way == 2 ? "pieces: maxpool 2x2/2" : "pieces, cuda: maxpool 2x2/2";
+            md.name = way < 4 ? "pieces, cuda: maxpool 2x2/2" : "pieces: maxpool 2x2/2";
             md.kind = M_MAXPOOL, md.m = 16, md.k = 2800, md.n = 1, md.pk = 2, md.ps = 2;
             run(&md);
         }
     }
     if (why)
         printf("piece steps on the cuda backend skipped: %s\n", why);
+    REQUIRE(unsetenv("FSS_CUDA_PARSE") == 0);
     harness_piece = 0;
     harness_backend[0] = harness_backend[1] = FSS_BACKEND_CPU;
     free(x);

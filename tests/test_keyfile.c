@@ -477,6 +477,25 @@ static void test_stream_errors(void)
     tfile_free(&t);
 }
 
+/* A counting allocator for the reader's chunk buffers. */
+static int allocs, frees;
+static void *count_alloc(size_t bytes, void *self)
+{
+    (void)self;
+    allocs++;
+    return malloc(bytes);
+}
+static void count_free(void *p, size_t bytes, void *self)
+{
+    (void)self;
+    size_t nonzero = 0; /* wiped before it comes back */
+    for (size_t i = 0; i < bytes; i += 4093)
+        nonzero += ((uint8_t *)p)[i] != 0;
+    CHECK(nonzero == 0, "a chunk buffer came back to its allocator unwiped");
+    frees++;
+    free(p);
+}
+
 /* Chunks read in parts by several threads: the same bytes for any thread count, a
  * flipped byte in any part caught by the combined checksum, and a file cut short inside a
  * later part reported as such. */
@@ -494,6 +513,9 @@ static void test_parallel_read(void)
         spill(good, raw, n);
         fss_keyfile_reader *r = open_ok(good, 1);
         fss_keyfile_reader_set_threads(r, threads[ti]);
+        allocs = frees = 0;
+        if (ti == 2) /* chunk buffers from the caller's allocator */
+            fss_keyfile_reader_set_alloc(r, (fss_keyfile_alloc){count_alloc, count_free, NULL});
         size_t bad = 0;
         for (uint32_t i = 0; i < 4; i++) {
             fss_keyfile_chunk c;
@@ -503,6 +525,9 @@ static void test_parallel_read(void)
         CHECK(bad == 0 && fss_keyfile_reader_finish(r) == FSS_OK, "%d read threads: %zu chunks differ (%s)",
               threads[ti], bad, fss_keyfile_reader_error(r));
         fss_keyfile_reader_close(r);
+        if (ti == 2)
+            CHECK(allocs >= 1 && frees == allocs, "the caller's allocator made %d chunk buffers and took %d back",
+                  allocs, frees);
     }
     /* chunk 2's payload starts after the header, chunk 0 and chunk 1 */
     const size_t chunk2 = 128 + (32 + sizes[0]) + (32 + sizes[1]) + 32;

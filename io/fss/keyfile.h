@@ -147,6 +147,17 @@ FSS_NODISCARD fss_status fss_keyfile_next(fss_keyfile_reader *r, uint32_t kind, 
 #define FSS_KEYFILE_MAX_READ_THREADS 16
 void fss_keyfile_reader_set_threads(fss_keyfile_reader *r, int threads);
 
+/* Where the reader's two chunk buffers come from (default: malloc): a CUDA party gives
+ * page-locked memory, so the device copies keys straight out of the chunk. alloc may
+ * return NULL (then malloc is used); free gets what alloc returned, wiped already.
+ * Buffers made before are replaced at the next chunk read into them. */
+typedef struct fss_keyfile_alloc {
+    void *(*alloc)(size_t bytes, void *self);
+    void (*free)(void *p, size_t bytes, void *self);
+    void *self;
+} fss_keyfile_alloc;
+void fss_keyfile_reader_set_alloc(fss_keyfile_reader *r, fss_keyfile_alloc a);
+
 /* Chunks not yet returned by fss_keyfile_next. */
 uint64_t fss_keyfile_remaining(const fss_keyfile_reader *r);
 /* FSS_OK when every chunk was read, else FSS_E_FORMAT with a message: call after the

@@ -37,6 +37,12 @@ typedef struct fss_keyfile_joiner {
     int more;
 } fss_keyfile_joiner;
 
+/* The allocator for a key reader's chunk buffers that suits ev's backend: page-locked
+ * memory where the device parses keys (cuda), so steps are uploaded straight from the
+ * chunks; malloc ({0}) otherwise. Set it with fss_keyfile_reader_set_alloc after
+ * fss_eval_set_backend. */
+fss_keyfile_alloc fss_eval_chunk_alloc(const fss_eval *ev);
+
 fss_key_sink fss_keyfile_sink(fss_keyfile_splitter *sp);
 fss_key_source fss_keyfile_source(fss_keyfile_joiner *j);
 void fss_keyfile_joiner_free(fss_keyfile_joiner *j);
