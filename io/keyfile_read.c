@@ -9,6 +9,7 @@ struct slot {
     uint8_t *buf;
     size_t cap;
     fss_keyfile_alloc by; /* what made buf (alloc NULL: malloc) */
+    void *(*refused)(size_t, void *); /* an allocator that returned NULL here: not asked again */
     uint32_t kind;
     uint64_t elements, bytes;
     int full;
@@ -146,14 +147,18 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     pthread_mutex_lock(&r->mu);
     const fss_keyfile_alloc by = r->alloc;
     pthread_mutex_unlock(&r->mu);
-    if (s->cap < need || (s->by.alloc != by.alloc && bytes >= PART_MIN_BYTES)) {
-        size_t cap = s->cap * 2 > need ? s->cap * 2 : need; /* few regrows as chunks grow */
+    const int swap = s->by.alloc != by.alloc && by.alloc != s->refused && bytes >= PART_MIN_BYTES;
+    if (s->cap < need || swap) {
+        size_t cap = s->cap < need ? (s->cap * 2 > need ? s->cap * 2 : need) /* few regrows as chunks grow */
+                                   : s->cap;                                  /* another allocator, same size */
         if (cap > FSS_KEYFILE_MAX_CHUNK_BYTES)
             cap = need;
         fss_keyfile_alloc made = by;
-        uint8_t *nb = by.alloc ? (uint8_t *)by.alloc(cap, by.self) : NULL;
+        uint8_t *nb = by.alloc && by.alloc != s->refused ? (uint8_t *)by.alloc(cap, by.self) : NULL;
         if (!nb) {
-            made.alloc = NULL;
+            if (by.alloc)
+                s->refused = by.alloc;
+            made = (fss_keyfile_alloc){0};
             nb = malloc(cap);
         }
         if (!nb)

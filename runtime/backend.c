@@ -127,8 +127,11 @@ static fss_status slot_wait(fss_eval *ev, struct gpu_slot *sl)
         return gpu_cuda_fail(ev, "a step's evaluation", e);
     uint64_t flag;
     memcpy(&flag, sl->h + sl->ho + sl->out_words * 8, 8);
-    if (sl->parsed_here && flag)
+    if (sl->parsed_here && flag) {
+        gpu_drain(ev->gpu); /* the other slot's step may still be queued: nothing stays in flight */
+        ev->gpu->slot[0].busy = ev->gpu->slot[1].busy = 0;
         return fss_ev_fail(ev, FSS_E_FORMAT, "party %d's keys do not parse (stray bits: corrupted)", ev->party);
+    }
     memcpy(sl->out_dst, sl->h + sl->ho, sl->out_words * 8);
     return FSS_OK;
 }
@@ -333,8 +336,10 @@ static fss_status gpu_steps_end(fss_eval *ev, fss_status s)
     }
     s = slot_wait(ev, &g->slot[g->cur ^ 1]); /* the older step first */
     const fss_status s2 = slot_wait(ev, &g->slot[g->cur]);
-    if (s != FSS_OK)
+    if (s != FSS_OK || s2 != FSS_OK) { /* a step's keys did not parse: nothing may stay queued */
+        gpu_drain(g);
         g->slot[0].busy = g->slot[1].busy = 0;
+    }
     return s != FSS_OK ? s : s2;
 }
 

@@ -111,6 +111,15 @@ static size_t in_place(void *self)
 }
 
 void fss_memkeys_set_piece(fss_memkeys *m, size_t piece) { m->piece = piece; }
+
+uint8_t *fss_memkeys_chunk(fss_memkeys *m, size_t i, uint32_t *kind, size_t *bytes)
+{
+    if (i >= m->n)
+        return NULL;
+    *kind = m->c[i].kind;
+    *bytes = m->c[i].bytes;
+    return m->c[i].data;
+}
 fss_key_sink fss_memkeys_sink(fss_memkeys *m) { return (fss_key_sink){begin, append, m}; }
 fss_key_source fss_memkeys_source(fss_memkeys *m)
 {

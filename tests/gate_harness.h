@@ -104,10 +104,10 @@ static inline void harness_deal(fss_ctx *ctx, fss_rng *rng, harness_walk walk, c
     fss_eval_free(ev);
 }
 
-/* Both parties of md on their key streams, outputs to out[b]; each must succeed and read
- * its keys to the end. pr[] holds their statuses and counters after. */
-static inline void harness_parties(harness_walk walk, const void *md, const char *name, fss_memkeys *keys[2],
-                                   uint64_t *out[2], party_run pr[2])
+/* Both parties of md on their key streams, outputs to out[b]; pr[] holds their statuses,
+ * messages and counters after. */
+static inline void harness_run(harness_walk walk, const void *md, fss_memkeys *keys[2], uint64_t *out[2],
+                               party_run pr[2])
 {
     int fds[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
@@ -121,6 +121,13 @@ static inline void harness_parties(harness_walk walk, const void *md, const char
         pthread_join(th[b], NULL);
     close(fds[0]);
     close(fds[1]);
+}
+
+/* harness_run, where each party must succeed and read its keys to the end. */
+static inline void harness_parties(harness_walk walk, const void *md, const char *name, fss_memkeys *keys[2],
+                                   uint64_t *out[2], party_run pr[2])
+{
+    harness_run(walk, md, keys, out, pr);
     for (int b = 0; b < 2; b++) {
         CHECK(pr[b].status == FSS_OK, "%s: party %d failed: %s", name, b, pr[b].err);
         CHECK(fss_memkeys_unread(keys[b]) == 0, "%s: party %d left %zu key chunks unread", name, b,

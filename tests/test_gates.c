@@ -376,6 +376,51 @@ static void conv_models(const model *base, const char *name2, const char *name1)
 /* Where a CUDA device exists: the products (matrix by an input and by a wire, a batch-2
  * convolution) and the comparison gates with one party on the cuda backend and the other
  * on the cpu, each way round; the revealed output must still equal the clear walk. */
+/* A stray bit in party 1's DCF keys (spare bits of the last key's values), which no
+ * checksum sees when the dealer itself wrote it: the party stops with a parse error,
+ * its keys parsed on the CPU, on the device, or on the CPU under cuda. */
+static void stray_bits(void)
+{
+    const char *why = fss_backend_unavailable(FSS_BACKEND_CUDA);
+    const size_t m = 64, k = 100; /* 6400 elements: three key blocks and a short one */
+    uint64_t *x = malloc(m * k * 8), *w = malloc(k * 8), *got[2] = {malloc(m * k * 8), malloc(m * k * 8)};
+    REQUIRE(x && w && got[0] && got[1]);
+    fill(x, m * k, 50, 0);
+    fill(w, k, 50, 0);
+    const model md = {.name = "stray bit: trunc_reduce", .bits = 50, .f = 3, .m = m, .k = k, .n = 1, .x = x, .w = w,
+                      .kind = M_TR};
+    static const char *const ways[] = {"cpu", "cuda, device parse", "cuda, host parse"};
+    for (int way = 0; way < (why ? 1 : 3); way++) {
+        harness_backend[1] = way ? FSS_BACKEND_CUDA : FSS_BACKEND_CPU;
+        REQUIRE(setenv("FSS_CUDA_PARSE", way == 2 ? "host" : "device", 1) == 0);
+        fss_memkeys *keys[2];
+        harness_deal(ctx, rng, walk_any, &md, md.name, keys, NULL);
+        uint32_t kind;
+        size_t bytes, hit = 0;
+        uint8_t *d;
+        for (size_t i = 0; !hit && (d = fss_memkeys_chunk(keys[1], i, &kind, &bytes)); i++)
+            if (kind == FSS_KEY_TRUNC) { /* the f-bit DCF keys {3, 47, 1} first: 188 value bits a key */
+                const size_t kblo = FSS_DCF_KEY_BYTES(3, 47, 1) * m * k;
+                REQUIRE(kblo <= bytes);
+                d[kblo - 1] |= 0x80;
+                hit = 1;
+            }
+        REQUIRE(hit);
+        party_run pr[2];
+        harness_run(walk_any, &md, keys, got, pr);
+        CHECK(pr[1].status == FSS_E_FORMAT && strstr(pr[1].err, "do not parse"),
+              "%s: party 1 took a stray bit in its DCF keys (%d: %s)", ways[way], (int)pr[1].status, pr[1].err);
+        fss_memkeys_free(keys[0]);
+        fss_memkeys_free(keys[1]);
+    }
+    REQUIRE(unsetenv("FSS_CUDA_PARSE") == 0);
+    harness_backend[1] = FSS_BACKEND_CPU;
+    free(x);
+    free(w);
+    free(got[0]);
+    free(got[1]);
+}
+
 /* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
  * (sizes around the part and the parallel threshold), and a seed's expansion in parts
  * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
@@ -635,6 +680,7 @@ int main(void)
         pool_semantics(widths[wi]);
     headroom();
     piece_steps();
+    stray_bits();
     cuda_parties();
     fss_ctx_free(ctx);
     fss_rng_free(rng);

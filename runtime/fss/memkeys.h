@@ -19,6 +19,9 @@ fss_key_source fss_memkeys_source(fss_memkeys *m);
  * piece edges. Reads are in place either way. */
 void fss_memkeys_set_piece(fss_memkeys *m, size_t piece);
 size_t fss_memkeys_chunks(const fss_memkeys *m);
+/* Key i as dealt (its kind and size), writable: for tests that corrupt a key. NULL past
+ * the last. */
+uint8_t *fss_memkeys_chunk(fss_memkeys *m, size_t i, uint32_t *kind, size_t *bytes);
 size_t fss_memkeys_unread(const fss_memkeys *m);
 size_t fss_memkeys_bytes(const fss_memkeys *m);
 
