@@ -299,8 +299,8 @@ static fss_status gpu_dpf_cmp_eval_serial(fss_eval *ev, fss_dpf_params p, size_t
 
 static fss_status gpu_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
 {
-    unsigned char *d_keys;
-    uint64_t *d_x, *d_out;
+    unsigned char *d_keys = NULL; /* set by gpu_step_upload when it succeeds */
+    uint64_t *d_x = NULL, *d_out = NULL;
     fss_status s = gpu_step_upload(ev, k->mem, k->count, k->count * (size_t)k->p.g, x, &d_keys, &d_x, &d_out);
     if (s != FSS_OK)
         return s;
@@ -313,8 +313,8 @@ static fss_status gpu_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64
 
 static fss_status gpu_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out)
 {
-    unsigned char *d_keys;
-    uint64_t *d_x, *d_out;
+    unsigned char *d_keys = NULL; /* set by gpu_step_upload when it succeeds */
+    uint64_t *d_x = NULL, *d_out = NULL;
     fss_status s = gpu_step_upload(ev, k->mem, k->count, k->count, x, &d_keys, &d_x, &d_out);
     if (s != FSS_OK)
         return s;
