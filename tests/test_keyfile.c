@@ -498,7 +498,7 @@ static void count_free(void *p, size_t bytes, void *self)
 
 /* Chunks read in parts by several threads: the same bytes for any thread count, a
  * flipped byte in any part caught by the combined checksum, and a file cut short inside a
- * later part reported as such. */
+ * later part refused (at open: the header's total no longer matches). */
 static void test_parallel_read(void)
 {
     size_t sizes[4] = {9 * MIB + 5, 100, 37 * MIB + 4097, 16 * MIB};
