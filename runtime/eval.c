@@ -179,7 +179,7 @@ fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uin
 
 /* Instances parsed and evaluated a step at a time: the parsed keys (larger than the
  * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps of
- * up to a key piece (64 MiB), evaluated while the CPU parses the next. A step ends where
+ * up to a key piece (64 MiB), evaluated while the CPU goes on to the next. A step ends where
  * the source's piece does (rounded down to a key block), so that its serialized keys are
  * read in place rather than joined by a copy; a step that straddles an edge anyway takes
  * one block (or the gate's last instances). */
