@@ -347,7 +347,7 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
             const size_t tn = b - t < tw ? b - t : tw;
             for (size_t j = 0; j < tn; j++) {
                 const uint8_t *r = vals + (t + j) * vb;
-                if (!bitbuf_tail_clean(r, nv * (size_t)p.l))
+                if (!fss_ser_tail_clean(r, nv * (size_t)p.l))
                     return FSS_E_FORMAT;
                 if (tw == 1) {
                     bitbuf bb = {NULL, r, 0};

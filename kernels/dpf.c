@@ -371,7 +371,7 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
             return FSS_E_FORMAT;
         r += b * fss_tree_key_bytes(depth);
         for (size_t j = 0; j < b; j++, r += fb) {
-            if (!bitbuf_tail_clean(r, fbits))
+            if (!fss_ser_tail_clean(r, fbits))
                 return FSS_E_FORMAT;
             uint8_t f[16] = {0};
             memcpy(f, r, fb);

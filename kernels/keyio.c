@@ -23,14 +23,6 @@ static void put_mask(uint8_t *out, uint64_t m, size_t nbytes)
         out[j] = (uint8_t)(m >> (8 * j));
 }
 
-static uint64_t get_mask(const uint8_t *in, size_t nbytes)
-{
-    uint64_t m = 0;
-    for (size_t j = 0; j < nbytes; j++)
-        m |= (uint64_t)in[j] << (8 * j);
-    return m;
-}
-
 size_t fss_tree_block_write(uint8_t *out, size_t first, size_t b, size_t count, int depth, const fss_block *root,
                             const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r)
 {
@@ -59,8 +51,8 @@ int fss_tree_block_read(const uint8_t *in, size_t first, size_t b, size_t count,
         memcpy(scw + (size_t)lv * count + first, r, b * 16);
     uint64_t stray = 0;
     for (size_t j = 0; j < b; j++, r += mb)
-        stray |= (tcw_l[first + j] = get_mask(r, mb)) & bad;
+        stray |= (tcw_l[first + j] = fss_ser_le(r, mb)) & bad;
     for (size_t j = 0; j < b; j++, r += mb)
-        stray |= (tcw_r[first + j] = get_mask(r, mb)) & bad;
+        stray |= (tcw_r[first + j] = fss_ser_le(r, mb)) & bad;
     return stray == 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fss/common.h"
+#include "fss/keyparse_body.h" /* fss_ser_le, fss_ser_tail_clean: shared with the per-instance readers */
 
 #define FSS_ALIGN64(x) (((x) + (size_t)63) & ~(size_t)63)
 
@@ -68,12 +69,6 @@ static inline void bits_read_run(const uint8_t *in, size_t nv, int l, uint64_t *
         acc >>= l;
         have -= l;
     }
-}
-
-/* Bits of the last byte past `bits` must be zero: a stray bit is corruption. */
-static inline int bitbuf_tail_clean(const uint8_t *p, size_t bits)
-{
-    return (bits & 7) == 0 || (p[bits >> 3] >> (bits & 7)) == 0;
 }
 
 static inline void put_block(uint8_t *out, fss_block b) { memcpy(out, &b, 16); }

@@ -19,14 +19,10 @@
  * none is left; *pinned says which, for host_free, which wipes it. */
 static void *host_alloc(size_t bytes, int *pinned)
 {
-    void *p = NULL;
-    if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) == cudaSuccess) {
-        *pinned = 1;
-        return p;
-    }
-    (void)cudaGetLastError(); /* no page-locked memory left: pageable memory works, slower */
-    *pinned = 0;
-    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    void *p = fss_ev_pinned_alloc(bytes, NULL);
+    *pinned = p != NULL;
+    /* no page-locked memory left: pageable memory works, slower */
+    return p ? p : aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 }
 
 static void host_free(void *p, size_t bytes, int pinned)
@@ -35,7 +31,7 @@ static void host_free(void *p, size_t bytes, int pinned)
         return;
     fss_memzero(p, bytes);
     if (pinned)
-        (void)cudaFreeHost(p);
+        fss_ev_pinned_free(p, bytes, NULL);
     else
         free(p);
 }
