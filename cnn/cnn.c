@@ -474,8 +474,7 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
     size_t shape[1] = {total};
     fss_status s = fss_gate_input(ev, 0, 1, shape, m->bits, m->scale, v, P);
     if (v) {
-        fss_memzero(v, total * 8);
-        free(v);
+        fss_free_wiped(v, total * 8);
     }
     return s;
 }
@@ -574,8 +573,7 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         size_t shape[4] = {batch, m->c, m->h, m->w};
         s = fss_gate_input(ev, 1, 4, shape, m->bits, f, v, &x);
         if (v) {
-            fss_memzero(v, nin * 8);
-            free(v);
+            fss_free_wiped(v, nin * 8);
         }
     }
     fss_tensor P = {0}, skip = {0};

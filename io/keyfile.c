@@ -8,19 +8,6 @@
  * key bytes is wiped before it is freed. */
 #include "keyfile_internal.h"
 
-
-fss_status fss_kf_set_err(char *err, size_t len, fss_status st,
-                                                                const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* 0, or the errno of the failure. */
 int fss_kf_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
@@ -75,35 +62,35 @@ fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, 
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0)
-        return fss_kf_set_err(err, len, FSS_E_IO, "cannot stat key file %s: %s", path, strerror(errno));
+        return fss_errorf(err, len, FSS_E_IO, "cannot stat key file %s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
-        return fss_kf_set_err(err, len, FSS_E_ARG, "%s is not a regular file: pass the key file the dealer wrote", path);
+        return fss_errorf(err, len, FSS_E_ARG, "%s is not a regular file: pass the key file the dealer wrote", path);
     uint8_t h[FSS_KEYFILE_HEADER_BYTES];
     size_t got;
     int e = fss_kf_pread_full(fd, h, sizeof h, 0, &got);
     if (e)
-        return fss_kf_set_err(err, len, FSS_E_IO, "cannot read key file %s: %s", path, strerror(e));
+        return fss_errorf(err, len, FSS_E_IO, "cannot read key file %s: %s", path, strerror(e));
     if (got >= 8 && memcmp(h + H_MAGIC, FSS_KEYFILE_MAGIC, 8) != 0)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT, "%s is not an fsskit key file (bad magic): pass the file the dealer wrote",
+        return fss_errorf(err, len, FSS_E_FORMAT, "%s is not an fsskit key file (bad magic): pass the file the dealer wrote",
                        path);
     if (got < sizeof h)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s is truncated: %zu bytes, less than its %d-byte header: copy it again or run "
                        "the dealer again", path, got, FSS_KEYFILE_HEADER_BYTES);
     uint32_t version = get_u32(h + H_VERSION);
     if (version != FSS_KEYFILE_VERSION)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s has format version %" PRIu32 ", but this build reads version %u: run this "
                        "build's dealer again", path, version, FSS_KEYFILE_VERSION);
     if (get_u32(h + H_CHECK) != fss_kf_header_check(h))
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s has a corrupted header (checksum): copy it again or run the dealer again", path);
     int zero = get_u32(h + H_RESERVED) == 0;
     for (int i = H_END; i < FSS_KEYFILE_HEADER_BYTES; i++)
         zero &= h[i] == 0;
     uint32_t party = get_u32(h + H_PARTY);
     if (!zero || party > 1)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s has a malformed header (party %" PRIu32 ", reserved bytes): run the dealer again",
                        path, party);
     info->version = version;
@@ -115,16 +102,16 @@ fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, 
     info->total_bytes = get_u64(h + H_TOTAL);
     uint64_t size = (uint64_t)sb.st_size;
     if (size < info->total_bytes)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s is truncated: %" PRIu64 " of %" PRIu64 " bytes: copy it again or run the dealer "
                        "again", path, size, info->total_bytes);
     if (size > info->total_bytes)
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s has %" PRIu64 " bytes, but its header says %" PRIu64 ": it was damaged or "
                        "appended to; run the dealer again", path, size, info->total_bytes);
     uint64_t body = info->total_bytes - FSS_KEYFILE_HEADER_BYTES; /* total >= size >= 128 here */
     if (info->chunk_count > body / FSS_KEYFILE_CHUNK_HEADER_BYTES || (info->chunk_count == 0 && body != 0))
-        return fss_kf_set_err(err, len, FSS_E_FORMAT,
+        return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s claims %" PRIu64 " chunks in %" PRIu64 " bytes: it is corrupted; run the dealer "
                        "again", path, info->chunk_count, info->total_bytes);
     return FSS_OK;

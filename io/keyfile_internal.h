@@ -58,8 +58,6 @@ static inline uint64_t get_u64(const uint8_t *p)
     return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
-__attribute__((format(printf, 4, 5))) fss_status fss_kf_set_err(char *err, size_t len, fss_status st,
-                                                                const char *fmt, ...);
 /* 0, or the errno of the failure. */
 int fss_kf_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int fss_kf_pread_full(int fd, void *p, size_t n, uint64_t off, size_t *got);

@@ -36,14 +36,12 @@ struct fss_keyfile_reader {
     uint64_t bytes; /* chunk header and payload bytes handed out */
 };
 
-__attribute__((format(printf, 3, 4))) static fss_status rfail(fss_keyfile_reader *r, fss_status st,
-                                                              const char *fmt, ...)
+FSS_PRINTF(3, 4) static fss_status rfail(fss_keyfile_reader *r, fss_status st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    r->st = fss_verrorf(r->err, sizeof r->err, st, fmt, ap);
     va_end(ap);
-    r->st = st;
     return st;
 }
 
@@ -118,29 +116,29 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     uint8_t h[FSS_KEYFILE_CHUNK_HEADER_BYTES];
     size_t got;
     if (total - *off < sizeof h)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s, chunk %" PRIu64 " runs past the end of the file: it is corrupted; run the "
                        "dealer again", path, i);
     int e = fss_kf_pread_full(r->fd, h, sizeof h, *off, &got);
     if (e || got < sizeof h)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
                        e ? strerror(e) : "the file shrank while it was read");
     if (get_u32(h + C_HEADER_CRC) != fss_crc32c(0, h, C_HEADER_CRC) || get_u32(h + C_RESERVED) != 0)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s, chunk %" PRIu64 " has a corrupted header (checksum): copy the file again or run "
                        "the dealer again", path, i);
     uint64_t bytes = get_u64(h + C_BYTES);
     if (bytes > FSS_KEYFILE_MAX_CHUNK_BYTES)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_NOMEM,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_NOMEM,
                        "key file %s, chunk %" PRIu64 ": chunk too large (%" PRIu64 " bytes; this version reads at "
                        "most %" PRIu64 ")", path, i, bytes, FSS_KEYFILE_MAX_CHUNK_BYTES);
     *off += sizeof h;
     if (bytes > total - *off)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s, chunk %" PRIu64 " runs past the end of the file: it is corrupted; run the "
                        "dealer again", path, i);
     if (i + 1 == r->info.chunk_count && *off + bytes != total)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s: its last chunk ends at byte %" PRIu64 ", but the header says %" PRIu64
                        ": it is corrupted; run the dealer again", path, *off + bytes, total);
     size_t need = bytes > MIN_SLOT_BYTES ? (size_t)bytes : MIN_SLOT_BYTES;
@@ -162,7 +160,7 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
             nb = malloc(cap);
         }
         if (!nb)
-            return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_NOMEM, "out of memory reading chunk %" PRIu64 " (%" PRIu64
+            return fss_errorf(s->err, ERR_BYTES, FSS_E_NOMEM, "out of memory reading chunk %" PRIu64 " (%" PRIu64
                            " bytes) of key file %s", i, bytes, path);
         slot_free(s);
         s->buf = nb;
@@ -201,10 +199,10 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     if (stopped)
         return FSS_E_ARG; /* closing: nobody reads this status */
     if (err)
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_IO, "reading key file %s, chunk %" PRIu64 ": %s", path, i,
                               err > 0 ? strerror(err) : "the file shrank while it was read");
     if (crc != get_u32(h + C_PAYLOAD_CRC))
-        return fss_kf_set_err(s->err, ERR_BYTES, FSS_E_FORMAT,
+        return fss_errorf(s->err, ERR_BYTES, FSS_E_FORMAT,
                        "key file %s, chunk %" PRIu64 " is corrupted (checksum): copy the file again or run the dealer "
                        "again", path, i);
     *off += bytes;
@@ -241,10 +239,10 @@ static void *read_ahead(void *arg)
 fss_status fss_keyfile_peek_info(const char *path, fss_keyfile_info *info, char *err, size_t err_len)
 {
     if (!path || !info)
-        return fss_kf_set_err(err, err_len, FSS_E_ARG, "fss_keyfile_peek_info: needs a path and an info");
+        return fss_errorf(err, err_len, FSS_E_ARG, "fss_keyfile_peek_info: needs a path and an info");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fss_kf_set_err(err, err_len, FSS_E_IO, "cannot open key file %s: %s", path, strerror(errno));
+        return fss_errorf(err, err_len, FSS_E_IO, "cannot open key file %s: %s", path, strerror(errno));
     fss_status st = fss_kf_read_header(fd, path, info, err, err_len);
     close(fd);
     return st;
@@ -389,8 +387,7 @@ void fss_keyfile_reader_close(fss_keyfile_reader *r)
     if (r->fd >= 0)
         close(r->fd); /* releases the lock */
     free(r->path);
-    fss_memzero(r, sizeof *r);
-    free(r);
+    fss_free_wiped(r, sizeof *r);
 }
 
 const char *fss_keyfile_reader_error(const fss_keyfile_reader *r)

@@ -21,14 +21,12 @@ struct fss_keyfile_writer {
 };
 
 /* Records the failure, removes the partial file, and makes w answer st from now on. */
-__attribute__((format(printf, 3, 4))) static fss_status wfail(fss_keyfile_writer *w, fss_status st,
-                                                              const char *fmt, ...)
+FSS_PRINTF(3, 4) static fss_status wfail(fss_keyfile_writer *w, fss_status st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    w->st = fss_verrorf(w->err, sizeof w->err, st, fmt, ap);
     va_end(ap);
-    w->st = st;
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
@@ -288,13 +286,11 @@ void fss_keyfile_writer_abort(fss_keyfile_writer *w)
     if (w->have_partial)
         unlink(w->partial);
     if (w->buf) {
-        fss_memzero(w->buf, WRITE_BUFFER_BYTES);
-        free(w->buf);
+        fss_free_wiped(w->buf, WRITE_BUFFER_BYTES);
     }
     free(w->path);
     free(w->partial);
-    fss_memzero(w, sizeof *w);
-    free(w);
+    fss_free_wiped(w, sizeof *w);
 }
 
 const char *fss_keyfile_writer_error(const fss_keyfile_writer *w)

@@ -1,5 +1,4 @@
 /* NumPy .npy reader and writer; the format is in fss/npy.h. */
-#include "io_err.h"
 #include "fss/npy.h"
 
 #include <errno.h>
@@ -76,7 +75,7 @@ static int hp_eat(hdr_parser *h, char c)
 
 static fss_status hp_bad(hdr_parser *h, const char *what)
 {
-    return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT, "%s: malformed .npy header: %s at byte %td of the header",
+    return fss_errorf(h->err, h->err_len, FSS_E_FORMAT, "%s: malformed .npy header: %s at byte %td of the header",
                 h->path, what, h->p - h->start);
 }
 
@@ -134,7 +133,7 @@ static fss_status hp_shape(hdr_parser *h, fss_npy *a)
         if (h->p < h->end && *h->p == 'L') /* Python 2 long literal */
             h->p++;
         if (a->ndim == FSS_NPY_MAX_DIMS)
-            return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT, "%s: the array has more than %d dimensions",
+            return fss_errorf(h->err, h->err_len, FSS_E_FORMAT, "%s: the array has more than %d dimensions",
                         h->path, FSS_NPY_MAX_DIMS);
         a->shape[a->ndim++] = (size_t)v;
         if (hp_eat(h, ')'))
@@ -162,7 +161,7 @@ static fss_status hp_dict(hdr_parser *h, fss_npy *a)
         if (klen == 5 && memcmp(key, "descr", 5) == 0 && !have_descr) {
             hp_ws(h);
             if (h->p < h->end && *h->p == '[')
-                return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT,
+                return fss_errorf(h->err, h->err_len, FSS_E_FORMAT,
                             "%s: structured dtypes are not supported (need one of <f4 <f8 <i8 <i4 |u1)", h->path);
             const char *d;
             size_t dlen;
@@ -172,14 +171,14 @@ static fss_status hp_dict(hdr_parser *h, fss_npy *a)
             while (i < NPY_NTYPES && !(strlen(npy_types[i].descr) == dlen && memcmp(npy_types[i].descr, d, dlen) == 0))
                 i++;
             if (i == NPY_NTYPES)
-                return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT,
+                return fss_errorf(h->err, h->err_len, FSS_E_FORMAT,
                             "%s: dtype '%.*s' is not supported (need one of <f4 <f8 <i8 <i4 |u1)", h->path,
                             (int)(dlen > 32 ? 32 : dlen), d);
             a->dtype = npy_types[i].dtype;
             have_descr = 1;
         } else if (klen == 13 && memcmp(key, "fortran_order", 13) == 0 && !have_fortran) {
             if (hp_word(h, "True"))
-                return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT,
+                return fss_errorf(h->err, h->err_len, FSS_E_FORMAT,
                             "%s: fortran_order is True; only C-order arrays are supported "
                             "(save np.ascontiguousarray(x) instead)", h->path);
             if (!hp_word(h, "False"))
@@ -190,7 +189,7 @@ static fss_status hp_dict(hdr_parser *h, fss_npy *a)
                 return s;
             have_shape = 1;
         } else {
-            return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT, "%s: unexpected or repeated key '%.*s' in the .npy header",
+            return fss_errorf(h->err, h->err_len, FSS_E_FORMAT, "%s: unexpected or repeated key '%.*s' in the .npy header",
                         h->path, (int)(klen > 32 ? 32 : klen), key);
         }
         if (hp_eat(h, '}'))
@@ -202,7 +201,7 @@ static fss_status hp_dict(hdr_parser *h, fss_npy *a)
     if (h->p != h->end)
         return hp_bad(h, "trailing characters after the dict");
     if (!have_descr || !have_fortran || !have_shape)
-        return fss_io_fail(h->err, h->err_len, FSS_E_FORMAT, "%s: the .npy header lacks '%s'", h->path,
+        return fss_errorf(h->err, h->err_len, FSS_E_FORMAT, "%s: the .npy header lacks '%s'", h->path,
                     !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
     return FSS_OK;
 }
@@ -217,8 +216,8 @@ static fss_status read_exact(FILE *f, void *buf, size_t n, const char *path, con
 {
     if (n && fread(buf, 1, n, f) != n) {
         if (ferror(f))
-            return fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot read the %s: %s", path, what, strerror(errno));
-        return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: file ends inside the %s", path, what);
+            return fss_errorf(err, err_len, FSS_E_IO, "%s: cannot read the %s: %s", path, what, strerror(errno));
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: file ends inside the %s", path, what);
     }
     return FSS_OK;
 }
@@ -228,21 +227,21 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
     if (err && err_len)
         err[0] = '\0';
     if (!a || !path)
-        return fss_io_fail(err, err_len, FSS_E_ARG, "fss_npy_read: NULL argument");
+        return fss_errorf(err, err_len, FSS_E_ARG, "fss_npy_read: NULL argument");
     memset(a, 0, sizeof *a);
 
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fss_errorf(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
     fss_status s = FSS_OK;
     char *hdr = NULL;
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot stat: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: not a regular file", path);
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: not a regular file", path);
         goto out;
     }
     uint64_t fsize = (uint64_t)st.st_size;
@@ -251,7 +250,7 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
     if ((s = read_exact(f, pre, 8, path, "preamble", err, err_len)) != FSS_OK)
         goto out;
     if (memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: not a .npy file (bad magic)", path);
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: not a .npy file (bad magic)", path);
         goto out;
     }
     unsigned major = pre[6], minor = pre[7];
@@ -267,18 +266,18 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
         hlen = le32(pre + 8);
         pre_len = 12;
     } else {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: .npy format version %u.%u is not supported (1.0, 2.0, 3.0 are)",
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: .npy format version %u.%u is not supported (1.0, 2.0, 3.0 are)",
                  path, major, minor);
         goto out;
     }
     if (hlen > NPY_MAX_HEADER || fsize < pre_len + hlen) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
                  path, (unsigned long long)hlen, (unsigned long long)fsize);
         goto out;
     }
     hdr = malloc(hlen + 1);
     if (!hdr) {
-        s = fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory for the header", path);
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory for the header", path);
         goto out;
     }
     if ((s = read_exact(f, hdr, hlen, path, "header", err, err_len)) != FSS_OK)
@@ -292,18 +291,18 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
     size_t count = 1;
     for (int i = 0; i < a->ndim; i++) {
         if (a->shape[i] && count > SIZE_MAX / a->shape[i]) {
-            s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: the shape's element count overflows", path);
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: the shape's element count overflows", path);
             goto out;
         }
         count *= a->shape[i];
     }
     if (count > SIZE_MAX / isz) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: the array's byte size overflows", path);
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: the array's byte size overflows", path);
         goto out;
     }
     uint64_t nbytes = (uint64_t)count * isz, have = fsize - pre_len - hlen; /* >= 0, checked above */
     if (have != nbytes) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: the shape needs %llu data bytes but the file holds %llu (%s)", path,
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: the shape needs %llu data bytes but the file holds %llu (%s)", path,
                  (unsigned long long)nbytes, (unsigned long long)have, have < nbytes ? "truncated" : "trailing bytes");
         goto out;
     }
@@ -311,7 +310,7 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
     if (nbytes) {
         a->data = malloc(nbytes);
         if (!a->data) {
-            s = fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory for %llu data bytes", path,
+            s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory for %llu data bytes", path,
                      (unsigned long long)nbytes);
             goto out;
         }
@@ -344,7 +343,8 @@ void fss_npy_free(fss_npy *a)
 {
     if (!a)
         return;
-    free(a->data);
+    if (a->data) /* a party's images or outputs: private */
+        fss_free_wiped(a->data, a->count * fss_npy_dtype_size(a->dtype));
     memset(a, 0, sizeof *a);
 }
 
@@ -356,16 +356,16 @@ static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dt
     if (err && err_len)
         err[0] = '\0';
     if (!path || ndim < 0 || ndim > FSS_NPY_MAX_DIMS || (ndim > 0 && !shape))
-        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: fss_npy_write: bad ndim %d or NULL argument",
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: fss_npy_write: bad ndim %d or NULL argument",
                     path ? path : "(null)", ndim);
     size_t isz = fss_npy_dtype_size(dtype), count = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] && count > SIZE_MAX / shape[i])
-            return fss_io_fail(err, err_len, FSS_E_ARG, "%s: fss_npy_write: the element count overflows", path);
+            return fss_errorf(err, err_len, FSS_E_ARG, "%s: fss_npy_write: the element count overflows", path);
         count *= shape[i];
     }
     if (count > SIZE_MAX / isz || (count && !data))
-        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: fss_npy_write: too large or NULL data", path);
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: fss_npy_write: too large or NULL data", path);
 
     /* {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces and
      * a final '\n' so that preamble + header is a multiple of NPY_ALIGN, as numpy does. */
@@ -386,34 +386,34 @@ static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dt
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
-        return fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     fss_status s = FSS_OK;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
         free(tmp);
         return s;
     }
     FILE *f = NULL;
     if (fchmod(fd, 0644) != 0 || !(f = fdopen(fd, "wb"))) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot prepare %s: %s", path, tmp, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot prepare %s: %s", path, tmp, strerror(errno));
         close(fd);
         goto fail_tmp;
     }
     if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(hdr, 1, hlen, f) != hlen ||
         (count && fwrite(data, isz, count, f) != count) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
         fclose(f);
         goto fail_tmp;
     }
     if (fclose(f) != 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
         goto fail_tmp;
     }
     if (rename(tmp, path) != 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
         goto fail_tmp;
     }
     free(tmp);

@@ -1,6 +1,5 @@
 /* safetensors reader; the format is in fss/safetensors.h, the header's JSON parser in
  * safetensors_header.c. */
-#include "io_err.h"
 #include "safetensors_internal.h"
 
 #include <errno.h>
@@ -66,9 +65,9 @@ static fss_status pread_all(int fd, void *buf, size_t n, uint64_t off, const cha
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return fss_io_fail(err, err_len, FSS_E_IO, "%s: read failed: %s", path, strerror(errno));
+            return fss_errorf(err, err_len, FSS_E_IO, "%s: read failed: %s", path, strerror(errno));
         if (r == 0)
-            return fss_io_fail(err, err_len, FSS_E_IO, "%s: the file ended early (was it changed while open?)", path);
+            return fss_errorf(err, err_len, FSS_E_IO, "%s: the file ended early (was it changed while open?)", path);
         b += r;
         off += (uint64_t)r;
         n -= (size_t)r;
@@ -101,23 +100,23 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         t->count = 1;
         for (int d = 0; d < t->ndim; d++) {
             if (t->shape[d] && t->count > UINT64_MAX / t->shape[d])
-                return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the shape's element count overflows",
+                return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the shape's element count overflows",
                             st->path, t->name);
             t->count *= t->shape[d];
         }
         uint64_t isz = fss_st_types[t->dtype].size;
         if (t->count > UINT64_MAX / isz)
-            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the byte size overflows", st->path, t->name);
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': the byte size overflows", st->path, t->name);
         t->nbytes = t->count * isz;
         if (begin > end)
-            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin",
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin",
                         st->path, t->name, (unsigned long long)begin, (unsigned long long)end);
         if (end > data_len)
-            return fss_io_fail(err, err_len, FSS_E_FORMAT,
+            return fss_errorf(err, err_len, FSS_E_FORMAT,
                         "%s: tensor '%s': data_offsets [%llu, %llu] lie outside the %llu-byte data buffer", st->path,
                         t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long long)data_len);
         if (end - begin != t->nbytes)
-            return fss_io_fail(err, err_len, FSS_E_FORMAT,
+            return fss_errorf(err, err_len, FSS_E_FORMAT,
                         "%s: tensor '%s': data_offsets span %llu bytes but %s x %llu elements need %llu", st->path,
                         t->name, (unsigned long long)(end - begin), fss_st_types[t->dtype].name,
                         (unsigned long long)t->count, (unsigned long long)t->nbytes);
@@ -127,7 +126,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         return FSS_OK;
     const fss_safetensors_tensor **order = malloc(st->ntensors * sizeof *order);
     if (!order)
-        return fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", st->path);
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", st->path);
     for (size_t i = 0; i < st->ntensors; i++)
         order[i] = &st->tensors[i];
     qsort(order, st->ntensors, sizeof *order, by_offset);
@@ -138,7 +137,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
         if (t->nbytes == 0)
             continue;
         if (reacher && t->offset < reach) {
-            fss_status s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensors '%s' and '%s' overlap", st->path,
+            fss_status s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensors '%s' and '%s' overlap", st->path,
                                 reacher->name, t->name);
             free(order);
             return s;
@@ -150,7 +149,7 @@ static fss_status check_tensors(fss_safetensors *st, const uint64_t *offs, uint6
     qsort(st->tensors, st->ntensors, sizeof *st->tensors, by_name);
     for (size_t i = 1; i < st->ntensors; i++)
         if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
-            return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor name '%s' appears twice", st->path,
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor name '%s' appears twice", st->path,
                         st->tensors[i].name);
     return FSS_OK;
 }
@@ -160,13 +159,13 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     if (err && err_len)
         err[0] = '\0';
     if (!out || !path)
-        return fss_io_fail(err, err_len, FSS_E_ARG, "fss_safetensors_open: NULL argument");
+        return fss_errorf(err, err_len, FSS_E_ARG, "fss_safetensors_open: NULL argument");
     *out = NULL;
     fss_safetensors *st = calloc(1, sizeof *st);
     size_t plen = strlen(path);
     if (!st || !(st->path = malloc(plen + 1))) {
         free(st);
-        return fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
     }
     memcpy(st->path, path, plen + 1);
     st->fd = -1;
@@ -175,17 +174,17 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     uint64_t *offs = NULL;
     st->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (st->fd < 0) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     struct stat sb;
     if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        s = fss_io_fail(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file", path);
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file", path);
         goto out;
     }
     st->file_size = (uint64_t)sb.st_size;
     if (st->file_size < ST_PREAMBLE) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: %llu bytes is too short for a safetensors file", path,
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %llu bytes is too short for a safetensors file", path,
                  (unsigned long long)st->file_size);
         goto out;
     }
@@ -196,24 +195,24 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | pre[i];
     if (hlen > st->file_size - ST_PREAMBLE) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
                  path, (unsigned long long)hlen, (unsigned long long)st->file_size);
         goto out;
     }
     if (hlen > FSS_SAFETENSORS_MAX_HEADER) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", path,
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", path,
                  (unsigned long long)hlen, FSS_SAFETENSORS_MAX_HEADER);
         goto out;
     }
     if (hlen < 2) {
-        s = fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: header length %llu is too short for a JSON object", path,
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: header length %llu is too short for a JSON object", path,
                  (unsigned long long)hlen);
         goto out;
     }
     hdr = malloc(hlen);
     st->pool = malloc(hlen + 1);
     if (!hdr || !st->pool) {
-        s = fss_io_fail(err, err_len, FSS_E_NOMEM, "%s: out of memory for a %llu-byte header", path,
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory for a %llu-byte header", path,
                  (unsigned long long)hlen);
         goto out;
     }
@@ -270,7 +269,7 @@ fss_status fss_safetensors_get(const fss_safetensors *st, const char *name, cons
 {
     *t = fss_safetensors_find(st, name);
     if (!*t)
-        return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: no tensor named '%s' (the file holds %zu tensors)", st->path,
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: no tensor named '%s' (the file holds %zu tensors)", st->path,
                     name, st->ntensors);
     return FSS_OK;
 }
@@ -324,10 +323,10 @@ static fss_status read_convert(const fss_safetensors *st, const char *name, void
     if (s != FSS_OK)
         return s;
     if (t->dtype != FSS_ST_F32 && t->dtype != FSS_ST_F64 && t->dtype != FSS_ST_F16 && t->dtype != FSS_ST_BF16)
-        return fss_io_fail(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
                     st->path, name, fss_st_types[t->dtype].name);
     if ((uint64_t)dst_count != t->count)
-        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
                     (unsigned long long)t->count, dst_count);
     unsigned char buf[ST_CHUNK];
     size_t isz = fss_st_types[t->dtype].size, per = ST_CHUNK / isz;
@@ -366,7 +365,7 @@ fss_status fss_safetensors_read_raw(const fss_safetensors *st, const char *name,
     if (s != FSS_OK)
         return s;
     if ((uint64_t)dst_bytes != t->nbytes)
-        return fss_io_fail(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu bytes, the destination %zu", st->path, name,
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu bytes, the destination %zu", st->path, name,
                     (unsigned long long)t->nbytes, dst_bytes);
     return pread_all(st->fd, dst, dst_bytes, t->offset, st->path, err, err_len);
 }

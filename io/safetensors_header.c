@@ -1,7 +1,6 @@
 /* The safetensors header parser: exactly the JSON subset the format uses (objects,
  * strings, non-negative integers, arrays of them); everything else is refused, so a
  * malformed header cannot reach the data. */
-#include "io_err.h"
 #include "safetensors_internal.h"
 
 #include <stdlib.h>
@@ -20,7 +19,7 @@ typedef struct json {
 
 static fss_status jbad(json *j, const char *what)
 {
-    return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: malformed safetensors header: %s at byte %td of the JSON",
+    return fss_errorf(j->err, j->err_len, FSS_E_FORMAT, "%s: malformed safetensors header: %s at byte %td of the JSON",
                 j->path, what, j->p - j->start);
 }
 
@@ -206,7 +205,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
             while (i < fss_st_ntypes && strcmp(fss_st_types[i].name, d) != 0)
                 i++;
             if (i == fss_st_ntypes)
-                return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has unknown dtype '%.32s'", j->path,
+                return fss_errorf(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has unknown dtype '%.32s'", j->path,
                             t->name, d);
             t->dtype = (fss_safetensors_dtype)i;
             have_dtype = 1;
@@ -222,7 +221,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
                 return jbad(j, "'data_offsets' does not hold two integers");
             have_off = 1;
         } else {
-            return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has an unexpected or repeated field '%.32s'",
+            return fss_errorf(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' has an unexpected or repeated field '%.32s'",
                         j->path, t->name, key);
         }
         if (jeat(j, '}'))
@@ -231,7 +230,7 @@ static fss_status jtensor(json *j, fss_safetensors_tensor *t, uint64_t off[2])
             return jbad(j, "expected ',' or '}' in a tensor entry");
     }
     if (!have_dtype || !have_shape || !have_off)
-        return fss_io_fail(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' lacks '%s'", j->path, t->name,
+        return fss_errorf(j->err, j->err_len, FSS_E_FORMAT, "%s: tensor '%s' lacks '%s'", j->path, t->name,
                     !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
     return FSS_OK;
 }
@@ -274,7 +273,7 @@ static fss_status jheader(json *j, fss_safetensors *st, uint64_t **offs)
                     return jbad(j, "\"__metadata__\" is not an object");
                 while (!jeat(j, '}')) {
                     if (!grow((void **)&st->meta, &mcap, 2 * st->nmeta + 2, sizeof *st->meta))
-                        return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
+                        return fss_errorf(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
                     if ((s = jstring(j, &st->meta[2 * st->nmeta])) != FSS_OK)
                         return s;
                     if (!jeat(j, ':'))
@@ -293,7 +292,7 @@ static fss_status jheader(json *j, fss_safetensors *st, uint64_t **offs)
             } else {
                 if (!grow((void **)&st->tensors, &tcap, st->ntensors + 1, sizeof *st->tensors) ||
                     !grow((void **)offs, &ocap, 2 * st->ntensors + 2, sizeof **offs))
-                    return fss_io_fail(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
+                    return fss_errorf(j->err, j->err_len, FSS_E_NOMEM, "%s: out of memory", j->path);
                 fss_safetensors_tensor *t = &st->tensors[st->ntensors];
                 memset(t, 0, sizeof *t);
                 t->name = key;

@@ -25,7 +25,7 @@ static _Thread_local char last_err[ERR_BYTES];
 
 static void set_error(fss_peer *p, const char *fmt, va_list ap)
 {
-    vsnprintf(last_err, sizeof last_err, fmt, ap);
+    (void)fss_verrorf(last_err, sizeof last_err, FSS_OK, fmt, ap);
     if (p)
         memcpy(p->err, last_err, sizeof p->err);
 }
@@ -40,7 +40,7 @@ fss_status fss_tp_fail(fss_peer *p, fss_status s, const char *fmt, ...)
 }
 
 /* A transfer failed midway: the stream is out of step for good. */
-FSS_TP_PRINTF_LIKE(2, 3) static fss_status fail_broken(fss_peer *p, const char *fmt, ...)
+FSS_PRINTF(2, 3) static fss_status fail_broken(fss_peer *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -29,15 +29,9 @@ struct fss_peer_listener {
     char where[WHERE_BYTES];
 };
 
-#if defined(__GNUC__)
-#define FSS_TP_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define FSS_TP_PRINTF_LIKE(f, a)
-#endif
-
 /* Records the message as the peer's error (and the thread's, for calls without a peer: p
  * may be NULL) and returns s. */
-FSS_TP_PRINTF_LIKE(3, 4) fss_status fss_tp_fail(fss_peer *p, fss_status s, const char *fmt, ...);
+FSS_PRINTF(3, 4) fss_status fss_tp_fail(fss_peer *p, fss_status s, const char *fmt, ...);
 double fss_tp_now(void);
 void fss_tp_sleep(double s);
 /* poll()'s timeout for `left` seconds: rounded up, so a wait never ends early. */

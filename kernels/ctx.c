@@ -34,35 +34,12 @@ struct fss_ctx {
 const uint8_t fss_prg_fixed_key[16] = {0x24, 0x3f, 0x6a, 0x88, 0x85, 0xa3, 0x08, 0xd3,
                                        0x13, 0x19, 0x8a, 0x2e, 0x03, 0x70, 0x73, 0x44};
 
-void fss_memzero(void *p, size_t n)
-{
-    if (n)
-        explicit_bzero(p, n); /* glibc: a memset the compiler may not drop */
-}
-
-const char *fss_status_str(fss_status s)
-{
-    switch (s) {
-    case FSS_OK: return "ok";
-    case FSS_E_ARG: return "invalid argument";
-    case FSS_E_NOMEM: return "out of memory";
-    case FSS_E_CRYPTO: return "cryptographic library failure";
-    case FSS_E_CUDA: return "CUDA error";
-    case FSS_E_NODEV: return "no CUDA device";
-    case FSS_E_FORMAT: return "malformed key data";
-    case FSS_E_IO: return "I/O error";
-    }
-    return "unknown status";
-}
-
 fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...)
 {
-    if (ctx) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    s = fss_verrorf(ctx ? ctx->err : NULL, ctx ? sizeof ctx->err : 0, s, fmt, ap);
+    va_end(ap);
     return s;
 }
 
@@ -207,8 +184,7 @@ void *fss_ctx_scratch(fss_ctx *ctx, int tid, size_t bytes)
     if (t->scratch_bytes >= bytes)
         return t->scratch;
     if (t->scratch) {
-        fss_memzero(t->scratch, t->scratch_bytes);
-        free(t->scratch);
+        fss_free_wiped(t->scratch, t->scratch_bytes);
     }
     size_t rounded = (bytes + 63) & ~(size_t)63;
     t->scratch = aligned_alloc(64, rounded);

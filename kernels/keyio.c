@@ -13,8 +13,7 @@ void fss_keys_mem_free(void *mem, size_t bytes)
 {
     if (!mem)
         return;
-    fss_memzero(mem, bytes);
-    free(mem);
+    fss_free_wiped(mem, bytes);
 }
 
 static void put_mask(uint8_t *out, uint64_t m, size_t nbytes)

@@ -496,8 +496,7 @@ fss_status fss_ev_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t 
      * them or the context is freed (wiped then). */
     if (!ev->keymem || key_bytes > ev->keymem_cap) {
         if (ev->keymem)
-            fss_memzero(ev->keymem, ev->keymem_cap);
-        free(ev->keymem);
+            fss_free_wiped(ev->keymem, ev->keymem_cap);
         ev->keymem_cap = 0;
         const size_t cap = ((key_bytes ? key_bytes : 1) + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
         if (!(ev->keymem = aligned_alloc(64, cap)))

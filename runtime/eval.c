@@ -2,14 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_omp.h"
 #include "eval_internal.h"
+#include "fss/parallel.h"
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev->err, sizeof ev->err, fmt, ap);
+    s = fss_verrorf(ev->err, sizeof ev->err, s, fmt, ap);
     va_end(ap);
     return s;
 }
@@ -74,8 +74,7 @@ void fss_eval_free(fss_eval *ev)
         return;
     fss_ev_backend_free(ev);
     if (ev->keymem)
-        fss_memzero(ev->keymem, ev->keymem_cap);
-    free(ev->keymem);
+        fss_free_wiped(ev->keymem, ev->keymem_cap);
     free(ev);
 }
 
@@ -551,12 +550,10 @@ void fss_tensor_free(fss_tensor *t)
         return;
     }
     if (t->v) {
-        fss_memzero(t->v, t->count * sizeof *t->v);
-        free(t->v);
+        fss_free_wiped(t->v, t->count * sizeof *t->v);
     }
     if (t->own) {
-        fss_memzero(t->own, t->count * sizeof *t->own);
-        free(t->own);
+        fss_free_wiped(t->own, t->count * sizeof *t->own);
     }
     memset(t, 0, sizeof *t);
 }

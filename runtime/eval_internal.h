@@ -92,11 +92,7 @@ FSS_NODISCARD fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, siz
 FSS_NODISCARD fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x,
                                          uint64_t *out);
 
-fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...) FSS_PRINTF(3, 4);
 
 /* Dealer: append a chunk to party b's keys. */
 /* Dealer: a key written in parts (the parts must add up to bytes). */

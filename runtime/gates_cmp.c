@@ -156,8 +156,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
         }
         s = fss_ev_reconstruct(ev, rd, cnt, n, 0, y->v);
     }
-    fss_memzero(sh, nsh * cnt * 8);
-    free(sh);
+    fss_free_wiped(sh, nsh * cnt * 8);
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     ev->stats.seconds += fss_now() - t0;
@@ -305,8 +304,7 @@ done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     if (tmp)
-        fss_memzero(tmp, 3 * cnt * 8);
-    free(tmp);
+        fss_free_wiped(tmp, 3 * cnt * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
@@ -384,8 +382,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     }
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "ars_nonneg: %s", fss_status_str(s));
-    fss_memzero(tmp, 3 * cnt * 8);
-    free(tmp);
+    fss_free_wiped(tmp, 3 * cnt * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }

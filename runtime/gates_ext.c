@@ -34,8 +34,7 @@ static fss_status gate_end(fss_eval *ev, fss_status s, const char *name, uint64_
     if (s != FSS_OK)
         gate_fail(ev, s, name);
     if (tmp)
-        fss_memzero(tmp, words * 8);
-    free(tmp);
+        fss_free_wiped(tmp, words * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }

@@ -93,8 +93,7 @@ fss_status fss_gate_output(fss_eval *ev, int receiver, const fss_tensor *y, uint
             return FSS_E_NOMEM;
         fss_pack_bits(y->v, n, y->bits, p);
         s = fss_ev_put(ev, receiver, FSS_KEY_OUTPUT_MASK, n, p, nb);
-        fss_memzero(p, nb);
-        free(p);
+        fss_free_wiped(p, nb);
     } else if (ev->party == receiver) {
         const void *key;
         if ((s = fss_ev_get(ev, FSS_KEY_OUTPUT_MASK, n, nb, &key)) == FSS_OK) {
@@ -187,8 +186,7 @@ fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A
             fss_im2col_u64(ev->cpu, &g, A + b * cv->c * cv->h * cv->w, col);
             fss_gemm_u64(ev->cpu, cv->o, K, P, B, col, C + b * cv->o * P, acc);
         }
-        fss_memzero(col, K * P * 8);
-        free(col);
+        fss_free_wiped(col, K * P * 8);
     }
     fss_ev_lap(ev, FSS_PHASE_PROD, t0);
     return FSS_OK;
@@ -235,8 +233,7 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
         if (s == FSS_OK)
             s = fss_ev_reconstruct(ev, v, nz, bits, 0, Z->v);
     }
-    fss_memzero(rx, (nx + nz) * 8);
-    free(rx);
+    fss_free_wiped(rx, (nx + nz) * 8);
     return s;
 }
 
@@ -270,8 +267,7 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
                 s = fss_ev_shares_deal(ev, vals, nx + nw + nz, bits);
             }
         }
-        fss_memzero(vals, (nx + nw + nz) * 8);
-        free(vals);
+        fss_free_wiped(vals, (nx + nw + nz) * 8);
     } else {
         uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, (nx + nw + nz) * 8);
         uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, nw * 8);
@@ -292,9 +288,8 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             if (s == FSS_OK)
                 s = fss_ev_reconstruct(ev, zb, nz, bits, 0, Z->v);
         }
-        fss_memzero(sh, (nx + nw + nz) * 8);
-        free(sh);
-        free(tmp);
+        fss_free_wiped(sh, (nx + nw + nz) * 8);
+        fss_free_wiped(tmp, nw * 8);
     }
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));

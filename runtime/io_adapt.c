@@ -3,16 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "eval_internal.h"
-
-static void wipe_free(uint8_t *p, size_t n)
-{
-    if (p)
-        OPENSSL_cleanse(p, n);
-    free(p);
-}
 
 /* A key of more than piece bytes becomes several chunks: all but the last of kind |
  * FSS_KEYFILE_KIND_PIECE, each begun when the appends reach it. */
@@ -110,7 +101,7 @@ static fss_status source_read(void *self, size_t n, const void **data)
         uint8_t *nb = (uint8_t *)malloc(n);
         if (!nb)
             return FSS_E_NOMEM;
-        wipe_free(j->buf, j->cap);
+        fss_free_wiped(j->buf, j->cap);
         j->buf = nb;
         j->cap = n;
     }
@@ -144,7 +135,7 @@ static fss_status source_close(void *self)
 
 void fss_keyfile_joiner_free(fss_keyfile_joiner *j)
 {
-    wipe_free(j->buf, j->cap);
+    fss_free_wiped(j->buf, j->cap);
     j->buf = NULL;
     j->cap = 0;
 }

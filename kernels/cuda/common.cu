@@ -19,7 +19,7 @@ fss_status fss_cuda_fail_at(const char *file, int line, fss_status s, const char
         off = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_err + off, sizeof g_err - (size_t)off, fmt, ap);
+    s = fss_verrorf(g_err + off, sizeof g_err - (size_t)off, s, fmt, ap);
     va_end(ap);
     return s;
 }

@@ -42,11 +42,7 @@ struct __align__(16) fss_cuda_aes_state {
 };
 
 /* Record "file:line: message" as this thread's fss_cuda_last_error() and return s. */
-fss_status fss_cuda_fail_at(const char *file, int line, fss_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
+fss_status fss_cuda_fail_at(const char *file, int line, fss_status s, const char *fmt, ...) FSS_PRINTF(4, 5);
 
 #define FSS_CUDA_FAIL(s, ...) fss_cuda_fail_at(__FILE__, __LINE__, (s), __VA_ARGS__)
 

@@ -129,9 +129,10 @@ const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev);
 const char *fss_eval_error(const fss_eval *ev);
 fss_ctx *fss_eval_cpu(fss_eval *ev);
 
-/* Where a party runs the FSS evaluations of its gates (DCF, comparison). CUDA moves each
- * gate's keys and inputs to the device and the outputs back; the linear layers stay on
- * the CPU. Same bits either way. Fails (FSS_E_NODEV, message in fss_eval_error) where
+/* Where a party runs the FSS evaluations of its gates (DCF, comparison) and its matrix and
+ * convolution products. Under CUDA each gate's keys and inputs go to the device and its
+ * outputs come back; the gates' elementwise protocol steps stay on the CPU. Same bits
+ * either way. Fails (FSS_E_NODEV, message in fss_eval_error) where
  * the build has no CUDA backend or the machine no device. */
 typedef enum fss_backend { FSS_BACKEND_CPU = 0, FSS_BACKEND_CUDA = 1 } fss_backend;
 FSS_NODISCARD fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b);

@@ -57,7 +57,8 @@ FSS_NODISCARD fss_status fss_npy_read(const char *path, fss_npy *a, char *err, s
  * round to the nearest double. */
 double fss_npy_get(const fss_npy *a, size_t i);
 
-/* Release a's data and zero it; safe on a zeroed struct. */
+/* Wipe and release a's data (a party's private inputs) and zero a; safe on a zeroed
+ * struct. */
 void fss_npy_free(fss_npy *a);
 
 /* Write a C-order float32 ('<f4') or int64 ('<i8') array of ndim dimensions (0 to

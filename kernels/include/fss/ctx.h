@@ -55,11 +55,7 @@ void fss_ctx_add_aes_blocks(fss_ctx *ctx, int tid, uint64_t n);
 void *fss_ctx_scratch(fss_ctx *ctx, int tid, size_t bytes);
 
 /* Set the error message (printf format) and return s: `return fss_ctx_fail(...)`. */
-fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+fss_status fss_ctx_fail(fss_ctx *ctx, fss_status s, const char *fmt, ...) FSS_PRINTF(3, 4);
 
 FSS_EXTERN_C_END
 

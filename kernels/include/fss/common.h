@@ -6,6 +6,7 @@
 #ifndef FSS_COMMON_H
 #define FSS_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,9 +98,22 @@ static inline FSS_HD int fss_block_eq(fss_block a, fss_block b)
     return ((a.lo ^ b.lo) | (a.hi ^ b.hi)) == 0;
 }
 
-/* Wipe a secret buffer in a way the compiler may not drop. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FSS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define FSS_PRINTF(fmt, args)
+#endif
+
 FSS_EXTERN_C_BEGIN
+/* Wipe a secret buffer in a way the compiler may not drop; and wipe then free one of n
+ * bytes from malloc (NULL is a no-op). */
 void fss_memzero(void *p, size_t n);
+void fss_free_wiped(void *p, size_t n);
+/* A failure's one-line message, formatted into err (err_len bytes; nothing when err is
+ * NULL), returning s: `return fss_errorf(err, len, FSS_E_FORMAT, "...", ...)`. The one
+ * formatting helper of every layer's error paths. */
+fss_status fss_errorf(char *err, size_t err_len, fss_status s, const char *fmt, ...) FSS_PRINTF(4, 5);
+fss_status fss_verrorf(char *err, size_t err_len, fss_status s, const char *fmt, va_list ap);
 FSS_EXTERN_C_END
 
 #endif
