@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "fss/gates.h"
 #include "fss/ring.h"
 #include "fss/rng.h"
@@ -225,8 +223,6 @@ const fss_cnn_model *fss_cnn_find(const char *name)
     return NULL;
 }
 
-const char *fss_cnn_names(void) { return "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50"; }
-
 void fss_cnn_fold_bn(float *w, float *b, size_t out, size_t per_out, const float *gamma, const float *beta,
                      const float *mean, const float *var, float eps)
 {
@@ -256,9 +252,11 @@ size_t fss_cnn_bias_count(const fss_cnn_model *m, size_t i)
 
 void fss_cnn_weights_free(fss_cnn_weights *w)
 {
-    for (size_t i = 0; i < FSS_CNN_MAX_LAYERS; i++) {
-        free(w->w[i]);
-        free(w->b[i]);
+    for (size_t i = 0; w->m && i < w->m->nlayers; i++) {
+        if (w->w[i])
+            fss_free_wiped(w->w[i], fss_cnn_weight_count(w->m, i) * sizeof(float));
+        if (w->b[i])
+            fss_free_wiped(w->b[i], fss_cnn_bias_count(w->m, i) * sizeof(float));
     }
     memset(w, 0, sizeof *w);
 }
@@ -266,6 +264,7 @@ void fss_cnn_weights_free(fss_cnn_weights *w)
 static fss_status weights_alloc(const fss_cnn_model *m, fss_cnn_weights *w)
 {
     memset(w, 0, sizeof *w);
+    w->m = m;
     for (size_t i = 0; i < m->nlayers; i++) {
         size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
         if (!nw)
@@ -318,7 +317,8 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
             }
             if (s == FSS_OK)
                 fss_cnn_fold_bn(w->w[i], w->b[i], nb, nw / nb, bn, bn + nb, bn + 2 * nb, bn + 3 * nb, FSS_BN_EPS);
-            free(bn);
+            if (bn)
+                fss_free_wiped(bn, 4 * nb * sizeof(float));
         }
     }
     fss_safetensors_close(st);
@@ -372,47 +372,6 @@ fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn
     if (s != FSS_OK)
         fss_cnn_weights_free(w);
     return s;
-}
-
-void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len)
-{
-    snprintf(out, len, FSS_CNN_WALK_VERSION " model=%s batch=%zu bits=%d scale=%d", m->name, batch, m->bits, m->scale);
-}
-
-void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32])
-{
-    char d[256];
-    unsigned int n = 32;
-    fss_cnn_describe(m, batch, d, sizeof d);
-    FSS_ASSERT(EVP_Digest(d, strlen(d), out, &n, EVP_sha256(), NULL) == 1 && n == 32);
-}
-
-fss_status fss_cnn_parse_description(const char *text, size_t len, const uint8_t fingerprint[32],
-                                     const fss_cnn_model **m, size_t *batch, char *err, size_t err_len)
-{
-    char desc[256], name[64];
-    const size_t n = len < sizeof desc - 1 ? len : sizeof desc - 1;
-    memcpy(desc, text, n);
-    desc[n] = 0;
-    const size_t vl = strlen(FSS_CNN_WALK_VERSION);
-    if (strncmp(desc, FSS_CNN_WALK_VERSION, vl) || desc[vl] != ' ') {
-        snprintf(err, err_len, "the key file was written by another version of the dealer ('%.*s'; this build reads "
-                 "'%s'): run this build's dealer again", (int)strcspn(desc, " "), desc, FSS_CNN_WALK_VERSION);
-        return FSS_E_FORMAT;
-    }
-    const char *mp = strstr(desc, " model="), *bp = strstr(desc, " batch=");
-    if (!mp || !bp || sscanf(mp, " model=%63s", name) != 1 || sscanf(bp, " batch=%zu", batch) != 1 ||
-        !(*m = fss_cnn_find(name))) {
-        snprintf(err, err_len, "the key file describes '%s', which this build does not know", desc);
-        return FSS_E_FORMAT;
-    }
-    uint8_t fp[32];
-    fss_cnn_fingerprint(*m, *batch, fp);
-    if (memcmp(fp, fingerprint, 32)) {
-        snprintf(err, err_len, "the key file's model text does not match its fingerprint: the file is corrupt");
-        return FSS_E_FORMAT;
-    }
-    return FSS_OK;
 }
 
 uint64_t fss_fixed_from_float(double x, int scale, int bits)
@@ -554,7 +513,7 @@ static fss_status replace(fss_status s, fss_tensor *x, fss_tensor *y)
 }
 
 fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
-                        const float *images, uint64_t *logits, fss_cnn_progress progress, void *progress_arg)
+                        const float *images, uint64_t *logits, fss_progress *pg)
 {
     const int f = m->scale;
     const size_t nin = batch * m->c * m->h * m->w;
@@ -668,8 +627,8 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
         }
         fss_tensor_free(&wt);
         fss_tensor_free(&bt);
-        if (s == FSS_OK && progress)
-            progress(progress_arg, li, m->nlayers, l->name);
+        if (s == FSS_OK)
+            fss_progress_step(pg, li, m->nlayers, l->name);
     }
     if (s == FSS_OK)
         s = rescale(ev, m, &x, xnn);

@@ -248,6 +248,62 @@ fss_status fss_keyfile_peek_info(const char *path, fss_keyfile_info *info, char 
     return st;
 }
 
+/* The file is expected_party's and fresh: what fss_keyfile_open and the peek refuse. */
+static fss_status check_party_fresh(const fss_keyfile_info *info, const char *path, int expected_party, char *err,
+                                    size_t len)
+{
+    if (info->party != expected_party)
+        return fss_errorf(err, len, FSS_E_FORMAT,
+                          "key file %s is party %d's, but this is party %d: pass this party's key file", path,
+                          info->party, expected_party);
+    if (info->state != 0) {
+        char id[2 * FSS_KEYFILE_RUN_ID_BYTES + 1];
+        fss_kf_hex(id, info->run_id);
+        return fss_errorf(err, len, FSS_E_FORMAT,
+                          "key file %s was already used (run id %s): keys are one-time; run the dealer again", path,
+                          id);
+    }
+    return FSS_OK;
+}
+
+fss_status fss_keyfile_peek_first(const char *path, int expected_party, uint32_t kind, void *buf, size_t cap,
+                                  size_t *len, fss_keyfile_info *info, char *err, size_t err_len)
+{
+    fss_keyfile_info own;
+    info = info ? info : &own;
+    if (!path || !buf || !len)
+        return fss_errorf(err, err_len, FSS_E_ARG, "fss_keyfile_peek_first: needs a path, a buffer and a length");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block: read_header refuses it */
+    if (fd < 0)
+        return fss_errorf(err, err_len, FSS_E_IO, "cannot open key file %s: %s%s", path, strerror(errno),
+                          errno == ENOENT ? ": run the dealer, or check the path" : "");
+    fss_status st = fss_kf_read_header(fd, path, info, err, err_len);
+    if (st == FSS_OK)
+        st = check_party_fresh(info, path, expected_party, err, err_len);
+    uint8_t h[FSS_KEYFILE_CHUNK_HEADER_BYTES];
+    size_t got = 0;
+    if (st == FSS_OK && (info->chunk_count == 0 || fss_kf_pread_full(fd, h, sizeof h, FSS_KEYFILE_HEADER_BYTES, &got) ||
+                         got < sizeof h || get_u32(h + C_HEADER_CRC) != fss_crc32c(0, h, C_HEADER_CRC)))
+        st = fss_errorf(err, err_len, FSS_E_FORMAT,
+                        "key file %s has no readable first chunk: it is corrupted; run the dealer again", path);
+    const uint64_t bytes = st == FSS_OK ? get_u64(h + C_BYTES) : 0;
+    if (st == FSS_OK && (get_u32(h + C_KIND) != kind || bytes > cap ||
+                         bytes > info->total_bytes - FSS_KEYFILE_HEADER_BYTES - sizeof h))
+        st = fss_errorf(err, err_len, FSS_E_FORMAT,
+                        "key file %s does not begin with a run description (kind %" PRIu32 ", %" PRIu64
+                        " bytes): it was written by another program or is corrupted", path, get_u32(h + C_KIND),
+                        bytes);
+    if (st == FSS_OK &&
+        (fss_kf_pread_full(fd, buf, (size_t)bytes, FSS_KEYFILE_HEADER_BYTES + sizeof h, &got) || got < bytes ||
+         fss_crc32c(0, buf, (size_t)bytes) != get_u32(h + C_PAYLOAD_CRC)))
+        st = fss_errorf(err, err_len, FSS_E_FORMAT,
+                        "key file %s, chunk 0 is corrupted (checksum): copy the file again or run the dealer again",
+                        path);
+    close(fd);
+    *len = (size_t)bytes;
+    return st;
+}
+
 fss_status fss_keyfile_open(fss_keyfile_reader **out, const char *path, int expected_party,
                             fss_keyfile_info *info_out)
 {
@@ -286,15 +342,8 @@ fss_status fss_keyfile_open(fss_keyfile_reader **out, const char *path, int expe
         return r->st = st; /* read_header wrote the message */
     if (info_out)
         *info_out = r->info;
-    if (r->info.party != expected_party)
-        return rfail(r, FSS_E_FORMAT, "key file %s is party %d's, but this is party %d: pass this party's key file",
-                     path, r->info.party, expected_party);
-    if (r->info.state != 0) {
-        char id[2 * FSS_KEYFILE_RUN_ID_BYTES + 1];
-        fss_kf_hex(id, r->info.run_id);
-        return rfail(r, FSS_E_FORMAT,
-                     "key file %s was already used (run id %s): keys are one-time; run the dealer again", path, id);
-    }
+    if ((st = check_party_fresh(&r->info, path, expected_party, r->err, sizeof r->err)) != FSS_OK)
+        return r->st = st;
     uint8_t used[4];
     put_u32(used, 1);
     int e = fss_kf_pwrite_all(r->fd, used, sizeof used, H_STATE);

@@ -102,6 +102,20 @@ expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 "$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
 [ $? = 2 ] && ok || bad "unknown model: exit status not 2"
 
+# what can be checked is checked before the key file is spent: keys for batch 2 with a
+# 4-image input, party 0 given party 1's flag; the key files stay fresh (state 0)
+key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
+"$dealer" --model lenet --batch 2 --out "$work/h" --quiet
+"$online" --party 1 --keys "$work/h/p1.bin" --peer 127.0.0.1:1 --input "$work/in4.npy" --output "$work/o11.npy" \
+    --quiet >"$work/log11" 2>&1
+expect_fail "batch 2 keys, 4 images" $? "$work/log11" "holds 4 images; these keys are for batches of 2" "$work/o11.npy"
+"$online" --party 0 --keys "$work/h/p0.bin" --peer 127.0.0.1:1 --input "$work/in4.npy" --quiet >"$work/log12" 2>&1
+rc=$?
+[ $rc = 2 ] && ok || bad "party 0 given --input: exit status $rc, not 2"
+grep -q -- "--input belongs to party 1 and --clear, not to party 0" "$work/log12" && ok || { bad "party 0 given --input: message"; cat "$work/log12"; }
+[ "$(key_state "$work/h/p0.bin")" = 0 ] && [ "$(key_state "$work/h/p1.bin")" = 0 ] && ok ||
+    bad "a refused run spent its key file"
+
 # a NaN in an input image: refused with the element named, exit 2
 cp "$src/cnn/fashion-test-4.npy" "$work/nan.npy"
 hl=$(od -A n -t u2 -j 8 -N 2 "$work/nan.npy" | tr -d ' ')

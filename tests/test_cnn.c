@@ -39,7 +39,7 @@ static void *party_main(void *arg)
         p->st = fss_eval_new_party(&ev, cpu, p->b, fss_memkeys_source(p->keys), fss_peer_link(p->peer));
     if (p->st == FSS_OK) {
         p->st = fss_cnn_walk(ev, p->m, p->batch, p->b == 0 ? p->w : NULL, p->b == 1 ? p->images : NULL,
-                             p->b == 1 ? p->logits : NULL, NULL, NULL);
+                             p->b == 1 ? p->logits : NULL, NULL);
         snprintf(p->err, sizeof p->err, "%s", fss_eval_error(ev));
         p->rounds = fss_eval_stats_get(ev)->rounds;
     }
@@ -179,7 +179,7 @@ static void run_model(fss_rng *rng, const char *name, size_t batch)
     REQUIRE(fss_ctx_new(&cpu, 0) == FSS_OK);
     fss_eval *ev;
     REQUIRE(fss_eval_new_clear(&ev, cpu) == FSS_OK);
-    fss_status s = fss_cnn_walk(ev, m, batch, &w, img, want, NULL, NULL);
+    fss_status s = fss_cnn_walk(ev, m, batch, &w, img, want, NULL);
     CHECK(s == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
     fss_eval_free(ev);
     /* the clear fixed-point walk computes the model: within rounding of the float one */
@@ -198,7 +198,7 @@ static void run_model(fss_rng *rng, const char *name, size_t batch)
     REQUIRE(fss_memkeys_new(&k[0]) == FSS_OK && fss_memkeys_new(&k[1]) == FSS_OK);
     fss_key_sink sinks[2] = {fss_memkeys_sink(k[0]), fss_memkeys_sink(k[1])};
     REQUIRE(fss_eval_new_dealer(&ev, cpu, rng, sinks) == FSS_OK);
-    s = fss_cnn_walk(ev, m, batch, NULL, NULL, NULL, NULL, NULL);
+    s = fss_cnn_walk(ev, m, batch, NULL, NULL, NULL, NULL);
     CHECK(s == FSS_OK, "%s: dealer walk: %s", name, fss_eval_error(ev));
     fss_eval_free(ev);
 
@@ -421,30 +421,53 @@ static void nonfinite_weights(void)
     free(bytes);
 }
 
-/* A key file's description: this build's own round-trips; another walk version, an
- * unknown model and a fingerprint of other text are refused, each with its own message. */
+/* A key file's description, through the registry: this build's own round-trips; another
+ * walk version, an unknown model and a fingerprint of other text are refused, each with its
+ * own message. And every model the family lists is one the CNN code knows. */
 static void descriptions(void)
 {
-    const fss_cnn_model *m = fss_cnn_find("lenet"), *got = NULL;
-    char desc[256], err[320];
+    char err[320];
+    const char *argv[] = {"dealer", "--batch", "4"};
+    fss_args fa = {0};
+    int i = 1;
+    REQUIRE(fss_args_take(&fa, 3, (char **)argv, &i, err, sizeof err) == FSS_OK && i == 3);
+    fss_model *m = NULL, *got = NULL;
+    REQUIRE(fss_model_configure(&m, "lenet", FSS_ROLE_DEALER, &fa, err, sizeof err) == FSS_OK);
+    CHECK(fss_model_family(m) == &fss_family_cnn, "lenet is not the cnn family's");
+    const char *desc = fss_model_description(m);
+    CHECK(!strcmp(desc, "fsskit-cnn/2 model=lenet batch=4 bits=40 scale=12"), "lenet's description is '%s'", desc);
     uint8_t fp[32];
-    size_t batch = 0;
-    fss_cnn_describe(m, 4, desc, sizeof desc);
-    fss_cnn_fingerprint(m, 4, fp);
-    CHECK(fss_cnn_parse_description(desc, strlen(desc), fp, &got, &batch, err, sizeof err) == FSS_OK && got == m &&
-              batch == 4,
+    memcpy(fp, fss_model_fingerprint(m), 32);
+    CHECK(fss_model_from_description(&got, desc, strlen(desc), fp, err, sizeof err) == FSS_OK &&
+              !strcmp(fss_model_description(got), desc),
           "own description '%s' does not parse back: %s", desc, err);
+    fss_model_free(got);
     static const struct {
         const char *text, *want;
     } bad[] = {{"fsskit-cnn/1 model=lenet batch=4 bits=40 scale=12", "another version of the dealer ('fsskit-cnn/1'"},
-               {FSS_CNN_WALK_VERSION "x model=lenet batch=4", "another version"},
-               {FSS_CNN_WALK_VERSION " model=nosuch batch=4 bits=40 scale=12", "does not know"},
-               {FSS_CNN_WALK_VERSION " model=lenet batch=5 bits=40 scale=12", "does not match its fingerprint"}};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+               {"fsskit-cnn/2x model=lenet batch=4", "not an fsskit run's"},
+               {"fsskit-cnn/2 model=nosuch batch=4 bits=40 scale=12", "does not know"},
+               {"fsskit-nosuch/2 model=lenet batch=4", "family 'nosuch', which this build does not have"},
+               {"fsskit-cnn/2 model=lenet batch=5 bits=40 scale=12", "does not match its fingerprint"},
+               {"fsskit-cnn/2 model=lenet batch=4 bits=41 scale=12", "does not match its fingerprint"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         err[0] = 0;
-        fss_status s = fss_cnn_parse_description(bad[i].text, strlen(bad[i].text), fp, &got, &batch, err, sizeof err);
-        CHECK(s == FSS_E_FORMAT && strstr(err, bad[i].want), "description '%s': status %d, '%s'", bad[i].text, (int)s,
-              err);
+        got = NULL;
+        fss_status s = fss_model_from_description(&got, bad[k].text, strlen(bad[k].text), fp, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, bad[k].want) && !got, "description '%s': status %d, '%s'",
+              bad[k].text, (int)s, err);
+        fss_model_free(got);
+    }
+    fss_model_free(m);
+    const char *p = fss_family_cnn.models;
+    while (*p) {
+        char name[64];
+        const size_t n = strcspn(p, ", ");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        CHECK(fss_cnn_find(name) && fss_family_for_model(name) == &fss_family_cnn, "listed model '%s' is not found",
+              name);
+        p += n;
+        p += strspn(p, ", ");
     }
 }
 

@@ -7,7 +7,7 @@
 #ifndef FSS_CNN_H
 #define FSS_CNN_H
 
-#include "fss/eval.h"
+#include "fss/family.h"
 
 FSS_EXTERN_C_BEGIN
 
@@ -42,12 +42,15 @@ typedef struct fss_cnn_model {
     fss_layer layers[FSS_CNN_MAX_LAYERS];
 } fss_cnn_model;
 
-/* The model of that name, or NULL. fss_cnn_names lists them, comma-separated. */
+/* The model of that name, or NULL. */
 const fss_cnn_model *fss_cnn_find(const char *name);
-const char *fss_cnn_names(void);
+/* The family the registry knows these models by (cnn/family.c). */
+extern const fss_family fss_family_cnn;
 
-/* One layer's parameters in floating point, as PyTorch holds them. */
+/* One layer's parameters in floating point, as PyTorch holds them (party 0's secret:
+ * wiped when freed). */
 typedef struct fss_cnn_weights {
+    const fss_cnn_model *m;
     float *w[FSS_CNN_MAX_LAYERS], *b[FSS_CNN_MAX_LAYERS]; /* NULL for layers without */
 } fss_cnn_weights;
 
@@ -67,31 +70,12 @@ FSS_NODISCARD fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char
 FSS_NODISCARD fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn_weights *w);
 void fss_cnn_weights_free(fss_cnn_weights *w);
 
-/* The version of the walk's key layout, the first word of a run's description: a
- * dealer and a party of different versions lay keys out differently. 2: seeded input
- * masks, ReLUs with their shift, owner-side products, DPF and DCF keys serialized in
- * level-major blocks (2026-11-26). */
-#define FSS_CNN_WALK_VERSION "fsskit-cnn/2"
-/* The text that identifies a run's shape ("fsskit-cnn/2 model=lenet batch=4 bits=40
- * scale=12") and its SHA-256, the fingerprint both parties compare. */
-void fss_cnn_describe(const fss_cnn_model *m, size_t batch, char *out, size_t len);
-void fss_cnn_fingerprint(const fss_cnn_model *m, size_t batch, uint8_t out[32]);
-/* A key file's description (len bytes, not NUL-terminated) back to its model and batch,
- * checked against the file's fingerprint. FSS_E_FORMAT with a line in err for a dealer of
- * another walk version (saying to run this build's dealer), an unknown model, or a text
- * that does not match the fingerprint (a corrupt file). */
-FSS_NODISCARD fss_status fss_cnn_parse_description(const char *desc, size_t len, const uint8_t fingerprint[32],
-                                                   const fss_cnn_model **m, size_t *batch, char *err,
-                                                   size_t err_len);
-
 /* The walk. weights: read in CLEAR mode and by party 0 (NULL elsewhere). images:
  * batch x c x h x w floats, read in CLEAR mode and by party 1. logits: batch x classes
- * fixed-point ring values, written in CLEAR mode and for party 1. A progress callback,
- * when set, hears each layer's end. */
-typedef void (*fss_cnn_progress)(void *arg, size_t layer, size_t nlayers, const char *what);
+ * fixed-point ring values, written in CLEAR mode and for party 1. pg (may be NULL) hears
+ * each layer's end. */
 FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
-                                      const float *images, uint64_t *logits, fss_cnn_progress progress,
-                                      void *progress_arg);
+                                      const float *images, uint64_t *logits, fss_progress *pg);
 
 /* Fixed point: round(x 2^scale) as a ring element (scale 0 to 62; saturated at the
  * ring's range; NaN gives 0), and back to a float. */

@@ -135,6 +135,15 @@ FSS_NODISCARD fss_status fss_keyfile_open(fss_keyfile_reader **r, const char *pa
 FSS_NODISCARD fss_status fss_keyfile_peek_info(const char *path, fss_keyfile_info *info, char *err,
                                                size_t err_len);
 
+/* Reads and checks expected_party's key file header and its first chunk (which must be of
+ * this kind and at most cap bytes: the run's description) into buf, without marking the
+ * file used or keeping it open: a party checks what it will run before it spends its
+ * keys. Refuses what fss_keyfile_open refuses (another party's file, a used one) and a
+ * corrupted first chunk. *len gets the payload's length; info (may be NULL) the header. */
+FSS_NODISCARD fss_status fss_keyfile_peek_first(const char *path, int expected_party, uint32_t kind, void *buf,
+                                                size_t cap, size_t *len, fss_keyfile_info *info, char *err,
+                                                size_t err_len);
+
 /* The next chunk, which must have this kind and element count; its header and payload
  * checksums are verified. */
 FSS_NODISCARD fss_status fss_keyfile_next(fss_keyfile_reader *r, uint32_t kind, uint64_t elements,

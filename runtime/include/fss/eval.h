@@ -33,7 +33,8 @@ typedef enum fss_key_kind {
     FSS_KEY_DRELU = 5,       /* comparison keys and the bits z_b (msb(r) ^ r_out) */
     FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, r_y */
     FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
-    FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the model description text */
+    FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the run's description text, at
+                                most FSS_DESCRIPTION_MAX bytes (fss/family.h) */
     FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for party 0,
                                 the packed differences for party 1 */
     FSS_KEY_RELU1 = 10,      /* the one-round ReLU's DCF keys (payload (1, r)) */
@@ -41,6 +42,8 @@ typedef enum fss_key_kind {
     FSS_KEY_TRUNC_STOCH = 12,/* stochastic truncation's DCF keys */
     FSS_KEY_TRUNC_NONNEG = 13,/* the shift of a non-negative value: its f-bit DCF keys */
 } fss_key_kind;
+
+#define FSS_DESCRIPTION_MAX 1024
 
 /* Where the dealer appends a party's keys: one key (a gate's chunk) is begun with its
  * total size, then appended in parts that add up to exactly that size (the dealer

@@ -1,0 +1,264 @@
+/* The CNN models as a model family (fss/family.h): their flags, the run's description,
+ * and the files around the walk: weights (party 0), images and labels (party 1), and the
+ * logits revealed to party 1. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fss/cnn.h"
+#include "fss/family.h"
+#include "fss/npy.h"
+#include "fss/ring.h"
+#include "fss/rng.h"
+
+/* Weights when none are given: random ones of the right shape from this seed, the same in
+ * a secure and a clear run, so that the two can be compared. */
+#define DEFAULT_WEIGHT_SEED 1
+/* --input random: images uniform in [0, 1) from this seed, for benchmarks without data. */
+#define RANDOM_INPUT_SEED 2
+#define MAX_BATCH 1000000
+
+typedef struct cnn_run {
+    const fss_cnn_model *m;
+    size_t batch;       /* dealer: --batch; a party: the key file's; clear: the input's */
+    fss_cnn_weights w;  /* party 0 and clear */
+    float *images;      /* party 1 and clear: batch images */
+    uint64_t *logits;   /* party 1 and clear: batch x classes, revealed */
+    fss_npy labels;     /* --labels, when given */
+} cnn_run;
+
+static const fss_flag cnn_flags[] = {
+    {"--batch", "B", FSS_ROLE_DEALER, 0, "images an inference (default 1)"},
+    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
+     "safetensors weights; default: random ones (seed " "1" ")"},
+    {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+     ".npy float32 [batch][c][h][w]; 'random': uniform images from a fixed seed (give --first N)"},
+    {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+     ".npy float32 logits [batch][classes]"},
+    {"--first", "N", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "use only the first N images of --input"},
+    {"--labels", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
+     ".npy integer labels: print the predictions and the accuracy"},
+    {NULL, NULL, 0, 0, NULL},
+};
+FSS_STATIC_ASSERT(DEFAULT_WEIGHT_SEED == 1, "the --weights help names the seed");
+
+static int cnn_knows(const char *model) { return fss_cnn_find(model) != NULL; }
+
+/* A positive integer up to max, all digits. */
+static int parse_count(const char *v, size_t max, size_t *out)
+{
+    char *end;
+    unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!n || *end || n > max)
+        return 0;
+    *out = (size_t)n;
+    return 1;
+}
+
+static fss_status new_run(void **state, const fss_cnn_model *m, size_t batch)
+{
+    cnn_run *r = (cnn_run *)calloc(1, sizeof *r);
+    if (!r)
+        return FSS_E_NOMEM;
+    r->m = m;
+    r->batch = batch;
+    *state = r;
+    return FSS_OK;
+}
+
+static fss_status cnn_configure(void **state, const char *model, fss_role role, const fss_args *a, char *err,
+                                size_t err_len)
+{
+    size_t batch = role == FSS_ROLE_DEALER ? 1 : 0; /* clear: the input's */
+    const char *b = fss_args_get(a, "--batch");
+    if (b && !parse_count(b, MAX_BATCH, &batch))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
+    return new_run(state, fss_cnn_find(model), batch);
+}
+
+/* "model=lenet batch=4 bits=40 scale=12": the bits and scale follow from the model, and
+ * the runtime checks that the text describe gives back is the one parsed. */
+static fss_status cnn_parse(void **state, const char *desc, char *err, size_t err_len)
+{
+    char name[64];
+    size_t batch = 0;
+    const fss_cnn_model *m = NULL;
+    if (sscanf(desc, "model=%63s batch=%zu", name, &batch) != 2 || !(m = fss_cnn_find(name)) || !batch ||
+        batch > MAX_BATCH)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
+                          desc);
+    return new_run(state, m, batch);
+}
+
+static void cnn_describe(const void *state, char *out, size_t len)
+{
+    const cnn_run *r = (const cnn_run *)state;
+    snprintf(out, len, "model=%s batch=%zu bits=%d scale=%d", r->m->name, r->batch, r->m->bits, r->m->scale);
+}
+
+static void cnn_shape_json(const void *state, char *out, size_t len)
+{
+    const cnn_run *r = (const cnn_run *)state;
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu", r->m->name, r->batch);
+}
+
+static fss_status random_images(cnn_run *r, size_t n, char *err, size_t err_len)
+{
+    const size_t count = n * r->m->c * r->m->h * r->m->w;
+    uint64_t *u = (uint64_t *)malloc(count * 8);
+    fss_rng *g = NULL;
+    r->images = (float *)malloc(count * sizeof(float));
+    fss_status s = r->images && u ? fss_rng_new_seeded(&g, RANDOM_INPUT_SEED) : FSS_E_NOMEM;
+    if (s == FSS_OK)
+        s = fss_rng_bytes(g, u, count * 8);
+    for (size_t i = 0; s == FSS_OK && i < count; i++)
+        r->images[i] = (float)((double)(u[i] >> 11) / 9007199254740992.0);
+    fss_rng_free(g);
+    free(u);
+    r->batch = n;
+    return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot make random images");
+}
+
+/* Images from an .npy file, float32 [batch][c][h][w] (the first `first`, when given), all
+ * finite. */
+static fss_status load_images(cnn_run *r, const char *path, size_t first, char *err, size_t err_len)
+{
+    const fss_cnn_model *m = r->m;
+    fss_npy a;
+    fss_status s = fss_npy_read(path, &a, err, err_len);
+    if (s != FSS_OK)
+        return s;
+    const size_t per = m->c * m->h * m->w;
+    if (a.ndim != 4 || a.shape[1] != m->c || a.shape[2] != m->h || a.shape[3] != m->w || !a.shape[0])
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s holds a %d-d array; model %s takes [batch][%zu][%zu][%zu]",
+                       path, a.ndim, m->name, m->c, m->h, m->w);
+    else if (first > a.shape[0])
+        s = fss_errorf(err, err_len, FSS_E_ARG, "--first %zu, but %s holds %zu images", first, path, a.shape[0]);
+    const size_t n = first ? first : a.shape[0];
+    if (s == FSS_OK && !(r->images = (float *)malloc(n * per * sizeof(float))))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %zu images", n);
+    for (size_t i = 0; s == FSS_OK && i < n * per; i++) {
+        r->images[i] = (float)fss_npy_get(&a, i);
+        if (!isfinite(r->images[i]))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: element %zu (image %zu) is not a finite number", path, i,
+                           i / per);
+    }
+    fss_npy_free(&a);
+    if (s == FSS_OK)
+        r->batch = n;
+    return s;
+}
+
+static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
+{
+    cnn_run *r = (cnn_run *)state;
+    fss_status s = FSS_OK;
+    if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
+        const char *path = fss_args_get(a, "--weights");
+        s = path ? fss_cnn_weights_load(r->m, path, &r->w, err, err_len)
+                 : fss_cnn_weights_random(r->m, DEFAULT_WEIGHT_SEED, &r->w);
+        if (s != FSS_OK && !path)
+            return fss_errorf(err, err_len, s, "cannot make random weights for %s", r->m->name);
+    }
+    if (s != FSS_OK || !(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
+        return s;
+    const char *input = fss_args_get(a, "--input"), *first = fss_args_get(a, "--first");
+    const size_t keyed = r->batch; /* a party's: the key file's batch */
+    size_t n = 0;
+    if (first && !parse_count(first, MAX_BATCH, &n))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--first needs a positive integer, not '%s'", first);
+    if (!strcmp(input, "random")) {
+        if (!n && !keyed)
+            return fss_errorf(err, err_len, FSS_E_ARG, "--input random needs --first N (the number of images)");
+        s = random_images(r, n ? n : keyed, err, err_len);
+    } else {
+        s = load_images(r, input, n, err, err_len); /* all of them, or the first n */
+    }
+    if (s == FSS_OK && keyed && r->batch != keyed)
+        s = fss_errorf(err, err_len, FSS_E_ARG, "%s holds %zu images; these keys are for batches of %zu", input,
+                       r->batch, keyed);
+    const char *labels = fss_args_get(a, "--labels");
+    if (s == FSS_OK && labels && (s = fss_npy_read(labels, &r->labels, err, err_len)) == FSS_OK &&
+        r->labels.count < r->batch)
+        s = fss_errorf(err, err_len, FSS_E_ARG, "%s holds %zu labels for %zu images", labels, r->labels.count,
+                       r->batch);
+    if (s == FSS_OK && !(r->logits = (uint64_t *)calloc(r->batch * r->m->classes, 8)))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    return s;
+}
+
+static fss_status cnn_walk(void *state, fss_eval *ev, fss_progress *pg)
+{
+    cnn_run *r = (cnn_run *)state;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    return fss_cnn_walk(ev, r->m, r->batch, clear || b == 0 ? &r->w : NULL, clear || b == 1 ? r->images : NULL,
+                        clear || b == 1 ? r->logits : NULL, pg);
+}
+
+/* Predicted class of each image (the largest logit), and the accuracy against labels. */
+static void report_labels(const cnn_run *r)
+{
+    const fss_cnn_model *m = r->m;
+    size_t right = 0;
+    printf("predicted:");
+    for (size_t i = 0; i < r->batch; i++) {
+        size_t best = 0;
+        for (size_t c = 1; c < m->classes; c++)
+            if (fss_ring_to_signed(r->logits[i * m->classes + c], m->bits) >
+                fss_ring_to_signed(r->logits[i * m->classes + best], m->bits))
+                best = c;
+        right += (double)best == fss_npy_get(&r->labels, i);
+        printf(" %zu", best);
+    }
+    printf("\naccuracy: %zu of %zu = %.2f%%\n", right, r->batch, 100.0 * (double)right / (double)r->batch);
+}
+
+static fss_status cnn_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
+{
+    cnn_run *r = (cnn_run *)state;
+    if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
+        return FSS_OK;
+    const size_t n = r->batch * r->m->classes, shape[2] = {r->batch, r->m->classes};
+    float *f = (float *)malloc(n * sizeof(float));
+    if (!f)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)fss_fixed_to_float(r->logits[i], r->m->scale, r->m->bits);
+    fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, 2, shape, err, err_len);
+    fss_free_wiped(f, n * sizeof(float));
+    if (s == FSS_OK && r->labels.data)
+        report_labels(r);
+    return s;
+}
+
+static void cnn_free(void *state)
+{
+    cnn_run *r = (cnn_run *)state;
+    if (!r)
+        return;
+    fss_cnn_weights_free(&r->w);
+    if (r->images)
+        fss_free_wiped(r->images, r->batch * r->m->c * r->m->h * r->m->w * sizeof(float));
+    if (r->logits)
+        fss_free_wiped(r->logits, r->batch * r->m->classes * 8);
+    fss_npy_free(&r->labels);
+    free(r);
+}
+
+const fss_family fss_family_cnn = {
+    .name = "cnn",
+    /* 2: seeded input masks, ReLUs with their shift, owner-side products, DPF and DCF keys
+     * serialized in level-major blocks (2026-11-26). */
+    .version = 2,
+    .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50",
+    .flags = cnn_flags,
+    .knows = cnn_knows,
+    .configure = cnn_configure,
+    .parse = cnn_parse,
+    .describe = cnn_describe,
+    .shape_json = cnn_shape_json,
+    .load = cnn_load,
+    .walk = cnn_walk,
+    .save = cnn_save,
+    .free = cnn_free,
+};

@@ -1,0 +1,52 @@
+/* Running a model (fss/family.h) in each walk: the dealer's two key files, the clear run,
+ * a party's run over its session (fss/session.h), and the figures of each layer. What the
+ * programs and the tests share, written once. */
+#ifndef FSS_RUN_H
+#define FSS_RUN_H
+
+#include <stdio.h>
+
+#include "fss/family.h"
+#include "fss/session.h"
+
+FSS_EXTERN_C_BEGIN
+
+/* Progress of a walk: a line on stderr a layer ("<who>: layer 3/9 (relu) done, 0.01 s";
+ * none when quiet), and, once it watches a context, each layer's seconds, bytes exchanged,
+ * rounds and key bytes read, from the moment it started watching. */
+FSS_NODISCARD fss_status fss_progress_new(fss_progress **out, const char *who, int quiet);
+void fss_progress_watch(fss_progress *pg, const fss_eval *ev);
+/* ,"layers": [{"layer", "seconds", "bytes", "rounds", "key_bytes"}, ...] each layer's own share. */
+void fss_progress_print_json(const fss_progress *pg, FILE *f);
+void fss_progress_free(fss_progress *pg);
+
+/* The dealer: both parties' key files for one run of m, dir/p0.bin and dir/p1.bin (dir is
+ * created, mode 0700, when missing; the files must not exist), every mask and seed from the
+ * OS CSPRNG. Keys are generated and written a step at a time, a gate's keys in chunks of at
+ * most piece bytes (0: FSS_KEYFILE_PIECE_BYTES). On failure neither file is left. */
+typedef struct fss_deal_config {
+    const char *dir;
+    size_t piece;
+    int threads; /* 0: all */
+    fss_progress *pg;
+} fss_deal_config;
+typedef struct fss_deal_result {
+    char path[2][4096];
+    uint64_t bytes[2]; /* each file's size */
+} fss_deal_result;
+FSS_NODISCARD fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err,
+                                        size_t err_len);
+
+/* The clear fixed-point walk of m (loaded for FSS_ROLE_CLEAR), on threads CPU threads
+ * (0: all). *headroom_bits: the least headroom a product or sum left in the ring (see
+ * fss_eval_stats.headroom_bits): 0 means a value may have wrapped. */
+FSS_NODISCARD fss_status fss_clear_run(fss_model *m, int threads, fss_progress *pg, int *headroom_bits, char *err,
+                                       size_t err_len);
+
+/* A party's walk of m (loaded for its role) on an open session, then the check that every
+ * key was read. On failure fss_session_error(s) says what went wrong. */
+FSS_NODISCARD fss_status fss_party_run(fss_model *m, fss_session *s, fss_progress *pg);
+
+FSS_EXTERN_C_END
+
+#endif

@@ -1,0 +1,193 @@
+/* Running a model in each walk, and the figures of its layers (fss/run.h). */
+#include "fss/run.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fss/io_adapt.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- progress ----------------------------------------------------------------------- */
+
+typedef struct layer_row {
+    const char *name; /* the family's (static) layer name */
+    double seconds;   /* running totals at the layer's end */
+    uint64_t bytes, rounds, key_bytes;
+} layer_row;
+
+struct fss_progress {
+    const char *who;
+    int quiet;
+    double t0;
+    const fss_eval *ev;
+    layer_row *rows;
+    size_t n, cap;
+};
+
+fss_status fss_progress_new(fss_progress **out, const char *who, int quiet)
+{
+    fss_progress *pg = (fss_progress *)calloc(1, sizeof *pg);
+    *out = pg;
+    if (!pg)
+        return FSS_E_NOMEM;
+    pg->who = who;
+    pg->quiet = quiet;
+    pg->t0 = now_s();
+    return FSS_OK;
+}
+
+void fss_progress_watch(fss_progress *pg, const fss_eval *ev)
+{
+    if (!pg)
+        return;
+    pg->ev = ev;
+    pg->t0 = now_s();
+    pg->n = 0;
+}
+
+void fss_progress_step(fss_progress *pg, size_t layer, size_t nlayers, const char *what)
+{
+    if (!pg)
+        return;
+    const double t = now_s() - pg->t0;
+    if (pg->ev && pg->n == pg->cap) { /* a row a layer, grown as the walk goes */
+        size_t cap = pg->cap ? 2 * pg->cap : 64;
+        layer_row *r = (layer_row *)realloc(pg->rows, cap * sizeof *r);
+        if (r) {
+            pg->rows = r;
+            pg->cap = cap;
+        }
+    }
+    if (pg->ev && pg->n < pg->cap) {
+        const fss_eval_stats *st = fss_eval_stats_get(pg->ev);
+        const int b = fss_eval_party(pg->ev);
+        pg->rows[pg->n++] = (layer_row){what, t, st->bytes_sent + st->bytes_received, st->rounds,
+                                        b >= 0 ? st->key_bytes[b] : st->key_bytes[0] + st->key_bytes[1]};
+    }
+    if (!pg->quiet)
+        fprintf(stderr, "%s: layer %zu/%zu (%s) done, %.2f s\n", pg->who, layer + 1, nlayers, what, t);
+}
+
+void fss_progress_print_json(const fss_progress *pg, FILE *f)
+{
+    fprintf(f, ", \"layers\": [");
+    for (size_t i = 0; pg && i < pg->n; i++) {
+        const layer_row *r = &pg->rows[i], *p = i ? &pg->rows[i - 1] : NULL;
+        fprintf(f, "%s{\"layer\": \"%s\", \"seconds\": %.6f, \"bytes\": %llu, \"rounds\": %llu, \"key_bytes\": %llu}",
+                i ? ", " : "", r->name, r->seconds - (p ? p->seconds : 0),
+                (unsigned long long)(r->bytes - (p ? p->bytes : 0)),
+                (unsigned long long)(r->rounds - (p ? p->rounds : 0)),
+                (unsigned long long)(r->key_bytes - (p ? p->key_bytes : 0)));
+    }
+    fprintf(f, "]");
+}
+
+void fss_progress_free(fss_progress *pg)
+{
+    if (!pg)
+        return;
+    free(pg->rows);
+    free(pg);
+}
+
+/* ---- the walks ---------------------------------------------------------------------- */
+
+fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err, size_t err_len)
+{
+    memset(res, 0, sizeof *res);
+    if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
+        return fss_errorf(err, err_len, FSS_E_IO, "cannot create %s: %s", c->dir, strerror(errno));
+    const char *desc = fss_model_description(m);
+    uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES];
+    fss_keyfile_writer *w[2] = {NULL, NULL};
+    fss_ctx *cpu = NULL;
+    fss_rng *rng = NULL;
+    fss_eval *ev = NULL;
+    fss_status s = fss_ctx_new(&cpu, c->threads);
+    if (s == FSS_OK)
+        s = fss_rng_new_os(&rng);
+    if (s == FSS_OK)
+        s = fss_rng_bytes(rng, run_id, sizeof run_id);
+    if (s != FSS_OK) {
+        fss_errorf(err, err_len, s, "cannot set up the CPU backend or the random source: %s", fss_status_str(s));
+        goto done;
+    }
+    for (int b = 0; b < 2; b++) {
+        snprintf(res->path[b], sizeof res->path[b], "%s/p%d.bin", c->dir, b);
+        s = fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m));
+        if (s == FSS_OK)
+            s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, desc, strlen(desc));
+        if (s != FSS_OK) {
+            fss_errorf(err, err_len, s, "%s", w[b] ? fss_keyfile_writer_error(w[b]) : fss_status_str(s));
+            goto done;
+        }
+    }
+    fss_keyfile_splitter split[2] = {{.w = w[0], .piece = c->piece}, {.w = w[1], .piece = c->piece}};
+    fss_key_sink sinks[2] = {fss_keyfile_sink(&split[0]), fss_keyfile_sink(&split[1])};
+    if ((s = fss_eval_new_dealer(&ev, cpu, rng, sinks)) != FSS_OK) {
+        fss_errorf(err, err_len, s, "cannot set up the dealer: %s", fss_status_str(s));
+        goto done;
+    }
+    fss_progress_watch(c->pg, ev);
+    if ((s = fss_model_walk(m, ev, c->pg)) != FSS_OK) {
+        const char *kf = fss_keyfile_writer_error(w[0])[0] ? fss_keyfile_writer_error(w[0]) : fss_keyfile_writer_error(w[1]);
+        fss_errorf(err, err_len, s, "%s%s%s", fss_eval_error(ev)[0] ? fss_eval_error(ev) : fss_status_str(s),
+                   kf[0] ? "\n" : "", kf);
+        goto done;
+    }
+    for (int b = 0; b < 2; b++) {
+        res->bytes[b] = fss_keyfile_writer_bytes(w[b]);
+        if ((s = fss_keyfile_writer_close(w[b])) != FSS_OK) {
+            fss_errorf(err, err_len, s, "%s", fss_keyfile_writer_error(w[b]));
+            if (b == 1) /* a key file without its twin is no use: leave neither */
+                unlink(res->path[0]);
+            goto done;
+        }
+        w[b] = NULL;
+    }
+done:
+    fss_memzero(run_id, sizeof run_id);
+    for (int b = 0; b < 2; b++)
+        fss_keyfile_writer_abort(w[b]); /* removes what a failed run left */
+    fss_eval_free(ev);
+    fss_rng_free(rng);
+    fss_ctx_free(cpu);
+    return s;
+}
+
+fss_status fss_clear_run(fss_model *m, int threads, fss_progress *pg, int *headroom_bits, char *err, size_t err_len)
+{
+    fss_ctx *cpu = NULL;
+    fss_eval *ev = NULL;
+    fss_status s = fss_ctx_new(&cpu, threads);
+    if (s == FSS_OK)
+        s = fss_eval_new_clear(&ev, cpu);
+    if (s != FSS_OK) {
+        fss_errorf(err, err_len, s, "cannot set up the clear run: %s", fss_status_str(s));
+    } else {
+        fss_progress_watch(pg, ev);
+        if ((s = fss_model_walk(m, ev, pg)) != FSS_OK)
+            fss_errorf(err, err_len, s, "clear run failed: %s", fss_eval_error(ev)[0] ? fss_eval_error(ev)
+                                                                                     : fss_status_str(s));
+        *headroom_bits = fss_eval_stats_get(ev)->headroom_bits;
+    }
+    fss_eval_free(ev);
+    fss_ctx_free(cpu);
+    return s;
+}
+
+fss_status fss_party_run(fss_model *m, fss_session *s, fss_progress *pg)
+{
+    fss_progress_watch(pg, fss_session_eval(s));
+    fss_status st = fss_model_walk(m, fss_session_eval(s), pg);
+    return st == FSS_OK ? fss_session_finish(s) : st;
+}
