@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval_internal.h"
+#include "backend.h"
 #include "fss/parallel.h"
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
@@ -21,6 +21,7 @@ static fss_eval *ev_alloc(fss_mode mode, fss_ctx *cpu)
         ev->mode = mode;
         ev->party = -1;
         ev->cpu = cpu;
+        ev->be = &fss_backend_cpu_ops;
         ev->stats.headroom_bits = 64;
     }
     return ev;
@@ -84,239 +85,6 @@ const char *fss_phase_name(fss_phase p)
     return (unsigned)p < FSS_PHASES ? names[p] : "?";
 }
 
-/* Dealer: key pairs generated a step of instances at a time and appended to each
- * party's current key (begun by the caller), so a gate's keys never sit whole in the
- * dealer's memory. Roots come from the context's random source; roots, keys and the
- * serialized step are wiped. */
-#define DEAL_STEP ((size_t)1 << 14)
-/* Serialized keys come in blocks counted from a gate's first instance: the dealer's
- * steps, the party's steps and its parse slices must all start on a block. */
-#define PARTY_STEP_CPU ((size_t)1 << 14)
-#define PARTY_STEP_CUDA ((size_t)1 << 20)
-FSS_STATIC_ASSERT(DEAL_STEP % FSS_KEY_BLOCK == 0 && PARTY_STEP_CPU % FSS_KEY_BLOCK == 0 &&
-                      PARTY_STEP_CUDA % FSS_KEY_BLOCK == 0,
-                  "steps start on key blocks");
-
-/* A dealer step's buffers: root seeds and one party's serialized keys, wiped after. */
-typedef struct deal_bufs {
-    fss_block *roots;
-    uint8_t *sbuf;
-    size_t step, kb;
-} deal_bufs;
-
-static fss_status deal_open(fss_eval *ev, deal_bufs *d, size_t cnt, size_t kb)
-{
-    d->kb = kb;
-    d->step = cnt < DEAL_STEP ? cnt : DEAL_STEP;
-    d->roots = (fss_block *)fss_ev_alloc(ev, 2 * d->step * sizeof *d->roots);
-    d->sbuf = (uint8_t *)fss_ev_alloc(ev, d->step * kb);
-    return d->roots && d->sbuf ? FSS_OK : FSS_E_NOMEM;
-}
-
-/* Root seeds for m key pairs of the step. */
-static fss_status deal_roots(fss_eval *ev, const deal_bufs *d, size_t m)
-{
-    fss_status s = fss_rng_bytes(ev->rng, d->roots, 2 * m * sizeof *d->roots);
-    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: random source failed");
-}
-
-static void deal_close(deal_bufs *d)
-{
-    if (d->roots)
-        fss_memzero(d->roots, 2 * d->step * sizeof *d->roots);
-    if (d->sbuf)
-        fss_memzero(d->sbuf, d->step * d->kb);
-    free(d->roots);
-    free(d->sbuf);
-}
-
-fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
-{
-    deal_bufs d;
-    fss_status s = deal_open(ev, &d, cnt, FSS_DPF_KEY_BYTES(p.n, p.l, p.early));
-    for (size_t at = 0; at < cnt && s == FSS_OK; at += d.step) {
-        const size_t m = cnt - at < d.step ? cnt - at : d.step;
-        fss_dpf_keys k[2];
-        memset(k, 0, sizeof k);
-        if ((s = deal_roots(ev, &d, m)) == FSS_OK &&
-            ((s = fss_dpf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dpf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
-             (s = fss_dpf_keygen(ev->cpu, p, m, alpha + at, beta ? beta + at : NULL, d.roots, &k[0], &k[1])) != FSS_OK))
-            fss_ev_fail(ev, s, "dealer: %zu comparison keys: %s", m, fss_ctx_error(ev->cpu));
-        for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dpf_keys_write(&k[b], 0, m, d.sbuf);
-            s = fss_ev_put_append(ev, b, d.sbuf, m * d.kb);
-        }
-        fss_dpf_keys_free(&k[0]);
-        fss_dpf_keys_free(&k[1]);
-    }
-    deal_close(&d);
-    return s;
-}
-
-fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha, const uint64_t *beta)
-{
-    deal_bufs d;
-    fss_status s = deal_open(ev, &d, cnt, FSS_DCF_KEY_BYTES(p.n, p.l, p.g));
-    for (size_t at = 0; at < cnt && s == FSS_OK; at += d.step) {
-        const size_t m = cnt - at < d.step ? cnt - at : d.step;
-        fss_dcf_keys k[2];
-        memset(k, 0, sizeof k);
-        if ((s = deal_roots(ev, &d, m)) == FSS_OK &&
-            ((s = fss_dcf_keys_alloc(&k[0], p, 0, m)) != FSS_OK || (s = fss_dcf_keys_alloc(&k[1], p, 1, m)) != FSS_OK ||
-             (s = fss_dcf_keygen(ev->cpu, p, m, alpha + at, beta + at * (size_t)p.g, d.roots, &k[0], &k[1])) != FSS_OK))
-            fss_ev_fail(ev, s, "dealer: %zu DCF keys: %s", m, fss_ctx_error(ev->cpu));
-        for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            fss_dcf_keys_write(&k[b], 0, m, d.sbuf);
-            s = fss_ev_put_append(ev, b, d.sbuf, m * d.kb);
-        }
-        fss_dcf_keys_free(&k[0]);
-        fss_dcf_keys_free(&k[1]);
-    }
-    deal_close(&d);
-    return s;
-}
-
-/* Instances parsed and evaluated a step at a time: the parsed keys (larger than the
- * serialized ones) stay a few MB, in cache, instead of a gate's GB; the GPU gets steps of
- * up to a key piece (64 MiB), evaluated while the CPU goes on to the next. A step ends where
- * the source's piece does (rounded down to a key block), so that its serialized keys are
- * read in place rather than joined by a copy; a step that straddles an edge anyway takes
- * one block (or the gate's last instances). */
-static size_t step_len(fss_eval *ev, size_t left, size_t kb)
-{
-    const size_t cap = ev->backend == FSS_BACKEND_CUDA ? PARTY_STEP_CUDA : PARTY_STEP_CPU;
-    size_t m = left < cap ? left : cap;
-    if (ev->src.in_place) {
-        const size_t here = ev->src.in_place(ev->src.self) / kb;
-        if (here < m) {
-            const size_t whole = here / FSS_KEY_BLOCK * FSS_KEY_BLOCK;
-            m = whole ? whole : m < FSS_KEY_BLOCK ? m : FSS_KEY_BLOCK;
-        }
-    }
-    return m;
-}
-
-/* A step's m serialized keys (kb bytes each) parsed in slices over the context's threads
- * (slices write disjoint instances); on a GPU machine the parse is most of the CPU's
- * share of a gate. */
-#define PARSE_SLICE FSS_KEY_BLOCK /* a slice starts where a serialized block does */
-typedef fss_status (*parse_fn)(void *keys, size_t first, size_t count, const uint8_t *in);
-
-static fss_status parse_dpf(void *k, size_t first, size_t n, const uint8_t *in)
-{
-    return fss_dpf_keys_read((fss_dpf_keys *)k, first, n, in);
-}
-
-static fss_status parse_dcf(void *k, size_t first, size_t n, const uint8_t *in)
-{
-    return fss_dcf_keys_read((fss_dcf_keys *)k, first, n, in);
-}
-
-static fss_status parse_step(fss_eval *ev, parse_fn parse, void *k, size_t m, size_t kb, const uint8_t *keys)
-{
-    const double t0 = fss_now();
-    const size_t slices = (m + PARSE_SLICE - 1) / PARSE_SLICE;
-    int failed = FSS_OK;
-#pragma omp parallel for schedule(static) num_threads(fss_ctx_threads(ev->cpu)) if (slices > 1)
-    for (size_t i = 0; i < slices; i++) {
-        if (fss_failed(&failed))
-            continue;
-        const size_t first = i * PARSE_SLICE, n = m - first < PARSE_SLICE ? m - first : PARSE_SLICE;
-        const fss_status s = parse(k, first, n, keys + first * kb);
-        if (s != FSS_OK)
-            FSS_SET_FAILED(failed, (int)s);
-    }
-    fss_ev_lap(ev, FSS_PHASE_PARSE, t0);
-    return (fss_status)failed;
-}
-
-/* A party step of at most left instances (kb serialized bytes each, parsed_bytes(m) when
- * parsed): its length *m, the memory its parsed keys go to (with room for m inputs and
- * m * g outputs) and its serialized keys from the source. */
-static fss_status take_step(fss_eval *ev, size_t left, size_t kb, size_t g, size_t (*parsed_bytes)(const void *, size_t),
-                            const void *p, size_t *m, void **mem, const uint8_t **keys)
-{
-    const double t0 = fss_now();
-    *m = step_len(ev, left, kb);
-    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
-    fss_status s = fss_ev_step_mem(ev, parsed_bytes(p, *m), *m, *m * g, mem);
-    if (s != FSS_OK)
-        return s;
-    const void *k = NULL;
-    s = fss_ev_read(ev, *m * kb, &k);
-    *keys = (const uint8_t *)k;
-    return s;
-}
-
-/* A device-parse step: its length *m and its serialized keys, as read (the source's
- * memory, unless the step straddles a piece edge). */
-static fss_status take_serial(fss_eval *ev, size_t left, size_t kb, size_t *m, const uint8_t **keys)
-{
-    fss_status s = fss_ev_keys_released(ev);
-    if (s != FSS_OK)
-        return s;
-    const double t0 = fss_now();
-    *m = step_len(ev, left, kb);
-    fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
-    const void *k = NULL;
-    s = fss_ev_read(ev, *m * kb, &k);
-    *keys = (const uint8_t *)k;
-    return s;
-}
-
-static size_t dpf_parsed_bytes(const void *p, size_t m) { return fss_dpf_keys_bytes(*(const fss_dpf_params *)p, m); }
-static size_t dcf_parsed_bytes(const void *p, size_t m) { return fss_dcf_keys_bytes(*(const fss_dcf_params *)p, m); }
-
-fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
-{
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
-    fss_status s = FSS_OK;
-    const int on_device = fss_ev_device_parse(ev);
-    for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
-        void *mem = NULL;
-        const uint8_t *keys = NULL;
-        if (on_device) {
-            if ((s = take_serial(ev, cnt - at, kb, &m, &keys)) == FSS_OK)
-                s = fss_ev_dpf_cmp_eval_serial(ev, p, m, keys, x + at, out + at);
-            continue;
-        }
-        if ((s = take_step(ev, cnt - at, kb, 1, dpf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
-            break;
-        fss_dpf_keys k;
-        fss_dpf_keys_bind(&k, p, ev->party, m, mem);
-        if ((s = parse_step(ev, parse_dpf, &k, m, kb, keys)) != FSS_OK)
-            s = fss_ev_fail(ev, s, "party %d's comparison keys do not parse", ev->party);
-        else
-            s = fss_ev_dpf_cmp_eval(ev, &k, x + at, out + at);
-    }
-    return fss_ev_steps_end(ev, s);
-}
-
-fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x, uint64_t *out)
-{
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
-    fss_status s = FSS_OK;
-    const int on_device = fss_ev_device_parse(ev);
-    for (size_t at = 0, m = 0; at < cnt && s == FSS_OK; at += m) {
-        void *mem = NULL;
-        const uint8_t *keys = NULL;
-        if (on_device) {
-            if ((s = take_serial(ev, cnt - at, kb, &m, &keys)) == FSS_OK)
-                s = fss_ev_dcf_eval_serial(ev, p, m, keys, x + at, out + at * (size_t)p.g);
-            continue;
-        }
-        if ((s = take_step(ev, cnt - at, kb, (size_t)p.g, dcf_parsed_bytes, &p, &m, &mem, &keys)) != FSS_OK)
-            break;
-        fss_dcf_keys k;
-        fss_dcf_keys_bind(&k, p, ev->party, m, mem);
-        if ((s = parse_step(ev, parse_dcf, &k, m, kb, keys)) != FSS_OK)
-            s = fss_ev_fail(ev, s, "party %d's DCF keys do not parse", ev->party);
-        else
-            s = fss_ev_dcf_eval(ev, &k, x + at, out + at * (size_t)p.g);
-    }
-    return fss_ev_steps_end(ev, s);
-}
-
 fss_mode fss_eval_mode(const fss_eval *ev) { return ev->mode; }
 int fss_eval_party(const fss_eval *ev) { return ev->party; }
 const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats; }
@@ -366,8 +134,11 @@ fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements,
 
 fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
 {
+    fss_status s = fss_ev_keys_released(ev);
+    if (s != FSS_OK)
+        return s;
     const double t0 = fss_now();
-    fss_status s = ev->src.open(ev->src.self, (uint32_t)kind, elements);
+    s = ev->src.open(ev->src.self, (uint32_t)kind, elements);
     fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "party %d: cannot read its next key (kind %d, %llu elements): %s", ev->party,
@@ -377,14 +148,24 @@ fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements)
 
 fss_status fss_ev_read(fss_eval *ev, size_t n, const void **data)
 {
+    fss_status s = fss_ev_keys_released(ev);
+    if (s != FSS_OK)
+        return s;
     const double t0 = fss_now();
-    fss_status s = ev->src.read(ev->src.self, n, data);
+    s = ev->src.read(ev->src.self, n, data);
     fss_ev_lap(ev, FSS_PHASE_KEYS, t0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "party %d: its key ends before %zu more bytes (%s): keys of another model?",
                            ev->party, n, fss_status_str(s));
     ev->stats.key_bytes[ev->party] += n;
     return FSS_OK;
+}
+
+size_t fss_ev_in_place(fss_eval *ev)
+{
+    if (!ev->src.in_place || fss_ev_keys_released(ev) != FSS_OK)
+        return SIZE_MAX; /* a failed wait is reported by the read that follows */
+    return ev->src.in_place(ev->src.self);
 }
 
 fss_status fss_ev_close(fss_eval *ev)

@@ -4,12 +4,12 @@
 
 #include <time.h>
 
-#include "fss/dcf.h"
-#include "fss/dpf.h"
 #include "fss/eval.h"
 #include "fss/gates.h"
 #include "fss/gemm.h"
+#include "fss/keyfile.h"
 #include "fss/ring.h"
+#include "prim.h"
 
 struct fss_eval {
     fss_mode mode;
@@ -20,9 +20,9 @@ struct fss_eval {
     fss_key_source src;
     fss_link link;
     fss_eval_stats stats;
-    fss_backend backend;
-    struct fss_gpu *gpu; /* the CUDA backend's stream and buffer (backend.c), or NULL */
-    void *keymem; /* party, cpu: the parsed keys of one step, reused (no page faults, no zeroing) */
+    const struct fss_backend_ops *be; /* the party's backend (backend.h); the CPU's by default */
+    void *be_state;                   /* its state (the CUDA backend's stream and slots), or NULL */
+    void *keymem; /* the CPU backend's: the parsed keys of one step, reused (no page faults, no zeroing) */
     size_t keymem_cap;
     char err[512];
 };
@@ -38,59 +38,33 @@ typedef struct fss_prod_shape {
 } fss_prod_shape;
 
 /* C (+)= prod(A, B) mod 2^64 on the CPU, A the X-side and B the W-side operand
- * (gates_linear.c). */
+ * (backend_cpu.c): the dealer's and the clear walk's products. */
 FSS_NODISCARD fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B,
                                      uint64_t *C, int acc);
+/* The im2col geometry of one image of a convolution product. */
+fss_im2col_geom fss_prod_conv_geom(const fss_prod_shape *ps);
 /* The party's products, C += prod(A1, B1) + prod(A2, B2) (A2 NULL: the first only), on
- * the context's backend (matrix and convolution products go to the GPU under cuda). */
+ * the context's backend where it supports the kind (matrix and convolution products go to
+ * the GPU under cuda), else on the CPU (backend.c). */
 FSS_NODISCARD fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A1,
                                           const uint64_t *B1, const uint64_t *A2, const uint64_t *B2, uint64_t *C);
-
-/* A party step's host memory for key_bytes of parsed keys, evaluated at count inputs into
- * out_words outputs (backend.c). cpu: one buffer, grown and reused (a step is evaluated
- * before the next is parsed). cuda: one of two page-locked slots in turn, with the slot's
- * previous step waited for first: the CPU parses step i + 1 while the device evaluates
- * step i. */
-FSS_NODISCARD fss_status fss_ev_step_mem(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, void **mem);
-/* The FSS evaluations of a step whose keys k lie in the last fss_ev_step_mem, on the
- * context's backend. Under cuda, the work is queued and out written by fss_ev_steps_end.
- * On failure the context's error says what and why. */
-FSS_NODISCARD fss_status fss_ev_dcf_eval(fss_eval *ev, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out);
-FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval(fss_eval *ev, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
-/* cuda, with the keys parsed on the device (the default; FSS_CUDA_PARSE=host parses them
- * on the CPU into the slots instead): a step's m serialized keys at ser (the source's
- * memory, as read) are uploaded, parsed and evaluated on the device, queued as above.
- * Before the source is read again, fss_ev_keys_released waits until the last step's
- * keys have left its memory. */
-int fss_ev_device_parse(const fss_eval *ev);
-FSS_NODISCARD fss_status fss_ev_keys_released(fss_eval *ev);
-FSS_NODISCARD fss_status fss_ev_dcf_eval_serial(fss_eval *ev, fss_dcf_params p, size_t m, const uint8_t *ser,
-                                                const uint64_t *x, uint64_t *out);
-FSS_NODISCARD fss_status fss_ev_dpf_cmp_eval_serial(fss_eval *ev, fss_dpf_params p, size_t m, const uint8_t *ser,
-                                                    const uint64_t *x, uint64_t *out);
-/* Page-locked host memory for the key reader's chunks (NULL when none: the reader then
- * takes malloc's), so the device copies keys straight out of them. */
-void *fss_ev_pinned_alloc(size_t bytes, void *self);
-void fss_ev_pinned_free(void *p, size_t bytes, void *self);
-/* After a take's steps, with its status s: waits for the device's queued steps and writes
- * their outputs (cuda); when s is a failure, drains the queue and drops the outputs
- * instead. Returns s, or the device's failure. */
-FSS_NODISCARD fss_status fss_ev_steps_end(fss_eval *ev, fss_status s);
+/* Frees the backend's state (waiting for its queued work) and goes back to the CPU's. */
 void fss_ev_backend_free(fss_eval *ev);
+/* Waits until the backend's copies of the last step's keys have left the key source's
+ * memory: fss_ev_open, fss_ev_read and fss_ev_in_place call it before they touch the
+ * source, so a read's data lives until the next access, whatever the backend. */
+FSS_NODISCARD fss_status fss_ev_keys_released(fss_eval *ev);
 
-/* Dealer: cnt key pairs (DPF beta may be NULL: 1) appended, serialized, to both parties'
- * current keys, a step of instances at a time. */
-FSS_NODISCARD fss_status fss_ev_dpf_deal(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *alpha,
-                                         const uint64_t *beta);
-FSS_NODISCARD fss_status fss_ev_dcf_deal(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
-                                         const uint64_t *beta);
-/* Party: cnt serialized keys (as the dealer wrote them, back to back), read from the
- * open key and evaluated at x on the context's backend, a step of instances at a time;
- * out as fss_dpf_cmp_eval / fss_dcf_eval. On failure the context's error names what. */
-FSS_NODISCARD fss_status fss_ev_dpf_cmp_take(fss_eval *ev, fss_dpf_params p, size_t cnt, const uint64_t *x,
-                                             uint64_t *out);
-FSS_NODISCARD fss_status fss_ev_dcf_take(fss_eval *ev, fss_dcf_params p, size_t cnt, const uint64_t *x,
-                                         uint64_t *out);
+/* A gate's FSS keys, one path for every primitive (keys.c). Dealer: cnt key pairs (beta
+ * NULL: 1 each; else outs per instance) appended, serialized, to both parties' current
+ * keys, a step of instances at a time. Party: cnt serialized keys (as the dealer wrote
+ * them, back to back), read from the open key and evaluated at x on the context's
+ * backend, a step of instances at a time, out[i * outs + j]. On failure the context's
+ * error names what. */
+FSS_NODISCARD fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *alpha,
+                                     const uint64_t *beta);
+FSS_NODISCARD fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x,
+                                     uint64_t *out);
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...) FSS_PRINTF(3, 4);
 
@@ -105,6 +79,9 @@ FSS_NODISCARD fss_status fss_ev_put(fss_eval *ev, int b, fss_key_kind kind, uint
 FSS_NODISCARD fss_status fss_ev_open(fss_eval *ev, fss_key_kind kind, uint64_t elements);
 FSS_NODISCARD fss_status fss_ev_read(fss_eval *ev, size_t n, const void **data);
 FSS_NODISCARD fss_status fss_ev_close(fss_eval *ev);
+/* Bytes of the open key the next read hands out in place (the source's in_place; SIZE_MAX
+ * when it cannot say). */
+size_t fss_ev_in_place(fss_eval *ev);
 /* Party: the next chunk, which must be of this kind and element count and exactly bytes long. */
 FSS_NODISCARD fss_status fss_ev_get(fss_eval *ev, fss_key_kind kind, uint64_t elements, size_t bytes,
                                     const void **data);

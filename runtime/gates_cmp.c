@@ -30,6 +30,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         return fss_ev_fail(ev, s, "drelu: cannot make the output");
     const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1);
     const fss_dpf_params p = {n - 1, 1, 1};
+    const fss_prim pr = fss_prim_dpf_cmp(p);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
@@ -51,7 +52,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_DRELU, cnt, kb + nb);
         if (s == FSS_OK)
-            s = fss_ev_dpf_deal(ev, p, cnt, alpha, NULL);
+            s = fss_ev_deal(ev, &pr, cnt, alpha, NULL);
         if (s == FSS_OK && (s = fss_ev_random(ev, d->v, cnt, 1)) == FSS_OK)
             s = fss_ev_random(ev, z, cnt, 1);
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
@@ -69,7 +70,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             xl[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_ev_dpf_cmp_take(ev, p, cnt, xl, c)) != FSS_OK || (s = fss_ev_read(ev, nb, &zb)) != FSS_OK ||
+        if ((s = fss_ev_take(ev, &pr, cnt, xl, c)) != FSS_OK || (s = fss_ev_read(ev, nb, &zb)) != FSS_OK ||
             (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
         fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, xl); /* z_b */
@@ -233,6 +234,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
     /* The wrap term 2^(n-f) w needs w only mod 2^f: shares of w mod 2^f, shifted up by
      * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
     const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
+    const fss_prim prlo = fss_prim_dcf(plo), prhi = fss_prim_dcf(phi);
     const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
     const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
@@ -252,12 +254,12 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         if (s == FSS_OK && arith) { /* in the order the party evaluates them */
             for (size_t i = 0; i < cnt; i++)
                 beta[i] = 1;
-            s = fss_ev_dcf_deal(ev, phi, cnt, x->v, beta);
+            s = fss_ev_deal(ev, &prhi, cnt, x->v, beta);
             for (size_t i = 0; i < cnt; i++)
                 beta[i] = fss_ring_mask(m);
         }
         if (s == FSS_OK)
-            s = fss_ev_dcf_deal(ev, plo, cnt, alo, beta);
+            s = fss_ev_deal(ev, &prlo, cnt, alo, beta);
         /* output mask r_y; parties share r_y - H(r) */
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, m);
@@ -274,7 +276,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_add(x->v[i], half, n);
         if (arith) {
-            if ((s = fss_ev_dcf_take(ev, phi, cnt, xs, part)) != FSS_OK)
+            if ((s = fss_ev_take(ev, &prhi, cnt, xs, part)) != FSS_OK)
                 goto done;
             FSS_EV_PARALLEL_FOR(ev, cnt)
             for (size_t i = 0; i < cnt; i++)
@@ -288,7 +290,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
                 out[i] += (xs[i] >> f) - (half >> f);
             xs[i] = fss_ring_reduce(xs[i], f);
         }
-        if ((s = fss_ev_dcf_take(ev, plo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
+        if ((s = fss_ev_take(ev, &prlo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
@@ -338,6 +340,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     }
     double t0 = fss_now();
     const fss_dcf_params p = {f, n, 1};
+    const fss_prim pr = fss_prim_dcf(p);
     const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
     if (!tmp)
@@ -351,7 +354,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC_NONNEG, cnt, kb);
         if (s == FSS_OK)
-            s = fss_ev_dcf_deal(ev, p, cnt, alo, beta);
+            s = fss_ev_deal(ev, &pr, cnt, alo, beta);
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, n);
         if (s == FSS_OK) { /* shares of r_y - H(r), then of 2^(n-f) msb(r) */
@@ -366,7 +369,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         if ((s = fss_ev_open(ev, FSS_KEY_TRUNC_NONNEG, cnt)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
                 xs[i] = fss_ring_reduce(x->v[i], f);
-            if ((s = fss_ev_dcf_take(ev, p, cnt, xs, part)) == FSS_OK)
+            if ((s = fss_ev_take(ev, &pr, cnt, xs, part)) == FSS_OK)
                 s = fss_ev_close(ev);
         }
         if (s == FSS_OK) {

@@ -48,16 +48,18 @@ static fss_status dcf_deal(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, si
     fss_status s = FSS_OK;
     for (int b = 0; b < 2 && s == FSS_OK; b++)
         s = fss_ev_put_begin(ev, b, kind, cnt, kb);
-    return s == FSS_OK ? fss_ev_dcf_deal(ev, p, cnt, alpha, beta) : s;
+    const fss_prim pr = fss_prim_dcf(p);
+    return s == FSS_OK ? fss_ev_deal(ev, &pr, cnt, alpha, beta) : s;
 }
 
 /* Party: its key for this gate, cnt DCF keys of p, read and evaluated at x a step at a time. */
 static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, size_t cnt, const uint64_t *x,
                                 uint64_t *out)
 {
+    const fss_prim pr = fss_prim_dcf(p);
     fss_status s = fss_ev_open(ev, kind, cnt);
     if (s == FSS_OK)
-        s = fss_ev_dcf_take(ev, p, cnt, x, out);
+        s = fss_ev_take(ev, &pr, cnt, x, out);
     return s == FSS_OK ? fss_ev_close(ev) : s;
 }
 

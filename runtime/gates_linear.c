@@ -157,40 +157,7 @@ fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t 
 /* The product gates share one shape: with X^ = X + R_x, W^ = W + R_w public,
  *   Z_b = [b = 0] X^ W^ - X^ [R_w]_b - [R_x]_b W^ + [R_x R_w + R_z]_b
  * reconstructs to X W + R_z, for any product bilinear in (X, W): fss_ev_prod is the
- * elementwise, the matrix or the convolution product (fss_prod_shape). */
-
-/* The im2col geometry of one image of a convolution. */
-static fss_im2col_geom conv_geom(const fss_prod_shape *ps)
-{
-    const fss_conv2d_params *cv = &ps->cv;
-    return (fss_im2col_geom){cv->c, cv->h, cv->w, cv->kh, cv->kw, cv->stride, cv->pad, ps->ho, ps->wo};
-}
-
-fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A, const uint64_t *B, uint64_t *C,
-                       int acc)
-{
-    const double t0 = fss_now();
-    if (ps->kind == FSS_PROD_ELEMENTWISE) {
-        for (size_t i = 0; i < ps->m; i++)
-            C[i] = acc ? C[i] + A[i] * B[i] : A[i] * B[i];
-    } else if (ps->kind == FSS_PROD_MATMUL) {
-        fss_gemm_u64(ev->cpu, ps->m, ps->k, ps->n, A, B, C, acc);
-    } else { /* per image: Y [O][ho wo] = W [O][C kh kw] col [C kh kw][ho wo] */
-        const fss_conv2d_params *cv = &ps->cv;
-        const fss_im2col_geom g = conv_geom(ps);
-        const size_t K = cv->c * cv->kh * cv->kw, P = ps->ho * ps->wo;
-        uint64_t *col = (uint64_t *)fss_ev_alloc(ev, K * P * 8);
-        if (!col)
-            return FSS_E_NOMEM;
-        for (size_t b = 0; b < cv->batch; b++) {
-            fss_im2col_u64(ev->cpu, &g, A + b * cv->c * cv->h * cv->w, col);
-            fss_gemm_u64(ev->cpu, cv->o, K, P, B, col, C + b * cv->o * P, acc);
-        }
-        fss_free_wiped(col, K * P * 8);
-    }
-    fss_ev_lap(ev, FSS_PHASE_PROD, t0);
-    return FSS_OK;
-}
+ * elementwise, the matrix or the convolution product (fss_prod_shape; backend_cpu.c). */
 
 /* W is party o's input, so o knows W (and its mask R_w). With R_x shared as [R_x]_b:
  *   X W = (X^ - [R_x]_o) W - [R_x]_o' W^ + [R_x]_o' R_w       (o' = 1 - o)

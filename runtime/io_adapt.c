@@ -152,10 +152,3 @@ fss_key_source fss_keyfile_source(fss_keyfile_joiner *j)
         .open = source_open, .read = source_read, .close = source_close, .self = j, .in_place = source_in_place};
 }
 fss_link fss_peer_link(fss_peer *p) { return (fss_link){link_exchange, p}; }
-
-fss_keyfile_alloc fss_eval_chunk_alloc(const fss_eval *ev)
-{
-    if (!fss_ev_device_parse(ev))
-        return (fss_keyfile_alloc){0};
-    return (fss_keyfile_alloc){.alloc = fss_ev_pinned_alloc, .free = fss_ev_pinned_free, .self = NULL};
-}

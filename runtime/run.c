@@ -139,7 +139,7 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     }
     fss_progress_watch(c->pg, ev);
     if ((s = fss_model_walk(m, ev, c->pg)) != FSS_OK) {
-        const char *kf = fss_keyfile_writer_error(w[0])[0] ? fss_keyfile_writer_error(w[0]) : fss_keyfile_writer_error(w[1]);
+        const char *kf = fss_keyfile_writer_error(w[fss_keyfile_writer_error(w[0])[0] ? 0 : 1]);
         fss_errorf(err, err_len, s, "%s%s%s", fss_eval_error(ev)[0] ? fss_eval_error(ev) : fss_status_str(s),
                    kf[0] ? "\n" : "", kf);
         goto done;

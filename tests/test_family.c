@@ -73,7 +73,10 @@ static fss_status toy_parse(void **state, const char *desc, char *err, size_t le
     return toy_new(state, n);
 }
 
-static void toy_describe(const void *state, char *out, size_t len) { snprintf(out, len, "n=%zu", ((const toy *)state)->n); }
+static void toy_describe(const void *state, char *out, size_t len)
+{
+    snprintf(out, len, "n=%zu", ((const toy *)state)->n);
+}
 
 static fss_status toy_load(void *state, fss_role role, const fss_args *a, char *err, size_t len)
 {
@@ -193,7 +196,8 @@ static void flags(void)
     CHECK(fss_args_take(&a, 8, (char **)argv, &i, err, sizeof err) == FSS_E_ARG && strstr(err, "twice"),
           "a flag given twice: '%s'", err);
     i = 6;
-    CHECK(fss_args_take(&a, 8, (char **)argv, &i, err, sizeof err) == FSS_E_ARG && strstr(err, "unknown option '--bogus'"),
+    CHECK(fss_args_take(&a, 8, (char **)argv, &i, err, sizeof err) == FSS_E_ARG &&
+              strstr(err, "unknown option '--bogus'"),
           "an unknown flag: '%s'", err);
     i = 7;
     CHECK(fss_args_take(&a, 8, (char **)argv, &i, err, sizeof err) == FSS_E_ARG && strstr(err, "needs a value"),

@@ -1,0 +1,73 @@
+/* Internal to runtime/: the FSS primitives a gate deals and a party evaluates from
+ * serialized keys, one table entry a kind. The dealer's and the party's key paths
+ * (eval.c) and each backend (backend_*.c) go through the entry, so a new primitive (the
+ * full-domain DPF of lookup tables, say) is one entry here and one in the CUDA backend's
+ * table, not a set of twin functions. */
+#ifndef FSS_PRIM_H
+#define FSS_PRIM_H
+
+#include "fss/dcf.h"
+#include "fss/dpf.h"
+
+typedef enum fss_prim_kind {
+    FSS_PRIM_DCF,     /* DCF eval: g outputs an instance */
+    FSS_PRIM_DPF_CMP, /* comparison from DPF keys: one XOR-shared bit an instance */
+    FSS_PRIM_KINDS
+} fss_prim_kind;
+
+/* A primitive and its parameters. */
+typedef struct fss_prim {
+    fss_prim_kind kind;
+    fss_dcf_params dcf; /* FSS_PRIM_DCF */
+    fss_dpf_params dpf; /* FSS_PRIM_DPF_CMP */
+} fss_prim;
+
+static inline fss_prim fss_prim_dcf(fss_dcf_params p)
+{
+    fss_prim pr = {FSS_PRIM_DCF, p, {0, 0, 0}};
+    return pr;
+}
+
+static inline fss_prim fss_prim_dpf_cmp(fss_dpf_params p)
+{
+    fss_prim pr = {FSS_PRIM_DPF_CMP, {0, 0, 0}, p};
+    return pr;
+}
+
+/* A batch of a primitive's parsed keys, bound to host or device memory. */
+typedef struct fss_prim_keys {
+    fss_prim pr;
+    size_t count;
+    void *mem;
+    size_t owned; /* bytes of mem when fss_prim_keys_alloc made it (host) */
+    union {
+        fss_dcf_keys dcf;
+        fss_dpf_keys dpf;
+    } k;
+} fss_prim_keys;
+
+/* What the key path needs of a primitive, typed by the kernels; the entry's functions take
+ * keys bound by fss_prim_keys_bind (their pr and count set). */
+typedef struct fss_prim_ops {
+    const char *name;                        /* in messages: "DCF", "comparison" */
+    size_t (*key_bytes)(const fss_prim *pr); /* serialized, an instance */
+    size_t (*outs)(const fss_prim *pr);      /* output words an instance (and beta's words) */
+    size_t (*parsed)(const fss_prim *pr, size_t count); /* bytes of count parsed instances */
+    void (*bind)(fss_prim_keys *k, int party, void *mem);
+    /* the dealer's keys for count instances of k0's primitive (beta NULL: 1 each) */
+    fss_status (*keygen)(fss_ctx *ctx, size_t count, const uint64_t *alpha, const uint64_t *beta,
+                         const fss_block *roots, fss_prim_keys *k0, fss_prim_keys *k1);
+    void (*write)(const fss_prim_keys *k, size_t first, size_t count, uint8_t *out);
+    fss_status (*read)(fss_prim_keys *k, size_t first, size_t count, const uint8_t *in);
+    /* the CPU's evaluation: out[i * outs + j] */
+    fss_status (*eval)(fss_ctx *ctx, const fss_prim_keys *k, const uint64_t *x, uint64_t *out);
+} fss_prim_ops;
+
+const fss_prim_ops *fss_prim_ops_of(fss_prim_kind kind);
+/* Keys of count instances of pr over mem (host or device, 64-byte aligned, at least
+ * ops->parsed bytes); or over a host allocation of their own, wiped by free. */
+void fss_prim_keys_bind(fss_prim_keys *k, const fss_prim *pr, int party, size_t count, void *mem);
+FSS_NODISCARD fss_status fss_prim_keys_alloc(fss_prim_keys *k, const fss_prim *pr, int party, size_t count);
+void fss_prim_keys_free(fss_prim_keys *k);
+
+#endif
