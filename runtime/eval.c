@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fss/gate_body.h"
 #include "fss/parallel.h"
 
 fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
@@ -298,7 +299,7 @@ fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, 
         fss_ev_unpack_bits(ev, buf + nb, count, bits, out);
 #pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count))
         for (size_t i = 0; i < count; i++)
-            out[i] = xor ? (out[i] ^ mine[i]) : fss_ring_add(out[i], mine[i], bits);
+            out[i] = fss_share_join(out[i], mine[i], bits, xor);
     }
     free(buf);
     return s;

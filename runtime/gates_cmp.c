@@ -5,21 +5,15 @@
 #include "eval_internal.h"
 #include "fss/dcf.h"
 #include "fss/dpf.h"
+#include "fss/gate_body.h"
 #include "fss/gates.h"
 
-static uint64_t msb(uint64_t v, int bits) { return (v >> (bits - 1)) & 1u; }
-
-/* floor(v / 2^f) for a signed v, without relying on >> of negative values. */
-static int64_t floor_shift(int64_t v, int f)
-{
-    return v >= 0 ? (int64_t)((uint64_t)v >> f) : -(int64_t)(((uint64_t)(-(v + 1))) >> f) - 1;
-}
 
 /* ---- DReLU --------------------------------------------------------------------------
- * With x^ = x + r: msb(x) = msb(x^) ^ msb(r) ^ 1{x^' < r'}, ' = the low n-1 bits (the
- * borrow into bit n-1), so d = 1 ^ msb(x) is one comparison of public x^' with the
+ * With x^ = x + r: fss_msb(x) = fss_msb(x^) ^ fss_msb(r) ^ 1{x^' < r'}, ' = the low n-1 bits (the
+ * borrow into bit n-1), so d = 1 ^ fss_msb(x) is one comparison of public x^' with the
  * dealer's r': a DPF comparison key at alpha = r'. The dealer adds the output mask by
- * sharing msb(r) ^ r_d; one round of one bit each. */
+ * sharing fss_msb(r) ^ r_d; one round of one bit each. */
 fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
 {
     const int n = x->bits;
@@ -35,7 +29,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++)
-            d->v[i] = 1u ^ msb(x->v[i], n);
+            d->v[i] = 1u ^ fss_msb(x->v[i], n);
         return FSS_OK;
     }
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);
@@ -56,9 +50,9 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         if (s == FSS_OK && (s = fss_ev_random(ev, d->v, cnt, 1)) == FSS_OK)
             s = fss_ev_random(ev, z, cnt, 1);
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            /* z_0 random, z_1 = z_0 ^ msb(r) ^ r_d */
+            /* z_0 random, z_1 = z_0 ^ fss_msb(r) ^ r_d */
             for (size_t i = 0; i < cnt; i++)
-                alpha[i] = b ? (z[i] ^ msb(x->v[i], n) ^ d->v[i]) : z[i];
+                alpha[i] = b ? (z[i] ^ fss_msb(x->v[i], n) ^ d->v[i]) : z[i];
             fss_pack_bits(alpha, cnt, 1, buf);
             s = fss_ev_put_append(ev, b, buf, nb);
         }
@@ -76,7 +70,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
         fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, xl); /* z_b */
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
-            c[i] ^= xl[i] ^ (ev->party == 0 ? 1u ^ msb(x->v[i], n) : 0);
+            c[i] = fss_drelu_share(c[i], xl[i], x->v[i], n, ev->party);
         s = fss_ev_reconstruct(ev, c, cnt, 1, 1, d->v);
     }
 done:
@@ -97,9 +91,9 @@ done:
  *   d x = d^ x^ - d^ r_x + (1 - 2 d^)(x^ r_d - r_d r_x)
  * is linear in the dealer's r_x, r_d, r_d r_x: shares of those and of r_y (Sigma).
  * Zero extension from m bits to n: where d = 1, x lies in [0, 2^(m-1)), and over the
- * integers x = x^ - r_x + 2^m w with the wrap w = msb(r_x) (1 - msb(x^)) (as in
+ * integers x = x^ - r_x + 2^m w with the wrap w = fss_msb(r_x) (1 - fss_msb(x^)) (as in
  * ars_nonneg). So the formula holds in Z_{2^n} with r_x replaced by
- * r_x - c 2^m msb(r_x), c = 1 - msb(x^) public: two more shares, of u = 2^m msb(r_x)
+ * r_x - c 2^m fss_msb(r_x), c = 1 - fss_msb(x^) public: two more shares, of u = 2^m fss_msb(r_x)
  * and of r_d u. */
 static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int n, fss_tensor *y)
 {
@@ -116,7 +110,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++) {
-            if (zext && d->v[i] && msb(x->v[i], m))
+            if (zext && d->v[i] && fss_msb(x->v[i], m))
                 return fss_ev_fail(ev, FSS_E_ARG, "select_zext: element %zu is selected and negative", i);
             y->v[i] = d->v[i] ? x->v[i] : 0;
         }
@@ -135,7 +129,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
                 rdx[i] = d->v[i] ? x->v[i] : 0;
                 ry[i] = y->v[i];
                 if (zext) {
-                    u[i] = msb(x->v[i], m) << m;
+                    u[i] = fss_msb(x->v[i], m) << m;
                     rdu[i] = d->v[i] ? u[i] : 0;
                 }
             }
@@ -143,18 +137,9 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
         }
     } else if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, n)) == FSS_OK) {
         FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++) {
-            const uint64_t dh = d->v[i], xh = x->v[i];
-            uint64_t rxe = rx[i], rdxe = rdx[i];
-            if (zext && !msb(xh, m)) { /* c = 1 */
-                rxe -= u[i];
-                rdxe -= rdu[i];
-            }
-            uint64_t v = ry[i] - dh * rxe + (1 - 2 * dh) * (xh * rd[i] - rdxe);
-            if (ev->party == 0)
-                v += dh * xh;
-            rd[i] = v; /* my share of y^, reusing rd */
-        }
+        for (size_t i = 0; i < cnt; i++) /* my share of y^, reusing rd */
+            rd[i] = fss_select_share(d->v[i], x->v[i], rd[i], rx[i], rdx[i], ry[i], zext ? u[i] : 0,
+                                     zext ? rdu[i] : 0, m, zext, ev->party);
         s = fss_ev_reconstruct(ev, rd, cnt, n, 0, y->v);
     }
     fss_free_wiped(sh, nsh * cnt * 8);
@@ -220,10 +205,9 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "%s: cannot make the output", name);
     const size_t cnt = x->count;
-    const uint64_t half = arith ? (uint64_t)1 << (n - 1) : 0;
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++)
-            y->v[i] = arith ? fss_ring_from_signed(floor_shift(fss_ring_to_signed(x->v[i], n), f), n) : (x->v[i] >> f);
+            y->v[i] = arith ? fss_ring_from_signed(fss_floor_shift(fss_ring_to_signed(x->v[i], n), f), n) : (x->v[i] >> f);
         return FSS_OK;
     }
     if (f == 0) { /* nothing to shift: masks and masked values carry over */
@@ -274,32 +258,20 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
-            xs[i] = fss_ring_add(x->v[i], half, n);
-        if (arith) {
-            if ((s = fss_ev_take(ev, &prhi, cnt, xs, part)) != FSS_OK)
-                goto done;
-            FSS_EV_PARALLEL_FOR(ev, cnt)
-            for (size_t i = 0; i < cnt; i++)
-                out[i] = part[i] << (n - f);
-        } else {
-            memset(out, 0, cnt * 8);
-        }
+            xs[i] = fss_trunc_in(x->v[i], n, arith);
+        if (arith && (s = fss_ev_take(ev, &prhi, cnt, xs, part)) != FSS_OK)
+            goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) {
-            if (ev->party == 0)
-                out[i] += (xs[i] >> f) - (half >> f);
-            xs[i] = fss_ring_reduce(xs[i], f);
+            out[i] = fss_trunc_pre(arith ? part[i] : 0, xs[i], n, f, arith, ev->party);
+            xs[i] = fss_ring_reduce(xs[i], f); /* the low DCF's input */
         }
-        if ((s = fss_ev_take(ev, &prlo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
+        if ((s = fss_ev_take(ev, &prlo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, xs, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b, over the spent inputs */
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
-            out[i] += part[i];
-        if ((s = fss_ev_shares_take(ev, part, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b */
-            goto done;
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++)
-            out[i] = fss_ring_reduce(out[i] + part[i], m);
+            out[i] = fss_trunc_share(out[i], part[i], xs[i], m);
         s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);
     }
 done:
@@ -312,9 +284,9 @@ done:
 }
 
 /* ---- the shift of a value known to lie in [0, 2^(n-1)) (a ReLU's output) -------------
- * Then the wrap 1{x^ < r} of the formula above is msb(r) (1 - msb(x^)): x + r passes 2^n
- * only when msb(r) = 1, and then exactly when msb(x^) = 0. That is public msb(x^) times the
- * dealer's bit, so shares of 2^(n-f) msb(r) replace the n-bit DCF of the signed shift:
+ * Then the wrap 1{x^ < r} of the formula above is fss_msb(r) (1 - fss_msb(x^)): x + r passes 2^n
+ * only when fss_msb(r) = 1, and then exactly when fss_msb(x^) = 0. That is public fss_msb(x^) times the
+ * dealer's bit, so shares of 2^(n-f) fss_msb(r) replace the n-bit DCF of the signed shift:
  * one f-bit DCF in all (Sigma's truncation of a value with a known sign). */
 fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
 {
@@ -327,7 +299,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     const size_t cnt = x->count;
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++) {
-            if (msb(x->v[i], n))
+            if (fss_msb(x->v[i], n))
                 return fss_ev_fail(ev, FSS_E_ARG, "ars_nonneg: element %zu is negative: the model walk "
                                                   "called the non-negative shift on a signed value", i);
             y->v[i] = x->v[i] >> f;
@@ -357,10 +329,10 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
             s = fss_ev_deal(ev, &pr, cnt, alo, beta);
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, n);
-        if (s == FSS_OK) { /* shares of r_y - H(r), then of 2^(n-f) msb(r) */
+        if (s == FSS_OK) { /* shares of r_y - H(r), then of 2^(n-f) fss_msb(r) */
             for (size_t i = 0; i < cnt; i++) {
                 vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, n);
-                vals[cnt + i] = msb(x->v[i], n) << (n - f);
+                vals[cnt + i] = fss_msb(x->v[i], n) << (n - f);
             }
             s = fss_ev_shares_deal(ev, vals, 2 * cnt, n);
         }
@@ -374,12 +346,12 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         }
         if (s == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
-                out[i] = part[i] + (ev->party == 0 ? x->v[i] >> f : 0);
+                out[i] = part[i];
             s = fss_ev_shares_take(ev, sh, 2 * cnt, n);
         }
         if (s == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
-                out[i] = fss_ring_reduce(out[i] + sh[i] + (msb(x->v[i], n) ? 0 : sh[cnt + i]), n);
+                out[i] = fss_ars_nonneg_share(out[i], x->v[i], sh[i], sh[cnt + i], n, f, ev->party);
             s = fss_ev_reconstruct(ev, out, cnt, n, 0, y->v);
         }
     }

@@ -4,15 +4,9 @@
 
 #include "eval_internal.h"
 #include "fss/dcf.h"
+#include "fss/gate_body.h"
 #include "fss/gates.h"
 
-static uint64_t msb(uint64_t v, int bits) { return (v >> (bits - 1)) & 1u; }
-
-/* floor(v / 2^f) for a signed v, without relying on >> of negative values. */
-static int64_t floor_shift(int64_t v, int f)
-{
-    return v >= 0 ? (int64_t)((uint64_t)v >> f) : -(int64_t)(((uint64_t)(-(v + 1))) >> f) - 1;
-}
 
 /* Every failure message of a gate starts with the gate's name: prefix what the lower
  * layer (key stream, link, DCF) wrote, once. */
@@ -69,7 +63,7 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params 
  * selector and the selector times the mask, so y = d (x^ - r) is linear in the shares.
  * Our selector comes from the DReLU decomposition of gates_cmp.c instead of LLAMA's
  * n-bit interval containment, which needs one (n-1)-bit DCF evaluation, not two n-bit:
- * with a = msb(x^), m = msb(r), c = 1{x^' < r'} (' = the low n-1 bits),
+ * with a = fss_msb(x^), m = fss_msb(r), c = 1{x^' < r'} (' = the low n-1 bits),
  *   d = 1{x >= 0} = (1 ^ a) ^ e,  e = m ^ c = m + (1 - 2m) c,  so d = (1 - a) + (2a - 1) e,
  *   y = d (x^ - r) = (1 - a)(x^ - r) + (2a - 1)(m x^ - m r + (1 - 2m) c (x^ - r)).
  * The DCF at alpha = r' pays beta = (1 - 2m)(1, r) (g = 2, n-bit values); the dealer
@@ -89,7 +83,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
     const uint64_t mask = fss_ring_mask(n);
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++)
-            y->v[i] = msb(x->v[i], n) ? 0 : x->v[i];
+            y->v[i] = fss_msb(x->v[i], n) ? 0 : x->v[i];
         return FSS_OK;
     }
     if (cnt == 0)
@@ -104,7 +98,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
     uint64_t *lo = tmp, *pay = tmp + cnt, *sh = tmp + 3 * cnt; /* sh: K_0, K_1, m */
     if (ev->mode == FSS_MODE_DEALER) {
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t r = x->v[i], sgn = msb(r, n) ? mask : 1; /* 1 - 2m */
+            uint64_t r = x->v[i], sgn = fss_msb(r, n) ? mask : 1; /* 1 - 2m */
             lo[i] = fss_ring_reduce(r, n - 1);
             pay[2 * i] = sgn;
             pay[2 * i + 1] = fss_ring_mul(sgn, r, n);
@@ -113,10 +107,10 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
             (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t r = x->v[i], mr = msb(r, n) ? r : 0;
+            uint64_t r = x->v[i], mr = fss_msb(r, n) ? r : 0;
             sh[i] = (y->v[i] - r + mr) & mask;
             sh[cnt + i] = (y->v[i] - mr) & mask;
-            sh[2 * cnt + i] = msb(r, n);
+            sh[2 * cnt + i] = fss_msb(r, n);
         }
         s = fss_ev_shares_deal(ev, sh, 3 * cnt, n);
     } else {
@@ -125,14 +119,9 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
         if ((s = dcf_take_eval(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, 3 * cnt, n)) != FSS_OK)
             goto done;
-        for (size_t i = 0; i < cnt; i++) {
-            const uint64_t xh = x->v[i], a = msb(xh, n);
-            uint64_t u = sh[2 * cnt + i] * xh + pay[2 * i] * xh - pay[2 * i + 1];
-            uint64_t v = a ? sh[cnt + i] + u : sh[i] - u;
-            if (ev->party == 0 && !a)
-                v += xh;
-            lo[i] = v & mask; /* my share of y^ */
-        }
+        for (size_t i = 0; i < cnt; i++) /* my share of y^ */
+            lo[i] = fss_relu1_share(x->v[i], pay[2 * i], pay[2 * i + 1], sh[i], sh[cnt + i], sh[2 * cnt + i], n,
+                                    ev->party);
         s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
     }
 done:
@@ -164,7 +153,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         return FSS_OK;
     }
     double t0 = fss_now();
-    const uint64_t half = (uint64_t)1 << (m - 1), nmask = fss_ring_mask(n);
+    const uint64_t nmask = fss_ring_mask(n);
     const fss_dcf_params p = {m, n - m, 1};
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
     if (!tmp) {
@@ -183,16 +172,12 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         s = fss_ev_shares_deal(ev, sh, cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
-            xs[i] = fss_ring_add(x->v[i], half, m);
+            xs[i] = fss_sext_in(x->v[i], m);
         if ((s = dcf_take_eval(ev, FSS_KEY_SEXT, p, cnt, xs, w)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, n)) != FSS_OK)
             goto done;
-        for (size_t i = 0; i < cnt; i++) {
-            uint64_t v = sh[i] + (w[i] << m);
-            if (ev->party == 0)
-                v += xs[i] - half;
-            xs[i] = v & nmask;
-        }
+        for (size_t i = 0; i < cnt; i++)
+            xs[i] = fss_sext_share(w[i], sh[i], xs[i], m, n, ev->party);
         s = fss_ev_reconstruct(ev, xs, cnt, n, 0, y->v);
     }
 done:
@@ -229,7 +214,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
             return fss_ev_fail(ev, s, "%s: cannot make the output", name);
         for (size_t i = 0; i < cnt; i++) /* the clear walk is the exact floor; f = 0 copies */
             y->v[i] = ev->mode == FSS_MODE_CLEAR
-                          ? fss_ring_from_signed(floor_shift(fss_ring_to_signed(x->v[i], n), f), n)
+                          ? fss_ring_from_signed(fss_floor_shift(fss_ring_to_signed(x->v[i], n), f), n)
                           : x->v[i];
         return FSS_OK;
     }
@@ -267,12 +252,8 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
         if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC_STOCH, p, cnt, lo, c)) != FSS_OK ||
             (s = fss_ev_shares_take(ev, sh, cnt, m)) != FSS_OK)
             goto done;
-        for (size_t i = 0; i < cnt; i++) {
-            uint64_t v = sh[i] + c[i];
-            if (ev->party == 0)
-                v += x->v[i] >> f;
-            lo[i] = v & zmask;
-        }
+        for (size_t i = 0; i < cnt; i++)
+            lo[i] = fss_trunc_stoch_share(c[i], sh[i], x->v[i], f, m, ev->party);
         s = fss_ev_reconstruct(ev, lo, cnt, m, 0, z.v);
     }
 done:

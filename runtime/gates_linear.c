@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eval_internal.h"
+#include "fss/gate_body.h"
 #include "fss/gates.h"
 #include "fss/gemm.h"
 
@@ -194,7 +195,7 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
             s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", o);
         } else {
             for (size_t i = 0; i < nx; i++) /* X^ - [R_x]_o, or -[R_x]_o' */
-                rx[i] = (mine ? X->v[i] : 0) - rx[i];
+                rx[i] = fss_prod_operand(X->v[i], rx[i], mine);
             s = fss_ev_prod_pair(ev, ps, rx, mine ? W->own : W->v, NULL, NULL, v);
         }
         if (s == FSS_OK)
@@ -248,9 +249,9 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             uint64_t *zb = sh + nx + nw; /* starts as [R_x R_w + R_z]_b */
             /* party 0: X^ (W^ - [R_w]_0); party 1: X^ (-[R_w]_1) */
             for (size_t i = 0; i < nw; i++)
-                tmp[i] = (ev->party == 0 ? W->v[i] : 0) - rw[i];
+                tmp[i] = fss_prod_operand(W->v[i], rw[i], ev->party == 0);
             for (size_t i = 0; i < nx; i++) /* - [R_x]_b W^ */
-                sh[i] = (uint64_t)0 - rx[i];
+                sh[i] = fss_prod_operand(0, rx[i], 0);
             s = fss_ev_prod_pair(ev, ps, X->v, tmp, sh, W->v, zb);
             if (s == FSS_OK)
                 s = fss_ev_reconstruct(ev, zb, nz, bits, 0, Z->v);
