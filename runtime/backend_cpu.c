@@ -81,9 +81,12 @@ static fss_status cpu_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const ui
 
 static fss_keyfile_alloc cpu_chunk_alloc(const fss_eval *ev) { return (void)ev, (fss_keyfile_alloc){0}; }
 
+#define CPU_STEP ((size_t)1 << 14) /* parsed keys of a few MB: in cache */
+FSS_STATIC_ASSERT(CPU_STEP % FSS_KEY_BLOCK == 0, "party steps start on key blocks");
+
 const fss_backend_ops fss_backend_cpu_ops = {
     .id = FSS_BACKEND_CPU,
-    .step = (size_t)1 << 14, /* parsed keys of a few MB: in cache */
+    .step = CPU_STEP,
     .supports = cpu_supports,
     .parses = cpu_parses,
     .step_mem = cpu_step_mem,

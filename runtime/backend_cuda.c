@@ -495,9 +495,12 @@ static fss_keyfile_alloc gpu_chunk_alloc(const fss_eval *ev)
     return (fss_keyfile_alloc){.alloc = pinned_alloc, .free = pinned_free, .self = NULL};
 }
 
+#define GPU_STEP ((size_t)1 << 20) /* up to a key piece (64 MiB), evaluated while the CPU goes on */
+FSS_STATIC_ASSERT(GPU_STEP % FSS_KEY_BLOCK == 0, "party steps start on key blocks");
+
 const fss_backend_ops fss_backend_cuda_ops = {
     .id = FSS_BACKEND_CUDA,
-    .step = (size_t)1 << 20, /* up to a key piece (64 MiB), evaluated while the CPU goes on */
+    .step = GPU_STEP,
     .init = gpu_init,
     .free = gpu_free,
     .supports = gpu_supports,
