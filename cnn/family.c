@@ -29,8 +29,7 @@ typedef struct cnn_run {
 
 static const fss_flag cnn_flags[] = {
     {"--batch", "B", FSS_ROLE_DEALER, 0, "images an inference (default 1)"},
-    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
-     "safetensors weights; default: random ones (seed " "1" ")"},
+    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0, "safetensors weights; default: random ones (seed 1)"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy float32 [batch][c][h][w]; 'random': uniform images from a fixed seed (give --first N)"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,

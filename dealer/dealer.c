@@ -57,32 +57,34 @@ int main(int argc, char **argv)
     unsigned long long piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
     fss_args fa = {0};
     char err[1024];
-    for (int i = 1; i < argc;) {
-        const char *a = argv[i];
-        const int has = i + 1 < argc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int own = !strcmp(a, "--model") || !strcmp(a, "--out") || !strcmp(a, "--piece-bytes") ||
+                        !strcmp(a, "--threads");
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
-        } else if (!strcmp(a, "--model") && has) {
+        } else if (own && !v) {
+            fprintf(stderr, "dealer: %s needs a value (see --help)\n", a);
+            return 2;
+        } else if (!strcmp(a, "--model")) {
             model = argv[++i];
-        } else if (!strcmp(a, "--out") && has) {
+        } else if (!strcmp(a, "--out")) {
             out = argv[++i];
-        } else if (!strcmp(a, "--piece-bytes") && has) {
+        } else if (!strcmp(a, "--piece-bytes")) {
             if (!parse_num(a, argv[++i], 1, FSS_KEYFILE_MAX_CHUNK_BYTES, &piece))
                 return 2;
-        } else if (!strcmp(a, "--threads") && has) {
+        } else if (!strcmp(a, "--threads")) {
             if (!parse_num(a, argv[++i], 1, 4096, &threads))
                 return 2;
+        } else if (fss_args_take(&fa, argc, argv, &i, err, sizeof err) != FSS_OK) {
+            fprintf(stderr, "dealer: %s\n", err);
+            return 2;
         } else {
-            if (fss_args_take(&fa, argc, argv, &i, err, sizeof err) != FSS_OK) {
-                fprintf(stderr, "dealer: %s\n", err);
-                return 2;
-            }
-            continue;
+            i--; /* fss_args_take moved past the flag and its value */
         }
-        i++;
     }
     if (!model || !out) {
         fprintf(stderr, "dealer: --model and --out are required (see --help)\n");

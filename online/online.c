@@ -68,43 +68,44 @@ static int parse(int argc, char **argv, opts *o)
     o->backend = "cpu";
     o->timeout = 120.0;
     char err[512];
-    for (int i = 1; i < argc;) {
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **val = NULL;
+        int *on = !strcmp(a, "--clear") ? &o->clear : !strcmp(a, "--json") ? &o->json
+                : !strcmp(a, "--quiet")  ? &o->quiet : NULL;
+        const char **str = !strcmp(a, "--keys") ? &o->keys : !strcmp(a, "--peer") ? &o->peer
+                         : !strcmp(a, "--model") ? &o->model : !strcmp(a, "--backend") ? &o->backend : NULL;
+        const int number = !strcmp(a, "--party") || !strcmp(a, "--threads") || !strcmp(a, "--timeout");
         char *end = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             exit(0);
-        } else if (!strcmp(a, "--clear") || !strcmp(a, "--json") || !strcmp(a, "--quiet")) {
-            *(a[2] == 'c' ? &o->clear : a[2] == 'j' ? &o->json : &o->quiet) = 1;
-        } else if (!strcmp(a, "--party") && v) {
+        } else if (on) {
+            *on = 1;
+        } else if ((str || number) && !v) {
+            return bad("%s needs a value (see --help)", a);
+        } else if (str) {
+            *str = argv[++i];
+        } else if (!strcmp(a, "--party")) {
             if (strcmp(v, "0") && strcmp(v, "1"))
                 return bad("--party is 0 or 1, not '%s'", v);
             o->party = v[0] - '0';
             i++;
-        } else if (!strcmp(a, "--threads") && v) {
+        } else if (!strcmp(a, "--threads")) {
             long t = v[0] >= '0' && v[0] <= '9' ? strtol(v, &end, 10) : 0;
             if (!end || *end || t < 1 || t > 4096)
                 return bad("--threads needs a whole number from 1 to 4096, not '%s'", v);
             o->threads = (int)t;
             i++;
-        } else if (!strcmp(a, "--timeout") && v) {
+        } else if (!strcmp(a, "--timeout")) {
             o->timeout = strtod(v, &end);
             if (*end || !(o->timeout > 0 && o->timeout < 1e9)) /* refuses nan too */
                 return bad("--timeout needs a positive number of seconds, not '%s'", v);
             i++;
-        } else if (!strcmp(a, "--keys") || !strcmp(a, "--peer") || !strcmp(a, "--model") || !strcmp(a, "--backend")) {
-            val = a[2] == 'k' ? &o->keys : a[2] == 'p' ? &o->peer : a[2] == 'm' ? &o->model : &o->backend;
-            if (!v)
-                return bad("%s needs a value (see --help)", a);
-            *val = v;
-            i++;
+        } else if (fss_args_take(&o->fa, argc, argv, &i, err, sizeof err) != FSS_OK) {
+            return bad("%s", err);
         } else {
-            if (fss_args_take(&o->fa, argc, argv, &i, err, sizeof err) != FSS_OK)
-                return bad("%s", err);
-            continue;
+            i--; /* fss_args_take moved past the flag and its value */
         }
-        i++;
     }
     if (strcmp(o->backend, "cpu") && strcmp(o->backend, "cuda"))
         return bad("unknown backend '%s': cpu or cuda (see --help)", o->backend);

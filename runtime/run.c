@@ -4,17 +4,10 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "eval_internal.h" /* fss_now */
 #include "fss/io_adapt.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- progress ----------------------------------------------------------------------- */
 
@@ -41,7 +34,7 @@ fss_status fss_progress_new(fss_progress **out, const char *who, int quiet)
         return FSS_E_NOMEM;
     pg->who = who;
     pg->quiet = quiet;
-    pg->t0 = now_s();
+    pg->t0 = fss_now();
     return FSS_OK;
 }
 
@@ -50,7 +43,7 @@ void fss_progress_watch(fss_progress *pg, const fss_eval *ev)
     if (!pg)
         return;
     pg->ev = ev;
-    pg->t0 = now_s();
+    pg->t0 = fss_now();
     pg->n = 0;
 }
 
@@ -58,7 +51,7 @@ void fss_progress_step(fss_progress *pg, size_t layer, size_t nlayers, const cha
 {
     if (!pg)
         return;
-    const double t = now_s() - pg->t0;
+    const double t = fss_now() - pg->t0;
     if (pg->ev && pg->n == pg->cap) { /* a row a layer, grown as the walk goes */
         size_t cap = pg->cap ? 2 * pg->cap : 64;
         layer_row *r = (layer_row *)realloc(pg->rows, cap * sizeof *r);

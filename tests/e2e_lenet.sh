@@ -101,6 +101,10 @@ grep -qi "corrupt" "$work/log0" && ok || { bad "peer stopped mid-run: party 0 di
 expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 "$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
 [ $? = 2 ] && ok || bad "unknown model: exit status not 2"
+"$dealer" --out "$work/f" --model >"$work/log8" 2>&1
+[ $? = 2 ] && grep -q -- "--model needs a value" "$work/log8" && ok || { bad "dealer --model without a value"; cat "$work/log8"; }
+"$online" --party 1 --keys "$work/a/p1.bin" --peer >"$work/log8" 2>&1
+[ $? = 2 ] && grep -q -- "--peer needs a value" "$work/log8" && ok || { bad "online --peer without a value"; cat "$work/log8"; }
 
 # what can be checked is checked before the key file is spent: keys for batch 2 with a
 # 4-image input, party 0 given party 1's flag; the key files stay fresh (state 0)
