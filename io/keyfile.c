@@ -54,26 +54,25 @@ uint32_t fss_kf_header_check(const uint8_t h[FSS_KEYFILE_HEADER_BYTES])
     uint8_t t[H_CHECK];
     memcpy(t, h, H_CHECK);
     put_u32(t + H_STATE, 0); /* so marking the file used leaves the check intact */
-    return fss_crc32c(0, t, H_CHECK);
+    return fss_crc32c(fss_crc32c(0, t, H_CHECK), h + H_SECRET, H_END - H_SECRET);
 }
 
-/* Reads and checks the file header of the open file fd; fills info. */
-fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, char *err, size_t len)
+static fss_status read_header(int fd, const char *path, fss_keyfile_info *info, char *err, size_t len,
+                              uint8_t h[FSS_KEYFILE_HEADER_BYTES])
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0)
         return fss_errorf(err, len, FSS_E_IO, "cannot stat key file %s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return fss_errorf(err, len, FSS_E_ARG, "%s is not a regular file: pass the key file the dealer wrote", path);
-    uint8_t h[FSS_KEYFILE_HEADER_BYTES];
     size_t got;
-    int e = fss_kf_pread_full(fd, h, sizeof h, 0, &got);
+    int e = fss_kf_pread_full(fd, h, FSS_KEYFILE_HEADER_BYTES, 0, &got);
     if (e)
         return fss_errorf(err, len, FSS_E_IO, "cannot read key file %s: %s", path, strerror(e));
     if (got >= 8 && memcmp(h + H_MAGIC, FSS_KEYFILE_MAGIC, 8) != 0)
         return fss_errorf(err, len, FSS_E_FORMAT, "%s is not an fsskit key file (bad magic): pass the file the dealer wrote",
                        path);
-    if (got < sizeof h)
+    if (got < FSS_KEYFILE_HEADER_BYTES)
         return fss_errorf(err, len, FSS_E_FORMAT,
                        "key file %s is truncated: %zu bytes, less than its %d-byte header: copy it again or run "
                        "the dealer again", path, got, FSS_KEYFILE_HEADER_BYTES);
@@ -97,6 +96,7 @@ fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, 
     info->party = (int)party;
     memcpy(info->run_id, h + H_RUN_ID, FSS_KEYFILE_RUN_ID_BYTES);
     memcpy(info->fingerprint, h + H_FINGERPRINT, FSS_KEYFILE_FINGERPRINT_BYTES);
+    memcpy(info->secret, h + H_SECRET, FSS_KEYFILE_SECRET_BYTES);
     info->state = get_u32(h + H_STATE);
     info->chunk_count = get_u64(h + H_CHUNKS);
     info->total_bytes = get_u64(h + H_TOTAL);
@@ -115,4 +115,15 @@ fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, 
                        "key file %s claims %" PRIu64 " chunks in %" PRIu64 " bytes: it is corrupted; run the dealer "
                        "again", path, info->chunk_count, info->total_bytes);
     return FSS_OK;
+}
+
+/* Reads and checks the file header of the open file fd; fills info. */
+fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, char *err, size_t len)
+{
+    uint8_t h[FSS_KEYFILE_HEADER_BYTES];
+    fss_status st = read_header(fd, path, info, err, len, h);
+    fss_memzero(h, sizeof h); /* it holds the channel secret */
+    if (st != FSS_OK)
+        fss_memzero(info->secret, sizeof info->secret);
+    return st;
 }

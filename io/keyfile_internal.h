@@ -30,10 +30,11 @@
 /* Field offsets of the file header and the chunk header (see fss/keyfile.h). */
 enum {
     H_MAGIC = 0, H_VERSION = 8, H_PARTY = 12, H_RUN_ID = 16, H_FINGERPRINT = 32, H_STATE = 64,
-    H_RESERVED = 68, H_CHUNKS = 72, H_TOTAL = 80, H_CHECK = 88, H_END = 92,
+    H_RESERVED = 68, H_CHUNKS = 72, H_TOTAL = 80, H_CHECK = 88, H_SECRET = 92, H_END = 124,
     C_KIND = 0, C_RESERVED = 4, C_ELEMENTS = 8, C_BYTES = 16, C_PAYLOAD_CRC = 24, C_HEADER_CRC = 28,
 };
 FSS_STATIC_ASSERT(H_END <= FSS_KEYFILE_HEADER_BYTES, "file header fields overrun 128 bytes");
+FSS_STATIC_ASSERT(H_END - H_SECRET == FSS_KEYFILE_SECRET_BYTES, "the secret fills 92..123");
 FSS_STATIC_ASSERT(C_HEADER_CRC + 4 == FSS_KEYFILE_CHUNK_HEADER_BYTES, "chunk header is 32 bytes");
 
 static inline void put_u32(uint8_t *p, uint32_t v)

@@ -301,6 +301,8 @@ fss_status fss_keyfile_peek_first(const char *path, int expected_party, uint32_t
                         path);
     close(fd);
     *len = (size_t)bytes;
+    if (info == &own || st != FSS_OK)
+        fss_memzero(info->secret, sizeof info->secret);
     return st;
 }
 

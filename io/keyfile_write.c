@@ -98,7 +98,8 @@ static fss_status patch(fss_keyfile_writer *w, uint64_t off, const uint8_t *p, s
 
 fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int party,
                               const uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES],
-                              const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES])
+                              const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES],
+                              const uint8_t secret[FSS_KEYFILE_SECRET_BYTES])
 {
     if (!out)
         return FSS_E_ARG;
@@ -107,8 +108,9 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
     if (!w)
         return FSS_E_NOMEM;
     w->fd = -1;
-    if (!path || !*path || !run_id || !fingerprint || (party != 0 && party != 1))
-        return wfail(w, FSS_E_ARG, "fss_keyfile_create: needs a path, a run id, a fingerprint and party 0 or 1");
+    if (!path || !*path || !run_id || !fingerprint || !secret || (party != 0 && party != 1))
+        return wfail(w, FSS_E_ARG,
+                     "fss_keyfile_create: needs a path, a run id, a fingerprint, a secret and party 0 or 1");
     size_t pl = strlen(path);
     w->path = malloc(pl + 1);
     w->partial = malloc(pl + sizeof ".partial");
@@ -137,6 +139,7 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
     put_u32(w->header + H_PARTY, (uint32_t)party);
     memcpy(w->header + H_RUN_ID, run_id, FSS_KEYFILE_RUN_ID_BYTES);
     memcpy(w->header + H_FINGERPRINT, fingerprint, FSS_KEYFILE_FINGERPRINT_BYTES);
+    memcpy(w->header + H_SECRET, secret, FSS_KEYFILE_SECRET_BYTES);
     /* Counts and check are patched at close; until then the file cannot pass as whole. */
     return put(w, w->header, sizeof w->header);
 }

@@ -100,7 +100,7 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
         return fss_errorf(err, err_len, FSS_E_IO, "cannot create %s: %s", c->dir, strerror(errno));
     const char *desc = fss_model_description(m);
-    uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES];
+    uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], secret[FSS_KEYFILE_SECRET_BYTES];
     fss_keyfile_writer *w[2] = {NULL, NULL};
     fss_ctx *cpu = NULL;
     fss_rng *rng = NULL;
@@ -110,13 +110,15 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
         s = fss_rng_new_os(&rng);
     if (s == FSS_OK)
         s = fss_rng_bytes(rng, run_id, sizeof run_id);
+    if (s == FSS_OK)
+        s = fss_rng_bytes(rng, secret, sizeof secret);
     if (s != FSS_OK) {
         fss_errorf(err, err_len, s, "cannot set up the CPU backend or the random source: %s", fss_status_str(s));
         goto done;
     }
     for (int b = 0; b < 2; b++) {
         snprintf(res->path[b], sizeof res->path[b], "%s/p%d.bin", c->dir, b);
-        s = fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m));
+        s = fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m), secret);
         if (s == FSS_OK)
             s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, desc, strlen(desc));
         if (s != FSS_OK) {
@@ -149,6 +151,7 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     }
 done:
     fss_memzero(run_id, sizeof run_id);
+    fss_memzero(secret, sizeof secret);
     for (int b = 0; b < 2; b++)
         fss_keyfile_writer_abort(w[b]); /* removes what a failed run left */
     fss_eval_free(ev);

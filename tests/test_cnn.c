@@ -278,12 +278,13 @@ static void split_join(fss_rng *rng)
     char dir[] = "/tmp/fss-test-cnn-XXXXXX", path[64];
     REQUIRE(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/p0.bin", dir);
-    uint8_t id[FSS_KEYFILE_RUN_ID_BYTES] = {1}, fp[FSS_KEYFILE_FINGERPRINT_BYTES] = {2};
+    uint8_t id[FSS_KEYFILE_RUN_ID_BYTES] = {1}, fp[FSS_KEYFILE_FINGERPRINT_BYTES] = {2},
+            secret[FSS_KEYFILE_SECRET_BYTES] = {3};
     static const size_t sizes[] = {10000, 3000, 0, 3001, 7000, 12};
     enum { NK = sizeof sizes / sizeof *sizes };
     uint8_t *keys[NK];
     fss_keyfile_writer *w = NULL;
-    REQUIRE(fss_keyfile_create(&w, path, 0, id, fp) == FSS_OK);
+    REQUIRE(fss_keyfile_create(&w, path, 0, id, fp, secret) == FSS_OK);
     fss_keyfile_splitter sp = {.w = w, .piece = 3000};
     fss_key_sink sink = fss_keyfile_sink(&sp);
     for (size_t i = 0; i < NK; i++) {
@@ -335,7 +336,7 @@ static void split_join(fss_rng *rng)
 
     /* A split key whose last piece is missing: the next key's chunk is refused. */
     snprintf(path, sizeof path, "%s/p1.bin", dir);
-    REQUIRE(fss_keyfile_create(&w, path, 1, id, fp) == FSS_OK);
+    REQUIRE(fss_keyfile_create(&w, path, 1, id, fp, secret) == FSS_OK);
     REQUIRE(fss_keyfile_write_chunk(w, 5 | FSS_KEYFILE_KIND_PIECE, 1, keys[0], 3000) == FSS_OK);
     REQUIRE(fss_keyfile_write_chunk(w, 6, 1, keys[0], 10) == FSS_OK);
     REQUIRE(fss_keyfile_writer_close(w) == FSS_OK);

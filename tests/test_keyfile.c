@@ -19,7 +19,8 @@
 
 static fss_rng *rng;
 static char dir[64];
-static uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES];
+static uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES],
+    secret[FSS_KEYFILE_SECRET_BYTES];
 
 /* name under the test directory; the result is overwritten by the fourth call after. */
 static const char *path_of(const char *name)
@@ -29,6 +30,15 @@ static const char *path_of(const char *name)
     k = (k + 1) & 3;
     snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
     return p[k];
+}
+
+/* The header check by the documented layout: bytes 0..87 (state 0), then 92..123. */
+static uint32_t header_check(const uint8_t *h)
+{
+    uint8_t t[88];
+    memcpy(t, h, 88);
+    memset(t + 64, 0, 4);
+    return fss_crc32c(fss_crc32c(0, t, 88), h + 92, 32);
 }
 
 static int exists(const char *path)
@@ -116,7 +126,7 @@ static void tfile_free(tfile *t)
 static void tfile_write(const tfile *t, const char *path, int party, size_t streamed)
 {
     fss_keyfile_writer *w = NULL;
-    fss_status st = fss_keyfile_create(&w, path, party, run_id, fingerprint);
+    fss_status st = fss_keyfile_create(&w, path, party, run_id, fingerprint, secret);
     REQUIRE(st == FSS_OK);
     for (size_t i = 0; i < t->count; i++) {
         uint32_t kind = 100 + (uint32_t)i;
@@ -224,11 +234,12 @@ static void test_round_trip(void)
     /* The bytes on disk, by the documented offsets. */
     size_t n;
     uint8_t *raw = slurp(path, &n);
-    CHECK(memcmp(raw, "FSSKEYS1", 8) == 0 && rd32(raw + 8) == 1 && rd32(raw + 12) == 1, "header magic/version/party");
+    CHECK(memcmp(raw, "FSSKEYS1", 8) == 0 && rd32(raw + 8) == 2 && rd32(raw + 12) == 1, "header magic/version/party");
     CHECK(memcmp(raw + 16, run_id, 16) == 0 && memcmp(raw + 32, fingerprint, 32) == 0, "run id / fingerprint");
+    CHECK(memcmp(raw + 92, secret, 32) == 0 && rd32(raw + 124) == 0, "channel secret");
     CHECK(rd32(raw + 64) == 0 && rd32(raw + 68) == 0, "state/reserved %u %u", rd32(raw + 64), rd32(raw + 68));
     CHECK(rd64(raw + 72) == count && rd64(raw + 80) == n, "counts %" PRIu64 " %" PRIu64, rd64(raw + 72), rd64(raw + 80));
-    CHECK(rd32(raw + 88) == fss_crc32c(0, raw, 88), "header check");
+    CHECK(rd32(raw + 88) == header_check(raw), "header check");
     size_t off = 128;
     for (size_t i = 0; i < count && off + 32 <= n; i++) {
         const uint8_t *h = raw + off;
@@ -253,7 +264,8 @@ static void test_round_trip(void)
     fss_keyfile_reader *r = NULL;
     fss_status st = fss_keyfile_open(&r, path, 1, &info);
     REQUIRE(st == FSS_OK);
-    CHECK(info.version == 1 && memcmp(info.run_id, run_id, 16) == 0 && memcmp(info.fingerprint, fingerprint, 32) == 0,
+    CHECK(info.version == FSS_KEYFILE_VERSION && memcmp(info.run_id, run_id, 16) == 0 &&
+              memcmp(info.fingerprint, fingerprint, 32) == 0 && memcmp(info.secret, secret, 32) == 0,
           "open info");
     open_fails(path, 1, FSS_E_FORMAT, "another process", "concurrent open");
     uint64_t bytes = 0;
@@ -289,7 +301,7 @@ static void test_writer_refusals(void)
     snprintf(path, sizeof path, "%s", path_of("exists.keys"));
     spill(path, (const uint8_t *)"x", 1);
     fss_keyfile_writer *w = NULL;
-    CHECK(fss_keyfile_create(&w, path, 0, run_id, fingerprint) == FSS_E_ARG &&
+    CHECK(fss_keyfile_create(&w, path, 0, run_id, fingerprint, secret) == FSS_E_ARG &&
               strstr(fss_keyfile_writer_error(w), "exists; remove it or choose another --out"),
           "existing path: %s", fss_keyfile_writer_error(w));
     fss_keyfile_writer_abort(w);
@@ -299,20 +311,20 @@ static void test_writer_refusals(void)
     /* A stale partial file (an interrupted dealer) is refused, not overwritten. */
     snprintf(path, sizeof path, "%s", path_of("stale.keys"));
     spill(path_of("stale.keys.partial"), (const uint8_t *)"y", 1);
-    CHECK(fss_keyfile_create(&w, path, 0, run_id, fingerprint) == FSS_E_ARG &&
+    CHECK(fss_keyfile_create(&w, path, 0, run_id, fingerprint, secret) == FSS_E_ARG &&
               strstr(fss_keyfile_writer_error(w), "interrupted"),
           "stale partial: %s", fss_keyfile_writer_error(w));
     fss_keyfile_writer_abort(w);
     CHECK(exists(path_of("stale.keys.partial")), "someone else's partial file removed");
     unlink(path_of("stale.keys.partial"));
 
-    CHECK(fss_keyfile_create(&w, path, 2, run_id, fingerprint) == FSS_E_ARG, "party 2 accepted");
+    CHECK(fss_keyfile_create(&w, path, 2, run_id, fingerprint, secret) == FSS_E_ARG, "party 2 accepted");
     fss_keyfile_writer_abort(w);
 
     /* Abort mid-chunk leaves nothing. */
     uint8_t *b = random_bytes(3 * MIB);
     snprintf(path, sizeof path, "%s", path_of("aborted.keys"));
-    REQUIRE(fss_keyfile_create(&w, path, 0, run_id, fingerprint) == FSS_OK);
+    REQUIRE(fss_keyfile_create(&w, path, 0, run_id, fingerprint, secret) == FSS_OK);
     REQUIRE(fss_keyfile_write_chunk(w, 1, 1, b, 3 * MIB) == FSS_OK);
     REQUIRE(fss_keyfile_begin_chunk(w, 2, 2, 100) == FSS_OK && fss_keyfile_append(w, b, 50) == FSS_OK);
     CHECK(exists(path_of("aborted.keys.partial")), "no partial file while writing");
@@ -326,7 +338,7 @@ static void test_writer_refusals(void)
     } cases[] = {{"append past the declared size", 0}, {"end_chunk short", 1}, {"append outside a chunk", 2},
                  {"close inside a chunk", 3}, {"a chunk over the 1 GiB limit", 4}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        REQUIRE(fss_keyfile_create(&w, path, 0, run_id, fingerprint) == FSS_OK);
+        REQUIRE(fss_keyfile_create(&w, path, 0, run_id, fingerprint, secret) == FSS_OK);
         fss_status st = FSS_OK;
         switch (cases[k].step) {
         case 0:
@@ -390,14 +402,18 @@ static void test_truncation(void)
     spill(path_of("hdr.keys"), longer, n);
     open_fails(path_of("hdr.keys"), 0, FSS_E_FORMAT, "corrupted header", "flipped header byte");
     memcpy(longer, raw, n);
+    longer[100] ^= 0x01; /* in the channel secret */
+    spill(path_of("hdr.keys"), longer, n);
+    open_fails(path_of("hdr.keys"), 0, FSS_E_FORMAT, "corrupted header", "flipped secret byte");
+    memcpy(longer, raw, n);
     longer[3] ^= 1;
     spill(path_of("hdr.keys.2"), longer, n);
     open_fails(path_of("hdr.keys.2"), 0, FSS_E_FORMAT, "not an fsskit key file", "bad magic");
     memcpy(longer, raw, n);
-    wr32(longer + 8, 2);
-    wr32(longer + 88, fss_crc32c(0, longer, 88));
+    wr32(longer + 8, 3);
+    wr32(longer + 88, header_check(longer));
     spill(path_of("hdr.keys.3"), longer, n);
-    open_fails(path_of("hdr.keys.3"), 0, FSS_E_FORMAT, "format version 2", "future version");
+    open_fails(path_of("hdr.keys.3"), 0, FSS_E_FORMAT, "format version 3", "future version");
     unlink(path_of("hdr.keys"));
     unlink(path_of("hdr.keys.2"));
     unlink(path_of("hdr.keys.3"));
@@ -574,11 +590,11 @@ static void test_huge_chunk(void)
     uint64_t payload = FSS_KEYFILE_MAX_CHUNK_BYTES + 1, total = 128 + 32 + payload;
     uint8_t h[160] = {0};
     memcpy(h, "FSSKEYS1", 8);
-    wr32(h + 8, 1);
+    wr32(h + 8, 2);
     wr32(h + 12, 0);
     wr64(h + 72, 1);
     wr64(h + 80, total);
-    wr32(h + 88, fss_crc32c(0, h, 88));
+    wr32(h + 88, header_check(h));
     wr32(h + 128, 5);
     wr64(h + 136, 1);
     wr64(h + 144, payload);
@@ -606,6 +622,7 @@ int main(void)
     rng = check_init("test_keyfile");
     REQUIRE(fss_rng_bytes(rng, run_id, sizeof run_id) == FSS_OK);
     REQUIRE(fss_rng_bytes(rng, fingerprint, sizeof fingerprint) == FSS_OK);
+    REQUIRE(fss_rng_bytes(rng, secret, sizeof secret) == FSS_OK);
     snprintf(dir, sizeof dir, "/tmp/fss-keyfile-XXXXXX");
     REQUIRE(mkdtemp(dir));
 

@@ -2,7 +2,7 @@
  * chunks in walk order and read back, checked and consumed once by that party's online
  * process (DESIGN sections 1 and 7).
  *
- * Format, version 1. All integers little-endian; offsets in bytes.
+ * Format, version 2. All integers little-endian; offsets in bytes.
  *
  * File header, 128 bytes:
  *     0   8  magic "FSSKEYS1"
@@ -15,9 +15,12 @@
  *    68   4  u32 reserved, 0
  *    72   8  u64 chunk count
  *    80   8  u64 total bytes: the size of the whole file, header included
- *    88   4  u32 header check: CRC32C of bytes 0..87 with the state field read as 0,
- *            so that marking a file used does not change it
- *    92  36  zeros
+ *    88   4  u32 header check: CRC32C of bytes 0..87 with the state field read as 0
+ *            (so that marking a file used does not change it), then of bytes 92..123
+ *    92  32  the run's channel secret, drawn by the dealer and the same in both files:
+ *            the pre-shared key of the parties' TLS channel (io/transport.h), so only
+ *            the holder of the other key file of this run gets in
+ *   124   4  zeros
  *
  * Then chunk_count chunks, back to back, each a 32-byte chunk header and its payload:
  *     0   4  u32 kind: a gate-kind code (opaque here: the model walk checks it)
@@ -47,12 +50,13 @@
 
 FSS_EXTERN_C_BEGIN
 
-#define FSS_KEYFILE_VERSION 1u
+#define FSS_KEYFILE_VERSION 2u
 #define FSS_KEYFILE_MAGIC "FSSKEYS1"
 #define FSS_KEYFILE_HEADER_BYTES 128
 #define FSS_KEYFILE_CHUNK_HEADER_BYTES 32
 #define FSS_KEYFILE_RUN_ID_BYTES 16
 #define FSS_KEYFILE_FINGERPRINT_BYTES 32
+#define FSS_KEYFILE_SECRET_BYTES 32
 /* The largest payload this version writes or reads: the reader holds a whole chunk in
  * memory (twice, for read-ahead). Larger gates must be split into several chunks. */
 #define FSS_KEYFILE_MAX_CHUNK_BYTES ((uint64_t)1 << 30)
@@ -66,11 +70,12 @@ FSS_EXTERN_C_BEGIN
 typedef struct fss_keyfile_writer fss_keyfile_writer;
 
 /* Starts writing party's key file at path (via "<path>.partial", buffered). Refuses a
- * path that exists. On failure *w is a handle holding the message (or NULL when even
+ * path that exists. secret is the run's channel secret (the same for both parties' files). On failure *w is a handle holding the message (or NULL when even
  * that could not be allocated); free it with fss_keyfile_writer_abort. */
 FSS_NODISCARD fss_status fss_keyfile_create(fss_keyfile_writer **w, const char *path, int party,
                                             const uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES],
-                                            const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES]);
+                                            const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES],
+                                            const uint8_t secret[FSS_KEYFILE_SECRET_BYTES]);
 
 /* One chunk in pieces: begin with its kind, element count and exact payload size,
  * append the payload in any number of pieces, end. end_chunk fails unless exactly
@@ -105,6 +110,7 @@ typedef struct fss_keyfile_info {
     int party;
     uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES];
     uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES];
+    uint8_t secret[FSS_KEYFILE_SECRET_BYTES]; /* the channel secret: wipe the info after use */
     uint32_t state; /* as found on disk, before fss_keyfile_open marks it */
     uint64_t chunk_count;
     uint64_t total_bytes;
