@@ -122,8 +122,9 @@ void fss_peer_close(fss_peer *p)
 {
     if (!p)
         return;
+    fss_tp_tls_free(p);
     close(p->fd);
-    free(p);
+    fss_free_wiped(p, sizeof *p);
 }
 
 fss_status fss_peer_set_timeout(fss_peer *p, double seconds)
@@ -148,6 +149,8 @@ static fss_status transfer(fss_peer *p, const uint8_t *sbuf, size_t sn, uint8_t 
         memcpy(last_err, p->err, sizeof last_err); /* the cause stays p's message */
         return FSS_E_IO;
     }
+    if (p->ssl)
+        return fss_tp_transfer_tls(p, sbuf, sn, rbuf, rn);
     size_t s = 0, r = 0;
     double last_progress = fss_tp_now();
     while (s < sn || r < rn) {
@@ -341,8 +344,11 @@ uint64_t fss_peer_rounds(const fss_peer *p) { return p ? p->rounds : 0; }
 
 void fss_peer_reset_counters(fss_peer *p)
 {
-    if (p)
-        p->sent = p->received = p->rounds = 0;
+    if (!p)
+        return;
+    p->sent = p->received = p->rounds = 0;
+    if (p->ssl)
+        fss_tp_tls_rebase(p);
 }
 
 const char *fss_peer_error(const fss_peer *p) { return p ? p->err : last_err; }

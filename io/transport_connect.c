@@ -132,6 +132,25 @@ fss_status fss_peer_listen(fss_peer **out, const char *host, int port, double ti
 
 /* --- party 1 -------------------------------------------------------------------------- */
 
+fss_status fss_peer_check_address(const char *host, int port)
+{
+    if (!host || !*host || port < 1 || port > 65535)
+        return fss_tp_fail(NULL, FSS_E_ARG, "the peer's address needs a host and a port of 1 to 65535");
+    char where[WHERE_BYTES], service[16];
+    fss_tp_format_where(where, sizeof where, host, port);
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0)
+        return fss_tp_fail(NULL, FSS_E_ARG, "cannot resolve %s: %s", where, gai_strerror(rc));
+    freeaddrinfo(res);
+    return FSS_OK;
+}
+
 /* A connection to oneself: on Linux a connect to a free port in the ephemeral range can
  * pick that very port as its source and open to itself (TCP simultaneous open). */
 static int is_self_connection(int fd)

@@ -21,6 +21,13 @@ struct fss_peer {
     double timeout_s;
     uint64_t sent, received, rounds;
     char err[ERR_BYTES];
+    /* after fss_peer_secure (transport_tls.c): the TLS channel, its key and identity, and
+     * the plain bytes moved before it (the counters add the socket BIO's) */
+    struct ssl_ctx_st *ctx;
+    struct ssl_st *ssl;
+    uint8_t psk[FSS_PEER_SECRET_BYTES];
+    uint8_t psk_id[FSS_PEER_RUN_ID_BYTES];
+    uint64_t base_sent, base_received;
 };
 
 struct fss_peer_listener {
@@ -40,6 +47,13 @@ void fss_tp_format_where(char *buf, size_t n, const char *host, int port);
 int fss_tp_set_nonblocking(int fd);
 /* Wrap a connected socket (TCP_NODELAY when tcp). Closes fd on failure. */
 FSS_NODISCARD fss_status fss_tp_peer_from_fd(fss_peer **out, int fd, int tcp);
+
+/* transport_tls.c: a transfer over the TLS channel (the same contract as the plain one),
+ * and the channel's teardown (close_notify when the stream is whole, then free). */
+FSS_NODISCARD fss_status fss_tp_transfer_tls(fss_peer *p, const uint8_t *sbuf, size_t sn, uint8_t *rbuf, size_t rn);
+void fss_tp_tls_free(fss_peer *p);
+/* The counters restart from the current sent and received (after a reset). */
+void fss_tp_tls_rebase(fss_peer *p);
 
 static inline int fss_tp_bad_seconds(double s) { return !(s >= 0); } /* negative or NaN */
 

@@ -1,10 +1,17 @@
 /* The peer transport: exchanges of boundary and large sizes over a socketpair and over
  * TCP loopback (both directions at once, the deadlock case included), byte and round
  * counters, the handshake and each refusal, a peer that vanishes mid-exchange, a silent
- * peer, and the connect retry window. Loopback addresses only. */
+ * peer, and the connect retry window. The TLS channel: the same exchanges encrypted, wire
+ * counts equal on both ends, another run's secret or identity refused, a plain peer
+ * refused, and one flipped bit on the path (a relay in the middle) stopping both ends.
+ * Loopback addresses only. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "fss/transport.h"
@@ -16,7 +23,7 @@
 
 /* --- one party's call on its own thread ----------------------------------------------- */
 
-typedef enum op { OP_EXCHANGE, OP_SEND, OP_RECV, OP_HANDSHAKE, OP_CONNECT, OP_READ_THEN_CLOSE } op;
+typedef enum op { OP_EXCHANGE, OP_SEND, OP_RECV, OP_HANDSHAKE, OP_CONNECT, OP_READ_THEN_CLOSE, OP_SECURE } op;
 
 typedef struct job {
     op op;
@@ -26,6 +33,7 @@ typedef struct job {
     void *recv;
     size_t recv_bytes;
     fss_peer_hello mine, theirs;
+    uint8_t secret[FSS_PEER_SECRET_BYTES], id[FSS_PEER_RUN_ID_BYTES]; /* OP_SECURE, as the client */
     int port;
     double secs;
     fss_status st;
@@ -42,6 +50,7 @@ static void *job_run(void *arg)
     case OP_RECV: j->st = fss_peer_recv(j->p, j->recv, j->recv_bytes); break;
     case OP_HANDSHAKE: j->st = fss_peer_handshake(j->p, &j->mine, &j->theirs); break;
     case OP_CONNECT: j->st = fss_peer_connect(&j->p, LOOPBACK, j->port, j->secs); break;
+    case OP_SECURE: j->st = fss_peer_secure(j->p, 0, j->secret, j->id); break;
     case OP_READ_THEN_CLOSE:
         j->st = fss_peer_recv(j->p, j->recv, j->recv_bytes);
         fss_peer_close(j->p);
@@ -215,8 +224,9 @@ static void test_handshake(fss_peer *a, fss_peer *b, fss_rng *rng, const char *w
     CHECK(st_b == FSS_OK, "%s: handshake b: %s", what, err_b);
     CHECK(memcmp(&seen_a, &h1, sizeof h1) == 0 && memcmp(&seen_b, &h0, sizeof h0) == 0,
           "%s: the hello received is not the hello sent", what);
-    CHECK(fss_peer_bytes_sent(a) == FSS_PEER_HELLO_BYTES && fss_peer_bytes_received(a) == FSS_PEER_HELLO_BYTES &&
-              fss_peer_rounds(a) == 0,
+    /* encrypted: one TLS 1.3 record, 5 bytes of header, the content type and a 16-byte tag */
+    const uint64_t wire = FSS_PEER_HELLO_BYTES + (fss_peer_is_secure(a) ? 22 : 0);
+    CHECK(fss_peer_bytes_sent(a) == wire && fss_peer_bytes_received(a) == wire && fss_peer_rounds(a) == 0,
           "%s: handshake counters sent %llu received %llu rounds %llu", what,
           (unsigned long long)fss_peer_bytes_sent(a), (unsigned long long)fss_peer_bytes_received(a),
           (unsigned long long)fss_peer_rounds(a));
@@ -232,7 +242,12 @@ static void test_handshake_refusals(fss_rng *rng)
 
     x = h1;
     x.version = FSS_PEER_PROTOCOL_VERSION + 1;
-    expect_refused(&h0, &x, "this party speaks 1, the peer 2", "this party speaks 2, the peer 1", "version");
+    char want_a[64], want_b[64];
+    snprintf(want_a, sizeof want_a, "this party speaks %u, the peer %u", FSS_PEER_PROTOCOL_VERSION,
+             FSS_PEER_PROTOCOL_VERSION + 1);
+    snprintf(want_b, sizeof want_b, "this party speaks %u, the peer %u", FSS_PEER_PROTOCOL_VERSION + 1,
+             FSS_PEER_PROTOCOL_VERSION);
+    expect_refused(&h0, &x, want_a, want_b, "version");
 
     x = h1;
     x.run_id[5] ^= 0x10;
@@ -410,6 +425,220 @@ static void test_tcp(fss_rng *rng)
     fss_peer_close(j2.p);
 }
 
+/* --- the TLS channel ------------------------------------------------------------------ */
+
+/* a (the server, here) and b (the client, on a thread) turn their connection into TLS with
+ * these secrets and identities; returns a's status, b's in *st_b with its message. */
+static fss_status secure_pair(fss_peer *a, fss_peer *b, const uint8_t *secret_a, const uint8_t *id_a,
+                              const uint8_t *secret_b, const uint8_t *id_b, fss_status *st_b, char *err_b, size_t n)
+{
+    job jb = {.op = OP_SECURE, .p = b};
+    memcpy(jb.secret, secret_b, sizeof jb.secret);
+    memcpy(jb.id, id_b, sizeof jb.id);
+    job_start(&jb);
+    fss_status st = fss_peer_secure(a, 1, secret_a, id_a);
+    *st_b = job_wait(&jb);
+    snprintf(err_b, n, "%s", jb.err);
+    return st;
+}
+
+/* The same exchanges as in the clear, encrypted: bytes arrive intact, each end's wire
+ * count is what the other received, and the overhead is a record's header and tag. */
+static void test_tls_exchanges(fss_peer *a, fss_peer *b, fss_rng *rng, const char *what)
+{
+    bufs m = {malloc(BIG), malloc(BIG), malloc(BIG), malloc(BIG)};
+    REQUIRE(m.sa && m.sb && m.ra && m.rb);
+    uint64_t a0 = fss_peer_bytes_sent(a), payload = 0;
+    static const size_t sizes[][2] = {{0, 0}, {1, 1}, {7, 64 * KIB}, {BIG, BIG}, {MIB + 3, 5}, {0, 9}, {13, 0}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        exchange_once(a, b, rng, &m, sizes[i][0], sizes[i][1], what);
+        payload += sizes[i][0];
+    }
+    CHECK(fss_peer_bytes_sent(a) == fss_peer_bytes_received(b) && fss_peer_bytes_sent(b) == fss_peer_bytes_received(a),
+          "%s: wire counts differ: a sent %llu, b received %llu; b sent %llu, a received %llu", what,
+          (unsigned long long)fss_peer_bytes_sent(a), (unsigned long long)fss_peer_bytes_received(b),
+          (unsigned long long)fss_peer_bytes_sent(b), (unsigned long long)fss_peer_bytes_received(a));
+    uint64_t wire = fss_peer_bytes_sent(a) - a0;
+    CHECK(wire > payload && wire < payload + payload / 500 + 2 * KIB, "%s: %llu bytes on the wire for %llu of payload",
+          what, (unsigned long long)wire, (unsigned long long)payload);
+    free(m.sa);
+    free(m.sb);
+    free(m.ra);
+    free(m.rb);
+}
+
+/* A man in the middle: copies bytes between its two sockets, flipping one bit of the
+ * client-to-server stream at byte flip_at (never, when 0). */
+typedef struct relay {
+    int from, to;
+    uint64_t flip_at;
+    pthread_t th;
+} relay;
+
+static void *relay_run(void *arg)
+{
+    relay *r = arg;
+    uint8_t buf[4096];
+    uint64_t at = 0;
+    for (;;) {
+        ssize_t k = read(r->from, buf, sizeof buf);
+        if (k <= 0)
+            break;
+        if (r->flip_at && r->flip_at >= at && r->flip_at < at + (uint64_t)k)
+            buf[r->flip_at - at] ^= 0x04;
+        at += (uint64_t)k;
+        for (ssize_t off = 0; off < k;) {
+            ssize_t w = send(r->to, buf + off, (size_t)(k - off), MSG_NOSIGNAL);
+            if (w <= 0)
+                goto out;
+            off += w;
+        }
+    }
+out:
+    shutdown(r->to, SHUT_WR);
+    shutdown(r->from, SHUT_RD);
+    return NULL;
+}
+
+/* A raw loopback socket connected to port, and one accepted on a fresh listener whose
+ * port goes to *port_out after listen (accepted by relay_accept). */
+static int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, LOOPBACK, &sa.sin_addr);
+    REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    return fd;
+}
+
+static int raw_listen(int *port_out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, LOOPBACK, &sa.sin_addr);
+    socklen_t len = sizeof sa;
+    REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 1) == 0 &&
+            getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    *port_out = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* a (party 0, server) <- relay -> b (party 1, client), over loopback TCP; the relay flips
+ * one bit of the client's stream at flip_at. Both secure with the same secret, then
+ * exchange BIG both ways: with a flip, both ends must fail with a message. */
+static void test_tls_tamper(fss_rng *rng, uint64_t flip_at)
+{
+    uint8_t secret[FSS_PEER_SECRET_BYTES], id[FSS_PEER_RUN_ID_BYTES];
+    REQUIRE(fss_rng_bytes(rng, secret, sizeof secret) == FSS_OK && fss_rng_bytes(rng, id, sizeof id) == FSS_OK);
+    fss_peer_listener *l = NULL;
+    REQUIRE(fss_peer_listener_new(&l, LOOPBACK, 0) == FSS_OK);
+    int front_port = 0, lfd = raw_listen(&front_port);
+    job jc = {.op = OP_CONNECT, .port = front_port, .secs = 10};
+    job_start(&jc);
+    int to_server = raw_connect(fss_peer_listener_port(l));
+    fss_peer *a = NULL;
+    REQUIRE(fss_peer_accept(l, &a, 10) == FSS_OK);
+    int from_client = accept(lfd, NULL, NULL);
+    REQUIRE(from_client >= 0 && job_wait(&jc) == FSS_OK);
+    fss_peer *b = jc.p;
+    relay up = {.from = from_client, .to = to_server, .flip_at = flip_at};
+    relay down = {.from = to_server, .to = from_client};
+    REQUIRE(pthread_create(&up.th, NULL, relay_run, &up) == 0 && pthread_create(&down.th, NULL, relay_run, &down) == 0);
+    REQUIRE(fss_peer_set_timeout(a, 20) == FSS_OK && fss_peer_set_timeout(b, 20) == FSS_OK);
+
+    fss_status st_b;
+    char err_b[512];
+    fss_status st_a = secure_pair(a, b, secret, id, secret, id, &st_b, err_b, sizeof err_b);
+    if (flip_at == 0) {
+        CHECK(st_a == FSS_OK && st_b == FSS_OK, "relay without a flip: %s / %s", fss_peer_error(a), err_b);
+        test_tls_exchanges(a, b, rng, "tls through a relay");
+    } else if (st_a == FSS_OK && st_b == FSS_OK) {
+        uint8_t *sa = calloc(1, BIG), *ra = malloc(BIG), *sb = calloc(1, BIG), *rb = malloc(BIG);
+        REQUIRE(sa && ra && sb && rb);
+        job jb = {.op = OP_EXCHANGE, .p = b, .send = sb, .send_bytes = BIG, .recv = rb, .recv_bytes = BIG};
+        job_start(&jb);
+        st_a = fss_peer_exchange(a, sa, BIG, ra, BIG);
+        st_b = job_wait(&jb);
+        CHECK(st_a == FSS_E_IO && st_b == FSS_E_IO, "a flipped bit at byte %llu went unnoticed: %d / %d",
+              (unsigned long long)flip_at, (int)st_a, (int)st_b);
+        CHECK(has(fss_peer_error(a), "encrypted channel failed") || has(fss_peer_error(a), "peer closed"),
+              "the receiver's message: %s", fss_peer_error(a));
+        CHECK(has(jb.err, "encrypted channel failed") || has(jb.err, "peer closed"), "the sender's message: %s", jb.err);
+        free(sa);
+        free(ra);
+        free(sb);
+        free(rb);
+    } else { /* the flip hit the handshake: refused there, on both ends */
+        CHECK(st_a != FSS_OK && st_b != FSS_OK, "a flip in the handshake failed one end only: %s / %s",
+              fss_peer_error(a), err_b);
+    }
+    fss_peer_close(a);
+    fss_peer_close(b);
+    pthread_join(up.th, NULL);
+    pthread_join(down.th, NULL);
+    close(to_server);
+    close(from_client);
+    close(lfd);
+    fss_peer_listener_free(l);
+}
+
+static void test_tls(fss_rng *rng)
+{
+    uint8_t secret[FSS_PEER_SECRET_BYTES], other[FSS_PEER_SECRET_BYTES], id[FSS_PEER_RUN_ID_BYTES],
+        id2[FSS_PEER_RUN_ID_BYTES];
+    REQUIRE(fss_rng_bytes(rng, secret, sizeof secret) == FSS_OK && fss_rng_bytes(rng, other, sizeof other) == FSS_OK);
+    REQUIRE(fss_rng_bytes(rng, id, sizeof id) == FSS_OK);
+    memcpy(id2, id, sizeof id);
+    id2[15] ^= 1;
+    fss_status st_b;
+    char err_b[512];
+
+    /* The right secret: a handshake, then the exchanges encrypted. */
+    fss_peer *a = NULL, *b = NULL;
+    REQUIRE(fss_peer_pair(&a, &b) == FSS_OK);
+    fss_status st = secure_pair(a, b, secret, id, secret, id, &st_b, err_b, sizeof err_b);
+    CHECK(st == FSS_OK && st_b == FSS_OK, "tls: %s / %s", fss_peer_error(a), err_b);
+    CHECK(fss_peer_is_secure(a) && fss_peer_is_secure(b), "tls: not secure after the handshake");
+    CHECK(fss_peer_secure(a, 1, secret, id) == FSS_E_ARG, "tls: secured twice");
+    if (st == FSS_OK && st_b == FSS_OK) {
+        test_handshake(a, b, rng, "tls");
+        test_tls_exchanges(a, b, rng, "tls pair");
+    }
+    fss_peer_close(a);
+    fss_peer_close(b);
+
+    /* Another run's secret, another run's identity: refused on both ends. */
+    for (int v = 0; v < 2; v++) {
+        REQUIRE(fss_peer_pair(&a, &b) == FSS_OK);
+        REQUIRE(fss_peer_set_timeout(a, 10) == FSS_OK && fss_peer_set_timeout(b, 10) == FSS_OK);
+        st = secure_pair(a, b, secret, id, v ? secret : other, v ? id2 : id, &st_b, err_b, sizeof err_b);
+        CHECK(st == FSS_E_FORMAT && has(fss_peer_error(a), "does not hold the other key file of this run"),
+              "tls %s: server got %d: %s", v ? "identity" : "secret", (int)st, fss_peer_error(a));
+        CHECK(st_b == FSS_E_FORMAT && has(err_b, "TLS handshake"), "tls %s: client got %d: %s",
+              v ? "identity" : "secret", (int)st_b, err_b);
+        CHECK(!fss_peer_is_secure(a) && !fss_peer_is_secure(b), "tls: secure after a refusal");
+        fss_peer_close(a);
+        fss_peer_close(b);
+    }
+
+    /* A plain peer (the old protocol's hello) against a TLS server: both refuse. */
+    REQUIRE(fss_peer_pair(&a, &b) == FSS_OK);
+    REQUIRE(fss_peer_set_timeout(a, 10) == FSS_OK && fss_peer_set_timeout(b, 10) == FSS_OK);
+    job jb = {.op = OP_HANDSHAKE, .p = b, .mine = {.version = FSS_PEER_PROTOCOL_VERSION, .party = 1}};
+    job_start(&jb);
+    st = fss_peer_secure(a, 1, secret, id);
+    CHECK(st == FSS_E_FORMAT, "a plain hello passed the TLS handshake: %d: %s", (int)st, fss_peer_error(a));
+    fss_peer_close(a); /* so the plain side's wait for a hello ends */
+    CHECK(job_wait(&jb) != FSS_OK, "the plain side went on");
+    fss_peer_close(b);
+
+    /* A man in the middle: relays faithfully, then with one flipped bit in the handshake
+     * and in the data. */
+    test_tls_tamper(rng, 0);
+    test_tls_tamper(rng, 100);
+    test_tls_tamper(rng, 4000 + check_u64(rng) % (8 * MIB));
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_transport");
@@ -425,6 +654,7 @@ int main(void)
     test_handshake_refusals(rng);
     test_peer_gone();
     test_tcp(rng);
+    test_tls(rng);
 
     printf("took %.2f s\n", now_s() - t0);
     fss_rng_free(rng);

@@ -2,9 +2,12 @@
  * connection, TCP between processes or a socketpair inside one process for tests.
  *
  * Party 0 listens, party 1 connects (retrying, so start order does not matter); both
- * then run fss_peer_handshake, which refuses to go on when the two sides hold keys of
- * different dealer runs, models or protocol versions. After that every protocol round
- * is one fss_peer_exchange: both parties send and receive at the same time.
+ * then turn the connection into a TLS 1.3 channel keyed by the run's secret
+ * (fss_peer_secure: only the holder of the other key file of the same dealer run gets
+ * in; every byte after it is encrypted and authenticated, and a changed byte stops the
+ * transfer), then run fss_peer_handshake, which refuses to go on when the two sides hold
+ * keys of different dealer runs, models or protocol versions. After that every protocol
+ * round is one fss_peer_exchange: both parties send and receive at the same time.
  *
  * Errors: every call returns an fss_status (FSS_E_IO for a transport failure or a
  * timeout, FSS_E_FORMAT for a handshake mismatch, FSS_E_ARG for a bad argument, and
@@ -38,9 +41,10 @@ typedef struct fss_peer_listener fss_peer_listener;
 #define FSS_PEER_MAGIC "FSSPEER1"
 #define FSS_PEER_MAGIC_BYTES 8
 #define FSS_PEER_HELLO_BYTES 64
-#define FSS_PEER_PROTOCOL_VERSION 1u
+#define FSS_PEER_PROTOCOL_VERSION 2u
 #define FSS_PEER_RUN_ID_BYTES 16
 #define FSS_PEER_FINGERPRINT_BYTES 32
+#define FSS_PEER_SECRET_BYTES 32
 
 typedef struct fss_peer_hello {
     uint32_t version;                                /* FSS_PEER_PROTOCOL_VERSION */
@@ -66,11 +70,28 @@ void fss_peer_listener_free(fss_peer_listener *l);
  * FSS_PEER_RETRY_MS for up to retry_s seconds. */
 FSS_NODISCARD fss_status fss_peer_connect(fss_peer **out, const char *host, int port, double retry_s);
 
+/* Whether host resolves (FSS_E_ARG with the resolver's reason when not): checked before
+ * a party spends its keys. */
+FSS_NODISCARD fss_status fss_peer_check_address(const char *host, int port);
+
 /* Two connected ends inside one process (socketpair AF_UNIX, SOCK_STREAM), for tests:
  * use each end from its own thread. */
 FSS_NODISCARD fss_status fss_peer_pair(fss_peer **a, fss_peer **b);
 
+/* Sends close_notify on an encrypted channel, closes, wipes the channel's keys. */
 void fss_peer_close(fss_peer *p);
+
+/* Turns the connection into TLS 1.3 (TLS_AES_128_GCM_SHA256 with an ephemeral X25519
+ * exchange) authenticated by an external pre-shared key: secret, the run's channel secret
+ * from the key file, under the identity run_id. Party 0 is the server. Both sides must
+ * call it, before any other transfer. Afterwards every transfer is encrypted, the counters
+ * count the bytes on the wire (TLS records), and a record that fails its authentication
+ * (a changed, dropped or injected byte) fails the transfer with FSS_E_IO. FSS_E_FORMAT
+ * when the handshake fails: the peer holds another secret, is not fsskit, or closed;
+ * FSS_E_IO on a timeout (the peer's timeout_s). */
+FSS_NODISCARD fss_status fss_peer_secure(fss_peer *p, int server, const uint8_t secret[FSS_PEER_SECRET_BYTES],
+                                         const uint8_t run_id[FSS_PEER_RUN_ID_BYTES]);
+int fss_peer_is_secure(const fss_peer *p);
 
 /* Seconds of no progress after which a transfer fails (default
  * FSS_PEER_DEFAULT_TIMEOUT_S); > 0, INFINITY waits for ever. */
