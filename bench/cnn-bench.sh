@@ -20,6 +20,7 @@ runs=("$@")
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export XDG_STATE_HOME=$work/state # the parties' ledger of spent runs: throwaway keys
 echo "| model | backend | batch | dealer s | dealer peak MB | keys/party MB | online s (p1) | s/image | sent+recv MB (p1) | rounds | party peak MB | p1 s: keys/parse/fss/prod/net |" >&2
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" >&2
 for r in "${runs[@]}"; do

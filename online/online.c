@@ -19,7 +19,7 @@
 typedef struct opts {
     int party, clear, json, quiet, threads;
     double timeout;
-    const char *keys, *peer, *model, *backend;
+    const char *keys, *peer, *model, *backend, *state_dir;
     fss_args fa; /* the family's options */
 } opts;
 
@@ -37,6 +37,9 @@ static void usage(FILE *f)
             "                   matrix and convolution products run (the rest stays on the CPU)\n"
             "  --threads N      CPU threads (default: all), and as many reading keys\n"
             "  --timeout S      seconds to wait for the peer to connect or answer (default 120)\n"
+            "  --state-dir DIR  where this machine's ledger of spent runs lives (default\n"
+            "                   $XDG_STATE_HOME/fsskit or ~/.local/state/fsskit): a copy of a\n"
+            "                   used key file is refused\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
             "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
@@ -73,7 +76,8 @@ static int parse(int argc, char **argv, opts *o)
         int *on = !strcmp(a, "--clear") ? &o->clear : !strcmp(a, "--json") ? &o->json
                 : !strcmp(a, "--quiet")  ? &o->quiet : NULL;
         const char **str = !strcmp(a, "--keys") ? &o->keys : !strcmp(a, "--peer") ? &o->peer
-                         : !strcmp(a, "--model") ? &o->model : !strcmp(a, "--backend") ? &o->backend : NULL;
+                         : !strcmp(a, "--model") ? &o->model : !strcmp(a, "--backend") ? &o->backend
+                         : !strcmp(a, "--state-dir") ? &o->state_dir : NULL;
         const int number = !strcmp(a, "--party") || !strcmp(a, "--threads") || !strcmp(a, "--timeout");
         char *end = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -115,8 +119,8 @@ static int parse(int argc, char **argv, opts *o)
     if (o->clear) {
         if (!o->model)
             return bad("%s", "--clear needs --model (see --help)");
-        if (o->party >= 0 || o->keys || o->peer)
-            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys and --peer");
+        if (o->party >= 0 || o->keys || o->peer || o->state_dir)
+            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys, --peer and --state-dir");
         return 0;
     }
     if (o->party < 0 || !o->keys || !o->peer)
@@ -204,17 +208,27 @@ static int run_party(const opts *o)
     const fss_session_config c = {.party = o->party, .keys = o->keys, .peer = o->peer, .timeout = o->timeout,
                                   .threads = o->threads,
                                   .backend = strcmp(o->backend, "cuda") ? FSS_BACKEND_CPU : FSS_BACKEND_CUDA,
-                                  .description = fss_model_description(m)};
+                                  .description = fss_model_description(m), .state_dir = o->state_dir};
     /* the clock starts once both parties are connected and the backend is up (a CUDA
      * context takes a few hundred ms to start): what came before is the setup time */
     double t0 = 0;
-    if (fss_progress_new(&pg, "online", o->quiet) != FSS_OK || fss_session_open(&s, &c) != FSS_OK ||
-        ((t0 = now_s()), fss_party_run(m, s, pg)) != FSS_OK) {
+    if (fss_progress_new(&pg, "online", o->quiet) != FSS_OK || fss_session_open(&s, &c) != FSS_OK) {
         say(fss_session_error(s));
+        goto done;
+    }
+    t0 = now_s();
+    if (fss_party_run(m, s, pg) != FSS_OK) {
+        say(fss_session_error(s));
+        fss_session_conclude(s, 0); /* tells the peer, if it still listens */
         goto done;
     }
     if (fss_model_save(m, role, &o->fa, err, sizeof err) != FSS_OK) {
         say(err);
+        fss_session_conclude(s, 0);
+        goto done;
+    }
+    if (fss_session_conclude(s, 1) != FSS_OK) { /* both exit non-zero when either failed */
+        say(fss_session_error(s));
         goto done;
     }
     const double secs = now_s() - t0;

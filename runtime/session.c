@@ -4,9 +4,14 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "eval_internal.h" /* fss_now */
 #include "fss/io_adapt.h"
+#include "fss/ledger.h"
 
 #define DEFAULT_TIMEOUT_S 120.0
+/* How long party 0 gives a connection to prove it holds the other key file (a TLS
+ * handshake takes milliseconds): a silent stranger is dropped after this. */
+#define STRANGER_S 5.0
 
 struct fss_session {
     int party;
@@ -15,7 +20,8 @@ struct fss_session {
     fss_peer *peer;
     fss_ctx *cpu;
     fss_eval *ev;
-    char err[1024]; /* the setup's or finish's failure */
+    char ledger[4096]; /* the directory of the ledger of spent runs */
+    char err[1024];    /* the setup's or finish's failure */
     char msg[2048]; /* fss_session_error's lines */
 };
 
@@ -30,17 +36,25 @@ FSS_PRINTF(3, 4) static fss_status sfail(fss_session *s, fss_status st, const ch
 
 fss_status fss_session_parse_peer(const char *peer, char *host, size_t host_len, int *port, char *err, size_t err_len)
 {
-    const char *colon = peer ? strrchr(peer, ':') : NULL;
+    const char *h = peer ? peer : "", *colon = strrchr(h, ':');
+    size_t hl = colon ? (size_t)(colon - h) : 0;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* "[IPv6]:PORT" */
+        h++;
+        hl -= 2;
+    } else if (colon && memchr(h, ':', hl)) {
+        colon = NULL; /* an IPv6 literal needs its brackets */
+    }
     long p = 0;
     int digits = colon && colon[1];
     for (const char *d = colon ? colon + 1 : ""; *d && digits; d++) {
         digits = isdigit((unsigned char)*d) && p <= 65535;
         p = p * 10 + (*d - '0');
     }
-    if (!colon || !digits || p < 1 || p > 65535 || (size_t)(colon - peer) >= host_len)
-        return fss_errorf(err, err_len, FSS_E_ARG, "the peer's address is HOST:PORT (a port of 1 to 65535), not '%s'",
+    if (!colon || !digits || p < 1 || p > 65535 || hl >= host_len)
+        return fss_errorf(err, err_len, FSS_E_ARG,
+                          "the peer's address is HOST:PORT or [IPv6]:PORT (a port of 1 to 65535), not '%s'",
                           peer ? peer : "");
-    snprintf(host, host_len, "%.*s", (int)(colon - peer), peer);
+    snprintf(host, host_len, "%.*s", (int)hl, h);
     *port = (int)p;
     return FSS_OK;
 }
@@ -54,44 +68,118 @@ static fss_status check_description(fss_session *s, const char *path, const char
     return FSS_OK;
 }
 
-static fss_status open_keys(fss_session *s, const fss_session_config *c, fss_keyfile_info *info)
+/* A look at the key file that spends nothing: its header (the run id and the channel
+ * secret), its description, and this machine's ledger. */
+static fss_status peek_keys(fss_session *s, const fss_session_config *c, fss_keyfile_info *info)
 {
     char desc[FSS_DESCRIPTION_MAX];
     size_t len = 0;
-    /* first a look that spends nothing: a file of another run is refused while still fresh */
     fss_status st = fss_keyfile_peek_first(c->keys, c->party, FSS_KEY_MODEL, desc, sizeof desc, &len, info, s->err,
                                            sizeof s->err);
     if (st == FSS_OK)
         st = check_description(s, c->keys, desc, len, c->description);
+    if (st == FSS_OK)
+        st = fss_ledger_check(s->ledger, info->run_id, c->party, s->err, sizeof s->err);
+    return st;
+}
+
+/* Spends the key file: the ledger first (refuses a copy of a used file), then the file's
+ * own mark, then its description read again (the file may have changed since the peek). */
+static fss_status spend_keys(fss_session *s, const fss_session_config *c, const fss_keyfile_info *peeked)
+{
+    fss_status st = fss_ledger_record(s->ledger, peeked->run_id, c->party, c->keys, s->err, sizeof s->err);
     if (st != FSS_OK)
         return st;
-    if (fss_keyfile_open(&s->r, c->keys, c->party, info) != FSS_OK)
+    fss_keyfile_info info;
+    if (fss_keyfile_open(&s->r, c->keys, c->party, &info) != FSS_OK)
         return sfail(s, FSS_E_IO, "%s", s->r ? fss_keyfile_reader_error(s->r) : "out of memory");
+    int same = !memcmp(info.run_id, peeked->run_id, sizeof info.run_id) &&
+               !memcmp(info.secret, peeked->secret, sizeof info.secret);
+    fss_memzero(&info, sizeof info);
+    if (!same)
+        return sfail(s, FSS_E_FORMAT, "key file %s changed while this party was connecting: run again", c->keys);
     fss_keyfile_chunk ch;
     if (fss_keyfile_next(s->r, FSS_KEY_MODEL, 1, &ch) != FSS_OK)
         return sfail(s, FSS_E_FORMAT, "%s", fss_keyfile_reader_error(s->r));
     return check_description(s, c->keys, (const char *)ch.data, (size_t)ch.payload_bytes, c->description);
 }
 
-static fss_status connect_peer(fss_session *s, const fss_session_config *c, const char *host, int port,
-                               const fss_keyfile_info *info)
+/* The encrypted channel, then the hello (run id, fingerprint, parties) inside it. */
+static fss_status secure_peer(fss_peer *p, int party, const fss_keyfile_info *info, double timeout)
 {
-    const double timeout = c->timeout > 0 ? c->timeout : DEFAULT_TIMEOUT_S;
-    if (c->connected) {
-        s->peer = c->connected;
-    } else {
-        fss_status st = c->party == 0 ? fss_peer_listen(&s->peer, host, port, timeout)
-                                      : fss_peer_connect(&s->peer, host, port, timeout);
-        if (st != FSS_OK)
-            return sfail(s, st, "%s", fss_peer_error(s->peer));
-    }
-    fss_peer_hello mine = {.version = FSS_PEER_PROTOCOL_VERSION, .party = (uint32_t)c->party}, theirs;
+    fss_peer_hello mine = {.version = FSS_PEER_PROTOCOL_VERSION, .party = (uint32_t)party}, theirs;
     memcpy(mine.run_id, info->run_id, sizeof mine.run_id);
     memcpy(mine.fingerprint, info->fingerprint, sizeof mine.fingerprint);
-    fss_status st = fss_peer_set_timeout(s->peer, timeout);
+    fss_status st = fss_peer_set_timeout(p, timeout);
     if (st == FSS_OK)
-        st = fss_peer_handshake(s->peer, &mine, &theirs);
+        st = fss_peer_secure(p, party == 0, info->secret, info->run_id);
+    if (st == FSS_OK)
+        st = fss_peer_handshake(p, &mine, &theirs);
+    return st;
+}
+
+/* Party 0 accepts until a peer proves it holds this run's other key file (a stranger that
+ * connects first, or stays silent, does not lock the real peer out) or the time is up. */
+static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_keyfile_info *info, double timeout)
+{
+    const double deadline = fss_now() + timeout;
+    char last[512] = "";
+    for (;;) {
+        double left = deadline - fss_now();
+        fss_peer *p = NULL;
+        fss_status st = left > 0 ? fss_peer_accept(l, &p, left) : FSS_E_IO;
+        if (st != FSS_OK)
+            return sfail(s, FSS_E_IO, "%s%s%s", left > 0 ? fss_peer_error(NULL) : "no peer proved itself in time",
+                         last[0] ? "; the last one to try: " : "", last);
+        /* a stranger gets a short handshake window, the real peer answers at once */
+        st = secure_peer(p, 0, info, left < STRANGER_S ? left : STRANGER_S);
+        if (st == FSS_OK) {
+            s->peer = p;
+            return fss_peer_set_timeout(p, timeout) == FSS_OK ? FSS_OK : sfail(s, FSS_E_ARG, "bad timeout");
+        }
+        snprintf(last, sizeof last, "%s", fss_peer_error(p));
+        fss_peer_close(p);
+        if (st != FSS_E_FORMAT && st != FSS_E_IO)
+            return sfail(s, st, "%s", last);
+    }
+}
+
+static fss_status connect_peer(fss_session *s, const fss_session_config *c, fss_peer_listener *l, const char *host,
+                               int port, const fss_keyfile_info *info, double timeout)
+{
+    if (c->party == 0 && !c->connected)
+        return accept_peer(s, l, info, timeout);
+    if (c->connected) {
+        s->peer = c->connected;
+    } else if (fss_peer_connect(&s->peer, host, port, timeout) != FSS_OK) {
+        return sfail(s, FSS_E_IO, "%s", fss_peer_error(NULL));
+    }
+    fss_status st = secure_peer(s->peer, c->party, info, timeout);
     return st == FSS_OK ? FSS_OK : sfail(s, st, "%s", fss_peer_error(s->peer));
+}
+
+/* What can be checked before a key is spent: the party, the address (party 0 binds its
+ * port now: one in use is refused here; party 1's host must resolve), the backend. */
+static fss_status check_setup(fss_session *s, const fss_session_config *c, char *host, size_t host_len, int *port,
+                              fss_peer_listener **l)
+{
+    if (c->party != 0 && c->party != 1)
+        return sfail(s, FSS_E_ARG, "the party is 0 or 1");
+    if (!(c->timeout >= 0) || c->timeout > 1e7)
+        return sfail(s, FSS_E_ARG, "the timeout %g s is not a number of seconds up to 10^7", c->timeout);
+    fss_status st = fss_ledger_dir(s->ledger, sizeof s->ledger, c->state_dir, s->err, sizeof s->err);
+    if (st != FSS_OK || c->connected)
+        return st;
+    if ((st = fss_session_parse_peer(c->peer, host, host_len, port, s->err, sizeof s->err)) != FSS_OK)
+        return st;
+    if (c->party == 1 && !*host)
+        return sfail(s, FSS_E_ARG, "party 1 needs the host of party 0 in --peer HOST:PORT, not '%s'", c->peer);
+    st = c->party == 0 ? fss_peer_listener_new(l, host, *port) : fss_peer_check_address(host, *port);
+    if (st != FSS_OK)
+        return sfail(s, st, "%s", fss_peer_error(NULL));
+    if (c->backend != FSS_BACKEND_CPU && fss_backend_unavailable(c->backend))
+        return sfail(s, FSS_E_NODEV, "%s", fss_backend_unavailable(c->backend));
+    return FSS_OK;
 }
 
 fss_status fss_session_open(fss_session **out, const fss_session_config *c)
@@ -106,20 +194,22 @@ fss_status fss_session_open(fss_session **out, const fss_session_config *c)
     char host[256] = "";
     int port = 0;
     fss_keyfile_info info;
-    fss_status st = c->party == 0 || c->party == 1 ? FSS_OK : sfail(s, FSS_E_ARG, "the party is 0 or 1");
-    if (st == FSS_OK && !c->connected)
-        st = fss_session_parse_peer(c->peer, host, sizeof host, &port, s->err, sizeof s->err);
-    if (st == FSS_OK && c->backend != FSS_BACKEND_CPU && fss_backend_unavailable(c->backend))
-        st = sfail(s, FSS_E_NODEV, "%s", fss_backend_unavailable(c->backend));
-    if (st != FSS_OK) {
+    memset(&info, 0, sizeof info);
+    fss_peer_listener *l = NULL;
+    const double timeout = c->timeout > 0 ? c->timeout : DEFAULT_TIMEOUT_S;
+    fss_status st = check_setup(s, c, host, sizeof host, &port, &l);
+    if (st == FSS_OK)
+        st = peek_keys(s, c, &info);
+    if (st == FSS_OK)
+        st = connect_peer(s, c, l, host, port, &info, timeout);
+    else
         fss_peer_close(c->connected);
+    fss_peer_listener_free(l);
+    if (st == FSS_OK)
+        st = spend_keys(s, c, &info);
+    fss_memzero(&info, sizeof info);
+    if (st != FSS_OK)
         return st;
-    }
-    if ((st = open_keys(s, c, &info)) != FSS_OK || (st = connect_peer(s, c, host, port, &info)) != FSS_OK) {
-        if (!s->peer)
-            fss_peer_close(c->connected);
-        return st;
-    }
     s->join.r = s->r;
     if (fss_ctx_new(&s->cpu, c->threads) != FSS_OK ||
         fss_eval_new_party(&s->ev, s->cpu, c->party, fss_keyfile_source(&s->join), fss_peer_link(s->peer)) != FSS_OK)
@@ -137,6 +227,26 @@ fss_status fss_session_finish(fss_session *s)
 {
     if (fss_keyfile_reader_finish(s->r) != FSS_OK)
         return sfail(s, FSS_E_FORMAT, "%s", fss_keyfile_reader_error(s->r));
+    return FSS_OK;
+}
+
+fss_status fss_session_conclude(fss_session *s, int ok)
+{
+    if (!s || !s->peer)
+        return FSS_E_ARG;
+    uint8_t mine[8] = {'F', 'S', 'S', 'E', 'N', 'D', 0, (uint8_t)(ok ? 1 : 0)}, theirs[8] = {0};
+    fss_status st = fss_peer_send(s->peer, mine, sizeof mine);
+    if (st == FSS_OK)
+        st = fss_peer_recv(s->peer, theirs, sizeof theirs);
+    if (!ok)
+        return FSS_OK; /* this party's own failure is the message */
+    if (st != FSS_OK)
+        return sfail(s, FSS_E_IO, "the other party stopped before confirming the end of the run (%s): see its messages",
+                     fss_peer_error(s->peer));
+    if (memcmp(theirs, mine, 7) != 0 || theirs[7] > 1)
+        return sfail(s, FSS_E_FORMAT, "the other party ended the run with a malformed status");
+    if (theirs[7] != 1)
+        return sfail(s, FSS_E_IO, "the other party failed at the end of the run: see its messages");
     return FSS_OK;
 }
 

@@ -4,6 +4,8 @@ dealer=$build/dealer/dealer
 online=$build/online/online
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+# the parties' ledger of spent runs goes here, not under the user's home
+export XDG_STATE_HOME=$work/state
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }

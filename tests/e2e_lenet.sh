@@ -11,6 +11,7 @@ source "$src/tests/e2e_common.sh"
 weights=$src/cnn/lenet-fashion.safetensors
 
 cp "$src/cnn/fashion-test-4.npy" "$work/in4.npy"
+key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; } # 0 fresh, 1 used
 
 # a good run: party 0 in the background, party 1 in the foreground
 run_pair() { # dir p0keys p1keys out -> sets rc0 rc1, logs in $work/log0 $work/log1
@@ -27,6 +28,7 @@ run_pair() { # dir p0keys p1keys out -> sets rc0 rc1, logs in $work/log0 $work/l
 
 "$dealer" --model lenet --batch 4 --out "$work/a" --quiet || bad "dealer failed"
 [ "$(stat -c %a "$work/a/p0.bin")" = 600 ] && ok || bad "key file mode is not 0600"
+cp "$work/a/p0.bin" "$work/a/p0.copy" && cp "$work/a/p1.bin" "$work/a/p1.copy"
 run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/secure.npy"
 [ $rc0 = 0 ] && [ $rc1 = 0 ] && ok || { bad "secure run failed ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
 "$online" --clear --model lenet --weights "$weights" --input "$work/in4.npy" --output "$work/clear.npy" ||
@@ -57,9 +59,31 @@ cmp -s "$work/pieces.npy" "$work/clear.npy" && ok || bad "logits from 1000-byte 
 [ "$(stat -c %s "$work/pc/p1.bin")" -gt "$(stat -c %s "$work/a/p1.bin")" ] && ok ||
     bad "the 1000-byte pieces did not make more chunks (same file size)"
 
+# a stranger connects to party 0 first and stays silent: party 0 drops it after its
+# handshake window and the real party 1 still gets in
+"$dealer" --model lenet --batch 4 --out "$work/s" --quiet
+p=$(port)
+"$online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$p --weights "$weights" --quiet --timeout 20 \
+    --threads 1 >"$work/log0" 2>&1 &
+pid0=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
+exec 3<>/dev/tcp/127.0.0.1/$p # the silent stranger (the probe above was one too: it closed)
+"$online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$p --input "$work/in4.npy" --output "$work/s.npy" \
+    --quiet --threads 1 --timeout 20 >"$work/log1" 2>&1
+rc1=$?
+wait $pid0
+rc0=$?
+exec 3>&-
+[ $rc0 = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/s.npy" "$work/clear.npy" && ok ||
+    { bad "a silent stranger locked party 1 out ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
+
 # keys are one-time: the same files again are refused
 run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/o1.npy"
 expect_fail "reused keys" $rc1 "$work/log1" "already used" "$work/o1.npy"
+# copies made before the run (fresh on disk): refused by this machine's ledger, both sides
+run_pair a "$work/a/p0.copy" "$work/a/p1.copy" "$work/o1.npy"
+expect_fail "a copy of used keys" $rc1 "$work/log1" "already used by party 1 on this machine" "$work/o1.npy"
+expect_fail "a copy of used keys, party 0" $rc0 "$work/log0" "already used by party 0 on this machine" "$work/o1.npy"
 
 # a truncated key file
 "$dealer" --model lenet --batch 4 --out "$work/b" --quiet
@@ -71,8 +95,11 @@ expect_fail "truncated key file" $? "$work/log2" "truncated" "$work/o2.npy"
 # keys of two different dealer runs
 "$dealer" --model lenet --batch 4 --out "$work/c" --quiet
 run_pair c "$work/b/p0.bin" "$work/c/p1.bin" "$work/o3.npy"
-expect_fail "keys of another run" $rc1 "$work/log1" "different dealer runs" "$work/o3.npy"
+expect_fail "keys of another run" $rc1 "$work/log1" "does not hold the other key file of this run" "$work/o3.npy"
 [ $rc0 != 0 ] && ok || bad "keys of another run: party 0 exited 0"
+# the TLS handshake failed before either key was spent
+[ "$(key_state "$work/b/p0.bin")" = 0 ] && [ "$(key_state "$work/c/p1.bin")" = 0 ] && ok ||
+    bad "keys of another run: a key file was spent"
 
 # both parties given party 0's file
 "$dealer" --model lenet --batch 4 --out "$work/d" --quiet
@@ -108,7 +135,6 @@ expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 
 # what can be checked is checked before the key file is spent: keys for batch 2 with a
 # 4-image input, party 0 given party 1's flag; the key files stay fresh (state 0)
-key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
 "$dealer" --model lenet --batch 2 --out "$work/h" --quiet
 "$online" --party 1 --keys "$work/h/p1.bin" --peer 127.0.0.1:1 --input "$work/in4.npy" --output "$work/o11.npy" \
     --quiet >"$work/log11" 2>&1

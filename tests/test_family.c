@@ -5,6 +5,7 @@
  * walks and the clear run, bit for bit against the toy's definition. Then what a session
  * refuses before a key file is spent (another run's keys, a bad address) and after (a used
  * key file). */
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,8 +14,10 @@
 #include "check.h"
 #include "fss/gates.h"
 #include "fss/keyfile.h"
+#include "fss/ledger.h"
 #include "fss/ring.h"
 #include "fss/run.h"
+#include "fss/transport.h"
 
 /* ---- the toy: y = relu(x * w) elementwise, x party 1's, w party 0's ------------------ */
 #define TOY_BITS 32
@@ -225,14 +228,21 @@ static void flags(void)
           "an unknown model: '%s'", err);
     char host[64];
     int port;
-    static const char *const bad_peers[] = {"127.0.0.1", "h:0", "h:65536", "h:7400abc", "h:", ":x", "h:-1"};
+    static const char *const bad_peers[] = {"127.0.0.1", "h:0", "h:65536", "h:7400abc", "h:", ":x", "h:-1",
+                                            "::1:7400", "[::1]7400", "[::1]:"};
     for (size_t k = 0; k < sizeof bad_peers / sizeof *bad_peers; k++)
         CHECK(fss_session_parse_peer(bad_peers[k], host, sizeof host, &port, err, sizeof err) == FSS_E_ARG,
               "peer address '%s' accepted", bad_peers[k]);
-    CHECK(fss_session_parse_peer("::1:7400", host, sizeof host, &port, err, sizeof err) == FSS_OK && port == 7400 &&
+    CHECK(fss_session_parse_peer("[::1]:7400", host, sizeof host, &port, err, sizeof err) == FSS_OK && port == 7400 &&
               !strcmp(host, "::1"),
-          "'::1:7400' is not host ::1 port 7400");
+          "'[::1]:7400' is not host ::1 port 7400");
+    CHECK(fss_session_parse_peer(":7400", host, sizeof host, &port, err, sizeof err) == FSS_OK && port == 7400 &&
+              !strcmp(host, ""),
+          "':7400' is not every address, port 7400");
 }
+
+/* The ledger of spent runs' directory for this test's sessions (under its scratch directory). */
+static char state_dir[128];
 
 /* ---- a whole run ------------------------------------------------------------------------ */
 
@@ -263,7 +273,7 @@ static void *party_main(void *arg)
         /* the peek spent nothing */
         CHECK(key_state(p->keys) == 0, "party %d's key file was spent before its session", p->b);
         fss_session_config c = {.party = p->b, .keys = p->keys, .connected = p->peer, .threads = 1,
-                                .description = fss_model_description(m)};
+                                .description = fss_model_description(m), .state_dir = state_dir};
         p->peer = NULL; /* the session's now */
         REQUIRE(fss_progress_new(&pg, "test", 1) == FSS_OK);
         if ((p->st = fss_session_open(&s, &c)) == FSS_OK)
@@ -285,10 +295,24 @@ static void *party_main(void *arg)
     return NULL;
 }
 
+/* Copies a file (a key file before its run: a backup the ledger must refuse later). */
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    REQUIRE(in && out);
+    char buf[1 << 16];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        REQUIRE(fwrite(buf, 1, k, out) == k);
+    fclose(in);
+    REQUIRE(fclose(out) == 0);
+}
+
 static void whole_run(fss_rng *rng)
 {
-    char dir[] = "/tmp/fss-test-family-XXXXXX", err[1024], n[24], ws[24], xs[24];
+    char dir[] = "/tmp/fss-test-family-XXXXXX", err[1024], n[24], ws[24], xs[24], copy[2][64];
     REQUIRE(mkdtemp(dir));
+    snprintf(state_dir, sizeof state_dir, "%s/state", dir);
     snprintf(n, sizeof n, "%d", 1 + (int)(check_u64(rng) % 300));
     snprintf(ws, sizeof ws, "%llu", (unsigned long long)(check_u64(rng) >> 1));
     snprintf(xs, sizeof xs, "%llu", (unsigned long long)(check_u64(rng) >> 1));
@@ -310,6 +334,10 @@ static void whole_run(fss_rng *rng)
               key_state(res.path[0]) == 0,
           "a second deal over existing key files: '%s'", err);
 
+    for (int b = 0; b < 2; b++) {
+        snprintf(copy[b], sizeof copy[b], "%s/copy%d.bin", dir, b);
+        copy_file(res.path[b], copy[b]);
+    }
     fss_peer *pp[2];
     REQUIRE(fss_peer_pair(&pp[0], &pp[1]) == FSS_OK);
     party p[2] = {{.b = 0, .keys = res.path[0], .peer = pp[0], .a = &a0},
@@ -356,10 +384,20 @@ static void whole_run(fss_rng *rng)
     CHECK(fss_model_from_keyfile(&m, res.path[1], 1, err, sizeof err) == FSS_E_FORMAT && strstr(err, "already used"),
           "a used key file peeked: '%s'", err);
     fss_session *s = NULL;
-    fss_session_config c = {.party = 1, .keys = res.path[1], .peer = "127.0.0.1:1", .description = NULL};
+    fss_session_config c = {.party = 1, .keys = res.path[1], .peer = "127.0.0.1:1", .state_dir = state_dir};
     CHECK(fss_session_open(&s, &c) != FSS_OK && strstr(fss_session_error(s), "already used"),
           "a used key file opened: '%s'", fss_session_error(s));
     fss_session_close(s);
+    /* a copy made before the run is fresh on disk: this machine's ledger refuses it */
+    for (int b = 0; b < 2; b++) {
+        c = (fss_session_config){.party = b, .keys = copy[b], .peer = "127.0.0.1:1", .state_dir = state_dir};
+        snprintf(err, sizeof err, "already used by party %d on this machine", b);
+        CHECK(fss_session_open(&s, &c) == FSS_E_FORMAT && strstr(fss_session_error(s), err) &&
+                  key_state(copy[b]) == 0,
+              "a copy of party %d's used key file: '%s'", b, fss_session_error(s));
+        fss_session_close(s);
+        unlink(copy[b]);
+    }
 
     /* refused while fresh: another run's description, a bad address */
     char dir2[sizeof dir + 4];
@@ -371,7 +409,7 @@ static void whole_run(fss_rng *rng)
     fss_model *om = NULL;
     REQUIRE(fss_model_configure(&om, "toy-relu", FSS_ROLE_DEALER, &other, err, sizeof err) == FSS_OK);
     c = (fss_session_config){.party = 1, .keys = res.path[1], .peer = "127.0.0.1:1",
-                             .description = fss_model_description(om)};
+                             .description = fss_model_description(om), .state_dir = state_dir};
     CHECK(fss_session_open(&s, &c) == FSS_E_FORMAT && strstr(fss_session_error(s), "describes"),
           "keys of another run: '%s'", fss_session_error(s));
     fss_session_close(s);
@@ -380,7 +418,31 @@ static void whole_run(fss_rng *rng)
     CHECK(fss_session_open(&s, &c) == FSS_E_ARG && strstr(fss_session_error(s), "HOST:PORT"), "a bad port: '%s'",
           fss_session_error(s));
     fss_session_close(s);
+    c.peer = "nosuch.invalid:7400";
+    CHECK(fss_session_open(&s, &c) == FSS_E_ARG && strstr(fss_session_error(s), "cannot resolve"),
+          "an unresolvable host: '%s'", fss_session_error(s));
+    fss_session_close(s);
+    c.peer = ":7400";
+    CHECK(fss_session_open(&s, &c) == FSS_E_ARG && strstr(fss_session_error(s), "needs the host"),
+          "party 1 without a host: '%s'", fss_session_error(s));
+    fss_session_close(s);
+    c.peer = "127.0.0.1:7400";
+    c.timeout = NAN;
+    CHECK(fss_session_open(&s, &c) == FSS_E_ARG && strstr(fss_session_error(s), "timeout"), "timeout NaN: '%s'",
+          fss_session_error(s));
+    fss_session_close(s);
+    c.timeout = 1;
     c.party = 0;
+    c.keys = res.path[0];
+    fss_peer_listener *busy = NULL;
+    REQUIRE(fss_peer_listener_new(&busy, "127.0.0.1", 0) == FSS_OK);
+    snprintf(err, sizeof err, "127.0.0.1:%d", fss_peer_listener_port(busy));
+    c.peer = err;
+    CHECK(fss_session_open(&s, &c) == FSS_E_IO && strstr(fss_session_error(s), "cannot listen"),
+          "party 0 on a port in use: '%s'", fss_session_error(s));
+    fss_session_close(s);
+    fss_peer_listener_free(busy);
+    c.keys = res.path[1];
     CHECK(fss_session_open(&s, &c) != FSS_OK, "party 0 opened party 1's keys");
     fss_session_close(s);
     CHECK(key_state(res.path[1]) == 0 && key_state(res.path[0]) == 0, "a refused session spent a key file");
@@ -393,6 +455,9 @@ static void whole_run(fss_rng *rng)
     unlink(err);
     snprintf(err, sizeof err, "%s/p1.bin", dir);
     unlink(err);
+    snprintf(err, sizeof err, "%s/" FSS_LEDGER_FILE, state_dir);
+    unlink(err);
+    rmdir(state_dir);
     rmdir(dir);
 }
 
