@@ -37,7 +37,7 @@ for r in "${runs[@]}"; do
         dsec=$(echo "$(date +%s.%N) - $t0" | bc -l 2>/dev/null || python3 -c "print($(date +%s.%N) - $t0)")
         dkb=0
     fi
-    weights=()
+    weights=(--random-weights 1)
     images=random
     if [ "$model" = lenet ]; then
         weights=(--weights "$src/cnn/lenet-fashion.safetensors")

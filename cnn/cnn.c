@@ -322,18 +322,29 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
         }
     }
     fss_safetensors_close(st);
-    /* a NaN or an infinity has no fixed-point value: say where, rather than convert it */
+    /* a NaN, an infinity or a value beyond the ring has no fixed-point value: say where,
+     * rather than convert it (weights carry the scale, biases twice the scale) */
     for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
         if (!w->w[i])
             continue;
         const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
-        for (size_t j = 0; j < nw + nb && s == FSS_OK; j++)
-            if (!isfinite(j < nw ? w->w[i][j] : w->b[i][j - nw])) {
+        for (size_t j = 0; j < nw + nb && s == FSS_OK; j++) {
+            const double v = j < nw ? w->w[i][j] : w->b[i][j - nw];
+            const int f = j < nw ? m->scale : 2 * m->scale;
+            if (fss_fixed_fits(v, f, m->bits))
+                continue;
+            const char *bn = m->layers[i].bn ? " (after folding its BatchNorm)" : "";
+            if (!isfinite(v))
                 snprintf(err, err_len, "%s: %s.%s element %zu is not a finite number%s", path, m->layers[i].name,
-                         j < nw ? "weight" : "bias", j < nw ? j : j - nw,
-                         m->layers[i].bn ? " (after folding its BatchNorm)" : "");
-                s = FSS_E_FORMAT;
-            }
+                         j < nw ? "weight" : "bias", j < nw ? j : j - nw, bn);
+            else
+                snprintf(err, err_len,
+                         "%s: %s.%s element %zu is %g%s, beyond what model %s's fixed point holds there (|x| <= %g: "
+                         "%d-bit ring, %d fractional bits)",
+                         path, m->layers[i].name, j < nw ? "weight" : "bias", j < nw ? j : j - nw, v, bn, m->name,
+                         fss_fixed_limit(f, m->bits), m->bits, f);
+            s = FSS_E_FORMAT;
+        }
     }
     if (s != FSS_OK)
         fss_cnn_weights_free(w);
@@ -372,6 +383,16 @@ fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn
     if (s != FSS_OK)
         fss_cnn_weights_free(w);
     return s;
+}
+
+double fss_fixed_limit(int scale, int bits)
+{
+    return ldexp(ldexp(1.0, bits - 1) - 1.0, -scale);
+}
+
+int fss_fixed_fits(double x, int scale, int bits)
+{
+    return isfinite(x) && fabs(nearbyint(ldexp(x, scale))) <= ldexp(1.0, bits - 1) - 1.0;
 }
 
 uint64_t fss_fixed_from_float(double x, int scale, int bits)

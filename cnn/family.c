@@ -1,6 +1,7 @@
 /* The CNN models as a model family (fss/family.h): their flags, the run's description,
  * and the files around the walk: weights (party 0), images and labels (party 1), and the
  * logits revealed to party 1. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,9 +12,6 @@
 #include "fss/ring.h"
 #include "fss/rng.h"
 
-/* Weights when none are given: random ones of the right shape from this seed, the same in
- * a secure and a clear run, so that the two can be compared. */
-#define DEFAULT_WEIGHT_SEED 1
 /* --input random: images uniform in [0, 1) from this seed, for benchmarks without data. */
 #define RANDOM_INPUT_SEED 2
 #define MAX_BATCH 1000000
@@ -29,7 +27,9 @@ typedef struct cnn_run {
 
 static const fss_flag cnn_flags[] = {
     {"--batch", "B", FSS_ROLE_DEALER, 0, "images an inference (default 1)"},
-    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0, "safetensors weights; default: random ones (seed 1)"},
+    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0, "safetensors weights (or --random-weights)"},
+    {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
+     "random weights of the right shapes from SEED, the same in a secure and a clear run (benchmarks)"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy float32 [batch][c][h][w]; 'random': uniform images from a fixed seed (give --first N)"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
@@ -39,7 +39,6 @@ static const fss_flag cnn_flags[] = {
      ".npy integer labels: print the predictions and the accuracy"},
     {NULL, NULL, 0, 0, NULL},
 };
-FSS_STATIC_ASSERT(DEFAULT_WEIGHT_SEED == 1, "the --weights help names the seed");
 
 static int cnn_knows(const char *model) { return fss_cnn_find(model) != NULL; }
 
@@ -141,6 +140,10 @@ static fss_status load_images(cnn_run *r, const char *path, size_t first, char *
         if (!isfinite(r->images[i]))
             s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: element %zu (image %zu) is not a finite number", path, i,
                            i / per);
+        else if (!fss_fixed_fits(r->images[i], m->scale, m->bits))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT,
+                           "%s: element %zu (image %zu) is %g, beyond what model %s's fixed point holds (|x| <= %g)",
+                           path, i, i / per, (double)r->images[i], m->name, fss_fixed_limit(m->scale, m->bits));
     }
     fss_npy_free(&a);
     if (s == FSS_OK)
@@ -153,9 +156,17 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
     cnn_run *r = (cnn_run *)state;
     fss_status s = FSS_OK;
     if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
-        const char *path = fss_args_get(a, "--weights");
-        s = path ? fss_cnn_weights_load(r->m, path, &r->w, err, err_len)
-                 : fss_cnn_weights_random(r->m, DEFAULT_WEIGHT_SEED, &r->w);
+        const char *path = fss_args_get(a, "--weights"), *seed = fss_args_get(a, "--random-weights");
+        char *end = NULL;
+        errno = 0;
+        const unsigned long long sv = seed && *seed >= '0' && *seed <= '9' ? strtoull(seed, &end, 10) : 0;
+        if (!path == !seed)
+            return fss_errorf(err, err_len, FSS_E_ARG,
+                              "%s needs the model's weights: --weights FILE, or --random-weights SEED for a benchmark%s",
+                              role & FSS_ROLE_CLEAR ? "the clear run" : "party 0", path ? " (not both)" : "");
+        if (seed && (!end || *end || errno == ERANGE))
+            return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
+        s = path ? fss_cnn_weights_load(r->m, path, &r->w, err, err_len) : fss_cnn_weights_random(r->m, sv, &r->w);
         if (s != FSS_OK && !path)
             return fss_errorf(err, err_len, s, "cannot make random weights for %s", r->m->name);
     }
@@ -181,6 +192,15 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
         r->labels.count < r->batch)
         s = fss_errorf(err, err_len, FSS_E_ARG, "%s holds %zu labels for %zu images", labels, r->labels.count,
                        r->batch);
+    for (size_t i = 0; s == FSS_OK && labels && i < r->batch; i++) {
+        const double l = fss_npy_get(&r->labels, i);
+        if (!(l >= 0 && l < (double)r->m->classes && l == floor(l)))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: label %zu is %g, not a class of %s (0 to %zu)", labels, i,
+                           l, r->m->name, r->m->classes - 1);
+    }
+    /* the output's place, before any key is spent: a missing or read-only directory */
+    if (s == FSS_OK)
+        s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
     if (s == FSS_OK && !(r->logits = (uint64_t *)calloc(r->batch * r->m->classes, 8)))
         s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     return s;

@@ -397,7 +397,7 @@ static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dt
         return s;
     }
     FILE *f = NULL;
-    if (fchmod(fd, 0644) != 0 || !(f = fdopen(fd, "wb"))) {
+    if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "wb"))) { /* a party's output is private */
         s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot prepare %s: %s", path, tmp, strerror(errno));
         close(fd);
         goto fail_tmp;
@@ -420,6 +420,28 @@ static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dt
     return FSS_OK;
 fail_tmp:
     unlink(tmp);
+    free(tmp);
+    return s;
+}
+
+fss_status fss_npy_check_writable(const char *path, char *err, size_t err_len)
+{
+    struct stat sb;
+    if (!path || !*path)
+        return fss_errorf(err, err_len, FSS_E_ARG, "an output needs a file name");
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s is not a regular file: give a file name for the output", path);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    fss_status s = FSS_OK;
+    if (fd < 0)
+        s = fss_errorf(err, err_len, FSS_E_IO, "cannot write the output %s: %s", path, strerror(errno));
+    else
+        close(fd), unlink(tmp);
     free(tmp);
     return s;
 }

@@ -18,7 +18,7 @@ fi
 case_run() {
     local model=$1 batch=$2 b0=$3 b1=$4 p name="$1 b$2 $3/$4"
     p=$(port)
-    local w=() in=random
+    local w=(--random-weights 1) in=random
     if [ "$model" = lenet ]; then
         w=(--weights "$src/cnn/lenet-fashion.safetensors")
         in=$src/cnn/fashion-test-100.npy

@@ -373,7 +373,8 @@ static void torchvision_params(const char *name, size_t want)
 }
 
 /* The trained LeNet loads; a copy with a NaN in conv2.weight (element 37) or an infinity
- * in fc1.bias is refused, naming the tensor and the element. */
+ * in fc1.bias, or a value beyond the fixed point's range, is refused, naming the tensor
+ * and the element. */
 static void nonfinite_weights(void)
 {
     const fss_cnn_model *m = fss_cnn_find("lenet");
@@ -394,7 +395,10 @@ static void nonfinite_weights(void)
         uint32_t bits; /* the float's bit pattern */
         const char *want;
     } cases[] = {{"conv2.weight", 37, 0x7fc00000u, "conv2.weight element 37 is not a finite"},
-                 {"fc1.bias", 3, 0xff800000u, "fc1.bias element 3 is not a finite"}};
+                 {"fc1.bias", 3, 0xff800000u, "fc1.bias element 3 is not a finite"},
+                 /* beyond the 40-bit ring: weights at scale 12 (|w| < 2^27), biases at 24 (2^15) */
+                 {"conv2.weight", 5, 0x4e6e6b28u, "conv2.weight element 5 is 1e+09, beyond what model lenet's"},
+                 {"fc1.bias", 7, 0x471c4000u, "fc1.bias element 7 is 40000, beyond what model lenet's"}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         fss_safetensors *st = NULL;
         const fss_safetensors_tensor *t = NULL;

@@ -126,7 +126,7 @@ static void test_npy_roundtrip(fss_rng *r)
                               : fss_npy_write_i64(path, data, nd, shape, errbuf, sizeof errbuf);
         CHECK(s == FSS_OK, "write iter %d: %s", iter, errbuf);
         struct stat sb;
-        CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "mode %o", (unsigned)sb.st_mode & 0777);
+        CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "mode %o", (unsigned)sb.st_mode & 0777);
         size_t flen;
         unsigned char *raw = get_file(path, &flen);
         CHECK(flen >= 10 && (raw[8] + 256 * raw[9] + 10) % 64 == 0, "header not 64-aligned (iter %d)", iter);

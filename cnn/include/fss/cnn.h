@@ -80,6 +80,11 @@ FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size
 /* Fixed point: round(x 2^scale) as a ring element (scale 0 to 62; saturated at the
  * ring's range; NaN gives 0), and back to a float. */
 uint64_t fss_fixed_from_float(double x, int scale, int bits);
+/* Whether x is finite and round(x 2^scale) lies within the ring's signed range, so that
+ * fss_fixed_from_float keeps it exactly (up to rounding) instead of saturating. */
+int fss_fixed_fits(double x, int scale, int bits);
+/* The largest magnitude that fits: (2^(bits-1) - 1) / 2^scale. */
+double fss_fixed_limit(int scale, int bits);
 double fss_fixed_to_float(uint64_t v, int scale, int bits);
 
 FSS_EXTERN_C_END

@@ -64,7 +64,11 @@ void fss_npy_free(fss_npy *a);
 /* Write a C-order float32 ('<f4') or int64 ('<i8') array of ndim dimensions (0 to
  * FSS_NPY_MAX_DIMS; shape may be NULL when ndim is 0) as a version 1.0 .npy file. The
  * data go to a temporary file beside path, which is then renamed over path with mode
- * 0644, so a failure never leaves a partial file at path. */
+ * 0600 (a party's output is private), so a failure never leaves a partial file at path. */
+/* Whether an output can be written at path, checked before the work that makes it (a key
+ * spent): path is not a directory or special file, and a temporary file can be created
+ * beside it (then removed). FSS_E_IO with the system's reason when not. */
+FSS_NODISCARD fss_status fss_npy_check_writable(const char *path, char *err, size_t err_len);
 FSS_NODISCARD fss_status fss_npy_write_f32(const char *path, const float *data, int ndim,
                                            const size_t *shape, char *err, size_t err_len);
 FSS_NODISCARD fss_status fss_npy_write_i64(const char *path, const int64_t *data, int ndim,
