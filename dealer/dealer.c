@@ -5,13 +5,16 @@
  * It never sees weights or inputs: it walks the model in DEALER mode, drawing every mask
  * from the OS CSPRNG, and streams each party's keys to DIR/p0.bin and DIR/p1.bin. Which
  * models exist and which options they take is the registry's (fss/family.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fss/io_adapt.h"
+#include "fss/keyfile.h"
 #include "fss/run.h"
 
 static void usage(FILE *f)
@@ -47,6 +50,18 @@ static int parse_num(const char *flag, const char *v, unsigned long long lo, uns
     }
     *out = n;
     return 1;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: remove the partial key files (and a finished one whose twin is
+ * not), say so, and die of the signal as usual. */
+static void on_signal(int sig)
+{
+    static const char msg[] = "\ndealer: stopped: its partial key files are removed\n";
+    fss_keyfile_remove_on_signal();
+    ssize_t k = write(2, msg, sizeof msg - 1);
+    (void)k;
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 int main(int argc, char **argv)
@@ -98,6 +113,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
+        sigaction(stops[i], &sa, NULL);
     const double t0 = now_s();
     fss_progress *pg = NULL;
     fss_deal_result res;

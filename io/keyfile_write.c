@@ -1,11 +1,14 @@
 /* The key file writer (the dealer): see keyfile.c and fss/keyfile.h. */
 #include "keyfile_internal.h"
 
+#include <signal.h>
+
 /* ---- Writer ---- */
 
 struct fss_keyfile_writer {
     int fd;
     int have_partial; /* we created the partial file and it is not renamed yet */
+    int signal_slot;  /* its fss_keyfile_remove_on_signal slot, or -1 */
     char *path, *partial;
     uint8_t header[FSS_KEYFILE_HEADER_BYTES];
     uint8_t *buf;     /* bytes [flushed, flushed + buf_len) of the file */
@@ -20,6 +23,43 @@ struct fss_keyfile_writer {
     char err[ERR_BYTES];
 };
 
+/* ---- Files removed when a signal stops the process ---- */
+
+#define SIGNAL_PATH_BYTES 4096
+static char signal_paths[FSS_KEYFILE_SIGNAL_SLOTS][SIGNAL_PATH_BYTES];
+static volatile sig_atomic_t signal_live[FSS_KEYFILE_SIGNAL_SLOTS];
+static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int fss_keyfile_remove_on_signal_add(const char *path)
+{
+    if (!path || strlen(path) >= SIGNAL_PATH_BYTES)
+        return -1;
+    int slot = -1;
+    pthread_mutex_lock(&signal_lock);
+    for (int i = 0; i < FSS_KEYFILE_SIGNAL_SLOTS && slot < 0; i++)
+        if (!signal_live[i]) {
+            snprintf(signal_paths[i], SIGNAL_PATH_BYTES, "%s", path);
+            atomic_signal_fence(memory_order_seq_cst); /* the path is whole before the slot is live */
+            signal_live[i] = 1;
+            slot = i;
+        }
+    pthread_mutex_unlock(&signal_lock);
+    return slot;
+}
+
+void fss_keyfile_remove_on_signal_forget(int slot)
+{
+    if (slot >= 0 && slot < FSS_KEYFILE_SIGNAL_SLOTS)
+        signal_live[slot] = 0;
+}
+
+void fss_keyfile_remove_on_signal(void)
+{
+    for (int i = 0; i < FSS_KEYFILE_SIGNAL_SLOTS; i++)
+        if (signal_live[i])
+            unlink(signal_paths[i]);
+}
+
 /* Records the failure, removes the partial file, and makes w answer st from now on. */
 FSS_PRINTF(3, 4) static fss_status wfail(fss_keyfile_writer *w, fss_status st, const char *fmt, ...)
 {
@@ -33,6 +73,8 @@ FSS_PRINTF(3, 4) static fss_status wfail(fss_keyfile_writer *w, fss_status st, c
     if (w->have_partial)
         unlink(w->partial);
     w->have_partial = 0;
+    fss_keyfile_remove_on_signal_forget(w->signal_slot);
+    w->signal_slot = -1;
     return st;
 }
 
@@ -108,6 +150,7 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
     if (!w)
         return FSS_E_NOMEM;
     w->fd = -1;
+    w->signal_slot = -1;
     if (!path || !*path || !run_id || !fingerprint || !secret || (party != 0 && party != 1))
         return wfail(w, FSS_E_ARG,
                      "fss_keyfile_create: needs a path, a run id, a fingerprint, a secret and party 0 or 1");
@@ -132,6 +175,7 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
     if (w->fd < 0)
         return wfail(w, FSS_E_IO, "cannot create key file %s: %s", w->partial, strerror(errno));
     w->have_partial = 1;
+    w->signal_slot = fss_keyfile_remove_on_signal_add(w->partial);
     if (fchmod(w->fd, 0600) != 0) /* whatever the umask: keys are for this user only */
         return wfail(w, FSS_E_IO, "cannot set mode 0600 on %s: %s", w->partial, strerror(errno));
     memcpy(w->header + H_MAGIC, FSS_KEYFILE_MAGIC, 8);
@@ -275,6 +319,8 @@ fss_status fss_keyfile_writer_close(fss_keyfile_writer *w)
             return wfail(w, FSS_E_IO, "cannot rename %s to %s: %s", w->partial, w->path, strerror(e));
     }
     w->have_partial = 0;
+    fss_keyfile_remove_on_signal_forget(w->signal_slot);
+    w->signal_slot = -1;
     sync_parent(w->path);
     fss_keyfile_writer_abort(w); /* nothing is left to remove: this frees */
     return FSS_OK;
@@ -288,6 +334,7 @@ void fss_keyfile_writer_abort(fss_keyfile_writer *w)
         close(w->fd);
     if (w->have_partial)
         unlink(w->partial);
+    fss_keyfile_remove_on_signal_forget(w->signal_slot);
     if (w->buf) {
         fss_free_wiped(w->buf, WRITE_BUFFER_BYTES);
     }

@@ -139,16 +139,21 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
                    kf[0] ? "\n" : "", kf);
         goto done;
     }
+    int twin = -1; /* p0.bin, finished, until p1.bin is: a signal removes it too */
     for (int b = 0; b < 2; b++) {
         res->bytes[b] = fss_keyfile_writer_bytes(w[b]);
         if ((s = fss_keyfile_writer_close(w[b])) != FSS_OK) {
             fss_errorf(err, err_len, s, "%s", fss_keyfile_writer_error(w[b]));
             if (b == 1) /* a key file without its twin is no use: leave neither */
                 unlink(res->path[0]);
+            fss_keyfile_remove_on_signal_forget(twin);
             goto done;
         }
         w[b] = NULL;
+        if (b == 0)
+            twin = fss_keyfile_remove_on_signal_add(res->path[0]);
     }
+    fss_keyfile_remove_on_signal_forget(twin);
 done:
     fss_memzero(run_id, sizeof run_id);
     fss_memzero(secret, sizeof secret);

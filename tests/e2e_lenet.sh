@@ -124,7 +124,7 @@ grep -qi "corrupt" "$work/log0" && ok || { bad "peer stopped mid-run: party 0 di
 # command-line mistakes: exit 2 with one line
 "$online" --party 1 --bogus >"$work/log6" 2>&1
 [ $? = 2 ] && ok || bad "unknown flag: exit status not 2"
-"$online" --clear --model lenet --input "$work/missing.npy" --output "$work/o7.npy" >"$work/log7" 2>&1
+"$online" --clear --model lenet --random-weights 1 --input "$work/missing.npy" --output "$work/o7.npy" >"$work/log7" 2>&1
 expect_fail "missing input" $? "$work/log7" "missing.npy" "$work/o7.npy"
 "$dealer" --model nosuch --out "$work/f" >"$work/log8" 2>&1
 [ $? = 2 ] && ok || bad "unknown model: exit status not 2"
@@ -143,8 +143,53 @@ expect_fail "batch 2 keys, 4 images" $? "$work/log11" "holds 4 images; these key
 rc=$?
 [ $rc = 2 ] && ok || bad "party 0 given --input: exit status $rc, not 2"
 grep -q -- "--input belongs to party 1 and --clear, not to party 0" "$work/log12" && ok || { bad "party 0 given --input: message"; cat "$work/log12"; }
+# party 0 without weights; an output in a missing directory; a port in use; a host that
+# does not resolve; a timeout that is not a number
+"$online" --party 0 --keys "$work/h/p0.bin" --peer 127.0.0.1:1 --quiet >"$work/log12" 2>&1
+expect_fail "party 0 without weights" $? "$work/log12" "needs the model's weights: --weights FILE, or --random-weights" \
+    "$work/none"
+"$online" --party 0 --keys "$work/h/p0.bin" --peer 127.0.0.1:1 --random-weights 12x --quiet >"$work/log12" 2>&1
+expect_fail "--random-weights 12x" $? "$work/log12" "needs a whole number, not '12x'" "$work/none"
+"$online" --party 1 --keys "$work/h/p1.bin" --peer 127.0.0.1:1 --input "$work/in4.npy" --first 2 \
+    --output "$work/nodir/o.npy" --quiet >"$work/log12" 2>&1
+expect_fail "output in a missing directory" $? "$work/log12" "cannot write the output $work/nodir/o.npy" \
+    "$work/nodir/o.npy"
+p=$(port)
+python3 -c "import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $p)); s.listen(1); print('up', flush=True); time.sleep(20)" >"$work/busy" &
+busy=$!
+for _ in $(seq 50); do grep -q up "$work/busy" && break; sleep 0.1; done
+"$online" --party 0 --keys "$work/h/p0.bin" --peer 127.0.0.1:$p --weights "$weights" --quiet >"$work/log12" 2>&1
+expect_fail "a port in use" $? "$work/log12" "cannot listen on 127.0.0.1:$p" "$work/none"
+kill $busy 2>/dev/null
+"$online" --party 1 --keys "$work/h/p1.bin" --peer nosuch.invalid:7400 --input "$work/in4.npy" --first 2 \
+    --output "$work/o12.npy" --quiet >"$work/log12" 2>&1
+expect_fail "a host that does not resolve" $? "$work/log12" "cannot resolve nosuch.invalid:7400" "$work/o12.npy"
+"$online" --party 1 --keys "$work/h/p1.bin" --peer 127.0.0.1:7400 --input "$work/in4.npy" --first 2 \
+    --output "$work/o12.npy" --timeout nan --quiet >"$work/log12" 2>&1
+expect_fail "--timeout nan" $? "$work/log12" "--timeout needs a positive number" "$work/o12.npy"
 [ "$(key_state "$work/h/p0.bin")" = 0 ] && [ "$(key_state "$work/h/p1.bin")" = 0 ] && ok ||
     bad "a refused run spent its key file"
+
+# the private output is created 0600 whatever the umask
+(umask 022 && "$online" --clear --model lenet --weights "$weights" --input "$work/in4.npy" --output "$work/o13.npy")
+[ "$(stat -c %a "$work/o13.npy")" = 600 ] && ok || bad "output mode $(stat -c %a "$work/o13.npy"), not 600"
+
+# the dealer stopped by SIGINT or SIGTERM mid-run: its partial key files are removed, and a
+# run into the same directory then works
+for sig in INT TERM; do
+    "$dealer" --model resnet18-cifar --out "$work/sig" --quiet >"$work/logsig" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -e "$work/sig/p1.bin.partial" ] && break; sleep 0.05; done
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    [ $rc -gt 128 ] && ok || bad "dealer SIG$sig: exit status $rc"
+    left=$(ls -A "$work/sig" 2>/dev/null)
+    [ -z "$left" ] && ok || bad "dealer SIG$sig left: $left"
+    grep -q "partial key files are removed" "$work/logsig" && ok || { bad "dealer SIG$sig: no message"; cat "$work/logsig"; }
+done
+"$dealer" --model lenet --batch 1 --out "$work/sig" --quiet && [ -e "$work/sig/p1.bin" ] && ok ||
+    bad "the dealer after an interrupted run"
 
 # a NaN in an input image: refused with the element named, exit 2
 cp "$src/cnn/fashion-test-4.npy" "$work/nan.npy"

@@ -103,6 +103,19 @@ const char *fss_keyfile_writer_error(const fss_keyfile_writer *w);
 uint64_t fss_keyfile_writer_bytes(const fss_keyfile_writer *w);
 uint64_t fss_keyfile_writer_chunks(const fss_keyfile_writer *w);
 
+/* ---- Cleanup when the dealer is stopped by a signal ----
+ *
+ * A writer registers its partial file here from its creation until it is renamed or
+ * removed; the dealer's SIGINT/SIGTERM handler calls fss_keyfile_remove_on_signal, which
+ * unlinks every registered file (async-signal-safe: unlink only), so that an interrupted
+ * run leaves nothing a next run would refuse. A caller may register more (a finished key
+ * file whose twin is not finished yet). At most FSS_KEYFILE_SIGNAL_SLOTS at once. */
+#define FSS_KEYFILE_SIGNAL_SLOTS 8
+/* The slot (>= 0) holding path, or -1 when none is free or the path is too long. */
+int fss_keyfile_remove_on_signal_add(const char *path);
+void fss_keyfile_remove_on_signal_forget(int slot); /* -1: no-op */
+void fss_keyfile_remove_on_signal(void);
+
 /* ---- Reader (an online party) ---- */
 
 typedef struct fss_keyfile_info {
