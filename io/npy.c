@@ -2,6 +2,7 @@
 #include "fss/npy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -230,9 +231,16 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
         return fss_errorf(err, err_len, FSS_E_ARG, "fss_npy_read: NULL argument");
     memset(a, 0, sizeof *a);
 
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fss_errorf(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO must not block the open; it is refused below (regular files
+     * read the same with it) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        fss_status e = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
     fss_status s = FSS_OK;
     char *hdr = NULL;
     struct stat st;
@@ -241,7 +249,7 @@ fss_status fss_npy_read(const char *path, fss_npy *a, char *err, size_t err_len)
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: not a regular file", path);
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: not a regular file (a pipe or a device is refused)", path);
         goto out;
     }
     uint64_t fsize = (uint64_t)st.st_size;

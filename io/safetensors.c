@@ -172,14 +172,15 @@ fss_status fss_safetensors_open(fss_safetensors **out, const char *path, char *e
     fss_status s = FSS_OK;
     char *hdr = NULL;
     uint64_t *offs = NULL;
-    st->fd = open(path, O_RDONLY | O_CLOEXEC);
+    st->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block: refused below */
     if (st->fd < 0) {
         s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     struct stat sb;
     if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file", path);
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot stat, or not a regular file (a pipe or a device is refused)",
+                       path);
         goto out;
     }
     st->file_size = (uint64_t)sb.st_size;

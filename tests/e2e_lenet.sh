@@ -191,6 +191,18 @@ done
 "$dealer" --model lenet --batch 1 --out "$work/sig" --quiet && [ -e "$work/sig/p1.bin" ] && ok ||
     bad "the dealer after an interrupted run"
 
+# a FIFO as the key file, the input or the weights: refused at once, not a wait for ever
+mkfifo "$work/fifo"
+timeout 20 "$online" --party 1 --keys "$work/fifo" --peer 127.0.0.1:1 --input "$work/in4.npy" --output "$work/o14.npy" \
+    --quiet >"$work/log14" 2>&1
+expect_fail "a FIFO as --keys" $? "$work/log14" "not a regular file" "$work/o14.npy"
+timeout 20 "$online" --clear --model lenet --weights "$weights" --input "$work/fifo" --output "$work/o14.npy" \
+    >"$work/log14" 2>&1
+expect_fail "a FIFO as --input" $? "$work/log14" "not a regular file" "$work/o14.npy"
+timeout 20 "$online" --clear --model lenet --weights "$work/fifo" --input "$work/in4.npy" --output "$work/o14.npy" \
+    >"$work/log14" 2>&1
+expect_fail "a FIFO as --weights" $? "$work/log14" "not a regular file" "$work/o14.npy"
+
 # a NaN in an input image: refused with the element named, exit 2
 cp "$src/cnn/fashion-test-4.npy" "$work/nan.npy"
 hl=$(od -A n -t u2 -j 8 -N 2 "$work/nan.npy" | tr -d ' ')
