@@ -6,6 +6,7 @@
 #include "fss/prg.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes")))
@@ -27,9 +28,12 @@ static VAES_TARGET void rk_init(void)
 
 int fss_vaes_available(void)
 {
+    /* VAES from CPUID leaf 7 (ECX bit 9) directly: clang before 16 has no "vaes" for
+     * __builtin_cpu_supports; the AVX-512 checks there include the OS's register state */
+    unsigned a = 0, b = 0, c = 0, d = 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("vaes");
+           __builtin_cpu_supports("avx512dq") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
 }
 
 /* Lanes hold eight instances' 64-bit words (structure of arrays); AES wants blocks
