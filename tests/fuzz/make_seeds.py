@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Writes the fuzz targets' seed corpus (tests/fuzz/corpus/<target>/): small valid inputs
+by each format's documented layout, so that mutations start from something the readers
+accept. Deterministic; run it again after a format changes.   python3 make_seeds.py"""
+import json, os, random, struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+rnd = random.Random(1)
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def put(target, name, data):
+    d = os.path.join(here, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def npy(descr, shape, payload):
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    pad = (64 - (10 + len(hdr) + 1) % 64) % 64
+    hdr = hdr + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + payload
+
+
+put("npy", "f4_2x3", npy("<f4", (2, 3), struct.pack("<6f", 1, -2, 3.5, 0, 1e-3, 7)))
+put("npy", "i8_4", npy("<i8", (4,), struct.pack("<4q", 0, 1, -1, 9)))
+put("npy", "f8_scalar", npy("<f8", (), struct.pack("<d", 2.5)))
+
+
+def safetensors(tensors, meta):
+    head, blob = {}, b""
+    for name, (dtype, shape, data) in tensors.items():
+        head[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    head["__metadata__"] = meta
+    h = json.dumps(head).encode()
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+put("safetensors", "two", safetensors({"a.weight": ("F32", [2, 2], struct.pack("<4f", 1, 2, 3, 4)),
+                                       "b": ("I64", [1], struct.pack("<q", 5))}, {"format": "pt"}))
+put("safetensors", "f16", safetensors({"h": ("F16", [3], b"\x00\x3c\x00\xc0\x00\x00")}, {}))
+
+
+def keyfile(party, chunks):
+    body = b""
+    for kind, elements, payload in chunks:
+        ch = struct.pack("<IIQQI", kind, 0, elements, len(payload), crc32c(payload))
+        body += ch + struct.pack("<I", crc32c(ch)) + payload
+    total = 128 + len(body)
+    run_id, fp, secret = (bytes(rnd.randrange(256) for _ in range(k)) for k in (16, 32, 32))
+    h = b"FSSKEYS1" + struct.pack("<II", 2, party) + run_id + fp + struct.pack("<IIQQ", 0, 0, len(chunks), total)
+    check = crc32c(secret, crc32c(h))  # bytes 0..87 (state 0), then the secret
+    h += struct.pack("<I", check) + secret + bytes(4)
+    assert len(h) == 128
+    return h + body
+
+
+# the fuzz input: kind (u32) | elements (u64) | the file
+put("keyfile", "two_chunks", struct.pack("<IQ", 7, 3) + keyfile(0, [(7, 3, bytes(range(20))), (7, 3, b"xyz")]))
+put("keyfile", "party1_empty", struct.pack("<IQ", 5, 1) + keyfile(1, [(5, 1, b"")]))
+
+
+def key_seed(prim, n, l, g, count, party):
+    # root and correction seeds random (whole blocks), the packed bit fields zero (no
+    # stray bits): a key the parser accepts
+    depth = n
+    if prim == 1:
+        size = 16 + 16 * n + 2 * ((n + 7) // 8) + ((n + 1) * g * l + 7) // 8
+    else:
+        early = g & 1
+        depth = (n - 7 if n > 7 else 0) if early else n
+        leaf = (1 << (n - depth)) if early else 1
+        size = 16 + 16 * depth + 2 * ((depth + 7) // 8) + ((leaf + 7) // 8 if early else (l + 7) // 8)
+    head = bytes([prim, n - 1, l - 1, g - 1 if prim == 1 else g, count - 1, party])
+    blocks = 16 * (1 + (n if prim == 1 else depth)) * count  # root and scw come first, for all instances
+    return head + bytes(rnd.randrange(256) for _ in range(blocks)) + bytes(size * count - blocks)
+
+
+put("keys", "dcf_16_16_1", key_seed(1, 16, 16, 1, 3, 0))
+put("keys", "dcf_64_64_2", key_seed(1, 64, 64, 2, 2, 1))
+put("keys", "dpf_20_1", key_seed(0, 20, 1, 0, 4, 0))
+put("keys", "dpf_early_20", key_seed(0, 20, 1, 1, 2, 1))
+put("keys", "dpf_cmp_32", key_seed(2, 32, 1, 0, 1, 0))
