@@ -38,6 +38,8 @@ for r in "${runs[@]}"; do
         dkb=0
     fi
     weights=(--random-weights 1)
+    # a build from before --random-weights (an A/B baseline) took seed 1 without a flag
+    [[ $("$build/online/online" --help) == *--random-weights* ]] || weights=()
     images=random
     if [ "$model" = lenet ]; then
         weights=(--weights "$src/cnn/lenet-fashion.safetensors")
