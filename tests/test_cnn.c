@@ -374,7 +374,7 @@ static void torchvision_params(const char *name, size_t want)
 
 /* The trained LeNet loads; a copy with a NaN in conv2.weight (element 37) or an infinity
  * in fc1.bias, or a value beyond the fixed point's range, is refused, naming the tensor
- * and the element. */
+ * and the element; so is one with a transposed matrix (the right count, another shape). */
 static void nonfinite_weights(void)
 {
     const fss_cnn_model *m = fss_cnn_find("lenet");
@@ -423,6 +423,21 @@ static void nonfinite_weights(void)
             fss_cnn_weights_free(&w);
         unlink(tmp);
     }
+    /* fc2.weight transposed in the header: the same element count, another shape */
+    const char *from = "\"shape\":[10,100]", *to = "\"shape\":[100,10]";
+    unsigned char *at = memmem(bytes, (size_t)size, from, strlen(from));
+    REQUIRE(at);
+    memcpy(at, to, strlen(to));
+    char tmp[] = "/tmp/fss_shapeXXXXXX";
+    int fd = mkstemp(tmp);
+    REQUIRE(fd >= 0 && write(fd, bytes, (size_t)size) == size);
+    close(fd);
+    fss_status s = fss_cnn_weights_load(m, tmp, &w, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "tensor fc2.weight has shape [100, 10]; model lenet takes [10, 100]"),
+          "a transposed fc2.weight: status %d, '%s'", (int)s, err);
+    if (s == FSS_OK)
+        fss_cnn_weights_free(&w);
+    unlink(tmp);
     free(bytes);
 }
 
