@@ -66,9 +66,10 @@ def keyfile(party, chunks):
     return h + body
 
 
-# the fuzz input: kind (u32) | elements (u64) | the file
-put("keyfile", "two_chunks", struct.pack("<IQ", 7, 3) + keyfile(0, [(7, 3, bytes(range(20))), (7, 3, b"xyz")]))
-put("keyfile", "party1_empty", struct.pack("<IQ", 5, 1) + keyfile(1, [(5, 1, b"")]))
+# the fuzz input: fix (u8: 3 rewrites the checksums, 0 leaves them) | kind (u32) |
+# elements (u64) | the file
+put("keyfile", "two_chunks", struct.pack("<BIQ", 3, 7, 3) + keyfile(0, [(7, 3, bytes(range(20))), (7, 3, b"xyz")]))
+put("keyfile", "party1_empty", struct.pack("<BIQ", 0, 5, 1) + keyfile(1, [(5, 1, b"")]))
 
 
 def key_seed(prim, n, l, g, count, party):
