@@ -128,9 +128,12 @@ static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_ke
         double left = deadline - fss_now();
         fss_peer *p = NULL;
         fss_status st = left > 0 ? fss_peer_accept(l, &p, left) : FSS_E_IO;
+        if (st != FSS_OK && last[0])
+            return sfail(s, FSS_E_IO,
+                         "no peer proved it holds the other key file of this run within %g s (the last one to try: %s)",
+                         timeout, last);
         if (st != FSS_OK)
-            return sfail(s, FSS_E_IO, "%s%s%s", left > 0 ? fss_peer_error(NULL) : "no peer proved itself in time",
-                         last[0] ? "; the last one to try: " : "", last);
+            return sfail(s, FSS_E_IO, "%s", left > 0 ? fss_peer_error(NULL) : "no peer connected in time");
         /* a stranger gets a short handshake window, the real peer answers at once */
         st = secure_peer(p, 0, info, left < STRANGER_S ? left : STRANGER_S);
         if (st == FSS_OK) {
