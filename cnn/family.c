@@ -127,9 +127,13 @@ static fss_status load_images(cnn_run *r, const char *path, size_t first, char *
     if (s != FSS_OK)
         return s;
     const size_t per = m->c * m->h * m->w;
-    if (a.ndim != 4 || a.shape[1] != m->c || a.shape[2] != m->h || a.shape[3] != m->w || !a.shape[0])
-        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s holds a %d-d array; model %s takes [batch][%zu][%zu][%zu]",
-                       path, a.ndim, m->name, m->c, m->h, m->w);
+    if (a.ndim != 4 || a.shape[1] != m->c || a.shape[2] != m->h || a.shape[3] != m->w || !a.shape[0]) {
+        char got[96] = "";
+        for (int d = 0, at = 0; d < a.ndim && at >= 0 && (size_t)at < sizeof got; d++)
+            at += snprintf(got + at, sizeof got - (size_t)at, "%s%zu", d ? ", " : "", a.shape[d]);
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s holds an array of shape [%s]; model %s takes [batch, %zu, %zu, %zu]",
+                       path, got, m->name, m->c, m->h, m->w);
+    }
     else if (first > a.shape[0])
         s = fss_errorf(err, err_len, FSS_E_ARG, "--first %zu, but %s holds %zu images", first, path, a.shape[0]);
     const size_t n = first ? first : a.shape[0];

@@ -174,6 +174,12 @@ timeout 20 "$online" --clear --model lenet --weights "$work/fifo" --input "$work
     >"$work/log14" 2>&1
 expect_fail "a FIFO as --weights" $? "$work/log14" "not a regular file" "$work/o14.npy"
 
+# an input of another shape: the message names both shapes
+"$online" --clear --model lenet --weights "$weights" --input "$src/tests/fuzz/corpus/npy/f4_2x3" \
+    --output "$work/o15.npy" >"$work/log15" 2>&1
+expect_fail "an input of another shape" $? "$work/log15" "holds an array of shape \[2, 3\]; model lenet takes \[batch, 1, 28, 28\]" \
+    "$work/o15.npy"
+
 # a NaN in an input image: refused with the element named, exit 2
 cp "$src/cnn/fashion-test-4.npy" "$work/nan.npy"
 hl=$(od -A n -t u2 -j 8 -N 2 "$work/nan.npy" | tr -d ' ')
