@@ -1,7 +1,9 @@
 /* The peer channel's TLS 1.3 layer (fss/transport.h, fss_peer_secure): an external
  * pre-shared key, the run's channel secret that the dealer wrote into both key files,
  * with an ephemeral X25519 exchange on top (psk_dhe_ke), one cipher suite
- * (TLS_AES_128_GCM_SHA256: AES-NI makes it cheap), no certificates.
+ * (TLS_AES_128_GCM_SHA256: AES-NI makes it cheap), no certificates. Or, for deployments
+ * that want host identity, certificates both ways checked against a CA, then a proof of
+ * the run's secret bound to the session (prove_run).
  *
  * The socket stays nonblocking and full duplex: transfer_tls calls SSL_read_ex and
  * SSL_write_ex in turn, each until it wants the socket, and polls for what they wanted.
@@ -9,9 +11,14 @@
  * (records, headers and tags included). */
 #include "transport_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -163,6 +170,12 @@ static fss_status tls_failed(fss_peer *p, int ssl_err, const char *doing, size_t
                            doing, done, want);
     }
     tls_reason(ssl_err, why, sizeof why, "unknown TLS failure");
+    if (strstr(why, "alert") && !strstr(why, "bad record mac"))
+        return fss_tp_fail(p, FSS_E_IO,
+                           "the peer ended the encrypted channel while this party was %s (%s)%s", doing, why,
+                           strstr(why, "certificate required")
+                               ? ": it wants a certificate; give --tls-cert, --tls-key and --tls-ca as it has"
+                               : "");
     return fss_tp_fail(p, FSS_E_IO,
                        "the encrypted channel failed while this party was %s (%zu of %zu bytes): %s; a byte was "
                        "changed on the way or the peer stopped, so the run is stopped",
@@ -236,38 +249,62 @@ fss_status fss_tp_transfer_tls(fss_peer *p, const uint8_t *sbuf, size_t sn, uint
     return FSS_OK;
 }
 
-fss_status fss_peer_secure(fss_peer *p, int server, const uint8_t secret[FSS_PEER_SECRET_BYTES],
-                           const uint8_t run_id[FSS_PEER_RUN_ID_BYTES])
+/* The context: TLS 1.3 only, one suite; with certs, this side's certificate and key, the
+ * peer's checked against the CA (and party 0's against the host party 1 dialled). */
+static fss_status tls_setup(fss_peer *p, int server, const fss_peer_tls_certs *certs)
 {
-    if (!p || !secret || !run_id)
-        return fss_tp_fail(p, FSS_E_ARG, "fss_peer_secure: needs a peer, a secret and a run id");
-    if (p->ssl || p->broken)
-        return fss_tp_fail(p, FSS_E_ARG, "fss_peer_secure: the channel is already encrypted or broken");
-    memcpy(p->psk, secret, sizeof p->psk);
-    memcpy(p->psk_id, run_id, sizeof p->psk_id);
+    char why[256];
     ERR_clear_error();
     p->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     BIO *bio = NULL;
     if (!p->ctx || !SSL_CTX_set_min_proto_version(p->ctx, TLS1_3_VERSION) ||
-        !SSL_CTX_set_ciphersuites(p->ctx, "TLS_AES_128_GCM_SHA256") || !(p->ssl = SSL_new(p->ctx)) ||
-        !(bio = sock_bio(p->fd))) {
-        char why[256];
+        !SSL_CTX_set_ciphersuites(p->ctx, "TLS_AES_128_GCM_SHA256"))
         return fss_tp_fail(p, FSS_E_NOMEM, "cannot set up TLS: %s", tls_reason(0, why, sizeof why, "out of memory"));
+    if (certs) {
+        const char *step = "certificate";
+        int ok = SSL_CTX_use_certificate_chain_file(p->ctx, certs->cert) == 1;
+        if (ok && (step = "private key", 1))
+            ok = SSL_CTX_use_PrivateKey_file(p->ctx, certs->key, SSL_FILETYPE_PEM) == 1 &&
+                 SSL_CTX_check_private_key(p->ctx) == 1;
+        if (ok && (step = "CA", 1))
+            ok = SSL_CTX_load_verify_locations(p->ctx, certs->ca, NULL) == 1;
+        if (!ok)
+            return fss_tp_fail(p, FSS_E_ARG, "cannot use the TLS %s (--tls-cert %s, --tls-key %s, --tls-ca %s): %s",
+                               step, certs->cert, certs->key, certs->ca, tls_reason(0, why, sizeof why, "refused"));
+        SSL_CTX_set_verify(p->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     }
+    if (!(p->ssl = SSL_new(p->ctx)) || !(bio = sock_bio(p->fd)))
+        return fss_tp_fail(p, FSS_E_NOMEM, "cannot set up TLS: %s", tls_reason(0, why, sizeof why, "out of memory"));
     SSL_set_bio(p->ssl, bio, bio); /* one BIO both ways: the SSL holds it */
     SSL_set_num_tickets(p->ssl, 0); /* one connection a run: nothing to resume */
     SSL_set_mode(p->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
     SSL_set_app_data(p->ssl, p);
     if (server) {
         SSL_set_accept_state(p->ssl);
-        SSL_set_psk_find_session_callback(p->ssl, find_psk);
+        if (!certs)
+            SSL_set_psk_find_session_callback(p->ssl, find_psk);
     } else {
         SSL_set_connect_state(p->ssl);
-        SSL_set_psk_use_session_callback(p->ssl, use_psk);
+        if (!certs) {
+            SSL_set_psk_use_session_callback(p->ssl, use_psk);
+        } else if (certs->host && *certs->host) {
+            X509_VERIFY_PARAM *vp = SSL_get0_param(p->ssl);
+            unsigned char ip[16];
+            const int is_ip = inet_pton(AF_INET, certs->host, ip) == 1 || inet_pton(AF_INET6, certs->host, ip) == 1;
+            if (!(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, certs->host) : X509_VERIFY_PARAM_set1_host(vp, certs->host, 0)))
+                return fss_tp_fail(p, FSS_E_ARG, "cannot check party 0's certificate against '%s'", certs->host);
+        }
     }
     p->base_sent = p->sent;
     p->base_received = p->received;
+    return FSS_OK;
+}
 
+static fss_status tls_handshake(fss_peer *p, int certs)
+{
+    const char *who = certs ? "has no certificate this CA signed for it, or does not trust ours"
+                            : "does not hold the other key file of this run (run the dealer once and give p0.bin and "
+                              "p1.bin of that run)";
     double last_progress = fss_tp_now();
     for (;;) {
         uint64_t seen = p->sent + p->received;
@@ -282,21 +319,82 @@ fss_status fss_peer_secure(fss_peer *p, int server, const uint8_t secret[FSS_PEE
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             char why[256];
             p->broken = 1;
+            long v = SSL_get_verify_result(p->ssl);
             if (e == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
                 return fss_tp_fail(p, FSS_E_FORMAT,
-                                   "the peer closed the connection during the TLS handshake: it does not hold the "
-                                   "other key file of this run (or is not fsskit of this version)");
+                                   "the peer closed the connection during the TLS handshake: it %s, or is not fsskit "
+                                   "of this version", who);
+            if (certs && v != X509_V_OK)
+                return fss_tp_fail(p, FSS_E_FORMAT, "the TLS handshake failed: the peer's certificate: %s",
+                                   X509_verify_cert_error_string(v));
             return fss_tp_fail(p, FSS_E_FORMAT,
-                               "the TLS handshake with the peer failed (%s): it does not hold the other key file of "
-                               "this run (run the dealer once and give p0.bin and p1.bin of that run), or is not "
-                               "fsskit of this version",
-                               tls_reason(e, why, sizeof why, "handshake refused"));
+                               "the TLS handshake with the peer failed (%s): it %s, or is not fsskit of this version",
+                               tls_reason(e, why, sizeof why, "handshake refused"), who);
         }
         fss_status st = wait_socket(p, e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE, last_progress,
                                     "in the TLS handshake");
         if (st != FSS_OK)
             return st;
     }
+}
+
+/* With certificates the handshake proves hosts, not the run: each side then sends
+ * HMAC-SHA256(secret, label | its role | a key exported from this TLS session) and checks
+ * the other's, so only the holder of this run's other key file gets past, on this
+ * connection only (the exported key binds the proof to it). */
+static void run_proof(const fss_peer *p, int server, const uint8_t exported[32], uint8_t out[32])
+{
+    uint8_t msg[64 + 1];
+    static const char label[32] = "fsskit run proof v1";
+    memcpy(msg, label, 32);
+    msg[32] = (uint8_t)(server ? 's' : 'c');
+    memcpy(msg + 33, exported, 32);
+    unsigned len = 32;
+    HMAC(EVP_sha256(), p->psk, (int)sizeof p->psk, msg, 65, out, &len);
+    fss_memzero(msg, sizeof msg);
+}
+
+static fss_status prove_run(fss_peer *p, int server)
+{
+    static const char label[] = "EXPORTER-fsskit-run-proof";
+    uint8_t exported[32], mine[32], want[32], theirs[32];
+    if (SSL_export_keying_material(p->ssl, exported, sizeof exported, label, sizeof label - 1, NULL, 0, 0) != 1)
+        return fss_tp_fail(p, FSS_E_IO, "cannot export a key from the TLS session");
+    run_proof(p, server, exported, mine);
+    run_proof(p, !server, exported, want);
+    fss_status st = fss_tp_transfer_tls(p, mine, sizeof mine, theirs, sizeof theirs);
+    const int same = st == FSS_OK && CRYPTO_memcmp(theirs, want, sizeof want) == 0;
+    fss_memzero(exported, sizeof exported);
+    fss_memzero(mine, sizeof mine);
+    fss_memzero(want, sizeof want);
+    if (st != FSS_OK)
+        return st;
+    if (!same) {
+        p->broken = 1;
+        return fss_tp_fail(p, FSS_E_FORMAT,
+                           "the peer's certificate is good, but it does not hold the other key file of this run (run "
+                           "the dealer once and give p0.bin and p1.bin of that run)");
+    }
+    return FSS_OK;
+}
+
+fss_status fss_peer_secure(fss_peer *p, int server, const uint8_t secret[FSS_PEER_SECRET_BYTES],
+                           const uint8_t run_id[FSS_PEER_RUN_ID_BYTES], const fss_peer_tls_certs *certs)
+{
+    if (!p || !secret || !run_id || (certs && (!certs->cert || !certs->key || !certs->ca)))
+        return fss_tp_fail(p, FSS_E_ARG, "fss_peer_secure: needs a peer, a secret, a run id (and all three certificate files)");
+    if (p->ssl || p->broken)
+        return fss_tp_fail(p, FSS_E_ARG, "fss_peer_secure: the channel is already encrypted or broken");
+    memcpy(p->psk, secret, sizeof p->psk);
+    memcpy(p->psk_id, run_id, sizeof p->psk_id);
+    fss_status st = tls_setup(p, server, certs);
+    if (st == FSS_OK)
+        st = tls_handshake(p, certs != NULL);
+    if (st == FSS_OK && certs)
+        st = prove_run(p, server);
+    if (st != FSS_OK)
+        p->broken = 1;
+    return st;
 }
 
 void fss_tp_tls_rebase(fss_peer *p)

@@ -19,7 +19,7 @@
 typedef struct opts {
     int party, clear, json, quiet, threads;
     double timeout;
-    const char *keys, *peer, *model, *backend, *state_dir;
+    const char *keys, *peer, *model, *backend, *state_dir, *tls_cert, *tls_key, *tls_ca;
     fss_args fa; /* the family's options */
 } opts;
 
@@ -40,6 +40,10 @@ static void usage(FILE *f)
             "  --state-dir DIR  where this machine's ledger of spent runs lives (default\n"
             "                   $XDG_STATE_HOME/fsskit or ~/.local/state/fsskit): a copy of a\n"
             "                   used key file is refused\n"
+            "  --tls-cert FILE, --tls-key FILE, --tls-ca FILE\n"
+            "                   host identity on top of the run's secret: this party's\n"
+            "                   certificate and key (PEM), and the CA the peer's must chain to\n"
+            "                   (party 0's must name the host in --peer)\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
             "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
@@ -77,7 +81,8 @@ static int parse(int argc, char **argv, opts *o)
                 : !strcmp(a, "--quiet")  ? &o->quiet : NULL;
         const char **str = !strcmp(a, "--keys") ? &o->keys : !strcmp(a, "--peer") ? &o->peer
                          : !strcmp(a, "--model") ? &o->model : !strcmp(a, "--backend") ? &o->backend
-                         : !strcmp(a, "--state-dir") ? &o->state_dir : NULL;
+                         : !strcmp(a, "--state-dir") ? &o->state_dir : !strcmp(a, "--tls-cert") ? &o->tls_cert
+                         : !strcmp(a, "--tls-key") ? &o->tls_key : !strcmp(a, "--tls-ca") ? &o->tls_ca : NULL;
         const int number = !strcmp(a, "--party") || !strcmp(a, "--threads") || !strcmp(a, "--timeout");
         char *end = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -119,8 +124,8 @@ static int parse(int argc, char **argv, opts *o)
     if (o->clear) {
         if (!o->model)
             return bad("%s", "--clear needs --model (see --help)");
-        if (o->party >= 0 || o->keys || o->peer || o->state_dir)
-            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys, --peer and --state-dir");
+        if (o->party >= 0 || o->keys || o->peer || o->state_dir || o->tls_cert || o->tls_key || o->tls_ca)
+            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys, --peer, --state-dir and --tls-*");
         return 0;
     }
     if (o->party < 0 || !o->keys || !o->peer)
@@ -208,7 +213,8 @@ static int run_party(const opts *o)
     const fss_session_config c = {.party = o->party, .keys = o->keys, .peer = o->peer, .timeout = o->timeout,
                                   .threads = o->threads,
                                   .backend = strcmp(o->backend, "cuda") ? FSS_BACKEND_CPU : FSS_BACKEND_CUDA,
-                                  .description = fss_model_description(m), .state_dir = o->state_dir};
+                                  .description = fss_model_description(m), .state_dir = o->state_dir,
+                                  .tls_cert = o->tls_cert, .tls_key = o->tls_key, .tls_ca = o->tls_ca};
     /* the clock starts once both parties are connected and the backend is up (a CUDA
      * context takes a few hundred ms to start): what came before is the setup time */
     double t0 = 0;

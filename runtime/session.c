@@ -105,14 +105,15 @@ static fss_status spend_keys(fss_session *s, const fss_session_config *c, const 
 }
 
 /* The encrypted channel, then the hello (run id, fingerprint, parties) inside it. */
-static fss_status secure_peer(fss_peer *p, int party, const fss_keyfile_info *info, double timeout)
+static fss_status secure_peer(fss_peer *p, int party, const fss_keyfile_info *info, double timeout,
+                              const fss_peer_tls_certs *certs)
 {
     fss_peer_hello mine = {.version = FSS_PEER_PROTOCOL_VERSION, .party = (uint32_t)party}, theirs;
     memcpy(mine.run_id, info->run_id, sizeof mine.run_id);
     memcpy(mine.fingerprint, info->fingerprint, sizeof mine.fingerprint);
     fss_status st = fss_peer_set_timeout(p, timeout);
     if (st == FSS_OK)
-        st = fss_peer_secure(p, party == 0, info->secret, info->run_id);
+        st = fss_peer_secure(p, party == 0, info->secret, info->run_id, certs);
     if (st == FSS_OK)
         st = fss_peer_handshake(p, &mine, &theirs);
     return st;
@@ -120,7 +121,8 @@ static fss_status secure_peer(fss_peer *p, int party, const fss_keyfile_info *in
 
 /* Party 0 accepts until a peer proves it holds this run's other key file (a stranger that
  * connects first, or stays silent, does not lock the real peer out) or the time is up. */
-static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_keyfile_info *info, double timeout)
+static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_keyfile_info *info, double timeout,
+                              const fss_peer_tls_certs *certs)
 {
     const double deadline = fss_now() + timeout;
     char last[512] = "";
@@ -135,14 +137,14 @@ static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_ke
         if (st != FSS_OK)
             return sfail(s, FSS_E_IO, "%s", left > 0 ? fss_peer_error(NULL) : "no peer connected in time");
         /* a stranger gets a short handshake window, the real peer answers at once */
-        st = secure_peer(p, 0, info, left < STRANGER_S ? left : STRANGER_S);
+        st = secure_peer(p, 0, info, left < STRANGER_S ? left : STRANGER_S, certs);
         if (st == FSS_OK) {
             s->peer = p;
             return fss_peer_set_timeout(p, timeout) == FSS_OK ? FSS_OK : sfail(s, FSS_E_ARG, "bad timeout");
         }
         snprintf(last, sizeof last, "%s", fss_peer_error(p));
         fss_peer_close(p);
-        if (st != FSS_E_FORMAT && st != FSS_E_IO)
+        if (st != FSS_E_FORMAT && st != FSS_E_IO) /* this side's own setup: certificate files */
             return sfail(s, st, "%s", last);
     }
 }
@@ -150,14 +152,16 @@ static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_ke
 static fss_status connect_peer(fss_session *s, const fss_session_config *c, fss_peer_listener *l, const char *host,
                                int port, const fss_keyfile_info *info, double timeout)
 {
+    const fss_peer_tls_certs certs = {.cert = c->tls_cert, .key = c->tls_key, .ca = c->tls_ca, .host = host};
+    const fss_peer_tls_certs *use = c->tls_cert ? &certs : NULL;
     if (c->party == 0 && !c->connected)
-        return accept_peer(s, l, info, timeout);
+        return accept_peer(s, l, info, timeout, use);
     if (c->connected) {
         s->peer = c->connected;
     } else if (fss_peer_connect(&s->peer, host, port, timeout) != FSS_OK) {
         return sfail(s, FSS_E_IO, "%s", fss_peer_error(NULL));
     }
-    fss_status st = secure_peer(s->peer, c->party, info, timeout);
+    fss_status st = secure_peer(s->peer, c->party, info, timeout, use);
     return st == FSS_OK ? FSS_OK : sfail(s, st, "%s", fss_peer_error(s->peer));
 }
 
@@ -170,6 +174,15 @@ static fss_status check_setup(fss_session *s, const fss_session_config *c, char 
         return sfail(s, FSS_E_ARG, "the party is 0 or 1");
     if (!(c->timeout >= 0) || c->timeout > 1e7)
         return sfail(s, FSS_E_ARG, "the timeout %g s is not a number of seconds up to 10^7", c->timeout);
+    if (!c->tls_cert != !c->tls_key || !c->tls_cert != !c->tls_ca)
+        return sfail(s, FSS_E_ARG, "--tls-cert, --tls-key and --tls-ca go together: give all three or none");
+    const char *files[3] = {c->tls_cert, c->tls_key, c->tls_ca}, *flags[3] = {"--tls-cert", "--tls-key", "--tls-ca"};
+    for (int i = 0; i < 3 && files[i]; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f)
+            return sfail(s, FSS_E_ARG, "%s %s: cannot read it", flags[i], files[i]);
+        fclose(f);
+    }
     fss_status st = fss_ledger_dir(s->ledger, sizeof s->ledger, c->state_dir, s->err, sizeof s->err);
     if (st != FSS_OK || c->connected)
         return st;

@@ -68,6 +68,54 @@ exec 3>&-
 [ $rc0 = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/s.npy" "$work/clear.npy" && ok ||
     { bad "a silent stranger locked party 1 out ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
 
+# certificates both ways on top of the run's secret (--tls-cert/--tls-key/--tls-ca)
+c=$work/certs
+mkdir -p "$c"
+mkca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$c/$1.key" -out "$c/$1.pem" \
+    -days 1 -subj "/CN=$1" 2>/dev/null; }
+mkcert() { # NAME CA SUBJECT_ALT_NAME
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$c/$1.key" -out "$c/$1.csr" \
+        -subj "/CN=$1" 2>/dev/null &&
+        openssl x509 -req -in "$c/$1.csr" -CA "$c/$2.pem" -CAkey "$c/$2.key" -CAcreateserial -out "$c/$1.pem" \
+            -days 1 -extfile <(printf "subjectAltName=%s" "$3") 2>/dev/null
+}
+mkca ca && mkca other && mkcert p0 ca IP:127.0.0.1 && mkcert p1 ca DNS:party1 && mkcert p0x other IP:127.0.0.1 &&
+    mkcert p0h ca DNS:elsewhere && ok || bad "openssl could not make the test certificates"
+tls() { echo --tls-cert "$c/$1.pem" --tls-key "$c/$1.key" --tls-ca "$c/ca.pem"; }
+cert_pair() { # P0KEYS P1KEYS OUT P0CERT P1CERT (a cert name, or "none") -> rc0 rc1
+    local p=$(port) a0=() a1=()
+    [ "$4" = none ] || a0=($(tls "$4"))
+    [ "$5" = none ] || a1=($(tls "$5"))
+    "$online" --party 0 --keys "$1" --peer 127.0.0.1:$p --weights "$weights" --quiet --timeout 3 --threads 1 \
+        "${a0[@]}" >"$work/log0" 2>&1 &
+    local pid=$!
+    "$online" --party 1 --keys "$2" --peer 127.0.0.1:$p --input "$work/in4.npy" --output "$3" --quiet --threads 1 \
+        --timeout 3 "${a1[@]}" >"$work/log1" 2>&1
+    rc1=$?
+    wait $pid
+    rc0=$?
+}
+"$dealer" --model lenet --batch 4 --out "$work/t" --quiet
+cert_pair "$work/t/p0.bin" "$work/t/p1.bin" "$work/t.npy" p0 p1
+[ $rc0 = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/t.npy" "$work/clear.npy" && ok ||
+    { bad "a run with certificates ($rc0, $rc1)"; cat "$work/log0" "$work/log1"; }
+"$dealer" --model lenet --batch 4 --out "$work/t2" --quiet
+"$dealer" --model lenet --batch 4 --out "$work/t3" --quiet
+for case in "p0x p1 the peer's certificate: unable to get local issuer" "p0h p1 the peer's certificate: IP address mismatch" \
+    "none p1 TLS handshake" "p0 none it wants a certificate; give --tls-cert"; do
+    set -- $case
+    cert_pair "$work/t2/p0.bin" "$work/t2/p1.bin" "$work/t2.npy" "$1" "$2"
+    shift 2
+    expect_fail "certificates: party 0 $case" $rc1 "$work/log1" "$*" "$work/t2.npy"
+    [ $rc0 != 0 ] && ok || bad "certificates: $case: party 0 exited 0"
+done
+# good certificates, keys of two runs: refused by the proof of the run's secret
+cert_pair "$work/t2/p0.bin" "$work/t3/p1.bin" "$work/t2.npy" p0 p1
+expect_fail "certificates, keys of another run" $rc1 "$work/log1" \
+    "certificate is good, but it does not hold the other key file of this run" "$work/t2.npy"
+[ "$(key_state "$work/t2/p0.bin")$(key_state "$work/t2/p1.bin")$(key_state "$work/t3/p1.bin")" = 000 ] && ok ||
+    bad "certificates: a refused run spent a key file"
+
 # keys are one-time: the same files again are refused
 run_pair a "$work/a/p0.bin" "$work/a/p1.bin" "$work/o1.npy"
 expect_fail "reused keys" $rc1 "$work/log1" "already used" "$work/o1.npy"

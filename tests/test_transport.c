@@ -50,7 +50,7 @@ static void *job_run(void *arg)
     case OP_RECV: j->st = fss_peer_recv(j->p, j->recv, j->recv_bytes); break;
     case OP_HANDSHAKE: j->st = fss_peer_handshake(j->p, &j->mine, &j->theirs); break;
     case OP_CONNECT: j->st = fss_peer_connect(&j->p, LOOPBACK, j->port, j->secs); break;
-    case OP_SECURE: j->st = fss_peer_secure(j->p, 0, j->secret, j->id); break;
+    case OP_SECURE: j->st = fss_peer_secure(j->p, 0, j->secret, j->id, NULL); break;
     case OP_READ_THEN_CLOSE:
         j->st = fss_peer_recv(j->p, j->recv, j->recv_bytes);
         fss_peer_close(j->p);
@@ -436,7 +436,7 @@ static fss_status secure_pair(fss_peer *a, fss_peer *b, const uint8_t *secret_a,
     memcpy(jb.secret, secret_b, sizeof jb.secret);
     memcpy(jb.id, id_b, sizeof jb.id);
     job_start(&jb);
-    fss_status st = fss_peer_secure(a, 1, secret_a, id_a);
+    fss_status st = fss_peer_secure(a, 1, secret_a, id_a, NULL);
     *st_b = job_wait(&jb);
     snprintf(err_b, n, "%s", jb.err);
     return st;
@@ -599,7 +599,7 @@ static void test_tls(fss_rng *rng)
     fss_status st = secure_pair(a, b, secret, id, secret, id, &st_b, err_b, sizeof err_b);
     CHECK(st == FSS_OK && st_b == FSS_OK, "tls: %s / %s", fss_peer_error(a), err_b);
     CHECK(fss_peer_is_secure(a) && fss_peer_is_secure(b), "tls: not secure after the handshake");
-    CHECK(fss_peer_secure(a, 1, secret, id) == FSS_E_ARG, "tls: secured twice");
+    CHECK(fss_peer_secure(a, 1, secret, id, NULL) == FSS_E_ARG, "tls: secured twice");
     if (st == FSS_OK && st_b == FSS_OK) {
         test_handshake(a, b, rng, "tls");
         test_tls_exchanges(a, b, rng, "tls pair");
@@ -626,7 +626,7 @@ static void test_tls(fss_rng *rng)
     REQUIRE(fss_peer_set_timeout(a, 10) == FSS_OK && fss_peer_set_timeout(b, 10) == FSS_OK);
     job jb = {.op = OP_HANDSHAKE, .p = b, .mine = {.version = FSS_PEER_PROTOCOL_VERSION, .party = 1}};
     job_start(&jb);
-    st = fss_peer_secure(a, 1, secret, id);
+    st = fss_peer_secure(a, 1, secret, id, NULL);
     CHECK(st == FSS_E_FORMAT, "a plain hello passed the TLS handshake: %d: %s", (int)st, fss_peer_error(a));
     fss_peer_close(a); /* so the plain side's wait for a hello ends */
     CHECK(job_wait(&jb) != FSS_OK, "the plain side went on");

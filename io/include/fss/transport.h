@@ -81,16 +81,29 @@ FSS_NODISCARD fss_status fss_peer_pair(fss_peer **a, fss_peer **b);
 /* Sends close_notify on an encrypted channel, closes, wipes the channel's keys. */
 void fss_peer_close(fss_peer *p);
 
+/* Certificates for the TLS channel, for deployments that want host identity on top of the
+ * run's secret: this side's certificate chain and key (PEM), and the CA the peer's must
+ * chain to. host (party 1 only; may be NULL): the name or address party 0's certificate
+ * must be for. */
+typedef struct fss_peer_tls_certs {
+    const char *cert, *key, *ca;
+    const char *host;
+} fss_peer_tls_certs;
+
 /* Turns the connection into TLS 1.3 (TLS_AES_128_GCM_SHA256 with an ephemeral X25519
- * exchange) authenticated by an external pre-shared key: secret, the run's channel secret
- * from the key file, under the identity run_id. Party 0 is the server. Both sides must
- * call it, before any other transfer. Afterwards every transfer is encrypted, the counters
- * count the bytes on the wire (TLS records), and a record that fails its authentication
- * (a changed, dropped or injected byte) fails the transfer with FSS_E_IO. FSS_E_FORMAT
- * when the handshake fails: the peer holds another secret, is not fsskit, or closed;
- * FSS_E_IO on a timeout (the peer's timeout_s). */
+ * exchange), party 0 the server; both sides must call it before any other transfer.
+ * Without certs it is authenticated by an external pre-shared key: secret, the run's
+ * channel secret from the key file, under the identity run_id. With certs both sides
+ * present certificates checked against the CA (party 0's against host), and then prove
+ * the run's secret inside the channel (an HMAC over a key exported from the session).
+ * Afterwards every transfer is encrypted, the counters count the bytes on the wire (TLS
+ * records), and a record that fails its authentication (a changed, dropped or injected
+ * byte) fails the transfer with FSS_E_IO. FSS_E_FORMAT when the handshake fails: the
+ * peer holds another secret or certificate, is not fsskit, or closed; FSS_E_ARG for
+ * unusable certificate files; FSS_E_IO on a timeout (the peer's timeout_s). */
 FSS_NODISCARD fss_status fss_peer_secure(fss_peer *p, int server, const uint8_t secret[FSS_PEER_SECRET_BYTES],
-                                         const uint8_t run_id[FSS_PEER_RUN_ID_BYTES]);
+                                         const uint8_t run_id[FSS_PEER_RUN_ID_BYTES],
+                                         const fss_peer_tls_certs *certs);
 int fss_peer_is_secure(const fss_peer *p);
 
 /* Seconds of no progress after which a transfer fails (default

@@ -36,6 +36,9 @@ typedef struct fss_session_config {
                                  file that describes another is refused before it is spent */
     const char *state_dir;    /* the ledger of spent runs' directory (NULL: fss_ledger_dir's
                                  default, under XDG_STATE_HOME or HOME) */
+    const char *tls_cert, *tls_key, *tls_ca; /* all or none: certificates both ways on top of
+                                 the run's secret (fss_peer_tls_certs; party 0's checked
+                                 against the host in peer) */
 } fss_session_config;
 
 typedef struct fss_session fss_session;
