@@ -246,8 +246,9 @@ fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
 /* Full domain, one instance: expand the tree breadth-first in place (children of node
  * j land at 2j and 2j+1, so going backwards never overwrites an unread parent), in
  * chunks of FSS_CPU_TILE parents per OpenSSL call. */
+/* Instance i's full-domain shares into o (its 2^n values, or its bit vector when early). */
 static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
-                           fss_block *in, fss_block *ob, uint64_t *out)
+                           fss_block *in, fss_block *ob, uint64_t *o)
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
@@ -283,8 +284,6 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
     }
     size_t leaves = (size_t)1 << depth;
     if (p.early) {
-        size_t W = fss_dpf_full_words(p);
-        uint64_t *o = out + i * W;
         if (ll < 7) { /* depth 0: one leaf of 2^n <= 64 outputs, one word, bits past 2^n zero */
             o[0] = fss_dpf_leaf(S[0], t[0], k->fcw[i]).lo & fss_dpf_leaf_mask(ll).lo;
         } else {
@@ -295,7 +294,6 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
             }
         }
     } else {
-        uint64_t *o = out + i * leaves;
         for (size_t j = 0; j < leaves; j++)
             o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
     }
@@ -324,12 +322,56 @@ fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out)
                 continue;
             fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
             uint8_t *t = (uint8_t *)(S + nodes);
-            if (full_one(ctx, tid, k, i, S, t, in, ob, out) != FSS_OK)
+            uint64_t *o = out + i * (k->p.early ? fss_dpf_full_words(k->p) : nodes);
+            if (full_one(ctx, tid, k, i, S, t, in, ob, o) != FSS_OK)
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
         }
     }
     if (failed)
         return fss_ctx_fail(ctx, (fss_status)failed, "dpf full-domain eval: %s", fss_status_str((fss_status)failed));
+    return FSS_OK;
+}
+
+fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, const uint64_t *table,
+                            uint64_t *out)
+{
+    fss_status st = check_keys(ctx, k);
+    if (st != FSS_OK)
+        return st;
+    if (k->p.early || k->p.n > FSS_DPF_LUT_MAX_BITS || !table)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf table lookup: needs l-bit keys of n <= %d and a table",
+                            FSS_DPF_LUT_MAX_BITS);
+    const size_t size = (size_t)1 << k->p.n, mask = size - 1;
+    const uint64_t lmask = k->p.l == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k->p.l) - 1;
+    int failed = 0;
+#pragma omp parallel num_threads(fss_ctx_threads(ctx))
+    {
+        int tid = FSS_OMP_TID();
+        /* the tree's nodes and bits, the AES tiles, and the instance's 2^n shares */
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(dynamic)
+        for (size_t i = 0; i < k->count; i++) {
+            if (fss_failed(&failed))
+                continue;
+            fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
+            uint64_t *e = (uint64_t *)(S + size);
+            uint8_t *t = (uint8_t *)(e + size);
+            if (full_one(ctx, tid, k, i, S, t, in, ob, e) != FSS_OK) {
+                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                continue;
+            }
+            /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
+            uint64_t acc = 0;
+            const size_t xi = (size_t)(x[i] & mask);
+            for (size_t j = 0; j < size; j++)
+                acc += table[(xi - j) & mask] * e[j];
+            out[i] = acc & lmask;
+        }
+    }
+    if (failed)
+        return fss_ctx_fail(ctx, (fss_status)failed, "dpf table lookup: %s", fss_status_str((fss_status)failed));
     return FSS_OK;
 }
 

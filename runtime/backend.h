@@ -14,6 +14,7 @@
 typedef enum fss_op {
     FSS_OP_PRIM_DCF = FSS_PRIM_DCF, /* the primitives, by kind */
     FSS_OP_PRIM_DPF_CMP = FSS_PRIM_DPF_CMP,
+    FSS_OP_PRIM_DPF_LUT = FSS_PRIM_DPF_LUT,
     FSS_OP_PROD_ELEMENTWISE = FSS_PRIM_KINDS, /* the ring products, by fss_prod_shape.kind */
     FSS_OP_PROD_MATMUL,
     FSS_OP_PROD_CONV,

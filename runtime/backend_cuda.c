@@ -484,7 +484,12 @@ static fss_status gpu_init(fss_eval *ev)
 }
 
 /* Everything but elementwise products (a loop the CPU does at memory speed). */
-static int gpu_supports(const fss_eval *ev, fss_op op) { return (void)ev, op != FSS_OP_PROD_ELEMENTWISE; }
+/* Not (yet) on the device: elementwise products, and table lookups (no kernel of the fused
+ * full-domain expansion and dot product; they run on the CPU backend). */
+static int gpu_supports(const fss_eval *ev, fss_op op)
+{
+    return (void)ev, op != FSS_OP_PROD_ELEMENTWISE && op != FSS_OP_PRIM_DPF_LUT;
+}
 static int gpu_parses(const fss_eval *ev) { return gpu_of(ev)->device_parse; }
 
 /* Page-locked chunks where the device parses: steps are uploaded straight from them. */

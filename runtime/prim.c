@@ -1,7 +1,8 @@
-/* The FSS primitives' table (prim.h): the DCF and the DPF comparison. Each entry is the
+/* The FSS primitives' table (prim.h): the DCF, the DPF comparison and the DPF table lookup. Each entry is the
  * kernels' typed functions behind the one signature the key path calls. */
 #include "prim.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Each operation for the DCF (dcf_) and the comparison (cmp_), side by side. */
@@ -50,10 +51,31 @@ static fss_status cmp_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x
     return fss_dpf_cmp_eval(c, &k->k.dpf, x, o);
 }
 
+/* The table lookup shares the DPF's keys and serialization (cmp_*); its keys are
+ * l-bit (not early) with beta 1, and its evaluation the fused full-domain dot product. */
+static fss_status lut_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_t *beta, const fss_block *r,
+                          fss_prim_keys *k0, fss_prim_keys *k1)
+{
+    uint64_t *one = beta ? NULL : (uint64_t *)malloc((m ? m : 1) * 8);
+    if (!beta && !one)
+        return FSS_E_NOMEM;
+    for (size_t i = 0; one && i < m; i++)
+        one[i] = 1;
+    fss_status s = fss_dpf_keygen(c, k0->pr.dpf, m, a, beta ? beta : one, r, &k0->k.dpf, &k1->k.dpf);
+    free(one);
+    return s;
+}
+static fss_status lut_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x, uint64_t *o)
+{
+    return fss_dpf_lut_eval(c, &k->k.dpf, x, k->pr.lut, o);
+}
+
 static const fss_prim_ops g_prims[FSS_PRIM_KINDS] = {
     [FSS_PRIM_DCF] = {"DCF", dcf_key_bytes, dcf_outs, dcf_parsed, dcf_bind, dcf_gen, dcf_write, dcf_read, dcf_eval},
     [FSS_PRIM_DPF_CMP] = {"comparison", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_gen, cmp_write, cmp_read,
                           cmp_eval},
+    [FSS_PRIM_DPF_LUT] = {"table lookup", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, lut_gen, cmp_write, cmp_read,
+                          lut_eval},
 };
 
 const fss_prim_ops *fss_prim_ops_of(fss_prim_kind kind)

@@ -12,6 +12,8 @@
 typedef enum fss_prim_kind {
     FSS_PRIM_DCF,     /* DCF eval: g outputs an instance */
     FSS_PRIM_DPF_CMP, /* comparison from DPF keys: one XOR-shared bit an instance */
+    FSS_PRIM_DPF_LUT, /* a public table's entry at x - alpha from full-domain DPF keys: one
+                         additive share an instance (CPU only for now) */
     FSS_PRIM_KINDS
 } fss_prim_kind;
 
@@ -19,18 +21,25 @@ typedef enum fss_prim_kind {
 typedef struct fss_prim {
     fss_prim_kind kind;
     fss_dcf_params dcf; /* FSS_PRIM_DCF */
-    fss_dpf_params dpf; /* FSS_PRIM_DPF_CMP */
+    fss_dpf_params dpf; /* FSS_PRIM_DPF_CMP, FSS_PRIM_DPF_LUT */
+    const uint64_t *lut; /* FSS_PRIM_DPF_LUT: the public table, 2^dpf.n entries */
 } fss_prim;
 
 static inline fss_prim fss_prim_dcf(fss_dcf_params p)
 {
-    fss_prim pr = {FSS_PRIM_DCF, p, {0, 0, 0}};
+    fss_prim pr = {FSS_PRIM_DCF, p, {0, 0, 0}, NULL};
     return pr;
 }
 
 static inline fss_prim fss_prim_dpf_cmp(fss_dpf_params p)
 {
-    fss_prim pr = {FSS_PRIM_DPF_CMP, {0, 0, 0}, p};
+    fss_prim pr = {FSS_PRIM_DPF_CMP, {0, 0, 0}, p, NULL};
+    return pr;
+}
+
+static inline fss_prim fss_prim_dpf_lut(fss_dpf_params p, const uint64_t *table)
+{
+    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table};
     return pr;
 }
 

@@ -206,6 +206,42 @@ static void full(int n, int l, int early, size_t count)
     drop(&kp);
 }
 
+/* Table lookups: the two parties' shares add to table[x - alpha] at every x (all of them
+ * for small n, random and edge x above), for random tables of l-bit entries. */
+static void lut(int n, int l, size_t count)
+{
+    const fss_dpf_params p = {n, l, 0};
+    const size_t dom = (size_t)1 << n, xs = dom <= 256 ? dom : 64;
+    uint64_t *alpha = malloc(count * 8), *one = malloc(count * 8), *table = malloc(dom * 8);
+    REQUIRE(alpha && one && table);
+    REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, table, dom, l) == FSS_OK);
+    alpha[0] = 0;
+    alpha[count - 1] = fss_ring_mask(n);
+    for (size_t i = 0; i < count; i++)
+        one[i] = 1;
+    pair kp;
+    gen(&kp, p, count, alpha, one);
+    uint64_t *x = malloc(count * 8), *y[2] = {malloc(count * 8), malloc(count * 8)};
+    REQUIRE(x && y[0] && y[1]);
+    size_t bad = 0;
+    for (size_t v = 0; v < xs; v++) {
+        for (size_t i = 0; i < count; i++)
+            x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
+        for (int b = 0; b < 2; b++)
+            REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, y[b]) == FSS_OK);
+        for (size_t i = 0; i < count; i++)
+            bad += fss_ring_add(y[0][i], y[1][i], l) != table[(x[i] - alpha[i]) & fss_ring_mask(n)];
+    }
+    CHECK(bad == 0, "table lookup n=%d l=%d: %zu wrong of %zu", n, l, bad, xs * count);
+    fss_dpf_keys early;
+    const fss_dpf_params pe = {n, 1, 1};
+    REQUIRE(fss_dpf_keys_alloc(&early, pe, 0, 1) == FSS_OK);
+    CHECK(fss_dpf_lut_eval(ctx, &early, x, table, y[0]) == FSS_E_ARG, "table lookup on early keys accepted");
+    fss_dpf_keys_free(&early);
+    free(x), free(y[0]), free(y[1]), free(alpha), free(one), free(table);
+    drop(&kp);
+}
+
 int main(void)
 {
     rng = check_init("test_dpf");
@@ -233,6 +269,10 @@ int main(void)
         full(fn[i], 1, 1, 3);
         full(fn[i], fn[i] == 16 ? 64 : 13, 0, 3);
     }
+    static const int lut_n[] = {1, 2, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 64};
+    for (size_t i = 0; i < sizeof lut_n / sizeof *lut_n; i++)
+        for (size_t j = 0; j < sizeof lut_l / sizeof *lut_l; j++)
+            lut(lut_n[i], lut_l[j], lut_n[i] >= 12 ? 3 : 9);
 
     fss_ctx_free(ctx);
     fss_rng_free(rng);

@@ -84,6 +84,15 @@ FSS_NODISCARD fss_status fss_dpf_eval(fss_ctx *ctx, const fss_dpf_keys *k, const
 FSS_NODISCARD fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out);
 size_t fss_dpf_full_words(fss_dpf_params p);
 
+/* A table lookup from full-domain keys (early = 0, beta = 1 at alpha_i): out[i] = this
+ * party's share, in Z_{2^l}, of table[(x[i] - alpha_i) mod 2^n] (the two parties' out add
+ * to it), as sum_j table[(x[i] - j) mod 2^n] e_j over the one-hot's shares e_j. table has
+ * 2^n entries; n <= FSS_DPF_LUT_MAX_BITS. 2^(n+1) AES blocks an instance, as a full-domain
+ * evaluation. */
+#define FSS_DPF_LUT_MAX_BITS 16
+FSS_NODISCARD fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x,
+                                          const uint64_t *table, uint64_t *out);
+
 /* XOR shares of 1{x[i] < alpha_i} (unsigned n-bit comparison) from DPF keys. */
 FSS_NODISCARD fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);
 

@@ -41,6 +41,7 @@ typedef enum fss_key_kind {
     FSS_KEY_SEXT = 11,       /* sign extension's DCF keys */
     FSS_KEY_TRUNC_STOCH = 12,/* stochastic truncation's DCF keys */
     FSS_KEY_TRUNC_NONNEG = 13,/* the shift of a non-negative value: its f-bit DCF keys */
+    FSS_KEY_LUT = 14,        /* a table lookup's full-domain DPF keys (beta 1 at r_x) */
 } fss_key_kind;
 
 #define FSS_DESCRIPTION_MAX 1024

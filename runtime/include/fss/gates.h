@@ -13,7 +13,8 @@
  *   select           1                   seed / 4 shares
  *   relu             2                   drelu + select
  *   trunc_reduce     1                   DCF (f bits) + seed / 1 share
- *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + seed / 1 share */
+ *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + seed / 1 share
+ *   lut              1                   DPF (n levels, out-bit output) + seed / 1 share */
 #ifndef FSS_GATES_H
 #define FSS_GATES_H
 
@@ -111,6 +112,13 @@ FSS_NODISCARD fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bi
  * share, then sext from n - f bits: DCF (n-f bits, f-bit output) + seed / 1 n-bit share;
  * 2 rounds (n - f bits, then n bits). */
 FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+
+/* y = table[x] for an n-bit x read unsigned (1 <= n <= FSS_DPF_LUT_MAX_BITS), table a
+ * public array of 2^n ring elements; y has out_bits and scale out_scale (the table's
+ * entries are y's fixed-point values). One round; a full-domain DPF key an element, and
+ * 2^(n+1) AES blocks a party and element (runtime/gates_lut.c). */
+FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits,
+                                      int out_scale, fss_tensor *y);
 
 FSS_EXTERN_C_END
 

@@ -1,0 +1,134 @@
+/* The transformer gates (issue 16), each walked three times as in test_gates.c: the clear
+ * walk (checked against plain C), the dealer walk into two key streams, and the two
+ * parties in two threads over a socketpair; the revealed output must equal the clear walk
+ * bit for bit, party 0 must receive nothing, and the rounds and key bytes must be the ones
+ * gates.h documents. So far: the table lookup, exhaustive over x at small widths (every
+ * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
+ * 1 to 64 bits. */
+#include <string.h>
+
+#include "check.h"
+#include "gate_harness.h"
+#include "fss/dpf.h"
+#include "fss/gates.h"
+#include "fss/ring.h"
+
+typedef struct model {
+    int n, out_bits;
+    size_t count;
+    const uint64_t *x, *table;
+} model;
+
+/* x (party 1's n-bit input) -> lut -> revealed to party 1 */
+static fss_status walk(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const model *md = (const model *)mdv;
+    fss_tensor x = {0}, y = {0};
+    size_t shape[1] = {md->count};
+    fss_status s = fss_gate_input(ev, 1, 1, shape, md->n, 0, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_lut(ev, &x, md->table, md->out_bits, 0, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x);
+    fss_tensor_free(&y);
+    return s;
+}
+
+static fss_ctx *ctx;
+static fss_rng *rng;
+
+static size_t packed(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
+
+static void run_lut(const model *md)
+{
+    const size_t no = md->count;
+    uint64_t *want = calloc(no, 8), *got[2] = {calloc(no, 8), calloc(no, 8)};
+    REQUIRE(want && got[0] && got[1]);
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk(ev, md, want) == FSS_OK, "lut n=%d: clear walk: %s", md->n, fss_eval_error(ev));
+    fss_eval_free(ev);
+    size_t bad = 0;
+    for (size_t i = 0; i < no; i++)
+        bad += want[i] != md->table[md->x[i]];
+    CHECK(bad == 0, "lut n=%d l=%d: the clear walk is not the table at %zu of %zu", md->n, md->out_bits, bad, no);
+
+    fss_memkeys *keys[2];
+    uint64_t dealt[2];
+    harness_deal(ctx, rng, walk, md, "lut", keys, dealt);
+    party_run pr[2];
+    harness_parties(walk, md, "lut", keys, got, pr);
+    bad = 0;
+    size_t first = 0, leak = 0;
+    for (size_t i = 0; i < no; i++) {
+        if (got[1][i] != want[i] && !bad++)
+            first = i;
+        leak += got[0][i] != 0;
+    }
+    CHECK(bad == 0, "lut n=%d l=%d: %zu of %zu outputs differ, first x %llu: got %llu want %llu", md->n,
+          md->out_bits, bad, no, (unsigned long long)md->x[first], (unsigned long long)got[1][first],
+          (unsigned long long)want[first]);
+    CHECK(leak == 0, "lut: party 0 received outputs meant for party 1");
+    for (int b = 0; b < 2; b++) {
+        /* documented: a DPF key an element, shares of r_y (party 0 a seed); party 1 also
+         * holds its input's mask seed and the output masks */
+        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, 0) * no +
+                                  (b == 0 ? 16 : packed(no, md->out_bits)) +
+                                  (b == 1 ? 16 + packed(no, md->out_bits) : 0);
+        CHECK(pr[b].stats.key_bytes[b] == want_bytes && dealt[b] == want_bytes,
+              "lut n=%d l=%d: party %d key bytes read %llu, dealt %llu, documented %zu", md->n, md->out_bits, b,
+              (unsigned long long)pr[b].stats.key_bytes[b], (unsigned long long)dealt[b], want_bytes);
+        CHECK(pr[b].stats.rounds == 2, "lut: party %d took %llu rounds, want 2 (the input's and the lookup's)", b,
+              (unsigned long long)pr[b].stats.rounds);
+    }
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(want), free(got[0]), free(got[1]);
+}
+
+static void luts(void)
+{
+    static const struct {
+        int n, l;
+    } cases[] = {{1, 1}, {2, 64}, {4, 7}, {6, 37}, {8, 16}, {8, 64}, {12, 50}, {16, 37}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const int n = cases[c].n, l = cases[c].l;
+        const size_t size = (size_t)1 << n, count = n <= 8 ? size : 300;
+        uint64_t *table = malloc(size * 8), *x = malloc(count * 8);
+        REQUIRE(table && x);
+        REQUIRE(fss_rng_ring(rng, table, size, l) == FSS_OK && fss_rng_ring(rng, x, count, n) == FSS_OK);
+        if (n <= 8) { /* every index */
+            for (size_t i = 0; i < count; i++)
+                x[i] = i;
+        } else { /* the edges first */
+            x[0] = 0, x[1] = 1, x[2] = size - 1, x[3] = size / 2, x[4] = size / 2 - 1;
+        }
+        const model md = {n, l, count, x, table};
+        run_lut(&md);
+        free(table);
+        free(x);
+    }
+    /* misuse: an index wider than the limit */
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    fss_tensor x = {0}, y = {0};
+    size_t shape[1] = {2};
+    uint64_t v[2] = {0, 1}, t[2] = {5, 6};
+    REQUIRE(fss_gate_input(ev, 1, 1, shape, FSS_DPF_LUT_MAX_BITS + 1, 0, v, &x) == FSS_OK);
+    CHECK(fss_gate_lut(ev, &x, t, 8, 0, &y) == FSS_E_ARG && strstr(fss_eval_error(ev), "index"),
+          "a %d-bit lookup was accepted: %s", FSS_DPF_LUT_MAX_BITS + 1, fss_eval_error(ev));
+    fss_tensor_free(&x);
+    fss_tensor_free(&y);
+    fss_eval_free(ev);
+}
+
+int main(void)
+{
+    rng = check_init("test_gates_tf");
+    REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+    luts();
+    fss_ctx_free(ctx);
+    fss_rng_free(rng);
+    return check_summary();
+}
