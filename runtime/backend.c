@@ -80,7 +80,8 @@ fss_status fss_ev_prod_pair(fss_eval *ev, const fss_prod_shape *ps, const uint64
                             const uint64_t *A2, const uint64_t *B2, uint64_t *C)
 {
     static const fss_op ops[] = {[FSS_PROD_ELEMENTWISE] = FSS_OP_PROD_ELEMENTWISE,
-                                 [FSS_PROD_MATMUL] = FSS_OP_PROD_MATMUL, [FSS_PROD_CONV] = FSS_OP_PROD_CONV};
+                                 [FSS_PROD_MATMUL] = FSS_OP_PROD_MATMUL, [FSS_PROD_CONV] = FSS_OP_PROD_CONV,
+                                 [FSS_PROD_BATCHED] = FSS_OP_PROD_BATCHED};
     const fss_backend_ops *be = fss_ev_backend_for(ev, ops[ps->kind]);
     const double t0 = fss_now();
     fss_status s = be->prod_pair(ev, ps, A1, B1, A2, B2, C);

@@ -18,6 +18,7 @@ typedef enum fss_op {
     FSS_OP_PROD_ELEMENTWISE = FSS_PRIM_KINDS, /* the ring products, by fss_prod_shape.kind */
     FSS_OP_PROD_MATMUL,
     FSS_OP_PROD_CONV,
+    FSS_OP_PROD_BATCHED,
 } fss_op;
 
 typedef struct fss_backend_ops {

@@ -21,6 +21,23 @@ fss_status fss_ev_prod(fss_eval *ev, const fss_prod_shape *ps, const uint64_t *A
             C[i] = acc ? C[i] + A[i] * B[i] : A[i] * B[i];
     } else if (ps->kind == FSS_PROD_MATMUL) {
         fss_gemm_u64(ev->cpu, ps->m, ps->k, ps->n, A, B, C, acc);
+    } else if (ps->kind == FSS_PROD_BATCHED) {
+        const size_t mk = ps->m * ps->k, kn = ps->k * ps->n, mn = ps->m * ps->n;
+        uint64_t *t = ps->trans ? (uint64_t *)fss_ev_alloc(ev, (kn ? kn : 1) * 8) : NULL;
+        if (ps->trans && !t)
+            return FSS_E_NOMEM;
+        for (size_t b = 0; b < ps->batch; b++) {
+            const uint64_t *w = B + b / ps->group * kn;
+            if (t) { /* W^T of a [n][k] matrix, into [k][n] */
+                for (size_t i = 0; i < ps->n; i++)
+                    for (size_t j = 0; j < ps->k; j++)
+                        t[j * ps->n + i] = w[i * ps->k + j];
+                w = t;
+            }
+            fss_gemm_u64(ev->cpu, ps->m, ps->k, ps->n, A + b * mk, w, C + b * mn, acc);
+        }
+        if (t)
+            fss_free_wiped(t, (kn ? kn : 1) * 8);
     } else { /* per image: Y [O][ho wo] = W [O][C kh kw] col [C kh kw][ho wo] */
         const fss_conv2d_params *cv = &ps->cv;
         const fss_im2col_geom g = fss_prod_conv_geom(ps);

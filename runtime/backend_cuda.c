@@ -484,11 +484,13 @@ static fss_status gpu_init(fss_eval *ev)
 }
 
 /* Everything but elementwise products (a loop the CPU does at memory speed). */
-/* Not (yet) on the device: elementwise products, and table lookups (no kernel of the fused
- * full-domain expansion and dot product; they run on the CPU backend). */
+/* On the device: the DCF and comparison evaluations, matrix and convolution products. Not
+ * (yet): elementwise and batched products, table lookups (no kernel of the fused
+ * full-domain expansion and dot product); they run on the CPU backend. */
 static int gpu_supports(const fss_eval *ev, fss_op op)
 {
-    return (void)ev, op != FSS_OP_PROD_ELEMENTWISE && op != FSS_OP_PRIM_DPF_LUT;
+    return (void)ev, op == FSS_OP_PRIM_DCF || op == FSS_OP_PRIM_DPF_CMP || op == FSS_OP_PROD_MATMUL ||
+                         op == FSS_OP_PROD_CONV;
 }
 static int gpu_parses(const fss_eval *ev) { return gpu_of(ev)->device_parse; }
 

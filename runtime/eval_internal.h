@@ -29,12 +29,16 @@ struct fss_eval {
 
 /* A secret x secret product: elementwise (m = count), matrix (X m x k, W k x n) or
  * convolution (X [B][C][H][W], W [O][C][kh][kw], output ho x wo). */
-enum { FSS_PROD_ELEMENTWISE, FSS_PROD_MATMUL, FSS_PROD_CONV };
+enum { FSS_PROD_ELEMENTWISE, FSS_PROD_MATMUL, FSS_PROD_CONV, FSS_PROD_BATCHED };
 typedef struct fss_prod_shape {
     int kind;
     size_t m, k, n;
     fss_conv2d_params cv;
     size_t ho, wo;
+    /* FSS_PROD_BATCHED: batch products [m x k][k x n], W's matrix b / group for X's b (a
+     * group of query heads shares a key/value head), W stored [n][k] when trans */
+    size_t batch, group;
+    int trans;
 } fss_prod_shape;
 
 /* C (+)= prod(A, B) mod 2^64 on the CPU, A the X-side and B the W-side operand

@@ -293,6 +293,27 @@ fss_status fss_gate_matmul(fss_eval *ev, const fss_tensor *X, const fss_tensor *
     return product(ev, "matmul", &ps, X, W, Z);
 }
 
+fss_status fss_gate_matmul_batched(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, int trans, fss_tensor *Z)
+{
+    const size_t B = X->ndim == 3 ? X->shape[0] : 0, Bw = W->ndim == 3 ? W->shape[0] : 0;
+    const size_t m = B ? X->shape[1] : 0, k = B ? X->shape[2] : 0;
+    const size_t wk = Bw ? W->shape[trans ? 2 : 1] : 0, n = Bw ? W->shape[trans ? 1 : 2] : 0;
+    if (!B || !Bw || B % Bw || k != wk || X->bits != W->bits)
+        return fss_ev_fail(ev, FSS_E_ARG,
+                           "matmul_batched: [%zu][%zu][%zu] times %s[%zu][%zu][%zu] do not fit (or bits differ)", B, m,
+                           k, trans ? "transposed " : "", Bw, Bw ? W->shape[1] : 0, Bw ? W->shape[2] : 0);
+    if (X->scale + W->scale >= X->bits)
+        return fss_ev_fail(ev, FSS_E_ARG, "matmul_batched: scale %d + %d does not fit %d bits", X->scale, W->scale,
+                           X->bits);
+    size_t shape[3] = {B, m, n};
+    fss_status s = fss_tensor_init(Z, 3, shape, X->bits, X->scale + W->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "matmul_batched: cannot make the output");
+    fss_prod_shape ps = {.kind = FSS_PROD_BATCHED, .m = m, .k = k, .n = n, .batch = B, .group = B / Bw,
+                         .trans = trans};
+    return product(ev, "matmul_batched", &ps, X, W, Z);
+}
+
 fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, const fss_conv2d_params *cv,
                            fss_tensor *Y)
 {

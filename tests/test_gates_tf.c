@@ -4,7 +4,8 @@
  * bit for bit, party 0 must receive nothing, and the rounds and key bytes must be the ones
  * gates.h documents. So far: the table lookup, exhaustive over x at small widths (every
  * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
- * 1 to 64 bits. */
+ * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
+ * grouped heads, the general and the owner's product), against plain C too. */
 #include <string.h>
 
 #include "check.h"
@@ -87,6 +88,102 @@ static void run_lut(const model *md)
     free(want), free(got[0]), free(got[1]);
 }
 
+/* ---- batched products: X [B][m][k] (party 1's input) times W [Bw][k][n] or [Bw][n][k]
+ * (party 0's input, used as it is: the owner's product; or scaled by 1 first: a wire that
+ * is nobody's input, the general product), revealed to party 1 ---------------------- */
+typedef struct bmm {
+    size_t B, Bw, m, k, n;
+    int trans, owned, bits;
+    const uint64_t *x, *w;
+} bmm;
+
+static fss_status walk_bmm(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const bmm *md = (const bmm *)mdv;
+    fss_tensor x = {0}, w = {0}, w1 = {0}, z = {0};
+    size_t xs[3] = {md->B, md->m, md->k}, ws[3] = {md->Bw, md->trans ? md->n : md->k, md->trans ? md->k : md->n};
+    fss_status s = fss_gate_input(ev, 1, 3, xs, md->bits, 0, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 0, 3, ws, md->bits, 0, md->w, &w);
+    if (s == FSS_OK && !md->owned)
+        s = fss_gate_scale(ev, &w, 1, &w1);
+    if (s == FSS_OK)
+        s = fss_gate_matmul_batched(ev, &x, md->owned ? &w : &w1, md->trans, &z);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &z, out);
+    fss_tensor_free(&x);
+    fss_tensor_free(&w);
+    fss_tensor_free(&w1);
+    fss_tensor_free(&z);
+    return s;
+}
+
+static void run_bmm(const bmm *md)
+{
+    const size_t nz = md->B * md->m * md->n, nx = md->B * md->m * md->k, nw = md->Bw * md->k * md->n;
+    uint64_t *x = malloc(nx * 8), *w = malloc(nw * 8), *ref = calloc(nz, 8), *want = calloc(nz, 8);
+    uint64_t *got[2] = {calloc(nz, 8), calloc(nz, 8)};
+    REQUIRE(x && w && ref && want && got[0] && got[1]);
+    REQUIRE(fss_rng_ring(rng, x, nx, md->bits) == FSS_OK && fss_rng_ring(rng, w, nw, md->bits) == FSS_OK);
+    bmm m = *md;
+    m.x = x, m.w = w;
+    const size_t g = md->B / md->Bw;
+    for (size_t b = 0; b < md->B; b++) /* plain C: Z[b] = X[b] W[b / g] (or its transpose) */
+        for (size_t i = 0; i < md->m; i++)
+            for (size_t j = 0; j < md->n; j++) {
+                uint64_t acc = 0;
+                for (size_t t = 0; t < md->k; t++) {
+                    const uint64_t *wb = w + b / g * md->k * md->n;
+                    acc += x[(b * md->m + i) * md->k + t] * (md->trans ? wb[j * md->k + t] : wb[t * md->n + j]);
+                }
+                ref[(b * md->m + i) * md->n + j] = fss_ring_reduce(acc, md->bits);
+            }
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_bmm(ev, &m, want) == FSS_OK, "matmul_batched: clear walk: %s", fss_eval_error(ev));
+    fss_eval_free(ev);
+    CHECK(memcmp(want, ref, nz * 8) == 0, "matmul_batched B=%zu/%zu trans=%d: the clear walk is not X W", md->B,
+          md->Bw, md->trans);
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk_bmm, &m, "matmul_batched", keys, NULL);
+    party_run pr[2];
+    harness_parties(walk_bmm, &m, "matmul_batched", keys, got, pr);
+    size_t bad = 0, leak = 0;
+    for (size_t i = 0; i < nz; i++) {
+        bad += got[1][i] != want[i];
+        leak += got[0][i] != 0;
+    }
+    CHECK(bad == 0, "matmul_batched B=%zu Bw=%zu %zux%zux%zu trans=%d owned=%d bits=%d: %zu of %zu differ", md->B,
+          md->Bw, md->m, md->k, md->n, md->trans, md->owned, md->bits, bad, nz);
+    CHECK(leak == 0, "matmul_batched: party 0 received outputs");
+    for (int b = 0; b < 2; b++) /* the two inputs' rounds, then the product's */
+        CHECK(pr[b].stats.rounds == 3, "matmul_batched: party %d took %llu rounds, want 3", b,
+              (unsigned long long)pr[b].stats.rounds);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(w), free(ref), free(want), free(got[0]), free(got[1]);
+}
+
+static void bmms(void)
+{
+    static const bmm cases[] = {
+        {1, 1, 1, 1, 1, 0, 0, 64, NULL, NULL}, {4, 4, 3, 5, 2, 0, 0, 37, NULL, NULL},
+        {4, 4, 3, 5, 2, 1, 0, 37, NULL, NULL}, {6, 2, 4, 8, 4, 1, 0, 50, NULL, NULL}, /* GQA: 3 heads a group */
+        {6, 3, 5, 4, 7, 0, 1, 40, NULL, NULL}, {2, 1, 16, 8, 16, 1, 1, 64, NULL, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        run_bmm(&cases[c]);
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    fss_tensor x = {0}, w = {0}, z = {0};
+    size_t xs[3] = {3, 2, 2}, ws[3] = {2, 2, 2};
+    uint64_t v[12] = {0};
+    REQUIRE(fss_gate_input(ev, 1, 3, xs, 16, 0, v, &x) == FSS_OK && fss_gate_input(ev, 1, 3, ws, 16, 0, v, &w) == FSS_OK);
+    CHECK(fss_gate_matmul_batched(ev, &x, &w, 0, &z) == FSS_E_ARG, "3 heads over 2 key/value heads accepted");
+    fss_tensor_free(&x), fss_tensor_free(&w), fss_tensor_free(&z);
+    fss_eval_free(ev);
+}
+
 static void luts(void)
 {
     static const struct {
@@ -128,6 +225,7 @@ int main(void)
     rng = check_init("test_gates_tf");
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     luts();
+    bmms();
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();

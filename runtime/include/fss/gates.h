@@ -44,6 +44,13 @@ FSS_NODISCARD fss_status fss_gate_mul(fss_eval *ev, const fss_tensor *a, const f
 /* Z[m][n] = X[m][k] W[k][n]; X and W are 2-d. */
 FSS_NODISCARD fss_status fss_gate_matmul(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, fss_tensor *Z);
 
+/* Batched products of two secret tensors (attention's Q K^T and softmax(.) V):
+ * Z[b] = X[b] W[b / g] (trans 0, W [Bw][k][n]) or X[b] W[b / g]^T (trans 1, W [Bw][n][k]),
+ * X [B][m][k], Z [B][m][n], g = B / Bw (grouped-query attention: g query heads share a
+ * key/value head). One round, as matmul (shares of R_x, R_w, R_x R_w + R_z). */
+FSS_NODISCARD fss_status fss_gate_matmul_batched(fss_eval *ev, const fss_tensor *X, const fss_tensor *W, int trans,
+                                                 fss_tensor *Z);
+
 /* 2-d convolution (PyTorch's Conv2d without bias): X [batch][c][h][w], W [o][c][kh][kw],
  * Y [batch][o][ho][wo], ho = (h + 2 pad - kh) / stride + 1 (likewise wo). */
 typedef struct fss_conv2d_params {
