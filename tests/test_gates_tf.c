@@ -5,7 +5,10 @@
  * gates.h documents. So far: the table lookup, exhaustive over x at small widths (every
  * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
  * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
- * grouped heads, the general and the owner's product), against plain C too. */
+ * grouped heads, the general and the owner's product), against plain C too; GeLU and
+ * SiLU, whose clear walk must also stay within gates.h's documented error of the float
+ * function. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -184,6 +187,82 @@ static void bmms(void)
     fss_eval_free(ev);
 }
 
+/* ---- GeLU and SiLU: secure == clear bit for bit, and the clear walk within the documented
+ * error of the float function, on random and edge inputs ---------------------------- */
+typedef struct act {
+    int which; /* 0 gelu, 1 silu */
+    int bits, scale;
+    size_t count;
+    const uint64_t *x;
+} act;
+
+static fss_status walk_act(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const act *md = (const act *)mdv;
+    fss_tensor x = {0}, y = {0};
+    size_t shape[1] = {md->count};
+    fss_status s = fss_gate_input(ev, 1, 1, shape, md->bits, md->scale, md->x, &x);
+    if (s == FSS_OK)
+        s = md->which ? fss_gate_silu(ev, &x, &y) : fss_gate_gelu(ev, &x, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x);
+    fss_tensor_free(&y);
+    return s;
+}
+
+static double gelu_f(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+static double silu_f(double x) { return x / (1.0 + exp(-x)); }
+
+static void run_act(int which, int bits, int scale, double span)
+{
+    const char *name = which ? "silu" : "gelu";
+    const size_t count = 2000;
+    uint64_t *x = malloc(count * 8), *want = calloc(count, 8), *got[2] = {calloc(count, 8), calloc(count, 8)};
+    REQUIRE(x && want && got[0] && got[1]);
+    const double one = ldexp(1.0, scale);
+    /* edges: 0, one step either side, the table's range and one step past it, the span */
+    const double edges[] = {0, 1 / one, -1 / one, 4, -4, 4 - 1 / one, 4 + 1 / one, 16, -16, 16 - 1 / one, span, -span,
+                            0.5, -0.5, 1.7, -1.7};
+    const size_t ne = sizeof edges / sizeof *edges;
+    for (size_t i = 0; i < count; i++) {
+        double v = i < ne ? edges[i] : (double)(check_u64(rng) >> 11) / 9007199254740992.0 * 2 * span - span;
+        x[i] = fss_ring_from_signed((int64_t)llrint(v * one), bits);
+    }
+    const act md = {which, bits, scale, count, x};
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_act(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
+    fss_eval_free(ev);
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+        const double xv = (double)fss_ring_to_signed(x[i], bits) / one, yv = (double)fss_ring_to_signed(want[i], bits) / one;
+        const double e = fabs(yv - (which ? silu_f(xv) : gelu_f(xv)));
+        if (e > worst)
+            worst = e, at = i;
+    }
+    const double bound = FSS_ACT_TABLE_ERROR + ldexp(1.0, -scale - 1);
+    CHECK(worst <= bound, "%s (n=%d f=%d): error %.6f at x = %.6f, documented %.5f", name, bits, scale, worst,
+          (double)fss_ring_to_signed(x[at], bits) / one, bound);
+    printf("%s n=%d f=%d over [-%g, %g]: max error %.6f (documented %.5f)\n", name, bits, scale, span, span, worst,
+           bound);
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk_act, &md, name, keys, NULL);
+    party_run pr[2];
+    harness_parties(walk_act, &md, name, keys, got, pr);
+    size_t bad = 0;
+    for (size_t i = 0; i < count; i++)
+        bad += got[1][i] != want[i];
+    CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
+    for (int b = 0; b < 2; b++) /* the input's round, then six */
+        CHECK(pr[b].stats.rounds == 7, "%s: party %d took %llu rounds, want 7", name, b,
+              (unsigned long long)pr[b].stats.rounds);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(want), free(got[0]), free(got[1]);
+}
+
 static void luts(void)
 {
     static const struct {
@@ -226,6 +305,11 @@ int main(void)
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     luts();
     bmms();
+    for (int which = 0; which < 2; which++) {
+        run_act(which, 40, 12, 24);
+        run_act(which, 50, 12, 1000);
+        run_act(which, 37, 8, 6);
+    }
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();

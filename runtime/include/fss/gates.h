@@ -127,6 +127,26 @@ FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tenso
 FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits,
                                       int out_scale, fss_tensor *y);
 
+/* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
+ * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c).
+ * Six rounds; keys: a ReLU, an f-bit DCF, a table lookup of 2^INDEX_BITS entries, a DReLU
+ * and a select an element. Needs f >= INDEX_BITS - RANGE_LOG2 (6).
+ * Maximum error against the float function, for any x in the ring's range:
+ * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
+ *   the table: a step of 2^-6 over [0, 4) (gelu) or [0, 16) (silu), entries at the
+ *     steps' midpoints, the difference's slope at most 1/2: 2^-8 = 0.0039;
+ *   past the table: |x| Phi(-|x|) <= 1.3e-4 beyond 4 (gelu), |x| sigma(-|x|) <= 1.8e-6
+ *     beyond 16 (silu), inside the 0.0040;
+ *   the entries' rounding to f bits: 2^-(f+1).
+ * test_gates_tf measures it on random and edge inputs (2^-8 at f = 12, near x = 0). */
+#define FSS_GELU_RANGE_LOG2 2
+#define FSS_GELU_INDEX_BITS 8
+#define FSS_SILU_RANGE_LOG2 4
+#define FSS_SILU_INDEX_BITS 10
+#define FSS_ACT_TABLE_ERROR 0.0040
+FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+
 FSS_EXTERN_C_END
 
 #endif
