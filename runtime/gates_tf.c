@@ -1,5 +1,8 @@
-/* The transformers' smooth activations (gates.h): GeLU and SiLU as Sigma builds them,
- * ReLU less a small table of the difference on a clipped, truncated |x|.
+/* The transformers' non-linear gates (gates.h), composed of the exact gates and table
+ * lookups: GeLU and SiLU, nExp, the reciprocal and softmax.
+ *
+ * GeLU and SiLU as Sigma builds them: ReLU less a small table of the difference on a
+ * clipped, truncated |x|.
  *
  * D(x) = ReLU(x) - act(x) is even for both (GeLU: |x| Phi(-|x|); SiLU: |x| sigma(-|x|))
  * and fades fast, so with a = |x| = 2 ReLU(x) - x (local once ReLU is known):
@@ -21,10 +24,10 @@ static double gelu_d(double a) { return a * 0.5 * erfc(a / sqrt(2.0)); } /* a Ph
 static double silu_d(double a) { return a / (1.0 + exp(a)); }           /* a sigma(-a) */
 
 /* z = x reduced to `bits` bits (a ring change that needs no key: x^ mod 2^b = x mod 2^b
- * + r mod 2^b), scale kept. */
+ * + r mod 2^b), as an integer (scale 0): a table's index. */
 static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_tensor *z)
 {
-    fss_status s = fss_tensor_init(z, x->ndim, x->shape, bits, x->scale);
+    fss_status s = fss_tensor_init(z, x->ndim, x->shape, bits, 0);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", bits);
     for (size_t i = 0; i < x->count; i++)
@@ -79,4 +82,210 @@ fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 {
     return relu_minus_even(ev, "silu", x, silu_d, FSS_SILU_RANGE_LOG2, FSS_SILU_INDEX_BITS, y);
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+/* A tensor of x's shape and ring holding public value c where keep(i) is 0, x's element
+ * elsewhere: a public value is a wire with mask 0 (the dealer's 0, the parties' and the
+ * clear walk's c). */
+static fss_status with_public(fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, uint64_t c, fss_tensor *y)
+{
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, x->bits, x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "cannot make a tensor");
+    for (size_t i = 0; i < x->count; i++) {
+        const size_t row = i / cols % rows, col = i % cols;
+        y->v[i] = col <= row ? x->v[i] : ev->mode == FSS_MODE_DEALER ? 0 : c; /* causal: column <= row */
+    }
+    return FSS_OK;
+}
+
+/* Per row of cols elements: out[r] = sum (local: sums of masked values are the masked sum). */
+static fss_status row_sums(fss_eval *ev, const fss_tensor *x, size_t cols, fss_tensor *out)
+{
+    const size_t rows = x->count / cols, shape[1] = {rows};
+    fss_status s = fss_tensor_init(out, 1, shape, x->bits, x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "cannot make the row sums");
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t acc = 0;
+        for (size_t c = 0; c < cols; c++)
+            acc += x->v[r * cols + c];
+        out->v[r] = fss_ring_reduce(acc, x->bits);
+    }
+    return FSS_OK;
+}
+
+/* out[r][c] = a[r] (op) x[r][c] for a row vector a: op 0 a - x, 1 a copied (x gives the
+ * shape). Linear: masks and masked values alike. */
+static fss_status row_broadcast(fss_eval *ev, const fss_tensor *a, const fss_tensor *x, size_t cols, int copy,
+                                fss_tensor *out)
+{
+    fss_status s = fss_tensor_init(out, x->ndim, x->shape, x->bits, copy ? a->scale : x->scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "cannot make a broadcast");
+    for (size_t i = 0; i < x->count; i++)
+        out->v[i] = copy ? a->v[i / cols] : fss_ring_sub(a->v[i / cols], x->v[i], x->bits);
+    return FSS_OK;
+}
+
+/* The product of two non-negative tensors at scales f and f, back to scale f. */
+static fss_status mul_nonneg(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
+{
+    fss_tensor p = {0};
+    fss_status s = fss_gate_mul(ev, a, b, &p);
+    if (s == FSS_OK)
+        s = fss_gate_ars_nonneg(ev, &p, f, y);
+    fss_tensor_free(&p);
+    return s;
+}
+
+/* A table of 2^bits entries fn(i) at scale f in an n-bit ring. */
+static uint64_t *make_table(fss_eval *ev, int bits, double (*fn)(size_t, const void *), const void *arg, int f, int n)
+{
+    const size_t size = (size_t)1 << bits;
+    uint64_t *t = (uint64_t *)fss_ev_alloc(ev, size * 8);
+    for (size_t i = 0; t && i < size; i++)
+        t[i] = fss_ring_from_signed((int64_t)llrint(ldexp(fn(i, arg), f)), n);
+    return t;
+}
+
+/* ---- nExp ------------------------------------------------------------------------------
+ * e^-x for x >= 0 at scale f >= 12 (Sigma): t = floor(x 2^12) clipped to 16 bits
+ * (e^-16 = 1.1e-7 is 0 at any scale we use), e^-x = e^-(t_hi / 16) e^-(t_lo / 4096) with
+ * t_hi, t_lo its two bytes: two 8-bit tables, one product. */
+static double exp_hi(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 16.0); }
+static double exp_lo(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 4096.0); }
+
+fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale;
+    if (f < 12 || n < 2 * f + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "nexp: needs a scale of at least 12 and 2 f + 2 bits (have %d, %d)", f, n);
+    uint64_t *thi = make_table(ev, 8, exp_hi, NULL, f, n), *tlo = make_table(ev, 8, exp_lo, NULL, f, n);
+    const uint64_t top = 0xffff;
+    fss_tensor t = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
+    fss_status s = thi && tlo ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK)
+        s = fss_gate_ars_nonneg(ev, x, f - 12, &t); /* floor(x 2^12) */
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, fss_ring_mask(n), &nt)) == FSS_OK &&
+        (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK)
+        s = fss_gate_drelu(ev, &c, &b); /* x < 16 */
+    if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &t, 8, &h)) == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK &&
+        (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK && (s = fss_gate_lut(ev, &hi, thi, n, f, &A)) == FSS_OK &&
+        (s = fss_gate_lut(ev, &lo, tlo, n, f, &B)) == FSS_OK)
+        s = mul_nonneg(ev, &A, &B, f, &y0);
+    if (s == FSS_OK)
+        s = fss_gate_select(ev, &b, &y0, y);
+    fss_tensor *all[] = {&t, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    free(thi);
+    free(tlo);
+    if (s == FSS_OK)
+        y->scale = f;
+    return s;
+}
+
+/* ---- reciprocal ------------------------------------------------------------------------
+ * 1/x for x in [1, 2^k) at scale f: a table at the midpoints of steps of 2^-q (q = min(6,
+ * 16 - k) fractional bits of x, k + q index bits: relative error at most 2^-(q+1)), then
+ * one Newton step y (2 - x y), which squares the relative error. */
+typedef struct recip_arg {
+    int q;
+} recip_arg;
+
+static double recip_entry(size_t i, const void *arg)
+{
+    const int q = ((const recip_arg *)arg)->q;
+    const double mid = ((double)i + 0.5) / ldexp(1.0, q);
+    return mid < 1 ? 1 : 1 / mid; /* indices under 1 do not occur */
+}
+
+fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale, q = 16 - k < 6 ? 16 - k : 6;
+    if (k < 1 || q < 1 || f < q || n < 2 * f + k + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "reciprocal: x in [1, 2^%d) at scale %d needs k <= 15, f >= %d and %d bits",
+                           k, f, q, 2 * f + k + 2);
+    const recip_arg arg = {q};
+    uint64_t *table = make_table(ev, k + q, recip_entry, &arg, f, n);
+    const uint64_t two = (uint64_t)2 << f;
+    fss_tensor t = {0}, ti = {0}, y0 = {0}, e = {0}, ne = {0}, d = {0};
+    fss_status s = table ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, x, f - q, &t)) == FSS_OK && (s = reduce_bits(ev, &t, k + q, &ti)) == FSS_OK)
+        s = fss_gate_lut(ev, &ti, table, n, f, &y0);
+    if (s == FSS_OK && (s = mul_nonneg(ev, x, &y0, f, &e)) == FSS_OK && /* x y0, near 1 */
+        (s = fss_gate_scale(ev, &e, fss_ring_mask(n), &ne)) == FSS_OK && (s = fss_gate_add_const(ev, &ne, &two, 1, &d)) == FSS_OK)
+        s = mul_nonneg(ev, &y0, &d, f, y); /* y0 (2 - x y0) */
+    fss_tensor *all[] = {&t, &ti, &y0, &e, &ne, &d};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    free(table);
+    return s;
+}
+
+/* ---- softmax ---------------------------------------------------------------------------
+ * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b), then
+ * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
+ * product. With causal, column c of row r (r counted within the last two axes) takes part
+ * only when c <= r: the others become a public value far below any input before the max,
+ * so nExp gives them 0. */
+fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale;
+    const size_t cols = x->ndim ? x->shape[x->ndim - 1] : 0, rows = x->ndim >= 2 ? x->shape[x->ndim - 2] : 1;
+    if (!cols || cols >= ((size_t)1 << 15) || n < 2 * f + 17)
+        return fss_ev_fail(ev, FSS_E_ARG, "softmax: rows of 1 to 2^15 - 1 and %d bits needed (have %zu, %d)", 2 * f + 17,
+                           cols, n);
+    int k = 1;
+    while (((size_t)1 << k) <= cols)
+        k++; /* the sum lies in [1, cols] < 2^k */
+    fss_tensor xm = {0}, cur = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
+    fss_status s = FSS_OK;
+    const fss_tensor *in = x;
+    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (n - 3)), n), &xm)) == FSS_OK)
+        in = &xm;
+    /* the max, a tree over each row: pairs (2i, 2i + 1), an odd one carried */
+    size_t width = cols;
+    const size_t nrows = x->count / cols;
+    if (s == FSS_OK && (s = fss_tensor_init(&cur, in->ndim, in->shape, n, f)) == FSS_OK)
+        memcpy(cur.v, in->v, in->count * 8);
+    while (s == FSS_OK && width > 1) {
+        const size_t half = width / 2, next = width - half, shp[1] = {nrows * half};
+        fss_tensor a = {0}, b = {0}, dif = {0}, rl = {0};
+        if ((s = fss_tensor_init(&a, 1, shp, n, f)) == FSS_OK && (s = fss_tensor_init(&b, 1, shp, n, f)) == FSS_OK) {
+            for (size_t row = 0; row < nrows; row++)
+                for (size_t i = 0; i < half; i++) {
+                    a.v[row * half + i] = cur.v[row * cols + 2 * i];
+                    b.v[row * half + i] = cur.v[row * cols + 2 * i + 1];
+                }
+            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && (s = fss_gate_relu(ev, &dif, &rl)) == FSS_OK)
+                for (size_t row = 0; row < nrows; row++) { /* max(a, b) = b + ReLU(a - b), then the odd one */
+                    for (size_t i = 0; i < half; i++)
+                        cur.v[row * cols + i] = fss_ring_add(b.v[row * half + i], rl.v[row * half + i], n);
+                    if (width % 2)
+                        cur.v[row * cols + half] = cur.v[row * cols + width - 1];
+                }
+        }
+        fss_tensor_free(&a), fss_tensor_free(&b), fss_tensor_free(&dif), fss_tensor_free(&rl);
+        width = next;
+    }
+    if (s == FSS_OK) {
+        const size_t shp[1] = {nrows};
+        if ((s = fss_tensor_init(&m, 1, shp, n, f)) == FSS_OK)
+            for (size_t row = 0; row < nrows; row++)
+                m.v[row] = cur.v[row * cols];
+    }
+    if (s == FSS_OK && (s = row_broadcast(ev, &m, in, cols, 0, &d)) == FSS_OK && /* max - x >= 0 */
+        (s = fss_gate_nexp(ev, &d, &e)) == FSS_OK && (s = row_sums(ev, &e, cols, &sum)) == FSS_OK &&
+        (s = fss_gate_reciprocal(ev, &sum, k, &r)) == FSS_OK && (s = row_broadcast(ev, &r, &e, cols, 1, &rb)) == FSS_OK)
+        s = mul_nonneg(ev, &e, &rb, f, y);
+    fss_tensor *all[] = {&xm, &cur, &m, &d, &e, &sum, &r, &rb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    if (s == FSS_OK && (s = fss_tensor_reshape(y, x->ndim, x->shape)) != FSS_OK)
+        fss_ev_fail(ev, s, "softmax: cannot shape the output");
+    return s;
 }

@@ -6,8 +6,8 @@
  * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
  * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
  * grouped heads, the general and the owner's product), against plain C too; GeLU and
- * SiLU, whose clear walk must also stay within gates.h's documented error of the float
- * function. */
+ * SiLU, nExp, the reciprocal and softmax (plain and causal), whose clear walks must also
+ * stay within gates.h's documented error of the float function. */
 #include <math.h>
 #include <string.h>
 
@@ -263,6 +263,95 @@ static void run_act(int which, int bits, int scale, double span)
     free(x), free(want), free(got[0]), free(got[1]);
 }
 
+/* ---- nExp, reciprocal, softmax: secure == clear, and the clear walk within the documented
+ * error of the float function ------------------------------------------------------- */
+enum { F_NEXP, F_RECIP, F_SOFTMAX, F_SOFTMAX_CAUSAL };
+typedef struct fn_model {
+    int which, bits, scale, k; /* k: the reciprocal's range 2^k */
+    size_t rows, cols;         /* softmax: rows x cols; else count = rows */
+    const uint64_t *x;
+} fn_model;
+
+static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const fn_model *md = (const fn_model *)mdv;
+    fss_tensor x = {0}, y = {0};
+    const int sm = md->which >= F_SOFTMAX;
+    size_t shape[2] = {md->rows, md->cols};
+    fss_status s = fss_gate_input(ev, 1, sm ? 2 : 1, shape, md->bits, md->scale, md->x, &x);
+    if (s == FSS_OK)
+        s = md->which == F_NEXP ? fss_gate_nexp(ev, &x, &y)
+          : md->which == F_RECIP ? fss_gate_reciprocal(ev, &x, md->k, &y)
+                                 : fss_gate_softmax(ev, &x, md->which == F_SOFTMAX_CAUSAL, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x);
+    fss_tensor_free(&y);
+    return s;
+}
+
+static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t cols, double bound)
+{
+    static const char *const names[] = {"nexp", "reciprocal", "softmax", "softmax (causal)"};
+    const char *name = names[which];
+    const int sm = which >= F_SOFTMAX;
+    const size_t count = sm ? rows * cols : rows;
+    const double one = ldexp(1.0, scale);
+    uint64_t *x = malloc(count * 8), *want = calloc(count, 8), *got[2] = {calloc(count, 8), calloc(count, 8)};
+    double *xv = malloc(count * 8);
+    REQUIRE(x && want && got[0] && got[1] && xv);
+    for (size_t i = 0; i < count; i++) {
+        const double u = (double)(check_u64(rng) >> 11) / 9007199254740992.0;
+        double v = which == F_NEXP ? u * 20 : which == F_RECIP ? 1 + u * (ldexp(1.0, k) - 1) : u * 16 - 8;
+        if (which == F_NEXP && i < 6) /* edges: 0, the clip at 16 either side, a step */
+            v = (double[]){0, 16 - 1 / one, 16, 16 + 1 / one, 1 / one, 15.5}[i];
+        if (which == F_RECIP && i < 4)
+            v = (double[]){1, ldexp(1.0, k) - 1 / one, 1 + 1 / one, k > 1 ? 2 : 1.5}[i];
+        x[i] = fss_ring_from_signed((int64_t)llrint(v * one), bits);
+        xv[i] = (double)fss_ring_to_signed(x[i], bits) / one;
+    }
+    const fn_model md = {which, bits, scale, k, rows, cols, x};
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_fn(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
+    fss_eval_free(ev);
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) {
+        double ref;
+        if (which == F_NEXP) {
+            ref = exp(-xv[i]);
+        } else if (which == F_RECIP) {
+            ref = 1 / xv[i];
+        } else {
+            const size_t r = i / cols, c = i % cols, row = r % rows;
+            double mx = -1e300, sum = 0;
+            for (size_t j = 0; j < cols; j++)
+                if (which == F_SOFTMAX || j <= row)
+                    mx = fmax(mx, xv[r * cols + j]);
+            for (size_t j = 0; j < cols; j++)
+                if (which == F_SOFTMAX || j <= row)
+                    sum += exp(xv[r * cols + j] - mx);
+            ref = which == F_SOFTMAX_CAUSAL && c > row ? 0 : exp(xv[i] - mx) / sum;
+        }
+        worst = fmax(worst, fabs((double)fss_ring_to_signed(want[i], bits) / one - ref));
+    }
+    CHECK(worst <= bound, "%s (n=%d f=%d k=%d %zux%zu): error %.6f, documented %.6f", name, bits, scale, k, rows,
+          cols, worst, bound);
+    printf("%s n=%d f=%d k=%d %zux%zu: max error %.6f (documented %.6f)\n", name, bits, scale, k, rows, cols, worst,
+           bound);
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk_fn, &md, name, keys, NULL);
+    party_run pr[2];
+    harness_parties(walk_fn, &md, name, keys, got, pr);
+    size_t bad = 0;
+    for (size_t i = 0; i < count; i++)
+        bad += got[1][i] != want[i];
+    CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(xv), free(want), free(got[0]), free(got[1]);
+}
+
 static void luts(void)
 {
     static const struct {
@@ -305,6 +394,15 @@ int main(void)
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     luts();
     bmms();
+    run_fn(F_NEXP, 37, 12, 0, 3000, 1, 4.9e-4);
+    run_fn(F_NEXP, 50, 16, 0, 1000, 1, 2.8e-4);
+    for (int k = 1; k <= 11; k += 5)
+        run_fn(F_RECIP, 40, 12, k, 2000, 1, 1.6e-3);
+    static const size_t widths[] = {1, 3, 7, 64, 128};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR);
+        run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR);
+    }
     for (int which = 0; which < 2; which++) {
         run_act(which, 40, 12, 24);
         run_act(which, 50, 12, 1000);

@@ -147,6 +147,27 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
+/* e^-x for x >= 0 at scale f >= 12 (n >= 2 f + 2 bits), same ring and scale: x clipped
+ * at 16, e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x
+ * 2^12). Eight rounds. Maximum error: 2^-12 (x's flooring, only when f > 12) + 2^-f (the
+ * two entries' rounding) + 2^-f (the product's flooring) + 1.2e-7 (the clip): 4.9e-4 at
+ * f = 12, 2.8e-4 at f = 16. */
+FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
+/* 1/x for x in [1, 2^k) at scale f (k <= 15, f >= q = min(6, 16 - k), n >= 2 f + k + 2):
+ * a table of 2^(k+q) entries at the midpoints of x's steps of 2^-q, then one Newton step.
+ * Six rounds. Maximum error: 2^-(2q+2) (the table's relative error 2^-(q+1), squared) +
+ * 4 2^-f (rounding): 1.6e-3 at f = 12 (6.1e-5 + 9.8e-4). */
+FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y);
+/* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits); causal: column c of
+ * row r (within the last two axes) only when c <= r, the others 0. Row max by a tree of
+ * ReLUs (2 ceil(log2 cols) rounds), nExp, the row sum, its reciprocal, the product:
+ * 2 ceil(log2 cols) + 16 rounds. Maximum error of each probability p = e / S at f = 12:
+ * nExp's error in e (4.9e-4), the same relative share of S's error (e dS / S^2 <= 4.9e-4),
+ * the reciprocal's (1.6e-3, times e <= 1), the product's flooring (2.4e-4): under
+ * FSS_SOFTMAX_MAX_ERROR; test_gates_tf measures 1.3e-3 at most on rows of 1 to 128. */
+#define FSS_SOFTMAX_MAX_ERROR 0.003
+FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y);
+
 FSS_EXTERN_C_END
 
 #endif
