@@ -289,3 +289,110 @@ fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_t
         fss_ev_fail(ev, s, "softmax: cannot shape the output");
     return s;
 }
+
+/* ---- rotary position embedding ---------------------------------------------------------
+ * Hugging Face's layout (rotate_half): for a head of d values at position p,
+ *   y_i = x_i cos(p w_i) - x_{i+d/2} sin(p w_i)        (i < d/2)
+ *   y_i = x_i cos(p w_i) + x_{i-d/2} sin(p w_i)        (i >= d/2),   w_i = base^(-2 (i mod d/2) / d)
+ * linear in x with public coefficients at scale f: local products, then one arithmetic
+ * shift back to x's scale. */
+fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, double base, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale;
+    const size_t d = x->ndim >= 2 ? x->shape[x->ndim - 1] : 0, seq = d ? x->shape[x->ndim - 2] : 0;
+    if (!d || d % 2 || !(base > 1) || f < 1 || n < 2 * f + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "rotary: needs [..][seq][d] with an even d, a base above 1, f >= 1 and "
+                                          "2 f + 2 bits");
+    const size_t h = d / 2;
+    fss_tensor t = {0};
+    fss_status s = fss_tensor_init(&t, x->ndim, x->shape, n, 2 * f);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "rotary: cannot make a tensor");
+    uint64_t *cs = (uint64_t *)fss_ev_alloc(ev, 2 * seq * h * 8);
+    if (!cs) {
+        fss_tensor_free(&t);
+        return FSS_E_NOMEM;
+    }
+    for (size_t p = 0; p < seq; p++) /* cos and sin at scale f, ring elements */
+        for (size_t i = 0; i < h; i++) {
+            const double a = (double)(pos0 + p) * pow(base, -2.0 * (double)i / (double)d);
+            cs[2 * (p * h + i)] = fss_ring_from_signed((int64_t)llrint(ldexp(cos(a), f)), n);
+            cs[2 * (p * h + i) + 1] = fss_ring_from_signed((int64_t)llrint(ldexp(sin(a), f)), n);
+        }
+    for (size_t e = 0; e < x->count; e++) {
+        const size_t i = e % d, p = e / d % seq, j = i % h, other = i < h ? e + h : e - h;
+        const uint64_t c = cs[2 * (p * h + j)], sn = cs[2 * (p * h + j) + 1];
+        const uint64_t rot = i < h ? 0 - x->v[other] : x->v[other];
+        t.v[e] = fss_ring_reduce(x->v[e] * c + rot * sn, n);
+    }
+    free(cs);
+    s = fss_gate_ars(ev, &t, f, y);
+    fss_tensor_free(&t);
+    return s;
+}
+
+/* ---- argmax ----------------------------------------------------------------------------
+ * Over the last axis, a tree: at each level, pairs (a, b) with indices (ia, ib) give
+ * d = 1{a - b >= 0}, then max = b + d (a - b) and index = ib + d (ia - ib), both by one
+ * select of the stacked differences. Indices start as public values (masks 0). */
+fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
+{
+    const int n = x->bits;
+    const size_t cols = x->ndim ? x->shape[x->ndim - 1] : 0, rows = cols ? x->count / cols : 0;
+    if (!cols || n < 3)
+        return fss_ev_fail(ev, FSS_E_ARG, "argmax: needs a last axis and 3 bits");
+    fss_tensor v = {0}, ix = {0};
+    size_t flat[1] = {x->count};
+    fss_status s = fss_tensor_init(&v, 1, flat, n, x->scale);
+    if (s == FSS_OK && (s = fss_tensor_init(&ix, 1, flat, n, 0)) == FSS_OK) {
+        memcpy(v.v, x->v, x->count * 8);
+        for (size_t e = 0; e < x->count; e++)
+            ix.v[e] = ev->mode == FSS_MODE_DEALER ? 0 : e % cols; /* public: mask 0 */
+    }
+    size_t width = cols;
+    while (s == FSS_OK && width > 1) {
+        const size_t half = width / 2, m = rows * half, one[1] = {m}, two[1] = {2 * m};
+        fss_tensor dif = {0}, d = {0}, dd = {0}, st = {0}, sel = {0};
+        if ((s = fss_tensor_init(&dif, 1, one, n, x->scale)) == FSS_OK && (s = fss_tensor_init(&st, 1, two, n, 0)) == FSS_OK) {
+            for (size_t r = 0; r < rows; r++)
+                for (size_t i = 0; i < half; i++) {
+                    const size_t a = r * cols + 2 * i, b = a + 1, o = r * half + i;
+                    dif.v[o] = fss_ring_sub(v.v[a], v.v[b], n);
+                    st.v[o] = dif.v[o];
+                    st.v[m + o] = fss_ring_sub(ix.v[a], ix.v[b], n);
+                }
+        }
+        if (s == FSS_OK && (s = fss_gate_drelu(ev, &dif, &d)) == FSS_OK && (s = fss_tensor_init(&dd, 1, two, 1, 0)) == FSS_OK) {
+            memcpy(dd.v, d.v, m * 8); /* the same bit (and mask) for the value and the index */
+            memcpy(dd.v + m, d.v, m * 8);
+            s = fss_gate_select(ev, &dd, &st, &sel);
+        }
+        if (s == FSS_OK)
+            for (size_t r = 0; r < rows; r++) {
+                for (size_t i = 0; i < half; i++) {
+                    const size_t b = r * cols + 2 * i + 1, o = r * half + i, to = r * cols + i;
+                    const uint64_t vb = v.v[b], ib = ix.v[b];
+                    v.v[to] = fss_ring_add(vb, sel.v[o], n);
+                    ix.v[to] = fss_ring_add(ib, sel.v[m + o], n);
+                }
+                if (width % 2) { /* the odd one moves up unchanged */
+                    v.v[r * cols + half] = v.v[r * cols + width - 1];
+                    ix.v[r * cols + half] = ix.v[r * cols + width - 1];
+                }
+            }
+        fss_tensor_free(&dif), fss_tensor_free(&d), fss_tensor_free(&dd), fss_tensor_free(&st), fss_tensor_free(&sel);
+        width -= half;
+    }
+    if (s == FSS_OK) {
+        const int nd = x->ndim > 1 ? x->ndim - 1 : 1;
+        size_t shp[4] = {rows, 0, 0, 0};
+        for (int i = 0; i + 1 < x->ndim; i++)
+            shp[i] = x->shape[i];
+        if ((s = fss_tensor_init(idx, nd, shp, n, 0)) == FSS_OK)
+            for (size_t r = 0; r < rows; r++)
+                idx->v[r] = ix.v[r * cols];
+    }
+    fss_tensor_free(&v);
+    fss_tensor_free(&ix);
+    return s;
+}

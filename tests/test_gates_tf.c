@@ -6,8 +6,9 @@
  * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
  * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
  * grouped heads, the general and the owner's product), against plain C too; GeLU and
- * SiLU, nExp, the reciprocal and softmax (plain and causal), whose clear walks must also
- * stay within gates.h's documented error of the float function. */
+ * SiLU, nExp, the reciprocal, softmax (plain and causal) and rotary embeddings, whose
+ * clear walks must also stay within gates.h's documented error of the float function;
+ * argmax, exact (the first largest). */
 #include <math.h>
 #include <string.h>
 
@@ -352,6 +353,81 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
     free(x), free(xv), free(want), free(got[0]), free(got[1]);
 }
 
+/* ---- rotary and argmax ------------------------------------------------------------------ */
+typedef struct ra {
+    int which; /* 0 rotary, 1 argmax */
+    int bits, scale;
+    size_t heads, seq, d, pos0;
+    const uint64_t *x;
+} ra;
+
+static fss_status walk_ra(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const ra *md = (const ra *)mdv;
+    fss_tensor x = {0}, y = {0};
+    size_t shape[3] = {md->heads, md->seq, md->d};
+    fss_status s = fss_gate_input(ev, 1, 3, shape, md->bits, md->scale, md->x, &x);
+    if (s == FSS_OK)
+        s = md->which ? fss_gate_argmax(ev, &x, &y) : fss_gate_rotary(ev, &x, md->pos0, 10000.0, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x);
+    fss_tensor_free(&y);
+    return s;
+}
+
+static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, size_t d, size_t pos0)
+{
+    const char *name = which ? "argmax" : "rotary";
+    const size_t count = heads * seq * d, outs = which ? heads * seq : count;
+    const double one = ldexp(1.0, scale);
+    uint64_t *x = malloc(count * 8), *want = calloc(outs, 8), *got[2] = {calloc(outs, 8), calloc(outs, 8)};
+    REQUIRE(x && want && got[0] && got[1]);
+    for (size_t i = 0; i < count; i++) { /* [-8, 8); argmax: a few ties on purpose */
+        const double u = (double)(check_u64(rng) >> 11) / 9007199254740992.0;
+        x[i] = fss_ring_from_signed((int64_t)llrint((which && i % 5 == 0 ? 3.0 : u * 16 - 8) * one), bits);
+    }
+    const ra md = {which, bits, scale, heads, seq, d, pos0, x};
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_ra(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
+    fss_eval_free(ev);
+    double worst = 0, bound = 0;
+    size_t wrong = 0;
+    for (size_t o = 0; o < outs; o++) {
+        if (which) { /* the first largest */
+            size_t best = 0;
+            for (size_t j = 1; j < d; j++)
+                if (fss_ring_to_signed(x[o * d + j], bits) > fss_ring_to_signed(x[o * d + best], bits))
+                    best = j;
+            wrong += want[o] != best;
+            continue;
+        }
+        const size_t i = o % d, p = o / d % seq, h = d / 2, j = i % h, other = i < h ? o + h : o - h;
+        const double a = (double)(pos0 + p) * pow(10000.0, -2.0 * (double)j / (double)d);
+        const double xi = (double)fss_ring_to_signed(x[o], bits) / one, xo = (double)fss_ring_to_signed(x[other], bits) / one;
+        const double ref = xi * cos(a) + (i < h ? -xo : xo) * sin(a);
+        worst = fmax(worst, fabs((double)fss_ring_to_signed(want[o], bits) / one - ref));
+        bound = fmax(bound, (fabs(xi) + fabs(xo)) * ldexp(1.0, -scale - 1) + 1 / one);
+    }
+    if (which)
+        CHECK(wrong == 0, "argmax %zux%zux%zu: %zu of %zu indices are not the first largest", heads, seq, d, wrong, outs);
+    else
+        CHECK(worst <= bound, "rotary (f=%d d=%zu pos0=%zu): error %.6f over the documented %.6f", scale, d, pos0, worst,
+              bound);
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk_ra, &md, name, keys, NULL);
+    party_run pr[2];
+    harness_parties(walk_ra, &md, name, keys, got, pr);
+    size_t bad = 0;
+    for (size_t o = 0; o < outs; o++)
+        bad += got[1][o] != want[o];
+    CHECK(bad == 0, "%s: %zu of %zu secure outputs differ from the clear walk", name, bad, outs);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(want), free(got[0]), free(got[1]);
+}
+
 static void luts(void)
 {
     static const struct {
@@ -403,6 +479,11 @@ int main(void)
         run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR);
         run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR);
     }
+    run_ra(0, 40, 12, 3, 5, 8, 0);
+    run_ra(0, 50, 12, 2, 4, 64, 1000);
+    run_ra(1, 40, 12, 2, 3, 1, 0);
+    run_ra(1, 40, 12, 2, 3, 7, 0);
+    run_ra(1, 45, 12, 1, 4, 1000, 0);
     for (int which = 0; which < 2; which++) {
         run_act(which, 40, 12, 24);
         run_act(which, 50, 12, 1000);

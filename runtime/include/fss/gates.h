@@ -167,6 +167,18 @@ FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, 
  * FSS_SOFTMAX_MAX_ERROR; test_gates_tf measures 1.3e-3 at most on rows of 1 to 128. */
 #define FSS_SOFTMAX_MAX_ERROR 0.003
 FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y);
+/* Rotary position embedding of x [..][seq][d] (Hugging Face's rotate_half layout, angle
+ * p base^(-2 (i mod d/2) / d) at position p = pos0 + the row), in x's ring and scale f
+ * (n >= 2 f + 2). Local products with public cos and sin at scale f, then one arithmetic
+ * shift: one round. Maximum error: (|x_i| + |x_i'|) 2^-(f+1) (cos and sin rounded) + 2^-f
+ * (the shift's floor). */
+FSS_NODISCARD fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, double base,
+                                         fss_tensor *y);
+/* The index of the largest element along the last axis (the first of equal ones), as an
+ * integer tensor of x's ring without the last axis: reveal
+ * it with fss_gate_output to give the next token and not the logits. A tree of DReLU and
+ * select: 2 ceil(log2 cols) rounds. */
+FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx);
 
 FSS_EXTERN_C_END
 
