@@ -396,3 +396,174 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
     fss_tensor_free(&ix);
     return s;
 }
+
+/* ---- LayerNorm and RMSNorm -------------------------------------------------------------
+ * Both scale a row by 1/sqrt(v) (v its variance, or mean square, plus eps) without a
+ * secret shift. The squares stay at scale 2f (a row of spread 0.05 keeps its variance's
+ * digits) and their sum is divided by 2^p >= d only: W = sum / 2^p = v d / 2^p, the public
+ * factor sqrt(d / 2^p) going into the constants below. With W an integer at scale 2f in
+ * [1, 2^L), L = 2f + K,
+ *   - its octave o (2^o <= V < 2^(o+1)) as a one-hot from one DReLU of V - 2^j for all j
+ *     (a thermometer; neighbours XOR to the one-hot);
+ *   - by selects of public constants: P = 2^(L-1-o) and S = 2^f sqrt(d / 2^p) 2^(-o/2)
+ *     (at scale F);
+ *   - the mantissa M = V P in [2^(L-1), 2^L) (an integer product), its 10 bits below the
+ *     leading one index a table of g(m) = 1/sqrt(m), m in [1, 2), at the midpoints;
+ *   - then 1/sqrt(v) = S g(m), applied to the row as (c S) g. */
+static int ceil_log2(size_t d)
+{
+    int p = 0;
+    while (((size_t)1 << p) < d)
+        p++;
+    return p;
+}
+
+#define NORM_K 12      /* v < 2^12 */
+#define NORM_F 20      /* S's scale */
+#define NORM_MANT 10   /* mantissa bits of the table's index */
+
+static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_tensor *v, size_t d, fss_tensor *y)
+{
+    const int n = c->bits, f = c->scale, L = 2 * f + NORM_K;
+    const double fold = sqrt((double)d / ldexp(1.0, ceil_log2(d)));
+    const size_t rows = v->count, J = (size_t)L - 1; /* thresholds 2^1 .. 2^(L-1) */
+    fss_tensor th = {0}, b = {0}, oh = {0}, ohh = {0}, pub = {0}, sel = {0}, P = {0}, S = {0}, M = {0}, t = {0},
+               ti = {0}, g = {0}, Sb = {0}, cs = {0}, cs2 = {0}, gb = {0}, u = {0};
+    uint64_t *table = NULL;
+    size_t shp[1] = {J * rows}, shp2[1] = {2 * (size_t)L * rows}, shr[1] = {rows};
+    fss_status s = fss_tensor_init(&th, 1, shp, n, 0);
+    for (size_t j = 1; s == FSS_OK && j <= J; j++) /* V - 2^j: public subtraction */
+        for (size_t r = 0; r < rows; r++)
+            th.v[(j - 1) * rows + r] = ev->mode == FSS_MODE_DEALER ? v->v[r] : fss_ring_sub(v->v[r], (uint64_t)1 << j, n);
+    if (s == FSS_OK)
+        s = fss_gate_drelu(ev, &th, &b); /* b_j = 1{V >= 2^j} */
+    /* the one-hot of o, twice over (for P and S): o_0 = 1 ^ b_1, o_j = b_j ^ b_(j+1), o_(L-1) = b_(L-1) */
+    if (s == FSS_OK && (s = fss_tensor_init(&ohh, 1, shp2, 1, 0)) == FSS_OK)
+        for (size_t j = 0; j < (size_t)L; j++)
+            for (size_t r = 0; r < rows; r++) {
+                const uint64_t lo = j ? b.v[(j - 1) * rows + r] : (ev->mode == FSS_MODE_DEALER ? 0 : 1);
+                const uint64_t hi = j + 1 < (size_t)L ? b.v[j * rows + r] : 0;
+                ohh.v[j * rows + r] = ohh.v[((size_t)L + j) * rows + r] = lo ^ hi;
+            }
+    if (s == FSS_OK && (s = fss_tensor_init(&pub, 1, shp2, n, 0)) == FSS_OK) /* public: masks 0 */
+        for (size_t j = 0; j < (size_t)L; j++)
+            for (size_t r = 0; r < rows; r++) {
+                const int dealer = ev->mode == FSS_MODE_DEALER;
+                pub.v[j * rows + r] = dealer ? 0 : (uint64_t)1 << (L - 1 - (int)j);
+                pub.v[((size_t)L + j) * rows + r] =
+                    dealer ? 0 : fss_ring_from_signed((int64_t)llrint(ldexp(fold * pow(2.0, -(double)j / 2), f + NORM_F)), n);
+            }
+    if (s == FSS_OK)
+        s = fss_gate_select(ev, &ohh, &pub, &sel);
+    if (s == FSS_OK && (s = fss_tensor_init(&P, 1, shr, n, 0)) == FSS_OK && (s = fss_tensor_init(&S, 1, shr, n, NORM_F)) == FSS_OK)
+        for (size_t r = 0; r < rows; r++) {
+            uint64_t p = 0, q = 0;
+            for (size_t j = 0; j < (size_t)L; j++) {
+                p += sel.v[j * rows + r];
+                q += sel.v[((size_t)L + j) * rows + r];
+            }
+            P.v[r] = fss_ring_reduce(p, n);
+            S.v[r] = fss_ring_reduce(q, n);
+        }
+    fss_tensor V = {0};
+    if (s == FSS_OK && (s = fss_tensor_view(v, 0, 1, shr, 0, &V)) == FSS_OK)
+        s = fss_gate_mul(ev, &V, &P, &M); /* V 2^(L-1-o), an integer in [2^(L-1), 2^L) */
+    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, &M, L - 1 - NORM_MANT, &t)) == FSS_OK)
+        s = reduce_bits(ev, &t, NORM_MANT, &ti);
+    if (s == FSS_OK && !(table = (uint64_t *)fss_ev_alloc(ev, ((size_t)1 << NORM_MANT) * 8)))
+        s = FSS_E_NOMEM;
+    for (size_t i = 0; s == FSS_OK && i < ((size_t)1 << NORM_MANT); i++)
+        table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(1 / sqrt(1 + ((double)i + 0.5) / 1024.0), f)), n);
+    if (s == FSS_OK)
+        s = fss_gate_lut(ev, &ti, table, n, f, &g);
+    /* (c S) g, each row's factors broadcast over it */
+    if (s == FSS_OK && (s = row_broadcast(ev, &S, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
+        s = fss_gate_ars(ev, &cs, NORM_F, &cs2);
+    if (s == FSS_OK && (s = row_broadcast(ev, &g, c, d, 1, &gb)) == FSS_OK && (s = fss_gate_mul(ev, &cs2, &gb, &u)) == FSS_OK)
+        s = fss_gate_ars(ev, &u, f, y);
+    fss_tensor *all[] = {&th, &b, &oh, &ohh, &pub, &sel, &P, &S, &M, &t, &ti, &g, &Sb, &cs, &cs2, &gb, &u};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    free(table);
+    return s;
+}
+
+/* Row means: the sum times k = round(2^(p+E) / d), p = ceil(log2 d) (k has E significant
+ * bits whatever d: a relative error under 2^-E), shifted right by p + E: one round. */
+static fss_status row_means(fss_eval *ev, const fss_tensor *x, size_t d, int E, fss_tensor *m)
+{
+    fss_tensor sum = {0}, sc = {0};
+    const int p = ceil_log2(d);
+    fss_status s = row_sums(ev, x, d, &sum);
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &sum, (uint64_t)llrint(ldexp(1.0, p + E) / (double)d), &sc)) == FSS_OK) {
+        sc.scale = x->scale + p + E;
+        s = fss_gate_ars(ev, &sc, p + E, m);
+    }
+    fss_tensor_free(&sum);
+    fss_tensor_free(&sc);
+    return s;
+}
+
+/* y = (x - mean) / sqrt(var + eps) gamma + beta (layernorm) or x / sqrt(mean(x^2) + eps)
+ * gamma (rms), over the last axis; gamma, beta [d] secret wires. */
+static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, const fss_tensor *gamma,
+                       const fss_tensor *beta, double eps, int rms, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale;
+    const size_t d = x->ndim ? x->shape[x->ndim - 1] : 0;
+    if (!d || f < 8 || n < 2 * f + 26 || !gamma || gamma->count != d || (!rms && (!beta || beta->count != d)) ||
+        gamma->scale != f || (beta && beta->scale != f))
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs [..][d] at scale f >= 8 in %d bits, gamma%s of d values at "
+                           "scale f", name, 2 * f + 26, rms ? "" : " and beta");
+    /* W = sum((x - mean)^2) / 2^p at scale 2f, eps as eps d / 2^p there (at least 1: W >= 1) */
+    const int p = ceil_log2(d);
+    const uint64_t e = (uint64_t)llrint(fmax(1.0, ldexp(eps * (double)d, 2 * f - p)));
+    fss_tensor mu = {0}, c = {0}, sq = {0}, sum = {0}, var = {0}, ve = {0}, z = {0}, gb = {0}, zg = {0}, zg2 = {0},
+               bb = {0};
+    fss_status s = FSS_OK;
+    const fss_tensor *cen = x;
+    if (!rms) { /* c = x - mean */
+        if ((s = row_means(ev, x, d, 16, &mu)) == FSS_OK && (s = row_broadcast(ev, &mu, x, d, 0, &c)) == FSS_OK)
+            s = fss_gate_scale(ev, &c, fss_ring_mask(n), &z); /* mean - x -> x - mean */
+        if (s == FSS_OK) {
+            fss_tensor_free(&c);
+            c = z;
+            memset(&z, 0, sizeof z);
+            cen = &c;
+        }
+    }
+    if (s == FSS_OK && (s = fss_gate_mul(ev, cen, cen, &sq)) == FSS_OK && (s = row_sums(ev, &sq, d, &sum)) == FSS_OK) {
+        sum.scale = 2 * f + p;
+        s = fss_gate_ars(ev, &sum, p, &var);
+    }
+    if (s == FSS_OK && (s = fss_gate_add_const(ev, &var, &e, 1, &ve)) == FSS_OK)
+        s = scale_by_rsqrt(ev, cen, &ve, d, &z);
+    /* gamma, then beta, broadcast over the rows */
+    if (s == FSS_OK && (s = fss_tensor_init(&gb, z.ndim, z.shape, n, f)) == FSS_OK)
+        for (size_t i = 0; i < z.count; i++)
+            gb.v[i] = gamma->v[i % d];
+    if (s == FSS_OK && (s = fss_gate_mul(ev, &z, &gb, &zg)) == FSS_OK)
+        s = fss_gate_ars(ev, &zg, f, rms ? y : &zg2);
+    if (s == FSS_OK && !rms && (s = fss_tensor_init(&bb, z.ndim, z.shape, n, f)) == FSS_OK) {
+        for (size_t i = 0; i < z.count; i++)
+            bb.v[i] = beta->v[i % d];
+        s = fss_gate_add(ev, &zg2, &bb, y);
+    }
+    fss_tensor *all[] = {&mu, &c, &sq, &sum, &var, &ve, &z, &gb, &zg, &zg2, &bb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    if (s == FSS_OK && (s = fss_tensor_reshape(y, x->ndim, x->shape)) != FSS_OK)
+        fss_ev_fail(ev, s, "%s: cannot shape the output", name);
+    return s;
+}
+
+fss_status fss_gate_layernorm(fss_eval *ev, const fss_tensor *x, const fss_tensor *gamma, const fss_tensor *beta,
+                              double eps, fss_tensor *y)
+{
+    return norm(ev, "layernorm", x, gamma, beta, eps, 0, y);
+}
+
+fss_status fss_gate_rmsnorm(fss_eval *ev, const fss_tensor *x, const fss_tensor *gamma, double eps, fss_tensor *y)
+{
+    return norm(ev, "rmsnorm", x, gamma, NULL, eps, 1, y);
+}

@@ -6,7 +6,8 @@
  * index, fresh masks each run), random with the edge indices at 12 and 16 bits, entries of
  * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
  * grouped heads, the general and the owner's product), against plain C too; GeLU and
- * SiLU, nExp, the reciprocal, softmax (plain and causal) and rotary embeddings, whose
+ * SiLU, nExp, the reciprocal, softmax (plain and causal), LayerNorm, RMSNorm and rotary
+ * embeddings, whose
  * clear walks must also stay within gates.h's documented error of the float function;
  * argmax, exact (the first largest). */
 #include <math.h>
@@ -303,7 +304,8 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
     REQUIRE(x && want && got[0] && got[1] && xv);
     for (size_t i = 0; i < count; i++) {
         const double u = (double)(check_u64(rng) >> 11) / 9007199254740992.0;
-        double v = which == F_NEXP ? u * 20 : which == F_RECIP ? 1 + u * (ldexp(1.0, k) - 1) : u * 16 - 8;
+        double v = which == F_NEXP ? u * 20 : which == F_RECIP ? fmin(1 + u * (ldexp(1.0, k) - 1), ldexp(1.0, k) - 1 / one)
+                                                               : u * 16 - 8;
         if (which == F_NEXP && i < 6) /* edges: 0, the clip at 16 either side, a step */
             v = (double[]){0, 16 - 1 / one, 16, 16 + 1 / one, 1 / one, 15.5}[i];
         if (which == F_RECIP && i < 4)
@@ -428,6 +430,90 @@ static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, siz
     free(x), free(want), free(got[0]), free(got[1]);
 }
 
+/* ---- LayerNorm and RMSNorm --------------------------------------------------------------- */
+typedef struct nm {
+    int rms, bits, scale;
+    size_t rows, d;
+    const uint64_t *x, *gb; /* gb: gamma then beta */
+} nm;
+
+static fss_status walk_nm(fss_eval *ev, const void *mdv, uint64_t *out)
+{
+    const nm *md = (const nm *)mdv;
+    fss_tensor x = {0}, g = {0}, b = {0}, y = {0};
+    size_t shape[2] = {md->rows, md->d}, ws[1] = {md->d};
+    fss_status s = fss_gate_input(ev, 1, 2, shape, md->bits, md->scale, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 0, 1, ws, md->bits, md->scale, md->gb, &g);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 0, 1, ws, md->bits, md->scale, md->gb ? md->gb + md->d : NULL, &b);
+    if (s == FSS_OK)
+        s = md->rms ? fss_gate_rmsnorm(ev, &x, &g, 1e-5, &y) : fss_gate_layernorm(ev, &x, &g, &b, 1e-5, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x), fss_tensor_free(&g), fss_tensor_free(&b), fss_tensor_free(&y);
+    return s;
+}
+
+static double unit(void) { return (double)(check_u64(rng) >> 11) / 9007199254740992.0; }
+
+static void run_nm(int rms, int bits, int scale, size_t rows, size_t d)
+{
+    const char *name = rms ? "rmsnorm" : "layernorm";
+    const size_t count = rows * d;
+    const double one = ldexp(1.0, scale);
+    uint64_t *x = malloc(count * 8), *gb = malloc(2 * d * 8), *want = calloc(count, 8);
+    uint64_t *got[2] = {calloc(count, 8), calloc(count, 8)};
+    double *xv = malloc(count * 8), *gv = malloc(2 * d * 8);
+    REQUIRE(x && gb && want && got[0] && got[1] && xv && gv);
+    for (size_t r = 0; r < rows; r++) { /* rows of various means and spreads 0.05 to 16 (sigma 0.029 to 9.2) */
+        const double mean = rms ? 0 : unit() * 8 - 4, spread = 0.05 * pow(320.0, unit());
+        for (size_t i = 0; i < d; i++) {
+            x[r * d + i] = fss_ring_from_signed((int64_t)llrint((mean + (unit() * 2 - 1) * spread) * one), bits);
+            xv[r * d + i] = (double)fss_ring_to_signed(x[r * d + i], bits) / one;
+        }
+    }
+    for (size_t i = 0; i < 2 * d; i++) {
+        gb[i] = fss_ring_from_signed((int64_t)llrint((unit() * 4 - 2) * one), bits);
+        gv[i] = (double)fss_ring_to_signed(gb[i], bits) / one;
+    }
+    const nm md = {rms, bits, scale, rows, d, x, gb};
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_nm(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
+    fss_eval_free(ev);
+    double worst = 0;
+    for (size_t r = 0; r < rows; r++) {
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < d; i++)
+            mean += xv[r * d + i] / (double)d;
+        for (size_t i = 0; i < d; i++) {
+            const double c = rms ? xv[r * d + i] : xv[r * d + i] - mean;
+            var += c * c / (double)d;
+        }
+        for (size_t i = 0; i < d; i++) {
+            const double c = rms ? xv[r * d + i] : xv[r * d + i] - mean;
+            const double ref = c / sqrt(var + 1e-5) * gv[i] + (rms ? 0 : gv[d + i]);
+            worst = fmax(worst, fabs((double)fss_ring_to_signed(want[r * d + i], bits) / one - ref));
+        }
+    }
+    CHECK(worst <= FSS_NORM_MAX_ERROR, "%s (n=%d f=%d %zux%zu): error %.6f, documented %.4f", name, bits, scale, rows,
+          d, worst, FSS_NORM_MAX_ERROR);
+    printf("%s n=%d f=%d %zux%zu: max error %.6f (documented %.4f)\n", name, bits, scale, rows, d, worst,
+           FSS_NORM_MAX_ERROR);
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk_nm, &md, name, keys, NULL);
+    party_run pr[2];
+    harness_parties(walk_nm, &md, name, keys, got, pr);
+    size_t bad = 0;
+    for (size_t i = 0; i < count; i++)
+        bad += got[1][i] != want[i];
+    CHECK(bad == 0, "%s: %zu of %zu secure outputs differ from the clear walk", name, bad, count);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(gb), free(want), free(got[0]), free(got[1]), free(xv), free(gv);
+}
+
 static void luts(void)
 {
     static const struct {
@@ -478,6 +564,11 @@ int main(void)
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR);
         run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR);
+    }
+    for (int rms = 0; rms < 2; rms++) {
+        run_nm(rms, 50, 12, 8, 8);
+        run_nm(rms, 50, 12, 6, 64);
+        run_nm(rms, 52, 12, 4, 768);
     }
     run_ra(0, 40, 12, 3, 5, 8, 0);
     run_ra(0, 50, 12, 2, 4, 64, 1000);

@@ -179,6 +179,22 @@ FSS_NODISCARD fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size
  * it with fss_gate_output to give the next token and not the logits. A tree of DReLU and
  * select: 2 ceil(log2 cols) rounds. */
 FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx);
+/* LayerNorm, (x - mean) / sqrt(var + eps) gamma + beta, and RMSNorm, x / sqrt(mean(x^2) +
+ * eps) gamma, over the last axis d <= 4096 of x at scale f >= 8 (n >= 2 f + 26 bits: 50 at
+ * f = 12); gamma and beta are [d] wires at scale f (party 0's weights). The variance (or
+ * mean square) must lie under 2^12 (a standard deviation under 64). 1/sqrt without a secret shift: the variance's octave from one DReLU of all
+ * its thresholds, its mantissa normalized by a selected power of two, a 1024-entry table of
+ * 1/sqrt on [1, 2), and the octave's 2^(-o/2) selected at scale 20 (runtime/gates_tf.c).
+ * 14 rounds (LayerNorm; RMSNorm 13). Maximum error at f = 12, for a row of standard
+ * deviation sigma, |gamma| and |beta| <= 2: 2^-12 / sigma |gamma| (the mean's flooring,
+ * LayerNorm only) + 0.002 (the table's relative 2^-12, the shifts' 2^-12, the variance's
+ * digits); FSS_NORM_MAX_ERROR for sigma >= 0.028. test_gates_tf draws rows of sigma 0.029
+ * to 9 and measures up to 0.014 (LayerNorm) and 0.0017 (RMSNorm) at d = 8 to 768. */
+#define FSS_NORM_MAX_ERROR 0.02
+FSS_NODISCARD fss_status fss_gate_layernorm(fss_eval *ev, const fss_tensor *x, const fss_tensor *gamma,
+                                            const fss_tensor *beta, double eps, fss_tensor *y);
+FSS_NODISCARD fss_status fss_gate_rmsnorm(fss_eval *ev, const fss_tensor *x, const fss_tensor *gamma, double eps,
+                                          fss_tensor *y);
 
 FSS_EXTERN_C_END
 
