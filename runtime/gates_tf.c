@@ -230,7 +230,8 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
  * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b), then
  * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
  * product. With causal, column c of row r (r counted within the last two axes) takes part
- * only when c <= r: the others become a public value far below any input before the max,
+ * only when c <= r: the others become a public value far below any input (-2^(n-5): the
+ * clear walk's headroom check stays quiet) before the max,
  * so nExp gives them 0. */
 fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
 {
@@ -245,7 +246,7 @@ fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_t
     fss_tensor xm = {0}, cur = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
     fss_status s = FSS_OK;
     const fss_tensor *in = x;
-    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (n - 3)), n), &xm)) == FSS_OK)
+    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (n - 5)), n), &xm)) == FSS_OK)
         in = &xm;
     /* the max, a tree over each row: pairs (2i, 2i + 1), an odd one carried */
     size_t width = cols;

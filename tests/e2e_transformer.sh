@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end for the transformer family: the dealer and two real online processes over
+# loopback on a BERT (post-LayerNorm, GeLU), a GPT-2 (pre-LayerNorm, causal) and a Llama
+# (RMSNorm, rotary, SwiGLU, grouped key/value heads) of small shapes, and bert-tiny itself:
+# party 1's revealed hidden states must equal the clear walk's bit for bit. Then the
+# refusals that leave the keys unspent.
+#   e2e_transformer.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+source "$src/tests/e2e_common.sh"
+key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
+
+run() { # NAME MODEL DEALER-FLAGS...
+    local name=$1 model=$2 p
+    shift 2
+    "$dealer" --model "$model" "$@" --out "$work/$name" --quiet >/dev/null || { bad "$name: dealer"; return; }
+    "$online" --clear --model "$model" "$@" --random-weights 5 --input random --output "$work/$name-clear.npy" --quiet ||
+        { bad "$name: clear run"; return; }
+    p=$(port)
+    "$online" --party 0 --keys "$work/$name/p0.bin" --peer 127.0.0.1:$p --random-weights 5 --quiet --threads 1 \
+        --timeout 30 >"$work/log0" 2>&1 &
+    local pid=$!
+    "$online" --party 1 --keys "$work/$name/p1.bin" --peer 127.0.0.1:$p --input random --output "$work/$name.npy" \
+        --quiet --threads 1 --timeout 30 >"$work/log1" 2>&1
+    local rc1=$?
+    wait $pid
+    local rc0=$?
+    [ $rc0 = 0 ] && [ $rc1 = 0 ] && ok || { bad "$name: parties exited $rc0, $rc1"; cat "$work/log0" "$work/log1"; }
+    cmp -s "$work/$name.npy" "$work/$name-clear.npy" && ok || bad "$name: secure hidden states differ from the clear run"
+    [ "$(stat -c %a "$work/$name.npy" 2>/dev/null)" = 600 ] && ok || bad "$name: output mode is not 0600"
+    rm -rf "${work:?}/$name"
+}
+
+run bert bert-tiny --seq 8
+run gpt gpt2-tiny --seq 5 --batch 2
+run llama llama-tiny --seq 6 --layers 1
+run gpt2 gpt2 --seq 3 --layers 1
+
+# refused before a key is spent: party 1's embeddings of another shape, party 0 without
+# weights; the dealer without --seq, a --layers beyond the model
+"$dealer" --model gpt2-tiny --seq 5 --out "$work/r" --quiet >/dev/null
+"$online" --party 1 --keys "$work/r/p1.bin" --peer 127.0.0.1:1 --input "$src/tests/fuzz/corpus/npy/f4_2x3" \
+    --output "$work/o.npy" --quiet >"$work/log" 2>&1
+[ $? != 0 ] && grep -q "gpt2-tiny takes \[1, 5, 64\]" "$work/log" && ok || { bad "embeddings of another shape"; cat "$work/log"; }
+"$online" --party 0 --keys "$work/r/p0.bin" --peer 127.0.0.1:1 --quiet >"$work/log" 2>&1
+[ $? = 2 ] && grep -q -- "--random-weights" "$work/log" && ok || { bad "party 0 without weights"; cat "$work/log"; }
+[ "$(key_state "$work/r/p0.bin")$(key_state "$work/r/p1.bin")" = 00 ] && ok || bad "a refused run spent a key file"
+"$dealer" --model gpt2 --out "$work/s" >"$work/log" 2>&1
+[ $? = 2 ] && grep -q -- "--seq" "$work/log" && ok || { bad "the dealer without --seq"; cat "$work/log"; }
+"$dealer" --model llama7b --seq 4 --layers 33 --out "$work/s" >"$work/log" 2>&1
+[ $? = 2 ] && grep -q "1 to 32" "$work/log" && ok || { bad "--layers 33 of llama7b"; cat "$work/log"; }
+
+finish

@@ -1,0 +1,233 @@
+/* The transformers as a model family (fss/family.h): flags, the run's description, party
+ * 1's embeddings in and hidden states out, party 0's weights (random from a seed for now). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fss/npy.h"
+#include "fss/ring.h"
+#include "fss/rng.h"
+#include "fss/transformer.h"
+
+#define MAX_BATCH 4096
+#define MAX_SEQ 8192
+#define RANDOM_INPUT_SEED 3
+
+typedef struct tf_run {
+    const fss_tf_model *m;
+    size_t batch, seq; /* dealer: the flags'; a party: the key file's; clear: the input's or the flags' */
+    int layers;
+    uint64_t seed;     /* party 0 and clear: --random-weights */
+    uint64_t *x, *out; /* party 1 and clear: embeddings and hidden states, fixed point */
+} tf_run;
+
+static const fss_flag tf_flags[] = {
+    {"--batch", "B", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "sequences an inference (default 1)"},
+    {"--seq", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, FSS_ROLE_DEALER, "tokens a sequence (clear: with --input random)"},
+    {"--layers", "K", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "run only the first K blocks (default all)"},
+    {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR,
+     "random weights of the right shapes from SEED, drawn a block at a time"},
+    {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+     ".npy float32 token embeddings [batch][seq][d]; 'random': uniform in [-1, 1) from a fixed seed"},
+    {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+     ".npy float32 last hidden states [batch][seq][d]"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
+static int tf_knows(const char *model) { return fss_tf_find(model) != NULL; }
+
+static int parse_count(const char *v, size_t max, size_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!n || !end || *end || errno == ERANGE || n > max)
+        return 0;
+    *out = (size_t)n;
+    return 1;
+}
+
+static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers)
+{
+    tf_run *r = (tf_run *)calloc(1, sizeof *r);
+    if (!r)
+        return FSS_E_NOMEM;
+    r->m = m, r->batch = batch, r->seq = seq, r->layers = layers;
+    *state = r;
+    return FSS_OK;
+}
+
+static fss_status tf_configure(void **state, const char *model, fss_role role, const fss_args *a, char *err,
+                               size_t err_len)
+{
+    const fss_tf_model *m = fss_tf_find(model);
+    size_t batch = role == FSS_ROLE_DEALER ? 1 : 0, seq = 0, layers = (size_t)m->layers;
+    const char *b = fss_args_get(a, "--batch"), *q = fss_args_get(a, "--seq"), *l = fss_args_get(a, "--layers");
+    if (b && !parse_count(b, MAX_BATCH, &batch))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
+    if (q && !parse_count(q, MAX_SEQ, &seq))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--seq needs a positive integer up to %d, not '%s'", MAX_SEQ, q);
+    if (l && !parse_count(l, (size_t)m->layers, &layers))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--layers needs 1 to %d (%s's blocks), not '%s'", m->layers, m->name,
+                          l);
+    return new_run(state, m, batch, seq, (int)layers);
+}
+
+static fss_status tf_parse(void **state, const char *desc, char *err, size_t err_len)
+{
+    char name[64];
+    size_t batch = 0, seq = 0;
+    int layers = 0;
+    const fss_tf_model *m = NULL;
+    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d", name, &batch, &seq, &layers) != 4 ||
+        !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
+        layers > m->layers)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
+                          desc);
+    return new_run(state, m, batch, seq, layers);
+}
+
+static void tf_describe(const void *state, char *out, size_t len)
+{
+    const tf_run *r = (const tf_run *)state;
+    snprintf(out, len, "model=%s batch=%zu seq=%zu layers=%d bits=%d scale=%d", r->m->name, r->batch, r->seq,
+             r->layers, r->m->bits, r->m->scale);
+}
+
+static void tf_shape_json(const void *state, char *out, size_t len)
+{
+    const tf_run *r = (const tf_run *)state;
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"layers\": %d", r->m->name, r->batch, r->seq,
+             r->layers);
+}
+
+/* Embeddings: 'random' (uniform in [-1, 1) from a fixed seed) or an .npy [batch][seq][d],
+ * every value finite and within the fixed point's range. */
+static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_len)
+{
+    const fss_tf_model *m = r->m;
+    const double lim = ldexp(1.0, m->bits - 2 - m->scale);
+    if (!strcmp(path, "random")) {
+        if (!r->seq)
+            return fss_errorf(err, err_len, FSS_E_ARG, "--input random needs --seq N (and --batch B)");
+        r->batch = r->batch ? r->batch : 1;
+        const size_t n = r->batch * r->seq * m->d;
+        fss_rng *g = NULL;
+        fss_status s = (r->x = (uint64_t *)malloc(n * 8)) ? fss_rng_new_seeded(&g, RANDOM_INPUT_SEED) : FSS_E_NOMEM;
+        if (s == FSS_OK)
+            s = fss_rng_bytes(g, r->x, n * 8);
+        for (size_t i = 0; s == FSS_OK && i < n; i++)
+            r->x[i] = fss_ring_from_signed(
+                (int64_t)llrint(ldexp((double)(r->x[i] >> 11) / 9007199254740992.0 * 2 - 1, m->scale)), m->bits);
+        fss_rng_free(g);
+        return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot make random embeddings");
+    }
+    fss_npy a;
+    fss_status s = fss_npy_read(path, &a, err, err_len);
+    if (s != FSS_OK)
+        return s;
+    if (a.ndim != 3 || a.shape[2] != m->d || !a.shape[0] || !a.shape[1] || (r->batch && a.shape[0] != r->batch) ||
+        (r->seq && a.shape[1] != r->seq)) {
+        char want[64];
+        snprintf(want, sizeof want, "[%s, %s, %zu]", r->batch ? "B" : "batch", r->seq ? "N" : "seq", m->d);
+        if (r->batch && r->seq)
+            snprintf(want, sizeof want, "[%zu, %zu, %zu] (the keys' batch and sequence)", r->batch, r->seq, m->d);
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s holds an array of %d dimensions%s; %s takes %s", path, a.ndim,
+                       a.ndim == 3 ? " of another shape" : "", m->name, want);
+    }
+    const size_t n = a.count;
+    if (s == FSS_OK && !(r->x = (uint64_t *)malloc(n * 8)))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %zu embeddings", n);
+    for (size_t i = 0; s == FSS_OK && i < n; i++) {
+        const double v = fss_npy_get(&a, i);
+        if (!(fabs(v) < lim))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: element %zu is %g: not a finite number within +-%g", path,
+                           i, v, lim);
+        else
+            r->x[i] = fss_ring_from_signed((int64_t)llrint(ldexp(v, m->scale)), m->bits);
+    }
+    if (s == FSS_OK)
+        r->batch = a.shape[0], r->seq = a.shape[1];
+    fss_npy_free(&a);
+    return s;
+}
+
+static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
+{
+    tf_run *r = (tf_run *)state;
+    if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
+        const char *seed = fss_args_get(a, "--random-weights");
+        char *end = NULL;
+        errno = 0;
+        r->seed = seed && *seed >= '0' && *seed <= '9' ? strtoull(seed, &end, 10) : 0;
+        if (!seed)
+            return fss_errorf(err, err_len, FSS_E_ARG,
+                              "%s needs the model's weights: --random-weights SEED (weights files come next)",
+                              role & FSS_ROLE_CLEAR ? "the clear run" : "party 0");
+        if (!end || *end || errno == ERANGE)
+            return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
+    }
+    if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
+        return FSS_OK;
+    fss_status s = load_input(r, fss_args_get(a, "--input"), err, err_len);
+    if (s == FSS_OK && !(r->out = (uint64_t *)calloc(r->batch * r->seq * r->m->d, 8)))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    if (s == FSS_OK)
+        s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
+    return s;
+}
+
+static fss_status tf_walk(void *state, fss_eval *ev, fss_progress *pg)
+{
+    tf_run *r = (tf_run *)state;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->seed, clear || b == 1 ? r->x : NULL,
+                       clear || b == 1 ? r->out : NULL, pg);
+}
+
+static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
+{
+    tf_run *r = (tf_run *)state;
+    if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
+        return FSS_OK;
+    const size_t n = r->batch * r->seq * r->m->d, shape[3] = {r->batch, r->seq, r->m->d};
+    float *f = (float *)malloc(n * sizeof(float));
+    if (!f)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)ldexp((double)fss_ring_to_signed(r->out[i], r->m->bits), -r->m->scale);
+    fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, 3, shape, err, err_len);
+    fss_free_wiped(f, n * sizeof(float));
+    return s;
+}
+
+static void tf_free(void *state)
+{
+    tf_run *r = (tf_run *)state;
+    if (!r)
+        return;
+    const size_t n = r->batch * r->seq * r->m->d;
+    if (r->x)
+        fss_free_wiped(r->x, n * 8);
+    if (r->out)
+        fss_free_wiped(r->out, n * 8);
+    fss_free_wiped(r, sizeof *r);
+}
+
+const fss_family fss_family_transformer = {
+    .name = "transformer",
+    .version = 1,
+    .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
+              "llama2-13b (llama13b), gpt2-tiny, llama-tiny",
+    .flags = tf_flags,
+    .knows = tf_knows,
+    .configure = tf_configure,
+    .parse = tf_parse,
+    .describe = tf_describe,
+    .shape_json = tf_shape_json,
+    .load = tf_load,
+    .walk = tf_walk,
+    .save = tf_save,
+    .free = tf_free,
+};
