@@ -98,7 +98,7 @@ static void tf_describe(const void *state, char *out, size_t len)
 static void tf_shape_json(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"layers\": %d", r->m->name, r->batch, r->seq,
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"blocks\": %d", r->m->name, r->batch, r->seq,
              r->layers);
 }
 
@@ -129,7 +129,7 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
         return s;
     if (a.ndim != 3 || a.shape[2] != m->d || !a.shape[0] || !a.shape[1] || (r->batch && a.shape[0] != r->batch) ||
         (r->seq && a.shape[1] != r->seq)) {
-        char want[64];
+        char want[160];
         snprintf(want, sizeof want, "[%s, %s, %zu]", r->batch ? "B" : "batch", r->seq ? "N" : "seq", m->d);
         if (r->batch && r->seq)
             snprintf(want, sizeof want, "[%zu, %zu, %zu] (the keys' batch and sequence)", r->batch, r->seq, m->d);

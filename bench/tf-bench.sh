@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Secure transformer inference figures: for each model, the dealer's time, peak memory and
+# key bytes, and both parties' online time, bytes, rounds and key bytes, over loopback with
+# one thread a party (the machines have 2 cores), after checking that party 1's hidden
+# states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings.
+# Prints a markdown table on stderr and one JSON object a line on stdout.
+#   bench/tf-bench.sh [BUILD_DIR] [MODEL:SEQ[:BATCH[:LAYERS]] ...]   (default bert-tiny:128)
+set -euo pipefail
+threads=${THREADS:-1}
+build=${1:-build}
+shift || true
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(bert-tiny:128)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export XDG_STATE_HOME=$work/state # the parties' ledger of spent runs: throwaway keys
+echo "| model | seq | batch | blocks | dealer s | dealer peak MB | keys/party MB | online s (p1) | sent+recv MB (p1) | rounds | party peak MB | p1 s: keys/parse/fss/prod/net |" >&2
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" >&2
+for r in "${runs[@]}"; do
+    IFS=: read -r model seq batch layers <<<"$r"
+    batch=${batch:-1}
+    shape=(--seq "$seq" --batch "$batch")
+    [ -n "${layers:-}" ] && shape+=(--layers "$layers")
+    rm -rf "$work/k"
+    /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" "${shape[@]}" --out "$work/k" \
+        --quiet 2>/dev/null
+    read -r dsec dkb <"$work/dt"
+    port=$((20000 + RANDOM % 30000))
+    /usr/bin/time -f "%M" -o "$work/m0" "$build/online/online" --party 0 --keys "$work/k/p0.bin" \
+        --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" >"$work/p0.json" &
+    pid=$!
+    /usr/bin/time -f "%M" -o "$work/m1" "$build/online/online" --party 1 --keys "$work/k/p1.bin" \
+        --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" >"$work/p1.json"
+    wait $pid
+    "$build/online/online" --clear --model "$model" "${shape[@]}" --random-weights 1 --input random \
+        --output "$work/clear.npy" --quiet
+    cmp -s "$work/out.npy" "$work/clear.npy" ||
+        { echo "tf-bench: $r: secure output differs from the clear run" >&2; exit 1; }
+    python3 - "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" <<'PY'
+import json, sys
+dsec, dkb = float(sys.argv[1]), int(sys.argv[2])
+p0, p1 = (json.load(open(p)) for p in sys.argv[3:5])
+m0, m1 = (int(open(p).read().split()[-1]) / 1024 for p in sys.argv[5:7])
+row = {"model": p1["model"], "seq": p1["seq"], "batch": p1["batch"], "blocks": p1["blocks"], "dealer_s": dsec,
+       "dealer_peak_mb": dkb / 1024, "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"],
+       "online_s_p0": p0["seconds"], "online_s_p1": p1["seconds"], "setup_s_p1": p1["setup_seconds"],
+       "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
+       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "phases_p1": p1.get("phases")}
+ph = p1.get("phases") or {}
+phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))
+print(json.dumps(row))
+sys.stderr.write("| %s | %d | %d | %d | %.2f | %.0f | %.1f | %.3f | %.2f | %d | %.0f | %s |\n" % (
+    p1["model"], p1["seq"], p1["batch"], p1["blocks"], dsec, dkb / 1024,
+    max(p0["key_bytes"], p1["key_bytes"]) / 1e6, p1["seconds"], (p1["bytes_sent"] + p1["bytes_received"]) / 1e6,
+    p1["rounds"], max(m0, m1), phases))
+PY
+done
