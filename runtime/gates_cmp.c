@@ -371,3 +371,32 @@ fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
 {
     return trunc_common(ev, x, f, 1, y);
 }
+
+/* ---- the shift of a value known to lie in (-2^(n-2), 2^(n-2)) --------------------------
+ * x + 2^(n-2) then lies in [0, 2^(n-1)): the non-negative shift applies (one f-bit DCF,
+ * not ars's f-bit and n-bit DCFs), and floor((x + 2^(n-2)) / 2^f) - 2^(n-2-f) = floor(x /
+ * 2^f) exactly. The offsets are public: no key. */
+fss_status fss_gate_ars_bounded(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y)
+{
+    const int n = x->bits;
+    if (f < 0 || f > n - 3)
+        return fss_ev_fail(ev, FSS_E_ARG, "ars_bounded: shift %d out of range for %d bits", f, n);
+    if (ev->mode == FSS_MODE_CLEAR)
+        for (size_t i = 0; i < x->count; i++) {
+            const int64_t v = fss_ring_to_signed(x->v[i], n);
+            if (v >= ((int64_t)1 << (n - 2)) || v < -((int64_t)1 << (n - 2)))
+                return fss_ev_fail(ev, FSS_E_ARG,
+                                   "ars_bounded: element %zu is %lld, outside the +-2^%d it needs: the model needs "
+                                   "a wider ring or a smaller scale", i, (long long)v, n - 2);
+        }
+    const uint64_t up = (uint64_t)1 << (n - 2), down = fss_ring_from_signed(-((int64_t)1 << (n - 2 - f)), n);
+    fss_tensor a = {0}, b = {0};
+    fss_status s = fss_gate_add_const(ev, x, &up, 1, &a);
+    if (s == FSS_OK)
+        s = fss_gate_ars_nonneg(ev, &a, f, &b);
+    if (s == FSS_OK)
+        s = fss_gate_add_const(ev, &b, &down, 1, y);
+    fss_tensor_free(&a);
+    fss_tensor_free(&b);
+    return s;
+}

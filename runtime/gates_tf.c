@@ -327,7 +327,7 @@ fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, doubl
         t.v[e] = fss_ring_reduce(x->v[e] * c + rot * sn, n);
     }
     free(cs);
-    s = fss_gate_ars(ev, &t, f, y);
+    s = fss_gate_ars_bounded(ev, &t, f, y);
     fss_tensor_free(&t);
     return s;
 }
@@ -479,9 +479,9 @@ static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_te
         s = fss_gate_lut(ev, &ti, table, n, f, &g);
     /* (c S) g, each row's factors broadcast over it */
     if (s == FSS_OK && (s = row_broadcast(ev, &S, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
-        s = fss_gate_ars(ev, &cs, NORM_F, &cs2);
+        s = fss_gate_ars_bounded(ev, &cs, NORM_F, &cs2);
     if (s == FSS_OK && (s = row_broadcast(ev, &g, c, d, 1, &gb)) == FSS_OK && (s = fss_gate_mul(ev, &cs2, &gb, &u)) == FSS_OK)
-        s = fss_gate_ars(ev, &u, f, y);
+        s = fss_gate_ars_bounded(ev, &u, f, y);
     fss_tensor *all[] = {&th, &b, &oh, &ohh, &pub, &sel, &P, &S, &M, &t, &ti, &g, &Sb, &cs, &cs2, &gb, &u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
@@ -544,7 +544,7 @@ static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, cons
         for (size_t i = 0; i < z.count; i++)
             gb.v[i] = gamma->v[i % d];
     if (s == FSS_OK && (s = fss_gate_mul(ev, &z, &gb, &zg)) == FSS_OK)
-        s = fss_gate_ars(ev, &zg, f, rms ? y : &zg2);
+        s = fss_gate_ars_bounded(ev, &zg, f, rms ? y : &zg2);
     if (s == FSS_OK && !rms && (s = fss_tensor_init(&bb, z.ndim, z.shape, n, f)) == FSS_OK) {
         for (size_t i = 0; i < z.count; i++)
             bb.v[i] = beta->v[i % d];

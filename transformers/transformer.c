@@ -106,7 +106,7 @@ static fss_status linear(fss_eval *ev, const fss_tensor *x, const fss_tensor *W,
     fss_tensor p = {0}, q = {0};
     fss_status s = fss_gate_matmul(ev, x, W, &p);
     if (s == FSS_OK)
-        s = fss_gate_ars(ev, &p, x->scale, b ? &q : y);
+        s = fss_gate_ars_bounded(ev, &p, x->scale, b ? &q : y);
     if (s == FSS_OK && b) { /* a secret bias: local, broadcast over the rows */
         if ((s = fss_tensor_init(y, 2, q.shape, q.bits, q.scale)) == FSS_OK)
             for (size_t i = 0; i < q.count; i++)
@@ -163,8 +163,8 @@ static fss_status attention(fss_eval *ev, const fss_tf_model *m, const fss_tenso
     if (s == FSS_OK && llama && (s = fss_gate_rotary(ev, &Q, 0, 10000.0, &Qr)) == FSS_OK)
         s = fss_gate_rotary(ev, &K, 0, 10000.0, &Kr);
     if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, llama ? &Qr : &Q, llama ? &Kr : &K, 1, &S)) == FSS_OK &&
-        (s = fss_gate_ars(ev, &S, m->scale, &S2)) == FSS_OK && (s = fss_gate_softmax(ev, &S2, causal, &P)) == FSS_OK &&
-        (s = fss_gate_matmul_batched(ev, &P, &V, 0, &C)) == FSS_OK && (s = fss_gate_ars(ev, &C, m->scale, &C2)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (s = fss_gate_softmax(ev, &S2, causal, &P)) == FSS_OK &&
+        (s = fss_gate_matmul_batched(ev, &P, &V, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK)
         s = linear(ev, &c, &W[W_O], llama ? NULL : &W[B_O], out);
     fss_tensor *all[] = {&q, &k, &v, &Q, &K, &V, &Qr, &Kr, &S, &S2, &P, &C, &C2, &c};
@@ -179,7 +179,7 @@ static fss_status mlp(fss_eval *ev, const fss_tf_model *m, const fss_tensor *x, 
     if (m->arch == FSS_TF_LLAMA) { /* SwiGLU: silu(x Wg) (x Wu), then Wd */
         s = linear(ev, x, &W[W_G], NULL, &a);
         if (s == FSS_OK && (s = fss_gate_silu(ev, &a, &g)) == FSS_OK && (s = linear(ev, x, &W[W_1], NULL, &u)) == FSS_OK &&
-            (s = fss_gate_mul(ev, &g, &u, &p)) == FSS_OK && (s = fss_gate_ars(ev, &p, m->scale, &b)) == FSS_OK)
+            (s = fss_gate_mul(ev, &g, &u, &p)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &p, m->scale, &b)) == FSS_OK)
             s = linear(ev, &b, &W[W_2], NULL, out);
     } else {
         s = linear(ev, x, &W[W_1], &W[B_1], &a);

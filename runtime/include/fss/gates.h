@@ -96,6 +96,10 @@ FSS_NODISCARD fss_status fss_gate_ars(fss_eval *ev, const fss_tensor *x, int f, 
  * instead of two DCFs, a quarter of the keys. Wrong (not unsafe) on other inputs; the
  * clear walk refuses a negative element, so a model that misuses it fails its tests. */
 FSS_NODISCARD fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
+/* floor(x / 2^f) for x known to lie in (-2^(n-2), 2^(n-2)) (one bit of headroom more than
+ * ars needs): the non-negative shift of x + 2^(n-2), one f-bit DCF and shares, where ars
+ * takes an f-bit and an n-bit DCF. Exact; the clear walk refuses an x out of the range. */
+FSS_NODISCARD fss_status fss_gate_ars_bounded(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 
 /* y = max(x, 0) in ONE round, exact (LLAMA, PETS 2022: ReLU as a spline from one DCF
  * with a vector payload; Boyle et al., Eurocrypt 2021). y = d (x^ - r) with d = 1{x >= 0}
