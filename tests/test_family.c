@@ -188,7 +188,7 @@ static void registry(void)
 
 static void flags(void)
 {
-    char err[256];
+    char err[1024]; /* the model list in messages grows with the families */
     fss_args a = {0};
     const char *argv[] = {"--n", "5", "--x", "7", "--n", "6", "--bogus", "--w"};
     int i = 0;
