@@ -8,10 +8,12 @@
  * and fades fast, so with a = |x| = 2 ReLU(x) - x (local once ReLU is known):
  *   act(x) = ReLU(x) - 1{a < 2^R} D(a),
  * D read from a table of 2^I entries over [0, 2^R) (a step of 2^(R-I)) at the index
- * floor(a / 2^(R-I)), each entry D at its step's midpoint. The index is a shifted right by
- * f - (I - R) bits (a is non-negative: one f-bit DCF) and reduced to I bits (local: the
- * masked value and its mask reduce alike); 1{a < 2^R} is a DReLU of 2^I - 1 - the shifted
- * a. Six rounds: ReLU (2), the shift, the lookup, the DReLU, the select. */
+ * floor(a / 2^(R-I)), each entry D at its step's midpoint. The comparisons run in a ring of
+ * M = FSS_ACT_SMALL_BITS bits, for x within +-2^(M-1) steps: x's sign is the sign of
+ * floor(x / 2^sh), sh = f - (I - R) (truncate-reduce, an sh-bit DCF, then the ring reduced
+ * to M bits: local), a small DReLU; ReLU(x) = select at full width; the index is a
+ * shifted right by sh (non-negative: one sh-bit DCF) reduced to I bits, and 1{a < 2^R} a
+ * small DReLU of 2^I - 1 - the shifted a. Seven rounds. */
 #include <math.h>
 #include <string.h>
 
@@ -38,10 +40,17 @@ static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_t
 static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tensor *x, even_fn D, int R, int I,
                                   fss_tensor *y)
 {
-    const int n = x->bits, f = x->scale, sh = f - (I - R);
-    if (sh < 0 || n < I + 2 || R >= n - f - 1)
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a scale of at least %d and more than %d bits (have %d, %d)", name,
-                           I - R, I + 1, f, n);
+    const int n = x->bits, f = x->scale, sh = f - (I - R), M = FSS_ACT_SMALL_BITS;
+    if (sh < 1 || n < M + sh + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a scale above %d and %d bits (have %d, %d)", name, I - R,
+                           M + sh + 2, f, n);
+    const int64_t lim = (int64_t)1 << (M - 1 + sh); /* |x| < 2^(M-1) steps of the table */
+    for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
+        const int64_t v = fss_ring_to_signed(x->v[i], n);
+        if (v >= lim || v <= -lim)
+            return fss_ev_fail(ev, FSS_E_ARG, "%s: element %zu is %g, outside the +-%g it takes", name, i,
+                               ldexp((double)v, -f), ldexp((double)lim, -f));
+    }
     const size_t size = (size_t)1 << I;
     uint64_t *table = (uint64_t *)fss_ev_alloc(ev, size * 8);
     if (!table)
@@ -49,23 +58,27 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
     for (size_t i = 0; i < size; i++) /* the midpoint of [i, i + 1) steps of 2^(R - I) */
         table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(D(ldexp((double)i + 0.5, R - I)), f)), n);
     const uint64_t top = fss_ring_mask(I); /* 2^I - 1 */
-    fss_tensor r = {0}, r2 = {0}, a = {0}, t = {0}, ti = {0}, l = {0}, nt = {0}, c = {0}, b = {0}, sel = {0};
-    fss_status s = fss_gate_relu(ev, x, &r);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &r, 2, &r2)) == FSS_OK)
-        s = fss_gate_sub(ev, &r2, x, &a); /* |x| */
+    fss_tensor q = {0}, qm = {0}, d = {0}, r = {0}, r2 = {0}, a = {0}, t = {0}, tm = {0}, ti = {0}, l = {0}, nt = {0},
+               c = {0}, b = {0}, sel = {0};
+    /* the sign from floor(x / 2^sh) in M bits (floor keeps the sign: a small DReLU) */
+    fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
+    if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = fss_gate_drelu(ev, &qm, &d)) == FSS_OK &&
+        (s = fss_gate_select(ev, &d, x, &r)) == FSS_OK && (s = fss_gate_scale(ev, &r, 2, &r2)) == FSS_OK)
+        s = fss_gate_sub(ev, &r2, x, &a); /* ReLU(x), then |x| */
     if (s == FSS_OK)
-        s = fss_gate_ars_nonneg(ev, &a, sh, &t); /* floor(|x| 2^(I-R)), scale I - R */
+        s = fss_gate_ars_nonneg(ev, &a, sh, &t); /* floor(|x| 2^(I-R)), under 2^(M-1) */
     if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK)
         s = fss_gate_lut(ev, &ti, table, n, f, &l);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, fss_ring_mask(n), &nt)) == FSS_OK) /* -t */
-        s = fss_gate_add_const(ev, &nt, &top, 1, &c);                                 /* 2^I - 1 - t */
+    if (s == FSS_OK && (s = reduce_bits(ev, &t, M, &tm)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &tm, fss_ring_mask(M), &nt)) == FSS_OK) /* -t, M bits */
+        s = fss_gate_add_const(ev, &nt, &top, 1, &c);                     /* 2^I - 1 - t */
     if (s == FSS_OK)
         s = fss_gate_drelu(ev, &c, &b); /* |x| < 2^R */
     if (s == FSS_OK)
         s = fss_gate_select(ev, &b, &l, &sel);
     if (s == FSS_OK)
         s = fss_gate_sub(ev, &r, &sel, y);
-    fss_tensor *all[] = {&r, &r2, &a, &t, &ti, &l, &nt, &c, &b, &sel};
+    fss_tensor *all[] = {&q, &qm, &d, &r, &r2, &a, &t, &tm, &ti, &l, &nt, &c, &b, &sel};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     fss_free_wiped(table, size * 8);
@@ -165,20 +178,26 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
         return fss_ev_fail(ev, FSS_E_ARG, "nexp: needs a scale of at least 12 and 2 f + 2 bits (have %d, %d)", f, n);
     uint64_t *thi = make_table(ev, 8, exp_hi, NULL, f, n), *tlo = make_table(ev, 8, exp_lo, NULL, f, n);
     const uint64_t top = 0xffff;
-    fss_tensor t = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
+    fss_tensor t = {0}, t28 = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
     fss_status s = thi && tlo ? FSS_OK : FSS_E_NOMEM;
+    for (size_t i = 0; s == FSS_OK && ev->mode == FSS_MODE_CLEAR && i < x->count; i++)
+        if (x->v[i] >= ((uint64_t)1 << (f + 15)))
+            s = fss_ev_fail(ev, FSS_E_ARG, "nexp: element %zu is %g, outside [0, 32768) or negative", i,
+                            ldexp((double)fss_ring_to_signed(x->v[i], n), -f));
     if (s == FSS_OK)
         s = fss_gate_ars_nonneg(ev, x, f - 12, &t); /* floor(x 2^12) */
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, fss_ring_mask(n), &nt)) == FSS_OK &&
+    /* the clip x < 16 compares t < 2^16 in 28 bits (t < 2^27 for x < 2^15): a 27-bit DReLU */
+    if (s == FSS_OK && (s = reduce_bits(ev, &t, 28, &t28)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &t28, fss_ring_mask(28), &nt)) == FSS_OK &&
         (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK)
-        s = fss_gate_drelu(ev, &c, &b); /* x < 16 */
+        s = fss_gate_drelu(ev, &c, &b);
     if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &t, 8, &h)) == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK &&
         (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK && (s = fss_gate_lut(ev, &hi, thi, n, f, &A)) == FSS_OK &&
         (s = fss_gate_lut(ev, &lo, tlo, n, f, &B)) == FSS_OK)
         s = mul_nonneg(ev, &A, &B, f, &y0);
     if (s == FSS_OK)
         s = fss_gate_select(ev, &b, &y0, y);
-    fss_tensor *all[] = {&t, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
+    fss_tensor *all[] = {&t, &t28, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(thi);
@@ -229,9 +248,10 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
 /* ---- softmax ---------------------------------------------------------------------------
  * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b), then
  * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
- * product. With causal, column c of row r (r counted within the last two axes) takes part
- * only when c <= r: the others become a public value far below any input (-2^(n-5): the
- * clear walk's headroom check stays quiet) before the max,
+ * product. Inputs lie within +-4096, so every difference the max compares lies within
+ * +-2^15 and its sign comes from a DReLU in f + 16 bits. With causal, column c of row r
+ * (r counted within the last two axes) takes part only when c <= r: the others become the
+ * public value -8192, below any input by more than nExp's clip, before the max,
  * so nExp gives them 0. */
 fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
 {
@@ -246,7 +266,13 @@ fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_t
     fss_tensor xm = {0}, cur = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
     fss_status s = FSS_OK;
     const fss_tensor *in = x;
-    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (n - 5)), n), &xm)) == FSS_OK)
+    for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
+        const int64_t v = fss_ring_to_signed(x->v[i], n);
+        if (v >= ((int64_t)1 << (f + 12)) || v <= -((int64_t)1 << (f + 12)))
+            return fss_ev_fail(ev, FSS_E_ARG, "softmax: element %zu is %g, outside the +-4096 it takes", i,
+                               ldexp((double)v, -f));
+    }
+    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (f + 13)), n), &xm)) == FSS_OK)
         in = &xm;
     /* the max, a tree over each row: pairs (2i, 2i + 1), an odd one carried */
     size_t width = cols;
@@ -262,7 +288,14 @@ fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_t
                     a.v[row * half + i] = cur.v[row * cols + 2 * i];
                     b.v[row * half + i] = cur.v[row * cols + 2 * i + 1];
                 }
-            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && (s = fss_gate_relu(ev, &dif, &rl)) == FSS_OK)
+            /* ReLU(a - b): its sign from a - b reduced to f + 16 bits (|a - b| < 2^15: a small
+             * DReLU), the select at full width */
+            fss_tensor dm = {0}, dd = {0};
+            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && (s = reduce_bits(ev, &dif, f + 16, &dm)) == FSS_OK &&
+                (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
+                s = fss_gate_select(ev, &dd, &dif, &rl);
+            fss_tensor_free(&dm), fss_tensor_free(&dd);
+            if (s == FSS_OK)
                 for (size_t row = 0; row < nrows; row++) { /* max(a, b) = b + ReLU(a - b), then the odd one */
                     for (size_t i = 0; i < half; i++)
                         cur.v[row * cols + i] = fss_ring_add(b.v[row * half + i], rl.v[row * half + i], n);

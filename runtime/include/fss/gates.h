@@ -132,10 +132,12 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
                                       int out_scale, fss_tensor *y);
 
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
- * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c).
- * Six rounds; keys: a ReLU, an f-bit DCF, a table lookup of 2^INDEX_BITS entries, a DReLU
- * and a select an element. Needs f >= INDEX_BITS - RANGE_LOG2 (6).
- * Maximum error against the float function, for any x in the ring's range:
+ * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
+ * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
+ * comparisons then run in a 16-bit ring. Seven rounds; keys an element: two 6-bit DCFs, two
+ * 15-bit DPF comparisons, a table lookup of 2^INDEX_BITS entries, two selects. Needs f > 6
+ * and n >= f + 12.
+ * Maximum error against the float function, for any x in that range:
  * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
  *   the table: a step of 2^-6 over [0, 4) (gelu) or [0, 16) (silu), entries at the
  *     steps' midpoints, the difference's slope at most 1/2: 2^-8 = 0.0039;
@@ -143,6 +145,7 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
  *     beyond 16 (silu), inside the 0.0040;
  *   the entries' rounding to f bits: 2^-(f+1).
  * test_gates_tf measures it on random and edge inputs (2^-8 at f = 12, near x = 0). */
+#define FSS_ACT_SMALL_BITS 16
 #define FSS_GELU_RANGE_LOG2 2
 #define FSS_GELU_INDEX_BITS 8
 #define FSS_SILU_RANGE_LOG2 4
@@ -151,8 +154,8 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
-/* e^-x for x >= 0 at scale f >= 12 (n >= 2 f + 2 bits), same ring and scale: x clipped
- * at 16, e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x
+/* e^-x for x in [0, 2^15) at scale f >= 12 (n >= 2 f + 2 bits), same ring and scale (the
+ * clear walk refuses other x): x clipped at 16 (compared in 28 bits), e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x
  * 2^12). Eight rounds. Maximum error: 2^-12 (x's flooring, only when f > 12) + 2^-f (the
  * two entries' rounding) + 2^-f (the product's flooring) + 1.2e-7 (the clip): 4.9e-4 at
  * f = 12, 2.8e-4 at f = 16. */
@@ -162,8 +165,9 @@ FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_te
  * Six rounds. Maximum error: 2^-(2q+2) (the table's relative error 2^-(q+1), squared) +
  * 4 2^-f (rounding): 1.6e-3 at f = 12 (6.1e-5 + 9.8e-4). */
 FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y);
-/* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits); causal: column c of
- * row r (within the last two axes) only when c <= r, the others 0. Row max by a tree of
+/* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits, |x| < 4096: the
+ * clear walk refuses others); causal: column c of row r (within the last two axes) only
+ * when c <= r, the others 0. The row max compares differences in f + 16 bits. Row max by a tree of
  * ReLUs (2 ceil(log2 cols) rounds), nExp, the row sum, its reciprocal, the product:
  * 2 ceil(log2 cols) + 16 rounds. Maximum error of each probability p = e / S at f = 12:
  * nExp's error in e (4.9e-4), the same relative share of S's error (e dS / S^2 <= 4.9e-4),
