@@ -118,8 +118,11 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
-        sigaction(stops[i], &sa, NULL);
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        struct sigaction old;
+        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) /* nohup's SIGHUP stays ignored */
+            sigaction(stops[i], &sa, NULL);
+    }
     const double t0 = now_s();
     fss_progress *pg = NULL;
     fss_deal_result res;

@@ -27,7 +27,7 @@ struct fss_keyfile_writer {
 
 #define SIGNAL_PATH_BYTES 4096
 static char signal_paths[FSS_KEYFILE_SIGNAL_SLOTS][SIGNAL_PATH_BYTES];
-static volatile sig_atomic_t signal_live[FSS_KEYFILE_SIGNAL_SLOTS];
+static atomic_int signal_live[FSS_KEYFILE_SIGNAL_SLOTS]; /* lock-free: safe in a handler */
 static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int fss_keyfile_remove_on_signal_add(const char *path)
@@ -37,10 +37,9 @@ int fss_keyfile_remove_on_signal_add(const char *path)
     int slot = -1;
     pthread_mutex_lock(&signal_lock);
     for (int i = 0; i < FSS_KEYFILE_SIGNAL_SLOTS && slot < 0; i++)
-        if (!signal_live[i]) {
+        if (!atomic_load_explicit(&signal_live[i], memory_order_acquire)) {
             snprintf(signal_paths[i], SIGNAL_PATH_BYTES, "%s", path);
-            atomic_signal_fence(memory_order_seq_cst); /* the path is whole before the slot is live */
-            signal_live[i] = 1;
+            atomic_store_explicit(&signal_live[i], 1, memory_order_release); /* the path is whole first */
             slot = i;
         }
     pthread_mutex_unlock(&signal_lock);
@@ -50,13 +49,13 @@ int fss_keyfile_remove_on_signal_add(const char *path)
 void fss_keyfile_remove_on_signal_forget(int slot)
 {
     if (slot >= 0 && slot < FSS_KEYFILE_SIGNAL_SLOTS)
-        signal_live[slot] = 0;
+        atomic_store_explicit(&signal_live[slot], 0, memory_order_release);
 }
 
 void fss_keyfile_remove_on_signal(void)
 {
     for (int i = 0; i < FSS_KEYFILE_SIGNAL_SLOTS; i++)
-        if (signal_live[i])
+        if (atomic_load_explicit(&signal_live[i], memory_order_acquire))
             unlink(signal_paths[i]);
 }
 

@@ -116,6 +116,20 @@ static fss_status open_ledger(const char *dir, int create, int *fd, char *path, 
         *fd = -1;
         return fss_errorf(err, err_len, FSS_E_IO, "cannot lock the ledger %s: %s", path, strerror(e));
     }
+    struct stat now;
+    if (stat(path, &now) != 0 || now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) { /* replaced meanwhile */
+        close(*fd);
+        *fd = -1;
+        return fss_errorf(err, err_len, FSS_E_IO, "the ledger %s was replaced while this party waited for it: run again",
+                          path);
+    }
+    if (create && sb.st_size == 0) { /* a new ledger: its directory entry must last too */
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
     return FSS_OK;
 }
 

@@ -127,6 +127,12 @@ void fss_peer_close(fss_peer *p)
     fss_free_wiped(p, sizeof *p);
 }
 
+void fss_peer_set_deadline(fss_peer *p, double seconds)
+{
+    if (p)
+        p->deadline = seconds > 0 ? fss_tp_now() + seconds : 0;
+}
+
 fss_status fss_peer_set_timeout(fss_peer *p, double seconds)
 {
     if (!p)
@@ -155,6 +161,12 @@ static fss_status transfer(fss_peer *p, const uint8_t *sbuf, size_t sn, uint8_t 
     double last_progress = fss_tp_now();
     while (s < sn || r < rn) {
         double left = last_progress + p->timeout_s - fss_tp_now();
+        if (p->deadline > 0 && p->deadline - fss_tp_now() < left) {
+            left = p->deadline - fss_tp_now();
+            if (left <= 0)
+                return fail_broken(p, "the peer did not finish in time (sent %zu of %zu bytes, received %zu of %zu)",
+                                   s, sn, r, rn);
+        }
         if (left <= 0)
             return fail_broken(p,
                                "no progress from the peer for %g s (sent %zu of %zu bytes, received %zu of %zu): "

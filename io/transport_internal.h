@@ -19,6 +19,7 @@ struct fss_peer {
     int fd;
     int broken; /* an earlier transfer failed midway: the stream is out of step */
     double timeout_s;
+    double deadline; /* fss_tp_now() time after which every transfer fails (0: none) */
     uint64_t sent, received, rounds;
     char err[ERR_BYTES];
     /* after fss_peer_secure (transport_tls.c): the TLS channel, its key and identity, and

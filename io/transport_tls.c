@@ -134,6 +134,10 @@ static int find_psk(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION
     return *sess != NULL;
 }
 
+/* Without certificates, no certificate is acceptable: only the pre-shared key proves the
+ * peer. */
+static int refuse_certificate(int ok, X509_STORE_CTX *ctx) { return (void)ok, (void)ctx, 0; }
+
 /* OpenSSL's reason for the last failure on this thread, or errno's, or fallback. */
 static const char *tls_reason(int ssl_err, char *buf, size_t n, const char *fallback)
 {
@@ -187,6 +191,13 @@ static fss_status tls_failed(fss_peer *p, int ssl_err, const char *doing, size_t
 static fss_status wait_socket(fss_peer *p, int in, int out, double last_progress, const char *doing)
 {
     double left = last_progress + p->timeout_s - fss_tp_now();
+    if (p->deadline > 0 && p->deadline - fss_tp_now() < left) {
+        left = p->deadline - fss_tp_now();
+        if (left <= 0) {
+            p->broken = 1;
+            return fss_tp_fail(p, FSS_E_IO, "the peer did not finish %s in time", doing);
+        }
+    }
     if (left <= 0) {
         p->broken = 1;
         return fss_tp_fail(p, FSS_E_IO, "no progress from the peer for %g s while %s: is the other party running?",
@@ -287,6 +298,8 @@ static fss_status tls_setup(fss_peer *p, int server, const fss_peer_tls_certs *c
         SSL_set_connect_state(p->ssl);
         if (!certs) {
             SSL_set_psk_use_session_callback(p->ssl, use_psk);
+            /* a server that answers with a certificate instead of the key is refused */
+            SSL_set_verify(p->ssl, SSL_VERIFY_PEER, refuse_certificate);
         } else if (certs->host && *certs->host) {
             X509_VERIFY_PARAM *vp = SSL_get0_param(p->ssl);
             unsigned char ip[16];
@@ -311,6 +324,11 @@ static fss_status tls_handshake(fss_peer *p, int certs)
         ERR_clear_error();
         int ok = SSL_do_handshake(p->ssl);
         sync_counters(p);
+        if (ok == 1 && !certs && !SSL_session_reused(p->ssl)) { /* a handshake that did not use the key */
+            p->broken = 1;
+            return fss_tp_fail(p, FSS_E_FORMAT, "the peer completed TLS without this run's key: it does not hold "
+                                                "the other key file of this run");
+        }
         if (ok == 1)
             return FSS_OK;
         if (p->sent + p->received != seen)
@@ -327,9 +345,14 @@ static fss_status tls_handshake(fss_peer *p, int certs)
             if (certs && v != X509_V_OK)
                 return fss_tp_fail(p, FSS_E_FORMAT, "the TLS handshake failed: the peer's certificate: %s",
                                    X509_verify_cert_error_string(v));
+            tls_reason(e, why, sizeof why, "handshake refused");
+            if (!certs && strstr(why, "certificate verify failed"))
+                return fss_tp_fail(p, FSS_E_FORMAT,
+                                   "the peer showed a certificate instead of this run's key: give this party "
+                                   "--tls-cert, --tls-key and --tls-ca as the peer has them, or the peer none");
             return fss_tp_fail(p, FSS_E_FORMAT,
                                "the TLS handshake with the peer failed (%s): it %s, or is not fsskit of this version",
-                               tls_reason(e, why, sizeof why, "handshake refused"), who);
+                               why, who);
         }
         fss_status st = wait_socket(p, e == SSL_ERROR_WANT_READ, e == SSL_ERROR_WANT_WRITE, last_progress,
                                     "in the TLS handshake");
@@ -342,7 +365,7 @@ static fss_status tls_handshake(fss_peer *p, int certs)
  * HMAC-SHA256(secret, label | its role | a key exported from this TLS session) and checks
  * the other's, so only the holder of this run's other key file gets past, on this
  * connection only (the exported key binds the proof to it). */
-static void run_proof(const fss_peer *p, int server, const uint8_t exported[32], uint8_t out[32])
+static int run_proof(const fss_peer *p, int server, const uint8_t exported[32], uint8_t out[32])
 {
     uint8_t msg[64 + 1];
     static const char label[32] = "fsskit run proof v1";
@@ -350,8 +373,9 @@ static void run_proof(const fss_peer *p, int server, const uint8_t exported[32],
     msg[32] = (uint8_t)(server ? 's' : 'c');
     memcpy(msg + 33, exported, 32);
     unsigned len = 32;
-    HMAC(EVP_sha256(), p->psk, (int)sizeof p->psk, msg, 65, out, &len);
+    const int ok = HMAC(EVP_sha256(), p->psk, (int)sizeof p->psk, msg, 65, out, &len) != NULL && len == 32;
     fss_memzero(msg, sizeof msg);
+    return ok;
 }
 
 static fss_status prove_run(fss_peer *p, int server)
@@ -360,8 +384,10 @@ static fss_status prove_run(fss_peer *p, int server)
     uint8_t exported[32], mine[32], want[32], theirs[32];
     if (SSL_export_keying_material(p->ssl, exported, sizeof exported, label, sizeof label - 1, NULL, 0, 0) != 1)
         return fss_tp_fail(p, FSS_E_IO, "cannot export a key from the TLS session");
-    run_proof(p, server, exported, mine);
-    run_proof(p, !server, exported, want);
+    if (!run_proof(p, server, exported, mine) || !run_proof(p, !server, exported, want)) {
+        fss_memzero(exported, sizeof exported);
+        return fss_tp_fail(p, FSS_E_IO, "cannot compute the proof of this run's key");
+    }
     fss_status st = fss_tp_transfer_tls(p, mine, sizeof mine, theirs, sizeof theirs);
     const int same = st == FSS_OK && CRYPTO_memcmp(theirs, want, sizeof want) == 0;
     fss_memzero(exported, sizeof exported);

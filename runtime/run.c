@@ -139,21 +139,24 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
                    kf[0] ? "\n" : "", kf);
         goto done;
     }
-    int twin = -1; /* p0.bin, finished, until p1.bin is: a signal removes it too */
+    /* Both final paths are in the signal registry from before the first rename until both
+     * are done: a signal at any moment leaves neither file (unlinking one not there yet
+     * does nothing). */
+    int done_slot[2] = {fss_keyfile_remove_on_signal_add(res->path[0]), fss_keyfile_remove_on_signal_add(res->path[1])};
     for (int b = 0; b < 2; b++) {
         res->bytes[b] = fss_keyfile_writer_bytes(w[b]);
         if ((s = fss_keyfile_writer_close(w[b])) != FSS_OK) {
             fss_errorf(err, err_len, s, "%s", fss_keyfile_writer_error(w[b]));
             if (b == 1) /* a key file without its twin is no use: leave neither */
                 unlink(res->path[0]);
-            fss_keyfile_remove_on_signal_forget(twin);
-            goto done;
+            break;
         }
         w[b] = NULL;
-        if (b == 0)
-            twin = fss_keyfile_remove_on_signal_add(res->path[0]);
     }
-    fss_keyfile_remove_on_signal_forget(twin);
+    fss_keyfile_remove_on_signal_forget(done_slot[0]);
+    fss_keyfile_remove_on_signal_forget(done_slot[1]);
+    if (s != FSS_OK)
+        goto done;
 done:
     fss_memzero(run_id, sizeof run_id);
     fss_memzero(secret, sizeof secret);

@@ -136,10 +136,14 @@ static fss_status accept_peer(fss_session *s, fss_peer_listener *l, const fss_ke
                          timeout, last);
         if (st != FSS_OK)
             return sfail(s, FSS_E_IO, "%s", left > 0 ? fss_peer_error(NULL) : "no peer connected in time");
-        /* a stranger gets a short handshake window, the real peer answers at once */
-        st = secure_peer(p, 0, info, left < STRANGER_S ? left : STRANGER_S, certs);
+        /* a stranger gets a short handshake window, a fixed one (trickled bytes do not
+         * extend it); the real peer answers at once */
+        const double window = left < STRANGER_S ? left : STRANGER_S;
+        fss_peer_set_deadline(p, window);
+        st = secure_peer(p, 0, info, window, certs);
         if (st == FSS_OK) {
             s->peer = p;
+            fss_peer_set_deadline(p, 0);
             return fss_peer_set_timeout(p, timeout) == FSS_OK ? FSS_OK : sfail(s, FSS_E_ARG, "bad timeout");
         }
         snprintf(last, sizeof last, "%s", fss_peer_error(p));

@@ -7,6 +7,9 @@
  * Loopback addresses only. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -582,6 +585,45 @@ static void test_tls_tamper(fss_rng *rng, uint64_t flip_at)
     fss_peer_listener_free(l);
 }
 
+/* A plain TLS server with a self-signed certificate and no key of the run: it completes an
+ * ordinary handshake if the client lets it. */
+typedef struct cert_server {
+    int lfd;
+    pthread_t th;
+} cert_server;
+
+static void *cert_server_run(void *arg)
+{
+    cert_server *cs = arg;
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    REQUIRE(pk && x && ctx);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pk);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"fake", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    REQUIRE(X509_sign(x, pk, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, x) == 1 &&
+            SSL_CTX_use_PrivateKey(ctx, pk) == 1);
+    int fd = accept(cs->lfd, NULL, NULL);
+    SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+    if (ssl && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1) { /* answer whatever comes */
+        uint8_t buf[64];
+        while (SSL_read(ssl, buf, sizeof buf) > 0)
+            SSL_write(ssl, buf, sizeof buf);
+    }
+    SSL_free(ssl);
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    return NULL;
+}
+
 static void test_tls(fss_rng *rng)
 {
     uint8_t secret[FSS_PEER_SECRET_BYTES], other[FSS_PEER_SECRET_BYTES], id[FSS_PEER_RUN_ID_BYTES],
@@ -631,6 +673,20 @@ static void test_tls(fss_rng *rng)
     fss_peer_close(a); /* so the plain side's wait for a hello ends */
     CHECK(job_wait(&jb) != FSS_OK, "the plain side went on");
     fss_peer_close(b);
+
+    /* A server that ignores the key and shows a certificate instead: party 1 refuses it. */
+    cert_server cs;
+    int cport = 0;
+    cs.lfd = raw_listen(&cport);
+    REQUIRE(pthread_create(&cs.th, NULL, cert_server_run, &cs) == 0);
+    fss_peer *c = NULL;
+    REQUIRE(fss_peer_connect(&c, LOOPBACK, cport, 10) == FSS_OK && fss_peer_set_timeout(c, 10) == FSS_OK);
+    st = fss_peer_secure(c, 0, secret, id, NULL);
+    CHECK(st == FSS_E_FORMAT && !fss_peer_is_secure(c), "a certificate instead of the run's key was accepted: %d: %s",
+          (int)st, fss_peer_error(c));
+    fss_peer_close(c);
+    pthread_join(cs.th, NULL);
+    close(cs.lfd);
 
     /* A man in the middle: relays faithfully, then with one flipped bit in the handshake
      * and in the data. */

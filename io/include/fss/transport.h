@@ -110,6 +110,10 @@ int fss_peer_is_secure(const fss_peer *p);
  * FSS_PEER_DEFAULT_TIMEOUT_S); > 0, INFINITY waits for ever. */
 FSS_NODISCARD fss_status fss_peer_set_timeout(fss_peer *p, double seconds);
 
+/* Every transfer fails after `seconds` from now, whatever moves (0: no such deadline): a
+ * stranger that trickles bytes cannot hold party 0 past its window. */
+void fss_peer_set_deadline(fss_peer *p, double seconds);
+
 /* --- moving bytes ----------------------------------------------------------------- */
 
 /* One protocol round: send send_bytes and receive exactly recv_bytes at the same time,
