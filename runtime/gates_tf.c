@@ -174,8 +174,9 @@ static double exp_lo(size_t i, const void *arg) { return (void)arg, exp(-(double
 fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 {
     const int n = x->bits, f = x->scale;
-    if (f < 12 || n < 2 * f + 2)
-        return fss_ev_fail(ev, FSS_E_ARG, "nexp: needs a scale of at least 12 and 2 f + 2 bits (have %d, %d)", f, n);
+    if (f < 12 || n < 2 * f + 2 || n < f + 16 || n < 28)
+        return fss_ev_fail(ev, FSS_E_ARG, "nexp: needs a scale of at least 12 and max(2 f + 2, f + 16, 28) bits (have "
+                                          "%d, %d)", f, n);
     uint64_t *thi = make_table(ev, 8, exp_hi, NULL, f, n), *tlo = make_table(ev, 8, exp_lo, NULL, f, n);
     const uint64_t top = 0xffff;
     fss_tensor t = {0}, t28 = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
@@ -461,6 +462,11 @@ static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_te
     const int n = c->bits, f = c->scale, L = 2 * f + NORM_K;
     const double fold = sqrt((double)d / ldexp(1.0, ceil_log2(d)));
     const size_t rows = v->count, J = (size_t)L - 1; /* thresholds 2^1 .. 2^(L-1) */
+    for (size_t r = 0; ev->mode == FSS_MODE_CLEAR && r < rows; r++)
+        if (v->v[r] >> L) /* also a negative one, as a ring element */
+            return fss_ev_fail(ev, FSS_E_ARG, "norm: row %zu's variance (or mean square) is %g, not under 2^%d", r,
+                               ldexp((double)fss_ring_to_signed(v->v[r], n), -2 * f) * ldexp(1.0, ceil_log2(d)) / (double)d,
+                               NORM_K);
     fss_tensor th = {0}, b = {0}, oh = {0}, ohh = {0}, pub = {0}, sel = {0}, P = {0}, S = {0}, M = {0}, t = {0},
                ti = {0}, g = {0}, Sb = {0}, cs = {0}, cs2 = {0}, gb = {0}, u = {0};
     uint64_t *table = NULL;
@@ -529,7 +535,14 @@ static fss_status row_means(fss_eval *ev, const fss_tensor *x, size_t d, int E, 
     fss_tensor sum = {0}, sc = {0};
     const int p = ceil_log2(d);
     fss_status s = row_sums(ev, x, d, &sum);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &sum, (uint64_t)llrint(ldexp(1.0, p + E) / (double)d), &sc)) == FSS_OK) {
+    const uint64_t k = (uint64_t)llrint(ldexp(1.0, p + E) / (double)d);
+    for (size_t r = 0; s == FSS_OK && ev->mode == FSS_MODE_CLEAR && r < sum.count; r++) {
+        const int64_t v = fss_ring_to_signed(sum.v[r], x->bits);
+        if ((v < 0 ? (uint64_t)-v : (uint64_t)v) >= ((uint64_t)1 << (x->bits - 2)) / k) /* sum k under 2^(n-2) */
+            s = fss_ev_fail(ev, FSS_E_ARG, "norm: row %zu's mean %g is too large for a %d-bit ring", r,
+                            ldexp((double)v, -x->scale) / (double)d, x->bits);
+    }
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &sum, k, &sc)) == FSS_OK) {
         sc.scale = x->scale + p + E;
         s = fss_gate_ars(ev, &sc, p + E, m);
     }

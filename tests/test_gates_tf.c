@@ -308,6 +308,8 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
                                                                : u * 16 - 8;
         if (which == F_NEXP && i < 6) /* edges: 0, the clip at 16 either side, a step */
             v = (double[]){0, 16 - 1 / one, 16, 16 + 1 / one, 1 / one, 15.5}[i];
+        if (which == F_SOFTMAX && k == 1) /* the worst row: one 0, the rest just above nExp's floor */
+            v = i % cols == 0 ? 0 : -7.95;
         if (which == F_RECIP && i < 4)
             v = (double[]){1, ldexp(1.0, k) - 1 / one, 1 + 1 / one, k > 1 ? 2 : 1.5}[i];
         x[i] = fss_ring_from_signed((int64_t)llrint(v * one), bits);
@@ -514,6 +516,34 @@ static void run_nm(int rms, int bits, int scale, size_t rows, size_t d)
     free(x), free(gb), free(want), free(got[0]), free(got[1]), free(xv), free(gv);
 }
 
+/* LayerNorm's ranges: a variance of 2^12 or more, a mean too large for the ring: the clear
+ * walk refuses them with a message (the secure walk would be silently wrong). */
+static void norm_refusals(void)
+{
+    static const struct {
+        size_t d;
+        double a, b; /* alternating values */
+        const char *want;
+    } cases[] = {{8, 100, -100, "variance (or mean square) is"}, {4096, 600, 600, "mean 600 is too large"}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const size_t d = cases[c].d;
+        uint64_t *x = malloc(d * 8), *gb = malloc(2 * d * 8);
+        REQUIRE(x && gb);
+        for (size_t i = 0; i < d; i++) {
+            x[i] = fss_ring_from_signed((int64_t)llrint((i % 2 ? cases[c].a : cases[c].b) * 4096), 50);
+            gb[i] = 4096, gb[d + i] = 0;
+        }
+        const nm md = {0, 50, 12, 1, d, x, gb};
+        uint64_t *out = calloc(d, 8);
+        fss_eval *ev;
+        REQUIRE(out && fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        CHECK(walk_nm(ev, &md, out) == FSS_E_ARG && strstr(fss_eval_error(ev), cases[c].want),
+              "layernorm out of its range was not refused: '%s'", fss_eval_error(ev));
+        fss_eval_free(ev);
+        free(x), free(gb), free(out);
+    }
+}
+
 static void luts(void)
 {
     static const struct {
@@ -568,10 +598,12 @@ int main(void)
     for (int k = 1; k <= 11; k += 5)
         run_fn(F_RECIP, 40, 12, k, 2000, 1, 1.6e-3);
     static const size_t widths[] = {1, 3, 7, 64, 128};
+    run_fn(F_SOFTMAX, 45, 12, 1, 2, 128, FSS_SOFTMAX_MAX_ERROR(128)); /* k = 1 marks the worst rows */
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
-        run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR);
-        run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR);
+        run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR(widths[w]));
+        run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR(widths[w]));
     }
+    norm_refusals();
     for (int rms = 0; rms < 2; rms++) {
         run_nm(rms, 50, 12, 8, 8);
         run_nm(rms, 50, 12, 6, 64);

@@ -20,6 +20,7 @@ typedef struct tf_run {
     int layers;
     uint64_t seed;     /* party 0 and clear: --random-weights */
     uint64_t *x, *out; /* party 1 and clear: embeddings and hidden states, fixed point */
+    size_t xcount;     /* values x holds */
 } tf_run;
 
 static const fss_flag tf_flags[] = {
@@ -78,11 +79,12 @@ static fss_status tf_parse(void **state, const char *desc, char *err, size_t err
 {
     char name[64];
     size_t batch = 0, seq = 0;
-    int layers = 0;
+    int layers = 0, bits = 0, scale = 0;
     const fss_tf_model *m = NULL;
-    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d", name, &batch, &seq, &layers) != 4 ||
+    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d bits=%d scale=%d", name, &batch, &seq, &layers, &bits,
+               &scale) != 6 ||
         !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
-        layers > m->layers)
+        layers > m->layers || bits != m->bits || scale != m->scale)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
     return new_run(state, m, batch, seq, layers);
@@ -115,6 +117,7 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
         const size_t n = r->batch * r->seq * m->d;
         fss_rng *g = NULL;
         fss_status s = (r->x = (uint64_t *)malloc(n * 8)) ? fss_rng_new_seeded(&g, RANDOM_INPUT_SEED) : FSS_E_NOMEM;
+        r->xcount = r->x ? n : 0;
         if (s == FSS_OK)
             s = fss_rng_bytes(g, r->x, n * 8);
         for (size_t i = 0; s == FSS_OK && i < n; i++)
@@ -139,6 +142,8 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
     const size_t n = a.count;
     if (s == FSS_OK && !(r->x = (uint64_t *)malloc(n * 8)))
         s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %zu embeddings", n);
+    if (r->x)
+        r->xcount = n;
     for (size_t i = 0; s == FSS_OK && i < n; i++) {
         const double v = fss_npy_get(&a, i);
         if (!(fabs(v) < lim))
@@ -209,7 +214,7 @@ static void tf_free(void *state)
         return;
     const size_t n = r->batch * r->seq * r->m->d;
     if (r->x)
-        fss_free_wiped(r->x, n * 8);
+        fss_free_wiped(r->x, r->xcount * 8);
     if (r->out)
         fss_free_wiped(r->out, n * 8);
     fss_free_wiped(r, sizeof *r);

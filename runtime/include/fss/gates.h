@@ -134,7 +134,7 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
  * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
  * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
- * comparisons then run in a 16-bit ring. Seven rounds; keys an element: two 6-bit DCFs, two
+ * comparisons then run in a 16-bit ring. Seven rounds; keys an element: two (f-6)-bit DCFs, two
  * 15-bit DPF comparisons, a table lookup of 2^INDEX_BITS entries, two selects. Needs f > 6
  * and n >= f + 12.
  * Maximum error against the float function, for any x in that range:
@@ -154,26 +154,31 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
-/* e^-x for x in [0, 2^15) at scale f >= 12 (n >= 2 f + 2 bits), same ring and scale (the
- * clear walk refuses other x): x clipped at 16 (compared in 28 bits), e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x
- * 2^12). Eight rounds. Maximum error: 2^-12 (x's flooring, only when f > 12) + 2^-f (the
- * two entries' rounding) + 2^-f (the product's flooring) + 1.2e-7 (the clip): 4.9e-4 at
- * f = 12, 2.8e-4 at f = 16. */
+/* e^-x for x in [0, 2^15) at scale f >= 12 (n >= max(2 f + 2, f + 16, 28) bits), same ring
+ * and scale (the clear walk refuses other x): x clipped at 16 (compared in 28 bits),
+ * e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x 2^12).
+ * Seven rounds at f = 12, eight above. Maximum error: 2^-12 (x's flooring, only when
+ * f > 12) + 2^-f (the two entries' rounding) + 2^-f (the product's flooring) + 1.2e-7 (the
+ * clip): 4.9e-4 at f = 12, 2.8e-4 at f = 16. */
 FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 /* 1/x for x in [1, 2^k) at scale f (k <= 15, f >= q = min(6, 16 - k), n >= 2 f + k + 2):
  * a table of 2^(k+q) entries at the midpoints of x's steps of 2^-q, then one Newton step.
- * Six rounds. Maximum error: 2^-(2q+2) (the table's relative error 2^-(q+1), squared) +
- * 4 2^-f (rounding): 1.6e-3 at f = 12 (6.1e-5 + 9.8e-4). */
+ * Six rounds (five when f = q). Maximum error: 2^-(2q+2) (the table's relative error
+ * 2^-(q+1), squared) + 4 2^-f (rounding): 1.04e-3 at f = 12 (6.1e-5 + 9.8e-4), documented
+ * with margin as 1.6e-3. */
 FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y);
 /* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits, |x| < 4096: the
  * clear walk refuses others); causal: column c of row r (within the last two axes) only
- * when c <= r, the others 0. The row max compares differences in f + 16 bits. Row max by a tree of
- * ReLUs (2 ceil(log2 cols) rounds), nExp, the row sum, its reciprocal, the product:
- * 2 ceil(log2 cols) + 16 rounds. Maximum error of each probability p = e / S at f = 12:
- * nExp's error in e (4.9e-4), the same relative share of S's error (e dS / S^2 <= 4.9e-4),
- * the reciprocal's (1.6e-3, times e <= 1), the product's flooring (2.4e-4): under
- * FSS_SOFTMAX_MAX_ERROR; test_gates_tf measures 1.3e-3 at most on rows of 1 to 128. */
-#define FSS_SOFTMAX_MAX_ERROR 0.003
+ * when c <= r, the others 0. The row max compares differences in f + 16 bits. Row max by a
+ * tree of ReLUs (2 ceil(log2 cols) rounds), nExp, the row sum, its reciprocal, the product:
+ * 2 ceil(log2 cols) + 15 rounds at f = 12. Maximum error of each probability p = e / S at
+ * f = 12: nExp's error in e (4.9e-4), p times S's relative error (up to cols nExp errors,
+ * all of one sign when many terms are tiny: e^-x under 2^-12 floors to 0), the
+ * reciprocal's (1.6e-3), the product's flooring (2.4e-4): FSS_SOFTMAX_MAX_ERROR(cols) =
+ * 0.0024 + 4.9e-4 cols. test_gates_tf measures 1.3e-3 on uniform rows of 1 to 128, and 0.043
+ * on the worst row of 128 (one value 0, the others -7.95). Tables at a finer scale would
+ * shrink the cols term; not done yet. */
+#define FSS_SOFTMAX_MAX_ERROR(cols) (0.0024 + 4.9e-4 * (double)(cols))
 FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y);
 /* Rotary position embedding of x [..][seq][d] (Hugging Face's rotate_half layout, angle
  * p base^(-2 (i mod d/2) / d) at position p = pos0 + the row), in x's ring and scale f
