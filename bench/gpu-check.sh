@@ -141,6 +141,22 @@ else
     note "cnn: skipped (out of time)"
 fi
 
+# Secure transformers over loopback on the CPU and the GPU backend (the table lookups and
+# the batched products fall back to the CPU there for now), each output against the clear
+# run. Opt in: GPU_CHECK_STEPS="... tf".
+if ! want tf; then
+    :
+elif ((SECONDS < budget - 60)); then
+    for backend in cpu cuda; do
+        echo "=== backend ${backend} ===" >>"${prefix}-tf.md"
+        step "tf-${backend}" "${prefix}-tf.md" $((budget - SECONDS > 180 ? 180 : budget - SECONDS)) \
+            env BACKEND=${backend} THREADS=4 bash bench/tf-bench.sh build-gpu bert-tiny:128 gpt2:32 || true
+        ((SECONDS < budget - 60)) || break
+    done
+else
+    note "tf: skipped (out of time)"
+fi
+
 # The baseline's cuda CNN rows in the same run, for the A/B of a runtime change.
 if ! want prev; then
     :

@@ -3,10 +3,12 @@
 # key bytes, and both parties' online time, bytes, rounds and key bytes, over loopback with
 # one thread a party (the machines have 2 cores), after checking that party 1's hidden
 # states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings.
-# Prints a markdown table on stderr and one JSON object a line on stdout.
+# Prints a markdown table on stderr and one JSON object a line on stdout. BACKEND=cuda runs
+# both parties with --backend cuda; THREADS=N gives each party N threads (default 1).
 #   bench/tf-bench.sh [BUILD_DIR] [MODEL:SEQ[:BATCH[:LAYERS]] ...]   (default bert-tiny:128)
 set -euo pipefail
 threads=${THREADS:-1}
+backend=${BACKEND:-cpu} # both parties' --backend
 build=${1:-build}
 shift || true
 runs=("$@")
@@ -27,10 +29,11 @@ for r in "${runs[@]}"; do
     read -r dsec dkb <"$work/dt"
     port=$((20000 + RANDOM % 30000))
     /usr/bin/time -f "%M" -o "$work/m0" "$build/online/online" --party 0 --keys "$work/k/p0.bin" \
-        --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" >"$work/p0.json" &
+        --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" --backend "$backend" >"$work/p0.json" &
     pid=$!
     /usr/bin/time -f "%M" -o "$work/m1" "$build/online/online" --party 1 --keys "$work/k/p1.bin" \
-        --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" >"$work/p1.json"
+        --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" \
+        --backend "$backend" >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${shape[@]}" --random-weights 1 --input random \
         --output "$work/clear.npy" --quiet
