@@ -2,7 +2,8 @@
 # End to end for the transformer family: the dealer and two real online processes over
 # loopback on a BERT (post-LayerNorm, GeLU), a GPT-2 (pre-LayerNorm, causal) and a Llama
 # (RMSNorm, rotary, SwiGLU, grouped key/value heads) of small shapes, and bert-tiny itself:
-# party 1's revealed hidden states must equal the clear walk's bit for bit. Then the
+# what party 1 receives (hidden states, the last position's logits, or the next token) must
+# equal the clear walk's bit for bit and have its documented shape. Then the
 # refusals that leave the keys unspent.
 #   e2e_transformer.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -10,6 +11,8 @@ build=$1
 src=$2
 source "$src/tests/e2e_common.sh"
 key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
+# an .npy file's dtype and shape, as "<f4 (2, 97)"
+npy_shape() { python3 -c "import ast, sys; f = open(sys.argv[1], 'rb'); f.read(8); n = int.from_bytes(f.read(2), 'little'); h = ast.literal_eval(f.read(n).decode()); print(h['descr'], h['shape'])" "$1"; }
 
 run() { # NAME MODEL DEALER-FLAGS...
     local name=$1 model=$2 p
@@ -33,8 +36,13 @@ run() { # NAME MODEL DEALER-FLAGS...
 }
 
 run bert bert-tiny --seq 8
+[ "$(npy_shape "$work/bert.npy")" = "<f4 (1, 8, 128)" ] && ok || bad "bert-tiny's output is $(npy_shape "$work/bert.npy")"
 run gpt gpt2-tiny --seq 5 --batch 2
-run llama llama-tiny --seq 6 --layers 1
+[ "$(npy_shape "$work/gpt.npy")" = "<f4 (2, 97)" ] && ok || bad "gpt2-tiny's logits are $(npy_shape "$work/gpt.npy")"
+run gpth gpt2-tiny --seq 5 --hidden
+[ "$(npy_shape "$work/gpth.npy")" = "<f4 (1, 5, 64)" ] && ok || bad "gpt2-tiny --hidden gives $(npy_shape "$work/gpth.npy")"
+run llama llama-tiny --seq 6 --layers 1 --next-token --batch 3
+[ "$(npy_shape "$work/llama.npy")" = "<i8 (3,)" ] && ok || bad "llama-tiny --next-token gives $(npy_shape "$work/llama.npy")"
 run gpt2 gpt2 --seq 3 --layers 1
 
 # refused before a key is spent: party 1's embeddings of another shape, party 0 without
@@ -50,5 +58,7 @@ run gpt2 gpt2 --seq 3 --layers 1
 [ $? = 2 ] && grep -q -- "--seq" "$work/log" && ok || { bad "the dealer without --seq"; cat "$work/log"; }
 "$dealer" --model llama7b --seq 4 --layers 33 --out "$work/s" >"$work/log" 2>&1
 [ $? = 2 ] && grep -q "1 to 32" "$work/log" && ok || { bad "--layers 33 of llama7b"; cat "$work/log"; }
+"$dealer" --model bert-tiny --seq 4 --next-token --out "$work/s" >"$work/log" 2>&1
+[ $? = 2 ] && grep -q "no LM head" "$work/log" && ok || { bad "bert-tiny --next-token"; cat "$work/log"; }
 
 finish

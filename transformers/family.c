@@ -18,6 +18,7 @@ typedef struct tf_run {
     const fss_tf_model *m;
     size_t batch, seq; /* dealer: the flags'; a party: the key file's; clear: the input's or the flags' */
     int layers;
+    fss_tf_out out_kind; /* hidden states, logits or the next token */
     uint64_t seed;     /* party 0 and clear: --random-weights */
     uint64_t *x, *out; /* party 1 and clear: embeddings and hidden states, fixed point */
     size_t xcount;     /* values x holds */
@@ -27,12 +28,17 @@ static const fss_flag tf_flags[] = {
     {"--batch", "B", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "sequences an inference (default 1)"},
     {"--seq", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, FSS_ROLE_DEALER, "tokens a sequence (clear: with --input random)"},
     {"--layers", "K", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "run only the first K blocks (default all)"},
+    {"--hidden", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
+     "GPT and Llama: reveal the last hidden states, not the last position's logits"},
+    {"--next-token", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
+     "GPT and Llama: reveal only the next token (the logits' argmax), not the logits"},
     {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR,
      "random weights of the right shapes from SEED, drawn a block at a time"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy float32 token embeddings [batch][seq][d]; 'random': uniform in [-1, 1) from a fixed seed"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
-     ".npy float32 last hidden states [batch][seq][d]"},
+     ".npy: hidden states [batch][seq][d] (BERT, --hidden), logits [batch][vocab] (GPT, Llama), or "
+     "int64 tokens [batch] (--next-token)"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -49,12 +55,14 @@ static int parse_count(const char *v, size_t max, size_t *out)
     return 1;
 }
 
-static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers)
+static const char *const out_names[] = {"hidden", "logits", "token"};
+
+static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o)
 {
     tf_run *r = (tf_run *)calloc(1, sizeof *r);
     if (!r)
         return FSS_E_NOMEM;
-    r->m = m, r->batch = batch, r->seq = seq, r->layers = layers;
+    r->m = m, r->batch = batch, r->seq = seq, r->layers = layers, r->out_kind = o;
     *state = r;
     return FSS_OK;
 }
@@ -72,36 +80,46 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
     if (l && !parse_count(l, (size_t)m->layers, &layers))
         return fss_errorf(err, err_len, FSS_E_ARG, "--layers needs 1 to %d (%s's blocks), not '%s'", m->layers, m->name,
                           l);
-    return new_run(state, m, batch, seq, (int)layers);
+    const int hidden = fss_args_get(a, "--hidden") != NULL, token = fss_args_get(a, "--next-token") != NULL;
+    if ((hidden || token) && !m->vocab)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s has no LM head: it reveals hidden states (drop %s)", m->name,
+                          hidden ? "--hidden" : "--next-token");
+    if (hidden && token)
+        return fss_errorf(err, err_len, FSS_E_ARG, "--hidden or --next-token, not both");
+    const fss_tf_out o = !m->vocab || hidden ? FSS_TF_OUT_HIDDEN : token ? FSS_TF_OUT_TOKEN : FSS_TF_OUT_LOGITS;
+    return new_run(state, m, batch, seq, (int)layers, o);
 }
 
 static fss_status tf_parse(void **state, const char *desc, char *err, size_t err_len)
 {
     char name[64];
     size_t batch = 0, seq = 0;
-    int layers = 0, bits = 0, scale = 0;
+    int layers = 0, bits = 0, scale = 0, o = -1;
+    char out[16] = "";
     const fss_tf_model *m = NULL;
-    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d bits=%d scale=%d", name, &batch, &seq, &layers, &bits,
-               &scale) != 6 ||
-        !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
-        layers > m->layers || bits != m->bits || scale != m->scale)
+    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d out=%15s bits=%d scale=%d", name, &batch, &seq, &layers,
+               out, &bits, &scale) == 7)
+        for (int i = 0; i < 3; i++)
+            o = strcmp(out, out_names[i]) ? o : i;
+    if (o < 0 || !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
+        layers > m->layers || bits != m->bits || scale != m->scale || (o != FSS_TF_OUT_HIDDEN && !m->vocab))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
-    return new_run(state, m, batch, seq, layers);
+    return new_run(state, m, batch, seq, layers, (fss_tf_out)o);
 }
 
 static void tf_describe(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "model=%s batch=%zu seq=%zu layers=%d bits=%d scale=%d", r->m->name, r->batch, r->seq,
-             r->layers, r->m->bits, r->m->scale);
+    snprintf(out, len, "model=%s batch=%zu seq=%zu layers=%d out=%s bits=%d scale=%d", r->m->name, r->batch, r->seq,
+             r->layers, out_names[r->out_kind], r->m->bits, r->m->scale);
 }
 
 static void tf_shape_json(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"blocks\": %d", r->m->name, r->batch, r->seq,
-             r->layers);
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"blocks\": %d, \"out\": \"%s\"", r->m->name,
+             r->batch, r->seq, r->layers, out_names[r->out_kind]);
 }
 
 /* Embeddings: 'random' (uniform in [-1, 1) from a fixed seed) or an .npy [batch][seq][d],
@@ -176,7 +194,7 @@ static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *e
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return FSS_OK;
     fss_status s = load_input(r, fss_args_get(a, "--input"), err, err_len);
-    if (s == FSS_OK && !(r->out = (uint64_t *)calloc(r->batch * r->seq * r->m->d, 8)))
+    if (s == FSS_OK && !(r->out = (uint64_t *)calloc(fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq), 8)))
         s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK)
         s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
@@ -187,7 +205,7 @@ static fss_status tf_walk(void *state, fss_eval *ev, fss_progress *pg)
 {
     tf_run *r = (tf_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
-    return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->seed, clear || b == 1 ? r->x : NULL,
+    return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->out_kind, r->seed, clear || b == 1 ? r->x : NULL,
                        clear || b == 1 ? r->out : NULL, pg);
 }
 
@@ -196,13 +214,26 @@ static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *e
     tf_run *r = (tf_run *)state;
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return FSS_OK;
-    const size_t n = r->batch * r->seq * r->m->d, shape[3] = {r->batch, r->seq, r->m->d};
+    const size_t n = fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq);
+    const char *path = fss_args_get(a, "--output");
+    if (r->out_kind == FSS_TF_OUT_TOKEN) { /* token ids, int64 [batch] */
+        int64_t *t = (int64_t *)malloc(n * sizeof(int64_t));
+        if (!t)
+            return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            t[i] = fss_ring_to_signed(r->out[i], r->m->bits);
+        fss_status s = fss_npy_write_i64(path, t, 1, &n, err, err_len);
+        fss_free_wiped(t, n * sizeof(int64_t));
+        return s;
+    }
+    const size_t hidden[3] = {r->batch, r->seq, r->m->d}, logits[2] = {r->batch, r->m->vocab};
     float *f = (float *)malloc(n * sizeof(float));
     if (!f)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         f[i] = (float)ldexp((double)fss_ring_to_signed(r->out[i], r->m->bits), -r->m->scale);
-    fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, 3, shape, err, err_len);
+    fss_status s = r->out_kind == FSS_TF_OUT_HIDDEN ? fss_npy_write_f32(path, f, 3, hidden, err, err_len)
+                                                     : fss_npy_write_f32(path, f, 2, logits, err, err_len);
     fss_free_wiped(f, n * sizeof(float));
     return s;
 }
@@ -212,17 +243,17 @@ static void tf_free(void *state)
     tf_run *r = (tf_run *)state;
     if (!r)
         return;
-    const size_t n = r->batch * r->seq * r->m->d;
     if (r->x)
         fss_free_wiped(r->x, r->xcount * 8);
     if (r->out)
-        fss_free_wiped(r->out, n * 8);
+        fss_free_wiped(r->out, fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq) * 8);
     fss_free_wiped(r, sizeof *r);
 }
 
 const fss_family fss_family_transformer = {
     .name = "transformer",
-    .version = 1,
+    /* 2: the description says what party 1 receives (out=hidden|logits|token) */
+    .version = 2,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), gpt2-tiny, llama-tiny",
     .flags = tf_flags,

@@ -12,17 +12,17 @@
 #include "fss/rng.h"
 
 static const fss_tf_model g_models[] = {
-    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 50, 12, 1e-12},
-    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 50, 12, 1e-12},
-    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 50, 12, 1e-12},
-    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50, 12, 1e-5},
-    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50, 12, 1e-5},
-    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50, 12, 1e-5},
-    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 50, 12, 1e-5},
-    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 50, 12, 1e-5},
+    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12},
+    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12},
+    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12},
+    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5},
+    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5},
+    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5},
+    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5},
+    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5},
     /* small shapes for tests: a GPT-2 and a Llama with grouped key/value heads */
-    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 50, 12, 1e-5},
-    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 50, 12, 1e-5},
+    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5},
+    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5},
 };
 
 size_t fss_tf_count(void) { return sizeof g_models / sizeof *g_models; }
@@ -220,9 +220,49 @@ static fss_status block(fss_eval *ev, const fss_tf_model *m, const fss_tensor *x
     return s;
 }
 
-fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, uint64_t seed,
-                       const uint64_t *x, uint64_t *out, fss_progress *pg)
+size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_t seq)
 {
+    return o == FSS_TF_OUT_HIDDEN ? batch * seq * m->d : o == FSS_TF_OUT_LOGITS ? batch * m->vocab : batch;
+}
+
+/* The LM head on each sequence's last position: logits = h_last W [d][vocab] (party 0's,
+ * drawn from (seed, the block count): its own stream), or only their argmax. */
+static fss_status lm_head(fss_eval *ev, const fss_tf_model *m, const fss_tensor *h, size_t batch, size_t seq,
+                          fss_tf_out o, uint64_t seed, int owner, fss_tensor *y)
+{
+    const size_t d = m->d, nw = d * m->vocab;
+    size_t ls[2] = {batch, d}, ws[2] = {d, m->vocab};
+    fss_tensor last = {0}, W = {0}, lg = {0};
+    uint64_t *wv = owner ? (uint64_t *)malloc(nw * 8) : NULL;
+    fss_status s = owner && !wv ? FSS_E_NOMEM : fss_tensor_init(&last, 2, ls, h->bits, h->scale);
+    for (size_t b = 0; s == FSS_OK && b < batch; b++) /* wires of the last row: a copy */
+        memcpy(last.v + b * d, h->v + ((b * seq + seq - 1) * d), d * 8);
+    if (s == FSS_OK && owner) {
+        fss_rng *g = NULL;
+        const double a = sqrt(3.0 / (double)d);
+        if ((s = fss_rng_new_seeded(&g, seed * 1000003u + 999983u)) == FSS_OK && (s = fss_rng_bytes(g, wv, nw * 8)) == FSS_OK)
+            for (size_t i = 0; i < nw; i++)
+                wv[i] = fss_ring_from_signed(
+                    (int64_t)llrint(ldexp(((double)(wv[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m->scale)), m->bits);
+        fss_rng_free(g);
+    }
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 0, 2, ws, m->bits, m->scale, wv, &W);
+    if (s == FSS_OK)
+        s = linear(ev, &last, &W, NULL, o == FSS_TF_OUT_TOKEN ? &lg : y);
+    if (s == FSS_OK && o == FSS_TF_OUT_TOKEN)
+        s = fss_gate_argmax(ev, &lg, y);
+    fss_tensor_free(&last), fss_tensor_free(&W), fss_tensor_free(&lg);
+    if (wv)
+        fss_free_wiped(wv, nw * 8);
+    return s;
+}
+
+fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
+                       uint64_t seed, const uint64_t *x, uint64_t *out, fss_progress *pg)
+{
+    if (o != FSS_TF_OUT_HIDDEN && !m->vocab)
+        return FSS_E_ARG; /* no LM head */
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, owner = clear || (fss_eval_mode(ev) == FSS_MODE_PARTY &&
                                                                              fss_eval_party(ev) == 0);
     block_layout L;
@@ -262,6 +302,15 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
         fss_tensor_free(&g);
         fss_tensor_free(&b);
         fss_progress_step(pg, (size_t)layers, (size_t)layers + 1, "final norm");
+    }
+    if (s == FSS_OK && o != FSS_TF_OUT_HIDDEN) {
+        fss_tensor head = {0};
+        if ((s = lm_head(ev, m, &cur, batch, seq, o, seed, owner, &head)) == FSS_OK) {
+            fss_tensor_free(&cur);
+            cur = head;
+        } else {
+            fss_tensor_free(&head);
+        }
     }
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &cur, out);
