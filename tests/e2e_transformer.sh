@@ -45,6 +45,37 @@ run llama llama-tiny --seq 6 --layers 1 --next-token --batch 3
 [ "$(npy_shape "$work/llama.npy")" = "<i8 (3,)" ] && ok || bad "llama-tiny --next-token gives $(npy_shape "$work/llama.npy")"
 run gpt2 gpt2 --seq 3 --layers 1
 
+# embeddings from an .npy file (float32 [1][5][64], written here without numpy), through
+# the dealer and both parties: the same bits as the clear run on the same file
+python3 - "$work/emb.npy" <<'PY'
+import random, struct, sys
+random.seed(11)
+vals = [random.uniform(-2, 2) for _ in range(5 * 64)]
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 5, 64), }"
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<%df" % len(vals), *vals))
+PY
+"$dealer" --model gpt2-tiny --seq 5 --out "$work/f" --quiet >/dev/null
+"$online" --clear --model gpt2-tiny --random-weights 5 --input "$work/emb.npy" --output "$work/f-clear.npy" --quiet ||
+    bad "clear run on an embeddings file"
+p=$(port)
+"$online" --party 0 --keys "$work/f/p0.bin" --peer 127.0.0.1:$p --random-weights 5 --quiet --threads 1 --timeout 30 \
+    >"$work/log0" 2>&1 &
+pid=$!
+"$online" --party 1 --keys "$work/f/p1.bin" --peer 127.0.0.1:$p --input "$work/emb.npy" --output "$work/f.npy" \
+    --quiet --threads 1 --timeout 30 >"$work/log1" 2>&1
+rc1=$?
+wait $pid
+[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/f.npy" "$work/f-clear.npy" && ok ||
+    { bad "embeddings from a file: the secure logits differ from the clear run"; cat "$work/log0" "$work/log1"; }
+# the same file against keys for 6 tokens: refused before the key is spent
+"$dealer" --model gpt2-tiny --seq 6 --out "$work/g" --quiet >/dev/null
+"$online" --party 1 --keys "$work/g/p1.bin" --peer 127.0.0.1:1 --input "$work/emb.npy" --output "$work/g.npy" \
+    --quiet >"$work/log" 2>&1
+[ $? != 0 ] && grep -q "takes \[1, 6, 64\] (the keys' batch and sequence)" "$work/log" &&
+    [ "$(key_state "$work/g/p1.bin")" = 0 ] && ok || { bad "5 tokens against keys for 6"; cat "$work/log"; }
+
 # refused before a key is spent: party 1's embeddings of another shape, party 0 without
 # weights; the dealer without --seq, a --layers beyond the model
 "$dealer" --model gpt2-tiny --seq 5 --out "$work/r" --quiet >/dev/null
