@@ -178,21 +178,6 @@ done:
     return rc;
 }
 
-static void print_json(const opts *o, fss_model *m, fss_session *s, const fss_progress *pg, double secs, double setup)
-{
-    const fss_eval_stats *st = fss_eval_stats_get(fss_session_eval(s));
-    printf("{\"party\": %d, %s, \"seconds\": %.6f, \"setup_seconds\": %.6f, \"bytes_sent\": %llu, "
-           "\"bytes_received\": %llu, \"rounds\": %llu, \"key_bytes\": %llu, \"backend\": \"%s\", \"phases\": {",
-           o->party, fss_model_shape_json(m), secs, setup, (unsigned long long)fss_session_bytes_sent(s),
-           (unsigned long long)fss_session_bytes_received(s), (unsigned long long)st->rounds,
-           (unsigned long long)fss_session_key_bytes(s), o->backend);
-    for (int ph = 0; ph < FSS_PHASES; ph++)
-        printf("%s\"%s\": %.6f", ph ? ", " : "", fss_phase_name((fss_phase)ph), st->phase_seconds[ph]);
-    printf("}");
-    fss_progress_print_json(pg, stdout);
-    printf("}\n");
-}
-
 static int run_party(const opts *o)
 {
     const fss_role role = fss_role_of_party(o->party);
@@ -237,17 +222,7 @@ static int run_party(const opts *o)
         say(fss_session_error(s));
         goto done;
     }
-    const double secs = now_s() - t0;
-    if (!o->quiet)
-        fprintf(stderr,
-                "online: party %d: %s in %.3f s (after %.3f s of setup), sent %.3f MB, received %.3f MB, %llu rounds, "
-                "keys %.2f MB\n",
-                o->party, fss_model_description(m), secs, t0 - t_start, (double)fss_session_bytes_sent(s) / 1e6,
-                (double)fss_session_bytes_received(s) / 1e6,
-                (unsigned long long)fss_eval_stats_get(fss_session_eval(s))->rounds,
-                (double)fss_session_key_bytes(s) / 1e6);
-    if (o->json)
-        print_json(o, m, s, pg, secs, t0 - t_start);
+    fss_party_report(o->quiet ? NULL : stderr, o->json ? stdout : NULL, m, s, pg, now_s() - t0, t0 - t_start);
     rc = 0;
 done:
     fss_session_close(s);

@@ -24,6 +24,7 @@ static const fss_backend_ops *backend_ops(fss_backend b)
 }
 
 const char *fss_backend_name(fss_backend b) { return b == FSS_BACKEND_CUDA ? "cuda" : "cpu"; }
+fss_backend fss_eval_backend(const fss_eval *ev) { return ev->be->id; }
 
 const char *fss_backend_unavailable(fss_backend b)
 {

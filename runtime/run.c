@@ -195,3 +195,31 @@ fss_status fss_party_run(fss_model *m, fss_session *s, fss_progress *pg)
     fss_status st = fss_model_walk(m, fss_session_eval(s), pg);
     return st == FSS_OK ? fss_session_finish(s) : st;
 }
+
+void fss_party_report(FILE *human, FILE *json, fss_model *m, fss_session *s, const fss_progress *pg, double secs,
+                      double setup)
+{
+    const fss_eval *ev = fss_session_eval(s);
+    const fss_eval_stats *st = fss_eval_stats_get(ev);
+    const int party = fss_eval_party(ev);
+    if (human)
+        fprintf(human,
+                "online: party %d: %s in %.3f s (after %.3f s of setup), sent %.3f MB, received %.3f MB, %llu rounds, "
+                "keys %.2f MB\n",
+                party, fss_model_description(m), secs, setup, (double)fss_session_bytes_sent(s) / 1e6,
+                (double)fss_session_bytes_received(s) / 1e6, (unsigned long long)st->rounds,
+                (double)fss_session_key_bytes(s) / 1e6);
+    if (!json)
+        return;
+    fprintf(json,
+            "{\"party\": %d, %s, \"seconds\": %.6f, \"setup_seconds\": %.6f, \"bytes_sent\": %llu, "
+            "\"bytes_received\": %llu, \"rounds\": %llu, \"key_bytes\": %llu, \"backend\": \"%s\", \"phases\": {",
+            party, fss_model_shape_json(m), secs, setup, (unsigned long long)fss_session_bytes_sent(s),
+            (unsigned long long)fss_session_bytes_received(s), (unsigned long long)st->rounds,
+            (unsigned long long)fss_session_key_bytes(s), fss_backend_name(fss_eval_backend(ev)));
+    for (int ph = 0; ph < FSS_PHASES; ph++)
+        fprintf(json, "%s\"%s\": %.6f", ph ? ", " : "", fss_phase_name((fss_phase)ph), st->phase_seconds[ph]);
+    fprintf(json, "}");
+    fss_progress_print_json(pg, json);
+    fprintf(json, "}\n");
+}

@@ -143,6 +143,8 @@ FSS_NODISCARD fss_status fss_eval_set_backend(fss_eval *ev, fss_backend b);
 /* NULL where backend b can run here, else why not (one line). */
 const char *fss_backend_unavailable(fss_backend b);
 const char *fss_backend_name(fss_backend b);
+/* The backend a context runs its FSS evaluations and products on (fss_eval_set_backend's). */
+fss_backend fss_eval_backend(const fss_eval *ev);
 
 /* Tensors. Values are owned by the tensor (fss_tensor_free wipes them). */
 FSS_NODISCARD fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale);

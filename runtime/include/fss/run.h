@@ -47,6 +47,14 @@ FSS_NODISCARD fss_status fss_clear_run(fss_model *m, int threads, fss_progress *
  * key was read. On failure fss_session_error(s) says what went wrong. */
 FSS_NODISCARD fss_status fss_party_run(fss_model *m, fss_session *s, fss_progress *pg);
 
+/* A party's figures after its run (secs from the connection to the output, setup before):
+ * one line for people on human ("online: party 1: <description> in 0.07 s ..."), and one
+ * JSON object on json (the model's shape, seconds, setup_seconds, bytes_sent,
+ * bytes_received, rounds, key_bytes, backend, phases, and each layer's figures under
+ * layers); either may be NULL. */
+void fss_party_report(FILE *human, FILE *json, fss_model *m, fss_session *s, const fss_progress *pg, double secs,
+                      double setup);
+
 FSS_EXTERN_C_END
 
 #endif
