@@ -1,7 +1,6 @@
 /* The CNN models as a model family (fss/family.h): their flags, the run's description,
  * and the files around the walk: weights (party 0), images and labels (party 1), and the
  * logits revealed to party 1. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,17 +41,6 @@ static const fss_flag cnn_flags[] = {
 
 static int cnn_knows(const char *model) { return fss_cnn_find(model) != NULL; }
 
-/* A positive integer up to max, all digits. */
-static int parse_count(const char *v, size_t max, size_t *out)
-{
-    char *end;
-    unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
-    if (!n || *end || n > max)
-        return 0;
-    *out = (size_t)n;
-    return 1;
-}
-
 static fss_status new_run(void **state, const fss_cnn_model *m, size_t batch)
 {
     cnn_run *r = (cnn_run *)calloc(1, sizeof *r);
@@ -69,7 +57,7 @@ static fss_status cnn_configure(void **state, const char *model, fss_role role, 
 {
     size_t batch = role == FSS_ROLE_DEALER ? 1 : 0; /* clear: the input's */
     const char *b = fss_args_get(a, "--batch");
-    if (b && !parse_count(b, MAX_BATCH, &batch))
+    if (b && !fss_parse_count(b, MAX_BATCH, &batch))
         return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
     return new_run(state, fss_cnn_find(model), batch);
 }
@@ -161,14 +149,12 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
     fss_status s = FSS_OK;
     if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
         const char *path = fss_args_get(a, "--weights"), *seed = fss_args_get(a, "--random-weights");
-        char *end = NULL;
-        errno = 0;
-        const unsigned long long sv = seed && *seed >= '0' && *seed <= '9' ? strtoull(seed, &end, 10) : 0;
+        uint64_t sv = 0;
         if (!path == !seed)
             return fss_errorf(err, err_len, FSS_E_ARG,
                               "%s needs the model's weights: --weights FILE, or --random-weights SEED for a benchmark%s",
                               role & FSS_ROLE_CLEAR ? "the clear run" : "party 0", path ? " (not both)" : "");
-        if (seed && (!end || *end || errno == ERANGE))
+        if (seed && !fss_parse_u64(seed, &sv))
             return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
         s = path ? fss_cnn_weights_load(r->m, path, &r->w, err, err_len) : fss_cnn_weights_random(r->m, sv, &r->w);
         if (s != FSS_OK && !path)
@@ -179,7 +165,7 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
     const char *input = fss_args_get(a, "--input"), *first = fss_args_get(a, "--first");
     const size_t keyed = r->batch; /* a party's: the key file's batch */
     size_t n = 0;
-    if (first && !parse_count(first, MAX_BATCH, &n))
+    if (first && !fss_parse_count(first, MAX_BATCH, &n))
         return fss_errorf(err, err_len, FSS_E_ARG, "--first needs a positive integer, not '%s'", first);
     if (!strcmp(input, "random")) {
         if (!n && !keyed)

@@ -14,6 +14,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* getaddrinfo for a stream socket at host:port (passive: every address when host is empty);
+ * 0 or its error code. */
+static int resolve(const char *host, int port, int passive, struct addrinfo **res)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    return getaddrinfo(host && *host ? host : NULL, service, &hints, res);
+}
+
 /* --- party 0 -------------------------------------------------------------------------- */
 
 fss_status fss_peer_listener_new(fss_peer_listener **out, const char *host, int port)
@@ -23,16 +37,10 @@ fss_status fss_peer_listener_new(fss_peer_listener **out, const char *host, int 
     *out = NULL;
     if (port < 0 || port > 65535)
         return fss_tp_fail(NULL, FSS_E_ARG, "port %d is out of range (0 to 65535)", port);
-    char where[WHERE_BYTES], service[16];
+    char where[WHERE_BYTES];
     fss_tp_format_where(where, sizeof where, host, port);
-    snprintf(service, sizeof service, "%d", port);
-
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int rc = getaddrinfo(host && *host ? host : NULL, service, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = resolve(host, port, 1, &res);
     if (rc != 0)
         return fss_tp_fail(NULL, FSS_E_IO, "cannot resolve %s: %s", where, gai_strerror(rc));
 
@@ -136,15 +144,10 @@ fss_status fss_peer_check_address(const char *host, int port)
 {
     if (!host || !*host || port < 1 || port > 65535)
         return fss_tp_fail(NULL, FSS_E_ARG, "the peer's address needs a host and a port of 1 to 65535");
-    char where[WHERE_BYTES], service[16];
+    char where[WHERE_BYTES];
     fss_tp_format_where(where, sizeof where, host, port);
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(host, service, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = resolve(host, port, 0, &res);
     if (rc != 0)
         return fss_tp_fail(NULL, FSS_E_ARG, "cannot resolve %s: %s", where, gai_strerror(rc));
     freeaddrinfo(res);
@@ -221,18 +224,13 @@ fss_status fss_peer_connect(fss_peer **out, const char *host, int port, double r
         return fss_tp_fail(NULL, FSS_E_ARG, "port %d is out of range (1 to 65535)", port);
     if (fss_tp_bad_seconds(retry_s))
         return fss_tp_fail(NULL, FSS_E_ARG, "retry window %g s is not a nonnegative number", retry_s);
-    char where[WHERE_BYTES], service[16], last[256] = "no attempt made";
+    char where[WHERE_BYTES], last[256] = "no attempt made";
     fss_tp_format_where(where, sizeof where, host, port);
-    snprintf(service, sizeof service, "%d", port);
 
     double deadline = fss_tp_now() + retry_s;
     for (;;) {
-        struct addrinfo hints, *res = NULL;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICSERV;
-        int rc = getaddrinfo(host, service, &hints, &res);
+        struct addrinfo *res = NULL;
+        int rc = resolve(host, port, 0, &res);
         if (rc == 0) {
             for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
                 int fd = try_connect(ai, deadline, last, sizeof last);

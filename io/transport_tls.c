@@ -211,42 +211,46 @@ static fss_status wait_socket(fss_peer *p, int in, int out, double last_progress
     return FSS_OK;
 }
 
+/* After an SSL_read_ex or SSL_write_ex that returned ok: 1 when it moved bytes, 0 when it
+ * waits for the socket (what it wants is noted), -1 otherwise (*err: the SSL error). */
+static int tls_moved(const fss_peer *p, int ok, int *want_in, int *want_out, int *err)
+{
+    if (ok)
+        return 1;
+    const int e = SSL_get_error(p->ssl, ok);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        *err = e;
+        return -1;
+    }
+    *want_in |= e == SSL_ERROR_WANT_READ;
+    *want_out |= e == SSL_ERROR_WANT_WRITE;
+    return 0;
+}
+
 fss_status fss_tp_transfer_tls(fss_peer *p, const uint8_t *sbuf, size_t sn, uint8_t *rbuf, size_t rn)
 {
     size_t s = 0, r = 0;
     double last_progress = fss_tp_now();
     while (s < sn || r < rn) {
-        int want_in = 0, want_out = 0, moved = 0;
+        int want_in = 0, want_out = 0, moved = 0, e = 0;
         ERR_clear_error();
         if (r < rn) {
             size_t got = 0;
-            int ok = SSL_read_ex(p->ssl, rbuf + r, rn - r, &got);
-            int e = ok ? SSL_ERROR_NONE : SSL_get_error(p->ssl, ok);
-            if (ok) {
-                r += got;
-                moved = 1;
-            } else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                want_in |= e == SSL_ERROR_WANT_READ;
-                want_out |= e == SSL_ERROR_WANT_WRITE;
-            } else {
+            const int m = tls_moved(p, SSL_read_ex(p->ssl, rbuf + r, rn - r, &got), &want_in, &want_out, &e);
+            if (m < 0) {
                 sync_counters(p);
                 return tls_failed(p, e, "receiving", r, rn);
             }
+            r += got, moved |= m;
         }
         if (s < sn) {
             size_t put = 0;
-            int ok = SSL_write_ex(p->ssl, sbuf + s, sn - s, &put);
-            int e = ok ? SSL_ERROR_NONE : SSL_get_error(p->ssl, ok);
-            if (ok) {
-                s += put;
-                moved = 1;
-            } else if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                want_in |= e == SSL_ERROR_WANT_READ;
-                want_out |= e == SSL_ERROR_WANT_WRITE;
-            } else {
+            const int m = tls_moved(p, SSL_write_ex(p->ssl, sbuf + s, sn - s, &put), &want_in, &want_out, &e);
+            if (m < 0) {
                 sync_counters(p);
                 return tls_failed(p, e, "sending", s, sn);
             }
+            s += put, moved |= m;
         }
         sync_counters(p);
         if (moved) {

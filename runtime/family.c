@@ -2,6 +2,8 @@
  * one run (fss/family.h). */
 #include "fss/family.h"
 
+#include <errno.h>
+
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -156,6 +158,26 @@ void fss_family_usage(FILE *f, unsigned roles)
 }
 
 /* ---- flags -------------------------------------------------------------------------- */
+
+int fss_parse_u64(const char *v, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE)
+        return 0;
+    *out = (uint64_t)n;
+    return 1;
+}
+
+int fss_parse_count(const char *v, size_t max, size_t *out)
+{
+    uint64_t n = 0;
+    if (!fss_parse_u64(v, &n) || !n || n > max)
+        return 0;
+    *out = (size_t)n;
+    return 1;
+}
 
 const char *fss_args_get(const fss_args *a, const char *name)
 {

@@ -1,6 +1,5 @@
 /* The transformers as a model family (fss/family.h): flags, the run's description, party
  * 1's embeddings in and hidden states out, party 0's weights (random from a seed for now). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,17 +43,6 @@ static const fss_flag tf_flags[] = {
 
 static int tf_knows(const char *model) { return fss_tf_find(model) != NULL; }
 
-static int parse_count(const char *v, size_t max, size_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
-    if (!n || !end || *end || errno == ERANGE || n > max)
-        return 0;
-    *out = (size_t)n;
-    return 1;
-}
-
 static const char *const out_names[] = {"hidden", "logits", "token"};
 
 static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o)
@@ -73,11 +61,11 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
     const fss_tf_model *m = fss_tf_find(model);
     size_t batch = role == FSS_ROLE_DEALER ? 1 : 0, seq = 0, layers = (size_t)m->layers;
     const char *b = fss_args_get(a, "--batch"), *q = fss_args_get(a, "--seq"), *l = fss_args_get(a, "--layers");
-    if (b && !parse_count(b, MAX_BATCH, &batch))
+    if (b && !fss_parse_count(b, MAX_BATCH, &batch))
         return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
-    if (q && !parse_count(q, MAX_SEQ, &seq))
+    if (q && !fss_parse_count(q, MAX_SEQ, &seq))
         return fss_errorf(err, err_len, FSS_E_ARG, "--seq needs a positive integer up to %d, not '%s'", MAX_SEQ, q);
-    if (l && !parse_count(l, (size_t)m->layers, &layers))
+    if (l && !fss_parse_count(l, (size_t)m->layers, &layers))
         return fss_errorf(err, err_len, FSS_E_ARG, "--layers needs 1 to %d (%s's blocks), not '%s'", m->layers, m->name,
                           l);
     const int hidden = fss_args_get(a, "--hidden") != NULL, token = fss_args_get(a, "--next-token") != NULL;
@@ -181,14 +169,11 @@ static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *e
     tf_run *r = (tf_run *)state;
     if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
         const char *seed = fss_args_get(a, "--random-weights");
-        char *end = NULL;
-        errno = 0;
-        r->seed = seed && *seed >= '0' && *seed <= '9' ? strtoull(seed, &end, 10) : 0;
         if (!seed)
             return fss_errorf(err, err_len, FSS_E_ARG,
                               "%s needs the model's weights: --random-weights SEED (weights files come next)",
                               role & FSS_ROLE_CLEAR ? "the clear run" : "party 0");
-        if (!end || *end || errno == ERANGE)
+        if (!fss_parse_u64(seed, &r->seed))
             return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
     }
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))

@@ -55,6 +55,10 @@ typedef struct fss_args {
 } fss_args;
 /* The value of a given flag, or NULL. */
 const char *fss_args_get(const fss_args *a, const char *name);
+/* A flag's number, strictly: all decimal digits, no sign, no overflow. fss_parse_count: a
+ * positive integer up to max; fss_parse_u64: any whole number (a seed). 1 when v is one. */
+int fss_parse_count(const char *v, size_t max, size_t *out);
+int fss_parse_u64(const char *v, uint64_t *out);
 /* argv[*i] is not one of the program's own flags: take it (and its value, when some
  * registered family's flag of that name takes one) into a and advance *i. FSS_E_ARG with
  * a line in err for a flag no family has, a missing value or too many flags. */
