@@ -279,32 +279,6 @@ static fss_status weights_alloc(const fss_cnn_model *m, fss_cnn_weights *w)
     return FSS_OK;
 }
 
-/* Tensor name's float values into dst, after checking its shape is exactly the model's
- * (an element count that matches with another shape, a transposed matrix, is refused). */
-static fss_status read_shaped(const fss_safetensors *st, const char *path, const fss_cnn_model *m, const char *name,
-                              float *dst, int ndim, const size_t *shape, char *err, size_t err_len)
-{
-    const fss_safetensors_tensor *t = NULL;
-    fss_status s = fss_safetensors_get(st, name, &t, err, err_len);
-    if (s != FSS_OK)
-        return s;
-    int same = t->ndim == ndim;
-    for (int d = 0; same && d < ndim; d++)
-        same = t->shape[d] == shape[d];
-    if (!same) {
-        char got[96] = "", want[96] = "";
-        for (int d = 0, a = 0, b = 0; d < FSS_SAFETENSORS_MAX_DIMS; d++) {
-            if (d < t->ndim && a >= 0 && (size_t)a < sizeof got)
-                a += snprintf(got + a, sizeof got - (size_t)a, "%s%llu", d ? ", " : "", (unsigned long long)t->shape[d]);
-            if (d < ndim && b >= 0 && (size_t)b < sizeof want)
-                b += snprintf(want + b, sizeof want - (size_t)b, "%s%zu", d ? ", " : "", shape[d]);
-        }
-        snprintf(err, err_len, "%s: tensor %s has shape [%s]; model %s takes [%s]", path, name, got, m->name, want);
-        return FSS_E_FORMAT;
-    }
-    return fss_safetensors_read_f32(st, name, dst, (size_t)t->count, err, err_len);
-}
-
 fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cnn_weights *w, char *err, size_t err_len)
 {
     fss_safetensors *st = NULL;
@@ -316,7 +290,8 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
         snprintf(err, err_len, "out of memory for the weights of %s", m->name);
         return s;
     }
-    char name[160];
+    char name[160], who[80];
+    snprintf(who, sizeof who, "model %s", m->name);
     for (size_t i = 0; i < m->nlayers && s == FSS_OK; i++) {
         if (!w->w[i])
             continue;
@@ -324,12 +299,12 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
         const size_t nw = fss_cnn_weight_count(m, i), nb = fss_cnn_bias_count(m, i);
         const size_t wshape[4] = {l->out, l->in, l->k, l->k};
         snprintf(name, sizeof name, "%s.weight", l->name);
-        s = read_shaped(st, path, m, name, w->w[i], l->kind == FSS_LAYER_LINEAR ? 2 : 4, wshape, err, err_len);
+        s = fss_safetensors_read_f32_shaped(st, name, w->w[i], l->kind == FSS_LAYER_LINEAR ? 2 : 4, wshape, who, err, err_len);
         snprintf(name, sizeof name, "%s.bias", l->name);
         if (s == FSS_OK && l->kind != FSS_LAYER_LINEAR && !fss_safetensors_find(st, name))
             memset(w->b[i], 0, nb * sizeof(float)); /* convs before a BatchNorm have none */
         else if (s == FSS_OK)
-            s = read_shaped(st, path, m, name, w->b[i], 1, &nb, err, err_len);
+            s = fss_safetensors_read_f32_shaped(st, name, w->b[i], 1, &nb, who, err, err_len);
         snprintf(name, sizeof name, "%s.running_mean", l->bn ? l->bn : "");
         if (s == FSS_OK && l->bn && fss_safetensors_find(st, name)) {
             float *bn = (float *)malloc(4 * nb * sizeof(float));
@@ -340,7 +315,7 @@ fss_status fss_cnn_weights_load(const fss_cnn_model *m, const char *path, fss_cn
             }
             for (int j = 0; j < 4 && s == FSS_OK; j++) {
                 snprintf(name, sizeof name, "%s.%s", l->bn, part[j]);
-                s = read_shaped(st, path, m, name, bn + (size_t)j * nb, 1, &nb, err, err_len);
+                s = fss_safetensors_read_f32_shaped(st, name, bn + (size_t)j * nb, 1, &nb, who, err, err_len);
             }
             if (s == FSS_OK)
                 fss_cnn_fold_bn(w->w[i], w->b[i], nb, nw / nb, bn, bn + nb, bn + 2 * nb, bn + 3 * nb, FSS_BN_EPS);

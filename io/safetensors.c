@@ -352,6 +352,30 @@ fss_status fss_safetensors_read_f32(const fss_safetensors *st, const char *name,
     return read_convert(st, name, dst, dst_count, 1, err, err_len);
 }
 
+fss_status fss_safetensors_read_f32_shaped(const fss_safetensors *st, const char *name, float *dst, int ndim,
+                                           const size_t *shape, const char *who, char *err, size_t err_len)
+{
+    const fss_safetensors_tensor *t = NULL;
+    fss_status s = fss_safetensors_get(st, name, &t, err, err_len);
+    if (s != FSS_OK)
+        return s;
+    int same = t->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = t->shape[d] == shape[d];
+    if (!same) {
+        char got[160] = "", want[160] = "";
+        for (int d = 0, a = 0, b = 0; d < FSS_SAFETENSORS_MAX_DIMS; d++) {
+            if (d < t->ndim && a >= 0 && (size_t)a < sizeof got)
+                a += snprintf(got + a, sizeof got - (size_t)a, "%s%llu", d ? ", " : "", (unsigned long long)t->shape[d]);
+            if (d < ndim && b >= 0 && (size_t)b < sizeof want)
+                b += snprintf(want + b, sizeof want - (size_t)b, "%s%zu", d ? ", " : "", shape[d]);
+        }
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor %s has shape [%s]; %s takes [%s]", st->path, name, got,
+                          who, want);
+    }
+    return fss_safetensors_read_f32(st, name, dst, (size_t)t->count, err, err_len);
+}
+
 fss_status fss_safetensors_read_f64(const fss_safetensors *st, const char *name, double *dst, size_t dst_count,
                                     char *err, size_t err_len)
 {

@@ -6,7 +6,7 @@
 #include "fss/gate_body.h"
 #include "fss/parallel.h"
 
-fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
+fss_status fss_eval_fail(fss_eval *ev, fss_status s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

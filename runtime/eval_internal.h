@@ -70,7 +70,7 @@ FSS_NODISCARD fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cn
 FSS_NODISCARD fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x,
                                      uint64_t *out);
 
-fss_status fss_ev_fail(fss_eval *ev, fss_status s, const char *fmt, ...) FSS_PRINTF(3, 4);
+#define fss_ev_fail fss_eval_fail /* its short name inside the runtime */
 
 /* Dealer: append a chunk to party b's keys. */
 /* Dealer: a key written in parts (the parts must add up to bytes). */

@@ -14,17 +14,20 @@ key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
 # an .npy file's dtype and shape, as "<f4 (2, 97)"
 npy_shape() { python3 -c "import ast, sys; f = open(sys.argv[1], 'rb'); f.read(8); n = int.from_bytes(f.read(2), 'little'); h = ast.literal_eval(f.read(n).decode()); print(h['descr'], h['shape'])" "$1"; }
 
+# party 0's weights and party 1's embeddings: random unless the caller sets these
+weights=(--random-weights 5)
+input=random
 run() { # NAME MODEL DEALER-FLAGS...
     local name=$1 model=$2 p
     shift 2
     "$dealer" --model "$model" "$@" --out "$work/$name" --quiet >/dev/null || { bad "$name: dealer"; return; }
-    "$online" --clear --model "$model" "$@" --random-weights 5 --input random --output "$work/$name-clear.npy" --quiet ||
+    "$online" --clear --model "$model" "$@" "${weights[@]}" --input "$input" --output "$work/$name-clear.npy" --quiet ||
         { bad "$name: clear run"; return; }
     p=$(port)
-    "$online" --party 0 --keys "$work/$name/p0.bin" --peer 127.0.0.1:$p --random-weights 5 --quiet --threads 1 \
+    "$online" --party 0 --keys "$work/$name/p0.bin" --peer 127.0.0.1:$p "${weights[@]}" --quiet --threads 1 \
         --timeout 30 >"$work/log0" 2>&1 &
     local pid=$!
-    "$online" --party 1 --keys "$work/$name/p1.bin" --peer 127.0.0.1:$p --input random --output "$work/$name.npy" \
+    "$online" --party 1 --keys "$work/$name/p1.bin" --peer 127.0.0.1:$p --input "$input" --output "$work/$name.npy" \
         --quiet --threads 1 --timeout 30 >"$work/log1" 2>&1
     local rc1=$?
     wait $pid
@@ -83,7 +86,8 @@ wait $pid
     --output "$work/o.npy" --quiet >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "gpt2-tiny takes \[1, 5, 64\]" "$work/log" && ok || { bad "embeddings of another shape"; cat "$work/log"; }
 "$online" --party 0 --keys "$work/r/p0.bin" --peer 127.0.0.1:1 --quiet >"$work/log" 2>&1
-[ $? = 2 ] && grep -q -- "--random-weights" "$work/log" && ok || { bad "party 0 without weights"; cat "$work/log"; }
+[ $? = 2 ] && grep -q -- "--weights FILE.safetensors or --random-weights SEED" "$work/log" && ok ||
+    { bad "party 0 without weights"; cat "$work/log"; }
 [ "$(key_state "$work/r/p0.bin")$(key_state "$work/r/p1.bin")" = 00 ] && ok || bad "a refused run spent a key file"
 "$dealer" --model gpt2 --out "$work/s" >"$work/log" 2>&1
 [ $? = 2 ] && grep -q -- "--seq" "$work/log" && ok || { bad "the dealer without --seq"; cat "$work/log"; }
@@ -91,5 +95,59 @@ wait $pid
 [ $? = 2 ] && grep -q "1 to 32" "$work/log" && ok || { bad "--layers 33 of llama7b"; cat "$work/log"; }
 "$dealer" --model bert-tiny --seq 4 --next-token --out "$work/s" >"$work/log" 2>&1
 [ $? = 2 ] && grep -q "no LM head" "$work/log" && ok || { bad "bert-tiny --next-token"; cat "$work/log"; }
+
+# weights under Hugging Face's names: tests/tf_reference.py writes random ones from a seed
+# (BERT; GPT-2's Conv1D with a fused c_attn; GPT-Neo's Linear layers without q/k/v biases
+# or attention scaling; Llama in F16, with its own LM head and tied to the embeddings),
+# embeddings, and the model in float64 after Hugging Face's modeling code. The clear fixed
+# point must agree with it within 0.04 (the worst of 60 seeds: 0.021, Llama logits; a
+# transposed or unscaled matrix gives 0.8), and the secure runs equal the clear ones bit
+# for bit.
+seed=${FSS_TEST_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}
+echo "weights files from seed $seed (FSS_TEST_SEED=$seed replays them)"
+for pair in bert:bert-tiny gpt2:gpt2-tiny neo:gpt2-tiny llama:llama-tiny llama-tied:llama-tiny; do
+    n=${pair%%:*} m=${pair#*:} d="$work/hf-${pair%%:*}"
+    mkdir -p "$d" && python3 "$src/tests/tf_reference.py" "$n" "$d" "$seed" || { bad "$n: the reference"; continue; }
+    "$online" --clear --model "$m" --weights "$d/weights.safetensors" --input "$d/x.npy" --output "$d/ours.npy" \
+        --quiet >"$work/log" 2>&1 && python3 "$src/tests/tf_reference.py" compare "$d/ours.npy" "$d/ref.npy" 0.04 &&
+        ok || { bad "$n weights: the clear run against the float reference"; cat "$work/log"; }
+done
+weights=(--weights "$work/hf-neo/weights.safetensors") input="$work/hf-neo/x.npy"
+run hfneo gpt2-tiny --seq 6
+weights=(--weights "$work/hf-llama-tied/weights.safetensors") input="$work/hf-llama-tied/x.npy"
+run hfllama llama-tiny --seq 4 --batch 2
+weights=(--weights "$work/hf-bert/weights.safetensors") input="$work/hf-bert/x.npy"
+run hfbert bert-tiny --seq 8 --layers 1
+
+# a weights file that does not fit is refused by party 0 before its key is spent: a
+# missing tensor, a transposed one, a NaN; and GPT-Neo's weights beyond its local window
+st_edit() { # IN OUT PYTHON: edit the header h (a dict) and the data bytes b
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h, b = json.loads(raw[8:8 + n]), bytearray(raw[8 + n:])
+exec(sys.argv[3])
+hb = json.dumps(h).encode()
+hb += b" " * (-len(hb) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + bytes(b))
+PY
+}
+refused() { # WHAT FILE PATTERN: party 0 with that weights file stops, says PATTERN, spends nothing
+    rm -rf "${work:?}/wr" && "$dealer" --model gpt2-tiny --seq 5 --out "$work/wr" --quiet >/dev/null
+    "$online" --party 0 --keys "$work/wr/p0.bin" --peer 127.0.0.1:1 --weights "$2" --quiet >"$work/log" 2>&1
+    [ $? != 0 ] && grep -q -- "$3" "$work/log" && [ "$(key_state "$work/wr/p0.bin")" = 0 ] && ok ||
+        { bad "$1"; cat "$work/log"; }
+}
+g="$work/hf-gpt2/weights.safetensors"
+st_edit "$g" "$work/w1.st" 'del h["h.1.mlp.c_proj.bias"]'
+refused "a missing tensor" "$work/w1.st" "no tensor 'h.1.mlp.c_proj.bias'\\|h.1.mlp.c_proj.bias"
+st_edit "$g" "$work/w2.st" 'h["h.0.mlp.c_fc.weight"]["shape"] = [256, 64]'
+refused "a transposed tensor" "$work/w2.st" "h.0.mlp.c_fc.weight has shape \\[256, 64\\]; gpt2-tiny (Hugging Face GPT-2 names) takes \\[64, 256\\]"
+st_edit "$g" "$work/w3.st" 'o = h["h.1.attn.c_proj.weight"]["data_offsets"][0] + 12; b[o:o + 4] = struct.pack("<f", float("nan"))'
+refused "a NaN weight" "$work/w3.st" "h.1.attn.c_proj.weight element 3 is nan"
+"$online" --clear --model gpt2-tiny --weights "$work/hf-neo/weights.safetensors" --input random --seq 257 \
+    --output "$work/o.npy" --quiet >"$work/log" 2>&1
+[ $? != 0 ] && grep -q "GPT-Neo weights run at most 256 tokens" "$work/log" && ok || { bad "GPT-Neo beyond 256 tokens"; cat "$work/log"; }
 
 finish

@@ -1,5 +1,6 @@
 /* The transformers as a model family (fss/family.h): flags, the run's description, party
- * 1's embeddings in and hidden states out, party 0's weights (random from a seed for now). */
+ * 1's embeddings in and what it receives out, party 0's weights (a .safetensors file or a
+ * seed). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,7 @@ typedef struct tf_run {
     size_t batch, seq; /* dealer: the flags'; a party: the key file's; clear: the input's or the flags' */
     int layers;
     fss_tf_out out_kind; /* hidden states, logits or the next token */
-    uint64_t seed;     /* party 0 and clear: --random-weights */
+    fss_tf_weights *w; /* party 0 and clear: --weights or --random-weights */
     uint64_t *x, *out; /* party 1 and clear: embeddings and hidden states, fixed point */
     size_t xcount;     /* values x holds */
 } tf_run;
@@ -31,8 +32,10 @@ static const fss_flag tf_flags[] = {
      "GPT and Llama: reveal the last hidden states, not the last position's logits"},
     {"--next-token", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
      "GPT and Llama: reveal only the next token (the logits' argmax), not the logits"},
-    {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR,
-     "random weights of the right shapes from SEED, drawn a block at a time"},
+    {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
+     ".safetensors with Hugging Face's names for the architecture (or --random-weights)"},
+    {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
+     "random weights of the right shapes from SEED, drawn a part of a block at a time"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy float32 token embeddings [batch][seq][d]; 'random': uniform in [-1, 1) from a fixed seed"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
@@ -167,31 +170,40 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
 static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     tf_run *r = (tf_run *)state;
-    if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)) {
-        const char *seed = fss_args_get(a, "--random-weights");
-        if (!seed)
-            return fss_errorf(err, err_len, FSS_E_ARG,
-                              "%s needs the model's weights: --random-weights SEED (weights files come next)",
-                              role & FSS_ROLE_CLEAR ? "the clear run" : "party 0");
-        if (!fss_parse_u64(seed, &r->seed))
+    fss_status s = FSS_OK;
+    if (role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)) /* first: the clear run learns the sequence from it */
+        s = load_input(r, fss_args_get(a, "--input"), err, err_len);
+    if (s == FSS_OK && (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR))) {
+        const char *seed = fss_args_get(a, "--random-weights"), *file = fss_args_get(a, "--weights");
+        const char *who = role & FSS_ROLE_CLEAR ? "the clear run" : "party 0";
+        uint64_t u = 0;
+        if (!seed == !file)
+            return fss_errorf(err, err_len, FSS_E_ARG, "%s needs the model's weights: --weights FILE.safetensors or "
+                              "--random-weights SEED (one of them)", who);
+        if (seed && !fss_parse_u64(seed, &u))
             return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
+        s = seed ? fss_tf_weights_random(&r->w, r->m, u)
+                 : fss_tf_weights_open(&r->w, r->m, r->layers, r->out_kind != FSS_TF_OUT_HIDDEN, file, err, err_len);
+        if (s == FSS_E_NOMEM && seed)
+            s = fss_errorf(err, err_len, s, "out of memory");
+        if (s == FSS_OK && r->seq > fss_tf_weights_max_seq(r->w))
+            s = fss_errorf(err, err_len, FSS_E_ARG, "%s: %s weights run at most %zu tokens (the window of GPT-Neo's "
+                           "local attention, which is not built), not %zu", file, fss_tf_weights_naming(r->w),
+                           fss_tf_weights_max_seq(r->w), r->seq);
     }
-    if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
-        return FSS_OK;
-    fss_status s = load_input(r, fss_args_get(a, "--input"), err, err_len);
-    if (s == FSS_OK && !(r->out = (uint64_t *)calloc(fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq), 8)))
-        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    if (s == FSS_OK)
-        s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
-    return s;
+    if (s != FSS_OK || !(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
+        return s;
+    if (!(r->out = (uint64_t *)calloc(fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq), 8)))
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    return fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
 }
 
 static fss_status tf_walk(void *state, fss_eval *ev, fss_progress *pg)
 {
     tf_run *r = (tf_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
-    return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->out_kind, r->seed, clear || b == 1 ? r->x : NULL,
-                       clear || b == 1 ? r->out : NULL, pg);
+    return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->out_kind, clear || b == 0 ? r->w : NULL,
+                       clear || b == 1 ? r->x : NULL, clear || b == 1 ? r->out : NULL, pg);
 }
 
 static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
@@ -232,13 +244,15 @@ static void tf_free(void *state)
         fss_free_wiped(r->x, r->xcount * 8);
     if (r->out)
         fss_free_wiped(r->out, fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq) * 8);
+    fss_tf_weights_free(r->w);
     fss_free_wiped(r, sizeof *r);
 }
 
 const fss_family fss_family_transformer = {
     .name = "transformer",
-    /* 2: the description says what party 1 receives (out=hidden|logits|token) */
-    .version = 2,
+    /* 2: the description says what party 1 receives (out=hidden|logits|token); 3: party 0's
+     * weights a part at a time, the final norm's gain and bias among them */
+    .version = 3,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), gpt2-tiny, llama-tiny",
     .flags = tf_flags,

@@ -91,6 +91,12 @@ FSS_NODISCARD fss_status fss_safetensors_read_f32(const fss_safetensors *st, con
                                                   size_t dst_count, char *err, size_t err_len);
 FSS_NODISCARD fss_status fss_safetensors_read_f64(const fss_safetensors *st, const char *name, double *dst,
                                                   size_t dst_count, char *err, size_t err_len);
+/* The same after checking the tensor's shape is exactly shape[0..ndim) (an element count
+ * that matches with another shape, a transposed matrix, is refused with FSS_E_FORMAT and
+ * "FILE: tensor NAME has shape [..]; WHO takes [..]"). */
+FSS_NODISCARD fss_status fss_safetensors_read_f32_shaped(const fss_safetensors *st, const char *name, float *dst,
+                                                         int ndim, const size_t *shape, const char *who, char *err,
+                                                         size_t err_len);
 /* The tensor's bytes as stored; dst_bytes must equal its nbytes. */
 FSS_NODISCARD fss_status fss_safetensors_read_raw(const fss_safetensors *st, const char *name, void *dst,
                                                   size_t dst_bytes, char *err, size_t err_len);

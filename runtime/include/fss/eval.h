@@ -131,6 +131,9 @@ int fss_eval_party(const fss_eval *ev); /* -1 unless PARTY */
 const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev);
 /* The message of the last failure (gate name and what went wrong). */
 const char *fss_eval_error(const fss_eval *ev);
+/* Record a failure's message (what fss_eval_error gives) and return s: a model's walk
+ * reports what went wrong in its own terms, as the gates do. */
+fss_status fss_eval_fail(fss_eval *ev, fss_status s, const char *fmt, ...) FSS_PRINTF(3, 4);
 fss_ctx *fss_eval_cpu(fss_eval *ev);
 
 /* Where a party runs the FSS evaluations of its gates (DCF, comparison) and its matrix and

@@ -4,12 +4,14 @@
  * the parties and the clear run, over the gates of fss/gates.h.
  *
  * Party 1 gives the token embeddings [batch][seq][d]; the last hidden states are revealed
- * to it. Party 0's weights are random from a seed for now (--random-weights SEED), drawn a
- * layer at a time, so no party holds a whole model. */
+ * to it (or, for GPT and Llama, the last position's logits or the next token). Party 0's
+ * weights come from a .safetensors file or from a seed, a part of a block at a time, so no
+ * party holds a whole model. */
 #ifndef FSS_TRANSFORMER_H
 #define FSS_TRANSFORMER_H
 
 #include "fss/family.h"
+#include "fss/safetensors.h" /* FSS_IO_ERR_LEN */
 
 FSS_EXTERN_C_BEGIN
 
@@ -37,12 +39,53 @@ typedef enum fss_tf_out { FSS_TF_OUT_HIDDEN, FSS_TF_OUT_LOGITS, FSS_TF_OUT_TOKEN
 /* Values of the output, per the above. */
 size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_t seq);
 
+/* Party 0's weights come in parts, each one input of party 0 (one message), taken just
+ * before they are used so that a party holds one part at a time. A part is its pieces
+ * one after the other, each a matrix [in][out] or a vector, at the model's scale:
+ *   QKV   W_q [d][d], W_k [d][kv], W_v [d][kv], then (BERT, GPT) b_q [d], b_k [kv], b_v [kv]
+ *   O     W_o [d][d] (+ b_o [d]);  UP  W_1 [d][ffn] (+ b_1 [ffn]);  GATE (Llama)  W_g [d][ffn]
+ *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
+ *   HEAD  the LM head [d][vocab] (GPT, Llama)
+ * with kv = d / heads * kv_heads, and 1 / sqrt(d / heads) folded into W_q and b_q. */
+typedef enum fss_tf_part {
+    FSS_TF_QKV, FSS_TF_O, FSS_TF_LN1, FSS_TF_UP, FSS_TF_GATE, FSS_TF_DOWN, FSS_TF_LN2, FSS_TF_NORM, FSS_TF_HEAD,
+    FSS_TF_PARTS
+} fss_tf_part;
+/* Part p's pieces' shapes {rows, cols} (rows 1: a vector), their count as the result (0:
+ * the architecture has no such part); and the values of the whole part. */
+#define FSS_TF_MAX_PIECES 6
+int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2]);
+size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p);
+
+/* Where the weights come from (transformers/weights.c). fss_tf_weights_random: from seed,
+ * a stream for each (block, part). fss_tf_weights_open: a .safetensors file with Hugging
+ * Face's names for the architecture (BERT's encoder.layer.L...; GPT-2's h.L.attn.c_attn...,
+ * GPT-Neo's h.L.attn.attention.q_proj...; Llama's model.layers.L...; an optional "bert.",
+ * "transformer." or "model." prefix), nn.Linear weights [out][in] transposed, GPT-2's
+ * Conv1D [in][out] as is; the LM head from lm_head.weight or the tied token embeddings.
+ * Every tensor the first layers blocks (and, with head, the LM head) take is read once at
+ * open, so that a missing tensor, a wrong shape or a value without a fixed-point value is
+ * refused (FSS_E_FORMAT, err naming file and tensor) before a key is spent. */
+typedef struct fss_tf_weights fss_tf_weights;
+FSS_NODISCARD fss_status fss_tf_weights_random(fss_tf_weights **w, const fss_tf_model *m, uint64_t seed);
+FSS_NODISCARD fss_status fss_tf_weights_open(fss_tf_weights **w, const fss_tf_model *m, int layers, int head,
+                                             const char *path, char *err, size_t err_len);
+/* Part p of block layer (FSS_TF_NORM and FSS_TF_HEAD: any layer) in fixed point into
+ * v[0 .. fss_tf_part_count). */
+FSS_NODISCARD fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v,
+                                             char *err, size_t err_len);
+/* The longest sequence these weights run exactly (GPT-Neo's files: 256, its local
+ * attention's window, which the walk does not build), and the names found ("random"). */
+size_t fss_tf_weights_max_seq(const fss_tf_weights *w);
+const char *fss_tf_weights_naming(const fss_tf_weights *w);
+void fss_tf_weights_free(fss_tf_weights *w);
+
 /* The walk of layers blocks (at most m->layers) of m on batch x seq tokens: x the
  * embeddings (CLEAR and party 1: batch seq d fixed-point values; else NULL), out what
- * party 1 receives (CLEAR and party 1, fss_tf_out_count values), weights drawn from seed
- * (CLEAR and party 0). */
+ * party 1 receives (CLEAR and party 1, fss_tf_out_count values), w the weights (CLEAR and
+ * party 0; else NULL). */
 FSS_NODISCARD fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq,
-                                     fss_tf_out o, uint64_t seed, const uint64_t *x, uint64_t *out,
+                                     fss_tf_out o, const fss_tf_weights *w, const uint64_t *x, uint64_t *out,
                                      fss_progress *pg);
 
 extern const fss_family fss_family_transformer;

@@ -1,0 +1,378 @@
+/* Party 0's weights for the transformer walk (fss/transformer.h): random from a seed, or
+ * read from a .safetensors file under Hugging Face's names, both filling the same parts.
+ *
+ * The walk's layouts are [in][out] for a weight matrix. Hugging Face stores nn.Linear
+ * weights as [out][in] (BERT, GPT-Neo, Llama: transposed here) and GPT-2's Conv1D as
+ * [in][out] (as is), with its queries, keys and values fused in one [d][3 d] c_attn. The
+ * owner folds attention's 1 / sqrt(head size) into the queries' weights and bias, except
+ * for GPT-Neo, whose attention does not scale. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fss/ring.h"
+#include "fss/rng.h"
+#include "fss/safetensors.h"
+#include "fss/transformer.h"
+
+typedef enum naming { HF_BERT, HF_GPT2, HF_NEO, HF_LLAMA } naming;
+static const char *const naming_str[] = {"BERT", "GPT-2", "GPT-Neo", "Llama"};
+
+struct fss_tf_weights {
+    const fss_tf_model *m;
+    uint64_t seed;
+    fss_safetensors *st; /* NULL: random from seed */
+    naming nm;
+    const char *prefix; /* before every name but lm_head.weight: "", "bert.", "transformer.", "model." */
+    int tied;           /* the LM head is the token embeddings (no lm_head.weight) */
+};
+
+/* ---- the parts' layouts ------------------------------------------------------------------ */
+
+#define MAX_PIECES FSS_TF_MAX_PIECES
+typedef struct piece {
+    size_t rows, cols; /* rows 1: a vector */
+    char kind;         /* 'w' weight, 'b' bias, 'g' gain */
+    int query;         /* carries 1 / sqrt(head size) */
+} piece;
+
+static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
+{
+    const size_t d = m->d, kv = m->d / m->heads * m->kv_heads, f = m->ffn;
+    const int llama = m->arch == FSS_TF_LLAMA, bias = !llama;
+    int n = 0;
+#define PIECE(r, c, k, q) (pc[n++] = (piece){(r), (c), (k), (q)})
+    switch (p) {
+    case FSS_TF_QKV:
+        PIECE(d, d, 'w', 1), PIECE(d, kv, 'w', 0), PIECE(d, kv, 'w', 0);
+        if (bias)
+            PIECE(1, d, 'b', 1), PIECE(1, kv, 'b', 0), PIECE(1, kv, 'b', 0);
+        break;
+    case FSS_TF_O: PIECE(d, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
+    case FSS_TF_LN1:
+    case FSS_TF_LN2: PIECE(1, d, 'g', 0); if (bias) PIECE(1, d, 'b', 0); break;
+    case FSS_TF_UP: PIECE(d, f, 'w', 0); if (bias) PIECE(1, f, 'b', 0); break;
+    case FSS_TF_GATE: if (llama) PIECE(d, f, 'w', 0); break;
+    case FSS_TF_DOWN: PIECE(f, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
+    case FSS_TF_NORM:
+        if (m->arch != FSS_TF_BERT)
+            PIECE(1, d, 'g', 0);
+        if (m->arch == FSS_TF_GPT)
+            PIECE(1, d, 'b', 0);
+        break;
+    case FSS_TF_HEAD: if (m->vocab) PIECE(d, m->vocab, 'w', 0); break;
+    default: break;
+    }
+#undef PIECE
+    return n;
+}
+
+int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2])
+{
+    piece pc[MAX_PIECES];
+    const int k = pieces(m, p, pc);
+    for (int i = 0; i < k; i++)
+        shape[i][0] = pc[i].rows, shape[i][1] = pc[i].cols;
+    return k;
+}
+
+size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p)
+{
+    piece pc[MAX_PIECES];
+    size_t n = 0;
+    for (int i = 0, k = pieces(m, p, pc); i < k; i++)
+        n += pc[i].rows * pc[i].cols;
+    return n;
+}
+
+/* ---- Hugging Face's names ------------------------------------------------------------- */
+
+/* Where piece i of part p of block l lives in the file: the tensor's name (without the
+ * prefix; top: no prefix either), its shape in the file, whether it is stored [out][in]
+ * (transposed), its first column in a fused tensor, and whether it may be absent (zeros). */
+typedef struct source {
+    char name[128];
+    size_t frows, fcols; /* the file's shape; frows 0: a vector of fcols */
+    int transposed, optional, top;
+    size_t col0;
+} source;
+
+static void src_set(source *s, int l, const char *fmt, size_t frows, size_t fcols, int transposed)
+{
+    snprintf(s->name, sizeof s->name, fmt, l);
+    s->frows = frows, s->fcols = fcols, s->transposed = transposed;
+}
+
+static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, source *s)
+{
+    const fss_tf_model *m = w->m;
+    piece pc[MAX_PIECES];
+    const int n = pieces(m, p, pc);
+    if (i >= n)
+        return 0;
+    const size_t r = pc[i].rows, c = pc[i].cols;
+    const int vec = r == 1, lin = w->nm != HF_GPT2; /* nn.Linear: [out][in] */
+    memset(s, 0, sizeof *s);
+    static const char *const qkv_bert[] = {"query", "key", "value"}, *const qkv[] = {"q", "k", "v"};
+    switch (w->nm) {
+    case HF_GPT2:
+        if (p == FSS_TF_QKV) { /* one fused c_attn [d][3d], bias [3d] */
+            src_set(s, l, vec ? "h.%d.attn.c_attn.bias" : "h.%d.attn.c_attn.weight", vec ? 0 : m->d, 3 * m->d, 0);
+            s->col0 = (size_t)(i % 3) * m->d;
+            return 1;
+        }
+        /* fall through - GPT-2's other names are GPT-Neo's */
+    case HF_NEO: {
+        const char *fmt = NULL;
+        char buf[96];
+        switch (p) {
+        case FSS_TF_QKV:
+            snprintf(buf, sizeof buf, "h.%%d.attn.attention.%s_proj.%s", qkv[i % 3], vec ? "bias" : "weight");
+            fmt = buf;
+            s->optional = vec; /* GPT-Neo's q, k and v have no bias */
+            break;
+        case FSS_TF_O:
+            fmt = w->nm == HF_NEO ? (vec ? "h.%d.attn.attention.out_proj.bias" : "h.%d.attn.attention.out_proj.weight")
+                                  : (vec ? "h.%d.attn.c_proj.bias" : "h.%d.attn.c_proj.weight");
+            break;
+        case FSS_TF_LN1: fmt = pc[i].kind == 'g' ? "h.%d.ln_1.weight" : "h.%d.ln_1.bias"; break;
+        case FSS_TF_LN2: fmt = pc[i].kind == 'g' ? "h.%d.ln_2.weight" : "h.%d.ln_2.bias"; break;
+        case FSS_TF_UP: fmt = vec ? "h.%d.mlp.c_fc.bias" : "h.%d.mlp.c_fc.weight"; break;
+        case FSS_TF_DOWN: fmt = vec ? "h.%d.mlp.c_proj.bias" : "h.%d.mlp.c_proj.weight"; break;
+        case FSS_TF_NORM: fmt = pc[i].kind == 'g' ? "ln_f.weight" : "ln_f.bias"; break;
+        default: break;
+        }
+        if (p == FSS_TF_HEAD)
+            break;
+        src_set(s, l, fmt, vec ? 0 : lin ? c : r, vec ? c : lin ? r : c, !vec && lin);
+        return 1;
+    }
+    case HF_BERT: {
+        char buf[96];
+        const char *fmt = buf;
+        switch (p) {
+        case FSS_TF_QKV: snprintf(buf, sizeof buf, "encoder.layer.%%d.attention.self.%s.%s", qkv_bert[i % 3], vec ? "bias" : "weight"); break;
+        case FSS_TF_O: fmt = vec ? "encoder.layer.%d.attention.output.dense.bias" : "encoder.layer.%d.attention.output.dense.weight"; break;
+        case FSS_TF_LN1: fmt = pc[i].kind == 'g' ? "encoder.layer.%d.attention.output.LayerNorm.weight" : "encoder.layer.%d.attention.output.LayerNorm.bias"; break;
+        case FSS_TF_UP: fmt = vec ? "encoder.layer.%d.intermediate.dense.bias" : "encoder.layer.%d.intermediate.dense.weight"; break;
+        case FSS_TF_DOWN: fmt = vec ? "encoder.layer.%d.output.dense.bias" : "encoder.layer.%d.output.dense.weight"; break;
+        case FSS_TF_LN2: fmt = pc[i].kind == 'g' ? "encoder.layer.%d.output.LayerNorm.weight" : "encoder.layer.%d.output.LayerNorm.bias"; break;
+        default: return 0;
+        }
+        src_set(s, l, fmt, vec ? 0 : c, vec ? c : r, !vec);
+        return 1;
+    }
+    case HF_LLAMA: {
+        char buf[96];
+        const char *fmt = buf;
+        switch (p) {
+        case FSS_TF_QKV: snprintf(buf, sizeof buf, "layers.%%d.self_attn.%s_proj.weight", qkv[i % 3]); break;
+        case FSS_TF_O: fmt = "layers.%d.self_attn.o_proj.weight"; break;
+        case FSS_TF_LN1: fmt = "layers.%d.input_layernorm.weight"; break;
+        case FSS_TF_LN2: fmt = "layers.%d.post_attention_layernorm.weight"; break;
+        case FSS_TF_UP: fmt = "layers.%d.mlp.up_proj.weight"; break;
+        case FSS_TF_GATE: fmt = "layers.%d.mlp.gate_proj.weight"; break;
+        case FSS_TF_DOWN: fmt = "layers.%d.mlp.down_proj.weight"; break;
+        case FSS_TF_NORM: fmt = "norm.weight"; break;
+        default: break;
+        }
+        if (p == FSS_TF_HEAD)
+            break;
+        src_set(s, l, fmt, vec ? 0 : c, vec ? c : r, !vec);
+        return 1;
+    }
+    }
+    /* the LM head [d][vocab]: lm_head.weight [vocab][d], or the tied token embeddings */
+    if (w->tied)
+        src_set(s, l, w->nm == HF_LLAMA ? "embed_tokens.weight" : "wte.weight", c, r, 1);
+    else
+        src_set(s, l, "lm_head.weight", c, r, 1), s->top = 1;
+    return 1;
+}
+
+static void full_name(const fss_tf_weights *w, const source *s, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s", s->top ? "" : w->prefix, s->name);
+}
+
+/* ---- reading a part -------------------------------------------------------------------- */
+
+static uint64_t fixed(double x, const fss_tf_model *m) { return fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits); }
+
+/* Random, as PyTorch's init would scale them (uniform, variance 1 / fan_in), gains near 1,
+ * biases near 0, from a stream of its own for each (seed, block, part). */
+static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v)
+{
+    const fss_tf_model *m = w->m;
+    piece pc[MAX_PIECES];
+    const int n = pieces(m, p, pc);
+    const double qs = 1 / sqrt((double)(m->d / m->heads));
+    fss_rng *g = NULL;
+    fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + (uint64_t)l * 64u + (uint64_t)p);
+    for (int i = 0; s == FSS_OK && i < n; i++) {
+        const size_t k = pc[i].rows * pc[i].cols;
+        const double a = pc[i].kind == 'w' ? sqrt(3.0 / (double)pc[i].rows) : 0.1, mid = pc[i].kind == 'g';
+        if ((s = fss_rng_bytes(g, v, k * 8)) != FSS_OK)
+            break;
+        for (size_t j = 0; j < k; j++) {
+            const double x = (((double)(v[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1);
+            v[j] = fixed(x, m);
+        }
+        v += k;
+    }
+    fss_rng_free(g);
+    return s;
+}
+
+static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v, char *err, size_t err_len)
+{
+    const fss_tf_model *m = w->m;
+    piece pc[MAX_PIECES];
+    const int n = pieces(m, p, pc);
+    const double qs = w->nm == HF_NEO ? 1 : 1 / sqrt((double)(m->d / m->heads));
+    const double lim = ldexp(1.0, m->bits - 2 - m->scale);
+    char who[96], name[192];
+    snprintf(who, sizeof who, "%s (Hugging Face %s names)", m->name, naming_str[w->nm]);
+    fss_status s = FSS_OK;
+    for (int i = 0; s == FSS_OK && i < n; i++) {
+        source src;
+        source_of(w, l, p, i, &src);
+        full_name(w, &src, name, sizeof name);
+        const size_t r = pc[i].rows, c = pc[i].cols, fn = (src.frows ? src.frows : 1) * src.fcols;
+        if (src.optional && !fss_safetensors_find(w->st, name)) { /* absent: zeros */
+            memset(v, 0, r * c * 8);
+            v += r * c;
+            continue;
+        }
+        float *f = (float *)malloc(fn * sizeof(float));
+        if (!f)
+            return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %s (%zu values)", name, fn);
+        const size_t fshape[2] = {src.frows, src.fcols};
+        s = src.frows ? fss_safetensors_read_f32_shaped(w->st, name, f, 2, fshape, who, err, err_len)
+                      : fss_safetensors_read_f32_shaped(w->st, name, f, 1, fshape + 1, who, err, err_len);
+        for (size_t a = 0; s == FSS_OK && a < r; a++)
+            for (size_t b = 0; b < c; b++) {
+                /* ours [a][b] (vector: [b]); the file's [b][a] when transposed, else [a][col0 + b] */
+                const size_t at = src.transposed ? b * src.fcols + a : a * src.fcols + src.col0 + b;
+                const double x = (double)f[at] * (pc[i].query ? qs : 1);
+                if (!(fabs(x) < lim)) {
+                    s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s element %zu is %g: not a finite number within +-%g",
+                                   fss_safetensors_path(w->st), name, at, (double)f[at], lim);
+                    break;
+                }
+                v[a * c + b] = fixed(x, m);
+            }
+        fss_free_wiped(f, fn * sizeof(float));
+        v += r * c;
+    }
+    return s;
+}
+
+fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v, char *err,
+                               size_t err_len)
+{
+    if (!w->st) {
+        fss_status s = read_random(w, layer, p, v);
+        return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
+    }
+    return read_file(w, layer, p, v, err, err_len);
+}
+
+/* ---- opening ---------------------------------------------------------------------------- */
+
+fss_status fss_tf_weights_random(fss_tf_weights **out, const fss_tf_model *m, uint64_t seed)
+{
+    fss_tf_weights *w = (fss_tf_weights *)calloc(1, sizeof *w);
+    if (!w)
+        return FSS_E_NOMEM;
+    w->m = m, w->seed = seed, w->prefix = "";
+    *out = w;
+    return FSS_OK;
+}
+
+/* The naming and prefix whose first block's first tensor the file holds. */
+static int detect(fss_tf_weights *w)
+{
+    static const struct { fss_tf_arch arch; naming nm; const char *prefix; } tries[] = {
+        {FSS_TF_BERT, HF_BERT, ""},        {FSS_TF_BERT, HF_BERT, "bert."}, {FSS_TF_GPT, HF_GPT2, ""},
+        {FSS_TF_GPT, HF_GPT2, "transformer."}, {FSS_TF_GPT, HF_NEO, "transformer."}, {FSS_TF_GPT, HF_NEO, ""},
+        {FSS_TF_LLAMA, HF_LLAMA, "model."}, {FSS_TF_LLAMA, HF_LLAMA, ""},
+    };
+    for (size_t t = 0; t < sizeof tries / sizeof *tries; t++) {
+        if (tries[t].arch != w->m->arch)
+            continue;
+        source s;
+        char name[192];
+        w->nm = tries[t].nm, w->prefix = tries[t].prefix;
+        source_of(w, 0, FSS_TF_QKV, 0, &s);
+        full_name(w, &s, name, sizeof name);
+        if (fss_safetensors_find(w->st, name))
+            return 1;
+    }
+    return 0;
+}
+
+fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int layers, int head, const char *path,
+                               char *err, size_t err_len)
+{
+    *out = NULL;
+    fss_tf_weights *w = (fss_tf_weights *)calloc(1, sizeof *w);
+    if (!w)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    w->m = m;
+    fss_status s = fss_safetensors_open(&w->st, path, err, err_len);
+    if (s == FSS_OK && !detect(w)) {
+        static const char *const first[] = {"encoder.layer.0.attention.self.query.weight",
+                                            "h.0.attn.c_attn.weight (GPT-2) or h.0.attn.attention.q_proj.weight",
+                                            "model.layers.0.self_attn.q_proj.weight"};
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: no %s (Hugging Face's names for %s)", path, first[m->arch],
+                       m->name);
+    }
+    if (s == FSS_OK && head && m->vocab) { /* lm_head.weight, else tied to the token embeddings */
+        char name[192];
+        snprintf(name, sizeof name, "%s%s", w->prefix, w->nm == HF_LLAMA ? "embed_tokens.weight" : "wte.weight");
+        w->tied = !fss_safetensors_find(w->st, "lm_head.weight");
+        if (w->tied && !fss_safetensors_find(w->st, name))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: no lm_head.weight nor %s for %s's LM head", path, name,
+                           m->name);
+    }
+    /* every tensor the run takes, read once now: a missing tensor, a wrong shape or a value
+     * without a fixed-point value is refused before a key is spent */
+    size_t most = 0;
+    for (int p = 0; p < FSS_TF_PARTS; p++)
+        most = fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
+    uint64_t *v = s == FSS_OK ? (uint64_t *)malloc(most * 8) : NULL;
+    if (s == FSS_OK && !v)
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    for (int l = 0; s == FSS_OK && l < layers; l++)
+        for (int p = 0; s == FSS_OK && p < FSS_TF_NORM; p++)
+            s = read_file(w, l, (fss_tf_part)p, v, err, err_len);
+    if (s == FSS_OK)
+        s = read_file(w, 0, FSS_TF_NORM, v, err, err_len);
+    if (s == FSS_OK && head)
+        s = read_file(w, 0, FSS_TF_HEAD, v, err, err_len);
+    if (v)
+        fss_free_wiped(v, most * 8);
+    if (s != FSS_OK) {
+        fss_tf_weights_free(w);
+        return s;
+    }
+    *out = w;
+    return FSS_OK;
+}
+
+size_t fss_tf_weights_max_seq(const fss_tf_weights *w)
+{
+    return w->st && w->nm == HF_NEO ? 256 : (size_t)-1; /* GPT-Neo's local layers: a window of 256 */
+}
+
+const char *fss_tf_weights_naming(const fss_tf_weights *w) { return w->st ? naming_str[w->nm] : "random"; }
+
+void fss_tf_weights_free(fss_tf_weights *w)
+{
+    if (!w)
+        return;
+    fss_safetensors_close(w->st);
+    free(w);
+}
