@@ -44,7 +44,7 @@ import json, sys
 dsec, dkb = float(sys.argv[1]), int(sys.argv[2])
 p0, p1 = (json.load(open(p)) for p in sys.argv[3:5])
 m0, m1 = (int(open(p).read().split()[-1]) / 1024 for p in sys.argv[5:7])
-row = {"model": p1["model"], "seq": p1["seq"], "batch": p1["batch"], "blocks": p1["blocks"], "dealer_s": dsec,
+row = {"model": p1["model"], "seq": p1["seq"], "batch": p1["batch"], "blocks": p1["layers"], "dealer_s": dsec,
        "dealer_peak_mb": dkb / 1024, "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"],
        "online_s_p0": p0["seconds"], "online_s_p1": p1["seconds"], "setup_s_p1": p1["setup_seconds"],
        "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
@@ -53,7 +53,7 @@ ph = p1.get("phases") or {}
 phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))
 print(json.dumps(row))
 sys.stderr.write("| %s | %d | %d | %d | %.2f | %.0f | %.1f | %.3f | %.2f | %d | %.0f | %s |\n" % (
-    p1["model"], p1["seq"], p1["batch"], p1["blocks"], dsec, dkb / 1024,
+    p1["model"], p1["seq"], p1["batch"], p1["layers"], dsec, dkb / 1024,
     max(p0["key_bytes"], p1["key_bytes"]) / 1e6, p1["seconds"], (p1["bytes_sent"] + p1["bytes_received"]) / 1e6,
     p1["rounds"], max(m0, m1), phases))
 PY

@@ -1,15 +1,20 @@
 /* dealer: writes the two parties' one-time key files for one run of a model.
  *
  *   dealer --model NAME [family options] --out DIR
+ *   dealer --model NAME [family options] --dry-run [--json]
  *
  * It never sees weights or inputs: it walks the model in DEALER mode, drawing every mask
  * from the OS CSPRNG, and streams each party's keys to DIR/p0.bin and DIR/p1.bin. Which
- * models exist and which options they take is the registry's (fss/family.h). */
+ * models exist and which options they take is the registry's (fss/family.h). A dry run
+ * (the same walk with a dry dealer, fss_eval_set_dry) gives the sizes, rounds and bytes
+ * without writing; every run makes one first, to say what it will write and to refuse
+ * when the disk lacks the room. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +28,8 @@ static void usage(FILE *f)
             "usage: dealer --model NAME [options of its family] --out DIR\n"
             "  --model NAME     one of: %s\n"
             "  --out DIR        where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
+            "  --dry-run        write nothing: the key bytes, rounds, bytes exchanged and peak memory\n"
+            "  --json           with --dry-run: one JSON object on stdout\n"
             "  --threads N      CPU threads (default: all)\n"
             "  --quiet          no progress lines\n"
             "  --piece-bytes N  store a gate's keys in chunks of at most N bytes (default 64 MiB;\n"
@@ -52,6 +59,54 @@ static int parse_num(const char *flag, const char *v, unsigned long long lo, uns
     return 1;
 }
 
+static double peak_rss(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss * 1024.0;
+}
+
+/* The dry run's figures: one line for people, or one JSON object. The dealer's peak is
+ * this walk's, measured. A party holds the walk's wires as the dealer does, and on top
+ * party 0's largest input twice (its values and their masked copy) and a key piece being
+ * read and parsed: an estimate, said so. */
+static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piece, int json)
+{
+    const double dealer = peak_rss(), party = dealer + 16.0 * (double)r->input_max + (double)piece;
+    if (json) {
+        printf("{%s, \"description\": \"%s\", \"key_bytes\": [%llu, %llu], \"rounds\": %llu, \"bytes_sent\": [%llu, "
+               "%llu], \"bytes_exchanged\": %llu, \"peak_bytes\": %.0f, \"peak_bytes_dealer\": %.0f, "
+               "\"peak_bytes_party_estimate\": %.0f}\n",
+               fss_model_shape_json(m), fss_model_description(m), (unsigned long long)r->bytes[0],
+               (unsigned long long)r->bytes[1], (unsigned long long)r->rounds, (unsigned long long)r->sent[0],
+               (unsigned long long)r->sent[1], (unsigned long long)(r->sent[0] + r->sent[1]),
+               party > dealer ? party : dealer, dealer, party);
+        return;
+    }
+    printf("%s: keys %.2f MB (party 0) and %.2f MB (party 1); the run: %llu rounds, %.2f MB sent by party 0 and "
+           "%.2f MB by party 1; peak memory %.0f MB (this dealer), about %.0f MB a party\n",
+           fss_model_description(m), (double)r->bytes[0] / 1e6, (double)r->bytes[1] / 1e6,
+           (unsigned long long)r->rounds, (double)r->sent[0] / 1e6, (double)r->sent[1] / 1e6, dealer / 1e6,
+           party / 1e6);
+}
+
+/* The room on out's file system (out or, before it exists, its parent), in bytes; -1
+ * when it cannot be told. */
+static double room(const char *out)
+{
+    struct statvfs sv;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", out);
+    char *slash = strrchr(parent, '/');
+    if (statvfs(out, &sv) == 0)
+        return (double)sv.f_bavail * (double)sv.f_frsize;
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    return statvfs(parent, &sv) == 0 ? (double)sv.f_bavail * (double)sv.f_frsize : -1;
+}
+
 /* SIGINT, SIGTERM, SIGHUP: remove the partial key files (and a finished one whose twin is
  * not), say so, and die of the signal as usual. */
 static void on_signal(int sig)
@@ -68,7 +123,7 @@ int main(int argc, char **argv)
 {
     fss_omp_prefer_passive(argv);
     const char *model = NULL, *out = NULL;
-    int quiet = 0;
+    int quiet = 0, dry = 0, json = 0;
     unsigned long long piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
     fss_args fa = {0};
     char err[1024];
@@ -81,6 +136,10 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
         } else if (own && !v) {
             fprintf(stderr, "dealer: %s needs a value (see --help)\n", a);
             return 2;
@@ -101,8 +160,9 @@ int main(int argc, char **argv)
             i--; /* fss_args_take moved past the flag and its value */
         }
     }
-    if (!model || !out) {
-        fprintf(stderr, "dealer: --model and --out are required (see --help)\n");
+    if (!model || (!out && !dry) || (json && !dry)) {
+        fprintf(stderr, "dealer: %s (see --help)\n", json && !dry ? "--json goes with --dry-run"
+                                                                  : "--model and --out (or --dry-run) are required");
         return 2;
     }
     fss_model *m = NULL;
@@ -126,13 +186,33 @@ int main(int argc, char **argv)
     const double t0 = now_s();
     fss_progress *pg = NULL;
     fss_deal_result res;
-    fss_status s = fss_progress_new(&pg, "dealer", quiet);
-    const fss_deal_config c = {.dir = out, .piece = (size_t)piece, .threads = (int)threads, .pg = pg};
+    fss_status s = fss_progress_new(&pg, "dealer", quiet || !dry);
+    fss_deal_config c = {.dir = out ? out : ".", .piece = (size_t)piece, .threads = (int)threads, .pg = pg, .dry = 1};
     if (s == FSS_OK)
-        s = fss_deal_files(m, &c, &res, err, sizeof err);
+        s = fss_deal_files(m, &c, &res, err, sizeof err); /* the dry run every run starts with */
     else
         snprintf(err, sizeof err, "out of memory");
-    if (s == FSS_OK) {
+    if (s == FSS_OK && dry) {
+        report_dry(m, &res, piece ? (size_t)piece : FSS_KEYFILE_PIECE_BYTES, json);
+    } else if (s == FSS_OK) {
+        const double need = (double)res.bytes[0] + (double)res.bytes[1], free_bytes = room(out);
+        if (!quiet)
+            fprintf(stderr, "dealer: writing %.2f MB (party 0) and %.2f MB (party 1) to %s\n",
+                    (double)res.bytes[0] / 1e6, (double)res.bytes[1] / 1e6, out);
+        if (free_bytes >= 0 && free_bytes < need) {
+            s = FSS_E_IO;
+            snprintf(err, sizeof err, "%s has %.2f MB free and the keys take %.2f MB: free space or choose another --out",
+                     out, free_bytes / 1e6, need / 1e6);
+        } else {
+            fss_progress_free(pg);
+            pg = NULL;
+            if ((s = fss_progress_new(&pg, "dealer", quiet)) == FSS_OK) {
+                c.pg = pg, c.dry = 0;
+                s = fss_deal_files(m, &c, &res, err, sizeof err);
+            }
+        }
+    }
+    if (s == FSS_OK && !dry) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         fprintf(stderr, "dealer: %s: wrote %s (%.2f MB) and %s (%.2f MB) in %.2f s, peak memory %.0f MB\n",

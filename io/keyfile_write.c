@@ -8,6 +8,7 @@
 struct fss_keyfile_writer {
     int fd;
     int have_partial; /* we created the partial file and it is not renamed yet */
+    int count_only;   /* fss_keyfile_create_counter: sizes only, no file */
     int signal_slot;  /* its fss_keyfile_remove_on_signal slot, or -1 */
     char *path, *partial;
     uint8_t header[FSS_KEYFILE_HEADER_BYTES];
@@ -86,6 +87,8 @@ static fss_status wfail_io(fss_keyfile_writer *w, int e)
 
 static fss_status flush(fss_keyfile_writer *w)
 {
+    if (w->count_only)
+        return FSS_OK; /* nothing is ever buffered */
     int e = fss_kf_pwrite_all(w->fd, w->buf, w->buf_len, w->flushed);
     if (e)
         return wfail_io(w, e);
@@ -96,6 +99,10 @@ static fss_status flush(fss_keyfile_writer *w)
 
 static fss_status put(fss_keyfile_writer *w, const uint8_t *p, size_t n)
 {
+    if (w->count_only) {
+        w->flushed += n;
+        return FSS_OK;
+    }
     while (n) {
         if (w->buf_len == 0 && n >= WRITE_BUFFER_BYTES) { /* large pieces skip the copy */
             int e = fss_kf_pwrite_all(w->fd, p, n, w->flushed);
@@ -123,6 +130,8 @@ static fss_status put(fss_keyfile_writer *w, const uint8_t *p, size_t n)
  * the part flushed in the file. */
 static fss_status patch(fss_keyfile_writer *w, uint64_t off, const uint8_t *p, size_t n)
 {
+    if (w->count_only)
+        return FSS_OK;
     if (off < w->flushed) {
         size_t k = w->flushed - off < n ? (size_t)(w->flushed - off) : n;
         int e = fss_kf_pwrite_all(w->fd, p, k, off);
@@ -187,6 +196,26 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
     return put(w, w->header, sizeof w->header);
 }
 
+fss_status fss_keyfile_create_counter(fss_keyfile_writer **out, int party)
+{
+    if (!out)
+        return FSS_E_ARG;
+    fss_keyfile_writer *w = calloc(1, sizeof *w);
+    *out = w;
+    if (!w)
+        return FSS_E_NOMEM;
+    w->fd = -1;
+    w->signal_slot = -1;
+    w->count_only = 1;
+    if (party != 0 && party != 1)
+        return wfail(w, FSS_E_ARG, "fss_keyfile_create_counter: party 0 or 1");
+    static const char dry[] = "(dry run)";
+    if (!(w->path = malloc(sizeof dry)))
+        return wfail(w, FSS_E_NOMEM, "out of memory");
+    memcpy(w->path, dry, sizeof dry);
+    return put(w, w->header, sizeof w->header);
+}
+
 fss_status fss_keyfile_begin_chunk(fss_keyfile_writer *w, uint32_t kind, uint64_t elements, uint64_t payload_bytes)
 {
     FSS_ASSERT(w);
@@ -223,8 +252,9 @@ fss_status fss_keyfile_append(fss_keyfile_writer *w, const void *data, size_t n)
                      w->path, w->chunks, w->got + (uint64_t)n, w->expect);
     if (n == 0)
         return FSS_OK;
-    FSS_ASSERT(data);
-    w->crc = fss_crc32c(w->crc, data, n);
+    FSS_ASSERT(data || w->count_only);
+    if (!w->count_only)
+        w->crc = fss_crc32c(w->crc, data, n);
     w->got += n;
     return put(w, data, n);
 }
@@ -290,6 +320,10 @@ fss_status fss_keyfile_writer_close(fss_keyfile_writer *w)
     fss_status st = flush(w);
     if (st)
         return st;
+    if (w->count_only) {
+        fss_keyfile_writer_abort(w); /* no file: this frees */
+        return FSS_OK;
+    }
     put_u64(w->header + H_CHUNKS, w->chunks);
     put_u64(w->header + H_TOTAL, w->flushed);
     put_u32(w->header + H_CHECK, fss_kf_header_check(w->header));

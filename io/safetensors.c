@@ -315,9 +315,10 @@ static double elem_f64(fss_safetensors_dtype dt, const unsigned char *b)
     }
 }
 
-/* Read t in ST_CHUNK pieces and convert each element (to float if f32, else double). */
-static fss_status read_convert(const fss_safetensors *st, const char *name, void *dst, size_t dst_count, int f32,
-                               char *err, size_t err_len)
+/* Read elements [first, first + count) of tensor name in ST_CHUNK pieces and convert each
+ * (to float if f32, else double); whole: count must be the tensor's. */
+static fss_status read_convert(const fss_safetensors *st, const char *name, uint64_t first, void *dst,
+                               size_t dst_count, int f32, int whole, char *err, size_t err_len)
 {
     const fss_safetensors_tensor *t;
     fss_status s = fss_safetensors_get(st, name, &t, err, err_len);
@@ -326,14 +327,15 @@ static fss_status read_convert(const fss_safetensors *st, const char *name, void
     if (t->dtype != FSS_ST_F32 && t->dtype != FSS_ST_F64 && t->dtype != FSS_ST_F16 && t->dtype != FSS_ST_BF16)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor '%s' has dtype %s, which does not convert to float",
                     st->path, name, fss_st_types[t->dtype].name);
-    if ((uint64_t)dst_count != t->count)
-        return fss_errorf(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu", st->path, name,
-                    (unsigned long long)t->count, dst_count);
+    if (whole ? (uint64_t)dst_count != t->count : first > t->count || (uint64_t)dst_count > t->count - first)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: tensor '%s' has %llu elements, the destination %zu%s", st->path,
+                          name, (unsigned long long)t->count, dst_count, whole ? "" : " from an offset");
     unsigned char buf[ST_CHUNK];
     size_t isz = fss_st_types[t->dtype].size, per = ST_CHUNK / isz;
-    for (uint64_t i = 0; i < t->count; i += per) {
-        size_t n = (size_t)(t->count - i < per ? t->count - i : per);
-        if ((s = pread_all(st->fd, buf, n * isz, t->offset + i * isz, st->path, err, err_len)) != FSS_OK)
+    const uint64_t base = t->offset + first * isz;
+    for (uint64_t i = 0; i < dst_count; i += per) {
+        size_t n = (size_t)(dst_count - i < per ? dst_count - i : per);
+        if ((s = pread_all(st->fd, buf, n * isz, base + i * isz, st->path, err, err_len)) != FSS_OK)
             return s;
         for (size_t k = 0; k < n; k++) {
             double v = elem_f64(t->dtype, buf + k * isz);
@@ -349,7 +351,13 @@ static fss_status read_convert(const fss_safetensors *st, const char *name, void
 fss_status fss_safetensors_read_f32(const fss_safetensors *st, const char *name, float *dst, size_t dst_count,
                                     char *err, size_t err_len)
 {
-    return read_convert(st, name, dst, dst_count, 1, err, err_len);
+    return read_convert(st, name, 0, dst, dst_count, 1, 1, err, err_len);
+}
+
+fss_status fss_safetensors_read_f32_range(const fss_safetensors *st, const char *name, uint64_t first, float *dst,
+                                          size_t count, char *err, size_t err_len)
+{
+    return read_convert(st, name, first, dst, count, 1, 0, err, err_len);
 }
 
 fss_status fss_safetensors_read_f32_shaped(const fss_safetensors *st, const char *name, float *dst, int ndim,
@@ -379,7 +387,7 @@ fss_status fss_safetensors_read_f32_shaped(const fss_safetensors *st, const char
 fss_status fss_safetensors_read_f64(const fss_safetensors *st, const char *name, double *dst, size_t dst_count,
                                     char *err, size_t err_len)
 {
-    return read_convert(st, name, dst, dst_count, 0, err, err_len);
+    return read_convert(st, name, 0, dst, dst_count, 0, 1, err, err_len);
 }
 
 fss_status fss_safetensors_read_raw(const fss_safetensors *st, const char *name, void *dst, size_t dst_bytes,

@@ -58,6 +58,12 @@ fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_s
     return FSS_OK;
 }
 
+void fss_eval_set_dry(fss_eval *ev)
+{
+    if (ev->mode == FSS_MODE_DEALER)
+        ev->dry = 1;
+}
+
 fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu)
 {
     *out = NULL;
@@ -198,8 +204,26 @@ fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, vo
     return FSS_OK;
 }
 
+void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits)
+{
+    const uint64_t nb = fss_packed_bytes(count, bits);
+    ev->stats.rounds++;
+    ev->stats.party_sent[0] += nb;
+    ev->stats.party_sent[1] += nb;
+}
+
+void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes)
+{
+    ev->stats.rounds++;
+    ev->stats.party_sent[from] += bytes;
+}
+
 fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count, int bits)
 {
+    if (ev->dry) {
+        memset(out, 0, count * 8);
+        return FSS_OK;
+    }
     fss_status s = fss_rng_ring(ev->rng, out, count, bits);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "dealer: random source failed");
@@ -408,6 +432,10 @@ fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES])
 fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES], uint64_t *out, size_t count,
                               int bits)
 {
+    if (ev->dry) {
+        memset(out, 0, count * 8);
+        return FSS_OK;
+    }
     fss_status s = expand_seed(ev, seed, out, count, bits);
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "cannot expand a mask seed");
 }
@@ -419,8 +447,14 @@ fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, 
 
 fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t count, int bits, uint64_t *share1)
 {
-    uint8_t seed[16];
+    uint8_t seed[16] = {0};
     size_t nb = fss_packed_bytes(count, bits);
+    if (ev->dry) { /* the sizes */
+        fss_status s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed, sizeof seed);
+        if (share1)
+            memset(share1, 0, count * 8);
+        return s == FSS_OK ? fss_ev_put(ev, 1, FSS_KEY_SHARES, count, NULL, nb) : s;
+    }
     uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
     uint8_t *packed = (uint8_t *)fss_ev_alloc(ev, nb);
     fss_status s = (s1 && packed) ? FSS_OK : FSS_E_NOMEM;

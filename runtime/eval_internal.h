@@ -24,6 +24,7 @@ struct fss_eval {
     void *be_state;                   /* its state (the CUDA backend's stream and slots), or NULL */
     void *keymem; /* the CPU backend's: the parsed keys of one step, reused (no page faults, no zeroing) */
     size_t keymem_cap;
+    int dry; /* a dealer that only counts (fss_eval_set_dry) */
     char err[512];
 };
 
@@ -71,6 +72,17 @@ FSS_NODISCARD fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cn
                                      uint64_t *out);
 
 #define fss_ev_fail fss_eval_fail /* its short name inside the runtime */
+
+/* Dealer: the parties' exchange at this point of the walk, counted without a message (the
+ * dry run's figures; test_gates holds them against the parties' own counts). Each gate's
+ * dealer branch calls one where its party branch exchanges: fss_ev_deal_reconstruct for
+ * fss_ev_reconstruct of count values of bits, fss_ev_deal_send for party from's message
+ * of bytes. */
+void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits);
+/* A dry dealer (fss_eval_set_dry): keys, masks and product correlations are not computed,
+ * only the sizes of what would be written (appended data NULL) and the exchanges. */
+static inline int fss_ev_dry(const fss_eval *ev) { return ev->dry; }
+void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes);
 
 /* Dealer: append a chunk to party b's keys. */
 /* Dealer: a key written in parts (the parts must add up to bytes). */

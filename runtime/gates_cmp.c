@@ -56,6 +56,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
             fss_pack_bits(alpha, cnt, 1, buf);
             s = fss_ev_put_append(ev, b, buf, nb);
         }
+        fss_ev_deal_reconstruct(ev, cnt, 1);
     } else {
         const void *zb;
         if ((s = fss_ev_open(ev, FSS_KEY_DRELU, cnt)) != FSS_OK)
@@ -135,6 +136,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
             }
             s = fss_ev_shares_deal(ev, sh, nsh * cnt, n);
         }
+        fss_ev_deal_reconstruct(ev, cnt, n);
     } else if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, n)) == FSS_OK) {
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) /* my share of y^, reusing rd */
@@ -252,6 +254,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
                 vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, m);
             s = fss_ev_shares_deal(ev, vals, cnt, m);
         }
+        fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
         uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
         if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) != FSS_OK)
@@ -336,6 +339,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
             }
             s = fss_ev_shares_deal(ev, vals, 2 * cnt, n);
         }
+        fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
         uint64_t *out = tmp, *xs = tmp + cnt, *part = tmp + 2 * cnt, *sh = tmp + cnt;
         if ((s = fss_ev_open(ev, FSS_KEY_TRUNC_NONNEG, cnt)) == FSS_OK) {

@@ -113,6 +113,7 @@ fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y
             sh[2 * cnt + i] = fss_msb(r, n);
         }
         s = fss_ev_shares_deal(ev, sh, 3 * cnt, n);
+        fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], n - 1);
@@ -170,6 +171,7 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         for (size_t i = 0; i < cnt; i++)
             sh[i] = (y->v[i] - x->v[i]) & nmask; /* r_y - r */
         s = fss_ev_shares_deal(ev, sh, cnt, n);
+        fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_sext_in(x->v[i], m);
@@ -246,6 +248,7 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
         for (size_t i = 0; i < cnt; i++)
             sh[i] = (z.v[i] - sh[i]) & zmask; /* r_z - H(r - t) */
         s = fss_ev_shares_deal(ev, sh, cnt, m);
+        fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = x->v[i] & fmask;

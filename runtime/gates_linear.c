@@ -53,6 +53,8 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
         if ((s = fss_ev_seed(ev, seed)) == FSS_OK && (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK)
             s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
         fss_memzero(seed, sizeof seed);
+        fss_ev_deal_send(ev, owner, nb);
+        ev->stats.input_max = n > ev->stats.input_max ? n : ev->stats.input_max;
         if (s != FSS_OK)
             return s;
     } else {
@@ -188,6 +190,7 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
                 s = fss_ev_shares_deal(ev, v, nz, bits);
             }
         }
+        fss_ev_deal_reconstruct(ev, nz, bits);
     } else if ((s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK &&
                (s = fss_ev_shares_take(ev, v, nz, bits)) == FSS_OK) {
         const int mine = ev->party == o;
@@ -236,6 +239,7 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             }
         }
         fss_free_wiped(vals, (nx + nw + nz) * 8);
+        fss_ev_deal_reconstruct(ev, nz, bits);
     } else {
         uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, (nx + nw + nz) * 8);
         uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, nw * 8);

@@ -48,6 +48,7 @@ fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table
             s = fss_ev_deal(ev, &pr, cnt, x->v, NULL);
         if (s == FSS_OK && (s = fss_ev_random(ev, y->v, cnt, out_bits)) == FSS_OK)
             s = fss_ev_shares_deal(ev, y->v, cnt, out_bits);
+        fss_ev_deal_reconstruct(ev, cnt, out_bits);
     } else {
         uint64_t *mine = tmp, *ry = tmp + cnt;
         if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK || (s = fss_ev_take(ev, &pr, cnt, x->v, mine)) != FSS_OK ||

@@ -40,7 +40,7 @@ static fss_status sink_append(void *self, const void *data, size_t n)
         fss_status s = fss_keyfile_append(sp->w, p, take);
         if (s != FSS_OK)
             return s;
-        p += take;
+        p = p ? p + take : NULL; /* NULL: a dry run's sizes only */
         n -= take;
         sp->left -= take;
         if ((sp->in_piece -= take) == 0) {

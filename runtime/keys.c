@@ -46,6 +46,10 @@ fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
 {
     const fss_prim_ops *po = fss_prim_ops_of(pr->kind);
     const size_t g = po->outs(pr);
+    if (fss_ev_dry(ev)) { /* the sizes */
+        fss_status s = fss_ev_put_append(ev, 0, NULL, cnt * po->key_bytes(pr));
+        return s == FSS_OK ? fss_ev_put_append(ev, 1, NULL, cnt * po->key_bytes(pr)) : s;
+    }
     deal_bufs d;
     fss_status s = deal_open(ev, &d, cnt, po->key_bytes(pr));
     for (size_t at = 0; at < cnt && s == FSS_OK; at += d.step) {

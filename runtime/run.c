@@ -97,7 +97,7 @@ void fss_progress_free(fss_progress *pg)
 fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err, size_t err_len)
 {
     memset(res, 0, sizeof *res);
-    if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
+    if (!c->dry && mkdir(c->dir, 0700) != 0 && errno != EEXIST)
         return fss_errorf(err, err_len, FSS_E_IO, "cannot create %s: %s", c->dir, strerror(errno));
     const char *desc = fss_model_description(m);
     uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], secret[FSS_KEYFILE_SECRET_BYTES];
@@ -118,7 +118,8 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     }
     for (int b = 0; b < 2; b++) {
         snprintf(res->path[b], sizeof res->path[b], "%s/p%d.bin", c->dir, b);
-        s = fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m), secret);
+        s = c->dry ? fss_keyfile_create_counter(&w[b], b)
+                   : fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m), secret);
         if (s == FSS_OK)
             s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, desc, strlen(desc));
         if (s != FSS_OK) {
@@ -132,6 +133,8 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
         fss_errorf(err, err_len, s, "cannot set up the dealer: %s", fss_status_str(s));
         goto done;
     }
+    if (c->dry)
+        fss_eval_set_dry(ev);
     fss_progress_watch(c->pg, ev);
     if ((s = fss_model_walk(m, ev, c->pg)) != FSS_OK) {
         const char *kf = fss_keyfile_writer_error(w[fss_keyfile_writer_error(w[0])[0] ? 0 : 1]);
@@ -139,15 +142,21 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
                    kf[0] ? "\n" : "", kf);
         goto done;
     }
+    res->rounds = fss_eval_stats_get(ev)->rounds;
+    res->sent[0] = fss_eval_stats_get(ev)->party_sent[0];
+    res->sent[1] = fss_eval_stats_get(ev)->party_sent[1];
+    res->input_max = fss_eval_stats_get(ev)->input_max;
     /* Both final paths are in the signal registry from before the first rename until both
      * are done: a signal at any moment leaves neither file (unlinking one not there yet
-     * does nothing). */
-    int done_slot[2] = {fss_keyfile_remove_on_signal_add(res->path[0]), fss_keyfile_remove_on_signal_add(res->path[1])};
+     * does nothing). A dry run has no files: nothing of dir's is ever removed. */
+    int done_slot[2] = {-1, -1};
+    for (int b = 0; b < 2 && !c->dry; b++)
+        done_slot[b] = fss_keyfile_remove_on_signal_add(res->path[b]);
     for (int b = 0; b < 2; b++) {
         res->bytes[b] = fss_keyfile_writer_bytes(w[b]);
         if ((s = fss_keyfile_writer_close(w[b])) != FSS_OK) {
             fss_errorf(err, err_len, s, "%s", fss_keyfile_writer_error(w[b]));
-            if (b == 1) /* a key file without its twin is no use: leave neither */
+            if (b == 1 && !c->dry) /* a key file without its twin is no use: leave neither */
                 unlink(res->path[0]);
             break;
         }

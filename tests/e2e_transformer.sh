@@ -17,22 +17,41 @@ npy_shape() { python3 -c "import ast, sys; f = open(sys.argv[1], 'rb'); f.read(8
 # party 0's weights and party 1's embeddings: random unless the caller sets these
 weights=(--random-weights 5)
 input=random
+# the dry run's figures against the real run's: each key file's size, the rounds, and each
+# party's bytes sent (the messages: the wire adds TLS's 22 bytes a record and the handshake)
+dry_matches() { # NAME: $work/NAME.dry (dealer --dry-run --json), NAME/p*.bin, NAME.p*.json (online --json)
+    python3 - "$work/$1" <<'PY'
+import json, os, sys
+w = sys.argv[1]
+d = json.load(open(w + ".dry"))
+for b in (0, 1):
+    p = json.loads(open(w + ".p%d.json" % b).read().strip().splitlines()[-1])
+    size = os.path.getsize(w + "/p%d.bin" % b)
+    wire, msg = p["bytes_sent"], d["bytes_sent"][b]
+    if size != d["key_bytes"][b] or p["rounds"] != d["rounds"] or not 0 <= wire - msg <= msg // 500 + 64 * d["rounds"] + 16384:
+        sys.exit("party %d: key file %d bytes, %d rounds, %d bytes sent; the dry run said %d, %d, %d (messages)"
+                 % (b, size, p["rounds"], wire, d["key_bytes"][b], d["rounds"], msg))
+PY
+}
+
 run() { # NAME MODEL DEALER-FLAGS...
     local name=$1 model=$2 p
     shift 2
+    "$dealer" --model "$model" "$@" --dry-run --json --quiet >"$work/$name.dry" || { bad "$name: dry run"; return; }
     "$dealer" --model "$model" "$@" --out "$work/$name" --quiet >/dev/null || { bad "$name: dealer"; return; }
     "$online" --clear --model "$model" "$@" "${weights[@]}" --input "$input" --output "$work/$name-clear.npy" --quiet ||
         { bad "$name: clear run"; return; }
     p=$(port)
     "$online" --party 0 --keys "$work/$name/p0.bin" --peer 127.0.0.1:$p "${weights[@]}" --quiet --threads 1 \
-        --timeout 30 >"$work/log0" 2>&1 &
+        --timeout 30 --json >"$work/$name.p0.json" 2>"$work/log0" &
     local pid=$!
     "$online" --party 1 --keys "$work/$name/p1.bin" --peer 127.0.0.1:$p --input "$input" --output "$work/$name.npy" \
-        --quiet --threads 1 --timeout 30 >"$work/log1" 2>&1
+        --quiet --threads 1 --timeout 30 --json >"$work/$name.p1.json" 2>"$work/log1"
     local rc1=$?
     wait $pid
     local rc0=$?
     [ $rc0 = 0 ] && [ $rc1 = 0 ] && ok || { bad "$name: parties exited $rc0, $rc1"; cat "$work/log0" "$work/log1"; }
+    dry_matches "$name" && ok || bad "$name: the dry run's figures differ from the run's"
     cmp -s "$work/$name.npy" "$work/$name-clear.npy" && ok || bad "$name: secure hidden states differ from the clear run"
     [ "$(stat -c %a "$work/$name.npy" 2>/dev/null)" = 600 ] && ok || bad "$name: output mode is not 0600"
     rm -rf "${work:?}/$name"
@@ -149,5 +168,16 @@ refused "a NaN weight" "$work/w3.st" "h.1.attn.c_proj.weight element 3 is nan"
 "$online" --clear --model gpt2-tiny --weights "$work/hf-neo/weights.safetensors" --input random --seq 257 \
     --output "$work/o.npy" --quiet >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "GPT-Neo weights run at most 256 tokens" "$work/log" && ok || { bad "GPT-Neo beyond 256 tokens"; cat "$work/log"; }
+
+# a dealer that would not fit its disk says so and leaves nothing (a 1 MiB tmpfs, where one
+# can be mounted; the dry run's figure is what it compares)
+if mkdir -p "$work/small" && mount -t tmpfs -o size=1m tmpfs "$work/small" 2>/dev/null; then
+    "$dealer" --model bert-tiny --seq 8 --out "$work/small/k" >"$work/log" 2>&1
+    [ $? = 1 ] && grep -q "MB free and the keys take .* free space or choose another --out" "$work/log" &&
+        [ -z "$(ls -A "$work/small/k" 2>/dev/null)" ] && ok || { bad "a dealer without room"; cat "$work/log"; }
+    umount "$work/small"
+else
+    echo "skipped: the disk-room refusal (cannot mount a tmpfs here)"
+fi
 
 finish

@@ -88,6 +88,10 @@ static inline void *party_main(void *arg)
     return NULL;
 }
 
+/* The last dealer walk's counters: harness_parties holds the parties' rounds and bytes
+ * against what the dealer counted for them (the dry run's figures). */
+static fss_eval_stats harness_dealt;
+
 /* The dealer walk of md into two new key streams; its key bytes per party to dealt
  * (may be NULL). The caller frees keys. */
 static inline void harness_deal(fss_ctx *ctx, fss_rng *rng, harness_walk walk, const void *md, const char *name,
@@ -101,6 +105,7 @@ static inline void harness_deal(fss_ctx *ctx, fss_rng *rng, harness_walk walk, c
     CHECK(s == FSS_OK, "%s: dealer walk failed: %s", name, fss_eval_error(ev));
     for (int b = 0; b < 2 && dealt; b++)
         dealt[b] = fss_eval_stats_get(ev)->key_bytes[b];
+    harness_dealt = *fss_eval_stats_get(ev);
     fss_eval_free(ev);
 }
 
@@ -123,7 +128,8 @@ static inline void harness_run(harness_walk walk, const void *md, fss_memkeys *k
     close(fds[1]);
 }
 
-/* harness_run, where each party must succeed and read its keys to the end. */
+/* harness_run, where each party must succeed, read its keys to the end, and make the
+ * exchanges the dealer counted for it (rounds, bytes each way). */
 static inline void harness_parties(harness_walk walk, const void *md, const char *name, fss_memkeys *keys[2],
                                    uint64_t *out[2], party_run pr[2])
 {
@@ -132,6 +138,12 @@ static inline void harness_parties(harness_walk walk, const void *md, const char
         CHECK(pr[b].status == FSS_OK, "%s: party %d failed: %s", name, b, pr[b].err);
         CHECK(fss_memkeys_unread(keys[b]) == 0, "%s: party %d left %zu key chunks unread", name, b,
               fss_memkeys_unread(keys[b]));
+        const fss_eval_stats *st = &pr[b].stats, *d = &harness_dealt;
+        CHECK(st->rounds == d->rounds && st->bytes_sent == d->party_sent[b] && st->bytes_received == d->party_sent[!b],
+              "%s: party %d made %llu rounds, sent %llu and received %llu bytes; the dealer counted %llu, %llu, %llu",
+              name, b, (unsigned long long)st->rounds, (unsigned long long)st->bytes_sent,
+              (unsigned long long)st->bytes_received, (unsigned long long)d->rounds,
+              (unsigned long long)d->party_sent[b], (unsigned long long)d->party_sent[!b]);
     }
 }
 

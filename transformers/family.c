@@ -109,7 +109,7 @@ static void tf_describe(const void *state, char *out, size_t len)
 static void tf_shape_json(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"blocks\": %d, \"out\": \"%s\"", r->m->name,
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"layers\": %d, \"out\": \"%s\"", r->m->name,
              r->batch, r->seq, r->layers, out_names[r->out_kind]);
 }
 

@@ -233,22 +233,42 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
 }
 
 /* The LM head on each sequence's last position: logits = h_last W [d][vocab], or only
- * their argmax. */
+ * their argmax. W comes in slices of columns (fss_tf_head_slice), each input and
+ * multiplied on its own so that a party holds one slice at a time; one shift for all. */
 static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_tf_out o, fss_tensor *y)
 {
-    const size_t d = B->m->d;
-    size_t ls[2] = {B->batch, d};
-    fss_tensor last = {0}, lg = {0};
-    wpart W = {0};
+    const fss_tf_model *m = B->m;
+    const size_t d = m->d, V = m->vocab, cs = fss_tf_head_slice(m);
+    size_t ls[2] = {B->batch, d}, ps[2] = {B->batch, V};
+    fss_tensor last = {0}, p = {0}, lg = {0};
     fss_status s = fss_tensor_init(&last, 2, ls, h->bits, h->scale);
+    if (s == FSS_OK)
+        s = fss_tensor_init(&p, 2, ps, h->bits, 2 * h->scale);
     for (size_t b = 0; s == FSS_OK && b < B->batch; b++) /* wires of the last row: a copy */
         memcpy(last.v + b * d, h->v + ((b * B->seq + B->seq - 1) * d), d * 8);
-    if (s == FSS_OK && (s = part_in(ev, B->m, B->w, B->l, FSS_TF_HEAD, &W)) == FSS_OK)
-        s = linear(ev, &last, &W.v[0], NULL, o == FSS_TF_OUT_TOKEN ? &lg : y);
+    uint64_t *v = B->w && s == FSS_OK ? (uint64_t *)malloc(cs * d * 8) : NULL;
+    if (B->w && s == FSS_OK && !v)
+        s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for the LM head");
+    for (size_t c0 = 0; s == FSS_OK && c0 < V; c0 += cs) {
+        const size_t c1 = c0 + cs < V ? c0 + cs : V;
+        size_t ws[2] = {d, c1 - c0};
+        fss_tensor W = {0}, q = {0};
+        char err[FSS_IO_ERR_LEN];
+        if (B->w && (s = fss_tf_weights_read_head(B->w, c0, c1, v, err, sizeof err)) != FSS_OK)
+            s = fss_eval_fail(ev, s, "%s", err);
+        if (s == FSS_OK && (s = fss_gate_input(ev, 0, 2, ws, m->bits, m->scale, v, &W)) == FSS_OK &&
+            (s = fss_gate_matmul(ev, &last, &W, &q)) == FSS_OK)
+            for (size_t b = 0; b < B->batch; b++) /* the slice's columns of the products */
+                memcpy(p.v + b * V + c0, q.v + b * (c1 - c0), (c1 - c0) * 8);
+        fss_tensor_free(&W), fss_tensor_free(&q);
+    }
+    if (v)
+        fss_free_wiped(v, cs * d * 8);
+    if (s == FSS_OK)
+        s = fss_gate_ars_bounded(ev, &p, m->scale, o == FSS_TF_OUT_TOKEN ? &lg : y);
     if (s == FSS_OK && o == FSS_TF_OUT_TOKEN)
         s = fss_gate_argmax(ev, &lg, y);
-    part_free(&W);
-    fss_tensor_free(&last), fss_tensor_free(&lg);
+    fss_tensor_free(&last), fss_tensor_free(&p), fss_tensor_free(&lg);
     return s;
 }
 

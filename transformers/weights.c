@@ -225,6 +225,43 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
     return s;
 }
 
+/* The LM head's columns [c0, c1): rows c0..c1 of the file's [vocab][d] (lm_head.weight or
+ * the tied embeddings), after a check of its whole shape, transposed into [d][c1 - c0]. */
+static fss_status read_head_file(const fss_tf_weights *w, size_t c0, size_t c1, uint64_t *v, char *err, size_t err_len)
+{
+    const fss_tf_model *m = w->m;
+    const size_t d = m->d, k = c1 - c0;
+    const double lim = ldexp(1.0, m->bits - 2 - m->scale);
+    source src;
+    char name[192];
+    source_of(w, 0, FSS_TF_HEAD, 0, &src);
+    full_name(w, &src, name, sizeof name);
+    const fss_safetensors_tensor *t = NULL;
+    fss_status s = fss_safetensors_get(w->st, name, &t, err, err_len);
+    if (s != FSS_OK)
+        return s;
+    if (t->ndim != 2 || t->shape[0] != m->vocab || t->shape[1] != d)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: tensor %s has %d dimensions (%llu x %llu); %s's LM head takes [%zu, %zu]",
+                          fss_safetensors_path(w->st), name, t->ndim, (unsigned long long)t->shape[0],
+                          (unsigned long long)(t->ndim > 1 ? t->shape[1] : 0), m->name, m->vocab, d);
+    float *f = (float *)malloc(k * d * sizeof(float));
+    if (!f)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %zu values of %s", k * d, name);
+    s = fss_safetensors_read_f32_range(w->st, name, (uint64_t)c0 * d, f, k * d, err, err_len);
+    for (size_t j = 0; s == FSS_OK && j < k; j++)
+        for (size_t i = 0; i < d; i++) {
+            const double x = f[j * d + i];
+            if (!(fabs(x) < lim)) {
+                s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s element %zu is %g: not a finite number within +-%g",
+                               fss_safetensors_path(w->st), name, (c0 + j) * d + i, x, lim);
+                break;
+            }
+            v[i * k + j] = fixed(x, m);
+        }
+    fss_free_wiped(f, k * d * sizeof(float));
+    return s;
+}
+
 static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v, char *err, size_t err_len)
 {
     const fss_tf_model *m = w->m;
@@ -269,9 +306,38 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
     return s;
 }
 
+size_t fss_tf_head_slice(const fss_tf_model *m)
+{
+    const size_t c = ((size_t)1 << 24) / m->d; /* 2^24 values: 128 MB a slice, its mask as much */
+    return c < 1 ? 1 : c > m->vocab ? m->vocab : c;
+}
+
+fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c1, uint64_t *v, char *err,
+                                    size_t err_len)
+{
+    const fss_tf_model *m = w->m;
+    if (!m->vocab || c0 >= c1 || c1 > m->vocab)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: no LM head columns [%zu, %zu)", m->name, c0, c1);
+    if (w->st)
+        return read_head_file(w, c0, c1, v, err, err_len);
+    /* random: a stream for each slice (the walk's slices are fixed by the shape) */
+    const size_t n = (c1 - c0) * m->d;
+    const double a = sqrt(3.0 / (double)m->d);
+    fss_rng *g = NULL;
+    fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + ((uint64_t)1 << 32) + c0);
+    if (s == FSS_OK)
+        s = fss_rng_bytes(g, v, n * 8);
+    for (size_t i = 0; s == FSS_OK && i < n; i++)
+        v[i] = fixed(((double)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
+    fss_rng_free(g);
+    return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
+}
+
 fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v, char *err,
                                size_t err_len)
 {
+    if (p == FSS_TF_HEAD)
+        return fss_errorf(err, err_len, FSS_E_ARG, "the LM head comes in slices: fss_tf_weights_read_head");
     if (!w->st) {
         fss_status s = read_random(w, layer, p, v);
         return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
@@ -339,8 +405,8 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     }
     /* every tensor the run takes, read once now: a missing tensor, a wrong shape or a value
      * without a fixed-point value is refused before a key is spent */
-    size_t most = 0;
-    for (int p = 0; p < FSS_TF_PARTS; p++)
+    size_t most = head && m->vocab ? fss_tf_head_slice(m) * m->d : 0;
+    for (int p = 0; p < FSS_TF_HEAD; p++)
         most = fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
     uint64_t *v = s == FSS_OK ? (uint64_t *)malloc(most * 8) : NULL;
     if (s == FSS_OK && !v)
@@ -350,8 +416,9 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
             s = read_file(w, l, (fss_tf_part)p, v, err, err_len);
     if (s == FSS_OK)
         s = read_file(w, 0, FSS_TF_NORM, v, err, err_len);
-    if (s == FSS_OK && head)
-        s = read_file(w, 0, FSS_TF_HEAD, v, err, err_len);
+    for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
+        s = read_head_file(w, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v, err,
+                           err_len);
     if (v)
         fss_free_wiped(v, most * 8);
     if (s != FSS_OK) {

@@ -76,6 +76,9 @@ FSS_NODISCARD fss_status fss_keyfile_create(fss_keyfile_writer **w, const char *
                                             const uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES],
                                             const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES],
                                             const uint8_t secret[FSS_KEYFILE_SECRET_BYTES]);
+/* A writer that writes nothing and counts: fss_keyfile_writer_bytes gives the size the
+ * same calls would give a key file (the dealer's dry run). Appended data may be NULL. */
+FSS_NODISCARD fss_status fss_keyfile_create_counter(fss_keyfile_writer **w, int party);
 
 /* One chunk in pieces: begin with its kind, element count and exact payload size,
  * append the payload in any number of pieces, end. end_chunk fails unless exactly

@@ -97,6 +97,10 @@ FSS_NODISCARD fss_status fss_safetensors_read_f64(const fss_safetensors *st, con
 FSS_NODISCARD fss_status fss_safetensors_read_f32_shaped(const fss_safetensors *st, const char *name, float *dst,
                                                          int ndim, const size_t *shape, const char *who, char *err,
                                                          size_t err_len);
+/* Elements [first, first + count) of tensor name in storage order (row-major: a range of
+ * rows of a matrix), converted to float; FSS_E_ARG when they run past its end. */
+FSS_NODISCARD fss_status fss_safetensors_read_f32_range(const fss_safetensors *st, const char *name, uint64_t first,
+                                                        float *dst, size_t count, char *err, size_t err_len);
 /* The tensor's bytes as stored; dst_bytes must equal its nbytes. */
 FSS_NODISCARD fss_status fss_safetensors_read_raw(const fss_safetensors *st, const char *name, void *dst,
                                                   size_t dst_bytes, char *err, size_t err_len);

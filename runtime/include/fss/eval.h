@@ -107,6 +107,10 @@ const char *fss_phase_name(fss_phase p);
 typedef struct fss_eval_stats {
     uint64_t bytes_sent, bytes_received, rounds;
     uint64_t key_bytes[2]; /* dealer: written per party; party: read (index party) */
+    /* Dealer: the bytes each party will send, counted where each gate's dealer branch
+     * stands for the parties' exchange (rounds: the exchanges, the same for both) */
+    uint64_t party_sent[2];
+    uint64_t input_max; /* dealer: the most values one input had (party 0's largest part) */
     double seconds;        /* in gates, this context */
     /* CLEAR walks: the smallest headroom, in bits, that a product or a sum left between
      * its largest |value| and the ring's signed range (bits - 1 minus that value's bit
@@ -121,6 +125,10 @@ typedef struct fss_eval_stats {
 
 /* Dealer: masks and key seeds from rng (the OS CSPRNG in real use); keys to sinks[0..1]. */
 FSS_NODISCARD fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_rng *rng, fss_key_sink sinks[2]);
+/* Make a dealer dry: it computes no keys, masks (all 0) or product correlations, and
+ * hands its sinks the sizes only (append's data NULL): the key bytes, rounds and bytes
+ * exchanged of a run in the time of a walk over the wires. */
+void fss_eval_set_dry(fss_eval *ev);
 /* Party b: keys from src, messages over link. */
 FSS_NODISCARD fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link);
 FSS_NODISCARD fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu);

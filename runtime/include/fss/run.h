@@ -23,16 +23,23 @@ void fss_progress_free(fss_progress *pg);
 /* The dealer: both parties' key files for one run of m, dir/p0.bin and dir/p1.bin (dir is
  * created, mode 0700, when missing; the files must not exist), every mask and seed from the
  * OS CSPRNG. Keys are generated and written a step at a time, a gate's keys in chunks of at
- * most piece bytes (0: FSS_KEYFILE_PIECE_BYTES). On failure neither file is left. */
+ * most piece bytes (0: FSS_KEYFILE_PIECE_BYTES). On failure neither file is left.
+ *
+ * dry: the same walk with a dry dealer (fss_eval_set_dry) and counting writers: nothing
+ * is written, dir is not touched, and res has the sizes the files would have. */
 typedef struct fss_deal_config {
     const char *dir;
     size_t piece;
     int threads; /* 0: all */
     fss_progress *pg;
+    int dry;
 } fss_deal_config;
 typedef struct fss_deal_result {
     char path[2][4096];
     uint64_t bytes[2]; /* each file's size */
+    uint64_t rounds;  /* the exchanges of the parties' run */
+    uint64_t sent[2]; /* the bytes each party will send in it (the messages, before TLS) */
+    uint64_t input_max; /* the most values one input had */
 } fss_deal_result;
 FSS_NODISCARD fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err,
                                         size_t err_len);

@@ -45,7 +45,7 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
  *   QKV   W_q [d][d], W_k [d][kv], W_v [d][kv], then (BERT, GPT) b_q [d], b_k [kv], b_v [kv]
  *   O     W_o [d][d] (+ b_o [d]);  UP  W_1 [d][ffn] (+ b_1 [ffn]);  GATE (Llama)  W_g [d][ffn]
  *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
- *   HEAD  the LM head [d][vocab] (GPT, Llama)
+ *   HEAD  the LM head [d][vocab] (GPT, Llama), input in slices of fss_tf_head_slice columns
  * with kv = d / heads * kv_heads, and 1 / sqrt(d / heads) folded into W_q and b_q. */
 typedef enum fss_tf_part {
     FSS_TF_QKV, FSS_TF_O, FSS_TF_LN1, FSS_TF_UP, FSS_TF_GATE, FSS_TF_DOWN, FSS_TF_LN2, FSS_TF_NORM, FSS_TF_HEAD,
@@ -70,10 +70,15 @@ typedef struct fss_tf_weights fss_tf_weights;
 FSS_NODISCARD fss_status fss_tf_weights_random(fss_tf_weights **w, const fss_tf_model *m, uint64_t seed);
 FSS_NODISCARD fss_status fss_tf_weights_open(fss_tf_weights **w, const fss_tf_model *m, int layers, int head,
                                              const char *path, char *err, size_t err_len);
-/* Part p of block layer (FSS_TF_NORM and FSS_TF_HEAD: any layer) in fixed point into
+/* Part p of block layer (FSS_TF_NORM: any layer; not FSS_TF_HEAD) in fixed point into
  * v[0 .. fss_tf_part_count). */
 FSS_NODISCARD fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v,
                                              char *err, size_t err_len);
+/* The LM head's columns (token ids) [c0, c1) as [d][c1 - c0], and the columns of the
+ * slices the walk inputs it in (2^24 values a slice: llama2-13b's head is 10 of them). */
+FSS_NODISCARD fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c1, uint64_t *v,
+                                                  char *err, size_t err_len);
+size_t fss_tf_head_slice(const fss_tf_model *m);
 /* The longest sequence these weights run exactly (GPT-Neo's files: 256, its local
  * attention's window, which the walk does not build), and the names found ("random"). */
 size_t fss_tf_weights_max_seq(const fss_tf_weights *w);

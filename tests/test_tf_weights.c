@@ -1,0 +1,153 @@
+/* The transformer family's weights reader (transformers/weights.c) on safetensors files
+ * written here: GPT-2's names on gpt2-tiny, fresh random values each run.
+ * - The LM head read through any window of columns [c0, c1) equals the same columns of
+ *   the whole head, and the whole head is the tied embeddings transposed, in fixed point.
+ * - A part (the fused c_attn's queries, keys, values and biases) lands where the layout
+ *   says, with 1/sqrt(head size) folded into the queries.
+ * - An embeddings table of the wrong shape, a missing tensor and a value beyond the ring
+ *   are refused at open, naming the tensor. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fss/ring.h"
+#include "fss/transformer.h"
+
+typedef struct tensor_spec {
+    const char *name;
+    size_t rows, cols; /* rows 0: a vector */
+    float *v;
+} tensor_spec;
+
+static void write_st(const char *path, tensor_spec *t, size_t n)
+{
+    char hdr[4096];
+    size_t off = 0;
+    int k = snprintf(hdr, sizeof hdr, "{");
+    for (size_t i = 0; i < n; i++) {
+        const size_t cnt = (t[i].rows ? t[i].rows : 1) * t[i].cols;
+        if (t[i].rows)
+            k += snprintf(hdr + k, sizeof hdr - (size_t)k, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu,%zu],"
+                          "\"data_offsets\":[%zu,%zu]}", i ? "," : "", t[i].name, t[i].rows, t[i].cols, off, off + 4 * cnt);
+        else
+            k += snprintf(hdr + k, sizeof hdr - (size_t)k, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu],"
+                          "\"data_offsets\":[%zu,%zu]}", i ? "," : "", t[i].name, t[i].cols, off, off + 4 * cnt);
+        off += 4 * cnt;
+    }
+    k += snprintf(hdr + k, sizeof hdr - (size_t)k, "}");
+    while (k % 8)
+        hdr[k++] = ' ';
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    const uint64_t hl = (uint64_t)k;
+    REQUIRE(fwrite(&hl, 8, 1, f) == 1 && fwrite(hdr, 1, (size_t)k, f) == (size_t)k);
+    for (size_t i = 0; i < n; i++) {
+        const size_t cnt = (t[i].rows ? t[i].rows : 1) * t[i].cols;
+        REQUIRE(fwrite(t[i].v, 4, cnt, f) == cnt);
+    }
+    REQUIRE(fclose(f) == 0);
+}
+
+static float uni(fss_rng *r) { return (float)((double)(check_u64(r) >> 11) / 9007199254740992.0 * 2 - 1); }
+
+int main(void)
+{
+    fss_rng *r = check_init("test_tf_weights");
+    const fss_tf_model *m = fss_tf_find("gpt2-tiny");
+    REQUIRE(m && m->arch == FSS_TF_GPT);
+    const size_t d = m->d, V = m->vocab;
+    float cattn_w[64 * 192], cattn_b[192], lnw[64], lnb[64], wte[97 * 64];
+    REQUIRE(sizeof wte / sizeof *wte == V * d && sizeof lnw / sizeof *lnw == d);
+    for (size_t i = 0; i < sizeof cattn_w / sizeof *cattn_w; i++)
+        cattn_w[i] = uni(r);
+    for (size_t i = 0; i < 192; i++)
+        cattn_b[i] = uni(r);
+    for (size_t i = 0; i < d; i++)
+        lnw[i] = 1 + uni(r) / 8, lnb[i] = uni(r) / 8;
+    for (size_t i = 0; i < V * d; i++)
+        wte[i] = uni(r);
+    wte[5 * d + 7] = -2.0f, wte[(V - 1) * d + d - 1] = 1.5f; /* edges: a whole value, the last element */
+    char path[] = "/tmp/test_tf_weights_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    tensor_spec t[] = {{"h.0.attn.c_attn.weight", 64, 192, cattn_w}, {"h.0.attn.c_attn.bias", 0, 192, cattn_b},
+                       {"ln_f.weight", 0, 64, lnw}, {"ln_f.bias", 0, 64, lnb}, {"wte.weight", 97, 64, wte}};
+    write_st(path, t, 5);
+    char err[FSS_IO_ERR_LEN];
+    fss_tf_weights *w = NULL;
+    fss_status s = fss_tf_weights_open(&w, m, 0, 1, path, err, sizeof err); /* no blocks: the head and ln_f */
+    CHECK(s == FSS_OK, "open: %s", err);
+    if (s == FSS_OK) {
+        uint64_t *all = (uint64_t *)malloc(V * d * 8), *win = (uint64_t *)malloc(V * d * 8);
+        REQUIRE(all && win);
+        CHECK(fss_tf_weights_read_head(w, 0, V, all, err, sizeof err) == FSS_OK, "%s", err);
+        int exact = 1;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < V; j++)
+                exact &= all[i * V + j] ==
+                         fss_ring_from_signed((int64_t)llrint(ldexp(wte[j * d + i], m->scale)), m->bits);
+        CHECK(exact, "the whole head is not the tied embeddings transposed");
+        for (int trial = 0; trial < 20; trial++) {
+            size_t c0 = (size_t)(check_u64(r) % V), c1 = c0 + 1 + (size_t)(check_u64(r) % (V - c0));
+            if (trial == 0)
+                c0 = 0, c1 = 1;
+            if (trial == 1)
+                c0 = V - 1, c1 = V;
+            CHECK(fss_tf_weights_read_head(w, c0, c1, win, err, sizeof err) == FSS_OK, "%s", err);
+            int same = 1;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = c0; j < c1; j++)
+                    same &= win[i * (c1 - c0) + (j - c0)] == all[i * V + j];
+            CHECK(same, "head columns [%zu, %zu) differ from the whole head's", c0, c1);
+        }
+        CHECK(fss_tf_weights_read_head(w, 5, 5, win, err, sizeof err) == FSS_E_ARG, "an empty window");
+        CHECK(fss_tf_weights_read_head(w, 0, V + 1, win, err, sizeof err) == FSS_E_ARG, "a window past the vocabulary");
+        /* the QKV part: W_q [d][d] (scaled), W_k, W_v, then b_q (scaled), b_k, b_v */
+        uint64_t *qkv = (uint64_t *)malloc(fss_tf_part_count(m, FSS_TF_QKV) * 8);
+        REQUIRE(qkv && fss_tf_part_count(m, FSS_TF_QKV) == 3 * d * d + 3 * d);
+        CHECK(fss_tf_weights_read(w, 0, FSS_TF_QKV, qkv, err, sizeof err) == FSS_OK, "%s", err);
+        const double qs = 1 / sqrt((double)(d / m->heads));
+        int placed = 1;
+        for (size_t p = 0; p < 3; p++)
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++) {
+                    const double x = cattn_w[i * 3 * d + p * d + j] * (p ? 1 : qs), b = cattn_b[p * d + j] * (p ? 1 : qs);
+                    placed &= qkv[p * d * d + i * d + j] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
+                    placed &= i || qkv[3 * d * d + p * d + j] == fss_ring_from_signed((int64_t)llrint(ldexp(b, m->scale)), m->bits);
+                }
+        CHECK(placed, "c_attn's columns are not where the QKV part's layout puts them");
+        free(qkv), free(all), free(win);
+    }
+    fss_tf_weights_free(w);
+
+    /* refusals at open, naming the tensor */
+    t[4].rows = 64, t[4].cols = 97; /* the embeddings transposed: the same count */
+    write_st(path, t, 5);
+    w = NULL;
+    s = fss_tf_weights_open(&w, m, 0, 1, path, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "wte.weight") && strstr(err, "[97, 64]"), "a transposed head: %s", err);
+    fss_tf_weights_free(w);
+    t[4].rows = 97, t[4].cols = 64;
+    tensor_spec lack[] = {t[0], t[1], t[2], t[4]}; /* no ln_f.bias */
+    write_st(path, lack, 4);
+    s = fss_tf_weights_open(&w, m, 0, 1, path, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "ln_f.bias"), "a missing tensor: %s", err);
+    fss_tf_weights_free(w);
+    s = fss_tf_weights_open(&w, m, 1, 0, path, err, sizeof err); /* block 0 needs its other parts */
+    CHECK(s == FSS_E_FORMAT && strstr(err, "h.0."), "a missing block tensor: %s", err);
+    fss_tf_weights_free(w);
+    wte[3] = 1e12f;
+    write_st(path, t, 5);
+    s = fss_tf_weights_open(&w, m, 0, 1, path, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "wte.weight element 3"), "a value beyond the ring: %s", err);
+    fss_tf_weights_free(w);
+    s = fss_tf_weights_open(&w, m, 0, 0, path, err, sizeof err); /* without the head it is not read */
+    CHECK(s == FSS_OK, "hidden states only: %s", err);
+    fss_tf_weights_free(w);
+    unlink(path);
+    fss_rng_free(r);
+    return check_summary();
+}
