@@ -1,6 +1,7 @@
 #include "cpu_vaes.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "fss/aes.h"
 #include "fss/prg.h"
@@ -188,6 +189,92 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
     }
 }
 
+VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    S[0] = k->root[i];
+    t[0] = (uint8_t)k->party;
+    for (int lv = 0; lv < depth; lv++) {
+        const size_t nodes = (size_t)1 << lv;
+        const fss_block cw = k->scw[(size_t)lv * k->count + i];
+        const __m512i cwlo = _mm512_set1_epi64((long long)cw.lo), cwhi = _mm512_set1_epi64((long long)cw.hi);
+        const __m512i tl = _mm512_set1_epi64((long long)((k->tcw_l[i] >> lv) & 1u));
+        const __m512i tr = _mm512_set1_epi64((long long)((k->tcw_r[i] >> lv) & 1u));
+        for (size_t top = nodes; top > 0;) { /* backwards: children 2j, 2j + 1 land on read parents */
+            const size_t rem = top < LANES ? top : LANES, j0 = top - rem;
+            top = j0;
+            const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+            __m512i slo, shi;
+            load_blocks(S + j0, mk2, &slo, &shi);
+            uint64_t tb = 0;
+            memcpy(&tb, t + j0, rem);
+            const __m512i tp = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
+            const __m512i xh = prg_hi(slo, shi), x1 = _mm512_xor_si512(shi, one); /* tweaks 0 and 1 */
+            __m512i in[4], h[4];
+            in[0] = aos_a(shi, xh);
+            in[1] = aos_b(shi, xh);
+            in[2] = aos_a(x1, xh);
+            in[3] = aos_b(x1, xh);
+            mmo(in, h, 4);
+            const __m512i tm = _mm512_sub_epi64(zero, tp), clo = _mm512_and_si512(cwlo, tm), chi = _mm512_and_si512(cwhi, tm);
+            __m512i ca[2], cb[2], ct[2];
+            for (unsigned c = 0; c < 2; c++) { /* S' = H_c ^ (t ? scw : 0), t' = u_c(S) ^ (t & tcw_c) */
+                const __m512i nlo = _mm512_xor_si512(soa_lo(h[2 * c], h[2 * c + 1]), clo);
+                const __m512i nhi = _mm512_xor_si512(soa_hi(h[2 * c], h[2 * c + 1]), chi);
+                const __m512i u = _mm512_and_si512(_mm512_srli_epi64(slo, c), one);
+                ct[c] = _mm512_xor_si512(u, _mm512_and_si512(tp, c ? tr : tl));
+                ca[c] = aos_a(nlo, nhi); /* nodes 0-3's child c, as blocks */
+                cb[c] = aos_b(nlo, nhi); /* nodes 4-7's */
+            }
+            /* children of node j at 2j, 2j + 1: blocks c0 c1 of nodes 0, 1, then 2, 3, ... */
+            const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+            fss_block *o = S + 2 * j0;
+            const __mmask32 mk4 = (__mmask32)(((uint64_t)1 << (4 * rem)) - 1);
+            _mm512_mask_storeu_epi64(o, (__mmask8)mk4, _mm512_permutex2var_epi64(ca[0], even, ca[1]));
+            _mm512_mask_storeu_epi64(o + 4, (__mmask8)(mk4 >> 8), _mm512_permutex2var_epi64(ca[0], odd, ca[1]));
+            _mm512_mask_storeu_epi64(o + 8, (__mmask8)(mk4 >> 16), _mm512_permutex2var_epi64(cb[0], even, cb[1]));
+            _mm512_mask_storeu_epi64(o + 12, (__mmask8)(mk4 >> 24), _mm512_permutex2var_epi64(cb[0], odd, cb[1]));
+            /* control bits: t[2j] = t0_j, t[2j + 1] = t1_j, as bytes */
+            const __m512i tt = _mm512_or_si512(ct[0], _mm512_slli_epi64(ct[1], 8)); /* (t0, t1) in a 16-bit lane */
+            uint8_t tb2[16];
+            _mm_storeu_si128((__m128i *)tb2, _mm512_cvtepi64_epi16(tt));
+            memcpy(t + 2 * j0, tb2, 2 * rem);
+        }
+    }
+}
+
+/* sum_{j in [j0, j1)} (S_j.hi + t_j fcw) rev[j + off], eight leaves a step. */
+static inline VAES_TARGET __m512i dot_run(const fss_block *S, const uint8_t *t, size_t j0, size_t j1, uint64_t fcw,
+                                          const uint64_t *rev, ptrdiff_t off, __m512i acc)
+{
+    const __m512i f = _mm512_set1_epi64((long long)fcw), zero = _mm512_setzero_si512();
+    for (size_t j = j0; j < j1; j += LANES) {
+        const size_t rem = j1 - j < LANES ? j1 - j : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        __m512i slo, shi;
+        load_blocks(S + j, (__mmask16)((1u << (2 * rem)) - 1), &slo, &shi);
+        uint64_t tb = 0;
+        memcpy(&tb, t + j, rem);
+        const __m512i tv = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
+        const __m512i e = _mm512_add_epi64(shi, _mm512_and_si512(f, _mm512_sub_epi64(zero, tv)));
+        const __m512i tab = _mm512_maskz_loadu_epi64(mk, rev + (ptrdiff_t)j + off);
+        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e, tab)); /* lanes past rem: tab 0 */
+    }
+    return acc;
+}
+
+VAES_TARGET uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
+                                      const uint64_t *rev, size_t x)
+{
+    /* table[(x - j) mod size] = rev[(base + j) mod size], base = size - 1 - x: two runs */
+    const size_t base = (size - 1 - x) & (size - 1), cut = size - base;
+    __m512i acc = dot_run(S, t, 0, cut, fcw, rev, (ptrdiff_t)base, _mm512_setzero_si512());
+    acc = dot_run(S, t, cut, size, fcw, rev, (ptrdiff_t)base - (ptrdiff_t)size, acc);
+    const uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(acc);
+    return party ? 0 - sum : sum;
+}
+
 #else /* not x86-64 with GCC: the OpenSSL path only */
 
 int fss_vaes_available(void) { return 0; }
@@ -201,6 +288,18 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
 {
     (void)k, (void)i0, (void)m, (void)x, (void)S, (void)t, (void)acc;
     FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
+{
+    (void)k, (void)i, (void)depth, (void)S, (void)t;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
+                          const uint64_t *rev, size_t x)
+{
+    (void)S, (void)t, (void)size, (void)party, (void)fcw, (void)rev, (void)x;
+    FSS_ASSERT(!"VAES path called where it is not built");
+    return 0;
 }
 
 #endif

@@ -25,4 +25,17 @@ void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint
 void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S, unsigned *t,
                        unsigned *acc);
 
+/* The full tree of instance i of DPF keys k down to depth, in place in S[0 .. 2^depth)
+ * and t: eight nodes a step, level by level, each level from its last node backwards
+ * (children of node j at 2j and 2j + 1 overwrite parents already read), so that the
+ * leaves end in order. */
+void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);
+
+/* A table lookup's share from an expanded tree (fss_dpf_lut_eval): the leaves' group
+ * values e_j = (-1)^party (S_j.hi + t_j fcw) dotted with table[(x - j) mod size], given
+ * the table reversed (rev[i] = table[size - 1 - i]: the entries then run forward with j),
+ * mod 2^64 (the caller reduces). */
+uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
+                          const uint64_t *rev, size_t x);
+
 #endif

@@ -252,6 +252,13 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
+    if (!p.early && fss_ctx_vaes(ctx)) {
+        fss_vaes_dpf_expand(k, i, depth, S, t);
+        for (size_t j = 0; j < ((size_t)1 << depth); j++)
+            o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+        (void)tid, (void)in, (void)ob;
+        return FSS_OK;
+    }
     S[0] = k->root[i];
     t[0] = (uint8_t)k->party;
     for (int lv = 0; lv < depth; lv++) {
@@ -343,6 +350,12 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
                             FSS_DPF_LUT_MAX_BITS);
     const size_t size = (size_t)1 << k->p.n, mask = size - 1;
     const uint64_t lmask = k->p.l == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k->p.l) - 1;
+    const int vaes = fss_ctx_vaes(ctx);
+    uint64_t *rev = vaes ? (uint64_t *)malloc(size * 8) : NULL; /* the table backwards, for the VAES dot */
+    if (vaes && !rev)
+        return fss_ctx_fail(ctx, FSS_E_NOMEM, "dpf table lookup: out of memory");
+    for (size_t j = 0; vaes && j < size; j++)
+        rev[j] = table[size - 1 - j];
     int failed = 0;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
     {
@@ -358,6 +371,12 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
             fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
             uint64_t *e = (uint64_t *)(S + size);
             uint8_t *t = (uint8_t *)(e + size);
+            if (vaes) { /* the leaves' values and the dot product in vector registers */
+                fss_vaes_dpf_expand(k, i, k->p.n, S, t);
+                out[i] = fss_vaes_lut_dot(S, t, size, (unsigned)k->party, k->fcw[i].lo, rev, (size_t)(x[i] & mask)) &
+                         lmask;
+                continue;
+            }
             if (full_one(ctx, tid, k, i, S, t, in, ob, e) != FSS_OK) {
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                 continue;
@@ -370,6 +389,7 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
             out[i] = acc & lmask;
         }
     }
+    free(rev);
     if (failed)
         return fss_ctx_fail(ctx, (fss_status)failed, "dpf table lookup: %s", fss_status_str((fss_status)failed));
     return FSS_OK;

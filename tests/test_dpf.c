@@ -153,6 +153,17 @@ static void full(int n, int l, int early, size_t count)
         f[b] = malloc(count * W * 8);
         REQUIRE(f[b]);
         REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], f[b]) == FSS_OK);
+        if (have_vaes) { /* the other CPU path expands the same tree, share for share */
+            uint64_t *z = malloc(count * W * 8);
+            REQUIRE(z);
+            const int was = fss_ctx_vaes(ctx);
+            REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], z) == FSS_OK);
+            REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+            CHECK(memcmp(z, f[b], count * W * 8) == 0, "full domain n=%d l=%d early=%d party %d: the CPU paths differ",
+                  n, l, early, b);
+            free(z);
+        }
     }
     /* point evals of instance i at every x: repeat keys' instance via per-x batches */
     uint64_t *x = malloc(dom * 8), *y = malloc(dom * 8);
@@ -227,8 +238,12 @@ static void lut(int n, int l, size_t count)
     for (size_t v = 0; v < xs; v++) {
         for (size_t i = 0; i < count; i++)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
-        for (int b = 0; b < 2; b++)
+        const int was = fss_ctx_vaes(ctx); /* party 0 on this CPU path, party 1 on the other */
+        for (int b = 0; b < 2; b++) {
+            REQUIRE(fss_ctx_set_vaes(ctx, b ? have_vaes && !was : was) == FSS_OK);
             REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, y[b]) == FSS_OK);
+        }
+        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
         for (size_t i = 0; i < count; i++)
             bad += fss_ring_add(y[0][i], y[1][i], l) != table[(x[i] - alpha[i]) & fss_ring_mask(n)];
     }
