@@ -244,34 +244,38 @@ VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth,
     }
 }
 
-/* sum_{j in [j0, j1)} (S_j.hi + t_j fcw) rev[j + off], eight leaves a step. */
-static inline VAES_TARGET __m512i dot_run(const fss_block *S, const uint8_t *t, size_t j0, size_t j1, uint64_t fcw,
-                                          const uint64_t *rev, ptrdiff_t off, __m512i acc)
+VAES_TARGET uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
+                                      fss_block fcw, const uint64_t *tab)
 {
-    const __m512i f = _mm512_set1_epi64((long long)fcw), zero = _mm512_setzero_si512();
-    for (size_t j = j0; j < j1; j += LANES) {
-        const size_t rem = j1 - j < LANES ? j1 - j : LANES;
-        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+    const __m512i f0 = _mm512_set1_epi64((long long)fcw.lo), f1 = _mm512_set1_epi64((long long)fcw.hi);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i ia = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), ib = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    __m512i acc = zero;
+    for (size_t j = 0; j < leaves; j += LANES) { /* eight leaves a step */
+        const size_t rem = leaves - j < LANES ? leaves - j : LANES;
         __m512i slo, shi;
         load_blocks(S + j, (__mmask16)((1u << (2 * rem)) - 1), &slo, &shi);
         uint64_t tb = 0;
         memcpy(&tb, t + j, rem);
-        const __m512i tv = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
-        const __m512i e = _mm512_add_epi64(shi, _mm512_and_si512(f, _mm512_sub_epi64(zero, tv)));
-        const __m512i tab = _mm512_maskz_loadu_epi64(mk, rev + (ptrdiff_t)j + off);
-        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e, tab)); /* lanes past rem: tab 0 */
+        const __m512i tm = _mm512_sub_epi64(zero, _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb)));
+        const __m512i e0 = _mm512_add_epi64(shi, _mm512_and_si512(f0, tm));
+        if (!pairs) {
+            const __m512i tv = _mm512_maskz_loadu_epi64((__mmask8)((1u << rem) - 1), tab + j);
+            acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e0, tv)); /* lanes past rem: tv 0 */
+            continue;
+        }
+        /* word 1 above the two control bits; outputs 2j, 2j + 1 interleaved for the table */
+        const __m512i e1 = _mm512_add_epi64(_mm512_srli_epi64(slo, 2), _mm512_and_si512(f1, tm));
+        const __mmask16 mv = (__mmask16)((1u << (2 * rem)) - 1);
+        const __m512i ta = _mm512_maskz_loadu_epi64((__mmask8)mv, tab + 2 * j);
+        const __m512i tb2 = _mm512_maskz_loadu_epi64((__mmask8)(mv >> 8), tab + 2 * j + 8);
+        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(_mm512_permutex2var_epi64(e0, ia, e1), ta));
+        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(_mm512_permutex2var_epi64(e0, ib, e1), tb2));
     }
-    return acc;
-}
-
-VAES_TARGET uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
-                                      const uint64_t *rev, size_t x)
-{
-    /* table[(x - j) mod size] = rev[(base + j) mod size], base = size - 1 - x: two runs */
-    const size_t base = (size - 1 - x) & (size - 1), cut = size - base;
-    __m512i acc = dot_run(S, t, 0, cut, fcw, rev, (ptrdiff_t)base, _mm512_setzero_si512());
-    acc = dot_run(S, t, cut, size, fcw, rev, (ptrdiff_t)base - (ptrdiff_t)size, acc);
-    const uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(acc);
+    uint64_t lanes[LANES], sum = 0; /* not _mm512_reduce_add_epi64: its fallback adds signed, overflowing */
+    _mm512_storeu_si512(lanes, acc);
+    for (int i = 0; i < LANES; i++)
+        sum += lanes[i];
     return party ? 0 - sum : sum;
 }
 
@@ -294,10 +298,10 @@ void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *
     (void)k, (void)i, (void)depth, (void)S, (void)t;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
-uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
-                          const uint64_t *rev, size_t x)
+uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
+                          fss_block fcw, const uint64_t *tab)
 {
-    (void)S, (void)t, (void)size, (void)party, (void)fcw, (void)rev, (void)x;
+    (void)S, (void)t, (void)leaves, (void)pairs, (void)party, (void)fcw, (void)tab;
     FSS_ASSERT(!"VAES path called where it is not built");
     return 0;
 }

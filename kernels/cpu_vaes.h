@@ -31,11 +31,12 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
  * leaves end in order. */
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);
 
-/* A table lookup's share from an expanded tree (fss_dpf_lut_eval): the leaves' group
- * values e_j = (-1)^party (S_j.hi + t_j fcw) dotted with table[(x - j) mod size], given
- * the table reversed (rev[i] = table[size - 1 - i]: the entries then run forward with j),
+/* A table lookup's share from an expanded tree of leaves tree leaves (fss_dpf_lut_eval):
+ * the outputs e_v (early = 0: e_j = (-1)^party (S_j.hi + t_j fcw.lo); pairs: e_2j and
+ * e_2j+1 the leaf's two words, fss_dpf_eval_pair) dotted with tab[v], v over all outputs
+ * (the caller points tab at the table's entries for x, reversed: table[(x - v) mod size]),
  * mod 2^64 (the caller reduces). */
-uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t size, unsigned party, uint64_t fcw,
-                          const uint64_t *rev, size_t x);
+uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
+                          fss_block fcw, const uint64_t *tab);
 
 #endif

@@ -10,9 +10,9 @@
 
 fss_status fss_dpf_params_check(fss_dpf_params p)
 {
-    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || (p.early != 0 && p.early != 1))
+    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || p.early < 0 || p.early > 2)
         return FSS_E_ARG;
-    if (p.early && p.l != 1)
+    if ((p.early == 1 && p.l != 1) || (p.early == 2 && p.l > 62))
         return FSS_E_ARG;
     return FSS_OK;
 }
@@ -65,7 +65,7 @@ uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p) { return 4 * (uint64_t)FSS_
 
 size_t fss_dpf_full_words(fss_dpf_params p)
 {
-    if (!p.early)
+    if (p.early != 1)
         return (size_t)1 << p.n;
     return p.n >= 6 ? (size_t)1 << (p.n - 6) : 1;
 }
@@ -141,7 +141,9 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
             for (size_t k = 0; k < m; k++) {
                 size_t i = i0 + k;
                 fss_block f = {0, 0};
-                if (p.early)
+                if (p.early == 2)
+                    f = fss_dpf_keygen_pair(p.l, beta[i], (unsigned)(alpha[i] & 1), S[k], t[k]);
+                else if (p.early)
                     f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
                 else
                     f.lo = fss_dpf_keygen_final(p.l, beta[i], S[k], t[k]);
@@ -191,6 +193,8 @@ static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_
     if (st != FSS_OK)
         return st;
     const fss_dpf_params p = k->p;
+    if (cmp && p.early == 2)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf comparison: keys of pairs (early = 2) give no comparison");
     const int ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
     const size_t nt = fss_ntiles(k->count);
     int failed = 0;
@@ -220,6 +224,8 @@ static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_
                 if (cmp) {
                     unsigned eq_or_below = p.early ? fss_dpf_cmp_leaf_bits(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl) : t[j];
                     out[i] = acc[j] ^ eq_or_below ^ (unsigned)(k->party == 0);
+                } else if (p.early == 2) {
+                    out[i] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], xl);
                 } else if (p.early) {
                     out[i] = fss_dpf_leaf_bit(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl);
                 } else {
@@ -252,10 +258,14 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
-    if (!p.early && fss_ctx_vaes(ctx)) {
+    if (p.early != 1 && fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_expand(k, i, depth, S, t);
         for (size_t j = 0; j < ((size_t)1 << depth); j++)
-            o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+            if (p.early == 2)
+                o[2 * j] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 0),
+                o[2 * j + 1] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 1);
+            else
+                o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
         (void)tid, (void)in, (void)ob;
         return FSS_OK;
     }
@@ -290,7 +300,11 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
         }
     }
     size_t leaves = (size_t)1 << depth;
-    if (p.early) {
+    if (p.early == 2) {
+        for (size_t j = 0; j < leaves; j++)
+            for (unsigned w = 0; w < 2; w++)
+                o[2 * j + w] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], w);
+    } else if (p.early) {
         if (ll < 7) { /* depth 0: one leaf of 2^n <= 64 outputs, one word, bits past 2^n zero */
             o[0] = fss_dpf_leaf(S[0], t[0], k->fcw[i]).lo & fss_dpf_leaf_mask(ll).lo;
         } else {
@@ -329,7 +343,7 @@ fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out)
                 continue;
             fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
             uint8_t *t = (uint8_t *)(S + nodes);
-            uint64_t *o = out + i * (k->p.early ? fss_dpf_full_words(k->p) : nodes);
+            uint64_t *o = out + i * fss_dpf_full_words(k->p);
             if (full_one(ctx, tid, k, i, S, t, in, ob, o) != FSS_OK)
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
         }
@@ -345,17 +359,19 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     fss_status st = check_keys(ctx, k);
     if (st != FSS_OK)
         return st;
-    if (k->p.early || k->p.n > FSS_DPF_LUT_MAX_BITS || !table)
+    if (k->p.early == 1 || k->p.n > FSS_DPF_LUT_MAX_BITS || !table)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf table lookup: needs l-bit keys of n <= %d and a table",
                             FSS_DPF_LUT_MAX_BITS);
     const size_t size = (size_t)1 << k->p.n, mask = size - 1;
     const uint64_t lmask = k->p.l == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k->p.l) - 1;
     const int vaes = fss_ctx_vaes(ctx);
-    uint64_t *rev = vaes ? (uint64_t *)malloc(size * 8) : NULL; /* the table backwards, for the VAES dot */
+    /* the table backwards, twice over, for the VAES dot: table[(x - j) mod size] =
+     * rev[size - 1 - x + j] for every j, one forward run */
+    uint64_t *rev = vaes ? (uint64_t *)malloc(2 * size * 8) : NULL;
     if (vaes && !rev)
         return fss_ctx_fail(ctx, FSS_E_NOMEM, "dpf table lookup: out of memory");
-    for (size_t j = 0; vaes && j < size; j++)
-        rev[j] = table[size - 1 - j];
+    for (size_t j = 0; vaes && j < 2 * size; j++)
+        rev[j] = table[size - 1 - (j & mask)];
     int failed = 0;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
     {
@@ -372,8 +388,10 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
             uint64_t *e = (uint64_t *)(S + size);
             uint8_t *t = (uint8_t *)(e + size);
             if (vaes) { /* the leaves' values and the dot product in vector registers */
-                fss_vaes_dpf_expand(k, i, k->p.n, S, t);
-                out[i] = fss_vaes_lut_dot(S, t, size, (unsigned)k->party, k->fcw[i].lo, rev, (size_t)(x[i] & mask)) &
+                const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
+                fss_vaes_dpf_expand(k, i, depth, S, t);
+                out[i] = fss_vaes_lut_dot(S, t, (size_t)1 << depth, k->p.early == 2, (unsigned)k->party, k->fcw[i],
+                                          rev + (size - 1 - (size_t)(x[i] & mask))) &
                          lmask;
                 continue;
             }
@@ -395,9 +413,24 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     return FSS_OK;
 }
 
-static size_t fcw_bytes(fss_dpf_params p)
+static size_t fcw_bytes(fss_dpf_params p) { return (FSS_DPF_FCW_BITS(p.n, p.l, p.early) + 7) / 8; }
+
+/* early = 2 stores its two l-bit words as one 2l-bit number, word 0 low: in a block's
+ * bits, as the other kinds' corrections. */
+static fss_block fcw_pack(fss_dpf_params p, fss_block f)
 {
-    return p.early ? (FSS_DPF_LEAF_BITS(p.n, 1) + 7) / 8 : ((size_t)p.l + 7) / 8;
+    if (p.early != 2)
+        return f;
+    const unsigned __int128 v = (unsigned __int128)f.lo | (unsigned __int128)f.hi << p.l;
+    return (fss_block){(uint64_t)v, (uint64_t)(v >> 64)};
+}
+static fss_block fcw_unpack(fss_dpf_params p, fss_block f)
+{
+    if (p.early != 2)
+        return f;
+    const unsigned __int128 v = (unsigned __int128)f.lo | (unsigned __int128)f.hi << 64;
+    const uint64_t m = ((uint64_t)1 << p.l) - 1;
+    return (fss_block){(uint64_t)v & m, (uint64_t)(v >> p.l) & m};
 }
 
 void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
@@ -411,7 +444,7 @@ void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8
         o += fss_tree_block_write(o, first + at, b, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
         for (size_t j = 0; j < b; j++, o += fb) {
             uint8_t f[16];
-            put_block(f, k->fcw[first + at + j]);
+            put_block(f, fcw_pack(p, k->fcw[first + at + j]));
             memcpy(o, f, fb);
         }
         FSS_ASSERT(o == out + (at + b) * kb);
@@ -425,7 +458,7 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
         return FSS_E_ARG;
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
-    const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l;
+    const size_t fbits = FSS_DPF_FCW_BITS(p.n, p.l, p.early);
     for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
         const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
         const uint8_t *r = in + at * kb;
@@ -437,7 +470,7 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
                 return FSS_E_FORMAT;
             uint8_t f[16] = {0};
             memcpy(f, r, fb);
-            k->fcw[first + at + j] = get_block(f);
+            k->fcw[first + at + j] = fcw_unpack(p, get_block(f));
         }
     }
     return FSS_OK;

@@ -6,7 +6,8 @@
  * 1, outputs in y's ring): the parties' shares e_b of the one-hot at r_x give
  *   sum_j T[x^ - j] (e_0 + e_1)_j = T[x^ - r_x] = T[x],
  * each party's sum linear in its e_b. Adding shares of the output mask r_y and one
- * exchange reveal y^ = T[x] + r_y. One round; 2^(n+1) AES blocks a party and element. */
+ * exchange reveal y^ = T[x] + r_y. One round. The keys hold two outputs a leaf (early = 2,
+ * for entries of up to 62 bits): 2^n AES blocks a party and element. */
 #include <string.h>
 
 #include "eval_internal.h"
@@ -32,7 +33,7 @@ fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table
         return FSS_OK;
     }
     const double t0 = fss_now();
-    const fss_dpf_params p = {n, out_bits, 0};
+    const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 0};
     const fss_prim pr = fss_prim_dpf_lut(p, table);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);

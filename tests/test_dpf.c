@@ -171,13 +171,13 @@ static void full(int n, int l, int early, size_t count)
     for (size_t v = 0; v < dom; v++)
         x[v] = v;
     size_t bad = 0, badpt = 0;
-    if (early && n < 6) /* one word per instance; its bits past 2^n must be zero */
+    if (early == 1 && n < 6) /* one word per instance; its bits past 2^n must be zero */
         for (size_t i = 0; i < count; i++)
             CHECK((f[0][i] >> dom) == 0 && (f[1][i] >> dom) == 0, "full domain n=%d: bits past 2^n set", n);
     for (size_t i = 0; i < count; i++) {
         for (size_t v = 0; v < dom; v++) {
             uint64_t s0, s1, got;
-            if (early) {
+            if (early == 1) {
                 s0 = (f[0][i * W + v / 64] >> (v % 64)) & 1;
                 s1 = (f[1][i * W + v / 64] >> (v % 64)) & 1;
                 got = s0 ^ s1;
@@ -186,7 +186,7 @@ static void full(int n, int l, int early, size_t count)
                 s1 = f[1][i * W + v];
                 got = fss_ring_add(s0, s1, l);
             }
-            uint64_t want = v == alpha[i] ? (early ? 1 : beta[i]) : 0;
+            uint64_t want = v == alpha[i] ? (early == 1 ? 1 : beta[i]) : 0;
             bad += got != want;
         }
         /* party 1's point evals of this instance agree with its full-domain row */
@@ -200,7 +200,7 @@ static void full(int n, int l, int early, size_t count)
             REQUIRE(fss_dpf_keys_read(&one, v, 1, ser) == FSS_OK);
         REQUIRE(fss_dpf_eval(ctx, &one, x, y) == FSS_OK);
         for (size_t v = 0; v < dom; v++) {
-            uint64_t fv = early ? (f[1][i * W + v / 64] >> (v % 64)) & 1 : f[1][i * W + v];
+            uint64_t fv = early == 1 ? (f[1][i * W + v / 64] >> (v % 64)) & 1 : f[1][i * W + v];
             badpt += fv != y[v];
         }
         free(ser);
@@ -219,9 +219,9 @@ static void full(int n, int l, int early, size_t count)
 
 /* Table lookups: the two parties' shares add to table[x - alpha] at every x (all of them
  * for small n, random and edge x above), for random tables of l-bit entries. */
-static void lut(int n, int l, size_t count)
+static void lut(int n, int l, int early, size_t count)
 {
-    const fss_dpf_params p = {n, l, 0};
+    const fss_dpf_params p = {n, l, early};
     const size_t dom = (size_t)1 << n, xs = dom <= 256 ? dom : 64;
     uint64_t *alpha = malloc(count * 8), *one = malloc(count * 8), *table = malloc(dom * 8);
     REQUIRE(alpha && one && table);
@@ -247,12 +247,12 @@ static void lut(int n, int l, size_t count)
         for (size_t i = 0; i < count; i++)
             bad += fss_ring_add(y[0][i], y[1][i], l) != table[(x[i] - alpha[i]) & fss_ring_mask(n)];
     }
-    CHECK(bad == 0, "table lookup n=%d l=%d: %zu wrong of %zu", n, l, bad, xs * count);
-    fss_dpf_keys early;
+    CHECK(bad == 0, "table lookup n=%d l=%d early=%d: %zu wrong of %zu", n, l, early, bad, xs * count);
+    fss_dpf_keys bits;
     const fss_dpf_params pe = {n, 1, 1};
-    REQUIRE(fss_dpf_keys_alloc(&early, pe, 0, 1) == FSS_OK);
-    CHECK(fss_dpf_lut_eval(ctx, &early, x, table, y[0]) == FSS_E_ARG, "table lookup on early keys accepted");
-    fss_dpf_keys_free(&early);
+    REQUIRE(fss_dpf_keys_alloc(&bits, pe, 0, 1) == FSS_OK);
+    CHECK(fss_dpf_lut_eval(ctx, &bits, x, table, y[0]) == FSS_E_ARG, "table lookup on early keys accepted");
+    fss_dpf_keys_free(&bits);
     free(x), free(y[0]), free(y[1]), free(alpha), free(one), free(table);
     drop(&kp);
 }
@@ -283,11 +283,23 @@ int main(void)
     for (size_t i = 0; i < sizeof fn / sizeof *fn; i++) {
         full(fn[i], 1, 1, 3);
         full(fn[i], fn[i] == 16 ? 64 : 13, 0, 3);
+        full(fn[i], fn[i] == 16 ? 62 : fn[i] == 12 ? 50 : 13, 2, 3); /* pairs: through a key file's bytes too */
     }
-    static const int lut_n[] = {1, 2, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 64};
+    static const int lut_n[] = {1, 2, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
     for (size_t i = 0; i < sizeof lut_n / sizeof *lut_n; i++)
         for (size_t j = 0; j < sizeof lut_l / sizeof *lut_l; j++)
-            lut(lut_n[i], lut_l[j], lut_n[i] >= 12 ? 3 : 9);
+            for (int early = 0; early <= 2; early += 2)
+                if (early == 0 || lut_l[j] <= 62)
+                    lut(lut_n[i], lut_l[j], early, lut_n[i] >= 12 ? 3 : 9);
+    { /* pairs: no comparison, no l above 62 */
+        fss_dpf_keys k2;
+        const fss_dpf_params p2 = {8, 13, 2}, p63 = {8, 63, 2};
+        uint64_t x0 = 0, y0 = 0;
+        REQUIRE(fss_dpf_keys_alloc(&k2, p2, 0, 1) == FSS_OK);
+        CHECK(fss_dpf_cmp_eval(ctx, &k2, &x0, &y0) == FSS_E_ARG, "a comparison from keys of pairs accepted");
+        fss_dpf_keys_free(&k2);
+        CHECK(fss_dpf_params_check(p63) == FSS_E_ARG, "pairs of 63-bit outputs accepted");
+    }
 
     fss_ctx_free(ctx);
     fss_rng_free(rng);

@@ -77,9 +77,10 @@ static void run_lut(const model *md)
           (unsigned long long)want[first]);
     CHECK(leak == 0, "lut: party 0 received outputs meant for party 1");
     for (int b = 0; b < 2; b++) {
-        /* documented: a DPF key an element, shares of r_y (party 0 a seed); party 1 also
-         * holds its input's mask seed and the output masks */
-        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, 0) * no +
+        /* documented: a DPF key of pairs an element (entries up to 62 bits), shares of r_y
+         * (party 0 a seed); party 1 also holds its input's mask seed and the output masks */
+        const int pairs = md->out_bits <= 62 ? 2 : 0;
+        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs) * no +
                                   (b == 0 ? 16 : packed(no, md->out_bits)) +
                                   (b == 1 ? 16 + packed(no, md->out_bits) : 0);
         CHECK(pr[b].stats.key_bytes[b] == want_bytes && dealt[b] == want_bytes,

@@ -251,8 +251,9 @@ static void tf_free(void *state)
 const fss_family fss_family_transformer = {
     .name = "transformer",
     /* 2: the description says what party 1 receives (out=hidden|logits|token); 3: party 0's
-     * weights a part at a time, the final norm's gain and bias among them */
-    .version = 3,
+     * weights a part at a time, the final norm's gain and bias among them; 4: table
+     * lookups' keys with two outputs a leaf */
+    .version = 4,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), gpt2-tiny, llama-tiny",
     .flags = tf_flags,

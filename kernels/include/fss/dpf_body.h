@@ -46,6 +46,26 @@ static inline FSS_HD uint64_t fss_dpf_keygen_final(int l, uint64_t beta, const f
     return fss_ring_cneg(v, t[1], l);
 }
 
+/* Pairs (early = 2): word w of a leaf block at depth n - 1, the output of x's last bit
+ * w: the high word, or the low word above the two children's control bits (unused at a
+ * leaf), 62 pseudorandom bits. */
+static inline FSS_HD uint64_t fss_dpf_pair_word(fss_block S, unsigned w) { return w ? S.lo >> 2 : S.hi; }
+static inline FSS_HD uint64_t fss_dpf_eval_pair(unsigned party, int l, fss_block S, unsigned t, fss_block fcw,
+                                                unsigned w)
+{
+    uint64_t v = fss_dpf_pair_word(S, w) + ((w ? fcw.hi : fcw.lo) & ((uint64_t)0 - (uint64_t)t));
+    return fss_ring_cneg(v, party, l);
+}
+/* Dealer's final corrections of both words: beta on alpha's last bit a0, 0 on the other. */
+static inline FSS_HD fss_block fss_dpf_keygen_pair(int l, uint64_t beta, unsigned a0, const fss_block S[2],
+                                                   const unsigned t[2])
+{
+    fss_block f;
+    f.lo = fss_ring_cneg((a0 ? 0 : beta) - fss_dpf_pair_word(S[0], 0) + fss_dpf_pair_word(S[1], 0), t[1], l);
+    f.hi = fss_ring_cneg((a0 ? beta : 0) - fss_dpf_pair_word(S[0], 1) + fss_dpf_pair_word(S[1], 1), t[1], l);
+    return f;
+}
+
 /* Dealer's final correction, bit output: leaves XOR to the unit vector at al. */
 static inline FSS_HD fss_block fss_dpf_keygen_leaf(int leaf_log, unsigned al, const fss_block S[2])
 {

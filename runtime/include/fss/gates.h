@@ -127,7 +127,7 @@ FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tenso
 /* y = table[x] for an n-bit x read unsigned (1 <= n <= FSS_DPF_LUT_MAX_BITS), table a
  * public array of 2^n ring elements; y has out_bits and scale out_scale (the table's
  * entries are y's fixed-point values). One round; a full-domain DPF key an element, and
- * 2^(n+1) AES blocks a party and element (runtime/gates_lut.c). */
+ * 2^n AES blocks a party and element (two outputs a leaf; runtime/gates_lut.c). */
 FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits,
                                       int out_scale, fss_tensor *y);
 
