@@ -72,7 +72,7 @@ void fss_progress_step(fss_progress *pg, size_t layer, size_t nlayers, const cha
 
 void fss_progress_print_json(const fss_progress *pg, FILE *f)
 {
-    fprintf(f, ", \"layers\": [");
+    fprintf(f, ", \"per_layer\": [");
     for (size_t i = 0; pg && i < pg->n; i++) {
         const layer_row *r = &pg->rows[i], *p = i ? &pg->rows[i - 1] : NULL;
         fprintf(f, "%s{\"layer\": \"%s\", \"seconds\": %.6f, \"bytes\": %llu, \"rounds\": %llu, \"key_bytes\": %llu}",

@@ -16,7 +16,7 @@ FSS_EXTERN_C_BEGIN
  * rounds and key bytes read, from the moment it started watching. */
 FSS_NODISCARD fss_status fss_progress_new(fss_progress **out, const char *who, int quiet);
 void fss_progress_watch(fss_progress *pg, const fss_eval *ev);
-/* ,"layers": [{"layer", "seconds", "bytes", "rounds", "key_bytes"}, ...] each layer's own share. */
+/* ,"per_layer": [{"layer", "seconds", "bytes", "rounds", "key_bytes"}, ...] each layer's own share. */
 void fss_progress_print_json(const fss_progress *pg, FILE *f);
 void fss_progress_free(fss_progress *pg);
 
