@@ -146,19 +146,28 @@ static fss_status patch(fss_keyfile_writer *w, uint64_t off, const uint8_t *p, s
     return FSS_OK;
 }
 
+/* A zeroed writer with no file yet, in *out (NULL when out of memory). */
+static fss_status writer_new(fss_keyfile_writer **out, fss_keyfile_writer **w)
+{
+    if (!out)
+        return FSS_E_ARG;
+    *w = *out = calloc(1, sizeof **w);
+    if (!*w)
+        return FSS_E_NOMEM;
+    (*w)->fd = -1;
+    (*w)->signal_slot = -1;
+    return FSS_OK;
+}
+
 fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int party,
                               const uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES],
                               const uint8_t fingerprint[FSS_KEYFILE_FINGERPRINT_BYTES],
                               const uint8_t secret[FSS_KEYFILE_SECRET_BYTES])
 {
-    if (!out)
-        return FSS_E_ARG;
-    fss_keyfile_writer *w = calloc(1, sizeof *w);
-    *out = w;
-    if (!w)
-        return FSS_E_NOMEM;
-    w->fd = -1;
-    w->signal_slot = -1;
+    fss_keyfile_writer *w = NULL;
+    fss_status st = writer_new(out, &w);
+    if (st != FSS_OK)
+        return st;
     if (!path || !*path || !run_id || !fingerprint || !secret || (party != 0 && party != 1))
         return wfail(w, FSS_E_ARG,
                      "fss_keyfile_create: needs a path, a run id, a fingerprint, a secret and party 0 or 1");
@@ -198,14 +207,10 @@ fss_status fss_keyfile_create(fss_keyfile_writer **out, const char *path, int pa
 
 fss_status fss_keyfile_create_counter(fss_keyfile_writer **out, int party)
 {
-    if (!out)
-        return FSS_E_ARG;
-    fss_keyfile_writer *w = calloc(1, sizeof *w);
-    *out = w;
-    if (!w)
-        return FSS_E_NOMEM;
-    w->fd = -1;
-    w->signal_slot = -1;
+    fss_keyfile_writer *w = NULL;
+    fss_status st = writer_new(out, &w);
+    if (st != FSS_OK)
+        return st;
     w->count_only = 1;
     if (party != 0 && party != 1)
         return wfail(w, FSS_E_ARG, "fss_keyfile_create_counter: party 0 or 1");
