@@ -255,7 +255,7 @@ const fss_family fss_family_transformer = {
      * lookups' keys with two outputs a leaf */
     .version = 4,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
-              "llama2-13b (llama13b), gpt2-tiny, llama-tiny",
+              "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny",
     .flags = tf_flags,
     .knows = tf_knows,
     .configure = tf_configure,

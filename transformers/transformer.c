@@ -19,6 +19,9 @@ static const fss_tf_model g_models[] = {
     {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5},
     {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5},
     {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5},
+    /* sentence-transformers' all-MiniLM-L6-v2 (a BertModel; issue 18 adds its tokenizer,
+     * embeddings and pooling) */
+    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12},
     /* small shapes for tests: a GPT-2 and a Llama with grouped key/value heads */
     {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5},
     {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5},
