@@ -99,17 +99,19 @@ fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-/* A tensor of x's shape and ring holding public value c where keep(i) is 0, x's element
- * elsewhere: a public value is a wire with mask 0 (the dealer's 0, the parties' and the
- * clear walk's c). */
-static fss_status with_public(fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, uint64_t c, fss_tensor *y)
+/* A tensor of x's shape and ring holding public value c where the causal mask drops an
+ * element (column > row, or, with a window, row - column >= window), x's element elsewhere:
+ * a public value is a wire with mask 0 (the dealer's 0, the parties' and the clear walk's c). */
+static fss_status with_public(fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, size_t window, uint64_t c,
+                              fss_tensor *y)
 {
     fss_status s = fss_tensor_init(y, x->ndim, x->shape, x->bits, x->scale);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "cannot make a tensor");
     for (size_t i = 0; i < x->count; i++) {
         const size_t row = i / cols % rows, col = i % cols;
-        y->v[i] = col <= row ? x->v[i] : ev->mode == FSS_MODE_DEALER ? 0 : c; /* causal: column <= row */
+        const int keep = col <= row && (!window || row - col < window);
+        y->v[i] = keep ? x->v[i] : ev->mode == FSS_MODE_DEALER ? 0 : c;
     }
     return FSS_OK;
 }
@@ -254,7 +256,21 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
  * (r counted within the last two axes) takes part only when c <= r: the others become the
  * public value -8192, below any input by more than nExp's clip, before the max,
  * so nExp gives them 0. */
+static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y);
+
 fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
+{
+    return softmax(ev, x, causal, 0, y);
+}
+
+fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t window, fss_tensor *y)
+{
+    if (!window)
+        return fss_ev_fail(ev, FSS_E_ARG, "softmax: a local window of at least one column");
+    return softmax(ev, x, 1, window, y);
+}
+
+static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y)
 {
     const int n = x->bits, f = x->scale;
     const size_t cols = x->ndim ? x->shape[x->ndim - 1] : 0, rows = x->ndim >= 2 ? x->shape[x->ndim - 2] : 1;
@@ -273,7 +289,8 @@ fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_t
             return fss_ev_fail(ev, FSS_E_ARG, "softmax: element %zu is %g, outside the +-4096 it takes", i,
                                ldexp((double)v, -f));
     }
-    if (causal && (s = with_public(ev, x, rows, cols, fss_ring_from_signed(-((int64_t)1 << (f + 13)), n), &xm)) == FSS_OK)
+    if (causal &&
+        (s = with_public(ev, x, rows, cols, window, fss_ring_from_signed(-((int64_t)1 << (f + 13)), n), &xm)) == FSS_OK)
         in = &xm;
     /* the max, a tree over each row: pairs (2i, 2i + 1), an odd one carried */
     size_t width = cols;

@@ -117,14 +117,15 @@ wait $pid
 
 # weights under Hugging Face's names: tests/tf_reference.py writes random ones from a seed
 # (BERT; GPT-2's Conv1D with a fused c_attn; GPT-Neo's Linear layers without q/k/v biases
-# or attention scaling; Llama in F16, with its own LM head and tied to the embeddings),
+# or attention scaling, its block 1 local; Llama in F16, with its own LM head and tied to
+# the embeddings),
 # embeddings, and the model in float64 after Hugging Face's modeling code. The clear fixed
 # point must agree with it within 0.04 (the worst of 60 seeds: 0.021, Llama logits; a
 # transposed or unscaled matrix gives 0.8), and the secure runs equal the clear ones bit
 # for bit.
 seed=${FSS_TEST_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}
 echo "weights files from seed $seed (FSS_TEST_SEED=$seed replays them)"
-for pair in bert:bert-tiny gpt2:gpt2-tiny neo:gpt2-tiny llama:llama-tiny llama-tied:llama-tiny; do
+for pair in bert:bert-tiny gpt2:gpt2-tiny neo:gpt-neo-tiny llama:llama-tiny llama-tied:llama-tiny; do
     n=${pair%%:*} m=${pair#*:} d="$work/hf-${pair%%:*}"
     mkdir -p "$d" && python3 "$src/tests/tf_reference.py" "$n" "$d" "$seed" || { bad "$n: the reference"; continue; }
     "$online" --clear --model "$m" --weights "$d/weights.safetensors" --input "$d/x.npy" --output "$d/ours.npy" \
@@ -132,14 +133,14 @@ for pair in bert:bert-tiny gpt2:gpt2-tiny neo:gpt2-tiny llama:llama-tiny llama-t
         ok || { bad "$n weights: the clear run against the float reference"; cat "$work/log"; }
 done
 weights=(--weights "$work/hf-neo/weights.safetensors") input="$work/hf-neo/x.npy"
-run hfneo gpt2-tiny --seq 6
+run hfneo gpt-neo-tiny --seq 6
 weights=(--weights "$work/hf-llama-tied/weights.safetensors") input="$work/hf-llama-tied/x.npy"
 run hfllama llama-tiny --seq 4 --batch 2
 weights=(--weights "$work/hf-bert/weights.safetensors") input="$work/hf-bert/x.npy"
 run hfbert bert-tiny --seq 8 --layers 1
 
 # a weights file that does not fit is refused by party 0 before its key is spent: a
-# missing tensor, a transposed one, a NaN; and GPT-Neo's weights beyond its local window
+# missing tensor, a transposed one, a NaN
 st_edit() { # IN OUT PYTHON: edit the header h (a dict) and the data bytes b
     python3 - "$1" "$2" "$3" <<'PY'
 import json, struct, sys
@@ -165,9 +166,6 @@ st_edit "$g" "$work/w2.st" 'h["h.0.mlp.c_fc.weight"]["shape"] = [256, 64]'
 refused "a transposed tensor" "$work/w2.st" "h.0.mlp.c_fc.weight has shape \\[256, 64\\]; gpt2-tiny (Hugging Face GPT-2 names) takes \\[64, 256\\]"
 st_edit "$g" "$work/w3.st" 'o = h["h.1.attn.c_proj.weight"]["data_offsets"][0] + 12; b[o:o + 4] = struct.pack("<f", float("nan"))'
 refused "a NaN weight" "$work/w3.st" "h.1.attn.c_proj.weight element 3 is nan"
-"$online" --clear --model gpt2-tiny --weights "$work/hf-neo/weights.safetensors" --input random --seq 257 \
-    --output "$work/o.npy" --quiet >"$work/log" 2>&1
-[ $? != 0 ] && grep -q "GPT-Neo weights run at most 256 tokens" "$work/log" && ok || { bad "GPT-Neo beyond 256 tokens"; cat "$work/log"; }
 
 # a dealer that would not fit its disk says so and leaves nothing (a 1 MiB tmpfs, where one
 # can be mounted; the dry run's figure is what it compares)

@@ -268,7 +268,8 @@ static void run_act(int which, int bits, int scale, double span)
 
 /* ---- nExp, reciprocal, softmax: secure == clear, and the clear walk within the documented
  * error of the float function ------------------------------------------------------- */
-enum { F_NEXP, F_RECIP, F_SOFTMAX, F_SOFTMAX_CAUSAL };
+enum { F_NEXP, F_RECIP, F_SOFTMAX, F_SOFTMAX_CAUSAL, F_SOFTMAX_LOCAL };
+#define LOCAL_WINDOW 3 /* F_SOFTMAX_LOCAL's */
 typedef struct fn_model {
     int which, bits, scale, k; /* k: the reciprocal's range 2^k */
     size_t rows, cols;         /* softmax: rows x cols; else count = rows */
@@ -285,7 +286,8 @@ static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
     if (s == FSS_OK)
         s = md->which == F_NEXP ? fss_gate_nexp(ev, &x, &y)
           : md->which == F_RECIP ? fss_gate_reciprocal(ev, &x, md->k, &y)
-                                 : fss_gate_softmax(ev, &x, md->which == F_SOFTMAX_CAUSAL, &y);
+                 : md->which == F_SOFTMAX_LOCAL ? fss_gate_softmax_local(ev, &x, LOCAL_WINDOW, &y)
+                                                : fss_gate_softmax(ev, &x, md->which == F_SOFTMAX_CAUSAL, &y);
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &y, out);
     fss_tensor_free(&x);
@@ -295,7 +297,7 @@ static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
 
 static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t cols, double bound)
 {
-    static const char *const names[] = {"nexp", "reciprocal", "softmax", "softmax (causal)"};
+    static const char *const names[] = {"nexp", "reciprocal", "softmax", "softmax (causal)", "softmax (local 3)"};
     const char *name = names[which];
     const int sm = which >= F_SOFTMAX;
     const size_t count = sm ? rows * cols : rows;
@@ -331,13 +333,15 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
         } else {
             const size_t r = i / cols, c = i % cols, row = r % rows;
             double mx = -1e300, sum = 0;
+#define KEPT(j) (which == F_SOFTMAX || ((j) <= row && (which != F_SOFTMAX_LOCAL || row - (j) < LOCAL_WINDOW)))
             for (size_t j = 0; j < cols; j++)
-                if (which == F_SOFTMAX || j <= row)
+                if (KEPT(j))
                     mx = fmax(mx, xv[r * cols + j]);
             for (size_t j = 0; j < cols; j++)
-                if (which == F_SOFTMAX || j <= row)
+                if (KEPT(j))
                     sum += exp(xv[r * cols + j] - mx);
-            ref = which == F_SOFTMAX_CAUSAL && c > row ? 0 : exp(xv[i] - mx) / sum;
+            ref = KEPT(c) ? exp(xv[i] - mx) / sum : 0;
+#undef KEPT
         }
         worst = fmax(worst, fabs((double)fss_ring_to_signed(want[i], bits) / one - ref));
     }
@@ -603,6 +607,7 @@ int main(void)
     for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
         run_fn(F_SOFTMAX, 45, 12, 0, 6, widths[w], FSS_SOFTMAX_MAX_ERROR(widths[w]));
         run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR(widths[w]));
+        run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR(LOCAL_WINDOW));
     }
     norm_refusals();
     for (int rms = 0; rms < 2; rms++) {

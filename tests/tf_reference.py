@@ -4,8 +4,8 @@
     tf_reference.py NAMING OUTDIR SEED
     tf_reference.py compare OURS.npy REF.npy TOLERANCE
 
-NAMING is bert (bert-tiny's shape), gpt2 or neo (gpt2-tiny's), llama or llama-tied
-(llama-tiny's). Writes into OUTDIR:
+NAMING is bert (bert-tiny's shape), gpt2 (gpt2-tiny's), neo (gpt-neo-tiny's: its block 1
+attends to the last 4 tokens only), llama or llama-tied (llama-tiny's). Writes into OUTDIR:
   weights.safetensors  random weights under Hugging Face's names for that architecture
                        (nn.Linear [out][in]; GPT-2's Conv1D [in][out] with a fused c_attn;
                        llama in F16, the others in F32)
@@ -103,7 +103,7 @@ def rotary(x, dh):  # x [seq][dh], rotate_half, position = row
     return out
 
 
-def attention(x, q, k, v, heads, kv_heads, scale, causal, rope):
+def attention(x, q, k, v, heads, kv_heads, scale, causal, rope, window=0):
     seq, d = len(x), len(q[0])
     dh = d // heads
     ctx = [[0.0] * d for _ in range(seq)]
@@ -116,11 +116,12 @@ def attention(x, q, k, v, heads, kv_heads, scale, causal, rope):
             Q, K = rotary(Q, dh), rotary(K, dh)
         for t in range(seq):
             s = [sum(a * b for a, b in zip(Q[t], K[u])) * scale for u in range(seq)]
+            lo = max(0, t - window + 1) if window else 0  # GPT-Neo's local blocks
             if causal:
-                s = s[:t + 1]
+                s = s[lo:t + 1]
             p = softmax(s)
             for i in range(dh):
-                ctx[t][h * dh + i] = sum(p[u] * V[u][i] for u in range(len(p)))
+                ctx[t][h * dh + i] = sum(p[u] * V[lo + u][i] for u in range(len(p)))
     return ctx
 
 
@@ -223,7 +224,7 @@ def main():
     outs = []
     for xb in x:
         h = xb
-        for W in blocks:
+        for li, W in enumerate(blocks):
             if naming == "bert":
                 a = attention(h, linear(h, W["q"], W["bq"]), linear(h, W["k"], W["bk"]), linear(h, W["v"], W["bv"]),
                               heads, kvh, 1 / math.sqrt(dh), False, False)
@@ -234,7 +235,7 @@ def main():
                 n1 = layernorm(h, W["g1"], W["c1"], eps)
                 a = attention(n1, linear(n1, W["q"], W["bq"]), linear(n1, W["k"], W["bk"]),
                               linear(n1, W["v"], W["bv"]), heads, kvh, 1 / math.sqrt(dh) if naming == "gpt2" else 1,
-                              True, False)
+                              True, False, 4 if naming == "neo" and li % 2 else 0)
                 h = add(h, linear(a, W["o"], W["bo"]))
                 n2 = layernorm(h, W["g2"], W["c2"], eps)
                 f = [[gelu_new(v) for v in r] for r in linear(n2, W["up"], W["bup"])]

@@ -186,10 +186,6 @@ static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *e
                  : fss_tf_weights_open(&r->w, r->m, r->layers, r->out_kind != FSS_TF_OUT_HIDDEN, file, err, err_len);
         if (s == FSS_E_NOMEM && seed)
             s = fss_errorf(err, err_len, s, "out of memory");
-        if (s == FSS_OK && r->seq > fss_tf_weights_max_seq(r->w))
-            s = fss_errorf(err, err_len, FSS_E_ARG, "%s: %s weights run at most %zu tokens (the window of GPT-Neo's "
-                           "local attention, which is not built), not %zu", file, fss_tf_weights_naming(r->w),
-                           fss_tf_weights_max_seq(r->w), r->seq);
     }
     if (s != FSS_OK || !(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return s;
@@ -252,10 +248,10 @@ const fss_family fss_family_transformer = {
     .name = "transformer",
     /* 2: the description says what party 1 receives (out=hidden|logits|token); 3: party 0's
      * weights a part at a time, the final norm's gain and bias among them; 4: table
-     * lookups' keys with two outputs a leaf */
+     * lookups' keys with two outputs a leaf, GPT-Neo's local attention in its odd blocks */
     .version = 4,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
-              "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny",
+              "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny, gpt-neo-tiny",
     .flags = tf_flags,
     .knows = tf_knows,
     .configure = tf_configure,

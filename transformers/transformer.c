@@ -11,20 +11,21 @@
 #include "fss/ring.h"
 
 static const fss_tf_model g_models[] = {
-    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12},
-    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12},
-    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12},
-    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5},
-    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5},
-    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5},
-    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5},
-    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5},
+    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12, 0},
+    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12, 0},
+    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12, 0},
+    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 0},
+    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5, 256},
+    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5, 256},
+    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5, 0},
+    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5, 0},
     /* sentence-transformers' all-MiniLM-L6-v2 (a BertModel; issue 18 adds its tokenizer,
      * embeddings and pooling) */
-    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12},
-    /* small shapes for tests: a GPT-2 and a Llama with grouped key/value heads */
-    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5},
-    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5},
+    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0},
+    /* small shapes for tests: a GPT-2, a Llama with grouped key/value heads, a GPT-Neo */
+    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 0},
+    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5, 0},
+    {"gpt-neo-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 4}, /* its block 1: a local window of 4 */
 };
 
 size_t fss_tf_count(void) { return sizeof g_models / sizeof *g_models; }
@@ -156,8 +157,10 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
         s = heads_of(&v, batch, seq, m->kv_heads, dh, 0, &V);
     if (s == FSS_OK && llama && (s = fss_gate_rotary(ev, &Q, 0, 10000.0, &Qr)) == FSS_OK)
         s = fss_gate_rotary(ev, &K, 0, 10000.0, &Kr);
+    const int local = m->window && B->l % 2; /* GPT-Neo: global, local, global, ... */
     if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, llama ? &Qr : &Q, llama ? &Kr : &K, 1, &S)) == FSS_OK &&
-        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (s = fss_gate_softmax(ev, &S2, causal, &P)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK &&
+        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P) : fss_gate_softmax(ev, &S2, causal, &P)) == FSS_OK &&
         (s = fss_gate_matmul_batched(ev, &P, &V, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK && (s = part_in(ev, m, B->w, B->l, FSS_TF_O, &O)) == FSS_OK)
         s = linear(ev, &c, &O.v[0], llama ? NULL : &O.v[1], out);

@@ -429,11 +429,6 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     return FSS_OK;
 }
 
-size_t fss_tf_weights_max_seq(const fss_tf_weights *w)
-{
-    return w->st && w->nm == HF_NEO ? 256 : (size_t)-1; /* GPT-Neo's local layers: a window of 256 */
-}
-
 const char *fss_tf_weights_naming(const fss_tf_weights *w) { return w->st ? naming_str[w->nm] : "random"; }
 
 void fss_tf_weights_free(fss_tf_weights *w)

@@ -180,6 +180,9 @@ FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, 
  * shrink the cols term; not done yet. */
 #define FSS_SOFTMAX_MAX_ERROR(cols) (0.0024 + 4.9e-4 * (double)(cols))
 FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y);
+/* The causal softmax of a local attention (GPT-Neo's): column c of row r only when
+ * r - window < c <= r. The same rounds, keys and error. */
+FSS_NODISCARD fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t window, fss_tensor *y);
 /* Rotary position embedding of x [..][seq][d] (Hugging Face's rotate_half layout, angle
  * p base^(-2 (i mod d/2) / d) at position p = pos0 + the row), in x's ring and scale f
  * (n >= 2 f + 2). Local products with public cos and sin at scale f, then one arithmetic

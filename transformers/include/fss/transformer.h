@@ -25,6 +25,7 @@ typedef struct fss_tf_model {
     size_t vocab; /* the LM head's (GPT, Llama); 0 for BERT */
     int bits, scale;
     double eps;
+    size_t window; /* GPT-Neo: its odd blocks attend to the last window tokens only; 0: none */
 } fss_tf_model;
 
 /* The model of that name or alias, or NULL; and the table. */
@@ -79,9 +80,7 @@ FSS_NODISCARD fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer,
 FSS_NODISCARD fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c1, uint64_t *v,
                                                   char *err, size_t err_len);
 size_t fss_tf_head_slice(const fss_tf_model *m);
-/* The longest sequence these weights run exactly (GPT-Neo's files: 256, its local
- * attention's window, which the walk does not build), and the names found ("random"). */
-size_t fss_tf_weights_max_seq(const fss_tf_weights *w);
+/* The names found: "BERT", "GPT-2", "GPT-Neo", "Llama", or "random". */
 const char *fss_tf_weights_naming(const fss_tf_weights *w);
 void fss_tf_weights_free(fss_tf_weights *w);
 
