@@ -198,7 +198,12 @@ static void full_name(const fss_tf_weights *w, const source *s, char *out, size_
 
 /* ---- reading a part -------------------------------------------------------------------- */
 
-static uint64_t fixed(double x, const fss_tf_model *m) { return fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits); }
+/* x at the model's scale, rounded: a multiply by the power of two (exact, as ldexp, and
+ * several times faster on a hundred million weights). */
+static uint64_t fixed(double x, const fss_tf_model *m)
+{
+    return fss_ring_from_signed((int64_t)llrint(x * (double)((uint64_t)1 << m->scale)), m->bits);
+}
 
 /* Random, as PyTorch's init would scale them (uniform, variance 1 / fan_in), gains near 1,
  * biases near 0, from a stream of its own for each (seed, block, part). */
