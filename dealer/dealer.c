@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,20 +46,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* A whole number from lo to hi, all digits. */
-static int parse_num(const char *flag, const char *v, unsigned long long lo, unsigned long long hi,
-                     unsigned long long *out)
-{
-    char *end = NULL;
-    unsigned long long n = v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
-    if (!end || *end || n < lo || n > hi) {
-        fprintf(stderr, "dealer: %s needs a whole number from %llu to %llu, not '%s'\n", flag, lo, hi, v);
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
-
 static double peak_rss(void)
 {
     struct rusage ru;
@@ -85,7 +72,8 @@ static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piec
         return;
     }
     printf("%s: keys %.2f MB (party 0) and %.2f MB (party 1); the run: %llu rounds, %.2f MB sent by party 0 and "
-           "%.2f MB by party 1; peak memory %.0f MB (this dealer), about %.0f MB a party\n",
+           "%.2f MB by party 1; peak memory %.0f MB (this dry walk; a dealer adds its key generation's buffers), "
+           "about %.0f MB a party\n",
            fss_model_description(m), (double)r->bytes[0] / 1e6, (double)r->bytes[1] / 1e6,
            (unsigned long long)r->rounds, (double)r->sent[0] / 1e6, (double)r->sent[1] / 1e6, dealer / 1e6,
            party / 1e6);
@@ -98,14 +86,34 @@ static double room(const char *out)
     struct statvfs sv;
     char parent[4096];
     snprintf(parent, sizeof parent, "%s", out);
-    char *slash = strrchr(parent, '/');
-    if (statvfs(out, &sv) == 0)
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') /* "keys/" is "keys" */
+        parent[--n] = 0;
+    if (statvfs(parent, &sv) == 0)
         return (double)sv.f_bavail * (double)sv.f_frsize;
+    char *slash = strrchr(parent, '/');
     if (slash)
         *(slash == parent ? slash + 1 : slash) = 0;
     else
         snprintf(parent, sizeof parent, ".");
     return statvfs(parent, &sv) == 0 ? (double)sv.f_bavail * (double)sv.f_frsize : -1;
+}
+
+/* A key file (or a partial one) already in out: refused before any walk. */
+static int taken(const char *out, char *err, size_t len)
+{
+    static const char *const names[] = {"p0.bin", "p1.bin", "p0.bin.partial", "p1.bin.partial"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", out, names[i]);
+        if (lstat(path, &sb) == 0) {
+            snprintf(err, len, "%.900s exists: %s; remove it or choose another --out", path,
+                     i < 2 ? "keys of another run" : "a dealer run was interrupted or is still running");
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* SIGINT, SIGTERM, SIGHUP: remove the partial key files (and a finished one whose twin is
@@ -120,12 +128,27 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* From the real walk on (the dry walk has no files): a stop removes the partial files. */
+static void catch_stops(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        struct sigaction old;
+        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) /* nohup's SIGHUP stays ignored */
+            sigaction(stops[i], &sa, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     fss_omp_prefer_passive(argv);
     const char *model = NULL, *out = NULL;
     int quiet = 0, dry = 0, json = 0;
-    unsigned long long piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
+    size_t piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
     fss_args fa = {0};
     char err[1024];
     for (int i = 1; i < argc; i++) {
@@ -148,12 +171,12 @@ int main(int argc, char **argv)
             model = argv[++i];
         } else if (!strcmp(a, "--out")) {
             out = argv[++i];
-        } else if (!strcmp(a, "--piece-bytes")) {
-            if (!parse_num(a, argv[++i], 1, FSS_KEYFILE_MAX_CHUNK_BYTES, &piece))
+        } else if (!strcmp(a, "--piece-bytes") || !strcmp(a, "--threads")) {
+            const size_t hi = a[2] == 'p' ? FSS_KEYFILE_MAX_CHUNK_BYTES : 4096;
+            if (!fss_parse_count(argv[++i], hi, a[2] == 'p' ? &piece : &threads)) {
+                fprintf(stderr, "dealer: %s needs a whole number from 1 to %zu, not '%s'\n", a, hi, argv[i]);
                 return 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (!parse_num(a, argv[++i], 1, 4096, &threads))
-                return 2;
+            }
         } else if (fss_args_take(&fa, argc, argv, &i, err, sizeof err) != FSS_OK) {
             fprintf(stderr, "dealer: %s\n", err);
             return 2;
@@ -174,27 +197,17 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
-        struct sigaction old;
-        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) /* nohup's SIGHUP stays ignored */
-            sigaction(stops[i], &sa, NULL);
-    }
-    const double t0 = now_s();
+    double t0 = now_s();
     fss_progress *pg = NULL;
     fss_deal_result res;
-    fss_status s = fss_progress_new(&pg, "dealer", quiet || !dry);
-    fss_deal_config c = {.dir = out ? out : ".", .piece = (size_t)piece, .threads = (int)threads, .pg = pg, .dry = 1};
+    fss_status s = !dry && taken(out, err, sizeof err) ? FSS_E_ARG : fss_progress_new(&pg, "dealer", quiet || !dry);
+    fss_deal_config c = {.dir = out ? out : ".", .piece = piece, .threads = (int)threads, .pg = pg, .dry = 1};
     if (s == FSS_OK)
         s = fss_deal_files(m, &c, &res, err, sizeof err); /* the dry run every run starts with */
-    else
+    else if (s == FSS_E_NOMEM)
         snprintf(err, sizeof err, "out of memory");
     if (s == FSS_OK && dry) {
-        report_dry(m, &res, piece ? (size_t)piece : FSS_KEYFILE_PIECE_BYTES, json);
+        report_dry(m, &res, piece ? piece : FSS_KEYFILE_PIECE_BYTES, json);
     } else if (s == FSS_OK) {
         const double need = (double)res.bytes[0] + (double)res.bytes[1], free_bytes = room(out);
         if (!quiet)
@@ -207,6 +220,8 @@ int main(int argc, char **argv)
         } else {
             fss_progress_free(pg);
             pg = NULL;
+            catch_stops();
+            t0 = now_s(); /* the time of the real walk */
             if ((s = fss_progress_new(&pg, "dealer", quiet)) == FSS_OK) {
                 c.pg = pg, c.dry = 0;
                 s = fss_deal_files(m, &c, &res, err, sizeof err);

@@ -260,13 +260,14 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
     const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
     if (p.early != 1 && fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_expand(k, i, depth, S, t);
+        fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2); /* two children a node, as OpenSSL's path */
         for (size_t j = 0; j < ((size_t)1 << depth); j++)
             if (p.early == 2)
                 o[2 * j] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 0),
                 o[2 * j + 1] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 1);
             else
                 o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
-        (void)tid, (void)in, (void)ob;
+        (void)in, (void)ob;
         return FSS_OK;
     }
     S[0] = k->root[i];
@@ -390,6 +391,7 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
             if (vaes) { /* the leaves' values and the dot product in vector registers */
                 const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
                 fss_vaes_dpf_expand(k, i, depth, S, t);
+                fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2);
                 out[i] = fss_vaes_lut_dot(S, t, (size_t)1 << depth, k->p.early == 2, (unsigned)k->party, k->fcw[i],
                                           rev + (size - 1 - (size_t)(x[i] & mask))) &
                          lmask;
@@ -415,23 +417,9 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
 
 static size_t fcw_bytes(fss_dpf_params p) { return (FSS_DPF_FCW_BITS(p.n, p.l, p.early) + 7) / 8; }
 
-/* early = 2 stores its two l-bit words as one 2l-bit number, word 0 low: in a block's
- * bits, as the other kinds' corrections. */
-static fss_block fcw_pack(fss_dpf_params p, fss_block f)
-{
-    if (p.early != 2)
-        return f;
-    const unsigned __int128 v = (unsigned __int128)f.lo | (unsigned __int128)f.hi << p.l;
-    return (fss_block){(uint64_t)v, (uint64_t)(v >> 64)};
-}
-static fss_block fcw_unpack(fss_dpf_params p, fss_block f)
-{
-    if (p.early != 2)
-        return f;
-    const unsigned __int128 v = (unsigned __int128)f.lo | (unsigned __int128)f.hi << 64;
-    const uint64_t m = ((uint64_t)1 << p.l) - 1;
-    return (fss_block){(uint64_t)v & m, (uint64_t)(v >> p.l) & m};
-}
+/* early = 2 stores its two l-bit words as one 2l-bit number (fss_dpf_pair_pack). */
+static fss_block fcw_pack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_pack(p.l, f) : f; }
+static fss_block fcw_unpack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_unpack(p.l, f) : f; }
 
 void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
 {

@@ -54,7 +54,8 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
         fss_memzero(seed, sizeof seed);
         fss_ev_deal_send(ev, owner, nb);
-        ev->stats.input_max = n > ev->stats.input_max ? n : ev->stats.input_max;
+        if (owner == 0 && n > ev->stats.input_max) /* party 0's largest part */
+            ev->stats.input_max = n;
         if (s != FSS_OK)
             return s;
     } else {

@@ -61,8 +61,8 @@ static fss_status begin(void *self, uint32_t kind, uint64_t elements, size_t byt
 static fss_status append(void *self, const void *data, size_t n)
 {
     fss_memkeys *m = (fss_memkeys *)self;
-    if (!m->n || n > m->c[m->n - 1].bytes - m->fill_at)
-        return FSS_E_ARG; /* no key begun, or more bytes than it declared */
+    if (!m->n || n > m->c[m->n - 1].bytes - m->fill_at || (n && !data))
+        return FSS_E_ARG; /* no key begun, more bytes than it declared, or a dry dealer's sizes */
     if (n)
         memcpy(m->c[m->n - 1].data + m->fill_at, data, n);
     m->fill_at += n;

@@ -52,7 +52,8 @@ static fss_status cmp_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x
 }
 
 /* The table lookup shares the DPF's keys and serialization (cmp_*); its keys are
- * l-bit (not early) with beta 1, and its evaluation the fused full-domain dot product. */
+ * l-bit group outputs (early 0, or 2: two a leaf) with beta 1, and its evaluation the
+ * fused full-domain dot product. */
 static fss_status lut_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_t *beta, const fss_block *r,
                           fss_prim_keys *k0, fss_prim_keys *k1)
 {

@@ -159,6 +159,11 @@ refused() { # WHAT FILE PATTERN: party 0 with that weights file stops, says PATT
     [ $? != 0 ] && grep -q -- "$3" "$work/log" && [ "$(key_state "$work/wr/p0.bin")" = 0 ] && ok ||
         { bad "$1"; cat "$work/log"; }
 }
+# older BERT checkpoints name a LayerNorm's weight and bias gamma and beta: the same run
+st_edit "$work/hf-bert/weights.safetensors" "$work/gb.st" \
+    'h = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v for k, v in h.items()}'
+"$online" --clear --model bert-tiny --weights "$work/gb.st" --input "$work/hf-bert/x.npy" --output "$work/gb.npy" --quiet &&
+    cmp -s "$work/gb.npy" "$work/hf-bert/ours.npy" && ok || bad "LayerNorm.gamma and .beta are not read as weight and bias"
 g="$work/hf-gpt2/weights.safetensors"
 st_edit "$g" "$work/w1.st" 'del h["h.1.mlp.c_proj.bias"]'
 refused "a missing tensor" "$work/w1.st" "no tensor 'h.1.mlp.c_proj.bias'\\|h.1.mlp.c_proj.bias"
@@ -167,6 +172,13 @@ refused "a transposed tensor" "$work/w2.st" "h.0.mlp.c_fc.weight has shape \\[25
 st_edit "$g" "$work/w3.st" 'o = h["h.1.attn.c_proj.weight"]["data_offsets"][0] + 12; b[o:o + 4] = struct.pack("<f", float("nan"))'
 refused "a NaN weight" "$work/w3.st" "h.1.attn.c_proj.weight element 3 is nan"
 
+# a dry run given --out leaves it alone; a dealer refuses an --out that holds keys before it walks
+"$dealer" --model gpt2-tiny --seq 5 --dry-run --out "$work/dd" --quiet >/dev/null && [ ! -e "$work/dd" ] && ok ||
+    bad "a dry run touched its --out"
+mkdir -p "$work/dk" && : >"$work/dk/p1.bin"
+"$dealer" --model gpt2-tiny --seq 5 --out "$work/dk" >"$work/log" 2>&1
+[ $? = 1 ] && grep -q "p1.bin exists: keys of another run" "$work/log" && ! grep -q "writing" "$work/log" && ok ||
+    { bad "a dealer over existing keys"; cat "$work/log"; }
 # a dealer that would not fit its disk says so and leaves nothing (a 1 MiB tmpfs, where one
 # can be mounted; the dry run's figure is what it compares)
 if mkdir -p "$work/small" && mount -t tmpfs -o size=1m tmpfs "$work/small" 2>/dev/null; then

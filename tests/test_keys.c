@@ -201,6 +201,7 @@ int main(void)
             dpf_case((fss_dpf_params){ns[i], 1, 1}, counts[c]);
             dpf_case((fss_dpf_params){ns[i], 37, 0}, counts[c]);
             dpf_case((fss_dpf_params){ns[i], 64, 0}, counts[c]);
+            dpf_case((fss_dpf_params){ns[i], ns[i] == 1 ? 62 : 13 + ns[i] % 3 * 24, 2}, counts[c]); /* pairs */
             dcf_case((fss_dcf_params){ns[i], 1, 1}, counts[c]);
             dcf_case((fss_dcf_params){ns[i], 13, 3}, counts[c]);
             dcf_case((fss_dcf_params){ns[i], 64, 2}, counts[c]);
@@ -210,6 +211,7 @@ int main(void)
     const size_t multi = 2 * FSS_KEY_BLOCK + 5;
     dpf_case((fss_dpf_params){20, 1, 1}, multi);
     dpf_case((fss_dpf_params){9, 37, 0}, multi);
+    dpf_case((fss_dpf_params){9, 37, 2}, multi);
     dcf_case((fss_dcf_params){20, 13, 3}, multi);
     dcf_case((fss_dcf_params){63, 1, 1}, multi);
 

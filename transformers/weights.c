@@ -191,9 +191,20 @@ static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, sourc
     return 1;
 }
 
+/* The name as the file has it: with the prefix, and a LayerNorm's weight and bias under
+ * the names of older BERT checkpoints (gamma, beta) where the file has those instead. */
 static void full_name(const fss_tf_weights *w, const source *s, char *out, size_t len)
 {
     snprintf(out, len, "%s%s", s->top ? "" : w->prefix, s->name);
+    char *ln = strstr(out, "LayerNorm.");
+    if (ln && w->st && !fss_safetensors_find(w->st, out)) {
+        const int gain = !strcmp(ln, "LayerNorm.weight"), bias = !strcmp(ln, "LayerNorm.bias");
+        if (gain || bias) {
+            snprintf(ln, len - (size_t)(ln - out), "LayerNorm.%s", gain ? "gamma" : "beta");
+            if (!fss_safetensors_find(w->st, out)) /* neither: the error names the current one */
+                snprintf(ln, len - (size_t)(ln - out), "LayerNorm.%s", gain ? "weight" : "bias");
+        }
+    }
 }
 
 /* ---- reading a part -------------------------------------------------------------------- */

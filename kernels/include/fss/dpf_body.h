@@ -56,6 +56,24 @@ static inline FSS_HD uint64_t fss_dpf_eval_pair(unsigned party, int l, fss_block
     uint64_t v = fss_dpf_pair_word(S, w) + ((w ? fcw.hi : fcw.lo) & ((uint64_t)0 - (uint64_t)t));
     return fss_ring_cneg(v, party, l);
 }
+/* Pairs' two corrections as stored: one 2l-bit number, word 0 in the low l bits (l <= 62),
+ * and back. */
+static inline FSS_HD fss_block fss_dpf_pair_pack(int l, fss_block f)
+{
+    fss_block o;
+    o.lo = f.lo | f.hi << l;
+    o.hi = f.hi >> (64 - l);
+    return o;
+}
+static inline FSS_HD fss_block fss_dpf_pair_unpack(int l, fss_block f)
+{
+    const uint64_t m = ((uint64_t)1 << l) - 1;
+    fss_block o;
+    o.lo = f.lo & m;
+    o.hi = (f.lo >> l | f.hi << (64 - l)) & m;
+    return o;
+}
+
 /* Dealer's final corrections of both words: beta on alpha's last bit a0, 0 on the other. */
 static inline FSS_HD fss_block fss_dpf_keygen_pair(int l, uint64_t beta, unsigned a0, const fss_block S[2],
                                                    const unsigned t[2])

@@ -8,6 +8,7 @@
 
 #include "fss/dcf.h"
 #include "fss/dpf.h"
+#include "fss/dpf_body.h"
 
 /* nbytes (at most 8) little-endian bytes; any alignment. */
 static inline FSS_HD uint64_t fss_ser_le(const uint8_t *p, size_t nbytes)
@@ -68,7 +69,7 @@ static inline FSS_HD int fss_dpf_parse_one(const fss_dpf_keys *k, const uint8_t 
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
     const size_t tb = 16 + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8);
-    const size_t fbits = p.early ? FSS_DPF_LEAF_BITS(p.n, 1) : (size_t)p.l, fb = (fbits + 7) / 8;
+    const size_t fbits = FSS_DPF_FCW_BITS(p.n, p.l, p.early), fb = (fbits + 7) / 8;
     size_t b, j;
     const uint8_t *blk = fss_ser_block_of(in, i, k->count, kb, &b, &j);
     int ok = fss_tree_parse_one(blk, b, j, depth, i, k->count, k->root, k->scw, k->tcw_l, k->tcw_r);
@@ -76,7 +77,7 @@ static inline FSS_HD int fss_dpf_parse_one(const fss_dpf_keys *k, const uint8_t 
     fss_block c;
     c.lo = fss_ser_le(f, fb < 8 ? fb : 8);
     c.hi = fb > 8 ? fss_ser_le(f + 8, fb - 8) : 0;
-    k->fcw[i] = c;
+    k->fcw[i] = p.early == 2 ? fss_dpf_pair_unpack(p.l, c) : c;
     return ok && fss_ser_tail_clean(f, fbits);
 }
 

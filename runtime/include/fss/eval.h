@@ -110,7 +110,7 @@ typedef struct fss_eval_stats {
     /* Dealer: the bytes each party will send, counted where each gate's dealer branch
      * stands for the parties' exchange (rounds: the exchanges, the same for both) */
     uint64_t party_sent[2];
-    uint64_t input_max; /* dealer: the most values one input had (party 0's largest part) */
+    uint64_t input_max; /* dealer: the most values one of party 0's inputs had (its largest part) */
     double seconds;        /* in gates, this context */
     /* CLEAR walks: the smallest headroom, in bits, that a product or a sum left between
      * its largest |value| and the ring's signed range (bits - 1 minus that value's bit
