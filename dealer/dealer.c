@@ -146,6 +146,7 @@ static void catch_stops(void)
 int main(int argc, char **argv)
 {
     fss_omp_prefer_passive(argv);
+    fss_tune_malloc();
     const char *model = NULL, *out = NULL;
     int quiet = 0, dry = 0, json = 0;
     size_t piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <openssl/evp.h>
 #ifdef _OPENMP
@@ -53,6 +56,18 @@ void fss_omp_prefer_passive(char **argv)
         execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
 #else
     (void)argv;
+#endif
+}
+
+void fss_tune_malloc(void)
+{
+#ifdef __GLIBC__
+    /* Buffers of a few hundred MB come and go a part at a time: glibc would map each anew
+     * (a page fault and a zeroed page a 4 KiB) and unmap it at free. Keep them in the heap
+     * for the next one instead; the peak memory stays what it was. */
+    const int a = mallopt(M_MMAP_THRESHOLD, 512 << 20); /* a head slice, 128 MB, fits; ends the dynamic threshold */
+    const int b = mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    (void)a, (void)b; /* a refusal leaves glibc's defaults: slower, not wrong */
 #endif
 }
 

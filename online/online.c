@@ -234,6 +234,7 @@ done:
 int main(int argc, char **argv)
 {
     fss_omp_prefer_passive(argv);
+    fss_tune_malloc();
     opts o;
     int rc = parse(argc, argv, &o);
     if (rc)

@@ -20,6 +20,9 @@ FSS_NODISCARD fss_status fss_ctx_new(fss_ctx **out, int threads);
  * OMP_WAIT_POLICY is unset it sets it to passive and executes the program again (the
  * runtime reads it only at start); if that fails it returns and nothing changes. */
 void fss_omp_prefer_passive(char **argv);
+/* Programs (the dealer, the parties) call this once: large buffers freed are kept in the
+ * heap for the next rather than unmapped and mapped anew (glibc; elsewhere nothing). */
+void fss_tune_malloc(void);
 void fss_ctx_free(fss_ctx *ctx);
 
 int fss_ctx_threads(const fss_ctx *ctx);
