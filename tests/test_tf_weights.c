@@ -2,8 +2,8 @@
  * written here: GPT-2's names on gpt2-tiny, fresh random values each run.
  * - The LM head read through any window of columns [c0, c1) equals the same columns of
  *   the whole head, and the whole head is the tied embeddings transposed, in fixed point.
- * - A part (the fused c_attn's queries, keys, values and biases) lands where the layout
- *   says, with 1/sqrt(head size) folded into the queries.
+ * - The QKV part is c_attn's layout itself ([d][3d], then the bias [3d]), with 1/sqrt(head
+ *   size) folded into the queries' columns.
  * - An embeddings table of the wrong shape, a missing tensor and a value beyond the ring
  *   are refused at open, naming the tensor. */
 #include <math.h>
@@ -105,7 +105,7 @@ int main(void)
         }
         CHECK(fss_tf_weights_read_head(w, 5, 5, win, err, sizeof err) == FSS_E_ARG, "an empty window");
         CHECK(fss_tf_weights_read_head(w, 0, V + 1, win, err, sizeof err) == FSS_E_ARG, "a window past the vocabulary");
-        /* the QKV part: W_q [d][d] (scaled), W_k, W_v, then b_q (scaled), b_k, b_v */
+        /* the QKV part: [W_q W_k W_v] [d][3d] (the queries' columns scaled), then the bias */
         uint64_t *qkv = (uint64_t *)malloc(fss_tf_part_count(m, FSS_TF_QKV) * 8);
         REQUIRE(qkv && fss_tf_part_count(m, FSS_TF_QKV) == 3 * d * d + 3 * d);
         CHECK(fss_tf_weights_read(w, 0, FSS_TF_QKV, qkv, err, sizeof err) == FSS_OK, "%s", err);
@@ -115,7 +115,7 @@ int main(void)
             for (size_t i = 0; i < d; i++)
                 for (size_t j = 0; j < d; j++) {
                     const double x = cattn_w[i * 3 * d + p * d + j] * (p ? 1 : qs), b = cattn_b[p * d + j] * (p ? 1 : qs);
-                    placed &= qkv[p * d * d + i * d + j] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
+                    placed &= qkv[i * 3 * d + p * d + j] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
                     placed &= i || qkv[3 * d * d + p * d + j] == fss_ring_from_signed((int64_t)llrint(ldexp(b, m->scale)), m->bits);
                 }
         CHECK(placed, "c_attn's columns are not where the QKV part's layout puts them");

@@ -125,6 +125,16 @@ static fss_status heads_of(const fss_tensor *x, size_t batch, size_t seq, size_t
     return FSS_OK;
 }
 
+/* y [rows][n] = columns [c0, c0 + n) of x [rows][cols]: wires, copied (local). */
+static fss_status columns(const fss_tensor *x, size_t c0, size_t n, fss_tensor *y)
+{
+    const size_t rows = x->shape[0], cols = x->shape[1], shape[2] = {rows, n};
+    fss_status s = fss_tensor_init(y, 2, shape, x->bits, x->scale);
+    for (size_t r = 0; s == FSS_OK && r < rows; r++)
+        memcpy(y->v + r * n, x->v + r * cols + c0, n * 8);
+    return s;
+}
+
 /* ---- a block ---------------------------------------------------------------------------- */
 
 /* What a block needs to take its weights: the model, the owner's weights (NULL elsewhere),
@@ -144,14 +154,15 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
     fss_tensor q = {0}, k = {0}, v = {0}, Q = {0}, K = {0}, V = {0}, Qr = {0}, Kr = {0}, S = {0}, S2 = {0}, P = {0},
                C = {0}, C2 = {0}, c = {0};
     wpart W = {0}, O = {0};
+    fss_tensor qkv = {0};
+    const size_t kv = m->d / m->heads * m->kv_heads;
     fss_status s = part_in(ev, m, B->w, B->l, FSS_TF_QKV, &W);
-    if (s == FSS_OK)
-        s = linear(ev, x, &W.v[0], llama ? NULL : &W.v[3], &q);
-    if (s == FSS_OK)
-        s = linear(ev, x, &W.v[1], llama ? NULL : &W.v[4], &k);
-    if (s == FSS_OK)
-        s = linear(ev, x, &W.v[2], llama ? NULL : &W.v[5], &v);
+    if (s == FSS_OK) /* one product for the queries, keys and values, then their columns */
+        s = linear(ev, x, &W.v[0], llama ? NULL : &W.v[1], &qkv);
     part_free(&W);
+    if (s == FSS_OK && (s = columns(&qkv, 0, m->d, &q)) == FSS_OK && (s = columns(&qkv, m->d, kv, &k)) == FSS_OK)
+        s = columns(&qkv, m->d + kv, kv, &v);
+    fss_tensor_free(&qkv);
     if (s == FSS_OK && (s = heads_of(&q, batch, seq, m->heads, dh, 0, &Q)) == FSS_OK &&
         (s = heads_of(&k, batch, seq, m->kv_heads, dh, 0, &K)) == FSS_OK)
         s = heads_of(&v, batch, seq, m->kv_heads, dh, 0, &V);

@@ -35,19 +35,26 @@ typedef struct piece {
     size_t rows, cols; /* rows 1: a vector */
     char kind;         /* 'w' weight, 'b' bias, 'g' gain */
     int query;         /* carries 1 / sqrt(head size) */
+    size_t off, stride; /* element (a, b) goes to v[off + a stride + b] */
 } piece;
 
+/* The pieces of part p in the order they are read; each lands at its own offset, rows
+ * stride apart. QKV's queries, keys and values share their rows: one [d][d + 2 kv]
+ * matrix (GPT-2's c_attn), then one bias [d + 2 kv]; the other parts' pieces follow one
+ * another. */
 static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
 {
-    const size_t d = m->d, kv = m->d / m->heads * m->kv_heads, f = m->ffn;
+    const size_t d = m->d, kv = m->d / m->heads * m->kv_heads, f = m->ffn, D = d + 2 * kv;
     const int llama = m->arch == FSS_TF_LLAMA, bias = !llama;
     int n = 0;
-#define PIECE(r, c, k, q) (pc[n++] = (piece){(r), (c), (k), (q)})
+    size_t at = 0;
+#define PIECE(r, c, k, q) (pc[n] = (piece){(r), (c), (k), (q), at, (c)}, at += (size_t)(r) * (c), n++)
+#define FUSED(r, c, k, q, o) (pc[n++] = (piece){(r), (c), (k), (q), (o), D})
     switch (p) {
     case FSS_TF_QKV:
-        PIECE(d, d, 'w', 1), PIECE(d, kv, 'w', 0), PIECE(d, kv, 'w', 0);
+        FUSED(d, d, 'w', 1, 0), FUSED(d, kv, 'w', 0, d), FUSED(d, kv, 'w', 0, d + kv);
         if (bias)
-            PIECE(1, d, 'b', 1), PIECE(1, kv, 'b', 0), PIECE(1, kv, 'b', 0);
+            FUSED(1, d, 'b', 1, d * D), FUSED(1, kv, 'b', 0, d * D + d), FUSED(1, kv, 'b', 0, d * D + d + kv);
         break;
     case FSS_TF_O: PIECE(d, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
     case FSS_TF_LN1:
@@ -65,11 +72,17 @@ static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
     default: break;
     }
 #undef PIECE
+#undef FUSED
     return n;
 }
 
 int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2])
 {
+    if (p == FSS_TF_QKV) { /* one matrix and (BERT, GPT) one bias */
+        const size_t D = m->d + 2 * (m->d / m->heads * m->kv_heads);
+        shape[0][0] = m->d, shape[0][1] = D, shape[1][0] = 1, shape[1][1] = D;
+        return m->arch == FSS_TF_LLAMA ? 1 : 2;
+    }
     piece pc[MAX_PIECES];
     const int k = pieces(m, p, pc);
     for (int i = 0; i < k; i++)
@@ -227,15 +240,15 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
     fss_rng *g = NULL;
     fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + (uint64_t)l * 64u + (uint64_t)p);
     for (int i = 0; s == FSS_OK && i < n; i++) {
-        const size_t k = pc[i].rows * pc[i].cols;
         const double a = pc[i].kind == 'w' ? sqrt(3.0 / (double)pc[i].rows) : 0.1, mid = pc[i].kind == 'g';
-        if ((s = fss_rng_bytes(g, v, k * 8)) != FSS_OK)
-            break;
-        for (size_t j = 0; j < k; j++) {
-            const double x = (((double)(v[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1);
-            v[j] = fixed(x, m);
+        for (size_t r = 0; s == FSS_OK && r < pc[i].rows; r++) { /* a row drawn in place */
+            uint64_t *o = v + pc[i].off + r * pc[i].stride;
+            if ((s = fss_rng_bytes(g, o, pc[i].cols * 8)) != FSS_OK)
+                break;
+            for (size_t j = 0; j < pc[i].cols; j++)
+                o[j] = fixed((((double)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
+                             m);
         }
-        v += k;
     }
     fss_rng_free(g);
     return s;
@@ -294,8 +307,8 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
         full_name(w, &src, name, sizeof name);
         const size_t r = pc[i].rows, c = pc[i].cols, fn = (src.frows ? src.frows : 1) * src.fcols;
         if (src.optional && !fss_safetensors_find(w->st, name)) { /* absent: zeros */
-            memset(v, 0, r * c * 8);
-            v += r * c;
+            for (size_t a = 0; a < r; a++)
+                memset(v + pc[i].off + a * pc[i].stride, 0, c * 8);
             continue;
         }
         float *f = (float *)malloc(fn * sizeof(float));
@@ -314,10 +327,9 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
                                    fss_safetensors_path(w->st), name, at, (double)f[at], lim);
                     break;
                 }
-                v[a * c + b] = fixed(x, m);
+                v[pc[i].off + a * pc[i].stride + b] = fixed(x, m);
             }
         fss_free_wiped(f, fn * sizeof(float));
-        v += r * c;
     }
     return s;
 }
