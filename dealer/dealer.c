@@ -26,7 +26,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: dealer --model NAME [options of its family] --out DIR\n"
+            "usage: dealer --model NAME [options of its family] (--out DIR | --dry-run [--json])\n"
             "  --model NAME     one of: %s\n"
             "  --out DIR        where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
             "  --dry-run        write nothing: the key bytes, rounds, bytes exchanged and peak memory\n"
