@@ -171,6 +171,7 @@ st_edit "$g" "$work/w2.st" 'h["h.0.mlp.c_fc.weight"]["shape"] = [256, 64]'
 refused "a transposed tensor" "$work/w2.st" "h.0.mlp.c_fc.weight has shape \\[256, 64\\]; gpt2-tiny (Hugging Face GPT-2 names) takes \\[64, 256\\]"
 st_edit "$g" "$work/w3.st" 'o = h["h.1.attn.c_proj.weight"]["data_offsets"][0] + 12; b[o:o + 4] = struct.pack("<f", float("nan"))'
 refused "a NaN weight" "$work/w3.st" "h.1.attn.c_proj.weight element 3 is nan"
+refused "GPT-Neo weights for a GPT-2 model" "$work/hf-neo/weights.safetensors" "holds GPT-Neo names; gpt2-tiny is a GPT-2 model"
 
 # a dry run given --out leaves it alone; a dealer refuses an --out that holds keys before it walks
 "$dealer" --model gpt2-tiny --seq 5 --dry-run --out "$work/dd" --quiet >/dev/null && [ ! -e "$work/dd" ] && ok ||

@@ -248,10 +248,10 @@ const fss_family fss_family_transformer = {
     .name = "transformer",
     /* 2: the description says what party 1 receives (out=hidden|logits|token); 3: party 0's
      * weights a part at a time, the final norm's gain and bias among them; 4: table
-     * lookups' keys with two outputs a leaf, GPT-Neo's local attention in its odd blocks, the
-     * queries, keys and values one product */
-    .version = 4,
-    .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
+     * lookups' keys with two outputs a leaf; 5: GPT-Neo's local attention in its odd blocks,
+     * the queries, keys and values one product */
+    .version = 5,
+    .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny, gpt-neo-tiny",
     .flags = tf_flags,
     .knows = tf_knows,

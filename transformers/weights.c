@@ -423,6 +423,12 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: no %s (Hugging Face's names for %s)", path, first[m->arch],
                        m->name);
     }
+    /* GPT-2's and GPT-Neo's names fit one shape (GPT-Neo 125M is GPT-2's): the walk's
+     * local attention follows the model, so the file must be the model's kind */
+    if (s == FSS_OK && m->arch == FSS_TF_GPT && (w->nm == HF_NEO) != (m->window != 0))
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s holds %s names; %s is %s model: choose %s", path,
+                       naming_str[w->nm], m->name, m->window ? "a GPT-Neo (local attention)" : "a GPT-2",
+                       m->window ? "a GPT-2 model (gpt2)" : "a GPT-Neo model (gpt-neo-125m, gpt-neo-1.3b, ...)");
     if (s == FSS_OK && head && m->vocab) { /* lm_head.weight, else tied to the token embeddings */
         char name[192];
         snprintf(name, sizeof name, "%s%s", w->prefix, w->nm == HF_LLAMA ? "embed_tokens.weight" : "wte.weight");
