@@ -7,13 +7,17 @@
  * D(x) = ReLU(x) - act(x) is even for both (GeLU: |x| Phi(-|x|); SiLU: |x| sigma(-|x|))
  * and fades fast, so with a = |x| = 2 ReLU(x) - x (local once ReLU is known):
  *   act(x) = ReLU(x) - 1{a < 2^R} D(a),
- * D read from a table of 2^I entries over [0, 2^R) (a step of 2^(R-I)) at the index
- * floor(a / 2^(R-I)), each entry D at its step's midpoint. The comparisons run in a ring of
- * M = FSS_ACT_SMALL_BITS bits, for x within +-2^(M-1) steps: x's sign is the sign of
- * floor(x / 2^sh), sh = f - (I - R) (truncate-reduce, an sh-bit DCF, then the ring reduced
- * to M bits: local), a small DReLU; ReLU(x) = select at full width; the index is a
- * shifted right by sh (non-negative: one sh-bit DCF) reduced to I bits, and 1{a < 2^R} a
- * small DReLU of 2^I - 1 - the shifted a. Seven rounds. */
+ * D read from a table of 2^I entries over [0, 2^R) (a step of 2^(R-I)) at an index of a's
+ * step, each entry D at its step's midpoint. The comparisons run in a ring of
+ * M = FSS_ACT_SMALL_BITS bits, for x within +-2^(M-1) steps: q = floor(x / 2^sh),
+ * sh = f - (I - R) (truncate-reduce, an sh-bit DCF, then the ring reduced to M bits:
+ * local), and d = 1{x >= 0} = 1{q >= 0} a small DReLU. The index is q where x >= 0 and
+ * -1 - q = floor((|x| - 2^-f) / 2^sh) where x < 0, that is (-1 - q) + d (2 q + 1): the step
+ * of a, or of a less one ulp, which differ only where a sits on a step's edge, where both
+ * midpoints are half a step away (the same error bound). One select of the stacked [x; 2q
+ * + 1] by d gives ReLU(x) and d (2 q + 1) (the second reduced to M bits: the select is
+ * linear in its wires, so its M low bits are those of an M-bit select); 1{index < 2^I} is
+ * a small DReLU of 2^I - 1 - index. Six rounds. */
 #include <math.h>
 #include <string.h>
 
@@ -57,28 +61,40 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
         return FSS_E_NOMEM;
     for (size_t i = 0; i < size; i++) /* the midpoint of [i, i + 1) steps of 2^(R - I) */
         table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(D(ldexp((double)i + 0.5, R - I)), f)), n);
-    const uint64_t top = fss_ring_mask(I); /* 2^I - 1 */
-    fss_tensor q = {0}, qm = {0}, d = {0}, r = {0}, r2 = {0}, a = {0}, t = {0}, tm = {0}, ti = {0}, l = {0}, nt = {0},
-               c = {0}, b = {0}, sel = {0};
-    /* the sign from floor(x / 2^sh) in M bits (floor keeps the sign: a small DReLU) */
+    const uint64_t top = fss_ring_mask(I), one = 1, mone = fss_ring_mask(M); /* 2^I - 1, 1, -1 */
+    const size_t N = x->count, s2[1] = {2 * N};
+    fss_tensor q = {0}, qm = {0}, d = {0}, u = {0}, u1 = {0}, xu = {0}, dd = {0}, ru = {0}, du = {0}, nq = {0},
+               t = {0}, t1 = {0}, ti = {0}, l = {0}, nt = {0}, c = {0}, b = {0}, sel = {0}, r = {0};
+    /* the sign from q = floor(x / 2^sh) in M bits (floor keeps the sign: a small DReLU) */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
     if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = fss_gate_drelu(ev, &qm, &d)) == FSS_OK &&
-        (s = fss_gate_select(ev, &d, x, &r)) == FSS_OK && (s = fss_gate_scale(ev, &r, 2, &r2)) == FSS_OK)
-        s = fss_gate_sub(ev, &r2, x, &a); /* ReLU(x), then |x| */
-    if (s == FSS_OK)
-        s = fss_gate_ars_nonneg(ev, &a, sh, &t); /* floor(|x| 2^(I-R)), under 2^(M-1) */
+        (s = fss_gate_scale(ev, &qm, 2, &u)) == FSS_OK)
+        s = fss_gate_add_const(ev, &u, &one, 1, &u1); /* 2 q + 1, M bits */
+    /* [x; 2q + 1] by [d; d]: wires side by side (the second's M-bit wires read in x's ring) */
+    if (s == FSS_OK && (s = fss_tensor_init(&xu, 1, s2, n, f)) == FSS_OK && (s = fss_tensor_init(&dd, 1, s2, 1, 0)) == FSS_OK) {
+        memcpy(xu.v, x->v, N * 8), memcpy(xu.v + N, u1.v, N * 8);
+        memcpy(dd.v, d.v, N * 8), memcpy(dd.v + N, d.v, N * 8);
+        s = fss_gate_select(ev, &dd, &xu, &ru);
+    }
+    if (s == FSS_OK && (s = fss_tensor_init(&r, x->ndim, x->shape, n, f)) == FSS_OK &&
+        (s = fss_tensor_init(&du, x->ndim, x->shape, M, 0)) == FSS_OK)
+        for (size_t i = 0; i < N; i++) {
+            r.v[i] = ru.v[i];                              /* ReLU(x) */
+            du.v[i] = fss_ring_reduce(ru.v[N + i], M);     /* d (2 q + 1) */
+        }
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &qm, mone, &nq)) == FSS_OK && (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
+        s = fss_gate_add_const(ev, &t1, &mone, 1, &t); /* the index: (-1 - q) + d (2 q + 1) */
     if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK)
         s = fss_gate_lut(ev, &ti, table, n, f, &l);
-    if (s == FSS_OK && (s = reduce_bits(ev, &t, M, &tm)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &tm, fss_ring_mask(M), &nt)) == FSS_OK) /* -t, M bits */
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, mone, &nt)) == FSS_OK) /* -t, M bits */
         s = fss_gate_add_const(ev, &nt, &top, 1, &c);                     /* 2^I - 1 - t */
     if (s == FSS_OK)
-        s = fss_gate_drelu(ev, &c, &b); /* |x| < 2^R */
+        s = fss_gate_drelu(ev, &c, &b); /* the index under 2^I: |x| within the table */
     if (s == FSS_OK)
         s = fss_gate_select(ev, &b, &l, &sel);
     if (s == FSS_OK)
         s = fss_gate_sub(ev, &r, &sel, y);
-    fss_tensor *all[] = {&q, &qm, &d, &r, &r2, &a, &t, &tm, &ti, &l, &nt, &c, &b, &sel};
+    fss_tensor *all[] = {&q, &qm, &d, &u, &u1, &xu, &dd, &ru, &du, &nq, &t, &t1, &ti, &l, &nt, &c, &b, &sel, &r};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     fss_free_wiped(table, size * 8);

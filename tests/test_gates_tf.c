@@ -258,8 +258,8 @@ static void run_act(int which, int bits, int scale, double span)
     for (size_t i = 0; i < count; i++)
         bad += got[1][i] != want[i];
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
-    for (int b = 0; b < 2; b++) /* the input's round, then seven */
-        CHECK(pr[b].stats.rounds == 8, "%s: party %d took %llu rounds, want 8", name, b,
+    for (int b = 0; b < 2; b++) /* the input's round, then six */
+        CHECK(pr[b].stats.rounds == 7, "%s: party %d took %llu rounds, want 7", name, b,
               (unsigned long long)pr[b].stats.rounds);
     fss_memkeys_free(keys[0]);
     fss_memkeys_free(keys[1]);

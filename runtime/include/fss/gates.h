@@ -134,8 +134,8 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
  * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
  * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
- * comparisons then run in a 16-bit ring. Seven rounds; keys an element: two (f-6)-bit DCFs, two
- * 15-bit DPF comparisons, a table lookup of 2^INDEX_BITS entries, two selects. Needs f > 6
+ * comparisons then run in a 16-bit ring. Six rounds; keys an element: one (f-6)-bit DCF, two
+ * 15-bit DPF comparisons, a table lookup of 2^INDEX_BITS entries, three selects. Needs f > 6
  * and n >= f + 12.
  * Maximum error against the float function, for any x in that range:
  * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
