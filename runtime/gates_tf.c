@@ -477,7 +477,7 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
  *     (at scale F);
  *   - the mantissa M = V P in [2^(L-1), 2^L) (an integer product), its 10 bits below the
  *     leading one index a table of g(m) = 1/sqrt(m), m in [1, 2), at the midpoints;
- *   - then 1/sqrt(v) = S g(m), applied to the row as (c S) g. */
+ *   - then 1/sqrt(v) = S g(m), applied to the row as c (S g), S g a row's product. */
 static int ceil_log2(size_t d)
 {
     int p = 0;
@@ -501,7 +501,7 @@ static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_te
                                ldexp((double)fss_ring_to_signed(v->v[r], n), -2 * f) * ldexp(1.0, ceil_log2(d)) / (double)d,
                                NORM_K);
     fss_tensor th = {0}, b = {0}, oh = {0}, ohh = {0}, pub = {0}, sel = {0}, P = {0}, S = {0}, M = {0}, t = {0},
-               ti = {0}, g = {0}, Sb = {0}, cs = {0}, cs2 = {0}, gb = {0}, u = {0};
+               ti = {0}, g = {0}, Sb = {0}, cs = {0}, gb = {0}, u = {0};
     uint64_t *table = NULL;
     size_t shp[1] = {J * rows}, shp2[1] = {2 * (size_t)L * rows}, shr[1] = {rows};
     fss_status s = fss_tensor_init(&th, 1, shp, n, 0);
@@ -549,12 +549,12 @@ static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_te
         table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(1 / sqrt(1 + ((double)i + 0.5) / 1024.0), f)), n);
     if (s == FSS_OK)
         s = fss_gate_lut(ev, &ti, table, n, f, &g);
-    /* (c S) g, each row's factors broadcast over it */
-    if (s == FSS_OK && (s = row_broadcast(ev, &S, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
-        s = fss_gate_ars_bounded(ev, &cs, NORM_F, &cs2);
-    if (s == FSS_OK && (s = row_broadcast(ev, &g, c, d, 1, &gb)) == FSS_OK && (s = fss_gate_mul(ev, &cs2, &gb, &u)) == FSS_OK)
-        s = fss_gate_ars_bounded(ev, &u, f, y);
-    fss_tensor *all[] = {&th, &b, &oh, &ohh, &pub, &sel, &P, &S, &M, &t, &ti, &g, &Sb, &cs, &cs2, &gb, &u};
+    /* c (S g): the row's factor S g first (a product and a shift a row), then one product
+     * and one shift an element */
+    if (s == FSS_OK && (s = fss_gate_mul(ev, &S, &g, &u)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &u, f, &gb)) == FSS_OK &&
+        (s = row_broadcast(ev, &gb, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
+        s = fss_gate_ars_bounded(ev, &cs, NORM_F, y);
+    fss_tensor *all[] = {&th, &b, &oh, &ohh, &pub, &sel, &P, &S, &M, &t, &ti, &g, &Sb, &cs, &gb, &u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(table);
