@@ -46,6 +46,22 @@ static fss_rng *rng;
 
 static size_t packed(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
 
+/* The dealer's walk of md, then both parties' (outputs to got, counters in pr): how many
+ * of party 1's n outputs differ from the clear walk's want. */
+static size_t secure_vs_clear(harness_walk w, const void *md, const char *name, uint64_t *got[2], const uint64_t *want,
+                              size_t n, party_run pr[2])
+{
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, w, md, name, keys, NULL);
+    harness_parties(w, md, name, keys, got, pr);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += got[1][i] != want[i];
+    return bad;
+}
+
 static void run_lut(const model *md)
 {
     const size_t no = md->count;
@@ -150,23 +166,17 @@ static void run_bmm(const bmm *md)
     fss_eval_free(ev);
     CHECK(memcmp(want, ref, nz * 8) == 0, "matmul_batched B=%zu/%zu trans=%d: the clear walk is not X W", md->B,
           md->Bw, md->trans);
-    fss_memkeys *keys[2];
-    harness_deal(ctx, rng, walk_bmm, &m, "matmul_batched", keys, NULL);
     party_run pr[2];
-    harness_parties(walk_bmm, &m, "matmul_batched", keys, got, pr);
-    size_t bad = 0, leak = 0;
-    for (size_t i = 0; i < nz; i++) {
-        bad += got[1][i] != want[i];
+    const size_t bad = secure_vs_clear(walk_bmm, &m, "matmul_batched", got, want, nz, pr);
+    size_t leak = 0;
+    for (size_t i = 0; i < nz; i++)
         leak += got[0][i] != 0;
-    }
     CHECK(bad == 0, "matmul_batched B=%zu Bw=%zu %zux%zux%zu trans=%d owned=%d bits=%d: %zu of %zu differ", md->B,
           md->Bw, md->m, md->k, md->n, md->trans, md->owned, md->bits, bad, nz);
     CHECK(leak == 0, "matmul_batched: party 0 received outputs");
     for (int b = 0; b < 2; b++) /* the two inputs' rounds, then the product's */
         CHECK(pr[b].stats.rounds == 3, "matmul_batched: party %d took %llu rounds, want 3", b,
               (unsigned long long)pr[b].stats.rounds);
-    fss_memkeys_free(keys[0]);
-    fss_memkeys_free(keys[1]);
     free(x), free(w), free(ref), free(want), free(got[0]), free(got[1]);
 }
 
@@ -250,19 +260,12 @@ static void run_act(int which, int bits, int scale, double span)
           (double)fss_ring_to_signed(x[at], bits) / one, bound);
     printf("%s n=%d f=%d over [-%g, %g]: max error %.6f (documented %.5f)\n", name, bits, scale, span, span, worst,
            bound);
-    fss_memkeys *keys[2];
-    harness_deal(ctx, rng, walk_act, &md, name, keys, NULL);
     party_run pr[2];
-    harness_parties(walk_act, &md, name, keys, got, pr);
-    size_t bad = 0;
-    for (size_t i = 0; i < count; i++)
-        bad += got[1][i] != want[i];
+    const size_t bad = secure_vs_clear(walk_act, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
     for (int b = 0; b < 2; b++) /* the input's round, then six */
         CHECK(pr[b].stats.rounds == 7, "%s: party %d took %llu rounds, want 7", name, b,
               (unsigned long long)pr[b].stats.rounds);
-    fss_memkeys_free(keys[0]);
-    fss_memkeys_free(keys[1]);
     free(x), free(want), free(got[0]), free(got[1]);
 }
 
@@ -349,16 +352,9 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
           cols, worst, bound);
     printf("%s n=%d f=%d k=%d %zux%zu: max error %.6f (documented %.6f)\n", name, bits, scale, k, rows, cols, worst,
            bound);
-    fss_memkeys *keys[2];
-    harness_deal(ctx, rng, walk_fn, &md, name, keys, NULL);
     party_run pr[2];
-    harness_parties(walk_fn, &md, name, keys, got, pr);
-    size_t bad = 0;
-    for (size_t i = 0; i < count; i++)
-        bad += got[1][i] != want[i];
+    const size_t bad = secure_vs_clear(walk_fn, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
-    fss_memkeys_free(keys[0]);
-    fss_memkeys_free(keys[1]);
     free(x), free(xv), free(want), free(got[0]), free(got[1]);
 }
 
@@ -424,16 +420,9 @@ static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, siz
     else
         CHECK(worst <= bound, "rotary (f=%d d=%zu pos0=%zu): error %.6f over the documented %.6f", scale, d, pos0, worst,
               bound);
-    fss_memkeys *keys[2];
-    harness_deal(ctx, rng, walk_ra, &md, name, keys, NULL);
     party_run pr[2];
-    harness_parties(walk_ra, &md, name, keys, got, pr);
-    size_t bad = 0;
-    for (size_t o = 0; o < outs; o++)
-        bad += got[1][o] != want[o];
+    const size_t bad = secure_vs_clear(walk_ra, &md, name, got, want, outs, pr);
     CHECK(bad == 0, "%s: %zu of %zu secure outputs differ from the clear walk", name, bad, outs);
-    fss_memkeys_free(keys[0]);
-    fss_memkeys_free(keys[1]);
     free(x), free(want), free(got[0]), free(got[1]);
 }
 
@@ -508,16 +497,9 @@ static void run_nm(int rms, int bits, int scale, size_t rows, size_t d)
           d, worst, FSS_NORM_MAX_ERROR);
     printf("%s n=%d f=%d %zux%zu: max error %.6f (documented %.4f)\n", name, bits, scale, rows, d, worst,
            FSS_NORM_MAX_ERROR);
-    fss_memkeys *keys[2];
-    harness_deal(ctx, rng, walk_nm, &md, name, keys, NULL);
     party_run pr[2];
-    harness_parties(walk_nm, &md, name, keys, got, pr);
-    size_t bad = 0;
-    for (size_t i = 0; i < count; i++)
-        bad += got[1][i] != want[i];
+    const size_t bad = secure_vs_clear(walk_nm, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s: %zu of %zu secure outputs differ from the clear walk", name, bad, count);
-    fss_memkeys_free(keys[0]);
-    fss_memkeys_free(keys[1]);
     free(x), free(gb), free(want), free(got[0]), free(got[1]), free(xv), free(gv);
 }
 
