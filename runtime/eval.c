@@ -64,6 +64,16 @@ void fss_eval_set_dry(fss_eval *ev)
         ev->dry = 1;
 }
 
+void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count)
+{
+    ev->lean_min = min_count;
+}
+
+int fss_ev_lean(const fss_eval *ev, size_t count)
+{
+    return ev->lean_min && count >= ev->lean_min;
+}
+
 fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu)
 {
     *out = NULL;

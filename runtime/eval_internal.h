@@ -25,6 +25,7 @@ struct fss_eval {
     void *keymem; /* the CPU backend's: the parsed keys of one step, reused (no page faults, no zeroing) */
     size_t keymem_cap;
     int dry; /* a dealer that only counts (fss_eval_set_dry) */
+    size_t lean_min; /* shifts of this many elements or more are lean (fss_eval_set_lean_shifts) */
     char err[512];
 };
 
@@ -82,6 +83,8 @@ void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits);
 /* A dry dealer (fss_eval_set_dry): keys, masks and product correlations are not computed,
  * only the sizes of what would be written (appended data NULL) and the exchanges. */
 static inline int fss_ev_dry(const fss_eval *ev) { return ev->dry; }
+/* Whether a shift of count elements finds its carries by comparison (fss_eval_set_lean_shifts). */
+int fss_ev_lean(const fss_eval *ev, size_t count);
 void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes);
 
 /* Dealer: append a chunk to party b's keys. */

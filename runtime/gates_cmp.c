@@ -190,6 +190,56 @@ fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tenso
     return s;
 }
 
+/* ---- carries by comparison (fss_eval_set_lean_shifts) ---------------------------------
+ * A shift's carry c = 1{x < alpha} (x public, alpha the dealer's) from DPF comparison keys
+ * (Sigma's control-bit trick: (bits - 7) 16 + 34 bytes, where a DCF with an l-bit payload
+ * takes 16 + bits (16 + l/8) + ...) gives XOR shares. The parties reveal c^ = c ^ m under
+ * the dealer's random bit m (z_0 ^ z_1 = m, one bit each way), and then
+ * c = c^ + (1 - 2 c^) m is linear in the dealer's m (fss_carry_share): shares of m come
+ * with the gate's other shares. A key: the comparison keys, then the packed bits z_b. */
+static size_t carry_key_bytes(int bits, size_t cnt)
+{
+    return FSS_DPF_KEY_BYTES(bits, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
+}
+
+/* Dealer: carries of cnt instances at alpha (bits wide); m gets the mask bits. tmp: cnt
+ * words of scratch. */
+static fss_status carry_deal(fss_eval *ev, int bits, size_t cnt, const uint64_t *alpha, uint64_t *m, uint64_t *tmp)
+{
+    const fss_dpf_params p = {bits, 1, 1};
+    const fss_prim pr = fss_prim_dpf_cmp(p);
+    const size_t nb = fss_packed_bytes(cnt, 1);
+    uint8_t *buf = (uint8_t *)fss_ev_alloc(ev, nb);
+    fss_status s = buf ? fss_ev_deal(ev, &pr, cnt, alpha, NULL) : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = fss_ev_random(ev, m, cnt, 1)) == FSS_OK)
+        s = fss_ev_random(ev, tmp, cnt, 1); /* z_0 */
+    for (int b = 0; b < 2 && s == FSS_OK; b++) {
+        if (b)
+            for (size_t i = 0; i < cnt; i++)
+                tmp[i] ^= m[i]; /* z_1 = z_0 ^ m */
+        fss_pack_bits(tmp, cnt, 1, buf);
+        s = fss_ev_put_append(ev, b, buf, nb);
+    }
+    if (buf)
+        fss_free_wiped(buf, nb);
+    return s;
+}
+
+/* Party: my XOR share of c^ = c ^ m for each x (out), to be revealed. */
+static fss_status carry_take(fss_eval *ev, int bits, size_t cnt, const uint64_t *x, uint64_t *out, uint64_t *tmp)
+{
+    const fss_dpf_params p = {bits, 1, 1};
+    const fss_prim pr = fss_prim_dpf_cmp(p);
+    const void *zb;
+    fss_status s = fss_ev_take(ev, &pr, cnt, x, out);
+    if (s == FSS_OK && (s = fss_ev_read(ev, fss_packed_bytes(cnt, 1), &zb)) == FSS_OK) {
+        fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, tmp);
+        for (size_t i = 0; i < cnt; i++)
+            out[i] ^= tmp[i];
+    }
+    return s;
+}
+
 /* ---- truncations ----------------------------------------------------------------------
  * With x^ = x + r (n bits), high parts H = v >> f and low parts L = v mod 2^f:
  *   x >> f = H(x^) - H(r) - 1{L(x^) < L(r)} + 2^(n-f) 1{x^ < r}      (x read unsigned)
@@ -221,67 +271,86 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
      * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
     const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
     const fss_prim prlo = fss_prim_dcf(plo), prhi = fss_prim_dcf(phi);
-    const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
-    const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    /* lean (fss_eval_set_lean_shifts): the carries by comparison, their masks' shares after
+     * r_y - H(r)'s: the low carry's, then the wrap's */
+    const int lean = fss_ev_lean(ev, cnt), ncar = arith ? 2 : 1, nsh = lean ? 1 + ncar : 1;
+    const size_t kblo = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
+    const size_t kbhi = !arith ? 0 : lean ? carry_key_bytes(n, cnt) : FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt;
+    const size_t words = (3 + 2 * ncar + nsh) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
+    /* xs, out, aux: cnt each; car and (lean) its revealed c^: ncar cnt each (the wrap's,
+     * the low carry's); sh: nsh cnt */
+    uint64_t *xs = tmp, *out = tmp + cnt, *aux = tmp + 2 * cnt, *car = tmp + 3 * cnt, *sh = car + ncar * cnt;
+    uint64_t *ch = sh + nsh * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
-        /* party b's key: (arithmetic shift) the wrap DCF keys, then the low DCF keys */
-        uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp + 2 * cnt;
+        /* party b's key: (arithmetic shift) the wrap's keys, then the low carry's */
         for (size_t i = 0; i < cnt; i++) {
-            alo[i] = fss_ring_reduce(x->v[i], f);
-            beta[i] = fss_ring_mask(m); /* -1 */
+            xs[i] = fss_ring_reduce(x->v[i], f);
+            out[i] = fss_ring_mask(m); /* -1 */
         }
         for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kblo + kbhi);
+            s = fss_ev_put_begin(ev, b, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC, cnt, kblo + kbhi);
         if (s == FSS_OK && arith) { /* in the order the party evaluates them */
-            for (size_t i = 0; i < cnt; i++)
-                beta[i] = 1;
-            s = fss_ev_deal(ev, &prhi, cnt, x->v, beta);
-            for (size_t i = 0; i < cnt; i++)
-                beta[i] = fss_ring_mask(m);
+            if (lean)
+                s = carry_deal(ev, n, cnt, x->v, sh + (1 + 1) * cnt, aux);
+            else {
+                for (size_t i = 0; i < cnt; i++)
+                    aux[i] = 1;
+                s = fss_ev_deal(ev, &prhi, cnt, x->v, aux);
+            }
         }
         if (s == FSS_OK)
-            s = fss_ev_deal(ev, &prlo, cnt, alo, beta);
+            s = lean ? carry_deal(ev, f, cnt, xs, sh + cnt, aux) : fss_ev_deal(ev, &prlo, cnt, xs, out);
+        if (lean)
+            fss_ev_deal_reconstruct(ev, ncar * cnt, 1);
         /* output mask r_y; parties share r_y - H(r) */
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, m);
         if (s == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
-                vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, m);
-            s = fss_ev_shares_deal(ev, vals, cnt, m);
+                sh[i] = fss_ring_sub(y->v[i], x->v[i] >> f, m);
+            s = fss_ev_shares_deal(ev, sh, nsh * cnt, m);
         }
         fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
-        uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
-        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) != FSS_OK)
+        uint64_t *hi = car, *lo = car + (ncar - 1) * cnt; /* the FSS outputs (lean: c^'s shares) */
+        if ((s = fss_ev_open(ev, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC, cnt)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_trunc_in(x->v[i], n, arith);
-        if (arith && (s = fss_ev_take(ev, &prhi, cnt, xs, part)) != FSS_OK)
-            goto done;
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++) {
-            out[i] = fss_trunc_pre(arith ? part[i] : 0, xs[i], n, f, arith, ev->party);
-            xs[i] = fss_ring_reduce(xs[i], f); /* the low DCF's input */
-        }
-        if ((s = fss_ev_take(ev, &prlo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, xs, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b, over the spent inputs */
+        if (arith && (s = lean ? carry_take(ev, n, cnt, xs, hi, aux) : fss_ev_take(ev, &prhi, cnt, xs, hi)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
-            out[i] = fss_trunc_share(out[i], part[i], xs[i], m);
+            aux[i] = fss_ring_reduce(xs[i], f); /* the low carry's input */
+        if ((s = lean ? carry_take(ev, f, cnt, aux, lo, out) : fss_ev_take(ev, &prlo, cnt, aux, lo)) != FSS_OK ||
+            (s = fss_ev_close(ev)) != FSS_OK)
+            goto done;
+        if (lean && (s = fss_ev_reconstruct(ev, car, ncar * cnt, 1, 1, ch)) != FSS_OK)
+            goto done;
+        if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, m)) != FSS_OK) /* [r_y - H(r)]_b, over the spent inputs */
+            goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t h = arith ? hi[i] : 0, l = lo[i];
+            if (lean) {
+                h = arith ? fss_carry_share(ch[i], sh[2 * cnt + i], ev->party) : 0;
+                l = 0 - fss_carry_share(ch[(ncar - 1) * cnt + i], sh[cnt + i], ev->party);
+            }
+            out[i] = fss_trunc_share(fss_trunc_pre(h, xs[i], n, f, arith, ev->party), l, sh[i], m);
+        }
         s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);
     }
 done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     if (tmp)
-        fss_free_wiped(tmp, 3 * cnt * 8);
+        fss_free_wiped(tmp, words * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
@@ -316,52 +385,63 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     double t0 = fss_now();
     const fss_dcf_params p = {f, n, 1};
     const fss_prim pr = fss_prim_dcf(p);
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    const int lean = fss_ev_lean(ev, cnt), nsh = lean ? 3 : 2; /* shares an element: r_y - H(r), the wrap, m */
+    const size_t kb = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, (2 + nsh) * cnt * 8);
     if (!tmp)
         return FSS_E_NOMEM;
+    uint64_t *lo = tmp, *aux = tmp + cnt, *sh = tmp + 2 * cnt; /* sh: nsh cnt */
     if (ev->mode == FSS_MODE_DEALER) {
-        uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp;
-        for (size_t i = 0; i < cnt; i++) {
-            alo[i] = fss_ring_reduce(x->v[i], f);
-            beta[i] = fss_ring_mask(n); /* -1: shares of -1{L(x^) < L(r)} */
-        }
+        for (size_t i = 0; i < cnt; i++)
+            lo[i] = fss_ring_reduce(x->v[i], f);
         for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC_NONNEG, cnt, kb);
-        if (s == FSS_OK)
-            s = fss_ev_deal(ev, &pr, cnt, alo, beta);
+            s = fss_ev_put_begin(ev, b, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC_NONNEG, cnt, kb);
+        if (s == FSS_OK && lean) /* the carry 1{L(x^) < L(r)}, its mask bits to sh[2 cnt..] */
+            s = carry_deal(ev, f, cnt, lo, sh + 2 * cnt, aux);
+        else if (s == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                aux[i] = fss_ring_mask(n); /* -1: shares of -1{L(x^) < L(r)} */
+            s = fss_ev_deal(ev, &pr, cnt, lo, aux);
+        }
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, n);
-        if (s == FSS_OK) { /* shares of r_y - H(r), then of 2^(n-f) fss_msb(r) */
+        if (s == FSS_OK) { /* shares of r_y - H(r), of 2^(n-f) fss_msb(r) (and of m) */
             for (size_t i = 0; i < cnt; i++) {
-                vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, n);
-                vals[cnt + i] = fss_msb(x->v[i], n) << (n - f);
+                sh[i] = fss_ring_sub(y->v[i], x->v[i] >> f, n);
+                sh[cnt + i] = fss_msb(x->v[i], n) << (n - f);
             }
-            s = fss_ev_shares_deal(ev, vals, 2 * cnt, n);
+            if (lean)
+                fss_ev_deal_reconstruct(ev, cnt, 1);
+            s = fss_ev_shares_deal(ev, sh, nsh * cnt, n);
         }
         fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
-        uint64_t *out = tmp, *xs = tmp + cnt, *part = tmp + 2 * cnt, *sh = tmp + cnt;
-        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC_NONNEG, cnt)) == FSS_OK) {
+        if ((s = fss_ev_open(ev, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC_NONNEG, cnt)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
-                xs[i] = fss_ring_reduce(x->v[i], f);
-            if ((s = fss_ev_take(ev, &pr, cnt, xs, part)) == FSS_OK)
+                lo[i] = fss_ring_reduce(x->v[i], f);
+            s = lean ? carry_take(ev, f, cnt, lo, sh, aux) : fss_ev_take(ev, &pr, cnt, lo, sh);
+            if (s == FSS_OK)
                 s = fss_ev_close(ev);
         }
-        if (s == FSS_OK) {
+        if (s == FSS_OK && lean) /* c^ to aux */
+            s = fss_ev_reconstruct(ev, sh, cnt, 1, 1, aux);
+        if (s == FSS_OK) { /* the low carry's share (negated) to lo */
             for (size_t i = 0; i < cnt; i++)
-                out[i] = part[i];
-            s = fss_ev_shares_take(ev, sh, 2 * cnt, n);
+                lo[i] = sh[i];
+            s = fss_ev_shares_take(ev, sh, nsh * cnt, n);
         }
         if (s == FSS_OK) {
-            for (size_t i = 0; i < cnt; i++)
-                out[i] = fss_ars_nonneg_share(out[i], x->v[i], sh[i], sh[cnt + i], n, f, ev->party);
-            s = fss_ev_reconstruct(ev, out, cnt, n, 0, y->v);
+            FSS_EV_PARALLEL_FOR(ev, cnt)
+            for (size_t i = 0; i < cnt; i++) {
+                const uint64_t part = lean ? 0 - fss_carry_share(aux[i], sh[2 * cnt + i], ev->party) : lo[i];
+                lo[i] = fss_ars_nonneg_share(part, x->v[i], sh[i], sh[cnt + i], n, f, ev->party);
+            }
+            s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
         }
     }
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "ars_nonneg: %s", fss_status_str(s));
-    fss_free_wiped(tmp, 3 * cnt * 8);
+    fss_free_wiped(tmp, (2 + nsh) * cnt * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }

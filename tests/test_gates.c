@@ -18,6 +18,7 @@
 typedef struct model {
     const char *name;
     int bits, bits_out, f;
+    size_t lean; /* shifts of this many elements or more lean (fss_eval_set_lean_shifts) */
     size_t m, k, n; /* shapes: x is m x k (party 1), w is k x n (party 0) */
     int kind;
     const uint64_t *x, *w;
@@ -35,6 +36,7 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
     fss_tensor x = {0}, w = {0}, a = {0}, b = {0}, c = {0};
     size_t sx[2] = {md->m, md->k}, sw[2] = {md->k, md->n};
     int bits = md->bits;
+    fss_eval_set_lean_shifts(ev, md->lean);
     fss_status s = fss_gate_input(ev, 1, 2, sx, bits, 0, md->x, &x);
     if (s == FSS_OK)
         s = fss_gate_input(ev, 0, 2, sw, bits, 0, md->w, &w);
@@ -167,16 +169,21 @@ static size_t out_count(const model *md)
  * select_zext (six n-bit shares). */
 static size_t documented_key_bytes(const model *md, int b)
 {
-    if (md->kind != M_RELUARS || md->f == 0)
-        return 0;
     const size_t cnt = md->m * md->k;
     const int n = md->bits, f = md->f, m = n - f;
     const size_t seeds = FSS_EV_SEED_BYTES; /* party 1's x, or party 0's w */
+    if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
+        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) +
+               (b ? fss_packed_bytes(3 * cnt, n) + fss_packed_bytes(cnt, n) : FSS_EV_SEED_BYTES);
+    if (md->kind != M_RELUARS || f == 0)
+        return 0;
     const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + (b ? fss_packed_bytes(cnt, m) : FSS_EV_SEED_BYTES);
     const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
     const size_t sel = b ? fss_packed_bytes(6 * cnt, n) : FSS_EV_SEED_BYTES;
     return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
+
+static uint64_t last_rounds; /* of the last run's party 1 */
 
 static void run(const model *md)
 {
@@ -199,6 +206,7 @@ static void run(const model *md)
     CHECK(pr[0].stats.rounds == pr[1].stats.rounds, "%s: rounds differ %llu vs %llu", md->name,
           (unsigned long long)pr[0].stats.rounds, (unsigned long long)pr[1].stats.rounds);
     CHECK(pr[0].stats.bytes_sent == pr[1].stats.bytes_received, "%s: byte counts disagree", md->name);
+    last_rounds = pr[1].stats.rounds;
     for (int b = 0; b < 2; b++) {
         const size_t doc = documented_key_bytes(md, b);
         CHECK(!doc || pr[b].stats.key_bytes[b] == doc, "%s (n=%d f=%d): party %d read %llu key bytes, documented %zu",
@@ -218,6 +226,37 @@ static void run(const model *md)
     fss_memkeys_free(keys[0]);
     fss_memkeys_free(keys[1]);
     free(want);
+    free(got[0]);
+    free(got[1]);
+}
+
+/* md with one-round shifts, then lean ones (fss_eval_set_lean_shifts): both equal to the
+ * clear walk, the lean one a round more; and lean keys refused by a one-round party. */
+static void run_lean(model *md)
+{
+    md->lean = 0;
+    run(md);
+    const uint64_t rounds = last_rounds;
+    md->lean = 1;
+    run(md);
+    CHECK(last_rounds == rounds + 1, "%s (n=%d f=%d) lean: %llu rounds, not one more than %llu", md->name, md->bits,
+          md->f, (unsigned long long)last_rounds, (unsigned long long)rounds);
+    md->lean = md->m * md->k + 1; /* a shift under the bound: one round */
+    run(md);
+    CHECK(last_rounds == rounds, "%s (n=%d f=%d): a shift under the lean bound took %llu rounds, not %llu", md->name,
+          md->bits, md->f, (unsigned long long)last_rounds, (unsigned long long)rounds);
+    md->lean = 1;
+    fss_memkeys *keys[2];
+    uint64_t *got[2] = {calloc(out_count(md), 8), calloc(out_count(md), 8)};
+    REQUIRE(got[0] && got[1]);
+    harness_deal(ctx, rng, walk_any, md, md->name, keys, NULL);
+    md->lean = 0;
+    party_run pr[2];
+    harness_run(walk_any, md, keys, got, pr);
+    CHECK(pr[0].status != FSS_OK && pr[1].status != FSS_OK && strstr(pr[1].err, "next key"),
+          "%s (n=%d f=%d): a one-round party took lean keys (%s)", md->name, md->bits, md->f, pr[1].err);
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
     free(got[0]);
     free(got[1]);
 }
@@ -583,9 +622,9 @@ int main(void)
             if (fs[fi] >= n)
                 continue;
             md = base, md.name = "trunc_reduce", md.kind = M_TR, md.f = fs[fi];
-            run(&md);
+            run_lean(&md);
             md = base, md.name = "ars", md.kind = M_ARS, md.f = fs[fi];
-            run(&md);
+            run_lean(&md);
         }
         /* the non-negative shift: inputs in [0, 2^(n-1)), edges 0, 1, 2^(n-1) - 1, 2^f - 1, 2^f */
         for (size_t i = 0; i < m * k; i++)
@@ -598,7 +637,7 @@ int main(void)
             x[3] = fss_ring_mask(f);
             x[4] = fss_ring_mask(n - 1) & ((uint64_t)1 << f);
             md = base, md.name = "ars_nonneg", md.kind = M_ARSNN, md.f = f;
-            run(&md);
+            run_lean(&md);
             /* and it is the signed shift on these inputs, in the clear walk */
             clear_same(&md, M_ARS, "ars");
         }

@@ -290,6 +290,9 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_t
     return s;
 }
 
+/* Shifts of this many elements or more are lean (fss_eval_set_lean_shifts). */
+#define FSS_TF_LEAN_MIN 4096
+
 fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
                        const fss_tf_weights *w, const uint64_t *x, uint64_t *out, fss_progress *pg)
 {
@@ -302,6 +305,10 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT);
     blk B = {m, w, 0, batch, seq};
     fss_tensor cur = {0};
+    /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
+     * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
+     * statistics (a value a row and head) one round: there a round costs more than bytes */
+    fss_eval_set_lean_shifts(ev, FSS_TF_LEAN_MIN);
     fss_status s = fss_gate_input(ev, 1, 2, xs, m->bits, m->scale, x, &cur);
     for (; s == FSS_OK && B.l < layers; B.l++) {
         fss_tensor next = {0};

@@ -53,6 +53,14 @@ static inline FSS_HD uint64_t fss_select_share(uint64_t dh, uint64_t xh, uint64_
     return party == 0 ? v + dh * xh : v;
 }
 
+/* A carry c = 1{x < alpha} from its masked bit c^ = c ^ m (revealed) and my share of the
+ * dealer's mask bit m: c = c^ + (1 - 2 c^) m over the integers, so my share is linear in
+ * m's; party 0 adds the public c^ (the lean shifts, runtime/gates_cmp.c). */
+static inline FSS_HD uint64_t fss_carry_share(uint64_t ch, uint64_t m, int party)
+{
+    return (party == 0 ? ch : 0) + (1 - 2 * ch) * m;
+}
+
 /* Truncations of x^ by f (n bits in, m out): the shifted input (x^ + 2^(n-1) for the
  * arithmetic shift), and my share before the low DCF's output and the dealer's share are
  * added: the wrap DCF's output hi (arithmetic shift only) moved up by n - f, and party 0's

@@ -42,6 +42,8 @@ typedef enum fss_key_kind {
     FSS_KEY_TRUNC_STOCH = 12,/* stochastic truncation's DCF keys */
     FSS_KEY_TRUNC_NONNEG = 13,/* the shift of a non-negative value: its f-bit DCF keys */
     FSS_KEY_LUT = 14,        /* a table lookup's full-domain DPF keys (beta 1 at r_x) */
+    FSS_KEY_TRUNC_CMP = 15,  /* a lean shift (fss_eval_set_lean_shifts): its comparison keys
+                                and mask bits z_b, for each carry */
 } fss_key_kind;
 
 #define FSS_DESCRIPTION_MAX 1024
@@ -129,6 +131,16 @@ FSS_NODISCARD fss_status fss_eval_new_dealer(fss_eval **out, fss_ctx *cpu, fss_r
  * hands its sinks the sizes only (append's data NULL): the key bytes, rounds and bytes
  * exchanged of a run in the time of a walk over the wires. */
 void fss_eval_set_dry(fss_eval *ev);
+/* How the exact shifts (fss_gate_ars, _ars_nonneg, _ars_bounded, _trunc_reduce) find
+ * their carries. One-round (the default): a DCF gives additive shares of each carry.
+ * Lean, for shifts of min_count elements or more (0: none): a DPF comparison gives XOR
+ * shares, revealed under the dealer's mask bit and made additive with the gate's shares:
+ * a round more (of a bit an element each way), and for a 12-bit shift 40% of the key bytes
+ * and less AES work. The bound keeps small shifts (a statistic a row), where a round costs
+ * more than the bytes, at one round. The model's walk sets it before its first gate, the
+ * same in all three walks (the key kinds differ: a party with the other choice's keys
+ * fails at that shift). */
+void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count);
 /* Party b: keys from src, messages over link. */
 FSS_NODISCARD fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link);
 FSS_NODISCARD fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu);
