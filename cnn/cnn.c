@@ -454,7 +454,7 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
         }
     }
     size_t shape[1] = {total};
-    fss_status s = fss_gate_input(ev, 0, 1, shape, m->bits, m->scale, v, P);
+    fss_status s = fss_gate_input_weights(ev, 0, 1, shape, m->bits, m->scale, v, P); /* weight 0: all of them */
     if (v) {
         fss_free_wiped(v, total * 8);
     }
@@ -532,6 +532,15 @@ static fss_status replace(fss_status s, fss_tensor *x, fss_tensor *y)
         memset(y, 0, sizeof *y);
     }
     fss_tensor_free(y);
+    return s;
+}
+
+fss_status fss_cnn_walk_weights(fss_eval *ev, const fss_cnn_model *m, const fss_cnn_weights *w, fss_progress *pg)
+{
+    fss_tensor P = {0};
+    fss_status s = params_input(ev, m, w, &P);
+    fss_tensor_free(&P);
+    fss_progress_step(pg, 0, 1, "weights");
     return s;
 }
 

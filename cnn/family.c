@@ -204,6 +204,13 @@ static fss_status cnn_walk(void *state, fss_eval *ev, fss_progress *pg)
                         clear || b == 1 ? r->logits : NULL, pg);
 }
 
+static fss_status cnn_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
+{
+    cnn_run *r = (cnn_run *)state;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    return fss_cnn_walk_weights(ev, r->m, clear || b == 0 ? &r->w : NULL, pg);
+}
+
 /* Predicted class of each image (the largest logit), and the accuracy against labels. */
 static void report_labels(const cnn_run *r)
 {
@@ -267,6 +274,7 @@ const fss_family fss_family_cnn = {
     .describe = cnn_describe,
     .shape_json = cnn_shape_json,
     .load = cnn_load,
+    .walk_weights = cnn_walk_weights,
     .walk = cnn_walk,
     .save = cnn_save,
     .free = cnn_free,

@@ -1,7 +1,9 @@
 /* dealer: writes the two parties' one-time key files for one run of a model.
  *
- *   dealer --model NAME [family options] --out DIR
+ *   dealer --model NAME [family options] --out DIR [--weights-key DIR0/model.key]
  *   dealer --model NAME [family options] --dry-run [--json]
+ *   dealer --model NAME --setup --out DIR0       (weights input once: the model key and
+ *                                                 the setup run's key files)
  *
  * It never sees weights or inputs: it walks the model in DEALER mode, drawing every mask
  * from the OS CSPRNG, and streams each party's keys to DIR/p0.bin and DIR/p1.bin. Which
@@ -15,7 +17,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,10 @@ static void usage(FILE *f)
             "  --out DIR        where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
             "  --dry-run        write nothing: the key bytes, rounds, bytes exchanged and peak memory\n"
             "  --json           with --dry-run: one JSON object on stdout\n"
+            "  --setup          weights input once: DIR/model.key (the dealer's, keep it) and the key\n"
+            "                   files of the setup run, where party 0 sends its masked weights once\n"
+            "  --weights-key F  an inference's keys under model key F: no weights in the keys or on\n"
+            "                   the wire (both parties give the setup run's --masked-weights)\n"
             "  --threads N      CPU threads (default: all)\n"
             "  --quiet          no progress lines\n"
             "  --piece-bytes N  store a gate's keys in chunks of at most N bytes (default 64 MiB;\n"
@@ -79,43 +84,6 @@ static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piec
            party / 1e6);
 }
 
-/* The room on out's file system (out or, before it exists, its parent), in bytes; -1
- * when it cannot be told. */
-static double room(const char *out)
-{
-    struct statvfs sv;
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", out);
-    size_t n = strlen(parent);
-    while (n > 1 && parent[n - 1] == '/') /* "keys/" is "keys" */
-        parent[--n] = 0;
-    if (statvfs(parent, &sv) == 0)
-        return (double)sv.f_bavail * (double)sv.f_frsize;
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *(slash == parent ? slash + 1 : slash) = 0;
-    else
-        snprintf(parent, sizeof parent, ".");
-    return statvfs(parent, &sv) == 0 ? (double)sv.f_bavail * (double)sv.f_frsize : -1;
-}
-
-/* A key file (or a partial one) already in out: refused before any walk. */
-static int taken(const char *out, char *err, size_t len)
-{
-    static const char *const names[] = {"p0.bin", "p1.bin", "p0.bin.partial", "p1.bin.partial"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        char path[4200];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", out, names[i]);
-        if (lstat(path, &sb) == 0) {
-            snprintf(err, len, "%.900s exists: %s; remove it or choose another --out", path,
-                     i < 2 ? "keys of another run" : "a dealer run was interrupted or is still running");
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* SIGINT, SIGTERM, SIGHUP: remove the partial key files (and a finished one whose twin is
  * not), say so, and die of the signal as usual. */
 static void on_signal(int sig)
@@ -148,14 +116,15 @@ int main(int argc, char **argv)
     fss_omp_prefer_passive(argv);
     fss_tune_malloc();
     const char *model = NULL, *out = NULL;
-    int quiet = 0, dry = 0, json = 0;
+    int quiet = 0, dry = 0, json = 0, setup = 0;
+    const char *wkey = NULL;
     size_t piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
     fss_args fa = {0};
     char err[1024];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const int own = !strcmp(a, "--model") || !strcmp(a, "--out") || !strcmp(a, "--piece-bytes") ||
-                        !strcmp(a, "--threads");
+                        !strcmp(a, "--threads") || !strcmp(a, "--weights-key");
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -165,6 +134,8 @@ int main(int argc, char **argv)
             dry = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--setup")) {
+            setup = 1;
         } else if (own && !v) {
             fprintf(stderr, "dealer: %s needs a value (see --help)\n", a);
             return 2;
@@ -172,6 +143,8 @@ int main(int argc, char **argv)
             model = argv[++i];
         } else if (!strcmp(a, "--out")) {
             out = argv[++i];
+        } else if (!strcmp(a, "--weights-key")) {
+            wkey = argv[++i];
         } else if (!strcmp(a, "--piece-bytes") || !strcmp(a, "--threads")) {
             const size_t hi = a[2] == 'p' ? FSS_KEYFILE_MAX_CHUNK_BYTES : 4096;
             if (!fss_parse_count(argv[++i], hi, a[2] == 'p' ? &piece : &threads)) {
@@ -185,13 +158,16 @@ int main(int argc, char **argv)
             i--; /* fss_args_take moved past the flag and its value */
         }
     }
-    if (!model || (!out && !dry) || (json && !dry)) {
+    if (!model || (!out && !dry) || (json && !dry) || (setup && wkey)) {
         fprintf(stderr, "dealer: %s (see --help)\n", json && !dry ? "--json goes with --dry-run"
-                                                                  : "--model and --out (or --dry-run) are required");
+                                                      : setup && wkey ? "--setup makes a model key: drop --weights-key"
+                                                                      : "--model and --out (or --dry-run) are required");
         return 2;
     }
     fss_model *m = NULL;
+    static const uint8_t no_id[16]; /* the setup's id comes with its model key */
     if (fss_model_configure(&m, model, FSS_ROLE_DEALER, &fa, err, sizeof err) != FSS_OK ||
+        (setup && fss_model_set_weights_once(m, FSS_WEIGHTS_SETUP, no_id, err, sizeof err) != FSS_OK) ||
         fss_model_check_args(m, FSS_ROLE_DEALER, &fa, err, sizeof err) != FSS_OK) {
         fprintf(stderr, "dealer: %s\n", err);
         fss_model_free(m);
@@ -201,8 +177,10 @@ int main(int argc, char **argv)
     double t0 = now_s();
     fss_progress *pg = NULL;
     fss_deal_result res;
-    fss_status s = !dry && taken(out, err, sizeof err) ? FSS_E_ARG : fss_progress_new(&pg, "dealer", quiet || !dry);
-    fss_deal_config c = {.dir = out ? out : ".", .piece = piece, .threads = (int)threads, .pg = pg, .dry = 1};
+    fss_status s = !dry && fss_deal_taken(out, setup, err, sizeof err) ? FSS_E_ARG
+                                                                       : fss_progress_new(&pg, "dealer", quiet || !dry);
+    fss_deal_config c = {.dir = out ? out : ".", .piece = piece, .threads = (int)threads, .pg = pg, .dry = 1,
+                         .setup = setup, .weights_key = wkey};
     if (s == FSS_OK)
         s = fss_deal_files(m, &c, &res, err, sizeof err); /* the dry run every run starts with */
     else if (s == FSS_E_NOMEM)
@@ -210,7 +188,7 @@ int main(int argc, char **argv)
     if (s == FSS_OK && dry) {
         report_dry(m, &res, piece ? piece : FSS_KEYFILE_PIECE_BYTES, json);
     } else if (s == FSS_OK) {
-        const double need = (double)res.bytes[0] + (double)res.bytes[1], free_bytes = room(out);
+        const double need = (double)res.bytes[0] + (double)res.bytes[1], free_bytes = fss_deal_room(out);
         if (!quiet)
             fprintf(stderr, "dealer: writing %.2f MB (party 0) and %.2f MB (party 1) to %s\n",
                     (double)res.bytes[0] / 1e6, (double)res.bytes[1] / 1e6, out);

@@ -19,7 +19,7 @@
 typedef struct opts {
     int party, clear, json, quiet, threads;
     double timeout;
-    const char *keys, *peer, *model, *backend, *state_dir, *tls_cert, *tls_key, *tls_ca;
+    const char *keys, *peer, *model, *backend, *state_dir, *tls_cert, *tls_key, *tls_ca, *masked;
     fss_args fa; /* the family's options */
 } opts;
 
@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "                   host identity on top of the run's secret: this party's\n"
             "                   certificate and key (PEM), and the CA the peer's must chain to\n"
             "                   (party 0's must name the host in --peer)\n"
+            "  --masked-weights FILE  weights input once (dealer --setup): the setup run writes\n"
+            "                   FILE (both parties; party 0 gives its weights), each inference reads it\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
             "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
@@ -82,7 +84,8 @@ static int parse(int argc, char **argv, opts *o)
         const char **str = !strcmp(a, "--keys") ? &o->keys : !strcmp(a, "--peer") ? &o->peer
                          : !strcmp(a, "--model") ? &o->model : !strcmp(a, "--backend") ? &o->backend
                          : !strcmp(a, "--state-dir") ? &o->state_dir : !strcmp(a, "--tls-cert") ? &o->tls_cert
-                         : !strcmp(a, "--tls-key") ? &o->tls_key : !strcmp(a, "--tls-ca") ? &o->tls_ca : NULL;
+                         : !strcmp(a, "--tls-key") ? &o->tls_key : !strcmp(a, "--tls-ca") ? &o->tls_ca
+                         : !strcmp(a, "--masked-weights") ? &o->masked : NULL;
         const int number = !strcmp(a, "--party") || !strcmp(a, "--threads") || !strcmp(a, "--timeout");
         char *end = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -124,8 +127,9 @@ static int parse(int argc, char **argv, opts *o)
     if (o->clear) {
         if (!o->model)
             return bad("%s", "--clear needs --model (see --help)");
-        if (o->party >= 0 || o->keys || o->peer || o->state_dir || o->tls_cert || o->tls_key || o->tls_ca)
-            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys, --peer, --state-dir and --tls-*");
+        if (o->party >= 0 || o->keys || o->peer || o->state_dir || o->tls_cert || o->tls_key || o->tls_ca || o->masked)
+            return bad("%s", "--clear runs without keys or a peer: drop --party, --keys, --peer, --state-dir, "
+                             "--masked-weights and --tls-*");
         return 0;
     }
     if (o->party < 0 || !o->keys || !o->peer)
@@ -186,11 +190,13 @@ static int run_party(const opts *o)
     fss_model *m = NULL;
     fss_session *s = NULL;
     fss_progress *pg = NULL;
+    fss_party_weights *pw = NULL;
     int rc = 2;
     /* everything that can be checked before the key file is spent */
     if (fss_model_from_keyfile(&m, o->keys, o->party, err, sizeof err) != FSS_OK ||
         fss_model_check_args(m, role, &o->fa, err, sizeof err) != FSS_OK ||
-        fss_model_load(m, role, &o->fa, err, sizeof err) != FSS_OK) {
+        fss_model_load(m, role, &o->fa, err, sizeof err) != FSS_OK ||
+        fss_party_weights_open(&pw, m, o->masked, err, sizeof err) != FSS_OK) {
         say(err);
         goto done;
     }
@@ -208,12 +214,14 @@ static int run_party(const opts *o)
         goto done;
     }
     t0 = now_s();
+    fss_party_weights_use(pw, fss_session_eval(s));
     if (fss_party_run(m, s, pg) != FSS_OK) {
         say(fss_session_error(s));
         fss_session_conclude(s, 0); /* tells the peer, if it still listens */
         goto done;
     }
-    if (fss_model_save(m, role, &o->fa, err, sizeof err) != FSS_OK) {
+    if (fss_model_save(m, role, &o->fa, err, sizeof err) != FSS_OK ||
+        fss_party_weights_commit(pw, err, sizeof err) != FSS_OK) {
         say(err);
         fss_session_conclude(s, 0);
         goto done;
@@ -225,6 +233,7 @@ static int run_party(const opts *o)
     fss_party_report(o->quiet ? NULL : stderr, o->json ? stdout : NULL, m, s, pg, now_s() - t0, t0 - t_start);
     rc = 0;
 done:
+    fss_party_weights_close(pw);
     fss_session_close(s);
     fss_progress_free(pg);
     fss_model_free(m);

@@ -69,6 +69,18 @@ void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count)
     ev->lean_min = min_count;
 }
 
+void fss_eval_set_weight_key(fss_eval *ev, const uint8_t key[16], int setup)
+{
+    memcpy(ev->wkey, key, sizeof ev->wkey);
+    ev->wonce = setup ? 1 : 2;
+}
+
+void fss_eval_set_weight_store(fss_eval *ev, fss_weight_store store, int setup)
+{
+    ev->wstore = store;
+    ev->wonce = setup ? 1 : 2;
+}
+
 int fss_ev_lean(const fss_eval *ev, size_t count)
 {
     return ev->lean_min && count >= ev->lean_min;
@@ -93,6 +105,7 @@ void fss_eval_free(fss_eval *ev)
     fss_ev_backend_free(ev);
     if (ev->keymem)
         fss_free_wiped(ev->keymem, ev->keymem_cap);
+    fss_memzero(ev->wkey, sizeof ev->wkey);
     free(ev);
 }
 

@@ -26,6 +26,9 @@ struct fss_eval {
     size_t keymem_cap;
     int dry; /* a dealer that only counts (fss_eval_set_dry) */
     size_t lean_min; /* shifts of this many elements or more are lean (fss_eval_set_lean_shifts) */
+    int wonce;       /* weights input once: 0 no, 1 the setup run, 2 an inference */
+    uint8_t wkey[16]; /* the dealer's model key */
+    fss_weight_store wstore; /* a party's masked weights */
     char err[512];
 };
 

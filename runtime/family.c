@@ -229,7 +229,28 @@ struct fss_model {
     char desc[FSS_DESCRIPTION_MAX];
     char json[512];
     uint8_t fp[32];
+    int wonce;        /* FSS_WEIGHTS_SETUP, _STORED or 0 */
+    uint8_t wid[16];  /* the setup's id */
 };
+
+static const char *const wonce_word[3] = {"", " setup=", " weights="};
+
+fss_status fss_model_set_weights_once(fss_model *m, int mode, const uint8_t id[16], char *err, size_t err_len)
+{
+    if (mode && !m->f->walk_weights)
+        return fss_errorf(err, err_len, FSS_E_ARG, "model family %s has no weights to input once", m->f->name);
+    m->wonce = mode == FSS_WEIGHTS_SETUP || mode == FSS_WEIGHTS_STORED ? mode : 0;
+    if (m->wonce)
+        memcpy(m->wid, id, sizeof m->wid);
+    return FSS_OK;
+}
+
+int fss_model_weights_once(const fss_model *m, uint8_t id[16])
+{
+    if (m->wonce)
+        memcpy(id, m->wid, sizeof m->wid);
+    return m->wonce;
+}
 
 static fss_model *model_new(const fss_family *f)
 {
@@ -250,6 +271,12 @@ const char *fss_model_description(const fss_model *mc)
     fss_model *m = (fss_model *)mc;
     const int n = version_word(m->f, m->desc, sizeof m->desc);
     m->f->describe(m->state, m->desc + n, sizeof m->desc - (size_t)n);
+    if (m->wonce) { /* " setup=<32 hex>" or " weights=<32 hex>" */
+        size_t k = strlen(m->desc);
+        k += (size_t)snprintf(m->desc + k, sizeof m->desc - k, "%s", wonce_word[m->wonce]);
+        for (int i = 0; i < 16 && k + 2 < sizeof m->desc; i++, k += 2)
+            snprintf(m->desc + k, sizeof m->desc - k, "%02x", m->wid[i]);
+    }
     return m->desc;
 }
 
@@ -315,7 +342,23 @@ fss_status fss_model_from_description(fss_model **out, const char *text, size_t 
     fss_model *m = model_new(f);
     if (!m)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    fss_status s = f->parse(&m->state, desc + word + 1, err, err_len);
+    for (int w = 1; w <= 2; w++) { /* a weights-once suffix: the runtime's, not the family's */
+        char *at = strstr(desc, wonce_word[w]);
+        const size_t wl = strlen(wonce_word[w]);
+        unsigned byte = 0;
+        if (!at || strlen(at) != wl + 32)
+            continue;
+        m->wonce = w;
+        for (int i = 0; i < 16; i++)
+            m->wonce = sscanf(at + wl + 2 * i, "%2x", &byte) == 1 ? (m->wid[i] = (uint8_t)byte, m->wonce) : 0;
+        if (m->wonce)
+            *at = 0;
+    }
+    fss_status s = m->wonce && !f->walk_weights
+                       ? fss_errorf(err, err_len, FSS_E_FORMAT, "model family %s has no weights to input once", f->name)
+                       : f->parse(&m->state, desc + word + 1, err, err_len);
+    if (m->wonce) /* back whole, for the comparison below */
+        memcpy(desc, text, n);
     if (s == FSS_OK && (strcmp(fss_model_description(m), desc) || memcmp(fss_model_fingerprint(m), fingerprint, 32)))
         s = fss_errorf(err, err_len, FSS_E_FORMAT,
                        "the key file's model text does not match its fingerprint: the file is corrupt");
@@ -353,22 +396,32 @@ fss_status fss_model_check_args(const fss_model *m, fss_role role, const fss_arg
                               fss_role_name(role));
         }
     }
-    for (const fss_flag *fl = m->f->flags; fl && fl->name; fl++)
+    if (m->wonce == FSS_WEIGHTS_SETUP && role == FSS_ROLE_PARTY1 && a->n)
+        return fss_errorf(err, err_len, FSS_E_ARG, "a setup run takes no %s of party 1's: drop it", a->name[0]);
+    for (const fss_flag *fl = m->f->flags; fl && fl->name && m->wonce != FSS_WEIGHTS_SETUP; fl++)
         if ((fl->required & role) && !fss_args_get(a, fl->name))
             return fss_errorf(err, err_len, FSS_E_ARG, "%s needs %s %s (see --help)", fss_role_name(role), fl->name,
                               fl->value ? fl->value : "");
     return FSS_OK;
 }
 
+/* A setup run: party 1 reads and writes nothing of the family's, and no one saves. */
 fss_status fss_model_load(fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
+    if (m->wonce == FSS_WEIGHTS_SETUP && role != FSS_ROLE_PARTY0)
+        return FSS_OK;
     return m->f->load ? m->f->load(m->state, role, a, err, err_len) : FSS_OK;
 }
 
-fss_status fss_model_walk(fss_model *m, fss_eval *ev, fss_progress *pg) { return m->f->walk(m->state, ev, pg); }
+fss_status fss_model_walk(fss_model *m, fss_eval *ev, fss_progress *pg)
+{
+    return m->wonce == FSS_WEIGHTS_SETUP ? m->f->walk_weights(m->state, ev, pg) : m->f->walk(m->state, ev, pg);
+}
 
 fss_status fss_model_save(fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
+    if (m->wonce == FSS_WEIGHTS_SETUP)
+        return FSS_OK;
     return m->f->save ? m->f->save(m->state, role, a, err, err_len) : FSS_OK;
 }
 

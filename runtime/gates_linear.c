@@ -25,8 +25,29 @@ static int same_shape(const fss_tensor *a, const fss_tensor *b)
     return 1;
 }
 
-fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape, int bits, int scale,
-                          const uint64_t *values, fss_tensor *x)
+/* Weight id's mask seed under the dealer's model key: the key's AES-CTR block id. */
+static fss_status weight_seed(fss_eval *ev, uint64_t id, uint8_t seed[FSS_EV_SEED_BYTES])
+{
+    fss_rng *r = NULL;
+    fss_status s = fss_rng_new_key_at(&r, ev->wkey, id);
+    if (s == FSS_OK)
+        s = fss_rng_bytes(r, seed, FSS_EV_SEED_BYTES);
+    fss_rng_free(r);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: cannot derive weight %llu's mask", (unsigned long long)id);
+}
+
+/* A party's masked weights from (or, setup, to) its store. */
+static fss_status weight_store(fss_eval *ev, uint64_t id, fss_tensor *x, int put)
+{
+    char err[256] = "";
+    fss_status s = put ? ev->wstore.put(ev->wstore.self, id, x->count, x->bits, x->v, err, sizeof err)
+                       : ev->wstore.get(ev->wstore.self, id, x->count, x->bits, x->v, err, sizeof err);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: masked weights: %s", ev->party, err[0] ? err : fss_status_str(s));
+}
+
+/* An input; wid non-NULL: party 0's weight *wid, input once (fss_gate_input_weights). */
+static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, const size_t *shape, int bits,
+                        int scale, const uint64_t *values, fss_tensor *x)
 {
     if (owner != 0 && owner != 1)
         return fss_ev_fail(ev, FSS_E_ARG, "input: owner must be party 0 or 1, not %d", owner);
@@ -50,13 +71,19 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             x->v[i] = fss_ring_reduce(values[i], bits);
     } else if (ev->mode == FSS_MODE_DEALER) { /* the owner's mask: a seed, expanded by AES-CTR */
         uint8_t seed[FSS_EV_SEED_BYTES];
-        if ((s = fss_ev_seed(ev, seed)) == FSS_OK && (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK)
+        const int sent = !wid || ev->wonce == 1; /* an inference's weights are the store's */
+        if ((s = wid ? weight_seed(ev, *wid, seed) : fss_ev_seed(ev, seed)) == FSS_OK &&
+            (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK && sent)
             s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
         fss_memzero(seed, sizeof seed);
-        fss_ev_deal_send(ev, owner, nb);
+        if (sent)
+            fss_ev_deal_send(ev, owner, nb);
         if (owner == 0 && n > ev->stats.input_max) /* party 0's largest part */
             ev->stats.input_max = n;
         if (s != FSS_OK)
+            return s;
+    } else if (wid && ev->wonce == 2) {
+        if ((s = weight_store(ev, *wid, x, 0)) != FSS_OK)
             return s;
     } else {
         uint8_t *p = (uint8_t *)fss_ev_alloc(ev, nb);
@@ -76,11 +103,25 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
             fss_ev_unpack_bits(ev, p, n, bits, x->v);
         }
         free(p);
+        if (s == FSS_OK && wid)
+            s = weight_store(ev, *wid, x, 1);
         if (s != FSS_OK)
             return s;
     }
     ev->stats.seconds += fss_now() - t0;
     return FSS_OK;
+}
+
+fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape, int bits, int scale,
+                          const uint64_t *values, fss_tensor *x)
+{
+    return input(ev, owner, NULL, ndim, shape, bits, scale, values, x);
+}
+
+fss_status fss_gate_input_weights(fss_eval *ev, uint64_t id, int ndim, const size_t *shape, int bits, int scale,
+                                  const uint64_t *values, fss_tensor *x)
+{
+    return input(ev, 0, ev->wonce ? &id : NULL, ndim, shape, bits, scale, values, x);
 }
 
 fss_status fss_gate_output(fss_eval *ev, int receiver, const fss_tensor *y, uint64_t *out)

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "eval_internal.h" /* fss_now */
 #include "fss/io_adapt.h"
+#include "fss/weights_file.h"
 
 /* ---- progress ----------------------------------------------------------------------- */
 
@@ -92,6 +94,43 @@ void fss_progress_free(fss_progress *pg)
     free(pg);
 }
 
+/* The room on out's file system (out or, before it exists, its parent), in bytes; -1
+ * when it cannot be told. */
+double fss_deal_room(const char *out)
+{
+    struct statvfs sv;
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", out);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') /* "keys/" is "keys" */
+        parent[--n] = 0;
+    if (statvfs(parent, &sv) == 0)
+        return (double)sv.f_bavail * (double)sv.f_frsize;
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    return statvfs(parent, &sv) == 0 ? (double)sv.f_bavail * (double)sv.f_frsize : -1;
+}
+
+/* A key file (or a partial one) already in out: refused before any walk. */
+int fss_deal_taken(const char *out, int setup, char *err, size_t len)
+{
+    static const char *const names[] = {"p0.bin", "p1.bin", "p0.bin.partial", "p1.bin.partial", "model.key"};
+    for (size_t i = 0; i < sizeof names / sizeof *names - !setup; i++) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", out, names[i]);
+        if (lstat(path, &sb) == 0) {
+            snprintf(err, len, "%.900s exists: %s; remove it or choose another --out", path,
+                     i < 2 ? "keys of another run" : i < 4 ? "a dealer run was interrupted or is still running" : "the model key of another setup");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- the walks ---------------------------------------------------------------------- */
 
 fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err, size_t err_len)
@@ -99,13 +138,19 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     memset(res, 0, sizeof *res);
     if (!c->dry && mkdir(c->dir, 0700) != 0 && errno != EEXIST)
         return fss_errorf(err, err_len, FSS_E_IO, "cannot create %s: %s", c->dir, strerror(errno));
+    fss_model_key wk;
+    memset(&wk, 0, sizeof wk);
+    const int wonce = c->setup || c->weights_key;
+    fss_status s = wonce ? fss_deal_weights(m, c, &wk, err, err_len) : FSS_OK;
+    if (s != FSS_OK)
+        return s;
     const char *desc = fss_model_description(m);
     uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], secret[FSS_KEYFILE_SECRET_BYTES];
     fss_keyfile_writer *w[2] = {NULL, NULL};
     fss_ctx *cpu = NULL;
     fss_rng *rng = NULL;
     fss_eval *ev = NULL;
-    fss_status s = fss_ctx_new(&cpu, c->threads);
+    s = fss_ctx_new(&cpu, c->threads);
     if (s == FSS_OK)
         s = fss_rng_new_os(&rng);
     if (s == FSS_OK)
@@ -135,6 +180,8 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     }
     if (c->dry)
         fss_eval_set_dry(ev);
+    if (wonce)
+        fss_eval_set_weight_key(ev, wk.key, c->setup);
     fss_progress_watch(c->pg, ev);
     if ((s = fss_model_walk(m, ev, c->pg)) != FSS_OK) {
         const char *kf = fss_keyfile_writer_error(w[fss_keyfile_writer_error(w[0])[0] ? 0 : 1]);
@@ -167,6 +214,12 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     if (s != FSS_OK)
         goto done;
 done:
+    if (s != FSS_OK && c->setup && !c->dry) { /* a model key without its setup keys is no use */
+        char key_path[4200];
+        snprintf(key_path, sizeof key_path, "%s/model.key", c->dir);
+        unlink(key_path);
+    }
+    fss_model_key_wipe(&wk);
     fss_memzero(run_id, sizeof run_id);
     fss_memzero(secret, sizeof secret);
     for (int b = 0; b < 2; b++)

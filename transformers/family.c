@@ -62,7 +62,8 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
                                size_t err_len)
 {
     const fss_tf_model *m = fss_tf_find(model);
-    size_t batch = role == FSS_ROLE_DEALER ? 1 : 0, seq = 0, layers = (size_t)m->layers;
+    /* seq: --seq's (the dealer needs it), or 1 for a setup run of weights input once */
+    size_t batch = role == FSS_ROLE_DEALER ? 1 : 0, seq = role == FSS_ROLE_DEALER ? 1 : 0, layers = (size_t)m->layers;
     const char *b = fss_args_get(a, "--batch"), *q = fss_args_get(a, "--seq"), *l = fss_args_get(a, "--layers");
     if (b && !fss_parse_count(b, MAX_BATCH, &batch))
         return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
@@ -202,6 +203,14 @@ static fss_status tf_walk(void *state, fss_eval *ev, fss_progress *pg)
                        clear || b == 1 ? r->x : NULL, clear || b == 1 ? r->out : NULL, pg);
 }
 
+static fss_status tf_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
+{
+    tf_run *r = (tf_run *)state;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    return fss_tf_walk_weights(ev, r->m, r->layers, r->out_kind != FSS_TF_OUT_HIDDEN, clear || b == 0 ? r->w : NULL,
+                               pg);
+}
+
 static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     tf_run *r = (tf_run *)state;
@@ -262,6 +271,7 @@ const fss_family fss_family_transformer = {
     .describe = tf_describe,
     .shape_json = tf_shape_json,
     .load = tf_load,
+    .walk_weights = tf_walk_weights,
     .walk = tf_walk,
     .save = tf_save,
     .free = tf_free,

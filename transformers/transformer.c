@@ -49,6 +49,16 @@ typedef struct wpart {
     fss_tensor v[FSS_TF_MAX_PIECES]; /* its pieces, as views of all */
 } wpart;
 
+/* A weight's number for weights input once (fss_gate_input_weights): block l's part p; the
+ * final norm's and the LM head's slices apart from the blocks (a run of fewer blocks finds
+ * them under the same numbers). */
+#define FSS_TF_ID_FINAL ((uint64_t)0xFFFF << 32)
+static uint64_t weight_id(int l, fss_tf_part p, size_t slice)
+{
+    return p == FSS_TF_NORM || p == FSS_TF_HEAD ? FSS_TF_ID_FINAL | (uint64_t)p << 24 | slice
+                                                : (uint64_t)l << 32 | (uint64_t)p << 24;
+}
+
 /* Part p of block l as party 0's input: the owner reads it (w), everyone inputs it, and
  * the pieces become views: [rows][cols] matrices and [cols] vectors, in the part's order. */
 static fss_status part_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weights *w, int l, fss_tf_part p,
@@ -67,7 +77,7 @@ static fss_status part_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
     }
     size_t ns[1] = {n};
     if (s == FSS_OK)
-        s = fss_gate_input(ev, 0, 1, ns, m->bits, m->scale, v, &out->all);
+        s = fss_gate_input_weights(ev, weight_id(l, p, 0), 1, ns, m->bits, m->scale, v, &out->all);
     if (v)
         fss_free_wiped(v, n * 8);
     size_t shape[FSS_TF_MAX_PIECES][2], off = 0;
@@ -250,6 +260,19 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
     return o == FSS_TF_OUT_HIDDEN ? batch * seq * m->d : o == FSS_TF_OUT_LOGITS ? batch * m->vocab : batch;
 }
 
+/* Slice [c0, c1) of the LM head's columns as party 0's input (v: the owner's buffer). */
+static fss_status head_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weights *w, size_t c0, size_t c1,
+                          uint64_t *v, fss_tensor *W)
+{
+    size_t ws[2] = {m->d, c1 - c0};
+    char err[FSS_IO_ERR_LEN];
+    fss_status s = FSS_OK;
+    if (w && (s = fss_tf_weights_read_head(w, c0, c1, v, err, sizeof err)) != FSS_OK)
+        return fss_eval_fail(ev, s, "%s", err);
+    return fss_gate_input_weights(ev, weight_id(0, FSS_TF_HEAD, c0 / fss_tf_head_slice(m)), 2, ws, m->bits, m->scale,
+                                  v, W);
+}
+
 /* The LM head on each sequence's last position: logits = h_last W [d][vocab], or only
  * their argmax. W comes in slices of columns (fss_tf_head_slice), each input and
  * multiplied on its own so that a party holds one slice at a time; one shift for all. */
@@ -269,13 +292,8 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_t
         s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for the LM head");
     for (size_t c0 = 0; s == FSS_OK && c0 < V; c0 += cs) {
         const size_t c1 = c0 + cs < V ? c0 + cs : V;
-        size_t ws[2] = {d, c1 - c0};
         fss_tensor W = {0}, q = {0};
-        char err[FSS_IO_ERR_LEN];
-        if (B->w && (s = fss_tf_weights_read_head(B->w, c0, c1, v, err, sizeof err)) != FSS_OK)
-            s = fss_eval_fail(ev, s, "%s", err);
-        if (s == FSS_OK && (s = fss_gate_input(ev, 0, 2, ws, m->bits, m->scale, v, &W)) == FSS_OK &&
-            (s = fss_gate_matmul(ev, &last, &W, &q)) == FSS_OK)
+        if ((s = head_in(ev, m, B->w, c0, c1, v, &W)) == FSS_OK && (s = fss_gate_matmul(ev, &last, &W, &q)) == FSS_OK)
             for (size_t b = 0; b < B->batch; b++) /* the slice's columns of the products */
                 memcpy(p.v + b * V + c0, q.v + b * (c1 - c0), (c1 - c0) * 8);
         fss_tensor_free(&W), fss_tensor_free(&q);
@@ -339,5 +357,40 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &cur, out);
     fss_tensor_free(&cur);
+    return s;
+}
+
+fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, int head, const fss_tf_weights *w,
+                               fss_progress *pg)
+{
+    static const fss_tf_part parts[] = {FSS_TF_QKV, FSS_TF_O,    FSS_TF_LN1, FSS_TF_UP,
+                                        FSS_TF_GATE, FSS_TF_DOWN, FSS_TF_LN2, FSS_TF_NORM};
+    const int owner = fss_eval_mode(ev) == FSS_MODE_CLEAR || (fss_eval_mode(ev) == FSS_MODE_PARTY && fss_eval_party(ev) == 0);
+    if (owner != (w != NULL) || (head && !m->vocab))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: the weights are the owner's, and only the owner's");
+    const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT); /* the final norm's a step */
+    fss_status s = FSS_OK;
+    for (int l = 0; s == FSS_OK && l <= layers; l++) { /* the blocks', then the final norm's */
+        for (size_t i = 0; s == FSS_OK && i < sizeof parts / sizeof *parts; i++) {
+            wpart W = {0};
+            if ((parts[i] == FSS_TF_NORM) != (l == layers) || !fss_tf_part_count(m, parts[i]))
+                continue;
+            s = part_in(ev, m, w, l, parts[i], &W);
+            part_free(&W);
+        }
+        if ((size_t)l < steps)
+            fss_progress_step(pg, (size_t)l, steps, l < layers ? "block's weights" : "final norm's and head's");
+    }
+    const size_t d = m->d, V = m->vocab, cs = head ? fss_tf_head_slice(m) : 0;
+    uint64_t *v = head && w && s == FSS_OK ? (uint64_t *)malloc(cs * d * 8) : NULL;
+    if (head && w && s == FSS_OK && !v)
+        s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for the LM head");
+    for (size_t c0 = 0; head && s == FSS_OK && c0 < V; c0 += cs) {
+        fss_tensor W = {0};
+        s = head_in(ev, m, w, c0, c0 + cs < V ? c0 + cs : V, v, &W);
+        fss_tensor_free(&W);
+    }
+    if (v)
+        fss_free_wiped(v, cs * d * 8);
     return s;
 }

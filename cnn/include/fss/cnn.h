@@ -74,6 +74,10 @@ void fss_cnn_weights_free(fss_cnn_weights *w);
  * batch x c x h x w floats, read in CLEAR mode and by party 1. logits: batch x classes
  * fixed-point ring values, written in CLEAR mode and for party 1. pg (may be NULL) hears
  * each layer's end. */
+/* Every weight and bias as fss_cnn_walk inputs them (one weight, id 0), and nothing else:
+ * the setup run of weights input once (fss/weights_file.h). w as fss_cnn_walk's. */
+FSS_NODISCARD fss_status fss_cnn_walk_weights(fss_eval *ev, const fss_cnn_model *m, const fss_cnn_weights *w,
+                                              fss_progress *pg);
 FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
                                       const float *images, uint64_t *logits, fss_progress *pg);
 

@@ -95,6 +95,10 @@ typedef struct fss_family {
     /* The walk, in ev's mode: reads what load kept (PARTY, CLEAR), keeps what is revealed
      * to this party for save. */
     fss_status (*walk)(void *state, fss_eval *ev, fss_progress *pg);
+    /* The setup run of weights input once (fss_model_set_weights_once): every weight of
+     * the model that the run's walks input with fss_gate_input_weights, under the same
+     * ids, and nothing else. NULL: the family has no weights to input once. */
+    fss_status (*walk_weights)(void *state, fss_eval *ev, fss_progress *pg);
     /* Writes what role received (after a successful walk): output files, reports. */
     fss_status (*save)(void *state, fss_role role, const fss_args *a, char *err, size_t err_len);
     /* Frees the state, wiping what load read. NULL is a no-op. */
@@ -138,6 +142,16 @@ FSS_NODISCARD fss_status fss_model_check_args(const fss_model *m, fss_role role,
 FSS_NODISCARD fss_status fss_model_load(fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len);
 FSS_NODISCARD fss_status fss_model_walk(fss_model *m, fss_eval *ev, fss_progress *pg);
 FSS_NODISCARD fss_status fss_model_save(fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len);
+/* Weights input once (fss/weights_file.h): mode 1 makes m the setup run of setup id
+ * (its walk is the family's walk_weights; party 1 gives no family options), mode 2 an
+ * inference with the weights of setup id. The description then ends " setup=<id>" or
+ * " weights=<id>" (hex). Refused for a family without walk_weights. */
+#define FSS_WEIGHTS_SETUP 1
+#define FSS_WEIGHTS_STORED 2
+FSS_NODISCARD fss_status fss_model_set_weights_once(fss_model *m, int mode, const uint8_t id[16], char *err,
+                                                    size_t err_len);
+/* The mode (0: weights input in the run) and, when not 0, the setup id to id. */
+int fss_model_weights_once(const fss_model *m, uint8_t id[16]);
 /* "fsskit-<family>/<version> <shape>" and its SHA-256, what the key files carry. */
 const char *fss_model_description(const fss_model *m);
 const uint8_t *fss_model_fingerprint(const fss_model *m);

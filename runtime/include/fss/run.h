@@ -33,6 +33,11 @@ typedef struct fss_deal_config {
     int threads; /* 0: all */
     fss_progress *pg;
     int dry;
+    /* weights input once (fss/weights_file.h): setup, the setup run's keys and the model
+     * key dir/model.key (the real walk makes it, mode 0600; the dry walk none); or
+     * weights_key, an inference's keys under that model key */
+    int setup;
+    const char *weights_key;
 } fss_deal_config;
 typedef struct fss_deal_result {
     char path[2][4096];
@@ -43,6 +48,33 @@ typedef struct fss_deal_result {
 } fss_deal_result;
 FSS_NODISCARD fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err,
                                         size_t err_len);
+
+/* The room on out's file system (out or, before it exists, its parent), in bytes; -1 when
+ * it cannot be told. */
+double fss_deal_room(const char *out);
+/* 1, with the reason in err, when out holds a key file (or a partial one; setup: or a
+ * model key) that a dealer run would not overwrite. */
+int fss_deal_taken(const char *out, int setup, char *err, size_t len);
+
+/* fss_deal_files' part for weights input once: the model key made (c->setup, real walk) or
+ * read and checked against m (the same family, version, model, ring and scale, no more
+ * blocks), and m's description marked with the setup's id (fss_model_set_weights_once). */
+struct fss_model_key;
+FSS_NODISCARD fss_status fss_deal_weights(fss_model *m, const fss_deal_config *c, struct fss_model_key *k, char *err,
+                                          size_t len);
+
+/* A party's masked weights (weights input once), opened before the key file is spent:
+ * the setup run's file to write at path (refused when it exists), or an inference's to
+ * read (its setup id checked against the key file's). *out stays NULL for a run without
+ * weights input once and no path; a path that does not fit the key file is refused. */
+typedef struct fss_party_weights fss_party_weights;
+FSS_NODISCARD fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, const char *path,
+                                                char *err, size_t len);
+/* Gives the session's context the store (before fss_party_run). */
+void fss_party_weights_use(fss_party_weights *pw, fss_eval *ev);
+/* The setup run's file synced and moved into place (after a successful run). */
+FSS_NODISCARD fss_status fss_party_weights_commit(fss_party_weights *pw, char *err, size_t len);
+void fss_party_weights_close(fss_party_weights *pw);
 
 /* The clear fixed-point walk of m (loaded for FSS_ROLE_CLEAR), on threads CPU threads
  * (0: all). *headroom_bits: the least headroom a product or sum left in the ring (see

@@ -85,6 +85,10 @@ size_t fss_tf_head_slice(const fss_tf_model *m);
 const char *fss_tf_weights_naming(const fss_tf_weights *w);
 void fss_tf_weights_free(fss_tf_weights *w);
 
+/* Every weight the walk of these layers (and, head, the LM head) inputs, under the same
+ * numbers, and nothing else: the setup run of weights input once (fss/weights_file.h). */
+FSS_NODISCARD fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, int head,
+                                             const fss_tf_weights *w, fss_progress *pg);
 /* The walk of layers blocks (at most m->layers) of m on batch x seq tokens: x the
  * embeddings (CLEAR and party 1: batch seq d fixed-point values; else NULL), out what
  * party 1 receives (CLEAR and party 1, fss_tf_out_count values), w the weights (CLEAR and
