@@ -5,9 +5,13 @@
 # states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings.
 # Prints a markdown table on stderr and one JSON object a line on stdout. BACKEND=cuda runs
 # both parties with --backend cuda; THREADS=N gives each party N threads (default 1).
+# ONCE=1 inputs the weights once: dealer --setup and the setup run first (their seconds and
+# bytes in the row's setup_* fields, not in the online figures), then the inference's keys
+# under the model key, and both parties with the setup's --masked-weights.
 #   bench/tf-bench.sh [BUILD_DIR] [MODEL:SEQ[:BATCH[:LAYERS]] ...]   (default bert-tiny:128)
 set -euo pipefail
 threads=${THREADS:-1}
+once=${ONCE:-0}
 backend=${BACKEND:-cpu} # both parties' --backend
 build=${1:-build}
 shift || true
@@ -23,32 +27,48 @@ for r in "${runs[@]}"; do
     batch=${batch:-1}
     shape=(--seq "$seq" --batch "$batch")
     [ -n "${layers:-}" ] && shape+=(--layers "$layers")
-    rm -rf "$work/k"
+    rm -rf "$work/k" "$work/s" "$work"/m?.bin
+    wk=() mw0=() mw1=()
+    echo '{"seconds": 0, "bytes_received": 0}' >"$work/s1.json"
+    if [ "$once" = 1 ]; then # the setup, apart
+        "$build/dealer/dealer" --model "$model" --setup --out "$work/s" --quiet 2>/dev/null
+        port=$((20000 + RANDOM % 30000))
+        "$build/online/online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$port --random-weights 1 --quiet \
+            --threads "$threads" --masked-weights "$work/m0.bin" &
+        pid=$!
+        "$build/online/online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$port --quiet --json \
+            --threads "$threads" --masked-weights "$work/m1.bin" >"$work/s1.json"
+        wait $pid
+        wk=(--weights-key "$work/s/model.key") mw0=(--masked-weights "$work/m0.bin") mw1=(--masked-weights "$work/m1.bin")
+    fi
     /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" "${shape[@]}" --out "$work/k" \
-        --quiet 2>/dev/null
+        "${wk[@]}" --quiet 2>/dev/null
     read -r dsec dkb <"$work/dt"
     port=$((20000 + RANDOM % 30000))
     /usr/bin/time -f "%M" -o "$work/m0" "$build/online/online" --party 0 --keys "$work/k/p0.bin" \
-        --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" --backend "$backend" >"$work/p0.json" &
+        --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" --backend "$backend" \
+        "${mw0[@]}" >"$work/p0.json" &
     pid=$!
     /usr/bin/time -f "%M" -o "$work/m1" "$build/online/online" --party 1 --keys "$work/k/p1.bin" \
         --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" \
-        --backend "$backend" >"$work/p1.json"
+        --backend "$backend" "${mw1[@]}" >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${shape[@]}" --random-weights 1 --input random \
         --output "$work/clear.npy" --quiet
     cmp -s "$work/out.npy" "$work/clear.npy" ||
         { echo "tf-bench: $r: secure output differs from the clear run" >&2; exit 1; }
-    python3 - "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" <<'PY'
+    python3 - "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" "$work/s1.json" "$once" <<'PY'
 import json, sys
 dsec, dkb = float(sys.argv[1]), int(sys.argv[2])
 p0, p1 = (json.load(open(p)) for p in sys.argv[3:5])
+s1 = json.load(open(sys.argv[7]))
 m0, m1 = (int(open(p).read().split()[-1]) / 1024 for p in sys.argv[5:7])
 row = {"model": p1["model"], "seq": p1["seq"], "batch": p1["batch"], "blocks": p1["layers"], "dealer_s": dsec,
        "dealer_peak_mb": dkb / 1024, "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"],
        "online_s_p0": p0["seconds"], "online_s_p1": p1["seconds"], "setup_s_p1": p1["setup_seconds"],
        "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
-       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "phases_p1": p1.get("phases")}
+       "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "phases_p1": p1.get("phases"),
+       "weights_once": sys.argv[8] == "1", "setup_s_once": s1["seconds"], "setup_bytes_once": s1["bytes_received"]}
 ph = p1.get("phases") or {}
 phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))
 print(json.dumps(row))

@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "  --setup          weights input once: DIR/model.key (the dealer's, keep it) and the key\n"
             "                   files of the setup run, where party 0 sends its masked weights once\n"
             "  --weights-key F  an inference's keys under model key F: no weights in the keys or on\n"
-            "                   the wire (both parties give the setup run's --masked-weights)\n"
+            "                   the wire (party 1 gives the setup run's --masked-weights)\n"
             "  --threads N      CPU threads (default: all)\n"
             "  --quiet          no progress lines\n"
             "  --piece-bytes N  store a gate's keys in chunks of at most N bytes (default 64 MiB;\n"

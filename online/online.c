@@ -44,8 +44,8 @@ static void usage(FILE *f)
             "                   host identity on top of the run's secret: this party's\n"
             "                   certificate and key (PEM), and the CA the peer's must chain to\n"
             "                   (party 0's must name the host in --peer)\n"
-            "  --masked-weights FILE  weights input once (dealer --setup): the setup run writes\n"
-            "                   FILE (both parties; party 0 gives its weights), each inference reads it\n"
+            "  --masked-weights FILE  party 1, weights input once (dealer --setup): the setup run\n"
+            "                   writes FILE, each inference reads it (party 0 keeps none)\n"
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
             "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
@@ -196,7 +196,7 @@ static int run_party(const opts *o)
     if (fss_model_from_keyfile(&m, o->keys, o->party, err, sizeof err) != FSS_OK ||
         fss_model_check_args(m, role, &o->fa, err, sizeof err) != FSS_OK ||
         fss_model_load(m, role, &o->fa, err, sizeof err) != FSS_OK ||
-        fss_party_weights_open(&pw, m, o->masked, err, sizeof err) != FSS_OK) {
+        fss_party_weights_open(&pw, m, o->party, o->masked, err, sizeof err) != FSS_OK) {
         say(err);
         goto done;
     }

@@ -71,9 +71,9 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
             x->v[i] = fss_ring_reduce(values[i], bits);
     } else if (ev->mode == FSS_MODE_DEALER) { /* the owner's mask: a seed, expanded by AES-CTR */
         uint8_t seed[FSS_EV_SEED_BYTES];
-        const int sent = !wid || ev->wonce == 1; /* an inference's weights are the store's */
+        const int sent = !wid || ev->wonce == 1; /* an inference's weights: party 1's store */
         if ((s = wid ? weight_seed(ev, *wid, seed) : fss_ev_seed(ev, seed)) == FSS_OK &&
-            (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK && sent)
+            (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK) /* party 0 masks them itself */
             s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
         fss_memzero(seed, sizeof seed);
         if (sent)
@@ -82,7 +82,7 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
             ev->stats.input_max = n;
         if (s != FSS_OK)
             return s;
-    } else if (wid && ev->wonce == 2) {
+    } else if (wid && ev->wonce == 2 && ev->party != owner) {
         if ((s = weight_store(ev, *wid, x, 0)) != FSS_OK)
             return s;
     } else {
@@ -96,14 +96,16 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
 #pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
                 for (size_t i = 0; i < n; i++)
                     x->v[i] = fss_ring_add(values[i], x->v[i], bits);
-                fss_ev_pack_bits(ev, x->v, n, bits, p);
-                s = fss_ev_exchange(ev, p, nb, NULL, 0);
+                if (!wid || ev->wonce == 1) { /* (an inference's weights stay: party 1 has them) */
+                    fss_ev_pack_bits(ev, x->v, n, bits, p);
+                    s = fss_ev_exchange(ev, p, nb, NULL, 0);
+                }
             }
         } else if ((s = fss_ev_exchange(ev, NULL, 0, p, nb)) == FSS_OK) {
             fss_ev_unpack_bits(ev, p, n, bits, x->v);
         }
         free(p);
-        if (s == FSS_OK && wid)
+        if (s == FSS_OK && wid && ev->party != owner) /* the setup: party 1 keeps them */
             s = weight_store(ev, *wid, x, 1);
         if (s != FSS_OK)
             return s;

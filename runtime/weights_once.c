@@ -3,7 +3,8 @@
  *
  * Why it stays secure. A weight w goes on the wire once, in the setup run, as w + r_w with
  * r_w uniform (the model key's AES-CTR stream): exactly what an ordinary run shows party 1,
- * so the file both parties keep is public to both. Each inference then deals fresh masks
+ * which keeps it. Party 0 gets r_w's seed in every run's keys, as the owner of any input
+ * gets its mask, and masks its weights itself. Each inference then deals fresh masks
  * and correlations for every other wire and uses the same r_w only where the setup's
  * w + r_w enters a gate: party 0's products (X W: party 1 sees the reconstructed X W + R_z
  * with a fresh R_z, and its share of [R_x]_1 r_w + R_z is masked by a fresh share) and the
@@ -110,8 +111,8 @@ struct fss_party_weights {
     store st;
 };
 
-fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, const char *path, char *err,
-                                  size_t len)
+fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, int party, const char *path,
+                                  char *err, size_t len)
 {
     *out = NULL;
     uint8_t id[16];
@@ -121,7 +122,10 @@ fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, c
     if (!mode)
         return fss_errorf(err, len, FSS_E_ARG, "the key file is not from a setup of weights input once: drop "
                           "--masked-weights");
-    if (!path)
+    if (party == 0 && path)
+        return fss_errorf(err, len, FSS_E_ARG, "party 0 keeps no masked weights (its keys carry their masks): drop "
+                          "--masked-weights");
+    if (!path && party)
         return fss_errorf(err, len, FSS_E_ARG, "the key file is %s: it needs --masked-weights FILE (%s)",
                           mode == FSS_WEIGHTS_SETUP ? "a setup run's" : "for weights input once",
                           mode == FSS_WEIGHTS_SETUP ? "where to keep them" : "the setup run's file");
@@ -129,9 +133,10 @@ fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, c
     if (!pw)
         return fss_errorf(err, len, FSS_E_NOMEM, "out of memory");
     pw->st.setup = mode == FSS_WEIGHTS_SETUP;
-    fss_status s = pw->st.setup ? fss_wfile_create(&pw->st.f, path, id, fss_model_description(m), err, len)
-                                : fss_wfile_open(&pw->st.f, path, err, len);
-    if (s == FSS_OK && !pw->st.setup && memcmp(fss_wfile_id(pw->st.f), id, 16))
+    fss_status s = !path        ? FSS_OK /* party 0: the mode alone */
+                   : pw->st.setup ? fss_wfile_create(&pw->st.f, path, id, fss_model_description(m), err, len)
+                                  : fss_wfile_open(&pw->st.f, path, err, len);
+    if (s == FSS_OK && path && !pw->st.setup && memcmp(fss_wfile_id(pw->st.f), id, 16))
         s = fss_errorf(err, len, FSS_E_ARG, "%s holds the weights of another setup (%s) than the key file's: give the "
                        "file that setup run wrote", path, fss_wfile_desc(pw->st.f));
     if (s != FSS_OK) {
@@ -150,7 +155,7 @@ void fss_party_weights_use(fss_party_weights *pw, fss_eval *ev)
 
 fss_status fss_party_weights_commit(fss_party_weights *pw, char *err, size_t len)
 {
-    if (!pw || !pw->st.setup)
+    if (!pw || !pw->st.setup || !pw->st.f)
         return FSS_OK;
     fss_status s = fss_wfile_commit(pw->st.f, err, len);
     pw->st.f = NULL;

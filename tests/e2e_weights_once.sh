@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Weights input once, end to end: dealer --setup, the setup run (party 0 sends its masked
-# weights once, both parties keep the same file), then inferences dealt under the model key
-# with no weights in their keys or on the wire: each output equals the clear run's bit for
+# weights once, party 1 keeps them in a file), then inferences dealt under the model key with
+# no weights on the wire (party 0's keys carry their masks' seeds): each output equals the clear run's bit for
 # bit, party 0 sends less than an ordinary run by at least the weights, and the dry run's
 # figures are the run's. Then the refusals: the wrong file, no file, a file where there
 # should be none, another model's key, a damaged or truncated file, a reused key file.
@@ -39,9 +39,7 @@ for shape in "bert-tiny --seq 8" "gpt2-tiny --seq 5 --batch 2"; do
     "$dealer" --model "$model" --setup --out "$w/setup" --quiet >/dev/null 2>"$work/log" ||
         { bad "$model: dealer --setup"; cat "$work/log"; continue; }
     [ "$(stat -c %a "$w/setup/model.key")" = 600 ] && ok || bad "$model: the model key is not mode 0600"
-    pair "$model-setup" "$w/setup" "--random-weights 7 --masked-weights $w/m0.bin" "--masked-weights $w/m1.bin" &&
-        ok || bad "$model: the setup run"
-    cmp -s "$w/m0.bin" "$w/m1.bin" && ok || bad "$model: the parties' masked weights files differ"
+    pair "$model-setup" "$w/setup" "--random-weights 7" "--masked-weights $w/m1.bin" && ok || bad "$model: the setup run"
     # two inferences from the one setup, each against the clear run
     # shellcheck disable=SC2086
     "$online" --clear --model $shape --random-weights 7 --input random --output "$w/clear.npy" --quiet ||
@@ -51,8 +49,8 @@ for shape in "bert-tiny --seq 8" "gpt2-tiny --seq 5 --batch 2"; do
         "$dealer" --model $shape --weights-key "$w/setup/model.key" --dry-run --json --quiet >"$w/inf$i.dry" &&
             "$dealer" --model $shape --weights-key "$w/setup/model.key" --out "$w/inf$i" --quiet >/dev/null 2>&1 ||
             { bad "$model: dealer --weights-key"; continue; }
-        pair "$model-inf$i" "$w/inf$i" "--random-weights 7 --masked-weights $w/m0.bin" \
-            "--masked-weights $w/m1.bin --input random --output $w/out$i.npy" && ok || bad "$model: inference $i"
+        pair "$model-inf$i" "$w/inf$i" "--random-weights 7" "--masked-weights $w/m1.bin --input random --output $w/out$i.npy" &&
+            ok || bad "$model: inference $i"
         cmp -s "$w/out$i.npy" "$w/clear.npy" && ok || bad "$model: inference $i differs from the clear run"
         for b in 0 1; do
             [ "$(json "$work/$model-inf$i.p$b.json" rounds)" = "$(json "$w/inf$i.dry" rounds)" ] &&
@@ -78,9 +76,9 @@ cnn=(--weights "$src/cnn/lenet-fashion.safetensors")
 imgs=(--input "$src/cnn/fashion-test-100.npy" --first 4)
 mkdir -p "$w"
 "$dealer" --model lenet --setup --out "$w/setup" --quiet >/dev/null 2>&1 &&
-    pair lenet-setup "$w/setup" "${cnn[*]} --masked-weights $w/m0.bin" "--masked-weights $w/m1.bin" &&
+    pair lenet-setup "$w/setup" "${cnn[*]}" "--masked-weights $w/m1.bin" &&
     "$dealer" --model lenet --batch 4 --weights-key "$w/setup/model.key" --out "$w/inf" --quiet >/dev/null 2>&1 &&
-    pair lenet-inf "$w/inf" "${cnn[*]} --masked-weights $w/m0.bin" "--masked-weights $w/m1.bin ${imgs[*]} --output $w/o.npy" &&
+    pair lenet-inf "$w/inf" "${cnn[*]}" "--masked-weights $w/m1.bin ${imgs[*]} --output $w/o.npy" &&
     "$online" --clear --model lenet "${cnn[@]}" "${imgs[@]}" --output "$w/c.npy" >/dev/null 2>&1 &&
     cmp -s "$w/o.npy" "$w/c.npy" && ok || bad "lenet: weights once differs from the clear run"
 
@@ -100,7 +98,10 @@ refused "another setup's masked weights" "another setup" 1 "$w/r" --masked-weigh
 refused "masked weights with ordinary keys" "drop --masked-weights" 1 "$w/plain" --masked-weights "$w/m1.bin" \
     --input random --output "$w/o.npy"
 head -c 3000 "$w/m1.bin" >"$w/short.bin"
-refused "a truncated masked weights file" "truncated" 0 "$w/r" --random-weights 7 --masked-weights "$w/short.bin"
+refused "a truncated masked weights file" "truncated" 1 "$w/r" --masked-weights "$w/short.bin" --input random \
+    --output "$w/o.npy"
+refused "party 0 with --masked-weights" "party 0 keeps no masked weights" 0 "$w/r" --random-weights 7 \
+    --masked-weights "$w/m1.bin"
 "$dealer" --model bert-tiny --setup --out "$w/s2" --quiet >/dev/null 2>&1
 refused "a setup run over an existing file" "exists" 1 "$w/s2" --masked-weights "$w/m1.bin"
 refused "party 1's input in a setup run" "takes no --input" 1 "$w/s2" --masked-weights "$w/new.bin" --input random
@@ -119,11 +120,11 @@ d = bytearray(open(sys.argv[1], "rb").read())
 d[len(d) // 2] ^= 1
 open(sys.argv[2], "wb").write(d)
 PY
-pair damaged "$w/r" "--random-weights 7 --masked-weights $w/m0.bin" \
+pair damaged "$w/r" "--random-weights 7" \
     "--masked-weights $w/bad.bin --input random --output $w/o.npy" >/dev/null 2>&1
 [ $? != 0 ] && grep -q "damaged" "$work/damaged.log1" && ok || { bad "a damaged masked weights file"; cat "$work/damaged.log1"; }
 # an inference key file, once used, is refused
-pair reuse "$w/inf1" "--random-weights 7 --masked-weights $w/m0.bin" \
+pair reuse "$w/inf1" "--random-weights 7" \
     "--masked-weights $w/m1.bin --input random --output $w/o.npy" >/dev/null 2>&1
 [ $? != 0 ] && grep -qi "used" "$work/reuse.log1" && ok || { bad "a reused inference key file"; cat "$work/reuse.log1"; }
 finish

@@ -11,9 +11,9 @@
  *    44   L  the setup run's model description (fsskit-<family>/<version> ...)
  *  44+L   4  u32 CRC32C of everything before it
  *
- * A masked weights file holds what the setup run revealed to both parties: each weight's
- * masked values (public to both: they show nothing without their masks). Both parties keep
- * the same file. Format:
+ * A masked weights file holds what the setup run revealed to party 1: each weight's masked
+ * values (they show nothing without their masks, which party 1 never gets). Party 1 keeps
+ * it. Format:
  *     0   8  magic "FSSMWTS1"
  *     8  16  setup id
  *    24   4  u32 description length L

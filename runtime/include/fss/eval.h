@@ -142,12 +142,12 @@ void fss_eval_set_dry(fss_eval *ev);
  * fails at that shift). */
 void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count);
 
-/* A model's weights input once (fss_gate_input_weights; fss/weights_once.h says why it
- * stays secure). The dealer holds a model key of 16 bytes: weight id's mask is the AES-CTR
- * stream of the key's block id, the same in every run. In the setup run (setup = 1) party
- * 0 gets those seeds and sends the masked weights, and both parties put them in a store;
- * in each inference (setup = 0) nothing of the weights is in the keys or on the wire:
- * both parties get the masked weights from their store. */
+/* A model's weights input once (fss_gate_input_weights; runtime/weights_once.c says why
+ * it stays secure). The dealer holds a model key of 16 bytes: weight id's mask is drawn
+ * from the key's AES-CTR block id, the same in every run, and party 0 gets its seed (16
+ * bytes a weight) in every run's keys. In the setup run (setup = 1) party 0 sends the
+ * masked weights and party 1 puts them in its store; in each inference (setup = 0) party 0
+ * masks its weights itself and party 1 gets them from its store: nothing on the wire. */
 typedef struct fss_weight_store {
     /* inference: weight id's count masked values of bits (FSS_E_FORMAT when the store has
      * no such weight or another shape: err says which) */
@@ -158,7 +158,7 @@ typedef struct fss_weight_store {
 } fss_weight_store;
 /* Dealer: the model key (copied), for the setup run's keys or an inference's. */
 void fss_eval_set_weight_key(fss_eval *ev, const uint8_t key[16], int setup);
-/* Party: where the masked weights come from (inference) or go (setup). */
+/* Party 1: where the masked weights come from (inference) or go (setup). */
 void fss_eval_set_weight_store(fss_eval *ev, fss_weight_store store, int setup);
 /* Party b: keys from src, messages over link. */
 FSS_NODISCARD fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link);

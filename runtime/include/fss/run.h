@@ -63,13 +63,14 @@ struct fss_model_key;
 FSS_NODISCARD fss_status fss_deal_weights(fss_model *m, const fss_deal_config *c, struct fss_model_key *k, char *err,
                                           size_t len);
 
-/* A party's masked weights (weights input once), opened before the key file is spent:
- * the setup run's file to write at path (refused when it exists), or an inference's to
- * read (its setup id checked against the key file's). *out stays NULL for a run without
- * weights input once and no path; a path that does not fit the key file is refused. */
+/* A party's side of weights input once, before the key file is spent: party 1's masked
+ * weights file, the setup run's to write at path (refused when it exists) or an
+ * inference's to read (its setup id checked against the key file's); party 0 keeps none
+ * (its keys carry its weights' masks) and gives no path. *out stays NULL for a run
+ * without weights input once and no path; a path that does not fit is refused. */
 typedef struct fss_party_weights fss_party_weights;
-FSS_NODISCARD fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, const char *path,
-                                                char *err, size_t len);
+FSS_NODISCARD fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, int party,
+                                                const char *path, char *err, size_t len);
 /* Gives the session's context the store (before fss_party_run). */
 void fss_party_weights_use(fss_party_weights *pw, fss_eval *ev);
 /* The setup run's file synced and moved into place (after a successful run). */
