@@ -27,19 +27,19 @@ for r in "${runs[@]}"; do
     batch=${batch:-1}
     shape=(--seq "$seq" --batch "$batch")
     [ -n "${layers:-}" ] && shape+=(--layers "$layers")
-    rm -rf "$work/k" "$work/s" "$work"/m?.bin
-    wk=() mw0=() mw1=()
+    rm -rf "$work/k" "$work/s" "$work"/m?.bin "$work/model.key"
+    wk=() mw1=()
     echo '{"seconds": 0, "bytes_received": 0}' >"$work/s1.json"
     if [ "$once" = 1 ]; then # the setup, apart
-        "$build/dealer/dealer" --model "$model" --setup --out "$work/s" --quiet 2>/dev/null
+        "$build/dealer/dealer" --model "$model" --setup "$work/model.key" --out "$work/s" --quiet 2>/dev/null
         port=$((20000 + RANDOM % 30000))
         "$build/online/online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$port --random-weights 1 --quiet \
-            --threads "$threads" --masked-weights "$work/m0.bin" &
+            --threads "$threads" &
         pid=$!
         "$build/online/online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$port --quiet --json \
             --threads "$threads" --masked-weights "$work/m1.bin" >"$work/s1.json"
         wait $pid
-        wk=(--weights-key "$work/s/model.key") mw0=(--masked-weights "$work/m0.bin") mw1=(--masked-weights "$work/m1.bin")
+        wk=(--weights-key "$work/model.key") mw1=(--masked-weights "$work/m1.bin")
     fi
     /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" "${shape[@]}" --out "$work/k" \
         "${wk[@]}" --quiet 2>/dev/null
@@ -47,7 +47,7 @@ for r in "${runs[@]}"; do
     port=$((20000 + RANDOM % 30000))
     /usr/bin/time -f "%M" -o "$work/m0" "$build/online/online" --party 0 --keys "$work/k/p0.bin" \
         --peer 127.0.0.1:$port --random-weights 1 --quiet --json --threads "$threads" --backend "$backend" \
-        "${mw0[@]}" >"$work/p0.json" &
+        >"$work/p0.json" &
     pid=$!
     /usr/bin/time -f "%M" -o "$work/m1" "$build/online/online" --party 1 --keys "$work/k/p1.bin" \
         --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" \

@@ -1,9 +1,9 @@
 /* dealer: writes the two parties' one-time key files for one run of a model.
  *
- *   dealer --model NAME [family options] --out DIR [--weights-key DIR0/model.key]
+ *   dealer --model NAME [family options] --out DIR [--weights-key KEY]
  *   dealer --model NAME [family options] --dry-run [--json]
- *   dealer --model NAME --setup --out DIR0       (weights input once: the model key and
- *                                                 the setup run's key files)
+ *   dealer --model NAME --setup KEY --out DIR    (weights input once: a model key, and the
+ *                                                 setup run's key files)
  *
  * It never sees weights or inputs: it walks the model in DEALER mode, drawing every mask
  * from the OS CSPRNG, and streams each party's keys to DIR/p0.bin and DIR/p1.bin. Which
@@ -32,8 +32,9 @@ static void usage(FILE *f)
             "  --out DIR        where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
             "  --dry-run        write nothing: the key bytes, rounds, bytes exchanged and peak memory\n"
             "  --json           with --dry-run: one JSON object on stdout\n"
-            "  --setup          weights input once: DIR/model.key (the dealer's, keep it) and the key\n"
-            "                   files of the setup run, where party 0 sends its masked weights once\n"
+            "  --setup KEY      weights input once: a new model key at KEY (the dealer's secret: keep it\n"
+            "                   apart from --out) and the key files of the setup run, where party 0\n"
+            "                   sends its masked weights once\n"
             "  --weights-key F  an inference's keys under model key F: no weights in the keys or on\n"
             "                   the wire (party 1 gives the setup run's --masked-weights)\n"
             "  --threads N      CPU threads (default: all)\n"
@@ -116,15 +117,15 @@ int main(int argc, char **argv)
     fss_omp_prefer_passive(argv);
     fss_tune_malloc();
     const char *model = NULL, *out = NULL;
-    int quiet = 0, dry = 0, json = 0, setup = 0;
-    const char *wkey = NULL;
+    int quiet = 0, dry = 0, json = 0;
+    const char *wkey = NULL, *setup = NULL;
     size_t piece = 0, threads = 0; /* 0: FSS_KEYFILE_PIECE_BYTES; all threads */
     fss_args fa = {0};
     char err[1024];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const int own = !strcmp(a, "--model") || !strcmp(a, "--out") || !strcmp(a, "--piece-bytes") ||
-                        !strcmp(a, "--threads") || !strcmp(a, "--weights-key");
+                        !strcmp(a, "--threads") || !strcmp(a, "--weights-key") || !strcmp(a, "--setup");
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -134,8 +135,6 @@ int main(int argc, char **argv)
             dry = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if (!strcmp(a, "--setup")) {
-            setup = 1;
         } else if (own && !v) {
             fprintf(stderr, "dealer: %s needs a value (see --help)\n", a);
             return 2;
@@ -143,8 +142,8 @@ int main(int argc, char **argv)
             model = argv[++i];
         } else if (!strcmp(a, "--out")) {
             out = argv[++i];
-        } else if (!strcmp(a, "--weights-key")) {
-            wkey = argv[++i];
+        } else if (!strcmp(a, "--weights-key") || !strcmp(a, "--setup")) {
+            *(a[2] == 'w' ? &wkey : &setup) = argv[++i];
         } else if (!strcmp(a, "--piece-bytes") || !strcmp(a, "--threads")) {
             const size_t hi = a[2] == 'p' ? FSS_KEYFILE_MAX_CHUNK_BYTES : 4096;
             if (!fss_parse_count(argv[++i], hi, a[2] == 'p' ? &piece : &threads)) {

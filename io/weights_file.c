@@ -15,6 +15,7 @@
 static const char KEY_MAGIC[8] = {'F', 'S', 'S', 'W', 'K', 'E', 'Y', '1'};
 static const char WTS_MAGIC[8] = {'F', 'S', 'S', 'M', 'W', 'T', 'S', '1'};
 #define REC_HEAD 32
+#define END_ID UINT64_MAX
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -68,13 +69,17 @@ static fss_status read_head(FILE *f, const char *path, const char magic[8], uint
 {
     uint8_t buf[8 + FSS_WFILE_ID_BYTES + 16 + 4 + FSS_WFILE_DESC_MAX + 4];
     const size_t fixed = 8 + FSS_WFILE_ID_BYTES + (key ? 16 : 0) + 4;
-    if (fread(buf, 1, fixed, f) != fixed || memcmp(buf, magic, 8))
+    if (fread(buf, 1, fixed, f) != fixed || memcmp(buf, magic, 8)) {
+        fss_memzero(buf, sizeof buf);
         return fss_errorf(err, len, FSS_E_FORMAT, "%s is not %s (or is truncated)", path,
                           key ? "a model key file from dealer --setup" : "a masked weights file from a setup run");
+    }
     const uint32_t L = get_u32(buf + fixed - 4);
     if (L > FSS_WFILE_DESC_MAX || fread(buf + fixed, 1, L + 4, f) != L + 4 ||
-        get_u32(buf + fixed + L) != fss_crc32c(0, buf, fixed + L))
+        get_u32(buf + fixed + L) != fss_crc32c(0, buf, fixed + L)) {
+        fss_memzero(buf, sizeof buf);
         return fss_errorf(err, len, FSS_E_FORMAT, "%s is damaged or truncated (its header does not check)", path);
+    }
     memcpy(id, buf + 8, FSS_WFILE_ID_BYTES);
     if (key)
         memcpy(key, buf + 8 + FSS_WFILE_ID_BYTES, 16);
@@ -137,7 +142,8 @@ typedef struct wrec {
 
 struct fss_wfile {
     FILE *f;
-    int writing;
+    int writing, keep; /* keep: the partial file is whole, only its move failed */
+    uint32_t heads;    /* writer: the CRC32C of the record headers so far */
     char *path, *partial;
     uint8_t id[FSS_WFILE_ID_BYTES];
     char desc[FSS_WFILE_DESC_MAX + 1];
@@ -205,23 +211,49 @@ fss_status fss_wfile_put(fss_wfile *w, uint64_t id, uint64_t count, int bits, co
     put_u32(h + 24, fss_crc32c(0, h, 24));
     if (fwrite(h, 1, sizeof h, w->f) != sizeof h || fwrite(packed, 1, nb, w->f) != nb)
         return fss_errorf(err, len, FSS_E_IO, "cannot write %s: %s", w->partial, strerror(errno));
+    w->heads = fss_crc32c(w->heads, h, sizeof h);
+    w->n++;
     return FSS_OK;
+}
+
+uint32_t fss_wfile_checksum(const uint8_t *packed, size_t n) { return fss_crc32c(0, packed, n); }
+
+/* path moved into place without replacing a file there (a link where the file system has
+ * no RENAME_NOREPLACE): 0 or an errno. */
+static int move_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    int e = errno;
+    if (e == EINVAL || e == ENOSYS) {
+        e = link(from, to) == 0 ? 0 : errno;
+        if (!e)
+            unlink(from);
+    }
+    return e;
 }
 
 fss_status fss_wfile_commit(fss_wfile *w, char *err, size_t len)
 {
-    fss_status s = FSS_OK;
-    if (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)
-        s = fss_errorf(err, len, FSS_E_IO, "cannot write %s: %s", w->partial, strerror(errno));
-    if (fclose(w->f) != 0 && s == FSS_OK)
-        s = fss_errorf(err, len, FSS_E_IO, "cannot write %s: %s", w->partial, strerror(errno));
+    uint8_t h[REC_HEAD] = {0};
+    put_u64(h, END_ID);
+    put_u64(h + 8, w->n);
+    put_u32(h + 20, w->heads);
+    put_u32(h + 24, fss_crc32c(0, h, 24));
+    int bad = fwrite(h, 1, sizeof h, w->f) != sizeof h || fflush(w->f) != 0 || fsync(fileno(w->f)) != 0;
+    bad |= fclose(w->f) != 0;
     w->f = NULL;
-    /* no-replace: a file that appeared at path meanwhile stays */
-    if (s == FSS_OK && link(w->partial, w->path) != 0)
-        s = fss_errorf(err, len, errno == EEXIST ? FSS_E_ARG : FSS_E_IO, "cannot move %s to %s: %s", w->partial,
-                       w->path, strerror(errno));
-    fss_wfile_close(w); /* removes the partial file: renamed by the link, or failed */
-    return s;
+    if (bad)
+        return fss_errorf(err, len, FSS_E_IO, "cannot write %s: %s", w->partial, strerror(errno));
+    const int e = move_noreplace(w->partial, w->path);
+    if (e) {
+        w->keep = 1; /* the data is whole: the file stays under its partial name */
+        return fss_errorf(err, len, e == EEXIST ? FSS_E_ARG : FSS_E_IO, "cannot move %s to %s: %s; the masked weights "
+                          "are whole in %s", w->partial, w->path, strerror(e), w->partial);
+    }
+    w->writing = 0;
+    fss_wfile_close(w);
+    return FSS_OK;
 }
 
 fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t len)
@@ -235,9 +267,14 @@ fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t l
         s = fss_errorf(err, len, FSS_E_IO, "cannot open masked weights %s: %s", path, strerror(errno));
     } else if ((s = read_head(r->f, path, WTS_MAGIC, r->id, NULL, r->desc, err, len)) == FSS_OK) {
         struct stat sb;
-        off_t end = fstat(fileno(r->f), &sb) == 0 ? sb.st_size : 0, at = ftello(r->f);
+        const off_t end = fstat(fileno(r->f), &sb) == 0 ? sb.st_size : -1;
+        off_t at = ftello(r->f);
         uint8_t h[REC_HEAD];
-        while (s == FSS_OK && at < end) { /* the index: each record's header, checked */
+        uint32_t heads = 0;
+        int ended = 0;
+        if (end < 0 || at < 0)
+            s = fss_errorf(err, len, FSS_E_IO, "cannot read %s: %s", path, strerror(errno));
+        while (s == FSS_OK && at < end && !ended) { /* the index: each record's header, checked */
             if (r->n == r->cap) {
                 size_t cap = r->cap ? 2 * r->cap : 64;
                 wrec *nr = (wrec *)realloc(r->rec, cap * sizeof *nr);
@@ -255,6 +292,18 @@ fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t l
             }
             e->id = get_u64(h), e->count = get_u64(h + 8), e->bits = (int)get_u32(h + 16), e->crc = get_u32(h + 20);
             e->at = (uint64_t)at + REC_HEAD;
+            if (e->id == END_ID) { /* the end: the count and the headers' CRC, and nothing after */
+                if (e->count != r->n || e->crc != heads || e->at != (uint64_t)end)
+                    s = fss_errorf(err, len, FSS_E_FORMAT, "%s: its end record does not match its %zu records", path,
+                                   r->n);
+                ended = 1;
+                break;
+            }
+            for (size_t i = 0; i < r->n && s == FSS_OK; i++)
+                if (r->rec[i].id == e->id)
+                    s = fss_errorf(err, len, FSS_E_FORMAT, "%s: weight %llu appears twice", path,
+                                   (unsigned long long)e->id);
+            heads = fss_crc32c(heads, h, sizeof h);
             if (e->bits < 1 || e->bits > 64 || e->count > ((uint64_t)1 << 40) ||
                 e->at + packed_bytes(e->count, e->bits) > (uint64_t)end) {
                 s = fss_errorf(err, len, FSS_E_FORMAT, "%s: record %zu (weight %llu) is truncated", path, r->n,
@@ -262,8 +311,11 @@ fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t l
                 break;
             }
             at = (off_t)(e->at + packed_bytes(e->count, e->bits));
-            r->n++;
+            r->n += s == FSS_OK;
         }
+        if (s == FSS_OK && !ended)
+            s = fss_errorf(err, len, FSS_E_FORMAT, "%s is truncated (it ends after %zu records without its end record: "
+                           "was its setup run interrupted?)", path, r->n);
     }
     if (s != FSS_OK) {
         fss_wfile_close(r);
@@ -276,7 +328,8 @@ fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t l
 const uint8_t *fss_wfile_id(const fss_wfile *r) { return r->id; }
 const char *fss_wfile_desc(const fss_wfile *r) { return r->desc; }
 
-fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed, char *err, size_t len)
+fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed, uint32_t *crc,
+                         char *err, size_t len)
 {
     const wrec *e = NULL;
     for (size_t i = 0; i < r->n && !e; i++)
@@ -295,6 +348,8 @@ fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, ui
     if (fss_crc32c(0, packed, nb) != e->crc)
         return fss_errorf(err, len, FSS_E_FORMAT, "%s: weight %llu's data is damaged (its checksum differs)", r->path,
                           (unsigned long long)id);
+    if (crc)
+        *crc = e->crc;
     return FSS_OK;
 }
 
@@ -304,7 +359,7 @@ void fss_wfile_close(fss_wfile *f)
         return;
     if (f->f)
         fclose(f->f);
-    if (f->writing && f->partial)
+    if (f->writing && !f->keep && f->partial)
         unlink(f->partial);
     free(f->rec);
     free(f->path);

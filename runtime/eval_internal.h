@@ -28,7 +28,8 @@ struct fss_eval {
     size_t lean_min; /* shifts of this many elements or more are lean (fss_eval_set_lean_shifts) */
     int wonce;       /* weights input once: 0 no, 1 the setup run, 2 an inference */
     uint8_t wkey[16]; /* the dealer's model key */
-    fss_weight_store wstore; /* a party's masked weights */
+    fss_weight_store wstore; /* party 1's masked weights */
+    uint64_t wdigest; /* an inference's: of the masked weights made (party 0) or read (party 1) */
     char err[512];
 };
 
@@ -86,6 +87,12 @@ void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits);
 /* A dry dealer (fss_eval_set_dry): keys, masks and product correlations are not computed,
  * only the sizes of what would be written (appended data NULL) and the exchanges. */
 static inline int fss_ev_dry(const fss_eval *ev) { return ev->dry; }
+/* Weights input once: 0, 1 (the setup run) or 2 (an inference); and, after an inference's
+ * walk, the check that party 0's masked weights are the setup's (gates_linear.c): party 0
+ * sends the digest of those it made, party 1 holds it against its store's (one round of 8
+ * bytes; the dealer counts it). */
+static inline int fss_ev_weights_once(const fss_eval *ev) { return ev->wonce; }
+FSS_NODISCARD fss_status fss_ev_weights_check(fss_eval *ev);
 /* Whether a shift of count elements finds its carries by comparison (fss_eval_set_lean_shifts). */
 int fss_ev_lean(const fss_eval *ev, size_t count);
 void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes);

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "eval_internal.h" /* fss_ev_weights_once, fss_ev_weights_check */
 #include "fss/keyfile.h"
 
 /* The built-in families, in the order of the folders' fss_add_family() calls: defined by the
@@ -415,7 +416,14 @@ fss_status fss_model_load(fss_model *m, fss_role role, const fss_args *a, char *
 
 fss_status fss_model_walk(fss_model *m, fss_eval *ev, fss_progress *pg)
 {
-    return m->wonce == FSS_WEIGHTS_SETUP ? m->f->walk_weights(m->state, ev, pg) : m->f->walk(m->state, ev, pg);
+    if (fss_eval_mode(ev) != FSS_MODE_CLEAR && fss_ev_weights_once(ev) != m->wonce) /* the key or store given */
+        return fss_eval_fail(ev, FSS_E_ARG, "the run is %s but its context %s (fss_eval_set_weight_key, "
+                             "fss_party_weights_use)", m->wonce ? "for weights input once" : "an ordinary one",
+                             fss_ev_weights_once(ev) ? "inputs weights once" : "does not");
+    if (m->wonce == FSS_WEIGHTS_SETUP)
+        return m->f->walk_weights(m->state, ev, pg);
+    fss_status s = m->f->walk(m->state, ev, pg);
+    return s == FSS_OK ? fss_ev_weights_check(ev) : s;
 }
 
 fss_status fss_model_save(fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len)

@@ -6,6 +6,7 @@
 #include "fss/gate_body.h"
 #include "fss/gates.h"
 #include "fss/gemm.h"
+#include "fss/weights_file.h"
 
 static fss_status tensor_like(fss_eval *ev, fss_tensor *z, const fss_tensor *a, int bits, int scale)
 {
@@ -36,13 +37,43 @@ static fss_status weight_seed(fss_eval *ev, uint64_t id, uint8_t seed[FSS_EV_SEE
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: cannot derive weight %llu's mask", (unsigned long long)id);
 }
 
-/* A party's masked weights from (or, setup, to) its store. */
+static void digest_add(fss_eval *ev, uint32_t crc) { ev->wdigest = (ev->wdigest ^ crc) * 0x100000001b3u; }
+
+/* Party 1's masked weights from (or, setup, to) its store. */
 static fss_status weight_store(fss_eval *ev, uint64_t id, fss_tensor *x, int put)
 {
     char err[256] = "";
-    fss_status s = put ? ev->wstore.put(ev->wstore.self, id, x->count, x->bits, x->v, err, sizeof err)
-                       : ev->wstore.get(ev->wstore.self, id, x->count, x->bits, x->v, err, sizeof err);
-    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: masked weights: %s", ev->party, err[0] ? err : fss_status_str(s));
+    uint32_t crc = 0;
+    fss_status s = !ev->wstore.get ? FSS_E_ARG
+                   : put ? ev->wstore.put(ev->wstore.self, id, x->count, x->bits, x->v, err, sizeof err)
+                         : ev->wstore.get(ev->wstore.self, id, x->count, x->bits, x->v, &crc, err, sizeof err);
+    if (s == FSS_OK && !put)
+        digest_add(ev, crc);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: masked weights: %s", ev->party, err[0] ? err : "no store");
+}
+
+fss_status fss_ev_weights_check(fss_eval *ev)
+{
+    if (ev->wonce != 2 || ev->mode == FSS_MODE_CLEAR)
+        return FSS_OK;
+    if (ev->mode == FSS_MODE_DEALER) {
+        fss_ev_deal_send(ev, 0, 8);
+        return FSS_OK;
+    }
+    uint8_t b[8];
+    if (ev->party == 0) {
+        for (int i = 0; i < 8; i++)
+            b[i] = (uint8_t)(ev->wdigest >> (8 * i));
+        return fss_ev_exchange(ev, b, sizeof b, NULL, 0);
+    }
+    fss_status s = fss_ev_exchange(ev, NULL, 0, b, sizeof b);
+    uint64_t theirs = 0;
+    for (int i = 0; i < 8; i++)
+        theirs |= (uint64_t)b[i] << (8 * i);
+    if (s == FSS_OK && theirs != ev->wdigest)
+        s = fss_ev_fail(ev, FSS_E_ARG, "party 0's weights are not those of the setup whose masked weights party 1 "
+                                       "holds: the output would be wrong (a new weights file needs a new setup)");
+    return s;
 }
 
 /* An input; wid non-NULL: party 0's weight *wid, input once (fss_gate_input_weights). */
@@ -72,9 +103,9 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
     } else if (ev->mode == FSS_MODE_DEALER) { /* the owner's mask: a seed, expanded by AES-CTR */
         uint8_t seed[FSS_EV_SEED_BYTES];
         const int sent = !wid || ev->wonce == 1; /* an inference's weights: party 1's store */
-        if ((s = wid ? weight_seed(ev, *wid, seed) : fss_ev_seed(ev, seed)) == FSS_OK &&
-            (s = fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK) /* party 0 masks them itself */
-            s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed);
+        if ((s = wid ? weight_seed(ev, *wid, seed) : fss_ev_seed(ev, seed)) == FSS_OK && /* the setup needs no r */
+            (s = wid && ev->wonce == 1 ? FSS_OK : fss_ev_expand_seed(ev, seed, x->v, n, bits)) == FSS_OK)
+            s = fss_ev_put(ev, owner, FSS_KEY_INPUT_MASK, n, seed, sizeof seed); /* party 0 masks them */
         fss_memzero(seed, sizeof seed);
         if (sent)
             fss_ev_deal_send(ev, owner, nb);
@@ -96,10 +127,11 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
 #pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
                 for (size_t i = 0; i < n; i++)
                     x->v[i] = fss_ring_add(values[i], x->v[i], bits);
-                if (!wid || ev->wonce == 1) { /* (an inference's weights stay: party 1 has them) */
-                    fss_ev_pack_bits(ev, x->v, n, bits, p);
+                fss_ev_pack_bits(ev, x->v, n, bits, p);
+                if (!wid || ev->wonce == 1)
                     s = fss_ev_exchange(ev, p, nb, NULL, 0);
-                }
+                else /* an inference's stay here: party 1 has them; their digest for the check */
+                    digest_add(ev, fss_wfile_checksum(p, nb));
             }
         } else if ((s = fss_ev_exchange(ev, NULL, 0, p, nb)) == FSS_OK) {
             fss_ev_unpack_bits(ev, p, n, bits, x->v);

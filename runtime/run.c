@@ -115,18 +115,22 @@ double fss_deal_room(const char *out)
 }
 
 /* A key file (or a partial one) already in out: refused before any walk. */
-int fss_deal_taken(const char *out, int setup, char *err, size_t len)
+int fss_deal_taken(const char *out, const char *setup, char *err, size_t len)
 {
-    static const char *const names[] = {"p0.bin", "p1.bin", "p0.bin.partial", "p1.bin.partial", "model.key"};
-    for (size_t i = 0; i < sizeof names / sizeof *names - !setup; i++) {
+    static const char *const names[] = {"p0.bin", "p1.bin", "p0.bin.partial", "p1.bin.partial"};
+    struct stat sb;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[4200];
-        struct stat sb;
         snprintf(path, sizeof path, "%s/%s", out, names[i]);
         if (lstat(path, &sb) == 0) {
             snprintf(err, len, "%.900s exists: %s; remove it or choose another --out", path,
-                     i < 2 ? "keys of another run" : i < 4 ? "a dealer run was interrupted or is still running" : "the model key of another setup");
+                     i < 2 ? "keys of another run" : "a dealer run was interrupted or is still running");
             return 1;
         }
+    }
+    if (setup && lstat(setup, &sb) == 0) {
+        snprintf(err, len, "%.900s exists: a model key of another setup; remove it or choose another path", setup);
+        return 1;
     }
     return 0;
 }
@@ -144,6 +148,8 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     fss_status s = wonce ? fss_deal_weights(m, c, &wk, err, err_len) : FSS_OK;
     if (s != FSS_OK)
         return s;
+    /* a signal from here on removes the new model key with the partial key files */
+    const int key_slot = c->setup && !c->dry ? fss_keyfile_remove_on_signal_add(c->setup) : -1;
     const char *desc = fss_model_description(m);
     uint8_t run_id[FSS_KEYFILE_RUN_ID_BYTES], secret[FSS_KEYFILE_SECRET_BYTES];
     fss_keyfile_writer *w[2] = {NULL, NULL};
@@ -181,7 +187,7 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     if (c->dry)
         fss_eval_set_dry(ev);
     if (wonce)
-        fss_eval_set_weight_key(ev, wk.key, c->setup);
+        fss_eval_set_weight_key(ev, wk.key, c->setup != NULL);
     fss_progress_watch(c->pg, ev);
     if ((s = fss_model_walk(m, ev, c->pg)) != FSS_OK) {
         const char *kf = fss_keyfile_writer_error(w[fss_keyfile_writer_error(w[0])[0] ? 0 : 1]);
@@ -214,11 +220,9 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     if (s != FSS_OK)
         goto done;
 done:
-    if (s != FSS_OK && c->setup && !c->dry) { /* a model key without its setup keys is no use */
-        char key_path[4200];
-        snprintf(key_path, sizeof key_path, "%s/model.key", c->dir);
-        unlink(key_path);
-    }
+    if (s != FSS_OK && c->setup && !c->dry) /* a model key without its setup keys is no use */
+        unlink(c->setup);
+    fss_keyfile_remove_on_signal_forget(key_slot);
     fss_model_key_wipe(&wk);
     fss_memzero(run_id, sizeof run_id);
     fss_memzero(secret, sizeof secret);

@@ -12,6 +12,8 @@
  * r_w other than through a fresh uniform mask, so reusing r_w across inferences reveals
  * nothing that one inference with w input in it would not; the inference key files stay
  * one-time (the ledger refuses a second use) and the model key stays the dealer's. */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eval_internal.h"
@@ -35,41 +37,65 @@ static void token(const char *desc, const char *word, char *out, size_t out_len)
     }
 }
 
+/* 1 when path's directory is dir (the key files' directory, which goes to the parties). */
+static int same_dir(const char *path, const char *dir)
+{
+    char a[PATH_MAX], b[PATH_MAX], parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    return realpath(parent, a) && realpath(dir, b) && !strcmp(a, b);
+}
+
 fss_status fss_deal_weights(fss_model *m, const fss_deal_config *c, fss_model_key *k, char *err, size_t len)
 {
-    uint8_t id[16] = {0};
-    char key_path[4200];
+    static const uint8_t none[16];
     fss_status s = FSS_OK;
+    memset(k, 0, sizeof *k);
     if (c->setup) {
-        if ((s = fss_model_set_weights_once(m, 0, id, err, len)) != FSS_OK) /* the plain description */
+        if (!c->dry && same_dir(c->setup, c->dir))
+            return fss_errorf(err, len, FSS_E_ARG, "the model key %s would sit with the parties' key files in %s: keep "
+                              "it elsewhere (it unmasks every weight)", c->setup, c->dir);
+        if ((s = fss_model_set_weights_once(m, 0, none, err, len)) != FSS_OK) /* the plain description */
             return s;
         char desc[FSS_WFILE_DESC_MAX + 1];
         snprintf(desc, sizeof desc, "%s", fss_model_description(m));
-        memset(k, 0, sizeof *k);
-        snprintf(key_path, sizeof key_path, "%s/model.key", c->dir);
-        if (!c->dry && (s = fss_model_key_create(k, key_path, desc, err, len)) != FSS_OK) /* made by the real walk */
+        if (!c->dry && (s = fss_model_key_create(k, c->setup, desc, err, len)) != FSS_OK) /* the real walk's */
             return s;
         return fss_model_set_weights_once(m, FSS_WEIGHTS_SETUP, k->id, err, len);
     }
     if ((s = fss_model_key_read(k, c->weights_key, err, len)) != FSS_OK)
         return s;
-    /* the same family and version, model, ring and scale; at most the setup's blocks */
+    /* the same family and version, model, ring and scale; at most the setup's blocks, and
+     * the LM head only where the setup had it */
     static const char *const same[] = {"fsskit-", "model=", "bits=", "scale="};
     const char *desc = fss_model_description(m);
     char a[128], b[128];
-    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+    for (size_t i = 0; i < sizeof same / sizeof *same && s == FSS_OK; i++) {
         token(k->desc, same[i], a, sizeof a);
         token(desc, same[i], b, sizeof b);
         if (strcmp(a, b))
-            return fss_errorf(err, len, FSS_E_ARG, "model key %s is from a setup of '%s', not of this run's '%s': run "
-                              "dealer --setup for it", c->weights_key, k->desc, desc);
+            s = fss_errorf(err, len, FSS_E_ARG, "model key %s is from a setup of '%s', not of this run's '%s': run "
+                           "dealer --setup for it", c->weights_key, k->desc, desc);
     }
     token(k->desc, "layers=", a, sizeof a);
     token(desc, "layers=", b, sizeof b);
-    if (a[0] && b[0] && atoi(b + 7) > atoi(a + 7))
-        return fss_errorf(err, len, FSS_E_ARG, "model key %s is from a setup of %s blocks; this run has %s",
-                          c->weights_key, a + 7, b + 7);
-    return fss_model_set_weights_once(m, FSS_WEIGHTS_STORED, k->id, err, len);
+    if (s == FSS_OK && a[0] && b[0] && atoi(b + 7) > atoi(a + 7))
+        s = fss_errorf(err, len, FSS_E_ARG, "model key %s is from a setup of %s blocks; this run has %s",
+                       c->weights_key, a + 7, b + 7);
+    token(k->desc, "out=", a, sizeof a);
+    token(desc, "out=", b, sizeof b);
+    if (s == FSS_OK && !strcmp(a, "out=hidden") && strcmp(b, "out=hidden"))
+        s = fss_errorf(err, len, FSS_E_ARG, "model key %s is from a setup without the LM head (--hidden); this run "
+                       "has %s: run dealer --setup without --hidden", c->weights_key, b);
+    if (s == FSS_OK)
+        s = fss_model_set_weights_once(m, FSS_WEIGHTS_STORED, k->id, err, len);
+    if (s != FSS_OK)
+        fss_model_key_wipe(k);
+    return s;
 }
 
 /* ---- a party's store -------------------------------------------------------------------- */
@@ -79,14 +105,15 @@ typedef struct store {
     int setup;
 } store;
 
-static fss_status store_get(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, char *err, size_t len)
+static fss_status store_get(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, uint32_t *crc,
+                            char *err, size_t len)
 {
     store *st = (store *)self;
     const size_t nb = fss_packed_bytes(count, bits);
     uint8_t *p = (uint8_t *)malloc(nb ? nb : 1);
     if (!p)
         return fss_errorf(err, len, FSS_E_NOMEM, "out of memory for %zu bytes", nb);
-    fss_status s = fss_wfile_get(st->f, id, count, bits, p, err, len);
+    fss_status s = st->f ? fss_wfile_get(st->f, id, count, bits, p, crc, err, len) : FSS_E_ARG;
     if (s == FSS_OK)
         fss_unpack_bits(p, count, bits, masked);
     free(p);
@@ -149,8 +176,9 @@ fss_status fss_party_weights_open(fss_party_weights **out, const fss_model *m, i
 
 void fss_party_weights_use(fss_party_weights *pw, fss_eval *ev)
 {
-    if (pw)
-        fss_eval_set_weight_store(ev, (fss_weight_store){store_get, store_put, &pw->st}, pw->st.setup);
+    if (pw) /* party 0's has no file: the mode alone */
+        fss_eval_set_weight_store(ev, pw->st.f ? (fss_weight_store){store_get, store_put, &pw->st}
+                                               : (fss_weight_store){NULL, NULL, NULL}, pw->st.setup);
 }
 
 fss_status fss_party_weights_commit(fss_party_weights *pw, char *err, size_t len)

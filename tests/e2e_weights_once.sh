@@ -36,9 +36,9 @@ for shape in "bert-tiny --seq 8" "gpt2-tiny --seq 5 --batch 2"; do
     read -r model _ <<<"$shape"
     w=$work/$model
     mkdir -p "$w"
-    "$dealer" --model "$model" --setup --out "$w/setup" --quiet >/dev/null 2>"$work/log" ||
+    "$dealer" --model "$model" --setup "$w/model.key" --out "$w/setup" --quiet >/dev/null 2>"$work/log" ||
         { bad "$model: dealer --setup"; cat "$work/log"; continue; }
-    [ "$(stat -c %a "$w/setup/model.key")" = 600 ] && ok || bad "$model: the model key is not mode 0600"
+    [ "$(stat -c %a "$w/model.key")" = 600 ] && ok || bad "$model: the model key is not mode 0600"
     pair "$model-setup" "$w/setup" "--random-weights 7" "--masked-weights $w/m1.bin" && ok || bad "$model: the setup run"
     # two inferences from the one setup, each against the clear run
     # shellcheck disable=SC2086
@@ -46,8 +46,8 @@ for shape in "bert-tiny --seq 8" "gpt2-tiny --seq 5 --batch 2"; do
         bad "$model: clear run"
     for i in 1 2; do
         # shellcheck disable=SC2086
-        "$dealer" --model $shape --weights-key "$w/setup/model.key" --dry-run --json --quiet >"$w/inf$i.dry" &&
-            "$dealer" --model $shape --weights-key "$w/setup/model.key" --out "$w/inf$i" --quiet >/dev/null 2>&1 ||
+        "$dealer" --model $shape --weights-key "$w/model.key" --dry-run --json --quiet >"$w/inf$i.dry" &&
+            "$dealer" --model $shape --weights-key "$w/model.key" --out "$w/inf$i" --quiet >/dev/null 2>&1 ||
             { bad "$model: dealer --weights-key"; continue; }
         pair "$model-inf$i" "$w/inf$i" "--random-weights 7" "--masked-weights $w/m1.bin --input random --output $w/out$i.npy" &&
             ok || bad "$model: inference $i"
@@ -75,15 +75,15 @@ w=$work/lenet
 cnn=(--weights "$src/cnn/lenet-fashion.safetensors")
 imgs=(--input "$src/cnn/fashion-test-100.npy" --first 4)
 mkdir -p "$w"
-"$dealer" --model lenet --setup --out "$w/setup" --quiet >/dev/null 2>&1 &&
+"$dealer" --model lenet --setup "$w/model.key" --out "$w/setup" --quiet >/dev/null 2>&1 &&
     pair lenet-setup "$w/setup" "${cnn[*]}" "--masked-weights $w/m1.bin" &&
-    "$dealer" --model lenet --batch 4 --weights-key "$w/setup/model.key" --out "$w/inf" --quiet >/dev/null 2>&1 &&
+    "$dealer" --model lenet --batch 4 --weights-key "$w/model.key" --out "$w/inf" --quiet >/dev/null 2>&1 &&
     pair lenet-inf "$w/inf" "${cnn[*]}" "--masked-weights $w/m1.bin ${imgs[*]} --output $w/o.npy" &&
     "$online" --clear --model lenet "${cnn[@]}" "${imgs[@]}" --output "$w/c.npy" >/dev/null 2>&1 &&
     cmp -s "$w/o.npy" "$w/c.npy" && ok || bad "lenet: weights once differs from the clear run"
 
 w=$work/bert-tiny
-"$dealer" --model bert-tiny --seq 8 --weights-key "$w/setup/model.key" --out "$w/r" --quiet >/dev/null 2>&1
+"$dealer" --model bert-tiny --seq 8 --weights-key "$w/model.key" --out "$w/r" --quiet >/dev/null 2>&1
 "$dealer" --model bert-tiny --seq 8 --out "$w/plain" --quiet >/dev/null 2>&1
 refused() { # WHAT PATTERN PARTY KEYDIR FLAGS...: refused with PATTERN in the message, the key file unspent
     local what=$1 pattern=$2 b=$3 keys=$4
@@ -102,17 +102,38 @@ refused "a truncated masked weights file" "truncated" 1 "$w/r" --masked-weights 
     --output "$w/o.npy"
 refused "party 0 with --masked-weights" "party 0 keeps no masked weights" 0 "$w/r" --random-weights 7 \
     --masked-weights "$w/m1.bin"
-"$dealer" --model bert-tiny --setup --out "$w/s2" --quiet >/dev/null 2>&1
+"$dealer" --model bert-tiny --setup "$w/k2" --out "$w/s2" --quiet >/dev/null 2>&1
 refused "a setup run over an existing file" "exists" 1 "$w/s2" --masked-weights "$w/m1.bin"
 refused "party 1's input in a setup run" "takes no --input" 1 "$w/s2" --masked-weights "$w/new.bin" --input random
-mkdir -p "$w/k" && cp "$w/setup/model.key" "$w/k/"
-"$dealer" --model bert-tiny --setup --out "$w/k" >"$work/log" 2>&1
+"$dealer" --model bert-tiny --setup "$w/model.key" --out "$w/k" >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "model key of another setup" "$work/log" && ok || { bad "a second setup over a model key"; cat "$work/log"; }
-"$dealer" --model gpt2-tiny --seq 5 --weights-key "$w/setup/model.key" --out "$w/x" >"$work/log" 2>&1
+mkdir -p "$w/k3"
+"$dealer" --model bert-tiny --setup "$w/k3/model.key" --out "$w/k3" >"$work/log" 2>&1
+[ $? != 0 ] && grep -q "would sit with the parties' key files" "$work/log" && [ ! -e "$w/k3/model.key" ] &&
+    [ ! -e "$w/k3/p0.bin" ] && ok || { bad "a model key among the key files"; cat "$work/log"; }
+"$dealer" --model gpt2-tiny --seq 5 --weights-key "$w/model.key" --out "$w/x" >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "not of this run" "$work/log" && [ ! -e "$w/x/p0.bin" ] && ok ||
     { bad "another model's key"; cat "$work/log"; }
-"$dealer" --model bert-tiny --seq 8 --setup --weights-key "$w/setup/model.key" --out "$w/x" >"$work/log" 2>&1
+"$dealer" --model bert-tiny --seq 8 --setup "$w/k4" --weights-key "$w/model.key" --out "$w/x" >"$work/log" 2>&1
 [ $? = 2 ] && ok || { bad "--setup with --weights-key"; cat "$work/log"; }
+# the file without its end record (cut at a record's edge): refused before the key is spent
+python3 - "$w/m1.bin" "$w/cut.bin" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(d[:-32])
+PY
+refused "a masked weights file cut at a record's edge" "without its end record" 1 "$w/r" --masked-weights "$w/cut.bin" \
+    --input random --output "$w/o.npy"
+# a setup without the LM head, an inference with it: the dealer refuses
+g=$work/gpt2-tiny
+"$dealer" --model gpt2-tiny --hidden --setup "$g/hidden.key" --out "$g/hs" --quiet >/dev/null 2>&1
+"$dealer" --model gpt2-tiny --seq 5 --weights-key "$g/hidden.key" --out "$g/x" >"$work/log" 2>&1
+[ $? != 0 ] && grep -q "without the LM head" "$work/log" && ok || { bad "logits under a setup without the head"; cat "$work/log"; }
+# party 0 with other weights than the setup's: both stop, and party 1 writes nothing
+"$dealer" --model bert-tiny --seq 8 --weights-key "$w/model.key" --out "$w/r2" --quiet >/dev/null 2>&1
+pair other "$w/r2" "--random-weights 8" "--masked-weights $w/m1.bin --input random --output $w/other.npy" >/dev/null 2>&1
+[ $? != 0 ] && grep -q "not those of the setup" "$work/other.log1" && [ ! -e "$w/other.npy" ] && ok ||
+    { bad "party 0's weights changed since the setup"; cat "$work/other.log1"; }
 # a damaged record's data: the run stops with the weight named (the key file is spent by then)
 python3 - "$w/m1.bin" "$w/bad.bin" <<'PY'
 import sys

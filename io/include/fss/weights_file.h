@@ -27,10 +27,13 @@
  *    24   4  u32 CRC32C of bytes 0..23
  *    28   4  zeros
  *    32   -  data: the values packed at bits each, LSB first (ceil(values bits / 8) bytes)
- * The writer creates "<path>.partial", refuses an existing path, and renames the file into
- * place only when the setup run has succeeded and the file is synced; the reader indexes
- * the records at open (a truncated or damaged header is refused then) and checks each
- * record's data when it is read. Errors: an fss_status, and a line in err naming the file. */
+ * and last an end record: id 2^64 - 1, values = the number of records before it, bits 0,
+ * data CRC = the CRC32C of their 32-byte headers in order, no data. A weight id appears
+ * once. The writer creates "<path>.partial", refuses an existing path, and moves the file
+ * into place (without replacing anything there) only when the setup run has succeeded and
+ * the file is synced; the reader indexes the records at open (a truncated file, a damaged
+ * header, a missing end, a repeated id are refused then) and checks each record's data
+ * when it is read. Errors: an fss_status, and a line in err naming the file. */
 #ifndef FSS_WEIGHTS_FILE_H
 #define FSS_WEIGHTS_FILE_H
 
@@ -65,20 +68,26 @@ FSS_NODISCARD fss_status fss_wfile_create(fss_wfile **out, const char *path, con
                                           const char *desc, char *err, size_t len);
 FSS_NODISCARD fss_status fss_wfile_put(fss_wfile *w, uint64_t id, uint64_t count, int bits, const uint8_t *packed,
                                        char *err, size_t len);
-/* Syncs and renames the file into place; the writer is freed either way. */
+/* Writes the end record, syncs and moves the file into place. On failure the writer
+ * stays for fss_wfile_close, which keeps the partial file when only the move failed (the
+ * data is whole: err names it). */
 FSS_NODISCARD fss_status fss_wfile_commit(fss_wfile *w, char *err, size_t len);
 
-/* Reading (an inference): the setup's id and description come back in id and desc. */
+/* Reading (an inference): the setup's id and description with fss_wfile_id, _desc. */
 FSS_NODISCARD fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t len);
 const uint8_t *fss_wfile_id(const fss_wfile *r);
 const char *fss_wfile_desc(const fss_wfile *r);
-/* Weight id's packed data (ceil(count bits / 8) bytes) into packed: FSS_E_FORMAT when the
- * file has no such weight, or it has another count or bits, or its data is damaged. */
+/* Weight id's packed data (ceil(count bits / 8) bytes) into packed, and its checksum to
+ * *crc (may be NULL): FSS_E_FORMAT when the file has no such weight, or it has another
+ * count or bits, or its data is damaged. */
 FSS_NODISCARD fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed,
-                                       char *err, size_t len);
+                                       uint32_t *crc, char *err, size_t len);
 
-/* Closes a reader, or drops a writer that was not committed (its partial file removed).
- * NULL is a no-op. */
+/* The checksum of a weight's packed data, as a record keeps it (CRC32C). */
+uint32_t fss_wfile_checksum(const uint8_t *packed, size_t n);
+
+/* Closes a reader, or drops a writer that was not committed (its partial file removed,
+ * unless fss_wfile_commit kept it). NULL is a no-op. */
 void fss_wfile_close(fss_wfile *f);
 
 FSS_EXTERN_C_END

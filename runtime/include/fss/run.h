@@ -33,10 +33,10 @@ typedef struct fss_deal_config {
     int threads; /* 0: all */
     fss_progress *pg;
     int dry;
-    /* weights input once (fss/weights_file.h): setup, the setup run's keys and the model
-     * key dir/model.key (the real walk makes it, mode 0600; the dry walk none); or
-     * weights_key, an inference's keys under that model key */
-    int setup;
+    /* weights input once (fss/weights_file.h): setup, the setup run's keys and a new model
+     * key at that path (the real walk makes it, mode 0600, refused in dir: the parties get
+     * dir; the dry walk none); or weights_key, an inference's keys under that model key */
+    const char *setup;
     const char *weights_key;
 } fss_deal_config;
 typedef struct fss_deal_result {
@@ -52,9 +52,9 @@ FSS_NODISCARD fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, 
 /* The room on out's file system (out or, before it exists, its parent), in bytes; -1 when
  * it cannot be told. */
 double fss_deal_room(const char *out);
-/* 1, with the reason in err, when out holds a key file (or a partial one; setup: or a
- * model key) that a dealer run would not overwrite. */
-int fss_deal_taken(const char *out, int setup, char *err, size_t len);
+/* 1, with the reason in err, when out holds a key file (or a partial one), or a file is at
+ * setup (a new model key's path; may be NULL), that a dealer run would not overwrite. */
+int fss_deal_taken(const char *out, const char *setup, char *err, size_t len);
 
 /* fss_deal_files' part for weights input once: the model key made (c->setup, real walk) or
  * read and checked against m (the same family, version, model, ring and scale, no more
