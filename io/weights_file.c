@@ -216,8 +216,6 @@ fss_status fss_wfile_put(fss_wfile *w, uint64_t id, uint64_t count, int bits, co
     return FSS_OK;
 }
 
-uint32_t fss_wfile_checksum(const uint8_t *packed, size_t n) { return fss_crc32c(0, packed, n); }
-
 /* path moved into place without replacing a file there (a link where the file system has
  * no RENAME_NOREPLACE): 0 or an errno. */
 static int move_noreplace(const char *from, const char *to)
@@ -328,8 +326,7 @@ fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t l
 const uint8_t *fss_wfile_id(const fss_wfile *r) { return r->id; }
 const char *fss_wfile_desc(const fss_wfile *r) { return r->desc; }
 
-fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed, uint32_t *crc,
-                         char *err, size_t len)
+fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed, char *err, size_t len)
 {
     const wrec *e = NULL;
     for (size_t i = 0; i < r->n && !e; i++)
@@ -348,8 +345,6 @@ fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, ui
     if (fss_crc32c(0, packed, nb) != e->crc)
         return fss_errorf(err, len, FSS_E_FORMAT, "%s: weight %llu's data is damaged (its checksum differs)", r->path,
                           (unsigned long long)id);
-    if (crc)
-        *crc = e->crc;
     return FSS_OK;
 }
 

@@ -105,15 +105,14 @@ typedef struct store {
     int setup;
 } store;
 
-static fss_status store_get(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, uint32_t *crc,
-                            char *err, size_t len)
+static fss_status store_get(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, char *err, size_t len)
 {
     store *st = (store *)self;
     const size_t nb = fss_packed_bytes(count, bits);
     uint8_t *p = (uint8_t *)malloc(nb ? nb : 1);
     if (!p)
         return fss_errorf(err, len, FSS_E_NOMEM, "out of memory for %zu bytes", nb);
-    fss_status s = st->f ? fss_wfile_get(st->f, id, count, bits, p, crc, err, len) : FSS_E_ARG;
+    fss_status s = st->f ? fss_wfile_get(st->f, id, count, bits, p, err, len) : FSS_E_ARG;
     if (s == FSS_OK)
         fss_unpack_bits(p, count, bits, masked);
     free(p);

@@ -77,14 +77,10 @@ FSS_NODISCARD fss_status fss_wfile_commit(fss_wfile *w, char *err, size_t len);
 FSS_NODISCARD fss_status fss_wfile_open(fss_wfile **out, const char *path, char *err, size_t len);
 const uint8_t *fss_wfile_id(const fss_wfile *r);
 const char *fss_wfile_desc(const fss_wfile *r);
-/* Weight id's packed data (ceil(count bits / 8) bytes) into packed, and its checksum to
- * *crc (may be NULL): FSS_E_FORMAT when the file has no such weight, or it has another
- * count or bits, or its data is damaged. */
+/* Weight id's packed data (ceil(count bits / 8) bytes) into packed: FSS_E_FORMAT when the
+ * file has no such weight, or it has another count or bits, or its data is damaged. */
 FSS_NODISCARD fss_status fss_wfile_get(fss_wfile *r, uint64_t id, uint64_t count, int bits, uint8_t *packed,
-                                       uint32_t *crc, char *err, size_t len);
-
-/* The checksum of a weight's packed data, as a record keeps it (CRC32C). */
-uint32_t fss_wfile_checksum(const uint8_t *packed, size_t n);
+                                       char *err, size_t len);
 
 /* Closes a reader, or drops a writer that was not committed (its partial file removed,
  * unless fss_wfile_commit kept it). NULL is a no-op. */

@@ -149,11 +149,9 @@ void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count);
  * masked weights and party 1 puts them in its store; in each inference (setup = 0) party 0
  * masks its weights itself and party 1 gets them from its store: nothing on the wire. */
 typedef struct fss_weight_store {
-    /* inference: weight id's count masked values of bits, and the checksum of their packed
-     * bytes (fss_wfile_checksum) to crc (FSS_E_FORMAT when the store has no such weight or
-     * another shape: err says which) */
-    fss_status (*get)(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, uint32_t *crc, char *err,
-                      size_t len);
+    /* inference: weight id's count masked values of bits (FSS_E_FORMAT when the store has
+     * no such weight or another shape: err says which) */
+    fss_status (*get)(void *self, uint64_t id, size_t count, int bits, uint64_t *masked, char *err, size_t len);
     /* setup: keep them */
     fss_status (*put)(void *self, uint64_t id, size_t count, int bits, const uint64_t *masked, char *err, size_t len);
     void *self;
