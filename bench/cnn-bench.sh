@@ -9,8 +9,11 @@
 #   bench/cnn-bench.sh [BUILD_DIR] [MODEL:BATCH ...]     (default: lenet:1 lenet:32)
 # Models other than lenet run with random weights and random images. BACKEND=cuda runs
 # both parties with --backend cuda (default cpu); THREADS=N gives each party N threads
-# (default 1: the CI machines have 2 cores).
+# (default 1: the CI machines have 2 cores). ONCE=1 inputs the weights once: dealer --setup
+# and the setup run first (apart: setup_*_once fields), then the run's keys under the model
+# key and party 1 with the setup's --masked-weights.
 set -euo pipefail
+once=${ONCE:-0}
 backend=${BACKEND:-cpu}
 threads=${THREADS:-1}
 build=${1:-build}
@@ -26,17 +29,7 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:
 for r in "${runs[@]}"; do
     model=${r%%:*}
     batch=${r##*:}
-    rm -rf "$work/k"
-    if [ -x /usr/bin/time ]; then
-        /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" --batch "$batch" \
-            --out "$work/k" --quiet 2>/dev/null
-        read -r dsec dkb <"$work/dt"
-    else # no GNU time (some images): wall clock only, peak memory unknown (0)
-        t0=$(date +%s.%N)
-        "$build/dealer/dealer" --model "$model" --batch "$batch" --out "$work/k" --quiet 2>/dev/null
-        dsec=$(echo "$(date +%s.%N) - $t0" | bc -l 2>/dev/null || python3 -c "print($(date +%s.%N) - $t0)")
-        dkb=0
-    fi
+    rm -rf "$work/k" "$work/s" "$work/model.key" "$work/m1.bin"
     weights=(--random-weights 1)
     # a build from before --random-weights (an A/B baseline) took seed 1 without a flag
     [[ $("$build/online/online" --help) == *--random-weights* ]] || weights=()
@@ -44,6 +37,29 @@ for r in "${runs[@]}"; do
     if [ "$model" = lenet ]; then
         weights=(--weights "$src/cnn/lenet-fashion.safetensors")
         images=$src/cnn/fashion-test-100.npy
+    fi
+    wk=() mw1=()
+    echo '{"seconds": 0, "bytes_received": 0}' >"$work/s1.json"
+    if [ "$once" = 1 ]; then # the setup, apart
+        "$build/dealer/dealer" --model "$model" --setup "$work/model.key" --out "$work/s" --quiet 2>/dev/null
+        port=$((20000 + RANDOM % 30000))
+        "$build/online/online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet \
+            --threads "$threads" &
+        pid=$!
+        "$build/online/online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$port --quiet --json \
+            --threads "$threads" --masked-weights "$work/m1.bin" >"$work/s1.json"
+        wait $pid
+        wk=(--weights-key "$work/model.key") mw1=(--masked-weights "$work/m1.bin")
+    fi
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" --batch "$batch" \
+            --out "$work/k" "${wk[@]}" --quiet 2>/dev/null
+        read -r dsec dkb <"$work/dt"
+    else # no GNU time (some images): wall clock only, peak memory unknown (0)
+        t0=$(date +%s.%N)
+        "$build/dealer/dealer" --model "$model" --batch "$batch" --out "$work/k" "${wk[@]}" --quiet 2>/dev/null
+        dsec=$(echo "$(date +%s.%N) - $t0" | bc -l 2>/dev/null || python3 -c "print($(date +%s.%N) - $t0)")
+        dkb=0
     fi
     port=$((20000 + RANDOM % 30000))
     tm0=() tm1=()
@@ -57,22 +73,26 @@ for r in "${runs[@]}"; do
         --threads "$threads" --backend "$backend" >"$work/p0.json" &
     pid=$!
     "${tm1[@]}" "$build/online/online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$port --input "$images" \
-        --first "$batch" --output "$work/out.npy" --quiet --json --threads "$threads" --backend "$backend" >"$work/p1.json"
+        --first "$batch" --output "$work/out.npy" --quiet --json --threads "$threads" --backend "$backend" "${mw1[@]}" \
+        >"$work/p1.json"
     wait $pid
     "$build/online/online" --clear --model "$model" "${weights[@]}" --input "$images" --first "$batch" \
         --output "$work/clear.npy" --quiet
     cmp -s "$work/out.npy" "$work/clear.npy" || { echo "cnn-bench: $model batch $batch: secure output differs from the clear run" >&2; exit 1; }
-    python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" <<'PY'
+    python3 - "$model" "$batch" "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" "$work/s1.json" \
+        "$once" <<'PY'
 import json, sys
 model, batch, dsec, dkb = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 p0, p1 = (json.load(open(p)) for p in sys.argv[5:7])
+s1 = json.load(open(sys.argv[9]))
 m0, m1 = (int(open(p).read().split()[-1]) / 1024 for p in sys.argv[7:9])
 row = {"model": model, "batch": batch, "dealer_s": dsec, "dealer_peak_mb": dkb / 1024,
        "key_bytes_p0": p0["key_bytes"], "key_bytes_p1": p1["key_bytes"], "online_s_p0": p0["seconds"],
        "online_s_p1": p1["seconds"], "setup_s_p0": p0["setup_seconds"], "setup_s_p1": p1["setup_seconds"],
        "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
        "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "backend": p1["backend"],
-       "phases_p0": p0.get("phases"), "phases_p1": p1.get("phases")}
+       "phases_p0": p0.get("phases"), "phases_p1": p1.get("phases"), "weights_once": sys.argv[10] == "1",
+       "setup_s_once": s1["seconds"], "setup_bytes_once": s1["bytes_received"]}
 ph = p1.get("phases") or {}
 phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))
 print(json.dumps(row))
