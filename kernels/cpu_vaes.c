@@ -93,6 +93,12 @@ static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
     return _mm512_and_si512(_mm512_srli_epi64(v, (unsigned)i), _mm512_set1_epi64(1));
 }
 
+/* Instances ahead whose keys a walk prefetches, level by level (a level's row of a large
+ * batch is a stream of its own: more streams than the hardware prefetcher follows). */
+#ifndef PF_AHEAD
+#define PF_AHEAD 16
+#endif
+
 VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     pthread_once(&g_rk_once, rk_init);
@@ -132,6 +138,11 @@ VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m
             const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
             __m512i cwlo, cwhi;
             load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
+            if (i + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), _MM_HINT_T0);
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), _MM_HINT_T0);
+                _mm_prefetch((const char *)(k->vcw + (size_t)lv * vs + i + PF_AHEAD), _MM_HINT_T0);
+            }
             slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
             shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
             t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
@@ -178,6 +189,10 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
             const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
             __m512i cwlo, cwhi;
             load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
+            if (i + PF_AHEAD < count) {
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), _MM_HINT_T0);
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), _MM_HINT_T0);
+            }
             slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
             shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
             t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
