@@ -11,7 +11,8 @@
 #include "fss/dpf.h"
 #include "fss/rng.h"
 
-#define REPETITIONS 3 /* best of this many timings of >= --min-time each */
+#define REPETITIONS 5 /* the median of this many timings of >= --min-time each */
+#define MAX_BATCHES 8
 #define MAX_NS 16
 
 enum { P_DPF, P_DPF1, P_DCF, P_DPFCMP, P_AES, P_GEMM, P_COUNT };
@@ -32,10 +33,12 @@ extern const variant variants[NVARIANTS];
 enum { PATH_OPENSSL, PATH_VAES, PATH_COUNT };
 
 typedef struct opts {
-    int json, quick, no_gpu, no_cpu, threads;
+    int json, quick, sweep, no_gpu, no_cpu, threads;
     unsigned paths; /* bit per PATH_*; 0: every path this processor has */
     double min_time;
-    size_t batch, gpu_batch;
+    size_t batch, gpu_batch;  /* batch: the first of batches */
+    size_t batches[MAX_BATCHES]; /* the CPU batches, swept */
+    int nb;
     unsigned prims; /* bit per P_* */
     int ns[MAX_NS], nn;
     FILE *tab; /* where the human table goes */
@@ -57,7 +60,10 @@ typedef struct row {
 double now_s(void);
 void table_head(const opts *o);
 void emit_row(const opts *o, const row *r);
-void emit_aes(const opts *o, const char *backend, int threads, double blocks_per_s);
+/* An AES rate row: backend "cpu" (path "openssl": its ECB; "vaes": the limit loop) or the GPU's. */
+void emit_aes(const opts *o, const char *backend, const char *path, int threads, double blocks_per_s);
+/* The median of n values (reordered). */
+double median(double *v, int n);
 
 /* One clear line on stderr, exit 1. */
 void die(const char *fmt, ...)
