@@ -93,3 +93,27 @@ put("keys", "dcf_64_64_2", key_seed(1, 64, 64, 2, 2, 1))
 put("keys", "dpf_20_1", key_seed(0, 20, 1, 0, 4, 0))
 put("keys", "dpf_early_20", key_seed(0, 20, 1, 1, 2, 1))
 put("keys", "dpf_cmp_32", key_seed(2, 32, 1, 0, 1, 0))
+
+
+# masked weights files and model keys (io/include/fss/weights_file.h)
+def wfile_head(magic, sid, key, desc):
+    b = magic + sid + (key or b"") + struct.pack("<I", len(desc)) + desc
+    return b + struct.pack("<I", crc32c(b))
+
+
+def wfile(records):
+    out = wfile_head(b"FSSMWTS1", bytes(range(16)), None, b"fsskit-transformer/8 model=bert-tiny setup=00")
+    heads = 0
+    for wid, count, bits, data in records:
+        h = struct.pack("<QQII", wid, count, bits, crc32c(data))
+        h += struct.pack("<I", crc32c(h)) + bytes(4)
+        heads = crc32c(h, heads)
+        out += h + data
+    h = struct.pack("<QQII", 2**64 - 1, len(records), 0, heads)
+    return out + h + struct.pack("<I", crc32c(h)) + bytes(4)
+
+
+put("wfile", "two", wfile([(0, 3, 50, bytes(rnd.randrange(256) for _ in range(19))),
+                          (1 << 32 | 5 << 24, 8, 13, bytes(rnd.randrange(256) for _ in range(13)))]))
+put("wfile", "empty", wfile([]))
+put("wfile", "model_key", wfile_head(b"FSSWKEY1", bytes(16), bytes(range(16)), b"fsskit-cnn/2 model=lenet"))
