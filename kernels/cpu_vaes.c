@@ -156,6 +156,11 @@ VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m
     }
 }
 
+/* Groups of LANES instances a DPF walk interleaves: each level's AES then has 2 WALK_G
+ * independent registers in flight (one group's two alone leave the AES unit waiting on
+ * its latency). */
+#define WALK_G 2
+
 VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S,
                                    unsigned *t_out, unsigned *acc_out)
 {
@@ -163,44 +168,61 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
     const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    for (size_t j0 = 0; j0 < m; j0 += LANES) {
-        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
-        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
-        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        __m512i slo, shi;
-        load_blocks(k->root + i, mk2, &slo, &shi);
-        __m512i t = _mm512_set1_epi64(k->party), acc = zero;
-        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
-        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
-        for (int lv = 0; lv < depth; lv++) {
-            const __m512i c = bit_at(xv, n - 1 - lv);
-            const __mmask8 right = _mm512_test_epi64_mask(c, c);
-            const __m512i xh = prg_hi(slo, shi), xl = _mm512_xor_si512(shi, c);
-            __m512i in[2], h[2];
-            in[0] = aos_a(xl, xh);
-            in[1] = aos_b(xl, xh);
-            mmo(in, h, 2);
-            const __m512i tm = _mm512_sub_epi64(zero, t);
-            const __m512i tl = bit_at(tcl, lv), tr = bit_at(tcr, lv);
-            /* comparison: when x goes right, add the left child's control bit */
-            const __m512i tleft = _mm512_xor_si512(_mm512_and_si512(slo, one), _mm512_and_si512(t, tl));
-            acc = _mm512_xor_si512(acc, _mm512_and_si512(c, tleft));
-            const __m512i tc = _mm512_mask_blend_epi64(right, tl, tr);
-            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
-            __m512i cwlo, cwhi;
-            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
-            if (i + PF_AHEAD < count) {
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), _MM_HINT_T0);
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), _MM_HINT_T0);
-            }
-            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
-            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
-            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
+    for (size_t j0 = 0; j0 < m; j0 += WALK_G * LANES) {
+        __m512i slo[WALK_G], shi[WALK_G], t[WALK_G], acc[WALK_G], xv[WALK_G], tcl[WALK_G], tcr[WALK_G];
+        __mmask8 mk[WALK_G];
+        __mmask16 mk2[WALK_G];
+        size_t ig[WALK_G];
+        for (int g = 0; g < WALK_G; g++) { /* a group past m has no lanes: its loads read zeros */
+            const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
+            ig[g] = i0 + (jg < m ? jg : 0);
+            mk[g] = (__mmask8)((1u << rem) - 1);
+            mk2[g] = (__mmask16)((1u << (2 * rem)) - 1);
+            load_blocks(k->root + ig[g], mk2[g], &slo[g], &shi[g]);
+            t[g] = _mm512_set1_epi64(k->party), acc[g] = zero;
+            xv[g] = _mm512_maskz_loadu_epi64(mk[g], x + ig[g]);
+            tcl[g] = _mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]);
+            tcr[g] = _mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]);
         }
-        _mm512_mask_storeu_epi64(S + j0, (__mmask8)mk2, aos_a(slo, shi));
-        _mm512_mask_storeu_epi64(S + j0 + 4, (__mmask8)(mk2 >> 8), aos_b(slo, shi));
-        _mm512_mask_cvtepi64_storeu_epi32(t_out + j0, mk, t);
-        _mm512_mask_cvtepi64_storeu_epi32(acc_out + j0, mk, acc);
+        for (int lv = 0; lv < depth; lv++) {
+            __m512i in[2 * WALK_G], h[2 * WALK_G], c[WALK_G];
+            for (int g = 0; g < WALK_G; g++) {
+                c[g] = bit_at(xv[g], n - 1 - lv);
+                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_xor_si512(shi[g], c[g]);
+                in[2 * g] = aos_a(xl, xh);
+                in[2 * g + 1] = aos_b(xl, xh);
+            }
+            mmo(in, h, 2 * WALK_G);
+            for (int g = 0; g < WALK_G; g++) {
+                const __mmask8 right = _mm512_test_epi64_mask(c[g], c[g]);
+                const __m512i tm = _mm512_sub_epi64(zero, t[g]);
+                const __m512i tl = bit_at(tcl[g], lv), tr = bit_at(tcr[g], lv);
+                /* comparison: when x goes right, add the left child's control bit */
+                const __m512i tleft = _mm512_xor_si512(_mm512_and_si512(slo[g], one), _mm512_and_si512(t[g], tl));
+                acc[g] = _mm512_xor_si512(acc[g], _mm512_and_si512(c[g], tleft));
+                const __m512i tc = _mm512_mask_blend_epi64(right, tl, tr);
+                const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo[g], c[g]), one);
+                __m512i cwlo, cwhi;
+                const fss_block *cw = k->scw + (size_t)lv * count + ig[g];
+                load_blocks(cw, mk2[g], &cwlo, &cwhi);
+                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group */
+                    _mm_prefetch((const char *)(cw + PF_AHEAD), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(cw + PF_AHEAD + 4), _MM_HINT_T0);
+                }
+                slo[g] = _mm512_xor_si512(soa_lo(h[2 * g], h[2 * g + 1]), _mm512_and_si512(cwlo, tm));
+                shi[g] = _mm512_xor_si512(soa_hi(h[2 * g], h[2 * g + 1]), _mm512_and_si512(cwhi, tm));
+                t[g] = _mm512_xor_si512(u, _mm512_and_si512(t[g], tc));
+            }
+        }
+        for (int g = 0; g < WALK_G; g++) {
+            const size_t jg = j0 + (size_t)g * LANES;
+            if (jg >= m)
+                break;
+            _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], aos_a(slo[g], shi[g]));
+            _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), aos_b(slo[g], shi[g]));
+            _mm512_mask_cvtepi64_storeu_epi32(t_out + jg, mk[g], t[g]);
+            _mm512_mask_cvtepi64_storeu_epi32(acc_out + jg, mk[g], acc[g]);
+        }
     }
 }
 
