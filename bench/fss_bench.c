@@ -507,7 +507,10 @@ __attribute__((target("avx512f,vaes"))) static uint64_t vaes_loop(double seconds
     __m512i x = s[0];
     for (int i = 1; i < 8; i++)
         x = _mm512_xor_si512(x, s[i]);
-    *sink ^= (uint64_t)_mm512_reduce_add_epi64(x);
+    uint64_t lanes[8];
+    _mm512_storeu_si512((void *)lanes, x);
+    for (int i = 0; i < 8; i++)
+        *sink ^= lanes[i];
     return blocks;
 }
 

@@ -192,8 +192,8 @@ fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tenso
 
 /* ---- carries by comparison (fss_eval_set_lean_shifts) ---------------------------------
  * A shift's carry c = 1{x < alpha} (x public, alpha the dealer's) from DPF comparison keys
- * (Sigma's control-bit trick: (bits - 7) 16 + 34 bytes, where a DCF with an l-bit payload
- * takes 16 + bits (16 + l/8) + ...) gives XOR shares. The parties reveal c^ = c ^ m under
+ * (Sigma's control-bit trick: FSS_DPF_KEY_BYTES(bits, 1, 1), 114 bytes at 12 bits, where a
+ * DCF with a 50-bit payload takes 294) gives XOR shares. The parties reveal c^ = c ^ m under
  * the dealer's random bit m (z_0 ^ z_1 = m, one bit each way), and then
  * c = c^ + (1 - 2 c^) m is linear in the dealer's m (fss_carry_share): shares of m come
  * with the gate's other shares. A key: the comparison keys, then the packed bits z_b. */
@@ -276,7 +276,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
     const int lean = fss_ev_lean(ev, cnt), ncar = arith ? 2 : 1, nsh = lean ? 1 + ncar : 1;
     const size_t kblo = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
     const size_t kbhi = !arith ? 0 : lean ? carry_key_bytes(n, cnt) : FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt;
-    const size_t words = (3 + 2 * ncar + nsh) * cnt;
+    const size_t words = (3 + ncar + nsh + (lean ? ncar : 0)) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -285,12 +285,12 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
     /* xs, out, aux: cnt each; car and (lean) its revealed c^: ncar cnt each (the wrap's,
      * the low carry's); sh: nsh cnt */
     uint64_t *xs = tmp, *out = tmp + cnt, *aux = tmp + 2 * cnt, *car = tmp + 3 * cnt, *sh = car + ncar * cnt;
-    uint64_t *ch = sh + nsh * cnt;
+    uint64_t *ch = lean ? sh + nsh * cnt : NULL;
     if (ev->mode == FSS_MODE_DEALER) {
         /* party b's key: (arithmetic shift) the wrap's keys, then the low carry's */
         for (size_t i = 0; i < cnt; i++) {
             xs[i] = fss_ring_reduce(x->v[i], f);
-            out[i] = fss_ring_mask(m); /* -1 */
+            out[i] = lean ? 0 : fss_ring_mask(m); /* -1: the one-round low DCF's payload */
         }
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC, cnt, kblo + kbhi);
@@ -425,9 +425,9 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         }
         if (s == FSS_OK && lean) /* c^ to aux */
             s = fss_ev_reconstruct(ev, sh, cnt, 1, 1, aux);
-        if (s == FSS_OK) { /* the low carry's share (negated) to lo */
-            for (size_t i = 0; i < cnt; i++)
-                lo[i] = sh[i];
+        if (s == FSS_OK) { /* (one round: the DCF's share of the low carry, negated, to lo) */
+            if (!lean)
+                memcpy(lo, sh, cnt * 8);
             s = fss_ev_shares_take(ev, sh, nsh * cnt, n);
         }
         if (s == FSS_OK) {

@@ -142,6 +142,27 @@ static void edges(int n, int l, int early, size_t rounds)
     free(beta);
 }
 
+/* Batches that end inside a group of the VAES walk (it takes 16 instances at a time, two
+ * groups of eight): partial groups, an empty second group, tiles that start past 0. */
+static void tails(int n, int l, int early)
+{
+    static const size_t counts[] = {1, 7, 9, 15, 17, 23, 513, 530, 1041};
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        const size_t count = counts[c];
+        uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
+        REQUIRE(alpha && x && beta);
+        REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, beta, count, l) == FSS_OK);
+        REQUIRE(fss_rng_ring(rng, x, count, n) == FSS_OK);
+        for (size_t i = 0; i < count; i += 3) /* a third on their point */
+            x[i] = alpha[i];
+        fss_dpf_params p = {n, l, early};
+        check_points(p, count, alpha, beta, x);
+        free(alpha);
+        free(x);
+        free(beta);
+    }
+}
+
 /* Full domain: every output equals the point evaluation and the definition. */
 static void full(int n, int l, int early, size_t count)
 {
@@ -290,6 +311,11 @@ int main(void)
                 edges(ns[i], ls[j], 2, 40);
         }
     }
+
+    tails(12, 1, 1);
+    tails(64, 1, 1);
+    tails(64, 64, 0);
+    tails(20, 37, 2);
 
     static const int fn[] = {1, 5, 6, 7, 8, 12, 16};
     for (size_t i = 0; i < sizeof fn / sizeof *fn; i++) {

@@ -308,7 +308,8 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_t
     return s;
 }
 
-/* Shifts of this many elements or more are lean (fss_eval_set_lean_shifts). */
+/* Shifts of this many elements or more are lean (fss_eval_set_lean_shifts). It decides the
+ * keys' layout: a change needs a new family version (family.c). */
 #define FSS_TF_LEAN_MIN 4096
 
 fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
