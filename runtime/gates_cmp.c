@@ -246,6 +246,84 @@ static fss_status carry_take(fss_eval *ev, int bits, size_t cnt, const uint64_t 
  * exactly (the last term is the wrap of x + r past 2^n). Truncate-reduce works mod
  * 2^(n-f), where the last term vanishes: one f-bit DCF. The arithmetic shift is the
  * unsigned shift of x + 2^(n-1) less 2^(n-1-f): an f-bit and an n-bit DCF. */
+/* The one-round shift (the formula above; y already made): its carries from DCFs. */
+static fss_status trunc_one_round(fss_eval *ev, const fss_tensor *x, int f, int arith, fss_tensor *y)
+{
+    const int n = x->bits, m = arith ? n : n - f; /* output bits */
+    const char *name = arith ? "ars" : "trunc_reduce";
+    const size_t cnt = x->count;
+    fss_status s = FSS_OK;
+    double t0 = fss_now();
+    /* The wrap term 2^(n-f) w needs w only mod 2^f: shares of w mod 2^f, shifted up by
+     * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
+    const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
+    const fss_prim prlo = fss_prim_dcf(plo), prhi = fss_prim_dcf(phi);
+    const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
+    const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
+    if (!tmp) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    if (ev->mode == FSS_MODE_DEALER) {
+        /* party b's key: (arithmetic shift) the wrap DCF keys, then the low DCF keys */
+        uint64_t *alo = tmp, *beta = tmp + cnt, *vals = tmp + 2 * cnt;
+        for (size_t i = 0; i < cnt; i++) {
+            alo[i] = fss_ring_reduce(x->v[i], f);
+            beta[i] = fss_ring_mask(m); /* -1 */
+        }
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC, cnt, kblo + kbhi);
+        if (s == FSS_OK && arith) { /* in the order the party evaluates them */
+            for (size_t i = 0; i < cnt; i++)
+                beta[i] = 1;
+            s = fss_ev_deal(ev, &prhi, cnt, x->v, beta);
+            for (size_t i = 0; i < cnt; i++)
+                beta[i] = fss_ring_mask(m);
+        }
+        if (s == FSS_OK)
+            s = fss_ev_deal(ev, &prlo, cnt, alo, beta);
+        /* output mask r_y; parties share r_y - H(r) */
+        if (s == FSS_OK)
+            s = fss_ev_random(ev, y->v, cnt, m);
+        if (s == FSS_OK) {
+            for (size_t i = 0; i < cnt; i++)
+                vals[i] = fss_ring_sub(y->v[i], x->v[i] >> f, m);
+            s = fss_ev_shares_deal(ev, vals, cnt, m);
+        }
+        fss_ev_deal_reconstruct(ev, cnt, m);
+    } else {
+        uint64_t *xs = tmp, *out = tmp + cnt, *part = tmp + 2 * cnt;
+        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC, cnt)) != FSS_OK)
+            goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
+        for (size_t i = 0; i < cnt; i++)
+            xs[i] = fss_trunc_in(x->v[i], n, arith);
+        if (arith && (s = fss_ev_take(ev, &prhi, cnt, xs, part)) != FSS_OK)
+            goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
+        for (size_t i = 0; i < cnt; i++) {
+            out[i] = fss_trunc_pre(arith ? part[i] : 0, xs[i], n, f, arith, ev->party);
+            xs[i] = fss_ring_reduce(xs[i], f); /* the low DCF's input */
+        }
+        if ((s = fss_ev_take(ev, &prlo, cnt, xs, part)) != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, xs, cnt, m)) != FSS_OK) /* [r_y - H(r)]_b, over the spent inputs */
+            goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
+        for (size_t i = 0; i < cnt; i++)
+            out[i] = fss_trunc_share(out[i], part[i], xs[i], m);
+        s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);
+    }
+done:
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
+    if (tmp)
+        fss_free_wiped(tmp, 3 * cnt * 8);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
+}
+
+
 static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int arith, fss_tensor *y)
 {
     const int n = x->bits, m = arith ? n : n - f; /* output bits */
@@ -266,47 +344,34 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         memcpy(y->v, x->v, cnt * 8);
         return FSS_OK;
     }
+    if (!fss_ev_lean(ev, cnt))
+        return trunc_one_round(ev, x, f, arith, y);
+    /* lean (fss_eval_set_lean_shifts): the carries by comparison, the wrap's (arithmetic
+     * shift) and the low one's; their masks' shares after r_y - H(r)'s: the low carry's,
+     * then the wrap's */
     double t0 = fss_now();
-    /* The wrap term 2^(n-f) w needs w only mod 2^f: shares of w mod 2^f, shifted up by
-     * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
-    const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
-    const fss_prim prlo = fss_prim_dcf(plo), prhi = fss_prim_dcf(phi);
-    /* lean (fss_eval_set_lean_shifts): the carries by comparison, their masks' shares after
-     * r_y - H(r)'s: the low carry's, then the wrap's */
-    const int lean = fss_ev_lean(ev, cnt), ncar = arith ? 2 : 1, nsh = lean ? 1 + ncar : 1;
-    const size_t kblo = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
-    const size_t kbhi = !arith ? 0 : lean ? carry_key_bytes(n, cnt) : FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt;
-    const size_t words = (3 + ncar + nsh + (lean ? ncar : 0)) * cnt;
+    const int ncar = arith ? 2 : 1, nsh = 1 + ncar;
+    const size_t kb = carry_key_bytes(f, cnt) + (arith ? carry_key_bytes(n, cnt) : 0);
+    const size_t words = (3 + 2 * ncar + nsh) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
-    /* xs, out, aux: cnt each; car and (lean) its revealed c^: ncar cnt each (the wrap's,
-     * the low carry's); sh: nsh cnt */
-    uint64_t *xs = tmp, *out = tmp + cnt, *aux = tmp + 2 * cnt, *car = tmp + 3 * cnt, *sh = car + ncar * cnt;
-    uint64_t *ch = lean ? sh + nsh * cnt : NULL;
+    /* xs, out, aux: cnt each; car (the carries' XOR shares) and ch (their revealed c^):
+     * ncar cnt each, the wrap's first; sh: nsh cnt */
+    uint64_t *xs = tmp, *out = tmp + cnt, *aux = tmp + 2 * cnt, *car = tmp + 3 * cnt, *ch = car + ncar * cnt;
+    uint64_t *sh = ch + ncar * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
-        /* party b's key: (arithmetic shift) the wrap's keys, then the low carry's */
-        for (size_t i = 0; i < cnt; i++) {
+        for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_ring_reduce(x->v[i], f);
-            out[i] = lean ? 0 : fss_ring_mask(m); /* -1: the one-round low DCF's payload */
-        }
         for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put_begin(ev, b, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC, cnt, kblo + kbhi);
-        if (s == FSS_OK && arith) { /* in the order the party evaluates them */
-            if (lean)
-                s = carry_deal(ev, n, cnt, x->v, sh + (1 + 1) * cnt, aux);
-            else {
-                for (size_t i = 0; i < cnt; i++)
-                    aux[i] = 1;
-                s = fss_ev_deal(ev, &prhi, cnt, x->v, aux);
-            }
-        }
+            s = fss_ev_put_begin(ev, b, FSS_KEY_TRUNC_CMP, cnt, kb);
+        if (s == FSS_OK && arith) /* in the order the party evaluates them */
+            s = carry_deal(ev, n, cnt, x->v, sh + 2 * cnt, aux);
         if (s == FSS_OK)
-            s = lean ? carry_deal(ev, f, cnt, xs, sh + cnt, aux) : fss_ev_deal(ev, &prlo, cnt, xs, out);
-        if (lean)
-            fss_ev_deal_reconstruct(ev, ncar * cnt, 1);
+            s = carry_deal(ev, f, cnt, xs, sh + cnt, aux);
+        fss_ev_deal_reconstruct(ev, ncar * cnt, 1);
         /* output mask r_y; parties share r_y - H(r) */
         if (s == FSS_OK)
             s = fss_ev_random(ev, y->v, cnt, m);
@@ -317,31 +382,24 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         }
         fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
-        uint64_t *hi = car, *lo = car + (ncar - 1) * cnt; /* the FSS outputs (lean: c^'s shares) */
-        if ((s = fss_ev_open(ev, lean ? FSS_KEY_TRUNC_CMP : FSS_KEY_TRUNC, cnt)) != FSS_OK)
+        if ((s = fss_ev_open(ev, FSS_KEY_TRUNC_CMP, cnt)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_trunc_in(x->v[i], n, arith);
-        if (arith && (s = lean ? carry_take(ev, n, cnt, xs, hi, aux) : fss_ev_take(ev, &prhi, cnt, xs, hi)) != FSS_OK)
+        if (arith && (s = carry_take(ev, n, cnt, xs, car, aux)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             aux[i] = fss_ring_reduce(xs[i], f); /* the low carry's input */
-        if ((s = lean ? carry_take(ev, f, cnt, aux, lo, out) : fss_ev_take(ev, &prlo, cnt, aux, lo)) != FSS_OK ||
-            (s = fss_ev_close(ev)) != FSS_OK)
-            goto done;
-        if (lean && (s = fss_ev_reconstruct(ev, car, ncar * cnt, 1, 1, ch)) != FSS_OK)
-            goto done;
-        if ((s = fss_ev_shares_take(ev, sh, nsh * cnt, m)) != FSS_OK) /* [r_y - H(r)]_b, over the spent inputs */
+        if ((s = carry_take(ev, f, cnt, aux, car + (ncar - 1) * cnt, out)) != FSS_OK ||
+            (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_reconstruct(ev, car, ncar * cnt, 1, 1, ch)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, sh, nsh * cnt, m)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t h = arith ? hi[i] : 0, l = lo[i];
-            if (lean) {
-                h = arith ? fss_carry_share(ch[i], sh[2 * cnt + i], ev->party) : 0;
-                l = 0 - fss_carry_share(ch[(ncar - 1) * cnt + i], sh[cnt + i], ev->party);
-            }
+            const uint64_t h = arith ? fss_carry_share(ch[i], sh[2 * cnt + i], ev->party) : 0;
+            const uint64_t l = 0 - fss_carry_share(ch[(ncar - 1) * cnt + i], sh[cnt + i], ev->party);
             out[i] = fss_trunc_share(fss_trunc_pre(h, xs[i], n, f, arith, ev->party), l, sh[i], m);
         }
         s = fss_ev_reconstruct(ev, out, cnt, m, 0, y->v);
@@ -387,10 +445,13 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     const fss_prim pr = fss_prim_dcf(p);
     const int lean = fss_ev_lean(ev, cnt), nsh = lean ? 3 : 2; /* shares an element: r_y - H(r), the wrap, m */
     const size_t kb = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, (2 + nsh) * cnt * 8);
+    const size_t words = (lean ? 5 : 3) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp)
         return FSS_E_NOMEM;
-    uint64_t *lo = tmp, *aux = tmp + cnt, *sh = tmp + 2 * cnt; /* sh: nsh cnt */
+    /* lo: cnt; sh: nsh cnt; aux: the lean path's mask bits and c^ (cnt), or, one round, the
+     * DCF's payload and output where sh's first values go after them */
+    uint64_t *lo = tmp, *aux = tmp + cnt, *sh = lean ? tmp + 2 * cnt : tmp + cnt;
     if (ev->mode == FSS_MODE_DEALER) {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], f);
@@ -441,7 +502,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     }
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "ars_nonneg: %s", fss_status_str(s));
-    fss_free_wiped(tmp, (2 + nsh) * cnt * 8);
+    fss_free_wiped(tmp, words * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
