@@ -28,8 +28,9 @@ typedef struct variant {
 extern const variant variants[NVARIANTS];
 
 /* The CPU paths of the hot evals (fss_ctx_set_vaes): blocks batched through OpenSSL, or
- * eight instances a 512-bit register with VAES rounds inline. Keygen always takes the
- * OpenSSL path. */
+ * eight instances a 512-bit register with VAES rounds inline. Keygen batches its blocks
+ * through fss_ctx_aes, which is OpenSSL's or four blocks a VAES register by the same
+ * switch: timed on the VAES path where it is among the paths, as the dealer runs. */
 enum { PATH_OPENSSL, PATH_VAES, PATH_COUNT };
 
 typedef struct opts {

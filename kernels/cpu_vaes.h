@@ -17,6 +17,10 @@
 /* 1 if this processor has AVX-512 (F, BW, DQ) and VAES. */
 int fss_vaes_available(void);
 
+/* AES-128 under the PRG's fixed key of n blocks, in to out (may be the same), four blocks
+ * a register and eight registers in flight: fss_ctx_aes on the VAES path. */
+void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n);
+
 /* Eval of instances [i0, i0 + m) of g = 1 DCF keys; out as fss_dcf_eval. */
 void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 
