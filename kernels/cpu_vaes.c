@@ -129,6 +129,94 @@ VAES_TARGET void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n)
     }
 }
 
+VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                                          const fss_block *roots, fss_block (*S)[2], unsigned (*t_out)[2])
+{
+    pthread_once(&g_rk_once, rk_init);
+    const int n = k0->p.n, depth = FSS_DPF_DEPTH(n, k0->p.early);
+    const size_t count = k0->count;
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        /* roots[2 i + b]: party b's; both parties' roots as two rows of blocks */
+        fss_block r0[LANES], r1[LANES];
+        for (size_t j = 0; j < rem; j++) {
+            r0[j] = roots[2 * (i + j)];
+            r1[j] = roots[2 * (i + j) + 1];
+            k0->root[i + j] = r0[j];
+            k1->root[i + j] = r1[j];
+        }
+        __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero;
+        load_blocks(r0, mk2, &slo[0], &shi[0]);
+        load_blocks(r1, mk2, &slo[1], &shi[1]);
+        const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i);
+        for (int lv = 0; lv < depth; lv++) {
+            const __m512i keep = bit_at(av, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(keep, keep); /* alpha goes right: keep 1 */
+            __m512i in[8], h[8];
+            for (int b = 0; b < 2; b++) { /* both children of both parties' nodes */
+                const __m512i xh = prg_hi(slo[b], shi[b]);
+                for (int c = 0; c < 2; c++) {
+                    const __m512i xl = _mm512_xor_si512(shi[b], _mm512_set1_epi64(c));
+                    in[4 * b + 2 * c] = aos_a(xl, xh);
+                    in[4 * b + 2 * c + 1] = aos_b(xl, xh);
+                }
+            }
+            mmo(in, h, 8);
+            __m512i Hlo[2][2], Hhi[2][2];
+            for (int b = 0; b < 2; b++)
+                for (int c = 0; c < 2; c++) {
+                    Hlo[b][c] = soa_lo(h[4 * b + 2 * c], h[4 * b + 2 * c + 1]);
+                    Hhi[b][c] = soa_hi(h[4 * b + 2 * c], h[4 * b + 2 * c + 1]);
+                }
+            /* cw = H_lose(S0) ^ H_lose(S1) (fss_tree_keygen_level) */
+            const __m512i cwlo = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[0][1], Hlo[0][0]),
+                                                  _mm512_mask_blend_epi64(right, Hlo[1][1], Hlo[1][0]));
+            const __m512i cwhi = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[0][1], Hhi[0][0]),
+                                                  _mm512_mask_blend_epi64(right, Hhi[1][1], Hhi[1][0]));
+            const __m512i u0 = _mm512_xor_si512(_mm512_and_si512(slo[0], one), _mm512_and_si512(slo[1], one));
+            const __m512i u1 = _mm512_xor_si512(_mm512_and_si512(_mm512_srli_epi64(slo[0], 1), one),
+                                                _mm512_and_si512(_mm512_srli_epi64(slo[1], 1), one));
+            const __m512i tl = _mm512_xor_si512(_mm512_xor_si512(u0, keep), one), tr = _mm512_xor_si512(u1, keep);
+            const __m512i tk = _mm512_mask_blend_epi64(right, tl, tr);
+            tcl = _mm512_or_si512(tcl, _mm512_slli_epi64(tl, (unsigned)lv));
+            tcr = _mm512_or_si512(tcr, _mm512_slli_epi64(tr, (unsigned)lv));
+            const __m512i cwa = aos_a(cwlo, cwhi), cwb = aos_b(cwlo, cwhi);
+            fss_block *s0 = k0->scw + (size_t)lv * count + i, *s1 = k1->scw + (size_t)lv * count + i;
+            _mm512_mask_storeu_epi64(s0, (__mmask8)mk2, cwa);
+            _mm512_mask_storeu_epi64(s0 + 4, (__mmask8)(mk2 >> 8), cwb);
+            _mm512_mask_storeu_epi64(s1, (__mmask8)mk2, cwa);
+            _mm512_mask_storeu_epi64(s1 + 4, (__mmask8)(mk2 >> 8), cwb);
+            for (int b = 0; b < 2; b++) { /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
+                const __m512i tm = _mm512_sub_epi64(zero, t[b]);
+                const __m512i uk = _mm512_and_si512(_mm512_srlv_epi64(slo[b], keep), one);
+                slo[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[b][0], Hlo[b][1]), _mm512_and_si512(cwlo, tm));
+                shi[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[b][0], Hhi[b][1]), _mm512_and_si512(cwhi, tm));
+                t[b] = _mm512_xor_si512(uk, _mm512_and_si512(t[b], tk));
+            }
+        }
+        _mm512_mask_storeu_epi64(k0->tcw_l + i, mk, tcl);
+        _mm512_mask_storeu_epi64(k0->tcw_r + i, mk, tcr);
+        _mm512_mask_storeu_epi64(k1->tcw_l + i, mk, tcl);
+        _mm512_mask_storeu_epi64(k1->tcw_r + i, mk, tcr);
+        fss_block n0[LANES], n1[LANES];
+        _mm512_storeu_si512((void *)n0, aos_a(slo[0], shi[0]));
+        _mm512_storeu_si512((void *)(n0 + 4), aos_b(slo[0], shi[0]));
+        _mm512_storeu_si512((void *)n1, aos_a(slo[1], shi[1]));
+        _mm512_storeu_si512((void *)(n1 + 4), aos_b(slo[1], shi[1]));
+        uint64_t tt0[LANES], tt1[LANES];
+        _mm512_storeu_si512((void *)tt0, t[0]);
+        _mm512_storeu_si512((void *)tt1, t[1]);
+        for (size_t j = 0; j < rem; j++) {
+            S[j0 + j][0] = n0[j], S[j0 + j][1] = n1[j];
+            t_out[j0 + j][0] = (unsigned)tt0[j], t_out[j0 + j][1] = (unsigned)tt1[j];
+        }
+        fss_memzero(n0, sizeof n0), fss_memzero(n1, sizeof n1), fss_memzero(r0, sizeof r0), fss_memzero(r1, sizeof r1);
+    }
+}
+
 VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     pthread_once(&g_rk_once, rk_init);
@@ -354,6 +442,12 @@ int fss_vaes_available(void) { return 0; }
 void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n)
 {
     (void)in, (void)out, (void)n;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                              const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2])
+{
+    (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)roots, (void)S, (void)t;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)

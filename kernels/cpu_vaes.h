@@ -21,6 +21,13 @@ int fss_vaes_available(void);
  * a register and eight registers in flight: fss_ctx_aes on the VAES path. */
 void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n);
 
+/* DPF keygen of instances [i0, i0 + m) down to the leaves' depth, both parties at once
+ * (fss_tree_keygen_level, eight instances a register): their roots (roots[2 i + b]), scw
+ * and tcw bits into k0 and k1, and the nodes reached to S[j][b], t[j][b] for the final
+ * correction (as fss_dpf_keygen's own loop). */
+void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                              const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2]);
+
 /* Eval of instances [i0, i0 + m) of g = 1 DCF keys; out as fss_dcf_eval. */
 void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 

@@ -88,7 +88,7 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
     if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
         k0->party != 0 || k1->party != 1)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: key buffers do not match the parameters");
-    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
+    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
     const size_t nt = fss_ntiles(count);
     const size_t per = 4; /* blocks per instance per level: 2 parties x 2 children */
     int failed = 0;
@@ -107,7 +107,11 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
             fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
             fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
             unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
-            for (size_t k = 0; k < m; k++) {
+            if (vaes) { /* both parties' walks, eight instances a register */
+                fss_vaes_dpf_keygen_walk(k0, k1, i0, m, alpha, roots, S, t);
+                fss_ctx_add_aes_blocks(ctx, tid, m * per * (uint64_t)depth);
+            }
+            for (size_t k = 0; k < m && !vaes; k++) {
                 S[k][0] = roots[2 * (i0 + k)];
                 S[k][1] = roots[2 * (i0 + k) + 1];
                 t[k][0] = 0;
@@ -116,7 +120,7 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
                 k1->root[i0 + k] = S[k][1];
                 k0->tcw_l[i0 + k] = k0->tcw_r[i0 + k] = 0;
             }
-            for (int lv = 0; lv < depth; lv++) {
+            for (int lv = 0; lv < depth && !vaes; lv++) {
                 for (size_t k = 0; k < m; k++)
                     for (unsigned b = 0; b < 2; b++)
                         for (unsigned c = 0; c < 2; c++)

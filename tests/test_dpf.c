@@ -25,6 +25,27 @@ static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha,
     fss_ctx_reset_counters(ctx);
     REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &kp->k[0], &kp->k[1]) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_keygen_aes_blocks(p), "keygen AES blocks");
+    if (have_vaes) { /* the other CPU path's keygen: the same keys, byte for byte */
+        fss_dpf_keys o[2];
+        REQUIRE(fss_dpf_keys_alloc(&o[0], p, 0, count) == FSS_OK && fss_dpf_keys_alloc(&o[1], p, 1, count) == FSS_OK);
+        const int was = fss_ctx_vaes(ctx);
+        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &o[0], &o[1]) == FSS_OK);
+        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
+        uint8_t *a = malloc(count * kb), *b = malloc(count * kb);
+        REQUIRE(a && b);
+        for (int party = 0; party < 2; party++) {
+            fss_dpf_keys_write(&kp->k[party], 0, count, a);
+            fss_dpf_keys_write(&o[party], 0, count, b);
+            CHECK(memcmp(a, b, count * kb) == 0, "n=%d l=%d early=%d count %zu: party %d's keys differ between the "
+                  "CPU paths' keygen", p.n, p.l, p.early, count, party);
+        }
+        free(a);
+        free(b);
+        fss_dpf_keys_free(&o[0]);
+        fss_dpf_keys_free(&o[1]);
+    }
     free(roots);
 }
 
