@@ -217,6 +217,98 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
     }
 }
 
+VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                                        const uint64_t *beta, const fss_block *roots)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const int n = k0->p.n;
+    const size_t count = k0->count, vs = fss_dcf_vcw_stride(count);
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i lmask = _mm512_set1_epi64((long long)(k0->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k0->p.l) - 1)));
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        fss_block r0[LANES], r1[LANES];
+        for (size_t j = 0; j < rem; j++) {
+            r0[j] = k0->root[i + j] = roots[2 * (i + j)];
+            r1[j] = k1->root[i + j] = roots[2 * (i + j) + 1];
+        }
+        __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero, Va = zero;
+        load_blocks(r0, mk2, &slo[0], &shi[0]);
+        load_blocks(r1, mk2, &slo[1], &shi[1]);
+        const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i), bv = _mm512_maskz_loadu_epi64(mk, beta + i);
+        for (int lv = 0; lv < n; lv++) {
+            const __m512i keep = bit_at(av, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(keep, keep);
+            __m512i in[12], h[12]; /* party b: child 0, child 1, value block 0, two registers each */
+            for (int b = 0; b < 2; b++) {
+                const __m512i xh = prg_hi(slo[b], shi[b]);
+                for (int c = 0; c < 3; c++) {
+                    const __m512i xl = _mm512_xor_si512(
+                        shi[b], _mm512_set1_epi64((long long)(c < 2 ? FSS_PRG_TWEAK_CHILD(c) : FSS_PRG_TWEAK_VALUE(0))));
+                    in[6 * b + 2 * c] = aos_a(xl, xh);
+                    in[6 * b + 2 * c + 1] = aos_b(xl, xh);
+                }
+            }
+            mmo(in, h, 12);
+            __m512i Hlo[2][3], Hhi[2][3];
+            for (int b = 0; b < 2; b++)
+                for (int c = 0; c < 3; c++) {
+                    Hlo[b][c] = soa_lo(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
+                    Hhi[b][c] = soa_hi(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
+                }
+            /* values (fss_dcf_keygen_level_values, g = 1): word c of the value block is side c's */
+            const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
+            const __m512i w0l = _mm512_mask_blend_epi64(right, Hhi[0][2], Hlo[0][2]), w1l = _mm512_mask_blend_epi64(right, Hhi[1][2], Hlo[1][2]);
+            const __m512i w0k = _mm512_mask_blend_epi64(right, Hlo[0][2], Hhi[0][2]), w1k = _mm512_mask_blend_epi64(right, Hlo[1][2], Hhi[1][2]);
+            __m512i vcw = _mm512_sub_epi64(_mm512_sub_epi64(w1l, w0l), Va);
+            vcw = _mm512_mask_add_epi64(vcw, right, vcw, bv); /* alpha goes right: the left is below it */
+            vcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1), lmask);
+            const __m512i back = _mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1);
+            Va = _mm512_and_si512(_mm512_add_epi64(_mm512_add_epi64(_mm512_sub_epi64(Va, w1k), w0k), back), lmask);
+            _mm512_mask_storeu_epi64(k0->vcw + (size_t)lv * vs + i, mk, vcw);
+            _mm512_mask_storeu_epi64(k1->vcw + (size_t)lv * vs + i, mk, vcw);
+            /* the tree (fss_tree_keygen_level) */
+            const __m512i cwlo = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[0][1], Hlo[0][0]),
+                                                  _mm512_mask_blend_epi64(right, Hlo[1][1], Hlo[1][0]));
+            const __m512i cwhi = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[0][1], Hhi[0][0]),
+                                                  _mm512_mask_blend_epi64(right, Hhi[1][1], Hhi[1][0]));
+            const __m512i u0 = _mm512_xor_si512(_mm512_and_si512(slo[0], one), _mm512_and_si512(slo[1], one));
+            const __m512i u1 = _mm512_xor_si512(_mm512_and_si512(_mm512_srli_epi64(slo[0], 1), one),
+                                                _mm512_and_si512(_mm512_srli_epi64(slo[1], 1), one));
+            const __m512i tl = _mm512_xor_si512(_mm512_xor_si512(u0, keep), one), tr = _mm512_xor_si512(u1, keep);
+            const __m512i tk = _mm512_mask_blend_epi64(right, tl, tr);
+            tcl = _mm512_or_si512(tcl, _mm512_slli_epi64(tl, (unsigned)lv));
+            tcr = _mm512_or_si512(tcr, _mm512_slli_epi64(tr, (unsigned)lv));
+            const __m512i cwa = aos_a(cwlo, cwhi), cwb = aos_b(cwlo, cwhi);
+            fss_block *s0 = k0->scw + (size_t)lv * count + i, *s1 = k1->scw + (size_t)lv * count + i;
+            _mm512_mask_storeu_epi64(s0, (__mmask8)mk2, cwa);
+            _mm512_mask_storeu_epi64(s0 + 4, (__mmask8)(mk2 >> 8), cwb);
+            _mm512_mask_storeu_epi64(s1, (__mmask8)mk2, cwa);
+            _mm512_mask_storeu_epi64(s1 + 4, (__mmask8)(mk2 >> 8), cwb);
+            for (int b = 0; b < 2; b++) {
+                const __m512i tm = _mm512_sub_epi64(zero, t[b]);
+                const __m512i uk = _mm512_and_si512(_mm512_srlv_epi64(slo[b], keep), one);
+                slo[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[b][0], Hlo[b][1]), _mm512_and_si512(cwlo, tm));
+                shi[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[b][0], Hhi[b][1]), _mm512_and_si512(cwhi, tm));
+                t[b] = _mm512_xor_si512(uk, _mm512_and_si512(t[b], tk));
+            }
+        }
+        /* the last correction (fss_dcf_keygen_final, g = 1): the leaf word is S.hi */
+        const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
+        const __m512i fin = _mm512_sub_epi64(_mm512_sub_epi64(shi[1], shi[0]), Va);
+        const __m512i fcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(fin, m1), m1), lmask);
+        _mm512_mask_storeu_epi64(k0->vcw + (size_t)n * vs + i, mk, fcw);
+        _mm512_mask_storeu_epi64(k1->vcw + (size_t)n * vs + i, mk, fcw);
+        _mm512_mask_storeu_epi64(k0->tcw_l + i, mk, tcl);
+        _mm512_mask_storeu_epi64(k0->tcw_r + i, mk, tcr);
+        _mm512_mask_storeu_epi64(k1->tcw_l + i, mk, tcl);
+        _mm512_mask_storeu_epi64(k1->tcw_r + i, mk, tcr);
+        fss_memzero(r0, sizeof r0), fss_memzero(r1, sizeof r1);
+    }
+}
+
 VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     pthread_once(&g_rk_once, rk_init);
@@ -448,6 +540,12 @@ void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, siz
                               const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2])
 {
     (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)roots, (void)S, (void)t;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                            const uint64_t *beta, const fss_block *roots)
+{
+    (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)beta, (void)roots;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)

@@ -28,6 +28,11 @@ void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n);
 void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
                               const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2]);
 
+/* Keygen of instances [i0, i0 + m) of g = 1 DCF keys, both parties, eight a register:
+ * all of both keys (fss_dcf_keygen's values as fss_dcf_keygen_level_values and _final). */
+void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                            const uint64_t *beta, const fss_block *roots);
+
 /* Eval of instances [i0, i0 + m) of g = 1 DCF keys; out as fss_dcf_eval. */
 void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 

@@ -82,6 +82,7 @@ fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const ui
     const size_t per = 2 * (2 + (size_t)g); /* blocks per instance per level, both parties */
     const size_t fin = (size_t)fss_dcf_final_blocks(g);
     const size_t vs = vstride(count), nt = fss_ntiles(count);
+    const int vaes = g == 1 && fss_ctx_vaes(ctx);
     int failed = 0;
 
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
@@ -96,6 +97,11 @@ fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const ui
             if (fss_failed(&failed))
                 continue;
             size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
+            if (vaes) { /* g = 1: both keys, eight instances a register */
+                fss_vaes_dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots);
+                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
+                continue;
+            }
             fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
             fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
             unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);

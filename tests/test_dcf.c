@@ -24,6 +24,27 @@ static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uin
     REQUIRE(fss_dcf_keygen(ctx, p, count, alpha, beta, roots, &k0, &k1) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dcf_keygen_aes_blocks(p), "keygen AES blocks %llu",
           (unsigned long long)fss_ctx_aes_blocks(ctx));
+    if (have_vaes) { /* the other CPU path's keygen from the same roots: the same keys, byte for byte */
+        fss_dcf_keys o0, o1;
+        REQUIRE(fss_dcf_keys_alloc(&o0, p, 0, count) == FSS_OK && fss_dcf_keys_alloc(&o1, p, 1, count) == FSS_OK);
+        const int was = fss_ctx_vaes(ctx);
+        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        REQUIRE(fss_dcf_keygen(ctx, p, count, alpha, beta, roots, &o0, &o1) == FSS_OK);
+        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
+        uint8_t *a = malloc(count * kb), *b = malloc(count * kb);
+        REQUIRE(a && b);
+        for (int party = 0; party < 2; party++) {
+            fss_dcf_keys_write(party ? &k1 : &k0, 0, count, a);
+            fss_dcf_keys_write(party ? &o1 : &o0, 0, count, b);
+            CHECK(memcmp(a, b, count * kb) == 0, "n=%d l=%d g=%d count %zu: party %d's keys differ between the CPU "
+                  "paths' keygen", p.n, p.l, p.g, count, party);
+        }
+        free(a);
+        free(b);
+        fss_dcf_keys_free(&o0);
+        fss_dcf_keys_free(&o1);
+    }
     fss_ctx_reset_counters(ctx);
     REQUIRE(fss_dcf_eval(ctx, &k0, x, y0) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dcf_eval_aes_blocks(p), "eval AES blocks %llu",
