@@ -100,6 +100,27 @@ static void exhaustive(int n, int l, int g)
 }
 
 /* Random alphas; x at the edges (0, 1, alpha-1, alpha, alpha+1, 2^n-1) and at random. */
+/* Batches that end inside a register of the VAES paths (eight instances) and tiles
+ * that start past 0: random alphas and inputs, a third of the inputs on alpha. */
+static void tails(int n, int l)
+{
+    static const size_t counts[] = {1, 7, 9, 15, 17, 513, 530, 1041};
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        const size_t count = counts[c];
+        uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
+        REQUIRE(alpha && x && beta);
+        REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, x, count, n) == FSS_OK);
+        REQUIRE(fss_rng_ring(rng, beta, count, l) == FSS_OK);
+        for (size_t i = 0; i < count; i += 3)
+            x[i] = alpha[i];
+        fss_dcf_params p = {n, l, 1};
+        run(p, count, alpha, beta, x);
+        free(alpha);
+        free(x);
+        free(beta);
+    }
+}
+
 static void edges(int n, int l, int g, size_t rounds)
 {
     const int per = 8;
@@ -149,6 +170,9 @@ int main(void)
             for (int g = 1; g <= 2; g++)
                 edges(ns[i], ls[j], g, 40);
     edges(64, 64, 5, 40);
+    tails(12, 50);
+    tails(64, 1);
+    tails(20, 64);
 
     fss_ctx_free(ctx);
     fss_rng_free(rng);
