@@ -124,8 +124,18 @@ open(sys.argv[2], "wb").write(d[:-32])
 PY
 refused "a masked weights file cut at a record's edge" "without its end record" 1 "$w/r" --masked-weights "$w/cut.bin" \
     --input random --output "$w/o.npy"
-# a setup without the LM head, an inference with it: the dealer refuses
+# fewer blocks than the setup's (its final norm and head under the same numbers), and the
+# next token instead of the logits: both equal the clear runs
 g=$work/gpt2-tiny
+for flags in "--layers 1" "--next-token"; do
+    # shellcheck disable=SC2086
+    "$dealer" --model gpt2-tiny --seq 5 $flags --weights-key "$g/model.key" --out "$g/f" --quiet >/dev/null 2>&1 &&
+        pair "fewer" "$g/f" "--random-weights 7" "--masked-weights $g/m1.bin --input random --output $g/f.npy" &&
+        "$online" --clear --model gpt2-tiny --seq 5 $flags --random-weights 7 --input random --output "$g/fc.npy" \
+            --quiet && cmp -s "$g/f.npy" "$g/fc.npy" && ok || bad "gpt2-tiny $flags under a full setup"
+    rm -rf "$g/f"
+done
+# a setup without the LM head, an inference with it: the dealer refuses
 "$dealer" --model gpt2-tiny --hidden --setup "$g/hidden.key" --out "$g/hs" --quiet >/dev/null 2>&1
 "$dealer" --model gpt2-tiny --seq 5 --weights-key "$g/hidden.key" --out "$g/x" >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "without the LM head" "$work/log" && ok || { bad "logits under a setup without the head"; cat "$work/log"; }

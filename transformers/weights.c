@@ -230,7 +230,9 @@ static uint64_t fixed(double x, const fss_tf_model *m)
 }
 
 /* Random, as PyTorch's init would scale them (uniform, variance 1 / fan_in), gains near 1,
- * biases near 0, from a stream of its own for each (seed, block, part). */
+ * biases near 0, from a stream of its own for each (seed, block, part); the final norm's
+ * block is the model's last + 1 whatever --layers is (a run of fewer blocks under a setup of
+ * all of them must find the same weights). */
 static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v)
 {
     const fss_tf_model *m = w->m;
@@ -238,7 +240,8 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
     const int n = pieces(m, p, pc);
     const double qs = 1 / sqrt((double)(m->d / m->heads));
     fss_rng *g = NULL;
-    fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + (uint64_t)l * 64u + (uint64_t)p);
+    const uint64_t blk = p == FSS_TF_NORM ? (uint64_t)m->layers : (uint64_t)l;
+    fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + blk * 64u + (uint64_t)p);
     for (int i = 0; s == FSS_OK && i < n; i++) {
         const double a = pc[i].kind == 'w' ? sqrt(3.0 / (double)pc[i].rows) : 0.1, mid = pc[i].kind == 'g';
         for (size_t r = 0; s == FSS_OK && r < pc[i].rows; r++) { /* a row drawn in place */
