@@ -129,10 +129,84 @@ VAES_TARGET void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n)
     }
 }
 
+/* ---- keygen of both parties' trees, eight instances a register ---------------------- */
+
+/* Both parties' roots of instances [i, i + rem): into the keys and, as lanes, (slo, shi)[b]
+ * (roots[2 i + b]: party b's). */
+static inline VAES_TARGET void keygen_roots(fss_block *root0, fss_block *root1, const fss_block *roots, size_t i,
+                                            size_t rem, __mmask16 mk2, __m512i slo[2], __m512i shi[2])
+{
+    fss_block r[2][LANES];
+    for (size_t j = 0; j < rem; j++) {
+        r[0][j] = root0[i + j] = roots[2 * (i + j)];
+        r[1][j] = root1[i + j] = roots[2 * (i + j) + 1];
+    }
+    load_blocks(r[0], mk2, &slo[0], &shi[0]);
+    load_blocks(r[1], mk2, &slo[1], &shi[1]);
+    fss_memzero(r, sizeof r);
+}
+
+/* The AES inputs of party node (slo, shi) under nt tweaks, two registers a tweak. */
+static inline VAES_TARGET void keygen_inputs(__m512i slo, __m512i shi, const uint64_t *tweak, int nt, __m512i *in)
+{
+    const __m512i xh = prg_hi(slo, shi);
+    for (int c = 0; c < nt; c++) {
+        const __m512i xl = _mm512_xor_si512(shi, _mm512_set1_epi64((long long)tweak[c]));
+        in[2 * c] = aos_a(xl, xh);
+        in[2 * c + 1] = aos_b(xl, xh);
+    }
+}
+
+/* One level of fss_tree_keygen_level in lanes: from both parties' children H[b][c] (lo and
+ * hi words), the seed correction to scw0 and scw1 (rem blocks, mk2), the control-bit
+ * corrections into bit lv of tcl and tcr, and both nodes moved to the kept child. */
+static inline VAES_TARGET void keygen_level(__mmask8 right, __m512i keep, int lv, const __m512i Hlo[2][2],
+                                            const __m512i Hhi[2][2], __m512i slo[2], __m512i shi[2], __m512i t[2],
+                                            __m512i *tcl, __m512i *tcr, fss_block *scw0, fss_block *scw1,
+                                            __mmask16 mk2)
+{
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    /* cw = H_lose(S0) ^ H_lose(S1) */
+    const __m512i cwlo = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[0][1], Hlo[0][0]),
+                                          _mm512_mask_blend_epi64(right, Hlo[1][1], Hlo[1][0]));
+    const __m512i cwhi = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[0][1], Hhi[0][0]),
+                                          _mm512_mask_blend_epi64(right, Hhi[1][1], Hhi[1][0]));
+    const __m512i u0 = _mm512_xor_si512(_mm512_and_si512(slo[0], one), _mm512_and_si512(slo[1], one));
+    const __m512i u1 = _mm512_xor_si512(_mm512_and_si512(_mm512_srli_epi64(slo[0], 1), one),
+                                        _mm512_and_si512(_mm512_srli_epi64(slo[1], 1), one));
+    const __m512i tl = _mm512_xor_si512(_mm512_xor_si512(u0, keep), one), tr = _mm512_xor_si512(u1, keep);
+    const __m512i tk = _mm512_mask_blend_epi64(right, tl, tr);
+    *tcl = _mm512_or_si512(*tcl, _mm512_slli_epi64(tl, (unsigned)lv));
+    *tcr = _mm512_or_si512(*tcr, _mm512_slli_epi64(tr, (unsigned)lv));
+    const __m512i cwa = aos_a(cwlo, cwhi), cwb = aos_b(cwlo, cwhi);
+    _mm512_mask_storeu_epi64(scw0, (__mmask8)mk2, cwa);
+    _mm512_mask_storeu_epi64(scw0 + 4, (__mmask8)(mk2 >> 8), cwb);
+    _mm512_mask_storeu_epi64(scw1, (__mmask8)mk2, cwa);
+    _mm512_mask_storeu_epi64(scw1 + 4, (__mmask8)(mk2 >> 8), cwb);
+    for (int b = 0; b < 2; b++) { /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
+        const __m512i tm = _mm512_sub_epi64(zero, t[b]);
+        const __m512i uk = _mm512_and_si512(_mm512_srlv_epi64(slo[b], keep), one);
+        slo[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[b][0], Hlo[b][1]), _mm512_and_si512(cwlo, tm));
+        shi[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[b][0], Hhi[b][1]), _mm512_and_si512(cwhi, tm));
+        t[b] = _mm512_xor_si512(uk, _mm512_and_si512(t[b], tk));
+    }
+}
+
+/* The control-bit corrections, the same in both keys. */
+static inline VAES_TARGET void keygen_tcw(uint64_t *l0, uint64_t *r0, uint64_t *l1, uint64_t *r1, __mmask8 mk,
+                                          __m512i tcl, __m512i tcr)
+{
+    _mm512_mask_storeu_epi64(l0, mk, tcl);
+    _mm512_mask_storeu_epi64(r0, mk, tcr);
+    _mm512_mask_storeu_epi64(l1, mk, tcl);
+    _mm512_mask_storeu_epi64(r1, mk, tcr);
+}
+
 VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
                                           const fss_block *roots, fss_block (*S)[2], unsigned (*t_out)[2])
 {
     pthread_once(&g_rk_once, rk_init);
+    static const uint64_t tweaks[2] = {FSS_PRG_TWEAK_CHILD(0), FSS_PRG_TWEAK_CHILD(1)};
     const int n = k0->p.n, depth = FSS_DPF_DEPTH(n, k0->p.early);
     const size_t count = k0->count;
     const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
@@ -140,30 +214,15 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
         const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
         const __mmask8 mk = (__mmask8)((1u << rem) - 1);
         const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        /* roots[2 i + b]: party b's; both parties' roots as two rows of blocks */
-        fss_block r0[LANES], r1[LANES];
-        for (size_t j = 0; j < rem; j++) {
-            r0[j] = roots[2 * (i + j)];
-            r1[j] = roots[2 * (i + j) + 1];
-            k0->root[i + j] = r0[j];
-            k1->root[i + j] = r1[j];
-        }
         __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero;
-        load_blocks(r0, mk2, &slo[0], &shi[0]);
-        load_blocks(r1, mk2, &slo[1], &shi[1]);
+        keygen_roots(k0->root, k1->root, roots, i, rem, mk2, slo, shi);
         const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i);
         for (int lv = 0; lv < depth; lv++) {
             const __m512i keep = bit_at(av, n - 1 - lv);
             const __mmask8 right = _mm512_test_epi64_mask(keep, keep); /* alpha goes right: keep 1 */
-            __m512i in[8], h[8];
-            for (int b = 0; b < 2; b++) { /* both children of both parties' nodes */
-                const __m512i xh = prg_hi(slo[b], shi[b]);
-                for (int c = 0; c < 2; c++) {
-                    const __m512i xl = _mm512_xor_si512(shi[b], _mm512_set1_epi64(c));
-                    in[4 * b + 2 * c] = aos_a(xl, xh);
-                    in[4 * b + 2 * c + 1] = aos_b(xl, xh);
-                }
-            }
+            __m512i in[8], h[8]; /* party b: child 0, child 1, two registers each */
+            keygen_inputs(slo[0], shi[0], tweaks, 2, in);
+            keygen_inputs(slo[1], shi[1], tweaks, 2, in + 4);
             mmo(in, h, 8);
             __m512i Hlo[2][2], Hhi[2][2];
             for (int b = 0; b < 2; b++)
@@ -171,36 +230,10 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
                     Hlo[b][c] = soa_lo(h[4 * b + 2 * c], h[4 * b + 2 * c + 1]);
                     Hhi[b][c] = soa_hi(h[4 * b + 2 * c], h[4 * b + 2 * c + 1]);
                 }
-            /* cw = H_lose(S0) ^ H_lose(S1) (fss_tree_keygen_level) */
-            const __m512i cwlo = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[0][1], Hlo[0][0]),
-                                                  _mm512_mask_blend_epi64(right, Hlo[1][1], Hlo[1][0]));
-            const __m512i cwhi = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[0][1], Hhi[0][0]),
-                                                  _mm512_mask_blend_epi64(right, Hhi[1][1], Hhi[1][0]));
-            const __m512i u0 = _mm512_xor_si512(_mm512_and_si512(slo[0], one), _mm512_and_si512(slo[1], one));
-            const __m512i u1 = _mm512_xor_si512(_mm512_and_si512(_mm512_srli_epi64(slo[0], 1), one),
-                                                _mm512_and_si512(_mm512_srli_epi64(slo[1], 1), one));
-            const __m512i tl = _mm512_xor_si512(_mm512_xor_si512(u0, keep), one), tr = _mm512_xor_si512(u1, keep);
-            const __m512i tk = _mm512_mask_blend_epi64(right, tl, tr);
-            tcl = _mm512_or_si512(tcl, _mm512_slli_epi64(tl, (unsigned)lv));
-            tcr = _mm512_or_si512(tcr, _mm512_slli_epi64(tr, (unsigned)lv));
-            const __m512i cwa = aos_a(cwlo, cwhi), cwb = aos_b(cwlo, cwhi);
-            fss_block *s0 = k0->scw + (size_t)lv * count + i, *s1 = k1->scw + (size_t)lv * count + i;
-            _mm512_mask_storeu_epi64(s0, (__mmask8)mk2, cwa);
-            _mm512_mask_storeu_epi64(s0 + 4, (__mmask8)(mk2 >> 8), cwb);
-            _mm512_mask_storeu_epi64(s1, (__mmask8)mk2, cwa);
-            _mm512_mask_storeu_epi64(s1 + 4, (__mmask8)(mk2 >> 8), cwb);
-            for (int b = 0; b < 2; b++) { /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
-                const __m512i tm = _mm512_sub_epi64(zero, t[b]);
-                const __m512i uk = _mm512_and_si512(_mm512_srlv_epi64(slo[b], keep), one);
-                slo[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[b][0], Hlo[b][1]), _mm512_and_si512(cwlo, tm));
-                shi[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[b][0], Hhi[b][1]), _mm512_and_si512(cwhi, tm));
-                t[b] = _mm512_xor_si512(uk, _mm512_and_si512(t[b], tk));
-            }
+            keygen_level(right, keep, lv, Hlo, Hhi, slo, shi, t, &tcl, &tcr, k0->scw + (size_t)lv * count + i,
+                         k1->scw + (size_t)lv * count + i, mk2);
         }
-        _mm512_mask_storeu_epi64(k0->tcw_l + i, mk, tcl);
-        _mm512_mask_storeu_epi64(k0->tcw_r + i, mk, tcr);
-        _mm512_mask_storeu_epi64(k1->tcw_l + i, mk, tcl);
-        _mm512_mask_storeu_epi64(k1->tcw_r + i, mk, tcr);
+        keygen_tcw(k0->tcw_l + i, k0->tcw_r + i, k1->tcw_l + i, k1->tcw_r + i, mk, tcl, tcr);
         fss_block n0[LANES], n1[LANES];
         _mm512_storeu_si512((void *)n0, aos_a(slo[0], shi[0]));
         _mm512_storeu_si512((void *)(n0 + 4), aos_b(slo[0], shi[0]));
@@ -213,7 +246,7 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
             S[j0 + j][0] = n0[j], S[j0 + j][1] = n1[j];
             t_out[j0 + j][0] = (unsigned)tt0[j], t_out[j0 + j][1] = (unsigned)tt1[j];
         }
-        fss_memzero(n0, sizeof n0), fss_memzero(n1, sizeof n1), fss_memzero(r0, sizeof r0), fss_memzero(r1, sizeof r1);
+        fss_memzero(n0, sizeof n0), fss_memzero(n1, sizeof n1);
     }
 }
 
@@ -221,6 +254,7 @@ VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size
                                         const uint64_t *beta, const fss_block *roots)
 {
     pthread_once(&g_rk_once, rk_init);
+    static const uint64_t tweaks[3] = {FSS_PRG_TWEAK_CHILD(0), FSS_PRG_TWEAK_CHILD(1), FSS_PRG_TWEAK_VALUE(0)};
     const int n = k0->p.n;
     const size_t count = k0->count, vs = fss_dcf_vcw_stride(count);
     const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
@@ -229,39 +263,29 @@ VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size
         const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
         const __mmask8 mk = (__mmask8)((1u << rem) - 1);
         const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        fss_block r0[LANES], r1[LANES];
-        for (size_t j = 0; j < rem; j++) {
-            r0[j] = k0->root[i + j] = roots[2 * (i + j)];
-            r1[j] = k1->root[i + j] = roots[2 * (i + j) + 1];
-        }
         __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero, Va = zero;
-        load_blocks(r0, mk2, &slo[0], &shi[0]);
-        load_blocks(r1, mk2, &slo[1], &shi[1]);
+        keygen_roots(k0->root, k1->root, roots, i, rem, mk2, slo, shi);
         const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i), bv = _mm512_maskz_loadu_epi64(mk, beta + i);
         for (int lv = 0; lv < n; lv++) {
             const __m512i keep = bit_at(av, n - 1 - lv);
             const __mmask8 right = _mm512_test_epi64_mask(keep, keep);
             __m512i in[12], h[12]; /* party b: child 0, child 1, value block 0, two registers each */
-            for (int b = 0; b < 2; b++) {
-                const __m512i xh = prg_hi(slo[b], shi[b]);
-                for (int c = 0; c < 3; c++) {
-                    const __m512i xl = _mm512_xor_si512(
-                        shi[b], _mm512_set1_epi64((long long)(c < 2 ? FSS_PRG_TWEAK_CHILD(c) : FSS_PRG_TWEAK_VALUE(0))));
-                    in[6 * b + 2 * c] = aos_a(xl, xh);
-                    in[6 * b + 2 * c + 1] = aos_b(xl, xh);
-                }
-            }
+            keygen_inputs(slo[0], shi[0], tweaks, 3, in);
+            keygen_inputs(slo[1], shi[1], tweaks, 3, in + 6);
             mmo(in, h, 12);
-            __m512i Hlo[2][3], Hhi[2][3];
-            for (int b = 0; b < 2; b++)
-                for (int c = 0; c < 3; c++) {
+            __m512i Hlo[2][2], Hhi[2][2], Vlo[2], Vhi[2]; /* children; value blocks */
+            for (int b = 0; b < 2; b++) {
+                for (int c = 0; c < 2; c++) {
                     Hlo[b][c] = soa_lo(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
                     Hhi[b][c] = soa_hi(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
                 }
+                Vlo[b] = soa_lo(h[6 * b + 4], h[6 * b + 5]);
+                Vhi[b] = soa_hi(h[6 * b + 4], h[6 * b + 5]);
+            }
             /* values (fss_dcf_keygen_level_values, g = 1): word c of the value block is side c's */
             const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
-            const __m512i w0l = _mm512_mask_blend_epi64(right, Hhi[0][2], Hlo[0][2]), w1l = _mm512_mask_blend_epi64(right, Hhi[1][2], Hlo[1][2]);
-            const __m512i w0k = _mm512_mask_blend_epi64(right, Hlo[0][2], Hhi[0][2]), w1k = _mm512_mask_blend_epi64(right, Hlo[1][2], Hhi[1][2]);
+            const __m512i w0l = _mm512_mask_blend_epi64(right, Vhi[0], Vlo[0]), w1l = _mm512_mask_blend_epi64(right, Vhi[1], Vlo[1]);
+            const __m512i w0k = _mm512_mask_blend_epi64(right, Vlo[0], Vhi[0]), w1k = _mm512_mask_blend_epi64(right, Vlo[1], Vhi[1]);
             __m512i vcw = _mm512_sub_epi64(_mm512_sub_epi64(w1l, w0l), Va);
             vcw = _mm512_mask_add_epi64(vcw, right, vcw, bv); /* alpha goes right: the left is below it */
             vcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1), lmask);
@@ -269,31 +293,8 @@ VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size
             Va = _mm512_and_si512(_mm512_add_epi64(_mm512_add_epi64(_mm512_sub_epi64(Va, w1k), w0k), back), lmask);
             _mm512_mask_storeu_epi64(k0->vcw + (size_t)lv * vs + i, mk, vcw);
             _mm512_mask_storeu_epi64(k1->vcw + (size_t)lv * vs + i, mk, vcw);
-            /* the tree (fss_tree_keygen_level) */
-            const __m512i cwlo = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[0][1], Hlo[0][0]),
-                                                  _mm512_mask_blend_epi64(right, Hlo[1][1], Hlo[1][0]));
-            const __m512i cwhi = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[0][1], Hhi[0][0]),
-                                                  _mm512_mask_blend_epi64(right, Hhi[1][1], Hhi[1][0]));
-            const __m512i u0 = _mm512_xor_si512(_mm512_and_si512(slo[0], one), _mm512_and_si512(slo[1], one));
-            const __m512i u1 = _mm512_xor_si512(_mm512_and_si512(_mm512_srli_epi64(slo[0], 1), one),
-                                                _mm512_and_si512(_mm512_srli_epi64(slo[1], 1), one));
-            const __m512i tl = _mm512_xor_si512(_mm512_xor_si512(u0, keep), one), tr = _mm512_xor_si512(u1, keep);
-            const __m512i tk = _mm512_mask_blend_epi64(right, tl, tr);
-            tcl = _mm512_or_si512(tcl, _mm512_slli_epi64(tl, (unsigned)lv));
-            tcr = _mm512_or_si512(tcr, _mm512_slli_epi64(tr, (unsigned)lv));
-            const __m512i cwa = aos_a(cwlo, cwhi), cwb = aos_b(cwlo, cwhi);
-            fss_block *s0 = k0->scw + (size_t)lv * count + i, *s1 = k1->scw + (size_t)lv * count + i;
-            _mm512_mask_storeu_epi64(s0, (__mmask8)mk2, cwa);
-            _mm512_mask_storeu_epi64(s0 + 4, (__mmask8)(mk2 >> 8), cwb);
-            _mm512_mask_storeu_epi64(s1, (__mmask8)mk2, cwa);
-            _mm512_mask_storeu_epi64(s1 + 4, (__mmask8)(mk2 >> 8), cwb);
-            for (int b = 0; b < 2; b++) {
-                const __m512i tm = _mm512_sub_epi64(zero, t[b]);
-                const __m512i uk = _mm512_and_si512(_mm512_srlv_epi64(slo[b], keep), one);
-                slo[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hlo[b][0], Hlo[b][1]), _mm512_and_si512(cwlo, tm));
-                shi[b] = _mm512_xor_si512(_mm512_mask_blend_epi64(right, Hhi[b][0], Hhi[b][1]), _mm512_and_si512(cwhi, tm));
-                t[b] = _mm512_xor_si512(uk, _mm512_and_si512(t[b], tk));
-            }
+            keygen_level(right, keep, lv, Hlo, Hhi, slo, shi, t, &tcl, &tcr, k0->scw + (size_t)lv * count + i,
+                         k1->scw + (size_t)lv * count + i, mk2);
         }
         /* the last correction (fss_dcf_keygen_final, g = 1): the leaf word is S.hi */
         const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
@@ -301,11 +302,7 @@ VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size
         const __m512i fcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(fin, m1), m1), lmask);
         _mm512_mask_storeu_epi64(k0->vcw + (size_t)n * vs + i, mk, fcw);
         _mm512_mask_storeu_epi64(k1->vcw + (size_t)n * vs + i, mk, fcw);
-        _mm512_mask_storeu_epi64(k0->tcw_l + i, mk, tcl);
-        _mm512_mask_storeu_epi64(k0->tcw_r + i, mk, tcr);
-        _mm512_mask_storeu_epi64(k1->tcw_l + i, mk, tcl);
-        _mm512_mask_storeu_epi64(k1->tcw_r + i, mk, tcr);
-        fss_memzero(r0, sizeof r0), fss_memzero(r1, sizeof r1);
+        keygen_tcw(k0->tcw_l + i, k0->tcw_r + i, k1->tcw_l + i, k1->tcw_r + i, mk, tcl, tcr);
     }
 }
 
