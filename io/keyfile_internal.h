@@ -63,6 +63,9 @@ static inline uint64_t get_u64(const uint8_t *p)
 int fss_kf_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int fss_kf_pread_full(int fd, void *p, size_t n, uint64_t off, size_t *got);
 void fss_kf_hex(char out[2 * FSS_KEYFILE_RUN_ID_BYTES + 1], const uint8_t *b);
+/* from moved to to without replacing a file there (a link, then an unlink of from, where
+ * the file system has no RENAME_NOREPLACE): 0, or the errno (EEXIST: to exists). */
+int fss_kf_move_noreplace(const char *from, const char *to);
 uint32_t fss_kf_header_check(const uint8_t h[FSS_KEYFILE_HEADER_BYTES]);
 fss_status fss_kf_read_header(int fd, const char *path, fss_keyfile_info *info, char *err, size_t len);
 

@@ -300,6 +300,19 @@ fss_status fss_keyfile_write_chunk(fss_keyfile_writer *w, uint32_t kind, uint64_
     return st;
 }
 
+int fss_kf_move_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    int e = errno;
+    if (e == EINVAL || e == ENOSYS) { /* the file system has no RENAME_NOREPLACE */
+        e = link(from, to) == 0 ? 0 : errno;
+        if (!e)
+            unlink(from);
+    }
+    return e;
+}
+
 /* So the rename survives a crash too. Best effort: some file systems refuse fsync on
  * a directory, and the file itself is already synced. */
 static void sync_parent(const char *path)
@@ -343,13 +356,7 @@ fss_status fss_keyfile_writer_close(fss_keyfile_writer *w)
     }
     w->fd = -1;
     /* No-replace rename: a file that appeared at path meanwhile is never overwritten. */
-    if (renameat2(AT_FDCWD, w->partial, AT_FDCWD, w->path, RENAME_NOREPLACE) != 0) {
-        e = errno;
-        if (e == EINVAL || e == ENOSYS) { /* the file system has no RENAME_NOREPLACE */
-            e = link(w->partial, w->path) == 0 ? 0 : errno;
-            if (!e)
-                unlink(w->partial);
-        }
+    if ((e = fss_kf_move_noreplace(w->partial, w->path)) != 0) {
         if (e == EEXIST)
             return wfail(w, FSS_E_ARG, "key file %s appeared while the dealer ran; remove it or choose another --out",
                          w->path);

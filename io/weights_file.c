@@ -9,26 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "fss/rng.h"
+#include "keyfile_internal.h" /* the little-endian fields, CRC32C, the no-replace move */
 
 static const char KEY_MAGIC[8] = {'F', 'S', 'S', 'W', 'K', 'E', 'Y', '1'};
 static const char WTS_MAGIC[8] = {'F', 'S', 'S', 'M', 'W', 'T', 'S', '1'};
 #define REC_HEAD 32
 #define END_ID UINT64_MAX
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
 
 static size_t packed_bytes(uint64_t count, int bits) { return (size_t)((count * (uint64_t)bits + 7) / 8); }
 
@@ -216,21 +203,6 @@ fss_status fss_wfile_put(fss_wfile *w, uint64_t id, uint64_t count, int bits, co
     return FSS_OK;
 }
 
-/* path moved into place without replacing a file there (a link where the file system has
- * no RENAME_NOREPLACE): 0 or an errno. */
-static int move_noreplace(const char *from, const char *to)
-{
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-        return 0;
-    int e = errno;
-    if (e == EINVAL || e == ENOSYS) {
-        e = link(from, to) == 0 ? 0 : errno;
-        if (!e)
-            unlink(from);
-    }
-    return e;
-}
-
 fss_status fss_wfile_commit(fss_wfile *w, char *err, size_t len)
 {
     uint8_t h[REC_HEAD] = {0};
@@ -243,7 +215,7 @@ fss_status fss_wfile_commit(fss_wfile *w, char *err, size_t len)
     w->f = NULL;
     if (bad)
         return fss_errorf(err, len, FSS_E_IO, "cannot write %s: %s", w->partial, strerror(errno));
-    const int e = move_noreplace(w->partial, w->path);
+    const int e = fss_kf_move_noreplace(w->partial, w->path);
     if (e) {
         w->keep = 1; /* the data is whole: the file stays under its partial name */
         return fss_errorf(err, len, e == EEXIST ? FSS_E_ARG : FSS_E_IO, "cannot move %s to %s: %s; the masked weights "
