@@ -14,6 +14,7 @@
 # key and party 1 with the setup's --masked-weights.
 set -euo pipefail
 once=${ONCE:-0}
+source "$(dirname "$0")/weights-once.sh"
 backend=${BACKEND:-cpu}
 threads=${THREADS:-1}
 build=${1:-build}
@@ -29,7 +30,7 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:
 for r in "${runs[@]}"; do
     model=${r%%:*}
     batch=${r##*:}
-    rm -rf "$work/k" "$work/s" "$work/model.key" "$work/m1.bin"
+    rm -rf "$work/k"
     weights=(--random-weights 1)
     # a build from before --random-weights (an A/B baseline) took seed 1 without a flag
     [[ $("$build/online/online" --help) == *--random-weights* ]] || weights=()
@@ -38,19 +39,7 @@ for r in "${runs[@]}"; do
         weights=(--weights "$src/cnn/lenet-fashion.safetensors")
         images=$src/cnn/fashion-test-100.npy
     fi
-    wk=() mw1=()
-    echo '{"seconds": 0, "bytes_received": 0}' >"$work/s1.json"
-    if [ "$once" = 1 ]; then # the setup, apart
-        "$build/dealer/dealer" --model "$model" --setup "$work/model.key" --out "$work/s" --quiet 2>/dev/null
-        port=$((20000 + RANDOM % 30000))
-        "$build/online/online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$port "${weights[@]}" --quiet \
-            --threads "$threads" &
-        pid=$!
-        "$build/online/online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$port --quiet --json \
-            --threads "$threads" --masked-weights "$work/m1.bin" >"$work/s1.json"
-        wait $pid
-        wk=(--weights-key "$work/model.key") mw1=(--masked-weights "$work/m1.bin")
-    fi
+    weights_once "$build" "$work" "$model" "$threads" "${weights[@]}" # the setup, apart (ONCE=1)
     if [ -x /usr/bin/time ]; then
         /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" --batch "$batch" \
             --out "$work/k" "${wk[@]}" --quiet 2>/dev/null

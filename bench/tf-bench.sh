@@ -12,6 +12,7 @@
 set -euo pipefail
 threads=${THREADS:-1}
 once=${ONCE:-0}
+source "$(dirname "$0")/weights-once.sh"
 backend=${BACKEND:-cpu} # both parties' --backend
 build=${1:-build}
 shift || true
@@ -27,20 +28,8 @@ for r in "${runs[@]}"; do
     batch=${batch:-1}
     shape=(--seq "$seq" --batch "$batch")
     [ -n "${layers:-}" ] && shape+=(--layers "$layers")
-    rm -rf "$work/k" "$work/s" "$work"/m?.bin "$work/model.key"
-    wk=() mw1=()
-    echo '{"seconds": 0, "bytes_received": 0}' >"$work/s1.json"
-    if [ "$once" = 1 ]; then # the setup, apart
-        "$build/dealer/dealer" --model "$model" --setup "$work/model.key" --out "$work/s" --quiet 2>/dev/null
-        port=$((20000 + RANDOM % 30000))
-        "$build/online/online" --party 0 --keys "$work/s/p0.bin" --peer 127.0.0.1:$port --random-weights 1 --quiet \
-            --threads "$threads" &
-        pid=$!
-        "$build/online/online" --party 1 --keys "$work/s/p1.bin" --peer 127.0.0.1:$port --quiet --json \
-            --threads "$threads" --masked-weights "$work/m1.bin" >"$work/s1.json"
-        wait $pid
-        wk=(--weights-key "$work/model.key") mw1=(--masked-weights "$work/m1.bin")
-    fi
+    rm -rf "$work/k"
+    weights_once "$build" "$work" "$model" "$threads" --random-weights 1 # the setup, apart (ONCE=1)
     /usr/bin/time -f "%e %M" -o "$work/dt" "$build/dealer/dealer" --model "$model" "${shape[@]}" --out "$work/k" \
         "${wk[@]}" --quiet 2>/dev/null
     read -r dsec dkb <"$work/dt"
