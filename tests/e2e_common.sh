@@ -16,3 +16,5 @@ finish() {
     echo "$passed passed, $failed failed"
     [ $failed = 0 ]
 }
+# A key file's state word (io/include/fss/keyfile.h): 0 fresh, 1 in use or used.
+key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }

@@ -15,7 +15,6 @@ batch=32
 "$online" --clear --model lenet --weights "$weights" --input "$src/cnn/fashion-test-100.npy" --first $batch \
     --output "$work/clear.npy" --quiet || bad "clear run failed"
 
-key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
 deal() { "$dealer" --model lenet --batch $batch --out "$work/$1" --quiet || bad "$1: dealer failed"; }
 
 # start_pair P0KEYS P1KEYS OUT [P0 TIMEOUT] [P1 TIMEOUT]: both parties in the background,

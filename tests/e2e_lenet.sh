@@ -11,7 +11,6 @@ source "$src/tests/e2e_common.sh"
 weights=$src/cnn/lenet-fashion.safetensors
 
 cp "$src/cnn/fashion-test-4.npy" "$work/in4.npy"
-key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; } # 0 fresh, 1 used
 
 # a good run: party 0 in the background, party 1 in the foreground
 run_pair() { # dir p0keys p1keys out -> sets rc0 rc1, logs in $work/log0 $work/log1

@@ -10,7 +10,6 @@ set -u
 build=$1
 src=$2
 source "$src/tests/e2e_common.sh"
-key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
 # an .npy file's dtype and shape, as "<f4 (2, 97)"
 npy_shape() { python3 -c "import ast, sys; f = open(sys.argv[1], 'rb'); f.read(8); n = int.from_bytes(f.read(2), 'little'); h = ast.literal_eval(f.read(n).decode()); print(h['descr'], h['shape'])" "$1"; }
 

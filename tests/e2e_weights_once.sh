@@ -10,7 +10,6 @@ set -u
 build=$1
 src=$2
 source "$src/tests/e2e_common.sh"
-key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }
 json() { python3 -c "import json, sys; print(eval(sys.argv[2], {}, json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])))" "$@"; }
 
 pair() { # NAME KEYDIR "P0 FLAGS" "P1 FLAGS": both parties, their JSON to NAME.p*.json, logs to NAME.log*
