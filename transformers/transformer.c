@@ -1,6 +1,7 @@
 /* The transformer walk (fss/transformer.h): one function for the dealer, the parties and the
- * clear run. Each block's weights are one input of party 0 (one message a block), cut into
- * views; linear layers are the owner's products, then one arithmetic shift back to scale f. */
+ * clear run. Party 0's weights are inputs a part of a block at a time (one matrix or norm an
+ * input, numbered for weights input once), cut into views; linear layers are the owner's
+ * products, then one arithmetic shift back to scale f. */
 #include "fss/transformer.h"
 
 #include <math.h>
