@@ -264,8 +264,9 @@ static void cnn_free(void *state)
 const fss_family fss_family_cnn = {
     .name = "cnn",
     /* 2: seeded input masks, ReLUs with their shift, owner-side products, DPF and DCF keys
-     * serialized in level-major blocks (2026-11-26). */
-    .version = 2,
+     * serialized in level-major blocks (2026-11-26); 3: the first product's key without
+     * shares of party 1's input mask (runtime/gates_linear.c, product_owned). */
+    .version = 3,
     .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50",
     .flags = cnn_flags,
     .knows = cnn_knows,

@@ -253,21 +253,27 @@ fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t 
 /* W is party o's input, so o knows W (and its mask R_w). With R_x shared as [R_x]_b:
  *   X W = (X^ - [R_x]_o) W - [R_x]_o' W^ + [R_x]_o' R_w       (o' = 1 - o)
  * Party o computes (X^ - [R_x]_o) W, party o' computes -[R_x]_o' W^, and the dealer
- * shares v = [R_x]_o' R_w + R_z: one ring product a party, and no shares of R_w. */
+ * shares v = [R_x]_o' R_w + R_z: one ring product a party, and no shares of R_w.
+ * Where X is party o''s own input, o' knows all of R_x (X^ minus its clear X), so R_x is
+ * not shared at all ([R_x]_o = 0, [R_x]_o' = R_x): the key is v alone. A model's first
+ * product (party 1's data by party 0's weights) and the embedding lookup (party 1's
+ * one-hot tokens by party 0's table) are of this kind. */
 static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fss_tensor *X, const fss_tensor *W,
                                 fss_tensor *Z)
 {
-    const int bits = X->bits, o = W->input_of - 1;
+    const int bits = X->bits, o = W->input_of - 1, cross = X->input_of == 2 - o; /* X: o''s input */
     const size_t nx = X->count, nz = Z->count;
     fss_status s = FSS_OK;
     uint64_t *rx = (uint64_t *)fss_ev_alloc(ev, (nx + nz) * 8), *v = rx ? rx + nx : NULL;
     if (!rx)
         return FSS_E_NOMEM;
     if (ev->mode == FSS_MODE_DEALER) {
-        if ((s = fss_ev_shares_deal_keep(ev, X->v, nx, bits, rx)) == FSS_OK) { /* rx = [R_x]_1 */
-            if (o == 1)
-                for (size_t i = 0; i < nx; i++)
-                    rx[i] = X->v[i] - rx[i]; /* [R_x]_0 */
+        if (cross) /* [R_x]_o' = R_x, unshared */
+            memcpy(rx, X->v, nx * 8);
+        else if ((s = fss_ev_shares_deal_keep(ev, X->v, nx, bits, rx)) == FSS_OK && o == 1) /* rx = [R_x]_1 */
+            for (size_t i = 0; i < nx; i++)
+                rx[i] = X->v[i] - rx[i]; /* [R_x]_0 */
+        if (s == FSS_OK) {
             if ((s = fss_ev_random(ev, Z->v, nz, bits)) == FSS_OK) {
                 memcpy(v, Z->v, nz * 8);
                 s = fss_ev_prod(ev, ps, rx, W->v, v, 1);
@@ -279,12 +285,15 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
             }
         }
         fss_ev_deal_reconstruct(ev, nz, bits);
-    } else if ((s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK &&
+    } else if ((cross || (s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK) &&
                (s = fss_ev_shares_take(ev, v, nz, bits)) == FSS_OK) {
         const int mine = ev->party == o;
-        if (mine && !W->own) {
-            s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", o);
+        if ((mine && !W->own) || (cross && !mine && !X->own)) {
+            s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", ev->party);
         } else {
+            if (cross) /* o: [R_x]_o = 0; o': [R_x]_o' = R_x = X^ - X */
+                for (size_t i = 0; i < nx; i++)
+                    rx[i] = mine ? 0 : X->v[i] - X->own[i];
             for (size_t i = 0; i < nx; i++) /* X^ - [R_x]_o, or -[R_x]_o' */
                 rx[i] = fss_prod_operand(X->v[i], rx[i], mine);
             s = fss_ev_prod_pair(ev, ps, rx, mine ? W->own : W->v, NULL, NULL, v);

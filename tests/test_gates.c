@@ -28,7 +28,7 @@ typedef struct model {
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -60,6 +60,11 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         break;
     case M_MATMUL:
         s = fss_gate_matmul(ev, &x, &w, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_MATMUL_XWIRE: /* X = 3 x is a wire, W party 0's input: R_x shared */
+        s = fss_gate_scale(ev, &x, 3, &b);
+        if (s == FSS_OK) s = fss_gate_matmul(ev, &b, &w, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
     case M_MATMUL_WIRE: /* W = 3 w is a wire (no party knows its mask): the general product */
@@ -148,6 +153,7 @@ static size_t out_count(const model *md)
     switch (md->kind) {
     case M_MATMUL:
     case M_MATMUL_WIRE:
+    case M_MATMUL_XWIRE:
     case M_CHAIN:
         return md->m * md->n;
     case M_CONV:
@@ -166,12 +172,15 @@ static size_t out_count(const model *md)
  * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed. relu_ars:
  * truncate-reduce (an f-bit DCF with m = n - f bit payloads, shares of r_y - H(r)), DReLU
  * over m bits (an early-terminated comparison DPF over m - 1 bits, a packed bit each) and
- * select_zext (six n-bit shares). */
+ * select_zext (six n-bit shares). matmul of party 1's x by party 0's w: v = R_x R_w + R_z
+ * alone (no shares of R_x), and the output mask. */
 static size_t documented_key_bytes(const model *md, int b)
 {
     const size_t cnt = md->m * md->k;
     const int n = md->bits, f = md->f, m = n - f;
     const size_t seeds = FSS_EV_SEED_BYTES; /* party 1's x, or party 0's w */
+    if (md->kind == M_MATMUL)
+        return seeds + (b ? 2 * fss_packed_bytes(md->m * md->n, n) : FSS_EV_SEED_BYTES);
     if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
         return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) +
                (b ? fss_packed_bytes(3 * cnt, n) + fss_packed_bytes(cnt, n) : FSS_EV_SEED_BYTES);
@@ -609,7 +618,9 @@ int main(void)
         run(&md);
         md = base, md.name = "mul", md.kind = M_MUL;
         run(&md);
-        md = base, md.name = "matmul", md.kind = M_MATMUL; /* W: party 0's input */
+        md = base, md.name = "matmul", md.kind = M_MATMUL; /* X party 1's input, W party 0's: R_x unshared */
+        run(&md);
+        md = base, md.name = "matmul of a wire", md.kind = M_MATMUL_XWIRE; /* W party 0's: R_x shared */
         run(&md);
         md = base, md.name = "matmul by a wire", md.kind = M_MATMUL_WIRE;
         run(&md);

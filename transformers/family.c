@@ -260,8 +260,9 @@ const fss_family fss_family_transformer = {
      * lookups' keys with two outputs a leaf; 5: GPT-Neo's local attention in its odd blocks,
      * the queries, keys and values one product; 6: GeLU and SiLU index their table by a
      * select, not a second shift; 7: the norms scale by a row's S g in one product; 8: lean
-     * shifts (carries by comparison, fss_eval_set_lean_shifts) */
-    .version = 8,
+     * shifts (carries by comparison, fss_eval_set_lean_shifts); 9: the first product's key
+     * without shares of party 1's input mask */
+    .version = 9,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny, gpt-neo-tiny",
     .flags = tf_flags,
