@@ -242,7 +242,7 @@ int main(int argc, char **argv)
     if (argc == 4 && !strcmp(argv[1], "--dump"))
         return dump(argv[2], argv[3]);
     fss_rng *r = check_init("test_wordpiece");
-    const char *vocab = argc > 2 ? argv[1] : FSS_SOURCE_DIR "/tests/data/minilm-vocab.txt";
+    const char *vocab = argc > 2 ? argv[1] : FSS_SOURCE_DIR "/transformers/minilm-vocab.txt";
     const char *cases = argc > 2 ? argv[2] : FSS_SOURCE_DIR "/tests/data/wordpiece-cases.tsv";
     fss_wordpiece *wp = NULL;
     if (fss_wordpiece_load(vocab, &wp, errbuf, sizeof errbuf) != FSS_OK) {

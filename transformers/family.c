@@ -1,18 +1,23 @@
 /* The transformers as a model family (fss/family.h): flags, the run's description, party
- * 1's embeddings in and what it receives out, party 0's weights (a .safetensors file or a
- * seed). */
+ * 1's embeddings (or, minilm, its sentences, tokenized here) in and what it receives out,
+ * party 0's weights (a .safetensors file or a seed). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fss/npy.h"
 #include "fss/ring.h"
 #include "fss/rng.h"
 #include "fss/transformer.h"
+#include "fss/wordpiece.h"
 
 #define MAX_BATCH 4096
 #define MAX_SEQ 8192
 #define RANDOM_INPUT_SEED 3
+#define TEXT_SEQ 256       /* a clear run's default cut, sentence-transformers' max_seq_length */
+#define TEXT_MAX (1 << 20) /* bytes of --text-file */
 
 typedef struct tf_run {
     const fss_tf_model *m;
@@ -20,7 +25,7 @@ typedef struct tf_run {
     int layers;
     fss_tf_out out_kind; /* hidden states, logits or the next token */
     fss_tf_weights *w; /* party 0 and clear: --weights or --random-weights */
-    uint64_t *x, *out; /* party 1 and clear: embeddings and hidden states, fixed point */
+    uint64_t *x, *out; /* party 1 and clear: embeddings (or token ids and counts) and what it receives */
     size_t xcount;     /* values x holds */
 } tf_run;
 
@@ -36,17 +41,21 @@ static const fss_flag tf_flags[] = {
      ".safetensors with Hugging Face's names for the architecture (or --random-weights)"},
     {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
      "random weights of the right shapes from SEED, drawn a part of a block at a time"},
-    {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+    {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
      ".npy float32 token embeddings [batch][seq][d]; 'random': uniform in [-1, 1) from a fixed seed"},
+    {"--text", "TEXT", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "minilm: a sentence (instead of --input)"},
+    {"--text-file", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "minilm: one sentence a line, the batch"},
+    {"--vocab", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
+     "minilm: the tokenizer's vocab.txt (default: the source tree's transformers/minilm-vocab.txt)"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
-     ".npy: hidden states [batch][seq][d] (BERT, --hidden), logits [batch][vocab] (GPT, Llama), or "
-     "int64 tokens [batch] (--next-token)"},
+     ".npy: hidden states [batch][seq][d] (BERT, --hidden), logits [batch][vocab] (GPT, Llama), "
+     "int64 tokens [batch] (--next-token), or sentence embeddings [batch][d] (minilm)"},
     {NULL, NULL, 0, 0, NULL},
 };
 
 static int tf_knows(const char *model) { return fss_tf_find(model) != NULL; }
 
-static const char *const out_names[] = {"hidden", "logits", "token"};
+static const char *const out_names[] = {"hidden", "logits", "token", "sentence"};
 
 static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o)
 {
@@ -78,7 +87,13 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
                           hidden ? "--hidden" : "--next-token");
     if (hidden && token)
         return fss_errorf(err, err_len, FSS_E_ARG, "--hidden or --next-token, not both");
-    const fss_tf_out o = !m->vocab || hidden ? FSS_TF_OUT_HIDDEN : token ? FSS_TF_OUT_TOKEN : FSS_TF_OUT_LOGITS;
+    if (m->tokens && seq > m->positions)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s takes at most %zu tokens a sentence, not --seq %zu", m->name,
+                          m->positions, seq);
+    const fss_tf_out o = m->tokens                ? FSS_TF_OUT_SENTENCE
+                         : !m->vocab || hidden     ? FSS_TF_OUT_HIDDEN
+                         : token                   ? FSS_TF_OUT_TOKEN
+                                                   : FSS_TF_OUT_LOGITS;
     return new_run(state, m, batch, seq, (int)layers, o);
 }
 
@@ -91,10 +106,12 @@ static fss_status tf_parse(void **state, const char *desc, char *err, size_t err
     const fss_tf_model *m = NULL;
     if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d out=%15s bits=%d scale=%d", name, &batch, &seq, &layers,
                out, &bits, &scale) == 7)
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             o = strcmp(out, out_names[i]) ? o : i;
     if (o < 0 || !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
-        layers > m->layers || bits != m->bits || scale != m->scale || (o != FSS_TF_OUT_HIDDEN && !m->vocab))
+        layers > m->layers || bits != m->bits || scale != m->scale ||
+        (m->tokens ? o != FSS_TF_OUT_SENTENCE || seq > m->positions
+                   : o == FSS_TF_OUT_SENTENCE || (o != FSS_TF_OUT_HIDDEN && !m->vocab)))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
     return new_run(state, m, batch, seq, layers, (fss_tf_out)o);
@@ -168,12 +185,109 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
     return s;
 }
 
+/* The sentences of --text or --text-file (one a line; a last empty line is no sentence). */
+static fss_status read_sentences(const fss_args *a, char **buf, size_t *buflen, size_t *count, char *err,
+                                 size_t err_len)
+{
+    const char *text = fss_args_get(a, "--text"), *file = fss_args_get(a, "--text-file");
+    size_t len = 0;
+    if (text) {
+        len = strlen(text);
+        if (!(*buf = (char *)malloc(len + 1)))
+            return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+        memcpy(*buf, text, len + 1);
+        *buflen = len + 1, *count = 1;
+        return FSS_OK;
+    }
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return fss_errorf(err, err_len, FSS_E_IO, "--text-file %s: %s", file, strerror(errno));
+    *buf = (char *)malloc(TEXT_MAX + 2);
+    *buflen = TEXT_MAX + 2;
+    len = *buf ? fread(*buf, 1, TEXT_MAX + 1, f) : 0;
+    const int bad = ferror(f);
+    fclose(f);
+    if (!*buf || bad || len > TEXT_MAX)
+        return fss_errorf(err, err_len, !*buf ? FSS_E_NOMEM : bad ? FSS_E_IO : FSS_E_ARG, "--text-file %s: %s", file,
+                          !*buf ? "out of memory" : bad ? "read failed" : "larger than 1 MiB");
+    (*buf)[len] = '\0';
+    if (memchr(*buf, '\0', len))
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "--text-file %s: a NUL byte; not text", file);
+    *count = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((*buf)[i] == '\n') {
+            (*buf)[i] = '\0';
+            ++*count;
+        }
+    *count += len && (*buf)[len - 1] != '\0';
+    if (!*count)
+        return fss_errorf(err, err_len, FSS_E_ARG, "--text-file %s holds no sentence", file);
+    return FSS_OK;
+}
+
+/* A model that takes text: party 1's sentences as token ids (padded with [PAD], id 0) and
+ * counts, the batch and sequence the keys' (a party) or the text's (clear: the longest
+ * sentence, at most --seq or TEXT_SEQ tokens). */
+static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_len)
+{
+    const char *vocab = fss_args_get(a, "--vocab");
+    if (!fss_args_get(a, "--text") == !fss_args_get(a, "--text-file") || fss_args_get(a, "--input"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s takes text: --text \"a sentence\" or --text-file FILE (one of "
+                          "them), not --input", r->m->name);
+    char *buf = NULL;
+    size_t count = 0, buflen = 0;
+    fss_wordpiece *wp = NULL;
+    fss_status s = read_sentences(a, &buf, &buflen, &count, err, err_len);
+    if (s == FSS_OK && r->batch && count != r->batch)
+        s = fss_errorf(err, err_len, FSS_E_ARG, "the keys are for %zu sentences, and the text has %zu", r->batch, count);
+    if (s == FSS_OK)
+        s = fss_wordpiece_load(vocab ? vocab : FSS_TF_VOCAB, &wp, err, err_len);
+    if (s == FSS_OK && fss_wordpiece_vocab_size(wp) != r->m->tokens)
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %zu tokens; %s's vocabulary has %zu",
+                       vocab ? vocab : FSS_TF_VOCAB, fss_wordpiece_vocab_size(wp), r->m->name, r->m->tokens);
+    const size_t room = r->seq ? r->seq : TEXT_SEQ < r->m->positions ? TEXT_SEQ : r->m->positions;
+    int32_t *ids = s == FSS_OK ? (int32_t *)calloc(count * room, sizeof *ids) : NULL;
+    size_t *n = s == FSS_OK ? (size_t *)calloc(count, sizeof *n) : NULL, longest = 1;
+    if (s == FSS_OK && (!ids || !n))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    const char *t = buf;
+    for (size_t i = 0; s == FSS_OK && i < count; t += strlen(t) + 1, i++) {
+        size_t cut = 0;
+        if ((s = fss_wordpiece_encode(wp, t, strlen(t), ids + i * room, room, &n[i], &cut, err, err_len)) != FSS_OK)
+            break;
+        if (cut)
+            fprintf(stderr, "sentence %zu: its last %zu pieces cut (%zu tokens a sentence)\n", i + 1, cut, room);
+        longest = n[i] > longest ? n[i] : longest;
+    }
+    if (s == FSS_OK) {
+        r->batch = count, r->seq = r->seq ? r->seq : longest;
+        r->xcount = count * r->seq + count;
+        if (!(r->x = (uint64_t *)calloc(r->xcount, 8)))
+            s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; s == FSS_OK && i < count; i++) {
+        for (size_t j = 0; j < n[i]; j++)
+            r->x[i * r->seq + j] = (uint64_t)ids[i * room + j];
+        r->x[count * r->seq + i] = n[i];
+    }
+    if (ids)
+        fss_free_wiped(ids, count * room * sizeof *ids);
+    if (buf)
+        fss_free_wiped(buf, buflen);
+    free(n);
+    fss_wordpiece_free(wp);
+    return s;
+}
+
 static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     tf_run *r = (tf_run *)state;
     fss_status s = FSS_OK;
+    if ((role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)) && !r->m->tokens && !fss_args_get(a, "--input"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s needs --input FILE.npy (token embeddings) or --input random",
+                          r->m->name);
     if (role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)) /* first: the clear run learns the sequence from it */
-        s = load_input(r, fss_args_get(a, "--input"), err, err_len);
+        s = r->m->tokens ? load_text(r, a, err, err_len) : load_input(r, fss_args_get(a, "--input"), err, err_len);
     if (s == FSS_OK && (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR))) {
         const char *seed = fss_args_get(a, "--random-weights"), *file = fss_args_get(a, "--weights");
         const char *who = role & FSS_ROLE_CLEAR ? "the clear run" : "party 0";
@@ -228,14 +342,16 @@ static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *e
         fss_free_wiped(t, n * sizeof(int64_t));
         return s;
     }
-    const size_t hidden[3] = {r->batch, r->seq, r->m->d}, logits[2] = {r->batch, r->m->vocab};
+    const size_t hidden[3] = {r->batch, r->seq, r->m->d}, logits[2] = {r->batch, r->m->vocab}, sent[2] = {r->batch, r->m->d};
     float *f = (float *)malloc(n * sizeof(float));
     if (!f)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    /* sentence embeddings: RMSNorm's, divided by sqrt(d) (fss/transformer.h) */
+    const double k = r->out_kind == FSS_TF_OUT_SENTENCE ? 1 / sqrt((double)r->m->d) : 1;
     for (size_t i = 0; i < n; i++)
-        f[i] = (float)ldexp((double)fss_ring_to_signed(r->out[i], r->m->bits), -r->m->scale);
+        f[i] = (float)(ldexp((double)fss_ring_to_signed(r->out[i], r->m->bits), -r->m->scale) * k);
     fss_status s = r->out_kind == FSS_TF_OUT_HIDDEN ? fss_npy_write_f32(path, f, 3, hidden, err, err_len)
-                                                     : fss_npy_write_f32(path, f, 2, logits, err, err_len);
+                   : fss_npy_write_f32(path, f, 2, r->out_kind == FSS_TF_OUT_SENTENCE ? sent : logits, err, err_len);
     fss_free_wiped(f, n * sizeof(float));
     return s;
 }
@@ -264,7 +380,8 @@ const fss_family fss_family_transformer = {
      * without shares of party 1's input mask */
     .version = 9,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
-              "llama2-13b (llama13b), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, llama-tiny, gpt-neo-tiny",
+              "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, "
+              "llama-tiny, gpt-neo-tiny",
     .flags = tf_flags,
     .knows = tf_knows,
     .configure = tf_configure,

@@ -12,22 +12,23 @@
 #include "fss/ring.h"
 
 static const fss_tf_model g_models[] = {
-    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12, 0},
-    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12, 0},
-    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12, 0},
-    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 0},
-    {"gpt-neo-125m", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 256},
-    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5, 256},
-    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5, 256},
-    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5, 0},
-    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5, 0},
-    /* sentence-transformers' all-MiniLM-L6-v2 (a BertModel; issue 18 adds its tokenizer,
-     * embeddings and pooling) */
-    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0},
+    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12, 0, 0, 0},
+    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12, 0, 0, 0},
+    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12, 0, 0, 0},
+    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 0, 0, 0},
+    {"gpt-neo-125m", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 256, 0, 0},
+    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5, 256, 0, 0},
+    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5, 256, 0, 0},
+    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5, 0, 0, 0},
+    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5, 0, 0, 0},
+    /* sentence-transformers' all-MiniLM-L6-v2 (a BertModel): from text to its sentence
+     * embeddings (minilm), or from token embeddings to the last hidden states (minilm-l6) */
+    {"minilm", "", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 30522, 512},
+    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 0, 0},
     /* small shapes for tests: a GPT-2, a Llama with grouped key/value heads, a GPT-Neo */
-    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 0},
-    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5, 0},
-    {"gpt-neo-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 4}, /* its block 1: a local window of 4 */
+    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 0, 0, 0},
+    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5, 0, 0, 0},
+    {"gpt-neo-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 4, 0, 0}, /* its block 1: a local window of 4 */
 };
 
 size_t fss_tf_count(void) { return sizeof g_models / sizeof *g_models; }
@@ -56,7 +57,7 @@ typedef struct wpart {
 #define FSS_TF_ID_FINAL ((uint64_t)0xFFFF << 32)
 static uint64_t weight_id(int l, fss_tf_part p, size_t slice)
 {
-    return p == FSS_TF_NORM || p == FSS_TF_HEAD ? FSS_TF_ID_FINAL | (uint64_t)p << 24 | slice
+    return p >= FSS_TF_NORM ? FSS_TF_ID_FINAL | (uint64_t)p << 24 | slice /* the final parts, the embeddings */
                                                 : (uint64_t)l << 32 | (uint64_t)p << 24;
 }
 
@@ -77,8 +78,9 @@ static fss_status part_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
             s = fss_eval_fail(ev, s, "%s", err);
     }
     size_t ns[1] = {n};
-    if (s == FSS_OK)
-        s = fss_gate_input_weights(ev, weight_id(l, p, 0), 1, ns, m->bits, m->scale, v, &out->all);
+    if (s == FSS_OK) /* the token embeddings in their own ring */
+        s = fss_gate_input_weights(ev, weight_id(l, p, 0), 1, ns, p == FSS_TF_WORDS ? FSS_TF_EMBED_BITS : m->bits,
+                                   m->scale, v, &out->all);
     if (v)
         fss_free_wiped(v, n * 8);
     size_t shape[FSS_TF_MAX_PIECES][2], off = 0;
@@ -156,15 +158,29 @@ typedef struct blk {
     const fss_tf_weights *w;
     int l;
     size_t batch, seq;
+    const fss_tensor *pad; /* a model that takes text: party 1's attention bias [batch][seq]; else NULL */
 } blk;
+
+/* S [batch heads][seq][seq] plus pad [batch][seq] on every row of each head (wires: local). */
+static fss_status add_pad(const fss_tensor *S, const fss_tensor *pad, size_t heads, fss_tensor *y)
+{
+    const size_t seq = S->shape[2], rows = S->shape[0] * S->shape[1];
+    fss_status s = fss_tensor_init(y, S->ndim, S->shape, S->bits, S->scale);
+    for (size_t r = 0; s == FSS_OK && r < rows; r++) {
+        const uint64_t *p = pad->v + r / (heads * seq) * seq; /* row r's sequence */
+        for (size_t c = 0; c < seq; c++)
+            y->v[r * seq + c] = fss_ring_add(S->v[r * seq + c], p[c], S->bits);
+    }
+    return s;
+}
 
 static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss_tensor *out)
 {
     const fss_tf_model *m = B->m;
     const size_t dh = m->d / m->heads, batch = B->batch, seq = B->seq;
     const int llama = m->arch == FSS_TF_LLAMA, causal = m->arch != FSS_TF_BERT;
-    fss_tensor q = {0}, k = {0}, v = {0}, Q = {0}, K = {0}, V = {0}, Qr = {0}, Kr = {0}, S = {0}, S2 = {0}, P = {0},
-               C = {0}, C2 = {0}, c = {0};
+    fss_tensor q = {0}, k = {0}, v = {0}, Q = {0}, K = {0}, V = {0}, Qr = {0}, Kr = {0}, S = {0}, S2 = {0}, S3 = {0},
+               P = {0}, C = {0}, C2 = {0}, c = {0};
     wpart W = {0}, O = {0};
     fss_tensor qkv = {0};
     const size_t kv = m->d / m->heads * m->kv_heads;
@@ -182,13 +198,13 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
         s = fss_gate_rotary(ev, &K, 0, 10000.0, &Kr);
     const int local = m->window && B->l % 2; /* GPT-Neo: global, local, global, ... */
     if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, llama ? &Qr : &Q, llama ? &Kr : &K, 1, &S)) == FSS_OK &&
-        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK &&
-        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P) : fss_gate_softmax(ev, &S2, causal, &P)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!B->pad || (s = add_pad(&S2, B->pad, m->heads, &S3)) == FSS_OK) &&
+        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P) : fss_gate_softmax(ev, B->pad ? &S3 : &S2, causal, &P)) == FSS_OK &&
         (s = fss_gate_matmul_batched(ev, &P, &V, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK && (s = part_in(ev, m, B->w, B->l, FSS_TF_O, &O)) == FSS_OK)
         s = linear(ev, &c, &O.v[0], llama ? NULL : &O.v[1], out);
     part_free(&O);
-    fss_tensor *all[] = {&q, &k, &v, &Q, &K, &V, &Qr, &Kr, &S, &S2, &P, &C, &C2, &c};
+    fss_tensor *all[] = {&q, &k, &v, &Q, &K, &V, &Qr, &Kr, &S, &S2, &S3, &P, &C, &C2, &c};
     free_all(all, sizeof all / sizeof *all);
     return s;
 }
@@ -258,7 +274,89 @@ static fss_status block(fss_eval *ev, const blk *B, const fss_tensor *x, fss_ten
 
 size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_t seq)
 {
-    return o == FSS_TF_OUT_HIDDEN ? batch * seq * m->d : o == FSS_TF_OUT_LOGITS ? batch * m->vocab : batch;
+    return o == FSS_TF_OUT_HIDDEN     ? batch * seq * m->d
+           : o == FSS_TF_OUT_LOGITS   ? batch * m->vocab
+           : o == FSS_TF_OUT_SENTENCE ? batch * m->d
+                                      : batch;
+}
+
+/* ---- a model that takes text: the embeddings in, the sentence embedding out ------------- */
+
+/* The token embeddings (fss/transformer.h): party 1's one-hot rows (ids: CLEAR and party 1,
+ * else NULL) by party 0's table in FSS_TF_EMBED_BITS bits, sign-extended, plus the
+ * position rows and token type 0's row, then the embeddings' LayerNorm. */
+static fss_status embed(fss_eval *ev, const blk *B, const uint64_t *ids, fss_tensor *y)
+{
+    const fss_tf_model *m = B->m;
+    const size_t n = B->batch * B->seq, V = m->tokens, d = m->d, hs[2] = {n, V}, ys[2] = {n, d};
+    uint64_t *hot = ids ? (uint64_t *)calloc(n * V, 8) : NULL;
+    if (ids && !hot)
+        return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for %zu one-hot tokens", n);
+    for (size_t i = 0; hot && i < n; i++)
+        hot[i * V + ids[i]] = 1; /* ids < V: the family checked */
+    fss_tensor H = {0}, E = {0}, E2 = {0}, x = {0};
+    wpart T = {0}, P = {0}, L = {0};
+    fss_status s = fss_gate_input(ev, 1, 2, hs, FSS_TF_EMBED_BITS, 0, hot, &H);
+    if (hot)
+        fss_free_wiped(hot, n * V * 8);
+    if (s == FSS_OK && (s = part_in(ev, m, B->w, 0, FSS_TF_WORDS, &T)) == FSS_OK)
+        s = fss_gate_matmul(ev, &H, &T.v[0], &E);
+    part_free(&T);
+    fss_tensor_free(&H);
+    if (s == FSS_OK && (s = fss_gate_sext(ev, &E, m->bits, &E2)) == FSS_OK &&
+        (s = part_in(ev, m, B->w, 0, FSS_TF_POS, &P)) == FSS_OK && (s = fss_tensor_init(&x, 2, ys, m->bits, m->scale)) == FSS_OK)
+        for (size_t i = 0; i < n; i++) /* + position i % seq's row + token type 0's (wires: local) */
+            for (size_t j = 0; j < d; j++)
+                x.v[i * d + j] = fss_ring_add(fss_ring_add(E2.v[i * d + j], P.v[0].v[i % B->seq * d + j], m->bits),
+                                              P.v[1].v[j], m->bits);
+    part_free(&P);
+    if (s == FSS_OK && (s = part_in(ev, m, B->w, 0, FSS_TF_EMB_LN, &L)) == FSS_OK)
+        s = fss_gate_layernorm(ev, &x, &L.v[0], &L.v[1], m->eps, y);
+    part_free(&L);
+    fss_tensor_free(&E), fss_tensor_free(&E2), fss_tensor_free(&x);
+    return s;
+}
+
+/* The sentence embedding: party 1's pooling weights pool [batch][1][seq] (1/m on its m
+ * tokens) times the hidden states, back to scale f, then RMSNorm with gain 1: a public
+ * wire, its mask 0. Party 1 divides what it receives by sqrt(d). */
+static fss_status sentence(fss_eval *ev, const blk *B, const fss_tensor *pool, const fss_tensor *h, fss_tensor *y)
+{
+    const fss_tf_model *m = B->m;
+    const size_t hs[3] = {B->batch, B->seq, m->d}, ps[2] = {B->batch, m->d}, gs[1] = {m->d};
+    fss_tensor h3 = {0}, P = {0}, P2 = {0}, p = {0}, g = {0};
+    fss_status s = fss_tensor_view(h, 0, 3, hs, h->scale, &h3);
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, pool, &h3, 0, &P)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &P, m->scale, &P2)) == FSS_OK && (s = fss_tensor_view(&P2, 0, 2, ps, m->scale, &p)) == FSS_OK &&
+        (s = fss_tensor_init(&g, 1, gs, m->bits, m->scale)) == FSS_OK) {
+        for (size_t j = 0; j < m->d; j++)
+            g.v[j] = fss_eval_mode(ev) == FSS_MODE_DEALER ? 0 : (uint64_t)1 << m->scale;
+        s = fss_gate_rmsnorm(ev, &p, &g, m->eps, y);
+    }
+    fss_tensor_free(&h3), fss_tensor_free(&P), fss_tensor_free(&P2), fss_tensor_free(&p), fss_tensor_free(&g);
+    return s;
+}
+
+/* Party 1's inputs besides the tokens: the attention bias [batch][seq] and the pooling
+ * weights [batch][1][seq], from the counts m (CLEAR and party 1; else NULL). */
+static fss_status text_inputs(fss_eval *ev, const blk *B, const uint64_t *counts, fss_tensor *pad, fss_tensor *pool)
+{
+    const fss_tf_model *m = B->m;
+    const size_t n = B->batch * B->seq, as[2] = {B->batch, B->seq}, ps[3] = {B->batch, 1, B->seq};
+    uint64_t *v = counts ? (uint64_t *)malloc(2 * n * 8) : NULL;
+    if (counts && !v)
+        return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
+    for (size_t i = 0; v && i < n; i++) {
+        const uint64_t c = counts[i / B->seq], in = i % B->seq < c;
+        v[i] = in ? 0 : fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits);
+        v[n + i] = in ? (uint64_t)llrint(ldexp(1.0 / (double)c, m->scale)) : 0;
+    }
+    fss_status s = fss_gate_input(ev, 1, 2, as, m->bits, m->scale, v, pad);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 1, 3, ps, m->bits, m->scale, v ? v + n : NULL, pool);
+    if (v)
+        fss_free_wiped(v, 2 * n * 8);
+    return s;
 }
 
 /* Slice [c0, c1) of the LM head's columns as party 0's input (v: the owner's buffer). */
@@ -316,20 +414,30 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_t
 fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
                        const fss_tf_weights *w, const uint64_t *x, uint64_t *out, fss_progress *pg)
 {
-    if (o != FSS_TF_OUT_HIDDEN && !m->vocab)
+    if ((o == FSS_TF_OUT_LOGITS || o == FSS_TF_OUT_TOKEN) && !m->vocab)
         return FSS_E_ARG; /* no LM head */
     const int owner = fss_eval_mode(ev) == FSS_MODE_CLEAR || (fss_eval_mode(ev) == FSS_MODE_PARTY && fss_eval_party(ev) == 0);
     if (owner != (w != NULL))
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: the weights are the owner's, and only the owner's");
     size_t xs[2] = {batch * seq, m->d};
     const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT);
-    blk B = {m, w, 0, batch, seq};
-    fss_tensor cur = {0};
+    blk B = {m, w, 0, batch, seq, NULL};
+    fss_tensor cur = {0}, pad = {0}, pool = {0};
+    if ((m->tokens != 0) != (o == FSS_TF_OUT_SENTENCE))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
+                             m->tokens ? "reveals sentence embeddings" : "takes no text");
     /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
      * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
      * statistics (a value a row and head) one round: there a round costs more than bytes */
     fss_eval_set_lean_shifts(ev, FSS_TF_LEAN_MIN);
-    fss_status s = fss_gate_input(ev, 1, 2, xs, m->bits, m->scale, x, &cur);
+    fss_status s = FSS_OK;
+    if (m->tokens) { /* the token ids, then the counts */
+        if ((s = text_inputs(ev, &B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
+            s = embed(ev, &B, x, &cur);
+        B.pad = &pad;
+    } else {
+        s = fss_gate_input(ev, 1, 2, xs, m->bits, m->scale, x, &cur);
+    }
     for (; s == FSS_OK && B.l < layers; B.l++) {
         fss_tensor next = {0};
         s = block(ev, &B, &cur, &next);
@@ -349,7 +457,8 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     }
     if (s == FSS_OK && o != FSS_TF_OUT_HIDDEN) {
         fss_tensor head = {0};
-        if ((s = lm_head(ev, &B, &cur, o, &head)) == FSS_OK) {
+        if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, &B, &pool, &cur, &head) : lm_head(ev, &B, &cur, o, &head)) ==
+            FSS_OK) {
             fss_tensor_free(&cur);
             cur = head;
         } else {
@@ -358,7 +467,7 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     }
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &cur, out);
-    fss_tensor_free(&cur);
+    fss_tensor_free(&cur), fss_tensor_free(&pad), fss_tensor_free(&pool);
     return s;
 }
 
@@ -372,6 +481,11 @@ fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, 
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: the weights are the owner's, and only the owner's");
     const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT); /* the final norm's a step */
     fss_status s = FSS_OK;
+    for (int p = FSS_TF_WORDS; m->tokens && s == FSS_OK && p < FSS_TF_PARTS; p++) { /* the embeddings first */
+        wpart W = {0};
+        s = part_in(ev, m, w, 0, (fss_tf_part)p, &W);
+        part_free(&W);
+    }
     for (int l = 0; s == FSS_OK && l <= layers; l++) { /* the blocks', then the final norm's */
         for (size_t i = 0; s == FSS_OK && i < sizeof parts / sizeof *parts; i++) {
             wpart W = {0};

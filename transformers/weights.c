@@ -33,7 +33,7 @@ struct fss_tf_weights {
 #define MAX_PIECES FSS_TF_MAX_PIECES
 typedef struct piece {
     size_t rows, cols; /* rows 1: a vector */
-    char kind;         /* 'w' weight, 'b' bias, 'g' gain */
+    char kind;         /* 'w' weight, 'b' bias, 'g' gain, 'e' embedding table, 't' token type row */
     int query;         /* carries 1 / sqrt(head size) */
     size_t off, stride; /* element (a, b) goes to v[off + a stride + b] */
 } piece;
@@ -69,6 +69,9 @@ static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
             PIECE(1, d, 'b', 0);
         break;
     case FSS_TF_HEAD: if (m->vocab) PIECE(d, m->vocab, 'w', 0); break;
+    case FSS_TF_WORDS: if (m->tokens) PIECE(m->tokens, d, 'e', 0); break;
+    case FSS_TF_POS: if (m->tokens) PIECE(m->positions, d, 'e', 0), PIECE(1, d, 't', 0); break;
+    case FSS_TF_EMB_LN: if (m->tokens) PIECE(1, d, 'g', 0), PIECE(1, d, 'b', 0); break;
     default: break;
     }
 #undef PIECE
@@ -164,7 +167,15 @@ static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, sourc
     case HF_BERT: {
         char buf[96];
         const char *fmt = buf;
-        switch (p) {
+        switch (p) { /* the embeddings: tables [rows][d] as stored; token type 0's row of [2][d] */
+        case FSS_TF_WORDS: src_set(s, l, "embeddings.word_embeddings.weight", r, c, 0); return 1;
+        case FSS_TF_POS:
+            if (pc[i].kind == 't')
+                src_set(s, l, "embeddings.token_type_embeddings.weight", 2, c, 0);
+            else
+                src_set(s, l, "embeddings.position_embeddings.weight", r, c, 0);
+            return 1;
+        case FSS_TF_EMB_LN: fmt = pc[i].kind == 'g' ? "embeddings.LayerNorm.weight" : "embeddings.LayerNorm.bias"; break;
         case FSS_TF_QKV: snprintf(buf, sizeof buf, "encoder.layer.%%d.attention.self.%s.%s", qkv_bert[i % 3], vec ? "bias" : "weight"); break;
         case FSS_TF_O: fmt = vec ? "encoder.layer.%d.attention.output.dense.bias" : "encoder.layer.%d.attention.output.dense.weight"; break;
         case FSS_TF_LN1: fmt = pc[i].kind == 'g' ? "encoder.layer.%d.attention.output.LayerNorm.weight" : "encoder.layer.%d.attention.output.LayerNorm.bias"; break;
@@ -300,7 +311,7 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
     piece pc[MAX_PIECES];
     const int n = pieces(m, p, pc);
     const double qs = w->nm == HF_NEO ? 1 : 1 / sqrt((double)(m->d / m->heads));
-    const double lim = ldexp(1.0, m->bits - 2 - m->scale);
+    const double lim = ldexp(1.0, (p == FSS_TF_WORDS ? FSS_TF_EMBED_BITS + 1 : m->bits) - 2 - m->scale);
     char who[96], name[192];
     snprintf(who, sizeof who, "%s (Hugging Face %s names)", m->name, naming_str[w->nm]);
     fss_status s = FSS_OK;
@@ -443,8 +454,8 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     /* every tensor the run takes, read once now: a missing tensor, a wrong shape or a value
      * without a fixed-point value is refused before a key is spent */
     size_t most = head && m->vocab ? fss_tf_head_slice(m) * m->d : 0;
-    for (int p = 0; p < FSS_TF_HEAD; p++)
-        most = fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
+    for (int p = 0; p < FSS_TF_PARTS; p++)
+        most = p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
     uint64_t *v = s == FSS_OK ? (uint64_t *)malloc(most * 8) : NULL;
     if (s == FSS_OK && !v)
         s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
@@ -453,6 +464,8 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
             s = read_file(w, l, (fss_tf_part)p, v, err, err_len);
     if (s == FSS_OK)
         s = read_file(w, 0, FSS_TF_NORM, v, err, err_len);
+    for (int p = FSS_TF_WORDS; s == FSS_OK && m->tokens && p < FSS_TF_PARTS; p++) /* a model that takes text */
+        s = read_file(w, 0, (fss_tf_part)p, v, err, err_len);
     for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
         s = read_head_file(w, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v, err,
                            err_len);

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static fss_wordpiece *wp;
     static int32_t ids[300];
     char err[512];
-    if (!wp && fss_wordpiece_load(FSS_SOURCE_DIR "/tests/data/minilm-vocab.txt", &wp, err, sizeof err) != FSS_OK)
+    if (!wp && fss_wordpiece_load(FSS_SOURCE_DIR "/transformers/minilm-vocab.txt", &wp, err, sizeof err) != FSS_OK)
         abort();
     size_t room = 2 + (size ? data[0] : 0), n = 0, cut = 0;
     if (fss_wordpiece_encode(wp, (const char *)data, size, ids, room, &n, &cut, err, sizeof err) != FSS_OK)

@@ -6,7 +6,23 @@
  * Party 1 gives the token embeddings [batch][seq][d]; the last hidden states are revealed
  * to it (or, for GPT and Llama, the last position's logits or the next token). Party 0's
  * weights come from a .safetensors file or from a seed, a part of a block at a time, so no
- * party holds a whole model. */
+ * party holds a whole model.
+ *
+ * A model that takes text (tokens > 0: all-MiniLM-L6-v2 as "minilm") starts from party 1's
+ * token ids instead, padded to seq, and ends in its sentence embeddings:
+ *   - the token embeddings are party 0's table looked up securely: party 1 inputs each
+ *     token as a one-hot row over the vocabulary in FSS_TF_EMBED_BITS bits and the rows
+ *     are a product with the table (runtime: a product of party 1's input by party 0's
+ *     needs no shares of party 1's mask), then sign-extended to the model's ring; the
+ *     position and token-type rows are public indices of party 0's weights (local);
+ *     then BERT's embedding LayerNorm. Cost a token: vocabulary x FSS_TF_EMBED_BITS bits
+ *     sent (61 KB for BERT's 30522), and a product of the one-hot rows by the table on
+ *     each side (vocabulary x d multiply-adds).
+ *   - padding: party 1's attention bias, 0 on its tokens and -FSS_TF_PAD_BIAS on the pads,
+ *     is added to every score (the dealer knows the padded length only);
+ *   - mean pooling over the tokens by party 1's weights (1/m on its m tokens, 0 on the
+ *     pads), then RMSNorm with gain 1, revealed to party 1, which divides by sqrt(d): the
+ *     L2-normalized embedding, as sentence-transformers gives it. */
 #ifndef FSS_TRANSFORMER_H
 #define FSS_TRANSFORMER_H
 
@@ -26,7 +42,13 @@ typedef struct fss_tf_model {
     int bits, scale;
     double eps;
     size_t window; /* GPT-Neo: its odd blocks attend to the last window tokens only; 0: none */
+    size_t tokens, positions; /* a model that takes text: its vocabulary and positions; else 0 */
 } fss_tf_model;
+
+/* The token embeddings' ring (a table value must lie in +-2^(15 - scale): 8 at scale 12),
+ * and the attention bias of a pad (softmax's inputs lie within +-4096). */
+#define FSS_TF_EMBED_BITS 16
+#define FSS_TF_PAD_BIAS 1024
 
 /* The model of that name or alias, or NULL; and the table. */
 const fss_tf_model *fss_tf_find(const char *name);
@@ -34,9 +56,10 @@ size_t fss_tf_count(void);
 const fss_tf_model *fss_tf_at(size_t i);
 
 /* What party 1 receives: the last hidden states [batch][seq][d], the LM head's logits of
- * each sequence's last position [batch][vocab], or only the next token (their argmax,
- * [batch]). */
-typedef enum fss_tf_out { FSS_TF_OUT_HIDDEN, FSS_TF_OUT_LOGITS, FSS_TF_OUT_TOKEN } fss_tf_out;
+ * each sequence's last position [batch][vocab], only the next token (their argmax,
+ * [batch]), or (a model that takes text) the sentence embeddings [batch][d], times
+ * sqrt(d) (see above). */
+typedef enum fss_tf_out { FSS_TF_OUT_HIDDEN, FSS_TF_OUT_LOGITS, FSS_TF_OUT_TOKEN, FSS_TF_OUT_SENTENCE } fss_tf_out;
 /* Values of the output, per the above. */
 size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_t seq);
 
@@ -48,10 +71,13 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
  *   O     W_o [d][d] (+ b_o [d]);  UP  W_1 [d][ffn] (+ b_1 [ffn]);  GATE (Llama)  W_g [d][ffn]
  *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
  *   HEAD  the LM head [d][vocab] (GPT, Llama), input in slices of fss_tf_head_slice columns
+ *   WORDS the token embeddings [tokens][d], in FSS_TF_EMBED_BITS bits (a model that takes text)
+ *   POS   the position embeddings [positions][d], then token type 0's [d]
+ *   EMB_LN the embeddings' LayerNorm: gain [d], bias [d]
  * with kv = d / heads * kv_heads, and 1 / sqrt(d / heads) folded into W_q and b_q. */
 typedef enum fss_tf_part {
     FSS_TF_QKV, FSS_TF_O, FSS_TF_LN1, FSS_TF_UP, FSS_TF_GATE, FSS_TF_DOWN, FSS_TF_LN2, FSS_TF_NORM, FSS_TF_HEAD,
-    FSS_TF_PARTS
+    FSS_TF_WORDS, FSS_TF_POS, FSS_TF_EMB_LN, FSS_TF_PARTS
 } fss_tf_part;
 /* Part p's pieces' shapes {rows, cols} (rows 1: a vector), their count as the result (0:
  * the architecture has no such part); and the values of the whole part. */
@@ -90,9 +116,10 @@ void fss_tf_weights_free(fss_tf_weights *w);
 FSS_NODISCARD fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, int head,
                                              const fss_tf_weights *w, fss_progress *pg);
 /* The walk of layers blocks (at most m->layers) of m on batch x seq tokens: x the
- * embeddings (CLEAR and party 1: batch seq d fixed-point values; else NULL), out what
- * party 1 receives (CLEAR and party 1, fss_tf_out_count values), w the weights (CLEAR and
- * party 0; else NULL). */
+ * embeddings (CLEAR and party 1: batch seq d fixed-point values; else NULL), or for a
+ * model that takes text the token ids (batch seq of them, each sequence's m tokens then
+ * pads) followed by the batch counts m (1 to seq), out what party 1 receives (CLEAR and
+ * party 1, fss_tf_out_count values), w the weights (CLEAR and party 0; else NULL). */
 FSS_NODISCARD fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq,
                                      fss_tf_out o, const fss_tf_weights *w, const uint64_t *x, uint64_t *out,
                                      fss_progress *pg);

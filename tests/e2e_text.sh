@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End to end for a model that takes text (minilm: all-MiniLM-L6-v2's shape, random weights,
+# its real vocabulary): party 1's sentences tokenized, looked up in party 0's table through
+# the one-hot product, padded, pooled and normalized. The dealer and two online processes
+# over loopback must give the clear run's embeddings bit for bit; a sentence in a padded
+# batch must get the same bits as alone (the pads' attention bias and pooling weights hide
+# them exactly); each embedding has unit norm; wrong text is refused before a key is spent.
+#   e2e_text.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+source "$src/tests/e2e_common.sh"
+w=(--random-weights 7)
+printf '%s\n' "Hello, World! Café ΣΟΦΟΣ 我爱北京" "[CLS] short" \
+    "The patient, 67, was discharged in stable condition; BP 120/80 mmHg. Follow-up in 2 weeks." >"$work/s.txt"
+
+"$dealer" --model minilm --seq 16 --batch 3 --layers 1 --out "$work/k" --quiet >/dev/null || bad "dealer"
+"$online" --clear --model minilm --layers 1 --seq 16 "${w[@]}" --text-file "$work/s.txt" --output "$work/clear.npy" \
+    --quiet 2>"$work/log" || { bad "clear run"; cat "$work/log"; }
+grep -q "sentence 3: its last .* pieces cut (16 tokens a sentence)" "$work/log" && ok ||
+    { bad "the cut of sentence 3 is not reported"; cat "$work/log"; }
+p=$(port)
+"$online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 30 --quiet \
+    >"$work/log0" 2>&1 &
+pid=$!
+"$online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$p --text-file "$work/s.txt" --output "$work/sec.npy" \
+    --threads 1 --timeout 30 --quiet >"$work/log1" 2>&1
+rc1=$?
+wait $pid
+[ $? = 0 ] && [ $rc1 = 0 ] && ok || { bad "parties"; cat "$work/log0" "$work/log1"; }
+cmp -s "$work/sec.npy" "$work/clear.npy" && ok || bad "the secure embeddings differ from the clear run's"
+
+# sentence 2 alone (its own 4 tokens, no pads) and in the batch: the same bits; unit norms
+"$online" --clear --model minilm --layers 1 "${w[@]}" --text "[CLS] short" --output "$work/one.npy" --quiet ||
+    bad "clear run of one sentence"
+python3 - "$work/clear.npy" "$work/one.npy" <<'PY' && ok || bad "padding changed a sentence, or a norm is not 1"
+import struct, sys
+def load(p):
+    raw = open(p, "rb").read()
+    n = struct.unpack("<H", raw[8:10])[0]
+    hdr = eval(raw[10:10 + n].decode())
+    v = struct.unpack("<%df" % (len(raw[10 + n:]) // 4), raw[10 + n:])
+    return hdr["shape"], v
+(b, d), batch = load(sys.argv[1])
+shape, one = load(sys.argv[2])
+assert (b, d) == (3, 384) and shape == (1, 384), ((b, d), shape)
+rows = [batch[i * d:(i + 1) * d] for i in range(b)]
+assert list(rows[1]) == list(one), "sentence 2 padded differs from sentence 2 alone"
+for r in rows:
+    assert abs(sum(x * x for x in r) - 1) < 2e-3, sum(x * x for x in r)
+assert rows[0] != rows[2]
+PY
+
+# refused before a key is spent: a sentence too few, --input for a text model, both --text
+# and --text-file, a vocabulary of another size, text that is not UTF-8
+"$dealer" --model minilm --seq 8 --batch 2 --layers 1 --out "$work/r" --quiet >/dev/null
+refused() { # WHAT PATTERN ARGS...: party 1 with ARGS stops, says PATTERN, spends nothing
+    local what=$1 pat=$2
+    shift 2
+    "$online" --party 1 --keys "$work/r/p1.bin" --peer 127.0.0.1:1 --output "$work/o.npy" "$@" --quiet >"$work/log" 2>&1
+    [ $? != 0 ] && grep -q -- "$pat" "$work/log" && [ "$(key_state "$work/r/p1.bin")" = 0 ] && ok ||
+        { bad "$what"; cat "$work/log"; }
+}
+refused "one sentence for keys of two" "the keys are for 2 sentences, and the text has 1" --text "one"
+refused "--input for minilm" "minilm takes text" --input random
+refused "--text and --text-file" "one of" --text "a" --text-file "$work/s.txt"
+printf "%s\n" "[PAD]" "[UNK]" "[CLS]" "[SEP]" "[MASK]" >"$work/v.txt"
+printf 'a\nb\n' >"$work/two.txt"
+refused "a vocabulary of 5 tokens" "5 tokens; minilm's vocabulary has 30522" --text-file "$work/two.txt" --vocab "$work/v.txt"
+printf 'ok\n\xc0\xaf\n' >"$work/bad.txt"
+refused "text that is not UTF-8" "not valid UTF-8" --text-file "$work/bad.txt"
+"$dealer" --model minilm --seq 513 --out "$work/s" >"$work/log" 2>&1
+[ $? = 2 ] && grep -q "at most 512 tokens" "$work/log" && ok || { bad "--seq 513"; cat "$work/log"; }
+finish
