@@ -2,7 +2,8 @@
 # Secure transformer inference figures: for each model, the dealer's time, peak memory and
 # key bytes, and both parties' online time, bytes, rounds and key bytes, over loopback with
 # one thread a party (the machines have 2 cores), after checking that party 1's hidden
-# states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings.
+# states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings;
+# minilm (text in) takes a long clinical note cut to SEQ tokens (TEXT_FILE: another text).
 # Prints a markdown table on stderr and one JSON object a line on stdout. BACKEND=cuda runs
 # both parties with --backend cuda; THREADS=N gives each party N threads (default 1).
 # ONCE=1 inputs the weights once: dealer --setup and the setup run first (their seconds and
@@ -27,6 +28,12 @@ for r in "${runs[@]}"; do
     IFS=: read -r model seq batch layers <<<"$r"
     batch=${batch:-1}
     shape=(--seq "$seq" --batch "$batch")
+    inp=(--input random)
+    if [ "$model" = minilm ]; then # one sentence a line, as many as the batch
+        sed -n 58p "$(dirname "$0")/data/minilm-sentences.txt" >"$work/one.txt"
+        for _ in $(seq "$batch"); do cat "${TEXT_FILE:-$work/one.txt}"; done >"$work/text.txt"
+        inp=(--text-file "$work/text.txt")
+    fi
     [ -n "${layers:-}" ] && shape+=(--layers "$layers")
     rm -rf "$work/k"
     weights_once "$build" "$work" "$model" "$threads" --random-weights 1 # the setup, apart (ONCE=1)
@@ -39,11 +46,11 @@ for r in "${runs[@]}"; do
         >"$work/p0.json" &
     pid=$!
     /usr/bin/time -f "%M" -o "$work/m1" "$build/online/online" --party 1 --keys "$work/k/p1.bin" \
-        --peer 127.0.0.1:$port --input random --output "$work/out.npy" --quiet --json --threads "$threads" \
-        --backend "$backend" "${mw1[@]}" >"$work/p1.json"
+        --peer 127.0.0.1:$port "${inp[@]}" --output "$work/out.npy" --quiet --json --threads "$threads" \
+        --backend "$backend" "${mw1[@]}" >"$work/p1.json" 2>/dev/null
     wait $pid
-    "$build/online/online" --clear --model "$model" "${shape[@]}" --random-weights 1 --input random \
-        --output "$work/clear.npy" --quiet
+    "$build/online/online" --clear --model "$model" "${shape[@]}" --random-weights 1 "${inp[@]}" \
+        --output "$work/clear.npy" --quiet 2>/dev/null
     cmp -s "$work/out.npy" "$work/clear.npy" ||
         { echo "tf-bench: $r: secure output differs from the clear run" >&2; exit 1; }
     python3 - "$dsec" "$dkb" "$work/p0.json" "$work/p1.json" "$work/m0" "$work/m1" "$work/s1.json" "$once" <<'PY'
