@@ -30,6 +30,26 @@ wait $pid
 [ $? = 0 ] && [ $rc1 = 0 ] && ok || { bad "parties"; cat "$work/log0" "$work/log1"; }
 cmp -s "$work/sec.npy" "$work/clear.npy" && ok || bad "the secure embeddings differ from the clear run's"
 
+# the weights input once (the table, positions and the embeddings' LayerNorm among them):
+# the same bits again
+"$dealer" --model minilm --setup "$work/m.key" --out "$work/su" --quiet >/dev/null 2>&1 || bad "dealer --setup"
+p=$(port)
+"$online" --party 0 --keys "$work/su/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --timeout 30 --quiet >"$work/log0" 2>&1 &
+pid=$!
+"$online" --party 1 --keys "$work/su/p1.bin" --peer 127.0.0.1:$p --masked-weights "$work/mw.bin" --timeout 30 \
+    --quiet >"$work/log1" 2>&1 || { bad "the setup run"; cat "$work/log1"; }
+wait $pid
+"$dealer" --model minilm --seq 16 --batch 3 --layers 1 --weights-key "$work/m.key" --out "$work/k2" --quiet >/dev/null 2>&1
+p=$(port)
+"$online" --party 0 --keys "$work/k2/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --timeout 30 --quiet >"$work/log0" 2>&1 &
+pid=$!
+"$online" --party 1 --keys "$work/k2/p1.bin" --peer 127.0.0.1:$p --masked-weights "$work/mw.bin" --timeout 30 \
+    --text-file "$work/s.txt" --output "$work/once.npy" --quiet >"$work/log1" 2>&1
+rc1=$?
+wait $pid
+[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/once.npy" "$work/clear.npy" && ok ||
+    { bad "weights input once: the embeddings differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+
 # sentence 2 alone (its own 4 tokens, no pads) and in the batch: the same bits; unit norms
 "$online" --clear --model minilm --layers 1 "${w[@]}" --text "[CLS] short" --output "$work/one.npy" --quiet ||
     bad "clear run of one sentence"

@@ -55,6 +55,9 @@ static const fss_flag tf_flags[] = {
 
 static int tf_knows(const char *model) { return fss_tf_find(model) != NULL; }
 
+/* Whether the run ends in the LM head (logits or the next token). */
+static int uses_head(fss_tf_out o) { return o == FSS_TF_OUT_LOGITS || o == FSS_TF_OUT_TOKEN; }
+
 static const char *const out_names[] = {"hidden", "logits", "token", "sentence"};
 
 static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o)
@@ -298,7 +301,7 @@ static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *e
         if (seed && !fss_parse_u64(seed, &u))
             return fss_errorf(err, err_len, FSS_E_ARG, "--random-weights needs a whole number, not '%s'", seed);
         s = seed ? fss_tf_weights_random(&r->w, r->m, u)
-                 : fss_tf_weights_open(&r->w, r->m, r->layers, r->out_kind != FSS_TF_OUT_HIDDEN, file, err, err_len);
+                 : fss_tf_weights_open(&r->w, r->m, r->layers, uses_head(r->out_kind), file, err, err_len);
         if (s == FSS_E_NOMEM && seed)
             s = fss_errorf(err, err_len, s, "out of memory");
     }
@@ -321,7 +324,7 @@ static fss_status tf_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
 {
     tf_run *r = (tf_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
-    return fss_tf_walk_weights(ev, r->m, r->layers, r->out_kind != FSS_TF_OUT_HIDDEN, clear || b == 0 ? r->w : NULL,
+    return fss_tf_walk_weights(ev, r->m, r->layers, uses_head(r->out_kind), clear || b == 0 ? r->w : NULL,
                                pg);
 }
 
