@@ -49,7 +49,8 @@ static void usage(FILE *f)
             "  --json           one line of figures on stdout at the end; seconds count from\n"
             "                   the connection (backend up) to the output, setup_seconds before;\n"
             "                   phases: seconds reading keys, parsing them, in FSS evaluations,\n"
-            "                   in ring products and exchanging with the peer\n"
+            "                   in ring products and exchanging with the peer (--clear: the\n"
+            "                   run's shape and the ring's headroom)\n"
             "  --quiet          no progress lines\n",
             fss_family_models());
     fss_family_usage(f, FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR);
@@ -174,6 +175,8 @@ static int run_clear(const opts *o)
         fprintf(stderr, "online: clear run: the largest product or sum left %d bits of headroom in the ring\n", head);
     if (fss_model_save(m, FSS_ROLE_CLEAR, &o->fa, err, sizeof err) == FSS_OK)
         rc = 0;
+    if (!rc && o->json) /* the run's shape (a text's: the sequence it took), and the headroom */
+        printf("{\"clear\": true, %s, \"headroom_bits\": %d}\n", fss_model_shape_json(m), head);
 done:
     if (rc)
         say(pg || rc == 2 ? err : "out of memory");

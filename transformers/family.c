@@ -241,6 +241,8 @@ static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_
     size_t count = 0, buflen = 0;
     fss_wordpiece *wp = NULL;
     fss_status s = read_sentences(a, &buf, &buflen, &count, err, err_len);
+    if (s == FSS_OK && count > MAX_BATCH)
+        s = fss_errorf(err, err_len, FSS_E_ARG, "%zu sentences: at most %d a run", count, MAX_BATCH);
     if (s == FSS_OK && r->batch && count != r->batch)
         s = fss_errorf(err, err_len, FSS_E_ARG, "the keys are for %zu sentences, and the text has %zu", r->batch, count);
     if (s == FSS_OK)
