@@ -123,3 +123,31 @@ put("wfile", "model_key", wfile_head(b"FSSWKEY1", bytes(16), bytes(range(16)), b
 put("wordpiece", "mixed", "Héllo, ΣΟΦΟΣ 我爱北京 [SEP] x[MASK]y 👨\u200d👩 \u0000\ufffd\ue000 a\u0301".encode())
 put("wordpiece", "long_word", b"a" * 101 + b" " + "é".encode() * 100)
 put("wordpiece", "bad_utf8", b"ok \xc0\xaf \xed\xa0\x80 \xe4\xb8")
+
+
+# GGUF files (io/include/fss/gguf.h): metadata of each kind, tensors of each read type
+def gguf_str(s):
+    return struct.pack("<Q", len(s)) + s
+
+
+def gguf(kvs, tensors):
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        out += gguf_str(k) + struct.pack("<I", t) + v
+    off, blobs = 0, b""
+    for name, ne, ty, data in tensors:
+        out += gguf_str(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
+        out += struct.pack("<IQ", ty, off)
+        blobs += data + bytes(-len(data) % 32)
+        off += len(data) + (-len(data) % 32)
+    return out + bytes(-len(out) % 32) + blobs
+
+
+put("gguf", "small", gguf(
+    [(b"general.architecture", 8, gguf_str(b"llama")), (b"llama.block_count", 4, struct.pack("<I", 2)),
+     (b"tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 2) + gguf_str(b"a") + gguf_str(b"\xc4\xa0b")),
+     (b"tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, 2) + struct.pack("<ii", 1, 3))],
+    [(b"f32", [4], 0, struct.pack("<4f", 1, -2, 3.5, 0)), (b"f16", [4], 1, bytes.fromhex("003c00c000420000")),
+     (b"q8", [32], 8, bytes.fromhex("003c") + bytes(range(32))),
+     (b"q4_0", [32], 2, bytes.fromhex("0038") + bytes(range(16))),
+     (b"q4_1", [32, 1], 3, bytes.fromhex("00380040") + bytes(range(16, 32)))]))
