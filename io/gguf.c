@@ -331,8 +331,10 @@ fss_status fss_gguf_open(const char *path, fss_gguf **out, char *err, size_t err
         fail(&c, "a general.alignment that is not a power of two up to 65536");
     if (c.s == FSS_OK) {
         const uint64_t at = (uint64_t)(c.p - g->map), start = (at + align - 1) / align * align;
-        if (start > g->size)
+        if (start > g->size && g->nt) /* (a file of metadata alone may end unpadded) */
             fail(&c, "no data section");
+        else if (start > g->size)
+            g->data = g->map + g->size, g->data_size = 0;
         else
             g->data = g->map + start, g->data_size = g->size - start;
     }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "strmap.h"
+
 #define WP_MAX_VOCAB (1u << 24) /* tokens; BERT's have 30522 */
 #define WP_MAX_FILE (64u << 20) /* bytes of vocab.txt */
 
@@ -17,30 +19,12 @@ struct fss_wordpiece {
     char *blob;       /* the file, each line NUL-terminated in place */
     char **tok;       /* id -> token */
     size_t ntok;
-    int32_t *slot;    /* open-addressing table of ids, -1 empty */
-    size_t mask;      /* slots - 1 (a power of two) */
+    strmap ids;       /* token -> id */
     int32_t special[WP_NSPECIAL]; /* ids of wp_specials, -1 when absent */
 };
 
-static uint64_t wp_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The id of the n bytes at s, or -1. */
-static int32_t wp_find(const fss_wordpiece *wp, const char *s, size_t n)
-{
-    for (size_t i = wp_hash(s, n) & wp->mask;; i = (i + 1) & wp->mask) {
-        int32_t id = wp->slot[i];
-        if (id < 0)
-            return -1;
-        if (!strncmp(wp->tok[id], s, n) && wp->tok[id][n] == '\0')
-            return id;
-    }
-}
+static int32_t wp_find(const fss_wordpiece *wp, const char *s, size_t n) { return strmap_get(&wp->ids, s, n); }
 
 void fss_wordpiece_free(fss_wordpiece *wp)
 {
@@ -48,7 +32,7 @@ void fss_wordpiece_free(fss_wordpiece *wp)
         return;
     free(wp->blob);
     free(wp->tok);
-    free(wp->slot);
+    strmap_free(&wp->ids);
     free(wp);
 }
 
@@ -97,17 +81,11 @@ fss_status fss_wordpiece_load(const char *path, fss_wordpiece **out, char *err, 
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %zu tokens (1 to %u)", path, lines, WP_MAX_VOCAB);
         goto fail;
     }
-    size_t slots = 2;
-    while (slots < 2 * lines)
-        slots *= 2;
     wp->tok = malloc(lines * sizeof *wp->tok);
-    wp->slot = malloc(slots * sizeof *wp->slot);
-    if (!wp->tok || !wp->slot) {
+    if (!wp->tok || !strmap_init(&wp->ids, lines)) {
         s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    memset(wp->slot, 0xff, slots * sizeof *wp->slot);
-    wp->mask = slots - 1;
     for (char *p = wp->blob; wp->ntok < lines;) {
         char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p);
         while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
@@ -115,10 +93,7 @@ fss_status fss_wordpiece_load(const char *path, fss_wordpiece **out, char *err, 
         *e = '\0';
         int32_t id = (int32_t)wp->ntok++;
         wp->tok[id] = p;
-        size_t i = wp_hash(p, (size_t)(e - p)) & wp->mask;
-        for (; wp->slot[i] >= 0 && strcmp(wp->tok[wp->slot[i]], p); i = (i + 1) & wp->mask)
-            ;
-        wp->slot[i] = id; /* a repeated token: the later id, as the reference's map keeps */
+        strmap_put(&wp->ids, p, (size_t)(e - p), id); /* a repeated token: the later id */
         p = nl ? nl + 1 : e;
     }
     for (size_t k = 0; k < WP_NSPECIAL; k++)

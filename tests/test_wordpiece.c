@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "fss/wordpiece.h"
+#include "token_cases.h"
 
 #ifndef FSS_SOURCE_DIR
 #error "FSS_SOURCE_DIR must name the source tree (tests/CMakeLists.txt sets it)"
@@ -22,25 +23,6 @@
 
 #define MAXT 256
 static char errbuf[512];
-
-static size_t unhex(const char *h, size_t n, char *out)
-{
-    size_t k = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        unsigned v;
-        REQUIRE(sscanf(h + i, "%2x", &v) == 1);
-        out[k++] = (char)v;
-    }
-    return k;
-}
-
-static void show(const char *what, const char *t, size_t len)
-{
-    fprintf(stderr, "  %s: \"", what);
-    for (size_t i = 0; i < len && i < 120; i++)
-        fputc((unsigned char)t[i] >= 0x20 ? t[i] : '?', stderr);
-    fprintf(stderr, "%s\"\n", len > 120 ? "..." : "");
-}
 
 /* Each reference line: encode with room for MAXT, then for a random shorter room. */
 static void reference_cases(const fss_wordpiece *wp, const char *path, fss_rng *r)
@@ -50,22 +32,10 @@ static void reference_cases(const fss_wordpiece *wp, const char *path, fss_rng *
     static char line[1 << 20], text[1 << 19];
     int32_t ids[MAXT], want[MAXT], got[MAXT];
     unsigned lineno = 0, same = 0;
-    while (fgets(line, sizeof line, f)) {
+    size_t len, nw, want_cut;
+    while (token_case(f, line, sizeof line, text, &len, want, MAXT, &nw, &want_cut)) {
         lineno++;
-        char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
-        REQUIRE(tab1 && tab2);
-        size_t len = unhex(line, (size_t)(tab1 - line), text);
-        size_t nw = 0;
-        for (char *p = tab1 + 1; p < tab2;) {
-            char *e;
-            long v = strtol(p, &e, 10);
-            REQUIRE(e != p && nw < MAXT);
-            want[nw++] = (int32_t)v;
-            p = e;
-            while (*p == ' ')
-                p++;
-        }
-        size_t want_cut = strtoul(tab2 + 1, NULL, 10), n = 0, cut = 0;
+        size_t n = 0, cut = 0;
         fss_status s = fss_wordpiece_encode(wp, text, len, ids, MAXT, &n, &cut, errbuf, sizeof errbuf);
         size_t d = 0;
         while (d < n && d < nw && ids[d] == want[d])

@@ -12,23 +12,25 @@
 #include "fss/ring.h"
 
 static const fss_tf_model g_models[] = {
-    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12, 0, 0, 0},
-    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12, 0, 0, 0},
-    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12, 0, 0, 0},
-    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 0, 0, 0},
-    {"gpt-neo-125m", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 256, 0, 0},
-    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5, 256, 0, 0},
-    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5, 256, 0, 0},
-    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5, 0, 0, 0},
-    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5, 0, 0, 0},
+    {"bert-tiny", "", FSS_TF_BERT, 2, 128, 2, 2, 512, 0, 50, 12, 1e-12, 0, 0, 0, 0},
+    {"bert-base", "", FSS_TF_BERT, 12, 768, 12, 12, 3072, 0, 50, 12, 1e-12, 0, 0, 0, 0},
+    {"bert-large", "", FSS_TF_BERT, 24, 1024, 16, 16, 4096, 0, 50, 12, 1e-12, 0, 0, 0, 0},
+    {"gpt2", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 0, 0, 0, 0},
+    {"gpt-neo-125m", "", FSS_TF_GPT, 12, 768, 12, 12, 3072, 50257, 50, 12, 1e-5, 256, 0, 0, 0},
+    {"gpt-neo-1.3b", "gpt-neo", FSS_TF_GPT, 24, 2048, 16, 16, 8192, 50257, 50, 12, 1e-5, 256, 0, 0, 0},
+    {"gpt-neo-2.7b", "", FSS_TF_GPT, 32, 2560, 20, 20, 10240, 50257, 50, 12, 1e-5, 256, 0, 0, 0},
+    {"llama2-7b", "llama7b", FSS_TF_LLAMA, 32, 4096, 32, 32, 11008, 32000, 50, 12, 1e-5, 0, 0, 0, 10000.0},
+    {"llama2-13b", "llama13b", FSS_TF_LLAMA, 40, 5120, 40, 40, 13824, 32000, 50, 12, 1e-5, 0, 0, 0, 10000.0},
     /* sentence-transformers' all-MiniLM-L6-v2 (a BertModel): from text to its sentence
      * embeddings (minilm), or from token embeddings to the last hidden states (minilm-l6) */
-    {"minilm", "", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 30522, 512},
-    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 0, 0},
+    {"minilm", "", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 30522, 512, 0},
+    {"minilm-l6", "all-minilm-l6-v2", FSS_TF_BERT, 6, 384, 12, 12, 1536, 0, 50, 12, 1e-12, 0, 0, 0, 0},
+    /* SmolLM2-135M (Llama: 9 query and 3 key/value heads, tied embeddings) from text */
+    {"smollm2", "smollm2-135m", FSS_TF_LLAMA, 30, 576, 9, 3, 1536, 49152, 50, 12, 1e-5, 0, 49152, 8192, 100000.0},
     /* small shapes for tests: a GPT-2, a Llama with grouped key/value heads, a GPT-Neo */
-    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 0, 0, 0},
-    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5, 0, 0, 0},
-    {"gpt-neo-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 4, 0, 0}, /* its block 1: a local window of 4 */
+    {"gpt2-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 0, 0, 0, 0},
+    {"llama-tiny", "", FSS_TF_LLAMA, 2, 64, 4, 2, 128, 89, 50, 12, 1e-5, 0, 0, 0, 10000.0},
+    {"gpt-neo-tiny", "", FSS_TF_GPT, 2, 64, 4, 4, 256, 97, 50, 12, 1e-5, 4, 0, 0, 0}, /* its block 1: a local window of 4 */
 };
 
 size_t fss_tf_count(void) { return sizeof g_models / sizeof *g_models; }
@@ -194,8 +196,8 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
     if (s == FSS_OK && (s = heads_of(&q, batch, seq, m->heads, dh, 0, &Q)) == FSS_OK &&
         (s = heads_of(&k, batch, seq, m->kv_heads, dh, 0, &K)) == FSS_OK)
         s = heads_of(&v, batch, seq, m->kv_heads, dh, 0, &V);
-    if (s == FSS_OK && llama && (s = fss_gate_rotary(ev, &Q, 0, 10000.0, &Qr)) == FSS_OK)
-        s = fss_gate_rotary(ev, &K, 0, 10000.0, &Kr);
+    if (s == FSS_OK && llama && (s = fss_gate_rotary(ev, &Q, 0, m->rope, &Qr)) == FSS_OK)
+        s = fss_gate_rotary(ev, &K, 0, m->rope, &Kr);
     const int local = m->window && B->l % 2; /* GPT-Neo: global, local, global, ... */
     if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, llama ? &Qr : &Q, llama ? &Kr : &K, 1, &S)) == FSS_OK &&
         (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!B->pad || (s = add_pad(&S2, B->pad, m->heads, &S3)) == FSS_OK) &&
@@ -303,17 +305,36 @@ static fss_status embed(fss_eval *ev, const blk *B, const uint64_t *ids, fss_ten
         s = fss_gate_matmul(ev, &H, &T.v[0], &E);
     part_free(&T);
     fss_tensor_free(&H);
-    if (s == FSS_OK && (s = fss_gate_sext(ev, &E, m->bits, &E2)) == FSS_OK &&
+    if (s == FSS_OK && m->arch != FSS_TF_BERT) /* rotary positions, no embedding norm: the rows are all */
+        s = fss_gate_sext(ev, &E, m->bits, y);
+    else if (s == FSS_OK && (s = fss_gate_sext(ev, &E, m->bits, &E2)) == FSS_OK &&
         (s = part_in(ev, m, B->w, 0, FSS_TF_POS, &P)) == FSS_OK && (s = fss_tensor_init(&x, 2, ys, m->bits, m->scale)) == FSS_OK)
         for (size_t i = 0; i < n; i++) /* + position i % seq's row + token type 0's (wires: local) */
             for (size_t j = 0; j < d; j++)
                 x.v[i * d + j] = fss_ring_add(fss_ring_add(E2.v[i * d + j], P.v[0].v[i % B->seq * d + j], m->bits),
                                               P.v[1].v[j], m->bits);
     part_free(&P);
-    if (s == FSS_OK && (s = part_in(ev, m, B->w, 0, FSS_TF_EMB_LN, &L)) == FSS_OK)
+    if (s == FSS_OK && m->arch == FSS_TF_BERT && (s = part_in(ev, m, B->w, 0, FSS_TF_EMB_LN, &L)) == FSS_OK)
         s = fss_gate_layernorm(ev, &x, &L.v[0], &L.v[1], m->eps, y);
     part_free(&L);
     fss_tensor_free(&E), fss_tensor_free(&E2), fss_tensor_free(&x);
+    return s;
+}
+
+/* rows [batch][d] = pick [batch][1][seq] (party 1's weights at scale f) times h, back at
+ * scale f: a weighted mean of each sequence's rows (minilm's pooling) or, by weights 0 and
+ * 1, one row whose place is party 1's secret (a text's last token). */
+static fss_status select_rows(fss_eval *ev, const blk *B, const fss_tensor *pick, const fss_tensor *h, fss_tensor *rows)
+{
+    const size_t hs[3] = {B->batch, B->seq, B->m->d}, rs[2] = {B->batch, B->m->d};
+    fss_tensor h3 = {0}, P = {0}, P2 = {0};
+    fss_status s = fss_tensor_view(h, 0, 3, hs, h->scale, &h3);
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, pick, &h3, 0, &P)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &P, B->m->scale, &P2)) == FSS_OK && (s = fss_tensor_reshape(&P2, 2, rs)) == FSS_OK) {
+        *rows = P2;
+        P2 = (fss_tensor){0};
+    }
+    fss_tensor_free(&h3), fss_tensor_free(&P), fss_tensor_free(&P2);
     return s;
 }
 
@@ -323,35 +344,36 @@ static fss_status embed(fss_eval *ev, const blk *B, const uint64_t *ids, fss_ten
 static fss_status sentence(fss_eval *ev, const blk *B, const fss_tensor *pool, const fss_tensor *h, fss_tensor *y)
 {
     const fss_tf_model *m = B->m;
-    const size_t hs[3] = {B->batch, B->seq, m->d}, ps[2] = {B->batch, m->d}, gs[1] = {m->d};
-    fss_tensor h3 = {0}, P = {0}, P2 = {0}, p = {0}, g = {0};
-    fss_status s = fss_tensor_view(h, 0, 3, hs, h->scale, &h3);
-    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, pool, &h3, 0, &P)) == FSS_OK &&
-        (s = fss_gate_ars_bounded(ev, &P, m->scale, &P2)) == FSS_OK && (s = fss_tensor_view(&P2, 0, 2, ps, m->scale, &p)) == FSS_OK &&
-        (s = fss_tensor_init(&g, 1, gs, m->bits, m->scale)) == FSS_OK) {
+    const size_t gs[1] = {m->d};
+    fss_tensor p = {0}, g = {0};
+    fss_status s = select_rows(ev, B, pool, h, &p);
+    if (s == FSS_OK && (s = fss_tensor_init(&g, 1, gs, m->bits, m->scale)) == FSS_OK) {
         for (size_t j = 0; j < m->d; j++)
             g.v[j] = fss_eval_mode(ev) == FSS_MODE_DEALER ? 0 : (uint64_t)1 << m->scale;
         s = fss_gate_rmsnorm(ev, &p, &g, m->eps, y);
     }
-    fss_tensor_free(&h3), fss_tensor_free(&P), fss_tensor_free(&P2), fss_tensor_free(&p), fss_tensor_free(&g);
+    fss_tensor_free(&p), fss_tensor_free(&g);
     return s;
 }
 
-/* Party 1's inputs besides the tokens: the attention bias [batch][seq] and the pooling
- * weights [batch][1][seq], from the counts m (CLEAR and party 1; else NULL). */
+/* Party 1's inputs besides the tokens, from the counts m (CLEAR and party 1; else NULL):
+ * BERT's attention bias [batch][seq] and pooling weights [batch][1][seq] (1/m on its
+ * tokens); a causal model's weights [batch][1][seq] that pick its last token (1 there). */
 static fss_status text_inputs(fss_eval *ev, const blk *B, const uint64_t *counts, fss_tensor *pad, fss_tensor *pool)
 {
     const fss_tf_model *m = B->m;
+    const int bert = m->arch == FSS_TF_BERT;
     const size_t n = B->batch * B->seq, as[2] = {B->batch, B->seq}, ps[3] = {B->batch, 1, B->seq};
     uint64_t *v = counts ? (uint64_t *)malloc(2 * n * 8) : NULL;
     if (counts && !v)
         return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
     for (size_t i = 0; v && i < n; i++) {
-        const uint64_t c = counts[i / B->seq], in = i % B->seq < c;
+        const uint64_t c = counts[i / B->seq], t = i % B->seq, in = t < c;
         v[i] = in ? 0 : fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits);
-        v[n + i] = in ? (uint64_t)llrint(ldexp(1.0 / (double)c, m->scale)) : 0;
+        v[n + i] = bert ? (in ? (uint64_t)llrint(ldexp(1.0 / (double)c, m->scale)) : 0)
+                        : (t + 1 == c ? (uint64_t)1 << m->scale : 0);
     }
-    fss_status s = fss_gate_input(ev, 1, 2, as, m->bits, m->scale, v, pad);
+    fss_status s = bert ? fss_gate_input(ev, 1, 2, as, m->bits, m->scale, v, pad) : FSS_OK;
     if (s == FSS_OK)
         s = fss_gate_input(ev, 1, 3, ps, m->bits, m->scale, v ? v + n : NULL, pool);
     if (v)
@@ -372,19 +394,20 @@ static fss_status head_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
                                   v, W);
 }
 
-/* The LM head on each sequence's last position: logits = h_last W [d][vocab], or only
- * their argmax. W comes in slices of columns (fss_tf_head_slice), each input and
+/* The LM head on each sequence's last position (a text's: its last token, picked by party
+ * 1's weights): logits = h_last W [d][vocab], or only their argmax. W comes in slices of columns (fss_tf_head_slice), each input and
  * multiplied on its own so that a party holds one slice at a time; one shift for all. */
-static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, fss_tf_out o, fss_tensor *y)
+static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, const fss_tensor *pick, fss_tf_out o,
+                          fss_tensor *y)
 {
     const fss_tf_model *m = B->m;
     const size_t d = m->d, V = m->vocab, cs = fss_tf_head_slice(m);
     size_t ls[2] = {B->batch, d}, ps[2] = {B->batch, V};
     fss_tensor last = {0}, p = {0}, lg = {0};
-    fss_status s = fss_tensor_init(&last, 2, ls, h->bits, h->scale);
+    fss_status s = pick ? select_rows(ev, B, pick, h, &last) : fss_tensor_init(&last, 2, ls, h->bits, h->scale);
     if (s == FSS_OK)
         s = fss_tensor_init(&p, 2, ps, h->bits, 2 * h->scale);
-    for (size_t b = 0; s == FSS_OK && b < B->batch; b++) /* wires of the last row: a copy */
+    for (size_t b = 0; !pick && s == FSS_OK && b < B->batch; b++) /* wires of the last row: a copy */
         memcpy(last.v + b * d, h->v + ((b * B->seq + B->seq - 1) * d), d * 8);
     uint64_t *v = B->w && s == FSS_OK ? (uint64_t *)malloc(cs * d * 8) : NULL;
     if (B->w && s == FSS_OK && !v)
@@ -423,9 +446,9 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT);
     blk B = {m, w, 0, batch, seq, NULL};
     fss_tensor cur = {0}, pad = {0}, pool = {0};
-    if ((m->tokens != 0) != (o == FSS_TF_OUT_SENTENCE))
+    if ((m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE))
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
-                             m->tokens ? "reveals sentence embeddings" : "takes no text");
+                             o == FSS_TF_OUT_SENTENCE ? "gives no sentence embeddings" : "reveals sentence embeddings");
     /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
      * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
      * statistics (a value a row and head) one round: there a round costs more than bytes */
@@ -434,7 +457,7 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     if (m->tokens) { /* the token ids, then the counts */
         if ((s = text_inputs(ev, &B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
             s = embed(ev, &B, x, &cur);
-        B.pad = &pad;
+        B.pad = m->arch == FSS_TF_BERT ? &pad : NULL; /* causal: no token sees the pads after it */
     } else {
         s = fss_gate_input(ev, 1, 2, xs, m->bits, m->scale, x, &cur);
     }
@@ -457,8 +480,8 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     }
     if (s == FSS_OK && o != FSS_TF_OUT_HIDDEN) {
         fss_tensor head = {0};
-        if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, &B, &pool, &cur, &head) : lm_head(ev, &B, &cur, o, &head)) ==
-            FSS_OK) {
+        if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, &B, &pool, &cur, &head)
+                                           : lm_head(ev, &B, &cur, m->tokens ? &pool : NULL, o, &head)) == FSS_OK) {
             fss_tensor_free(&cur);
             cur = head;
         } else {
@@ -483,6 +506,8 @@ fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, 
     fss_status s = FSS_OK;
     for (int p = FSS_TF_WORDS; m->tokens && s == FSS_OK && p < FSS_TF_PARTS; p++) { /* the embeddings first */
         wpart W = {0};
+        if (!fss_tf_part_count(m, (fss_tf_part)p))
+            continue;
         s = part_in(ev, m, w, 0, (fss_tf_part)p, &W);
         part_free(&W);
     }

@@ -15,6 +15,7 @@
 #include "fss/rng.h"
 #include "fss/safetensors.h"
 #include "fss/transformer.h"
+#include "weights_internal.h"
 
 typedef enum naming { HF_BERT, HF_GPT2, HF_NEO, HF_LLAMA } naming;
 static const char *const naming_str[] = {"BERT", "GPT-2", "GPT-Neo", "Llama"};
@@ -22,7 +23,8 @@ static const char *const naming_str[] = {"BERT", "GPT-2", "GPT-Neo", "Llama"};
 struct fss_tf_weights {
     const fss_tf_model *m;
     uint64_t seed;
-    fss_safetensors *st; /* NULL: random from seed */
+    fss_safetensors *st; /* NULL (and gg NULL): random from seed */
+    fss_gguf *gg;        /* a llama.cpp GGUF file instead (weights_gguf.c) */
     naming nm;
     const char *prefix; /* before every name but lm_head.weight: "", "bert.", "transformer.", "model." */
     int tied;           /* the LM head is the token embeddings (no lm_head.weight) */
@@ -30,26 +32,18 @@ struct fss_tf_weights {
 
 /* ---- the parts' layouts ------------------------------------------------------------------ */
 
-#define MAX_PIECES FSS_TF_MAX_PIECES
-typedef struct piece {
-    size_t rows, cols; /* rows 1: a vector */
-    char kind;         /* 'w' weight, 'b' bias, 'g' gain, 'e' embedding table, 't' token type row */
-    int query;         /* carries 1 / sqrt(head size) */
-    size_t off, stride; /* element (a, b) goes to v[off + a stride + b] */
-} piece;
-
 /* The pieces of part p in the order they are read; each lands at its own offset, rows
  * stride apart. QKV's queries, keys and values share their rows: one [d][d + 2 kv]
  * matrix (GPT-2's c_attn), then one bias [d + 2 kv]; the other parts' pieces follow one
  * another. */
-static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
+int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc)
 {
     const size_t d = m->d, kv = m->d / m->heads * m->kv_heads, f = m->ffn, D = d + 2 * kv;
     const int llama = m->arch == FSS_TF_LLAMA, bias = !llama;
     int n = 0;
     size_t at = 0;
-#define PIECE(r, c, k, q) (pc[n] = (piece){(r), (c), (k), (q), at, (c)}, at += (size_t)(r) * (c), n++)
-#define FUSED(r, c, k, q, o) (pc[n++] = (piece){(r), (c), (k), (q), (o), D})
+#define PIECE(r, c, k, q) (pc[n] = (tf_piece){(r), (c), (k), (q), at, (c)}, at += (size_t)(r) * (c), n++)
+#define FUSED(r, c, k, q, o) (pc[n++] = (tf_piece){(r), (c), (k), (q), (o), D})
     switch (p) {
     case FSS_TF_QKV:
         FUSED(d, d, 'w', 1, 0), FUSED(d, kv, 'w', 0, d), FUSED(d, kv, 'w', 0, d + kv);
@@ -70,8 +64,8 @@ static int pieces(const fss_tf_model *m, fss_tf_part p, piece *pc)
         break;
     case FSS_TF_HEAD: if (m->vocab) PIECE(d, m->vocab, 'w', 0); break;
     case FSS_TF_WORDS: if (m->tokens) PIECE(m->tokens, d, 'e', 0); break;
-    case FSS_TF_POS: if (m->tokens) PIECE(m->positions, d, 'e', 0), PIECE(1, d, 't', 0); break;
-    case FSS_TF_EMB_LN: if (m->tokens) PIECE(1, d, 'g', 0), PIECE(1, d, 'b', 0); break;
+    case FSS_TF_POS: if (m->tokens && m->arch == FSS_TF_BERT) PIECE(m->positions, d, 'e', 0), PIECE(1, d, 't', 0); break;
+    case FSS_TF_EMB_LN: if (m->tokens && m->arch == FSS_TF_BERT) PIECE(1, d, 'g', 0), PIECE(1, d, 'b', 0); break;
     default: break;
     }
 #undef PIECE
@@ -86,8 +80,8 @@ int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF
         shape[0][0] = m->d, shape[0][1] = D, shape[1][0] = 1, shape[1][1] = D;
         return m->arch == FSS_TF_LLAMA ? 1 : 2;
     }
-    piece pc[MAX_PIECES];
-    const int k = pieces(m, p, pc);
+    tf_piece pc[MAX_PIECES];
+    const int k = tf_pieces(m, p, pc);
     for (int i = 0; i < k; i++)
         shape[i][0] = pc[i].rows, shape[i][1] = pc[i].cols;
     return k;
@@ -95,9 +89,9 @@ int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF
 
 size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p)
 {
-    piece pc[MAX_PIECES];
+    tf_piece pc[MAX_PIECES];
     size_t n = 0;
-    for (int i = 0, k = pieces(m, p, pc); i < k; i++)
+    for (int i = 0, k = tf_pieces(m, p, pc); i < k; i++)
         n += pc[i].rows * pc[i].cols;
     return n;
 }
@@ -123,8 +117,8 @@ static void src_set(source *s, int l, const char *fmt, size_t frows, size_t fcol
 static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, source *s)
 {
     const fss_tf_model *m = w->m;
-    piece pc[MAX_PIECES];
-    const int n = pieces(m, p, pc);
+    tf_piece pc[MAX_PIECES];
+    const int n = tf_pieces(m, p, pc);
     if (i >= n)
         return 0;
     const size_t r = pc[i].rows, c = pc[i].cols;
@@ -235,7 +229,7 @@ static void full_name(const fss_tf_weights *w, const source *s, char *out, size_
 
 /* x at the model's scale, rounded: a multiply by the power of two (exact, as ldexp, and
  * several times faster on a hundred million weights). */
-static uint64_t fixed(double x, const fss_tf_model *m)
+uint64_t tf_fixed(double x, const fss_tf_model *m)
 {
     return fss_ring_from_signed((int64_t)llrint(x * (double)((uint64_t)1 << m->scale)), m->bits);
 }
@@ -247,8 +241,8 @@ static uint64_t fixed(double x, const fss_tf_model *m)
 static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v)
 {
     const fss_tf_model *m = w->m;
-    piece pc[MAX_PIECES];
-    const int n = pieces(m, p, pc);
+    tf_piece pc[MAX_PIECES];
+    const int n = tf_pieces(m, p, pc);
     const double qs = 1 / sqrt((double)(m->d / m->heads));
     fss_rng *g = NULL;
     const uint64_t blk = p == FSS_TF_NORM ? (uint64_t)m->layers : (uint64_t)l;
@@ -260,7 +254,7 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
             if ((s = fss_rng_bytes(g, o, pc[i].cols * 8)) != FSS_OK)
                 break;
             for (size_t j = 0; j < pc[i].cols; j++)
-                o[j] = fixed((((double)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
+                o[j] = tf_fixed((((double)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
                              m);
         }
     }
@@ -299,7 +293,7 @@ static fss_status read_head_file(const fss_tf_weights *w, size_t c0, size_t c1, 
                                fss_safetensors_path(w->st), name, (c0 + j) * d + i, x, lim);
                 break;
             }
-            v[i * k + j] = fixed(x, m);
+            v[i * k + j] = tf_fixed(x, m);
         }
     fss_free_wiped(f, k * d * sizeof(float));
     return s;
@@ -308,8 +302,8 @@ static fss_status read_head_file(const fss_tf_weights *w, size_t c0, size_t c1, 
 static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint64_t *v, char *err, size_t err_len)
 {
     const fss_tf_model *m = w->m;
-    piece pc[MAX_PIECES];
-    const int n = pieces(m, p, pc);
+    tf_piece pc[MAX_PIECES];
+    const int n = tf_pieces(m, p, pc);
     const double qs = w->nm == HF_NEO ? 1 : 1 / sqrt((double)(m->d / m->heads));
     const double lim = ldexp(1.0, (p == FSS_TF_WORDS ? FSS_TF_EMBED_BITS + 1 : m->bits) - 2 - m->scale);
     char who[96], name[192];
@@ -341,7 +335,7 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
                                    fss_safetensors_path(w->st), name, at, (double)f[at], lim);
                     break;
                 }
-                v[pc[i].off + a * pc[i].stride + b] = fixed(x, m);
+                v[pc[i].off + a * pc[i].stride + b] = tf_fixed(x, m);
             }
         fss_free_wiped(f, fn * sizeof(float));
     }
@@ -360,6 +354,8 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
     const fss_tf_model *m = w->m;
     if (!m->vocab || c0 >= c1 || c1 > m->vocab)
         return fss_errorf(err, err_len, FSS_E_ARG, "%s: no LM head columns [%zu, %zu)", m->name, c0, c1);
+    if (w->gg)
+        return tf_gguf_read_head(w->gg, m, c0, c1, v, err, err_len);
     if (w->st)
         return read_head_file(w, c0, c1, v, err, err_len);
     /* random: a stream for each slice (the walk's slices are fixed by the shape) */
@@ -370,7 +366,7 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
     if (s == FSS_OK)
         s = fss_rng_bytes(g, v, n * 8);
     for (size_t i = 0; s == FSS_OK && i < n; i++)
-        v[i] = fixed(((double)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
+        v[i] = tf_fixed(((double)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
     fss_rng_free(g);
     return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
 }
@@ -380,6 +376,8 @@ fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p
 {
     if (p == FSS_TF_HEAD)
         return fss_errorf(err, err_len, FSS_E_ARG, "the LM head comes in slices: fss_tf_weights_read_head");
+    if (w->gg)
+        return tf_gguf_read(w->gg, w->m, layer, p, v, err, err_len);
     if (!w->st) {
         fss_status s = read_random(w, layer, p, v);
         return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
@@ -421,6 +419,37 @@ static int detect(fss_tf_weights *w)
     return 0;
 }
 
+static fss_status open_gguf(fss_tf_weights *w, fss_tf_weights **out, int layers, int head, const char *path, char *err,
+                            size_t err_len)
+{
+    const fss_tf_model *m = w->m;
+    size_t most = head ? fss_tf_head_slice(m) * m->d : 0;
+    for (int p = 0; p < FSS_TF_PARTS; p++)
+        most = p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
+    uint64_t *v = NULL;
+    fss_status s = fss_gguf_open(path, &w->gg, err, err_len);
+    if (s == FSS_OK)
+        s = tf_gguf_check(w->gg, m, layers, err, err_len);
+    if (s == FSS_OK && !(v = (uint64_t *)malloc(most * 8)))
+        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    for (int l = 0; s == FSS_OK && l <= layers; l++)
+        for (int p = 0; s == FSS_OK && p < FSS_TF_PARTS; p++)
+            if (p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) &&
+                (l < layers ? p < FSS_TF_NORM : p >= FSS_TF_NORM && (p == FSS_TF_NORM || m->tokens)))
+                s = tf_gguf_read(w->gg, m, l < layers ? l : 0, (fss_tf_part)p, v, err, err_len);
+    for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
+        s = tf_gguf_read_head(w->gg, m, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v,
+                              err, err_len);
+    if (v)
+        fss_free_wiped(v, most * 8);
+    if (s != FSS_OK) {
+        fss_tf_weights_free(w);
+        return s;
+    }
+    *out = w;
+    return FSS_OK;
+}
+
 fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int layers, int head, const char *path,
                                char *err, size_t err_len)
 {
@@ -429,6 +458,13 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     if (!w)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     w->m = m;
+    char magic[4] = "";
+    FILE *f = fopen(path, "rb");
+    const int gguf = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
+    if (f)
+        fclose(f);
+    if (gguf) /* a llama.cpp file: every tensor the run takes read once now, as below */
+        return open_gguf(w, out, layers, head, path, err, err_len);
     fss_status s = fss_safetensors_open(&w->st, path, err, err_len);
     if (s == FSS_OK && !detect(w)) {
         static const char *const first[] = {"encoder.layer.0.attention.self.query.weight",
@@ -465,7 +501,8 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     if (s == FSS_OK)
         s = read_file(w, 0, FSS_TF_NORM, v, err, err_len);
     for (int p = FSS_TF_WORDS; s == FSS_OK && m->tokens && p < FSS_TF_PARTS; p++) /* a model that takes text */
-        s = read_file(w, 0, (fss_tf_part)p, v, err, err_len);
+        if (fss_tf_part_count(m, (fss_tf_part)p))
+            s = read_file(w, 0, (fss_tf_part)p, v, err, err_len);
     for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
         s = read_head_file(w, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v, err,
                            err_len);
@@ -479,12 +516,13 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
     return FSS_OK;
 }
 
-const char *fss_tf_weights_naming(const fss_tf_weights *w) { return w->st ? naming_str[w->nm] : "random"; }
+const char *fss_tf_weights_naming(const fss_tf_weights *w) { return w->gg ? "GGUF" : w->st ? naming_str[w->nm] : "random"; }
 
 void fss_tf_weights_free(fss_tf_weights *w)
 {
     if (!w)
         return;
     fss_safetensors_close(w->st);
+    fss_gguf_close(w->gg);
     free(w);
 }

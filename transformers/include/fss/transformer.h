@@ -43,6 +43,7 @@ typedef struct fss_tf_model {
     double eps;
     size_t window; /* GPT-Neo: its odd blocks attend to the last window tokens only; 0: none */
     size_t tokens, positions; /* a model that takes text: its vocabulary and positions; else 0 */
+    double rope;              /* Llama: the rotary embedding's base */
 } fss_tf_model;
 
 /* The token embeddings' ring (a table value must lie in +-2^(15 - scale): 8 at scale 12),
