@@ -258,7 +258,7 @@ static fss_status bpe_part(const fss_bpe *b, const uint8_t *t, size_t len, work 
         }
         a = e;
     }
-    free(cp), free(off);
+    fss_free_wiped(cp, (len + 1) * sizeof *cp), fss_free_wiped(off, (len + 1) * sizeof *off);
     return s;
 }
 
@@ -304,7 +304,8 @@ fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size_t len, int32_
     }
     if (s == FSS_OK)
         s = bpe_part(b, t + seg, len - seg, &w, ids, max, n, &dropped, err, err_len);
-    free(w.sym), free(w.at), free(w.len), free(w.key);
+    fss_free_wiped(w.sym, 2 * len + 8), fss_free_wiped(w.at, (len + 1) * sizeof(size_t)); /* party 1's text */
+    fss_free_wiped(w.len, (len + 1) * sizeof(size_t)), fss_free_wiped(w.key, 4 * len + 8);
     if (cut)
         *cut = dropped;
     return s;

@@ -9,6 +9,9 @@
 
 #include "strmap.h"
 
+enum { WP_DROP, WP_SPLIT, WP_KEEP };
+#include "wordpiece_unicode.h"
+
 #define WP_MAX_VOCAB (1u << 24) /* tokens; BERT's have 30522 */
 #define WP_MAX_FILE (64u << 20) /* bytes of vocab.txt */
 
@@ -39,6 +42,10 @@ void fss_wordpiece_free(fss_wordpiece *wp)
 fss_status fss_wordpiece_load(const char *path, fss_wordpiece **out, char *err, size_t err_len)
 {
     *out = NULL;
+    if (strcmp(utf8proc_unicode_version(), WP_UNICODE_VERSION)) /* the library at run time, not the header */
+        return fss_errorf(err, err_len, FSS_E_ARG,
+                          "tokenizer: utf8proc has Unicode %s, and its table of the reference's differences is for %s "
+                          "(tests/wordpiece_unicode.py makes it anew)", utf8proc_unicode_version(), WP_UNICODE_VERSION);
     FILE *f = fopen(path, "rb");
     if (!f)
         return fss_errorf(err, err_len, FSS_E_IO, "%s: %s", path, strerror(errno));
@@ -53,9 +60,10 @@ fss_status fss_wordpiece_load(const char *path, fss_wordpiece **out, char *err, 
     for (size_t got; (got = fread(blob + len, 1, cap - len, f)) > 0;) {
         len += got;
         if (len == cap) {
-            char *b = cap < WP_MAX_FILE ? realloc(blob, 2 * cap + 1) : NULL;
+            char *b = cap <= WP_MAX_FILE ? realloc(blob, 2 * cap + 1) : NULL;
             if (!b) {
-                s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: larger than %u MiB", path, WP_MAX_FILE >> 20);
+                s = cap > WP_MAX_FILE ? fss_errorf(err, err_len, FSS_E_FORMAT, "%s: larger than %u MiB", path, WP_MAX_FILE >> 20)
+                                      : fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
                 goto fail;
             }
             blob = b;
@@ -124,8 +132,6 @@ int32_t fss_wordpiece_id(const fss_wordpiece *wp, const char *token) { return wp
 
 /* ---- character classes (the reference's, on utf8proc's Unicode data) ---------------- */
 
-enum { WP_DROP, WP_SPLIT, WP_KEEP };
-#include "wordpiece_unicode.h"
 
 /* What the reference does with c where its older Unicode data differ from utf8proc's
  * (WP_DROP, WP_SPLIT, WP_KEEP), else -1: utf8proc's data hold. */
@@ -261,7 +267,7 @@ static fss_status wp_segment(const fss_wordpiece *wp, const uint8_t *t, size_t l
     /* 4: NFD */
     utf8proc_uint8_t *nfd = NULL;
     utf8proc_ssize_t nn = cn ? utf8proc_map(clean, (utf8proc_ssize_t)cn, &nfd, UTF8PROC_DECOMPOSE) : 0;
-    free(clean);
+    fss_free_wiped(clean, 12 * len + 1); /* party 1's text: wiped wherever it was */
     if (nn < 0)
         return fss_errorf(err, err_len, nn == UTF8PROC_ERROR_NOMEM ? FSS_E_NOMEM : FSS_E_FORMAT, "tokenizer: %s",
                           utf8proc_errmsg(nn));
@@ -270,7 +276,7 @@ static fss_status wp_segment(const fss_wordpiece *wp, const uint8_t *t, size_t l
     char *word = malloc(cap), *scratch = malloc(cap + 2);
     size_t *at = malloc(cap * sizeof *at);
     if (!word || !scratch || !at) {
-        free(word), free(scratch), free(at), free(nfd);
+        free(word), free(scratch), free(at), fss_free_wiped(nfd, (size_t)nn);
         return fss_errorf(err, err_len, FSS_E_NOMEM, "tokenizer: out of memory");
     }
     size_t wlen = 0, nch = 0;
@@ -302,7 +308,8 @@ static fss_status wp_segment(const fss_wordpiece *wp, const uint8_t *t, size_t l
         }
     }
     wp_word(wp, word, wlen, at, nch, scratch, o);
-    free(word), free(scratch), free(at), free(nfd);
+    fss_free_wiped(word, cap), fss_free_wiped(scratch, cap + 2), fss_free_wiped(at, cap * sizeof *at);
+    fss_free_wiped(nfd, (size_t)nn);
     return FSS_OK;
 }
 

@@ -486,13 +486,20 @@ static int ceil_log2(size_t d)
     return p;
 }
 
-#define NORM_K 12      /* v < 2^12 */
 #define NORM_F 20      /* S's scale */
 #define NORM_MANT 10   /* mantissa bits of the table's index */
 
+/* The variance's range: v < 2^K, as much as the sum of d squares at scale 2f leaves in the
+ * ring (K >= 12 where n >= 2 f + 26 and d <= 8192), at most 30. */
+static int norm_k(int n, int f, size_t d)
+{
+    const int k = n - 1 - 2 * f - ceil_log2(d);
+    return k < 30 ? k : 30;
+}
+
 static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_tensor *v, size_t d, fss_tensor *y)
 {
-    const int n = c->bits, f = c->scale, L = 2 * f + NORM_K;
+    const int n = c->bits, f = c->scale, NORM_K = norm_k(n, f, d), L = 2 * f + NORM_K;
     const double fold = sqrt((double)d / ldexp(1.0, ceil_log2(d)));
     const size_t rows = v->count, J = (size_t)L - 1; /* thresholds 2^1 .. 2^(L-1) */
     for (size_t r = 0; ev->mode == FSS_MODE_CLEAR && r < rows; r++)

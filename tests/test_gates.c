@@ -28,7 +28,7 @@ typedef struct model {
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -62,6 +62,16 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         s = fss_gate_matmul(ev, &x, &w, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
+    case M_MATMUL_REV: { /* X party 0's input, W party 1's: the cross path the other way round */
+        fss_tensor X0 = {0}, W1 = {0};
+        s = fss_gate_input(ev, 0, 2, sx, bits, 0, md->x, &X0);
+        if (s == FSS_OK) s = fss_gate_input(ev, 1, 2, sw, bits, 0, md->w, &W1);
+        if (s == FSS_OK) s = fss_gate_matmul(ev, &X0, &W1, &a);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        fss_tensor_free(&X0);
+        fss_tensor_free(&W1);
+        break;
+    }
     case M_MATMUL_XWIRE: /* X = 3 x is a wire, W party 0's input: R_x shared */
         s = fss_gate_scale(ev, &x, 3, &b);
         if (s == FSS_OK) s = fss_gate_matmul(ev, &b, &w, &a);
@@ -154,6 +164,7 @@ static size_t out_count(const model *md)
     case M_MATMUL:
     case M_MATMUL_WIRE:
     case M_MATMUL_XWIRE:
+    case M_MATMUL_REV:
     case M_CHAIN:
         return md->m * md->n;
     case M_CONV:
@@ -621,6 +632,8 @@ int main(void)
         md = base, md.name = "matmul", md.kind = M_MATMUL; /* X party 1's input, W party 0's: R_x unshared */
         run(&md);
         md = base, md.name = "matmul of a wire", md.kind = M_MATMUL_XWIRE; /* W party 0's: R_x shared */
+        run(&md);
+        md = base, md.name = "matmul of party 0's input by party 1's", md.kind = M_MATMUL_REV;
         run(&md);
         md = base, md.name = "matmul by a wire", md.kind = M_MATMUL_WIRE;
         run(&md);

@@ -503,15 +503,16 @@ static void run_nm(int rms, int bits, int scale, size_t rows, size_t d)
     free(x), free(gb), free(want), free(got[0]), free(got[1]), free(xv), free(gv);
 }
 
-/* LayerNorm's ranges: a variance of 2^12 or more, a mean too large for the ring: the clear
- * walk refuses them with a message (the secure walk would be silently wrong). */
+/* LayerNorm's ranges: a variance of 2^K or more (K = 22 at d = 8 in 50 bits), a mean too
+ * large for the ring: the clear walk refuses them with a message (the secure walk would be
+ * silently wrong). */
 static void norm_refusals(void)
 {
     static const struct {
         size_t d;
         double a, b; /* alternating values */
         const char *want;
-    } cases[] = {{8, 100, -100, "variance (or mean square) is"}, {4096, 600, 600, "mean 600 is too large"}};
+    } cases[] = {{8, 2100, -2100, "variance (or mean square) is"}, {4096, 600, 600, "mean 600 is too large"}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const size_t d = cases[c].d;
         uint64_t *x = malloc(d * 8), *gb = malloc(2 * d * 8);

@@ -79,6 +79,9 @@ def main():
     print(" * reference tokenizer does otherwise than utf8proc %s's data say: drops (WP_DROP), splits"
           % u8.utf8proc_version().decode())
     print(" * off (WP_SPLIT) or keeps in the word (WP_KEEP) a character. */")
+    u8.utf8proc_unicode_version.restype = ctypes.c_char_p
+    print("#define WP_UNICODE_VERSION \"%s\" /* utf8proc's data the table is against */"
+          % u8.utf8proc_unicode_version().decode())
     print("static const struct wp_range { int32_t lo, hi; int cls; } wp_reference_classes[] = {")
     for lo, hi, k in ranges:
         print("    {0x%X, 0x%X, %s}," % (lo, hi, NAMES[k]))

@@ -11,6 +11,7 @@
 #include "fss/ring.h"
 #include "fss/rng.h"
 #include "fss/transformer.h"
+#include "fss/bpe.h"
 #include "fss/wordpiece.h"
 
 #define MAX_BATCH 4096
@@ -43,10 +44,13 @@ static const fss_flag tf_flags[] = {
      "random weights of the right shapes from SEED, drawn a part of a block at a time"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
      ".npy float32 token embeddings [batch][seq][d]; 'random': uniform in [-1, 1) from a fixed seed"},
-    {"--text", "TEXT", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "minilm: a sentence (instead of --input)"},
-    {"--text-file", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "minilm: one sentence a line, the batch"},
+    {"--text", "TEXT", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
+     "minilm, smollm2: a sentence or prompt (instead of --input; on the command line, other local users can read "
+     "it: private text goes in --text-file)"},
+    {"--text-file", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "minilm, smollm2: one a line, the batch"},
     {"--vocab", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
-     "minilm: the tokenizer's vocab.txt (default: the source tree's transformers/minilm-vocab.txt)"},
+     "the tokenizer: minilm's vocab.txt, smollm2's GGUF (defaults: the source tree's transformers/minilm-vocab.txt, "
+     "transformers/smollm2-tokenizer.gguf)"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy: hidden states [batch][seq][d] (BERT, --hidden), logits [batch][vocab] (GPT, Llama), "
      "int64 tokens [batch] (--next-token), or sentence embeddings [batch][d] (minilm)"},
@@ -90,10 +94,10 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
                           hidden ? "--hidden" : "--next-token");
     if (hidden && token)
         return fss_errorf(err, err_len, FSS_E_ARG, "--hidden or --next-token, not both");
-    if (m->tokens && seq > m->positions)
-        return fss_errorf(err, err_len, FSS_E_ARG, "%s takes at most %zu tokens a sentence, not --seq %zu", m->name,
-                          m->positions, seq);
-    const fss_tf_out o = m->tokens                ? FSS_TF_OUT_SENTENCE
+    if (m->tokens && (seq > m->positions || (q && m->arch == FSS_TF_BERT && seq < 2)))
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s takes %d to %zu tokens a sentence, not --seq %zu", m->name,
+                          m->arch == FSS_TF_BERT ? 2 : 1, m->positions, seq); /* ([CLS] and [SEP]) */
+    const fss_tf_out o = m->tokens && m->arch == FSS_TF_BERT ? FSS_TF_OUT_SENTENCE
                          : !m->vocab || hidden     ? FSS_TF_OUT_HIDDEN
                          : token                   ? FSS_TF_OUT_TOKEN
                                                    : FSS_TF_OUT_LOGITS;
@@ -113,8 +117,8 @@ static fss_status tf_parse(void **state, const char *desc, char *err, size_t err
             o = strcmp(out, out_names[i]) ? o : i;
     if (o < 0 || !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
         layers > m->layers || bits != m->bits || scale != m->scale ||
-        (m->tokens ? o != FSS_TF_OUT_SENTENCE || seq > m->positions
-                   : o == FSS_TF_OUT_SENTENCE || (o != FSS_TF_OUT_HIDDEN && !m->vocab)))
+        (m->tokens && seq > m->positions) || (m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE) ||
+        (o != FSS_TF_OUT_HIDDEN && o != FSS_TF_OUT_SENTENCE && !m->vocab))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
     return new_run(state, m, batch, seq, layers, (fss_tf_out)o);
@@ -223,33 +227,64 @@ static fss_status read_sentences(const fss_args *a, char **buf, size_t *buflen, 
             ++*count;
         }
     *count += len && (*buf)[len - 1] != '\0';
+    while (*count && !(*buf)[len - 1]) { /* empty lines at the end are no sentences */
+        size_t e = len - 1; /* the last line's end: the NUL at len - 1 is its newline */
+        size_t b = e;
+        while (b && (*buf)[b - 1])
+            b--;
+        if (b != e)
+            break;
+        (*count)--, len--;
+    }
     if (!*count)
         return fss_errorf(err, err_len, FSS_E_ARG, "--text-file %s holds no sentence", file);
     return FSS_OK;
 }
 
-/* A model that takes text: party 1's sentences as token ids (padded with [PAD], id 0) and
+/* Party 1's tokenizer: BERT's WordPiece ([CLS] ... [SEP]) or a GGUF's byte-level BPE. */
+typedef struct text_tok {
+    fss_wordpiece *wp;
+    fss_bpe *bpe;
+} text_tok;
+
+static fss_status tok_load(const fss_tf_model *m, const char *path, text_tok *t, char *err, size_t err_len)
+{
+    fss_status s = m->arch == FSS_TF_BERT ? fss_wordpiece_load(path, &t->wp, err, err_len)
+                                          : fss_bpe_load_gguf(path, &t->bpe, err, err_len);
+    const size_t n = s != FSS_OK ? 0 : t->wp ? fss_wordpiece_vocab_size(t->wp) : fss_bpe_vocab_size(t->bpe);
+    if (s == FSS_OK && n != m->tokens)
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %zu tokens; %s's vocabulary has %zu", path, n, m->name, m->tokens);
+    return s;
+}
+
+static fss_status tok_encode(const text_tok *t, const char *text, int32_t *ids, size_t room, size_t *n, size_t *cut,
+                             char *err, size_t err_len)
+{
+    return t->wp ? fss_wordpiece_encode(t->wp, text, strlen(text), ids, room, n, cut, err, err_len)
+                 : fss_bpe_encode(t->bpe, text, strlen(text), ids, room, n, cut, err, err_len);
+}
+
+/* A model that takes text: party 1's sentences as token ids (padded with id 0) and
  * counts, the batch and sequence the keys' (a party) or the text's (clear: the longest
  * sentence, at most --seq or TEXT_SEQ tokens). */
 static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_len)
 {
     const char *vocab = fss_args_get(a, "--vocab");
+    if (!vocab)
+        vocab = r->m->arch == FSS_TF_BERT ? FSS_TF_DIR "/minilm-vocab.txt" : FSS_TF_DIR "/smollm2-tokenizer.gguf";
     if (!fss_args_get(a, "--text") == !fss_args_get(a, "--text-file") || fss_args_get(a, "--input"))
         return fss_errorf(err, err_len, FSS_E_ARG, "%s takes text: --text \"a sentence\" or --text-file FILE (one of "
                           "them), not --input", r->m->name);
     char *buf = NULL;
     size_t count = 0, buflen = 0;
-    fss_wordpiece *wp = NULL;
+    text_tok tk = {NULL, NULL};
     fss_status s = read_sentences(a, &buf, &buflen, &count, err, err_len);
     if (s == FSS_OK && count > MAX_BATCH)
         s = fss_errorf(err, err_len, FSS_E_ARG, "%zu sentences: at most %d a run", count, MAX_BATCH);
     if (s == FSS_OK && r->batch && count != r->batch)
         s = fss_errorf(err, err_len, FSS_E_ARG, "the keys are for %zu sentences, and the text has %zu", r->batch, count);
     if (s == FSS_OK)
-        s = fss_wordpiece_load(vocab ? vocab : FSS_TF_VOCAB, &wp, err, err_len);
-    if (s == FSS_OK && fss_wordpiece_vocab_size(wp) != r->m->tokens)
-        s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %zu tokens; %s's vocabulary has %zu",
-                       vocab ? vocab : FSS_TF_VOCAB, fss_wordpiece_vocab_size(wp), r->m->name, r->m->tokens);
+        s = tok_load(r->m, vocab, &tk, err, err_len);
     const size_t room = r->seq ? r->seq : TEXT_SEQ < r->m->positions ? TEXT_SEQ : r->m->positions;
     int32_t *ids = s == FSS_OK ? (int32_t *)calloc(count * room, sizeof *ids) : NULL;
     size_t *n = s == FSS_OK ? (size_t *)calloc(count, sizeof *n) : NULL, longest = 1;
@@ -258,8 +293,12 @@ static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_
     const char *t = buf;
     for (size_t i = 0; s == FSS_OK && i < count; t += strlen(t) + 1, i++) {
         size_t cut = 0;
-        if ((s = fss_wordpiece_encode(wp, t, strlen(t), ids + i * room, room, &n[i], &cut, err, err_len)) != FSS_OK)
+        if ((s = tok_encode(&tk, t, ids + i * room, room, &n[i], &cut, err, err_len)) != FSS_OK)
             break;
+        if (!n[i]) {
+            s = fss_errorf(err, err_len, FSS_E_ARG, "text %zu has no token", i + 1);
+            break;
+        }
         if (cut)
             fprintf(stderr, "sentence %zu: its last %zu pieces cut (%zu tokens a sentence)\n", i + 1, cut, room);
         longest = n[i] > longest ? n[i] : longest;
@@ -280,7 +319,8 @@ static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_
     if (buf)
         fss_free_wiped(buf, buflen);
     free(n);
-    fss_wordpiece_free(wp);
+    fss_wordpiece_free(tk.wp);
+    fss_bpe_free(tk.bpe);
     return s;
 }
 

@@ -305,7 +305,7 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
     tf_piece pc[MAX_PIECES];
     const int n = tf_pieces(m, p, pc);
     const double qs = w->nm == HF_NEO ? 1 : 1 / sqrt((double)(m->d / m->heads));
-    const double lim = ldexp(1.0, (p == FSS_TF_WORDS ? FSS_TF_EMBED_BITS + 1 : m->bits) - 2 - m->scale);
+    const double lim = tf_limit(m, p);
     char who[96], name[192];
     snprintf(who, sizeof who, "%s (Hugging Face %s names)", m->name, naming_str[w->nm]);
     fss_status s = FSS_OK;

@@ -103,7 +103,7 @@ fss_status tf_gguf_read(const fss_gguf *g, const fss_tf_model *m, int l, fss_tf_
     tf_piece pc[MAX_PIECES];
     const int n = tf_pieces(m, p, pc);
     const double qs = 1 / sqrt((double)(m->d / m->heads));
-    const double lim = ldexp(1.0, (p == FSS_TF_WORDS ? FSS_TF_EMBED_BITS + 1 : m->bits) - 2 - m->scale);
+    const double lim = tf_limit(m, p);
     fss_status s = FSS_OK;
     for (int i = 0; s == FSS_OK && i < n; i++) {
         gsrc src;
@@ -139,7 +139,7 @@ fss_status tf_gguf_read_head(const fss_gguf *g, const fss_tf_model *m, size_t c0
     if (s == FSS_OK && !f)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for the LM head");
     if (s == FSS_OK)
-        s = rows_of(g, t, c0, c1, d, ldexp(1.0, m->bits - 2 - m->scale), f, err, err_len);
+        s = rows_of(g, t, c0, c1, d, tf_limit(m, FSS_TF_HEAD), f, err, err_len);
     for (size_t j = 0; s == FSS_OK && j < k; j++) /* token c0 + j's row: column j of [d][k] */
         for (size_t i = 0; i < d; i++)
             v[i * k + j] = tf_fixed(f[j * d + i], m);

@@ -3,6 +3,8 @@
 #ifndef FSS_TF_WEIGHTS_INTERNAL_H
 #define FSS_TF_WEIGHTS_INTERNAL_H
 
+#include <math.h>
+
 #include "fss/gguf.h"
 #include "fss/transformer.h"
 
@@ -17,6 +19,14 @@ typedef struct tf_piece {
 /* Part p's pieces (their count; at most MAX_PIECES), and x at the model's scale. */
 int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc);
 uint64_t tf_fixed(double x, const fss_tf_model *m);
+
+/* The bound a weight of part p must lie strictly within: the token embeddings' ring's
+ * signed range (less half a step: x rounds to a value that fits), else 2^(n-2) at scale f. */
+static inline double tf_limit(const fss_tf_model *m, fss_tf_part p)
+{
+    return p == FSS_TF_WORDS ? ldexp(1.0, FSS_TF_EMBED_BITS - 1 - m->scale) - ldexp(1.0, -m->scale - 1)
+                             : ldexp(1.0, m->bits - 2 - m->scale);
+}
 
 /* A llama.cpp GGUF file of a Llama model (weights_gguf.c): its metadata must give m's
  * shapes (and the first layers blocks' tensors be there, of readable types); then parts
