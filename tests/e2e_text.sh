@@ -124,4 +124,30 @@ def ints(p):
 both = ints(sys.argv[1])
 assert both == ints(sys.argv[2]) + ints(sys.argv[3]), (both, ints(sys.argv[2]), ints(sys.argv[3]))
 PY
+
+# generation: three tokens, each a forward pass over the prompt and the tokens so far; the
+# first is the next token above, and secure == clear
+"$dealer" --model smollm2 --seq 14 --batch 2 --layers 1 --generate 3 --out "$work/g" --quiet >/dev/null 2>&1 ||
+    bad "smollm2 --generate: dealer"
+"$online" --clear --model smollm2 --layers 1 --seq 14 --generate 3 "${w[@]}" --text-file "$work/p.txt" \
+    --output "$work/g-clear.npy" --quiet || bad "smollm2 --generate: clear run"
+p=$(port)
+"$online" --party 0 --keys "$work/g/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 60 --quiet \
+    >"$work/log0" 2>&1 &
+pid=$!
+"$online" --party 1 --keys "$work/g/p1.bin" --peer 127.0.0.1:$p --text-file "$work/p.txt" --output "$work/g.npy" \
+    --threads 1 --timeout 60 --quiet >"$work/log1" 2>&1
+rc1=$?
+wait $pid
+[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/g.npy" "$work/g-clear.npy" && ok ||
+    { bad "smollm2 --generate: the secure tokens differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+python3 - "$work/g-clear.npy" "$work/sm-clear.npy" <<'PY' && ok || bad "smollm2 --generate: not [2][3], or its first tokens are not the next tokens"
+import ast, struct, sys
+def ints(p):
+    raw = open(p, "rb").read()
+    n = struct.unpack("<H", raw[8:10])[0]
+    return ast.literal_eval(raw[10:10 + n].decode())["shape"], list(struct.unpack("<%dq" % ((len(raw) - 10 - n) // 8), raw[10 + n:]))
+(shape, g), (_, nxt) = ints(sys.argv[1]), ints(sys.argv[2])
+assert shape == (2, 3) and [g[0], g[3]] == nxt, (shape, g, nxt)
+PY
 finish

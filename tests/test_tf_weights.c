@@ -5,13 +5,17 @@
  * - The QKV part is c_attn's layout itself ([d][3d], then the bias [3d]), with 1/sqrt(head
  *   size) folded into the queries' columns.
  * - An embeddings table of the wrong shape, a missing tensor and a value beyond the ring
- *   are refused at open, naming the tensor. */
+ *   are refused at open, naming the tensor.
+ * - Generation (fss_tf_walk with a fss_tf_gen, clear walk, smollm2's shape, one block,
+ *   random weights and prompts): step k's token is the next token of the prompt and the
+ *   k tokens before it, each prompt alone. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "fss/ctx.h"
 #include "fss/ring.h"
 #include "fss/transformer.h"
 
@@ -52,9 +56,58 @@ static void write_st(const char *path, tensor_spec *t, size_t n)
 
 static float uni(fss_rng *r) { return (float)((double)(check_u64(r) >> 11) / 9007199254740992.0 * 2 - 1); }
 
+/* The next token of one text's ids (clear walk, one block). */
+static uint64_t next_token(fss_ctx *ctx, const fss_tf_model *m, const fss_tf_weights *w, const uint64_t *ids, size_t n)
+{
+    uint64_t x[64], out = 0;
+    REQUIRE(n < 63);
+    memcpy(x, ids, n * 8);
+    x[n] = n; /* the count */
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    REQUIRE(fss_tf_walk(ev, m, 1, 1, n, FSS_TF_OUT_TOKEN, w, x, &out, NULL, NULL) == FSS_OK);
+    fss_eval_free(ev);
+    return out;
+}
+
+static void generation(fss_rng *r)
+{
+    const fss_tf_model *m = fss_tf_find("smollm2");
+    REQUIRE(m && m->tokens);
+    fss_ctx *ctx;
+    fss_tf_weights *w;
+    REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK && fss_tf_weights_random(&w, m, check_u64(r)) == FSS_OK);
+    enum { B = 2, SEQ = 5, G = 3 };
+    const size_t len[B] = {3, 5};
+    uint64_t x[B * SEQ + B] = {0}, out[G * B];
+    for (size_t b = 0; b < B; b++) {
+        for (size_t t = 0; t < len[b]; t++)
+            x[b * SEQ + t] = check_u64(r) % m->tokens;
+        x[B * SEQ + b] = len[b];
+    }
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    const fss_tf_gen gen = {G, NULL, NULL};
+    REQUIRE(fss_tf_walk(ev, m, 1, B, SEQ, FSS_TF_OUT_TOKEN, w, x, out, &gen, NULL) == FSS_OK);
+    fss_eval_free(ev);
+    for (size_t b = 0; b < B; b++) {
+        uint64_t ids[SEQ + G];
+        memcpy(ids, x + b * SEQ, len[b] * 8);
+        for (size_t k = 0; k < G; k++) {
+            const uint64_t want = next_token(ctx, m, w, ids, len[b] + k);
+            CHECK(out[k * B + b] == want, "sequence %zu step %zu: generated %llu, the next token of its text is %llu",
+                  b, k, (unsigned long long)out[k * B + b], (unsigned long long)want);
+            ids[len[b] + k] = out[k * B + b];
+        }
+    }
+    fss_tf_weights_free(w);
+    fss_ctx_free(ctx);
+}
+
 int main(void)
 {
     fss_rng *r = check_init("test_tf_weights");
+    generation(r);
     const fss_tf_model *m = fss_tf_find("gpt2-tiny");
     REQUIRE(m && m->arch == FSS_TF_GPT);
     const size_t d = m->d, V = m->vocab;

@@ -19,12 +19,15 @@
 #define RANDOM_INPUT_SEED 3
 #define TEXT_SEQ 256       /* a clear run's default cut, sentence-transformers' max_seq_length */
 #define TEXT_MAX (1 << 20) /* bytes of --text-file */
+#define MAX_GEN 1024       /* tokens --generate makes */
 
 typedef struct tf_run {
     const fss_tf_model *m;
     size_t batch, seq; /* dealer: the flags'; a party: the key file's; clear: the input's or the flags' */
     int layers;
     fss_tf_out out_kind; /* hidden states, logits or the next token */
+    size_t gen;          /* tokens generated (--generate; 1: the next token only) */
+    fss_bpe *bpe;        /* party 1 and clear, a language model from text: to print what it generates */
     fss_tf_weights *w; /* party 0 and clear: --weights or --random-weights */
     uint64_t *x, *out; /* party 1 and clear: embeddings (or token ids and counts) and what it receives */
     size_t xcount;     /* values x holds */
@@ -38,6 +41,8 @@ static const fss_flag tf_flags[] = {
      "GPT and Llama: reveal the last hidden states, not the last position's logits"},
     {"--next-token", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
      "GPT and Llama: reveal only the next token (the logits' argmax), not the logits"},
+    {"--generate", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
+     "smollm2: generate N tokens, each a forward pass over the prompt and the tokens so far (implies --next-token)"},
     {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
      ".safetensors with Hugging Face's names for the architecture (or --random-weights)"},
     {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
@@ -53,7 +58,7 @@ static const fss_flag tf_flags[] = {
      "transformers/smollm2-tokenizer.gguf)"},
     {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy: hidden states [batch][seq][d] (BERT, --hidden), logits [batch][vocab] (GPT, Llama), "
-     "int64 tokens [batch] (--next-token), or sentence embeddings [batch][d] (minilm)"},
+     "int64 tokens [batch] (--next-token; [batch][N] with --generate N), or sentence embeddings [batch][d] (minilm)"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -64,12 +69,20 @@ static int uses_head(fss_tf_out o) { return o == FSS_TF_OUT_LOGITS || o == FSS_T
 
 static const char *const out_names[] = {"hidden", "logits", "token", "sentence"};
 
-static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o)
+/* Values of what party 1 receives: the walk's output, once a generated token. */
+static size_t out_count(const void *state)
+{
+    const tf_run *r = (const tf_run *)state;
+    return fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq) * r->gen;
+}
+
+static fss_status new_run(void **state, const fss_tf_model *m, size_t batch, size_t seq, int layers, fss_tf_out o,
+                          size_t gen)
 {
     tf_run *r = (tf_run *)calloc(1, sizeof *r);
     if (!r)
         return FSS_E_NOMEM;
-    r->m = m, r->batch = batch, r->seq = seq, r->layers = layers, r->out_kind = o;
+    r->m = m, r->batch = batch, r->seq = seq, r->layers = layers, r->out_kind = o, r->gen = gen;
     *state = r;
     return FSS_OK;
 }
@@ -88,7 +101,12 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
     if (l && !fss_parse_count(l, (size_t)m->layers, &layers))
         return fss_errorf(err, err_len, FSS_E_ARG, "--layers needs 1 to %d (%s's blocks), not '%s'", m->layers, m->name,
                           l);
-    const int hidden = fss_args_get(a, "--hidden") != NULL, token = fss_args_get(a, "--next-token") != NULL;
+    const char *g = fss_args_get(a, "--generate");
+    size_t gen = 1;
+    if (g && (!fss_parse_count(g, MAX_GEN, &gen) || !m->tokens || m->arch == FSS_TF_BERT))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--generate needs 1 to %d, and a language model that takes text "
+                          "(smollm2), not '%s' with %s", MAX_GEN, g, m->name);
+    const int hidden = fss_args_get(a, "--hidden") != NULL, token = g || fss_args_get(a, "--next-token") != NULL;
     if ((hidden || token) && !m->vocab)
         return fss_errorf(err, err_len, FSS_E_ARG, "%s has no LM head: it reveals hidden states (drop %s)", m->name,
                           hidden ? "--hidden" : "--next-token");
@@ -101,41 +119,48 @@ static fss_status tf_configure(void **state, const char *model, fss_role role, c
                          : !m->vocab || hidden     ? FSS_TF_OUT_HIDDEN
                          : token                   ? FSS_TF_OUT_TOKEN
                                                    : FSS_TF_OUT_LOGITS;
-    return new_run(state, m, batch, seq, (int)layers, o);
+    if (m->tokens && seq + gen - 1 > m->positions)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: --seq %zu and --generate %zu take more than its %zu positions",
+                          m->name, seq, gen, m->positions);
+    return new_run(state, m, batch, seq, (int)layers, o, gen);
 }
 
 static fss_status tf_parse(void **state, const char *desc, char *err, size_t err_len)
 {
     char name[64];
-    size_t batch = 0, seq = 0;
+    size_t batch = 0, seq = 0, gen = 1;
     int layers = 0, bits = 0, scale = 0, o = -1;
     char out[16] = "";
     const fss_tf_model *m = NULL;
-    if (sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d out=%15s bits=%d scale=%d", name, &batch, &seq, &layers,
-               out, &bits, &scale) == 7)
+    const int k = sscanf(desc, "model=%63s batch=%zu seq=%zu layers=%d out=%15s bits=%d scale=%d gen=%zu", name, &batch,
+                         &seq, &layers, out, &bits, &scale, &gen);
+    if (k == 7 || k == 8)
         for (int i = 0; i < 4; i++)
             o = strcmp(out, out_names[i]) ? o : i;
     if (o < 0 || !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
+        !gen || gen > MAX_GEN || (gen > 1 && (o != FSS_TF_OUT_TOKEN || !m->tokens || m->arch == FSS_TF_BERT)) ||
         layers > m->layers || bits != m->bits || scale != m->scale ||
         (m->tokens && seq > m->positions) || (m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE) ||
         (o != FSS_TF_OUT_HIDDEN && o != FSS_TF_OUT_SENTENCE && !m->vocab))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
-    return new_run(state, m, batch, seq, layers, (fss_tf_out)o);
+    return new_run(state, m, batch, seq, layers, (fss_tf_out)o, gen);
 }
 
 static void tf_describe(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "model=%s batch=%zu seq=%zu layers=%d out=%s bits=%d scale=%d", r->m->name, r->batch, r->seq,
-             r->layers, out_names[r->out_kind], r->m->bits, r->m->scale);
+    const int k = snprintf(out, len, "model=%s batch=%zu seq=%zu layers=%d out=%s bits=%d scale=%d", r->m->name,
+                           r->batch, r->seq, r->layers, out_names[r->out_kind], r->m->bits, r->m->scale);
+    if (r->gen > 1 && k > 0 && (size_t)k < len)
+        snprintf(out + k, len - (size_t)k, " gen=%zu", r->gen);
 }
 
 static void tf_shape_json(const void *state, char *out, size_t len)
 {
     const tf_run *r = (const tf_run *)state;
-    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"layers\": %d, \"out\": \"%s\"", r->m->name,
-             r->batch, r->seq, r->layers, out_names[r->out_kind]);
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu, \"seq\": %zu, \"layers\": %d, \"out\": \"%s\", \"generate\": %zu",
+             r->m->name, r->batch, r->seq, r->layers, out_names[r->out_kind], r->gen);
 }
 
 /* Embeddings: 'random' (uniform in [-1, 1) from a fixed seed) or an .npy [batch][seq][d],
@@ -320,6 +345,8 @@ static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_
         fss_free_wiped(buf, buflen);
     free(n);
     fss_wordpiece_free(tk.wp);
+    if (s == FSS_OK && r->gen > 1) /* kept to print what it generates */
+        r->bpe = tk.bpe, tk.bpe = NULL;
     fss_bpe_free(tk.bpe);
     return s;
 }
@@ -349,17 +376,28 @@ static fss_status tf_load(void *state, fss_role role, const fss_args *a, char *e
     }
     if (s != FSS_OK || !(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return s;
-    if (!(r->out = (uint64_t *)calloc(fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq), 8)))
+    if (!(r->out = (uint64_t *)calloc(out_count(r), 8)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     return fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
+}
+
+/* Generation, one sequence: each token's text on stderr as it comes (party 1's own). */
+static void print_step(void *ctx, size_t step, const uint64_t *tokens)
+{
+    const tf_run *r = (const tf_run *)ctx;
+    char piece[256];
+    const size_t k = fss_bpe_decode(r->bpe, (int32_t)tokens[0], piece, sizeof piece);
+    fprintf(stderr, "%s%.*s%s", step ? "" : "generated: ", (int)k, piece, step + 1 == r->gen ? "\n" : "");
+    fflush(stderr);
 }
 
 static fss_status tf_walk(void *state, fss_eval *ev, fss_progress *pg)
 {
     tf_run *r = (tf_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    const fss_tf_gen gen = {r->gen, r->bpe && r->batch == 1 ? print_step : NULL, r};
     return fss_tf_walk(ev, r->m, r->layers, r->batch, r->seq, r->out_kind, clear || b == 0 ? r->w : NULL,
-                       clear || b == 1 ? r->x : NULL, clear || b == 1 ? r->out : NULL, pg);
+                       clear || b == 1 ? r->x : NULL, clear || b == 1 ? r->out : NULL, r->gen > 1 ? &gen : NULL, pg);
 }
 
 static fss_status tf_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
@@ -375,15 +413,15 @@ static fss_status tf_save(void *state, fss_role role, const fss_args *a, char *e
     tf_run *r = (tf_run *)state;
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return FSS_OK;
-    const size_t n = fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq);
+    const size_t n = out_count(r), tshape[2] = {r->batch, r->gen};
     const char *path = fss_args_get(a, "--output");
-    if (r->out_kind == FSS_TF_OUT_TOKEN) { /* token ids, int64 [batch] */
+    if (r->out_kind == FSS_TF_OUT_TOKEN) { /* token ids, int64 [batch] (generated: [batch][N]) */
         int64_t *t = (int64_t *)malloc(n * sizeof(int64_t));
         if (!t)
             return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++)
-            t[i] = fss_ring_to_signed(r->out[i], r->m->bits);
-        fss_status s = fss_npy_write_i64(path, t, 1, &n, err, err_len);
+        for (size_t i = 0; i < n; i++) /* the walk's are step-major */
+            t[i % r->batch * r->gen + i / r->batch] = fss_ring_to_signed(r->out[i], r->m->bits);
+        fss_status s = fss_npy_write_i64(path, t, r->gen > 1 ? 2 : 1, r->gen > 1 ? tshape : &n, err, err_len);
         fss_free_wiped(t, n * sizeof(int64_t));
         return s;
     }
@@ -409,7 +447,8 @@ static void tf_free(void *state)
     if (r->x)
         fss_free_wiped(r->x, r->xcount * 8);
     if (r->out)
-        fss_free_wiped(r->out, fss_tf_out_count(r->m, r->out_kind, r->batch, r->seq) * 8);
+        fss_free_wiped(r->out, out_count(r) * 8);
+    fss_bpe_free(r->bpe);
     fss_tf_weights_free(r->w);
     fss_free_wiped(r, sizeof *r);
 }

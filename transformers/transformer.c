@@ -435,59 +435,48 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, const
  * keys' layout: a change needs a new family version (family.c). */
 #define FSS_TF_LEAN_MIN 4096
 
-fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
-                       const fss_tf_weights *w, const uint64_t *x, uint64_t *out, fss_progress *pg)
+/* One forward pass of B's shape (fss_tf_walk's x, out); the progress counts from done of total. */
+static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const uint64_t *x, uint64_t *out,
+                          fss_progress *pg, size_t done, size_t total)
 {
-    if ((o == FSS_TF_OUT_LOGITS || o == FSS_TF_OUT_TOKEN) && !m->vocab)
-        return FSS_E_ARG; /* no LM head */
-    const int owner = fss_eval_mode(ev) == FSS_MODE_CLEAR || (fss_eval_mode(ev) == FSS_MODE_PARTY && fss_eval_party(ev) == 0);
-    if (owner != (w != NULL))
-        return fss_eval_fail(ev, FSS_E_ARG, "transformer: the weights are the owner's, and only the owner's");
-    size_t xs[2] = {batch * seq, m->d};
-    const size_t steps = (size_t)layers + (m->arch != FSS_TF_BERT);
-    blk B = {m, w, 0, batch, seq, NULL};
+    const fss_tf_model *m = B->m;
+    const size_t batch = B->batch, seq = B->seq, xs[2] = {batch * seq, m->d};
     fss_tensor cur = {0}, pad = {0}, pool = {0};
-    if ((m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE))
-        return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
-                             o == FSS_TF_OUT_SENTENCE ? "gives no sentence embeddings" : "reveals sentence embeddings");
-    /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
-     * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
-     * statistics (a value a row and head) one round: there a round costs more than bytes */
-    fss_eval_set_lean_shifts(ev, FSS_TF_LEAN_MIN);
     fss_status s = FSS_OK;
     for (size_t i = 0; m->tokens && x && i < batch * seq + batch; i++) /* ids < tokens, counts 1 .. seq */
         if (i < batch * seq ? x[i] >= m->tokens : x[i] < 1 || x[i] > seq)
             return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %zu is %llu, out of range",
                                  i < batch * seq ? "token" : "count", i < batch * seq ? i : i - batch * seq,
                                  (unsigned long long)x[i]);
+    B->l = 0, B->pad = NULL;
     if (m->tokens) { /* the token ids, then the counts */
-        if ((s = text_inputs(ev, &B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
-            s = embed(ev, &B, x, &cur);
-        B.pad = m->arch == FSS_TF_BERT ? &pad : NULL; /* causal: no token sees the pads after it */
+        if ((s = text_inputs(ev, B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
+            s = embed(ev, B, x, &cur);
+        B->pad = m->arch == FSS_TF_BERT ? &pad : NULL; /* causal: no token sees the pads after it */
     } else {
         s = fss_gate_input(ev, 1, 2, xs, m->bits, m->scale, x, &cur);
     }
-    for (; s == FSS_OK && B.l < layers; B.l++) {
+    for (; s == FSS_OK && B->l < layers; B->l++) {
         fss_tensor next = {0};
-        s = block(ev, &B, &cur, &next);
+        s = block(ev, B, &cur, &next);
         fss_tensor_free(&cur);
         cur = next;
-        fss_progress_step(pg, (size_t)B.l, steps, "block");
+        fss_progress_step(pg, done + (size_t)B->l, total, "block");
     }
     if (s == FSS_OK && m->arch != FSS_TF_BERT) { /* the final norm */
         fss_tensor y = {0};
-        if ((s = normalize(ev, &B, FSS_TF_NORM, &cur, &y)) == FSS_OK) {
+        if ((s = normalize(ev, B, FSS_TF_NORM, &cur, &y)) == FSS_OK) {
             fss_tensor_free(&cur);
             cur = y;
         } else {
             fss_tensor_free(&y);
         }
-        fss_progress_step(pg, (size_t)layers, steps, "final norm");
+        fss_progress_step(pg, done + (size_t)layers, total, "final norm");
     }
     if (s == FSS_OK && o != FSS_TF_OUT_HIDDEN) {
         fss_tensor head = {0};
-        if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, &B, &pool, &cur, &head)
-                                           : lm_head(ev, &B, &cur, m->tokens ? &pool : NULL, o, &head)) == FSS_OK) {
+        if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, B, &pool, &cur, &head)
+                                           : lm_head(ev, B, &cur, m->tokens ? &pool : NULL, o, &head)) == FSS_OK) {
             fss_tensor_free(&cur);
             cur = head;
         } else {
@@ -497,6 +486,52 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &cur, out);
     fss_tensor_free(&cur), fss_tensor_free(&pad), fss_tensor_free(&pool);
+    B->pad = NULL;
+    return s;
+}
+
+fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq, fss_tf_out o,
+                       const fss_tf_weights *w, const uint64_t *x, uint64_t *out, const fss_tf_gen *gen,
+                       fss_progress *pg)
+{
+    if ((o == FSS_TF_OUT_LOGITS || o == FSS_TF_OUT_TOKEN) && !m->vocab)
+        return FSS_E_ARG; /* no LM head */
+    const int owner = fss_eval_mode(ev) == FSS_MODE_CLEAR || (fss_eval_mode(ev) == FSS_MODE_PARTY && fss_eval_party(ev) == 0);
+    if (owner != (w != NULL))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: the weights are the owner's, and only the owner's");
+    if ((m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
+                             o == FSS_TF_OUT_SENTENCE ? "gives no sentence embeddings" : "reveals sentence embeddings");
+    const size_t G = gen ? gen->steps : 1, per = (size_t)layers + (m->arch != FSS_TF_BERT);
+    if (G > 1 && (!m->tokens || m->arch == FSS_TF_BERT || o != FSS_TF_OUT_TOKEN))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: only a language model that takes text generates tokens");
+    /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
+     * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
+     * statistics (a value a row and head) one round: there a round costs more than bytes */
+    fss_eval_set_lean_shifts(ev, FSS_TF_LEAN_MIN);
+    blk B = {m, w, 0, batch, seq, NULL};
+    if (G == 1)
+        return forward(ev, &B, layers, o, x, out, pg, 0, per);
+    /* generation: step k runs over the prompt and the k tokens so far, padded to seq + k */
+    uint64_t *xk = x ? (uint64_t *)malloc((batch * (seq + G) + batch) * 8) : NULL;
+    if (x && !xk)
+        return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
+    fss_status s = FSS_OK;
+    for (size_t k = 0; s == FSS_OK && k < G; k++) {
+        const size_t sk = seq + k;
+        for (size_t b = 0; xk && b < batch; b++) {
+            const size_t mb = (size_t)x[batch * seq + b];
+            for (size_t t = 0; t < sk; t++) /* the prompt, the tokens so far, the pads */
+                xk[b * sk + t] = t < mb ? x[b * seq + t] : t < mb + k ? out[(t - mb) * batch + b] : 0;
+            xk[batch * sk + b] = mb + k;
+        }
+        B.seq = sk;
+        if ((s = forward(ev, &B, layers, o, xk, out ? out + k * batch : NULL, pg, k * per, G * per)) == FSS_OK && out &&
+            gen->on_step)
+            gen->on_step(gen->ctx, k, out + k * batch);
+    }
+    if (xk)
+        fss_free_wiped(xk, (batch * (seq + G) + batch) * 8);
     return s;
 }
 

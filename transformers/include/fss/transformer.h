@@ -121,9 +121,18 @@ FSS_NODISCARD fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m
  * model that takes text the token ids (batch seq of them, each sequence's m tokens then
  * pads) followed by the batch counts m (1 to seq), out what party 1 receives (CLEAR and
  * party 1, fss_tf_out_count values), w the weights (CLEAR and party 0; else NULL). */
+/* Generation (a language model that takes text, the next token out): steps forward
+ * passes, step k over the prompt and the k tokens so far (padded to seq + k; party 1 adds
+ * each revealed token to its input), out steps x batch tokens, step-major; on_step (CLEAR
+ * and party 1) sees each step's batch of tokens as they come. NULL: one pass. */
+typedef struct fss_tf_gen {
+    size_t steps;
+    void (*on_step)(void *ctx, size_t step, const uint64_t *tokens);
+    void *ctx;
+} fss_tf_gen;
 FSS_NODISCARD fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t batch, size_t seq,
                                      fss_tf_out o, const fss_tf_weights *w, const uint64_t *x, uint64_t *out,
-                                     fss_progress *pg);
+                                     const fss_tf_gen *gen, fss_progress *pg);
 
 extern const fss_family fss_family_transformer;
 
