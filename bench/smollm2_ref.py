@@ -2,7 +2,7 @@
 # dequantized by the `gguf` package, attn_q and attn_k used as the file has them (its rotary
 # on adjacent pairs, which the converter's row permutation is for: independent of
 # fsskit's un-permutation and rotate_half). Test and benchmark only.
-#   smollm2_ref.py GGUF IDS_FILE OUT.json   (IDS_FILE: one prompt's ids a line, spaces between)
+#   [GENERATE=N] smollm2_ref.py GGUF IDS_FILE OUT.json   (IDS_FILE: one prompt's ids a line)
 # OUT.json: for each prompt its next token (argmax of the last position's logits), the top-5,
 # and the largest |hidden state| seen (the ring's needs).
 import json, sys
@@ -65,5 +65,18 @@ def forward(ids):
             "max_abs_hidden": float(big)}
 
 
-res = [forward([int(t) for t in line.split()]) for line in open(sys.argv[2]) if line.strip()]
+import os
+steps = int(os.environ.get("GENERATE", "0"))  # GENERATE=N: also N greedy tokens ("generated")
+res = []
+for line in open(sys.argv[2]):
+    if not line.strip():
+        continue
+    ids = [int(t) for t in line.split()]
+    r0 = forward(ids)
+    if steps:
+        gen = [r0["next"]]
+        while len(gen) < steps:
+            gen.append(forward(ids + gen)["next"])
+        r0["generated"] = gen
+    res.append(r0)
 json.dump(res, open(sys.argv[3], "w"))

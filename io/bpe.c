@@ -270,13 +270,9 @@ fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size_t len, int32_
     if (cut)
         *cut = 0;
     const uint8_t *t = (const uint8_t *)text;
-    for (size_t i = 0; i < len;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(t + i, (utf8proc_ssize_t)(len - i), &c);
-        if (k < 0)
-            return fss_errorf(err, err_len, FSS_E_FORMAT, "text: not valid UTF-8 at byte %zu", i);
-        i += (size_t)k;
-    }
+    const size_t bad = utf8_bad_at(t, len);
+    if (bad < len)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "text: not valid UTF-8 at byte %zu", bad);
     /* a piece's stand-ins take at most 2 bytes a byte; "A B" twice that and one */
     work w = {(char *)malloc(2 * len + 8), (size_t *)malloc((len + 1) * sizeof(size_t)),
               (size_t *)malloc((len + 1) * sizeof(size_t)), (char *)malloc(4 * len + 8)};

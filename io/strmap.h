@@ -1,11 +1,13 @@
-/* A string -> int32 map for io/'s tokenizers (open addressing, FNV-1a): keys are (pointer,
- * length) pairs into memory the caller keeps alive (a vocabulary file, a mapped GGUF). */
+/* What io/'s tokenizers share: a string -> int32 map (open addressing, FNV-1a; keys are
+ * (pointer, length) pairs into memory the caller keeps alive: a vocabulary file, a mapped
+ * GGUF), and the check that a text is UTF-8. */
 #ifndef FSS_IO_STRMAP_H
 #define FSS_IO_STRMAP_H
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 typedef struct strmap_slot {
     const char *s;
@@ -63,5 +65,19 @@ static inline void strmap_put(strmap *m, const char *s, size_t n, int32_t v)
 }
 
 static inline int32_t strmap_get(const strmap *m, const char *s, size_t n) { return strmap_at(m, s, n)->v; }
+
+/* The offset of the first byte that is not valid UTF-8 (overlong forms, surrogates and
+ * code points past U+10FFFF included), or len. */
+static inline size_t utf8_bad_at(const uint8_t *t, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t c;
+        const utf8proc_ssize_t k = utf8proc_iterate(t + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k < 0)
+            return i;
+        i += (size_t)k;
+    }
+    return len;
+}
 
 #endif

@@ -322,13 +322,9 @@ fss_status fss_wordpiece_encode(const fss_wordpiece *wp, const char *text, size_
     if (max_tokens < 2 || (len && !text))
         return fss_errorf(err, err_len, FSS_E_ARG, "tokenizer: room for %zu tokens (2 or more)", max_tokens);
     const uint8_t *t = (const uint8_t *)text;
-    for (size_t i = 0; i < len;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(t + i, (utf8proc_ssize_t)(len - i), &c);
-        if (k < 0)
-            return fss_errorf(err, err_len, FSS_E_FORMAT, "text: not valid UTF-8 at byte %zu", i);
-        i += (size_t)k;
-    }
+    const size_t bad = utf8_bad_at(t, len);
+    if (bad < len)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "text: not valid UTF-8 at byte %zu", bad);
     wp_out o = {.ids = ids + 1, .room = max_tokens - 2};
     size_t seg = 0;
     for (size_t i = 0; i < len; i++) {

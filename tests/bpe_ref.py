@@ -7,6 +7,8 @@ space; the control and user-defined tokens as special tokens). Test and benchmar
     bpe_ref.py GGUF cases OUT.tsv              the fixed cases (tests/data/bpe-cases.tsv)
     bpe_ref.py GGUF random SEED N OUT.tsv      N fresh random texts
     bpe_ref.py GGUF tokenizer OUT.gguf         the file's tokenizer alone, as a GGUF of no tensors
+    bpe_ref.py GGUF ids PROMPTS.txt OUT.txt    each prompt's ids, a line each (a literal \\n in a
+                                               prompt is a newline: bench/smollm2-check.sh's files)
 
 Each line of OUT.tsv: the text's UTF-8 bytes in hex, a tab, the ids, a tab, 0."""
 import random
@@ -88,6 +90,12 @@ def main():
         write_tokenizer(r, sys.argv[3])
         return
     tk = reference(tokens, merges, types)
+    if sys.argv[2] == "ids":
+        with open(sys.argv[4], "w") as out:
+            for line in open(sys.argv[3], encoding="utf-8").read().split("\n"):
+                if line:
+                    out.write(" ".join(map(str, tk.encode(line.replace("\\n", "\n")).ids)) + "\n")
+        return
     if sys.argv[2] == "cases":
         texts, out = CASES, sys.argv[3]
     else:

@@ -14,21 +14,29 @@ w=(--random-weights 7)
 printf '%s\n' "Hello, World! Café ΣΟΦΟΣ 我爱北京" "[CLS] short" \
     "The patient, 67, was discharged in stable condition; BP 120/80 mmHg. Follow-up in 2 weeks." >"$work/s.txt"
 
+# Both parties over loopback on the keys in $work/NAME (party 1 with the rest of the
+# arguments): party 1's output $work/NAME.npy must be CLEAR's bits.
+secure() { # NAME CLEAR WHAT PARTY1-ARGS...
+    local name=$1 clear=$2 what=$3 p pid rc1
+    shift 3
+    p=$(port)
+    "$online" --party 0 --keys "$work/$name/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 60 --quiet \
+        >"$work/log0" 2>&1 &
+    pid=$!
+    "$online" --party 1 --keys "$work/$name/p1.bin" --peer 127.0.0.1:$p "$@" --output "$work/$name.npy" --threads 1 \
+        --timeout 60 --quiet >"$work/log1" 2>&1
+    rc1=$?
+    wait $pid
+    [ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/$name.npy" "$clear" && ok ||
+        { bad "$what: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
+}
+
 "$dealer" --model minilm --seq 16 --batch 3 --layers 1 --out "$work/k" --quiet >/dev/null || bad "dealer"
 "$online" --clear --model minilm --layers 1 --seq 16 "${w[@]}" --text-file "$work/s.txt" --output "$work/clear.npy" \
     --quiet 2>"$work/log" || { bad "clear run"; cat "$work/log"; }
 grep -q "sentence 3: its last .* pieces cut (16 tokens a sentence)" "$work/log" && ok ||
     { bad "the cut of sentence 3 is not reported"; cat "$work/log"; }
-p=$(port)
-"$online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 30 --quiet \
-    >"$work/log0" 2>&1 &
-pid=$!
-"$online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$p --text-file "$work/s.txt" --output "$work/sec.npy" \
-    --threads 1 --timeout 30 --quiet >"$work/log1" 2>&1
-rc1=$?
-wait $pid
-[ $? = 0 ] && [ $rc1 = 0 ] && ok || { bad "parties"; cat "$work/log0" "$work/log1"; }
-cmp -s "$work/sec.npy" "$work/clear.npy" && ok || bad "the secure embeddings differ from the clear run's"
+secure k "$work/clear.npy" "minilm" --text-file "$work/s.txt"
 
 # the weights input once (the table, positions and the embeddings' LayerNorm among them):
 # the same bits again
@@ -40,15 +48,7 @@ pid=$!
     --quiet >"$work/log1" 2>&1 || { bad "the setup run"; cat "$work/log1"; }
 wait $pid
 "$dealer" --model minilm --seq 16 --batch 3 --layers 1 --weights-key "$work/m.key" --out "$work/k2" --quiet >/dev/null 2>&1
-p=$(port)
-"$online" --party 0 --keys "$work/k2/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --timeout 30 --quiet >"$work/log0" 2>&1 &
-pid=$!
-"$online" --party 1 --keys "$work/k2/p1.bin" --peer 127.0.0.1:$p --masked-weights "$work/mw.bin" --timeout 30 \
-    --text-file "$work/s.txt" --output "$work/once.npy" --quiet >"$work/log1" 2>&1
-rc1=$?
-wait $pid
-[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/once.npy" "$work/clear.npy" && ok ||
-    { bad "weights input once: the embeddings differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+secure k2 "$work/clear.npy" "minilm, weights input once" --masked-weights "$work/mw.bin" --text-file "$work/s.txt"
 
 # sentence 2 alone (its own 4 tokens, no pads) and in the batch: the same bits; unit norms
 "$online" --clear --model minilm --layers 1 "${w[@]}" --text "[CLS] short" --output "$work/one.npy" --quiet ||
@@ -101,16 +101,7 @@ printf '%s\n' "The capital of France is" "def fib(n): return 1 if n < 2 else" >"
     bad "smollm2: dealer"
 "$online" --clear --model smollm2 --layers 1 --seq 14 --next-token "${w[@]}" --text-file "$work/p.txt" \
     --output "$work/sm-clear.npy" --quiet || bad "smollm2: clear run"
-p=$(port)
-"$online" --party 0 --keys "$work/sm/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 60 --quiet \
-    >"$work/log0" 2>&1 &
-pid=$!
-"$online" --party 1 --keys "$work/sm/p1.bin" --peer 127.0.0.1:$p --text-file "$work/p.txt" --output "$work/sm.npy" \
-    --threads 1 --timeout 60 --quiet >"$work/log1" 2>&1
-rc1=$?
-wait $pid
-[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/sm.npy" "$work/sm-clear.npy" && ok ||
-    { bad "smollm2: the secure next tokens differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+secure sm "$work/sm-clear.npy" "smollm2" --text-file "$work/p.txt"
 for i in 1 2; do
     "$online" --clear --model smollm2 --layers 1 --next-token "${w[@]}" --text "$(sed -n ${i}p "$work/p.txt")" \
         --output "$work/sm$i.npy" --quiet
@@ -131,16 +122,7 @@ PY
     bad "smollm2 --generate: dealer"
 "$online" --clear --model smollm2 --layers 1 --seq 14 --generate 3 "${w[@]}" --text-file "$work/p.txt" \
     --output "$work/g-clear.npy" --quiet || bad "smollm2 --generate: clear run"
-p=$(port)
-"$online" --party 0 --keys "$work/g/p0.bin" --peer 127.0.0.1:$p "${w[@]}" --threads 1 --timeout 60 --quiet \
-    >"$work/log0" 2>&1 &
-pid=$!
-"$online" --party 1 --keys "$work/g/p1.bin" --peer 127.0.0.1:$p --text-file "$work/p.txt" --output "$work/g.npy" \
-    --threads 1 --timeout 60 --quiet >"$work/log1" 2>&1
-rc1=$?
-wait $pid
-[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/g.npy" "$work/g-clear.npy" && ok ||
-    { bad "smollm2 --generate: the secure tokens differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+secure g "$work/g-clear.npy" "smollm2 --generate" --text-file "$work/p.txt"
 python3 - "$work/g-clear.npy" "$work/sm-clear.npy" <<'PY' && ok || bad "smollm2 --generate: not [2][3], or its first tokens are not the next tokens"
 import ast, struct, sys
 def ints(p):

@@ -64,16 +64,7 @@ static void round_trips(const fss_bpe *b, fss_rng *r)
         for (size_t i = 0, chars = check_u64(r) % 100; i < chars; i++) {
             const uint32_t *p = pools[check_u64(r) % (sizeof pools / sizeof pools[0])];
             const uint32_t c = p[0] + (uint32_t)(check_u64(r) % (p[1] - p[0] + 1));
-            if (c < 0x80) {
-                t[n++] = (char)c;
-            } else if (c < 0x800) {
-                t[n++] = (char)(0xc0 | c >> 6), t[n++] = (char)(0x80 | (c & 63));
-            } else if (c < 0x10000) {
-                t[n++] = (char)(0xe0 | c >> 12), t[n++] = (char)(0x80 | (c >> 6 & 63)), t[n++] = (char)(0x80 | (c & 63));
-            } else {
-                t[n++] = (char)(0xf0 | c >> 18), t[n++] = (char)(0x80 | (c >> 12 & 63));
-                t[n++] = (char)(0x80 | (c >> 6 & 63)), t[n++] = (char)(0x80 | (c & 63));
-            }
+            n += put_utf8(t + n, c);
         }
         size_t k = 0, m = 0;
         REQUIRE(fss_bpe_encode(b, t, n, ids, MAXT, &k, NULL, errbuf, sizeof errbuf) == FSS_OK);

@@ -71,16 +71,7 @@ static size_t random_text(fss_rng *r, char *t, size_t room)
     for (size_t i = 0; i < chars && n + 4 < room; i++) {
         const uint32_t *p = pools[check_u64(r) % (sizeof pools / sizeof pools[0])];
         uint32_t c = p[0] + (uint32_t)(check_u64(r) % (p[1] - p[0] + 1));
-        if (c < 0x80) {
-            t[n++] = (char)c;
-        } else if (c < 0x800) {
-            t[n++] = (char)(0xc0 | c >> 6), t[n++] = (char)(0x80 | (c & 63));
-        } else if (c < 0x10000) {
-            t[n++] = (char)(0xe0 | c >> 12), t[n++] = (char)(0x80 | (c >> 6 & 63)), t[n++] = (char)(0x80 | (c & 63));
-        } else {
-            t[n++] = (char)(0xf0 | c >> 18), t[n++] = (char)(0x80 | (c >> 12 & 63));
-            t[n++] = (char)(0x80 | (c >> 6 & 63)), t[n++] = (char)(0x80 | (c & 63));
-        }
+        n += put_utf8(t + n, c);
     }
     return n;
 }

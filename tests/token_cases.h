@@ -42,6 +42,26 @@ static int token_case(FILE *f, char *line, size_t line_len, char *text, size_t *
     return 1;
 }
 
+/* Code point c (not a surrogate) as UTF-8 at t: its bytes' count. */
+static size_t put_utf8(char *t, uint32_t c)
+{
+    if (c < 0x80) {
+        t[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        t[0] = (char)(0xc0 | c >> 6), t[1] = (char)(0x80 | (c & 63));
+        return 2;
+    }
+    if (c < 0x10000) {
+        t[0] = (char)(0xe0 | c >> 12), t[1] = (char)(0x80 | (c >> 6 & 63)), t[2] = (char)(0x80 | (c & 63));
+        return 3;
+    }
+    t[0] = (char)(0xf0 | c >> 18), t[1] = (char)(0x80 | (c >> 12 & 63));
+    t[2] = (char)(0x80 | (c >> 6 & 63)), t[3] = (char)(0x80 | (c & 63));
+    return 4;
+}
+
 /* A failing case's text, its first 120 bytes, control bytes as '?'. */
 static void show(const char *what, const char *t, size_t len)
 {

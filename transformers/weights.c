@@ -419,27 +419,27 @@ static int detect(fss_tf_weights *w)
     return 0;
 }
 
-static fss_status open_gguf(fss_tf_weights *w, fss_tf_weights **out, int layers, int head, const char *path, char *err,
-                            size_t err_len)
+/* Every tensor the run takes (the first layers blocks, the final norm, a text model's
+ * embeddings, with head the LM head), read once now, so that a missing tensor, a wrong shape
+ * or a value without a fixed-point value is refused before a key is spent; w is freed on
+ * failure, else *out. */
+static fss_status read_all(fss_tf_weights *w, fss_tf_weights **out, int layers, int head, char *err, size_t err_len)
 {
     const fss_tf_model *m = w->m;
-    size_t most = head ? fss_tf_head_slice(m) * m->d : 0;
+    size_t most = head && m->vocab ? fss_tf_head_slice(m) * m->d : 0;
     for (int p = 0; p < FSS_TF_PARTS; p++)
         most = p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
-    uint64_t *v = NULL;
-    fss_status s = fss_gguf_open(path, &w->gg, err, err_len);
-    if (s == FSS_OK)
-        s = tf_gguf_check(w->gg, m, layers, err, err_len);
-    if (s == FSS_OK && !(v = (uint64_t *)malloc(most * 8)))
-        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    for (int l = 0; s == FSS_OK && l <= layers; l++)
-        for (int p = 0; s == FSS_OK && p < FSS_TF_PARTS; p++)
-            if (p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) &&
-                (l < layers ? p < FSS_TF_NORM : p >= FSS_TF_NORM && (p == FSS_TF_NORM || m->tokens)))
-                s = tf_gguf_read(w->gg, m, l < layers ? l : 0, (fss_tf_part)p, v, err, err_len);
+    uint64_t *v = (uint64_t *)malloc(most * 8);
+    fss_status s = v ? FSS_OK : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    for (int l = 0; s == FSS_OK && l < layers; l++)
+        for (int p = 0; s == FSS_OK && p < FSS_TF_NORM; p++)
+            s = fss_tf_weights_read(w, l, (fss_tf_part)p, v, err, err_len);
+    for (int p = FSS_TF_NORM; s == FSS_OK && p < FSS_TF_PARTS; p++) /* the final norm; a text model's embeddings */
+        if (p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p))
+            s = fss_tf_weights_read(w, 0, (fss_tf_part)p, v, err, err_len);
     for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
-        s = tf_gguf_read_head(w->gg, m, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v,
-                              err, err_len);
+        s = fss_tf_weights_read_head(w, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v,
+                                     err, err_len);
     if (v)
         fss_free_wiped(v, most * 8);
     if (s != FSS_OK) {
@@ -448,6 +448,19 @@ static fss_status open_gguf(fss_tf_weights *w, fss_tf_weights **out, int layers,
     }
     *out = w;
     return FSS_OK;
+}
+
+static fss_status open_gguf(fss_tf_weights *w, fss_tf_weights **out, int layers, int head, const char *path, char *err,
+                            size_t err_len)
+{
+    fss_status s = fss_gguf_open(path, &w->gg, err, err_len);
+    if (s == FSS_OK)
+        s = tf_gguf_check(w->gg, w->m, layers, err, err_len);
+    if (s != FSS_OK) {
+        fss_tf_weights_free(w);
+        return s;
+    }
+    return read_all(w, out, layers, head, err, err_len);
 }
 
 fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int layers, int head, const char *path,
@@ -487,33 +500,11 @@ fss_status fss_tf_weights_open(fss_tf_weights **out, const fss_tf_model *m, int 
             s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: no lm_head.weight nor %s for %s's LM head", path, name,
                            m->name);
     }
-    /* every tensor the run takes, read once now: a missing tensor, a wrong shape or a value
-     * without a fixed-point value is refused before a key is spent */
-    size_t most = head && m->vocab ? fss_tf_head_slice(m) * m->d : 0;
-    for (int p = 0; p < FSS_TF_PARTS; p++)
-        most = p != FSS_TF_HEAD && fss_tf_part_count(m, (fss_tf_part)p) > most ? fss_tf_part_count(m, (fss_tf_part)p) : most;
-    uint64_t *v = s == FSS_OK ? (uint64_t *)malloc(most * 8) : NULL;
-    if (s == FSS_OK && !v)
-        s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    for (int l = 0; s == FSS_OK && l < layers; l++)
-        for (int p = 0; s == FSS_OK && p < FSS_TF_NORM; p++)
-            s = read_file(w, l, (fss_tf_part)p, v, err, err_len);
-    if (s == FSS_OK)
-        s = read_file(w, 0, FSS_TF_NORM, v, err, err_len);
-    for (int p = FSS_TF_WORDS; s == FSS_OK && m->tokens && p < FSS_TF_PARTS; p++) /* a model that takes text */
-        if (fss_tf_part_count(m, (fss_tf_part)p))
-            s = read_file(w, 0, (fss_tf_part)p, v, err, err_len);
-    for (size_t c = 0; s == FSS_OK && head && c < m->vocab; c += fss_tf_head_slice(m))
-        s = read_head_file(w, c, c + fss_tf_head_slice(m) < m->vocab ? c + fss_tf_head_slice(m) : m->vocab, v, err,
-                           err_len);
-    if (v)
-        fss_free_wiped(v, most * 8);
     if (s != FSS_OK) {
         fss_tf_weights_free(w);
         return s;
     }
-    *out = w;
-    return FSS_OK;
+    return read_all(w, out, layers, head, err, err_len);
 }
 
 const char *fss_tf_weights_naming(const fss_tf_weights *w) { return w->gg ? "GGUF" : w->st ? naming_str[w->nm] : "random"; }
