@@ -6,6 +6,8 @@
  *   size) folded into the queries' columns.
  * - An embeddings table of the wrong shape, a missing tensor and a value beyond the ring
  *   are refused at open, naming the tensor.
+ * - minilm's embeddings under a BertModel's names (the token table, the position rows, token
+ *   type 0's row, the embeddings' LayerNorm), and the 16-bit table's bound after rounding.
  * - Generation (fss_tf_walk with a fss_tf_gen, clear walk, smollm2's shape, one block,
  *   random weights and prompts): step k's token is the next token of the prompt and the
  *   k tokens before it, each prompt alone. */
@@ -104,10 +106,78 @@ static void generation(fss_rng *r)
     fss_ctx_free(ctx);
 }
 
+/* minilm's embeddings from a BertModel's names (no blocks: layers 0): the token table as
+ * stored, the position rows then token type 0's row (not 1's), the embeddings' LayerNorm;
+ * a table value that rounds past the 16-bit ring's range is refused, one just within read. */
+static void text_embeddings(fss_rng *r)
+{
+    const fss_tf_model *m = fss_tf_find("minilm");
+    REQUIRE(m && m->tokens);
+    const size_t d = m->d, V = m->tokens, P = m->positions;
+    float *word = (float *)malloc(V * d * 4), *pos = (float *)malloc(P * d * 4), type[2 * 384], g[384], b[384];
+    REQUIRE(word && pos && d == 384);
+    for (size_t i = 0; i < V * d; i++)
+        word[i] = uni(r) / 2;
+    for (size_t i = 0; i < P * d; i++)
+        pos[i] = uni(r) / 4;
+    for (size_t i = 0; i < 2 * d; i++)
+        type[i] = uni(r);
+    for (size_t i = 0; i < d; i++)
+        g[i] = 1 + uni(r) / 8, b[i] = uni(r) / 8;
+    const float edge = (float)(8 - ldexp(1, -12)); /* rounds to 32764 / 4096: within 16 bits */
+    word[7 * d + 3] = -edge, word[(V - 1) * d + d - 1] = edge;
+    char path[] = "/tmp/test_tf_weights_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    tensor_spec t[] = {{"embeddings.word_embeddings.weight", V, d, word},
+                       {"embeddings.position_embeddings.weight", P, d, pos},
+                       {"embeddings.token_type_embeddings.weight", 2, d, type},
+                       {"embeddings.LayerNorm.weight", 0, d, g},
+                       {"embeddings.LayerNorm.bias", 0, d, b},
+                       {"encoder.layer.0.attention.self.query.weight", d, d, word}}; /* (the names' detection) */
+    write_st(path, t, 6);
+    char err[FSS_IO_ERR_LEN];
+    fss_tf_weights *w = NULL;
+    fss_status s = fss_tf_weights_open(&w, m, 0, 0, path, err, sizeof err);
+    CHECK(s == FSS_OK, "minilm's embeddings: %s", err);
+    uint64_t *v = (uint64_t *)malloc(V * d * 8);
+    REQUIRE(v);
+#define FIX(x) fss_ring_from_signed((int64_t)llrint(ldexp((x), m->scale)), m->bits)
+    if (s == FSS_OK) {
+        int same = fss_tf_weights_read(w, 0, FSS_TF_WORDS, v, err, sizeof err) == FSS_OK;
+        for (size_t i = 0; same && i < V * d; i++)
+            same = v[i] == FIX(word[i]);
+        CHECK(same, "the token table read is not the file's, as stored");
+        same = fss_tf_weights_read(w, 0, FSS_TF_POS, v, err, sizeof err) == FSS_OK;
+        for (size_t i = 0; same && i < P * d; i++)
+            same = v[i] == FIX(pos[i]);
+        for (size_t j = 0; same && j < d; j++)
+            same = v[P * d + j] == FIX(type[j]); /* token type 0's row */
+        CHECK(same, "the position rows and token type 0's row are not the file's");
+        same = fss_tf_weights_read(w, 0, FSS_TF_EMB_LN, v, err, sizeof err) == FSS_OK;
+        for (size_t j = 0; same && j < d; j++)
+            same = v[j] == FIX(g[j]) && v[d + j] == FIX(b[j]);
+        CHECK(same, "the embeddings' LayerNorm is not the file's");
+    }
+#undef FIX
+    fss_tf_weights_free(w);
+    word[11 * d + 5] = (float)(8 - ldexp(1, -14)); /* under 8, yet it rounds to 32768: refused */
+    write_st(path, t, 6);
+    w = NULL;
+    s = fss_tf_weights_open(&w, m, 0, 0, path, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "embeddings.word_embeddings.weight element 4229"),
+          "a table value past the 16-bit ring: %s", s == FSS_OK ? "read" : err);
+    fss_tf_weights_free(w);
+    unlink(path);
+    free(word), free(pos), free(v);
+}
+
 int main(void)
 {
     fss_rng *r = check_init("test_tf_weights");
     generation(r);
+    text_embeddings(r);
     const fss_tf_model *m = fss_tf_find("gpt2-tiny");
     REQUIRE(m && m->arch == FSS_TF_GPT);
     const size_t d = m->d, V = m->vocab;
