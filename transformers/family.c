@@ -343,7 +343,8 @@ static fss_status load_text(tf_run *r, const fss_args *a, char *err, size_t err_
         fss_free_wiped(ids, count * room * sizeof *ids);
     if (buf)
         fss_free_wiped(buf, buflen);
-    free(n);
+    if (n) /* the lengths are party 1's secret too */
+        fss_free_wiped(n, count * sizeof *n);
     fss_wordpiece_free(tk.wp);
     if (s == FSS_OK && r->gen > 1) /* kept to print what it generates */
         r->bpe = tk.bpe, tk.bpe = NULL;
