@@ -151,3 +151,8 @@ put("gguf", "small", gguf(
      (b"q8", [32], 8, bytes.fromhex("003c") + bytes(range(32))),
      (b"q4_0", [32], 2, bytes.fromhex("0038") + bytes(range(16))),
      (b"q4_1", [32, 1], 3, bytes.fromhex("00380040") + bytes(range(16, 32)))]))
+
+
+# texts for SmolLM2's byte-level BPE (io/include/fss/bpe.h)
+put("bpe", "mixed", "The capital of France is Paris. It's 2,148,271 people! \u00e9\u4e2d <|im_start|>user\n".encode())
+put("bpe", "spaces", b"a  b   \t\n\n  c" + b" " * 40 + b"x" * 300)
