@@ -9,9 +9,6 @@
 #include "strmap.h"
 
 #define BPE_MAX_SPECIAL 4096
-/* Code points a pre-tokenized piece: a longer one (a run of 257 letters, or of spaces) is
- * cut there first, where the reference does not cut it: merging is quadratic a step. */
-#define BPE_MAX_PIECE 256
 
 struct fss_bpe {
     fss_gguf *g;
@@ -182,11 +179,61 @@ static size_t gpt2_match(const int32_t *p, size_t n, size_t i)
 
 /* ---- BPE on one piece ---------------------------------------------------------------- */
 
+/* A pair of adjacent symbols that a merge names: its rank, and the two with their lengths
+ * when it was found (a later merge of either makes it stale). */
+typedef struct cand {
+    int32_t rank;
+    size_t i, j, li, lj;
+} cand;
+
 typedef struct work {
-    char *sym;      /* the piece's stand-ins, UTF-8 */
-    size_t *at, *len; /* symbols: offset and length in sym */
-    char *key;      /* "A B" */
+    char *sym;        /* the piece's stand-ins, UTF-8 */
+    size_t *at, *len; /* symbols: offset and length in sym (0: merged into its left neighbour) */
+    size_t *nx, *pv;  /* the next and previous live symbol, NONE at the ends */
+    cand *heap;       /* the pairs, the lowest rank (then the leftmost) on top */
+    char *key;        /* "A B" */
 } work;
+
+#define NONE ((size_t)-1)
+
+static int cand_before(const cand *a, const cand *b) { return a->rank != b->rank ? a->rank < b->rank : a->i < b->i; }
+
+/* Push pair (i, j) if a merge names it. */
+static void pair_push(const fss_bpe *b, work *w, size_t *hn, size_t i, size_t j)
+{
+    const size_t la = w->len[i], lb = w->len[j];
+    memcpy(w->key, w->sym + w->at[i], la);
+    w->key[la] = ' ';
+    memcpy(w->key + la + 1, w->sym + w->at[j], lb);
+    const int32_t r = strmap_get(&b->ranks, w->key, la + 1 + lb);
+    if (r < 0)
+        return;
+    size_t k = (*hn)++;
+    w->heap[k] = (cand){r, i, j, la, lb};
+    for (; k && cand_before(&w->heap[k], &w->heap[(k - 1) / 2]); k = (k - 1) / 2) { /* sift up */
+        const cand t = w->heap[k];
+        w->heap[k] = w->heap[(k - 1) / 2], w->heap[(k - 1) / 2] = t;
+    }
+}
+
+static cand pair_pop(work *w, size_t *hn)
+{
+    const cand top = w->heap[0];
+    w->heap[0] = w->heap[--*hn];
+    for (size_t k = 0;;) { /* sift down */
+        size_t c = 2 * k + 1;
+        if (c >= *hn)
+            break;
+        if (c + 1 < *hn && cand_before(&w->heap[c + 1], &w->heap[c]))
+            c++;
+        if (!cand_before(&w->heap[c], &w->heap[k]))
+            break;
+        const cand t = w->heap[k];
+        w->heap[k] = w->heap[c], w->heap[c] = t;
+        k = c;
+    }
+    return top;
+}
 
 static void bpe_piece(const fss_bpe *b, const uint8_t *bytes, size_t nb, work *w, int32_t *ids, size_t max, size_t *n,
                       size_t *cut)
@@ -199,26 +246,28 @@ static void bpe_piece(const fss_bpe *b, const uint8_t *bytes, size_t nb, work *w
         if (strmap_get(&b->ids, w->sym + pos, w->len[ns]) >= 0)
             pos += w->len[ns++];
     }
-    for (;;) { /* merge the lowest ranked adjacent pair, leftmost first */
-        int32_t best = -1;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < ns; i++) {
-            const size_t la = w->len[i], lb = w->len[i + 1];
-            memcpy(w->key, w->sym + w->at[i], la);
-            w->key[la] = ' ';
-            memcpy(w->key + la + 1, w->sym + w->at[i + 1], lb);
-            const int32_t r = strmap_get(&b->ranks, w->key, la + 1 + lb);
-            if (r >= 0 && (best < 0 || r < best))
-                best = r, bi = i;
-        }
-        if (best < 0)
-            break;
-        w->len[bi] += w->len[bi + 1]; /* adjacent in sym: the two are one */
-        memmove(w->at + bi + 1, w->at + bi + 2, (ns - bi - 2) * sizeof *w->at);
-        memmove(w->len + bi + 1, w->len + bi + 2, (ns - bi - 2) * sizeof *w->len);
-        ns--;
+    /* merge the lowest ranked adjacent pair, the leftmost first, until none is a merge: a
+     * heap of the pairs, each merge pushing its two new neighbours' (n log n) */
+    size_t hn = 0;
+    for (size_t i = 0; i < ns; i++)
+        w->pv[i] = i ? i - 1 : NONE, w->nx[i] = i + 1 < ns ? i + 1 : NONE;
+    for (size_t i = 0; i + 1 < ns; i++)
+        pair_push(b, w, &hn, i, i + 1);
+    while (hn) {
+        const cand c = pair_pop(w, &hn);
+        if (w->nx[c.i] != c.j || w->len[c.i] != c.li || w->len[c.j] != c.lj)
+            continue; /* stale: one of the two has merged since */
+        w->len[c.i] += w->len[c.j]; /* adjacent in sym: the two are one */
+        w->len[c.j] = 0;
+        w->nx[c.i] = w->nx[c.j];
+        if (w->nx[c.j] != NONE)
+            w->pv[w->nx[c.j]] = c.i;
+        if (w->pv[c.i] != NONE)
+            pair_push(b, w, &hn, w->pv[c.i], c.i);
+        if (w->nx[c.i] != NONE)
+            pair_push(b, w, &hn, c.i, w->nx[c.i]);
     }
-    for (size_t i = 0; i < ns; i++) {
+    for (size_t i = ns ? 0 : NONE; i != NONE; i = w->nx[i]) {
         const int32_t id = strmap_get(&b->ids, w->sym + w->at[i], w->len[i]);
         if (id < 0) /* (a merge's result is a token in any sound vocabulary) */
             continue;
@@ -251,8 +300,7 @@ static fss_status bpe_part(const fss_bpe *b, const uint8_t *t, size_t len, work 
             while (e < nc && !(b->digits && is_number(cp[e])))
                 e++;
         for (size_t i = a; s == FSS_OK && i < e;) {
-            size_t k = gpt2_match(cp + a, e - a, i - a);
-            k = k < BPE_MAX_PIECE ? k : BPE_MAX_PIECE;
+            const size_t k = gpt2_match(cp + a, e - a, i - a);
             bpe_piece(b, t + off[i], off[i + k] - off[i], w, ids, max, n, cut);
             i += k;
         }
@@ -273,10 +321,15 @@ fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size_t len, int32_
     const size_t bad = utf8_bad_at(t, len);
     if (bad < len)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "text: not valid UTF-8 at byte %zu", bad);
-    /* a piece's stand-ins take at most 2 bytes a byte; "A B" twice that and one */
-    work w = {(char *)malloc(2 * len + 8), (size_t *)malloc((len + 1) * sizeof(size_t)),
-              (size_t *)malloc((len + 1) * sizeof(size_t)), (char *)malloc(4 * len + 8)};
-    fss_status s = w.sym && w.at && w.len && w.key ? FSS_OK : fss_errorf(err, err_len, FSS_E_NOMEM, "tokenizer: out of memory");
+    /* a piece's stand-ins take at most 2 bytes a byte; "A B" twice that and one; the heap
+     * holds the first pairs and two a merge: under 3 a byte */
+    const size_t ns = len + 1;
+    work w = {(char *)malloc(2 * len + 8), (size_t *)malloc(ns * sizeof(size_t)), (size_t *)malloc(ns * sizeof(size_t)),
+              (size_t *)malloc(ns * sizeof(size_t)), (size_t *)malloc(ns * sizeof(size_t)),
+              (cand *)malloc(3 * ns * sizeof(cand)), (char *)malloc(4 * len + 8)};
+    fss_status s = w.sym && w.at && w.len && w.nx && w.pv && w.heap && w.key
+                       ? FSS_OK
+                       : fss_errorf(err, err_len, FSS_E_NOMEM, "tokenizer: out of memory");
     size_t seg = 0;
     for (size_t i = 0; s == FSS_OK && i < len;) {
         int32_t hit = -1;
@@ -300,8 +353,10 @@ fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size_t len, int32_
     }
     if (s == FSS_OK)
         s = bpe_part(b, t + seg, len - seg, &w, ids, max, n, &dropped, err, err_len);
-    fss_free_wiped(w.sym, 2 * len + 8), fss_free_wiped(w.at, (len + 1) * sizeof(size_t)); /* party 1's text */
-    fss_free_wiped(w.len, (len + 1) * sizeof(size_t)), fss_free_wiped(w.key, 4 * len + 8);
+    fss_free_wiped(w.sym, 2 * len + 8), fss_free_wiped(w.at, ns * sizeof(size_t)); /* party 1's text */
+    fss_free_wiped(w.len, ns * sizeof(size_t)), fss_free_wiped(w.key, 4 * len + 8);
+    fss_free_wiped(w.nx, ns * sizeof(size_t)), fss_free_wiped(w.pv, ns * sizeof(size_t));
+    fss_free_wiped(w.heap, 3 * ns * sizeof(cand));
     if (cut)
         *cut = dropped;
     return s;

@@ -35,6 +35,7 @@ CASES = [
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "The patient, a 54-year-old woman, presented with fever (38.9 °C) and cough for 3 days.",
     " ".join(["word"] * 100),
+    "x" * 1000, " " * 700 + "a", "ab" * 600 + " " + "!?" * 300,  # pieces of hundreds of characters
 ]
 
 

@@ -14,7 +14,7 @@
  * before a non-space, spaces), each piece's bytes become their stand-ins and the lowest
  * ranked adjacent pair is merged until none is in the merges; each symbol is a token (a
  * symbol without one is dropped, as the reference does: SmolLM2 has no token for some
- * control bytes). A piece of more than 256 characters is cut there first (see bpe.c).
+ * control bytes).
  * Errors as in fss/npy.h. */
 #ifndef FSS_IO_BPE_H
 #define FSS_IO_BPE_H
