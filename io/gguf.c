@@ -260,7 +260,7 @@ static int tensors(cur *c, fss_gguf *g)
         for (uint32_t k = 0; k < nd; k++) {
             if (!take(c, &t->ne[k], 8, "a tensor's dimension"))
                 return 0;
-            if (!t->ne[k] || t->ne[k] > ((uint64_t)1 << 62) / t->count)
+            if (!t->ne[k] || t->ne[k] > ((uint64_t)1 << 60) / t->count) /* (4 bytes each: under 2^62) */
                 return fail(c, "a tensor dimension of 0 or too many elements");
             t->count *= t->ne[k];
         }

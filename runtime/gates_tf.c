@@ -598,10 +598,10 @@ static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, cons
 {
     const int n = x->bits, f = x->scale;
     const size_t d = x->ndim ? x->shape[x->ndim - 1] : 0;
-    if (!d || f < 8 || n < 2 * f + 26 || !gamma || gamma->count != d || (!rms && (!beta || beta->count != d)) ||
-        gamma->scale != f || (beta && beta->scale != f))
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs [..][d] at scale f >= 8 in %d bits, gamma%s of d values at "
-                           "scale f", name, 2 * f + 26, rms ? "" : " and beta");
+    if (!d || f < 8 || n < 2 * f + 26 || norm_k(n, f, d) < 12 || !gamma || gamma->count != d ||
+        (!rms && (!beta || beta->count != d)) || gamma->scale != f || (beta && beta->scale != f))
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs [..][d] at scale f >= 8 in %d bits (and n - 1 - 2f - ceil log2 d "
+                           ">= 12), gamma%s of d values at scale f", name, 2 * f + 26, rms ? "" : " and beta");
     /* W = sum((x - mean)^2) / 2^p at scale 2f, eps as eps d / 2^p there (at least 1: W >= 1) */
     const int p = ceil_log2(d);
     const uint64_t e = (uint64_t)llrint(fmax(1.0, ldexp(eps * (double)d, 2 * f - p)));

@@ -8,6 +8,9 @@
  *   are refused at open, naming the tensor.
  * - minilm's embeddings under a BertModel's names (the token table, the position rows, token
  *   type 0's row, the embeddings' LayerNorm), and the 16-bit table's bound after rounding.
+ * - llama-tiny's block 0 from a llama.cpp GGUF written here: attn_q's and attn_k's rows
+ *   back in Hugging Face's order, transposed, the queries scaled; the tied head; a file of
+ *   another model's shapes refused.
  * - Generation (fss_tf_walk with a fss_tf_gen, clear walk, smollm2's shape, one block,
  *   random weights and prompts): step k's token is the next token of the prompt and the
  *   k tokens before it, each prompt alone. */
@@ -18,6 +21,7 @@
 
 #include "check.h"
 #include "fss/ctx.h"
+#include "fss/gguf.h"
 #include "fss/ring.h"
 #include "fss/transformer.h"
 
@@ -173,9 +177,133 @@ static void text_embeddings(fss_rng *r)
     free(word), free(pos), free(v);
 }
 
+/* ---- a llama.cpp GGUF of llama-tiny's block 0, written here ------------------------------ */
+
+static void g_str(FILE *f, const char *s)
+{
+    const uint64_t n = strlen(s);
+    REQUIRE(fwrite(&n, 8, 1, f) == 1 && fwrite(s, 1, n, f) == n);
+}
+static void g_u32(FILE *f, uint32_t v) { REQUIRE(fwrite(&v, 4, 1, f) == 1); }
+static void g_u64(FILE *f, uint64_t v) { REQUIRE(fwrite(&v, 8, 1, f) == 1); }
+
+/* The Hugging Face matrices [out][in] (q, k as Hugging Face has them; the file gets
+ * llama.cpp's converter's row order: its row h dh + 2 i + j is Hugging Face's h dh + j dh/2 + i). */
+static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float *hk, float *hv, float *emb, float *nrm)
+{
+    const size_t d = m->d, kv = d / m->heads * m->kv_heads, dh = d / m->heads, V = m->vocab;
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    static const char *const keys[] = {"llama.embedding_length", "llama.block_count", "llama.attention.head_count",
+                                       "llama.attention.head_count_kv", "llama.feed_forward_length", "llama.vocab_size"};
+    const uint32_t vals[] = {(uint32_t)d, 1, (uint32_t)m->heads, (uint32_t)m->kv_heads, (uint32_t)m->ffn, (uint32_t)V};
+    struct { const char *name; size_t rows, cols; const float *hf; size_t heads; } t[] = {
+        {"blk.0.attn_q.weight", d, d, hq, m->heads}, {"blk.0.attn_k.weight", kv, d, hk, m->kv_heads},
+        {"blk.0.attn_v.weight", kv, d, hv, 0},       {"blk.0.attn_output.weight", d, d, hq, 0},
+        {"blk.0.ffn_gate.weight", m->ffn, d, emb, 0}, {"blk.0.ffn_up.weight", m->ffn, d, emb, 0},
+        {"blk.0.ffn_down.weight", d, m->ffn, emb, 0}, {"blk.0.attn_norm.weight", 1, d, nrm, 0},
+        {"blk.0.ffn_norm.weight", 1, d, nrm, 0},      {"output_norm.weight", 1, d, nrm, 0},
+        {"token_embd.weight", V, d, emb, 0}};
+    const size_t nt = sizeof t / sizeof t[0];
+    REQUIRE(fwrite("GGUF", 1, 4, f) == 4);
+    g_u32(f, 3), g_u64(f, nt), g_u64(f, 9);
+    g_str(f, "general.architecture"), g_u32(f, FSS_GGUF_STRING), g_str(f, "llama");
+    for (int i = 0; i < 6; i++)
+        g_str(f, keys[i]), g_u32(f, FSS_GGUF_U32), g_u32(f, vals[i]);
+    const float rope = (float)m->rope, eps = (float)m->eps;
+    g_str(f, "llama.rope.freq_base"), g_u32(f, FSS_GGUF_F32);
+    REQUIRE(fwrite(&rope, 4, 1, f) == 1);
+    g_str(f, "llama.attention.layer_norm_rms_epsilon"), g_u32(f, FSS_GGUF_F32);
+    REQUIRE(fwrite(&eps, 4, 1, f) == 1);
+    uint64_t off = 0;
+    for (size_t i = 0; i < nt; i++) {
+        g_str(f, t[i].name);
+        if (t[i].rows == 1)
+            g_u32(f, 1), g_u64(f, t[i].cols);
+        else
+            g_u32(f, 2), g_u64(f, t[i].cols), g_u64(f, t[i].rows); /* fastest first */
+        g_u32(f, FSS_GGML_F32), g_u64(f, off);
+        off += (t[i].rows * t[i].cols * 4 + 31) / 32 * 32;
+    }
+    for (long at = ftell(f); at % 32; at++)
+        REQUIRE(fputc(0, f) != EOF);
+    for (size_t i = 0; i < nt; i++) {
+        const size_t dhh = t[i].heads ? t[i].rows / t[i].heads : 0;
+        for (size_t row = 0; row < t[i].rows; row++) { /* the file's row: Hugging Face's, permuted */
+            size_t src = row;
+            if (t[i].heads)
+                src = row / dhh * dhh + row % 2 * (dhh / 2) + row % dhh / 2;
+            REQUIRE(fwrite(t[i].hf + src * t[i].cols, 4, t[i].cols, f) == t[i].cols);
+        }
+        for (size_t k = t[i].rows * t[i].cols * 4; k % 32; k++)
+            REQUIRE(fputc(0, f) != EOF);
+    }
+    REQUIRE(fclose(f) == 0);
+    (void)dh;
+}
+
+/* llama-tiny's block 0 from a GGUF: the queries' and keys' rows back in Hugging Face's order
+ * (so that rotate_half applies), each matrix transposed to [in][out], the queries scaled by
+ * 1/sqrt(head size); the tied head; a file whose shapes are another model's refused. */
+static void gguf_weights(fss_rng *r)
+{
+    const fss_tf_model *m = fss_tf_find("llama-tiny");
+    REQUIRE(m && m->arch == FSS_TF_LLAMA);
+    const size_t d = m->d, kv = d / m->heads * m->kv_heads, V = m->vocab, D = d + 2 * kv;
+    float *hq = malloc(d * d * 4), *hk = malloc(kv * d * 4), *hv = malloc(kv * d * 4), *emb = malloc(V * d * 4 + m->ffn * d * 4),
+          *nrm = malloc(d * 4);
+    REQUIRE(hq && hk && hv && emb && nrm && V * d >= m->ffn * d / 2);
+    for (size_t i = 0; i < d * d; i++)
+        hq[i] = uni(r);
+    for (size_t i = 0; i < kv * d; i++)
+        hk[i] = uni(r), hv[i] = uni(r);
+    for (size_t i = 0; i < V * d + m->ffn * d; i++)
+        emb[i] = uni(r);
+    for (size_t i = 0; i < d; i++)
+        nrm[i] = 1 + uni(r) / 8;
+    char path[] = "/tmp/test_tf_gguf_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    llama_gguf(path, m, hq, hk, hv, emb, nrm);
+    char err[FSS_IO_ERR_LEN];
+    fss_tf_weights *w = NULL;
+    fss_status s = fss_tf_weights_open(&w, m, 1, 1, path, err, sizeof err);
+    CHECK(s == FSS_OK, "llama-tiny from a GGUF: %s", err);
+    if (s == FSS_OK) {
+        uint64_t *v = malloc(fss_tf_part_count(m, FSS_TF_QKV) * 8), *h = malloc(V * d * 8);
+        REQUIRE(v && h && fss_tf_part_count(m, FSS_TF_QKV) == d * D);
+        CHECK(fss_tf_weights_read(w, 0, FSS_TF_QKV, v, err, sizeof err) == FSS_OK, "%s", err);
+        const double qs = 1 / sqrt((double)(d / m->heads));
+        int same = 1;
+        for (size_t a = 0; a < d; a++) /* ours [in a][out b]: Hugging Face's [b][a] */
+            for (size_t b = 0; b < D; b++) {
+                const double x = b < d ? hq[b * d + a] * qs : b < d + kv ? hk[(b - d) * d + a] : hv[(b - d - kv) * d + a];
+                same &= v[a * D + b] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
+            }
+        CHECK(same, "the GGUF's queries, keys and values are not Hugging Face's rows, transposed");
+        CHECK(fss_tf_weights_read_head(w, 0, V, h, err, sizeof err) == FSS_OK, "%s", err);
+        same = 1;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < V; j++)
+                same &= h[i * V + j] == fss_ring_from_signed((int64_t)llrint(ldexp(emb[j * d + i], m->scale)), m->bits);
+        CHECK(same, "the GGUF's tied head is not token_embd transposed");
+        free(v), free(h);
+    }
+    fss_tf_weights_free(w);
+    w = NULL;
+    s = fss_tf_weights_open(&w, fss_tf_find("smollm2"), 1, 1, path, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "llama.embedding_length"), "llama-tiny's GGUF for smollm2: %s",
+          s == FSS_OK ? "opened" : err);
+    fss_tf_weights_free(w);
+    unlink(path);
+    free(hq), free(hk), free(hv), free(emb), free(nrm);
+}
+
 int main(void)
 {
     fss_rng *r = check_init("test_tf_weights");
+    gguf_weights(r);
     generation(r);
     text_embeddings(r);
     const fss_tf_model *m = fss_tf_find("gpt2-tiny");

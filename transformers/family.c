@@ -140,7 +140,7 @@ static fss_status tf_parse(void **state, const char *desc, char *err, size_t err
     if (o < 0 || !(m = fss_tf_find(name)) || !batch || batch > MAX_BATCH || !seq || seq > MAX_SEQ || layers < 1 ||
         !gen || gen > MAX_GEN || (gen > 1 && (o != FSS_TF_OUT_TOKEN || !m->tokens || m->arch == FSS_TF_BERT)) ||
         layers > m->layers || bits != m->bits || scale != m->scale ||
-        (m->tokens && seq > m->positions) || (m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE) ||
+        (m->tokens && seq + gen - 1 > m->positions) || (m->tokens && m->arch == FSS_TF_BERT) != (o == FSS_TF_OUT_SENTENCE) ||
         (o != FSS_TF_OUT_HIDDEN && o != FSS_TF_OUT_SENTENCE && !m->vocab))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
@@ -462,8 +462,9 @@ const fss_family fss_family_transformer = {
      * the queries, keys and values one product; 6: GeLU and SiLU index their table by a
      * select, not a second shift; 7: the norms scale by a row's S g in one product; 8: lean
      * shifts (carries by comparison, fss_eval_set_lean_shifts); 9: the first product's key
-     * without shares of party 1's input mask */
-    .version = 9,
+     * without shares of party 1's input mask; 10: the norms' range from the ring (more
+     * thresholds a row) */
+    .version = 10,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, "
               "llama-tiny, gpt-neo-tiny",

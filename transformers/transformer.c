@@ -503,8 +503,9 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
                              o == FSS_TF_OUT_SENTENCE ? "gives no sentence embeddings" : "reveals sentence embeddings");
     const size_t G = gen ? gen->steps : 1, per = (size_t)layers + (m->arch != FSS_TF_BERT);
-    if (G > 1 && (!m->tokens || m->arch == FSS_TF_BERT || o != FSS_TF_OUT_TOKEN))
-        return fss_eval_fail(ev, FSS_E_ARG, "transformer: only a language model that takes text generates tokens");
+    if (G > 1 && (!m->tokens || m->arch == FSS_TF_BERT || o != FSS_TF_OUT_TOKEN || (x && !out)))
+        return fss_eval_fail(ev, FSS_E_ARG, "transformer: only a language model that takes text generates tokens, "
+                                            "and party 1 reads each step's token");
     /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
      * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
      * statistics (a value a row and head) one round: there a round costs more than bytes */

@@ -122,7 +122,7 @@ fss_status tf_gguf_read(const fss_gguf *g, const fss_tf_model *m, int l, fss_tf_
                                                  : a * src.fcols + b;
                 v[pc[i].off + a * pc[i].stride + b] = tf_fixed((double)f[at] * (pc[i].query ? qs : 1), m);
             }
-        free(f);
+        fss_free_wiped(f, src.frows * src.fcols * sizeof *f); /* party 0's weights */
     }
     return s;
 }
@@ -143,7 +143,8 @@ fss_status tf_gguf_read_head(const fss_gguf *g, const fss_tf_model *m, size_t c0
     for (size_t j = 0; s == FSS_OK && j < k; j++) /* token c0 + j's row: column j of [d][k] */
         for (size_t i = 0; i < d; i++)
             v[i * k + j] = tf_fixed(f[j * d + i], m);
-    free(f);
+    if (f)
+        fss_free_wiped(f, k * d * sizeof *f);
     return s;
 }
 

@@ -205,7 +205,8 @@ FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_
  * eps) gamma, over the last axis d <= 4096 of x at scale f >= 8 (n >= 2 f + 26 bits: 50 at
  * f = 12); gamma and beta are [d] wires at scale f (party 0's weights). The variance (or
  * mean square) must lie under 2^K, K = min(30, n - 1 - 2 f - ceil(log2 d)): 2^15 at n = 50,
- * f = 12, d = 768 (a standard deviation under 181), 2^12 at d = 8192, 2^28 at n = 64, d = 576. 1/sqrt without a secret shift: the variance's octave from one DReLU of all
+ * f = 12, d = 768 (a standard deviation under 181), 2^12 at d = 8192, 2^29 at n = 64, d = 576;
+ * K under 12 (d over 8192 at n = 50, f = 12) is refused. 1/sqrt without a secret shift: the variance's octave from one DReLU of all
  * its thresholds, its mantissa normalized by a selected power of two, a 1024-entry table of
  * 1/sqrt on [1, 2), and the octave's 2^(-o/2) selected at scale 20 (runtime/gates_tf.c).
  * 14 rounds (LayerNorm; RMSNorm 13). Maximum error at f = 12, for a row of standard
