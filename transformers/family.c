@@ -466,8 +466,8 @@ const fss_family fss_family_transformer = {
      * thresholds a row) */
     .version = 10,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
-              "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), gpt2-tiny, "
-              "llama-tiny, gpt-neo-tiny",
+              "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), "
+              "smollm2 (smollm2-135m; text in, next tokens out), gpt2-tiny, llama-tiny, gpt-neo-tiny",
     .flags = tf_flags,
     .knows = tf_knows,
     .configure = tf_configure,
