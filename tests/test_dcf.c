@@ -99,7 +99,6 @@ static void exhaustive(int n, int l, int g)
     free(beta);
 }
 
-/* Random alphas; x at the edges (0, 1, alpha-1, alpha, alpha+1, 2^n-1) and at random. */
 /* Batches that end inside a register of the VAES paths (eight instances) and tiles
  * that start past 0: random alphas and inputs, a third of the inputs on alpha. */
 static void tails(int n, int l)
@@ -121,6 +120,7 @@ static void tails(int n, int l)
     }
 }
 
+/* Random alphas; x at the edges (0, 1, alpha-1, alpha, alpha+1, 2^n-1) and at random. */
 static void edges(int n, int l, int g, size_t rounds)
 {
     const int per = 8;
