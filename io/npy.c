@@ -358,6 +358,52 @@ void fss_npy_free(fss_npy *a)
 
 /* ---- write ------------------------------------------------------------------------- */
 
+/* a then b into a temporary file beside path, mode 0600 (a party's output is private),
+ * renamed over path: a failure never leaves a partial file at path. */
+static fss_status write_private(const char *path, const void *a, size_t na, const void *b, size_t nb, char *err,
+                                size_t err_len)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    fss_status s = FSS_OK;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    FILE *f = NULL;
+    if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "wb"))) { /* a party's output is private */
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot prepare %s: %s", path, tmp, strerror(errno));
+        close(fd);
+        goto fail_tmp;
+    }
+    if ((na && fwrite(a, 1, na, f) != na) || (nb && fwrite(b, 1, nb, f) != nb) || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        fclose(f);
+        goto fail_tmp;
+    }
+    if (fclose(f) != 0) {
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
+        goto fail_tmp;
+    }
+    if (rename(tmp, path) != 0) {
+        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+        goto fail_tmp;
+    }
+    free(tmp);
+    return FSS_OK;
+fail_tmp:
+    unlink(tmp);
+    free(tmp);
+    return s;
+}
+
 static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dtype, int ndim,
                             const size_t *shape, char *err, size_t err_len)
 {
@@ -391,45 +437,15 @@ static fss_status npy_write(const char *path, const void *data, fss_npy_dtype dt
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    fss_status s = FSS_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    FILE *f = NULL;
-    if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "wb"))) { /* a party's output is private */
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot prepare %s: %s", path, tmp, strerror(errno));
-        close(fd);
-        goto fail_tmp;
-    }
-    if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(hdr, 1, hlen, f) != hlen ||
-        (count && fwrite(data, isz, count, f) != count) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        fclose(f);
-        goto fail_tmp;
-    }
-    if (fclose(f) != 0) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
-        goto fail_tmp;
-    }
-    if (rename(tmp, path) != 0) {
-        s = fss_errorf(err, err_len, FSS_E_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        goto fail_tmp;
-    }
-    free(tmp);
-    return FSS_OK;
-fail_tmp:
-    unlink(tmp);
-    free(tmp);
-    return s;
+    unsigned char head[10 + sizeof hdr];
+    memcpy(head, pre, sizeof pre);
+    memcpy(head + sizeof pre, hdr, hlen);
+    return write_private(path, head, sizeof pre + hlen, data, count * isz, err, err_len);
+}
+
+fss_status fss_file_write_private(const char *path, const void *data, size_t n, char *err, size_t err_len)
+{
+    return write_private(path, data, n, NULL, 0, err, err_len);
 }
 
 fss_status fss_npy_check_writable(const char *path, char *err, size_t err_len)

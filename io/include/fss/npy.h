@@ -73,6 +73,10 @@ FSS_NODISCARD fss_status fss_npy_write_f32(const char *path, const float *data, 
                                            const size_t *shape, char *err, size_t err_len);
 FSS_NODISCARD fss_status fss_npy_write_i64(const char *path, const int64_t *data, int ndim,
                                            const size_t *shape, char *err, size_t err_len);
+/* Any other output (a statistics family's JSON): n bytes written as those arrays are, to
+ * a 0600 temporary file renamed over path. */
+FSS_NODISCARD fss_status fss_file_write_private(const char *path, const void *data, size_t n, char *err,
+                                                size_t err_len);
 
 FSS_EXTERN_C_END
 
