@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "  --keys FILE      this party's key file from the dealer (used once)\n"
             "  --peer HOST:PORT party 0 listens there, party 1 connects there\n"
             "  --clear          the clear fixed-point run of --model, for checking\n"
-            "  --model NAME     with --clear: one of %s\n"
+            "  --model NAME     with --clear: one of %s (%s name theirs alone)\n"
             "  --backend B      cpu (default) or cuda: where the gates' FSS evaluations and\n"
             "                   matrix and convolution products run (the rest stays on the CPU)\n"
             "  --threads N      CPU threads (default: all), and as many reading keys\n"
@@ -52,7 +52,7 @@ static void usage(FILE *f)
             "                   in ring products and exchanging with the peer (--clear: the\n"
             "                   run's shape and the ring's headroom)\n"
             "  --quiet          no progress lines\n",
-            fss_family_models());
+            fss_family_models(), fss_family_selectors());
     fss_family_usage(f, FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR);
 }
 
@@ -125,6 +125,8 @@ static int parse(int argc, char **argv, opts *o)
     const char *why = !strcmp(o->backend, "cuda") && !o->clear ? fss_backend_unavailable(FSS_BACKEND_CUDA) : NULL;
     if (why)
         return bad("%s", why);
+    if (o->clear && !o->model) /* a family's own flag may name the model (--stats) */
+        o->model = fss_family_selected(&o->fa);
     if (o->clear) {
         if (!o->model)
             return bad("%s", "--clear needs --model (see --help)");

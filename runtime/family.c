@@ -113,6 +113,27 @@ const char *fss_family_models(void)
     return at ? buf : "(none: this build has no model family)";
 }
 
+const char *fss_family_selected(const fss_args *a)
+{
+    builtin();
+    for (size_t i = 0; i < g_nfam; i++)
+        if (g_fam[i]->selector && fss_args_get(a, g_fam[i]->selector))
+            return g_fam[i]->name;
+    return NULL;
+}
+
+const char *fss_family_selectors(void)
+{
+    static char buf[256];
+    builtin();
+    size_t at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < g_nfam; i++)
+        if (g_fam[i]->selector && at < sizeof buf)
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? ", " : "", g_fam[i]->selector);
+    return buf;
+}
+
 const char *fss_role_name(fss_role r)
 {
     switch (r) {

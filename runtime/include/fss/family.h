@@ -75,6 +75,9 @@ typedef struct fss_family {
      * differently, and a key file of another version is refused with what to do. */
     int version;
     const char *models; /* the names --model takes, ", "-separated, for --help and errors */
+    /* A flag of the family's own that names its model by itself ("--stats": `dealer
+     * --stats spec.json` without --model; the model is the family's name), or NULL. */
+    const char *selector;
     const fss_flag *flags; /* ends with an entry whose name is NULL */
 
     /* 1 when model is one of this family's names or aliases. */
@@ -117,6 +120,11 @@ const fss_family *fss_family_find(const char *name);   /* by family name, or NUL
 const fss_family *fss_family_for_model(const char *model); /* by model name or alias, or NULL */
 /* Every registered family's models, ", "-separated (for messages). */
 const char *fss_family_models(void);
+/* The model a command line names without --model: the name of the first family whose
+ * selector flag is in a, or NULL. And the selectors, ", "-separated ("--stats"; "" when
+ * none), for messages. */
+const char *fss_family_selected(const fss_args *a);
+const char *fss_family_selectors(void);
 /* Each family's flags for roles (a set of fss_role bits), for --help. */
 void fss_family_usage(FILE *f, unsigned roles);
 
