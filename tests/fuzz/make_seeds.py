@@ -156,3 +156,16 @@ put("gguf", "small", gguf(
 # texts for SmolLM2's byte-level BPE (io/include/fss/bpe.h)
 put("bpe", "mixed", "The capital of France is Paris. It's 2,148,271 people! \u00e9\u4e2d <|im_start|>user\n".encode())
 put("bpe", "spaces", b"a  b   \t\n\n  c" + b" " * 40 + b"x" * 300)
+
+
+# tables for the CSV reader (io/include/fss/csv.h), asked for columns "a" and "b c"
+put("csv", "quoted", b'\xef\xbb\xbfid,"b c",a\r\n1,"2.5",-3e2\r\n"x\n""y""",7, 1e-3 \n')
+put("csv", "bad", b"a,b c\n1,\n2,nan\n3\n\n\"4")
+
+# statistics specs (stats/include/fss/stats.h)
+put("stats", "rows", b'{"split": "rows", "rows": [2, 3], "columns": ["x", "y"], "bounds": {"x": [-1, 1], "y": [0, 1e3]}, '
+    b'"stats": [{"op": "count"}, {"op": "mean", "column": "x"}, {"op": "std", "column": "y", "ddof": 1}, '
+    b'{"op": "min", "column": "x"}, {"op": "max", "column": "y"}, {"op": "sum", "column": "x"}, '
+    b'{"op": "variance", "column": "x"}, {"op": "histogram", "column": "y", "edges": [0, 1, 2.5]}], "reveal_to": [0, 1]}')
+put("stats", "columns", b'{"split": "columns", "rows": 4, "columns": {"0": ["a"], "1": ["b"]}, "bounds": {"b": [1e-9, 2e-9]}, '
+    b'"stats": [{"op": "mean", "column": "b"}, {"op": "histogram", "column": "a", "edges": [-1e300, 1e300]}], "reveal_to": [1]}')

@@ -1,0 +1,126 @@
+/* Joint statistics of two parties' tables (the `stats` family): two hospitals, each with
+ * patient data that may not leave it, learn statistics of their joined data and nothing
+ * else.
+ *
+ * The spec is public JSON, read by the dealer and by both parties (the key files carry its
+ * SHA-256, so a party runs only the spec it was given):
+ *
+ *   {"split": "rows", "rows": [n0, n1], "columns": ["age", "bmi"],
+ *    "bounds": {"age": [0, 120], "bmi": [10, 80]},
+ *    "stats": [{"op": "mean", "column": "bmi"}, {"op": "histogram", "column": "age",
+ *               "edges": [0, 30, 60, 120]}],
+ *    "reveal_to": [0, 1]}
+ *
+ *   "split": "rows": party b holds rows[b] patients, every column; "columns": both hold the
+ *     same "rows": n patients in the same order (matching them is not done here), party b
+ *     the columns "columns": {"0": [...], "1": [...]}.
+ *   "bounds": public limits [low, high] of a column's values, needed by every statistic but
+ *     count and histogram: the fixed point is chosen from them (below); a value outside is
+ *     refused before any key is spent.
+ *   "stats": in order, each {"op": ..., operands}: count (the rows: public in the spec),
+ *     sum, mean, min, max ("column"), variance and std ("column", "ddof": 0 as numpy's
+ *     default, or 1), histogram ("column", "edges": increasing, numpy.histogram's bins:
+ *     [e_i, e_i+1), the last closed, values outside none). correlation and
+ *     linear_regression are not built yet, and refused.
+ *   "reveal_to": the parties that receive the results.
+ *
+ * What is revealed. Each party sums what it can alone (its rows' sums, sums of squares,
+ * minimum, maximum, bin counts: exact integers in the ring Z_2^64) and inputs those
+ * masked; the two are combined securely (a sum; a product for the square of the sum; a
+ * one-round ReLU for a minimum or maximum) and only each statistic's final integer is
+ * opened, to the parties in reveal_to: for a mean, the fixed-point sum S (n is public, so
+ * S tells no more than the mean); for a variance or std, Q = n sum(X^2) - (sum X)^2 =
+ * n^2 var (the same); for a minimum, maximum or bin, the value itself. No party's own
+ * sums, nor the other statistics' parts, are opened. In the columns split a column's
+ * owner computes its statistic's integer alone and inputs that.
+ *
+ * Fixed point. A value x of a column with bounds [lo, hi] (h = (hi - lo) / 2, c = lo + h)
+ * is the integer X = round((x - c) 2^f), f chosen per statistic from h and the total rows
+ * n so that every integer of the walk keeps 2 bits of headroom in the signed 64-bit ring:
+ *   sum, mean:   n h 2^f <= 2^60: the mean's error at most 2^-(f+1);
+ *   variance, std: n h 2^f <= 2^30, so Q <= n^2 h^2 2^2f <= 2^60: X's step is 2^-f =
+ *     n h 2^-30 (the range h over 2^30 / n: 1/2.4e6 of it at 442 rows, 1/1070 at 10^6),
+ *     and the variance's error from the steps at most (2 sigma + 2^-f) 2^-(f+1);
+ *   min, max: h 2^f <= 2^59.
+ * The secure result equals the clear fixed-point walk bit for bit. */
+#ifndef FSS_STATS_H
+#define FSS_STATS_H
+
+#include "fss/csv.h"
+#include "fss/eval.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef enum fss_stat_op {
+    FSS_STAT_COUNT,
+    FSS_STAT_SUM,
+    FSS_STAT_MEAN,
+    FSS_STAT_VARIANCE,
+    FSS_STAT_STD,
+    FSS_STAT_MIN,
+    FSS_STAT_MAX,
+    FSS_STAT_HISTOGRAM,
+} fss_stat_op;
+
+#define FSS_STATS_MAX_ROWS ((size_t)1 << 28)
+#define FSS_STATS_MAX_COLUMNS 4096
+#define FSS_STATS_MAX_STATS 4096
+#define FSS_STATS_MAX_BINS 65536
+
+typedef struct fss_stat {
+    fss_stat_op op;
+    size_t col;     /* its column, an index of the spec's columns (count: none, SIZE_MAX) */
+    size_t nedges;  /* histogram: its edges, nedges - 1 bins */
+    double *edges;
+    int ddof;       /* variance, std */
+    int f;          /* the fixed point's fraction bits (above) */
+    size_t at;      /* where its opened words are (fss_stats_walk's words) */
+} fss_stat;
+
+typedef struct fss_stats_spec {
+    int by_columns;       /* "split": 0 rows, 1 columns */
+    size_t rows[2], n;    /* rows: each party's and n their sum; columns: n each */
+    size_t ncols;
+    char **name;          /* the columns */
+    int *owner;           /* columns split: the party holding it; rows split: -1 */
+    size_t *local;        /* its index among its owner's columns (rows split: itself) */
+    int *bounded;         /* bounds given, then lo and hi */
+    double *lo, *hi;
+    size_t nstats;
+    fss_stat *stat;
+    int reveal[2];        /* reveal[b]: party b receives the results */
+    size_t words;         /* opened words: one a statistic, a histogram's bins each (count none) */
+    uint8_t digest[32];   /* SHA-256 of the spec in canonical form (sorted keys, compact) */
+    void *json;           /* the parsed spec (a jansson json_t), for the results */
+} fss_stats_spec;
+
+/* The spec from JSON text (name: the file's, for messages): every field checked, unknown
+ * fields refused (a misspelt "reveal_to" must not pass). FSS_E_FORMAT and one line in err. */
+FSS_NODISCARD fss_status fss_stats_spec_parse(const char *name, const char *text, size_t len, fss_stats_spec *sp,
+                                              char *err, size_t err_len);
+FSS_NODISCARD fss_status fss_stats_spec_read(const char *path, fss_stats_spec *sp, char *err, size_t err_len);
+void fss_stats_spec_free(fss_stats_spec *sp);
+/* The spec's operation name ("mean") and a statistic's short description ("mean of 'bmi'"). */
+const char *fss_stat_op_name(fss_stat_op op);
+
+/* Party b's table from a CSV file: the spec's columns of b, its row count, every value
+ * within its column's bounds (refused with the row and column named). */
+FSS_NODISCARD fss_status fss_stats_table_read(const fss_stats_spec *sp, int b, const char *path, fss_csv *t,
+                                              char *err, size_t err_len);
+
+/* The walk, the same for the dealer, the parties and the clear run: tables[b] is party b's
+ * table (PARTY: this party's only; CLEAR: both; DEALER: none). words (sp->words) receives
+ * the opened integers in CLEAR mode and in a receiving party's walk. */
+FSS_NODISCARD fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv *const tables[2],
+                                        uint64_t *words);
+
+/* Statistic i's value(s) from the opened words: one number, or a histogram's counts (as
+ * doubles; nedges - 1 of them). out holds at least max(1, bins) doubles. */
+void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, double *out);
+/* The results as JSON text (malloc'ed; NULL when out of memory): {"split", "rows",
+ * "results": [each spec entry with "value", or "counts"]}. */
+char *fss_stats_results_json(const fss_stats_spec *sp, const uint64_t *words);
+
+FSS_EXTERN_C_END
+
+#endif

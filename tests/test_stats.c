@@ -1,0 +1,395 @@
+/* Joint statistics (stats/): the CSV reader and the spec's checks on good and bad input,
+ * then random specs and tables walked three times (clear, dealer, two parties over a
+ * socketpair): the parties' opened words must equal the clear walk's bit for bit, at each
+ * receiving party, and the clear walk's values must be within the fixed point's documented
+ * error of the exact statistics (long double), histograms exact. Tables come with edge
+ * values: the bounds themselves, a constant column, a party with one row, ties, values
+ * on histogram edges. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "gate_harness.h"
+#include "fss/csv.h"
+#include "fss/stats.h"
+
+static fss_rng *rng;
+static fss_ctx *ctx;
+
+static double uniform(void) { return (double)(check_u64(rng) >> 11) / 9007199254740992.0; }
+static size_t below(size_t n) { return (size_t)(check_u64(rng) % n); }
+
+/* ---- CSV ---------------------------------------------------------------------------- */
+
+static void csv_cases(void)
+{
+    char err[256];
+    fss_csv t;
+    const char *const ab[] = {"a", "b"};
+    /* a quoted header name with a quote in it */
+    const char *const q[] = {"say \"hi\", twice"};
+    static const char quoted[] = "x,\"say \"\"hi\"\", twice\"\n1,2\n";
+    fss_status sq = fss_csv_parse("quoted", quoted, sizeof quoted - 1, q, 1, &t, err, sizeof err);
+    CHECK(sq == FSS_OK && t.rows == 1 && t.v[0] == 2, "a quoted header: %s", sq == FSS_OK ? "wrong value" : err);
+    fss_csv_free(&t);
+    /* quotes, commas and line breaks in skipped fields, CRLF, a BOM, no final line break */
+    const char good[] = "\xef\xbb\xbfid,\"a\",note,b\r\n1,2.5,\"x, \"\"y\"\"\nz\",-3e2\r\n2, 7 ,,\"1.25\"";
+    fss_status s = fss_csv_parse("good", good, sizeof good - 1, ab, 2, &t, err, sizeof err);
+    CHECK(s == FSS_OK, "a good table refused: %s", err);
+    if (s == FSS_OK) {
+        CHECK(t.rows == 2 && t.cols == 2, "%zu rows, %zu columns", t.rows, t.cols);
+        CHECK(t.v[0] == 2.5 && t.v[1] == -300 && t.v[2] == 7 && t.v[3] == 1.25, "values %g %g %g %g", t.v[0], t.v[1],
+              t.v[2], t.v[3]);
+        fss_csv_free(&t);
+    }
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"a,b\n1,\n", "row 1 (line 2), column 'b': the cell is empty"},
+        {"a,b\n1,2\n3,nan\n", "row 2 (line 3), column 'b': 'nan' is not a finite"},
+        {"a,b\n1,inf\n", "'inf' is not a finite"},
+        {"a,b\n1,0x10\n", "'0x10' is not a finite"},
+        {"a,b\n1,1e999\n", "'1e999' is not a finite"},
+        {"a,b\n1,NA\n", "'NA' is not a finite"},
+        {"a,b\n1,2,3\n", "row 1 (line 2) has 3 fields; the header has 2"},
+        {"a,b\n1\n", "row 1 (line 2) has 1 field; the header has 2"},
+        {"a,b\n1,\"2\n", "a quoted field is never closed"},
+        {"a,b\n1,\"2\"x\n", "text after a quoted field's closing quote"},
+        {"a,b,a\n1,2,3\n", "names column 'a' twice"},
+        {"a,c\n1,2\n", "the header has no column 'b'"},
+        {"", "is empty"},
+        {"a,b\n1,2\n\n", "row 2 (line 3) is a blank line"},
+        {"a,b\n1,2\r\n\r\n3,4\n", "row 2 (line 3) is a blank line"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        s = fss_csv_parse("t.csv", bad[i].text, strlen(bad[i].text), ab, 2, &t, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, bad[i].says), "case %zu: status %d, '%s' (want '%s')", i, (int)s, err,
+              bad[i].says);
+        CHECK(!t.v && !t.rows, "case %zu: a refused table keeps values", i);
+    }
+}
+
+/* ---- the spec ------------------------------------------------------------------------ */
+
+static void spec_cases(void)
+{
+    char err[512];
+    fss_stats_spec sp;
+    static const char good[] =
+        "{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [-1, 1]},"
+        " \"stats\": [{\"op\": \"mean\", \"column\": \"x\"}, {\"op\": \"histogram\", \"column\": \"y\", \"edges\": [0, 1, 2]},"
+        " {\"op\": \"count\"}], \"reveal_to\": [1]}";
+    fss_status s = fss_stats_spec_parse("good", good, sizeof good - 1, &sp, err, sizeof err);
+    CHECK(s == FSS_OK, "a good spec refused: %s", err);
+    if (s == FSS_OK) {
+        CHECK(sp.n == 5 && sp.ncols == 2 && sp.nstats == 3 && sp.words == 3 && !sp.reveal[0] && sp.reveal[1],
+              "n %zu, %zu columns, %zu statistics, %zu words", sp.n, sp.ncols, sp.nstats, sp.words);
+        /* the same spec in another layout has the same digest; another spec another */
+        fss_stats_spec b, c;
+        static const char same[] =
+            "{\"reveal_to\":[1],\"stats\":[{\"column\":\"x\",\"op\":\"mean\"},{\"op\":\"histogram\",\"edges\":[0,1,2],"
+            "\"column\":\"y\"},{\"op\":\"count\"}],\"bounds\":{\"x\":[-1,1]},\"columns\":[\"x\",\"y\"],\"rows\":[2,3],"
+            "\"split\":\"rows\"}";
+        REQUIRE(fss_stats_spec_parse("same", same, sizeof same - 1, &b, err, sizeof err) == FSS_OK);
+        CHECK(!memcmp(sp.digest, b.digest, 32), "a spec's digest depends on its layout");
+        static const char diff[] =
+            "{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [-1, 1]},"
+            " \"stats\": [{\"op\": \"mean\", \"column\": \"x\"}, {\"op\": \"histogram\", \"column\": \"y\", \"edges\": [0, 1, 2]},"
+            " {\"op\": \"count\"}], \"reveal_to\": [0, 1]}";
+        REQUIRE(fss_stats_spec_parse("diff", diff, sizeof diff - 1, &c, err, sizeof err) == FSS_OK);
+        CHECK(memcmp(sp.digest, c.digest, 32), "two specs with one digest");
+        fss_stats_spec_free(&c);
+        CHECK(fss_stats_spec_parse("cut", good, sizeof good - 3, &c, err, sizeof err) == FSS_E_FORMAT &&
+                  strstr(err, "cut: line 1, column"),
+              "cut JSON: '%s'", err);
+        fss_stats_spec_free(&b);
+        fss_stats_spec_free(&c);
+        fss_stats_spec_free(&sp);
+    }
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"count\"}], "
+         "\"reveal_to\": [0], \"reveal_too\": [1]}",
+         "field \"reveal_too\" the spec does not know"},
+        {"{\"split\": \"diag\"}", "\"split\" must be"},
+        {"{\"split\": \"rows\", \"rows\": 5}", "\"rows\" must be [n0, n1]"},
+        {"{\"split\": \"columns\", \"rows\": [1, 2]}", "\"rows\" must be the patients' count"},
+        {"{\"split\": \"rows\", \"rows\": [0, 3]}", "\"rows\" must be [n0, n1]"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"x\"]}", "column \"x\" is named twice"},
+        {"{\"split\": \"columns\", \"rows\": 3, \"columns\": {\"0\": [\"x\"], \"1\": [\"x\"]}}", "named twice"},
+        {"{\"split\": \"columns\", \"rows\": 3, \"columns\": [\"x\"]}", "\"columns\" is {\"0\""},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"mean\", \"column\": "
+         "\"x\"}], \"reveal_to\": [0]}",
+         "needs the column's public bounds"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"x\": [1, 1]}}", "low < high"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"z\": [0, 1]}}",
+         "\"bounds\" names \"z\""},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"histogram\", \"column\": "
+         "\"x\", \"edges\": [0, 2, 1]}], \"reveal_to\": [0]}",
+         "edge 3 must be a number greater"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"median\", \"column\": "
+         "\"x\"}], \"reveal_to\": [0]}",
+         "unknown op \"median\""},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"correlation\"}], "
+         "\"reveal_to\": [0]}",
+         "\"correlation\" is not built yet"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"count\", \"edges\": "
+         "[1]}], \"reveal_to\": [0]}",
+         "statistic 1 has a field \"edges\""},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"count\"}], "
+         "\"reveal_to\": [0, 0]}",
+         "each once"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"count\"}], "
+         "\"reveal_to\": []}",
+         "\"reveal_to\" must list"},
+        {"{\"split\": \"rows\", \"split\": \"rows\"}", "duplicate"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"x\": [0, 1]}, \"stats\": "
+         "[{\"op\": \"std\", \"column\": \"x\", \"ddof\": 2}], \"reveal_to\": [0]}",
+         "\"ddof\" is 0"},
+        {"[1, 2]", "a spec is a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        s = fss_stats_spec_parse("s.json", bad[i].text, strlen(bad[i].text), &sp, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, bad[i].says), "spec case %zu: status %d, '%s' (want '%s')", i, (int)s,
+              err, bad[i].says);
+    }
+}
+
+/* ---- random specs and tables through the three walks ----------------------------------- */
+
+typedef struct model {
+    const fss_stats_spec *sp;
+    const fss_csv *tab[2];
+} model;
+
+static fss_status walk(fss_eval *ev, const void *p, uint64_t *out)
+{
+    const model *md = (const model *)p;
+    const int b = fss_eval_party(ev), clear = fss_eval_mode(ev) == FSS_MODE_CLEAR;
+    const fss_csv *tabs[2] = {clear || b == 0 ? md->tab[0] : NULL, clear || b == 1 ? md->tab[1] : NULL};
+    uint64_t scratch = 0;
+    return fss_stats_walk(ev, md->sp, tabs, out ? out : &scratch);
+}
+
+/* A number of a column's range: mostly uniform, sometimes a bound, the middle (0 in fixed
+ * point) or a repeated value. */
+static double draw(double lo, double hi, double again)
+{
+    const size_t k = below(9);
+    return k == 0 ? lo : k == 1 ? hi : k == 2 ? again : k == 3 ? lo + (hi - lo) / 2 : lo + (hi - lo) * uniform();
+}
+
+/* A random spec (JSON text) and its tables: ncols columns, every statistic of each, a
+ * histogram whose edges include values that occur. */
+static void random_case(int trial)
+{
+    const int by_columns = (int)below(2);
+    const size_t rows0 = below(4) ? 1 + below(60) : 1, rows1 = 1 + below(60), ncols = 1 + below(4);
+    const size_t n = by_columns ? rows0 : rows0 + rows1;
+    char spec[16384];
+    double lo[4], hi[4], *cols[4];
+    int owner[4];
+    size_t at = 0;
+    at += (size_t)snprintf(spec + at, sizeof spec - at, "{\"split\": \"%s\", ", by_columns ? "columns" : "rows");
+    if (by_columns)
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "\"rows\": %zu, ", n);
+    else
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "\"rows\": [%zu, %zu], ", rows0, rows1);
+    for (size_t c = 0; c < ncols; c++) {
+        const double scale = pow(10.0, (double)below(13) - 6.0);
+        lo[c] = -scale * (double)below(1000);
+        hi[c] = lo[c] + scale * (double)(1 + below(2000));
+        owner[c] = by_columns ? (c == 0 ? 0 : c == 1 ? 1 : (int)below(2)) : -1;
+        REQUIRE((cols[c] = (double *)malloc(n * sizeof(double))) != NULL);
+        const double again = lo[c] + (hi[c] - lo[c]) * uniform();
+        const int constant = below(6) == 0;
+        for (size_t r = 0; r < n; r++)
+            cols[c][r] = constant ? again : draw(lo[c], hi[c], again);
+    }
+    if (by_columns) {
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "\"columns\": {");
+        for (int b = 0; b < 2; b++) {
+            at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"%d\": [", b ? ", " : "", b);
+            int first = 1;
+            for (size_t c = 0; c < ncols; c++)
+                if (owner[c] == b)
+                    at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\"", first ? "" : ", ", c), first = 0;
+            at += (size_t)snprintf(spec + at, sizeof spec - at, "]");
+        }
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "}, ");
+    } else {
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "\"columns\": [");
+        for (size_t c = 0; c < ncols; c++)
+            at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\"", c ? ", " : "", c);
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "], ");
+    }
+    at += (size_t)snprintf(spec + at, sizeof spec - at, "\"bounds\": {");
+    for (size_t c = 0; c < ncols; c++)
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\": [%.17g, %.17g]", c ? ", " : "", c, lo[c],
+                               hi[c]);
+    at += (size_t)snprintf(spec + at, sizeof spec - at, "}, \"stats\": [{\"op\": \"count\"}");
+    static const char *const ops[] = {"sum", "mean", "variance", "std", "min", "max"};
+    for (size_t c = 0; c < ncols; c++) {
+        for (size_t k = 0; k < 6; k++)
+            at += (size_t)snprintf(spec + at, sizeof spec - at, ", {\"op\": \"%s\", \"column\": \"c%zu\"%s}", ops[k], c,
+                                   (k == 2 || k == 3) && n > 1 && below(2) ? ", \"ddof\": 1" : "");
+        /* edges: the bounds, a value that occurs, and a point inside */
+        double e[4] = {lo[c], lo[c] + (hi[c] - lo[c]) * uniform(), cols[c][below(n)], hi[c]};
+        for (int i = 1; i < 4; i++) /* sort */
+            for (int j = i; j > 0 && e[j] < e[j - 1]; j--) {
+                const double t = e[j];
+                e[j] = e[j - 1], e[j - 1] = t;
+            }
+        at += (size_t)snprintf(spec + at, sizeof spec - at, ", {\"op\": \"histogram\", \"column\": \"c%zu\", \"edges\": [%.17g",
+                               c, e[0]);
+        for (int i = 1; i < 4; i++)
+            if (e[i] > e[i - 1])
+                at += (size_t)snprintf(spec + at, sizeof spec - at, ", %.17g", e[i]);
+            else
+                e[i] = e[i - 1];
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "]}");
+    }
+    const int reveal = (int)below(3); /* 0: [0], 1: [1], 2: both */
+    at += (size_t)snprintf(spec + at, sizeof spec - at, "], \"reveal_to\": %s}",
+                           reveal == 0 ? "[0]" : reveal == 1 ? "[1]" : "[0, 1]");
+    REQUIRE(at < sizeof spec);
+
+    char err[512];
+    fss_stats_spec sp;
+    fss_status s = fss_stats_spec_parse("random", spec, at, &sp, err, sizeof err);
+    CHECK(s == FSS_OK, "trial %d: a random spec refused: %s\n%s", trial, err, spec);
+    if (s != FSS_OK)
+        goto out;
+    /* the tables: party b's rows (rows split) or columns (columns split), as the CSV reader
+     * gives them */
+    fss_csv tab[2] = {{0}, {0}};
+    size_t mine[4]; /* the spec's index of column c<j> is j's: the columns split lists party 0's first */
+    for (size_t j = 0; j < ncols; j++)
+        mine[j] = (size_t)atoi(sp.name[j] + 1);
+    for (int b = 0; b < 2; b++) {
+        size_t k = 0;
+        for (size_t j = 0; j < ncols; j++)
+            k += sp.owner[j] < 0 || sp.owner[j] == b;
+        tab[b].rows = sp.rows[b];
+        tab[b].cols = k;
+        REQUIRE((tab[b].v = (double *)calloc(sp.rows[b] * (k ? k : 1), sizeof(double))) != NULL);
+        for (size_t r = 0; r < sp.rows[b]; r++)
+            for (size_t j = 0; j < ncols; j++)
+                if (sp.owner[j] < 0 || sp.owner[j] == b)
+                    tab[b].v[r * k + sp.local[j]] = cols[mine[j]][by_columns || b == 0 ? r : rows0 + r];
+    }
+    model md = {&sp, {&tab[0], &tab[1]}};
+    const size_t W = sp.words ? sp.words : 1;
+    uint64_t *want = (uint64_t *)calloc(W, 8), *got[2] = {(uint64_t *)calloc(W, 8), (uint64_t *)calloc(W, 8)};
+    REQUIRE(want && got[0] && got[1]);
+    fss_eval *ev = NULL;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    s = walk(ev, &md, want);
+    CHECK(s == FSS_OK, "trial %d: the clear walk failed: %s", trial, fss_eval_error(ev));
+    fss_eval_free(ev);
+
+    /* the clear values against the exact statistics */
+    double v[8];
+    for (size_t i = 0; i < sp.nstats; i++) {
+        const fss_stat *st = &sp.stat[i];
+        fss_stats_value(&sp, i, want, v);
+        if (st->op == FSS_STAT_COUNT) {
+            CHECK(v[0] == (double)n, "trial %d: count %g of %zu", trial, v[0], n);
+            continue;
+        }
+        const size_t c = mine[st->col];
+        const double *x = cols[c];
+        /* the opened integers, from the encoding in fss/stats.h */
+        const double mid = lo[c] + (hi[c] - lo[c]) / 2;
+        uint64_t s1 = 0, s2 = 0, w = 0;
+        int64_t xmax = INT64_MIN, xmin = INT64_MAX;
+        for (size_t r = 0; r < n && st->op != FSS_STAT_HISTOGRAM; r++) {
+            const int64_t X = (int64_t)llround(ldexp(x[r] - mid, st->f));
+            s1 += (uint64_t)X, s2 += (uint64_t)X * (uint64_t)X;
+            xmax = X > xmax ? X : xmax, xmin = X < xmin ? X : xmin;
+        }
+        w = st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN ? s1
+          : st->op == FSS_STAT_MIN                           ? (uint64_t)xmin
+          : st->op == FSS_STAT_MAX                           ? (uint64_t)xmax
+                                                             : (uint64_t)n * s2 - s1 * s1;
+        CHECK(st->op == FSS_STAT_HISTOGRAM || want[st->at] == w, "trial %d: %s of c%zu: opens %llu, want %llu", trial,
+              fss_stat_op_name(st->op), c, (unsigned long long)want[st->at], (unsigned long long)w);
+        long double sum = 0, sq = 0, mx = x[0], mn = x[0];
+        for (size_t r = 0; r < n; r++)
+            sum += x[r], mx = x[r] > mx ? x[r] : mx, mn = x[r] < mn ? x[r] : mn;
+        const long double mean = sum / (long double)n;
+        for (size_t r = 0; r < n; r++)
+            sq += ((long double)x[r] - mean) * ((long double)x[r] - mean);
+        const double step = ldexp(1.0, -st->f - 1), h = (hi[c] - lo[c]) / 2, tiny = 4e-15 * (h + fabs(lo[c] + h));
+        const double var = (double)(sq / (long double)(n - (size_t)st->ddof)), sigma = sqrt((double)(sq / n));
+        double want_v = 0, tol = 0;
+        switch (st->op) {
+        case FSS_STAT_SUM: want_v = (double)sum, tol = (double)n * (step + tiny); break;
+        case FSS_STAT_MEAN: want_v = (double)mean, tol = step + tiny; break;
+        case FSS_STAT_VARIANCE:
+        case FSS_STAT_STD:
+            want_v = var;
+            tol = 2.0 * (2 * sigma + 2 * step) * step + 1e-12 * var + 8 * tiny * tiny;
+            if (st->op == FSS_STAT_STD) /* |sqrt(a) - sqrt(b)| <= sqrt(|a - b|) */
+                want_v = sqrt(var), tol = sqrt(tol) + 1e-12 * want_v;
+            break;
+        case FSS_STAT_MIN: want_v = (double)mn, tol = step + tiny; break;
+        case FSS_STAT_MAX: want_v = (double)mx, tol = step + tiny; break;
+        case FSS_STAT_HISTOGRAM:
+            for (size_t j = 0; j + 1 < st->nedges; j++) {
+                size_t k = 0;
+                for (size_t r = 0; r < n; r++)
+                    k += x[r] >= st->edges[j] &&
+                         (x[r] < st->edges[j + 1] || (j + 2 == st->nedges && x[r] == st->edges[j + 1]));
+                CHECK(v[j] == (double)k, "trial %d: histogram of c%zu, bin %zu: %g, want %zu", trial, c, j, v[j], k);
+            }
+            continue;
+        case FSS_STAT_COUNT: break;
+        }
+        CHECK(fabs(v[0] - want_v) <= tol, "trial %d: %s of c%zu (f %d, n %zu): %.17g, want %.17g (error %.3g > %.3g)",
+              trial, fss_stat_op_name(st->op), c, st->f, n, v[0], want_v, fabs(v[0] - want_v), tol);
+    }
+
+    /* the secure run: each receiving party's words equal the clear walk's */
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, walk, &md, "stats", keys, NULL);
+    party_run pr[2];
+    harness_parties(walk, &md, "stats", keys, got, pr);
+    for (int b = 0; b < 2; b++) {
+        const int receives = reveal == 2 || reveal == b;
+        size_t diff = SIZE_MAX;
+        for (size_t i = 0; i < sp.words && diff == SIZE_MAX; i++)
+            if (got[b][i] != (receives ? want[i] : 0))
+                diff = i;
+        CHECK(diff == SIZE_MAX, "trial %d (%s split): party %d%s: word %zu is %llu, want %llu", trial,
+              by_columns ? "columns" : "rows", b, receives ? "" : " (receives nothing)", diff,
+              (unsigned long long)got[b][diff], (unsigned long long)(receives ? want[diff] : 0));
+    }
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(want);
+    free(got[0]);
+    free(got[1]);
+    fss_csv_free(&tab[0]);
+    fss_csv_free(&tab[1]);
+    fss_stats_spec_free(&sp);
+out:
+    for (size_t c = 0; c < ncols; c++)
+        free(cols[c]);
+}
+
+int main(void)
+{
+    rng = check_init("test_stats");
+    REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+    csv_cases();
+    spec_cases();
+    for (int trial = 0; trial < 40; trial++)
+        random_case(trial);
+    fss_rng_free(rng);
+    fss_ctx_free(ctx);
+    return check_summary();
+}
