@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A private buffer of n bytes grown to m (m > n): a new block, the old one wiped and freed
+ * (realloc would leave the old block's bytes in freed memory). NULL, the old block kept,
+ * when out of memory. */
+static void *grow_wiped(void *old, size_t n, size_t m)
+{
+    void *p = malloc(m);
+    if (p && n)
+        memcpy(p, old, n);
+    if (p)
+        fss_free_wiped(old, n);
+    return p;
+}
+
 /* Where the parser is: the text left and the file's line (from 1). */
 typedef struct cursor {
     const char *p, *end;
@@ -127,6 +140,12 @@ fss_status fss_csv_parse(const char *name, const char *text, size_t len, const c
         c.p += 3;
     if (c.p == c.end)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s is empty: a table needs a header row", name);
+    if (ncols > FSS_CSV_MAX_COLUMNS)
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s: at most %d columns are read", name, FSS_CSV_MAX_COLUMNS);
+    for (size_t j = 0; j < ncols; j++)
+        for (size_t i = 0; i < j; i++)
+            if (!strcmp(names[i], names[j]))
+                return fss_errorf(err, err_len, FSS_E_ARG, "%s: column '%s' is asked for twice", name, names[j]);
     /* the header: which field each asked-for column is */
     size_t *at = (size_t *)malloc((ncols ? ncols : 1) * sizeof *at), nfields = 0;
     if (!at)
@@ -143,6 +162,11 @@ fss_status fss_csv_parse(const char *name, const char *text, size_t len, const c
         char *h = field_text(&f);
         if (!h) {
             s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory", name);
+            break;
+        }
+        if (memchr(f.s, 0, f.n)) {
+            free(h);
+            s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: header field %zu holds a NUL byte", name, nfields + 1);
             break;
         }
         for (size_t j = 0; j < ncols && s == FSS_OK; j++)
@@ -172,13 +196,14 @@ fss_status fss_csv_parse(const char *name, const char *text, size_t len, const c
             break;
         }
         if (out->rows == cap) {
-            cap = cap ? 2 * cap : 256;
-            double *v = ncols ? (double *)realloc(out->v, cap * ncols * sizeof *v) : out->v;
+            const size_t ncap = cap ? 2 * cap : 256;
+            double *v = ncols ? (double *)grow_wiped(out->v, cap * ncols * sizeof *v, ncap * ncols * sizeof *v) : NULL;
             if (ncols && !v) {
                 s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory at row %zu", name, row);
                 break;
             }
             out->v = v;
+            cap = ncap;
         }
         if (*c.p == '\n' || (*c.p == '\r' && c.p + 1 < c.end && c.p[1] == '\n')) {
             s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: row %zu (line %zu) is a blank line", name, row, line);
@@ -228,12 +253,14 @@ fss_status fss_csv_read(const char *path, const char *const *names, size_t ncols
     fss_status s = FSS_OK;
     for (;;) {
         if (len == cap) {
-            char *t = cap < ((size_t)1 << 40) ? (char *)realloc(text, cap = cap ? 2 * cap : 65536) : NULL;
+            const size_t ncap = cap ? 2 * cap : 65536;
+            char *t = cap < ((size_t)1 << 40) ? (char *)grow_wiped(text, cap, ncap) : NULL;
             if (!t) {
                 s = fss_errorf(err, err_len, FSS_E_NOMEM, "%s: out of memory reading it", path);
                 break;
             }
             text = t;
+            cap = ncap;
         }
         const size_t got = fread(text + len, 1, cap - len, f);
         len += got;

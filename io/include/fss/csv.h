@@ -7,8 +7,10 @@
  * asked-for cell must be a finite decimal number (digits, sign, point and exponent; spaces
  * around it allowed): an empty cell, "NA", "nan", "inf" or a hexadecimal number is refused
  * with the row and the column named, as is a record with another number of fields than
- * the header, a blank line, a missing column and a column named twice. Rows are numbered from 1 (the
- * first record after the header), and the message gives the file's line too.
+ * the header, a blank line, a missing column, a column named twice and a NUL byte in a
+ * header name. Rows are numbered from 1 (the first record after the header), and the
+ * message gives the file's line too. Every buffer that held the file or its values is
+ * wiped before it is freed.
  *
  * Errors as in fss/npy.h: a status and one line in err. */
 #ifndef FSS_IO_CSV_H
@@ -26,6 +28,7 @@ typedef struct fss_csv {
 /* The columns names[0..ncols) of the CSV text (len bytes; name is the file's name for
  * messages). At most FSS_CSV_MAX_ROWS rows. */
 #define FSS_CSV_MAX_ROWS ((size_t)1 << 28)
+#define FSS_CSV_MAX_COLUMNS 65536 /* asked for; names distinct */
 FSS_NODISCARD fss_status fss_csv_parse(const char *name, const char *text, size_t len, const char *const *names,
                                        size_t ncols, fss_csv *out, char *err, size_t err_len);
 /* The same, from the file at path. */
