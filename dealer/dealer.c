@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: dealer --model NAME [options of its family] (--out DIR | --dry-run [--json])\n"
-            "  --model NAME     one of: %s (%s name theirs alone)\n"
+            "  --model NAME     one of: %s\n"
             "  --out DIR        where p0.bin and p1.bin go (created if missing; the files must not exist)\n"
             "  --dry-run        write nothing: the key bytes, rounds, bytes exchanged and peak memory\n"
             "  --json           with --dry-run: one JSON object on stdout\n"
@@ -41,7 +41,7 @@ static void usage(FILE *f)
             "  --quiet          no progress lines\n"
             "  --piece-bytes N  store a gate's keys in chunks of at most N bytes (default 64 MiB;\n"
             "                   small values are for tests of the piece handling)\n",
-            fss_family_models(), fss_family_selectors());
+            fss_family_models());
     fss_family_usage(f, FSS_ROLE_DEALER);
 }
 

@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "  --keys FILE      this party's key file from the dealer (used once)\n"
             "  --peer HOST:PORT party 0 listens there, party 1 connects there\n"
             "  --clear          the clear fixed-point run of --model, for checking\n"
-            "  --model NAME     with --clear: one of %s (%s name theirs alone)\n"
+            "  --model NAME     with --clear: one of %s\n"
             "  --backend B      cpu (default) or cuda: where the gates' FSS evaluations and\n"
             "                   matrix and convolution products run (the rest stays on the CPU)\n"
             "  --threads N      CPU threads (default: all), and as many reading keys\n"
@@ -52,7 +52,7 @@ static void usage(FILE *f)
             "                   in ring products and exchanging with the peer (--clear: the\n"
             "                   run's shape and the ring's headroom)\n"
             "  --quiet          no progress lines\n",
-            fss_family_models(), fss_family_selectors());
+            fss_family_models());
     fss_family_usage(f, FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR);
 }
 

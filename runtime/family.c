@@ -122,18 +122,6 @@ const char *fss_family_selected(const fss_args *a)
     return NULL;
 }
 
-const char *fss_family_selectors(void)
-{
-    static char buf[256];
-    builtin();
-    size_t at = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < g_nfam; i++)
-        if (g_fam[i]->selector && at < sizeof buf)
-            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", at ? ", " : "", g_fam[i]->selector);
-    return buf;
-}
-
 const char *fss_role_name(fss_role r)
 {
     switch (r) {

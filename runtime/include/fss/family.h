@@ -121,10 +121,8 @@ const fss_family *fss_family_for_model(const char *model); /* by model name or a
 /* Every registered family's models, ", "-separated (for messages). */
 const char *fss_family_models(void);
 /* The model a command line names without --model: the name of the first family whose
- * selector flag is in a, or NULL. And the selectors, ", "-separated ("--stats"; "" when
- * none), for messages. */
+ * selector flag is in a, or NULL. */
 const char *fss_family_selected(const fss_args *a);
-const char *fss_family_selectors(void);
 /* Each family's flags for roles (a set of fss_role bits), for --help. */
 void fss_family_usage(FILE *f, unsigned roles);
 
