@@ -220,6 +220,30 @@ FSS_NODISCARD fss_status fss_gate_layernorm(fss_eval *ev, const fss_tensor *x, c
 FSS_NODISCARD fss_status fss_gate_rmsnorm(fss_eval *ev, const fss_tensor *x, const fss_tensor *gamma, double eps,
                                           fss_tensor *y);
 
+/* ---- numerics on wide integers (runtime/gates_num.c) ------------------------------------ */
+
+/* Local rearranging: y[i] = x[idx[i]] (a 1-d tensor of count wires; idx SIZE_MAX: a public
+ * 0), and x in fewer bits (y = x mod 2^bits, scale 0: x^ mod 2^b = x mod 2^b + r mod 2^b).
+ * No key, no round. */
+FSS_NODISCARD fss_status fss_gate_gather(fss_eval *ev, const fss_tensor *x, const size_t *idx, size_t count,
+                                         fss_tensor *y);
+FSS_NODISCARD fss_status fss_gate_reduce(fss_eval *ev, const fss_tensor *x, int bits, fss_tensor *y);
+/* The leading one of integers x in [0, 2^L) (n-bit ring, 2 <= L <= n - 2, 1 <= F <= L - 1):
+ * e = o = floor(log2 x) as an integer (0 for x = 0), and the mantissa m = floor(x 2^(F-o)),
+ * x / 2^o in [1, 2) at scale F (0 for x = 0). One DReLU of all x - 2^j (L - 1 comparisons an
+ * element), a select of public constants by the one-hot of o, a product x 2^(L-1-o) and a
+ * shift by L - 1 - F: 4 rounds. Exact (the clear walk refuses an x out of the range). */
+FSS_NODISCARD fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, fss_tensor *m,
+                                            fss_tensor *e);
+/* y = 1/sqrt(t) for t in [1, 4) at scale F (9 <= F <= 30, n >= 2 F + 4 bits), same scale:
+ * a table of 2^11 entries at the midpoints of t's steps of 2^-9 (relative error at most
+ * 2^-11), then one Newton step y0 (3 - t y0^2) / 2, which leaves 1.5 2^-22 + the roundings:
+ * relative error at most FSS_RSQRT_FINE_ERROR(F) = 3.6e-7 + 10 2^-F (3.7e-7 at F = 30).
+ * An element in [0, 1) gives a value in [1, 1.5] (only 0 occurs: a zero variance), one
+ * over 4 is refused by the clear walk. 9 rounds. */
+#define FSS_RSQRT_FINE_ERROR(F) (3.6e-7 + 10.0 / (double)(1u << (F)))
+FSS_NODISCARD fss_status fss_gate_rsqrt_fine(fss_eval *ev, const fss_tensor *t, fss_tensor *y);
+
 FSS_EXTERN_C_END
 
 #endif
