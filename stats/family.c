@@ -156,7 +156,8 @@ static fss_status stats_save(void *state, fss_role role, const fss_args *a, char
     if (!text)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory writing the results");
     const size_t n = strlen(text);
-    double *v = (double *)malloc((FSS_STATS_MAX_BINS + 1) * sizeof *v);
+    const size_t nv = FSS_STATS_MAX_BINS + FSS_STATS_MAX_CORR * FSS_STATS_MAX_CORR;
+    double *v = (double *)malloc(nv * sizeof *v);
     fss_status s = v ? fss_file_write_private(fss_args_get(a, "--output"), text, n, err, err_len)
                      : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK) /* for people: a line a statistic */
@@ -165,7 +166,13 @@ static fss_status stats_save(void *state, fss_role role, const fss_args *a, char
             fss_stats_value(sp, i, r->words, v);
             fprintf(stderr, "stats: %s%s%s%s", fss_stat_op_name(st->op), st->col == SIZE_MAX ? "" : " of '",
                     st->col == SIZE_MAX ? "" : sp->name[st->col], st->col == SIZE_MAX ? "" : "'");
-            if (st->op == FSS_STAT_HISTOGRAM) {
+            if (st->op == FSS_STAT_CORRELATION) {
+                for (size_t i0 = 0; i0 < st->ncol; i0++)
+                    for (size_t i1 = i0 + 1; i1 < st->ncol; i1++)
+                        fprintf(stderr, "%s %s~%s %.6f", i0 + i1 == 1 ? ":" : ",", sp->name[st->cols[i0]],
+                                sp->name[st->cols[i1]], v[i0 * st->ncol + i1]);
+                fprintf(stderr, "\n");
+            } else if (st->op == FSS_STAT_HISTOGRAM) {
                 fprintf(stderr, ":");
                 for (size_t j = 0; j + 1 < st->nedges && j < 16; j++)
                     fprintf(stderr, " %.0f", v[j]);
@@ -175,7 +182,7 @@ static fss_status stats_save(void *state, fss_role role, const fss_args *a, char
             }
         }
     fss_free_wiped(text, n + 1);
-    free(v);
+    fss_free_wiped(v, nv * sizeof *v);
     return s;
 }
 
@@ -195,7 +202,7 @@ static void stats_free(void *state)
 const fss_family fss_family_stats = {
     .name = "stats",
     .version = 1,
-    .models = "stats",
+    .models = "stats (--stats SPEC names it)",
     .selector = "--stats",
     .flags = stats_flags,
     .knows = stats_knows,

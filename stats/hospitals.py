@@ -13,7 +13,8 @@ DATA_DIR: stats/sklearn-data.sh's folder. Writes into OUT_DIR, for T in diabetes
   T-columns-0.csv, -1.csv        the same patients in the same order, a random split of
   T-columns.json                 the columns (a `patient` number in both, not in the spec)
 The seed (printed) makes the splits; the statistics: the count, then sum, mean, variance,
-std (ddof 1), min and max of every column, and histograms of a few. The bounds are public
+std (ddof 1), min and max of every column, histograms of a few, and a correlation matrix
+(diabetes: every column; cancer: eight). The bounds are public
 guesses a hospital could make without the data: 0 to the power of ten above each column's
 largest value. Standard library only.
 """
@@ -36,6 +37,13 @@ HISTOGRAMS = {
                  "target": [25, 75, 125, 175, 225, 275, 350]},
     "cancer": {"mean_radius": [5, 10, 15, 20, 25, 30], "diagnosis": [0, 0.5, 1],
                "worst_area": [0, 500, 1000, 2000, 5000]},
+}
+
+
+CORRELATIONS = {
+    "diabetes": DIABETES + ["target"],
+    "cancer": ["mean_radius", "mean_texture", "mean_smoothness", "mean_concavity", "mean_fractal_dimension",
+               "radius_error", "worst_area", "diagnosis"],
 }
 
 
@@ -79,6 +87,7 @@ def stats(table, columns):
                 {"op": "std", "column": c, "ddof": 1}, {"op": "min", "column": c}, {"op": "max", "column": c}]
     for c, edges in HISTOGRAMS[table].items():
         out.append({"op": "histogram", "column": c, "edges": edges})
+    out.append({"op": "correlation", "columns": CORRELATIONS[table]})
     return out
 
 

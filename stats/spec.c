@@ -10,7 +10,8 @@
 
 #include "fss/stats.h"
 
-static const char *const op_names[] = {"count", "sum", "mean", "variance", "std", "min", "max", "histogram"};
+static const char *const op_names[] = {"count", "sum", "mean", "variance", "std", "min", "max", "histogram",
+                                       "correlation"};
 #define NOPS (sizeof op_names / sizeof *op_names)
 
 const char *fss_stat_op_name(fss_stat_op op) { return (size_t)op < NOPS ? op_names[op] : "?"; }
@@ -75,15 +76,73 @@ static fss_status add_columns(const char *name, json_t *list, int owner, fss_sta
     return FSS_OK;
 }
 
-static int needs_bounds(fss_stat_op op) { return op != FSS_STAT_COUNT && op != FSS_STAT_HISTOGRAM; }
+static int needs_bounds(fss_stat_op op)
+{
+    return op != FSS_STAT_COUNT && op != FSS_STAT_HISTOGRAM && op != FSS_STAT_CORRELATION; /* its own check */
+}
 
-/* The largest f with t 2^f <= 2^cap (t > 0), kept within [-200, 200]. */
+/* The largest f with t 2^f <= 2^cap (t > 0 and finite); FSS_STATS_NO_FRAC when it falls
+ * outside [-200, 200] (bounds too wide or too narrow: the parser refuses them). */
+#define FSS_STATS_NO_FRAC 1000
 static int frac_bits(double t, int cap)
 {
+    if (!(t > 0) || !isfinite(t))
+        return FSS_STATS_NO_FRAC;
     int e;
     const double m = frexp(t, &e); /* t = m 2^e, m in [0.5, 1): ceil(log2 t) = e, or e - 1 at m = 0.5 */
-    int f = cap - (m == 0.5 ? e - 1 : e);
-    return f < -200 ? -200 : f > 200 ? 200 : f;
+    const int f = cap - (m == 0.5 ? e - 1 : e);
+    return f < -200 || f > 200 ? FSS_STATS_NO_FRAC : f;
+}
+
+/* The fixed point of column c: the largest f with (n) h 2^f <= 2^cap (n when times_n), or
+ * a refusal: n h and n max(|lo|, |hi|) finite (a sum adds n times the middle back), f
+ * within [-200, 200]. */
+static fss_status column_frac(const char *name, const char *where, const fss_stats_spec *sp, size_t c, int cap,
+                              int times_n, int *f, char *err, size_t err_len)
+{
+    const double h = (sp->hi[c] - sp->lo[c]) / 2, n = (double)sp->n, big = fmax(fabs(sp->lo[c]), fabs(sp->hi[c]));
+    *f = isfinite(n * big) ? frac_bits(times_n ? n * h : h, cap) : FSS_STATS_NO_FRAC;
+    if (*f == FSS_STATS_NO_FRAC)
+        return fss_errorf(err, err_len, FSS_E_FORMAT,
+                          "%s: %s: the bounds of \"%s\" ([%g, %g]) are too wide or too narrow for the fixed point with "
+                          "%zu rows",
+                          name, where, sp->name[c], sp->lo[c], sp->hi[c], sp->n);
+    return FSS_OK;
+}
+
+/* A correlation's "columns": 2 to FSS_STATS_MAX_CORR distinct columns with bounds, each
+ * encoded as a variance's (its integers' products keep 2 bits of headroom). */
+static fss_status parse_corr(const char *name, const char *where, json_t *cols, fss_stats_spec *sp, fss_stat *st,
+                             char *err, size_t err_len)
+{
+    const size_t k = json_is_array(cols) ? json_array_size(cols) : 0;
+    if (k < 2 || k > FSS_STATS_MAX_CORR)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s (correlation) needs \"columns\": 2 to %d column names",
+                          name, where, FSS_STATS_MAX_CORR);
+    if (!(st->cols = (size_t *)calloc(k, sizeof *st->cols)) || !(st->fcol = (int *)calloc(k, sizeof *st->fcol)))
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    st->ncol = k;
+    for (size_t j = 0; j < k; j++) {
+        const char *cn = json_string_value(json_array_get(cols, j));
+        const size_t c = cn ? column_index(sp, cn) : SIZE_MAX;
+        if (c == SIZE_MAX)
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s (correlation): column %zu is not one of the spec's "
+                              "columns", name, where, j + 1);
+        for (size_t i = 0; i < j; i++)
+            if (st->cols[i] == c)
+                return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s (correlation) names \"%s\" twice", name, where,
+                                  cn);
+        if (!sp->bounded[c])
+            return fss_errorf(err, err_len, FSS_E_FORMAT,
+                              "%s: %s (correlation) needs the public bounds of \"%s\": add \"bounds\": {\"%s\": [low, "
+                              "high]} (its values' limits: the fixed point is chosen from them)",
+                              name, where, cn, cn);
+        st->cols[j] = c;
+        fss_status s = column_frac(name, where, sp, c, 30, 1, &st->fcol[j], err, err_len);
+        if (s != FSS_OK)
+            return s;
+    }
+    return FSS_OK;
 }
 
 /* One entry of "stats". */
@@ -100,21 +159,25 @@ static fss_status parse_stat(const char *name, size_t i, json_t *o, fss_stats_sp
     size_t k = 0;
     while (k < NOPS && strcmp(op_names[k], op))
         k++;
-    if (k == NOPS && (!strcmp(op, "correlation") || !strcmp(op, "linear_regression")))
+    if (k == NOPS && !strcmp(op, "linear_regression"))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s: \"%s\" is not built yet (count, sum, mean, variance, "
-                          "std, min, max and histogram are)", name, where, op);
+                          "std, min, max, histogram and correlation are)", name, where, op);
     if (k == NOPS)
         return fss_errorf(err, err_len, FSS_E_FORMAT,
-                          "%s: %s: unknown op \"%s\" (count, sum, mean, variance, std, min, max, histogram)", name,
-                          where, op);
+                          "%s: %s: unknown op \"%s\" (count, sum, mean, variance, std, min, max, histogram, "
+                          "correlation)", name, where, op);
     st->op = (fss_stat_op)k;
     st->col = SIZE_MAX;
     static const char *const plain[] = {"op", "column", NULL}, *const spread[] = {"op", "column", "ddof", NULL},
-                             *const hist[] = {"op", "column", "edges", NULL};
-    const char *const *allowed = st->op == FSS_STAT_HISTOGRAM ? hist
-                               : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? spread : plain;
+                             *const hist[] = {"op", "column", "edges", NULL}, *const corr[] = {"op", "columns", NULL};
+    const char *const *allowed = st->op == FSS_STAT_HISTOGRAM                         ? hist
+                               : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? spread
+                               : st->op == FSS_STAT_CORRELATION                       ? corr
+                                                                                       : plain;
     if (!only_fields(name, where, o, allowed, err, err_len))
         return FSS_E_FORMAT;
+    if (st->op == FSS_STAT_CORRELATION)
+        return parse_corr(name, where, json_object_get(o, "columns"), sp, st, err, err_len);
     json_t *col = json_object_get(o, "column");
     if (col || st->op != FSS_STAT_COUNT) {
         const char *cn = json_string_value(col);
@@ -156,12 +219,12 @@ static fss_status parse_stat(const char *name, size_t i, json_t *o, fss_stats_sp
         }
     }
     /* the fixed point (fss/stats.h) */
-    if (needs_bounds(st->op)) {
-        const double h = (sp->hi[st->col] - sp->lo[st->col]) / 2, nh = (double)sp->n * h;
-        st->f = st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN           ? frac_bits(nh, 60)
-              : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? frac_bits(nh, 30)
-                                                                        : frac_bits(h, 59);
-    }
+    if (needs_bounds(st->op)) /* n h 2^f <= 2^60 (sums), 2^30 (variances); h 2^f <= 2^59 (extremes) */
+        return column_frac(name, where, sp, st->col,
+                           st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN           ? 60
+                           : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? 30
+                                                                                     : 59,
+                           st->op != FSS_STAT_MIN && st->op != FSS_STAT_MAX, &st->f, err, err_len);
     return FSS_OK;
 }
 
@@ -191,8 +254,8 @@ static fss_status parse_bounds(const char *name, json_t *b, fss_stats_spec *sp, 
     return FSS_OK;
 }
 
-/* Where each statistic's opened words are: variances' Q, then sums, bins, maxima, minima
- * (the order fss_stats_walk opens them in). */
+/* Where each statistic's opened words are: variances' Q, then sums, bins, maxima, minima,
+ * correlations (the order fss_stats_walk opens them in). */
 static void lay_out(fss_stats_spec *sp)
 {
     static const fss_stat_op order[][2] = {{FSS_STAT_VARIANCE, FSS_STAT_STD}, {FSS_STAT_SUM, FSS_STAT_MEAN},
@@ -205,6 +268,11 @@ static void lay_out(fss_stats_spec *sp)
                 sp->stat[i].at = at;
                 at += sp->stat[i].op == FSS_STAT_HISTOGRAM ? sp->stat[i].nedges - 1 : 1;
             }
+    for (size_t i = 0; i < sp->nstats; i++)
+        if (sp->stat[i].op == FSS_STAT_CORRELATION) { /* the upper triangle, row by row */
+            sp->stat[i].at = at;
+            at += sp->stat[i].ncol * (sp->stat[i].ncol - 1) / 2;
+        }
     for (size_t i = 0; i < sp->nstats; i++)
         if (sp->stat[i].op == FSS_STAT_COUNT)
             sp->stat[i].at = at; /* none of its own */
@@ -339,8 +407,11 @@ void fss_stats_spec_free(fss_stats_spec *sp)
 {
     for (size_t c = 0; sp->name && c < sp->ncols; c++)
         free(sp->name[c]);
-    for (size_t i = 0; sp->stat && i < sp->nstats; i++)
+    for (size_t i = 0; sp->stat && i < sp->nstats; i++) {
         free(sp->stat[i].edges);
+        free(sp->stat[i].cols);
+        free(sp->stat[i].fcol);
+    }
     free(sp->name);
     free(sp->owner);
     free(sp->local);

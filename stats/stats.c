@@ -29,9 +29,9 @@ fss_status fss_stats_table_read(const fss_stats_spec *sp, int b, const char *pat
             const size_t c = col[j];
             const double x = t->v[r * k + j];
             if (sp->bounded[c] && !(x >= sp->lo[c] && x <= sp->hi[c]))
-                s = fss_errorf(err, err_len, FSS_E_FORMAT,
-                               "%s: row %zu, column '%s': %.17g is outside the spec's bounds [%.17g, %.17g]", path,
-                               r + 1, sp->name[c], x, sp->lo[c], sp->hi[c]);
+                s = fss_errorf(err, err_len, FSS_E_FORMAT, /* the value itself stays out of the logs */
+                               "%s: row %zu, column '%s': the value is outside the spec's bounds [%.17g, %.17g]", path,
+                               r + 1, sp->name[c], sp->lo[c], sp->hi[c]);
         }
     if (s != FSS_OK)
         fss_csv_free(t);
@@ -93,7 +93,7 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
     for (size_t i = 0; i < sp->nstats; i++) {
         const fss_stat *st = &sp->stat[i];
         const size_t c = st->col;
-        if (st->op == FSS_STAT_COUNT || (sp->by_columns && sp->owner[c] != b))
+        if (st->op == FSS_STAT_COUNT || st->op == FSS_STAT_CORRELATION || (sp->by_columns && sp->owner[c] != b))
             continue;
         const size_t lc = sp->local[c], k = t->cols, rows = t->rows, at = sp->by_columns ? st->at : st->at + nv;
         uint64_t s1 = 0, s2 = 0;
@@ -137,30 +137,33 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
             v[at] = (uint64_t)(st->op == FSS_STAT_MAX ? hi : lo);
             break;
         case FSS_STAT_COUNT:
+        case FSS_STAT_CORRELATION:
             break;
         }
     }
 }
 
-/* Opens y (count words) at words + at to every receiving party. */
+/* Opens count words of y from off on to every receiving party, into words + at (words is
+ * NULL in the dealer's walk). */
 static fss_status open_to(fss_eval *ev, const fss_stats_spec *sp, const fss_tensor *y, size_t off, size_t count,
-                          uint64_t *words)
+                          uint64_t *words, size_t at)
 {
     fss_tensor piece = {0};
     fss_status s = count ? fss_tensor_view(y, off, 1, &count, 0, &piece) : FSS_OK;
     for (int b = 0; b < 2 && s == FSS_OK && count; b++)
         if (sp->reveal[b])
-            s = fss_gate_output(ev, b, &piece, words);
+            s = fss_gate_output(ev, b, &piece, words ? words + at : NULL);
     return s;
 }
 
-fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv *const tables[2], uint64_t *words)
+/* The statistics but correlations: their words come first (lay_out). */
+static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv *const tables[2], uint64_t *words)
 {
     const groups g = count_groups(sp);
     const size_t nv = g.nv, ns = g.ns, nh = g.nh, nx = g.nx, nn = g.nn;
-    const size_t a = 2 * nv + ns + nh, L = sp->by_columns ? sp->words : a + nx + nn;
+    const size_t a = 2 * nv + ns + nh, L = sp->by_columns ? nv + ns + nh + nx + nn : a + nx + nn;
     if (!L)
-        return FSS_OK; /* only counts: public */
+        return FSS_OK; /* none, or only counts: public */
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, me = fss_eval_party(ev);
     uint64_t *mine[2] = {NULL, NULL};
     fss_tensor t[2] = {{0}, {0}}, T = {0}, P = {0}, NS2 = {0}, Q = {0}, D = {0}, R = {0}, M = {0}, N = {0};
@@ -179,7 +182,7 @@ fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv 
         if (s == FSS_OK)
             s = fss_gate_add(ev, &t[0], &t[1], &T);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &T, 0, sp->words, words);
+            s = open_to(ev, sp, &T, 0, L, words, 0);
         goto done;
     }
     /* rows split: the additive parts summed; then Q = n S2 - S1^2; max = m1 + relu(m0 - m1),
@@ -197,12 +200,12 @@ fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv 
         if (s == FSS_OK)
             s = fss_gate_sub(ev, &NS2, &P, &Q);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &Q, 0, nv, words);
+            s = open_to(ev, sp, &Q, 0, nv, words, 0);
     }
     if (s == FSS_OK)
-        s = open_to(ev, sp, &T, nv, ns, words + nv);
+        s = open_to(ev, sp, &T, nv, ns, words, nv);
     if (s == FSS_OK)
-        s = open_to(ev, sp, &T, 2 * nv + ns, nh, words + nv + ns);
+        s = open_to(ev, sp, &T, 2 * nv + ns, nh, words, nv + ns);
     const size_t nm = nx + nn;
     if (s == FSS_OK && nm) {
         s = fss_tensor_view(&t[0], a, 1, &nm, 0, &m0) == FSS_OK && fss_tensor_view(&t[1], a, 1, &nm, 0, &m1) == FSS_OK
@@ -220,9 +223,9 @@ fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv 
                     ? fss_gate_sub(ev, &m0n, &rn, &N)
                     : FSS_E_ARG;
         if (s == FSS_OK)
-            s = open_to(ev, sp, &M, 0, nx, words + nv + ns + nh);
+            s = open_to(ev, sp, &M, 0, nx, words, nv + ns + nh);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &N, 0, nn, words + nv + ns + nh + nx);
+            s = open_to(ev, sp, &N, 0, nn, words, nv + ns + nh + nx);
     }
 done:
     for (int b = 0; b < 2; b++) {
@@ -239,6 +242,199 @@ done:
     fss_tensor_free(&M);
     fss_tensor_free(&N);
     return s;
+}
+
+/* ---- correlations ---------------------------------------------------------------------- */
+
+#define CORR_L 61 /* |C| and Q under 2^61 (2^60 and 2 bits of headroom) */
+#define CORR_F 29 /* the mantissas' scale: their products keep 2 bits of headroom */
+#define CORR_P (FSS_STATS_CORR_SCALE - CORR_F) /* 2^(D/2) as 2^(CORR_P + floor(D/2)) */
+
+/* For the 8-bit D = 2 e_C - e_a - e_b: sqrt(2) or 1 (D odd or even) at scale CORR_F, and
+ * 2^(CORR_P + floor(D/2)) (0 below 1, and for D > 4, which |r| <= 1 rules out). */
+static uint64_t *corr_tables(int which)
+{
+    uint64_t *t = (uint64_t *)malloc(256 * sizeof *t);
+    for (int i = 0; t && i < 256; i++) {
+        const int D = i < 128 ? i : i - 256, h = (D - (D & 1)) / 2; /* floor(D / 2) */
+        t[i] = which == 0 ? (uint64_t)llrint(ldexp(D & 1 ? sqrt(2.0) : 1.0, CORR_F))
+             : D <= 4 && CORR_P + h >= 0 ? (uint64_t)1 << (CORR_P + h) : 0;
+    }
+    return t;
+}
+
+/* a b shifted right by f (both non-negative) */
+static fss_status mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
+{
+    fss_tensor p = {0};
+    fss_status s = fss_gate_mul(ev, a, b, &p);
+    if (s == FSS_OK)
+        s = fss_gate_ars_nonneg(ev, &p, f, y);
+    fss_tensor_free(&p);
+    return s;
+}
+
+/* One correlation matrix (fss/stats.h): the words of its upper triangle. Slots of each
+ * party's input: S1 of each column, S2 of each column, then sum(X_a X_b) of each pair. */
+static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_stat *st, const fss_csv *const tables[2],
+                            uint64_t *words)
+{
+    const size_t k = st->ncol, P = k * (k - 1) / 2, W = 2 * k + P, n = sp->n;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, me = fss_eval_party(ev);
+    size_t *pa = (size_t *)malloc(P * sizeof *pa), *pb = (size_t *)malloc(P * sizeof *pb);
+    size_t *ia = (size_t *)malloc((k + 3 * P) * sizeof *ia), *ib = (size_t *)malloc((k + 3 * P) * sizeof *ib);
+    uint64_t *loc[2] = {NULL, NULL}, *x0 = NULL, *x1 = NULL, *tc = corr_tables(0), *tp = corr_tables(1);
+    size_t own[2] = {0, 0}, pos[FSS_STATS_MAX_CORR]; /* a column's place among its owner's */
+    fss_tensor t[2] = {{0}, {0}}, T = {0}, X0 = {0}, X1 = {0}, Z = {0}, cross = {0}, T2 = {0}, A = {0}, B = {0},
+               prod = {0}, S2 = {0}, NS = {0}, V = {0}, dV = {0}, sel = {0}, sel2 = {0}, absV = {0}, m = {0}, e = {0},
+               ma = {0}, mb = {0}, tab = {0}, g = {0}, mc = {0}, u = {0}, ec = {0}, ea = {0}, eb = {0}, ec2 = {0},
+               d1 = {0}, D = {0}, D8 = {0}, cD = {0}, pD = {0}, w = {0}, rabs = {0}, dC = {0}, rs = {0}, rs2 = {0},
+               rr = {0};
+    fss_status s = pa && pb && ia && ib && tc && tp ? FSS_OK : fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
+    for (size_t a = 0, q = 0; s == FSS_OK && a < k; a++)
+        for (size_t b = a + 1; b < k; b++, q++)
+            pa[q] = a, pb[q] = b;
+    for (size_t j = 0; j < k; j++) {
+        const int o = sp->owner[st->cols[j]];
+        pos[j] = o < 0 ? j : own[o]++;
+    }
+    /* each party's sums: its rows' (rows split), its own columns' and pairs' (columns split) */
+    for (int b = 0; b < 2 && s == FSS_OK; b++) {
+        if ((clear || me == b) && !(loc[b] = (uint64_t *)calloc(W, sizeof(uint64_t))))
+            s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
+        const fss_csv *tb = tables[b];
+        for (size_t j = 0; loc[b] && j < k; j++) {
+            const size_t c = st->cols[j];
+            if (sp->by_columns && sp->owner[c] != b)
+                continue;
+            for (size_t r = 0; r < tb->rows; r++) {
+                const uint64_t x = encode(sp, c, st->fcol[j], tb->v[r * tb->cols + sp->local[c]]);
+                loc[b][j] += x, loc[b][k + j] += x * x;
+            }
+        }
+        for (size_t q = 0; loc[b] && q < P; q++) {
+            const size_t ca = st->cols[pa[q]], cb = st->cols[pb[q]];
+            if (sp->by_columns && (sp->owner[ca] != b || sp->owner[cb] != b))
+                continue;
+            for (size_t r = 0; r < tb->rows; r++)
+                loc[b][2 * k + q] += encode(sp, ca, st->fcol[pa[q]], tb->v[r * tb->cols + sp->local[ca]]) *
+                                     encode(sp, cb, st->fcol[pb[q]], tb->v[r * tb->cols + sp->local[cb]]);
+        }
+        if (s == FSS_OK)
+            s = fss_gate_input(ev, b, 1, &W, 64, 0, loc[b], &t[b]);
+    }
+    if (s == FSS_OK)
+        s = fss_gate_add(ev, &t[0], &t[1], &T);
+    /* columns split, pairs of two parties' columns: party 0's columns (as rows) times party
+     * 1's, one ring product */
+    size_t ncross = 0;
+    for (size_t q = 0; sp->by_columns && q < P; q++)
+        ncross += sp->owner[st->cols[pa[q]]] != sp->owner[st->cols[pb[q]]];
+    if (s == FSS_OK && ncross) {
+        const size_t s0[2] = {own[0], n}, s1[2] = {n, own[1]};
+        if ((clear || me == 0) && !(x0 = (uint64_t *)calloc(own[0] * n, sizeof *x0)))
+            s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
+        if ((clear || me == 1) && !(x1 = (uint64_t *)calloc(n * own[1], sizeof *x1)))
+            s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
+        for (size_t j = 0; s == FSS_OK && j < k; j++) {
+            const size_t c = st->cols[j];
+            const int o = sp->owner[c];
+            const fss_csv *tb = tables[o];
+            for (size_t r = 0; (o ? x1 : x0) && r < n; r++) {
+                const uint64_t x = encode(sp, c, st->fcol[j], tb->v[r * tb->cols + sp->local[c]]);
+                if (o == 0)
+                    x0[pos[j] * n + r] = x;
+                else
+                    x1[r * own[1] + pos[j]] = x;
+            }
+        }
+        if (s == FSS_OK)
+            s = fss_gate_input(ev, 0, 2, s0, 64, 0, x0, &X0);
+        if (s == FSS_OK)
+            s = fss_gate_input(ev, 1, 2, s1, 64, 0, x1, &X1);
+        if (s == FSS_OK)
+            s = fss_gate_matmul(ev, &X0, &X1, &Z);
+        /* each cross pair's product into its slot, a public 0 elsewhere */
+        for (size_t i = 0; s == FSS_OK && i < W; i++) {
+            ia[i] = SIZE_MAX;
+            if (i >= 2 * k) {
+                const size_t q = i - 2 * k, ja = pa[q], jb = pb[q];
+                const int oa = sp->owner[st->cols[ja]], ob = sp->owner[st->cols[jb]];
+                if (oa != ob)
+                    ia[i] = oa == 0 ? pos[ja] * own[1] + pos[jb] : pos[jb] * own[1] + pos[ja];
+            }
+        }
+        if (s == FSS_OK && (s = fss_gate_gather(ev, &Z, ia, W, &cross)) == FSS_OK)
+            s = fss_gate_add(ev, &T, &cross, &T2);
+    }
+    const fss_tensor *sums = ncross ? &T2 : &T;
+    /* V = [Q_1 .. Q_k | C of each pair] = n [S2 | sum X_a X_b] - [S1^2 | S1_a S1_b] */
+    for (size_t j = 0; j < k + P; j++) {
+        ia[j] = j < k ? j : pa[j - k];
+        ib[j] = j < k ? j : pb[j - k];
+    }
+    if (s == FSS_OK && (s = fss_gate_gather(ev, sums, ia, k + P, &A)) == FSS_OK &&
+        (s = fss_gate_gather(ev, sums, ib, k + P, &B)) == FSS_OK)
+        s = fss_gate_mul(ev, &A, &B, &prod);
+    for (size_t j = 0; j < k + P; j++)
+        ia[j] = j < k ? k + j : 2 * k + (j - k);
+    if (s == FSS_OK && (s = fss_gate_gather(ev, sums, ia, k + P, &S2)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &S2, (uint64_t)n, &NS)) == FSS_OK)
+        s = fss_gate_sub(ev, &NS, &prod, &V);
+    /* |V| (the Q are not negative; the C's signs kept), its mantissas and leading ones */
+    if (s == FSS_OK && (s = fss_gate_drelu(ev, &V, &dV)) == FSS_OK && (s = fss_gate_select(ev, &dV, &V, &sel)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &sel, 2, &sel2)) == FSS_OK && (s = fss_gate_sub(ev, &sel2, &V, &absV)) == FSS_OK)
+        s = fss_gate_normalize(ev, &absV, CORR_L, CORR_F, &m, &e);
+    /* u = m_C / sqrt(m_a m_b) in [1/2, 2), D = 2 e_C - e_a - e_b */
+    for (size_t q = 0; q < P; q++)
+        ia[q] = pa[q], ib[q] = pb[q], ia[P + q] = k + q;
+    if (s == FSS_OK && (s = fss_gate_gather(ev, &m, ia, P, &ma)) == FSS_OK &&
+        (s = fss_gate_gather(ev, &m, ib, P, &mb)) == FSS_OK && (s = mul_shift(ev, &ma, &mb, CORR_F, &tab)) == FSS_OK) {
+        tab.scale = CORR_F;
+        s = fss_gate_rsqrt_fine(ev, &tab, &g);
+    }
+    if (s == FSS_OK && (s = fss_gate_gather(ev, &m, ia + P, P, &mc)) == FSS_OK)
+        s = mul_shift(ev, &mc, &g, CORR_F, &u);
+    if (s == FSS_OK && (s = fss_gate_gather(ev, &e, ia + P, P, &ec)) == FSS_OK &&
+        (s = fss_gate_gather(ev, &e, ia, P, &ea)) == FSS_OK && (s = fss_gate_gather(ev, &e, ib, P, &eb)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &ec, 2, &ec2)) == FSS_OK && (s = fss_gate_sub(ev, &ec2, &ea, &d1)) == FSS_OK &&
+        (s = fss_gate_sub(ev, &d1, &eb, &D)) == FSS_OK && (s = fss_gate_reduce(ev, &D, 8, &D8)) == FSS_OK &&
+        (s = fss_gate_lut(ev, &D8, tc, 64, CORR_F, &cD)) == FSS_OK)
+        s = fss_gate_lut(ev, &D8, tp, 64, 0, &pD);
+    /* |r| = (u c_D >> F) p_D at scale F + CORR_P; its sign C's */
+    if (s == FSS_OK && (s = mul_shift(ev, &u, &cD, CORR_F, &w)) == FSS_OK && (s = fss_gate_mul(ev, &w, &pD, &rabs)) == FSS_OK &&
+        (s = fss_gate_gather(ev, &dV, ia + P, P, &dC)) == FSS_OK && (s = fss_gate_select(ev, &dC, &rabs, &rs)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &rs, 2, &rs2)) == FSS_OK && (s = fss_gate_sub(ev, &rs2, &rabs, &rr)) == FSS_OK)
+        s = open_to(ev, sp, &rr, 0, P, words, st->at);
+    for (int b = 0; b < 2; b++)
+        if (loc[b])
+            fss_free_wiped(loc[b], W * sizeof(uint64_t));
+    if (x0)
+        fss_free_wiped(x0, own[0] * n * sizeof *x0);
+    if (x1)
+        fss_free_wiped(x1, own[1] * n * sizeof *x1);
+    fss_tensor *all[] = {&t[0], &t[1], &T, &X0, &X1, &Z, &cross, &T2, &A, &B, &prod, &S2, &NS, &V, &dV, &sel, &sel2,
+                         &absV, &m, &e, &ma, &mb, &tab, &g, &mc, &u, &ec, &ea, &eb, &ec2, &d1, &D, &D8, &cD, &pD, &w,
+                         &rabs, &dC, &rs, &rs2, &rr};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    free(pa), free(pb), free(ia), free(ib), free(tc), free(tp);
+    return s;
+}
+
+fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv *const tables[2], uint64_t *words)
+{
+    fss_status s = main_walk(ev, sp, tables, words);
+    for (size_t i = 0; s == FSS_OK && i < sp->nstats; i++)
+        if (sp->stat[i].op == FSS_STAT_CORRELATION)
+            s = corr_walk(ev, sp, &sp->stat[i], tables, words);
+    return s;
+}
+
+size_t fss_stats_value_count(const fss_stats_spec *sp, size_t i)
+{
+    const fss_stat *st = &sp->stat[i];
+    return st->op == FSS_STAT_HISTOGRAM ? st->nedges - 1 : st->op == FSS_STAT_CORRELATION ? st->ncol * st->ncol : 1;
 }
 
 void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, double *out)
@@ -270,6 +466,13 @@ void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, 
         for (size_t j = 0; j + 1 < st->nedges; j++)
             out[j] = (double)w[j];
         break;
+    case FSS_STAT_CORRELATION:
+        for (size_t a = 0, q = 0; a < st->ncol; a++) {
+            out[a * st->ncol + a] = 1;
+            for (size_t b = a + 1; b < st->ncol; b++, q++)
+                out[a * st->ncol + b] = out[b * st->ncol + a] = ldexp((double)(int64_t)w[q], -FSS_STATS_CORR_SCALE);
+        }
+        break;
     }
 }
 
@@ -278,28 +481,41 @@ char *fss_stats_results_json(const fss_stats_spec *sp, const uint64_t *words)
     json_t *root = json_object(), *list = json_array(), *spec = json_object_get((json_t *)sp->json, "stats");
     size_t most = 1;
     for (size_t i = 0; i < sp->nstats; i++)
-        most = sp->stat[i].nedges > most ? sp->stat[i].nedges : most;
+        most = fss_stats_value_count(sp, i) > most ? fss_stats_value_count(sp, i) : most;
     double *v = (double *)malloc(most * sizeof *v);
     int ok = root && list && v && !json_object_set_new(root, "split", json_string(sp->by_columns ? "columns" : "rows")) &&
              !json_object_set_new(root, "rows", json_integer((json_int_t)sp->n));
     for (size_t i = 0; ok && i < sp->nstats; i++) {
         const fss_stat *st = &sp->stat[i];
         json_t *e = json_deep_copy(json_array_get(spec, i)), *val = NULL;
+        if (!e) {
+            ok = 0;
+            break;
+        }
         fss_stats_value(sp, i, words, v);
         if (st->op == FSS_STAT_HISTOGRAM) {
             val = json_array();
             for (size_t j = 0; val && j + 1 < st->nedges; j++)
                 ok &= !json_array_append_new(val, json_integer((json_int_t)words[st->at + j]));
+        } else if (st->op == FSS_STAT_CORRELATION) {
+            val = json_array();
+            for (size_t a = 0; val && a < st->ncol; a++) {
+                json_t *row = json_array();
+                for (size_t b = 0; row && b < st->ncol; b++)
+                    ok &= !json_array_append_new(row, json_real(v[a * st->ncol + b]));
+                ok &= row && !json_array_append_new(val, row);
+            }
         } else {
             val = st->op == FSS_STAT_COUNT ? json_integer((json_int_t)sp->n) : json_real(v[0]);
         }
-        ok &= e && val && !json_object_set_new(e, st->op == FSS_STAT_HISTOGRAM ? "counts" : "value", val) &&
-              !json_array_append_new(list, e);
+        const char *key = st->op == FSS_STAT_HISTOGRAM ? "counts" : st->op == FSS_STAT_CORRELATION ? "matrix" : "value";
+        ok &= val && !json_object_set_new(e, key, val); /* takes val, even when it fails */
+        ok &= !json_array_append_new(list, e);          /* takes e */
     }
     char *text = ok && !json_object_set(root, "results", list)
                      ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
                      : NULL;
-    free(v);
+    fss_free_wiped(v, most * sizeof *v); /* the receiver's results */
     json_decref(list);
     json_decref(root);
     return text;

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-TOL = {"sum": 1e-4, "mean": 1e-4, "variance": 1e-4, "std": 1e-4, "min": 1e-9, "max": 1e-9}
+TOL = {"sum": 1e-4, "mean": 1e-4, "variance": 1e-4, "std": 1e-4, "min": 1e-9, "max": 1e-9, "correlation": 1e-4}
 
 
 def columns(path, names):
@@ -67,10 +67,21 @@ def main():
             ref = x.max()
         elif op == "histogram":
             ref = np.histogram(x, s["edges"])[0].tolist()
+        elif op == "correlation":
+            ref = np.corrcoef(np.array([data[c] for c in s["columns"]]))
         else:
             bad.append(f"statistic {i + 1}: unknown op {op}")
             continue
-        if op in ("count", "histogram"):
+        if op == "correlation":
+            got = np.array(r["matrix"])
+            err = 0.0
+            for i0 in range(len(ref)):
+                for i1 in range(len(ref)):
+                    e = abs(got[i0, i1] - ref[i0, i1]) / max(abs(ref[i0, i1]), 0.01)
+                    err = max(err, e)
+            if not err <= TOL[op]:
+                bad.append(f"statistic {i + 1} (correlation of {s['columns']}): relative error {err:.3g}")
+        elif op in ("count", "histogram"):
             got = r["counts"] if op == "histogram" else r["value"]
             err = 0.0 if got == ref else 1.0
             if got != ref:

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "gate_harness.h"
 #include "fss/csv.h"
+#include "fss/gates.h"
 #include "fss/stats.h"
 
 static fss_rng *rng;
@@ -61,6 +62,12 @@ static void csv_cases(void)
         {"a,b\n1,2\n\n", "row 2 (line 3) is a blank line"},
         {"a,b\n1,2\r\n\r\n3,4\n", "row 2 (line 3) is a blank line"},
     };
+    const char *const twice[] = {"a", "a"};
+    s = fss_csv_parse("t.csv", "a,b\n1,2\n", 8, twice, 2, &t, err, sizeof err);
+    CHECK(s == FSS_E_ARG && strstr(err, "column 'a' is asked for twice"), "names asked twice: %d '%s'", (int)s, err);
+    static const char nul[] = "a\0x,b\n1,2\n";
+    s = fss_csv_parse("t.csv", nul, sizeof nul - 1, ab, 2, &t, err, sizeof err);
+    CHECK(s == FSS_E_FORMAT && strstr(err, "header field 1 holds a NUL byte"), "a NUL in a name: %d '%s'", (int)s, err);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;
         s = fss_csv_parse("t.csv", bad[i].text, strlen(bad[i].text), ab, 2, &t, err, sizeof err);
@@ -132,9 +139,18 @@ static void spec_cases(void)
         {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"median\", \"column\": "
          "\"x\"}], \"reveal_to\": [0]}",
          "unknown op \"median\""},
-        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"correlation\"}], "
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"linear_regression\"}], "
          "\"reveal_to\": [0]}",
-         "\"correlation\" is not built yet"},
+         "\"linear_regression\" is not built yet"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [0, 1]}, \"stats\": "
+         "[{\"op\": \"correlation\", \"columns\": [\"x\", \"y\"]}], \"reveal_to\": [0]}",
+         "needs the public bounds of \"y\""},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [0, 1]}, \"stats\": "
+         "[{\"op\": \"correlation\", \"columns\": [\"x\", \"x\"]}], \"reveal_to\": [0]}",
+         "names \"x\" twice"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"x\": [0, 1]}, \"stats\": "
+         "[{\"op\": \"correlation\", \"columns\": [\"x\"]}], \"reveal_to\": [0]}",
+         "needs \"columns\": 2 to 64"},
         {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"count\", \"edges\": "
          "[1]}], \"reveal_to\": [0]}",
          "statistic 1 has a field \"edges\""},
@@ -149,6 +165,15 @@ static void spec_cases(void)
          "[{\"op\": \"std\", \"column\": \"x\", \"ddof\": 2}], \"reveal_to\": [0]}",
          "\"ddof\" is 0"},
         {"[1, 2]", "a spec is a JSON object"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"x\": [-1e300, 1e300]}, \"stats\": "
+         "[{\"op\": \"sum\", \"column\": \"x\"}], \"reveal_to\": [0]}",
+         "too wide or too narrow"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"bounds\": {\"x\": [0, 1e-80]}, \"stats\": "
+         "[{\"op\": \"min\", \"column\": \"x\"}], \"reveal_to\": [0]}",
+         "too wide or too narrow"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [0, 1e90], \"y\": [0, 1]}, "
+         "\"stats\": [{\"op\": \"correlation\", \"columns\": [\"y\", \"x\"]}], \"reveal_to\": [0]}",
+         "the bounds of \"x\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;
@@ -252,6 +277,17 @@ static void random_case(int trial)
                 e[i] = e[i - 1];
         at += (size_t)snprintf(spec + at, sizeof spec - at, "]}");
     }
+    if (ncols >= 2) { /* a correlation of every column, in a random order */
+        size_t perm[4] = {0, 1, 2, 3};
+        for (size_t i = ncols - 1; i > 0; i--) {
+            const size_t j = below(i + 1), t = perm[i];
+            perm[i] = perm[j], perm[j] = t;
+        }
+        at += (size_t)snprintf(spec + at, sizeof spec - at, ", {\"op\": \"correlation\", \"columns\": [");
+        for (size_t i = 0; i < ncols; i++)
+            at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\"", i ? ", " : "", perm[i]);
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "]}");
+    }
     const int reveal = (int)below(3); /* 0: [0], 1: [1], 2: both */
     at += (size_t)snprintf(spec + at, sizeof spec - at, "], \"reveal_to\": %s}",
                            reveal == 0 ? "[0]" : reveal == 1 ? "[1]" : "[0, 1]");
@@ -292,12 +328,35 @@ static void random_case(int trial)
     fss_eval_free(ev);
 
     /* the clear values against the exact statistics */
-    double v[8];
+    double v[16];
     for (size_t i = 0; i < sp.nstats; i++) {
         const fss_stat *st = &sp.stat[i];
         fss_stats_value(&sp, i, want, v);
         if (st->op == FSS_STAT_COUNT) {
             CHECK(v[0] == (double)n, "trial %d: count %g of %zu", trial, v[0], n);
+            continue;
+        }
+        if (st->op == FSS_STAT_CORRELATION) { /* against C / sqrt(Q_a Q_b) of the encoded integers */
+            const size_t k = st->ncol;
+            for (size_t i0 = 0; i0 < k; i0++)
+                for (size_t i1 = i0 + 1; i1 < k; i1++) {
+                    uint64_t sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+                    const size_t ca = mine[st->cols[i0]], cb = mine[st->cols[i1]];
+                    const double ma = lo[ca] + (hi[ca] - lo[ca]) / 2, mb = lo[cb] + (hi[cb] - lo[cb]) / 2;
+                    for (size_t r = 0; r < n; r++) {
+                        const uint64_t xa = (uint64_t)llround(ldexp(cols[ca][r] - ma, st->fcol[i0]));
+                        const uint64_t xb = (uint64_t)llround(ldexp(cols[cb][r] - mb, st->fcol[i1]));
+                        sa += xa, sb += xb, saa += xa * xa, sbb += xb * xb, sab += xa * xb;
+                    }
+                    const long double C = (long double)(int64_t)((uint64_t)n * sab - sa * sb),
+                                      Qa = (long double)((uint64_t)n * saa - sa * sa),
+                                      Qb = (long double)((uint64_t)n * sbb - sb * sb);
+                    const double r = Qa > 0 && Qb > 0 ? (double)(C / sqrtl(Qa * Qb)) : 0.0, rv = v[i0 * k + i1];
+                    const double tol = fabs(r) < ldexp(1.0, -28) ? ldexp(1.0, -28) : 6e-7 * fabs(r);
+                    CHECK(fabs(rv - r) <= tol && rv == v[i1 * k + i0] && v[i0 * k + i0] == 1,
+                          "trial %d: correlation of c%zu and c%zu (n %zu): %.17g, want %.17g (error %.3g > %.3g)",
+                          trial, ca, cb, n, rv, r, fabs(rv - r), tol);
+                }
             continue;
         }
         const size_t c = mine[st->col];
@@ -347,7 +406,8 @@ static void random_case(int trial)
                 CHECK(v[j] == (double)k, "trial %d: histogram of c%zu, bin %zu: %g, want %zu", trial, c, j, v[j], k);
             }
             continue;
-        case FSS_STAT_COUNT: break;
+        case FSS_STAT_COUNT:
+        case FSS_STAT_CORRELATION: break;
         }
         CHECK(fabs(v[0] - want_v) <= tol, "trial %d: %s of c%zu (f %d, n %zu): %.17g, want %.17g (error %.3g > %.3g)",
               trial, fss_stat_op_name(st->op), c, st->f, n, v[0], want_v, fabs(v[0] - want_v), tol);
@@ -381,12 +441,82 @@ out:
         free(cols[c]);
 }
 
+/* ---- the numeric gates the correlations use ---------------------------------------- */
+
+typedef struct num_model {
+    size_t count;
+    const uint64_t *x, *t; /* normalize's integers, rsqrt_fine's values (party 1's) */
+} num_model;
+
+#define NUM_L 61
+#define NUM_F 29
+
+/* out: [m | e | y] */
+static fss_status num_walk(fss_eval *ev, const void *p, uint64_t *out)
+{
+    const num_model *md = (const num_model *)p;
+    fss_tensor x = {0}, t = {0}, m = {0}, e = {0}, y = {0};
+    fss_status s = fss_gate_input(ev, 1, 1, &md->count, 64, 0, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 1, 1, &md->count, 64, NUM_F, md->t, &t);
+    if (s == FSS_OK)
+        s = fss_gate_normalize(ev, &x, NUM_L, NUM_F, &m, &e);
+    if (s == FSS_OK)
+        s = fss_gate_rsqrt_fine(ev, &t, &y);
+    for (int k = 0; k < 3 && s == FSS_OK; k++)
+        s = fss_gate_output(ev, 1, k == 0 ? &m : k == 1 ? &e : &y, out ? out + (size_t)k * md->count : NULL);
+    fss_tensor_free(&x), fss_tensor_free(&t), fss_tensor_free(&m), fss_tensor_free(&e), fss_tensor_free(&y);
+    return s;
+}
+
+static void numeric_gates(void)
+{
+    const size_t N = 300;
+    uint64_t x[300], t[300], want[900], got1[900], got0[900];
+    for (size_t i = 0; i < N; i++) {
+        const int bits = (int)below(NUM_L + 1); /* a random length, and the edges around it */
+        const uint64_t top = bits ? (uint64_t)1 << (bits - 1) : 0;
+        x[i] = i % 5 == 0 ? top : i % 5 == 1 ? (top ? 2 * top - 1 : 0) : top | (check_u64(rng) & (top ? top - 1 : 0));
+        /* t in [1, 4): the ends, the table's steps' edges, random */
+        const uint64_t one = (uint64_t)1 << NUM_F;
+        t[i] = i == 0 ? one : i == 1 ? 4 * one - 1 : i % 7 == 0 ? one + (below(3 << 9) << (NUM_F - 9)) : one + below(3 * one);
+    }
+    const num_model md = {N, x, t};
+    fss_eval *ev = NULL;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    fss_status s = num_walk(ev, &md, want);
+    CHECK(s == FSS_OK, "numerics: the clear walk failed: %s", fss_eval_error(ev));
+    fss_eval_free(ev);
+    for (size_t i = 0; i < N; i++) {
+        int o = 0;
+        while (o < 63 && (x[i] >> (o + 1)))
+            o++;
+        const uint64_t m = x[i] ? (o >= NUM_F ? x[i] >> (o - NUM_F) : x[i] << (NUM_F - o)) : 0;
+        CHECK(want[i] == m && want[N + i] == (uint64_t)o, "normalize(%llu): m %llu e %llu, want %llu and %d",
+              (unsigned long long)x[i], (unsigned long long)want[i], (unsigned long long)want[N + i],
+              (unsigned long long)m, o);
+        const double tv = ldexp((double)t[i], -NUM_F), y = ldexp((double)want[2 * N + i], -NUM_F),
+                     exact = 1 / sqrt(tv);
+        CHECK(fabs(y - exact) <= FSS_RSQRT_FINE_ERROR(NUM_F) * exact, "rsqrt_fine(%.17g): %.17g, want %.17g (%.3g)",
+              tv, y, exact, fabs(y - exact) / exact);
+    }
+    fss_memkeys *keys[2];
+    harness_deal(ctx, rng, num_walk, &md, "numerics", keys, NULL);
+    party_run pr[2];
+    uint64_t *got[2] = {got0, got1};
+    harness_parties(num_walk, &md, "numerics", keys, got, pr);
+    CHECK(!memcmp(got1, want, sizeof want), "numerics: the secure run differs from the clear walk");
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+}
+
 int main(void)
 {
     rng = check_init("test_stats");
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     csv_cases();
     spec_cases();
+    numeric_gates();
     for (int trial = 0; trial < 40; trial++)
         random_case(trial);
     fss_rng_free(rng);
