@@ -94,14 +94,15 @@ static int frac_bits(double t, int cap)
     return f < -200 || f > 200 ? FSS_STATS_NO_FRAC : f;
 }
 
-/* The fixed point of column c: the largest f with (n) h 2^f <= 2^cap (n when times_n), or
- * a refusal: n h and n max(|lo|, |hi|) finite (a sum adds n times the middle back), f
- * within [-200, 200]. */
+/* The fixed point of column c: the largest f with g h 2^f <= 2^cap, g = 1, sqrt(n) or n
+ * (rows 0, 1, 2), or a refusal: n h and n max(|lo|, |hi|) finite (a sum adds n times the
+ * middle back), f within [-200, 200]. */
 static fss_status column_frac(const char *name, const char *where, const fss_stats_spec *sp, size_t c, int cap,
-                              int times_n, int *f, char *err, size_t err_len)
+                              int rows, int *f, char *err, size_t err_len)
 {
     const double h = (sp->hi[c] - sp->lo[c]) / 2, n = (double)sp->n, big = fmax(fabs(sp->lo[c]), fabs(sp->hi[c]));
-    *f = isfinite(n * big) ? frac_bits(times_n ? n * h : h, cap) : FSS_STATS_NO_FRAC;
+    const double g = rows == 2 ? n : rows == 1 ? sqrt(n) : 1;
+    *f = isfinite(n * big) ? frac_bits(g * h, cap) : FSS_STATS_NO_FRAC;
     if (*f == FSS_STATS_NO_FRAC)
         return fss_errorf(err, err_len, FSS_E_FORMAT,
                           "%s: %s: the bounds of \"%s\" ([%g, %g]) are too wide or too narrow for the fixed point with "
@@ -138,7 +139,7 @@ static fss_status parse_corr(const char *name, const char *where, json_t *cols, 
                               "high]} (its values' limits: the fixed point is chosen from them)",
                               name, where, cn, cn);
         st->cols[j] = c;
-        fss_status s = column_frac(name, where, sp, c, 30, 1, &st->fcol[j], err, err_len);
+        fss_status s = column_frac(name, where, sp, c, 30, 1, &st->fcol[j], err, err_len); /* as a variance's */
         if (s != FSS_OK)
             return s;
     }
@@ -219,12 +220,13 @@ static fss_status parse_stat(const char *name, size_t i, json_t *o, fss_stats_sp
         }
     }
     /* the fixed point (fss/stats.h) */
-    if (needs_bounds(st->op)) /* n h 2^f <= 2^60 (sums), 2^30 (variances); h 2^f <= 2^59 (extremes) */
-        return column_frac(name, where, sp, st->col,
-                           st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN           ? 60
-                           : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? 30
-                                                                                     : 59,
-                           st->op != FSS_STAT_MIN && st->op != FSS_STAT_MAX, &st->f, err, err_len);
+    /* n h 2^f <= 2^60 (sums); sqrt(n) h 2^f <= 2^30 (variances: n h^2 2^2f <= 2^60); h 2^f
+     * <= 2^59 (extremes) */
+    const int sum = st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN;
+    const int var = st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD;
+    if (needs_bounds(st->op))
+        return column_frac(name, where, sp, st->col, sum ? 60 : var ? 30 : 59, sum ? 2 : var ? 1 : 0, &st->f, err,
+                           err_len);
     return FSS_OK;
 }
 

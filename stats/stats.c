@@ -49,6 +49,55 @@ static uint64_t encode(const fss_stats_spec *sp, size_t c, int f, double x)
 
 static double middle(const fss_stats_spec *sp, size_t c) { return sp->lo[c] + (sp->hi[c] - sp->lo[c]) / 2; }
 
+/* ---- a party's moments (fss/stats.h): exact in 128 bits, rounded once ------------------ */
+
+typedef __int128 i128;
+
+/* round(num / d) for d > 0, halves away from zero */
+static int64_t div_round(i128 num, int64_t d)
+{
+    return (int64_t)((num >= 0 ? num + d / 2 : num - d / 2) / d);
+}
+
+/* Column c of table t encoded at f: its sum S, and the sum of squares about its own mean,
+ * SS = round(sum X^2 - S^2 / m) (m rows). */
+static void moments(const fss_stats_spec *sp, const fss_csv *t, size_t c, int f, int64_t *S, int64_t *SS)
+{
+    const size_t lc = sp->local[c], k = t->cols, m = t->rows;
+    int64_t s = 0;
+    i128 q = 0;
+    for (size_t r = 0; r < m; r++) {
+        const int64_t x = (int64_t)encode(sp, c, f, t->v[r * k + lc]);
+        s += x, q += (i128)x * x;
+    }
+    *S = s;
+    *SS = div_round((i128)m * q - (i128)s * s, (int64_t)m);
+}
+
+/* The co-moment of columns a and b (at fa, fb) about their own means: round(sum X_a X_b -
+ * S_a S_b / m). */
+static int64_t co_moment(const fss_stats_spec *sp, const fss_csv *t, size_t a, int fa, size_t b, int fb)
+{
+    const size_t la = sp->local[a], lb = sp->local[b], k = t->cols, m = t->rows;
+    int64_t sa = 0, sb = 0;
+    i128 p = 0;
+    for (size_t r = 0; r < m; r++) {
+        const int64_t xa = (int64_t)encode(sp, a, fa, t->v[r * k + la]), xb = (int64_t)encode(sp, b, fb, t->v[r * k + lb]);
+        sa += xa, sb += xb, p += (i128)xa * xb;
+    }
+    return div_round((i128)m * p - (i128)sa * sb, (int64_t)m);
+}
+
+/* Rows split: party b's share of D = sqrt(n0 n1 / n) (mean_0 - mean_1) 2^f, the term that
+ * joins two parties' moments (Chan et al.: SS = SS_0 + SS_1 + D^2): U_b = sqrt(n_(1-b) /
+ * (n n_b)) S_b, negated at party 1, so that U_0 + U_1 = D. */
+static int64_t chan_share(const fss_stats_spec *sp, int b, int64_t S)
+{
+    const double nb = (double)sp->rows[b], no = (double)sp->rows[1 - b];
+    const int64_t u = llround(sqrt(no / ((double)sp->n * nb)) * (double)S);
+    return b ? -u : u;
+}
+
 /* numpy.histogram's bin of x: [e_j, e_j+1), the last closed; -1 outside. */
 static long bin_of(const double *e, size_t ne, double x)
 {
@@ -83,9 +132,9 @@ static groups count_groups(const fss_stats_spec *sp)
     return g;
 }
 
-/* Party b's input from its table t. Rows split: its rows' parts, [S1 of the variances |
- * sums | S2 of the variances | bins | maxima | minima] (a variance's S1 and a sum at their
- * statistic's word, the rest nv further on; S2 at nv + ns + the word). Columns split: the
+/* Party b's input from its table t. Rows split: its rows' parts, [U of the variances |
+ * sums | SS of the variances | bins | maxima | minima] (a variance's U and a sum at their
+ * statistic's word, the rest nv further on; SS at nv + ns + the word). Columns split: the
  * final words of the statistics of its columns, 0 at the others'. */
 static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const fss_csv *t, uint64_t *v)
 {
@@ -96,7 +145,7 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
         if (st->op == FSS_STAT_COUNT || st->op == FSS_STAT_CORRELATION || (sp->by_columns && sp->owner[c] != b))
             continue;
         const size_t lc = sp->local[c], k = t->cols, rows = t->rows, at = sp->by_columns ? st->at : st->at + nv;
-        uint64_t s1 = 0, s2 = 0;
+        uint64_t s1 = 0;
         int64_t hi = INT64_MIN, lo = INT64_MAX;
         switch (st->op) {
         case FSS_STAT_SUM:
@@ -106,18 +155,17 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
             v[st->at] = s1;
             break;
         case FSS_STAT_VARIANCE:
-        case FSS_STAT_STD:
-            for (size_t r = 0; r < rows; r++) {
-                const uint64_t x = encode(sp, c, st->f, t->v[r * k + lc]);
-                s1 += x, s2 += x * x;
-            }
+        case FSS_STAT_STD: {
+            int64_t S, SS;
+            moments(sp, t, c, st->f, &S, &SS);
             if (sp->by_columns) {
-                v[st->at] = (uint64_t)sp->n * s2 - s1 * s1; /* Q = n^2 var 2^2f, exact mod 2^64 */
+                v[st->at] = (uint64_t)SS; /* Q = n var 2^2f */
             } else {
-                v[st->at] = s1;
-                v[nv + ns + st->at] = s2;
+                v[st->at] = (uint64_t)chan_share(sp, b, S);
+                v[nv + ns + st->at] = (uint64_t)SS;
             }
             break;
+        }
         case FSS_STAT_HISTOGRAM:
             for (size_t j = 0; j + 1 < st->nedges; j++)
                 v[at + j] = 0;
@@ -166,7 +214,7 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
         return FSS_OK; /* none, or only counts: public */
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, me = fss_eval_party(ev);
     uint64_t *mine[2] = {NULL, NULL};
-    fss_tensor t[2] = {{0}, {0}}, T = {0}, P = {0}, NS2 = {0}, Q = {0}, D = {0}, R = {0}, M = {0}, N = {0};
+    fss_tensor t[2] = {{0}, {0}}, T = {0}, P = {0}, Q = {0}, D = {0}, R = {0}, M = {0}, N = {0};
     /* views */
     fss_tensor v0 = {0}, v1 = {0}, s1 = {0}, s2 = {0}, m0 = {0}, m1 = {0}, rx = {0}, rn = {0}, m0n = {0}, m1x = {0};
     fss_status s = FSS_OK;
@@ -185,8 +233,8 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
             s = open_to(ev, sp, &T, 0, L, words, 0);
         goto done;
     }
-    /* rows split: the additive parts summed; then Q = n S2 - S1^2; max = m1 + relu(m0 - m1),
-     * min = m0 - relu(m0 - m1) */
+    /* rows split: the additive parts summed; then Q = SS_0 + SS_1 + D^2 (D = U_0 + U_1);
+     * max = m1 + relu(m0 - m1), min = m0 - relu(m0 - m1) */
     if (s == FSS_OK && a)
         s = fss_tensor_view(&t[0], 0, 1, &a, 0, &v0) == FSS_OK && fss_tensor_view(&t[1], 0, 1, &a, 0, &v1) == FSS_OK
                 ? fss_gate_add(ev, &v0, &v1, &T)
@@ -196,9 +244,7 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
                 ? fss_gate_mul(ev, &s1, &s1, &P)
                 : FSS_E_ARG;
         if (s == FSS_OK)
-            s = fss_gate_scale(ev, &s2, (uint64_t)sp->n, &NS2);
-        if (s == FSS_OK)
-            s = fss_gate_sub(ev, &NS2, &P, &Q);
+            s = fss_gate_add(ev, &s2, &P, &Q);
         if (s == FSS_OK)
             s = open_to(ev, sp, &Q, 0, nv, words, 0);
     }
@@ -235,7 +281,6 @@ done:
     }
     fss_tensor_free(&T);
     fss_tensor_free(&P);
-    fss_tensor_free(&NS2);
     fss_tensor_free(&Q);
     fss_tensor_free(&D);
     fss_tensor_free(&R);
@@ -286,7 +331,7 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
     uint64_t *loc[2] = {NULL, NULL}, *x0 = NULL, *x1 = NULL, *tc = corr_tables(0), *tp = corr_tables(1);
     size_t own[2] = {0, 0}, pos[FSS_STATS_MAX_CORR]; /* a column's place among its owner's */
     fss_tensor t[2] = {{0}, {0}}, T = {0}, X0 = {0}, X1 = {0}, Z = {0}, cross = {0}, T2 = {0}, A = {0}, B = {0},
-               prod = {0}, S2 = {0}, NS = {0}, V = {0}, dV = {0}, sel = {0}, sel2 = {0}, absV = {0}, m = {0}, e = {0},
+               prod = {0}, S2 = {0}, V = {0}, dV = {0}, sel = {0}, sel2 = {0}, absV = {0}, m = {0}, e = {0},
                ma = {0}, mb = {0}, tab = {0}, g = {0}, mc = {0}, u = {0}, ec = {0}, ea = {0}, eb = {0}, ec2 = {0},
                d1 = {0}, D = {0}, D8 = {0}, cD = {0}, pD = {0}, w = {0}, rabs = {0}, dC = {0}, rs = {0}, rs2 = {0},
                rr = {0};
@@ -298,7 +343,8 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
         const int o = sp->owner[st->cols[j]];
         pos[j] = o < 0 ? j : own[o]++;
     }
-    /* each party's sums: its rows' (rows split), its own columns' and pairs' (columns split) */
+    /* each party's moments: its rows' (rows split: with its Chan shares), its own columns'
+     * and pairs' (columns split) */
     for (int b = 0; b < 2 && s == FSS_OK; b++) {
         if ((clear || me == b) && !(loc[b] = (uint64_t *)calloc(W, sizeof(uint64_t))))
             s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
@@ -307,18 +353,16 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             const size_t c = st->cols[j];
             if (sp->by_columns && sp->owner[c] != b)
                 continue;
-            for (size_t r = 0; r < tb->rows; r++) {
-                const uint64_t x = encode(sp, c, st->fcol[j], tb->v[r * tb->cols + sp->local[c]]);
-                loc[b][j] += x, loc[b][k + j] += x * x;
-            }
+            int64_t S, SS;
+            moments(sp, tb, c, st->fcol[j], &S, &SS);
+            loc[b][j] = sp->by_columns ? 0 : (uint64_t)chan_share(sp, b, S);
+            loc[b][k + j] = (uint64_t)SS;
         }
         for (size_t q = 0; loc[b] && q < P; q++) {
             const size_t ca = st->cols[pa[q]], cb = st->cols[pb[q]];
             if (sp->by_columns && (sp->owner[ca] != b || sp->owner[cb] != b))
                 continue;
-            for (size_t r = 0; r < tb->rows; r++)
-                loc[b][2 * k + q] += encode(sp, ca, st->fcol[pa[q]], tb->v[r * tb->cols + sp->local[ca]]) *
-                                     encode(sp, cb, st->fcol[pb[q]], tb->v[r * tb->cols + sp->local[cb]]);
+            loc[b][2 * k + q] = (uint64_t)co_moment(sp, tb, ca, st->fcol[pa[q]], cb, st->fcol[pb[q]]);
         }
         if (s == FSS_OK)
             s = fss_gate_input(ev, b, 1, &W, 64, 0, loc[b], &t[b]);
@@ -326,7 +370,8 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
     if (s == FSS_OK)
         s = fss_gate_add(ev, &t[0], &t[1], &T);
     /* columns split, pairs of two parties' columns: party 0's columns (as rows) times party
-     * 1's, one ring product */
+     * 1's, each centred by its owner at its own mean (so the product is the co-moment), one
+     * ring product */
     size_t ncross = 0;
     for (size_t q = 0; sp->by_columns && q < P; q++)
         ncross += sp->owner[st->cols[pa[q]]] != sp->owner[st->cols[pb[q]]];
@@ -340,8 +385,13 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             const size_t c = st->cols[j];
             const int o = sp->owner[c];
             const fss_csv *tb = tables[o];
+            long double mean = 0;
+            for (size_t r = 0; (o ? x1 : x0) && r < n; r++)
+                mean += tb->v[r * tb->cols + sp->local[c]];
+            mean /= (long double)n;
             for (size_t r = 0; (o ? x1 : x0) && r < n; r++) {
-                const uint64_t x = encode(sp, c, st->fcol[j], tb->v[r * tb->cols + sp->local[c]]);
+                const uint64_t x = (uint64_t)(int64_t)llroundl(
+                    ldexpl((long double)tb->v[r * tb->cols + sp->local[c]] - mean, st->fcol[j]));
                 if (o == 0)
                     x0[pos[j] * n + r] = x;
                 else
@@ -368,7 +418,8 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             s = fss_gate_add(ev, &T, &cross, &T2);
     }
     const fss_tensor *sums = ncross ? &T2 : &T;
-    /* V = [Q_1 .. Q_k | C of each pair] = n [S2 | sum X_a X_b] - [S1^2 | S1_a S1_b] */
+    /* V = [Q_1 .. Q_k | C of each pair] = [SS | co-moments] + [D^2 | D_a D_b] (the moments
+     * about the joint means, n var 2^2f and n cov 2^(fa+fb)) */
     for (size_t j = 0; j < k + P; j++) {
         ia[j] = j < k ? j : pa[j - k];
         ib[j] = j < k ? j : pb[j - k];
@@ -378,9 +429,8 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
         s = fss_gate_mul(ev, &A, &B, &prod);
     for (size_t j = 0; j < k + P; j++)
         ia[j] = j < k ? k + j : 2 * k + (j - k);
-    if (s == FSS_OK && (s = fss_gate_gather(ev, sums, ia, k + P, &S2)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &S2, (uint64_t)n, &NS)) == FSS_OK)
-        s = fss_gate_sub(ev, &NS, &prod, &V);
+    if (s == FSS_OK && (s = fss_gate_gather(ev, sums, ia, k + P, &S2)) == FSS_OK)
+        s = fss_gate_add(ev, &S2, &prod, &V);
     /* |V| (the Q are not negative; the C's signs kept), its mantissas and leading ones */
     if (s == FSS_OK && (s = fss_gate_drelu(ev, &V, &dV)) == FSS_OK && (s = fss_gate_select(ev, &dV, &V, &sel)) == FSS_OK &&
         (s = fss_gate_scale(ev, &sel, 2, &sel2)) == FSS_OK && (s = fss_gate_sub(ev, &sel2, &V, &absV)) == FSS_OK)
@@ -413,7 +463,7 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
         fss_free_wiped(x0, own[0] * n * sizeof *x0);
     if (x1)
         fss_free_wiped(x1, own[1] * n * sizeof *x1);
-    fss_tensor *all[] = {&t[0], &t[1], &T, &X0, &X1, &Z, &cross, &T2, &A, &B, &prod, &S2, &NS, &V, &dV, &sel, &sel2,
+    fss_tensor *all[] = {&t[0], &t[1], &T, &X0, &X1, &Z, &cross, &T2, &A, &B, &prod, &S2, &V, &dV, &sel, &sel2,
                          &absV, &m, &e, &ma, &mb, &tab, &g, &mc, &u, &ec, &ea, &eb, &ec2, &d1, &D, &D8, &cD, &pD, &w,
                          &rabs, &dC, &rs, &rs2, &rr};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
@@ -454,7 +504,7 @@ void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, 
         break;
     case FSS_STAT_VARIANCE:
     case FSS_STAT_STD:
-        out[0] = ldexp((double)w[0], -2 * st->f) / (n * (n - st->ddof));
+        out[0] = ldexp((double)w[0], -2 * st->f) / (n - st->ddof);
         if (st->op == FSS_STAT_STD)
             out[0] = sqrt(out[0]);
         break;

@@ -77,7 +77,7 @@ def main():
             err = 0.0
             for i0 in range(len(ref)):
                 for i1 in range(len(ref)):
-                    e = abs(got[i0, i1] - ref[i0, i1]) / max(abs(ref[i0, i1]), 0.01)
+                    e = abs(got[i0, i1] - ref[i0, i1]) / max(abs(ref[i0, i1]), 1e-5)
                     err = max(err, e)
             if not err <= TOL[op]:
                 bad.append(f"statistic {i + 1} (correlation of {s['columns']}): relative error {err:.3g}")

@@ -12,6 +12,7 @@
 #include "gate_harness.h"
 #include "fss/csv.h"
 #include "fss/gates.h"
+#include "fss/ring.h"
 #include "fss/stats.h"
 
 static fss_rng *rng;
@@ -199,6 +200,32 @@ static fss_status walk(fss_eval *ev, const void *p, uint64_t *out)
     return fss_stats_walk(ev, md->sp, tabs, out ? out : &scratch);
 }
 
+/* A variance's opened word, Q = n var 2^2f of the encoded values: in the rows split the
+ * parties' sums of squares about their own means, rounded, and the term that joins them
+ * (Chan et al.), D^2 with D = sqrt(n0 n1 / n) (mean_0 - mean_1) 2^f as the two parties round
+ * their halves; in the columns split the one party's, rounded. */
+static int64_t round_div(__int128 num, int64_t d) { return (int64_t)((num >= 0 ? num + d / 2 : num - d / 2) / d); }
+
+static uint64_t spread_word(const double *x, size_t n, size_t n0, double mid, int f)
+{
+    int64_t S[2] = {0, 0}, SS[2] = {0, 0}, U[2] = {0, 0};
+    for (int b = 0; b < 2; b++) {
+        const size_t from = b ? n0 : 0, to = b ? n : n0, m = to - from;
+        if (!m)
+            continue;
+        __int128 q = 0;
+        for (size_t r = from; r < to; r++) {
+            const int64_t X = (int64_t)llround(ldexp(x[r] - mid, f));
+            S[b] += X, q += (__int128)X * X;
+        }
+        SS[b] = round_div((__int128)m * q - (__int128)S[b] * S[b], (int64_t)m);
+        if (n0 < n)
+            U[b] = llround(sqrt((double)(b ? n0 : n - n0) / ((double)n * (double)m)) * (double)S[b]);
+    }
+    const int64_t D = U[0] - U[1];
+    return (uint64_t)SS[0] + (uint64_t)SS[1] + (uint64_t)D * (uint64_t)D;
+}
+
 /* A number of a column's range: mostly uniform, sometimes a bound, the middle (0 in fixed
  * point) or a repeated value. */
 static double draw(double lo, double hi, double again)
@@ -336,24 +363,27 @@ static void random_case(int trial)
             CHECK(v[0] == (double)n, "trial %d: count %g of %zu", trial, v[0], n);
             continue;
         }
-        if (st->op == FSS_STAT_CORRELATION) { /* against C / sqrt(Q_a Q_b) of the encoded integers */
+        if (st->op == FSS_STAT_CORRELATION) { /* against the data's own r (long double) */
             const size_t k = st->ncol;
             for (size_t i0 = 0; i0 < k; i0++)
                 for (size_t i1 = i0 + 1; i1 < k; i1++) {
-                    uint64_t sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
                     const size_t ca = mine[st->cols[i0]], cb = mine[st->cols[i1]];
-                    const double ma = lo[ca] + (hi[ca] - lo[ca]) / 2, mb = lo[cb] + (hi[cb] - lo[cb]) / 2;
+                    long double ma = 0, mb = 0, saa = 0, sbb = 0, sab = 0;
+                    for (size_t r = 0; r < n; r++)
+                        ma += cols[ca][r], mb += cols[cb][r];
+                    ma /= (long double)n, mb /= (long double)n;
                     for (size_t r = 0; r < n; r++) {
-                        const uint64_t xa = (uint64_t)llround(ldexp(cols[ca][r] - ma, st->fcol[i0]));
-                        const uint64_t xb = (uint64_t)llround(ldexp(cols[cb][r] - mb, st->fcol[i1]));
-                        sa += xa, sb += xb, saa += xa * xa, sbb += xb * xb, sab += xa * xb;
+                        const long double da = cols[ca][r] - ma, db = cols[cb][r] - mb;
+                        saa += da * da, sbb += db * db, sab += da * db;
                     }
-                    const long double C = (long double)(int64_t)((uint64_t)n * sab - sa * sb),
-                                      Qa = (long double)((uint64_t)n * saa - sa * sa),
-                                      Qb = (long double)((uint64_t)n * sbb - sb * sb);
-                    const double r = Qa > 0 && Qb > 0 ? (double)(C / sqrtl(Qa * Qb)) : 0.0, rv = v[i0 * k + i1];
-                    const double tol = fabs(r) < ldexp(1.0, -28) ? ldexp(1.0, -28) : 6e-7 * fabs(r);
-                    CHECK(fabs(rv - r) <= tol && rv == v[i1 * k + i0] && v[i0 * k + i0] == 1,
+                    const double sa = sqrt((double)(saa / n)), sb = sqrt((double)(sbb / n));
+                    const double r = saa > 0 && sbb > 0 ? (double)(sab / sqrtl(saa * sbb)) : 0.0, rv = v[i0 * k + i1];
+                    /* the rsqrt's relative error, the steps' (each value moved by at most 2^-(f+1) moves r
+                     * by at most about 2^-f / sigma), the smallest r the tables give */
+                    const double tol = 6e-7 * fabs(r) + 2 * (ldexp(1.0, -st->fcol[i0]) / sa + ldexp(1.0, -st->fcol[i1]) / sb) +
+                                       ldexp(1.0, -28);
+                    CHECK((sa > 0 && sb > 0 ? fabs(rv - r) <= tol : rv == 0) && rv == v[i1 * k + i0] &&
+                              v[i0 * k + i0] == 1,
                           "trial %d: correlation of c%zu and c%zu (n %zu): %.17g, want %.17g (error %.3g > %.3g)",
                           trial, ca, cb, n, rv, r, fabs(rv - r), tol);
                 }
@@ -373,7 +403,8 @@ static void random_case(int trial)
         w = st->op == FSS_STAT_SUM || st->op == FSS_STAT_MEAN ? s1
           : st->op == FSS_STAT_MIN                           ? (uint64_t)xmin
           : st->op == FSS_STAT_MAX                           ? (uint64_t)xmax
-                                                             : (uint64_t)n * s2 - s1 * s1;
+                                                             : spread_word(x, n, by_columns ? n : rows0, mid, st->f);
+        (void)s2;
         CHECK(st->op == FSS_STAT_HISTOGRAM || want[st->at] == w, "trial %d: %s of c%zu: opens %llu, want %llu", trial,
               fss_stat_op_name(st->op), c, (unsigned long long)want[st->at], (unsigned long long)w);
         long double sum = 0, sq = 0, mx = x[0], mn = x[0];
@@ -510,6 +541,73 @@ static void numeric_gates(void)
     fss_memkeys_free(keys[1]);
 }
 
+/* ---- a classifier's counts ----------------------------------------------------------- */
+
+typedef struct acc_model {
+    size_t B, C;
+    int confusion, bits;
+    const uint64_t *logits, *labels; /* party 0's logits (as a model's wires), party 1's labels */
+} acc_model;
+
+static fss_status acc_walk(fss_eval *ev, const void *p, uint64_t *out)
+{
+    const acc_model *md = (const acc_model *)p;
+    const size_t shape[2] = {md->B, md->C};
+    fss_tensor x = {0}, y = {0};
+    fss_status s = fss_gate_input(ev, 0, 2, shape, md->bits, 12, md->logits, &x);
+    if (s == FSS_OK)
+        s = fss_gate_accuracy(ev, &x, 1, md->labels, md->confusion, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x), fss_tensor_free(&y);
+    return s;
+}
+
+static void accuracy_cases(void)
+{
+    static const size_t classes[] = {2, 3, 10, 17};
+    for (size_t t = 0; t < 8; t++) {
+        const size_t C = classes[t % 4], B = 1 + below(40);
+        const int confusion = (int)(t / 4), bits = t % 2 ? 40 : 64;
+        uint64_t *lg = (uint64_t *)calloc(B * C, 8), *lab = (uint64_t *)calloc(B, 8);
+        uint64_t *want = (uint64_t *)calloc(C * C, 8), *got[2] = {(uint64_t *)calloc(C * C, 8), (uint64_t *)calloc(C * C, 8)};
+        REQUIRE(lg && lab && want && got[0] && got[1]);
+        uint64_t expect[17 * 17] = {0}; /* [label][prediction], from plain C */
+        for (size_t i = 0; i < B; i++) {
+            for (size_t c = 0; c < C; c++) /* small values: ties happen; negative ones too */
+                lg[i * C + c] = fss_ring_reduce((uint64_t)((int64_t)below(9) - 4) << 12, bits);
+            lab[i] = below(C);
+            size_t best = 0;
+            for (size_t c = 1; c < C; c++)
+                if (fss_ring_to_signed(lg[i * C + c], bits) > fss_ring_to_signed(lg[i * C + best], bits))
+                    best = c;
+            expect[lab[i] * C + best]++;
+        }
+        uint64_t right = 0;
+        for (size_t c = 0; c < C; c++)
+            right += expect[c * C + c];
+        const acc_model md = {B, C, confusion, bits, lg, lab};
+        fss_eval *ev = NULL;
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        fss_status s = acc_walk(ev, &md, want);
+        CHECK(s == FSS_OK, "accuracy: the clear walk failed: %s", fss_eval_error(ev));
+        fss_eval_free(ev);
+        if (confusion)
+            CHECK(!memcmp(want, expect, C * C * 8), "accuracy: %zu classes, %zu rows: the confusion matrix differs", C, B);
+        else
+            CHECK(want[0] == right, "accuracy: %zu classes, %zu rows: %llu right, want %llu", C, B,
+                  (unsigned long long)want[0], (unsigned long long)right);
+        fss_memkeys *keys[2];
+        harness_deal(ctx, rng, acc_walk, &md, "accuracy", keys, NULL);
+        party_run pr[2];
+        harness_parties(acc_walk, &md, "accuracy", keys, got, pr);
+        CHECK(!memcmp(got[1], want, (confusion ? C * C : 1) * 8), "accuracy: %zu classes: the secure counts differ", C);
+        fss_memkeys_free(keys[0]);
+        fss_memkeys_free(keys[1]);
+        free(lg), free(lab), free(want), free(got[0]), free(got[1]);
+    }
+}
+
 int main(void)
 {
     rng = check_init("test_stats");
@@ -517,6 +615,7 @@ int main(void)
     csv_cases();
     spec_cases();
     numeric_gates();
+    accuracy_cases();
     for (int trial = 0; trial < 40; trial++)
         random_case(trial);
     fss_rng_free(rng);

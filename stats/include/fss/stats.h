@@ -25,42 +25,45 @@
  *     constant). linear_regression is not built yet, and refused.
  *   "reveal_to": the parties that receive the results.
  *
- * What is revealed. Each party sums what it can alone (its rows' sums, sums of squares,
- * minimum, maximum, bin counts: exact integers in the ring Z_2^64) and inputs those
- * masked; the two are combined securely (a sum; a product for the square of the sum; a
- * one-round ReLU for a minimum or maximum) and only each statistic's final integer is
- * opened, to the parties in reveal_to: for a mean, the fixed-point sum S (n is public, so
- * S tells no more than the mean); for a variance or std, Q = n sum(X^2) - (sum X)^2 =
- * n^2 var (the same); for a minimum, maximum or bin, the value itself. No party's own
- * sums, nor the other statistics' parts, are opened. In the columns split a column's
- * owner computes its statistic's integer alone and inputs that. What the results say by
- * their nature stays said: with two parties in the rows split, a receiver that subtracts
- * its own part from a sum, a histogram or a maximum learns the other party's (its sum, its
- * bins, its maximum where that is the larger); a spec reveals only statistics both parties
- * are content to have known so.
+ * What is revealed. Each party sums what it can alone (its rows' sums, minimum, maximum and
+ * bin counts, and its sums of squares and products about its own means: integers, exact in
+ * 128 bits and rounded once) and inputs those masked; the two are combined securely (a
+ * sum; for a variance the term that joins two parties' moments, Chan et al.'s
+ * SS = SS_0 + SS_1 + D^2, D = sqrt(n0 n1 / n) (mean_0 - mean_1) 2^f, each party inputting
+ * its half of D, one product; a one-round ReLU for a minimum or maximum) and only each
+ * statistic's final integer is opened, to the parties in reveal_to: for a mean, the
+ * fixed-point sum S (n is public, so S tells no more than the mean); for a variance or
+ * std, Q = SS = n var 2^2f (the same); for a minimum, maximum or bin, the value itself. No
+ * party's own sums, nor the other statistics' parts, are opened. In the columns split a
+ * column's owner computes its statistic's integer alone and inputs that. What the results
+ * say by their nature stays said: with two parties in the rows split, a receiver that
+ * subtracts its own part from a sum, a histogram or a maximum learns the other party's (its
+ * sum, its bins, its maximum where that is the larger); a spec reveals only statistics both
+ * parties are content to have known so.
  *
- * A correlation r_ab = C / sqrt(Q_a Q_b), C = n sum(X_a X_b) - sum X_a sum X_b, is computed
- * securely from the same integers (in the columns split, sum(X_a X_b) of two parties'
- * columns is one ring product of party 0's columns by party 1's): the sign of C, then
- * |C|, Q_a and Q_b each as a mantissa in [1, 2) and its leading one's position
- * (fss_gate_normalize), 1/sqrt of the mantissas' product (fss_gate_rsqrt_fine), and the
- * positions' 2^(e_C - (e_a + e_b) / 2) from two small tables: r at scale 2^-58, relative
- * error at most about 5e-7 against C / sqrt(Q_a Q_b) of the integers (the reciprocal
- * square root's 3.8e-7 and the mantissas' 2^-29), 0 where |r| < 2^-29. Only r is opened.
- * Against the data's own r, the encoding's steps add an absolute error of about
- * 2^-f / (sigma sqrt(12 n)) a column (noise, not bias): 1.4e-7 on the breast-cancer table,
- * so r is within 1e-4 relative where |r| >= 0.01 and within 1e-6 absolute below. A
- * correlation of k columns costs k + k(k-1)/2 normalizations (60 comparisons each) and
- * 27 rounds; in the columns split, the products of the two parties' columns send each
- * party's columns masked (8 bytes a value).
+ * A correlation r_ab = C / sqrt(Q_a Q_b), C the co-moment n cov 2^(fa+fb) joined the same
+ * way (C_0 + C_1 + D_a D_b; in the columns split, of two parties' columns, one ring product
+ * of party 0's columns by party 1's, each centred at its owner's mean), is divided out
+ * securely: the sign of C, then |C|, Q_a and Q_b each as a mantissa in [1, 2) and its
+ * leading one's position (fss_gate_normalize), 1/sqrt of the mantissas' product
+ * (fss_gate_rsqrt_fine), and the positions' 2^(e_C - (e_a + e_b) / 2) from two small
+ * tables: r at scale 2^-58, relative error at most about 5e-7 against C / sqrt(Q_a Q_b)
+ * (the reciprocal square root's 3.8e-7 and the mantissas' 2^-29), 0 where |r| < 2^-29.
+ * Only r is opened. Against the data's own r, each value's step moves r by at most about
+ * 2^-f / sigma (as noise, far less: 8e-8 on the breast-cancer table, 1.9e-5 relative on
+ * its smallest r, 1.1e-4). A correlation of k columns costs k + k(k-1)/2 normalizations (60 comparisons
+ * each) and 27 rounds; in the columns split, the products of the two parties' columns send
+ * each party's columns masked (8 bytes a value).
  *
  * Fixed point. A value x of a column with bounds [lo, hi] (h = (hi - lo) / 2, c = lo + h)
  * is the integer X = round((x - c) 2^f), f chosen per statistic from h and the total rows
- * n so that every integer of the walk keeps 2 bits of headroom in the signed 64-bit ring:
+ * n so that every integer of the walk keeps 2 bits of headroom in the signed 64-bit ring
+ * (bounds that put f outside [-200, 200] are refused):
  *   sum, mean:   n h 2^f <= 2^60: the mean's error at most 2^-(f+1);
- *   variance, std: n h 2^f <= 2^30, so Q <= n^2 h^2 2^2f <= 2^60: X's step is 2^-f =
- *     n h 2^-30 (the range h over 2^30 / n: 1/2.4e6 of it at 442 rows, 1/1070 at 10^6),
- *     and the variance's error from the steps at most (2 sigma + 2^-f) 2^-(f+1);
+ *   variance, std, correlation: sqrt(n) h 2^f <= 2^30, so SS <= n h^2 2^2f <= 2^60: X's
+ *     step is 2^-f = sqrt(n) h 2^-30 (1/51000 of the range h at 442 rows, 1/1070 at 10^6),
+ *     and the variance's error from the steps at most (2 sigma + 2^-f) 2^-(f+1) (and the
+ *     roundings of SS and D, a few 2^-2f / n);
  *   min, max: h 2^f <= 2^59.
  * The secure result equals the clear fixed-point walk bit for bit. */
 #ifndef FSS_STATS_H
