@@ -547,6 +547,17 @@ fss_status fss_cnn_walk_weights(fss_eval *ev, const fss_cnn_model *m, const fss_
 fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
                         const float *images, uint64_t *logits, fss_progress *pg)
 {
+    fss_tensor y = {0};
+    fss_status s = fss_cnn_walk_logits(ev, m, batch, w, images, &y, pg);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, logits);
+    fss_tensor_free(&y);
+    return s;
+}
+
+fss_status fss_cnn_walk_logits(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
+                               const float *images, fss_tensor *logits, fss_progress *pg)
+{
     const int f = m->scale;
     const size_t nin = batch * m->c * m->h * m->w;
     fss_tensor x = {0};
@@ -664,10 +675,13 @@ fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, cons
     }
     if (s == FSS_OK)
         s = rescale(ev, m, &x, xnn);
+    const size_t shape[2] = {batch, m->classes};
     if (s == FSS_OK && x.count != batch * m->classes)
         s = FSS_E_ARG;
-    if (s == FSS_OK)
-        s = fss_gate_output(ev, 1, &x, logits);
+    if (s == FSS_OK && (s = fss_tensor_reshape(&x, 2, shape)) == FSS_OK) {
+        *logits = x; /* the wires move to the caller */
+        memset(&x, 0, sizeof x);
+    }
     fss_tensor_free(&x);
     fss_tensor_free(&P);
     fss_tensor_free(&skip);

@@ -7,6 +7,7 @@
 
 #include "fss/cnn.h"
 #include "fss/family.h"
+#include "fss/gates.h"
 #include "fss/npy.h"
 #include "fss/ring.h"
 #include "fss/rng.h"
@@ -18,6 +19,11 @@
 typedef struct cnn_run {
     const fss_cnn_model *m;
     size_t batch;       /* dealer: --batch; a party: the key file's; clear: the input's */
+    /* --task accuracy: only the counts of right predictions against party 1's labels are
+     * opened (to party 1, or both), and with --confusion the confusion matrix */
+    int accuracy, confusion, reveal_both;
+    uint64_t *label_ids;  /* party 1 and clear, accuracy: batch labels */
+    uint64_t *acc;        /* the opened counts: 1, or classes^2 with --confusion */
     fss_cnn_weights w;  /* party 0 and clear */
     float *images;      /* party 1 and clear: batch images */
     uint64_t *logits;   /* party 1 and clear: batch x classes, revealed */
@@ -31,11 +37,16 @@ static const fss_flag cnn_flags[] = {
      "random weights of the right shapes from SEED, the same in a secure and a clear run (benchmarks)"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
      ".npy float32 [batch][c][h][w]; 'random': uniform images from a fixed seed (give --first N)"},
-    {"--output", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
-     ".npy float32 logits [batch][classes]"},
+    {"--output", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
+     ".npy float32 logits [batch][classes]; with --task accuracy, the counts as JSON (party 0 too when the dealer "
+     "was told --reveal-to both)"},
+    {"--task", "T", FSS_ROLES_ALL, 0,
+     "logits (default: party 1 gets the logits) or accuracy (only how many predictions equal party 1's --labels)"},
+    {"--confusion", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "with --task accuracy: the confusion matrix's counts too"},
+    {"--reveal-to", "WHO", FSS_ROLE_DEALER, 0, "with --task accuracy: 1 (default) or both (party 0 gets the counts too)"},
     {"--first", "N", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "use only the first N images of --input"},
     {"--labels", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0,
-     ".npy integer labels: print the predictions and the accuracy"},
+     ".npy integer labels: print the predictions and the accuracy (--task accuracy: required, kept secret)"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -52,6 +63,33 @@ static fss_status new_run(void **state, const fss_cnn_model *m, size_t batch)
     return FSS_OK;
 }
 
+/* --task, --confusion and --reveal-to into r (the dealer's and the clear run's; a party's
+ * --task must be its keys'). */
+static fss_status task_flags(cnn_run *r, fss_role role, const fss_args *a, char *err, size_t err_len)
+{
+    const char *t = fss_args_get(a, "--task"), *who = fss_args_get(a, "--reveal-to");
+    if (t && strcmp(t, "logits") && strcmp(t, "accuracy"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--task is logits or accuracy, not '%s'", t);
+    const int acc = t && !strcmp(t, "accuracy");
+    if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1)) {
+        if (t && acc != r->accuracy)
+            return fss_errorf(err, err_len, FSS_E_ARG, "--task %s, but these keys are for --task %s", t,
+                              r->accuracy ? "accuracy" : "logits");
+        return FSS_OK;
+    }
+    if (who && strcmp(who, "1") && strcmp(who, "both"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--reveal-to is 1 or both, not '%s'", who);
+    if (!acc && (who || fss_args_get(a, "--confusion")))
+        return fss_errorf(err, err_len, FSS_E_ARG, "%s goes with --task accuracy",
+                          who ? "--reveal-to" : "--confusion");
+    if (acc && r->m->classes > 4096)
+        return fss_errorf(err, err_len, FSS_E_ARG, "--task accuracy takes up to 4096 classes");
+    r->accuracy = acc;
+    r->confusion = acc && fss_args_get(a, "--confusion") != NULL;
+    r->reveal_both = acc && who && !strcmp(who, "both");
+    return FSS_OK;
+}
+
 static fss_status cnn_configure(void **state, const char *model, fss_role role, const fss_args *a, char *err,
                                 size_t err_len)
 {
@@ -59,7 +97,8 @@ static fss_status cnn_configure(void **state, const char *model, fss_role role, 
     const char *b = fss_args_get(a, "--batch");
     if (b && !fss_parse_count(b, MAX_BATCH, &batch))
         return fss_errorf(err, err_len, FSS_E_ARG, "--batch needs a positive integer up to %d, not '%s'", MAX_BATCH, b);
-    return new_run(state, fss_cnn_find(model), batch);
+    fss_status s = new_run(state, fss_cnn_find(model), batch);
+    return s == FSS_OK ? task_flags((cnn_run *)*state, role, a, err, err_len) : s;
 }
 
 /* "model=lenet batch=4 bits=40 scale=12": the bits and scale follow from the model, and
@@ -73,19 +112,28 @@ static fss_status cnn_parse(void **state, const char *desc, char *err, size_t er
         batch > MAX_BATCH)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file describes '%s', which this build does not know",
                           desc);
-    return new_run(state, m, batch);
+    fss_status s = new_run(state, m, batch);
+    cnn_run *r = (cnn_run *)*state;
+    if (s == FSS_OK && strstr(desc, " task=accuracy")) { /* the runtime checks that describe gives desc back */
+        r->accuracy = 1;
+        r->confusion = strstr(desc, " confusion=1") != NULL;
+        r->reveal_both = strstr(desc, " reveal=both") != NULL;
+    }
+    return s;
 }
 
 static void cnn_describe(const void *state, char *out, size_t len)
 {
     const cnn_run *r = (const cnn_run *)state;
-    snprintf(out, len, "model=%s batch=%zu bits=%d scale=%d", r->m->name, r->batch, r->m->bits, r->m->scale);
+    snprintf(out, len, "model=%s batch=%zu bits=%d scale=%d%s%s%s", r->m->name, r->batch, r->m->bits, r->m->scale,
+             r->accuracy ? " task=accuracy" : "", r->confusion ? " confusion=1" : "", r->reveal_both ? " reveal=both" : "");
 }
 
 static void cnn_shape_json(const void *state, char *out, size_t len)
 {
     const cnn_run *r = (const cnn_run *)state;
-    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu", r->m->name, r->batch);
+    snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu%s", r->m->name, r->batch,
+             r->accuracy ? ", \"task\": \"accuracy\"" : "");
 }
 
 static fss_status random_images(cnn_run *r, size_t n, char *err, size_t err_len)
@@ -160,8 +208,21 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
         if (s != FSS_OK && !path)
             return fss_errorf(err, err_len, s, "cannot make random weights for %s", r->m->name);
     }
+    if (s == FSS_OK && (s = task_flags(r, role, a, err, err_len)) == FSS_OK && role == FSS_ROLE_PARTY0) {
+        /* party 0 receives the counts only when the dealer was told --reveal-to both */
+        const char *out = fss_args_get(a, "--output");
+        if (r->reveal_both && !out)
+            return fss_errorf(err, err_len, FSS_E_ARG, "these keys give party 0 the accuracy: give --output FILE.json");
+        if (!r->reveal_both && out)
+            return fss_errorf(err, err_len, FSS_E_ARG, "party 0 receives nothing from this run: drop --output");
+        if (out && (s = fss_npy_check_writable(out, err, err_len)) == FSS_OK &&
+            !(r->acc = (uint64_t *)calloc(r->confusion ? r->m->classes * r->m->classes : 1, 8)))
+            s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    }
     if (s != FSS_OK || !(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return s;
+    if (r->accuracy && !fss_args_get(a, "--labels"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--task accuracy needs party 1's --labels FILE.npy");
     const char *input = fss_args_get(a, "--input"), *first = fss_args_get(a, "--first");
     const size_t keyed = r->batch; /* a party's: the key file's batch */
     size_t n = 0;
@@ -188,6 +249,13 @@ static fss_status cnn_load(void *state, fss_role role, const fss_args *a, char *
             s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: label %zu is %g, not a class of %s (0 to %zu)", labels, i,
                            l, r->m->name, r->m->classes - 1);
     }
+    if (s == FSS_OK && r->accuracy) { /* the labels as integers, for the walk */
+        if (!(r->label_ids = (uint64_t *)malloc(r->batch * 8)) ||
+            !(r->acc = (uint64_t *)calloc(r->confusion ? r->m->classes * r->m->classes : 1, 8)))
+            s = fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+        for (size_t i = 0; s == FSS_OK && i < r->batch; i++)
+            r->label_ids[i] = (uint64_t)fss_npy_get(&r->labels, i);
+    }
     /* the output's place, before any key is spent: a missing or read-only directory */
     if (s == FSS_OK)
         s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);
@@ -200,8 +268,21 @@ static fss_status cnn_walk(void *state, fss_eval *ev, fss_progress *pg)
 {
     cnn_run *r = (cnn_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
-    return fss_cnn_walk(ev, r->m, r->batch, clear || b == 0 ? &r->w : NULL, clear || b == 1 ? r->images : NULL,
-                        clear || b == 1 ? r->logits : NULL, pg);
+    const fss_cnn_weights *w = clear || b == 0 ? &r->w : NULL;
+    const float *images = clear || b == 1 ? r->images : NULL;
+    if (!r->accuracy)
+        return fss_cnn_walk(ev, r->m, r->batch, w, images, clear || b == 1 ? r->logits : NULL, pg);
+    /* the logits stay secret: only the counts are opened */
+    fss_tensor lg = {0}, y = {0};
+    fss_status s = fss_cnn_walk_logits(ev, r->m, r->batch, w, images, &lg, pg);
+    if (s == FSS_OK)
+        s = fss_gate_accuracy(ev, &lg, 1, clear || b == 1 ? r->label_ids : NULL, r->confusion, &y);
+    for (int to = 1; to >= 0 && s == FSS_OK; to--)
+        if (to == 1 || r->reveal_both)
+            s = fss_gate_output(ev, to, &y, r->acc);
+    fss_tensor_free(&lg);
+    fss_tensor_free(&y);
+    return s;
 }
 
 static fss_status cnn_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
@@ -229,9 +310,37 @@ static void report_labels(const cnn_run *r)
     printf("\naccuracy: %zu of %zu = %.2f%%\n", right, r->batch, 100.0 * (double)right / (double)r->batch);
 }
 
+/* {"correct": k, "total": B[, "confusion": [[counts of label a predicted as b]]]} */
+static fss_status save_accuracy(const cnn_run *r, const char *path, char *err, size_t err_len)
+{
+    const size_t C = r->m->classes, cap = 64 + (r->confusion ? C * C * 12 + C * 4 : 0);
+    char *text = (char *)malloc(cap);
+    if (!text)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    uint64_t right = 0;
+    for (size_t c = 0; c < (r->confusion ? C : 1); c++)
+        right += r->acc[r->confusion ? c * C + c : 0];
+    size_t at = (size_t)snprintf(text, cap, "{\"correct\": %llu, \"total\": %zu", (unsigned long long)right, r->batch);
+    for (size_t i = 0; r->confusion && i < C; i++)
+        for (size_t j = 0; j < C; j++)
+            at += (size_t)snprintf(text + at, cap - at, "%s%llu%s", i + j ? (j ? ", " : ", [") : ", \"confusion\": [[",
+                                   (unsigned long long)r->acc[i * C + j], j + 1 == C ? "]" : "");
+    at += (size_t)snprintf(text + at, cap - at, "%s}\n", r->confusion ? "]" : "");
+    fss_status s = fss_file_write_private(path, text, at, err, err_len);
+    if (s == FSS_OK)
+        printf("accuracy: %llu of %zu = %.2f%%\n", (unsigned long long)right, r->batch,
+               100.0 * (double)right / (double)r->batch);
+    fss_free_wiped(text, cap);
+    return s;
+}
+
 static fss_status cnn_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     cnn_run *r = (cnn_run *)state;
+    if (r->accuracy)
+        return r->acc && (role != FSS_ROLE_PARTY0 || r->reveal_both)
+                   ? save_accuracy(r, fss_args_get(a, "--output"), err, err_len)
+                   : FSS_OK;
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return FSS_OK;
     const size_t n = r->batch * r->m->classes, shape[2] = {r->batch, r->m->classes};
@@ -258,6 +367,10 @@ static void cnn_free(void *state)
     if (r->logits)
         fss_free_wiped(r->logits, r->batch * r->m->classes * 8);
     fss_npy_free(&r->labels);
+    if (r->label_ids)
+        fss_free_wiped(r->label_ids, r->batch * 8);
+    if (r->acc)
+        fss_free_wiped(r->acc, (r->confusion ? r->m->classes * r->m->classes : 1) * 8);
     free(r);
 }
 

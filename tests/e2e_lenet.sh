@@ -240,4 +240,47 @@ rc=$?
 [ $rc = 2 ] && ok || bad "NaN input: exit status $rc, not 2"
 expect_fail "NaN input" $rc "$work/log10" "element 1000 (image 1) is not a finite" "$work/o10.npy"
 
+# --task accuracy: only the count of right predictions (and, with --confusion, the
+# confusion matrix) is opened, to party 1 or to both; it must equal the clear run's and the
+# count from the clear run's logits against the labels
+imgs=$src/cnn/fashion-test-100.npy
+labs=$src/cnn/fashion-test-100-labels.npy
+"$online" --clear --model lenet --weights "$weights" --input "$imgs" --first 12 --output "$work/l12.npy" --quiet \
+    --labels "$labs" >"$work/plain" 2>&1 || bad "accuracy: the plain clear run"
+for mode in plain confusion; do
+    flags=()
+    [ $mode = confusion ] && flags=(--confusion)
+    who=1
+    [ $mode = confusion ] && who=both
+    "$dealer" --model lenet --batch 12 --task accuracy "${flags[@]}" --reveal-to $who --out "$work/acc-$mode" --quiet ||
+        bad "accuracy ($mode): dealer"
+    "$online" --clear --model lenet --weights "$weights" --input "$imgs" --first 12 --labels "$labs" --task accuracy \
+        "${flags[@]}" --output "$work/acc-$mode-clear.json" --quiet >/dev/null || bad "accuracy ($mode): clear run"
+    if [ $mode = plain ]; then # party 0 may not ask for what it does not get; nothing is spent
+        "$online" --party 0 --keys "$work/acc-$mode/p0.bin" --peer 127.0.0.1:1 --weights "$weights" \
+            --output "$work/no.json" >"$work/log0" 2>&1
+        [ $? != 0 ] && grep -q "party 0 receives nothing from this run" "$work/log0" &&
+            [ "$(key_state "$work/acc-$mode/p0.bin")" = 0 ] && ok || { bad "accuracy: party 0's --output"; cat "$work/log0"; }
+        "$online" --party 1 --keys "$work/acc-$mode/p1.bin" --peer 127.0.0.1:1 --input "$imgs" --first 12 \
+            --output "$work/no.json" >"$work/log1" 2>&1
+        [ $? != 0 ] && grep -q "needs party 1's --labels" "$work/log1" && ok || { bad "accuracy: no labels"; cat "$work/log1"; }
+    fi
+    p=$(port)
+    o0=()
+    [ $who = both ] && o0=(--output "$work/acc-$mode-0.json")
+    "$online" --party 0 --keys "$work/acc-$mode/p0.bin" --peer 127.0.0.1:$p --weights "$weights" "${o0[@]}" --quiet \
+        --timeout 30 >"$work/log0" 2>&1 &
+    pid=$!
+    "$online" --party 1 --keys "$work/acc-$mode/p1.bin" --peer 127.0.0.1:$p --input "$imgs" --first 12 --labels "$labs" \
+        --output "$work/acc-$mode-1.json" --quiet --timeout 30 >"$work/log1" 2>&1
+    rc1=$?
+    wait $pid
+    rc0=$?
+    [ $rc0 = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/acc-$mode-1.json" "$work/acc-$mode-clear.json" &&
+        { [ $who = 1 ] || cmp -s "$work/acc-$mode-0.json" "$work/acc-$mode-clear.json"; } && ok ||
+        { bad "accuracy ($mode): the parties' counts differ from the clear run's"; cat "$work/log0" "$work/log1"; }
+    want=$(sed -n 's/^accuracy: \([0-9]*\) of 12.*/\1/p' "$work/plain")
+    grep -q "\"correct\": $want, \"total\": 12" "$work/acc-$mode-clear.json" && ok ||
+        bad "accuracy ($mode): $(cat "$work/acc-$mode-clear.json") is not the logits' $want of 12"
+done
 finish

@@ -80,6 +80,12 @@ FSS_NODISCARD fss_status fss_cnn_walk_weights(fss_eval *ev, const fss_cnn_model 
                                               fss_progress *pg);
 FSS_NODISCARD fss_status fss_cnn_walk(fss_eval *ev, const fss_cnn_model *m, size_t batch, const fss_cnn_weights *w,
                                       const float *images, uint64_t *logits, fss_progress *pg);
+/* The same walk up to the logits, left secret: logits (a zeroed tensor) becomes the
+ * [batch][classes] wires at the model's scale, for what the caller computes from them
+ * (fss_gate_accuracy). */
+FSS_NODISCARD fss_status fss_cnn_walk_logits(fss_eval *ev, const fss_cnn_model *m, size_t batch,
+                                             const fss_cnn_weights *w, const float *images, fss_tensor *logits,
+                                             fss_progress *pg);
 
 /* Fixed point: round(x 2^scale) as a ring element (scale 0 to 62; saturated at the
  * ring's range; NaN gives 0), and back to a float. */

@@ -244,6 +244,19 @@ FSS_NODISCARD fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, i
 #define FSS_RSQRT_FINE_ERROR(F) (3.6e-7 + 10.0 / (double)(1u << (F)))
 FSS_NODISCARD fss_status fss_gate_rsqrt_fine(fss_eval *ev, const fss_tensor *t, fss_tensor *y);
 
+/* ---- a classifier's counts (runtime/gates_class.c) -------------------------------------- */
+
+/* How a classifier does on private labels, with no prediction, logit or label opened:
+ * logits [B][C] (any ring and scale; 2 <= C <= 4096, B < 2^31), labels party owner's
+ * integers in [0, C) (read as fss_gate_input's values; the clear walk refuses others).
+ * confusion 0: y = [the number of rows whose argmax (the first of equal ones) is the label],
+ * 1: y = the C x C counts [label][prediction] (its trace the same number); 32-bit
+ * integers, for fss_gate_output to whom they go. The argmax's 2 ceil(log2 C) rounds, the
+ * labels' input, a table lookup of 1{prediction - label = 0} (or of 1{prediction = c}
+ * for each c, then one product with the labels' one-hot). */
+FSS_NODISCARD fss_status fss_gate_accuracy(fss_eval *ev, const fss_tensor *logits, int owner, const uint64_t *labels,
+                                           int confusion, fss_tensor *y);
+
 FSS_EXTERN_C_END
 
 #endif
