@@ -1,5 +1,7 @@
-/* A classifier's counts against private labels (gates.h): how many predictions are right,
- * or the whole confusion matrix, with no prediction, logit or label opened. */
+/* A classifier's outputs (gates.h): the logistic sigmoid, and the counts against private
+ * labels (how many predictions are right, or the whole confusion matrix) with no
+ * prediction, logit or label opened. */
+#include <math.h>
 #include <string.h>
 
 #include "eval_internal.h"
@@ -74,5 +76,54 @@ fss_status fss_gate_accuracy(fss_eval *ev, const fss_tensor *logits, int owner, 
     fss_tensor *all[] = {&idx, &lab, &e, &ek, &hit, &oh};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
+    return s;
+}
+
+/* ---- sigmoid ---------------------------------------------------------------------------
+ * With d = 1{x >= 0}, a = |x| and g(a) = 1 - sigma(a) = sigma(-a) (falling from 1/2 to 0):
+ * sigma(x) = g + d (1 - 2 g). g from a table of 2^12 entries over [0, 16) (steps of 2^-8,
+ * each at its step's midpoint), 0 from 16 on (g(16) = 1.1e-7). */
+#define SIG_RANGE_LOG2 4
+#define SIG_INDEX 12
+
+fss_status fss_gate_sigmoid(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale, step = SIG_INDEX - SIG_RANGE_LOG2; /* fractional bits of the index */
+    if (f < step || n < f + SIG_RANGE_LOG2 + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "sigmoid: scale %d (at least %d) in %d bits (at least %d)", f, step, n,
+                           f + SIG_RANGE_LOG2 + 2);
+    const size_t N = x->count, one[1] = {N};
+    uint64_t *table = (uint64_t *)fss_ev_alloc(ev, ((size_t)1 << SIG_INDEX) * 8);
+    for (size_t i = 0; table && i < ((size_t)1 << SIG_INDEX); i++)
+        table[i] = (uint64_t)llrint(ldexp(1.0 / (1.0 + exp(ldexp((double)i + 0.5, -step))), f));
+    const uint64_t lim = ((uint64_t)1 << (f + SIG_RANGE_LOG2)) - 1, onef = (uint64_t)1 << f;
+    fss_tensor X = {0}, d = {0}, sx = {0}, sx2 = {0}, a = {0}, na = {0}, r = {0}, e = {0}, q = {0}, qi = {0}, gt = {0},
+               g = {0}, g2 = {0}, ng2 = {0}, h = {0}, dh = {0};
+    fss_status s = table ? FSS_OK : FSS_E_NOMEM;
+    /* a = |x| = 2 d x - x */
+    if (s == FSS_OK && (s = fss_tensor_view(x, 0, 1, one, f, &X)) == FSS_OK && (s = fss_gate_drelu(ev, &X, &d)) == FSS_OK &&
+        (s = fss_gate_select(ev, &d, &X, &sx)) == FSS_OK && (s = fss_gate_scale(ev, &sx, 2, &sx2)) == FSS_OK)
+        s = fss_gate_sub(ev, &sx2, &X, &a);
+    /* e = 1{a < 16}: a DReLU of 16 2^f - 1 - a */
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &a, fss_ring_mask(n), &na)) == FSS_OK &&
+        (s = fss_gate_add_const(ev, &na, &lim, 1, &r)) == FSS_OK)
+        s = fss_gate_drelu(ev, &r, &e);
+    /* g = e table[a's step] */
+    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, &a, f - step, &q)) == FSS_OK &&
+        (s = fss_gate_reduce(ev, &q, SIG_INDEX, &qi)) == FSS_OK && (s = fss_gate_lut(ev, &qi, table, n, f, &gt)) == FSS_OK)
+        s = fss_gate_select(ev, &e, &gt, &g);
+    /* y = g + d (1 - 2 g) */
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &g, 2, &g2)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &g2, fss_ring_mask(n), &ng2)) == FSS_OK &&
+        (s = fss_gate_add_const(ev, &ng2, &onef, 1, &h)) == FSS_OK && (s = fss_gate_select(ev, &d, &h, &dh)) == FSS_OK)
+        s = fss_gate_add(ev, &g, &dh, y);
+    if (s == FSS_OK) {
+        y->scale = f;
+        s = fss_tensor_reshape(y, x->ndim, x->shape);
+    }
+    fss_tensor *all[] = {&d, &sx, &sx2, &a, &na, &r, &e, &q, &qi, &gt, &g, &g2, &ng2, &h, &dh};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    free(table);
     return s;
 }

@@ -608,6 +608,65 @@ static void accuracy_cases(void)
     }
 }
 
+/* ---- the sigmoid ---------------------------------------------------------------------- */
+
+typedef struct sig_model {
+    size_t count;
+    int bits, f;
+    const uint64_t *x;
+} sig_model;
+
+static fss_status sig_walk(fss_eval *ev, const void *p, uint64_t *out)
+{
+    const sig_model *md = (const sig_model *)p;
+    fss_tensor x = {0}, y = {0};
+    fss_status s = fss_gate_input(ev, 1, 1, &md->count, md->bits, md->f, md->x, &x);
+    if (s == FSS_OK)
+        s = fss_gate_sigmoid(ev, &x, &y);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    fss_tensor_free(&x), fss_tensor_free(&y);
+    return s;
+}
+
+static void sigmoid_cases(void)
+{
+    static const int shapes[][2] = {{64, 16}, {40, 12}, {24, 8}};
+    for (size_t t = 0; t < 3; t++) {
+        const int n = shapes[t][0], f = shapes[t][1];
+        const size_t N = 400;
+        uint64_t x[400], want[400], got0[400], got1[400];
+        const double big = ldexp(1.0, n - 2 - f);
+        for (size_t i = 0; i < N; i++) { /* edges, then random over [-20, 20] and the ring's range */
+            static const double edge[] = {0, 16, -16, 15.999, -15.999, 1e-9, -1e-9, 0.5, -0.5};
+            const double v = i < 9 ? edge[i] : i % 10 == 0 ? (2 * uniform() - 1) * big : 40 * uniform() - 20;
+            x[i] = fss_ring_from_signed((int64_t)llround(ldexp(v, f)), n);
+        }
+        const sig_model md = {N, n, f, x};
+        fss_eval *ev = NULL;
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        fss_status s = sig_walk(ev, &md, want);
+        CHECK(s == FSS_OK, "sigmoid: the clear walk failed: %s", fss_eval_error(ev));
+        fss_eval_free(ev);
+        double worst = 0;
+        for (size_t i = 0; i < N; i++) {
+            const double xv = ldexp((double)fss_ring_to_signed(x[i], n), -f), yv = ldexp((double)fss_ring_to_signed(want[i], n), -f);
+            const double e = fabs(yv - 1 / (1 + exp(-xv)));
+            worst = e > worst ? e : worst;
+            CHECK(e <= FSS_SIGMOID_MAX_ERROR(f), "sigmoid(%.17g) at %d bits, scale %d: %.17g (error %.3g)", xv, n, f, yv, e);
+        }
+        fss_memkeys *keys[2];
+        harness_deal(ctx, rng, sig_walk, &md, "sigmoid", keys, NULL);
+        party_run pr[2];
+        uint64_t *got[2] = {got0, got1};
+        harness_parties(sig_walk, &md, "sigmoid", keys, got, pr);
+        CHECK(!memcmp(got1, want, N * 8), "sigmoid: the secure run differs from the clear walk");
+        fss_memkeys_free(keys[0]);
+        fss_memkeys_free(keys[1]);
+        printf("sigmoid at %d bits, scale %d: largest error %.3g (bound %.3g)\n", n, f, worst, FSS_SIGMOID_MAX_ERROR(f));
+    }
+}
+
 int main(void)
 {
     rng = check_init("test_stats");
@@ -616,6 +675,7 @@ int main(void)
     spec_cases();
     numeric_gates();
     accuracy_cases();
+    sigmoid_cases();
     for (int trial = 0; trial < 40; trial++)
         random_case(trial);
     fss_rng_free(rng);

@@ -244,7 +244,17 @@ FSS_NODISCARD fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, i
 #define FSS_RSQRT_FINE_ERROR(F) (3.6e-7 + 10.0 / (double)(1u << (F)))
 FSS_NODISCARD fss_status fss_gate_rsqrt_fine(fss_eval *ev, const fss_tensor *t, fss_tensor *y);
 
-/* ---- a classifier's counts (runtime/gates_class.c) -------------------------------------- */
+/* ---- a classifier's outputs (runtime/gates_class.c) ------------------------------------- */
+
+/* y = 1 / (1 + e^-x) for x at scale f (f >= 8, n >= f + 6 bits; any x the ring holds),
+ * same ring and scale: with d = 1{x >= 0} and g = sigma(-|x|) read from a table of 2^12
+ * entries over |x| in [0, 16) (steps of 2^-8, at their midpoints; 0 beyond 16),
+ * y = g + d (1 - 2 g). Maximum error: FSS_SIGMOID_MAX_ERROR(f) = 2^-11 (the table: the
+ * slope is at most 1/4 over half a step) + 2^-f (the entries' and the sum's rounding):
+ * 5.1e-4 at f = 16. Seven rounds; keys an element: two DReLUs, a shift, a 12-bit table,
+ * three selects. */
+#define FSS_SIGMOID_MAX_ERROR(f) (1.0 / 2048 + 1.0 / (double)(1ull << (f)))
+FSS_NODISCARD fss_status fss_gate_sigmoid(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
 /* How a classifier does on private labels, with no prediction, logit or label opened:
  * logits [B][C] (any ring and scale; 2 <= C <= 4096, B < 2^31), labels party owner's
