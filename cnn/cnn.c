@@ -15,7 +15,7 @@
  * Built once, at first use, into a static table: ResNet's blocks are easier generated
  * than written out. Layer names follow the usual PyTorch modules (kuangliu's CIFAR
  * models for VGG and ResNet), so their state dicts load as they are. */
-#define MAX_MODELS 8
+#define MAX_MODELS 12
 static fss_cnn_model g_models[MAX_MODELS];
 static size_t g_nmodels;
 static char g_names[16384];
@@ -212,6 +212,21 @@ static void build_models(void)
     static const int r18[4] = {2, 2, 2, 2}, r50[4] = {3, 4, 6, 3};
     imagenet_resnet("resnet18", r18, 0);
     imagenet_resnet("resnet50", r50, 1);
+
+    /* Tabular classifiers of the breast-cancer table's 30 raw features (a row as a 1x1x30
+     * "image"; cnn/train_tabular.py folds the owner's standardization into the first
+     * layer): a logistic regression as Linear(30, 2) with logits [0, w.z + b], and an MLP
+     * Linear(30, 16) ReLU Linear(16, 2). Raw features of very different sizes (areas to
+     * 4254, fractal dimensions to 0.03) meet weights of 1/sigma: a 64-bit ring with 20
+     * fractional bits keeps both (x w' under 2^7 at scale 40). */
+    m = model_new("logreg-cancer", 1, 1, 30, 2, 64, 20);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "fc", 30, 2, 0, 0, 0, NULL);
+    m = model_new("mlp-cancer", 1, 1, 30, 2, 64, 20);
+    add(m, FSS_LAYER_FLATTEN, "flatten", 0, 0, 0, 0, 0, NULL);
+    add(m, FSS_LAYER_LINEAR, "fc1", 30, 16, 0, 0, 0, NULL);
+    RELU(m);
+    add(m, FSS_LAYER_LINEAR, "fc2", 16, 2, 0, 0, 0, NULL);
 }
 
 const fss_cnn_model *fss_cnn_find(const char *name)

@@ -22,6 +22,7 @@ typedef struct cnn_run {
     /* --task accuracy: only the counts of right predictions against party 1's labels are
      * opened (to party 1, or both), and with --confusion the confusion matrix */
     int accuracy, confusion, reveal_both;
+    int probability;      /* --task probability: sigma(z1 - z0) of a two-class model, to party 1 */
     uint64_t *label_ids;  /* party 1 and clear, accuracy: batch labels */
     uint64_t *acc;        /* the opened counts: 1, or classes^2 with --confusion */
     fss_cnn_weights w;  /* party 0 and clear */
@@ -41,7 +42,8 @@ static const fss_flag cnn_flags[] = {
      ".npy float32 logits [batch][classes]; with --task accuracy, the counts as JSON (party 0 too when the dealer "
      "was told --reveal-to both)"},
     {"--task", "T", FSS_ROLES_ALL, 0,
-     "logits (default: party 1 gets the logits) or accuracy (only how many predictions equal party 1's --labels)"},
+     "logits (default: party 1 gets the logits), probability (a two-class model's sigma(z1 - z0), the probability "
+     "of class 1) or accuracy (only how many predictions equal party 1's --labels)"},
     {"--confusion", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "with --task accuracy: the confusion matrix's counts too"},
     {"--reveal-to", "WHO", FSS_ROLE_DEALER, 0, "with --task accuracy: 1 (default) or both (party 0 gets the counts too)"},
     {"--first", "N", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, 0, "use only the first N images of --input"},
@@ -68,15 +70,19 @@ static fss_status new_run(void **state, const fss_cnn_model *m, size_t batch)
 static fss_status task_flags(cnn_run *r, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     const char *t = fss_args_get(a, "--task"), *who = fss_args_get(a, "--reveal-to");
-    if (t && strcmp(t, "logits") && strcmp(t, "accuracy"))
-        return fss_errorf(err, err_len, FSS_E_ARG, "--task is logits or accuracy, not '%s'", t);
-    const int acc = t && !strcmp(t, "accuracy");
+    if (t && strcmp(t, "logits") && strcmp(t, "accuracy") && strcmp(t, "probability"))
+        return fss_errorf(err, err_len, FSS_E_ARG, "--task is logits, probability or accuracy, not '%s'", t);
+    const int acc = t && !strcmp(t, "accuracy"), prob = t && !strcmp(t, "probability");
     if (role & (FSS_ROLE_PARTY0 | FSS_ROLE_PARTY1)) {
-        if (t && acc != r->accuracy)
+        if (t && (acc != r->accuracy || prob != r->probability))
             return fss_errorf(err, err_len, FSS_E_ARG, "--task %s, but these keys are for --task %s", t,
-                              r->accuracy ? "accuracy" : "logits");
+                              r->accuracy ? "accuracy" : r->probability ? "probability" : "logits");
         return FSS_OK;
     }
+    if (prob && r->m->classes != 2)
+        return fss_errorf(err, err_len, FSS_E_ARG, "--task probability is for two-class models; %s has %zu classes",
+                          r->m->name, r->m->classes);
+    r->probability = prob;
     if (who && strcmp(who, "1") && strcmp(who, "both"))
         return fss_errorf(err, err_len, FSS_E_ARG, "--reveal-to is 1 or both, not '%s'", who);
     if (!acc && (who || fss_args_get(a, "--confusion")))
@@ -114,6 +120,8 @@ static fss_status cnn_parse(void **state, const char *desc, char *err, size_t er
                           desc);
     fss_status s = new_run(state, m, batch);
     cnn_run *r = (cnn_run *)*state;
+    if (s == FSS_OK)
+        r->probability = strstr(desc, " task=probability") != NULL;
     if (s == FSS_OK && strstr(desc, " task=accuracy")) { /* the runtime checks that describe gives desc back */
         r->accuracy = 1;
         r->confusion = strstr(desc, " confusion=1") != NULL;
@@ -126,14 +134,15 @@ static void cnn_describe(const void *state, char *out, size_t len)
 {
     const cnn_run *r = (const cnn_run *)state;
     snprintf(out, len, "model=%s batch=%zu bits=%d scale=%d%s%s%s", r->m->name, r->batch, r->m->bits, r->m->scale,
-             r->accuracy ? " task=accuracy" : "", r->confusion ? " confusion=1" : "", r->reveal_both ? " reveal=both" : "");
+             r->accuracy ? " task=accuracy" : r->probability ? " task=probability" : "", r->confusion ? " confusion=1" : "",
+             r->reveal_both ? " reveal=both" : "");
 }
 
 static void cnn_shape_json(const void *state, char *out, size_t len)
 {
     const cnn_run *r = (const cnn_run *)state;
     snprintf(out, len, "\"model\": \"%s\", \"batch\": %zu%s", r->m->name, r->batch,
-             r->accuracy ? ", \"task\": \"accuracy\"" : "");
+             r->accuracy ? ", \"task\": \"accuracy\"" : r->probability ? ", \"task\": \"probability\"" : "");
 }
 
 static fss_status random_images(cnn_run *r, size_t n, char *err, size_t err_len)
@@ -270,11 +279,25 @@ static fss_status cnn_walk(void *state, fss_eval *ev, fss_progress *pg)
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
     const fss_cnn_weights *w = clear || b == 0 ? &r->w : NULL;
     const float *images = clear || b == 1 ? r->images : NULL;
-    if (!r->accuracy)
+    if (!r->accuracy && !r->probability)
         return fss_cnn_walk(ev, r->m, r->batch, w, images, clear || b == 1 ? r->logits : NULL, pg);
-    /* the logits stay secret: only the counts are opened */
-    fss_tensor lg = {0}, y = {0};
+    /* the logits stay secret: only the counts, or the probabilities, are opened */
+    fss_tensor lg = {0}, y = {0}, z0 = {0}, z1 = {0}, z = {0};
     fss_status s = fss_cnn_walk_logits(ev, r->m, r->batch, w, images, &lg, pg);
+    if (s == FSS_OK && r->probability) { /* sigma(z1 - z0), to party 1 only */
+        size_t *at = (size_t *)malloc(2 * r->batch * sizeof *at);
+        if (!at)
+            s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
+        for (size_t i = 0; at && i < r->batch; i++)
+            at[i] = 2 * i, at[r->batch + i] = 2 * i + 1;
+        if (s == FSS_OK && (s = fss_gate_gather(ev, &lg, at, r->batch, &z0)) == FSS_OK &&
+            (s = fss_gate_gather(ev, &lg, at + r->batch, r->batch, &z1)) == FSS_OK && (s = fss_gate_sub(ev, &z1, &z0, &z)) == FSS_OK &&
+            (s = fss_gate_sigmoid(ev, &z, &y)) == FSS_OK)
+            s = fss_gate_output(ev, 1, &y, clear || b == 1 ? r->logits : NULL);
+        free(at);
+        fss_tensor_free(&lg), fss_tensor_free(&y), fss_tensor_free(&z0), fss_tensor_free(&z1), fss_tensor_free(&z);
+        return s;
+    }
     if (s == FSS_OK)
         s = fss_gate_accuracy(ev, &lg, 1, clear || b == 1 ? r->label_ids : NULL, r->confusion, &y);
     for (int to = 1; to >= 0 && s == FSS_OK; to--)
@@ -300,10 +323,12 @@ static void report_labels(const cnn_run *r)
     printf("predicted:");
     for (size_t i = 0; i < r->batch; i++) {
         size_t best = 0;
-        for (size_t c = 1; c < m->classes; c++)
+        for (size_t c = 1; !r->probability && c < m->classes; c++)
             if (fss_ring_to_signed(r->logits[i * m->classes + c], m->bits) >
                 fss_ring_to_signed(r->logits[i * m->classes + best], m->bits))
                 best = c;
+        if (r->probability) /* class 1 where its probability is over one half */
+            best = fss_ring_to_signed(r->logits[i], m->bits) > ((int64_t)1 << (m->scale - 1));
         right += (double)best == fss_npy_get(&r->labels, i);
         printf(" %zu", best);
     }
@@ -343,13 +368,13 @@ static fss_status cnn_save(void *state, fss_role role, const fss_args *a, char *
                    : FSS_OK;
     if (!(role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)))
         return FSS_OK;
-    const size_t n = r->batch * r->m->classes, shape[2] = {r->batch, r->m->classes};
+    const size_t n = r->probability ? r->batch : r->batch * r->m->classes, shape[2] = {r->batch, r->m->classes};
     float *f = (float *)malloc(n * sizeof(float));
     if (!f)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         f[i] = (float)fss_fixed_to_float(r->logits[i], r->m->scale, r->m->bits);
-    fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, 2, shape, err, err_len);
+    fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, r->probability ? 1 : 2, shape, err, err_len);
     fss_free_wiped(f, n * sizeof(float));
     if (s == FSS_OK && r->labels.data)
         report_labels(r);
@@ -380,7 +405,8 @@ const fss_family fss_family_cnn = {
      * serialized in level-major blocks (2026-11-26); 3: the first product's key without
      * shares of party 1's input mask (runtime/gates_linear.c, product_owned). */
     .version = 3,
-    .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50",
+    .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50, logreg-cancer, "
+              "mlp-cancer",
     .flags = cnn_flags,
     .knows = cnn_knows,
     .configure = cnn_configure,

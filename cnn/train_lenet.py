@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from safetensors_io import save_safetensors
+
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 SEED = 1234
 
@@ -79,31 +81,6 @@ def evaluate(model, x, y, batch=1000):
             out = model(torch.from_numpy(x[i:i + batch]))
             correct += int((out.argmax(1).numpy() == y[i:i + batch]).sum())
     return correct / len(x)
-
-
-def save_safetensors(path, tensors, metadata):
-    """safetensors: u64 little-endian header length N, N bytes of JSON (padded with
-    spaces to a multiple of 8), then the tensors' raw little-endian bytes back to back.
-    data_offsets are relative to the first byte after the header."""
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name, arr in tensors:
-        arr = np.ascontiguousarray(arr, dtype="<f4")
-        b = arr.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    hj = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hj += b" " * (-len(hj) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)))
-        f.write(hj)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def main():
