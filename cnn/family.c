@@ -352,9 +352,9 @@ static fss_status save_accuracy(const cnn_run *r, const char *path, char *err, s
                                    (unsigned long long)r->acc[i * C + j], j + 1 == C ? "]" : "");
     at += (size_t)snprintf(text + at, cap - at, "%s}\n", r->confusion ? "]" : "");
     fss_status s = fss_file_write_private(path, text, at, err, err_len);
-    if (s == FSS_OK)
-        printf("accuracy: %llu of %zu = %.2f%%\n", (unsigned long long)right, r->batch,
-               100.0 * (double)right / (double)r->batch);
+    if (s == FSS_OK) /* stderr: stdout is --json's */
+        fprintf(stderr, "accuracy: %llu of %zu = %.2f%%\n", (unsigned long long)right, r->batch,
+                100.0 * (double)right / (double)r->batch);
     fss_free_wiped(text, cap);
     return s;
 }

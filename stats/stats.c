@@ -74,17 +74,24 @@ static void moments(const fss_stats_spec *sp, const fss_csv *t, size_t c, int f,
     *SS = div_round((i128)m * q - (i128)s * s, (int64_t)m);
 }
 
-/* The co-moment of columns a and b (at fa, fb) about their own means: round(sum X_a X_b -
- * S_a S_b / m). */
-static int64_t co_moment(const fss_stats_spec *sp, const fss_csv *t, size_t a, int fa, size_t b, int fb)
+/* Column c of table t encoded at f, one value a row (malloc'ed; wipe it), or NULL. */
+static int64_t *encoded(const fss_stats_spec *sp, const fss_csv *t, size_t c, int f)
 {
-    const size_t la = sp->local[a], lb = sp->local[b], k = t->cols, m = t->rows;
+    const size_t lc = sp->local[c], k = t->cols, m = t->rows;
+    int64_t *x = (int64_t *)malloc((m ? m : 1) * sizeof *x);
+    for (size_t r = 0; x && r < m; r++)
+        x[r] = (int64_t)encode(sp, c, f, t->v[r * k + lc]);
+    return x;
+}
+
+/* The co-moment of two encoded columns of m rows about their own means: round(sum X_a X_b
+ * - S_a S_b / m). */
+static int64_t co_moment(const int64_t *xa, const int64_t *xb, size_t m)
+{
     int64_t sa = 0, sb = 0;
     i128 p = 0;
-    for (size_t r = 0; r < m; r++) {
-        const int64_t xa = (int64_t)encode(sp, a, fa, t->v[r * k + la]), xb = (int64_t)encode(sp, b, fb, t->v[r * k + lb]);
-        sa += xa, sb += xb, p += (i128)xa * xb;
-    }
+    for (size_t r = 0; r < m; r++)
+        sa += xa[r], sb += xb[r], p += (i128)xa[r] * xb[r];
     return div_round((i128)m * p - (i128)sa * sb, (int64_t)m);
 }
 
@@ -358,12 +365,17 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             loc[b][j] = sp->by_columns ? 0 : (uint64_t)chan_share(sp, b, S);
             loc[b][k + j] = (uint64_t)SS;
         }
-        for (size_t q = 0; loc[b] && q < P; q++) {
-            const size_t ca = st->cols[pa[q]], cb = st->cols[pb[q]];
-            if (sp->by_columns && (sp->owner[ca] != b || sp->owner[cb] != b))
-                continue;
-            loc[b][2 * k + q] = (uint64_t)co_moment(sp, tb, ca, st->fcol[pa[q]], cb, st->fcol[pb[q]]);
-        }
+        /* each column of this party encoded once, for its pairs */
+        int64_t *xs[FSS_STATS_MAX_CORR] = {NULL};
+        for (size_t j = 0; loc[b] && s == FSS_OK && j < k; j++)
+            if ((!sp->by_columns || sp->owner[st->cols[j]] == b) && !(xs[j] = encoded(sp, tb, st->cols[j], st->fcol[j])))
+                s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
+        for (size_t q = 0; loc[b] && s == FSS_OK && q < P; q++)
+            if (xs[pa[q]] && xs[pb[q]])
+                loc[b][2 * k + q] = (uint64_t)co_moment(xs[pa[q]], xs[pb[q]], tb->rows);
+        for (size_t j = 0; j < k; j++)
+            if (xs[j])
+                fss_free_wiped(xs[j], (tb->rows ? tb->rows : 1) * sizeof *xs[j]);
         if (s == FSS_OK)
             s = fss_gate_input(ev, b, 1, &W, 64, 0, loc[b], &t[b]);
     }
