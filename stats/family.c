@@ -166,7 +166,12 @@ static fss_status stats_save(void *state, fss_role role, const fss_args *a, char
             fss_stats_value(sp, i, r->words, v);
             fprintf(stderr, "stats: %s%s%s%s", fss_stat_op_name(st->op), st->col == SIZE_MAX ? "" : " of '",
                     st->col == SIZE_MAX ? "" : sp->name[st->col], st->col == SIZE_MAX ? "" : "'");
-            if (st->op == FSS_STAT_CORRELATION) {
+            if (st->op == FSS_STAT_LINREG) {
+                fprintf(stderr, ": intercept %.8g", v[st->ncol - 1]);
+                for (size_t j = 0; j + 1 < st->ncol; j++)
+                    fprintf(stderr, ", %s %.8g", sp->name[st->cols[j]], v[j]);
+                fprintf(stderr, "\n");
+            } else if (st->op == FSS_STAT_CORRELATION) {
                 for (size_t i0 = 0; i0 < st->ncol; i0++)
                     for (size_t i1 = i0 + 1; i1 < st->ncol; i1++)
                         fprintf(stderr, "%s %s~%s %.6f", i0 + i1 == 1 ? ":" : ",", sp->name[st->cols[i0]],

@@ -13,8 +13,9 @@ DATA_DIR: stats/sklearn-data.sh's folder. Writes into OUT_DIR, for T in diabetes
   T-columns-0.csv, -1.csv        the same patients in the same order, a random split of
   T-columns.json                 the columns (a `patient` number in both, not in the spec)
 The seed (printed) makes the splits; the statistics: the count, then sum, mean, variance,
-std (ddof 1), min and max of every column, histograms of a few, and a correlation matrix
-(diabetes: every column; cancer: eight). The bounds are public
+std (ddof 1), min and max of every column, histograms of a few, a correlation matrix
+(diabetes: every column; cancer: eight) and a linear regression (diabetes: the disease
+progression on all ten features; cancer: the worst area on five). The bounds are public
 guesses a hospital could make without the data: 0 to the power of ten above each column's
 largest value. Standard library only.
 """
@@ -44,6 +45,13 @@ CORRELATIONS = {
     "diabetes": DIABETES + ["target"],
     "cancer": ["mean_radius", "mean_texture", "mean_smoothness", "mean_concavity", "mean_fractal_dimension",
                "radius_error", "worst_area", "diagnosis"],
+}
+
+
+REGRESSIONS = {
+    "diabetes": {"y": "target", "x": DIABETES},
+    "cancer": {"y": "worst_area", "x": ["mean_radius", "mean_texture", "mean_smoothness", "mean_concavity",
+                                       "radius_error"]},
 }
 
 
@@ -88,6 +96,7 @@ def stats(table, columns):
     for c, edges in HISTOGRAMS[table].items():
         out.append({"op": "histogram", "column": c, "edges": edges})
     out.append({"op": "correlation", "columns": CORRELATIONS[table]})
+    out.append({"op": "linear_regression", **REGRESSIONS[table]})
     return out
 
 

@@ -10,8 +10,8 @@
 
 #include "fss/stats.h"
 
-static const char *const op_names[] = {"count", "sum", "mean", "variance", "std", "min", "max", "histogram",
-                                       "correlation"};
+static const char *const op_names[] = {"count",     "sum",       "mean",        "variance",         "std", "min",
+                                       "max",       "histogram", "correlation", "linear_regression"};
 #define NOPS (sizeof op_names / sizeof *op_names)
 
 const char *fss_stat_op_name(fss_stat_op op) { return (size_t)op < NOPS ? op_names[op] : "?"; }
@@ -78,7 +78,8 @@ static fss_status add_columns(const char *name, json_t *list, int owner, fss_sta
 
 static int needs_bounds(fss_stat_op op)
 {
-    return op != FSS_STAT_COUNT && op != FSS_STAT_HISTOGRAM && op != FSS_STAT_CORRELATION; /* its own check */
+    return op != FSS_STAT_COUNT && op != FSS_STAT_HISTOGRAM && op != FSS_STAT_CORRELATION &&
+           op != FSS_STAT_LINREG; /* their own checks */
 }
 
 /* The largest f with t 2^f <= 2^cap (t > 0 and finite); FSS_STATS_NO_FRAC when it falls
@@ -160,25 +161,36 @@ static fss_status parse_stat(const char *name, size_t i, json_t *o, fss_stats_sp
     size_t k = 0;
     while (k < NOPS && strcmp(op_names[k], op))
         k++;
-    if (k == NOPS && !strcmp(op, "linear_regression"))
-        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s: \"%s\" is not built yet (count, sum, mean, variance, "
-                          "std, min, max, histogram and correlation are)", name, where, op);
     if (k == NOPS)
         return fss_errorf(err, err_len, FSS_E_FORMAT,
                           "%s: %s: unknown op \"%s\" (count, sum, mean, variance, std, min, max, histogram, "
-                          "correlation)", name, where, op);
+                          "correlation, linear_regression)", name, where, op);
     st->op = (fss_stat_op)k;
     st->col = SIZE_MAX;
     static const char *const plain[] = {"op", "column", NULL}, *const spread[] = {"op", "column", "ddof", NULL},
-                             *const hist[] = {"op", "column", "edges", NULL}, *const corr[] = {"op", "columns", NULL};
+                             *const hist[] = {"op", "column", "edges", NULL}, *const corr[] = {"op", "columns", NULL},
+                             *const reg[] = {"op", "y", "x", NULL};
     const char *const *allowed = st->op == FSS_STAT_HISTOGRAM                         ? hist
                                : st->op == FSS_STAT_VARIANCE || st->op == FSS_STAT_STD ? spread
                                : st->op == FSS_STAT_CORRELATION                       ? corr
+                               : st->op == FSS_STAT_LINREG                            ? reg
                                                                                        : plain;
     if (!only_fields(name, where, o, allowed, err, err_len))
         return FSS_E_FORMAT;
     if (st->op == FSS_STAT_CORRELATION)
         return parse_corr(name, where, json_object_get(o, "columns"), sp, st, err, err_len);
+    if (st->op == FSS_STAT_LINREG) { /* the x's then y, as a correlation's columns */
+        json_t *x = json_object_get(o, "x"), *y = json_object_get(o, "y");
+        if (!json_is_array(x) || !json_array_size(x) || json_array_size(x) >= FSS_STATS_MAX_CORR || !json_is_string(y))
+            return fss_errorf(err, err_len, FSS_E_FORMAT,
+                              "%s: %s (linear_regression) needs \"y\": a column and \"x\": 1 to %d other columns", name,
+                              where, FSS_STATS_MAX_CORR - 1);
+        json_t *all = json_copy(x);
+        fss_status s = all && !json_array_append(all, y) ? parse_corr(name, where, all, sp, st, err, err_len)
+                                                          : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+        json_decref(all);
+        return s;
+    }
     json_t *col = json_object_get(o, "column");
     if (col || st->op != FSS_STAT_COUNT) {
         const char *cn = json_string_value(col);
@@ -274,6 +286,9 @@ static void lay_out(fss_stats_spec *sp)
         if (sp->stat[i].op == FSS_STAT_CORRELATION) { /* the upper triangle, row by row */
             sp->stat[i].at = at;
             at += sp->stat[i].ncol * (sp->stat[i].ncol - 1) / 2;
+        } else if (sp->stat[i].op == FSS_STAT_LINREG) { /* p mantissas, p exponents, Z's two */
+            sp->stat[i].at = at;
+            at += 2 * (sp->stat[i].ncol - 1) + 2;
         }
     for (size_t i = 0; i < sp->nstats; i++)
         if (sp->stat[i].op == FSS_STAT_COUNT)

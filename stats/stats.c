@@ -8,6 +8,7 @@
 
 #include "fss/gates.h"
 #include "fss/stats.h"
+#include "stats_internal.h"
 
 fss_status fss_stats_table_read(const fss_stats_spec *sp, int b, const char *path, fss_csv *t, char *err,
                                 size_t err_len)
@@ -149,7 +150,8 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
     for (size_t i = 0; i < sp->nstats; i++) {
         const fss_stat *st = &sp->stat[i];
         const size_t c = st->col;
-        if (st->op == FSS_STAT_COUNT || st->op == FSS_STAT_CORRELATION || (sp->by_columns && sp->owner[c] != b))
+        if (st->op == FSS_STAT_COUNT || st->op == FSS_STAT_CORRELATION || st->op == FSS_STAT_LINREG ||
+            (sp->by_columns && sp->owner[c] != b))
             continue;
         const size_t lc = sp->local[c], k = t->cols, rows = t->rows, at = sp->by_columns ? st->at : st->at + nv;
         uint64_t s1 = 0;
@@ -193,15 +195,14 @@ static void local_parts(const fss_stats_spec *sp, const groups *g, int b, const 
             break;
         case FSS_STAT_COUNT:
         case FSS_STAT_CORRELATION:
+        case FSS_STAT_LINREG:
             break;
         }
     }
 }
 
-/* Opens count words of y from off on to every receiving party, into words + at (words is
- * NULL in the dealer's walk). */
-static fss_status open_to(fss_eval *ev, const fss_stats_spec *sp, const fss_tensor *y, size_t off, size_t count,
-                          uint64_t *words, size_t at)
+fss_status fss_stats_open_to(fss_eval *ev, const fss_stats_spec *sp, const fss_tensor *y, size_t off, size_t count,
+                            uint64_t *words, size_t at)
 {
     fss_tensor piece = {0};
     fss_status s = count ? fss_tensor_view(y, off, 1, &count, 0, &piece) : FSS_OK;
@@ -237,7 +238,7 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
         if (s == FSS_OK)
             s = fss_gate_add(ev, &t[0], &t[1], &T);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &T, 0, L, words, 0);
+            s = fss_stats_open_to(ev, sp, &T, 0, L, words, 0);
         goto done;
     }
     /* rows split: the additive parts summed; then Q = SS_0 + SS_1 + D^2 (D = U_0 + U_1);
@@ -253,12 +254,12 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
         if (s == FSS_OK)
             s = fss_gate_add(ev, &s2, &P, &Q);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &Q, 0, nv, words, 0);
+            s = fss_stats_open_to(ev, sp, &Q, 0, nv, words, 0);
     }
     if (s == FSS_OK)
-        s = open_to(ev, sp, &T, nv, ns, words, nv);
+        s = fss_stats_open_to(ev, sp, &T, nv, ns, words, nv);
     if (s == FSS_OK)
-        s = open_to(ev, sp, &T, 2 * nv + ns, nh, words, nv + ns);
+        s = fss_stats_open_to(ev, sp, &T, 2 * nv + ns, nh, words, nv + ns);
     const size_t nm = nx + nn;
     if (s == FSS_OK && nm) {
         s = fss_tensor_view(&t[0], a, 1, &nm, 0, &m0) == FSS_OK && fss_tensor_view(&t[1], a, 1, &nm, 0, &m1) == FSS_OK
@@ -276,9 +277,9 @@ static fss_status main_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_cs
                     ? fss_gate_sub(ev, &m0n, &rn, &N)
                     : FSS_E_ARG;
         if (s == FSS_OK)
-            s = open_to(ev, sp, &M, 0, nx, words, nv + ns + nh);
+            s = fss_stats_open_to(ev, sp, &M, 0, nx, words, nv + ns + nh);
         if (s == FSS_OK)
-            s = open_to(ev, sp, &N, 0, nn, words, nv + ns + nh + nx);
+            s = fss_stats_open_to(ev, sp, &N, 0, nn, words, nv + ns + nh + nx);
     }
 done:
     for (int b = 0; b < 2; b++) {
@@ -299,7 +300,6 @@ done:
 /* ---- correlations ---------------------------------------------------------------------- */
 
 #define CORR_L 61 /* |C| and Q under 2^61 (2^60 and 2 bits of headroom) */
-#define CORR_F 29 /* the mantissas' scale: their products keep 2 bits of headroom */
 #define CORR_P (FSS_STATS_CORR_SCALE - CORR_F) /* 2^(D/2) as 2^(CORR_P + floor(D/2)) */
 
 /* For the 8-bit D = 2 e_C - e_a - e_b: sqrt(2) or 1 (D odd or even) at scale CORR_F, and
@@ -315,8 +315,7 @@ static uint64_t *corr_tables(int which)
     return t;
 }
 
-/* a b shifted right by f (both non-negative) */
-static fss_status mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
+fss_status fss_stats_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
 {
     fss_tensor p = {0};
     fss_status s = fss_gate_mul(ev, a, b, &p);
@@ -326,28 +325,31 @@ static fss_status mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor 
     return s;
 }
 
-/* One correlation matrix (fss/stats.h): the words of its upper triangle. Slots of each
- * party's input: S1 of each column, S2 of each column, then sum(X_a X_b) of each pair. */
-static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_stat *st, const fss_csv *const tables[2],
-                            uint64_t *words)
+/* The correlations of k columns (fss/stats.h), left secret: r (the upper triangle, row by
+ * row, at scale 2^-FSS_STATS_CORR_SCALE), and for fss_stats' regression the mantissas and
+ * leading ones of [Q_1 .. Q_k | |C| of each pair] (m at scale CORR_F, e) and each column's
+ * joint sum S_j (its encoded values' sum). Slots of each party's input: its Chan share U
+ * of each column, SS of each column, the co-moment of each pair, S of each column. */
+fss_status fss_stats_corr_core(fss_eval *ev, const fss_stats_spec *sp, const size_t *cols, const int *fcol, size_t k,
+                              const fss_csv *const tables[2], fss_tensor *rr, fss_tensor *m, fss_tensor *e,
+                              fss_tensor *ssum)
 {
-    const size_t k = st->ncol, P = k * (k - 1) / 2, W = 2 * k + P, n = sp->n;
+    const size_t P = k * (k - 1) / 2, W = 3 * k + P, n = sp->n;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, me = fss_eval_party(ev);
     size_t *pa = (size_t *)malloc(P * sizeof *pa), *pb = (size_t *)malloc(P * sizeof *pb);
-    size_t *ia = (size_t *)malloc((k + 3 * P) * sizeof *ia), *ib = (size_t *)malloc((k + 3 * P) * sizeof *ib);
+    size_t *ia = (size_t *)malloc((3 * k + 3 * P) * sizeof *ia), *ib = (size_t *)malloc((3 * k + 3 * P) * sizeof *ib);
     uint64_t *loc[2] = {NULL, NULL}, *x0 = NULL, *x1 = NULL, *tc = corr_tables(0), *tp = corr_tables(1);
     size_t own[2] = {0, 0}, pos[FSS_STATS_MAX_CORR]; /* a column's place among its owner's */
     fss_tensor t[2] = {{0}, {0}}, T = {0}, X0 = {0}, X1 = {0}, Z = {0}, cross = {0}, T2 = {0}, A = {0}, B = {0},
-               prod = {0}, S2 = {0}, V = {0}, dV = {0}, sel = {0}, sel2 = {0}, absV = {0}, m = {0}, e = {0},
+               prod = {0}, S2 = {0}, V = {0}, dV = {0}, sel = {0}, sel2 = {0}, absV = {0},
                ma = {0}, mb = {0}, tab = {0}, g = {0}, mc = {0}, u = {0}, ec = {0}, ea = {0}, eb = {0}, ec2 = {0},
-               d1 = {0}, D = {0}, D8 = {0}, cD = {0}, pD = {0}, w = {0}, rabs = {0}, dC = {0}, rs = {0}, rs2 = {0},
-               rr = {0};
+               d1 = {0}, D = {0}, D8 = {0}, cD = {0}, pD = {0}, w = {0}, rabs = {0}, dC = {0}, rs = {0}, rs2 = {0};
     fss_status s = pa && pb && ia && ib && tc && tp ? FSS_OK : fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
     for (size_t a = 0, q = 0; s == FSS_OK && a < k; a++)
         for (size_t b = a + 1; b < k; b++, q++)
             pa[q] = a, pb[q] = b;
     for (size_t j = 0; j < k; j++) {
-        const int o = sp->owner[st->cols[j]];
+        const int o = sp->owner[cols[j]];
         pos[j] = o < 0 ? j : own[o]++;
     }
     /* each party's moments: its rows' (rows split: with its Chan shares), its own columns'
@@ -357,18 +359,19 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
         const fss_csv *tb = tables[b];
         for (size_t j = 0; loc[b] && j < k; j++) {
-            const size_t c = st->cols[j];
+            const size_t c = cols[j];
             if (sp->by_columns && sp->owner[c] != b)
                 continue;
             int64_t S, SS;
-            moments(sp, tb, c, st->fcol[j], &S, &SS);
+            moments(sp, tb, c, fcol[j], &S, &SS);
             loc[b][j] = sp->by_columns ? 0 : (uint64_t)chan_share(sp, b, S);
             loc[b][k + j] = (uint64_t)SS;
+            loc[b][2 * k + P + j] = (uint64_t)S;
         }
         /* each column of this party encoded once, for its pairs */
         int64_t *xs[FSS_STATS_MAX_CORR] = {NULL};
         for (size_t j = 0; loc[b] && s == FSS_OK && j < k; j++)
-            if ((!sp->by_columns || sp->owner[st->cols[j]] == b) && !(xs[j] = encoded(sp, tb, st->cols[j], st->fcol[j])))
+            if ((!sp->by_columns || sp->owner[cols[j]] == b) && !(xs[j] = encoded(sp, tb, cols[j], fcol[j])))
                 s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
         for (size_t q = 0; loc[b] && s == FSS_OK && q < P; q++)
             if (xs[pa[q]] && xs[pb[q]])
@@ -386,7 +389,7 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
      * ring product */
     size_t ncross = 0;
     for (size_t q = 0; sp->by_columns && q < P; q++)
-        ncross += sp->owner[st->cols[pa[q]]] != sp->owner[st->cols[pb[q]]];
+        ncross += sp->owner[cols[pa[q]]] != sp->owner[cols[pb[q]]];
     if (s == FSS_OK && ncross) {
         const size_t s0[2] = {own[0], n}, s1[2] = {n, own[1]};
         if ((clear || me == 0) && !(x0 = (uint64_t *)calloc(own[0] * n, sizeof *x0)))
@@ -394,7 +397,7 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
         if ((clear || me == 1) && !(x1 = (uint64_t *)calloc(n * own[1], sizeof *x1)))
             s = fss_eval_fail(ev, FSS_E_NOMEM, "stats: out of memory");
         for (size_t j = 0; s == FSS_OK && j < k; j++) {
-            const size_t c = st->cols[j];
+            const size_t c = cols[j];
             const int o = sp->owner[c];
             const fss_csv *tb = tables[o];
             long double mean = 0;
@@ -403,7 +406,7 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
             mean /= (long double)n;
             for (size_t r = 0; (o ? x1 : x0) && r < n; r++) {
                 const uint64_t x = (uint64_t)(int64_t)llroundl(
-                    ldexpl((long double)tb->v[r * tb->cols + sp->local[c]] - mean, st->fcol[j]));
+                    ldexpl((long double)tb->v[r * tb->cols + sp->local[c]] - mean, fcol[j]));
                 if (o == 0)
                     x0[pos[j] * n + r] = x;
                 else
@@ -419,9 +422,9 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
         /* each cross pair's product into its slot, a public 0 elsewhere */
         for (size_t i = 0; s == FSS_OK && i < W; i++) {
             ia[i] = SIZE_MAX;
-            if (i >= 2 * k) {
+            if (i >= 2 * k && i < 2 * k + P) {
                 const size_t q = i - 2 * k, ja = pa[q], jb = pb[q];
-                const int oa = sp->owner[st->cols[ja]], ob = sp->owner[st->cols[jb]];
+                const int oa = sp->owner[cols[ja]], ob = sp->owner[cols[jb]];
                 if (oa != ob)
                     ia[i] = oa == 0 ? pos[ja] * own[1] + pos[jb] : pos[jb] * own[1] + pos[ja];
             }
@@ -446,28 +449,32 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
     /* |V| (the Q are not negative; the C's signs kept), its mantissas and leading ones */
     if (s == FSS_OK && (s = fss_gate_drelu(ev, &V, &dV)) == FSS_OK && (s = fss_gate_select(ev, &dV, &V, &sel)) == FSS_OK &&
         (s = fss_gate_scale(ev, &sel, 2, &sel2)) == FSS_OK && (s = fss_gate_sub(ev, &sel2, &V, &absV)) == FSS_OK)
-        s = fss_gate_normalize(ev, &absV, CORR_L, CORR_F, &m, &e);
+        s = fss_gate_normalize(ev, &absV, CORR_L, CORR_F, m, e);
     /* u = m_C / sqrt(m_a m_b) in [1/2, 2), D = 2 e_C - e_a - e_b */
     for (size_t q = 0; q < P; q++)
         ia[q] = pa[q], ib[q] = pb[q], ia[P + q] = k + q;
-    if (s == FSS_OK && (s = fss_gate_gather(ev, &m, ia, P, &ma)) == FSS_OK &&
-        (s = fss_gate_gather(ev, &m, ib, P, &mb)) == FSS_OK && (s = mul_shift(ev, &ma, &mb, CORR_F, &tab)) == FSS_OK) {
+    if (s == FSS_OK && (s = fss_gate_gather(ev, m, ia, P, &ma)) == FSS_OK &&
+        (s = fss_gate_gather(ev, m, ib, P, &mb)) == FSS_OK && (s = fss_stats_mul_shift(ev, &ma, &mb, CORR_F, &tab)) == FSS_OK) {
         tab.scale = CORR_F;
         s = fss_gate_rsqrt_fine(ev, &tab, &g);
     }
-    if (s == FSS_OK && (s = fss_gate_gather(ev, &m, ia + P, P, &mc)) == FSS_OK)
-        s = mul_shift(ev, &mc, &g, CORR_F, &u);
-    if (s == FSS_OK && (s = fss_gate_gather(ev, &e, ia + P, P, &ec)) == FSS_OK &&
-        (s = fss_gate_gather(ev, &e, ia, P, &ea)) == FSS_OK && (s = fss_gate_gather(ev, &e, ib, P, &eb)) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_gate_gather(ev, m, ia + P, P, &mc)) == FSS_OK)
+        s = fss_stats_mul_shift(ev, &mc, &g, CORR_F, &u);
+    if (s == FSS_OK && (s = fss_gate_gather(ev, e, ia + P, P, &ec)) == FSS_OK &&
+        (s = fss_gate_gather(ev, e, ia, P, &ea)) == FSS_OK && (s = fss_gate_gather(ev, e, ib, P, &eb)) == FSS_OK &&
         (s = fss_gate_scale(ev, &ec, 2, &ec2)) == FSS_OK && (s = fss_gate_sub(ev, &ec2, &ea, &d1)) == FSS_OK &&
         (s = fss_gate_sub(ev, &d1, &eb, &D)) == FSS_OK && (s = fss_gate_reduce(ev, &D, 8, &D8)) == FSS_OK &&
         (s = fss_gate_lut(ev, &D8, tc, 64, CORR_F, &cD)) == FSS_OK)
         s = fss_gate_lut(ev, &D8, tp, 64, 0, &pD);
     /* |r| = (u c_D >> F) p_D at scale F + CORR_P; its sign C's */
-    if (s == FSS_OK && (s = mul_shift(ev, &u, &cD, CORR_F, &w)) == FSS_OK && (s = fss_gate_mul(ev, &w, &pD, &rabs)) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_stats_mul_shift(ev, &u, &cD, CORR_F, &w)) == FSS_OK && (s = fss_gate_mul(ev, &w, &pD, &rabs)) == FSS_OK &&
         (s = fss_gate_gather(ev, &dV, ia + P, P, &dC)) == FSS_OK && (s = fss_gate_select(ev, &dC, &rabs, &rs)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &rs, 2, &rs2)) == FSS_OK && (s = fss_gate_sub(ev, &rs2, &rabs, &rr)) == FSS_OK)
-        s = open_to(ev, sp, &rr, 0, P, words, st->at);
+        (s = fss_gate_scale(ev, &rs, 2, &rs2)) == FSS_OK)
+        s = fss_gate_sub(ev, &rs2, &rabs, rr);
+    for (size_t j = 0; j < k; j++) /* the joint sums */
+        ia[j] = 2 * k + P + j;
+    if (s == FSS_OK)
+        s = fss_gate_gather(ev, sums, ia, k, ssum);
     for (int b = 0; b < 2; b++)
         if (loc[b])
             fss_free_wiped(loc[b], W * sizeof(uint64_t));
@@ -476,11 +483,23 @@ static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_st
     if (x1)
         fss_free_wiped(x1, own[1] * n * sizeof *x1);
     fss_tensor *all[] = {&t[0], &t[1], &T, &X0, &X1, &Z, &cross, &T2, &A, &B, &prod, &S2, &V, &dV, &sel, &sel2,
-                         &absV, &m, &e, &ma, &mb, &tab, &g, &mc, &u, &ec, &ea, &eb, &ec2, &d1, &D, &D8, &cD, &pD, &w,
-                         &rabs, &dC, &rs, &rs2, &rr};
+                         &absV, &ma, &mb, &tab, &g, &mc, &u, &ec, &ea, &eb, &ec2, &d1, &D, &D8, &cD, &pD, &w, &rabs,
+                         &dC, &rs, &rs2};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(pa), free(pb), free(ia), free(ib), free(tc), free(tp);
+    return s;
+}
+
+/* One correlation matrix: the words of its upper triangle. */
+static fss_status corr_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_stat *st, const fss_csv *const tables[2],
+                            uint64_t *words)
+{
+    fss_tensor r = {0}, m = {0}, e = {0}, S = {0};
+    fss_status s = fss_stats_corr_core(ev, sp, st->cols, st->fcol, st->ncol, tables, &r, &m, &e, &S);
+    if (s == FSS_OK)
+        s = fss_stats_open_to(ev, sp, &r, 0, r.count, words, st->at);
+    fss_tensor_free(&r), fss_tensor_free(&m), fss_tensor_free(&e), fss_tensor_free(&S);
     return s;
 }
 
@@ -490,13 +509,18 @@ fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, const fss_csv 
     for (size_t i = 0; s == FSS_OK && i < sp->nstats; i++)
         if (sp->stat[i].op == FSS_STAT_CORRELATION)
             s = corr_walk(ev, sp, &sp->stat[i], tables, words);
+        else if (sp->stat[i].op == FSS_STAT_LINREG)
+            s = fss_stats_regress_walk(ev, sp, &sp->stat[i], tables, words);
     return s;
 }
 
 size_t fss_stats_value_count(const fss_stats_spec *sp, size_t i)
 {
     const fss_stat *st = &sp->stat[i];
-    return st->op == FSS_STAT_HISTOGRAM ? st->nedges - 1 : st->op == FSS_STAT_CORRELATION ? st->ncol * st->ncol : 1;
+    return st->op == FSS_STAT_HISTOGRAM     ? st->nedges - 1
+         : st->op == FSS_STAT_CORRELATION ? st->ncol * st->ncol
+         : st->op == FSS_STAT_LINREG      ? st->ncol
+                                          : 1;
 }
 
 void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, double *out)
@@ -528,6 +552,18 @@ void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, 
         for (size_t j = 0; j + 1 < st->nedges; j++)
             out[j] = (double)w[j];
         break;
+    case FSS_STAT_LINREG: { /* beta_j = m 2^(e - F'); the intercept c_y - sum beta_j c_j + Z */
+        const size_t p = st->ncol - 1;
+        double icpt = middle(sp, st->cols[p]);
+        for (size_t j = 0; j <= p; j++) {
+            const size_t wm = j < p ? j : 2 * p, we = j < p ? p + j : 2 * p + 1;
+            out[j] = ldexp((double)(int64_t)w[wm], (int)(int64_t)w[we] - CORR_F);
+            if (j < p)
+                icpt -= out[j] * middle(sp, st->cols[j]);
+        }
+        out[p] += icpt;
+        break;
+    }
     case FSS_STAT_CORRELATION:
         for (size_t a = 0, q = 0; a < st->ncol; a++) {
             out[a * st->ncol + a] = 1;
@@ -559,6 +595,11 @@ char *fss_stats_results_json(const fss_stats_spec *sp, const uint64_t *words)
             val = json_array();
             for (size_t j = 0; val && j + 1 < st->nedges; j++)
                 ok &= !json_array_append_new(val, json_integer((json_int_t)words[st->at + j]));
+        } else if (st->op == FSS_STAT_LINREG) {
+            val = json_array();
+            for (size_t j = 0; val && j + 1 < st->ncol; j++)
+                ok &= !json_array_append_new(val, json_real(v[j]));
+            ok &= !json_object_set_new(e, "intercept", json_real(v[st->ncol - 1]));
         } else if (st->op == FSS_STAT_CORRELATION) {
             val = json_array();
             for (size_t a = 0; val && a < st->ncol; a++) {
@@ -570,7 +611,10 @@ char *fss_stats_results_json(const fss_stats_spec *sp, const uint64_t *words)
         } else {
             val = st->op == FSS_STAT_COUNT ? json_integer((json_int_t)sp->n) : json_real(v[0]);
         }
-        const char *key = st->op == FSS_STAT_HISTOGRAM ? "counts" : st->op == FSS_STAT_CORRELATION ? "matrix" : "value";
+        const char *key = st->op == FSS_STAT_HISTOGRAM     ? "counts"
+                        : st->op == FSS_STAT_CORRELATION ? "matrix"
+                        : st->op == FSS_STAT_LINREG      ? "coefficients"
+                                                         : "value";
         ok &= val && !json_object_set_new(e, key, val); /* takes val, even when it fails */
         ok &= !json_array_append_new(list, e);          /* takes e */
     }

@@ -7,7 +7,8 @@ results: the check of the fixed point's precision.
 Joins the two parties' tables as the spec splits them (rows: party 0's then party 1's;
 columns: side by side), computes every statistic of the spec with numpy in float64, and
 compares: sum, mean, variance and std within 1e-4 relative error, min and max within
-1e-9, count and histogram counts exactly (the issue's bounds). Prints a line a kind of
+1e-9, count and histogram counts exactly, a linear regression's coefficients and intercept within
+1e-3 of the norm of [coefficients, intercept] (the issue's bounds). Prints a line a kind of
 statistic with its largest error (or, with --json, one JSON object) and exits 1 when any
 is out of bounds.
 """
@@ -18,7 +19,8 @@ import sys
 
 import numpy as np
 
-TOL = {"sum": 1e-4, "mean": 1e-4, "variance": 1e-4, "std": 1e-4, "min": 1e-9, "max": 1e-9, "correlation": 1e-4}
+TOL = {"sum": 1e-4, "mean": 1e-4, "variance": 1e-4, "std": 1e-4, "min": 1e-9, "max": 1e-9, "correlation": 1e-4,
+       "linear_regression": 1e-3}
 
 
 def columns(path, names):
@@ -69,10 +71,19 @@ def main():
             ref = np.histogram(x, s["edges"])[0].tolist()
         elif op == "correlation":
             ref = np.corrcoef(np.array([data[c] for c in s["columns"]]))
+        elif op == "linear_regression":
+            xs = np.array([data[c] for c in s["x"]]).T
+            sol = np.linalg.lstsq(np.c_[xs, np.ones(len(xs))], data[s["y"]], rcond=None)[0]
+            ref = sol  # the coefficients, then the intercept
         else:
             bad.append(f"statistic {i + 1}: unknown op {op}")
             continue
-        if op == "correlation":
+        if op == "linear_regression":
+            got = np.array(r["coefficients"] + [r["intercept"]])
+            err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
+            if not err <= TOL[op]:
+                bad.append(f"statistic {i + 1} (linear_regression of {s['y']}): relative error {err:.3g}")
+        elif op == "correlation":
             got = np.array(r["matrix"])
             err = 0.0
             for i0 in range(len(ref)):

@@ -142,7 +142,10 @@ static void spec_cases(void)
          "unknown op \"median\""},
         {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\"], \"stats\": [{\"op\": \"linear_regression\"}], "
          "\"reveal_to\": [0]}",
-         "\"linear_regression\" is not built yet"},
+         "needs \"y\": a column and \"x\": 1 to 63"},
+        {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [0, 1], \"y\": [0, 1]}, "
+         "\"stats\": [{\"op\": \"linear_regression\", \"y\": \"y\", \"x\": [\"y\"]}], \"reveal_to\": [0]}",
+         "names \"y\" twice"},
         {"{\"split\": \"rows\", \"rows\": [2, 3], \"columns\": [\"x\", \"y\"], \"bounds\": {\"x\": [0, 1]}, \"stats\": "
          "[{\"op\": \"correlation\", \"columns\": [\"x\", \"y\"]}], \"reveal_to\": [0]}",
          "needs the public bounds of \"y\""},
@@ -315,6 +318,22 @@ static void random_case(int trial)
             at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\"", i ? ", " : "", perm[i]);
         at += (size_t)snprintf(spec + at, sizeof spec - at, "]}");
     }
+    /* a regression of the last column on the others, where it is well posed: no constant
+     * column, rows enough */
+    int regress = ncols >= 2 && n >= 8 * ncols;
+    for (size_t c = 0; regress && c < ncols; c++) {
+        int same = 1;
+        for (size_t r = 1; r < n && same; r++)
+            same = cols[c][r] == cols[c][0];
+        regress = !same;
+    }
+    if (regress) {
+        at += (size_t)snprintf(spec + at, sizeof spec - at, ", {\"op\": \"linear_regression\", \"y\": \"c%zu\", \"x\": [",
+                               ncols - 1);
+        for (size_t c = 0; c + 1 < ncols; c++)
+            at += (size_t)snprintf(spec + at, sizeof spec - at, "%s\"c%zu\"", c ? ", " : "", c);
+        at += (size_t)snprintf(spec + at, sizeof spec - at, "]}");
+    }
     const int reveal = (int)below(3); /* 0: [0], 1: [1], 2: both */
     at += (size_t)snprintf(spec + at, sizeof spec - at, "], \"reveal_to\": %s}",
                            reveal == 0 ? "[0]" : reveal == 1 ? "[1]" : "[0, 1]");
@@ -361,6 +380,43 @@ static void random_case(int trial)
         fss_stats_value(&sp, i, want, v);
         if (st->op == FSS_STAT_COUNT) {
             CHECK(v[0] == (double)n, "trial %d: count %g of %zu", trial, v[0], n);
+            continue;
+        }
+        if (st->op == FSS_STAT_LINREG) { /* against the normal equations in long double */
+            const size_t p = st->ncol - 1;
+            long double mean[4] = {0}, A[4][5] = {{0}};
+            size_t cc[4];
+            for (size_t j = 0; j <= p; j++) {
+                cc[j] = mine[st->cols[j]];
+                for (size_t r = 0; r < n; r++)
+                    mean[j] += cols[cc[j]][r];
+                mean[j] /= (long double)n;
+            }
+            for (size_t a = 0; a < p; a++) /* [cov(x_a, x_b) | cov(x_a, y)] */
+                for (size_t b = 0; b <= p; b++)
+                    for (size_t r = 0; r < n; r++)
+                        A[a][b] += (cols[cc[a]][r] - mean[a]) * (cols[cc[b]][r] - mean[b]);
+            for (size_t a = 0; a < p; a++)
+                for (size_t i2 = a + 1; i2 < p; i2++) {
+                    const long double q = A[i2][a] / A[a][a];
+                    for (size_t b = a; b <= p; b++)
+                        A[i2][b] -= q * A[a][b];
+                }
+            long double beta[4] = {0}, icpt = mean[p], norm = 0, diff = 0;
+            for (size_t a = p; a-- > 0;) {
+                long double t = A[a][p];
+                for (size_t b = a + 1; b < p; b++)
+                    t -= A[a][b] * beta[b];
+                beta[a] = t / A[a][a];
+            }
+            for (size_t a = 0; a < p; a++)
+                icpt -= beta[a] * mean[a];
+            for (size_t j = 0; j <= p; j++) {
+                const long double want_j = j < p ? beta[j] : icpt;
+                norm += want_j * want_j, diff += (v[j] - want_j) * (v[j] - want_j);
+            }
+            CHECK(sqrtl(diff) <= 1e-3 * sqrtl(norm), "trial %d: regression of c%zu on %zu columns (n %zu): error %.3Lg of %.3Lg",
+                  trial, cc[p], p, n, sqrtl(diff), sqrtl(norm));
             continue;
         }
         if (st->op == FSS_STAT_CORRELATION) { /* against the data's own r (long double) */
@@ -438,7 +494,8 @@ static void random_case(int trial)
             }
             continue;
         case FSS_STAT_COUNT:
-        case FSS_STAT_CORRELATION: break;
+        case FSS_STAT_CORRELATION:
+        case FSS_STAT_LINREG: break;
         }
         CHECK(fabs(v[0] - want_v) <= tol, "trial %d: %s of c%zu (f %d, n %zu): %.17g, want %.17g (error %.3g > %.3g)",
               trial, fss_stat_op_name(st->op), c, st->f, n, v[0], want_v, fabs(v[0] - want_v), tol);

@@ -22,7 +22,9 @@
  *     default, or 1), histogram ("column", "edges": increasing, numpy.histogram's bins:
  *     [e_i, e_i+1), the last closed, values outside none), correlation ("columns": 2 to
  *     64 of them; Pearson's, the matrix numpy.corrcoef gives, but 0 where a column is
- *     constant). linear_regression is not built yet, and refused.
+ *     constant), linear_regression ("y": a column, "x": 1 to 63 others; ordinary least
+ *     squares with an intercept: "coefficients" and "intercept"; stats/regress.c has how,
+ *     and the x's may not be constant or collinear).
  *   "reveal_to": the parties that receive the results.
  *
  * What is revealed. Each party sums what it can alone (its rows' sums, minimum, maximum and
@@ -84,6 +86,7 @@ typedef enum fss_stat_op {
     FSS_STAT_MAX,
     FSS_STAT_HISTOGRAM,
     FSS_STAT_CORRELATION,
+    FSS_STAT_LINREG, /* linear_regression */
 } fss_stat_op;
 
 #define FSS_STATS_MAX_ROWS ((size_t)1 << 28)
@@ -101,7 +104,8 @@ typedef struct fss_stat {
     double *edges;
     int ddof;       /* variance, std */
     int f;          /* the fixed point's fraction bits (above) */
-    size_t ncol;    /* correlation: its columns (spec indices) and each one's fraction bits */
+    size_t ncol;    /* correlation: its columns (spec indices) and each one's fraction bits;
+                       linear_regression: the x's, then y */
     size_t *cols;
     int *fcol;
     size_t at;      /* where its opened words are (fss_stats_walk's words) */
@@ -145,8 +149,9 @@ FSS_NODISCARD fss_status fss_stats_walk(fss_eval *ev, const fss_stats_spec *sp, 
                                         uint64_t *words);
 
 /* Statistic i's value(s) from the opened words: one number, a histogram's counts (as
- * doubles; nedges - 1 of them), or a correlation matrix (ncol x ncol, row-major). out holds
- * at least fss_stats_value_count(sp, i) doubles. */
+ * doubles; nedges - 1 of them), a correlation matrix (ncol x ncol, row-major), or a
+ * regression's coefficients then its intercept. out holds at least
+ * fss_stats_value_count(sp, i) doubles. */
 size_t fss_stats_value_count(const fss_stats_spec *sp, size_t i);
 void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, double *out);
 /* The results as JSON text (malloc'ed; NULL when out of memory): {"split", "rows",
