@@ -327,7 +327,8 @@ static void report_labels(const cnn_run *r)
             if (fss_ring_to_signed(r->logits[i * m->classes + c], m->bits) >
                 fss_ring_to_signed(r->logits[i * m->classes + best], m->bits))
                 best = c;
-        if (r->probability) /* class 1 where its probability is over one half */
+        if (r->probability) /* class 1 where its probability is over one half (a tie z1 = z0 reads
+                             * 0.5005 here, class 1, where the argmax takes class 0) */
             best = fss_ring_to_signed(r->logits[i], m->bits) > ((int64_t)1 << (m->scale - 1));
         right += (double)best == fss_npy_get(&r->labels, i);
         printf(" %zu", best);

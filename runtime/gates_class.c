@@ -109,7 +109,8 @@ fss_status fss_gate_sigmoid(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
         (s = fss_gate_add_const(ev, &na, &lim, 1, &r)) == FSS_OK)
         s = fss_gate_drelu(ev, &r, &e);
     /* g = e table[a's step] */
-    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, &a, f - step, &q)) == FSS_OK &&
+    /* (an unsigned floor: |x| of the ring's most negative x is 2^(n-1), read unsigned) */
+    if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &a, f - step, &q)) == FSS_OK &&
         (s = fss_gate_reduce(ev, &q, SIG_INDEX, &qi)) == FSS_OK && (s = fss_gate_lut(ev, &qi, table, n, f, &gt)) == FSS_OK)
         s = fss_gate_select(ev, &e, &gt, &g);
     /* y = g + d (1 - 2 g) */

@@ -119,8 +119,7 @@ fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, f
     return s;
 }
 
-/* The product of two non-negative tensors, shifted right by f. */
-static fss_status mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
+fss_status fss_gate_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
 {
     fss_tensor p = {0};
     fss_status s = fss_gate_mul(ev, a, b, &p);
@@ -151,9 +150,9 @@ fss_status fss_gate_rsqrt_fine(fss_eval *ev, const fss_tensor *t, fss_tensor *y)
         (s = fss_gate_reduce(ev, &ti, RSQRT_INDEX, &tr)) == FSS_OK)
         s = fss_gate_lut(ev, &tr, table, n, F, &y0);
     /* one Newton step: y0 (3 - t y0^2) / 2 */
-    if (s == FSS_OK && (s = mul_shift(ev, &y0, &y0, F, &a)) == FSS_OK && (s = mul_shift(ev, t, &a, F, &b)) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_gate_mul_shift(ev, &y0, &y0, F, &a)) == FSS_OK && (s = fss_gate_mul_shift(ev, t, &a, F, &b)) == FSS_OK &&
         (s = fss_gate_scale(ev, &b, fss_ring_mask(n), &nb)) == FSS_OK && (s = fss_gate_add_const(ev, &nb, &three, 1, &c)) == FSS_OK)
-        s = mul_shift(ev, &y0, &c, F + 1, y);
+        s = fss_gate_mul_shift(ev, &y0, &c, F + 1, y);
     if (s == FSS_OK)
         y->scale = F;
     fss_tensor *all[] = {&ti, &tr, &y0, &a, &b, &nb, &c};

@@ -161,17 +161,6 @@ static fss_status row_broadcast(fss_eval *ev, const fss_tensor *a, const fss_ten
     return FSS_OK;
 }
 
-/* The product of two non-negative tensors at scales f and f, back to scale f. */
-static fss_status mul_nonneg(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
-{
-    fss_tensor p = {0};
-    fss_status s = fss_gate_mul(ev, a, b, &p);
-    if (s == FSS_OK)
-        s = fss_gate_ars_nonneg(ev, &p, f, y);
-    fss_tensor_free(&p);
-    return s;
-}
-
 /* A table of 2^bits entries fn(i) at scale f in an n-bit ring. */
 static uint64_t *make_table(fss_eval *ev, int bits, double (*fn)(size_t, const void *), const void *arg, int f, int n)
 {
@@ -213,7 +202,7 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
     if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &t, 8, &h)) == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK &&
         (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK && (s = fss_gate_lut(ev, &hi, thi, n, f, &A)) == FSS_OK &&
         (s = fss_gate_lut(ev, &lo, tlo, n, f, &B)) == FSS_OK)
-        s = mul_nonneg(ev, &A, &B, f, &y0);
+        s = fss_gate_mul_shift(ev, &A, &B, f, &y0);
     if (s == FSS_OK)
         s = fss_gate_select(ev, &b, &y0, y);
     fss_tensor *all[] = {&t, &t28, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
@@ -254,9 +243,9 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
     fss_status s = table ? FSS_OK : FSS_E_NOMEM;
     if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, x, f - q, &t)) == FSS_OK && (s = reduce_bits(ev, &t, k + q, &ti)) == FSS_OK)
         s = fss_gate_lut(ev, &ti, table, n, f, &y0);
-    if (s == FSS_OK && (s = mul_nonneg(ev, x, &y0, f, &e)) == FSS_OK && /* x y0, near 1 */
+    if (s == FSS_OK && (s = fss_gate_mul_shift(ev, x, &y0, f, &e)) == FSS_OK && /* x y0, near 1 */
         (s = fss_gate_scale(ev, &e, fss_ring_mask(n), &ne)) == FSS_OK && (s = fss_gate_add_const(ev, &ne, &two, 1, &d)) == FSS_OK)
-        s = mul_nonneg(ev, &y0, &d, f, y); /* y0 (2 - x y0) */
+        s = fss_gate_mul_shift(ev, &y0, &d, f, y); /* y0 (2 - x y0) */
     fss_tensor *all[] = {&t, &ti, &y0, &e, &ne, &d};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
@@ -349,7 +338,7 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
     if (s == FSS_OK && (s = row_broadcast(ev, &m, in, cols, 0, &d)) == FSS_OK && /* max - x >= 0 */
         (s = fss_gate_nexp(ev, &d, &e)) == FSS_OK && (s = row_sums(ev, &e, cols, &sum)) == FSS_OK &&
         (s = fss_gate_reciprocal(ev, &sum, k, &r)) == FSS_OK && (s = row_broadcast(ev, &r, &e, cols, 1, &rb)) == FSS_OK)
-        s = mul_nonneg(ev, &e, &rb, f, y);
+        s = fss_gate_mul_shift(ev, &e, &rb, f, y);
     fss_tensor *all[] = {&xm, &cur, &m, &d, &e, &sum, &r, &rb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);

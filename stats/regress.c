@@ -137,7 +137,7 @@ static fss_status reciprocal(fss_eval *ev, const fss_tensor *d, fss_tensor *y)
     uint64_t *tab = table_of(6, pow2_recip);
     fss_status s = tab ? fss_gate_normalize(ev, d, REG_F + 2, REG_F, &t[0], &t[1]) : FSS_E_NOMEM;
     if (s == FSS_OK && (s = fss_gate_rsqrt_fine(ev, &t[0], &t[2])) == FSS_OK &&
-        (s = fss_stats_mul_shift(ev, &t[2], &t[2], REG_F, &t[3])) == FSS_OK && (s = fss_gate_reduce(ev, &t[1], 6, &t[4])) == FSS_OK &&
+        (s = fss_gate_mul_shift(ev, &t[2], &t[2], REG_F, &t[3])) == FSS_OK && (s = fss_gate_reduce(ev, &t[1], 6, &t[4])) == FSS_OK &&
         (s = fss_gate_lut(ev, &t[4], tab, d->bits, 0, &t[5])) == FSS_OK)
         s = fss_gate_mul(ev, &t[3], &t[5], y);
     free_all(t, 6);
@@ -312,15 +312,15 @@ fss_status fss_stats_regress_walk(fss_eval *ev, const fss_stats_spec *sp, const 
     for (size_t j = 0; j < p; j++)
         idx[j] = p, idx[p + j] = j;
     if (s == FSS_OK && (s = fss_gate_gather(ev, &t[M], idx, p, &t[MY])) == FSS_OK &&
-        (s = fss_gate_gather(ev, &t[M], idx + p, p, &t[MJ])) == FSS_OK && (s = fss_stats_mul_shift(ev, &t[MY], &t[MJ], CORR_F, &t[T])) == FSS_OK) {
+        (s = fss_gate_gather(ev, &t[M], idx + p, p, &t[MJ])) == FSS_OK && (s = fss_gate_mul_shift(ev, &t[MY], &t[MJ], CORR_F, &t[T])) == FSS_OK) {
         t[T].scale = CORR_F;
         s = fss_gate_rsqrt_fine(ev, &t[T], &t[G]);
     }
-    if (s == FSS_OK && (s = fss_stats_mul_shift(ev, &t[MY], &t[G], CORR_F, &t[W])) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_gate_mul_shift(ev, &t[MY], &t[G], CORR_F, &t[W])) == FSS_OK &&
         (s = fss_gate_gather(ev, &t[E], idx, p, &t[EY])) == FSS_OK && (s = fss_gate_gather(ev, &t[E], idx + p, p, &t[EJ])) == FSS_OK &&
         (s = fss_gate_sub(ev, &t[EY], &t[EJ], &t[D])) == FSS_OK && (s = fss_gate_reduce(ev, &t[D], 8, &t[D8])) == FSS_OK &&
         (s = fss_gate_lut(ev, &t[D8], tc, 64, CORR_F, &t[CD])) == FSS_OK && (s = fss_gate_lut(ev, &t[D8], th, 64, 0, &t[HD])) == FSS_OK &&
-        (s = fss_stats_mul_shift(ev, &t[W], &t[CD], CORR_F, &t[WC])) == FSS_OK && (s = fss_stats_mul_shift(ev, &t[MB], &t[WC], CORR_F, &t[MM])) == FSS_OK)
+        (s = fss_gate_mul_shift(ev, &t[W], &t[CD], CORR_F, &t[WC])) == FSS_OK && (s = fss_gate_mul_shift(ev, &t[MB], &t[WC], CORR_F, &t[MM])) == FSS_OK)
         s = fss_gate_normalize(ev, &t[MM], CORR_F + 3, CORR_F, &t[MF], &t[EF]);
     for (size_t j = 0; j < p; j++) /* beta = (mf / 2^F') 2^(ef + eb + hD - F' - F + f_j - f_y) */
         cst[j] = fss_ring_from_signed(-(int64_t)CORR_F - REG_F + st->fcol[j] - fy, 64);
@@ -339,7 +339,7 @@ fss_status fss_stats_regress_walk(fss_eval *ev, const fss_stats_spec *sp, const 
         /* [mf_j ms_j >> F' for the x's | ms_y] */
         fss_tensor msx = {0}, prod = {0}, msy = {0};
         size_t last = p;
-        if ((s = fss_gate_gather(ev, &t[MS], idx + k, p, &msx)) == FSS_OK && (s = fss_stats_mul_shift(ev, &t[MFS], &msx, CORR_F, &prod)) == FSS_OK &&
+        if ((s = fss_gate_gather(ev, &t[MS], idx + k, p, &msx)) == FSS_OK && (s = fss_gate_mul_shift(ev, &t[MFS], &msx, CORR_F, &prod)) == FSS_OK &&
             (s = fss_gate_gather(ev, &t[MS], &last, 1, &msy)) == FSS_OK)
             s = concat(ev, &prod, &msy, &t[PRE]);
         fss_tensor_free(&msx), fss_tensor_free(&prod), fss_tensor_free(&msy);

@@ -315,16 +315,6 @@ static uint64_t *corr_tables(int which)
     return t;
 }
 
-fss_status fss_stats_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)
-{
-    fss_tensor p = {0};
-    fss_status s = fss_gate_mul(ev, a, b, &p);
-    if (s == FSS_OK)
-        s = fss_gate_ars_nonneg(ev, &p, f, y);
-    fss_tensor_free(&p);
-    return s;
-}
-
 /* The correlations of k columns (fss/stats.h), left secret: r (the upper triangle, row by
  * row, at scale 2^-FSS_STATS_CORR_SCALE), and for fss_stats' regression the mantissas and
  * leading ones of [Q_1 .. Q_k | |C| of each pair] (m at scale CORR_F, e) and each column's
@@ -454,12 +444,12 @@ fss_status fss_stats_corr_core(fss_eval *ev, const fss_stats_spec *sp, const siz
     for (size_t q = 0; q < P; q++)
         ia[q] = pa[q], ib[q] = pb[q], ia[P + q] = k + q;
     if (s == FSS_OK && (s = fss_gate_gather(ev, m, ia, P, &ma)) == FSS_OK &&
-        (s = fss_gate_gather(ev, m, ib, P, &mb)) == FSS_OK && (s = fss_stats_mul_shift(ev, &ma, &mb, CORR_F, &tab)) == FSS_OK) {
+        (s = fss_gate_gather(ev, m, ib, P, &mb)) == FSS_OK && (s = fss_gate_mul_shift(ev, &ma, &mb, CORR_F, &tab)) == FSS_OK) {
         tab.scale = CORR_F;
         s = fss_gate_rsqrt_fine(ev, &tab, &g);
     }
     if (s == FSS_OK && (s = fss_gate_gather(ev, m, ia + P, P, &mc)) == FSS_OK)
-        s = fss_stats_mul_shift(ev, &mc, &g, CORR_F, &u);
+        s = fss_gate_mul_shift(ev, &mc, &g, CORR_F, &u);
     if (s == FSS_OK && (s = fss_gate_gather(ev, e, ia + P, P, &ec)) == FSS_OK &&
         (s = fss_gate_gather(ev, e, ia, P, &ea)) == FSS_OK && (s = fss_gate_gather(ev, e, ib, P, &eb)) == FSS_OK &&
         (s = fss_gate_scale(ev, &ec, 2, &ec2)) == FSS_OK && (s = fss_gate_sub(ev, &ec2, &ea, &d1)) == FSS_OK &&
@@ -467,7 +457,7 @@ fss_status fss_stats_corr_core(fss_eval *ev, const fss_stats_spec *sp, const siz
         (s = fss_gate_lut(ev, &D8, tc, 64, CORR_F, &cD)) == FSS_OK)
         s = fss_gate_lut(ev, &D8, tp, 64, 0, &pD);
     /* |r| = (u c_D >> F) p_D at scale F + CORR_P; its sign C's */
-    if (s == FSS_OK && (s = fss_stats_mul_shift(ev, &u, &cD, CORR_F, &w)) == FSS_OK && (s = fss_gate_mul(ev, &w, &pD, &rabs)) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_gate_mul_shift(ev, &u, &cD, CORR_F, &w)) == FSS_OK && (s = fss_gate_mul(ev, &w, &pD, &rabs)) == FSS_OK &&
         (s = fss_gate_gather(ev, &dV, ia + P, P, &dC)) == FSS_OK && (s = fss_gate_select(ev, &dC, &rabs, &rs)) == FSS_OK &&
         (s = fss_gate_scale(ev, &rs, 2, &rs2)) == FSS_OK)
         s = fss_gate_sub(ev, &rs2, &rabs, rr);
@@ -568,7 +558,8 @@ void fss_stats_value(const fss_stats_spec *sp, size_t i, const uint64_t *words, 
         for (size_t a = 0, q = 0; a < st->ncol; a++) {
             out[a * st->ncol + a] = 1;
             for (size_t b = a + 1; b < st->ncol; b++, q++)
-                out[a * st->ncol + b] = out[b * st->ncol + a] = ldexp((double)(int64_t)w[q], -FSS_STATS_CORR_SCALE);
+                out[a * st->ncol + b] = out[b * st->ncol + a] = /* clipped to [-1, 1] as numpy does */
+                    fmax(-1.0, fmin(1.0, ldexp((double)(int64_t)w[q], -FSS_STATS_CORR_SCALE)));
         }
         break;
     }

@@ -11,8 +11,6 @@
  * NULL in the dealer's walk). */
 fss_status fss_stats_open_to(fss_eval *ev, const fss_stats_spec *sp, const fss_tensor *y, size_t off, size_t count,
                              uint64_t *words, size_t at);
-/* a b shifted right by f (both non-negative). */
-fss_status fss_stats_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y);
 /* The correlations of k columns (stats.c): r, the mantissas and leading ones of the
  * moments, the joint sums. */
 fss_status fss_stats_corr_core(fss_eval *ev, const fss_stats_spec *sp, const size_t *cols, const int *fcol, size_t k,

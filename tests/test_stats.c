@@ -699,6 +699,9 @@ static void sigmoid_cases(void)
             const double v = i < 9 ? edge[i] : i % 10 == 0 ? (2 * uniform() - 1) * big : 40 * uniform() - 20;
             x[i] = fss_ring_from_signed((int64_t)llround(ldexp(v, f)), n);
         }
+        x[9] = (uint64_t)1 << (n - 1);                     /* the most negative value */
+        x[10] = fss_ring_reduce(((uint64_t)1 << (n - 1)) - 1, n); /* the most positive */
+        x[11] = fss_ring_reduce(((uint64_t)1 << (n - 1)) + 1, n);
         const sig_model md = {N, n, f, x};
         fss_eval *ev = NULL;
         REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);

@@ -222,6 +222,11 @@ FSS_NODISCARD fss_status fss_gate_rmsnorm(fss_eval *ev, const fss_tensor *x, con
 
 /* ---- numerics on wide integers (runtime/gates_num.c) ------------------------------------ */
 
+/* y = (a b) >> f for non-negative a and b (their product under 2^(n-1)): fss_gate_mul then
+ * fss_gate_ars_nonneg, 2 rounds; y's scale a's + b's - f. */
+FSS_NODISCARD fss_status fss_gate_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f,
+                                            fss_tensor *y);
+
 /* Local rearranging: y[i] = x[idx[i]] (a 1-d tensor of count wires; idx SIZE_MAX: a public
  * 0), and x in fewer bits (y = x mod 2^bits, scale 0: x^ mod 2^b = x mod 2^b + r mod 2^b).
  * No key, no round. */
@@ -250,9 +255,9 @@ FSS_NODISCARD fss_status fss_gate_rsqrt_fine(fss_eval *ev, const fss_tensor *t, 
  * same ring and scale: with d = 1{x >= 0} and g = sigma(-|x|) read from a table of 2^12
  * entries over |x| in [0, 16) (steps of 2^-8, at their midpoints; 0 beyond 16),
  * y = g + d (1 - 2 g). Maximum error: FSS_SIGMOID_MAX_ERROR(f) = 2^-11 (the table: the
- * slope is at most 1/4 over half a step) + 2^-f (the entries' and the sum's rounding):
- * 5.1e-4 at f = 16. Seven rounds; keys an element: two DReLUs, a shift, a 12-bit table,
- * three selects. */
+ * slope is at most 1/4 over half a step) + 2^-f (the entries' rounding, 2^-(f+1), with
+ * margin): 5.1e-4 at f = 16; sigma(0) reads 0.5005. Seven rounds; keys an element: two
+ * DReLUs, a truncate-reduce, a 12-bit table, three selects. */
 #define FSS_SIGMOID_MAX_ERROR(f) (1.0 / 2048 + 1.0 / (double)(1ull << (f)))
 FSS_NODISCARD fss_status fss_gate_sigmoid(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 

@@ -64,8 +64,9 @@
  *   sum, mean:   n h 2^f <= 2^60: the mean's error at most 2^-(f+1);
  *   variance, std, correlation: sqrt(n) h 2^f <= 2^30, so SS <= n h^2 2^2f <= 2^60: X's
  *     step is 2^-f = sqrt(n) h 2^-30 (1/51000 of the range h at 442 rows, 1/1070 at 10^6),
- *     and the variance's error from the steps at most (2 sigma + 2^-f) 2^-(f+1) (and the
- *     roundings of SS and D, a few 2^-2f / n);
+ *     and the variance's error from the steps at most (2 sigma + 2^-f) 2^-(f+1); and the
+ *     roundings: SS's, 2^-2f / n, and D's (each party rounds its half of D: D off by up to
+ *     1, D^2 by up to 2|D| + 1), up to (2 |D| + 1) 2^-2f / n, |D| <= sqrt(n) h 2^f;
  *   min, max: h 2^f <= 2^59.
  * The secure result equals the clear fixed-point walk bit for bit. */
 #ifndef FSS_STATS_H
