@@ -18,7 +18,8 @@ export XDG_STATE_HOME=$work/state
 
 # Synthetic: N rows, K columns x0.., normal(0, 20) clipped to the bounds [-100, 100], each
 # column a mix of the one before and fresh noise (correlated neighbours); each column's
-# mean, variance, std, min, max and a 10-bin histogram, and the correlation matrix of all.
+# mean, variance, std, min, max and a 10-bin histogram, the correlation matrix of all, and
+# the regression of the last column on the others.
 # Split by rows (60/40) and by columns (the first half to party 0).
 synth() { # N K
     "$py" - "$work" "$1" "$2" <<'PY'
@@ -36,6 +37,7 @@ for c in names:
     stats += [{"op": o, "column": c} for o in ("mean", "variance", "std", "min", "max")]
     stats.append({"op": "histogram", "column": c, "edges": list(range(-100, 101, 20))})
 stats.append({"op": "correlation", "columns": names})
+stats.append({"op": "linear_regression", "y": names[-1], "x": names[:-1]})
 bounds = {c: [-100, 100] for c in names}
 def write(path, cols, rows):
     with open(path, "w") as f:
@@ -91,7 +93,7 @@ for n in 100000 1000000; do for k in 4 16; do synth $n $k; done; done
 } | tee "$work/lines"
 "$py" - "$work/lines" <<'PY'
 import json, sys
-print("\n| table | split | rows | stats | dealer s | online s (p0, p1) | setup s (reading the table) | keys/party | sent (p0, p1) | rounds | secure == clear | largest relative error: mean, variance, correlation |")
+print("\n| table | split | rows | stats | dealer s | online s (p0, p1) | setup s (reading the table) | keys/party | sent (p0, p1) | rounds | secure == clear | largest relative error: mean, variance, correlation, regression |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for line in open(sys.argv[1]):
     r = json.loads(line)
@@ -99,5 +101,6 @@ for line in open(sys.argv[1]):
     print(f"| {r['run'].rsplit('-', 1)[0]} | {r['split']} | {r['rows']} | {r['stats']} | {r['dealer_seconds']:.3f} | "
           f"{r['seconds'][0]:.4f}, {r['seconds'][1]:.4f} | {max(r['setup_seconds']):.2f} | {max(r['key_bytes']) / 1e3:.1f} kB | "
           f"{r['bytes_sent'][0]}, {r['bytes_sent'][1]} B | {r['rounds']} | {r['secure_equals_clear']} | "
-          f"{e.get('mean', 0):.2g}, {e.get('variance', 0):.2g}, {e.get('correlation', 0):.2g} |")
+          f"{e.get('mean', 0):.2g}, {e.get('variance', 0):.2g}, {e.get('correlation', 0):.2g}, "
+          f"{e.get('linear_regression', 0):.2g} |")
 PY
