@@ -169,3 +169,52 @@ put("stats", "rows", b'{"split": "rows", "rows": [2, 3], "columns": ["x", "y"], 
     b'{"op": "variance", "column": "x"}, {"op": "histogram", "column": "y", "edges": [0, 1, 2.5]}], "reveal_to": [0, 1]}')
 put("stats", "columns", b'{"split": "columns", "rows": 4, "columns": {"0": ["a"], "1": ["b"]}, "bounds": {"b": [1e-9, 2e-9]}, '
     b'"stats": [{"op": "mean", "column": "b"}, {"op": "histogram", "column": "a", "edges": [-1e300, 1e300]}], "reveal_to": [1]}')
+
+
+# ONNX models (io/include/fss/onnx.h), the protobuf wire format by hand: x [batch, 4] ->
+# Gemm(W [4, 3], B [3], transB 0) -> Relu -> z
+def pb_varint(v):
+    v &= (1 << 64) - 1
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out += bytes([b | (0x80 if v else 0)])
+        if not v:
+            return out
+
+
+def pb_field(num, wire, payload):
+    key = pb_varint(num << 3 | wire)
+    if wire == 0:
+        return key + pb_varint(payload)
+    if wire == 5:
+        return key + struct.pack("<f", payload)
+    return key + pb_varint(len(payload)) + payload
+
+
+def pb_str(num, s):
+    return pb_field(num, 2, s.encode() if isinstance(s, str) else s)
+
+
+def onnx_value(name, dims):
+    shape = b"".join(pb_field(1, 2, pb_str(2, d) if isinstance(d, str) else pb_field(1, 0, d)) for d in dims)
+    tensor_type = pb_field(1, 0, 1) + pb_field(2, 2, shape)
+    return pb_str(1, name) + pb_field(2, 2, pb_field(1, 2, tensor_type))
+
+
+def onnx_model():
+    W = b"".join(pb_field(1, 0, d) for d in (4, 3)) + pb_field(2, 0, 1) + pb_str(8, "W") + \
+        pb_field(9, 2, struct.pack("<12f", *range(12)))
+    B = pb_field(1, 0, 3) + pb_field(2, 0, 1) + pb_field(4, 2, struct.pack("<3f", 0.5, -1, 2)) + pb_str(8, "B")
+    attr = pb_str(1, "transB") + pb_field(20, 0, 2) + pb_field(3, 0, 0)
+    gemm = pb_str(1, "x") + pb_str(1, "W") + pb_str(1, "B") + pb_str(2, "y") + pb_str(3, "fc") + pb_str(4, "Gemm") + \
+        pb_field(5, 2, attr)
+    relu = pb_str(1, "y") + pb_str(2, "z") + pb_str(3, "act") + pb_str(4, "Relu")
+    graph = pb_field(1, 2, gemm) + pb_field(1, 2, relu) + pb_str(2, "tiny") + pb_field(5, 2, W) + \
+        pb_field(5, 2, B) + pb_field(11, 2, onnx_value("x", ["batch", 4])) + pb_field(12, 2, onnx_value("z", ["batch", 3]))
+    return pb_field(1, 0, 8) + pb_field(8, 2, pb_str(1, "") + pb_field(2, 0, 13)) + pb_field(7, 2, graph)
+
+
+put("onnx", "tiny", onnx_model())
+put("onnx", "cut", onnx_model()[:60])
