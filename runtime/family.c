@@ -241,7 +241,13 @@ struct fss_model {
     uint8_t fp[32];
     int wonce;        /* FSS_WEIGHTS_SETUP, _STORED or 0 */
     uint8_t wid[16];  /* the setup's id */
+    int has_plan;     /* the description's " plan=<hex>": the plan's digest */
+    uint8_t plan_sha[32];
+    uint8_t *plan;    /* the dealer's plan bytes (fss_family.plan) */
+    size_t plan_len;
 };
+
+static const char plan_word[] = " plan=";
 
 static const char *const wonce_word[3] = {"", " setup=", " weights="};
 
@@ -281,6 +287,12 @@ const char *fss_model_description(const fss_model *mc)
     fss_model *m = (fss_model *)mc;
     const int n = version_word(m->f, m->desc, sizeof m->desc);
     m->f->describe(m->state, m->desc + n, sizeof m->desc - (size_t)n);
+    if (m->has_plan) { /* " plan=<64 hex>" */
+        size_t k = strlen(m->desc);
+        k += (size_t)snprintf(m->desc + k, sizeof m->desc - k, "%s", plan_word);
+        for (int i = 0; i < 32 && k + 2 < sizeof m->desc; i++, k += 2)
+            snprintf(m->desc + k, sizeof m->desc - k, "%02x", m->plan_sha[i]);
+    }
     if (m->wonce) { /* " setup=<32 hex>" or " weights=<32 hex>" */
         size_t k = strlen(m->desc);
         k += (size_t)snprintf(m->desc + k, sizeof m->desc - k, "%s", wonce_word[m->wonce]);
@@ -320,12 +332,26 @@ fss_status fss_model_configure(fss_model **out, const char *model, fss_role role
     if (!m)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     fss_status s = f->configure(&m->state, model, role, a, err, err_len);
+    if (s == FSS_OK && f->plan && (s = f->plan(m->state, &m->plan, &m->plan_len, err, err_len)) == FSS_OK) {
+        unsigned int dn = 32;
+        if (m->plan_len > FSS_PLAN_MAX)
+            s = fss_errorf(err, err_len, FSS_E_ARG, "the model's plan is %zu bytes, over %zu", m->plan_len, FSS_PLAN_MAX);
+        else if (EVP_Digest(m->plan, m->plan_len, m->plan_sha, &dn, EVP_sha256(), NULL) != 1)
+            s = fss_errorf(err, err_len, FSS_E_NOMEM, "cannot hash the model's plan");
+        m->has_plan = s == FSS_OK;
+    }
     if (s != FSS_OK) {
         fss_model_free(m);
         return s;
     }
     *out = m;
     return FSS_OK;
+}
+
+const uint8_t *fss_model_plan(const fss_model *m, size_t *len)
+{
+    *len = m->plan_len;
+    return m->plan;
 }
 
 fss_status fss_model_from_description(fss_model **out, const char *text, size_t len, const uint8_t fingerprint[32],
@@ -364,10 +390,26 @@ fss_status fss_model_from_description(fss_model **out, const char *text, size_t 
         if (m->wonce)
             *at = 0;
     }
+    { /* " plan=<64 hex>", before any weights-once suffix: also the runtime's */
+        char *at = strstr(desc, plan_word);
+        const size_t pl = sizeof plan_word - 1;
+        unsigned byte = 0;
+        if (at && strlen(at) == pl + 64) {
+            m->has_plan = 1;
+            for (int i = 0; i < 32 && m->has_plan; i++)
+                m->has_plan = sscanf(at + pl + 2 * i, "%2x", &byte) == 1 ? (m->plan_sha[i] = (uint8_t)byte, 1) : 0;
+            if (m->has_plan)
+                *at = 0;
+        }
+    }
     fss_status s = m->wonce && !f->walk_weights
                        ? fss_errorf(err, err_len, FSS_E_FORMAT, "model family %s has no weights to input once", f->name)
+                   : m->has_plan != (f->use_plan != NULL)
+                       ? fss_errorf(err, err_len, FSS_E_FORMAT, "the key file's description %s a plan, and model family "
+                                    "%s %s one: run this build's dealer again", m->has_plan ? "names" : "lacks", f->name,
+                                    f->use_plan ? "needs" : "has no use for")
                        : f->parse(&m->state, desc + word + 1, err, err_len);
-    if (m->wonce) /* back whole, for the comparison below */
+    if (m->wonce || m->has_plan) /* back whole, for the comparison below */
         memcpy(desc, text, n);
     if (s == FSS_OK && (strcmp(fss_model_description(m), desc) || memcmp(fss_model_fingerprint(m), fingerprint, 32)))
         s = fss_errorf(err, err_len, FSS_E_FORMAT,
@@ -383,11 +425,37 @@ fss_status fss_model_from_description(fss_model **out, const char *text, size_t 
 fss_status fss_model_from_keyfile(fss_model **out, const char *keys, int party, char *err, size_t err_len)
 {
     *out = NULL;
-    char desc[FSS_DESCRIPTION_MAX];
+    /* the first chunk: the description, then (a family with a plan) a NUL and the plan */
+    const size_t cap = FSS_DESCRIPTION_MAX + 1 + FSS_PLAN_MAX;
+    char *buf = (char *)malloc(cap);
     size_t len = 0;
     fss_keyfile_info info;
-    fss_status s = fss_keyfile_peek_first(keys, party, FSS_KEY_MODEL, desc, sizeof desc, &len, &info, err, err_len);
-    return s == FSS_OK ? fss_model_from_description(out, desc, len, info.fingerprint, err, err_len) : s;
+    fss_status s = buf ? fss_keyfile_peek_first(keys, party, FSS_KEY_MODEL, buf, cap, &len, &info, err, err_len)
+                       : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    const size_t dlen = s == FSS_OK ? strnlen(buf, len) : 0;
+    if (s == FSS_OK)
+        s = fss_model_from_description(out, buf, dlen, info.fingerprint, err, err_len);
+    fss_model *m = *out;
+    if (s == FSS_OK && m->has_plan) {
+        const uint8_t *plan = (const uint8_t *)buf + dlen + 1;
+        const size_t plen = dlen < len ? len - dlen - 1 : 0;
+        uint8_t sha[32];
+        unsigned int dn = 32;
+        if (dlen >= len || EVP_Digest(plan, plen, sha, &dn, EVP_sha256(), NULL) != 1 || memcmp(sha, m->plan_sha, 32))
+            s = fss_errorf(err, err_len, FSS_E_FORMAT,
+                           "key file %s: the model's plan is missing or not the one its description names: the file is "
+                           "corrupt; run the dealer again", keys);
+        else
+            s = m->f->use_plan(m->state, plan, plen, err, err_len);
+    } else if (s == FSS_OK && dlen != len) {
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "key file %s carries a plan its description does not name", keys);
+    }
+    if (s != FSS_OK) {
+        fss_model_free(*out);
+        *out = NULL;
+    }
+    free(buf); /* a description and a structure: nothing secret */
+    return s;
 }
 
 fss_status fss_model_check_args(const fss_model *m, fss_role role, const fss_args *a, char *err, size_t err_len)
@@ -450,5 +518,6 @@ void fss_model_free(fss_model *m)
     if (!m)
         return;
     m->f->free(m->state);
+    free(m->plan);
     free(m);
 }

@@ -171,8 +171,21 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
         snprintf(res->path[b], sizeof res->path[b], "%s/p%d.bin", c->dir, b);
         s = c->dry ? fss_keyfile_create_counter(&w[b], b)
                    : fss_keyfile_create(&w[b], res->path[b], b, run_id, fss_model_fingerprint(m), secret);
-        if (s == FSS_OK)
-            s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, desc, strlen(desc));
+        if (s == FSS_OK) { /* the description, then a NUL and the plan where the family has one */
+            size_t plen = 0, dl = strlen(desc);
+            const uint8_t *plan = fss_model_plan(m, &plen);
+            uint8_t *chunk = plan ? (uint8_t *)malloc(dl + 1 + plen) : NULL;
+            if (plan && !chunk)
+                s = FSS_E_NOMEM;
+            else if (plan) {
+                memcpy(chunk, desc, dl + 1);
+                memcpy(chunk + dl + 1, plan, plen);
+                s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, chunk, dl + 1 + plen);
+            } else {
+                s = fss_keyfile_write_chunk(w[b], FSS_KEY_MODEL, 1, desc, dl);
+            }
+            free(chunk);
+        }
         if (s != FSS_OK) {
             fss_errorf(err, err_len, s, "%s", w[b] ? fss_keyfile_writer_error(w[b]) : fss_status_str(s));
             goto done;

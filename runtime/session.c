@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eval_internal.h" /* fss_now */
+#include "fss/family.h"   /* FSS_PLAN_MAX */
 #include "fss/io_adapt.h"
 #include "fss/ledger.h"
 
@@ -59,9 +60,11 @@ fss_status fss_session_parse_peer(const char *peer, char *host, size_t host_len,
     return FSS_OK;
 }
 
-/* The key file's description (its first chunk) is want (when given). */
+/* The key file's description (its first chunk, up to a NUL: a plan may follow) is want
+ * (when given). */
 static fss_status check_description(fss_session *s, const char *path, const char *got, size_t len, const char *want)
 {
+    len = strnlen(got, len);
     if (want && (len != strlen(want) || memcmp(got, want, len)))
         return sfail(s, FSS_E_FORMAT, "key file %s describes '%.*s', not the run '%s' this party was set up for", path,
                      (int)(len < 200 ? len : 200), got, want);
@@ -72,12 +75,15 @@ static fss_status check_description(fss_session *s, const char *path, const char
  * secret), its description, and this machine's ledger. */
 static fss_status peek_keys(fss_session *s, const fss_session_config *c, fss_keyfile_info *info)
 {
-    char desc[FSS_DESCRIPTION_MAX];
+    const size_t cap = FSS_DESCRIPTION_MAX + 1 + FSS_PLAN_MAX; /* a plan may follow the description */
+    char *desc = (char *)malloc(cap);
     size_t len = 0;
-    fss_status st = fss_keyfile_peek_first(c->keys, c->party, FSS_KEY_MODEL, desc, sizeof desc, &len, info, s->err,
-                                           sizeof s->err);
+    fss_status st = desc ? fss_keyfile_peek_first(c->keys, c->party, FSS_KEY_MODEL, desc, cap, &len, info, s->err,
+                                                  sizeof s->err)
+                         : sfail(s, FSS_E_NOMEM, "out of memory");
     if (st == FSS_OK)
         st = check_description(s, c->keys, desc, len, c->description);
+    free(desc);
     if (st == FSS_OK)
         st = fss_ledger_check(s->ledger, info->run_id, c->party, s->err, sizeof s->err);
     return st;

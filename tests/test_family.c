@@ -461,12 +461,109 @@ static void whole_run(fss_rng *rng)
     rmdir(dir);
 }
 
+/* ---- a family with a plan: the toy whose n is in the plan, not the description ---------- */
+
+static fss_status plan_parse(void **state, const char *desc, char *err, size_t len)
+{
+    if (strcmp(desc, "n-in-plan"))
+        return fss_errorf(err, len, FSS_E_FORMAT, "not a planned toy: '%s'", desc);
+    return toy_new(state, 0); /* n from the plan */
+}
+
+static void plan_describe(const void *state, char *out, size_t len)
+{
+    (void)state;
+    snprintf(out, len, "n-in-plan");
+}
+
+/* "n=<n>" and n bytes of filler: a plan that grows with the model */
+static fss_status plan_make(const void *state, uint8_t **bytes, size_t *len, char *err, size_t err_len)
+{
+    const toy *t = state;
+    (void)err, (void)err_len;
+    *len = 24 + t->n;
+    if (!(*bytes = calloc(1, *len)))
+        return FSS_E_NOMEM;
+    snprintf((char *)*bytes, 24, "n=%zu", t->n);
+    for (size_t i = 24; i < *len; i++)
+        (*bytes)[i] = (uint8_t)i;
+    return FSS_OK;
+}
+
+static fss_status plan_use(void *state, const uint8_t *bytes, size_t len, char *err, size_t err_len)
+{
+    toy *t = state;
+    size_t n = 0;
+    if (len < 24 || sscanf((const char *)bytes, "n=%zu", &n) != 1 || len != 24 + n)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "a planned toy's plan of %zu bytes does not parse", len);
+    t->n = n;
+    return FSS_OK;
+}
+
+static int plan_knows(const char *m) { return !strcmp(m, "toy-plan"); }
+
+static const fss_family plan_family = {
+    .name = "toyplan", .version = 1, .models = "toy-plan", .flags = toy_flags, .knows = plan_knows,
+    .configure = toy_configure, .parse = plan_parse, .describe = plan_describe, .load = toy_load, .walk = toy_walk,
+    .save = toy_save, .free = toy_free, .plan = plan_make, .use_plan = plan_use};
+
+/* The dealer writes the plan with the description; each party's peek gets it back (its n)
+ * before the run; a description whose plan word is dropped is refused. */
+static void planned_run(fss_rng *rng)
+{
+    char dir[] = "/tmp/fss-test-plan-XXXXXX", err[1024], n[24], ws[24], xs[24];
+    REQUIRE(mkdtemp(dir));
+    snprintf(state_dir, sizeof state_dir, "%s/state", dir);
+    const size_t nv = 1 + (size_t)(check_u64(rng) % 3000);
+    snprintf(n, sizeof n, "%zu", nv);
+    snprintf(ws, sizeof ws, "%llu", (unsigned long long)(check_u64(rng) >> 1));
+    snprintf(xs, sizeof xs, "%llu", (unsigned long long)(check_u64(rng) >> 1));
+    const char *dv[] = {"--n", n}, *p0v[] = {"--w", ws}, *p1v[] = {"--x", xs};
+    const fss_args da = args_of(2, dv), a0 = args_of(2, p0v), a1 = args_of(2, p1v);
+    fss_model *dm = NULL;
+    fss_deal_result res;
+    REQUIRE(fss_model_configure(&dm, "toy-plan", FSS_ROLE_DEALER, &da, err, sizeof err) == FSS_OK);
+    CHECK(strstr(fss_model_description(dm), "fsskit-toyplan/1 n-in-plan plan=") == fss_model_description(dm),
+          "the planned toy's description: '%s'", fss_model_description(dm));
+    fss_deal_config dc = {.dir = dir, .threads = 1};
+    CHECK(fss_deal_files(dm, &dc, &res, err, sizeof err) == FSS_OK, "dealer: %s", err);
+    fss_peer *pp[2];
+    REQUIRE(fss_peer_pair(&pp[0], &pp[1]) == FSS_OK);
+    party p[2] = {{.b = 0, .keys = res.path[0], .peer = pp[0], .a = &a0},
+                  {.b = 1, .keys = res.path[1], .peer = pp[1], .a = &a1}};
+    pthread_t th[2];
+    for (int b = 0; b < 2; b++)
+        REQUIRE(pthread_create(&th[b], NULL, party_main, &p[b]) == 0);
+    for (int b = 0; b < 2; b++) {
+        pthread_join(th[b], NULL);
+        CHECK(p[b].st == FSS_OK && p[b].n == nv, "planned party %d: n %zu of %zu: %s", b, p[b].n, nv, p[b].err);
+    }
+    free(p[1].y);
+    /* the description alone, without its plan word, is refused for this family */
+    fss_model *m = NULL;
+    const char *bare = "fsskit-toyplan/1 n-in-plan";
+    CHECK(fss_model_from_description(&m, bare, strlen(bare), fss_model_fingerprint(dm), err, sizeof err) ==
+                  FSS_E_FORMAT && strstr(err, "lacks a plan"),
+          "a planned family's description without its plan: '%s'", err);
+    fss_model_free(m);
+    fss_model_free(dm);
+    for (int b = 0; b < 2; b++)
+        unlink(res.path[b]);
+    snprintf(err, sizeof err, "%s/" FSS_LEDGER_FILE, state_dir);
+    unlink(err);
+    rmdir(state_dir);
+    rmdir(dir);
+    printf("planned toy n=%zu: the plan reached both parties\n", nv);
+}
+
 int main(void)
 {
     fss_rng *rng = check_init("test_family");
     registry();
     flags();
     whole_run(rng);
+    REQUIRE(fss_family_register(&plan_family) == FSS_OK);
+    planned_run(rng);
     fss_rng_free(rng);
     return check_summary();
 }

@@ -106,7 +106,17 @@ typedef struct fss_family {
     fss_status (*save)(void *state, fss_role role, const fss_args *a, char *err, size_t err_len);
     /* Frees the state, wiping what load read. NULL is a no-op. */
     void (*free)(void *state);
+    /* A family whose walk needs more than its description (an imported graph's structure,
+     * weights excluded; party 1 has no model file): the plan's bytes, which the dealer
+     * writes into both key files with the description (the runtime adds " plan=<their
+     * SHA-256>" to the description, so the fingerprint covers them), and a party's use of
+     * them after parse. plan (the dealer's configured state) returns at most
+     * FSS_PLAN_MAX bytes from malloc. Both NULL: no plan. */
+    fss_status (*plan)(const void *state, uint8_t **bytes, size_t *len, char *err, size_t err_len);
+    fss_status (*use_plan)(void *state, const uint8_t *bytes, size_t len, char *err, size_t err_len);
 } fss_family;
+
+#define FSS_PLAN_MAX ((size_t)16 << 20)
 
 /* ---- the registry ------------------------------------------------------------------ */
 
@@ -138,7 +148,10 @@ FSS_NODISCARD fss_status fss_model_configure(fss_model **out, const char *model,
  * dealer), of a family or model this build lacks, or that does not match. */
 FSS_NODISCARD fss_status fss_model_from_description(fss_model **out, const char *desc, size_t len,
                                                     const uint8_t fingerprint[32], char *err, size_t err_len);
-/* From party's key file, peeked (fss_keyfile_peek_first): the key file is not spent. */
+/* The plan's bytes (fss_family.plan) or NULL, and their length. */
+const uint8_t *fss_model_plan(const fss_model *m, size_t *len);
+/* From party's key file, peeked (fss_keyfile_peek_first): the key file is not spent. A
+ * family with a plan gets it here, checked against the description's digest. */
 FSS_NODISCARD fss_status fss_model_from_keyfile(fss_model **out, const char *keys, int party, char *err,
                                                 size_t err_len);
 /* The given flags against the family's: each must be role's, and role's required ones
