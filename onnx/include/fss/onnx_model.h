@@ -1,0 +1,102 @@
+/* An ONNX graph as a plan of the gates' steps (the `onnx` family, issue 20).
+ *
+ * Lowering (fss_onnx_lower) turns a graph read by io/onnx.c into steps over values: the
+ * input, then one step a node, each with its output's shape for the run's batch, and the
+ * weights the steps take (initializers by name, with their dimensions). The plan's text
+ * (fss_onnx_plan_text) is what the dealer writes into the key files (fss_family.plan): a
+ * party 1 with no model file runs it; a party 0 lowers its own file and must get the same
+ * text. The ops of this version: Conv (one group, square kernels, equal strides and
+ * symmetric pads, no dilation; a BatchNormalization right after it folded in), Gemm
+ * (alpha = beta = 1, transA 0, a weight initializer, transB 0 or 1, a 1-d bias), MatMul by
+ * a 2-d initializer, Add (two values, or a value and an initializer of one value a channel
+ * or column), Relu, MaxPool and AveragePool (square windows), GlobalAveragePool, Flatten,
+ * Reshape (to [batch, rest]), Identity and Dropout. Others are refused with their node's
+ * name and op.
+ *
+ * Fixed point, as the CNN family's walk: values at scale f, weights at f, biases at 2f; a
+ * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f, so
+ * an exported LeNet gives the built-in lenet's bits at the same ring and scale. */
+#ifndef FSS_ONNX_MODEL_H
+#define FSS_ONNX_MODEL_H
+
+#include "fss/family.h"
+#include "fss/onnx.h"
+
+FSS_EXTERN_C_BEGIN
+
+typedef enum fss_onnx_op {
+    FSS_ONNX_OP_CONV = 1,
+    FSS_ONNX_OP_GEMM,    /* and MatMul */
+    FSS_ONNX_OP_ADD,     /* two values */
+    FSS_ONNX_OP_BIAS,    /* a value and an initializer */
+    FSS_ONNX_OP_RELU,
+    FSS_ONNX_OP_MAXPOOL,
+    FSS_ONNX_OP_AVGPOOL, /* and GlobalAveragePool */
+    FSS_ONNX_OP_RESHAPE, /* Flatten, Reshape, Identity, Dropout */
+} fss_onnx_op;
+
+typedef struct fss_onnx_step {
+    fss_onnx_op op;
+    int a, b;               /* input values (b: ADD's second) */
+    int ndim;               /* the output's shape, batch first */
+    size_t shape[4];
+    size_t cin, cout, k, stride, pad; /* CONV; k, stride, pad also the pools' */
+    int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
+    int trans_b;            /* GEMM: the initializer is [out][in] */
+    int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
+    float eps;
+    char name[64];          /* the node's, for messages and progress */
+} fss_onnx_step;
+
+typedef struct fss_onnx_weight {
+    char name[128];         /* the initializer's */
+    size_t count;
+} fss_onnx_weight;
+
+#define FSS_ONNX_MAX_STEPS 4096
+#define FSS_ONNX_MAX_WEIGHTS 8192
+
+typedef struct fss_onnx_plan {
+    size_t batch;
+    int in_ndim;            /* the input's shape, batch first */
+    size_t in_shape[4];
+    size_t nsteps, nweights;
+    fss_onnx_step *steps;   /* step i makes value i + 1; value 0 is the input */
+    fss_onnx_weight *weights;
+    int output;             /* the value the graph outputs */
+} fss_onnx_plan;
+
+/* The plan of graph g for batches of batch (the input's dynamic first dimension; a fixed
+ * one must equal it). FSS_E_FORMAT with the node named for what this version cannot run. */
+FSS_NODISCARD fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err,
+                                        size_t err_len);
+/* The plan as text (malloc'ed, NUL-terminated), and back. */
+char *fss_onnx_plan_text(const fss_onnx_plan *p);
+FSS_NODISCARD fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, char *err,
+                                             size_t err_len);
+void fss_onnx_plan_free(fss_onnx_plan *p);
+
+/* Party 0's weights for the plan from its graph's initializers: one float array a weight
+ * (a folded BatchNormalization applied to its conv's weight and bias), wiped by
+ * fss_onnx_weights_free. */
+typedef struct fss_onnx_values {
+    size_t n;
+    float **w;
+    size_t *count;
+} fss_onnx_values;
+FSS_NODISCARD fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, fss_onnx_values *v,
+                                          char *err, size_t err_len);
+void fss_onnx_weights_free(fss_onnx_values *v);
+
+/* The walk: party 0 gives values (the weights), party 1 input (batch x the input's shape,
+ * floats); out (the output's count, ring values at scale f) is written for party 1 and in
+ * the clear run. */
+FSS_NODISCARD fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
+                                       const fss_onnx_values *values, const float *input, uint64_t *out,
+                                       fss_progress *pg);
+/* The output's element count and shape. */
+size_t fss_onnx_out_count(const fss_onnx_plan *p);
+
+FSS_EXTERN_C_END
+
+#endif

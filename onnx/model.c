@@ -1,0 +1,674 @@
+/* ONNX graphs as plans of gate steps, and their walk (fss/onnx_model.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fss/cnn.h" /* fss_fixed_from_float, fss_cnn_fold_bn */
+#include "fss/gates.h"
+#include "fss/onnx_model.h"
+
+/* ---- lowering ---------------------------------------------------------------------------- */
+
+typedef struct lower {
+    const fss_onnx_graph *g;
+    fss_onnx_plan *p;
+    size_t nnames;
+    const char **names; /* value names: names[i] is value ids[i] */
+    int *ids;
+    char *err;
+    size_t err_len;
+} lower;
+
+static int value_of(const lower *L, const char *name)
+{
+    for (size_t i = L->nnames; i-- > 0;)
+        if (!strcmp(L->names[i], name))
+            return L->ids[i];
+    return -1;
+}
+
+static void name_value(lower *L, const char *name, int id)
+{
+    L->names[L->nnames] = name;
+    L->ids[L->nnames++] = id;
+}
+
+static int weight_of(lower *L, const char *name)
+{
+    for (size_t i = 0; i < L->p->nweights; i++)
+        if (!strcmp(L->p->weights[i].name, name))
+            return (int)i;
+    const fss_onnx_tensor *t = fss_onnx_init(L->g, name);
+    if (!t || t->dtype != FSS_ONNX_FLOAT || strlen(name) >= sizeof L->p->weights[0].name ||
+        L->p->nweights == FSS_ONNX_MAX_WEIGHTS)
+        return -1;
+    fss_onnx_weight *w = &L->p->weights[L->p->nweights];
+    snprintf(w->name, sizeof w->name, "%s", name);
+    w->count = t->count;
+    return (int)L->p->nweights++;
+}
+
+static const fss_onnx_step *step_of(const fss_onnx_plan *p, int v) { return v > 0 ? &p->steps[v - 1] : NULL; }
+
+/* The shape of value v (the input's for 0). */
+static void shape_of(const fss_onnx_plan *p, int v, int *ndim, size_t *shape)
+{
+    const fss_onnx_step *s = step_of(p, v);
+    *ndim = s ? s->ndim : p->in_ndim;
+    memcpy(shape, s ? s->shape : p->in_shape, 4 * sizeof *shape);
+}
+
+static int64_t attr_int(const fss_onnx_node *n, const char *name, int64_t dflt)
+{
+    const fss_onnx_attr *a = fss_onnx_attr_of(n, name);
+    return a && a->type == FSS_ONNX_ATTR_INT ? a->i : dflt;
+}
+
+/* A square window's attribute (kernel_shape, strides) as one number: [v, v] or absent. */
+static int square(const fss_onnx_node *n, const char *name, int64_t dflt, int64_t *out)
+{
+    const fss_onnx_attr *a = fss_onnx_attr_of(n, name);
+    if (!a) {
+        *out = dflt;
+        return dflt >= 0;
+    }
+    if (a->type != FSS_ONNX_ATTR_INTS || a->n != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 0)
+        return 0;
+    *out = a->ints[0];
+    return 1;
+}
+
+/* pads [p, p, p, p] or absent (0) */
+static int sym_pads(const fss_onnx_node *n, int64_t *pad)
+{
+    const fss_onnx_attr *a = fss_onnx_attr_of(n, "pads");
+    *pad = 0;
+    if (!a)
+        return 1;
+    if (a->type != FSS_ONNX_ATTR_INTS || a->n != 4)
+        return 0;
+    for (int i = 1; i < 4; i++)
+        if (a->ints[i] != a->ints[0])
+            return 0;
+    *pad = a->ints[0];
+    return *pad >= 0;
+}
+
+static int unit_dilations(const fss_onnx_node *n)
+{
+    const fss_onnx_attr *a = fss_onnx_attr_of(n, "dilations");
+    for (size_t i = 0; a && i < a->n; i++)
+        if (a->type != FSS_ONNX_ATTR_INTS || a->ints[i] != 1)
+            return 0;
+    const fss_onnx_attr *ap = fss_onnx_attr_of(n, "auto_pad");
+    return !ap || (ap->s && (!strcmp(ap->s, "NOTSET") || !*ap->s));
+}
+
+/* How many node inputs read name. */
+static size_t readers(const fss_onnx_graph *g, const char *name)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        for (size_t j = 0; j < g->nodes[i].nin; j++)
+            k += !strcmp(g->nodes[i].in[j], name);
+    for (size_t i = 0; i < g->noutputs; i++)
+        k += !strcmp(g->outputs[i].name, name);
+    return k;
+}
+
+#define REFUSE(...) fss_errorf(L->err, L->err_len, FSS_E_FORMAT, __VA_ARGS__)
+
+static fss_status lower_node(lower *L, const fss_onnx_node *n)
+{
+    fss_onnx_plan *p = L->p;
+    const char *op = n->op, *nm = *n->name ? n->name : "(unnamed)";
+    const int x = n->nin ? value_of(L, n->in[0]) : -1;
+    fss_onnx_step st;
+    memset(&st, 0, sizeof st);
+    st.a = x, st.b = -1, st.w = st.bias = -1;
+    st.bn[0] = st.bn[1] = st.bn[2] = st.bn[3] = -1;
+    snprintf(st.name, sizeof st.name, "%s", nm);
+    int nd;
+    size_t sh[4];
+    if (x >= 0)
+        shape_of(p, x, &nd, sh);
+    if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
+        if (x < 0 || !n->nout)
+            return REFUSE("node '%s' (%s): its input is not a value of the graph", nm, op);
+        name_value(L, n->out[0], x); /* the same wires */
+        return FSS_OK;
+    }
+    if (!strcmp(op, "BatchNormalization")) { /* folded into the conv that makes its input */
+        fss_onnx_step *c = x > 0 ? &p->steps[x - 1] : NULL;
+        int idx[4];
+        for (int i = 0; i < 4; i++)
+            idx[i] = n->nin > (size_t)i + 1 ? weight_of(L, n->in[i + 1]) : -1;
+        if (!c || c->op != FSS_ONNX_OP_CONV || c->bn[0] >= 0 || readers(L->g, n->in[0]) != 1 || idx[0] < 0 ||
+            idx[1] < 0 || idx[2] < 0 || idx[3] < 0)
+            return REFUSE("node '%s' (BatchNormalization): only right after a Conv whose output it alone reads, with "
+                          "its four parameters as initializers", nm);
+        for (int i = 0; i < 4; i++) {
+            if (p->weights[idx[i]].count != c->cout)
+                return REFUSE("node '%s' (BatchNormalization): parameter %d has %zu values for %zu channels", nm, i + 1,
+                              p->weights[idx[i]].count, c->cout);
+            c->bn[i] = idx[i];
+        }
+        const fss_onnx_attr *e = fss_onnx_attr_of(n, "epsilon");
+        c->eps = e && e->type == FSS_ONNX_ATTR_FLOAT ? e->f : 1e-5f;
+        name_value(L, n->out[0], x);
+        return FSS_OK;
+    }
+    if (x < 0)
+        return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
+                      "there is not supported)", nm, op, n->nin ? n->in[0] : "");
+    if (!strcmp(op, "Conv")) {
+        const fss_onnx_tensor *W = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
+        int64_t k = 0, s = 1, pad = 0;
+        if (!W || W->ndim != 4 || W->dims[2] != W->dims[3] || nd != 4 || (size_t)W->dims[1] != sh[1] ||
+            attr_int(n, "group", 1) != 1 || !square(n, "kernel_shape", W->dims[2], &k) || k != W->dims[2] ||
+            !square(n, "strides", 1, &s) || s < 1 || !sym_pads(n, &pad) || !unit_dilations(n) ||
+            sh[2] + 2 * (size_t)pad < (size_t)k || sh[3] + 2 * (size_t)pad < (size_t)k)
+            return REFUSE("node '%s' (Conv): this version takes one group, a square kernel from a float initializer "
+                          "over the input's channels, equal strides, symmetric pads and no dilation", nm);
+        st.op = FSS_ONNX_OP_CONV;
+        st.cin = sh[1], st.cout = (size_t)W->dims[0], st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
+        st.w = weight_of(L, n->in[1]);
+        st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
+        if (st.w < 0 || (n->nin > 2 && *n->in[2] && (st.bias < 0 || p->weights[st.bias].count != st.cout)))
+            return REFUSE("node '%s' (Conv): its weight and bias must be float initializers (bias: one a channel)", nm);
+        st.ndim = 4;
+        st.shape[0] = sh[0], st.shape[1] = st.cout;
+        st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
+        st.shape[3] = (sh[3] + 2 * st.pad - st.k) / st.stride + 1;
+    } else if (!strcmp(op, "Gemm") || !strcmp(op, "MatMul")) {
+        const int gemm = !strcmp(op, "Gemm");
+        const fss_onnx_tensor *W = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
+        const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha"), *be = fss_onnx_attr_of(n, "beta");
+        st.trans_b = gemm && attr_int(n, "transB", 0);
+        if (!W || W->ndim != 2 || nd != 2 || (gemm && attr_int(n, "transA", 0)) || (al && al->f != 1.0f) ||
+            (be && be->f != 1.0f) || (size_t)W->dims[st.trans_b ? 1 : 0] != sh[1])
+            return REFUSE("node '%s' (%s): this version takes a [batch, in] value times a 2-d float initializer "
+                          "(alpha = beta = 1, transA 0)", nm, op);
+        st.op = FSS_ONNX_OP_GEMM;
+        st.cin = sh[1], st.cout = (size_t)W->dims[st.trans_b ? 0 : 1];
+        st.w = weight_of(L, n->in[1]);
+        st.bias = gemm && n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
+        if (st.w < 0 || (gemm && n->nin > 2 && *n->in[2] && (st.bias < 0 || p->weights[st.bias].count != st.cout)))
+            return REFUSE("node '%s' (%s): its weight and bias must be float initializers (bias: one an output)", nm,
+                          op);
+        st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = st.cout;
+    } else if (!strcmp(op, "Add")) {
+        const int y = n->nin > 1 ? value_of(L, n->in[1]) : -1;
+        st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        if (y >= 0) {
+            int nd2;
+            size_t sh2[4];
+            shape_of(p, y, &nd2, sh2);
+            if (nd2 != nd || memcmp(sh, sh2, (size_t)nd * sizeof *sh))
+                return REFUSE("node '%s' (Add): its two values differ in shape (no broadcasting of values)", nm);
+            st.op = FSS_ONNX_OP_ADD, st.b = y;
+        } else {
+            const size_t per = nd == 4 ? sh[1] : sh[nd - 1];
+            st.op = FSS_ONNX_OP_BIAS;
+            st.bias = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
+            if (st.bias < 0 || p->weights[st.bias].count != per)
+                return REFUSE("node '%s' (Add): a value plus a float initializer of one value a channel (or column)",
+                              nm);
+        }
+    } else if (!strcmp(op, "Relu")) {
+        st.op = FSS_ONNX_OP_RELU, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool") || !strcmp(op, "GlobalAveragePool")) {
+        const int global = !strcmp(op, "GlobalAveragePool"), avg = op[0] != 'M';
+        int64_t k = 0, s = 0, pad = 0;
+        if (nd != 4)
+            return REFUSE("node '%s' (%s): a [batch, c, h, w] value", nm, op);
+        if (global) {
+            k = s = (int64_t)sh[2];
+        } else if (!square(n, "kernel_shape", -1, &k) || !square(n, "strides", 1, &s) || !sym_pads(n, &pad) ||
+                   attr_int(n, "ceil_mode", 0) || !unit_dilations(n) || k < 1 || s < 1) {
+            return REFUSE("node '%s' (%s): a square window, equal strides, symmetric pads, no ceil mode", nm, op);
+        }
+        if ((global && sh[2] != sh[3]) || (avg && pad) || 2 * pad > k || sh[2] + 2 * (size_t)pad < (size_t)k ||
+            sh[3] + 2 * (size_t)pad < (size_t)k)
+            return REFUSE("node '%s' (%s): this version pools square inputs, averages without padding, and pads at "
+                          "most half a window", nm, op);
+        st.op = avg ? FSS_ONNX_OP_AVGPOOL : FSS_ONNX_OP_MAXPOOL;
+        st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
+        st.ndim = 4, st.shape[0] = sh[0], st.shape[1] = sh[1];
+        st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
+        st.shape[3] = (sh[3] + 2 * st.pad - st.k) / st.stride + 1;
+    } else if (!strcmp(op, "Flatten") || !strcmp(op, "Reshape")) {
+        size_t rest = 1;
+        for (int d = 1; d < nd; d++)
+            rest *= sh[d];
+        if (!strcmp(op, "Flatten") && attr_int(n, "axis", 1) != 1)
+            return REFUSE("node '%s' (Flatten): axis 1 only", nm);
+        if (!strcmp(op, "Reshape")) { /* to [batch, rest]: 0 or -1 or the batch, then -1 or rest */
+            const fss_onnx_tensor *t = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
+            if (!t || t->dtype != FSS_ONNX_INT64 || t->count != 2 || !t->i ||
+                !(t->i[0] == 0 || t->i[0] == -1 || t->i[0] == (int64_t)sh[0]) ||
+                !(t->i[1] == -1 || t->i[1] == (int64_t)rest))
+                return REFUSE("node '%s' (Reshape): this version reshapes to [batch, rest] only", nm);
+        }
+        st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
+    } else {
+        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Relu, MaxPool, "
+                      "AveragePool, GlobalAveragePool, BatchNormalization (after a Conv), Flatten, Reshape, Identity "
+                      "and Dropout",
+                      nm, op);
+    }
+    if (p->nsteps == FSS_ONNX_MAX_STEPS)
+        return REFUSE("the graph has more than %d steps", FSS_ONNX_MAX_STEPS);
+    p->steps[p->nsteps++] = st;
+    name_value(L, n->out[0], (int)p->nsteps);
+    return FSS_OK;
+}
+
+fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err, size_t err_len)
+{
+    memset(p, 0, sizeof *p);
+    if (g->ninputs != 1 || g->noutputs != 1)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "this version runs graphs of one input and one output (%zu and %zu)",
+                          g->ninputs, g->noutputs);
+    const fss_onnx_value *in = &g->inputs[0];
+    if (in->ndim != 2 && in->ndim != 4)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' has %d dimensions: [batch, features] or [batch, c, h, w]",
+                          in->name, in->ndim);
+    if (in->dims[0] >= 0 && (size_t)in->dims[0] != batch)
+        return fss_errorf(err, err_len, FSS_E_ARG, "input '%s' is for batches of %lld, not %zu", in->name,
+                          (long long)in->dims[0], batch);
+    p->batch = batch, p->in_ndim = in->ndim, p->in_shape[0] = batch;
+    for (int d = 1; d < in->ndim; d++) {
+        if (in->dims[d] < 1)
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s': dimension %d is not a fixed size", in->name, d);
+        p->in_shape[d] = (size_t)in->dims[d];
+    }
+    lower L = {g, p, 0, NULL, NULL, err, err_len};
+    p->steps = (fss_onnx_step *)calloc(g->nnodes + 1, sizeof *p->steps);
+    p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
+    L.names = (const char **)calloc(g->nnodes + 2, sizeof *L.names);
+    L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
+    fss_status s = p->steps && p->weights && L.names && L.ids ? FSS_OK : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    if (s == FSS_OK)
+        name_value(&L, in->name, 0);
+    for (size_t i = 0; s == FSS_OK && i < g->nnodes; i++)
+        s = lower_node(&L, &g->nodes[i]);
+    if (s == FSS_OK && (p->output = value_of(&L, g->outputs[0].name)) <= 0)
+        s = fss_errorf(err, err_len, FSS_E_FORMAT, "the output '%s' is the input itself", g->outputs[0].name);
+    free(L.names), free(L.ids);
+    if (s != FSS_OK)
+        fss_onnx_plan_free(p);
+    return s;
+}
+
+void fss_onnx_plan_free(fss_onnx_plan *p)
+{
+    free(p->steps), free(p->weights);
+    memset(p, 0, sizeof *p);
+}
+
+size_t fss_onnx_out_count(const fss_onnx_plan *p)
+{
+    const fss_onnx_step *s = step_of(p, p->output);
+    size_t c = 1;
+    for (int d = 0; s && d < s->ndim; d++)
+        c *= s->shape[d];
+    return c;
+}
+
+/* ---- the plan as text ---------------------------------------------------------------------- */
+
+char *fss_onnx_plan_text(const fss_onnx_plan *p)
+{
+    size_t cap = 256 + p->nweights * 180 + p->nsteps * 320, at = 0;
+    char *t = (char *)malloc(cap);
+    if (!t)
+        return NULL;
+    at += (size_t)snprintf(t + at, cap - at, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
+                           p->in_shape[0], p->in_shape[1], p->in_shape[2], p->in_shape[3]);
+    for (size_t i = 0; i < p->nweights; i++)
+        at += (size_t)snprintf(t + at, cap - at, "weight %zu %zu:%s\n", p->weights[i].count, strlen(p->weights[i].name),
+                               p->weights[i].name);
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const fss_onnx_step *s = &p->steps[i];
+        at += (size_t)snprintf(t + at, cap - at,
+                               "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %zu:%s\n",
+                               (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3],
+                               s->cin, s->cout, s->k, s->stride, s->pad, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1],
+                               s->bn[2], s->bn[3], (double)s->eps, strlen(s->name), s->name);
+    }
+    snprintf(t + at, cap - at, "output %d\n", p->output);
+    return t;
+}
+
+/* "<len>:<name>" at *q, into out (cap bytes); moves *q past it. */
+static int read_name(const char **q, const char *end, char *out, size_t cap)
+{
+    char *e = NULL;
+    const unsigned long n = strtoul(*q, &e, 10);
+    if (e == *q || *e != ':' || n >= cap || (size_t)(end - (e + 1)) < n)
+        return 0;
+    memcpy(out, e + 1, n);
+    out[n] = 0;
+    *q = e + 1 + n;
+    return 1;
+}
+
+fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, char *err, size_t err_len)
+{
+    memset(p, 0, sizeof *p);
+    char *buf = (char *)malloc(len + 1);
+    if (!buf)
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    memcpy(buf, text, len);
+    buf[len] = 0;
+    p->steps = (fss_onnx_step *)calloc(FSS_ONNX_MAX_STEPS, sizeof *p->steps);
+    p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
+    const char *q = buf, *end = buf + len;
+    int used = 0, ok = p->steps && p->weights &&
+                        sscanf(q, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n%n", &p->batch, &p->in_ndim,
+                               &p->in_shape[0], &p->in_shape[1], &p->in_shape[2], &p->in_shape[3], &used) == 6;
+    q += used;
+    while (ok && !strncmp(q, "weight ", 7) && p->nweights < FSS_ONNX_MAX_WEIGHTS) {
+        fss_onnx_weight *w = &p->weights[p->nweights++];
+        q += 7;
+        char *e = NULL;
+        w->count = strtoul(q, &e, 10);
+        q = e;
+        ok = *q == ' ' && (q++, read_name(&q, end, w->name, sizeof w->name)) && *q++ == '\n';
+    }
+    while (ok && !strncmp(q, "step ", 5) && p->nsteps < FSS_ONNX_MAX_STEPS) {
+        fss_onnx_step *s = &p->steps[p->nsteps++];
+        int op = 0;
+        double eps = 0;
+        used = 0;
+        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %n", &op, &s->a,
+                    &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin, &s->cout, &s->k,
+                    &s->stride, &s->pad, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1], &s->bn[2], &s->bn[3],
+                    &eps, &used) == 21;
+        q += used;
+        s->op = (fss_onnx_op)op, s->eps = (float)eps;
+        ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
+        /* values only from earlier steps; weights in range */
+        const int v = (int)p->nsteps;
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_RESHAPE && s->a >= 0 && s->a < v && s->b < v &&
+             s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
+        for (int i = 0; i < 4; i++)
+            ok = ok && s->bn[i] < (int)p->nweights;
+    }
+    used = 0;
+    ok = ok && sscanf(q, "output %d\n%n", &p->output, &used) == 1 && q + used == end && p->output > 0 &&
+         p->output <= (int)p->nsteps && (p->in_ndim == 2 || p->in_ndim == 4);
+    free(buf);
+    if (!ok) {
+        fss_onnx_plan_free(p);
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file's graph plan does not parse: run this build's dealer");
+    }
+    return FSS_OK;
+}
+
+/* ---- party 0's weights --------------------------------------------------------------------- */
+
+fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, fss_onnx_values *v, char *err,
+                            size_t err_len)
+{
+    memset(v, 0, sizeof *v);
+    if (!(v->w = (float **)calloc(p->nweights + 1, sizeof *v->w)) ||
+        !(v->count = (size_t *)calloc(p->nweights + 1, sizeof *v->count)))
+        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    v->n = p->nweights;
+    for (size_t i = 0; i < p->nweights; i++) {
+        const fss_onnx_tensor *t = fss_onnx_init(g, p->weights[i].name);
+        if (!t || !t->f || t->count != p->weights[i].count)
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "the model's initializer '%s' is missing or of another size",
+                              p->weights[i].name);
+        if (!(v->w[i] = (float *)malloc((t->count ? t->count : 1) * sizeof(float))))
+            return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+        v->count[i] = t->count;
+        memcpy(v->w[i], t->f, t->count * sizeof(float));
+        for (size_t j = 0; j < t->count; j++)
+            if (!isfinite(v->w[i][j]))
+                return fss_errorf(err, err_len, FSS_E_FORMAT, "initializer '%s': value %zu is not finite",
+                                  p->weights[i].name, j);
+    }
+    return FSS_OK;
+}
+
+void fss_onnx_weights_free(fss_onnx_values *v)
+{
+    for (size_t i = 0; v->w && i < v->n; i++)
+        if (v->w[i])
+            fss_free_wiped(v->w[i], v->count[i] * sizeof(float));
+    free(v->w);
+    free(v->count);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---- the walk ------------------------------------------------------------------------------- */
+
+/* A value's wires and what the walk knows of it. */
+typedef struct val {
+    fss_tensor t;
+    int nonneg; /* a ReLU's output (kept by pools) */
+    int last;   /* the last step that reads it */
+} val;
+
+static fss_status rescale(fss_eval *ev, int f, val *x)
+{
+    if (x->t.scale <= f)
+        return FSS_OK;
+    fss_tensor y = {0};
+    fss_status s = x->nonneg ? fss_gate_ars_nonneg(ev, &x->t, x->t.scale - f, &y) : fss_gate_ars(ev, &x->t, x->t.scale - f, &y);
+    if (s == FSS_OK) {
+        fss_tensor_free(&x->t);
+        x->t = y;
+    }
+    return s;
+}
+
+static fss_status upscale(fss_eval *ev, val *x, int sc)
+{
+    if (x->t.scale >= sc)
+        return FSS_OK;
+    fss_tensor y = {0};
+    fss_status s = fss_gate_scale(ev, &x->t, (uint64_t)1 << (sc - x->t.scale), &y);
+    if (s == FSS_OK) {
+        y.scale = sc;
+        fss_tensor_free(&x->t);
+        x->t = y;
+    }
+    return s;
+}
+
+/* Party 0's weight i as ring values at scale sc, transposed [in][out] from [out][in] when
+ * rows (the count / rows columns), folded with a BatchNormalization when bn; then input. */
+static fss_status weight_in(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int i, int bits,
+                            int sc, size_t rows, int ndim, const size_t *shape, const float *override, fss_tensor *t)
+{
+    const size_t n = p->weights[i].count;
+    uint64_t *v = NULL;
+    const int own = vals && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
+    if (own) {
+        if (!(v = (uint64_t *)malloc((n ? n : 1) * 8)))
+            return FSS_E_NOMEM;
+        const float *w = override ? override : vals->w[i];
+        const size_t cols = rows ? n / rows : 0;
+        for (size_t j = 0; j < n; j++) /* out[c][r] = in[r][c] */
+            v[j] = fss_fixed_from_float(w[rows ? (j % rows) * cols + j / rows : j], sc, bits);
+    }
+    fss_status s = fss_gate_input(ev, 0, ndim, shape, bits, sc, v, t);
+    if (v)
+        fss_free_wiped(v, n * 8);
+    return s;
+}
+
+/* x += a per-channel (4-d) or per-column (2-d) vector b. */
+static fss_status add_vector(fss_eval *ev, val *x, const fss_tensor *b)
+{
+    const size_t nb = b->count, inner = x->t.ndim == 4 ? x->t.shape[2] * x->t.shape[3] : 1;
+    fss_tensor full = {0}, y = {0};
+    fss_status s = fss_tensor_init(&full, x->t.ndim, x->t.shape, x->t.bits, x->t.scale);
+    for (size_t j = 0; s == FSS_OK && j < x->t.count; j++) /* copies of wires: linear */
+        full.v[j] = b->v[(j / inner) % nb];
+    if (s == FSS_OK && (s = fss_gate_add(ev, &x->t, &full, &y)) == FSS_OK) {
+        fss_tensor_free(&x->t);
+        x->t = y;
+        memset(&y, 0, sizeof y);
+    }
+    fss_tensor_free(&full);
+    return s;
+}
+
+fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, const fss_onnx_values *values,
+                         const float *input, uint64_t *out, fss_progress *pg)
+{
+    const size_t nv = p->nsteps + 1;
+    val *V = (val *)calloc(nv, sizeof *V);
+    if (!V)
+        return FSS_E_NOMEM;
+    for (size_t i = 0; i < p->nsteps; i++) { /* last readers: a value is freed after them */
+        const fss_onnx_step *st = &p->steps[i];
+        V[st->a].last = (int)i + 1;
+        if (st->b >= 0)
+            V[st->b].last = (int)i + 1;
+    }
+    V[p->output].last = (int)nv;
+    /* party 1's input at scale f */
+    size_t nin = 1;
+    for (int d = 0; d < p->in_ndim; d++)
+        nin *= p->in_shape[d];
+    uint64_t *iv = NULL;
+    fss_status s = FSS_OK;
+    if (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 1) {
+        if (!input || !(iv = (uint64_t *)malloc(nin * 8)))
+            s = input ? FSS_E_NOMEM : FSS_E_ARG;
+        for (size_t i = 0; iv && i < nin; i++)
+            iv[i] = fss_fixed_from_float(input[i], f, bits);
+    }
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 1, p->in_ndim, p->in_shape, bits, f, iv, &V[0].t);
+    if (iv)
+        fss_free_wiped(iv, nin * 8);
+    for (size_t i = 0; s == FSS_OK && i < p->nsteps; i++) {
+        const fss_onnx_step *st = &p->steps[i];
+        val *x = &V[st->a], *y = &V[i + 1];
+        fss_tensor w = {0}, b = {0};
+        /* a value read again later is copied before a step changes it in place */
+        val xc = *x;
+        int copied = 0;
+        if (x->last > (int)i + 1 && (st->op == FSS_ONNX_OP_CONV || st->op == FSS_ONNX_OP_GEMM || st->op == FSS_ONNX_OP_AVGPOOL ||
+                                     st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_BIAS)) {
+            memset(&xc.t, 0, sizeof xc.t);
+            if ((s = fss_tensor_init(&xc.t, x->t.ndim, x->t.shape, x->t.bits, x->t.scale)) != FSS_OK)
+                break;
+            memcpy(xc.t.v, x->t.v, x->t.count * 8);
+            copied = 1;
+        }
+        switch (st->op) {
+        case FSS_ONNX_OP_CONV: {
+            const size_t ws[4] = {st->cout, st->cin, st->k, st->k}, bs[1] = {st->cout};
+            float *fw = NULL, *fb = NULL;
+            const int own = values && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
+            if (own && st->bn[0] >= 0) { /* the BatchNormalization folded in */
+                const size_t nw = p->weights[st->w].count;
+                fw = (float *)malloc(nw * sizeof *fw), fb = (float *)calloc(st->cout, sizeof *fb);
+                if (!fw || !fb) {
+                    s = FSS_E_NOMEM;
+                } else {
+                    memcpy(fw, values->w[st->w], nw * sizeof *fw);
+                    if (st->bias >= 0)
+                        memcpy(fb, values->w[st->bias], st->cout * sizeof *fb);
+                    fss_cnn_fold_bn(fw, fb, st->cout, nw / st->cout, values->w[st->bn[0]], values->w[st->bn[1]],
+                                    values->w[st->bn[2]], values->w[st->bn[3]], st->eps);
+                }
+            }
+            fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
+            if (s == FSS_OK && (s = rescale(ev, f, &xc)) == FSS_OK &&
+                (s = weight_in(ev, p, values, st->w, bits, f, 0, 4, ws, fw, &w)) == FSS_OK)
+                s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
+            if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) {
+                /* the bias at 2f (a folded one's own; an absent one 0 unless folded) */
+                const int bi = st->bias >= 0 ? st->bias : st->bn[1];
+                if ((s = weight_in(ev, p, values, bi, bits, 2 * f, 0, 1, bs, fb, &b)) == FSS_OK)
+                    s = add_vector(ev, y, &b);
+            }
+            free(fw), free(fb);
+            break;
+        }
+        case FSS_ONNX_OP_GEMM: {
+            const size_t ws[2] = {st->cin, st->cout}, bs[1] = {st->cout};
+            if ((s = rescale(ev, f, &xc)) == FSS_OK &&
+                (s = weight_in(ev, p, values, st->w, bits, f, st->trans_b ? st->cout : 0, 2, ws, NULL, &w)) == FSS_OK)
+                s = fss_gate_matmul(ev, &xc.t, &w, &y->t);
+            if (s == FSS_OK && st->bias >= 0 && (s = weight_in(ev, p, values, st->bias, bits, 2 * f, 0, 1, bs, NULL, &b)) == FSS_OK)
+                s = add_vector(ev, y, &b);
+            break;
+        }
+        case FSS_ONNX_OP_BIAS: {
+            const size_t bs[1] = {p->weights[st->bias].count};
+            y->t = xc.t, y->nonneg = 0;
+            if (!copied) /* moved: x is not read again */
+                memset(&x->t, 0, sizeof x->t);
+            else
+                memset(&xc.t, 0, sizeof xc.t);
+            if ((s = weight_in(ev, p, values, st->bias, bits, y->t.scale, 0, 1, bs, NULL, &b)) == FSS_OK)
+                s = add_vector(ev, y, &b);
+            break;
+        }
+        case FSS_ONNX_OP_ADD: {
+            val yb = V[st->b];
+            fss_tensor bc = {0};
+            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
+            if (s == FSS_OK) {
+                memcpy(bc.v, yb.t.v, yb.t.count * 8);
+                yb.t = bc;
+            }
+            if (s == FSS_OK && (s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
+                s = fss_gate_add(ev, &xc.t, &yb.t, &y->t);
+            fss_tensor_free(&yb.t);
+            break;
+        }
+        case FSS_ONNX_OP_RELU:
+            s = xc.t.scale > f ? fss_gate_relu_ars(ev, &xc.t, xc.t.scale - f, &y->t) : fss_gate_relu(ev, &xc.t, &y->t);
+            y->nonneg = 1;
+            break;
+        case FSS_ONNX_OP_MAXPOOL:
+            s = fss_gate_maxpool_pad(ev, &xc.t, st->k, st->stride, st->pad, &y->t);
+            y->nonneg = xc.nonneg;
+            break;
+        case FSS_ONNX_OP_AVGPOOL:
+            if ((s = rescale(ev, f, &xc)) == FSS_OK)
+                s = fss_gate_avgpool(ev, &xc.t, st->k, st->stride, &y->t);
+            y->nonneg = xc.nonneg;
+            break;
+        case FSS_ONNX_OP_RESHAPE: /* the same wires, a new shape */
+            if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, xc.t.bits, xc.t.scale)) == FSS_OK)
+                memcpy(y->t.v, xc.t.v, xc.t.count * 8);
+            y->nonneg = xc.nonneg;
+            break;
+        }
+        if (copied)
+            fss_tensor_free(&xc.t);
+        else if (st->op != FSS_ONNX_OP_BIAS)
+            x->t = xc.t; /* a rescale or upscale replaced it */
+        fss_tensor_free(&w);
+        fss_tensor_free(&b);
+        for (size_t v = 0; v <= i; v++) /* values no later step reads */
+            if (V[v].last == (int)i + 1 && (int)v != p->output)
+                fss_tensor_free(&V[v].t);
+        if (s == FSS_OK)
+            fss_progress_step(pg, i, p->nsteps, st->name);
+        else if (!fss_eval_error(ev)[0])
+            s = fss_eval_fail(ev, s, "onnx: node '%s' failed", st->name);
+    }
+    val *o = &V[p->output];
+    if (s == FSS_OK && (s = rescale(ev, f, o)) == FSS_OK)
+        s = fss_gate_output(ev, 1, &o->t, out);
+    for (size_t v = 0; v < nv; v++)
+        fss_tensor_free(&V[v].t);
+    free(V);
+    return s;
+}
