@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Small ONNX models for the tests of the onnx family, with seeded random weights, an input
+and onnxruntime's float output for each (the tests' reference):
+
+  mlp        [batch, 8] -> MatMul, Add (a bias), Relu, Gemm (transB) -> [batch, 4]
+  cnn        [batch, 3, 8, 8] -> Conv (pad 1) + BatchNormalization, Relu, Conv (no bias) +
+             BatchNormalization, Add (the residual), Relu, Conv (stride 2), Relu, MaxPool (3,
+             stride 2, pad 1), AveragePool (2), GlobalAveragePool... (a residual block, BN
+             folded, strided convolution, both pools) -> Flatten -> Gemm -> [batch, 5]
+  sigmoid    an MLP with a Sigmoid: refused (the node named)
+  grouped    a Conv of two groups: refused
+
+    python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
+                                              onnxruntime from PyPI)
+
+Writes NAME.onnx, NAME-x.npy (the input, batch 3) and NAME-ref.npy (onnxruntime's output).
+The graphs are written with onnx.helper, the nodes and attributes PyTorch's exporter
+writes for such modules (opset 13).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(20)
+
+
+def init(name, *shape, scale=None):
+    fan = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+    a = rng.normal(0, scale if scale is not None else np.sqrt(2 / fan), shape).astype(np.float32)
+    return numpy_helper.from_array(a, name)
+
+
+def bn(prefix, c):
+    return [numpy_helper.from_array(rng.uniform(0.5, 1.5, c).astype(np.float32), prefix + ".weight"),
+            numpy_helper.from_array(rng.normal(0, 0.1, c).astype(np.float32), prefix + ".bias"),
+            numpy_helper.from_array(rng.normal(0, 0.1, c).astype(np.float32), prefix + ".running_mean"),
+            numpy_helper.from_array(rng.uniform(0.5, 1.5, c).astype(np.float32), prefix + ".running_var")]
+
+
+def save(name, nodes, inits, in_shape, out_shape, out_dir, run=True):
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch"] + in_shape)],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch"] + out_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fsskit")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(out_dir, name + ".onnx")
+    onnx.save(model, path)
+    if not run:
+        return
+    import onnxruntime as ort
+    x = rng.uniform(-1, 1, [3] + in_shape).astype(np.float32)
+    y = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    np.save(os.path.join(out_dir, name + "-x.npy"), x)
+    np.save(os.path.join(out_dir, name + "-ref.npy"), y.astype(np.float32))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models")
+    os.makedirs(out, exist_ok=True)
+    save("mlp", [
+        helper.make_node("MatMul", ["input", "w1"], ["m1"], name="/fc1/MatMul"),
+        helper.make_node("Add", ["m1", "b1"], ["a1"], name="/fc1/Add"),
+        helper.make_node("Relu", ["a1"], ["r1"], name="/relu/Relu"),
+        helper.make_node("Gemm", ["r1", "w2", "b2"], ["output"], name="/fc2/Gemm", alpha=1.0, beta=1.0, transB=1),
+    ], [init("w1", 8, 16), init("b1", 16, scale=0.1), init("w2", 4, 16), init("b2", 4, scale=0.1)], [8], [4], out)
+    save("cnn", [
+        helper.make_node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], name="/c1/Conv", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node("BatchNormalization", ["c1", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"],
+                         ["n1"], name="/bn1/BatchNormalization", epsilon=1e-5),
+        helper.make_node("Relu", ["n1"], ["r1"], name="/relu1/Relu"),
+        helper.make_node("Conv", ["r1", "c2.weight"], ["c2"], name="/c2/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c2", "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var"],
+                         ["n2"], name="/bn2/BatchNormalization", epsilon=1e-5),
+        helper.make_node("Add", ["n2", "r1"], ["s"], name="/Add"),
+        helper.make_node("Relu", ["s"], ["r2"], name="/relu2/Relu"),
+        helper.make_node("Conv", ["r2", "c3.weight", "c3.bias"], ["c3"], name="/c3/Conv", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c3"], ["r3"], name="/relu3/Relu"),
+        helper.make_node("MaxPool", ["r3"], ["p1"], name="/pool/MaxPool", kernel_shape=[3, 3], strides=[1, 1],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("AveragePool", ["p1"], ["p2"], name="/avg/AveragePool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["p2"], ["g"], name="/gap/GlobalAveragePool"),
+        helper.make_node("Flatten", ["g"], ["f"], name="/Flatten", axis=1),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transB=1),
+    ], [init("c1.weight", 8, 3, 3, 3), init("c1.bias", 8, scale=0.1), *bn("bn1", 8), init("c2.weight", 8, 8, 3, 3),
+        *bn("bn2", 8), init("c3.weight", 16, 8, 3, 3), init("c3.bias", 16, scale=0.1), init("fc.weight", 5, 16),
+        init("fc.bias", 5, scale=0.1)], [3, 8, 8], [5], out)
+    save("sigmoid", [
+        helper.make_node("Gemm", ["input", "w"], ["m"], name="/fc/Gemm", transB=1),
+        helper.make_node("Sigmoid", ["m"], ["output"], name="/act/Sigmoid"),
+    ], [init("w", 4, 8)], [8], [4], out, run=False)
+    save("grouped", [
+        helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,
+                         pads=[1, 1, 1, 1]),
+    ], [init("w", 4, 1, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
+
+
+if __name__ == "__main__":
+    main()
