@@ -240,6 +240,18 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.ndim = 4, st.shape[0] = sh[0], st.shape[1] = sh[1];
         st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
         st.shape[3] = (sh[3] + 2 * st.pad - st.k) / st.stride + 1;
+        fss_onnx_step *r = x > 0 ? &p->steps[x - 1] : NULL;
+        if (!avg && r && r->op == FSS_ONNX_OP_RELU && x == (int)p->nsteps && readers(L->g, n->in[0]) == 1) {
+            /* Relu then MaxPool: pool first, a quarter of the ReLUs for a 2x2 window; the same
+             * values (max and ReLU commute, and so do max and the shift a ReLU carries) */
+            fss_onnx_step relu = *r;
+            st.a = r->a;
+            snprintf(relu.name, sizeof relu.name, "%s", r->name);
+            *r = st; /* the pool takes the ReLU's place and its input */
+            relu.a = x, relu.ndim = 4;
+            memcpy(relu.shape, st.shape, sizeof st.shape);
+            st = relu;
+        }
     } else if (!strcmp(op, "Flatten") || !strcmp(op, "Reshape")) {
         size_t rest = 1;
         for (int d = 1; d < nd; d++)
