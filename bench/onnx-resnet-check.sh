@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# torchvision's ResNet-18 and ResNet-50 as ONNX models (onnx/make_resnet.py: seeded random
+# weights, written both as torchvision's state dict and as the ONNX graph of Conv,
+# BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool, Gemm) against the built-in
+# resnet18 / resnet50 on the same weights: the clear fixed point's logits must be the same
+# bits, and the dealer's dry run gives both models' keys and rounds. One JSON line a model.
+#   bench/onnx-resnet-check.sh [BUILD_DIR]      (a Python with numpy and onnx: $PYTHON, or
+#                                               the venv ~/.cache/fsskit-onnx-venv)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+py=${PYTHON:-$HOME/.cache/fsskit-onnx-venv/bin/python}
+if ! "$py" -c "import numpy, onnx" 2>/dev/null; then
+    python3 -m venv "$HOME/.cache/fsskit-onnx-venv" && "$HOME/.cache/fsskit-onnx-venv/bin/pip" install -q numpy onnx
+    py=$HOME/.cache/fsskit-onnx-venv/bin/python
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$py" -c "import numpy as np; np.save('$work/x.npy', np.random.default_rng(1).uniform(0, 1, (1, 3, 224, 224)).astype(np.float32))"
+for m in resnet18 resnet50; do
+    "$py" "$src/onnx/make_resnet.py" $m "$work" 7
+    "$build/online/online" --clear --model $m --weights "$work/$m.safetensors" --input "$work/x.npy" \
+        --output "$work/$m-builtin.npy" --quiet 2>/dev/null
+    "$build/online/online" --clear --onnx "$work/$m.onnx" --bits 48 --scale 14 --input "$work/x.npy" \
+        --output "$work/$m-onnx.npy" --quiet 2>/dev/null
+    same=false
+    cmp -s "$work/$m-builtin.npy" "$work/$m-onnx.npy" && same=true
+    b=$("$build/dealer/dealer" --model $m --dry-run --json 2>/dev/null)
+    o=$("$build/dealer/dealer" --onnx "$work/$m.onnx" --bits 48 --scale 14 --dry-run --json 2>/dev/null)
+    "$py" - "$m" "$same" "$b" "$o" <<'PY'
+import json, sys
+m, same, b, o = sys.argv[1], sys.argv[2] == "true", json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(json.dumps({"model": m, "same_bits": same, "key_bytes": {"builtin": b["key_bytes"], "onnx": o["key_bytes"]},
+                  "rounds": {"builtin": b["rounds"], "onnx": o["rounds"]}}))
+PY
+    rm -f "$work/$m.onnx" "$work/$m.safetensors"
+done
