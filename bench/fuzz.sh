@@ -2,17 +2,17 @@
 # Runs each libFuzzer target (tests/fuzz/) for SECONDS, from a copy of its seed corpus,
 # with ASan and UBSan: the .npy, safetensors, key-file and masked-weights readers, the
 # key-body parsers, the tokenizers, the GGUF reader, the CSV reader, the statistics spec and
-# the ONNX reader.
+# the ONNX reader and its plans.
 # Builds build-fuzz with clang first (FSS_FUZZ=ON). Prints one JSON line a target (runs,
 # seconds, coverage, corpus size) and fails with the crashing input's path on a finding.
 #   bench/fuzz.sh [SECONDS] [TARGET ...]     (default 30 s; npy safetensors keyfile keys wfile wordpiece gguf bpe
-#                                            csv stats onnx)
+#                                            csv stats onnx onnx_plan)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy safetensors keyfile keys wfile wordpiece gguf bpe csv stats onnx)
+[ ${#targets[@]} -gt 0 ] || targets=(npy safetensors keyfile keys wfile wordpiece gguf bpe csv stats onnx onnx_plan)
 build=${FUZZ_BUILD:-$src/build-fuzz}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 2; }
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DFSS_FUZZ=ON -DFSS_CUDA=OFF \
