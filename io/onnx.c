@@ -40,7 +40,9 @@ static fss_status tensor_of(const char *file, const char *what, const Onnx__Tens
     if (!t->has_data_type || (t->data_type != FSS_ONNX_FLOAT && t->data_type != FSS_ONNX_INT64))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s '%s' has data type %d: float32 (1) and int64 (7) only",
                           file, what, tn, t->has_data_type ? (int)t->data_type : 0);
-    if (t->n_external_data || (t->has_data_location && t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT))
+    const int external = t->n_external_data ||
+                         (t->has_data_location && t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT);
+    if (external && (load || t->data_type != FSS_ONNX_FLOAT))
         return fss_errorf(err, err_len, FSS_E_FORMAT,
                           "%s: %s '%s' keeps its values in an external file: export the model with them inside", file,
                           what, tn);
@@ -55,18 +57,18 @@ static fss_status tensor_of(const char *file, const char *what, const Onnx__Tens
         o->dims[d] = t->dims[d];
     if (!(o->name = dup_str(t->name)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    if (!load && o->dtype == FSS_ONNX_FLOAT) /* the dealer: a structure-only export (no values) will do */
+        return FSS_OK;
     const size_t esz = o->dtype == FSS_ONNX_FLOAT ? 4 : 8;
     const size_t typed = o->dtype == FSS_ONNX_FLOAT ? t->n_float_data : t->n_int64_data;
     const size_t have = t->has_raw_data ? t->raw_data.len / esz : typed;
     if ((t->has_raw_data && (t->raw_data.len % esz || typed)) || have != o->count)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s '%s' holds %zu values; its dimensions say %zu", file,
                           what, tn, have, o->count);
-    if (!load && o->dtype == FSS_ONNX_FLOAT)
-        return FSS_OK;
     void *dst = malloc(o->count ? o->count * esz : 1);
     if (!dst)
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %s '%s'", what, tn);
-    if (t->has_raw_data) /* little-endian, as this machine */
+    if (t->has_raw_data && o->count) /* little-endian, as this machine */
         memcpy(dst, t->raw_data.data, o->count * esz);
     else if (o->count)
         memcpy(dst, o->dtype == FSS_ONNX_FLOAT ? (const void *)t->float_data : (const void *)t->int64_data,
@@ -283,19 +285,105 @@ static fss_status convert(const char *file, const Onnx__ModelProto *mp, int load
     return s;
 }
 
+/* protobuf-c unpacks nested messages by recursion, without a bound: a file that nests a
+ * message deeper than MAX_NESTING is refused before it is unpacked. Every length-delimited
+ * field that reads as a message counts as one (strings and bytes that happen to read so only
+ * raise the count), so the scan needs no schema. 1: the nesting is under the bound. */
+#define MAX_NESTING 64
+
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        const uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 if p..end reads as a sequence of fields; *deep set when a nesting passes the bound. */
+static int scan_message(const uint8_t *p, const uint8_t *end, int depth, int *deep)
+{
+    while (p < end && !*deep) {
+        uint64_t key, v;
+        if (!read_varint(&p, end, &key) || !(key >> 3))
+            return 0;
+        switch (key & 7) {
+        case 0:
+            if (!read_varint(&p, end, &v))
+                return 0;
+            break;
+        case 1:
+            if (end - p < 8)
+                return 0;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return 0;
+            p += 4;
+            break;
+        case 2:
+            if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return 0;
+            if (depth >= MAX_NESTING) /* a probe: fields only, no descent */
+                ;
+            else if (v && depth + 1 == MAX_NESTING && scan_message(p, p + v, MAX_NESTING, deep))
+                *deep = 1; /* a message at the bound: deeper than allowed */
+            else if (v && depth + 1 < MAX_NESTING)
+                (void)scan_message(p, p + v, depth + 1, deep);
+            p += v;
+            break;
+        default: /* groups (3, 4) and 6, 7: not ONNX */
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* protobuf-c's allocations, wiped when freed: the unpacked model holds party 0's weights. */
+static void *wiping_alloc(void *self, size_t n)
+{
+    (void)self;
+    uint8_t *p = (uint8_t *)malloc(n + 16);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    return p + 16;
+}
+
+static void wiping_free(void *self, void *q)
+{
+    (void)self;
+    if (!q)
+        return;
+    uint8_t *p = (uint8_t *)q - 16;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    fss_free_wiped(p, n + 16);
+}
+
 fss_status fss_onnx_parse(const char *name, const uint8_t *data, size_t len, int load_values, fss_onnx_graph **out,
                           char *err, size_t err_len)
 {
     *out = NULL;
     if (len > FSS_ONNX_MAX_BYTES)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s is over %zu bytes", name, FSS_ONNX_MAX_BYTES);
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
+    int deep = 0;
+    (void)scan_message(data, data + len, 0, &deep);
+    if (deep)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s nests messages deeper than %d: not a model fsskit reads",
+                          name, MAX_NESTING);
+    ProtobufCAllocator wiping = {wiping_alloc, wiping_free, NULL};
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&wiping, len, data);
     if (!mp)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "%s is not an ONNX model (its protobuf does not parse)", name);
     fss_onnx_graph *g = (fss_onnx_graph *)calloc(1, sizeof *g);
     fss_status s = g ? convert(name, mp, load_values, g, err, err_len)
                      : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx__model_proto__free_unpacked(mp, &wiping);
     if (s != FSS_OK)
         fss_onnx_free(g);
     else

@@ -159,9 +159,11 @@ static fss_status load_input(onnx_run *r, const char *path, char *err, size_t er
     for (int d = 0; same && d < p->in_ndim; d++)
         same = r->input.shape[d] == p->in_shape[d];
     if (!same)
-        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s's shape is not the model's input [%zu, %zu%s%s] for batches "
-                          "of %zu", path, p->in_shape[0], p->in_shape[1], p->in_ndim == 4 ? ", c, h, w" : "", "",
-                          p->batch);
+        return fss_errorf(err, err_len, FSS_E_FORMAT,
+                          p->in_ndim == 4 ? "%s's shape is not the model's input [%zu, %zu, %zu, %zu] (batches of %zu)"
+                                          : "%s's shape is not the model's input [%zu, %zu] (batches of %zu)",
+                          path, p->in_shape[0], p->in_shape[1], p->in_ndim == 4 ? p->in_shape[2] : p->batch,
+                          p->in_shape[3], p->batch);
     if (!(r->in = (float *)malloc(r->input.count * sizeof(float))) ||
         !(r->out = (uint64_t *)calloc(fss_onnx_out_count(p), 8)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
@@ -194,7 +196,7 @@ static fss_status onnx_load(void *state, fss_role role, const fss_args *a, char 
         fss_onnx_plan_free(&mine);
     }
     if (s == FSS_OK && (role & (FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR)))
-        s = fss_onnx_weights(&r->plan, r->g, &r->values, err, err_len);
+        s = fss_onnx_weights(&r->plan, r->g, r->bits, r->scale, &r->values, err, err_len);
     if (s == FSS_OK && (role & (FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR)) &&
         (s = load_input(r, fss_args_get(a, "--input"), err, err_len)) == FSS_OK)
         s = fss_npy_check_writable(fss_args_get(a, "--output"), err, err_len);

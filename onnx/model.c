@@ -1,5 +1,6 @@
 /* ONNX graphs as plans of gate steps, and their walk (fss/onnx_model.h). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct lower {
     size_t nnames;
     const char **names; /* value names: names[i] is value ids[i] */
     int *ids;
+    const char **step_out; /* the node output each step makes (while lowering) */
     char *err;
     size_t err_len;
 } lower;
@@ -40,7 +42,7 @@ static int weight_of(lower *L, const char *name)
         if (!strcmp(L->p->weights[i].name, name))
             return (int)i;
     const fss_onnx_tensor *t = fss_onnx_init(L->g, name);
-    if (!t || t->dtype != FSS_ONNX_FLOAT || strlen(name) >= sizeof L->p->weights[0].name ||
+    if (!t || t->dtype != FSS_ONNX_FLOAT || !t->count || strlen(name) >= sizeof L->p->weights[0].name ||
         L->p->nweights == FSS_ONNX_MAX_WEIGHTS)
         return -1;
     fss_onnx_weight *w = &L->p->weights[L->p->nweights];
@@ -105,16 +107,85 @@ static int unit_dilations(const fss_onnx_node *n)
     return !ap || (ap->s && (!strcmp(ap->s, "NOTSET") || !*ap->s));
 }
 
-/* How many node inputs read name. */
+static int is_alias(const fss_onnx_node *n) { return !strcmp(n->op, "Identity") || !strcmp(n->op, "Dropout"); }
+
+/* How many node inputs (and graph outputs) read name, through the names Identity and
+ * Dropout give the same value (an alias's readers count, not the alias). */
 static size_t readers(const fss_onnx_graph *g, const char *name)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < g->nnodes; i++)
-        for (size_t j = 0; j < g->nodes[i].nin; j++)
-            k += !strcmp(g->nodes[i].in[j], name);
-    for (size_t i = 0; i < g->noutputs; i++)
-        k += !strcmp(g->outputs[i].name, name);
+    size_t k = 0, top = 0, cap = 16;
+    const char **stack = (const char **)malloc(cap * sizeof *stack);
+    if (!stack)
+        return SIZE_MAX;
+    stack[top++] = name;
+    while (top) {
+        const char *nm = stack[--top];
+        for (size_t i = 0; i < g->nnodes; i++)
+            for (size_t j = 0; j < g->nodes[i].nin; j++) {
+                if (strcmp(g->nodes[i].in[j], nm))
+                    continue;
+                if (!is_alias(&g->nodes[i]) || !g->nodes[i].nout || !*g->nodes[i].out[0]) {
+                    k++;
+                    continue;
+                }
+                if (top == cap) {
+                    const char **more = (const char **)realloc(stack, 2 * cap * sizeof *stack);
+                    if (!more) {
+                        free(stack);
+                        return SIZE_MAX;
+                    }
+                    stack = more, cap *= 2;
+                }
+                stack[top++] = g->nodes[i].out[0];
+            }
+        for (size_t i = 0; i < g->noutputs; i++)
+            k += !strcmp(g->outputs[i].name, nm);
+    }
+    free(stack);
     return k;
+}
+
+/* The element count of a shape (each dimension 1 or more), or 0 past FSS_ONNX_MAX_ELEMENTS. */
+static size_t count_of(int ndim, const size_t *shape)
+{
+    uint64_t c = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (!shape[d] || shape[d] > FSS_ONNX_MAX_ELEMENTS || c > FSS_ONNX_MAX_ELEMENTS / shape[d])
+            return 0;
+        c *= shape[d];
+    }
+    return (size_t)c;
+}
+
+/* A conv's or pool's window: at most FSS_ONNX_MAX_WINDOW a side, and the values its gate
+ * gathers (the output's count times k^2, times the input's channels for a conv) at most
+ * FSS_ONNX_MAX_ELEMENTS. */
+#define FSS_ONNX_MAX_WINDOW 64
+static int window_ok(const fss_onnx_step *st)
+{
+    if (st->op != FSS_ONNX_OP_CONV && st->op != FSS_ONNX_OP_MAXPOOL && st->op != FSS_ONNX_OP_AVGPOOL)
+        return 1;
+    if (st->k < 1 || st->k > FSS_ONNX_MAX_WINDOW)
+        return 0;
+    const size_t per = st->k * st->k * (st->op == FSS_ONNX_OP_CONV ? st->cin : 1), n = count_of(st->ndim, st->shape);
+    return st->op != FSS_ONNX_OP_CONV || per <= FSS_ONNX_MAX_ELEMENTS
+               ? n && per && n / st->shape[1] <= FSS_ONNX_MAX_ELEMENTS / per
+               : 0;
+}
+
+/* A bias initializer's dimensions for a value of ndim: [n] (ndim 1: a Conv's or Gemm's own
+ * bias); [n] or [1, n] (2-d: along the last axis, as ONNX broadcasts); [n, 1, 1] or
+ * [1, n, 1, 1] (4-d: a channel each; a [n] there would broadcast along the width). */
+static int bias_dims(const fss_onnx_tensor *t, int ndim, size_t n)
+{
+    if (!t || (int64_t)t->count != (int64_t)n)
+        return 0;
+    if (ndim == 1 || (ndim == 2 && t->ndim == 1)) /* a Conv's or Gemm's own bias; a column's */
+        return t->ndim == 1;
+    if (ndim == 2)
+        return t->ndim == 2 && t->dims[0] == 1;
+    return (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1) ||
+           (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1);
 }
 
 #define REFUSE(...) fss_errorf(L->err, L->err_len, FSS_E_FORMAT, __VA_ARGS__)
@@ -129,6 +200,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     st.a = x, st.b = -1, st.w = st.bias = -1;
     st.bn[0] = st.bn[1] = st.bn[2] = st.bn[3] = -1;
     snprintf(st.name, sizeof st.name, "%s", nm);
+    if (!n->nout || !*n->out[0])
+        return REFUSE("node '%s' (%s) has no output", nm, op);
     int nd;
     size_t sh[4];
     if (x >= 0)
@@ -144,8 +217,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         int idx[4];
         for (int i = 0; i < 4; i++)
             idx[i] = n->nin > (size_t)i + 1 ? weight_of(L, n->in[i + 1]) : -1;
-        if (!c || c->op != FSS_ONNX_OP_CONV || c->bn[0] >= 0 || readers(L->g, n->in[0]) != 1 || idx[0] < 0 ||
-            idx[1] < 0 || idx[2] < 0 || idx[3] < 0)
+        if (!c || c->op != FSS_ONNX_OP_CONV || c->bn[0] >= 0 || readers(L->g, L->step_out[x - 1]) != 1 ||
+            strcmp(n->in[0], L->step_out[x - 1]) || idx[0] < 0 || idx[1] < 0 || idx[2] < 0 || idx[3] < 0)
             return REFUSE("node '%s' (BatchNormalization): only right after a Conv whose output it alone reads, with "
                           "its four parameters as initializers", nm);
         for (int i = 0; i < 4; i++) {
@@ -167,16 +240,17 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         int64_t k = 0, s = 1, pad = 0;
         if (!W || W->ndim != 4 || W->dims[2] != W->dims[3] || nd != 4 || (size_t)W->dims[1] != sh[1] ||
             attr_int(n, "group", 1) != 1 || !square(n, "kernel_shape", W->dims[2], &k) || k != W->dims[2] ||
-            !square(n, "strides", 1, &s) || s < 1 || !sym_pads(n, &pad) || !unit_dilations(n) ||
-            sh[2] + 2 * (size_t)pad < (size_t)k || sh[3] + 2 * (size_t)pad < (size_t)k)
+            !square(n, "strides", 1, &s) || s < 1 || !sym_pads(n, &pad) || !unit_dilations(n) || k < 1 ||
+            pad >= k || W->dims[0] < 1 || sh[2] + 2 * (size_t)pad < (size_t)k || sh[3] + 2 * (size_t)pad < (size_t)k)
             return REFUSE("node '%s' (Conv): this version takes one group, a square kernel from a float initializer "
-                          "over the input's channels, equal strides, symmetric pads and no dilation", nm);
+                          "over the input's channels, equal strides, symmetric pads under the kernel and no dilation",
+                          nm);
         st.op = FSS_ONNX_OP_CONV;
         st.cin = sh[1], st.cout = (size_t)W->dims[0], st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
         st.w = weight_of(L, n->in[1]);
         st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
-        if (st.w < 0 || (n->nin > 2 && *n->in[2] && (st.bias < 0 || p->weights[st.bias].count != st.cout)))
-            return REFUSE("node '%s' (Conv): its weight and bias must be float initializers (bias: one a channel)", nm);
+        if (st.w < 0 || (n->nin > 2 && *n->in[2] && (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, st.cout))))
+            return REFUSE("node '%s' (Conv): its weight and bias must be float initializers (bias: [channels])", nm);
         st.ndim = 4;
         st.shape[0] = sh[0], st.shape[1] = st.cout;
         st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
@@ -187,14 +261,14 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha"), *be = fss_onnx_attr_of(n, "beta");
         st.trans_b = gemm && attr_int(n, "transB", 0);
         if (!W || W->ndim != 2 || nd != 2 || (gemm && attr_int(n, "transA", 0)) || (al && al->f != 1.0f) ||
-            (be && be->f != 1.0f) || (size_t)W->dims[st.trans_b ? 1 : 0] != sh[1])
+            (be && be->f != 1.0f) || (size_t)W->dims[st.trans_b ? 1 : 0] != sh[1] || W->dims[st.trans_b ? 0 : 1] < 1)
             return REFUSE("node '%s' (%s): this version takes a [batch, in] value times a 2-d float initializer "
                           "(alpha = beta = 1, transA 0)", nm, op);
         st.op = FSS_ONNX_OP_GEMM;
         st.cin = sh[1], st.cout = (size_t)W->dims[st.trans_b ? 0 : 1];
         st.w = weight_of(L, n->in[1]);
         st.bias = gemm && n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
-        if (st.w < 0 || (gemm && n->nin > 2 && *n->in[2] && (st.bias < 0 || p->weights[st.bias].count != st.cout)))
+        if (st.w < 0 || (gemm && n->nin > 2 && *n->in[2] && (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 2, st.cout))))
             return REFUSE("node '%s' (%s): its weight and bias must be float initializers (bias: one an output)", nm,
                           op);
         st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = st.cout;
@@ -213,9 +287,9 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             const size_t per = nd == 4 ? sh[1] : sh[nd - 1];
             st.op = FSS_ONNX_OP_BIAS;
             st.bias = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
-            if (st.bias < 0 || p->weights[st.bias].count != per)
-                return REFUSE("node '%s' (Add): a value plus a float initializer of one value a channel (or column)",
-                              nm);
+            if (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per))
+                return REFUSE("node '%s' (Add): a value plus a float initializer of one value a channel ([c], [c, 1, "
+                              "1] or [1, c, 1, 1]) or column ([f] or [1, f])", nm);
         }
     } else if (!strcmp(op, "Relu")) {
         st.op = FSS_ONNX_OP_RELU, st.ndim = nd;
@@ -241,7 +315,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
         st.shape[3] = (sh[3] + 2 * st.pad - st.k) / st.stride + 1;
         fss_onnx_step *r = x > 0 ? &p->steps[x - 1] : NULL;
-        if (!avg && r && r->op == FSS_ONNX_OP_RELU && x == (int)p->nsteps && readers(L->g, n->in[0]) == 1) {
+        if (!avg && r && r->op == FSS_ONNX_OP_RELU && x == (int)p->nsteps && readers(L->g, L->step_out[x - 1]) == 1) {
             /* Relu then MaxPool: pool first, a quarter of the ReLUs for a 2x2 window; the same
              * values (max and ReLU commute, and so do max and the shift a ReLU carries) */
             fss_onnx_step relu = *r;
@@ -274,6 +348,14 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     }
     if (p->nsteps == FSS_ONNX_MAX_STEPS)
         return REFUSE("the graph has more than %d steps", FSS_ONNX_MAX_STEPS);
+    if (!count_of(st.ndim, st.shape))
+        return REFUSE("node '%s' (%s): its output of %zu x %zu x %zu x %zu is empty or over %llu elements", nm, op,
+                      st.shape[0], st.shape[1], st.shape[2], st.shape[3], (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
+    if (!window_ok(&st))
+        return REFUSE("node '%s' (%s): its window of %zu x %zu over its input is too large (at most %d a side, and a "
+                      "window's values at most %llu in all)", nm, op, st.k, st.k, FSS_ONNX_MAX_WINDOW,
+                      (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
+    L->step_out[p->nsteps] = n->out[0];
     p->steps[p->nsteps++] = st;
     name_value(L, n->out[0], (int)p->nsteps);
     return FSS_OK;
@@ -298,19 +380,27 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
             return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s': dimension %d is not a fixed size", in->name, d);
         p->in_shape[d] = (size_t)in->dims[d];
     }
-    lower L = {g, p, 0, NULL, NULL, err, err_len};
+    if (!count_of(p->in_ndim, p->in_shape))
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
+                          (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len};
     p->steps = (fss_onnx_step *)calloc(g->nnodes + 1, sizeof *p->steps);
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
     L.names = (const char **)calloc(g->nnodes + 2, sizeof *L.names);
     L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
-    fss_status s = p->steps && p->weights && L.names && L.ids ? FSS_OK : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+    L.step_out = (const char **)calloc(g->nnodes + 1, sizeof *L.step_out);
+    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out
+                       ? FSS_OK
+                       : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK)
         name_value(&L, in->name, 0);
     for (size_t i = 0; s == FSS_OK && i < g->nnodes; i++)
         s = lower_node(&L, &g->nodes[i]);
     if (s == FSS_OK && (p->output = value_of(&L, g->outputs[0].name)) <= 0)
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "the output '%s' is the input itself", g->outputs[0].name);
-    free(L.names), free(L.ids);
+    if (s == FSS_OK)
+        s = fss_onnx_plan_check(p, err, err_len);
+    free(L.names), free(L.ids), free(L.step_out);
     if (s != FSS_OK)
         fss_onnx_plan_free(p);
     return s;
@@ -331,28 +421,131 @@ size_t fss_onnx_out_count(const fss_onnx_plan *p)
     return c;
 }
 
+/* ---- the plan's consistency: what lowering makes, and all a party trusts of a key file ----- */
+
+static int weight_ok(const fss_onnx_plan *p, int w, size_t count)
+{
+    return w >= 0 && w < (int)p->nweights && p->weights[w].count == count;
+}
+
+fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len)
+{
+    const size_t B = p->batch;
+    int ok = B >= 1 && (p->in_ndim == 2 || p->in_ndim == 4) && p->in_shape[0] == B &&
+             count_of(p->in_ndim, p->in_shape) && p->output >= 1 && p->output <= (int)p->nsteps;
+    for (size_t i = 0; ok && i < p->nsteps; i++) {
+        const fss_onnx_step *st = &p->steps[i];
+        int nd = 0;
+        size_t sh[4] = {0, 0, 0, 0}, want[4] = {B, 0, 0, 0};
+        int wnd = 0;
+        ok = st->a >= 0 && st->a <= (int)i && count_of(st->ndim, st->shape) && st->shape[0] == B;
+        if (ok)
+            shape_of(p, st->a, &nd, sh);
+        const int bn = st->bn[0] >= 0;
+        for (int j = 0; ok && j < 4; j++)
+            ok = bn ? st->op == FSS_ONNX_OP_CONV && weight_ok(p, st->bn[j], st->cout) : st->bn[j] == -1;
+        switch (ok ? st->op : 0) {
+        case FSS_ONNX_OP_CONV:
+            ok = nd == 4 && st->cin == sh[1] && st->k >= 1 && st->stride >= 1 && st->pad < st->k && st->cout >= 1 &&
+                 sh[2] + 2 * st->pad >= st->k && sh[3] + 2 * st->pad >= st->k &&
+                 weight_ok(p, st->w, st->cout * st->cin * st->k * st->k) &&
+                 (st->bias == -1 || weight_ok(p, st->bias, st->cout));
+            wnd = 4, want[1] = st->cout;
+            if (ok)
+                want[2] = (sh[2] + 2 * st->pad - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * st->pad - st->k) / st->stride + 1;
+            break;
+        case FSS_ONNX_OP_GEMM:
+            ok = nd == 2 && st->cin == sh[1] && st->cout >= 1 && weight_ok(p, st->w, st->cin * st->cout) &&
+                 (st->bias == -1 || weight_ok(p, st->bias, st->cout));
+            wnd = 2, want[1] = st->cout;
+            break;
+        case FSS_ONNX_OP_ADD: {
+            int nd2 = 0;
+            size_t sh2[4] = {0, 0, 0, 0};
+            ok = st->b >= 0 && st->b <= (int)i;
+            if (ok)
+                shape_of(p, st->b, &nd2, sh2);
+            ok = ok && nd2 == nd && !memcmp(sh, sh2, sizeof sh);
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        }
+        case FSS_ONNX_OP_BIAS:
+            ok = weight_ok(p, st->bias, nd == 4 ? sh[1] : sh[nd - 1]);
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_RELU:
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_MAXPOOL:
+        case FSS_ONNX_OP_AVGPOOL:
+            ok = nd == 4 && st->k >= 1 && st->stride >= 1 && 2 * st->pad <= st->k &&
+                 (st->op == FSS_ONNX_OP_MAXPOOL || !st->pad) && sh[2] + 2 * st->pad >= st->k && sh[3] + 2 * st->pad >= st->k;
+            wnd = 4, want[1] = sh[1];
+            if (ok)
+                want[2] = (sh[2] + 2 * st->pad - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * st->pad - st->k) / st->stride + 1;
+            break;
+        case FSS_ONNX_OP_RESHAPE:
+            wnd = 2, want[1] = count_of(nd, sh) / B;
+            break;
+        default:
+            ok = 0;
+        }
+        ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) && (st->b == -1 || st->op == FSS_ONNX_OP_ADD) &&
+             window_ok(st);
+        if (!ok)
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent at step %zu ('%s')", i + 1,
+                              st->name);
+    }
+    if (!ok)
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent (its input or output)");
+    return FSS_OK;
+}
+
 /* ---- the plan as text ---------------------------------------------------------------------- */
+
+/* Appends to a growing text; 0 when out of memory. */
+static int appendf(char **t, size_t *cap, size_t *at, const char *fmt, ...) FSS_PRINTF(4, 5);
+static int appendf(char **t, size_t *cap, size_t *at, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        const int n = vsnprintf(*t + *at, *cap - *at, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return 0;
+        if ((size_t)n < *cap - *at) {
+            *at += (size_t)n;
+            return 1;
+        }
+        char *more = (char *)realloc(*t, 2 * *cap + (size_t)n);
+        if (!more)
+            return 0;
+        *t = more, *cap = 2 * *cap + (size_t)n;
+    }
+}
 
 char *fss_onnx_plan_text(const fss_onnx_plan *p)
 {
-    size_t cap = 256 + p->nweights * 180 + p->nsteps * 320, at = 0;
+    size_t cap = 4096, at = 0;
     char *t = (char *)malloc(cap);
-    if (!t)
-        return NULL;
-    at += (size_t)snprintf(t + at, cap - at, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
-                           p->in_shape[0], p->in_shape[1], p->in_shape[2], p->in_shape[3]);
-    for (size_t i = 0; i < p->nweights; i++)
-        at += (size_t)snprintf(t + at, cap - at, "weight %zu %zu:%s\n", p->weights[i].count, strlen(p->weights[i].name),
-                               p->weights[i].name);
-    for (size_t i = 0; i < p->nsteps; i++) {
+    int ok = t && appendf(&t, &cap, &at, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
+                          p->in_shape[0], p->in_shape[1], p->in_shape[2], p->in_shape[3]);
+    for (size_t i = 0; ok && i < p->nweights; i++)
+        ok = appendf(&t, &cap, &at, "weight %zu %zu:%s\n", p->weights[i].count, strlen(p->weights[i].name),
+                     p->weights[i].name);
+    for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *s = &p->steps[i];
-        at += (size_t)snprintf(t + at, cap - at,
-                               "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %zu:%s\n",
-                               (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3],
-                               s->cin, s->cout, s->k, s->stride, s->pad, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1],
-                               s->bn[2], s->bn[3], (double)s->eps, strlen(s->name), s->name);
+        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %zu:%s\n",
+                     (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3], s->cin,
+                     s->cout, s->k, s->stride, s->pad, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1], s->bn[2],
+                     s->bn[3], (double)s->eps, strlen(s->name), s->name);
     }
-    snprintf(t + at, cap - at, "output %d\n", p->output);
+    ok = ok && appendf(&t, &cap, &at, "output %d\n", p->output);
+    if (!ok) {
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -419,19 +612,37 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         fss_onnx_plan_free(p);
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the key file's graph plan does not parse: run this build's dealer");
     }
-    return FSS_OK;
+    fss_status s = fss_onnx_plan_check(p, err, err_len);
+    if (s != FSS_OK)
+        fss_onnx_plan_free(p);
+    return s;
 }
 
 /* ---- party 0's weights --------------------------------------------------------------------- */
 
-fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, fss_onnx_values *v, char *err,
-                            size_t err_len)
+/* Each of n values fits the fixed point at sc. */
+static fss_status fits(const float *v, size_t n, int sc, int bits, const char *what, const char *name, char *err,
+                       size_t err_len)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!fss_fixed_fits(v[j], sc, bits))
+            return fss_errorf(err, err_len, FSS_E_FORMAT,
+                              "%s '%s': value %zu (%g) is not finite or past what the fixed point holds (%d bits, %d "
+                              "fractional): give --bits more or --scale less",
+                              what, name, j, (double)v[j], bits, sc);
+    return FSS_OK;
+}
+
+fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int bits, int scale, fss_onnx_values *v,
+                            char *err, size_t err_len)
 {
     memset(v, 0, sizeof *v);
     if (!(v->w = (float **)calloc(p->nweights + 1, sizeof *v->w)) ||
-        !(v->count = (size_t *)calloc(p->nweights + 1, sizeof *v->count)))
+        !(v->count = (size_t *)calloc(p->nweights + 1, sizeof *v->count)) ||
+        !(v->fw = (float **)calloc(p->nsteps + 1, sizeof *v->fw)) || !(v->fb = (float **)calloc(p->nsteps + 1, sizeof *v->fb)) ||
+        !(v->fcount = (size_t *)calloc(2 * (p->nsteps + 1), sizeof *v->fcount)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    v->n = p->nweights;
+    v->n = p->nweights, v->nsteps = p->nsteps;
     for (size_t i = 0; i < p->nweights; i++) {
         const fss_onnx_tensor *t = fss_onnx_init(g, p->weights[i].name);
         if (!t || !t->f || t->count != p->weights[i].count)
@@ -441,10 +652,33 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, fss
             return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
         v->count[i] = t->count;
         memcpy(v->w[i], t->f, t->count * sizeof(float));
-        for (size_t j = 0; j < t->count; j++)
-            if (!isfinite(v->w[i][j]))
-                return fss_errorf(err, err_len, FSS_E_FORMAT, "initializer '%s': value %zu is not finite",
-                                  p->weights[i].name, j);
+    }
+    for (size_t i = 0; i < p->nsteps; i++) { /* each weight as its step encodes it */
+        const fss_onnx_step *st = &p->steps[i];
+        fss_status s = FSS_OK;
+        if (st->op == FSS_ONNX_OP_CONV && st->bn[0] >= 0) { /* folded, then checked */
+            const size_t nw = p->weights[st->w].count;
+            if (!(v->fw[i] = (float *)malloc(nw * sizeof(float))) || !(v->fb[i] = (float *)calloc(st->cout, sizeof(float))))
+                return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
+            v->fcount[i] = nw, v->fcount[p->nsteps + i] = st->cout;
+            memcpy(v->fw[i], v->w[st->w], nw * sizeof(float));
+            if (st->bias >= 0)
+                memcpy(v->fb[i], v->w[st->bias], st->cout * sizeof(float));
+            fss_cnn_fold_bn(v->fw[i], v->fb[i], st->cout, nw / st->cout, v->w[st->bn[0]], v->w[st->bn[1]],
+                            v->w[st->bn[2]], v->w[st->bn[3]], st->eps);
+            if ((s = fits(v->fw[i], nw, scale, bits, "the folded weight of", st->name, err, err_len)) == FSS_OK)
+                s = fits(v->fb[i], st->cout, 2 * scale, bits, "the folded bias of", st->name, err, err_len);
+        } else if (st->op == FSS_ONNX_OP_CONV || st->op == FSS_ONNX_OP_GEMM) {
+            s = fits(v->w[st->w], p->weights[st->w].count, scale, bits, "initializer", p->weights[st->w].name, err, err_len);
+            if (s == FSS_OK && st->bias >= 0)
+                s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
+                         p->weights[st->bias].name, err, err_len);
+        } else if (st->op == FSS_ONNX_OP_BIAS) { /* at f or 2f, as the value it is added to */
+            s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
+                     p->weights[st->bias].name, err, err_len);
+        }
+        if (s != FSS_OK)
+            return s;
     }
     return FSS_OK;
 }
@@ -454,8 +688,13 @@ void fss_onnx_weights_free(fss_onnx_values *v)
     for (size_t i = 0; v->w && i < v->n; i++)
         if (v->w[i])
             fss_free_wiped(v->w[i], v->count[i] * sizeof(float));
-    free(v->w);
-    free(v->count);
+    for (size_t i = 0; v->fw && v->fcount && i < v->nsteps; i++) { /* folded: derived from the weights */
+        if (v->fw[i])
+            fss_free_wiped(v->fw[i], v->fcount[i] * sizeof(float));
+        if (v->fb[i])
+            fss_free_wiped(v->fb[i], v->fcount[v->nsteps + i] * sizeof(float));
+    }
+    free(v->w), free(v->count), free(v->fw), free(v->fb), free(v->fcount);
     memset(v, 0, sizeof *v);
 }
 
@@ -582,24 +821,10 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         switch (st->op) {
         case FSS_ONNX_OP_CONV: {
             const size_t ws[4] = {st->cout, st->cin, st->k, st->k}, bs[1] = {st->cout};
-            float *fw = NULL, *fb = NULL;
             const int own = values && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
-            if (own && st->bn[0] >= 0) { /* the BatchNormalization folded in */
-                const size_t nw = p->weights[st->w].count;
-                fw = (float *)malloc(nw * sizeof *fw), fb = (float *)calloc(st->cout, sizeof *fb);
-                if (!fw || !fb) {
-                    s = FSS_E_NOMEM;
-                } else {
-                    memcpy(fw, values->w[st->w], nw * sizeof *fw);
-                    if (st->bias >= 0)
-                        memcpy(fb, values->w[st->bias], st->cout * sizeof *fb);
-                    fss_cnn_fold_bn(fw, fb, st->cout, nw / st->cout, values->w[st->bn[0]], values->w[st->bn[1]],
-                                    values->w[st->bn[2]], values->w[st->bn[3]], st->eps);
-                }
-            }
+            const float *fw = own && st->bn[0] >= 0 ? values->fw[i] : NULL, *fb = own && st->bn[0] >= 0 ? values->fb[i] : NULL;
             fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
-            if (s == FSS_OK && (s = rescale(ev, f, &xc)) == FSS_OK &&
-                (s = weight_in(ev, p, values, st->w, bits, f, 0, 4, ws, fw, &w)) == FSS_OK)
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(ev, p, values, st->w, bits, f, 0, 4, ws, fw, &w)) == FSS_OK)
                 s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
             if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) {
                 /* the bias at 2f (a folded one's own; an absent one 0 unless folded) */
@@ -607,7 +832,6 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 if ((s = weight_in(ev, p, values, bi, bits, 2 * f, 0, 1, bs, fb, &b)) == FSS_OK)
                     s = add_vector(ev, y, &b);
             }
-            free(fw), free(fb);
             break;
         }
         case FSS_ONNX_OP_GEMM: {
@@ -631,16 +855,16 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             break;
         }
         case FSS_ONNX_OP_ADD: {
-            val yb = V[st->b];
+            val yb = V[st->b]; /* a copy of its wires, so that b stays as it is */
             fss_tensor bc = {0};
             s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
             if (s == FSS_OK) {
                 memcpy(bc.v, yb.t.v, yb.t.count * 8);
                 yb.t = bc;
+                if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
+                    s = fss_gate_add(ev, &xc.t, &yb.t, &y->t);
+                fss_tensor_free(&yb.t);
             }
-            if (s == FSS_OK && (s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
-                s = fss_gate_add(ev, &xc.t, &yb.t, &y->t);
-            fss_tensor_free(&yb.t);
             break;
         }
         case FSS_ONNX_OP_RELU:

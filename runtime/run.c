@@ -187,7 +187,8 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
             free(chunk);
         }
         if (s != FSS_OK) {
-            fss_errorf(err, err_len, s, "%s", w[b] ? fss_keyfile_writer_error(w[b]) : fss_status_str(s));
+            fss_errorf(err, err_len, s, "%s",
+                       s == FSS_E_NOMEM ? "out of memory" : w[b] ? fss_keyfile_writer_error(w[b]) : fss_status_str(s));
             goto done;
         }
     }

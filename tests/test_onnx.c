@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "fss/onnx.h"
+#include "fss/onnx_model.h"
 #include "onnx.pb-c.h"
 
 static fss_rng *rng;
@@ -19,9 +20,10 @@ typedef struct spec {
     int no_graph, w_type, external, input_type, swap_nodes, drop_b, bad_output, dup_output;
     int64_t w_dims[2];
     size_t b_values;
+    float alpha;
 } spec;
 
-static const spec base = {13, 0, 1, 0, 1, 0, 0, 0, 0, {4, 3}, 3};
+static const spec base = {13, 0, 1, 0, 1, 0, 0, 0, 0, {4, 3}, 3, 1.5f};
 
 static uint8_t *build(const spec *sp, size_t *len)
 {
@@ -60,7 +62,7 @@ static uint8_t *build(const spec *sp, size_t *len)
     Onnx__AttributeProto tb = ONNX__ATTRIBUTE_PROTO__INIT, alpha = ONNX__ATTRIBUTE_PROTO__INIT;
     tb.name = (char *)"transB", tb.has_type = 1, tb.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, tb.has_i = 1, tb.i = 0;
     alpha.name = (char *)"alpha", alpha.has_type = 1, alpha.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    alpha.has_f = 1, alpha.f = 1.5f;
+    alpha.has_f = 1, alpha.f = sp->alpha;
     Onnx__AttributeProto *gattr[2] = {&tb, &alpha};
     char *gin[3] = {(char *)"x", (char *)"W", (char *)"B"}, *gout[1] = {(char *)"y"}, *rin[1] = {(char *)"y"},
          *rout[1] = {(char *)(sp->dup_output ? "y" : "z")};
@@ -209,9 +211,60 @@ static void other_writer(void)
     CHECK(s == FSS_E_IO && strstr(err, "cannot open"), "a missing file: %d '%s'", (int)s, err);
 }
 
+/* The tiny graph lowered (a Gemm and a Relu), its plan's text read back the same, and plans
+ * a key file might carry that parse but do not hold together refused. */
+static void plans(void)
+{
+    size_t len;
+    spec one = base;
+    one.alpha = 1.0f; /* what this version lowers */
+    uint8_t *buf = build(&one, &len);
+    char err[512];
+    fss_onnx_graph *g = NULL;
+    fss_onnx_plan p, q;
+    REQUIRE(fss_onnx_parse("tiny.onnx", buf, len, 0, &g, err, sizeof err) == FSS_OK);
+    fss_status s = fss_onnx_lower(g, 5, &p, err, sizeof err);
+    CHECK(s == FSS_OK, "the tiny graph not lowered: %s", err);
+    if (s == FSS_OK) {
+        CHECK(p.nsteps == 2 && p.steps[0].op == FSS_ONNX_OP_GEMM && p.steps[0].cin == 4 && p.steps[0].cout == 3 &&
+                  p.steps[1].op == FSS_ONNX_OP_RELU && p.output == 2 && p.nweights == 2 && fss_onnx_out_count(&p) == 15,
+              "the tiny graph's plan: %zu steps", p.nsteps);
+        char *t = fss_onnx_plan_text(&p), *u = NULL;
+        REQUIRE(t != NULL);
+        CHECK(fss_onnx_plan_parse(t, strlen(t), &q, err, sizeof err) == FSS_OK && (u = fss_onnx_plan_text(&q)) &&
+                  !strcmp(t, u),
+              "the plan's text does not read back: %s", err);
+        free(t), free(u);
+        fss_onnx_plan_free(&q);
+        fss_onnx_plan_free(&p);
+    }
+    fss_onnx_free(g);
+    free(buf);
+    buf = build(&base, &len); /* alpha 1.5: refused with the node named */
+    REQUIRE(fss_onnx_parse("tiny.onnx", buf, len, 0, &g, err, sizeof err) == FSS_OK);
+    CHECK(fss_onnx_lower(g, 5, &p, err, sizeof err) == FSS_E_FORMAT && strstr(err, "node 'fc' (Gemm)"),
+          "a Gemm of alpha 1.5: '%s'", err);
+    fss_onnx_free(g);
+    free(buf);
+    static const char *const bad[] = {
+        /* a reshape to fewer elements; an Add of a value that does not exist; a shape that is
+         * not its input's; a batch the input does not have */
+        "onnx-plan 1\nbatch 1\ninput 2 1 16 0 0\nstep 8 0 -1 2 1 1 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 1\nbatch 1\ninput 2 1 4 0 0\nstep 3 0 -7 2 1 4 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 1:a\noutput 1\n",
+        "onnx-plan 1\nbatch 1\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 1 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 1\nbatch 2\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 16 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 1:r\noutput 1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        s = fss_onnx_plan_parse(bad[i], strlen(bad[i]), &q, err, sizeof err);
+        CHECK(s == FSS_E_FORMAT && strstr(err, "inconsistent"), "bad plan %zu: status %d, '%s'", i, (int)s, err);
+    }
+}
+
 int main(void)
 {
     rng = check_init("test_onnx");
+    plans();
     good_model();
     other_writer();
     bad_models();

@@ -77,17 +77,25 @@ char *fss_onnx_plan_text(const fss_onnx_plan *p);
 FSS_NODISCARD fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, char *err,
                                              size_t err_len);
 void fss_onnx_plan_free(fss_onnx_plan *p);
+/* Every step's shape from its inputs, its values earlier than it, its weights of the sizes
+ * its shapes need: what lowering makes, and what a party checks of a key file's plan before
+ * it trusts it. */
+FSS_NODISCARD fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len);
 
 /* Party 0's weights for the plan from its graph's initializers: one float array a weight
  * (a folded BatchNormalization applied to its conv's weight and bias), wiped by
  * fss_onnx_weights_free. */
 typedef struct fss_onnx_values {
-    size_t n;
+    size_t n, nsteps;
     float **w;
     size_t *count;
+    float **fw, **fb; /* a Conv step's weight and bias with its BatchNormalization folded in */
+    size_t *fcount;   /* fw's count (fb's: the conv's outputs, fcount's second half) */
 } fss_onnx_values;
-FSS_NODISCARD fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, fss_onnx_values *v,
-                                          char *err, size_t err_len);
+/* Refuses a weight (or a folded one) that is not finite or that the fixed point of bits and
+ * scale does not hold: weights at scale, biases at twice it. */
+FSS_NODISCARD fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int bits, int scale,
+                                          fss_onnx_values *v, char *err, size_t err_len);
 void fss_onnx_weights_free(fss_onnx_values *v);
 
 /* The walk: party 0 gives values (the weights), party 1 input (batch x the input's shape,
