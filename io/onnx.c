@@ -57,7 +57,10 @@ static fss_status tensor_of(const char *file, const char *what, const Onnx__Tens
         o->dims[d] = t->dims[d];
     if (!(o->name = dup_str(t->name)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    if (!load && o->dtype == FSS_ONNX_FLOAT) /* the dealer: a structure-only export (no values) will do */
+    /* the dealer: a structure-only export (no values) will do; a scalar it reads when there (a
+     * Clip's bounds are the graph's structure) */
+    const size_t scalar_have = t->has_raw_data ? t->raw_data.len / 4 : t->n_float_data;
+    if (!load && o->dtype == FSS_ONNX_FLOAT && !(o->count == 1 && scalar_have == 1 && !external))
         return FSS_OK;
     const size_t esz = o->dtype == FSS_ONNX_FLOAT ? 4 : 8;
     const size_t typed = o->dtype == FSS_ONNX_FLOAT ? t->n_float_data : t->n_int64_data;

@@ -7,7 +7,9 @@ and onnxruntime's float output for each (the tests' reference):
              BatchNormalization, Add (the residual), Relu, Conv (stride 2), Relu, MaxPool (3,
              stride 2, pad 1), AveragePool (2), GlobalAveragePool... (a residual block, BN
              folded, strided convolution, both pools) -> Flatten -> Gemm -> [batch, 5]
-  sigmoid    an MLP with a Sigmoid: refused (the node named)
+  acts       [batch, 8] -> Gemm, Sigmoid, Gemm, Tanh, Gemm, Clip (0, 6), Sub (a bias), Gemm,
+             Relu, Sub (two values), Gemm, Softmax -> [batch, 5]
+  leaky      an MLP with a LeakyRelu: refused (the node named)
   grouped    a Conv of two groups: refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
@@ -90,9 +92,26 @@ def main():
     ], [init("c1.weight", 8, 3, 3, 3), init("c1.bias", 8, scale=0.1), *bn("bn1", 8), init("c2.weight", 8, 8, 3, 3),
         *bn("bn2", 8), init("c3.weight", 16, 8, 3, 3), init("c3.bias", 16, scale=0.1), init("fc.weight", 5, 16),
         init("fc.bias", 5, scale=0.1)], [3, 8, 8], [5], out)
-    save("sigmoid", [
+    save("acts", [
+        helper.make_node("Gemm", ["input", "w1"], ["h1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("Sigmoid", ["h1"], ["s1"], name="/act1/Sigmoid"),
+        helper.make_node("Gemm", ["s1", "w2"], ["h2"], name="/fc2/Gemm", transB=1),
+        helper.make_node("Tanh", ["h2"], ["t2"], name="/act2/Tanh"),
+        helper.make_node("Gemm", ["t2", "w3", "b3"], ["h3"], name="/fc3/Gemm", transB=1),
+        helper.make_node("Clip", ["h3", "lo", "hi"], ["c3"], name="/act3/Clip"),
+        helper.make_node("Sub", ["c3", "shift"], ["d3"], name="/shift/Sub"),
+        helper.make_node("Gemm", ["d3", "w4"], ["h4"], name="/fc4/Gemm", transB=1),
+        helper.make_node("Relu", ["h4"], ["r4"], name="/act4/Relu"),
+        helper.make_node("Sub", ["h4", "r4"], ["e"], name="/neg/Sub"),
+        helper.make_node("Gemm", ["e", "w5", "b5"], ["z"], name="/fc5/Gemm", transB=1),
+        helper.make_node("Softmax", ["z"], ["output"], name="/softmax/Softmax", axis=-1),
+    ], [init("w1", 16, 8, scale=0.8), init("w2", 16, 16, scale=0.5), init("w3", 16, 16, scale=2.0),
+        init("b3", 16, scale=1.0), numpy_helper.from_array(np.array(0, np.float32), "lo"),
+        numpy_helper.from_array(np.array(6, np.float32), "hi"), init("shift", 16, scale=0.5),
+        init("w4", 16, 16), init("w5", 5, 16), init("b5", 5, scale=0.1)], [8], [5], out)
+    save("leaky", [
         helper.make_node("Gemm", ["input", "w"], ["m"], name="/fc/Gemm", transB=1),
-        helper.make_node("Sigmoid", ["m"], ["output"], name="/act/Sigmoid"),
+        helper.make_node("LeakyRelu", ["m"], ["output"], name="/act/LeakyRelu", alpha=0.01),
     ], [init("w", 4, 8)], [8], [4], out, run=False)
     save("grouped", [
         helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,

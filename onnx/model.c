@@ -8,6 +8,7 @@
 #include "fss/cnn.h" /* fss_fixed_from_float, fss_cnn_fold_bn */
 #include "fss/gates.h"
 #include "fss/onnx_model.h"
+#include "fss/ring.h"
 
 /* ---- lowering ---------------------------------------------------------------------------- */
 
@@ -272,7 +273,27 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (%s): its weight and bias must be float initializers (bias: one an output)", nm,
                           op);
         st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = st.cout;
-    } else if (!strcmp(op, "Add")) {
+    } else if (!strcmp(op, "Sigmoid") || !strcmp(op, "Tanh")) {
+        st.op = op[0] == 'S' ? FSS_ONNX_OP_SIGMOID : FSS_ONNX_OP_TANH, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Softmax")) {
+        const int64_t axis = attr_int(n, "axis", -1);
+        if (nd != 2 || (axis != -1 && axis != 1))
+            return REFUSE("node '%s' (Softmax): over the last axis of a [batch, classes] value", nm);
+        st.op = FSS_ONNX_OP_SOFTMAX, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Clip")) { /* min and max: inputs (opset 11 on) or attributes (before) */
+        const fss_onnx_tensor *lo = n->nin > 1 && *n->in[1] ? fss_onnx_init(L->g, n->in[1]) : NULL,
+                              *hi = n->nin > 2 && *n->in[2] ? fss_onnx_init(L->g, n->in[2]) : NULL;
+        const fss_onnx_attr *alo = fss_onnx_attr_of(n, "min"), *ahi = fss_onnx_attr_of(n, "max");
+        const int have_lo = (lo && lo->count == 1 && lo->f) || (alo && alo->type == FSS_ONNX_ATTR_FLOAT);
+        const int have_hi = (hi && hi->count == 1 && hi->f) || (ahi && ahi->type == FSS_ONNX_ATTR_FLOAT);
+        const float vlo = lo && lo->f ? lo->f[0] : alo ? alo->f : 0, vhi = hi && hi->f ? hi->f[0] : ahi ? ahi->f : 0;
+        if (!have_lo || !have_hi || vlo != 0.0f || !(vhi > 0.0f) || vhi > 65536.0f)
+            return REFUSE("node '%s' (Clip): this version clips to [0, max] with both as constants (ReLU6's)", nm);
+        st.op = FSS_ONNX_OP_CLIP, st.eps = vhi, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Add") || !strcmp(op, "Sub")) {
         const int y = n->nin > 1 ? value_of(L, n->in[1]) : -1;
         st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
@@ -281,15 +302,15 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             size_t sh2[4];
             shape_of(p, y, &nd2, sh2);
             if (nd2 != nd || memcmp(sh, sh2, (size_t)nd * sizeof *sh))
-                return REFUSE("node '%s' (Add): its two values differ in shape (no broadcasting of values)", nm);
-            st.op = FSS_ONNX_OP_ADD, st.b = y;
+                return REFUSE("node '%s' (%s): its two values differ in shape (no broadcasting of values)", nm, op);
+            st.op = op[0] == 'A' ? FSS_ONNX_OP_ADD : FSS_ONNX_OP_SUB, st.b = y;
         } else {
             const size_t per = nd == 4 ? sh[1] : sh[nd - 1];
-            st.op = FSS_ONNX_OP_BIAS;
+            st.op = FSS_ONNX_OP_BIAS, st.trans_b = op[0] == 'S';
             st.bias = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
             if (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per))
-                return REFUSE("node '%s' (Add): a value plus a float initializer of one value a channel ([c], [c, 1, "
-                              "1] or [1, c, 1, 1]) or column ([f] or [1, f])", nm);
+                return REFUSE("node '%s' (%s): a value and a float initializer of one value a channel ([c, 1, 1] or "
+                              "[1, c, 1, 1]) or column ([f] or [1, f])", nm, op);
         }
     } else if (!strcmp(op, "Relu")) {
         st.op = FSS_ONNX_OP_RELU, st.ndim = nd;
@@ -341,9 +362,9 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         }
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
     } else {
-        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Relu, MaxPool, "
-                      "AveragePool, GlobalAveragePool, BatchNormalization (after a Conv), Flatten, Reshape, Identity "
-                      "and Dropout",
+        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Relu, "
+                      "Sigmoid, Tanh, Softmax, Clip, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization "
+                      "(after a Conv), Flatten, Reshape, Identity and Dropout",
                       nm, op);
     }
     if (p->nsteps == FSS_ONNX_MAX_STEPS)
@@ -474,6 +495,26 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_RELU:
+        case FSS_ONNX_OP_SIGMOID:
+        case FSS_ONNX_OP_TANH:
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_SOFTMAX:
+            ok = nd == 2 && sh[1] <= 65536;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_CLIP:
+            ok = st->eps > 0 && st->eps <= 65536;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_SUB:
+            ok = st->b >= 0 && st->b <= (int)i;
+            if (ok) {
+                int nd2 = 0;
+                size_t sh2[4] = {0, 0, 0, 0};
+                shape_of(p, st->b, &nd2, sh2);
+                ok = nd2 == nd && !memcmp(sh, sh2, sizeof sh);
+            }
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_MAXPOOL:
@@ -490,8 +531,8 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         default:
             ok = 0;
         }
-        ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) && (st->b == -1 || st->op == FSS_ONNX_OP_ADD) &&
-             window_ok(st);
+        ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) &&
+             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB) && window_ok(st);
         if (!ok)
             return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent at step %zu ('%s')", i + 1,
                               st->name);
@@ -599,7 +640,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_RESHAPE && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_CLIP && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -810,8 +851,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         /* a value read again later is copied before a step changes it in place */
         val xc = *x;
         int copied = 0;
-        if (x->last > (int)i + 1 && (st->op == FSS_ONNX_OP_CONV || st->op == FSS_ONNX_OP_GEMM || st->op == FSS_ONNX_OP_AVGPOOL ||
-                                     st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_BIAS)) {
+        if (x->last > (int)i + 1 && st->op != FSS_ONNX_OP_RELU && st->op != FSS_ONNX_OP_MAXPOOL &&
+            st->op != FSS_ONNX_OP_RESHAPE) { /* the steps that rescale or move their input */
             memset(&xc.t, 0, sizeof xc.t);
             if ((s = fss_tensor_init(&xc.t, x->t.ndim, x->t.shape, x->t.bits, x->t.scale)) != FSS_OK)
                 break;
@@ -850,7 +891,14 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 memset(&x->t, 0, sizeof x->t);
             else
                 memset(&xc.t, 0, sizeof xc.t);
-            if ((s = weight_in(ev, p, values, st->bias, bits, y->t.scale, 0, 1, bs, NULL, &b)) == FSS_OK)
+            if ((s = weight_in(ev, p, values, st->bias, bits, y->t.scale, 0, 1, bs, NULL, &b)) == FSS_OK && st->trans_b) {
+                fss_tensor nb = {0}; /* Sub: the initializer negated (local) */
+                if ((s = fss_gate_scale(ev, &b, fss_ring_from_signed(-1, bits), &nb)) == FSS_OK) {
+                    fss_tensor_free(&b);
+                    b = nb;
+                }
+            }
+            if (s == FSS_OK)
                 s = add_vector(ev, y, &b);
             break;
         }
@@ -871,6 +919,48 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             s = xc.t.scale > f ? fss_gate_relu_ars(ev, &xc.t, xc.t.scale - f, &y->t) : fss_gate_relu(ev, &xc.t, &y->t);
             y->nonneg = 1;
             break;
+        case FSS_ONNX_OP_SUB: {
+            val yb = V[st->b];
+            fss_tensor bc = {0};
+            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
+            if (s == FSS_OK) {
+                memcpy(bc.v, yb.t.v, yb.t.count * 8);
+                yb.t = bc;
+                if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
+                    s = fss_gate_sub(ev, &xc.t, &yb.t, &y->t);
+                fss_tensor_free(&yb.t);
+            }
+            break;
+        }
+        case FSS_ONNX_OP_SIGMOID:
+            if ((s = rescale(ev, f, &xc)) == FSS_OK)
+                s = fss_gate_sigmoid(ev, &xc.t, &y->t);
+            y->nonneg = 1;
+            break;
+        case FSS_ONNX_OP_TANH: { /* 2 sigmoid(2x) - 1 */
+            fss_tensor x2 = {0}, sg = {0}, s2 = {0};
+            const uint64_t minus1 = fss_ring_from_signed(-((int64_t)1 << f), bits);
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_gate_scale(ev, &xc.t, 2, &x2)) == FSS_OK &&
+                (s = fss_gate_sigmoid(ev, &x2, &sg)) == FSS_OK && (s = fss_gate_scale(ev, &sg, 2, &s2)) == FSS_OK)
+                s = fss_gate_add_const(ev, &s2, &minus1, 1, &y->t);
+            fss_tensor_free(&x2), fss_tensor_free(&sg), fss_tensor_free(&s2);
+            break;
+        }
+        case FSS_ONNX_OP_SOFTMAX:
+            if ((s = rescale(ev, f, &xc)) == FSS_OK)
+                s = fss_gate_softmax(ev, &xc.t, 0, &y->t);
+            y->nonneg = 1;
+            break;
+        case FSS_ONNX_OP_CLIP: { /* relu(x) - relu(x - max) */
+            fss_tensor r1 = {0}, sh = {0}, r2 = {0};
+            const uint64_t cmax = fss_ring_from_signed(-(int64_t)llround(ldexp(st->eps, f)), bits);
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_gate_relu(ev, &xc.t, &r1)) == FSS_OK &&
+                (s = fss_gate_add_const(ev, &xc.t, &cmax, 1, &sh)) == FSS_OK && (s = fss_gate_relu(ev, &sh, &r2)) == FSS_OK)
+                s = fss_gate_sub(ev, &r1, &r2, &y->t);
+            y->nonneg = 1;
+            fss_tensor_free(&r1), fss_tensor_free(&sh), fss_tensor_free(&r2);
+            break;
+        }
         case FSS_ONNX_OP_MAXPOOL:
             s = fss_gate_maxpool_pad(ev, &xc.t, st->k, st->stride, st->pad, &y->t);
             y->nonneg = xc.nonneg;

@@ -37,9 +37,9 @@ wait $pid
     { bad "the secure ONNX LeNet differs from the built-in lenet"; cat "$work/log0" "$work/log1"; }
 # small models (onnx/make_models.py: an MLP of MatMul, a bias Add and Gemm; a CNN with
 # BatchNormalizations folded, a residual Add, a strided Conv, MaxPool with padding,
-# AveragePool, GlobalAveragePool): secure == clear, and the clear fixed point within 4e-3 of
-# onnxruntime's float output
-for m in mlp cnn; do
+# AveragePool, GlobalAveragePool; an MLP of Sigmoid, Tanh, Clip, Sub and Softmax):
+# secure == clear, and the clear fixed point within 4e-3 of onnxruntime's float output
+for m in mlp cnn acts; do
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
         { bad "$m: clear run"; cat "$work/log"; }
@@ -68,7 +68,7 @@ PY
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
 # nodes this version cannot run: refused with the node named, nothing written
-for m in sigmoid:"'/act/Sigmoid' (Sigmoid) is not supported" grouped:"'/dw/Conv' (Conv): this version takes one group"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu) is not supported" grouped:"'/dw/Conv' (Conv): this version takes one group"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }

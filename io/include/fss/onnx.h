@@ -14,7 +14,9 @@
  *   - the graph's inputs that are not initializers are float32 tensors of known rank, each
  *     dimension a number or a name (a dynamic one: the caller fixes it, --batch).
  * With load_values 0 (the dealer, who never sees the weights) the initializers keep their
- * dimensions and no values. */
+ * dimensions and no values (their values may be absent or external: a structure-only
+ * export), but for single float values that are there (a Clip's bounds: the graph's
+ * structure) and int64 ones (shapes, axes). */
 #ifndef FSS_IO_ONNX_H
 #define FSS_IO_ONNX_H
 

@@ -8,10 +8,11 @@
  * text. The ops of this version: Conv (one group, square kernels, equal strides and
  * symmetric pads, no dilation; a BatchNormalization right after it folded in), Gemm
  * (alpha = beta = 1, transA 0, a weight initializer, transB 0 or 1, a 1-d bias), MatMul by
- * a 2-d initializer, Add (two values, or a value and an initializer of one value a channel
- * or column), Relu, MaxPool and AveragePool (square windows), GlobalAveragePool, Flatten,
- * Reshape (to [batch, rest]), Identity and Dropout. Others are refused with their node's
- * name and op.
+ * a 2-d initializer, Add and Sub (two values, or a value and an initializer of one value a
+ * channel or column), Relu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh
+ * twice that), Softmax over the last axis (fss_gate_softmax), Clip to [0, max] (ReLU6),
+ * MaxPool and AveragePool (square windows), GlobalAveragePool, Flatten, Reshape (to
+ * [batch, rest]), Identity and Dropout. Others are refused with their node's name and op.
  *
  * Fixed point, as the CNN family's walk: values at scale f, weights at f, biases at 2f; a
  * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f, so
@@ -35,6 +36,11 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_MAXPOOL,
     FSS_ONNX_OP_AVGPOOL, /* and GlobalAveragePool */
     FSS_ONNX_OP_RESHAPE, /* Flatten, Reshape, Identity, Dropout */
+    FSS_ONNX_OP_SUB,     /* two values */
+    FSS_ONNX_OP_SIGMOID,
+    FSS_ONNX_OP_TANH,    /* 2 sigmoid(2x) - 1 */
+    FSS_ONNX_OP_SOFTMAX, /* over the last axis */
+    FSS_ONNX_OP_CLIP,    /* to [0, eps]: relu(x) - relu(x - eps) (ReLU6's) */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -44,7 +50,7 @@ typedef struct fss_onnx_step {
     size_t shape[4];
     size_t cin, cout, k, stride, pad; /* CONV; k, stride, pad also the pools' */
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
-    int trans_b;            /* GEMM: the initializer is [out][in] */
+    int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
     float eps;
     char name[64];          /* the node's, for messages and progress */
