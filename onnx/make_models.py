@@ -9,7 +9,9 @@ and onnxruntime's float output for each (the tests' reference):
              folded, strided convolution, both pools) -> Flatten -> Gemm -> [batch, 5]
   acts       [batch, 8] -> Gemm, Sigmoid, Gemm, Tanh, Gemm, Clip (0, 6), Sub (a bias), Gemm,
              Relu, Sub (two values), Gemm, Softmax -> [batch, 5]
-  leaky      an MLP with a LeakyRelu: refused (the node named)
+  more       [batch, 3, 6, 6] -> Pad (1), Conv, LeakyRelu, Conv, Mul (0.5), Concat, Div (4),
+             GlobalAveragePool, Flatten, Gemm -> [batch, 3]
+  leaky      an MLP with a LeakyRelu of slope 2: refused (the node named)
   grouped    a Conv of two groups: refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
@@ -109,9 +111,24 @@ def main():
         init("b3", 16, scale=1.0), numpy_helper.from_array(np.array(0, np.float32), "lo"),
         numpy_helper.from_array(np.array(6, np.float32), "hi"), init("shift", 16, scale=0.5),
         init("w4", 16, 16), init("w5", 5, 16), init("b5", 5, scale=0.1)], [8], [5], out)
+    save("more", [
+        helper.make_node("Pad", ["input", "pads"], ["pd"], name="/pad/Pad", mode="constant"),
+        helper.make_node("Conv", ["pd", "k1.weight", "k1.bias"], ["c1"], name="/k1/Conv", kernel_shape=[3, 3]),
+        helper.make_node("LeakyRelu", ["c1"], ["l1"], name="/act/LeakyRelu", alpha=0.1),
+        helper.make_node("Conv", ["l1", "k2.weight"], ["c2"], name="/k2/Conv", kernel_shape=[1, 1]),
+        helper.make_node("Mul", ["c2", "half"], ["m"], name="/half/Mul"),
+        helper.make_node("Concat", ["m", "l1"], ["cat"], name="/cat/Concat", axis=1),
+        helper.make_node("Div", ["cat", "four"], ["dv"], name="/quarter/Div"),
+        helper.make_node("GlobalAveragePool", ["dv"], ["g"], name="/gap/GlobalAveragePool"),
+        helper.make_node("Flatten", ["g"], ["f"], name="/Flatten", axis=1),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transB=1),
+    ], [numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"), init("k1.weight", 4, 3, 3, 3),
+        init("k1.bias", 4, scale=0.1), init("k2.weight", 4, 4, 1, 1), numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+        numpy_helper.from_array(np.array(4.0, np.float32), "four"), init("fc.weight", 3, 8), init("fc.bias", 3, scale=0.1)],
+        [3, 6, 6], [3], out)
     save("leaky", [
         helper.make_node("Gemm", ["input", "w"], ["m"], name="/fc/Gemm", transB=1),
-        helper.make_node("LeakyRelu", ["m"], ["output"], name="/act/LeakyRelu", alpha=0.01),
+        helper.make_node("LeakyRelu", ["m"], ["output"], name="/act/LeakyRelu", alpha=2.0),
     ], [init("w", 4, 8)], [8], [4], out, run=False)
     save("grouped", [
         helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,

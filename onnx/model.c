@@ -293,6 +293,43 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (Clip): this version clips to [0, max] with both as constants (ReLU6's)", nm);
         st.op = FSS_ONNX_OP_CLIP, st.eps = vhi, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
+    } else if ((!strcmp(op, "Mul") || !strcmp(op, "Div")) && n->nin == 2 && fss_onnx_init(L->g, n->in[1])) {
+        const fss_onnx_tensor *c = fss_onnx_init(L->g, n->in[1]);
+        const double v = c->count == 1 && c->f ? (double)c->f[0] : 0;
+        const double k = op[0] == 'M' ? v : v != 0 ? 1 / v : 0;
+        if (c->count != 1 || !c->f || !(fabs(k) > 1e-9 && fabs(k) < 65536))
+            return REFUSE("node '%s' (%s): by a scalar float constant (a factor between 1e-9 and 65536)", nm, op);
+        st.op = FSS_ONNX_OP_SCALE, st.eps = (float)k, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "LeakyRelu")) {
+        const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha");
+        st.op = FSS_ONNX_OP_LEAKY, st.eps = al && al->type == FSS_ONNX_ATTR_FLOAT ? al->f : 0.01f, st.ndim = nd;
+        if (!(st.eps >= 0 && st.eps < 1))
+            return REFUSE("node '%s' (LeakyRelu): a slope in [0, 1)", nm);
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Concat")) {
+        const int y = n->nin == 2 ? value_of(L, n->in[1]) : -1;
+        int nd2 = 0;
+        size_t sh2[4] = {0, 0, 0, 0};
+        if (y >= 0)
+            shape_of(p, y, &nd2, sh2);
+        const int64_t axis = attr_int(n, "axis", 1);
+        if (y < 0 || nd2 != nd || (axis != 1 && axis != 1 - nd) || (nd == 4 && (sh[2] != sh2[2] || sh[3] != sh2[3])))
+            return REFUSE("node '%s' (Concat): two values of the same shape but along axis 1", nm);
+        st.op = FSS_ONNX_OP_CONCAT, st.b = y, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        st.shape[1] = sh[1] + sh2[1];
+    } else if (!strcmp(op, "Pad")) { /* pads [0, 0, t, l, 0, 0, b, r] from an int64 initializer (opset 11 on) */
+        const fss_onnx_tensor *pt = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
+        const fss_onnx_attr *mode = fss_onnx_attr_of(n, "mode");
+        const fss_onnx_tensor *cv = n->nin > 2 && *n->in[2] ? fss_onnx_init(L->g, n->in[2]) : NULL;
+        if (nd != 4 || !pt || pt->dtype != FSS_ONNX_INT64 || pt->count != 8 || !pt->i || pt->i[0] || pt->i[1] || pt->i[4] ||
+            pt->i[5] || pt->i[2] != pt->i[3] || pt->i[2] != pt->i[6] || pt->i[2] != pt->i[7] || pt->i[2] < 0 ||
+            pt->i[2] > 64 || (mode && mode->s && strcmp(mode->s, "constant")) || (cv && (!cv->f || cv->f[0] != 0)))
+            return REFUSE("node '%s' (Pad): zeros, the same on each side of h and w (at most 64)", nm);
+        st.op = FSS_ONNX_OP_PAD, st.pad = (size_t)pt->i[2], st.ndim = 4;
+        memcpy(st.shape, sh, sizeof sh);
+        st.shape[2] += 2 * st.pad, st.shape[3] += 2 * st.pad;
     } else if (!strcmp(op, "Add") || !strcmp(op, "Sub")) {
         const int y = n->nin > 1 ? value_of(L, n->in[1]) : -1;
         st.ndim = nd;
@@ -362,9 +399,10 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         }
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
     } else {
-        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Relu, "
-                      "Sigmoid, Tanh, Softmax, Clip, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization "
-                      "(after a Conv), Flatten, Reshape, Identity and Dropout",
+        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Mul and Div "
+                      "(by a scalar), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, MaxPool, AveragePool, "
+                      "GlobalAveragePool, BatchNormalization (after a Conv), Concat, Pad, Flatten, Reshape, Identity "
+                      "and Dropout",
                       nm, op);
     }
     if (p->nsteps == FSS_ONNX_MAX_STEPS)
@@ -507,6 +545,28 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = st->eps > 0 && st->eps <= 65536;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
+        case FSS_ONNX_OP_SCALE:
+            ok = fabs((double)st->eps) > 1e-9 && fabs((double)st->eps) < 65536;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_LEAKY:
+            ok = st->eps >= 0 && st->eps < 1;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_CONCAT: {
+            int nd2 = 0;
+            size_t sh2[4] = {0, 0, 0, 0};
+            ok = st->b >= 0 && st->b <= (int)i;
+            if (ok)
+                shape_of(p, st->b, &nd2, sh2);
+            ok = ok && nd2 == nd && sh2[0] == sh[0] && (nd == 2 || (sh2[2] == sh[2] && sh2[3] == sh[3]));
+            wnd = nd, memcpy(want, sh, sizeof want), want[1] = sh[1] + sh2[1];
+            break;
+        }
+        case FSS_ONNX_OP_PAD:
+            ok = nd == 4 && st->pad <= 64;
+            wnd = 4, memcpy(want, sh, sizeof want), want[2] = sh[2] + 2 * st->pad, want[3] = sh[3] + 2 * st->pad;
+            break;
         case FSS_ONNX_OP_SUB:
             ok = st->b >= 0 && st->b <= (int)i;
             if (ok) {
@@ -532,7 +592,8 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = 0;
         }
         ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) &&
-             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB) && window_ok(st);
+             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT) &&
+             window_ok(st);
         if (!ok)
             return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent at step %zu ('%s')", i + 1,
                               st->name);
@@ -640,7 +701,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_CLIP && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_PAD && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -852,7 +913,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         val xc = *x;
         int copied = 0;
         if (x->last > (int)i + 1 && st->op != FSS_ONNX_OP_RELU && st->op != FSS_ONNX_OP_MAXPOOL &&
-            st->op != FSS_ONNX_OP_RESHAPE) { /* the steps that rescale or move their input */
+            st->op != FSS_ONNX_OP_RESHAPE && st->op != FSS_ONNX_OP_PAD) { /* the steps that rescale or move their input */
             memset(&xc.t, 0, sizeof xc.t);
             if ((s = fss_tensor_init(&xc.t, x->t.ndim, x->t.shape, x->t.bits, x->t.scale)) != FSS_OK)
                 break;
@@ -932,6 +993,53 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             }
             break;
         }
+        case FSS_ONNX_OP_SCALE: { /* x round(k 2^f): a product, at 2f */
+            if ((s = rescale(ev, f, &xc)) == FSS_OK &&
+                (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &y->t)) == FSS_OK)
+                y->t.scale = 2 * f;
+            y->nonneg = xc.nonneg && st->eps > 0;
+            break;
+        }
+        case FSS_ONNX_OP_LEAKY: { /* (1 - a) relu(x) + a x, at 2f */
+            fss_tensor r = {0}, u = {0}, v2 = {0};
+            const int64_t ka = (int64_t)llround(ldexp(st->eps, f)), kr = ((int64_t)1 << f) - ka;
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_gate_relu(ev, &xc.t, &r)) == FSS_OK &&
+                (s = fss_gate_scale(ev, &r, fss_ring_from_signed(kr, bits), &u)) == FSS_OK &&
+                (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed(ka, bits), &v2)) == FSS_OK &&
+                (s = fss_gate_add(ev, &u, &v2, &y->t)) == FSS_OK)
+                y->t.scale = 2 * f;
+            fss_tensor_free(&r), fss_tensor_free(&u), fss_tensor_free(&v2);
+            break;
+        }
+        case FSS_ONNX_OP_CONCAT: { /* at the larger scale: copies of wires */
+            val yb = V[st->b];
+            fss_tensor bc = {0};
+            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
+            if (s == FSS_OK) {
+                memcpy(bc.v, yb.t.v, yb.t.count * 8);
+                yb.t = bc;
+                if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK &&
+                    (s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
+                    const size_t ca = xc.t.shape[1], cb = yb.t.shape[1], inner = st->ndim == 4 ? st->shape[2] * st->shape[3] : 1;
+                    for (size_t bt = 0; bt < p->batch; bt++) {
+                        memcpy(y->t.v + bt * (ca + cb) * inner, xc.t.v + bt * ca * inner, ca * inner * 8);
+                        memcpy(y->t.v + (bt * (ca + cb) + ca) * inner, yb.t.v + bt * cb * inner, cb * inner * 8);
+                    }
+                    y->nonneg = xc.nonneg && yb.nonneg;
+                }
+                fss_tensor_free(&yb.t);
+            }
+            break;
+        }
+        case FSS_ONNX_OP_PAD: /* public zeros (0 in every walk) around each plane */
+            if ((s = fss_tensor_init(&y->t, 4, st->shape, bits, xc.t.scale)) == FSS_OK) {
+                const size_t h = xc.t.shape[2], w2 = xc.t.shape[3], H = st->shape[2], W2 = st->shape[3];
+                for (size_t pl = 0; pl < st->shape[0] * st->shape[1]; pl++)
+                    for (size_t r = 0; r < h; r++)
+                        memcpy(y->t.v + pl * H * W2 + (r + st->pad) * W2 + st->pad, xc.t.v + pl * h * w2 + r * w2, w2 * 8);
+            }
+            y->nonneg = xc.nonneg;
+            break;
         case FSS_ONNX_OP_SIGMOID:
             if ((s = rescale(ev, f, &xc)) == FSS_OK)
                 s = fss_gate_sigmoid(ev, &xc.t, &y->t);

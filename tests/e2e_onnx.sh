@@ -37,9 +37,10 @@ wait $pid
     { bad "the secure ONNX LeNet differs from the built-in lenet"; cat "$work/log0" "$work/log1"; }
 # small models (onnx/make_models.py: an MLP of MatMul, a bias Add and Gemm; a CNN with
 # BatchNormalizations folded, a residual Add, a strided Conv, MaxPool with padding,
-# AveragePool, GlobalAveragePool; an MLP of Sigmoid, Tanh, Clip, Sub and Softmax):
+# AveragePool, GlobalAveragePool; an MLP of Sigmoid, Tanh, Clip, Sub and Softmax; a CNN of
+# Pad, LeakyRelu, Mul and Div by constants and Concat):
 # secure == clear, and the clear fixed point within 4e-3 of onnxruntime's float output
-for m in mlp cnn acts; do
+for m in mlp cnn acts more; do
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
         { bad "$m: clear run"; cat "$work/log"; }
@@ -68,7 +69,7 @@ PY
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
 # nodes this version cannot run: refused with the node named, nothing written
-for m in leaky:"'/act/LeakyRelu' (LeakyRelu) is not supported" grouped:"'/dw/Conv' (Conv): this version takes one group"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" grouped:"'/dw/Conv' (Conv): this version takes one group"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }

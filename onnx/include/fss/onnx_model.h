@@ -12,7 +12,10 @@
  * channel or column), Relu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh
  * twice that), Softmax over the last axis (fss_gate_softmax), Clip to [0, max] (ReLU6),
  * MaxPool and AveragePool (square windows), GlobalAveragePool, Flatten, Reshape (to
- * [batch, rest]), Identity and Dropout. Others are refused with their node's name and op.
+ * [batch, rest]), Mul and Div by a scalar constant, LeakyRelu, Concat along axis 1, Pad
+ * (zeros, the same on each side of h and w), Identity and Dropout. Others are refused
+ * with their node's name and op. Scalar constants (a Clip's bounds, a Mul's factor, a
+ * LeakyRelu's slope) are the graph's structure: the plan carries them.
  *
  * Fixed point, as the CNN family's walk: values at scale f, weights at f, biases at 2f; a
  * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f, so
@@ -41,6 +44,10 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_TANH,    /* 2 sigmoid(2x) - 1 */
     FSS_ONNX_OP_SOFTMAX, /* over the last axis */
     FSS_ONNX_OP_CLIP,    /* to [0, eps]: relu(x) - relu(x - eps) (ReLU6's) */
+    FSS_ONNX_OP_SCALE,   /* times the public constant eps (Mul, Div by a scalar) */
+    FSS_ONNX_OP_LEAKY,   /* LeakyRelu of slope eps */
+    FSS_ONNX_OP_CONCAT,  /* [a | b] along axis 1 */
+    FSS_ONNX_OP_PAD,     /* zeros around h and w, pad each side */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
