@@ -836,25 +836,103 @@ static fss_status upscale(fss_eval *ev, val *x, int sc)
     return s;
 }
 
-/* Party 0's weight i as ring values at scale sc, transposed [in][out] from [out][in] when
- * rows (the count / rows columns), folded with a BatchNormalization when bn; then input. */
-static fss_status weight_in(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int i, int bits,
-                            int sc, size_t rows, int ndim, const size_t *shape, const float *override, fss_tensor *t)
+/* Every value's scale, as the walk keeps it: an input or an op's output at f; a product
+ * (Conv, Gemm, Mul by a constant, LeakyRelu) at 2f until a ReLU or an op that needs f. */
+static void value_scales(const fss_onnx_plan *p, int f, int *sc)
 {
-    const size_t n = p->weights[i].count;
+    sc[0] = f;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const fss_onnx_step *st = &p->steps[i];
+        const int a = sc[st->a], b = st->b >= 0 ? sc[st->b] : a;
+        int o = f;
+        switch (st->op) {
+        case FSS_ONNX_OP_CONV:
+        case FSS_ONNX_OP_GEMM:
+        case FSS_ONNX_OP_SCALE:
+        case FSS_ONNX_OP_LEAKY:
+            o = 2 * f;
+            break;
+        case FSS_ONNX_OP_ADD:
+        case FSS_ONNX_OP_SUB:
+        case FSS_ONNX_OP_CONCAT:
+            o = a > b ? a : b;
+            break;
+        case FSS_ONNX_OP_BIAS:
+        case FSS_ONNX_OP_MAXPOOL:
+        case FSS_ONNX_OP_RESHAPE:
+        case FSS_ONNX_OP_PAD:
+            o = a;
+            break;
+        case FSS_ONNX_OP_RELU:
+            o = a > f ? f : a;
+            break;
+        default: /* AVGPOOL, SIGMOID, TANH, SOFTMAX, CLIP: after a rescale to f */
+            o = f;
+        }
+        sc[i + 1] = o;
+    }
+}
+
+/* Party 0's weights, all in one input (one round): each use of a weight by a step in step
+ * order (Conv: its weight at f and bias at 2f, folded with a BatchNormalization; Gemm: its
+ * weight [in][out] at f and bias at 2f; an Add's or Sub's initializer at its value's scale),
+ * as ring values. The steps take views of it in the same order. */
+typedef struct weight_use {
+    int w, scale;
+    size_t rows; /* transposed from [rows][count / rows] */
+    const float *ovr;
+} weight_use;
+
+static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, int f, const int *sc, weight_use *u)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const fss_onnx_step *st = &p->steps[i];
+        const int folded = st->bn[0] >= 0 && vals;
+        if (st->op == FSS_ONNX_OP_CONV) {
+            u[k++] = (weight_use){st->w, f, 0, folded ? vals->fw[i] : NULL};
+            if (st->bias >= 0 || st->bn[0] >= 0)
+                u[k++] = (weight_use){st->bias >= 0 ? st->bias : st->bn[1], 2 * f, 0, folded ? vals->fb[i] : NULL};
+        } else if (st->op == FSS_ONNX_OP_GEMM) {
+            u[k++] = (weight_use){st->w, f, st->trans_b ? st->cout : 0, NULL};
+            if (st->bias >= 0)
+                u[k++] = (weight_use){st->bias, 2 * f, 0, NULL};
+        } else if (st->op == FSS_ONNX_OP_BIAS) {
+            u[k++] = (weight_use){st->bias, sc[st->a], 0, NULL};
+        }
+    }
+    return k;
+}
+
+static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
+                                const weight_use *u, size_t nu, fss_tensor *P)
+{
+    size_t total = 0;
+    for (size_t j = 0; j < nu; j++)
+        total += p->weights[u[j].w].count;
     uint64_t *v = NULL;
     const int own = vals && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
-    if (own) {
-        if (!(v = (uint64_t *)malloc((n ? n : 1) * 8)))
-            return FSS_E_NOMEM;
-        const float *w = override ? override : vals->w[i];
-        const size_t cols = rows ? n / rows : 0;
-        for (size_t j = 0; j < n; j++) /* out[c][r] = in[r][c] */
-            v[j] = fss_fixed_from_float(w[rows ? (j % rows) * cols + j / rows : j], sc, bits);
+    if (own && !(v = (uint64_t *)malloc((total ? total : 1) * 8)))
+        return FSS_E_NOMEM;
+    for (size_t j = 0, o = 0; own && j < nu; o += p->weights[u[j].w].count, j++) {
+        const size_t n = p->weights[u[j].w].count, rows = u[j].rows, cols = rows ? n / rows : 0;
+        const float *w = u[j].ovr ? u[j].ovr : vals->w[u[j].w];
+        for (size_t e = 0; e < n; e++) /* out[c][r] = in[r][c] */
+            v[o + e] = fss_fixed_from_float(w[rows ? (e % rows) * cols + e / rows : e], u[j].scale, bits);
     }
-    fss_status s = fss_gate_input(ev, 0, ndim, shape, bits, sc, v, t);
+    const size_t shape[1] = {total ? total : 1};
+    fss_status s = total ? fss_gate_input(ev, 0, 1, shape, bits, 0, v, P) : FSS_OK;
     if (v)
-        fss_free_wiped(v, n * 8);
+        fss_free_wiped(v, total * 8);
+    return s;
+}
+
+/* The next use's view of P, of that shape and scale. */
+static fss_status weight_in(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int sc, fss_tensor *t)
+{
+    fss_status s = fss_tensor_view(P, *off, ndim, shape, sc, t);
+    if (s == FSS_OK)
+        *off += t->count;
     return s;
 }
 
@@ -905,6 +983,17 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         s = fss_gate_input(ev, 1, p->in_ndim, p->in_shape, bits, f, iv, &V[0].t);
     if (iv)
         fss_free_wiped(iv, nin * 8);
+    /* party 0's weights, one input */
+    int *sc = (int *)calloc(nv, sizeof *sc);
+    weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
+    fss_tensor P = {0};
+    size_t poff = 0;
+    if (s == FSS_OK && (!sc || !uses))
+        s = FSS_E_NOMEM;
+    if (s == FSS_OK) {
+        value_scales(p, f, sc);
+        s = weights_input(ev, p, values, bits, uses, weight_uses(p, values, f, sc, uses), &P);
+    }
     for (size_t i = 0; s == FSS_OK && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
         val *x = &V[st->a], *y = &V[i + 1];
@@ -923,15 +1012,11 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         switch (st->op) {
         case FSS_ONNX_OP_CONV: {
             const size_t ws[4] = {st->cout, st->cin, st->k, st->k}, bs[1] = {st->cout};
-            const int own = values && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
-            const float *fw = own && st->bn[0] >= 0 ? values->fw[i] : NULL, *fb = own && st->bn[0] >= 0 ? values->fb[i] : NULL;
             fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
-            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(ev, p, values, st->w, bits, f, 0, 4, ws, fw, &w)) == FSS_OK)
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(&P, &poff, 4, ws, f, &w)) == FSS_OK)
                 s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
-            if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) {
-                /* the bias at 2f (a folded one's own; an absent one 0 unless folded) */
-                const int bi = st->bias >= 0 ? st->bias : st->bn[1];
-                if ((s = weight_in(ev, p, values, bi, bits, 2 * f, 0, 1, bs, fb, &b)) == FSS_OK)
+            if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) { /* the bias at 2f (a folded one's own) */
+                if ((s = weight_in(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
                     s = add_vector(ev, y, &b);
             }
             break;
@@ -939,9 +1024,9 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         case FSS_ONNX_OP_GEMM: {
             const size_t ws[2] = {st->cin, st->cout}, bs[1] = {st->cout};
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
-                (s = weight_in(ev, p, values, st->w, bits, f, st->trans_b ? st->cout : 0, 2, ws, NULL, &w)) == FSS_OK)
+                (s = weight_in(&P, &poff, 2, ws, f, &w)) == FSS_OK)
                 s = fss_gate_matmul(ev, &xc.t, &w, &y->t);
-            if (s == FSS_OK && st->bias >= 0 && (s = weight_in(ev, p, values, st->bias, bits, 2 * f, 0, 1, bs, NULL, &b)) == FSS_OK)
+            if (s == FSS_OK && st->bias >= 0 && (s = weight_in(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
                 s = add_vector(ev, y, &b);
             break;
         }
@@ -952,7 +1037,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 memset(&x->t, 0, sizeof x->t);
             else
                 memset(&xc.t, 0, sizeof xc.t);
-            if ((s = weight_in(ev, p, values, st->bias, bits, y->t.scale, 0, 1, bs, NULL, &b)) == FSS_OK && st->trans_b) {
+            if ((s = weight_in(&P, &poff, 1, bs, y->t.scale, &b)) == FSS_OK && st->trans_b) {
                 fss_tensor nb = {0}; /* Sub: the initializer negated (local) */
                 if ((s = fss_gate_scale(ev, &b, fss_ring_from_signed(-1, bits), &nb)) == FSS_OK) {
                     fss_tensor_free(&b);
@@ -1103,6 +1188,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         s = fss_gate_output(ev, 1, &o->t, out);
     for (size_t v = 0; v < nv; v++)
         fss_tensor_free(&V[v].t);
-    free(V);
+    fss_tensor_free(&P);
+    free(V), free(sc), free(uses);
     return s;
 }
