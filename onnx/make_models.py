@@ -9,10 +9,11 @@ and onnxruntime's float output for each (the tests' reference):
              folded, strided convolution, both pools) -> Flatten -> Gemm -> [batch, 5]
   acts       [batch, 8] -> Gemm, Sigmoid, Gemm, Tanh, Gemm, Clip (0, 6), Sub (a bias), Gemm,
              Relu, Sub (two values), Gemm, Softmax -> [batch, 5]
-  more       [batch, 3, 6, 6] -> Pad (1), Conv, LeakyRelu, Conv, Mul (0.5), Concat, Div (4),
-             GlobalAveragePool, Flatten, Gemm -> [batch, 3]
+  more       [batch, 3, 6, 6] -> Pad (1), Conv, LeakyRelu, Conv, Mul (0.5), Concat (of three),
+             Div (4), AveragePool (3, pad 1 counted), GlobalAveragePool, Flatten, Gemm -> [batch, 3]
   leaky      an MLP with a LeakyRelu of slope 2: refused (the node named)
   grouped    a Conv of two groups: refused
+  avgpad     an AveragePool with pads not counted (ONNX's default): refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
                                               onnxruntime from PyPI)
@@ -117,14 +118,16 @@ def main():
         helper.make_node("LeakyRelu", ["c1"], ["l1"], name="/act/LeakyRelu", alpha=0.1),
         helper.make_node("Conv", ["l1", "k2.weight"], ["c2"], name="/k2/Conv", kernel_shape=[1, 1]),
         helper.make_node("Mul", ["c2", "half"], ["m"], name="/half/Mul"),
-        helper.make_node("Concat", ["m", "l1"], ["cat"], name="/cat/Concat", axis=1),
+        helper.make_node("Concat", ["m", "l1", "c1"], ["cat"], name="/cat/Concat", axis=1),
         helper.make_node("Div", ["cat", "four"], ["dv"], name="/quarter/Div"),
-        helper.make_node("GlobalAveragePool", ["dv"], ["g"], name="/gap/GlobalAveragePool"),
+        helper.make_node("AveragePool", ["dv"], ["ap"], name="/ap/AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         strides=[1, 1], count_include_pad=1),
+        helper.make_node("GlobalAveragePool", ["ap"], ["g"], name="/gap/GlobalAveragePool"),
         helper.make_node("Flatten", ["g"], ["f"], name="/Flatten", axis=1),
         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transB=1),
     ], [numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"), init("k1.weight", 4, 3, 3, 3),
         init("k1.bias", 4, scale=0.1), init("k2.weight", 4, 4, 1, 1), numpy_helper.from_array(np.array(0.5, np.float32), "half"),
-        numpy_helper.from_array(np.array(4.0, np.float32), "four"), init("fc.weight", 3, 8), init("fc.bias", 3, scale=0.1)],
+        numpy_helper.from_array(np.array(4.0, np.float32), "four"), init("fc.weight", 3, 12), init("fc.bias", 3, scale=0.1)],
         [3, 6, 6], [3], out)
     save("leaky", [
         helper.make_node("Gemm", ["input", "w"], ["m"], name="/fc/Gemm", transB=1),
@@ -134,6 +137,10 @@ def main():
         helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,
                          pads=[1, 1, 1, 1]),
     ], [init("w", 4, 1, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
+    save("avgpad", [
+        helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+    ], [], [2, 6, 6], [2, 6, 6], out, run=False)
 
 
 if __name__ == "__main__":

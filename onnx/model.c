@@ -21,6 +21,7 @@ typedef struct lower {
     const char **step_out; /* the node output each step makes (while lowering) */
     char *err;
     size_t err_len;
+    size_t cap; /* steps room: a node lowers to at most max(1, its inputs) steps */
 } lower;
 
 static int value_of(const lower *L, const char *name)
@@ -191,6 +192,28 @@ static int bias_dims(const fss_onnx_tensor *t, int ndim, size_t n)
 
 #define REFUSE(...) fss_errorf(L->err, L->err_len, FSS_E_FORMAT, __VA_ARGS__)
 
+/* Appends a step node n lowers to; named: the node's output is the step's (a node that
+ * lowers to several steps names only its last). */
+static fss_status push_step(lower *L, const fss_onnx_node *n, const fss_onnx_step *st, int named)
+{
+    fss_onnx_plan *p = L->p;
+    const char *op = n->op, *nm = *n->name ? n->name : "(unnamed)";
+    if (p->nsteps == FSS_ONNX_MAX_STEPS || p->nsteps == L->cap)
+        return REFUSE("the graph has more than %zu steps", p->nsteps);
+    if (!count_of(st->ndim, st->shape))
+        return REFUSE("node '%s' (%s): its output of %zu x %zu x %zu x %zu is empty or over %llu elements", nm, op,
+                      st->shape[0], st->shape[1], st->shape[2], st->shape[3], (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
+    if (!window_ok(st))
+        return REFUSE("node '%s' (%s): its window of %zu x %zu over its input is too large (at most %d a side, and a "
+                      "window's values at most %llu in all)", nm, op, st->k, st->k, FSS_ONNX_MAX_WINDOW,
+                      (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
+    L->step_out[p->nsteps] = named ? n->out[0] : "";
+    p->steps[p->nsteps++] = *st;
+    if (named)
+        name_value(L, n->out[0], (int)p->nsteps);
+    return FSS_OK;
+}
+
 static fss_status lower_node(lower *L, const fss_onnx_node *n)
 {
     fss_onnx_plan *p = L->p;
@@ -307,18 +330,30 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         if (!(st.eps >= 0 && st.eps < 1))
             return REFUSE("node '%s' (LeakyRelu): a slope in [0, 1)", nm);
         memcpy(st.shape, sh, sizeof sh);
-    } else if (!strcmp(op, "Concat")) {
-        const int y = n->nin == 2 ? value_of(L, n->in[1]) : -1;
-        int nd2 = 0;
-        size_t sh2[4] = {0, 0, 0, 0};
-        if (y >= 0)
-            shape_of(p, y, &nd2, sh2);
+    } else if (!strcmp(op, "Concat")) { /* of k values: k - 1 steps, each of two (wires copied) */
         const int64_t axis = attr_int(n, "axis", 1);
-        if (y < 0 || nd2 != nd || (axis != 1 && axis != 1 - nd) || (nd == 4 && (sh[2] != sh2[2] || sh[3] != sh2[3])))
-            return REFUSE("node '%s' (Concat): two values of the same shape but along axis 1", nm);
-        st.op = FSS_ONNX_OP_CONCAT, st.b = y, st.ndim = nd;
+        int acc = x;
+        if (n->nin < 2 || (axis != 1 && axis != 1 - nd))
+            return REFUSE("node '%s' (Concat): of two or more values along axis 1", nm);
+        st.op = FSS_ONNX_OP_CONCAT, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
-        st.shape[1] = sh[1] + sh2[1];
+        for (size_t i = 1; i < n->nin; i++) {
+            const int y = value_of(L, n->in[i]);
+            int nd2 = 0;
+            size_t sh2[4] = {0, 0, 0, 0};
+            if (y >= 0)
+                shape_of(p, y, &nd2, sh2);
+            if (y < 0 || nd2 != nd || (nd == 4 && (sh[2] != sh2[2] || sh[3] != sh2[3])))
+                return REFUSE("node '%s' (Concat): its values must be of the graph and of the same shape but along "
+                              "axis 1 (input %zu: '%s')", nm, i, n->in[i]);
+            st.a = acc, st.b = y, st.shape[1] += sh2[1];
+            if (i + 1 < n->nin) { /* a step between */
+                fss_status s = push_step(L, n, &st, 0);
+                if (s != FSS_OK)
+                    return s;
+                acc = (int)p->nsteps;
+            }
+        }
     } else if (!strcmp(op, "Pad")) { /* pads [0, 0, t, l, 0, 0, b, r] from an int64 initializer (opset 11 on) */
         const fss_onnx_tensor *pt = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
         const fss_onnx_attr *mode = fss_onnx_attr_of(n, "mode");
@@ -363,10 +398,20 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
                    attr_int(n, "ceil_mode", 0) || !unit_dilations(n) || k < 1 || s < 1) {
             return REFUSE("node '%s' (%s): a square window, equal strides, symmetric pads, no ceil mode", nm, op);
         }
-        if ((global && sh[2] != sh[3]) || (avg && pad) || 2 * pad > k || sh[2] + 2 * (size_t)pad < (size_t)k ||
-            sh[3] + 2 * (size_t)pad < (size_t)k)
-            return REFUSE("node '%s' (%s): this version pools square inputs, averages without padding, and pads at "
-                          "most half a window", nm, op);
+        if ((global && sh[2] != sh[3]) || (avg && pad && !attr_int(n, "count_include_pad", 0)) || 2 * pad > k ||
+            sh[2] + 2 * (size_t)pad < (size_t)k || sh[3] + 2 * (size_t)pad < (size_t)k)
+            return REFUSE("node '%s' (%s): this version pools square inputs, pads at most half a window, and "
+                          "averages over padding only counting it (count_include_pad = 1, PyTorch's default)", nm, op);
+        if (avg && pad) { /* the zeros counted: a Pad step, then the pool without */
+            fss_onnx_step pd = st;
+            pd.op = FSS_ONNX_OP_PAD, pd.pad = (size_t)pad, pd.ndim = 4;
+            memcpy(pd.shape, sh, sizeof sh);
+            pd.shape[2] += 2 * pd.pad, pd.shape[3] += 2 * pd.pad;
+            fss_status ps = push_step(L, n, &pd, 0);
+            if (ps != FSS_OK)
+                return ps;
+            st.a = (int)p->nsteps, sh[2] = pd.shape[2], sh[3] = pd.shape[3], pad = 0;
+        }
         st.op = avg ? FSS_ONNX_OP_AVGPOOL : FSS_ONNX_OP_MAXPOOL;
         st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
         st.ndim = 4, st.shape[0] = sh[0], st.shape[1] = sh[1];
@@ -405,19 +450,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
                       "and Dropout",
                       nm, op);
     }
-    if (p->nsteps == FSS_ONNX_MAX_STEPS)
-        return REFUSE("the graph has more than %d steps", FSS_ONNX_MAX_STEPS);
-    if (!count_of(st.ndim, st.shape))
-        return REFUSE("node '%s' (%s): its output of %zu x %zu x %zu x %zu is empty or over %llu elements", nm, op,
-                      st.shape[0], st.shape[1], st.shape[2], st.shape[3], (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    if (!window_ok(&st))
-        return REFUSE("node '%s' (%s): its window of %zu x %zu over its input is too large (at most %d a side, and a "
-                      "window's values at most %llu in all)", nm, op, st.k, st.k, FSS_ONNX_MAX_WINDOW,
-                      (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    L->step_out[p->nsteps] = n->out[0];
-    p->steps[p->nsteps++] = st;
-    name_value(L, n->out[0], (int)p->nsteps);
-    return FSS_OK;
+    return push_step(L, n, &st, 1);
 }
 
 fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err, size_t err_len)
@@ -442,12 +475,15 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len};
-    p->steps = (fss_onnx_step *)calloc(g->nnodes + 1, sizeof *p->steps);
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1};
+    for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++)
+        L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 1;
+    L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
+    p->steps = (fss_onnx_step *)calloc(L.cap, sizeof *p->steps);
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
     L.names = (const char **)calloc(g->nnodes + 2, sizeof *L.names);
     L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
-    L.step_out = (const char **)calloc(g->nnodes + 1, sizeof *L.step_out);
+    L.step_out = (const char **)calloc(L.cap, sizeof *L.step_out);
     fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out
                        ? FSS_OK
                        : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");

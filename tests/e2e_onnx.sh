@@ -69,7 +69,8 @@ PY
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
 # nodes this version cannot run: refused with the node named, nothing written
-for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" grouped:"'/dw/Conv' (Conv): this version takes one group"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" grouped:"'/dw/Conv' (Conv): this version takes one group" \
+    avgpad:"'/ap/AveragePool' (AveragePool): this version pools square inputs, pads at most half a window, and averages over padding only counting it"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }
