@@ -87,7 +87,8 @@ static fss_status onnx_configure(void **state, const char *model, fss_role role,
         batch = r->input.ndim ? r->input.shape[0] : 1;
     r->batch = batch;
     if ((s = fss_onnx_read(path, role == FSS_ROLE_CLEAR, &r->g, err, err_len)) != FSS_OK ||
-        (s = fss_onnx_lower(r->g, batch, &r->plan, err, err_len)) != FSS_OK)
+        (s = fss_onnx_lower(r->g, batch, &r->plan, err, err_len)) != FSS_OK ||
+        (s = fss_onnx_plan_fits(&r->plan, r->bits, r->scale, err, err_len)) != FSS_OK)
         return s;
     if (!(r->plan_text = fss_onnx_plan_text(&r->plan)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
@@ -136,6 +137,8 @@ static fss_status onnx_use_plan(void *state, const uint8_t *bytes, size_t len, c
 {
     onnx_run *r = (onnx_run *)state;
     fss_status s = fss_onnx_plan_parse((const char *)bytes, len, &r->plan, err, err_len);
+    if (s == FSS_OK)
+        s = fss_onnx_plan_fits(&r->plan, r->bits, r->scale, err, err_len);
     if (s == FSS_OK && r->plan.batch != r->batch)
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "the key file's plan is for batches of %zu, its description %zu",
                        r->plan.batch, r->batch);

@@ -13,6 +13,10 @@ and onnxruntime's float output for each (the tests' reference):
              Div (4), AveragePool (3, pad 1 counted), GlobalAveragePool, Flatten, Gemm -> [batch, 3]
   leaky      an MLP with a LeakyRelu of slope 2: refused (the node named)
   grouped    a Conv of two groups: refused
+  norm       [batch, 8] -> Gemm, LayerNormalization, GELU (PyTorch's Erf pattern: Div, Erf,
+             Add, Mul, Mul), Gemm, Add (the residual), LayerNormalization (no bias), Gemm
+             -> [batch, 4] (opset 17)
+  gelu       [batch, 8] -> Gemm, Gelu, Gemm, Gelu (tanh), Gemm -> [batch, 4] (opset 20)
   avgpad     an AveragePool with pads not counted (ONNX's default): refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
@@ -46,11 +50,11 @@ def bn(prefix, c):
             numpy_helper.from_array(rng.uniform(0.5, 1.5, c).astype(np.float32), prefix + ".running_var")]
 
 
-def save(name, nodes, inits, in_shape, out_shape, out_dir, run=True):
+def save(name, nodes, inits, in_shape, out_shape, out_dir, run=True, opset=13):
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch"] + in_shape)],
                               [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch"] + out_shape)], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fsskit")
-    model.ir_version = 8
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="fsskit")
+    model.ir_version = 8 if opset <= 18 else 9
     onnx.checker.check_model(model)
     path = os.path.join(out_dir, name + ".onnx")
     onnx.save(model, path)
@@ -137,6 +141,33 @@ def main():
         helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,
                          pads=[1, 1, 1, 1]),
     ], [init("w", 4, 1, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
+    save("norm", [  # opset 17: LayerNormalization; GELU as PyTorch writes nn.GELU() there
+        helper.make_node("Gemm", ["input", "w1", "b1"], ["h1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("LayerNormalization", ["h1", "ln1.weight", "ln1.bias"], ["n1"], name="/ln1/LayerNormalization",
+                         axis=-1, epsilon=1e-5),
+        helper.make_node("Div", ["n1", "sqrt2"], ["g1"], name="/act/Div"),
+        helper.make_node("Erf", ["g1"], ["g2"], name="/act/Erf"),
+        helper.make_node("Add", ["g2", "one"], ["g3"], name="/act/Add"),
+        helper.make_node("Mul", ["n1", "g3"], ["g4"], name="/act/Mul"),
+        helper.make_node("Mul", ["g4", "half"], ["g5"], name="/act/Mul_1"),
+        helper.make_node("Gemm", ["g5", "w2"], ["h2"], name="/fc2/Gemm", transB=1),
+        helper.make_node("Add", ["h2", "h1"], ["r"], name="/residual/Add"),
+        helper.make_node("LayerNormalization", ["r", "ln2.weight"], ["n2"], name="/ln2/LayerNormalization", axis=1),
+        helper.make_node("Gemm", ["n2", "w3", "b3"], ["output"], name="/head/Gemm", transB=1),
+    ], [init("w1", 16, 8), init("b1", 16, scale=0.1),
+        numpy_helper.from_array(rng.uniform(0.5, 1.5, 16).astype(np.float32), "ln1.weight"), init("ln1.bias", 16, scale=0.1),
+        numpy_helper.from_array(np.array(1.4142135381698608, np.float32), "sqrt2"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"), numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+        init("w2", 16, 16, scale=0.25), numpy_helper.from_array(rng.uniform(0.5, 1.5, 16).astype(np.float32), "ln2.weight"),
+        init("w3", 4, 16, scale=0.25), init("b3", 4, scale=0.1)], [8], [4], out, opset=17)
+    save("gelu", [  # opset 20's Gelu, exact and tanh
+        helper.make_node("Gemm", ["input", "w1"], ["h1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("Gelu", ["h1"], ["a1"], name="/act1/Gelu"),
+        helper.make_node("Gemm", ["a1", "w2"], ["h2"], name="/fc2/Gemm", transB=1),
+        helper.make_node("Gelu", ["h2"], ["a2"], name="/act2/Gelu", approximate="tanh"),
+        helper.make_node("Gemm", ["a2", "w3"], ["output"], name="/fc3/Gemm", transB=1),
+    ], [init("w1", 16, 8, scale=1.0), init("w2", 16, 16, scale=0.5), init("w3", 4, 16, scale=0.25)], [8], [4], out,
+        opset=20)
     save("avgpad", [
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          pads=[1, 1, 1, 1]),

@@ -22,6 +22,7 @@ typedef struct lower {
     char *err;
     size_t err_len;
     size_t cap; /* steps room: a node lowers to at most max(1, its inputs) steps */
+    unsigned char *done; /* nodes an earlier node's pattern took in (the Erf GELU's) */
 } lower;
 
 static int value_of(const lower *L, const char *name)
@@ -113,6 +114,69 @@ static int is_alias(const fss_onnx_node *n) { return !strcmp(n->op, "Identity") 
 
 /* How many node inputs (and graph outputs) read name, through the names Identity and
  * Dropout give the same value (an alias's readers count, not the alias). */
+/* The node that alone reads name (not an output of the graph; no alias between): its
+ * index, or -1. */
+static long sole_reader(const fss_onnx_graph *g, const char *name)
+{
+    long who = -1;
+    for (size_t i = 0; i < g->noutputs; i++)
+        if (!strcmp(g->outputs[i].name, name))
+            return -1;
+    for (size_t i = 0; i < g->nnodes; i++)
+        for (size_t j = 0; j < g->nodes[i].nin; j++)
+            if (!strcmp(g->nodes[i].in[j], name)) {
+                if (who >= 0 && who != (long)i)
+                    return -1;
+                who = (long)i;
+            }
+    return who;
+}
+
+/* The scalar float constant name holds (an initializer of one value), or NAN. */
+static double scalar_of(const fss_onnx_graph *g, const char *name)
+{
+    const fss_onnx_tensor *t = fss_onnx_init(g, name);
+    return t && t->count == 1 && t->f ? (double)t->f[0] : NAN;
+}
+
+/* The input of node n other than name that is a scalar constant: its value, or NAN. */
+static double other_scalar(const fss_onnx_graph *g, const fss_onnx_node *n, const char *name)
+{
+    if (n->nin != 2 || (strcmp(n->in[0], name) && strcmp(n->in[1], name)))
+        return NAN;
+    return scalar_of(g, strcmp(n->in[0], name) ? n->in[0] : n->in[1]);
+}
+
+/* PyTorch's GELU below opset 20, from the Div (or Mul by 1/sqrt 2) at node i:
+ * Div(x, sqrt 2), Erf, Add(., 1), Mul(x, .), Mul(., 0.5), each alone reading the one
+ * before; the index of the last node, or -1. */
+static long erf_gelu(const fss_onnx_graph *g, size_t i)
+{
+    const fss_onnx_node *d = &g->nodes[i];
+    const char *x = d->nin == 2 ? d->in[0] : "";
+    const double c = d->nin == 2 ? scalar_of(g, d->in[1]) : NAN;
+    if (!d->nout || !((!strcmp(d->op, "Div") && fabs(c - 1.4142135) < 1e-5) ||
+                      (!strcmp(d->op, "Mul") && fabs(c - 0.70710678) < 1e-5)))
+        return -1;
+    const long e = sole_reader(g, d->out[0]);
+    if (e < 0 || strcmp(g->nodes[e].op, "Erf") || !g->nodes[e].nout)
+        return -1;
+    const long a = sole_reader(g, g->nodes[e].out[0]);
+    if (a < 0 || strcmp(g->nodes[a].op, "Add") || other_scalar(g, &g->nodes[a], g->nodes[e].out[0]) != 1.0 ||
+        !g->nodes[a].nout)
+        return -1;
+    const long m = sole_reader(g, g->nodes[a].out[0]);
+    const fss_onnx_node *mn = m >= 0 ? &g->nodes[m] : NULL;
+    if (!mn || strcmp(mn->op, "Mul") || mn->nin != 2 || !mn->nout ||
+        !((!strcmp(mn->in[0], x) && !strcmp(mn->in[1], g->nodes[a].out[0])) ||
+          (!strcmp(mn->in[1], x) && !strcmp(mn->in[0], g->nodes[a].out[0]))))
+        return -1;
+    const long h = sole_reader(g, mn->out[0]);
+    if (h < 0 || strcmp(g->nodes[h].op, "Mul") || other_scalar(g, &g->nodes[h], mn->out[0]) != 0.5 || !g->nodes[h].nout)
+        return -1;
+    return h;
+}
+
 static size_t readers(const fss_onnx_graph *g, const char *name)
 {
     size_t k = 0, top = 0, cap = 16;
@@ -259,7 +323,35 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     if (x < 0)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
-    if (!strcmp(op, "Conv")) {
+    const long gelu_end = erf_gelu(L->g, (size_t)(n - L->g->nodes));
+    if (gelu_end >= 0 || !strcmp(op, "Gelu")) { /* opset 20's, or PyTorch's Erf pattern before it */
+        const fss_onnx_attr *ap = fss_onnx_attr_of(n, "approximate");
+        if (ap && ap->s && strcmp(ap->s, "none") && strcmp(ap->s, "tanh"))
+            return REFUSE("node '%s' (Gelu): approximate '%s' (none or tanh)", nm, ap->s);
+        st.op = FSS_ONNX_OP_GELU, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        if (gelu_end >= 0) { /* the nodes taken in; the last one's output is the step's */
+            for (long j = (long)(n - L->g->nodes) + 1; j <= gelu_end; j++)
+                L->done[j] = 1;
+            const fss_onnx_node *last = &L->g->nodes[gelu_end];
+            fss_status ps = push_step(L, last, &st, 1);
+            return ps;
+        }
+    } else if (!strcmp(op, "LayerNormalization")) {
+        const int64_t axis = attr_int(n, "axis", -1);
+        const fss_onnx_attr *e = fss_onnx_attr_of(n, "epsilon");
+        st.w = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
+        st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
+        if (nd != 2 || (axis != -1 && axis != 1) || sh[1] > 4096 || st.w < 0 ||
+            !bias_dims(fss_onnx_init(L->g, n->in[1]), 1, sh[1]) || (n->nin > 2 && *n->in[2] &&
+            (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, sh[1]))) || n->nout > 1)
+            return REFUSE("node '%s' (LayerNormalization): over the last axis (at most 4096) of a [batch, features] "
+                          "value, its scale and bias float initializers of one value a feature", nm);
+        st.op = FSS_ONNX_OP_LAYERNORM, st.ndim = nd, st.eps = e && e->type == FSS_ONNX_ATTR_FLOAT ? e->f : 1e-5f;
+        if (!(st.eps > 0 && st.eps < 1))
+            return REFUSE("node '%s' (LayerNormalization): an epsilon in (0, 1)", nm);
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Conv")) {
         const fss_onnx_tensor *W = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
         int64_t k = 0, s = 1, pad = 0;
         if (!W || W->ndim != 4 || W->dims[2] != W->dims[3] || nd != 4 || (size_t)W->dims[1] != sh[1] ||
@@ -445,7 +537,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
     } else {
         return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Mul and Div "
-                      "(by a scalar), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, MaxPool, AveragePool, "
+                      "(by a scalar), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
+                      "LayerNormalization, MaxPool, AveragePool, "
                       "GlobalAveragePool, BatchNormalization (after a Conv), Concat, Pad, Flatten, Reshape, Identity "
                       "and Dropout",
                       nm, op);
@@ -475,7 +568,7 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1};
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL};
     for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++)
         L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 1;
     L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
@@ -484,18 +577,20 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
     L.names = (const char **)calloc(g->nnodes + 2, sizeof *L.names);
     L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
     L.step_out = (const char **)calloc(L.cap, sizeof *L.step_out);
-    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out
+    L.done = (unsigned char *)calloc(g->nnodes + 1, 1);
+    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out && L.done
                        ? FSS_OK
                        : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK)
         name_value(&L, in->name, 0);
     for (size_t i = 0; s == FSS_OK && i < g->nnodes; i++)
-        s = lower_node(&L, &g->nodes[i]);
+        if (!L.done[i])
+            s = lower_node(&L, &g->nodes[i]);
     if (s == FSS_OK && (p->output = value_of(&L, g->outputs[0].name)) <= 0)
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "the output '%s' is the input itself", g->outputs[0].name);
     if (s == FSS_OK)
         s = fss_onnx_plan_check(p, err, err_len);
-    free(L.names), free(L.ids), free(L.step_out);
+    free(L.names), free(L.ids), free(L.step_out), free(L.done);
     if (s != FSS_OK)
         fss_onnx_plan_free(p);
     return s;
@@ -571,6 +666,12 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         case FSS_ONNX_OP_RELU:
         case FSS_ONNX_OP_SIGMOID:
         case FSS_ONNX_OP_TANH:
+        case FSS_ONNX_OP_GELU:
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_LAYERNORM:
+            ok = nd == 2 && sh[1] <= 4096 && weight_ok(p, st->w, sh[1]) && (st->bias < 0 || weight_ok(p, st->bias, sh[1])) &&
+                 st->eps > 0 && st->eps < 1;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_SOFTMAX:
@@ -636,6 +737,36 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
     }
     if (!ok)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent (its input or output)");
+    return FSS_OK;
+}
+
+fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const fss_onnx_step *st = &p->steps[i];
+        int fmin = 1, nmin = 0;
+        const char *what = NULL;
+        switch (st->op) { /* the gates' needs (runtime/include/fss/gates.h) */
+        case FSS_ONNX_OP_SIGMOID:
+        case FSS_ONNX_OP_TANH:
+            fmin = 8, nmin = f + 6, what = "a sigmoid";
+            break;
+        case FSS_ONNX_OP_SOFTMAX:
+            fmin = 12, nmin = 2 * f + 17, what = "a softmax";
+            break;
+        case FSS_ONNX_OP_GELU:
+            fmin = 7, nmin = f + 12, what = "a GELU";
+            break;
+        case FSS_ONNX_OP_LAYERNORM:
+            fmin = 8, nmin = 2 * f + 26, what = "a LayerNormalization";
+            break;
+        default:
+            break;
+        }
+        if (what && (f < fmin || bits < nmin))
+            return fss_errorf(err, err_len, FSS_E_ARG, "node '%s': %s needs --scale %d or more, and at --scale %d "
+                              "--bits %d or more (have --bits %d)", st->name, what, fmin, f, nmin, bits);
+    }
     return FSS_OK;
 }
 
@@ -737,7 +868,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_PAD && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_LAYERNORM && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -810,6 +941,12 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int
             s = fits(v->w[st->w], p->weights[st->w].count, scale, bits, "initializer", p->weights[st->w].name, err, err_len);
             if (s == FSS_OK && st->bias >= 0)
                 s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
+                         p->weights[st->bias].name, err, err_len);
+        } else if (st->op == FSS_ONNX_OP_LAYERNORM) {
+            s = fits(v->w[st->w], p->weights[st->w].count, scale, bits, "initializer", p->weights[st->w].name, err,
+                     err_len);
+            if (s == FSS_OK && st->bias >= 0)
+                s = fits(v->w[st->bias], p->weights[st->bias].count, scale, bits, "initializer",
                          p->weights[st->bias].name, err, err_len);
         } else if (st->op == FSS_ONNX_OP_BIAS) { /* at f or 2f, as the value it is added to */
             s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
@@ -935,6 +1072,10 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
                 u[k++] = (weight_use){st->bias, 2 * f, 0, NULL};
         } else if (st->op == FSS_ONNX_OP_BIAS) {
             u[k++] = (weight_use){st->bias, sc[st->a], 0, NULL};
+        } else if (st->op == FSS_ONNX_OP_LAYERNORM) { /* gamma and beta at f */
+            u[k++] = (weight_use){st->w, f, 0, NULL};
+            if (st->bias >= 0)
+                u[k++] = (weight_use){st->bias, f, 0, NULL};
         }
     }
     return k;
@@ -1173,6 +1314,18 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 (s = fss_gate_sigmoid(ev, &x2, &sg)) == FSS_OK && (s = fss_gate_scale(ev, &sg, 2, &s2)) == FSS_OK)
                 s = fss_gate_add_const(ev, &s2, &minus1, 1, &y->t);
             fss_tensor_free(&x2), fss_tensor_free(&sg), fss_tensor_free(&s2);
+            break;
+        }
+        case FSS_ONNX_OP_GELU:
+            if ((s = rescale(ev, f, &xc)) == FSS_OK)
+                s = fss_gate_gelu(ev, &xc.t, &y->t);
+            break;
+        case FSS_ONNX_OP_LAYERNORM: { /* no bias: public zeros */
+            const size_t ds[1] = {st->shape[1]};
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(&P, &poff, 1, ds, f, &w)) == FSS_OK)
+                s = st->bias >= 0 ? weight_in(&P, &poff, 1, ds, f, &b) : fss_tensor_init(&b, 1, ds, bits, f);
+            if (s == FSS_OK)
+                s = fss_gate_layernorm(ev, &xc.t, &w, &b, st->eps, &y->t);
             break;
         }
         case FSS_ONNX_OP_SOFTMAX:

@@ -40,9 +40,12 @@ wait $pid
 # AveragePool, GlobalAveragePool; an MLP of Sigmoid, Tanh, Clip, Sub and Softmax; a CNN of
 # Pad, LeakyRelu, Mul and Div by constants and Concat):
 # secure == clear, and the clear fixed point within 4e-3 of onnxruntime's float output
-for m in mlp cnn acts more; do
+# (norm: LayerNormalization and PyTorch's Erf GELU, in 52 bits; gelu: opset 20's Gelu,
+# exact and tanh):
+for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48; do
+    m=${mb%%:*} bits=${mb#*:}
     d=$src/onnx/models
-    "$online" --clear --onnx "$d/$m.onnx" --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
+    "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
         { bad "$m: clear run"; cat "$work/log"; }
     python3 - "$work/$m-clear.npy" "$d/$m-ref.npy" <<'PY' && ok || bad "$m: the clear fixed point is not within 4e-3 of onnxruntime's"
 import ast, struct, sys
@@ -56,7 +59,7 @@ err = max(abs(u - v) for u, v in zip(a, b))
 assert sa == sb and err <= 4e-3, (sa, sb, err)
 print(f"{sys.argv[1].rsplit('/', 1)[-1]}: within {err:.2g} of onnxruntime")
 PY
-    "$dealer" --onnx "$d/$m.onnx" --batch 3 --out "$work/k-$m" --quiet >/dev/null 2>&1 || bad "$m: dealer"
+    "$dealer" --onnx "$d/$m.onnx" --bits $bits --batch 3 --out "$work/k-$m" --quiet >/dev/null 2>&1 || bad "$m: dealer"
     p=$(port)
     "$online" --party 0 --keys "$work/k-$m/p0.bin" --peer 127.0.0.1:$p --onnx "$d/$m.onnx" --quiet --timeout 30 \
         >"$work/log0" 2>&1 &
@@ -75,6 +78,10 @@ for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" grouped:"'/dw/C
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }
 done
+# a LayerNormalization in a ring too small for it: refused by the dealer, the node named
+"$dealer" --onnx "$src/onnx/models/norm.onnx" --bits 48 --out "$work/n48" >"$work/log" 2>&1
+[ $? != 0 ] && grep -qF "node '/ln1/LayerNormalization': a LayerNormalization needs" "$work/log" &&
+    [ ! -e "$work/n48/p0.bin" ] && ok || { bad "norm in 48 bits: not refused"; cat "$work/log"; }
 # a cut model file: refused
 "$dealer" --onnx "$src/tests/fuzz/corpus/onnx/cut" --out "$work/c" >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "not an ONNX model\|the graph" "$work/log" && [ ! -e "$work/c/p0.bin" ] && ok ||

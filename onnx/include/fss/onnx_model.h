@@ -1,7 +1,7 @@
 /* An ONNX graph as a plan of the gates' steps (the `onnx` family, issue 20).
  *
  * Lowering (fss_onnx_lower) turns a graph read by io/onnx.c into steps over values: the
- * input, then one step a node, each with its output's shape for the run's batch, and the
+ * input, then a step a node (a few for some), each with its output's shape for the run's batch, and the
  * weights the steps take (initializers by name, with their dimensions). The plan's text
  * (fss_onnx_plan_text) is what the dealer writes into the key files (fss_family.plan): a
  * party 1 with no model file runs it; a party 0 lowers its own file and must get the same
@@ -11,9 +11,12 @@
  * a 2-d initializer, Add and Sub (two values, or a value and an initializer of one value a
  * channel or column), Relu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh
  * twice that), Softmax over the last axis (fss_gate_softmax), Clip to [0, max] (ReLU6),
- * MaxPool and AveragePool (square windows), GlobalAveragePool, Flatten, Reshape (to
- * [batch, rest]), Mul and Div by a scalar constant, LeakyRelu, Concat along axis 1, Pad
- * (zeros, the same on each side of h and w), Identity and Dropout. Others are refused
+ * MaxPool and AveragePool (square windows; an AveragePool's padding counted, as a Pad step
+ * then the pool), GlobalAveragePool, Flatten, Reshape (to [batch, rest]), Mul and Div by a
+ * scalar constant, LeakyRelu, Concat along axis 1 (of k values: k - 1 steps), Pad (zeros,
+ * the same on each side of h and w), Gelu (and PyTorch's Div, Erf, Add, Mul, Mul for it:
+ * one step), LayerNormalization over the features of a [batch, features] value, Identity
+ * and Dropout. Others are refused
  * with their node's name and op. Scalar constants (a Clip's bounds, a Mul's factor, a
  * LeakyRelu's slope) are the graph's structure: the plan carries them.
  *
@@ -48,6 +51,8 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_LEAKY,   /* LeakyRelu of slope eps */
     FSS_ONNX_OP_CONCAT,  /* [a | b] along axis 1 */
     FSS_ONNX_OP_PAD,     /* zeros around h and w, pad each side */
+    FSS_ONNX_OP_GELU,    /* Gelu, and PyTorch's Erf pattern (x Phi(x), fss_gate_gelu) */
+    FSS_ONNX_OP_LAYERNORM, /* over the last axis: w the scale, bias the bias (-1: none), eps */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -85,6 +90,9 @@ typedef struct fss_onnx_plan {
  * one must equal it). FSS_E_FORMAT with the node named for what this version cannot run. */
 FSS_NODISCARD fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err,
                                         size_t err_len);
+/* FSS_E_ARG naming the first step whose gate the ring of bits at scale f cannot hold
+ * (a LayerNormalization's 2 f + 26 bits, a softmax's 2 f + 17, ...). */
+FSS_NODISCARD fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err, size_t err_len);
 /* The plan as text (malloc'ed, NUL-terminated), and back. */
 char *fss_onnx_plan_text(const fss_onnx_plan *p);
 FSS_NODISCARD fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, char *err,
