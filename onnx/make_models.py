@@ -12,7 +12,9 @@ and onnxruntime's float output for each (the tests' reference):
   more       [batch, 3, 6, 6] -> Pad (1), Conv, LeakyRelu, Conv, Mul (0.5), Concat (of three),
              Div (4), AveragePool (3, pad 1 counted), GlobalAveragePool, Flatten, Gemm -> [batch, 3]
   leaky      an MLP with a LeakyRelu of slope 2: refused (the node named)
-  grouped    a Conv of two groups: refused
+  grouped    [batch, 2, 6, 6] -> Conv (2 groups), Relu, Conv (depthwise, stride 2) +
+             BatchNormalization, Relu, Conv (1 x 1), GlobalAveragePool, Flatten -> [batch, 6]
+  dilated    a Conv with dilations 2: refused
   norm       [batch, 8] -> Gemm, LayerNormalization, GELU (PyTorch's Erf pattern: Div, Erf,
              Add, Mul, Mul), Gemm, Add (the residual), LayerNormalization (no bias), Gemm
              -> [batch, 4] (opset 17)
@@ -138,9 +140,23 @@ def main():
         helper.make_node("LeakyRelu", ["m"], ["output"], name="/act/LeakyRelu", alpha=2.0),
     ], [init("w", 4, 8)], [8], [4], out, run=False)
     save("grouped", [
-        helper.make_node("Conv", ["input", "w"], ["output"], name="/dw/Conv", kernel_shape=[3, 3], group=2,
+        helper.make_node("Conv", ["input", "w"], ["c1"], name="/g2/Conv", kernel_shape=[3, 3], group=2,
                          pads=[1, 1, 1, 1]),
-    ], [init("w", 4, 1, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
+        helper.make_node("Relu", ["c1"], ["r1"], name="/act1/Relu"),
+        helper.make_node("Conv", ["r1", "dw.weight", "dw.bias"], ["c2"], name="/dw/Conv", kernel_shape=[3, 3], group=4,
+                         pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["c2", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"],
+                         ["b2"], name="/bn/BatchNormalization"),
+        helper.make_node("Relu", ["b2"], ["r2"], name="/act2/Relu"),
+        helper.make_node("Conv", ["r2", "pw.weight"], ["c3"], name="/pw/Conv", kernel_shape=[1, 1]),
+        helper.make_node("GlobalAveragePool", ["c3"], ["g"], name="/gap/GlobalAveragePool"),
+        helper.make_node("Flatten", ["g"], ["output"], name="/Flatten", axis=1),
+    ], [init("w", 4, 1, 3, 3), init("dw.weight", 4, 1, 3, 3), init("dw.bias", 4, scale=0.1)] + bn("bn", 4) +
+        [init("pw.weight", 6, 4, 1, 1)], [2, 6, 6], [6], out)
+    save("dilated", [
+        helper.make_node("Conv", ["input", "w"], ["output"], name="/dil/Conv", kernel_shape=[3, 3], dilations=[2, 2],
+                         pads=[2, 2, 2, 2]),
+    ], [init("w", 4, 2, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
     save("norm", [  # opset 17: LayerNormalization; GELU as PyTorch writes nn.GELU() there
         helper.make_node("Gemm", ["input", "w1", "b1"], ["h1"], name="/fc1/Gemm", transB=1),
         helper.make_node("LayerNormalization", ["h1", "ln1.weight", "ln1.bias"], ["n1"], name="/ln1/LayerNormalization",
