@@ -26,6 +26,7 @@ typedef struct onnx_run {
     fss_npy input;            /* party 1 and the clear run */
     float *in;
     uint64_t *out;
+    fss_onnx_peak peak;       /* the clear run's largest value */
 } onnx_run;
 
 static const fss_flag onnx_flags[] = {
@@ -211,7 +212,7 @@ static fss_status onnx_walk(void *state, fss_eval *ev, fss_progress *pg)
     onnx_run *r = (onnx_run *)state;
     const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
     return fss_onnx_walk(ev, &r->plan, r->bits, r->scale, clear || b == 0 ? &r->values : NULL, clear || b == 1 ? r->in : NULL,
-                         clear || b == 1 ? r->out : NULL, pg);
+                         clear || b == 1 ? r->out : NULL, clear ? &r->peak : NULL, pg);
 }
 
 static fss_status onnx_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
@@ -228,6 +229,13 @@ static fss_status onnx_save(void *state, fss_role role, const fss_args *a, char 
         f[i] = (float)fss_fixed_to_float(r->out[i], r->scale, r->bits);
     fss_status s = fss_npy_write_f32(fss_args_get(a, "--output"), f, o->ndim, o->shape, err, err_len);
     fss_free_wiped(f, (n ? n : 1) * sizeof *f);
+    if (s == FSS_OK && role == FSS_ROLE_CLEAR && r->peak.bits) { /* the headroom this input left */
+        const int need = fss_onnx_plan_min_bits(&r->plan, r->scale), fit = r->peak.bits + 4 > need ? r->peak.bits + 4 : need;
+        fprintf(stderr, "onnx: the largest value of this run, %.6g at node '%s' (scale %d), takes %d of the ring's %d "
+                        "bits; at --scale %d, --bits %d leaves it 4 or more to spare%s\n",
+                r->peak.value, r->plan.steps[r->peak.step].name, r->peak.scale, r->peak.bits, r->bits, r->scale, fit,
+                need == fit ? " (the gates' own need)" : "");
+    }
     return s;
 }
 

@@ -743,34 +743,48 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
     return FSS_OK;
 }
 
+/* The ring bits step st's gate needs at scale f (0: none beyond the family's 2 f + 8), the
+ * scale it needs at least, and what it is. */
+static int step_needs(const fss_onnx_step *st, int f, int *fmin, const char **what)
+{
+    switch (st->op) { /* the gates' needs (runtime/include/fss/gates.h) */
+    case FSS_ONNX_OP_SIGMOID:
+    case FSS_ONNX_OP_TANH:
+        return *fmin = 8, *what = "a sigmoid", f + 6;
+    case FSS_ONNX_OP_SOFTMAX:
+        return *fmin = 12, *what = "a softmax", 2 * f + 17;
+    case FSS_ONNX_OP_GELU:
+        return *fmin = 7, *what = "a GELU", f + 12;
+    case FSS_ONNX_OP_LAYERNORM:
+        return *fmin = 8, *what = "a LayerNormalization", 2 * f + 26;
+    default:
+        return *fmin = 1, *what = NULL, 0;
+    }
+}
+
 fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err, size_t err_len)
 {
     for (size_t i = 0; i < p->nsteps; i++) {
-        const fss_onnx_step *st = &p->steps[i];
-        int fmin = 1, nmin = 0;
+        int fmin = 1;
         const char *what = NULL;
-        switch (st->op) { /* the gates' needs (runtime/include/fss/gates.h) */
-        case FSS_ONNX_OP_SIGMOID:
-        case FSS_ONNX_OP_TANH:
-            fmin = 8, nmin = f + 6, what = "a sigmoid";
-            break;
-        case FSS_ONNX_OP_SOFTMAX:
-            fmin = 12, nmin = 2 * f + 17, what = "a softmax";
-            break;
-        case FSS_ONNX_OP_GELU:
-            fmin = 7, nmin = f + 12, what = "a GELU";
-            break;
-        case FSS_ONNX_OP_LAYERNORM:
-            fmin = 8, nmin = 2 * f + 26, what = "a LayerNormalization";
-            break;
-        default:
-            break;
-        }
+        const int nmin = step_needs(&p->steps[i], f, &fmin, &what);
         if (what && (f < fmin || bits < nmin))
             return fss_errorf(err, err_len, FSS_E_ARG, "node '%s': %s needs --scale %d or more, and at --scale %d "
-                              "--bits %d or more (have --bits %d)", st->name, what, fmin, f, nmin, bits);
+                              "--bits %d or more (have --bits %d)", p->steps[i].name, what, fmin, f, nmin, bits);
     }
     return FSS_OK;
+}
+
+int fss_onnx_plan_min_bits(const fss_onnx_plan *p, int f)
+{
+    int n = 2 * f + 8;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        int fmin = 1;
+        const char *what = NULL;
+        const int nmin = step_needs(&p->steps[i], f, &fmin, &what);
+        n = nmin > n ? nmin : n;
+    }
+    return n;
 }
 
 /* ---- the plan as text ---------------------------------------------------------------------- */
@@ -1154,8 +1168,10 @@ static fss_status add_vector(fss_eval *ev, val *x, const fss_tensor *b)
 }
 
 fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, const fss_onnx_values *values,
-                         const float *input, uint64_t *out, fss_progress *pg)
+                         const float *input, uint64_t *out, fss_onnx_peak *peak, fss_progress *pg)
 {
+    if (peak)
+        memset(peak, 0, sizeof *peak);
     const size_t nv = p->nsteps + 1;
     val *V = (val *)calloc(nv, sizeof *V);
     if (!V)
@@ -1391,6 +1407,16 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         for (size_t v = 0; v <= i; v++) /* values no later step reads */
             if (V[v].last == (int)i + 1 && (int)v != p->output)
                 fss_tensor_free(&V[v].t);
+        if (s == FSS_OK && peak && fss_eval_mode(ev) == FSS_MODE_CLEAR) /* the ring bits this input used */
+            for (size_t j = 0; j < y->t.count; j++) {
+                const int64_t v = fss_ring_to_signed(y->t.v[j], y->t.bits);
+                const uint64_t u = v < 0 ? ~(uint64_t)v : (uint64_t)v; /* v fits b bits: u under 2^(b-1) */
+                int nb = 1;
+                for (uint64_t t = u; t; t >>= 1)
+                    nb++;
+                if (nb > peak->bits)
+                    *peak = (fss_onnx_peak){nb, y->t.scale, i, ldexp((double)u + (v < 0), -y->t.scale)};
+            }
         if (s == FSS_OK)
             fss_progress_step(pg, i, p->nsteps, st->name);
         else if (!fss_eval_error(ev)[0])

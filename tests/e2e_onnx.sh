@@ -19,6 +19,17 @@ fx=(--bits 40 --scale 12)
 "$online" --clear --model lenet --weights "$src/cnn/lenet-fashion.safetensors" --input "$x" --output "$work/lenet.npy" \
     --quiet 2>/dev/null || bad "clear run of the built-in lenet"
 cmp -s "$work/onnx.npy" "$work/lenet.npy" && ok || bad "the ONNX LeNet's clear logits differ from the built-in lenet's"
+# the clear run names its largest value and the ring that holds it: that ring gives the
+# same logits (and the value's bits are fewer than it). An under-count of up to 4 bits
+# would pass here: the ring is 4 bits over the count, and 2 f + 8 at least.
+fit=$(sed -n 's/.*takes \([0-9]*\) of the ring.s 40 bits; at --scale 12, --bits \([0-9]*\) leaves.*/\1 \2/p' "$work/log")
+used=${fit% *} fit=${fit#* }
+if [ -n "$fit" ] && [ "$fit" -lt 40 ] && [ "$used" -le $((fit - 4)) ] && [ "$used" -ge 20 ]; then
+    "$online" --clear --onnx "$model" --bits "$fit" --scale 12 --input "$x" --output "$work/fit.npy" --quiet 2>/dev/null &&
+        cmp -s "$work/fit.npy" "$work/onnx.npy" && ok || bad "the ring the clear run advised (--bits $fit) changes the logits"
+else
+    bad "the clear run did not name its largest value: $(cat "$work/log")"
+fi
 
 "$dealer" --onnx "$model" "${fx[@]}" --batch 4 --out "$work/k" --quiet >/dev/null 2>&1 || bad "dealer --onnx"
 # party 0 with another model: refused, nothing spent

@@ -94,6 +94,8 @@ FSS_NODISCARD fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, f
 /* FSS_E_ARG naming the first step whose gate the ring of bits at scale f cannot hold
  * (a LayerNormalization's 2 f + 26 bits, a softmax's 2 f + 17, ...). */
 FSS_NODISCARD fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err, size_t err_len);
+/* The fewest ring bits the plan's gates take at scale f (the products' 2 f + 8 at least). */
+int fss_onnx_plan_min_bits(const fss_onnx_plan *p, int f);
 /* The plan as text (malloc'ed, NUL-terminated), and back. */
 char *fss_onnx_plan_text(const fss_onnx_plan *p);
 FSS_NODISCARD fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, char *err,
@@ -120,12 +122,21 @@ FSS_NODISCARD fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx
                                           fss_onnx_values *v, char *err, size_t err_len);
 void fss_onnx_weights_free(fss_onnx_values *v);
 
+/* The clear run's largest value a step outputs (as a signed ring integer at its scale):
+ * how many of the ring's bits this input used, the headroom left for others. */
+typedef struct fss_onnx_peak {
+    int bits;      /* the fewest bits that hold it, sign included */
+    int scale;     /* its value's */
+    size_t step;   /* the step that made it */
+    double value;  /* its magnitude as a real number */
+} fss_onnx_peak;
+
 /* The walk: party 0 gives values (the weights), party 1 input (batch x the input's shape,
  * floats); out (the output's count, ring values at scale f) is written for party 1 and in
- * the clear run. */
+ * the clear run; peak (may be NULL) too, in the clear run only. */
 FSS_NODISCARD fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
                                        const fss_onnx_values *values, const float *input, uint64_t *out,
-                                       fss_progress *pg);
+                                       fss_onnx_peak *peak, fss_progress *pg);
 /* The output's element count and shape. */
 size_t fss_onnx_out_count(const fss_onnx_plan *p);
 
