@@ -19,6 +19,9 @@ and onnxruntime's float output for each (the tests' reference):
              Add, Mul, Mul), Gemm, Add (the residual), LayerNormalization (no bias), Gemm
              -> [batch, 4] (opset 17)
   gelu       [batch, 8] -> Gemm, Gelu, Gemm, Gelu (tanh), Gemm -> [batch, 4] (opset 20)
+  se         [batch, 4, 6, 6] -> Conv, Relu, a squeeze-and-excitation (ReduceMean keeping
+             dims, 1 x 1 Conv, Relu, 1 x 1 Conv, Sigmoid, Mul by the gates per channel),
+             ReduceMean (h, w), Mul (a value by itself), Gemm -> [batch, 3]
   avgpad     an AveragePool with pads not counted (ONNX's default): refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
@@ -184,6 +187,22 @@ def main():
         helper.make_node("Gemm", ["a2", "w3"], ["output"], name="/fc3/Gemm", transB=1),
     ], [init("w1", 16, 8, scale=1.0), init("w2", 16, 16, scale=0.5), init("w3", 4, 16, scale=0.25)], [8], [4], out,
         opset=20)
+    save("se", [  # a squeeze-and-excitation block (MobileNetV3's, EfficientNet's)
+        helper.make_node("Conv", ["input", "c1.weight", "c1.bias"], ["c1"], name="/c1/Conv", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="/act1/Relu"),
+        helper.make_node("ReduceMean", ["r1"], ["m1"], name="/se/ReduceMean", axes=[2, 3], keepdims=1),
+        helper.make_node("Conv", ["m1", "fc1.weight", "fc1.bias"], ["s1"], name="/se/fc1/Conv", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["s1"], ["s2"], name="/se/act/Relu"),
+        helper.make_node("Conv", ["s2", "fc2.weight", "fc2.bias"], ["s3"], name="/se/fc2/Conv", kernel_shape=[1, 1]),
+        helper.make_node("Sigmoid", ["s3"], ["s4"], name="/se/gate/Sigmoid"),
+        helper.make_node("Mul", ["s4", "r1"], ["e"], name="/se/Mul"),
+        helper.make_node("ReduceMean", ["e"], ["m2"], name="/pool/ReduceMean", axes=[-1, -2], keepdims=0),
+        helper.make_node("Mul", ["m2", "m2"], ["sq"], name="/square/Mul"),
+        helper.make_node("Gemm", ["sq", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transB=1),
+    ], [init("c1.weight", 8, 4, 3, 3), init("c1.bias", 8, scale=0.1), init("fc1.weight", 2, 8, 1, 1),
+        init("fc1.bias", 2, scale=0.1), init("fc2.weight", 8, 2, 1, 1), init("fc2.bias", 8, scale=0.1),
+        init("fc.weight", 3, 8), init("fc.bias", 3, scale=0.1)], [4, 6, 6], [3], out)
     save("avgpad", [
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          pads=[1, 1, 1, 1]),

@@ -410,6 +410,42 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (Clip): this version clips to [0, max] with both as constants (ReLU6's)", nm);
         st.op = FSS_ONNX_OP_CLIP, st.eps = vhi, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Mul") && n->nin == 2 && value_of(L, n->in[1]) >= 0) { /* of two values */
+        int y = value_of(L, n->in[1]), nd2 = 0;
+        size_t sh2[4] = {0, 0, 0, 0};
+        shape_of(p, y, &nd2, sh2);
+        if (nd2 == nd && nd == 4 && sh[2] * sh[3] == 1 && sh2[2] * sh2[3] > 1) { /* the small one second */
+            const int t = x;
+            st.a = y, y = t;
+            memcpy(sh, sh2, sizeof sh);
+            shape_of(p, y, &nd2, sh2);
+        }
+        if (nd2 != nd || sh2[0] != sh[0] || sh2[1] != sh[1] ||
+            (memcmp(sh, sh2, sizeof sh) && !(nd == 4 && sh2[2] == 1 && sh2[3] == 1)))
+            return REFUSE("node '%s' (Mul): of two values of one shape, or of a [batch, c, h, w] and a [batch, c, 1, "
+                          "1] (a gate per channel)", nm);
+        st.op = FSS_ONNX_OP_MUL, st.b = y, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "ReduceMean")) { /* over h and w: a global average pool */
+        const fss_onnx_attr *ax = fss_onnx_attr_of(n, "axes");
+        const fss_onnx_tensor *at = n->nin > 1 && *n->in[1] ? fss_onnx_init(L->g, n->in[1]) : NULL;
+        const int64_t *axes = ax && ax->type == FSS_ONNX_ATTR_INTS ? ax->ints : at && at->i ? at->i : NULL;
+        const size_t na = ax && ax->type == FSS_ONNX_ATTR_INTS ? ax->n : at && at->i ? at->count : 0;
+        const int keep = (int)attr_int(n, "keepdims", 1);
+        if (nd != 4 || na != 2 || !axes || !(((axes[0] == 2 || axes[0] == -2) && (axes[1] == 3 || axes[1] == -1)) ||
+                                              ((axes[1] == 2 || axes[1] == -2) && (axes[0] == 3 || axes[0] == -1))) ||
+            sh[2] != sh[3])
+            return REFUSE("node '%s' (ReduceMean): over the two spatial axes of a square [batch, c, h, w] value", nm);
+        st.op = FSS_ONNX_OP_AVGPOOL, st.k = st.stride = sh[2], st.ndim = 4;
+        st.shape[0] = sh[0], st.shape[1] = sh[1], st.shape[2] = st.shape[3] = 1;
+        if (!keep) { /* then [batch, c] */
+            fss_status ps = push_step(L, n, &st, 0);
+            if (ps != FSS_OK)
+                return ps;
+            st.k = st.stride = st.pad = 0;
+            st.op = FSS_ONNX_OP_RESHAPE, st.a = (int)p->nsteps, st.ndim = 2;
+            st.shape[2] = st.shape[3] = 0;
+        }
     } else if ((!strcmp(op, "Mul") || !strcmp(op, "Div")) && n->nin == 2 && fss_onnx_init(L->g, n->in[1])) {
         const fss_onnx_tensor *c = fss_onnx_init(L->g, n->in[1]);
         const double v = c->count == 1 && c->f ? (double)c->f[0] : 0;
@@ -539,7 +575,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
     } else {
         return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Mul and Div "
-                      "(by a scalar), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
+                      "(by a scalar; Mul of two values too), ReduceMean (spatial), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
                       "LayerNormalization, MaxPool, AveragePool, "
                       "GlobalAveragePool, BatchNormalization (after a Conv), Concat, Pad, Flatten, Reshape, Identity "
                       "and Dropout",
@@ -662,6 +698,17 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         }
+        case FSS_ONNX_OP_MUL: {
+            int nd2 = 0;
+            size_t sh2[4] = {0, 0, 0, 0};
+            ok = st->b >= 0 && st->b <= (int)i;
+            if (ok)
+                shape_of(p, st->b, &nd2, sh2);
+            ok = ok && nd2 == nd && sh2[0] == sh[0] && sh2[1] == sh[1] &&
+                 (!memcmp(sh, sh2, sizeof sh) || (nd == 4 && sh2[2] == 1 && sh2[3] == 1));
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        }
         case FSS_ONNX_OP_BIAS:
             ok = weight_ok(p, st->bias, nd == 4 ? sh[1] : sh[nd - 1]);
             wnd = nd, memcpy(want, sh, sizeof want);
@@ -732,7 +779,8 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = 0;
         }
         ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) &&
-             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT) &&
+             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT ||
+              st->op == FSS_ONNX_OP_MUL) &&
              window_ok(st);
         if (!ok)
             return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent at step %zu ('%s')", i + 1,
@@ -885,7 +933,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_LAYERNORM && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_MUL && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -1040,6 +1088,7 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_GEMM:
         case FSS_ONNX_OP_SCALE:
         case FSS_ONNX_OP_LEAKY:
+        case FSS_ONNX_OP_MUL:
             o = 2 * f;
             break;
         case FSS_ONNX_OP_ADD:
@@ -1275,6 +1324,24 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
                     s = fss_gate_add(ev, &xc.t, &yb.t, &y->t);
                 fss_tensor_free(&yb.t);
+            }
+            break;
+        }
+        case FSS_ONNX_OP_MUL: { /* both at f, b copied (and spread over a's planes), the product at 2f */
+            val yb = V[st->b];
+            fss_tensor bc = {0}, full = {0};
+            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
+            if (s == FSS_OK) {
+                memcpy(bc.v, yb.t.v, yb.t.count * 8);
+                yb.t = bc;
+                if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = rescale(ev, f, &yb)) == FSS_OK &&
+                    yb.t.count != xc.t.count && (s = fss_tensor_init(&full, xc.t.ndim, xc.t.shape, bits, yb.t.scale)) == FSS_OK)
+                    for (size_t j = 0, plane = xc.t.shape[2] * xc.t.shape[3]; j < full.count; j++) /* copies: linear */
+                        full.v[j] = yb.t.v[j / plane];
+                if (s == FSS_OK)
+                    s = fss_gate_mul(ev, &xc.t, full.v ? &full : &yb.t, &y->t);
+                y->nonneg = xc.nonneg && yb.nonneg;
+                fss_tensor_free(&yb.t), fss_tensor_free(&full);
             }
             break;
         }

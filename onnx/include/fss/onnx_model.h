@@ -15,7 +15,9 @@
  * then the pool), GlobalAveragePool, Flatten, Reshape (to [batch, rest]), Mul and Div by a
  * scalar constant, LeakyRelu, Concat along axis 1 (of k values: k - 1 steps), Pad (zeros,
  * the same on each side of h and w), Gelu (and PyTorch's Div, Erf, Add, Mul, Mul for it:
- * one step), LayerNormalization over the features of a [batch, features] value, Identity
+ * one step), LayerNormalization over the features of a [batch, features] value, Mul of two
+ * values (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f),
+ * ReduceMean over h and w (a global average pool, and a reshape without keepdims), Identity
  * and Dropout. Others are refused
  * with their node's name and op. Scalar constants (a Clip's bounds, a Mul's factor, a
  * LeakyRelu's slope) are the graph's structure: the plan carries them.
@@ -53,6 +55,7 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_PAD,     /* zeros around h and w, pad each side */
     FSS_ONNX_OP_GELU,    /* Gelu, and PyTorch's Erf pattern (x Phi(x), fss_gate_gelu) */
     FSS_ONNX_OP_LAYERNORM, /* over the last axis: w the scale, bias the bias (-1: none), eps */
+    FSS_ONNX_OP_MUL,     /* two values: b of a's shape, or [batch, c, 1, 1] spread over a's planes */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
