@@ -22,6 +22,8 @@ and onnxruntime's float output for each (the tests' reference):
   se         [batch, 4, 6, 6] -> Conv, Relu, a squeeze-and-excitation (ReduceMean keeping
              dims, 1 x 1 Conv, Relu, 1 x 1 Conv, Sigmoid, Mul by the gates per channel),
              ReduceMean (h, w), Mul (a value by itself), Gemm -> [batch, 3]
+  hard       [batch, 8] -> Gemm, HardSigmoid, Gemm, HardSwish, Gemm, HardSigmoid (0.25, 0.4)
+             -> [batch, 4] (opset 14)
   avgpad     an AveragePool with pads not counted (ONNX's default): refused
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
@@ -203,6 +205,15 @@ def main():
     ], [init("c1.weight", 8, 4, 3, 3), init("c1.bias", 8, scale=0.1), init("fc1.weight", 2, 8, 1, 1),
         init("fc1.bias", 2, scale=0.1), init("fc2.weight", 8, 2, 1, 1), init("fc2.bias", 8, scale=0.1),
         init("fc.weight", 3, 8), init("fc.bias", 3, scale=0.1)], [4, 6, 6], [3], out)
+    save("hard", [  # MobileNetV3's activations (opset 14)
+        helper.make_node("Gemm", ["input", "w1", "b1"], ["h1"], name="/fc1/Gemm", transB=1),
+        helper.make_node("HardSigmoid", ["h1"], ["a1"], name="/act1/HardSigmoid"),
+        helper.make_node("Gemm", ["a1", "w2", "b2"], ["h2"], name="/fc2/Gemm", transB=1),
+        helper.make_node("HardSwish", ["h2"], ["a2"], name="/act2/HardSwish"),
+        helper.make_node("Gemm", ["a2", "w3"], ["h3"], name="/fc3/Gemm", transB=1),
+        helper.make_node("HardSigmoid", ["h3"], ["output"], name="/act3/HardSigmoid", alpha=0.25, beta=0.4),
+    ], [init("w1", 16, 8, scale=2.0), init("b1", 16, scale=1.0), init("w2", 16, 16, scale=1.5), init("b2", 16, scale=1.0),
+        init("w3", 4, 16, scale=0.5)], [8], [4], out, opset=14)
     save("avgpad", [
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          pads=[1, 1, 1, 1]),

@@ -454,6 +454,15 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (%s): by a scalar float constant (a factor between 1e-9 and 65536)", nm, op);
         st.op = FSS_ONNX_OP_SCALE, st.eps = (float)k, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "HardSigmoid") || !strcmp(op, "HardSwish")) { /* HardSwish: x HardSigmoid(x), 1/6, 1/2 */
+        const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha"), *be = fss_onnx_attr_of(n, "beta");
+        const int swish = !strcmp(op, "HardSwish");
+        st.op = FSS_ONNX_OP_HARDSIGMOID, st.trans_b = swish, st.ndim = nd;
+        st.eps = swish ? 1.0f / 6 : al && al->type == FSS_ONNX_ATTR_FLOAT ? al->f : 0.2f;
+        st.eps2 = swish ? 0.5f : be && be->type == FSS_ONNX_ATTR_FLOAT ? be->f : 0.5f;
+        if (!(st.eps > 1.0f / 65536 && st.eps < 65536) || !(fabsf(st.eps2) < 65536))
+            return REFUSE("node '%s' (%s): an alpha in (2^-16, 65536) and a beta under 65536", nm, op);
+        memcpy(st.shape, sh, sizeof sh);
     } else if (!strcmp(op, "LeakyRelu")) {
         const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha");
         st.op = FSS_ONNX_OP_LEAKY, st.eps = al && al->type == FSS_ONNX_ATTR_FLOAT ? al->f : 0.01f, st.ndim = nd;
@@ -575,7 +584,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
     } else {
         return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Mul and Div "
-                      "(by a scalar; Mul of two values too), ReduceMean (spatial), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
+                      "(by a scalar; Mul of two values too), ReduceMean (spatial), Relu, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
                       "LayerNormalization, MaxPool, AveragePool, "
                       "GlobalAveragePool, BatchNormalization (after a Conv), Concat, Pad, Flatten, Reshape, Identity "
                       "and Dropout",
@@ -736,6 +745,10 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = fabs((double)st->eps) > 1e-9 && fabs((double)st->eps) < 65536;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
+        case FSS_ONNX_OP_HARDSIGMOID:
+            ok = st->eps > 1.0f / 65536 && st->eps < 65536 && fabsf(st->eps2) < 65536 && (st->trans_b == 0 || st->trans_b == 1);
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
         case FSS_ONNX_OP_LEAKY:
             ok = st->eps >= 0 && st->eps < 1;
             wnd = nd, memcpy(want, sh, sizeof want);
@@ -870,10 +883,10 @@ char *fss_onnx_plan_text(const fss_onnx_plan *p)
                      p->weights[i].name);
     for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *s = &p->steps[i];
-        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %zu:%s\n",
+        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %a %zu:%s\n",
                      (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3], s->cin,
                      s->cout, s->k, s->stride, s->pad, s->groups, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1], s->bn[2],
-                     s->bn[3], (double)s->eps, strlen(s->name), s->name);
+                     s->bn[3], (double)s->eps, (double)s->eps2, strlen(s->name), s->name);
     }
     ok = ok && appendf(&t, &cap, &at, "output %d\n", p->output);
     if (!ok) {
@@ -922,18 +935,18 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
     while (ok && !strncmp(q, "step ", 5) && p->nsteps < FSS_ONNX_MAX_STEPS) {
         fss_onnx_step *s = &p->steps[p->nsteps++];
         int op = 0;
-        double eps = 0;
+        double eps = 0, eps2 = 0;
         used = 0;
-        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %n", &op, &s->a,
-                    &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin, &s->cout, &s->k,
-                    &s->stride, &s->pad, &s->groups, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1], &s->bn[2],
-                    &s->bn[3], &eps, &used) == 22;
+        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %la %n", &op,
+                    &s->a, &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin, &s->cout,
+                    &s->k, &s->stride, &s->pad, &s->groups, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1],
+                    &s->bn[2], &s->bn[3], &eps, &eps2, &used) == 23;
         q += used;
-        s->op = (fss_onnx_op)op, s->eps = (float)eps;
+        s->op = (fss_onnx_op)op, s->eps = (float)eps, s->eps2 = (float)eps2;
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_MUL && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_HARDSIGMOID && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -1104,6 +1117,9 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
             break;
         case FSS_ONNX_OP_RELU:
             o = a > f ? f : a;
+            break;
+        case FSS_ONNX_OP_HARDSIGMOID:
+            o = st->trans_b ? 2 * f : f;
             break;
         default: /* AVGPOOL, SIGMOID, TANH, SOFTMAX, CLIP: after a rescale to f */
             o = f;
@@ -1367,6 +1383,25 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &y->t)) == FSS_OK)
                 y->t.scale = 2 * f;
             y->nonneg = xc.nonneg && st->eps > 0;
+            break;
+        }
+        case FSS_ONNX_OP_HARDSIGMOID: { /* t = alpha x + beta at 2f, shifted to f: relu(t) - relu(t - 1); HardSwish: x times it */
+            fss_tensor z = {0}, zb = {0}, t = {0}, r1 = {0}, t1 = {0}, r2 = {0}, hs = {0};
+            const uint64_t cb = fss_ring_from_signed((int64_t)llround(ldexp(st->eps2, 2 * f)), bits),
+                           m1 = fss_ring_from_signed(-((int64_t)1 << f), bits);
+            if ((s = rescale(ev, f, &xc)) == FSS_OK &&
+                (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &z)) == FSS_OK) {
+                z.scale = 2 * f;
+                if ((s = fss_gate_add_const(ev, &z, &cb, 1, &zb)) == FSS_OK && (s = fss_gate_ars(ev, &zb, f, &t)) == FSS_OK &&
+                    (s = fss_gate_relu(ev, &t, &r1)) == FSS_OK && (s = fss_gate_add_const(ev, &t, &m1, 1, &t1)) == FSS_OK &&
+                    (s = fss_gate_relu(ev, &t1, &r2)) == FSS_OK)
+                    s = fss_gate_sub(ev, &r1, &r2, st->trans_b ? &hs : &y->t);
+            }
+            if (s == FSS_OK && st->trans_b)
+                s = fss_gate_mul(ev, &xc.t, &hs, &y->t);
+            y->nonneg = !st->trans_b;
+            fss_tensor_free(&z), fss_tensor_free(&zb), fss_tensor_free(&t), fss_tensor_free(&r1), fss_tensor_free(&t1);
+            fss_tensor_free(&r2), fss_tensor_free(&hs);
             break;
         }
         case FSS_ONNX_OP_LEAKY: { /* (1 - a) relu(x) + a x, at 2f */

@@ -53,8 +53,8 @@ wait $pid
 # secure == clear, and the clear fixed point within 4e-3 of onnxruntime's float output
 # (norm: LayerNormalization and PyTorch's Erf GELU, in 52 bits; gelu: opset 20's Gelu,
 # exact and tanh; grouped: a conv of two groups and a depthwise one; se: a squeeze-and-
-# excitation, ReduceMean and Mul of two values):
-for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48; do
+# excitation, ReduceMean and Mul of two values; hard: HardSigmoid and HardSwish):
+for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48; do
     m=${mb%%:*} bits=${mb#*:}
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||

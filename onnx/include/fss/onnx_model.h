@@ -17,8 +17,9 @@
  * the same on each side of h and w), Gelu (and PyTorch's Div, Erf, Add, Mul, Mul for it:
  * one step), LayerNormalization over the features of a [batch, features] value, Mul of two
  * values (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f),
- * ReduceMean over h and w (a global average pool, and a reshape without keepdims), Identity
- * and Dropout. Others are refused
+ * ReduceMean over h and w (a global average pool, and a reshape without keepdims),
+ * HardSigmoid and HardSwish (alpha x + beta at 2f, shifted to f, relu(t) - relu(t - 1);
+ * HardSwish x times it), Identity and Dropout. Others are refused
  * with their node's name and op. Scalar constants (a Clip's bounds, a Mul's factor, a
  * LeakyRelu's slope) are the graph's structure: the plan carries them.
  *
@@ -56,6 +57,7 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_GELU,    /* Gelu, and PyTorch's Erf pattern (x Phi(x), fss_gate_gelu) */
     FSS_ONNX_OP_LAYERNORM, /* over the last axis: w the scale, bias the bias (-1: none), eps */
     FSS_ONNX_OP_MUL,     /* two values: b of a's shape, or [batch, c, 1, 1] spread over a's planes */
+    FSS_ONNX_OP_HARDSIGMOID, /* clip(eps x + eps2, 0, 1); trans_b 1: times x (HardSwish) */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -68,7 +70,7 @@ typedef struct fss_onnx_step {
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
     int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
-    float eps;
+    float eps, eps2;        /* constants: a Clip's max, a factor, a slope; HardSigmoid's alpha and beta */
     char name[64];          /* the node's, for messages and progress */
 } fss_onnx_step;
 
