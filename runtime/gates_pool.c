@@ -149,14 +149,15 @@ fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
         }
     free(g);
     /* divide by k*k: a shift when it is a power of two, else a fixed-point multiply by
-     * round(2^FSS_AVGPOOL_FRAC / kk) and a shift */
+     * round(2^frac / kk) and a shift, frac 10 bits over kk's */
     int sh = 0;
     while (((size_t)1 << sh) < kk)
         sh++;
     if (((size_t)1 << sh) == kk) {
         s = fss_gate_ars(ev, &sum, sh, y);
     } else {
-        const int frac = x->bits >= 2 * FSS_AVGPOOL_FRAC ? FSS_AVGPOOL_FRAC : x->bits / 2;
+        const int want = sh + 10 > FSS_AVGPOOL_FRAC ? sh + 10 : FSS_AVGPOOL_FRAC;
+        const int frac = x->bits >= 2 * want ? want : x->bits / 2;
         uint64_t c = (((uint64_t)1 << frac) + kk / 2) / kk;
         s = fss_gate_scale(ev, &sum, c, &scaled);
         if (s == FSS_OK)

@@ -3,6 +3,7 @@
  * threads over a socketpair, and the receiver's revealed output must equal the clear
  * walk bit for bit. Fresh random inputs and keys each run (seed printed), plus edge
  * values, at several ring widths. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -354,6 +355,39 @@ static void pool_semantics(int n)
                 }
         CHECK(bad == 0, "%s %zux%zu/%zu pad %zu at %d bits: %zu windows wrong in the clear walk",
               kind == M_MAXPOOL ? "maxpool" : "avgpool", pk, pk, ps, pp, n, bad);
+    }
+}
+
+/* Average pools over large windows (a global pool of 56 x 56, 28 x 28, 7 x 7, 3 x 3): the
+ * mean of random values in [-8, 8) at scale 12 within 2^-11 relative (the factor) plus 2^-11
+ * (the shifts' floors) of the exact mean. */
+static void avgpool_large(void)
+{
+    static const size_t sides[] = {56, 28, 7, 3};
+    for (size_t si = 0; si < sizeof sides / sizeof *sides; si++) {
+        const size_t k = sides[si], shape[4] = {1, 2, k, k};
+        fss_tensor x = {0}, y = {0};
+        fss_eval *ev;
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        REQUIRE(fss_tensor_init(&x, 4, shape, 48, 12) == FSS_OK);
+        uint64_t r[2 * 56 * 56];
+        REQUIRE(fss_rng_bytes(rng, r, x.count * 8) == FSS_OK);
+        double worst = 0;
+        for (size_t i = 0; i < x.count; i++)
+            x.v[i] = fss_ring_from_signed((int64_t)(r[i] % 65536) - 32768, 48); /* [-8, 8) at scale 12 */
+        REQUIRE(fss_gate_avgpool(ev, &x, k, k, &y) == FSS_OK);
+        for (size_t c = 0; c < 2; c++) {
+            double sum = 0;
+            for (size_t i = 0; i < k * k; i++)
+                sum += (double)fss_ring_to_signed(x.v[c * k * k + i], 48);
+            const double want = sum / (double)(k * k) / 4096, got = ldexp((double)fss_ring_to_signed(y.v[c], 48), -12);
+            const double err = fabs(got - want), allow = fabs(want) / 2048 + 1.0 / 2048;
+            worst = err > worst ? err : worst;
+            CHECK(err <= allow, "avgpool %zux%zu: mean %.6f, got %.6f (error %.3g over %.3g)", k, k, want, got, err, allow);
+        }
+        printf("avgpool %zux%zu: largest error %.3g\n", k, k, worst);
+        fss_tensor_free(&x), fss_tensor_free(&y);
+        fss_eval_free(ev);
     }
 }
 
@@ -741,6 +775,7 @@ int main(void)
     }
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
+    avgpool_large();
     headroom();
     piece_steps();
     stray_bits();

@@ -84,9 +84,11 @@ FSS_NODISCARD fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, in
 
 /* Pooling over k x k windows with a stride, no padding: x [batch][c][h][w]. Max is a
  * tree of ReLUs (2 rounds a level, ceil(log2(k k)) levels); average sums locally then
- * shifts (k k a power of two) or multiplies by round(2^FSS_AVGPOOL_FRAC / k k) and
- * shifts (FSS_AVGPOOL_FRAC, or bits/2 in rings under 24 bits); the output keeps the
- * input's scale. */
+ * shifts (k k a power of two) or multiplies by round(2^F / k k) and shifts by F, F =
+ * max(FSS_AVGPOOL_FRAC, ceil(log2(k k)) + 10) (at most bits / 2): the factor's relative
+ * error under 2^-11 k k / 2^ceil(log2 k k) <= 2^-11 (a 56 x 56 window's was 23% at F = 12);
+ * the sum times the factor needs |x| 2^(scale + F) under 2^(bits - 1). The output keeps
+ * the input's scale. */
 #define FSS_AVGPOOL_FRAC 12
 FSS_NODISCARD fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
 /* Max pooling with pad <= k / 2 on each side, the padding ignored (PyTorch's MaxPool2d). */
