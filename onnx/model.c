@@ -224,8 +224,8 @@ static size_t count_of(int ndim, const size_t *shape)
 }
 
 /* A conv's or pool's window: at most FSS_ONNX_MAX_WINDOW a side, and the values its gate
- * gathers (the output's count times k^2, times the input's channels for a conv) at most
- * FSS_ONNX_MAX_ELEMENTS. */
+ * gathers (the output's count times k^2, times the input's channels for a conv) and a
+ * conv's full weight at most FSS_ONNX_MAX_ELEMENTS. */
 #define FSS_ONNX_MAX_WINDOW 64
 static int window_ok(const fss_onnx_step *st)
 {
@@ -234,9 +234,9 @@ static int window_ok(const fss_onnx_step *st)
     if (st->k < 1 || st->k > FSS_ONNX_MAX_WINDOW)
         return 0;
     const size_t per = st->k * st->k * (st->op == FSS_ONNX_OP_CONV ? st->cin : 1), n = count_of(st->ndim, st->shape);
-    return st->op != FSS_ONNX_OP_CONV || per <= FSS_ONNX_MAX_ELEMENTS
-               ? n && per && n / st->shape[1] <= FSS_ONNX_MAX_ELEMENTS / per
-               : 0;
+    if (st->op == FSS_ONNX_OP_CONV && (per > FSS_ONNX_MAX_ELEMENTS || st->cout > FSS_ONNX_MAX_ELEMENTS / per))
+        return 0; /* the conv's full weight (a grouped one's widened) at most that too */
+    return n && per && n / st->shape[1] <= FSS_ONNX_MAX_ELEMENTS / per;
 }
 
 /* A bias initializer's dimensions for a value of ndim: [n] (ndim 1: a Conv's or Gemm's own
@@ -1196,8 +1196,9 @@ static fss_status weight_in(const fss_tensor *P, size_t *off, int ndim, const si
 }
 
 /* A grouped conv's weight [cout][cin/g][k][k] as the full [cout][cin][k][k] with public
- * zeros between the groups (a wire of mask 0 in every walk): the same rounds and keys as one
- * group, g times the local products. */
+ * zeros between the groups (a wire of mask 0 in every walk), still party 0's input (its own
+ * values widened the same way): the rounds and keys of the same conv in one group, g times
+ * the local products. */
 static fss_status ungroup(fss_tensor *w, size_t cin, size_t groups)
 {
     if (groups == 1)
@@ -1206,8 +1207,14 @@ static fss_status ungroup(fss_tensor *w, size_t cin, size_t groups)
     const size_t shape[4] = {cout, cin, w->shape[2], w->shape[3]};
     fss_tensor full = {0};
     fss_status s = fss_tensor_init(&full, 4, shape, w->bits, w->scale);
-    for (size_t o = 0; s == FSS_OK && o < cout; o++) /* output o reads input channels of group o / opg */
+    full.input_of = w->input_of; /* still party 0's input: its walk multiplies by its own values */
+    if (s == FSS_OK && w->own && !(full.own = (uint64_t *)calloc(full.count, sizeof *full.own)))
+        s = FSS_E_NOMEM;
+    for (size_t o = 0; s == FSS_OK && o < cout; o++) { /* output o reads input channels of group o / opg */
         memcpy(full.v + (o * cin + o / opg * per) * kk, w->v + o * per * kk, per * kk * 8);
+        if (w->own)
+            memcpy(full.own + (o * cin + o / opg * per) * kk, w->own + o * per * kk, per * kk * 8);
+    }
     if (s == FSS_OK) {
         fss_tensor_free(w);
         *w = full;
