@@ -233,7 +233,7 @@ static fss_status onnx_save(void *state, fss_role role, const fss_args *a, char 
         const int need = fss_onnx_plan_min_bits(&r->plan, r->scale), fit = r->peak.bits + 4 > need ? r->peak.bits + 4 : need;
         fprintf(stderr, "onnx: the largest value of this run, %.6g at node '%s' (scale %d), takes %d of the ring's %d "
                         "bits; at --scale %d, --bits %d leaves it 4 or more to spare%s\n",
-                r->peak.value, r->plan.steps[r->peak.step].name, r->peak.scale, r->peak.bits, r->bits, r->scale, fit,
+                r->peak.value, r->peak.step == SIZE_MAX ? "(the input)" : r->plan.steps[r->peak.step].name, r->peak.scale, r->peak.bits, r->bits, r->scale, fit,
                 need == fit ? " (the gates' own need)" : "");
     }
     return s;

@@ -16,8 +16,8 @@ and onnxruntime's float output for each (the tests' reference):
              BatchNormalization, Relu, Conv (1 x 1), GlobalAveragePool, Flatten -> [batch, 6]
   dilated    a Conv with dilations 2: refused
   norm       [batch, 8] -> Gemm, LayerNormalization, GELU (PyTorch's Erf pattern: Div, Erf,
-             Add, Mul, Mul), Gemm, Add (the residual), LayerNormalization (no bias), Gemm
-             -> [batch, 4] (opset 17)
+             Add, Mul, Mul, with a Relu amid them in node order), Gemm, Add (the residual),
+             Add (the Relu's), LayerNormalization (no bias), Gemm -> [batch, 4] (opset 17)
   gelu       [batch, 8] -> Gemm, Gelu, Gemm, Gelu (tanh), Gemm -> [batch, 4] (opset 20)
   se         [batch, 4, 6, 6] -> Conv, Relu, a squeeze-and-excitation (ReduceMean keeping
              dims, 1 x 1 Conv, Relu, 1 x 1 Conv, Sigmoid, Mul by the gates per channel),
@@ -167,12 +167,14 @@ def main():
         helper.make_node("LayerNormalization", ["h1", "ln1.weight", "ln1.bias"], ["n1"], name="/ln1/LayerNormalization",
                          axis=-1, epsilon=1e-5),
         helper.make_node("Div", ["n1", "sqrt2"], ["g1"], name="/act/Div"),
+        helper.make_node("Relu", ["n1"], ["side"], name="/side/Relu"),  # a node amid the pattern's
         helper.make_node("Erf", ["g1"], ["g2"], name="/act/Erf"),
         helper.make_node("Add", ["g2", "one"], ["g3"], name="/act/Add"),
         helper.make_node("Mul", ["n1", "g3"], ["g4"], name="/act/Mul"),
         helper.make_node("Mul", ["g4", "half"], ["g5"], name="/act/Mul_1"),
         helper.make_node("Gemm", ["g5", "w2"], ["h2"], name="/fc2/Gemm", transB=1),
-        helper.make_node("Add", ["h2", "h1"], ["r"], name="/residual/Add"),
+        helper.make_node("Add", ["h2", "h1"], ["r0"], name="/residual/Add"),
+        helper.make_node("Add", ["r0", "side"], ["r"], name="/side/Add"),
         helper.make_node("LayerNormalization", ["r", "ln2.weight"], ["n2"], name="/ln2/LayerNormalization", axis=1),
         helper.make_node("Gemm", ["n2", "w3", "b3"], ["output"], name="/head/Gemm", transB=1),
     ], [init("w1", 16, 8), init("b1", 16, scale=0.1),

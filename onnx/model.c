@@ -21,7 +21,7 @@ typedef struct lower {
     const char **step_out; /* the node output each step makes (while lowering) */
     char *err;
     size_t err_len;
-    size_t cap; /* steps room: a node lowers to at most max(1, its inputs) steps */
+    size_t cap; /* steps room: a node lowers to at most max(2, its inputs) steps */
     unsigned char *done; /* nodes an earlier node's pattern took in (the Erf GELU's) */
 } lower;
 
@@ -149,8 +149,8 @@ static double other_scalar(const fss_onnx_graph *g, const fss_onnx_node *n, cons
 
 /* PyTorch's GELU below opset 20, from the Div (or Mul by 1/sqrt 2) at node i:
  * Div(x, sqrt 2), Erf, Add(., 1), Mul(x, .), Mul(., 0.5), each alone reading the one
- * before; the index of the last node, or -1. */
-static long erf_gelu(const fss_onnx_graph *g, size_t i)
+ * before; the index of the last node (the four after the Div in took[]), or -1. */
+static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
 {
     const fss_onnx_node *d = &g->nodes[i];
     const char *x = d->nin == 2 ? d->in[0] : "";
@@ -174,6 +174,7 @@ static long erf_gelu(const fss_onnx_graph *g, size_t i)
     const long h = sole_reader(g, mn->out[0]);
     if (h < 0 || strcmp(g->nodes[h].op, "Mul") || other_scalar(g, &g->nodes[h], mn->out[0]) != 0.5 || !g->nodes[h].nout)
         return -1;
+    took[0] = e, took[1] = a, took[2] = m, took[3] = h;
     return h;
 }
 
@@ -323,7 +324,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     if (x < 0)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
-    const long gelu_end = erf_gelu(L->g, (size_t)(n - L->g->nodes));
+    long took[4] = {-1, -1, -1, -1};
+    const long gelu_end = erf_gelu(L->g, (size_t)(n - L->g->nodes), took);
     if (gelu_end >= 0 || !strcmp(op, "Gelu")) { /* opset 20's, or PyTorch's Erf pattern before it */
         const fss_onnx_attr *ap = fss_onnx_attr_of(n, "approximate");
         if (ap && ap->s && strcmp(ap->s, "none") && strcmp(ap->s, "tanh"))
@@ -331,8 +333,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_GELU, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
         if (gelu_end >= 0) { /* the nodes taken in; the last one's output is the step's */
-            for (long j = (long)(n - L->g->nodes) + 1; j <= gelu_end; j++)
-                L->done[j] = 1;
+            for (int j = 0; j < 4; j++) /* only the pattern's: a node between them in order still runs */
+                L->done[took[j]] = 1;
             const fss_onnx_node *last = &L->g->nodes[gelu_end];
             fss_status ps = push_step(L, last, &st, 1);
             return ps;
@@ -344,7 +346,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
         if (nd != 2 || (axis != -1 && axis != 1) || sh[1] > 4096 || st.w < 0 ||
             !bias_dims(fss_onnx_init(L->g, n->in[1]), 1, sh[1]) || (n->nin > 2 && *n->in[2] &&
-            (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, sh[1]))) || n->nout > 1)
+            (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, sh[1]))) ||
+            (n->nout > 1 && *n->out[1]) || (n->nout > 2 && *n->out[2]))
             return REFUSE("node '%s' (LayerNormalization): over the last axis (at most 4096) of a [batch, features] "
                           "value, its scale and bias float initializers of one value a feature", nm);
         st.op = FSS_ONNX_OP_LAYERNORM, st.ndim = nd, st.eps = e && e->type == FSS_ONNX_ATTR_FLOAT ? e->f : 1e-5f;
@@ -617,7 +620,7 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
     lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL};
     for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++)
-        L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 1;
+        L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 2; /* a padded pool, a ReduceMean to [b, c]: two */
     L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
     p->steps = (fss_onnx_step *)calloc(L.cap, sizeof *p->steps);
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
@@ -832,6 +835,12 @@ fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err
         if (what && (f < fmin || bits < nmin))
             return fss_errorf(err, err_len, FSS_E_ARG, "node '%s': %s needs --scale %d or more, and at --scale %d "
                               "--bits %d or more (have --bits %d)", p->steps[i].name, what, fmin, f, nmin, bits);
+        const fss_onnx_step *st = &p->steps[i];
+        const double c = st->op == FSS_ONNX_OP_HARDSIGMOID || st->op == FSS_ONNX_OP_SCALE ? fabs((double)st->eps) : 1;
+        const double big = st->op == FSS_ONNX_OP_HARDSIGMOID ? fabs((double)st->eps2) : 0;
+        if (llround(ldexp(c, f)) == 0 || big >= ldexp(1, bits - 2 - f))
+            return fss_errorf(err, err_len, FSS_E_ARG, "node '%s': its constant %g is 0 at --scale %d, or %g past what "
+                              "--bits %d holds there", st->name, c, f, big, bits);
     }
     return FSS_OK;
 }
@@ -876,7 +885,7 @@ char *fss_onnx_plan_text(const fss_onnx_plan *p)
 {
     size_t cap = 4096, at = 0;
     char *t = (char *)malloc(cap);
-    int ok = t && appendf(&t, &cap, &at, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
+    int ok = t && appendf(&t, &cap, &at, "onnx-plan 2\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
                           p->in_shape[0], p->in_shape[1], p->in_shape[2], p->in_shape[3]);
     for (size_t i = 0; ok && i < p->nweights; i++)
         ok = appendf(&t, &cap, &at, "weight %zu %zu:%s\n", p->weights[i].count, strlen(p->weights[i].name),
@@ -921,7 +930,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
     const char *q = buf, *end = buf + len;
     int used = 0, ok = p->steps && p->weights &&
-                        sscanf(q, "onnx-plan 1\nbatch %zu\ninput %d %zu %zu %zu %zu\n%n", &p->batch, &p->in_ndim,
+                        sscanf(q, "onnx-plan 2\nbatch %zu\ninput %d %zu %zu %zu %zu\n%n", &p->batch, &p->in_ndim,
                                &p->in_shape[0], &p->in_shape[1], &p->in_shape[2], &p->in_shape[3], &used) == 6;
     q += used;
     while (ok && !strncmp(q, "weight ", 7) && p->nweights < FSS_ONNX_MAX_WEIGHTS) {
@@ -1239,6 +1248,21 @@ static fss_status add_vector(fss_eval *ev, val *x, const fss_tensor *b)
     return s;
 }
 
+/* Raises pk to t's largest value if it takes more ring bits, sign included (extra: the bits
+ * a gate's inner value takes over its output, an average pool's factor's). */
+static void peak_of(const fss_tensor *t, int extra, size_t step, fss_onnx_peak *pk)
+{
+    for (size_t j = 0; j < t->count; j++) {
+        const int64_t v = fss_ring_to_signed(t->v[j], t->bits);
+        const uint64_t u = v < 0 ? ~(uint64_t)v : (uint64_t)v; /* v fits b bits: u under 2^(b-1) */
+        int nb = 1 + extra;
+        for (uint64_t r = u; r; r >>= 1)
+            nb++;
+        if (nb > pk->bits)
+            *pk = (fss_onnx_peak){nb, t->scale, step, ldexp((double)u + (v < 0), -t->scale)};
+    }
+}
+
 fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, const fss_onnx_values *values,
                          const float *input, uint64_t *out, fss_onnx_peak *peak, fss_progress *pg)
 {
@@ -1269,6 +1293,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
     }
     if (s == FSS_OK)
         s = fss_gate_input(ev, 1, p->in_ndim, p->in_shape, bits, f, iv, &V[0].t);
+    if (s == FSS_OK && peak && fss_eval_mode(ev) == FSS_MODE_CLEAR)
+        peak_of(&V[0].t, 0, SIZE_MAX, peak);
     if (iv)
         fss_free_wiped(iv, nin * 8);
     /* party 0's weights, one input */
@@ -1392,14 +1418,14 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             y->nonneg = xc.nonneg && st->eps > 0;
             break;
         }
-        case FSS_ONNX_OP_HARDSIGMOID: { /* t = alpha x + beta at 2f, shifted to f: relu(t) - relu(t - 1); HardSwish: x times it */
+        case FSS_ONNX_OP_HARDSIGMOID: { /* t = (alpha x at 2f, shifted to f) + beta: relu(t) - relu(t - 1); HardSwish: x times it */
             fss_tensor z = {0}, zb = {0}, t = {0}, r1 = {0}, t1 = {0}, r2 = {0}, hs = {0};
-            const uint64_t cb = fss_ring_from_signed((int64_t)llround(ldexp(st->eps2, 2 * f)), bits),
+            const uint64_t cb = fss_ring_from_signed((int64_t)llround(ldexp(st->eps2, f)), bits),
                            m1 = fss_ring_from_signed(-((int64_t)1 << f), bits);
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
                 (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &z)) == FSS_OK) {
-                z.scale = 2 * f;
-                if ((s = fss_gate_add_const(ev, &z, &cb, 1, &zb)) == FSS_OK && (s = fss_gate_ars(ev, &zb, f, &t)) == FSS_OK &&
+                z.scale = 2 * f; /* alpha x, shifted to f, then beta at f */
+                if ((s = fss_gate_ars(ev, &z, f, &zb)) == FSS_OK && (s = fss_gate_add_const(ev, &zb, &cb, 1, &t)) == FSS_OK &&
                     (s = fss_gate_relu(ev, &t, &r1)) == FSS_OK && (s = fss_gate_add_const(ev, &t, &m1, 1, &t1)) == FSS_OK &&
                     (s = fss_gate_relu(ev, &t1, &r2)) == FSS_OK)
                     s = fss_gate_sub(ev, &r1, &r2, st->trans_b ? &hs : &y->t);
@@ -1517,15 +1543,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             if (V[v].last == (int)i + 1 && (int)v != p->output)
                 fss_tensor_free(&V[v].t);
         if (s == FSS_OK && peak && fss_eval_mode(ev) == FSS_MODE_CLEAR) /* the ring bits this input used */
-            for (size_t j = 0; j < y->t.count; j++) {
-                const int64_t v = fss_ring_to_signed(y->t.v[j], y->t.bits);
-                const uint64_t u = v < 0 ? ~(uint64_t)v : (uint64_t)v; /* v fits b bits: u under 2^(b-1) */
-                int nb = 1;
-                for (uint64_t t = u; t; t >>= 1)
-                    nb++;
-                if (nb > peak->bits)
-                    *peak = (fss_onnx_peak){nb, y->t.scale, i, ldexp((double)u + (v < 0), -y->t.scale)};
-            }
+            peak_of(&y->t, st->op == FSS_ONNX_OP_AVGPOOL ? fss_avgpool_frac(st->k * st->k, bits) : 0, i, peak);
         if (s == FSS_OK)
             fss_progress_step(pg, i, p->nsteps, st->name);
         else if (!fss_eval_error(ev)[0])

@@ -125,6 +125,17 @@ fss_status fss_gate_maxpool_pad(fss_eval *ev, const fss_tensor *x, size_t k, siz
     return s;
 }
 
+int fss_avgpool_frac(size_t kk, int bits)
+{
+    int sh = 0;
+    while (((size_t)1 << sh) < kk)
+        sh++;
+    if (((size_t)1 << sh) == kk)
+        return 0;
+    const int want = sh + 10 > FSS_AVGPOOL_FRAC ? sh + 10 : FSS_AVGPOOL_FRAC;
+    return bits >= 2 * want ? want : bits / 2;
+}
+
 fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y)
 {
     size_t ho = 0, wo = 0;
@@ -156,8 +167,7 @@ fss_status fss_gate_avgpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t 
     if (((size_t)1 << sh) == kk) {
         s = fss_gate_ars(ev, &sum, sh, y);
     } else {
-        const int want = sh + 10 > FSS_AVGPOOL_FRAC ? sh + 10 : FSS_AVGPOOL_FRAC;
-        const int frac = x->bits >= 2 * want ? want : x->bits / 2;
+        const int frac = fss_avgpool_frac(kk, x->bits);
         uint64_t c = (((uint64_t)1 << frac) + kk / 2) / kk;
         s = fss_gate_scale(ev, &sum, c, &scaled);
         if (s == FSS_OK)

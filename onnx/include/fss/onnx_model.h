@@ -15,7 +15,7 @@
  * then the pool), GlobalAveragePool, Flatten, Reshape (to [batch, rest]), Mul and Div by a
  * scalar constant, LeakyRelu, Concat along axis 1 (of k values: k - 1 steps), Pad (zeros,
  * the same on each side of h and w), Gelu (and PyTorch's Div, Erf, Add, Mul, Mul for it:
- * one step), LayerNormalization over the features of a [batch, features] value, Mul of two
+ * one step; approximate="tanh" computed as the exact GELU, 4.7e-4 from it at most), LayerNormalization over the features of a [batch, features] value, Mul of two
  * values (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f),
  * ReduceMean over h and w (a global average pool, and a reshape without keepdims),
  * HardSigmoid and HardSwish (alpha x + beta at 2f, shifted to f, relu(t) - relu(t - 1);
@@ -127,12 +127,14 @@ FSS_NODISCARD fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx
                                           fss_onnx_values *v, char *err, size_t err_len);
 void fss_onnx_weights_free(fss_onnx_values *v);
 
-/* The clear run's largest value a step outputs (as a signed ring integer at its scale):
- * how many of the ring's bits this input used, the headroom left for others. */
+/* The clear run's largest value, the input or a step's output (as a signed ring integer at
+ * its scale; an average pool's counted with its factor's bits, the sum it scales): how many
+ * of the ring's bits this input used, the headroom left for others. Other gates' inner
+ * values are not counted: the gates bound them, or refuse in the clear run. */
 typedef struct fss_onnx_peak {
     int bits;      /* the fewest bits that hold it, sign included */
     int scale;     /* its value's */
-    size_t step;   /* the step that made it */
+    size_t step;   /* the step that made it (SIZE_MAX: the input) */
     double value;  /* its magnitude as a real number */
 } fss_onnx_peak;
 

@@ -90,6 +90,8 @@ FSS_NODISCARD fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, in
  * the sum times the factor needs |x| 2^(scale + F) under 2^(bits - 1). The output keeps
  * the input's scale. */
 #define FSS_AVGPOOL_FRAC 12
+/* F for a window of kk values in a ring of bits (0: kk a power of two, a shift alone). */
+int fss_avgpool_frac(size_t kk, int bits);
 FSS_NODISCARD fss_status fss_gate_maxpool(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, fss_tensor *y);
 /* Max pooling with pad <= k / 2 on each side, the padding ignored (PyTorch's MaxPool2d). */
 FSS_NODISCARD fss_status fss_gate_maxpool_pad(fss_eval *ev, const fss_tensor *x, size_t k, size_t stride, size_t pad,
