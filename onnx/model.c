@@ -1231,6 +1231,18 @@ static fss_status ungroup(fss_tensor *w, size_t cin, size_t groups)
     return s;
 }
 
+/* A copy of value v's wires (its scale and sign with them), for a step that rescales its
+ * second input. */
+static fss_status copy_of(const val *v, val *c)
+{
+    *c = *v;
+    memset(&c->t, 0, sizeof c->t);
+    fss_status s = fss_tensor_init(&c->t, v->t.ndim, v->t.shape, v->t.bits, v->t.scale);
+    if (s == FSS_OK)
+        memcpy(c->t.v, v->t.v, v->t.count * 8);
+    return s;
+}
+
 /* x += a per-channel (4-d) or per-column (2-d) vector b. */
 static fss_status add_vector(fss_eval *ev, val *x, const fss_tensor *b)
 {
@@ -1363,26 +1375,20 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 s = add_vector(ev, y, &b);
             break;
         }
-        case FSS_ONNX_OP_ADD: {
-            val yb = V[st->b]; /* a copy of its wires, so that b stays as it is */
-            fss_tensor bc = {0};
-            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
-            if (s == FSS_OK) {
-                memcpy(bc.v, yb.t.v, yb.t.count * 8);
-                yb.t = bc;
+        case FSS_ONNX_OP_ADD:
+        case FSS_ONNX_OP_SUB: {
+            val yb;
+            if ((s = copy_of(&V[st->b], &yb)) == FSS_OK) { /* b stays as it is */
                 if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
-                    s = fss_gate_add(ev, &xc.t, &yb.t, &y->t);
+                    s = st->op == FSS_ONNX_OP_ADD ? fss_gate_add(ev, &xc.t, &yb.t, &y->t) : fss_gate_sub(ev, &xc.t, &yb.t, &y->t);
                 fss_tensor_free(&yb.t);
             }
             break;
         }
         case FSS_ONNX_OP_MUL: { /* both at f, b copied (and spread over a's planes), the product at 2f */
-            val yb = V[st->b];
-            fss_tensor bc = {0}, full = {0};
-            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
-            if (s == FSS_OK) {
-                memcpy(bc.v, yb.t.v, yb.t.count * 8);
-                yb.t = bc;
+            val yb;
+            fss_tensor full = {0};
+            if ((s = copy_of(&V[st->b], &yb)) == FSS_OK) {
                 if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = rescale(ev, f, &yb)) == FSS_OK &&
                     yb.t.count != xc.t.count && (s = fss_tensor_init(&full, xc.t.ndim, xc.t.shape, bits, yb.t.scale)) == FSS_OK)
                     for (size_t j = 0, plane = xc.t.shape[2] * xc.t.shape[3]; j < full.count; j++) /* copies: linear */
@@ -1398,19 +1404,6 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             s = xc.t.scale > f ? fss_gate_relu_ars(ev, &xc.t, xc.t.scale - f, &y->t) : fss_gate_relu(ev, &xc.t, &y->t);
             y->nonneg = 1;
             break;
-        case FSS_ONNX_OP_SUB: {
-            val yb = V[st->b];
-            fss_tensor bc = {0};
-            s = fss_tensor_init(&bc, yb.t.ndim, yb.t.shape, yb.t.bits, yb.t.scale);
-            if (s == FSS_OK) {
-                memcpy(bc.v, yb.t.v, yb.t.count * 8);
-                yb.t = bc;
-                if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK)
-                    s = fss_gate_sub(ev, &xc.t, &yb.t, &y->t);
-                fss_tensor_free(&yb.t);
-            }
-            break;
-        }
         case FSS_ONNX_OP_SCALE: { /* x round(k 2^f): a product, at 2f */
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
                 (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &y->t)) == FSS_OK)
