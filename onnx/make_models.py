@@ -14,7 +14,8 @@ and onnxruntime's float output for each (the tests' reference):
   leaky      an MLP with a LeakyRelu of slope 2: refused (the node named)
   grouped    [batch, 2, 6, 6] -> Conv (2 groups), Relu, Conv (depthwise, stride 2) +
              BatchNormalization, Relu, Conv (1 x 1), GlobalAveragePool, Flatten -> [batch, 6]
-  dilated    a Conv with dilations 2: refused
+  dilated    [batch, 2, 6, 6] -> Conv (dilation 2), Relu, Conv (dilation 3, stride 2, 2 groups)
+             -> [batch, 4, 3, 3]
   norm       [batch, 8] -> Gemm, LayerNormalization, GELU (PyTorch's Erf pattern: Div, Erf,
              Add, Mul, Mul, with a Relu amid them in node order), Gemm, Add (the residual),
              Add (the Relu's), LayerNormalization (no bias), Gemm -> [batch, 4] (opset 17)
@@ -159,9 +160,12 @@ def main():
     ], [init("w", 4, 1, 3, 3), init("dw.weight", 4, 1, 3, 3), init("dw.bias", 4, scale=0.1)] + bn("bn", 4) +
         [init("pw.weight", 6, 4, 1, 1)], [2, 6, 6], [6], out)
     save("dilated", [
-        helper.make_node("Conv", ["input", "w"], ["output"], name="/dil/Conv", kernel_shape=[3, 3], dilations=[2, 2],
+        helper.make_node("Conv", ["input", "w"], ["c1"], name="/dil/Conv", kernel_shape=[3, 3], dilations=[2, 2],
                          pads=[2, 2, 2, 2]),
-    ], [init("w", 4, 2, 3, 3)], [2, 6, 6], [4, 6, 6], out, run=False)
+        helper.make_node("Relu", ["c1"], ["r1"], name="/act/Relu"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["output"], name="/dil2/Conv", kernel_shape=[2, 2], dilations=[3, 3],
+                         strides=[2, 2], pads=[1, 1, 1, 1], group=2),
+    ], [init("w", 4, 2, 3, 3), init("w2", 4, 2, 2, 2), init("b2", 4, scale=0.1)], [2, 6, 6], [4, 3, 3], out)
     save("norm", [  # opset 17: LayerNormalization; GELU as PyTorch writes nn.GELU() there
         helper.make_node("Gemm", ["input", "w1", "b1"], ["h1"], name="/fc1/Gemm", transB=1),
         helper.make_node("LayerNormalization", ["h1", "ln1.weight", "ln1.bias"], ["n1"], name="/ln1/LayerNormalization",

@@ -110,6 +110,12 @@ static int unit_dilations(const fss_onnx_node *n)
     return !ap || (ap->s && (!strcmp(ap->s, "NOTSET") || !*ap->s));
 }
 
+static int no_auto_pad(const fss_onnx_node *n)
+{
+    const fss_onnx_attr *ap = fss_onnx_attr_of(n, "auto_pad");
+    return !ap || (ap->s && (!strcmp(ap->s, "NOTSET") || !*ap->s));
+}
+
 static int is_alias(const fss_onnx_node *n) { return !strcmp(n->op, "Identity") || !strcmp(n->op, "Dropout"); }
 
 /* How many node inputs (and graph outputs) read name, through the names Identity and
@@ -356,18 +362,20 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         memcpy(st.shape, sh, sizeof sh);
     } else if (!strcmp(op, "Conv")) {
         const fss_onnx_tensor *W = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
-        int64_t k = 0, s = 1, pad = 0;
+        int64_t k = 0, s = 1, pad = 0, d = 1;
         const int64_t g = attr_int(n, "group", 1);
+        const int dok = square(n, "dilations", 1, &d) && d >= 1 && d <= 16 && no_auto_pad(n);
+        const int64_t K = dok && W && W->ndim == 4 ? d * (W->dims[2] - 1) + 1 : 0; /* the widened kernel */
         if (!W || W->ndim != 4 || W->dims[2] != W->dims[3] || nd != 4 || g < 1 || sh[1] % (uint64_t)g ||
             W->dims[0] % g || (size_t)W->dims[1] != sh[1] / (uint64_t)g || !square(n, "kernel_shape", W->dims[2], &k) ||
-            k != W->dims[2] || !square(n, "strides", 1, &s) || s < 1 || !sym_pads(n, &pad) || !unit_dilations(n) ||
-            k < 1 || pad >= k || W->dims[0] < 1 || sh[2] + 2 * (size_t)pad < (size_t)k ||
-            sh[3] + 2 * (size_t)pad < (size_t)k)
+            k != W->dims[2] || !square(n, "strides", 1, &s) || s < 1 || !sym_pads(n, &pad) || !dok ||
+            k < 1 || pad >= K || W->dims[0] < 1 || sh[2] + 2 * (size_t)pad < (size_t)K ||
+            sh[3] + 2 * (size_t)pad < (size_t)K)
             return REFUSE("node '%s' (Conv): this version takes a square kernel from a float initializer over the "
-                          "input's channels (or their groups), equal strides, symmetric pads under the kernel and no "
-                          "dilation", nm);
-        st.op = FSS_ONNX_OP_CONV, st.groups = (size_t)g;
-        st.cin = sh[1], st.cout = (size_t)W->dims[0], st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
+                          "input's channels (or their groups), equal strides and dilations (at most 16), symmetric "
+                          "pads under the kernel", nm);
+        st.op = FSS_ONNX_OP_CONV, st.groups = (size_t)g, st.dil = (size_t)d;
+        st.cin = sh[1], st.cout = (size_t)W->dims[0], st.k = (size_t)K, st.stride = (size_t)s, st.pad = (size_t)pad;
         st.w = weight_of(L, n->in[1]);
         st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
         if (st.w < 0 || (n->nin > 2 && *n->in[2] && (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, st.cout))))
@@ -688,8 +696,9 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         case FSS_ONNX_OP_CONV:
             ok = nd == 4 && st->cin == sh[1] && st->k >= 1 && st->stride >= 1 && st->pad < st->k && st->cout >= 1 &&
                  sh[2] + 2 * st->pad >= st->k && sh[3] + 2 * st->pad >= st->k && st->groups >= 1 &&
-                 st->cin % st->groups == 0 && st->cout % st->groups == 0 &&
-                 weight_ok(p, st->w, st->cout * (st->cin / st->groups) * st->k * st->k) &&
+                 st->cin % st->groups == 0 && st->cout % st->groups == 0 && st->dil >= 1 && st->dil <= 16 &&
+                 (st->k - 1) % st->dil == 0 &&
+                 weight_ok(p, st->w, st->cout * (st->cin / st->groups) * (((st->k - 1) / st->dil + 1) * ((st->k - 1) / st->dil + 1))) &&
                  (st->bias == -1 || weight_ok(p, st->bias, st->cout));
             wnd = 4, want[1] = st->cout;
             if (ok)
@@ -892,9 +901,9 @@ char *fss_onnx_plan_text(const fss_onnx_plan *p)
                      p->weights[i].name);
     for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *s = &p->steps[i];
-        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %a %zu:%s\n",
+        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %a %zu:%s\n",
                      (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3], s->cin,
-                     s->cout, s->k, s->stride, s->pad, s->groups, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1], s->bn[2],
+                     s->cout, s->k, s->stride, s->pad, s->groups, s->dil, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1], s->bn[2],
                      s->bn[3], (double)s->eps, (double)s->eps2, strlen(s->name), s->name);
     }
     ok = ok && appendf(&t, &cap, &at, "output %d\n", p->output);
@@ -946,10 +955,10 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         int op = 0;
         double eps = 0, eps2 = 0;
         used = 0;
-        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %la %n", &op,
+        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %la %n", &op,
                     &s->a, &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin, &s->cout,
-                    &s->k, &s->stride, &s->pad, &s->groups, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1],
-                    &s->bn[2], &s->bn[3], &eps, &eps2, &used) == 23;
+                    &s->k, &s->stride, &s->pad, &s->groups, &s->dil, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1],
+                    &s->bn[2], &s->bn[3], &eps, &eps2, &used) == 24;
         q += used;
         s->op = (fss_onnx_op)op, s->eps = (float)eps, s->eps2 = (float)eps2;
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
@@ -1204,26 +1213,31 @@ static fss_status weight_in(const fss_tensor *P, size_t *off, int ndim, const si
     return s;
 }
 
-/* A grouped conv's weight [cout][cin/g][k][k] as the full [cout][cin][k][k] with public
- * zeros between the groups (a wire of mask 0 in every walk), still party 0's input (its own
- * values widened the same way): the rounds and keys of the same conv in one group, g times
- * the local products. */
-static fss_status ungroup(fss_tensor *w, size_t cin, size_t groups)
+/* A grouped or dilated conv's weight [cout][cin/g][k][k] as the full [cout][cin][K][K],
+ * K = dil (k - 1) + 1, with public zeros between the groups and between the taps (a wire of
+ * mask 0 in every walk), still party 0's input (its own values widened the same way): the
+ * rounds and keys of the same conv in one group with a K x K kernel, more local products. */
+static fss_status widen(fss_tensor *w, size_t cin, size_t groups, size_t dil)
 {
-    if (groups == 1)
+    if (groups == 1 && dil == 1)
         return FSS_OK;
-    const size_t cout = w->shape[0], per = w->shape[1], kk = w->shape[2] * w->shape[3], opg = cout / groups;
-    const size_t shape[4] = {cout, cin, w->shape[2], w->shape[3]};
+    const size_t cout = w->shape[0], per = w->shape[1], k = w->shape[2], opg = cout / groups, K = dil * (k - 1) + 1;
+    const size_t shape[4] = {cout, cin, K, K};
     fss_tensor full = {0};
     fss_status s = fss_tensor_init(&full, 4, shape, w->bits, w->scale);
     full.input_of = w->input_of; /* still party 0's input: its walk multiplies by its own values */
     if (s == FSS_OK && w->own && !(full.own = (uint64_t *)calloc(full.count, sizeof *full.own)))
         s = FSS_E_NOMEM;
-    for (size_t o = 0; s == FSS_OK && o < cout; o++) { /* output o reads input channels of group o / opg */
-        memcpy(full.v + (o * cin + o / opg * per) * kk, w->v + o * per * kk, per * kk * 8);
-        if (w->own)
-            memcpy(full.own + (o * cin + o / opg * per) * kk, w->own + o * per * kk, per * kk * 8);
-    }
+    for (size_t o = 0; s == FSS_OK && o < cout; o++) /* output o reads input channels of group o / opg */
+        for (size_t c = 0; c < per; c++)
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < k; j++) {
+                    const size_t from = ((o * per + c) * k + i) * k + j,
+                                 to = ((o * cin + o / opg * per + c) * K + i * dil) * K + j * dil;
+                    full.v[to] = w->v[from];
+                    if (w->own)
+                        full.own[to] = w->own[from];
+                }
     if (s == FSS_OK) {
         fss_tensor_free(w);
         *w = full;
@@ -1337,10 +1351,11 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         }
         switch (st->op) {
         case FSS_ONNX_OP_CONV: {
-            const size_t ws[4] = {st->cout, st->cin / st->groups, st->k, st->k}, bs[1] = {st->cout};
+            const size_t kw = (st->k - 1) / st->dil + 1; /* the initializer's taps */
+            const size_t ws[4] = {st->cout, st->cin / st->groups, kw, kw}, bs[1] = {st->cout};
             fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
             if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(&P, &poff, 4, ws, f, &w)) == FSS_OK &&
-                (s = ungroup(&w, st->cin, st->groups)) == FSS_OK)
+                (s = widen(&w, st->cin, st->groups, st->dil)) == FSS_OK)
                 s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
             if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) { /* the bias at 2f (a folded one's own) */
                 if ((s = weight_in(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)

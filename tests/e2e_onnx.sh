@@ -53,8 +53,9 @@ wait $pid
 # secure == clear, and the clear fixed point within 4e-3 of onnxruntime's float output
 # (norm: LayerNormalization and PyTorch's Erf GELU, in 52 bits; gelu: opset 20's Gelu,
 # exact and tanh; grouped: a conv of two groups and a depthwise one; se: a squeeze-and-
-# excitation, ReduceMean and Mul of two values; hard: HardSigmoid and HardSwish):
-for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48; do
+# excitation, ReduceMean and Mul of two values; hard: HardSigmoid and HardSwish; dilated:
+# dilated convolutions, one of them grouped and strided):
+for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48 dilated:48; do
     m=${mb%%:*} bits=${mb#*:}
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
@@ -84,8 +85,7 @@ PY
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
 # nodes this version cannot run: refused with the node named, nothing written
-for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" dilated:"'/dil/Conv' (Conv): this version takes a square kernel" \
-    avgpad:"'/ap/AveragePool' (AveragePool): this version pools square inputs, pads at most half a window, and averages over padding only counting it"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgpad:"'/ap/AveragePool' (AveragePool): this version pools square inputs, pads at most half a window, and averages over padding only counting it"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }

@@ -249,19 +249,19 @@ static void plans(void)
     static const char *const bad[] = {
         /* a reshape to fewer elements; an Add of a value that does not exist; a shape that is
          * not its input's; a batch the input does not have */
-        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 8 0 -1 2 1 1 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
-        "onnx-plan 2\nbatch 1\ninput 2 1 4 0 0\nstep 3 0 -7 2 1 4 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:a\noutput 1\n",
-        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 1 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
-        "onnx-plan 2\nbatch 2\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 16 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 8 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 2\nbatch 1\ninput 2 1 4 0 0\nstep 3 0 -7 2 1 4 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:a\noutput 1\n",
+        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 2\nbatch 2\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 16 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
         /* a conv of 3 groups over 2 channels; of 2 groups with a weight of one group's size */
         "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
-        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 3 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
+        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 3 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
         "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 36 1:w\n"
-        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
+        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
     };
     { /* the same conv of 2 groups with its weight of cout x cin/2 x k x k: parses */
         static const char ok2[] = "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
-                                  "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n";
+                                  "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n";
         s = fss_onnx_plan_parse(ok2, strlen(ok2), &q, err, sizeof err);
         CHECK(s == FSS_OK, "a grouped conv's plan refused: '%s'", err);
         if (s == FSS_OK)

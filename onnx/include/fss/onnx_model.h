@@ -5,7 +5,7 @@
  * weights the steps take (initializers by name, with their dimensions). The plan's text
  * (fss_onnx_plan_text) is what the dealer writes into the key files (fss_family.plan): a
  * party 1 with no model file runs it; a party 0 lowers its own file and must get the same
- * text. The ops of this version: Conv (groups and depthwise too, square kernels, equal strides and
+ * text. The ops of this version: Conv (groups, depthwise and dilated too, square kernels, equal strides and
  * symmetric pads, no dilation; a BatchNormalization right after it folded in), Gemm
  * (alpha = beta = 1, transA 0, a weight initializer, transB 0 or 1, a 1-d bias), MatMul by
  * a 2-d initializer, Add and Sub (two values, or a value and an initializer of one value a
@@ -67,6 +67,7 @@ typedef struct fss_onnx_step {
     size_t shape[4];
     size_t cin, cout, k, stride, pad; /* CONV; k, stride, pad also the pools' */
     size_t groups;          /* CONV: the input's channels in groups (1: one); 0 elsewhere */
+    size_t dil;             /* CONV: the taps' spacing (1: none; k is the widened kernel); 0 elsewhere */
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
     int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
