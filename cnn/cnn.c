@@ -437,8 +437,8 @@ double fss_fixed_to_float(uint64_t v, int scale, int bits) { return ldexp((doubl
 
 /* All of party 0's parameters as one input (one round instead of two a layer): fixed
  * point, weights at scale f (a linear layer's transposed, rows x cols -> cols x rows),
- * biases at 2f, layer after layer; slice() then views a layer's part (no copy). A slice
- * is a copy of wires, which holds for masks and masked values alike. */
+ * biases at 2f, layer after layer; fss_tensor_view_next() then views a layer's part (no
+ * copy): a part is the same wires, which holds for masks and masked values alike. */
 static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_cnn_weights *w, fss_tensor *P)
 {
     size_t total = 0;
@@ -473,14 +473,6 @@ static fss_status params_input(fss_eval *ev, const fss_cnn_model *m, const fss_c
     if (v) {
         fss_free_wiped(v, total * 8);
     }
-    return s;
-}
-
-static fss_status slice(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int scale, fss_tensor *t)
-{
-    fss_status s = fss_tensor_view(P, *off, ndim, shape, scale, t);
-    if (s == FSS_OK)
-        *off += t->count;
     return s;
 }
 
@@ -612,9 +604,9 @@ fss_status fss_cnn_walk_logits(fss_eval *ev, const fss_cnn_model *m, size_t batc
             }
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
             fss_conv2d_params cv = {batch, l->in, x.shape[2], x.shape[3], l->out, l->k, l->k, l->stride, l->pad};
-            s = slice(&P, &poff, 4, ws, f, &wt);
+            s = fss_tensor_view_next(&P, &poff, 4, ws, f, &wt);
             if (s == FSS_OK)
-                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
+                s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &bt);
             if (s == FSS_OK)
                 s = replace(fss_gate_conv2d(ev, &x, &wt, &cv, &y), &x, &y);
             if (s == FSS_OK)
@@ -627,9 +619,9 @@ fss_status fss_cnn_walk_logits(fss_eval *ev, const fss_cnn_model *m, size_t batc
             xnn = 0;
             size_t ws[2] = {l->in, l->out}, bs[1] = {l->out};
             /* PyTorch holds W as [out][in]; x W^T is x times the transpose [in][out] */
-            s = slice(&P, &poff, 2, ws, f, &wt);
+            s = fss_tensor_view_next(&P, &poff, 2, ws, f, &wt);
             if (s == FSS_OK)
-                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
+                s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &bt);
             if (s == FSS_OK)
                 s = replace(fss_gate_matmul(ev, &x, &wt, &y), &x, &y);
             if (s == FSS_OK)
@@ -666,9 +658,9 @@ fss_status fss_cnn_walk_logits(fss_eval *ev, const fss_cnn_model *m, size_t batc
         case FSS_LAYER_SHORTCUT: {
             size_t ws[4] = {l->out, l->in, l->k, l->k}, bs[1] = {l->out};
             fss_conv2d_params cv = {batch, l->in, skip.shape[2], skip.shape[3], l->out, l->k, l->k, l->stride, l->pad};
-            s = slice(&P, &poff, 4, ws, f, &wt);
+            s = fss_tensor_view_next(&P, &poff, 4, ws, f, &wt);
             if (s == FSS_OK)
-                s = slice(&P, &poff, 1, bs, 2 * f, &bt);
+                s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &bt);
             if (s == FSS_OK)
                 s = replace(fss_gate_conv2d(ev, &skip, &wt, &cv, &y), &skip, &y);
             if (s == FSS_OK)

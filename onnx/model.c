@@ -1204,15 +1204,6 @@ static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_
     return s;
 }
 
-/* The next use's view of P, of that shape and scale. */
-static fss_status weight_in(const fss_tensor *P, size_t *off, int ndim, const size_t *shape, int sc, fss_tensor *t)
-{
-    fss_status s = fss_tensor_view(P, *off, ndim, shape, sc, t);
-    if (s == FSS_OK)
-        *off += t->count;
-    return s;
-}
-
 /* A grouped or dilated conv's weight [cout][cin/g][k][k] as the full [cout][cin][K][K],
  * K = dil (k - 1) + 1, with public zeros between the groups and between the taps (a wire of
  * mask 0 in every walk), still party 0's input (its own values widened the same way): the
@@ -1354,11 +1345,11 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             const size_t kw = (st->k - 1) / st->dil + 1; /* the initializer's taps */
             const size_t ws[4] = {st->cout, st->cin / st->groups, kw, kw}, bs[1] = {st->cout};
             fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
-            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(&P, &poff, 4, ws, f, &w)) == FSS_OK &&
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_tensor_view_next(&P, &poff, 4, ws, f, &w)) == FSS_OK &&
                 (s = widen(&w, st->cin, st->groups, st->dil)) == FSS_OK)
                 s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
             if (s == FSS_OK && (st->bias >= 0 || st->bn[0] >= 0)) { /* the bias at 2f (a folded one's own) */
-                if ((s = weight_in(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
+                if ((s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
                     s = add_vector(ev, y, &b);
             }
             break;
@@ -1366,9 +1357,9 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         case FSS_ONNX_OP_GEMM: {
             const size_t ws[2] = {st->cin, st->cout}, bs[1] = {st->cout};
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
-                (s = weight_in(&P, &poff, 2, ws, f, &w)) == FSS_OK)
+                (s = fss_tensor_view_next(&P, &poff, 2, ws, f, &w)) == FSS_OK)
                 s = fss_gate_matmul(ev, &xc.t, &w, &y->t);
-            if (s == FSS_OK && st->bias >= 0 && (s = weight_in(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
+            if (s == FSS_OK && st->bias >= 0 && (s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
                 s = add_vector(ev, y, &b);
             break;
         }
@@ -1379,7 +1370,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 memset(&x->t, 0, sizeof x->t);
             else
                 memset(&xc.t, 0, sizeof xc.t);
-            if ((s = weight_in(&P, &poff, 1, bs, y->t.scale, &b)) == FSS_OK && st->trans_b) {
+            if ((s = fss_tensor_view_next(&P, &poff, 1, bs, y->t.scale, &b)) == FSS_OK && st->trans_b) {
                 fss_tensor nb = {0}; /* Sub: the initializer negated (local) */
                 if ((s = fss_gate_scale(ev, &b, fss_ring_from_signed(-1, bits), &nb)) == FSS_OK) {
                     fss_tensor_free(&b);
@@ -1505,8 +1496,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             break;
         case FSS_ONNX_OP_LAYERNORM: { /* no bias: public zeros */
             const size_t ds[1] = {st->shape[1]};
-            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = weight_in(&P, &poff, 1, ds, f, &w)) == FSS_OK)
-                s = st->bias >= 0 ? weight_in(&P, &poff, 1, ds, f, &b) : fss_tensor_init(&b, 1, ds, bits, f);
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_tensor_view_next(&P, &poff, 1, ds, f, &w)) == FSS_OK)
+                s = st->bias >= 0 ? fss_tensor_view_next(&P, &poff, 1, ds, f, &b) : fss_tensor_init(&b, 1, ds, bits, f);
             if (s == FSS_OK)
                 s = fss_gate_layernorm(ev, &xc.t, &w, &b, st->eps, &y->t);
             break;

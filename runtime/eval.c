@@ -411,6 +411,15 @@ fss_status fss_tensor_view(const fss_tensor *src, size_t off, int ndim, const si
     return FSS_OK;
 }
 
+fss_status fss_tensor_view_next(const fss_tensor *src, size_t *off, int ndim, const size_t *shape, int scale,
+                                fss_tensor *dst)
+{
+    fss_status s = fss_tensor_view(src, *off, ndim, shape, scale, dst);
+    if (s == FSS_OK)
+        *off += dst->count;
+    return s;
+}
+
 void *fss_ev_alloc(fss_eval *ev, size_t bytes)
 {
     void *p = malloc(bytes ? bytes : 1);

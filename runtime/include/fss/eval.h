@@ -197,6 +197,10 @@ void fss_tensor_free(fss_tensor *t);
  * and gates only read their inputs. */
 FSS_NODISCARD fss_status fss_tensor_view(const fss_tensor *src, size_t off, int ndim, const size_t *shape, int scale,
                                          fss_tensor *dst);
+/* The view at *off of that shape and scale, and *off moved past it: a walk's next weight
+ * from all of them in one input. */
+FSS_NODISCARD fss_status fss_tensor_view_next(const fss_tensor *src, size_t *off, int ndim, const size_t *shape,
+                                              int scale, fss_tensor *dst);
 /* Same elements, another shape of the same count (a flatten is a reshape). */
 FSS_NODISCARD fss_status fss_tensor_reshape(fss_tensor *t, int ndim, const size_t *shape);
 
