@@ -692,6 +692,14 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         const int bn = st->bn[0] >= 0;
         for (int j = 0; ok && j < 4; j++)
             ok = bn ? st->op == FSS_ONNX_OP_CONV && weight_ok(p, st->bn[j], st->cout) : st->bn[j] == -1;
+        /* a second input: an earlier value for the steps of two, none for the others */
+        const int two = st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT ||
+                        st->op == FSS_ONNX_OP_MUL;
+        int nd2 = 0;
+        size_t sh2[4] = {0, 0, 0, 0};
+        ok = ok && (two ? st->b >= 0 && st->b <= (int)i : st->b == -1);
+        if (ok && two)
+            shape_of(p, st->b, &nd2, sh2);
         switch (ok ? st->op : 0) {
         case FSS_ONNX_OP_CONV:
             ok = nd == 4 && st->cin == sh[1] && st->k >= 1 && st->stride >= 1 && st->pad < st->k && st->cout >= 1 &&
@@ -709,27 +717,16 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
                  (st->bias == -1 || weight_ok(p, st->bias, st->cout));
             wnd = 2, want[1] = st->cout;
             break;
-        case FSS_ONNX_OP_ADD: {
-            int nd2 = 0;
-            size_t sh2[4] = {0, 0, 0, 0};
-            ok = st->b >= 0 && st->b <= (int)i;
-            if (ok)
-                shape_of(p, st->b, &nd2, sh2);
-            ok = ok && nd2 == nd && !memcmp(sh, sh2, sizeof sh);
+        case FSS_ONNX_OP_ADD:
+        case FSS_ONNX_OP_SUB:
+            ok = nd2 == nd && !memcmp(sh, sh2, sizeof sh);
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
-        }
-        case FSS_ONNX_OP_MUL: {
-            int nd2 = 0;
-            size_t sh2[4] = {0, 0, 0, 0};
-            ok = st->b >= 0 && st->b <= (int)i;
-            if (ok)
-                shape_of(p, st->b, &nd2, sh2);
-            ok = ok && nd2 == nd && sh2[0] == sh[0] && sh2[1] == sh[1] &&
+        case FSS_ONNX_OP_MUL:
+            ok = nd2 == nd && sh2[0] == sh[0] && sh2[1] == sh[1] &&
                  (!memcmp(sh, sh2, sizeof sh) || (nd == 4 && sh2[2] == 1 && sh2[3] == 1));
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
-        }
         case FSS_ONNX_OP_BIAS:
             ok = weight_ok(p, st->bias, nd == 4 ? sh[1] : sh[nd - 1]);
             wnd = nd, memcpy(want, sh, sizeof want);
@@ -765,29 +762,13 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = st->eps >= 0 && st->eps < 1;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
-        case FSS_ONNX_OP_CONCAT: {
-            int nd2 = 0;
-            size_t sh2[4] = {0, 0, 0, 0};
-            ok = st->b >= 0 && st->b <= (int)i;
-            if (ok)
-                shape_of(p, st->b, &nd2, sh2);
-            ok = ok && nd2 == nd && sh2[0] == sh[0] && (nd == 2 || (sh2[2] == sh[2] && sh2[3] == sh[3]));
+        case FSS_ONNX_OP_CONCAT:
+            ok = nd2 == nd && sh2[0] == sh[0] && (nd == 2 || (sh2[2] == sh[2] && sh2[3] == sh[3]));
             wnd = nd, memcpy(want, sh, sizeof want), want[1] = sh[1] + sh2[1];
             break;
-        }
         case FSS_ONNX_OP_PAD:
             ok = nd == 4 && st->pad <= 64;
             wnd = 4, memcpy(want, sh, sizeof want), want[2] = sh[2] + 2 * st->pad, want[3] = sh[3] + 2 * st->pad;
-            break;
-        case FSS_ONNX_OP_SUB:
-            ok = st->b >= 0 && st->b <= (int)i;
-            if (ok) {
-                int nd2 = 0;
-                size_t sh2[4] = {0, 0, 0, 0};
-                shape_of(p, st->b, &nd2, sh2);
-                ok = nd2 == nd && !memcmp(sh, sh2, sizeof sh);
-            }
-            wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_MAXPOOL:
         case FSS_ONNX_OP_AVGPOOL:
@@ -803,10 +784,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         default:
             ok = 0;
         }
-        ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) &&
-             (st->b == -1 || st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT ||
-              st->op == FSS_ONNX_OP_MUL) &&
-             window_ok(st);
+        ok = ok && st->ndim == wnd && !memcmp(st->shape, want, sizeof want) && window_ok(st);
         if (!ok)
             return fss_errorf(err, err_len, FSS_E_FORMAT, "the graph's plan is inconsistent at step %zu ('%s')", i + 1,
                               st->name);
