@@ -174,3 +174,13 @@ FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t 
 
 /* malloc that records a message on failure. */
 void *fss_ev_alloc(fss_eval *ev, size_t bytes);
+
+/* The octave o = floor(log2 x) (0 for x = 0) of each of x's N integers in [0, 2^L) (the
+ * callers check the range; 2 <= L <= n - 1), found once for two uses: the mantissa
+ * m = floor(x 2^(L-1-o) / 2^(L-1-F)) (scale F) and e = table(o, arg), a public ring value a
+ * octave (scale 0: the caller sets it). One DReLU of every x - 2^j, a select of public
+ * constants by the one-hot of o (twice over), a product and a shift: 4 rounds
+ * (runtime/gates_num.c; fss_gate_normalize and the norms' 1/sqrt). */
+FSS_NODISCARD fss_status fss_ev_octave(fss_eval *ev, const fss_tensor *x, int L, int F,
+                                       uint64_t (*table)(size_t o, const void *arg), const void *arg, fss_tensor *m,
+                                       fss_tensor *e);

@@ -50,30 +50,27 @@ static fss_status public_values(fss_eval *ev, size_t count, int bits, int scale,
     return FSS_OK;
 }
 
-typedef struct norm_arg {
+typedef struct octave_arg {
     size_t count;
     int L;
-} norm_arg;
+    uint64_t (*table)(size_t, const void *);
+    const void *arg;
+} octave_arg;
 
-/* For the one-hot's block j (count elements each): 2^(L-1-j) in the first L blocks, j in
- * the next L. */
-static uint64_t norm_public(size_t i, const void *p)
+/* For the one-hot's block j (count elements each): 2^(L-1-j) in the first L blocks, the
+ * table's entry for octave j - L in the next L. */
+static uint64_t octave_public(size_t i, const void *p)
 {
-    const norm_arg *a = (const norm_arg *)p;
+    const octave_arg *a = (const octave_arg *)p;
     const size_t j = i / a->count;
-    return j < (size_t)a->L ? (uint64_t)1 << (a->L - 1 - (int)j) : (uint64_t)(j - (size_t)a->L);
+    return j < (size_t)a->L ? (uint64_t)1 << (a->L - 1 - (int)j) : a->table(j - (size_t)a->L, a->arg);
 }
 
-fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, fss_tensor *m, fss_tensor *e)
+fss_status fss_ev_octave(fss_eval *ev, const fss_tensor *x, int L, int F, uint64_t (*table)(size_t, const void *),
+                         const void *arg, fss_tensor *m, fss_tensor *e)
 {
     const int n = x->bits;
-    if (L < 2 || L > n - 2 || F < 1 || F > L - 1)
-        return fss_ev_fail(ev, FSS_E_ARG, "normalize: values under 2^%d at scale %d in %d bits", L, F, n);
-    const size_t N = x->count;
-    for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < N; i++)
-        if (x->v[i] >> L) /* a negative one too, read as a ring element */
-            return fss_ev_fail(ev, FSS_E_ARG, "normalize: element %zu is not in [0, 2^%d)", i, L);
-    const size_t J = (size_t)L - 1, shp[1] = {J * N}, shp2[1] = {2 * (size_t)L * N}, shn[1] = {N};
+    const size_t N = x->count, J = (size_t)L - 1, shp[1] = {J * N}, shp2[1] = {2 * (size_t)L * N}, shn[1] = {N};
     fss_tensor th = {0}, b = {0}, oh = {0}, pub = {0}, sel = {0}, P = {0}, M = {0};
     /* b_j = 1{x >= 2^j}, j = 1 .. L - 1, from one DReLU of every x - 2^j */
     fss_status s = fss_tensor_init(&th, 1, shp, n, 0);
@@ -82,8 +79,8 @@ fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, f
             th.v[(j - 1) * N + i] = ev->mode == FSS_MODE_DEALER ? x->v[i] : fss_ring_sub(x->v[i], (uint64_t)1 << j, n);
     if (s == FSS_OK)
         s = fss_gate_drelu(ev, &th, &b);
-    /* the one-hot of o = floor(log2 x) (o = 0 for x = 0 too), twice: o_j = b_j ^ b_(j+1),
-     * with b_0 = 1 (public: mask 0) and b_L = 0 */
+    /* the one-hot of o (o = 0 for x = 0 too), twice: o_j = b_j ^ b_(j+1), with b_0 = 1
+     * (public: mask 0) and b_L = 0 */
     if (s == FSS_OK && (s = fss_tensor_init(&oh, 1, shp2, 1, 0)) == FSS_OK)
         for (size_t j = 0; j < (size_t)L; j++)
             for (size_t i = 0; i < N; i++) {
@@ -91,9 +88,9 @@ fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, f
                 const uint64_t hi = j + 1 < (size_t)L ? b.v[j * N + i] : 0;
                 oh.v[j * N + i] = oh.v[((size_t)L + j) * N + i] = lo ^ hi;
             }
-    const norm_arg arg = {N, L};
+    const octave_arg oa = {N, L, table, arg};
     if (s == FSS_OK)
-        s = public_values(ev, 2 * (size_t)L * N, n, 0, norm_public, &arg, &pub);
+        s = public_values(ev, 2 * (size_t)L * N, n, 0, octave_public, &oa, &pub);
     if (s == FSS_OK) /* each one-hot bit times its block's constant */
         s = fss_gate_select(ev, &oh, &pub, &sel);
     if (s == FSS_OK && (s = fss_tensor_init(&P, 1, shn, n, 0)) == FSS_OK && (s = fss_tensor_init(e, 1, shn, n, 0)) == FSS_OK)
@@ -117,6 +114,23 @@ fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, f
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     return s;
+}
+
+static uint64_t octave_itself(size_t o, const void *arg)
+{
+    (void)arg;
+    return (uint64_t)o;
+}
+
+fss_status fss_gate_normalize(fss_eval *ev, const fss_tensor *x, int L, int F, fss_tensor *m, fss_tensor *e)
+{
+    const int n = x->bits;
+    if (L < 2 || L > n - 2 || F < 1 || F > L - 1)
+        return fss_ev_fail(ev, FSS_E_ARG, "normalize: values under 2^%d at scale %d in %d bits", L, F, n);
+    for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++)
+        if (x->v[i] >> L) /* a negative one too, read as a ring element */
+            return fss_ev_fail(ev, FSS_E_ARG, "normalize: element %zu is not in [0, 2^%d)", i, L);
+    return fss_ev_octave(ev, x, L, F, octave_itself, NULL, m, e);
 }
 
 fss_status fss_gate_mul_shift(fss_eval *ev, const fss_tensor *a, const fss_tensor *b, int f, fss_tensor *y)

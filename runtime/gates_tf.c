@@ -486,58 +486,36 @@ static int norm_k(int n, int f, size_t d)
     return k < 30 ? k : 30;
 }
 
+/* The octave o's factor for S: fold 2^(-o/2) at scale f + NORM_F, in n bits. */
+typedef struct fold_arg {
+    double fold;
+    int scale, n;
+} fold_arg;
+
+static uint64_t fold_entry(size_t o, const void *p)
+{
+    const fold_arg *a = (const fold_arg *)p;
+    return fss_ring_from_signed((int64_t)llrint(ldexp(a->fold * pow(2.0, -(double)o / 2), a->scale)), a->n);
+}
+
 static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_tensor *v, size_t d, fss_tensor *y)
 {
     const int n = c->bits, f = c->scale, NORM_K = norm_k(n, f, d), L = 2 * f + NORM_K;
     const double fold = sqrt((double)d / ldexp(1.0, ceil_log2(d)));
-    const size_t rows = v->count, J = (size_t)L - 1; /* thresholds 2^1 .. 2^(L-1) */
+    const size_t rows = v->count;
     for (size_t r = 0; ev->mode == FSS_MODE_CLEAR && r < rows; r++)
         if (v->v[r] >> L) /* also a negative one, as a ring element */
             return fss_ev_fail(ev, FSS_E_ARG, "norm: row %zu's variance (or mean square) is %g, not under 2^%d", r,
                                ldexp((double)fss_ring_to_signed(v->v[r], n), -2 * f) * ldexp(1.0, ceil_log2(d)) / (double)d,
                                NORM_K);
-    fss_tensor th = {0}, b = {0}, oh = {0}, ohh = {0}, pub = {0}, sel = {0}, P = {0}, S = {0}, M = {0}, t = {0},
-               ti = {0}, g = {0}, Sb = {0}, cs = {0}, gb = {0}, u = {0};
+    fss_tensor S = {0}, t = {0}, ti = {0}, g = {0}, Sb = {0}, cs = {0}, gb = {0}, u = {0};
     uint64_t *table = NULL;
-    size_t shp[1] = {J * rows}, shp2[1] = {2 * (size_t)L * rows}, shr[1] = {rows};
-    fss_status s = fss_tensor_init(&th, 1, shp, n, 0);
-    for (size_t j = 1; s == FSS_OK && j <= J; j++) /* V - 2^j: public subtraction */
-        for (size_t r = 0; r < rows; r++)
-            th.v[(j - 1) * rows + r] = ev->mode == FSS_MODE_DEALER ? v->v[r] : fss_ring_sub(v->v[r], (uint64_t)1 << j, n);
+    /* V 2^(L-1-o) shifted to NORM_MANT bits (the table's index), and S = fold 2^(-o/2) */
+    const fold_arg fa = {fold, f + NORM_F, n};
+    fss_status s = fss_ev_octave(ev, v, L, NORM_MANT, fold_entry, &fa, &t, &S);
     if (s == FSS_OK)
-        s = fss_gate_drelu(ev, &th, &b); /* b_j = 1{V >= 2^j} */
-    /* the one-hot of o, twice over (for P and S): o_0 = 1 ^ b_1, o_j = b_j ^ b_(j+1), o_(L-1) = b_(L-1) */
-    if (s == FSS_OK && (s = fss_tensor_init(&ohh, 1, shp2, 1, 0)) == FSS_OK)
-        for (size_t j = 0; j < (size_t)L; j++)
-            for (size_t r = 0; r < rows; r++) {
-                const uint64_t lo = j ? b.v[(j - 1) * rows + r] : (ev->mode == FSS_MODE_DEALER ? 0 : 1);
-                const uint64_t hi = j + 1 < (size_t)L ? b.v[j * rows + r] : 0;
-                ohh.v[j * rows + r] = ohh.v[((size_t)L + j) * rows + r] = lo ^ hi;
-            }
-    if (s == FSS_OK && (s = fss_tensor_init(&pub, 1, shp2, n, 0)) == FSS_OK) /* public: masks 0 */
-        for (size_t j = 0; j < (size_t)L; j++)
-            for (size_t r = 0; r < rows; r++) {
-                const int dealer = ev->mode == FSS_MODE_DEALER;
-                pub.v[j * rows + r] = dealer ? 0 : (uint64_t)1 << (L - 1 - (int)j);
-                pub.v[((size_t)L + j) * rows + r] =
-                    dealer ? 0 : fss_ring_from_signed((int64_t)llrint(ldexp(fold * pow(2.0, -(double)j / 2), f + NORM_F)), n);
-            }
+        S.scale = NORM_F;
     if (s == FSS_OK)
-        s = fss_gate_select(ev, &ohh, &pub, &sel);
-    if (s == FSS_OK && (s = fss_tensor_init(&P, 1, shr, n, 0)) == FSS_OK && (s = fss_tensor_init(&S, 1, shr, n, NORM_F)) == FSS_OK)
-        for (size_t r = 0; r < rows; r++) {
-            uint64_t p = 0, q = 0;
-            for (size_t j = 0; j < (size_t)L; j++) {
-                p += sel.v[j * rows + r];
-                q += sel.v[((size_t)L + j) * rows + r];
-            }
-            P.v[r] = fss_ring_reduce(p, n);
-            S.v[r] = fss_ring_reduce(q, n);
-        }
-    fss_tensor V = {0};
-    if (s == FSS_OK && (s = fss_tensor_view(v, 0, 1, shr, 0, &V)) == FSS_OK)
-        s = fss_gate_mul(ev, &V, &P, &M); /* V 2^(L-1-o), an integer in [2^(L-1), 2^L) */
-    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, &M, L - 1 - NORM_MANT, &t)) == FSS_OK)
         s = reduce_bits(ev, &t, NORM_MANT, &ti);
     if (s == FSS_OK && !(table = (uint64_t *)fss_ev_alloc(ev, ((size_t)1 << NORM_MANT) * 8)))
         s = FSS_E_NOMEM;
@@ -550,7 +528,7 @@ static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_te
     if (s == FSS_OK && (s = fss_gate_mul(ev, &S, &g, &u)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &u, f, &gb)) == FSS_OK &&
         (s = row_broadcast(ev, &gb, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
         s = fss_gate_ars_bounded(ev, &cs, NORM_F, y);
-    fss_tensor *all[] = {&th, &b, &oh, &ohh, &pub, &sel, &P, &S, &M, &t, &ti, &g, &Sb, &cs, &gb, &u};
+    fss_tensor *all[] = {&S, &t, &ti, &g, &Sb, &cs, &gb, &u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(table);
