@@ -15,9 +15,7 @@ chunk=${2:-1000}
 total=${3:-10000}
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/t10k-images-idx3-ubyte.gz" ] || { echo "accuracy-bench.sh: apt-get install dataset-fashion-mnist" >&2; exit 2; }
-py=
-for p in python3 /usr/bin/python3; do "$p" -c "import numpy" 2>/dev/null && { py=$p; break; }; done
-[ -n "$py" ] || { echo "accuracy-bench.sh: needs python3 with numpy" >&2; exit 2; }
+py=$(bash "$src/tests/numpy-python.sh") || { echo "accuracy-bench.sh: needs python3 with numpy" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state

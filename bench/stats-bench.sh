@@ -8,9 +8,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-py=
-for p in python3 /usr/bin/python3; do "$p" -c "import numpy" 2>/dev/null && { py=$p; break; }; done
-[ -n "$py" ] || { echo "stats-bench.sh: needs python3 with numpy" >&2; exit 2; }
+py=$(bash "$src/tests/numpy-python.sh") || { echo "stats-bench.sh: needs python3 with numpy" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state

@@ -12,11 +12,7 @@ set -u
 build=$1
 src=$2
 source "$src/tests/e2e_common.sh"
-py=
-for p in python3 /usr/bin/python3; do
-    "$p" -c "import numpy" 2>/dev/null && { py=$p; break; }
-done
-[ -n "$py" ] || { echo "e2e_stats: needs python3 with numpy (apt-get install python3-numpy)"; exit 1; }
+py=$(bash "$src/tests/numpy-python.sh") || { echo "e2e_stats: needs python3 with numpy (apt-get install python3-numpy)"; exit 1; }
 data=$(bash "$src/stats/sklearn-data.sh") || { echo "e2e_stats: no scikit-learn data"; exit 1; }
 seed=${STATS_SEED:-$RANDOM$RANDOM}
 echo "seed $seed (STATS_SEED=$seed replays it)"
