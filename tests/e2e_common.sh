@@ -16,5 +16,19 @@ finish() {
     echo "$passed passed, $failed failed"
     [ $failed = 0 ]
 }
+# Both parties over loopback on a fresh port: party 0 with the arguments before "--",
+# party 1 with those after (each gets --party and --peer), logs in $work/log0 and log1.
+# Succeeds when both do.
+pair() {
+    local a=() p pid rc1
+    while [ "$1" != -- ]; do a+=("$1"); shift; done
+    shift
+    p=$(port)
+    "$online" --party 0 --peer 127.0.0.1:$p "${a[@]}" >"$work/log0" 2>&1 &
+    pid=$!
+    "$online" --party 1 --peer 127.0.0.1:$p "$@" >"$work/log1" 2>&1
+    rc1=$?
+    wait $pid && [ $rc1 = 0 ]
+}
 # A key file's state word (io/include/fss/keyfile.h): 0 fresh, 1 in use or used.
 key_state() { od -An -tu4 -j64 -N4 "$1" | tr -d ' '; }

@@ -265,18 +265,11 @@ for mode in plain confusion; do
             --output "$work/no.json" >"$work/log1" 2>&1
         [ $? != 0 ] && grep -q "needs party 1's --labels" "$work/log1" && ok || { bad "accuracy: no labels"; cat "$work/log1"; }
     fi
-    p=$(port)
     o0=()
     [ $who = both ] && o0=(--output "$work/acc-$mode-0.json")
-    "$online" --party 0 --keys "$work/acc-$mode/p0.bin" --peer 127.0.0.1:$p --weights "$weights" "${o0[@]}" --quiet \
-        --timeout 30 >"$work/log0" 2>&1 &
-    pid=$!
-    "$online" --party 1 --keys "$work/acc-$mode/p1.bin" --peer 127.0.0.1:$p --input "$imgs" --first 12 --labels "$labs" \
-        --output "$work/acc-$mode-1.json" --quiet --timeout 30 >"$work/log1" 2>&1
-    rc1=$?
-    wait $pid
-    rc0=$?
-    [ $rc0 = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/acc-$mode-1.json" "$work/acc-$mode-clear.json" &&
+    pair --keys "$work/acc-$mode/p0.bin" --weights "$weights" "${o0[@]}" --quiet --timeout 30 -- \
+        --keys "$work/acc-$mode/p1.bin" --input "$imgs" --first 12 --labels "$labs" --output "$work/acc-$mode-1.json" \
+        --quiet --timeout 30 && cmp -s "$work/acc-$mode-1.json" "$work/acc-$mode-clear.json" &&
         { [ $who = 1 ] || cmp -s "$work/acc-$mode-0.json" "$work/acc-$mode-clear.json"; } && ok ||
         { bad "accuracy ($mode): the parties' counts differ from the clear run's"; cat "$work/log0" "$work/log1"; }
     want=$(sed -n 's/^accuracy: \([0-9]*\) of 12.*/\1/p' "$work/plain")

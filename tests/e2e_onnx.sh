@@ -37,14 +37,9 @@ fi
     >"$work/log" 2>&1
 [ $? != 0 ] && grep -q "is not the model these keys were dealt for" "$work/log" && [ "$(key_state "$work/k/p0.bin")" = 0 ] &&
     ok || { bad "party 0 with another model"; cat "$work/log"; }
-p=$(port)
-"$online" --party 0 --keys "$work/k/p0.bin" --peer 127.0.0.1:$p --onnx "$model" --quiet --timeout 30 >"$work/log0" 2>&1 &
-pid=$!
-"$online" --party 1 --keys "$work/k/p1.bin" --peer 127.0.0.1:$p --input "$x" --output "$work/secure.npy" --quiet \
-    --timeout 30 >"$work/log1" 2>&1
-rc1=$?
-wait $pid
-[ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/secure.npy" "$work/lenet.npy" && ok ||
+pair --keys "$work/k/p0.bin" --onnx "$model" --quiet --timeout 30 -- \
+    --keys "$work/k/p1.bin" --input "$x" --output "$work/secure.npy" --quiet --timeout 30 &&
+    cmp -s "$work/secure.npy" "$work/lenet.npy" && ok ||
     { bad "the secure ONNX LeNet differs from the built-in lenet"; cat "$work/log0" "$work/log1"; }
 # small models (onnx/make_models.py: an MLP of MatMul, a bias Add and Gemm; a CNN with
 # BatchNormalizations folded, a residual Add, a strided Conv, MaxPool with padding,
@@ -73,15 +68,9 @@ assert sa == sb and err <= 4e-3, (sa, sb, err)
 print(f"{sys.argv[1].rsplit('/', 1)[-1]}: within {err:.2g} of onnxruntime")
 PY
     "$dealer" --onnx "$d/$m.onnx" --bits $bits --batch 3 --out "$work/k-$m" --quiet >/dev/null 2>&1 || bad "$m: dealer"
-    p=$(port)
-    "$online" --party 0 --keys "$work/k-$m/p0.bin" --peer 127.0.0.1:$p --onnx "$d/$m.onnx" --quiet --timeout 30 \
-        >"$work/log0" 2>&1 &
-    pid=$!
-    "$online" --party 1 --keys "$work/k-$m/p1.bin" --peer 127.0.0.1:$p --input "$d/$m-x.npy" \
-        --output "$work/$m-secure.npy" --quiet --timeout 30 >"$work/log1" 2>&1
-    rc1=$?
-    wait $pid
-    [ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$work/$m-secure.npy" "$work/$m-clear.npy" && ok ||
+    pair --keys "$work/k-$m/p0.bin" --onnx "$d/$m.onnx" --quiet --timeout 30 -- \
+        --keys "$work/k-$m/p1.bin" --input "$d/$m-x.npy" --output "$work/$m-secure.npy" --quiet --timeout 30 &&
+        cmp -s "$work/$m-secure.npy" "$work/$m-clear.npy" && ok ||
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
 # nodes this version cannot run: refused with the node named, nothing written

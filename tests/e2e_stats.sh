@@ -21,16 +21,9 @@ h=$work/h
 
 # Both parties over loopback: SPEC KEYS TABLE0 TABLE1 OUT0 OUT1 (an empty OUT: no --output).
 parties() {
-    local spec=$1 keys=$2 t0=$3 t1=$4 o0=$5 o1=$6 p pid rc1
-    p=$(port)
-    "$online" --party 0 --keys "$keys/p0.bin" --peer 127.0.0.1:$p --stats "$spec" --table "$t0" \
-        ${o0:+--output "$o0"} --timeout 60 --quiet >"$work/log0" 2>&1 &
-    pid=$!
-    "$online" --party 1 --keys "$keys/p1.bin" --peer 127.0.0.1:$p --stats "$spec" --table "$t1" \
-        ${o1:+--output "$o1"} --timeout 60 --quiet >"$work/log1" 2>&1
-    rc1=$?
-    wait $pid
-    [ $? = 0 ] && [ $rc1 = 0 ]
+    local spec=$1 keys=$2 t0=$3 t1=$4 o0=$5 o1=$6
+    pair --keys "$keys/p0.bin" --stats "$spec" --table "$t0" ${o0:+--output "$o0"} --timeout 60 --quiet -- \
+        --keys "$keys/p1.bin" --stats "$spec" --table "$t1" ${o1:+--output "$o1"} --timeout 60 --quiet
 }
 
 for t in diabetes cancer; do

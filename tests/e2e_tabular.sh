@@ -26,17 +26,11 @@ for m in logreg-cancer mlp-cancer; do
         [ $task = accuracy ] && ext=json
         "$online" --clear --model $m --weights "$w" --input "$x" --labels "$y" --task $task "${extra[@]}" \
             --output "$out-clear.$ext" --quiet >/dev/null 2>&1 || bad "$m $task: clear run"
-        p=$(port)
-        "$online" --party 0 --keys "$out/p0.bin" --peer 127.0.0.1:$p --weights "$w" --quiet --timeout 30 \
-            >"$work/log0" 2>&1 &
-        pid=$!
         lab=()
         [ $task = accuracy ] && lab=(--labels "$y")
-        "$online" --party 1 --keys "$out/p1.bin" --peer 127.0.0.1:$p --input "$x" "${lab[@]}" \
-            --output "$out-1.$ext" --quiet --timeout 30 >"$work/log1" 2>&1
-        rc1=$?
-        wait $pid
-        [ $? = 0 ] && [ $rc1 = 0 ] && cmp -s "$out-1.$ext" "$out-clear.$ext" && ok ||
+        pair --keys "$out/p0.bin" --weights "$w" --quiet --timeout 30 -- \
+            --keys "$out/p1.bin" --input "$x" "${lab[@]}" --output "$out-1.$ext" --quiet --timeout 30 &&
+            cmp -s "$out-1.$ext" "$out-clear.$ext" && ok ||
             { bad "$m $task: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
     done
     python3 - "$work/$m-probability-clear.npy" "$work/$m-accuracy-clear.json" "$src/cnn/cancer-b-float.json" $m <<'PY' &&
