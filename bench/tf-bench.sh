@@ -4,7 +4,7 @@
 # one thread a party (the machines have 2 cores), after checking that party 1's hidden
 # states equal the clear run's bit for bit. Random weights (seed 1) and random embeddings;
 # minilm and smollm2 (text in) take a long clinical note cut to SEQ tokens (TEXT_FILE:
-# another text); smollm2 reveals the next token (GEN=N: generates N, each a forward pass).
+# another text); smollm2 reveals the next token (GEN=N: generates N).
 # Prints a markdown table on stderr and one JSON object a line on stdout. BACKEND=cuda runs
 # both parties with --backend cuda; THREADS=N gives each party N threads (default 1).
 # ONCE=1 inputs the weights once: dealer --setup and the setup run first (their seconds and

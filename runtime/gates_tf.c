@@ -353,6 +353,15 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
  *   y_i = x_i cos(p w_i) + x_{i-d/2} sin(p w_i)        (i >= d/2),   w_i = base^(-2 (i mod d/2) / d)
  * linear in x with public coefficients at scale f: local products, then one arithmetic
  * shift back to x's scale. */
+void fss_rotary_cos_sin(size_t pos, size_t d, double base, int f, int n, uint64_t *cs)
+{
+    for (size_t i = 0; i < d / 2; i++) { /* at scale f, ring elements */
+        const double a = (double)pos * pow(base, -2.0 * (double)i / (double)d);
+        cs[i] = fss_ring_from_signed((int64_t)llrint(ldexp(cos(a), f)), n);
+        cs[d / 2 + i] = fss_ring_from_signed((int64_t)llrint(ldexp(sin(a), f)), n);
+    }
+}
+
 fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, double base, fss_tensor *y)
 {
     const int n = x->bits, f = x->scale;
@@ -365,26 +374,62 @@ fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, doubl
     fss_status s = fss_tensor_init(&t, x->ndim, x->shape, n, 2 * f);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "rotary: cannot make a tensor");
-    uint64_t *cs = (uint64_t *)fss_ev_alloc(ev, 2 * seq * h * 8);
+    uint64_t *cs = (uint64_t *)fss_ev_alloc(ev, seq * d * 8);
     if (!cs) {
         fss_tensor_free(&t);
         return FSS_E_NOMEM;
     }
-    for (size_t p = 0; p < seq; p++) /* cos and sin at scale f, ring elements */
-        for (size_t i = 0; i < h; i++) {
-            const double a = (double)(pos0 + p) * pow(base, -2.0 * (double)i / (double)d);
-            cs[2 * (p * h + i)] = fss_ring_from_signed((int64_t)llrint(ldexp(cos(a), f)), n);
-            cs[2 * (p * h + i) + 1] = fss_ring_from_signed((int64_t)llrint(ldexp(sin(a), f)), n);
-        }
+    for (size_t p = 0; p < seq; p++)
+        fss_rotary_cos_sin(pos0 + p, d, base, f, n, cs + p * d);
     for (size_t e = 0; e < x->count; e++) {
         const size_t i = e % d, p = e / d % seq, j = i % h, other = i < h ? e + h : e - h;
-        const uint64_t c = cs[2 * (p * h + j)], sn = cs[2 * (p * h + j) + 1];
+        const uint64_t c = cs[p * d + j], sn = cs[p * d + h + j];
         const uint64_t rot = i < h ? 0 - x->v[other] : x->v[other];
         t.v[e] = fss_ring_reduce(x->v[e] * c + rot * sn, n);
     }
     free(cs);
     s = fss_gate_ars_bounded(ev, &t, f, y);
     fss_tensor_free(&t);
+    return s;
+}
+
+/* The same at positions that are a party's secret: cs [R][dh] are wires of cos then sin
+ * (fss_rotary_cos_sin's values, at x's scale), row r's for each head of x's row r. The
+ * products that fss_gate_rotary makes locally become secret ones, x and its rotated copy
+ * times cs broadcast in one fss_gate_mul, then the same shift: the same bits. */
+fss_status fss_gate_rotary_at(fss_eval *ev, const fss_tensor *x, const fss_tensor *cs, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale;
+    const size_t R = x->ndim == 2 ? x->shape[0] : 0, dh = cs->ndim == 2 ? cs->shape[1] : 0;
+    if (!R || !dh || dh % 2 || cs->shape[0] != R || x->shape[1] % dh || cs->bits != n || cs->scale != f || f < 1 ||
+        n < 2 * f + 2)
+        return fss_ev_fail(ev, FSS_E_ARG, "rotary_at: needs x [R][heads dh], cos and sin [R][dh] (dh even) at x's "
+                                          "ring and scale f >= 1, and 2 f + 2 bits");
+    const size_t h = dh / 2, cnt = x->count, cols = x->shape[1], shp[1] = {2 * cnt};
+    fss_tensor a = {0}, c = {0}, p = {0}, t = {0};
+    fss_status s = fss_tensor_init(&a, 1, shp, n, f);
+    if (s == FSS_OK)
+        s = fss_tensor_init(&c, 1, shp, n, f);
+    if (s == FSS_OK)
+        s = fss_tensor_init(&t, x->ndim, x->shape, n, 2 * f);
+    if (s != FSS_OK) {
+        fss_ev_fail(ev, s, "rotary_at: cannot make a tensor");
+        goto done;
+    }
+    for (size_t e = 0; e < cnt; e++) { /* wires: x, x rotated (a negation is local), cos, sin */
+        const size_t r = e / cols, i = e % dh, j = i % h;
+        a.v[e] = x->v[e];
+        a.v[cnt + e] = i < h ? fss_ring_reduce(0 - x->v[e + h], n) : x->v[e - h];
+        c.v[e] = cs->v[r * dh + j];
+        c.v[cnt + e] = cs->v[r * dh + h + j];
+    }
+    if ((s = fss_gate_mul(ev, &a, &c, &p)) == FSS_OK) {
+        for (size_t e = 0; e < cnt; e++)
+            t.v[e] = fss_ring_add(p.v[e], p.v[cnt + e], n);
+        s = fss_gate_ars_bounded(ev, &t, f, y);
+    }
+done:
+    fss_tensor_free(&a), fss_tensor_free(&c), fss_tensor_free(&p), fss_tensor_free(&t);
     return s;
 }
 

@@ -7,7 +7,7 @@
  * 1 to 64 bits; the batched product of two secret tensors (plain and transposed side,
  * grouped heads, the general and the owner's product), against plain C too; GeLU and
  * SiLU, nExp, the reciprocal, softmax (plain and causal), LayerNorm, RMSNorm and rotary
- * embeddings, whose
+ * embeddings (at public positions, and at party 1's, which must give the same bits), whose
  * clear walks must also stay within gates.h's documented error of the float function;
  * argmax, exact (the first largest). */
 #include <math.h>
@@ -360,7 +360,7 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
 
 /* ---- rotary and argmax ------------------------------------------------------------------ */
 typedef struct ra {
-    int which; /* 0 rotary, 1 argmax */
+    int which; /* 0 rotary, 1 argmax, 2 rotary at party 1's positions (heads 1: row p at pos0 + p) */
     int bits, scale;
     size_t heads, seq, d, pos0;
     const uint64_t *x;
@@ -372,8 +372,20 @@ static fss_status walk_ra(fss_eval *ev, const void *mdv, uint64_t *out)
     fss_tensor x = {0}, y = {0};
     size_t shape[3] = {md->heads, md->seq, md->d};
     fss_status s = fss_gate_input(ev, 1, 3, shape, md->bits, md->scale, md->x, &x);
-    if (s == FSS_OK)
+    if (s == FSS_OK && md->which == 2) { /* x as [seq][d], party 1's cos and sin [seq][d] */
+        const size_t xs[2] = {md->seq, md->d};
+        uint64_t *cs = fss_eval_mode(ev) == FSS_MODE_DEALER ? NULL : malloc(md->seq * md->d * 8);
+        fss_tensor c = {0};
+        for (size_t p = 0; cs && p < md->seq; p++)
+            fss_rotary_cos_sin(md->pos0 + p, md->d, 10000.0, md->scale, md->bits, cs + p * md->d);
+        if ((s = fss_tensor_reshape(&x, 2, xs)) == FSS_OK &&
+            (s = fss_gate_input(ev, 1, 2, xs, md->bits, md->scale, cs, &c)) == FSS_OK)
+            s = fss_gate_rotary_at(ev, &x, &c, &y);
+        free(cs);
+        fss_tensor_free(&c);
+    } else if (s == FSS_OK) {
         s = md->which ? fss_gate_argmax(ev, &x, &y) : fss_gate_rotary(ev, &x, md->pos0, 10000.0, &y);
+    }
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &y, out);
     fss_tensor_free(&x);
@@ -383,8 +395,8 @@ static fss_status walk_ra(fss_eval *ev, const void *mdv, uint64_t *out)
 
 static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, size_t d, size_t pos0)
 {
-    const char *name = which ? "argmax" : "rotary";
-    const size_t count = heads * seq * d, outs = which ? heads * seq : count;
+    const char *name = which == 1 ? "argmax" : which ? "rotary_at" : "rotary";
+    const size_t count = heads * seq * d, outs = which == 1 ? heads * seq : count;
     const double one = ldexp(1.0, scale);
     uint64_t *x = malloc(count * 8), *want = calloc(outs, 8), *got[2] = {calloc(outs, 8), calloc(outs, 8)};
     REQUIRE(x && want && got[0] && got[1]);
@@ -392,15 +404,22 @@ static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, siz
         const double u = (double)(check_u64(rng) >> 11) / 9007199254740992.0;
         x[i] = fss_ring_from_signed((int64_t)llrint((which && i % 5 == 0 ? 3.0 : u * 16 - 8) * one), bits);
     }
-    const ra md = {which, bits, scale, heads, seq, d, pos0, x};
+    const ra md = {which, bits, scale, heads, seq, d, pos0, x}, pub = {0, bits, scale, heads, seq, d, pos0, x};
     fss_eval *ev;
     REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
     CHECK(walk_ra(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
     fss_eval_free(ev);
+    if (which == 2) { /* the bits of the public positions' rotary */
+        REQUIRE(heads == 1);
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        CHECK(walk_ra(ev, &pub, got[0]) == FSS_OK, "rotary: clear walk: %s", fss_eval_error(ev));
+        fss_eval_free(ev);
+        CHECK(!memcmp(got[0], want, outs * 8), "rotary_at (d=%zu pos0=%zu): not fss_gate_rotary's bits", d, pos0);
+    }
     double worst = 0, bound = 0;
     size_t wrong = 0;
     for (size_t o = 0; o < outs; o++) {
-        if (which) { /* the first largest */
+        if (which == 1) { /* the first largest */
             size_t best = 0;
             for (size_t j = 1; j < d; j++)
                 if (fss_ring_to_signed(x[o * d + j], bits) > fss_ring_to_signed(x[o * d + best], bits))
@@ -415,7 +434,7 @@ static void run_ra(int which, int bits, int scale, size_t heads, size_t seq, siz
         worst = fmax(worst, fabs((double)fss_ring_to_signed(want[o], bits) / one - ref));
         bound = fmax(bound, (fabs(xi) + fabs(xo)) * ldexp(1.0, -scale - 1) + 1 / one);
     }
-    if (which)
+    if (which == 1)
         CHECK(wrong == 0, "argmax %zux%zux%zu: %zu of %zu indices are not the first largest", heads, seq, d, wrong, outs);
     else
         CHECK(worst <= bound, "rotary (f=%d d=%zu pos0=%zu): error %.6f over the documented %.6f", scale, d, pos0, worst,
@@ -600,6 +619,8 @@ int main(void)
     }
     run_ra(0, 40, 12, 3, 5, 8, 0);
     run_ra(0, 50, 12, 2, 4, 64, 1000);
+    run_ra(2, 50, 12, 1, 3, 64, 17);
+    run_ra(2, 64, 12, 1, 2, 8, 8190);
     run_ra(1, 40, 12, 2, 3, 1, 0);
     run_ra(1, 40, 12, 2, 3, 7, 0);
     run_ra(1, 45, 12, 1, 4, 1000, 0);

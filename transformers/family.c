@@ -42,7 +42,7 @@ static const fss_flag tf_flags[] = {
     {"--next-token", NULL, FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
      "GPT and Llama: reveal only the next token (the logits' argmax), not the logits"},
     {"--generate", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
-     "smollm2: generate N tokens, each a forward pass over the prompt and the tokens so far (implies --next-token)"},
+     "smollm2: generate N tokens: a pass over the prompt, then one a token over the cache of keys and values (implies --next-token)"},
     {"--weights", "FILE", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
      ".safetensors with Hugging Face's names for the architecture (or --random-weights)"},
     {"--random-weights", "SEED", FSS_ROLE_PARTY0 | FSS_ROLE_CLEAR, 0,
@@ -463,8 +463,9 @@ const fss_family fss_family_transformer = {
      * select, not a second shift; 7: the norms scale by a row's S g in one product; 8: lean
      * shifts (carries by comparison, fss_eval_set_lean_shifts); 9: the first product's key
      * without shares of party 1's input mask; 10: the norms' range from the ring (more
-     * thresholds a row) */
-    .version = 10,
+     * thresholds a row); 11: generation's steps after the first run one token over a
+     * key/value cache */
+    .version = 11,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), "
               "smollm2 (smollm2-135m; text in, next tokens out), gpt2-tiny, llama-tiny, gpt-neo-tiny",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A secure continuation of a prompt by SmolLM2-135M-Instruct: party 0 (the model owner)
-# holds the GGUF weights, party 1 its prompt; party 1 alone sees the tokens, each from a
-# secure forward pass over the prompt and the tokens so far, and the dealer knows only the
+# holds the GGUF weights, party 1 its prompt; party 1 alone sees the tokens (a secure pass
+# over the prompt, then one over a cache of keys and values a token), and the dealer knows only the
 # lengths. Runs the dealer and both parties over loopback (weights input once: a setup run
 # first), prints the text as it grows, and checks it against the clear fixed-point run.
 #   transformers/smollm2-demo.sh [BUILD_DIR] ["prompt"] [N]   (N tokens, default 6)

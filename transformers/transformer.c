@@ -154,6 +154,19 @@ static fss_status columns(const fss_tensor *x, size_t c0, size_t n, fss_tensor *
 
 /* ---- a block ---------------------------------------------------------------------------- */
 
+/* Generation's key/value cache: each block's keys (after the rotary embedding) and values,
+ * [batch kv_heads][cap][dh] wires, slots [0, len) filled: the prompt's seq (pads among
+ * them), then a slot a generated token. The parties keep masked values, the dealer their
+ * masks: the same walk. bias [batch][cap]: party 1's, 0 on its tokens and -FSS_TF_PAD_BIAS
+ * on the prompt's pads; cs [batch][dh]: the cos and sin of this step's token's position
+ * (party 1's: the prompt's length is its secret). */
+typedef struct kvcache {
+    fss_tensor *k, *v; /* one a block */
+    int layers;
+    size_t cap, len;
+    fss_tensor bias, cs;
+} kvcache;
+
 /* What a block needs to take its weights: the model, the owner's weights (NULL elsewhere),
  * its index, the batch and sequence. */
 typedef struct blk {
@@ -162,18 +175,39 @@ typedef struct blk {
     int l;
     size_t batch, seq;
     const fss_tensor *pad; /* a model that takes text: party 1's attention bias [batch][seq]; else NULL */
+    kvcache *kv;           /* generation: the cache, filled by the prompt's pass (decode 0), then read */
+    int decode;            /* a step of one token a sequence over the cache (seq 1) */
 } blk;
 
-/* S [batch heads][seq][seq] plus pad [batch][seq] on every row of each head (wires: local). */
-static fss_status add_pad(const fss_tensor *S, const fss_tensor *pad, size_t heads, fss_tensor *y)
+/* S [batch heads][q][cols] plus pad's first cols of each sequence's row [batch][..] on every
+ * row of its heads (wires: local). */
+static fss_status add_pad(const fss_tensor *S, const fss_tensor *pad, fss_tensor *y)
 {
-    const size_t seq = S->shape[2], rows = S->shape[0] * S->shape[1];
+    const size_t cols = S->shape[2], rows = S->shape[0] * S->shape[1], per = rows / pad->shape[0];
     fss_status s = fss_tensor_init(y, S->ndim, S->shape, S->bits, S->scale);
     for (size_t r = 0; s == FSS_OK && r < rows; r++) {
-        const uint64_t *p = pad->v + r / (heads * seq) * seq; /* row r's sequence */
-        for (size_t c = 0; c < seq; c++)
-            y->v[r * seq + c] = fss_ring_add(S->v[r * seq + c], p[c], S->bits);
+        const uint64_t *p = pad->v + r / per * pad->shape[1]; /* row r's sequence */
+        for (size_t c = 0; c < cols; c++)
+            y->v[r * cols + c] = fss_ring_add(S->v[r * cols + c], p[c], S->bits);
     }
+    return s;
+}
+
+/* Slots [t0, t0 + n) of the cache c [bh][cap][dh] become x [bh][n][dh] (wires, copied). */
+static void cache_put(fss_tensor *c, size_t t0, const fss_tensor *x)
+{
+    const size_t bh = c->shape[0], cap = c->shape[1], dh = c->shape[2], n = x->shape[1];
+    for (size_t i = 0; i < bh; i++)
+        memcpy(c->v + (i * cap + t0) * dh, x->v + i * n * dh, n * dh * 8);
+}
+
+/* x [bh][n][dh] = the first n slots of the cache c (wires, copied). */
+static fss_status cache_get(const fss_tensor *c, size_t n, fss_tensor *x)
+{
+    const size_t bh = c->shape[0], cap = c->shape[1], dh = c->shape[2], xs[3] = {bh, n, dh};
+    fss_status s = fss_tensor_init(x, 3, xs, c->bits, c->scale);
+    for (size_t i = 0; s == FSS_OK && i < bh; i++)
+        memcpy(x->v + i * n * dh, c->v + i * cap * dh, n * dh * 8);
     return s;
 }
 
@@ -193,21 +227,44 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
     part_free(&W);
     if (s == FSS_OK && (s = columns(&qkv, 0, m->d, &q)) == FSS_OK && (s = columns(&qkv, m->d, kv, &k)) == FSS_OK)
         s = columns(&qkv, m->d + kv, kv, &v);
+    if (s == FSS_OK && B->decode) { /* the token's queries and keys at its secret position, one gate */
+        fss_tensor qk = {0}, qkr = {0};
+        if ((s = columns(&qkv, 0, m->d + kv, &qk)) == FSS_OK && (s = fss_gate_rotary_at(ev, &qk, &B->kv->cs, &qkr)) == FSS_OK &&
+            (s = columns(&qkr, 0, m->d, &Qr)) == FSS_OK)
+            s = columns(&qkr, m->d, kv, &Kr);
+        fss_tensor_free(&qk), fss_tensor_free(&qkr);
+        fss_tensor_free(&q), fss_tensor_free(&k);
+        q = Qr, k = Kr;
+        Qr = (fss_tensor){0}, Kr = (fss_tensor){0};
+    }
     fss_tensor_free(&qkv);
     if (s == FSS_OK && (s = heads_of(&q, batch, seq, m->heads, dh, 0, &Q)) == FSS_OK &&
         (s = heads_of(&k, batch, seq, m->kv_heads, dh, 0, &K)) == FSS_OK)
         s = heads_of(&v, batch, seq, m->kv_heads, dh, 0, &V);
-    if (s == FSS_OK && llama && (s = fss_gate_rotary(ev, &Q, 0, m->rope, &Qr)) == FSS_OK)
+    if (s == FSS_OK && llama && !B->decode && (s = fss_gate_rotary(ev, &Q, 0, m->rope, &Qr)) == FSS_OK)
         s = fss_gate_rotary(ev, &K, 0, m->rope, &Kr);
+    const fss_tensor *Qu = llama && !B->decode ? &Qr : &Q, *Ku = llama && !B->decode ? &Kr : &K, *Vu = &V;
+    fss_tensor Kc = {0}, Vc = {0};
+    if (s == FSS_OK && B->kv) { /* the prompt's keys and values into the cache, or this token's, and all so far out */
+        kvcache *kc = B->kv;
+        const size_t t0 = B->decode ? kc->len : 0;
+        cache_put(&kc->k[B->l], t0, Ku);
+        cache_put(&kc->v[B->l], t0, Vu);
+        if (B->decode && (s = cache_get(&kc->k[B->l], t0 + 1, &Kc)) == FSS_OK && (s = cache_get(&kc->v[B->l], t0 + 1, &Vc)) == FSS_OK)
+            Ku = &Kc, Vu = &Vc;
+    }
+    /* a token over the cache sees every slot but the prompt's pads: party 1's bias, no causal mask */
+    const fss_tensor *bias = B->decode ? &B->kv->bias : B->pad;
     const int local = m->window && B->l % 2; /* GPT-Neo: global, local, global, ... */
-    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, llama ? &Qr : &Q, llama ? &Kr : &K, 1, &S)) == FSS_OK &&
-        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!B->pad || (s = add_pad(&S2, B->pad, m->heads, &S3)) == FSS_OK) &&
-        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P) : fss_gate_softmax(ev, B->pad ? &S3 : &S2, causal, &P)) == FSS_OK &&
-        (s = fss_gate_matmul_batched(ev, &P, &V, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, Qu, Ku, 1, &S)) == FSS_OK &&
+        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!bias || (s = add_pad(&S2, bias, &S3)) == FSS_OK) &&
+        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P)
+                   : fss_gate_softmax(ev, bias ? &S3 : &S2, causal && !B->decode, &P)) == FSS_OK &&
+        (s = fss_gate_matmul_batched(ev, &P, Vu, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK && (s = part_in(ev, m, B->w, B->l, FSS_TF_O, &O)) == FSS_OK)
         s = linear(ev, &c, &O.v[0], llama ? NULL : &O.v[1], out);
     part_free(&O);
-    fss_tensor *all[] = {&q, &k, &v, &Q, &K, &V, &Qr, &Kr, &S, &S2, &S3, &P, &C, &C2, &c};
+    fss_tensor *all[] = {&q, &k, &v, &Q, &K, &V, &Qr, &Kr, &Kc, &Vc, &S, &S2, &S3, &P, &C, &C2, &c};
     free_all(all, sizeof all / sizeof *all);
     return s;
 }
@@ -449,8 +506,8 @@ static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const 
                                  i < batch * seq ? "token" : "count", i < batch * seq ? i : i - batch * seq,
                                  (unsigned long long)x[i]);
     B->l = 0, B->pad = NULL;
-    if (m->tokens) { /* the token ids, then the counts */
-        if ((s = text_inputs(ev, B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
+    if (m->tokens) { /* the token ids, then the counts (a step over the cache: the cache's) */
+        if (B->decode || (s = text_inputs(ev, B, x ? x + batch * seq : NULL, &pad, &pool)) == FSS_OK)
             s = embed(ev, B, x, &cur);
         B->pad = m->arch == FSS_TF_BERT ? &pad : NULL; /* causal: no token sees the pads after it */
     } else {
@@ -476,7 +533,7 @@ static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const 
     if (s == FSS_OK && o != FSS_TF_OUT_HIDDEN) {
         fss_tensor head = {0};
         if ((s = o == FSS_TF_OUT_SENTENCE ? sentence(ev, B, &pool, &cur, &head)
-                                           : lm_head(ev, B, &cur, m->tokens ? &pool : NULL, o, &head)) == FSS_OK) {
+                                           : lm_head(ev, B, &cur, m->tokens && !B->decode ? &pool : NULL, o, &head)) == FSS_OK) {
             fss_tensor_free(&cur);
             cur = head;
         } else {
@@ -487,6 +544,67 @@ static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const 
         s = fss_gate_output(ev, 1, &cur, out);
     fss_tensor_free(&cur), fss_tensor_free(&pad), fss_tensor_free(&pool);
     B->pad = NULL;
+    return s;
+}
+
+/* Generation (fss_tf_walk, steps > 1): the prompt's pass over seq tokens fills a key/value
+ * cache; then step k runs token k - 1 alone over the cache, at position m + k - 1 (m the
+ * sequence's prompt length, party 1's secret: its cos and sin are party 1's input), seeing
+ * the prompt's tokens (its pads hidden by party 1's bias), the tokens before and itself.
+ * Each step's softmax row holds the values the whole pass over the prompt and the k tokens
+ * (padded to seq + k) gives its last token, the causal mask's -8192 replaced by pads'
+ * scores less FSS_TF_PAD_BIAS: nExp makes both 0 (when a pad's score lies within 1008 of
+ * its row's largest), so the token is the same. */
+static fss_status generate(fss_eval *ev, blk *B, int layers, fss_tf_out o, const uint64_t *x, uint64_t *out,
+                           const fss_tf_gen *gen, fss_progress *pg)
+{
+    const fss_tf_model *m = B->m;
+    const size_t G = gen->steps, batch = B->batch, seq = B->seq, per = (size_t)layers + 1, dh = m->d / m->heads;
+    const size_t cap = seq + G - 1, cs_shape[2] = {batch, cap}, ts_shape[2] = {batch, dh};
+    const size_t ks[3] = {batch * m->kv_heads, cap, dh};
+    kvcache kc = {0};
+    kc.k = (fss_tensor *)calloc((size_t)layers, sizeof *kc.k);
+    kc.v = (fss_tensor *)calloc((size_t)layers, sizeof *kc.v);
+    /* party 1 (and clear): the step's token and count, then the bias or the cos and sin */
+    uint64_t *buf = x ? (uint64_t *)malloc((2 * batch + batch * (cap > dh ? cap : dh)) * 8) : NULL;
+    fss_status s = kc.k && kc.v && (!x || buf) ? FSS_OK : fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
+    for (int l = 0; s == FSS_OK && l < layers; l++) {
+        kc.layers = l + 1;
+        if ((s = fss_tensor_init(&kc.k[l], 3, ks, m->bits, m->scale)) == FSS_OK)
+            s = fss_tensor_init(&kc.v[l], 3, ks, m->bits, m->scale);
+    }
+    kc.cap = cap;
+    B->kv = &kc;
+    if (s == FSS_OK && (s = forward(ev, B, layers, o, x, out, pg, 0, G * per)) == FSS_OK && out && gen->on_step)
+        gen->on_step(gen->ctx, 0, out);
+    kc.len = seq;
+    uint64_t *v = buf ? buf + 2 * batch : NULL;
+    for (size_t i = 0; v && i < batch * cap; i++) { /* the prompt's pads */
+        const size_t t = i % cap, mb = (size_t)x[batch * seq + i / cap];
+        v[i] = t >= mb && t < seq ? fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits) : 0;
+    }
+    if (s == FSS_OK)
+        s = fss_gate_input(ev, 1, 2, cs_shape, m->bits, m->scale, v, &kc.bias);
+    B->decode = 1, B->seq = 1;
+    for (size_t k = 1; s == FSS_OK && k < G; k++) {
+        for (size_t b = 0; buf && b < batch; b++) {
+            buf[b] = out[(k - 1) * batch + b], buf[batch + b] = 1;
+            fss_rotary_cos_sin((size_t)x[batch * seq + b] + k - 1, dh, m->rope, m->scale, m->bits, v + b * dh);
+        }
+        if ((s = fss_gate_input(ev, 1, 2, ts_shape, m->bits, m->scale, v, &kc.cs)) == FSS_OK &&
+            (s = forward(ev, B, layers, o, buf, out ? out + k * batch : NULL, pg, k * per, G * per)) == FSS_OK && out &&
+            gen->on_step)
+            gen->on_step(gen->ctx, k, out + k * batch);
+        fss_tensor_free(&kc.cs);
+        kc.len++;
+    }
+    for (int l = 0; l < kc.layers; l++)
+        fss_tensor_free(&kc.k[l]), fss_tensor_free(&kc.v[l]);
+    free(kc.k), free(kc.v);
+    fss_tensor_free(&kc.bias);
+    if (buf)
+        fss_free_wiped(buf, (2 * batch + batch * (cap > dh ? cap : dh)) * 8);
+    B->kv = NULL, B->decode = 0, B->seq = seq;
     return s;
 }
 
@@ -503,37 +621,17 @@ fss_status fss_tf_walk(fss_eval *ev, const fss_tf_model *m, int layers, size_t b
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: %s %s", m->name,
                              o == FSS_TF_OUT_SENTENCE ? "gives no sentence embeddings" : "reveals sentence embeddings");
     const size_t G = gen ? gen->steps : 1, per = (size_t)layers + (m->arch != FSS_TF_BERT);
-    if (G > 1 && (!m->tokens || m->arch == FSS_TF_BERT || o != FSS_TF_OUT_TOKEN || (x && !out)))
+    if (G > 1 && (!m->tokens || m->arch != FSS_TF_LLAMA || o != FSS_TF_OUT_TOKEN || (x && !out)))
         return fss_eval_fail(ev, FSS_E_ARG, "transformer: only a language model that takes text generates tokens, "
                                             "and party 1 reads each step's token");
     /* The shifts' carries by comparison: a round more a shift, 40% of the keys (most of a
      * transformer's key bytes are its 12-bit shifts) and less AES work; but a row's
      * statistics (a value a row and head) one round: there a round costs more than bytes */
     fss_eval_set_lean_shifts(ev, FSS_TF_LEAN_MIN);
-    blk B = {m, w, 0, batch, seq, NULL};
+    blk B = {m, w, 0, batch, seq, NULL, NULL, 0};
     if (G == 1)
         return forward(ev, &B, layers, o, x, out, pg, 0, per);
-    /* generation: step k runs over the prompt and the k tokens so far, padded to seq + k */
-    uint64_t *xk = x ? (uint64_t *)malloc((batch * (seq + G) + batch) * 8) : NULL;
-    if (x && !xk)
-        return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
-    fss_status s = FSS_OK;
-    for (size_t k = 0; s == FSS_OK && k < G; k++) {
-        const size_t sk = seq + k;
-        for (size_t b = 0; xk && b < batch; b++) {
-            const size_t mb = (size_t)x[batch * seq + b];
-            for (size_t t = 0; t < sk; t++) /* the prompt, the tokens so far, the pads */
-                xk[b * sk + t] = t < mb ? x[b * seq + t] : t < mb + k ? out[(t - mb) * batch + b] : 0;
-            xk[batch * sk + b] = mb + k;
-        }
-        B.seq = sk;
-        if ((s = forward(ev, &B, layers, o, xk, out ? out + k * batch : NULL, pg, k * per, G * per)) == FSS_OK && out &&
-            gen->on_step)
-            gen->on_step(gen->ctx, k, out + k * batch);
-    }
-    if (xk)
-        fss_free_wiped(xk, (batch * (seq + G) + batch) * 8);
-    return s;
+    return generate(ev, &B, layers, o, x, out, gen, pg);
 }
 
 fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m, int layers, int head, const fss_tf_weights *w,

@@ -200,6 +200,14 @@ FSS_NODISCARD fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *
  * (the shift's floor). */
 FSS_NODISCARD fss_status fss_gate_rotary(fss_eval *ev, const fss_tensor *x, size_t pos0, double base,
                                          fss_tensor *y);
+/* Position pos's cos (cs[0 .. d/2)) and sin (cs[d/2 .. d)) for a head of d values, at
+ * scale f in an n-bit ring: the values fss_gate_rotary multiplies by. */
+void fss_rotary_cos_sin(size_t pos, size_t d, double base, int f, int n, uint64_t *cs);
+/* Rotary embedding at positions a party knows and the others do not (a generated token's,
+ * after a prompt of secret length): x [R][heads dh], cs [R][dh] wires of row r's cos and
+ * sin (fss_rotary_cos_sin, at x's scale; party 1's input). The same bits as
+ * fss_gate_rotary at those positions; a secret product then the shift: two rounds. */
+FSS_NODISCARD fss_status fss_gate_rotary_at(fss_eval *ev, const fss_tensor *x, const fss_tensor *cs, fss_tensor *y);
 /* The index of the largest element along the last axis (the first of equal ones), as an
  * integer tensor of x's ring without the last axis: reveal
  * it with fss_gate_output to give the next token and not the logits. A tree of DReLU and

@@ -121,10 +121,13 @@ FSS_NODISCARD fss_status fss_tf_walk_weights(fss_eval *ev, const fss_tf_model *m
  * model that takes text the token ids (batch seq of them, each sequence's m tokens then
  * pads) followed by the batch counts m (1 to seq), out what party 1 receives (CLEAR and
  * party 1, fss_tf_out_count values), w the weights (CLEAR and party 0; else NULL). */
-/* Generation (a language model that takes text, the next token out): steps forward
- * passes, step k over the prompt and the k tokens so far (padded to seq + k; party 1 adds
- * each revealed token to its input), out steps x batch tokens, step-major; on_step (CLEAR
- * and party 1) sees each step's batch of tokens as they come. NULL: one pass. */
+/* Generation (a Llama that takes text, the next token out): a pass over the prompt fills
+ * a cache of each block's keys and values (masked wires); step k (k >= 1) then runs the
+ * token revealed at step k - 1 alone over that cache, at its position m + k - 1 (m the
+ * prompt's length, party 1's: party 1 inputs the token, the position's cos and sin and
+ * the prompt pads' attention bias). Each step's token is the one a whole pass over the
+ * prompt and the k tokens so far gives. out steps x batch tokens, step-major; on_step
+ * (CLEAR and party 1) sees each step's batch of tokens as they come. NULL: one pass. */
 typedef struct fss_tf_gen {
     size_t steps;
     void (*on_step)(void *ctx, size_t step, const uint64_t *tokens);
