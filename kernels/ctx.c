@@ -13,6 +13,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu_omp.h"
 #include "cpu_vaes.h"
 #include "fss/prg.h"
 
@@ -196,6 +197,40 @@ fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *ou
     }
     t->aes_blocks += nblocks;
     return FSS_OK;
+}
+
+fss_status fss_cpu_tiles(fss_ctx *ctx, size_t count, size_t scratch, fss_tile_fn fn, const void *arg)
+{
+    const size_t nt = fss_ntiles(count);
+    if (nt < 2 || ctx->threads < 2) {
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, 0, scratch);
+        if (!sc)
+            return FSS_E_NOMEM;
+        fss_status s = FSS_OK;
+        for (size_t ti = 0; s == FSS_OK && ti < nt; ti++) {
+            const size_t i0 = ti * FSS_CPU_TILE;
+            s = fn(ctx, 0, sc, i0, count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE, arg);
+        }
+        return s;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(ctx->threads)
+    {
+        const int tid = FSS_OMP_TID();
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, scratch);
+        if (!sc)
+            FSS_SET_FAILED(failed, FSS_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t ti = 0; ti < nt; ti++) {
+            if (fss_failed(&failed))
+                continue;
+            const size_t i0 = ti * FSS_CPU_TILE;
+            const fss_status s = fn(ctx, tid, sc, i0, count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE, arg);
+            if (s != FSS_OK)
+                FSS_SET_FAILED(failed, s);
+        }
+    }
+    return (fss_status)failed;
 }
 
 void *fss_ctx_scratch(fss_ctx *ctx, int tid, size_t bytes)

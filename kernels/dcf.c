@@ -70,6 +70,105 @@ uint64_t fss_dcf_keygen_aes_blocks(fss_dcf_params p)
     return 2 * ((uint64_t)p.n * (2 + (uint64_t)p.g) + (uint64_t)fss_dcf_final_blocks(p.g));
 }
 
+typedef struct keygen_arg {
+    fss_dcf_keys *k0, *k1;
+    const uint64_t *alpha, *beta;
+    const fss_block *roots;
+} keygen_arg;
+
+/* Keygen of one tile: both parties' keys of instances [i0, i0 + m). */
+static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_t m, const void *argv)
+{
+    const keygen_arg *a = (const keygen_arg *)argv;
+    fss_dcf_keys *k0 = a->k0, *k1 = a->k1;
+    const uint64_t *alpha = a->alpha, *beta = a->beta;
+    const fss_block *roots = a->roots;
+    const fss_dcf_params p = k0->p;
+    const int g = p.g;
+    const size_t per = 2 * (2 + (size_t)g); /* blocks per instance per level, both parties */
+    const size_t fin = (size_t)fss_dcf_final_blocks(g), count = k0->count, vs = vstride(count);
+    const int vaes = g == 1 && fss_ctx_vaes(ctx);
+    fss_status st = FSS_OK;
+    if (vaes) { /* g = 1: both keys, eight instances a register */
+        fss_vaes_dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots);
+        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
+        return FSS_OK;
+    }
+    fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
+    fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
+    unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
+    uint64_t *Va = (uint64_t *)(t + FSS_CPU_TILE);
+    memset(Va, 0, m * (size_t)g * 8);
+    for (size_t k = 0; k < m; k++) {
+        size_t i = i0 + k;
+        S[k][0] = k0->root[i] = roots[2 * i];
+        S[k][1] = k1->root[i] = roots[2 * i + 1];
+        t[k][0] = 0;
+        t[k][1] = 1;
+        k0->tcw_l[i] = k0->tcw_r[i] = 0;
+    }
+    /* Per instance and party: children 0, 1, then value blocks 0 .. g-1. */
+    for (int lv = 0; lv < p.n; lv++) {
+        for (size_t k = 0; k < m; k++)
+            for (unsigned b = 0; b < 2; b++) {
+                fss_block *q = in + k * per + b * (2 + (size_t)g);
+                q[0] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(0));
+                q[1] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(1));
+                for (int v = 0; v < g; v++)
+                    q[2 + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
+            }
+        if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
+            st = FSS_E_CRYPTO;
+            goto done;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t i = i0 + k;
+            fss_block *q = out + k * per;
+            for (size_t j = 0; j < per; j++)
+                q[j] = fss_prg_output(in[k * per + j], q[j]);
+            const fss_block H[2][2] = {{q[0], q[1]}, {q[2 + g], q[3 + g]}};
+            unsigned ab = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
+            uint64_t *vcw = k0->vcw + (size_t)lv * (size_t)g * vs + i;
+            fss_dcf_keygen_level_values(p.l, g, ab, t[k], q + 2, q + 4 + g, beta + i * (size_t)g, Va + k * (size_t)g,
+                                        vcw, vs);
+            fss_block cw;
+            fss_tree_keygen_level(ab, S[k], t[k], H, &cw, &tl, &tr);
+            k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
+            k0->tcw_l[i] |= (uint64_t)tl << lv;
+            k0->tcw_r[i] |= (uint64_t)tr << lv;
+        }
+    }
+    if (fin) {
+        for (size_t k = 0; k < m; k++)
+            for (unsigned b = 0; b < 2; b++)
+                for (size_t v = 0; v < fin; v++)
+                    in[(k * 2 + b) * fin + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
+        if (fss_ctx_aes(ctx, tid, in, out, m * 2 * fin) != FSS_OK) {
+            st = FSS_E_CRYPTO;
+            goto done;
+        }
+        for (size_t j = 0; j < m * 2 * fin; j++)
+            out[j] = fss_prg_output(in[j], out[j]);
+    }
+    for (size_t k = 0; k < m; k++) {
+        size_t i = i0 + k;
+        uint64_t *vcw = k0->vcw + (size_t)p.n * (size_t)g * vs + i;
+        fss_dcf_keygen_final(p.l, g, S[k], t[k], out + (k * 2) * fin, out + (k * 2 + 1) * fin,
+                             Va + k * (size_t)g, vcw, vs);
+        k1->tcw_l[i] = k0->tcw_l[i];
+        k1->tcw_r[i] = k0->tcw_r[i];
+        for (int lv = 0; lv <= p.n; lv++)
+            for (int j = 0; j < g; j++) {
+                size_t o = ((size_t)lv * (size_t)g + (size_t)j) * vs + i;
+                k1->vcw[o] = k0->vcw[o];
+            }
+    }
+done:
+    fss_memzero(S, m * sizeof *S);
+    fss_memzero(Va, m * (size_t)g * 8);
+    return st;
+}
+
 fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const uint64_t *alpha,
                           const uint64_t *beta, const fss_block *roots, fss_dcf_keys *k0, fss_dcf_keys *k1)
 {
@@ -78,107 +177,12 @@ fss_status fss_dcf_keygen(fss_ctx *ctx, fss_dcf_params p, size_t count, const ui
     if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
         k0->party != 0 || k1->party != 1)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dcf keygen: key buffers do not match the parameters");
-    const int g = p.g;
-    const size_t per = 2 * (2 + (size_t)g); /* blocks per instance per level, both parties */
-    const size_t fin = (size_t)fss_dcf_final_blocks(g);
-    const size_t vs = vstride(count), nt = fss_ntiles(count);
-    const int vaes = g == 1 && fss_ctx_vaes(ctx);
-    int failed = 0;
-
-#pragma omp parallel num_threads(fss_ctx_threads(ctx))
-    {
-        int tid = FSS_OMP_TID();
-        size_t need = FSS_CPU_TILE * (2 * per * 16 + 2 * 16 + 2 * sizeof(unsigned) + (size_t)g * 8);
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, need);
-        if (!sc)
-            FSS_SET_FAILED(failed, FSS_E_NOMEM);
-#pragma omp for schedule(static)
-        for (size_t ti = 0; ti < nt; ti++) {
-            if (fss_failed(&failed))
-                continue;
-            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
-            if (vaes) { /* g = 1: both keys, eight instances a register */
-                fss_vaes_dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots);
-                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
-                continue;
-            }
-            fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
-            fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
-            unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
-            uint64_t *Va = (uint64_t *)(t + FSS_CPU_TILE);
-            memset(Va, 0, m * (size_t)g * 8);
-            for (size_t k = 0; k < m; k++) {
-                size_t i = i0 + k;
-                S[k][0] = k0->root[i] = roots[2 * i];
-                S[k][1] = k1->root[i] = roots[2 * i + 1];
-                t[k][0] = 0;
-                t[k][1] = 1;
-                k0->tcw_l[i] = k0->tcw_r[i] = 0;
-            }
-            /* Per instance and party: children 0, 1, then value blocks 0 .. g-1. */
-            for (int lv = 0; lv < p.n; lv++) {
-                for (size_t k = 0; k < m; k++)
-                    for (unsigned b = 0; b < 2; b++) {
-                        fss_block *q = in + k * per + b * (2 + (size_t)g);
-                        q[0] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(0));
-                        q[1] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(1));
-                        for (int v = 0; v < g; v++)
-                            q[2 + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
-                    }
-                if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
-                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                    break;
-                }
-                for (size_t k = 0; k < m; k++) {
-                    size_t i = i0 + k;
-                    fss_block *q = out + k * per;
-                    for (size_t j = 0; j < per; j++)
-                        q[j] = fss_prg_output(in[k * per + j], q[j]);
-                    const fss_block H[2][2] = {{q[0], q[1]}, {q[2 + g], q[3 + g]}};
-                    unsigned a = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
-                    uint64_t *vcw = k0->vcw + (size_t)lv * (size_t)g * vs + i;
-                    fss_dcf_keygen_level_values(p.l, g, a, t[k], q + 2, q + 4 + g, beta + i * (size_t)g, Va + k * (size_t)g,
-                                                vcw, vs);
-                    fss_block cw;
-                    fss_tree_keygen_level(a, S[k], t[k], H, &cw, &tl, &tr);
-                    k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
-                    k0->tcw_l[i] |= (uint64_t)tl << lv;
-                    k0->tcw_r[i] |= (uint64_t)tr << lv;
-                }
-            }
-            if (fss_failed(&failed))
-                continue;
-            if (fin) {
-                for (size_t k = 0; k < m; k++)
-                    for (unsigned b = 0; b < 2; b++)
-                        for (size_t v = 0; v < fin; v++)
-                            in[(k * 2 + b) * fin + v] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_VALUE(v));
-                if (fss_ctx_aes(ctx, tid, in, out, m * 2 * fin) != FSS_OK) {
-                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                    continue;
-                }
-                for (size_t j = 0; j < m * 2 * fin; j++)
-                    out[j] = fss_prg_output(in[j], out[j]);
-            }
-            for (size_t k = 0; k < m; k++) {
-                size_t i = i0 + k;
-                uint64_t *vcw = k0->vcw + (size_t)p.n * (size_t)g * vs + i;
-                fss_dcf_keygen_final(p.l, g, S[k], t[k], out + (k * 2) * fin, out + (k * 2 + 1) * fin,
-                                     Va + k * (size_t)g, vcw, vs);
-                k1->tcw_l[i] = k0->tcw_l[i];
-                k1->tcw_r[i] = k0->tcw_r[i];
-                for (int lv = 0; lv <= p.n; lv++)
-                    for (int j = 0; j < g; j++) {
-                        size_t o = ((size_t)lv * (size_t)g + (size_t)j) * vs + i;
-                        k1->vcw[o] = k0->vcw[o];
-                    }
-            }
-            fss_memzero(S, m * sizeof *S);
-            fss_memzero(Va, m * (size_t)g * 8);
-        }
-    }
-    if (failed)
-        return fss_ctx_fail(ctx, (fss_status)failed, "dcf keygen: %s", fss_status_str((fss_status)failed));
+    const size_t per = 2 * (2 + (size_t)p.g);
+    const keygen_arg a = {k0, k1, alpha, beta, roots};
+    const fss_status st = fss_cpu_tiles(
+        ctx, count, FSS_CPU_TILE * (2 * per * 16 + 2 * 16 + 2 * sizeof(unsigned) + (size_t)p.g * 8), keygen_tile, &a);
+    if (st != FSS_OK)
+        return fss_ctx_fail(ctx, st, "dcf keygen: %s", fss_status_str(st));
     return FSS_OK;
 }
 
@@ -271,43 +275,37 @@ static __attribute__((noinline)) int eval_tile_any(fss_ctx *ctx, int tid, const 
     return eval_tile(ctx, tid, k, k->p.g, i0, m, x, out, sc);
 }
 
+typedef struct eval_arg {
+    const fss_dcf_keys *k;
+    const uint64_t *x;
+    uint64_t *out;
+} eval_arg;
+
+static fss_status eval_tile_fn(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_t m, const void *argv)
+{
+    const eval_arg *a = (const eval_arg *)argv;
+    const fss_dcf_keys *k = a->k;
+    if (k->p.g == 1 && fss_ctx_vaes(ctx)) {
+        fss_vaes_dcf_eval_g1(k, i0, m, a->x, a->out);
+        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(k->p));
+        return FSS_OK;
+    }
+    const int ok = k->p.g == 1 ? eval_tile_g1(ctx, tid, k, i0, m, a->x, a->out, sc)
+                               : eval_tile_any(ctx, tid, k, i0, m, a->x, a->out, sc);
+    return ok ? FSS_OK : FSS_E_CRYPTO;
+}
+
 fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, uint64_t *out)
 {
     const fss_dcf_params p = k->p;
     if (fss_dcf_params_check(p) != FSS_OK || (k->party != 0 && k->party != 1))
         return fss_ctx_fail(ctx, FSS_E_ARG, "dcf eval: bad key parameters (n=%d l=%d g=%d party=%d)", p.n, p.l,
                             p.g, k->party);
-    const int g = p.g;
-    const size_t per = 1 + (size_t)fss_dcf_value_blocks(g);
-    const size_t count = k->count, nt = fss_ntiles(count);
-    const int vaes = fss_ctx_vaes(ctx);
-    int failed = 0;
-
-#pragma omp parallel num_threads(fss_ctx_threads(ctx))
-    {
-        int tid = FSS_OMP_TID();
-        size_t need = FSS_CPU_TILE * (2 * per * 16 + 16 + sizeof(unsigned) + (size_t)g * 8);
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, need);
-        if (!sc)
-            FSS_SET_FAILED(failed, FSS_E_NOMEM);
-#pragma omp for schedule(static)
-        for (size_t ti = 0; ti < nt; ti++) {
-            if (fss_failed(&failed))
-                continue;
-            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
-            int ok = 1;
-            if (g == 1 && vaes) {
-                fss_vaes_dcf_eval_g1(k, i0, m, x, out);
-                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(p));
-            } else {
-                ok = g == 1 ? eval_tile_g1(ctx, tid, k, i0, m, x, out, sc) : eval_tile_any(ctx, tid, k, i0, m, x, out, sc);
-            }
-            if (!ok)
-                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-        }
-    }
-    if (failed)
-        return fss_ctx_fail(ctx, (fss_status)failed, "dcf eval: %s", fss_status_str((fss_status)failed));
+    const size_t per = 1 + (size_t)fss_dcf_value_blocks(p.g);
+    const fss_status st = fss_cpu_tiles(ctx, k->count, FSS_CPU_TILE * (2 * per * 16 + 16 + sizeof(unsigned) + (size_t)p.g * 8),
+                                        eval_tile_fn, &(const eval_arg){k, x, out});
+    if (st != FSS_OK)
+        return fss_ctx_fail(ctx, st, "dcf eval: %s", fss_status_str(st));
     return FSS_OK;
 }
 

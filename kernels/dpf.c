@@ -80,6 +80,79 @@ static fss_status check_keys(fss_ctx *ctx, const fss_dpf_keys *k)
     return FSS_OK;
 }
 
+typedef struct keygen_arg {
+    fss_dpf_keys *k0, *k1;
+    const uint64_t *alpha, *beta;
+    const fss_block *roots;
+} keygen_arg;
+
+/* Keygen of one tile: both parties' keys of instances [i0, i0 + m). */
+static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_t m, const void *argv)
+{
+    const keygen_arg *a = (const keygen_arg *)argv;
+    fss_dpf_keys *k0 = a->k0, *k1 = a->k1;
+    const uint64_t *alpha = a->alpha, *beta = a->beta;
+    const fss_block *roots = a->roots;
+    const fss_dpf_params p = k0->p;
+    const size_t count = k0->count, per = 4; /* blocks per instance per level: 2 parties x 2 children */
+    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
+    fss_status st = FSS_OK;
+    fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
+    fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
+    unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
+    if (vaes) { /* both parties' walks, eight instances a register */
+        fss_vaes_dpf_keygen_walk(k0, k1, i0, m, alpha, roots, S, t);
+        fss_ctx_add_aes_blocks(ctx, tid, m * per * (uint64_t)depth);
+    }
+    for (size_t k = 0; k < m && !vaes; k++) {
+        S[k][0] = roots[2 * (i0 + k)];
+        S[k][1] = roots[2 * (i0 + k) + 1];
+        t[k][0] = 0;
+        t[k][1] = 1;
+        k0->root[i0 + k] = S[k][0];
+        k1->root[i0 + k] = S[k][1];
+        k0->tcw_l[i0 + k] = k0->tcw_r[i0 + k] = 0;
+    }
+    for (int lv = 0; lv < depth && !vaes; lv++) {
+        for (size_t k = 0; k < m; k++)
+            for (unsigned b = 0; b < 2; b++)
+                for (unsigned c = 0; c < 2; c++)
+                    in[k * per + 2 * b + c] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(c));
+        if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
+            st = FSS_E_CRYPTO;
+            goto done;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t i = i0 + k;
+            fss_block H[2][2];
+            for (unsigned j = 0; j < 4; j++)
+                H[j >> 1][j & 1] = fss_prg_output(in[k * per + j], out[k * per + j]);
+            unsigned b = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
+            fss_block cw;
+            fss_tree_keygen_level(b, S[k], t[k], H, &cw, &tl, &tr);
+            k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
+            k0->tcw_l[i] |= (uint64_t)tl << lv;
+            k0->tcw_r[i] |= (uint64_t)tr << lv;
+        }
+    }
+    for (size_t k = 0; k < m; k++) {
+        size_t i = i0 + k;
+        fss_block f = {0, 0};
+        if (p.early == 2)
+            f = fss_dpf_keygen_pair(p.l, beta[i], (unsigned)(alpha[i] & 1), S[k], t[k]);
+        else if (p.early)
+            f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
+        else
+            f.lo = fss_dpf_keygen_final(p.l, beta[i], S[k], t[k]);
+        k0->fcw[i] = k1->fcw[i] = f;
+        k1->tcw_l[i] = k0->tcw_l[i];
+        k1->tcw_r[i] = k0->tcw_r[i];
+    }
+done:
+    fss_memzero(S, m * sizeof *S);
+    return st;
+}
+
 fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
                           const uint64_t *beta, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
 {
@@ -88,78 +161,11 @@ fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const ui
     if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
         k0->party != 0 || k1->party != 1)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: key buffers do not match the parameters");
-    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
-    const size_t nt = fss_ntiles(count);
-    const size_t per = 4; /* blocks per instance per level: 2 parties x 2 children */
-    int failed = 0;
-
-#pragma omp parallel num_threads(fss_ctx_threads(ctx))
-    {
-        int tid = FSS_OMP_TID();
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, FSS_CPU_TILE * (2 * per * 16 + 2 * 16 + 2 * sizeof(unsigned)));
-        if (!sc)
-            FSS_SET_FAILED(failed, FSS_E_NOMEM);
-#pragma omp for schedule(static)
-        for (size_t ti = 0; ti < nt; ti++) {
-            if (fss_failed(&failed))
-                continue;
-            size_t i0 = ti * FSS_CPU_TILE, m = count - i0 < FSS_CPU_TILE ? count - i0 : FSS_CPU_TILE;
-            fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
-            fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
-            unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
-            if (vaes) { /* both parties' walks, eight instances a register */
-                fss_vaes_dpf_keygen_walk(k0, k1, i0, m, alpha, roots, S, t);
-                fss_ctx_add_aes_blocks(ctx, tid, m * per * (uint64_t)depth);
-            }
-            for (size_t k = 0; k < m && !vaes; k++) {
-                S[k][0] = roots[2 * (i0 + k)];
-                S[k][1] = roots[2 * (i0 + k) + 1];
-                t[k][0] = 0;
-                t[k][1] = 1;
-                k0->root[i0 + k] = S[k][0];
-                k1->root[i0 + k] = S[k][1];
-                k0->tcw_l[i0 + k] = k0->tcw_r[i0 + k] = 0;
-            }
-            for (int lv = 0; lv < depth && !vaes; lv++) {
-                for (size_t k = 0; k < m; k++)
-                    for (unsigned b = 0; b < 2; b++)
-                        for (unsigned c = 0; c < 2; c++)
-                            in[k * per + 2 * b + c] = fss_prg_input(S[k][b], FSS_PRG_TWEAK_CHILD(c));
-                if (fss_ctx_aes(ctx, tid, in, out, m * per) != FSS_OK) {
-                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                    break;
-                }
-                for (size_t k = 0; k < m; k++) {
-                    size_t i = i0 + k;
-                    fss_block H[2][2];
-                    for (unsigned j = 0; j < 4; j++)
-                        H[j >> 1][j & 1] = fss_prg_output(in[k * per + j], out[k * per + j]);
-                    unsigned a = fss_tree_level_bit(alpha[i], p.n, lv), tl, tr;
-                    fss_block cw;
-                    fss_tree_keygen_level(a, S[k], t[k], H, &cw, &tl, &tr);
-                    k0->scw[(size_t)lv * count + i] = k1->scw[(size_t)lv * count + i] = cw;
-                    k0->tcw_l[i] |= (uint64_t)tl << lv;
-                    k0->tcw_r[i] |= (uint64_t)tr << lv;
-                }
-            }
-            for (size_t k = 0; k < m; k++) {
-                size_t i = i0 + k;
-                fss_block f = {0, 0};
-                if (p.early == 2)
-                    f = fss_dpf_keygen_pair(p.l, beta[i], (unsigned)(alpha[i] & 1), S[k], t[k]);
-                else if (p.early)
-                    f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
-                else
-                    f.lo = fss_dpf_keygen_final(p.l, beta[i], S[k], t[k]);
-                k0->fcw[i] = k1->fcw[i] = f;
-                k1->tcw_l[i] = k0->tcw_l[i];
-                k1->tcw_r[i] = k0->tcw_r[i];
-            }
-            fss_memzero(S, m * sizeof *S);
-        }
-    }
-    if (failed)
-        return fss_ctx_fail(ctx, (fss_status)failed, "dpf keygen: %s", fss_status_str((fss_status)failed));
+    const keygen_arg a = {k0, k1, alpha, beta, roots};
+    const fss_status st = fss_cpu_tiles(ctx, count, FSS_CPU_TILE * (2 * 4 * 16 + 2 * 16 + 2 * sizeof(unsigned)),
+                                        keygen_tile, &a);
+    if (st != FSS_OK)
+        return fss_ctx_fail(ctx, st, "dpf keygen: %s", fss_status_str(st));
     return FSS_OK;
 }
 
@@ -191,55 +197,54 @@ static fss_status walk_tile(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t
     return FSS_OK;
 }
 
+typedef struct eval_arg {
+    const fss_dpf_keys *k;
+    const uint64_t *x;
+    uint64_t *out;
+    int cmp;
+} eval_arg;
+
+static fss_status eval_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_t m, const void *argv)
+{
+    const eval_arg *a = (const eval_arg *)argv;
+    const fss_dpf_keys *k = a->k;
+    const fss_dpf_params p = k->p;
+    const int ll = leaf_log(p);
+    fss_block *S = (fss_block *)sc, *in = S + FSS_CPU_TILE, *ob = in + FSS_CPU_TILE;
+    unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
+    if (fss_ctx_vaes(ctx)) {
+        fss_vaes_dpf_walk(k, i0, m, a->x, S, t, acc);
+        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dpf_eval_aes_blocks(p));
+    } else if (walk_tile(ctx, tid, k, i0, m, a->x, S, t, acc, in, ob) != FSS_OK) {
+        return FSS_E_CRYPTO;
+    }
+    for (size_t j = 0; j < m; j++) {
+        size_t i = i0 + j;
+        unsigned xl = (unsigned)(a->x[i] & ((1u << ll) - 1));
+        if (a->cmp) {
+            unsigned eq_or_below = p.early ? fss_dpf_cmp_leaf_bits(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl) : t[j];
+            a->out[i] = acc[j] ^ eq_or_below ^ (unsigned)(k->party == 0);
+        } else if (p.early == 2) {
+            a->out[i] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], xl);
+        } else if (p.early) {
+            a->out[i] = fss_dpf_leaf_bit(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl);
+        } else {
+            a->out[i] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+        }
+    }
+    return FSS_OK;
+}
+
 static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out, int cmp)
 {
     fss_status st = check_keys(ctx, k);
     if (st != FSS_OK)
         return st;
-    const fss_dpf_params p = k->p;
-    if (cmp && p.early == 2)
+    if (cmp && k->p.early == 2)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf comparison: keys of pairs (early = 2) give no comparison");
-    const int ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
-    const size_t nt = fss_ntiles(k->count);
-    int failed = 0;
-#pragma omp parallel num_threads(fss_ctx_threads(ctx))
-    {
-        int tid = FSS_OMP_TID();
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, FSS_CPU_TILE * (3 * 16 + 2 * sizeof(unsigned)));
-        if (!sc)
-            FSS_SET_FAILED(failed, FSS_E_NOMEM);
-#pragma omp for schedule(static)
-        for (size_t ti = 0; ti < nt; ti++) {
-            if (fss_failed(&failed))
-                continue;
-            size_t i0 = ti * FSS_CPU_TILE, m = k->count - i0 < FSS_CPU_TILE ? k->count - i0 : FSS_CPU_TILE;
-            fss_block *S = (fss_block *)sc, *in = S + FSS_CPU_TILE, *ob = in + FSS_CPU_TILE;
-            unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
-            if (vaes) {
-                fss_vaes_dpf_walk(k, i0, m, x, S, t, acc);
-                fss_ctx_add_aes_blocks(ctx, tid, m * fss_dpf_eval_aes_blocks(p));
-            } else if (walk_tile(ctx, tid, k, i0, m, x, S, t, acc, in, ob) != FSS_OK) {
-                FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                continue;
-            }
-            for (size_t j = 0; j < m; j++) {
-                size_t i = i0 + j;
-                unsigned xl = (unsigned)(x[i] & ((1u << ll) - 1));
-                if (cmp) {
-                    unsigned eq_or_below = p.early ? fss_dpf_cmp_leaf_bits(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl) : t[j];
-                    out[i] = acc[j] ^ eq_or_below ^ (unsigned)(k->party == 0);
-                } else if (p.early == 2) {
-                    out[i] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], xl);
-                } else if (p.early) {
-                    out[i] = fss_dpf_leaf_bit(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl);
-                } else {
-                    out[i] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
-                }
-            }
-        }
-    }
-    if (failed)
-        return fss_ctx_fail(ctx, (fss_status)failed, "dpf eval: %s", fss_status_str((fss_status)failed));
+    const eval_arg a = {k, x, out, cmp};
+    if ((st = fss_cpu_tiles(ctx, k->count, FSS_CPU_TILE * (3 * 16 + 2 * sizeof(unsigned)), eval_tile, &a)) != FSS_OK)
+        return fss_ctx_fail(ctx, st, "dpf eval: %s", fss_status_str(st));
     return FSS_OK;
 }
 

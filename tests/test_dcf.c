@@ -173,6 +173,14 @@ int main(void)
     tails(12, 50);
     tails(64, 1);
     tails(20, 64);
+    { /* one thread: many tiles run in turn on the caller's thread, not in an OpenMP region */
+        fss_ctx *all = ctx;
+        REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+        exhaustive(8, 64, 1);
+        exhaustive(8, 1, 2);
+        fss_ctx_free(ctx);
+        ctx = all;
+    }
 
     fss_ctx_free(ctx);
     fss_rng_free(rng);

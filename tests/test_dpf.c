@@ -337,6 +337,15 @@ int main(void)
     tails(64, 1, 1);
     tails(64, 64, 0);
     tails(20, 37, 2);
+    { /* one thread: many tiles run in turn on the caller's thread, not in an OpenMP region */
+        fss_ctx *all = ctx;
+        REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+        exhaustive(8, 1, 1);
+        exhaustive(8, 64, 0);
+        exhaustive(8, 62, 2);
+        fss_ctx_free(ctx);
+        ctx = all;
+    }
 
     static const int fn[] = {1, 5, 6, 7, 8, 12, 16};
     for (size_t i = 0; i < sizeof fn / sizeof *fn; i++) {
