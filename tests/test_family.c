@@ -295,6 +295,21 @@ static void *party_main(void *arg)
     return NULL;
 }
 
+/* Both parties on the key files keys[0] and keys[1], each in a thread over a socket pair,
+ * run to the end: p[b] holds party b's status, error and output. */
+static void both_parties(party p[2], const char keys[2][4096], const fss_args *a0, const fss_args *a1)
+{
+    fss_peer *pp[2];
+    REQUIRE(fss_peer_pair(&pp[0], &pp[1]) == FSS_OK);
+    p[0] = (party){.b = 0, .keys = keys[0], .peer = pp[0], .a = a0};
+    p[1] = (party){.b = 1, .keys = keys[1], .peer = pp[1], .a = a1};
+    pthread_t th[2];
+    for (int b = 0; b < 2; b++)
+        REQUIRE(pthread_create(&th[b], NULL, party_main, &p[b]) == 0);
+    for (int b = 0; b < 2; b++)
+        pthread_join(th[b], NULL);
+}
+
 /* Copies a file (a key file before its run: a backup the ledger must refuse later). */
 static void copy_file(const char *from, const char *to)
 {
@@ -338,15 +353,9 @@ static void whole_run(fss_rng *rng)
         snprintf(copy[b], sizeof copy[b], "%s/copy%d.bin", dir, b);
         copy_file(res.path[b], copy[b]);
     }
-    fss_peer *pp[2];
-    REQUIRE(fss_peer_pair(&pp[0], &pp[1]) == FSS_OK);
-    party p[2] = {{.b = 0, .keys = res.path[0], .peer = pp[0], .a = &a0},
-                  {.b = 1, .keys = res.path[1], .peer = pp[1], .a = &a1}};
-    pthread_t th[2];
-    for (int b = 0; b < 2; b++)
-        REQUIRE(pthread_create(&th[b], NULL, party_main, &p[b]) == 0);
+    party p[2];
+    both_parties(p, res.path, &a0, &a1);
     for (int b = 0; b < 2; b++) {
-        pthread_join(th[b], NULL);
         CHECK(p[b].st == FSS_OK, "party %d: %s", b, p[b].err);
         CHECK(key_state(res.path[b]) == 1, "party %d's key file is not marked used", b);
     }
@@ -527,15 +536,9 @@ static void planned_run(fss_rng *rng)
           "the planned toy's description: '%s'", fss_model_description(dm));
     fss_deal_config dc = {.dir = dir, .threads = 1};
     CHECK(fss_deal_files(dm, &dc, &res, err, sizeof err) == FSS_OK, "dealer: %s", err);
-    fss_peer *pp[2];
-    REQUIRE(fss_peer_pair(&pp[0], &pp[1]) == FSS_OK);
-    party p[2] = {{.b = 0, .keys = res.path[0], .peer = pp[0], .a = &a0},
-                  {.b = 1, .keys = res.path[1], .peer = pp[1], .a = &a1}};
-    pthread_t th[2];
-    for (int b = 0; b < 2; b++)
-        REQUIRE(pthread_create(&th[b], NULL, party_main, &p[b]) == 0);
+    party p[2];
+    both_parties(p, res.path, &a0, &a1);
     for (int b = 0; b < 2; b++) {
-        pthread_join(th[b], NULL);
         CHECK(p[b].st == FSS_OK && p[b].n == nv, "planned party %d: n %zu of %zu: %s", b, p[b].n, nv, p[b].err);
     }
     free(p[1].y);

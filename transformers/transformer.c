@@ -414,6 +414,12 @@ static fss_status sentence(fss_eval *ev, const blk *B, const fss_tensor *pool, c
     return s;
 }
 
+/* A pad's attention bias, -FSS_TF_PAD_BIAS at the model's scale, as a ring element. */
+static uint64_t pad_bias(const fss_tf_model *m)
+{
+    return fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits);
+}
+
 /* Party 1's inputs besides the tokens, from the counts m (CLEAR and party 1; else NULL):
  * BERT's attention bias [batch][seq] and pooling weights [batch][1][seq] (1/m on its
  * tokens); a causal model's weights [batch][1][seq] that pick its last token (1 there). */
@@ -427,7 +433,7 @@ static fss_status text_inputs(fss_eval *ev, const blk *B, const uint64_t *counts
         return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
     for (size_t i = 0; v && i < n; i++) {
         const uint64_t c = counts[i / B->seq], t = i % B->seq, in = t < c;
-        v[i] = in ? 0 : fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits);
+        v[i] = in ? 0 : pad_bias(m);
         v[n + i] = bert ? (in ? (uint64_t)llrint(ldexp(1.0 / (double)c, m->scale)) : 0)
                         : (t + 1 == c ? (uint64_t)1 << m->scale : 0);
     }
@@ -581,7 +587,7 @@ static fss_status generate(fss_eval *ev, blk *B, int layers, fss_tf_out o, const
     uint64_t *v = buf ? buf + 2 * batch : NULL;
     for (size_t i = 0; v && i < batch * cap; i++) { /* the prompt's pads */
         const size_t t = i % cap, mb = (size_t)x[batch * seq + i / cap];
-        v[i] = t >= mb && t < seq ? fss_ring_from_signed(-((int64_t)FSS_TF_PAD_BIAS << m->scale), m->bits) : 0;
+        v[i] = t >= mb && t < seq ? pad_bias(m) : 0;
     }
     if (s == FSS_OK)
         s = fss_gate_input(ev, 1, 2, cs_shape, m->bits, m->scale, v, &kc.bias);
