@@ -463,9 +463,22 @@ void fss_onnx_free(fss_onnx_graph *g)
 
 const fss_onnx_tensor *fss_onnx_init(const fss_onnx_graph *g, const char *name)
 {
-    for (size_t i = 0; i < g->ninits; i++)
-        if (!strcmp(g->inits[i].name, name))
-            return &g->inits[i];
+    for (int hop = 0; hop < 64; hop++) { /* through Identity nodes: nodes are in order, so no cycle */
+        for (size_t i = 0; i < g->ninits; i++)
+            if (!strcmp(g->inits[i].name, name))
+                return &g->inits[i];
+        const fss_onnx_node *n = NULL;
+        for (size_t i = 0; !n && i < g->nnodes; i++)
+            if (g->nodes[i].nout && !strcmp(g->nodes[i].out[0], name))
+                n = &g->nodes[i];
+        if (n && !strcmp(n->op, "Constant")) {
+            const fss_onnx_attr *a = fss_onnx_attr_of(n, "value");
+            return a && a->type == FSS_ONNX_ATTR_TENSOR && n->nattr == 1 ? a->t : NULL;
+        }
+        if (!n || strcmp(n->op, "Identity") || n->nin != 1)
+            return NULL;
+        name = n->in[0];
+    }
     return NULL;
 }
 

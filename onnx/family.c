@@ -15,6 +15,7 @@
 #define DEFAULT_BITS 48
 #define DEFAULT_SCALE 12
 #define MAX_BATCH 1000000
+#define MAX_SEQ 1000000
 
 typedef struct onnx_run {
     size_t batch;
@@ -34,6 +35,8 @@ static const fss_flag onnx_flags[] = {
      "the ONNX model (the dealer reads its graph only; party 0's initializers are the weights); names the model "
      "without --model"},
     {"--batch", "B", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "examples a run (the dealer's default 1; the clear run: the input's)"},
+    {"--seq", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0,
+     "tokens a sequence, for a [batch, seq, features] input of dynamic length (the clear run: the input's)"},
     {"--bits", "N", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "the ring's bits (default 48)"},
     {"--scale", "F", FSS_ROLE_DEALER | FSS_ROLE_CLEAR, 0, "fractional bits of the fixed point (default 12)"},
     {"--input", "FILE", FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR, FSS_ROLE_PARTY1 | FSS_ROLE_CLEAR,
@@ -70,10 +73,11 @@ static fss_status onnx_configure(void **state, const char *model, fss_role role,
     onnx_run *r = (onnx_run *)*state;
     if (s != FSS_OK)
         return fss_errorf(err, err_len, s, "out of memory");
-    size_t bits = 0, scale = 0, batch = 0;
+    size_t bits = 0, scale = 0, batch = 0, seq = 0;
     if ((s = number(a, "--bits", 16, 64, DEFAULT_BITS, &bits, err, err_len)) != FSS_OK ||
         (s = number(a, "--scale", 1, 30, DEFAULT_SCALE, &scale, err, err_len)) != FSS_OK ||
-        (s = number(a, "--batch", 1, MAX_BATCH, role == FSS_ROLE_DEALER ? 1 : 0, &batch, err, err_len)) != FSS_OK)
+        (s = number(a, "--batch", 1, MAX_BATCH, role == FSS_ROLE_DEALER ? 1 : 0, &batch, err, err_len)) != FSS_OK ||
+        (s = number(a, "--seq", 1, MAX_SEQ, 0, &seq, err, err_len)) != FSS_OK)
         return s;
     if (bits < 2 * scale + 8)
         return fss_errorf(err, err_len, FSS_E_ARG, "--bits %zu leaves no room for products at scale %zu (at least %zu)",
@@ -87,8 +91,11 @@ static fss_status onnx_configure(void **state, const char *model, fss_role role,
     if (!batch) /* the clear run: the input's */
         batch = r->input.ndim ? r->input.shape[0] : 1;
     r->batch = batch;
-    if ((s = fss_onnx_read(path, role == FSS_ROLE_CLEAR, &r->g, err, err_len)) != FSS_OK ||
-        (s = fss_onnx_lower(r->g, batch, &r->plan, err, err_len)) != FSS_OK ||
+    if ((s = fss_onnx_read(path, role == FSS_ROLE_CLEAR, &r->g, err, err_len)) != FSS_OK)
+        return s;
+    if (!seq && r->input.ndim == 3 && r->g->inputs[0].ndim == 3 && r->g->inputs[0].dims[1] < 0)
+        seq = r->input.shape[1]; /* the clear run: the input's, where the model leaves it open */
+    if ((s = fss_onnx_lower(r->g, batch, seq, &r->plan, err, err_len)) != FSS_OK ||
         (s = fss_onnx_plan_fits(&r->plan, r->bits, r->scale, err, err_len)) != FSS_OK)
         return s;
     if (!(r->plan_text = fss_onnx_plan_text(&r->plan)))
@@ -162,12 +169,13 @@ static fss_status load_input(onnx_run *r, const char *path, char *err, size_t er
     int same = r->input.ndim == p->in_ndim;
     for (int d = 0; same && d < p->in_ndim; d++)
         same = r->input.shape[d] == p->in_shape[d];
-    if (!same)
-        return fss_errorf(err, err_len, FSS_E_FORMAT,
-                          p->in_ndim == 4 ? "%s's shape is not the model's input [%zu, %zu, %zu, %zu] (batches of %zu)"
-                                          : "%s's shape is not the model's input [%zu, %zu] (batches of %zu)",
-                          path, p->in_shape[0], p->in_shape[1], p->in_ndim == 4 ? p->in_shape[2] : p->batch,
-                          p->in_shape[3], p->batch);
+    if (!same) {
+        char want[96] = "";
+        for (int d = 0, at = 0; d < p->in_ndim && at >= 0 && (size_t)at < sizeof want; d++)
+            at += snprintf(want + at, sizeof want - (size_t)at, "%s%zu", d ? ", " : "", p->in_shape[d]);
+        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s's shape is not the model's input [%s] (batches of %zu)", path,
+                          want, p->batch);
+    }
     if (!(r->in = (float *)malloc(r->input.count * sizeof(float))) ||
         !(r->out = (uint64_t *)calloc(fss_onnx_out_count(p), 8)))
         return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
@@ -190,7 +198,8 @@ static fss_status onnx_load(void *state, fss_role role, const fss_args *a, char 
         fss_onnx_plan mine;
         const char *path = fss_args_get(a, "--onnx");
         if ((s = fss_onnx_read(path, 1, &r->g, err, err_len)) != FSS_OK ||
-            (s = fss_onnx_lower(r->g, r->batch, &mine, err, err_len)) != FSS_OK)
+            (s = fss_onnx_lower(r->g, r->batch, r->plan.in_ndim == 3 ? r->plan.in_shape[1] : 0, &mine, err, err_len)) !=
+                FSS_OK)
             return s;
         char *text = fss_onnx_plan_text(&mine);
         if (!text || strcmp(text, r->plan_text))

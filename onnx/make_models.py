@@ -26,6 +26,9 @@ and onnxruntime's float output for each (the tests' reference):
   hard       [batch, 8] -> Gemm, HardSigmoid, Gemm, HardSwish, Gemm, HardSigmoid (0.25, 0.4)
              -> [batch, 4] (opset 14)
   avgpad     an AveragePool with pads not counted (ONNX's default): refused
+  shapes     [batch, 6, 4] -> Reshape to [batch, 12, 2] by a target that shape arithmetic
+             makes (Shape, Gather, Unsqueeze, Squeeze, Mul, Cast, Div, Sub, Concat),
+             Transpose, Concat along the last axis, MatMul, Add -> [batch, 2, 3]
 
     python3 onnx/make_models.py [OUT_DIR]     (default onnx/models; needs numpy, onnx and
                                               onnxruntime from PyPI)
@@ -224,6 +227,31 @@ def main():
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          pads=[1, 1, 1, 1]),
     ], [], [2, 6, 6], [2, 6, 6], out, run=False)
+    def i64(name, v):  # an int64 constant: a scalar, or a vector from a list
+        return numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+
+    save("shapes", [  # the target shape [batch, h w / 2, -1] from shape arithmetic, as exporters write it
+        helper.make_node("Shape", ["input"], ["s"], name="/Shape"),
+        helper.make_node("Gather", ["s", "zero"], ["g0"], name="/Gather0", axis=0),
+        helper.make_node("Unsqueeze", ["g0", "vaxis0"], ["u0"], name="/Unsqueeze0"),
+        helper.make_node("Squeeze", ["u0", "vaxis0"], ["sq"], name="/Squeeze"),
+        helper.make_node("Unsqueeze", ["sq", "vaxis0"], ["u0b"], name="/Unsqueeze1"),
+        helper.make_node("Gather", ["s", "one"], ["g1"], name="/Gather1", axis=0),
+        helper.make_node("Gather", ["s", "vlast"], ["g2v"], name="/Gather2"),
+        helper.make_node("Squeeze", ["g2v", "vaxis0"], ["g2"], name="/Squeeze2"),
+        helper.make_node("Mul", ["g1", "g2"], ["p"], name="/Mul"),
+        helper.make_node("Cast", ["p"], ["c"], name="/Cast", to=TensorProto.INT64),
+        helper.make_node("Div", ["c", "two"], ["h"], name="/Div"),
+        helper.make_node("Sub", ["c", "h"], ["m"], name="/Sub"),
+        helper.make_node("Unsqueeze", ["m", "vaxis0"], ["um"], name="/Unsqueeze2"),
+        helper.make_node("Concat", ["u0b", "um", "vminus1"], ["tgt"], name="/Concat", axis=0),
+        helper.make_node("Reshape", ["input", "tgt"], ["r"], name="/Reshape"),
+        helper.make_node("Transpose", ["r"], ["t"], name="/Transpose", perm=[0, 2, 1]),
+        helper.make_node("Concat", ["t", "t"], ["cat"], name="/Concat_last", axis=-1),
+        helper.make_node("MatMul", ["cat", "w"], ["mm"], name="/MatMul"),
+        helper.make_node("Add", ["b", "mm"], ["output"], name="/Add"),
+    ], [i64("zero", 0), i64("one", 1), i64("two", 2), i64("vaxis0", [0]), i64("vlast", [-1]), i64("vminus1", [-1]),
+        init("w", 24, 3), init("b", 3, scale=0.1)], [6, 4], [2, 3], out)
 
 
 if __name__ == "__main__":

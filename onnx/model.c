@@ -23,7 +23,20 @@ typedef struct lower {
     size_t err_len;
     size_t cap; /* steps room: a node lowers to at most max(2, its inputs) steps */
     unsigned char *done; /* nodes an earlier node's pattern took in (the Erf GELU's) */
+    struct ints *ints;   /* the integer tensors shape arithmetic computes (a node's output each) */
+    size_t nints;
 } lower;
+
+/* A small int64 tensor of the graph's shape arithmetic, known when lowering: a scalar or a
+ * vector of at most 8 (a Shape's output and what Gather, Slice, Concat, Unsqueeze, Squeeze,
+ * Cast, Reshape, Add, Sub, Mul, Div and Mod make of it and of int64 constants). */
+#define FSS_ONNX_MAX_INTS 8
+typedef struct ints {
+    const char *name;
+    int scalar; /* 0-d */
+    size_t n;
+    int64_t v[FSS_ONNX_MAX_INTS];
+} ints;
 
 static int value_of(const lower *L, const char *name)
 {
@@ -153,9 +166,16 @@ static double other_scalar(const fss_onnx_graph *g, const fss_onnx_node *n, cons
     return scalar_of(g, strcmp(n->in[0], name) ? n->in[0] : n->in[1]);
 }
 
+/* Node n's two inputs are u and v, in either order. */
+static int pair_of(const fss_onnx_node *n, const char *u, const char *v)
+{
+    return n->nin == 2 && ((!strcmp(n->in[0], u) && !strcmp(n->in[1], v)) || (!strcmp(n->in[1], u) && !strcmp(n->in[0], v)));
+}
+
 /* PyTorch's GELU below opset 20, from the Div (or Mul by 1/sqrt 2) at node i:
- * Div(x, sqrt 2), Erf, Add(., 1), Mul(x, .), Mul(., 0.5), each alone reading the one
- * before; the index of the last node (the four after the Div in took[]), or -1. */
+ * Div(x, sqrt 2), Erf, Add(., 1), then Mul(x, .), Mul(., 0.5) (the TorchScript exporter's
+ * order) or Mul(0.5, .), Mul(x, .) (torch.export's), each alone reading the one before; the
+ * index of the last node (the four after the Div in took[]), or -1. */
 static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
 {
     const fss_onnx_node *d = &g->nodes[i];
@@ -171,14 +191,16 @@ static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
     if (a < 0 || strcmp(g->nodes[a].op, "Add") || other_scalar(g, &g->nodes[a], g->nodes[e].out[0]) != 1.0 ||
         !g->nodes[a].nout)
         return -1;
-    const long m = sole_reader(g, g->nodes[a].out[0]);
+    const char *A = g->nodes[a].out[0];
+    const long m = sole_reader(g, A);
     const fss_onnx_node *mn = m >= 0 ? &g->nodes[m] : NULL;
-    if (!mn || strcmp(mn->op, "Mul") || mn->nin != 2 || !mn->nout ||
-        !((!strcmp(mn->in[0], x) && !strcmp(mn->in[1], g->nodes[a].out[0])) ||
-          (!strcmp(mn->in[1], x) && !strcmp(mn->in[0], g->nodes[a].out[0]))))
+    if (!mn || strcmp(mn->op, "Mul") || mn->nin != 2 || !mn->nout)
         return -1;
-    const long h = sole_reader(g, mn->out[0]);
-    if (h < 0 || strcmp(g->nodes[h].op, "Mul") || other_scalar(g, &g->nodes[h], mn->out[0]) != 0.5 || !g->nodes[h].nout)
+    const int x_first = pair_of(mn, x, A), half_first = other_scalar(g, mn, A) == 0.5; /* x A, then 0.5; or 0.5 A, then x */
+    const long h = x_first || half_first ? sole_reader(g, mn->out[0]) : -1;
+    const fss_onnx_node *hn = h >= 0 ? &g->nodes[h] : NULL;
+    if (!hn || strcmp(hn->op, "Mul") || !hn->nout ||
+        !(x_first ? other_scalar(g, hn, mn->out[0]) == 0.5 : pair_of(hn, x, mn->out[0])))
         return -1;
     took[0] = e, took[1] = a, took[2] = m, took[3] = h;
     return h;
@@ -247,8 +269,9 @@ static int window_ok(const fss_onnx_step *st)
 }
 
 /* A bias initializer's dimensions for a value of ndim: [n] (ndim 1: a Conv's or Gemm's own
- * bias); [n] or [1, n] (2-d: along the last axis, as ONNX broadcasts); [n, 1, 1] or
- * [1, n, 1, 1] (4-d: a channel each; a [n] there would broadcast along the width). */
+ * bias); [n] or [1, n] (2-d: along the last axis, as ONNX broadcasts); [n], [1, n] or
+ * [1, 1, n] (3-d: along the last axis); [n, 1, 1] or [1, n, 1, 1] (4-d: a channel each; a
+ * [n] there would broadcast along the width). */
 static int bias_dims(const fss_onnx_tensor *t, int ndim, size_t n)
 {
     if (!t || (int64_t)t->count != (int64_t)n)
@@ -257,6 +280,8 @@ static int bias_dims(const fss_onnx_tensor *t, int ndim, size_t n)
         return t->ndim == 1;
     if (ndim == 2)
         return t->ndim == 2 && t->dims[0] == 1;
+    if (ndim == 3) /* [n], [1, n] or [1, 1, n]: along the last axis */
+        return t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1) || (t->ndim == 3 && t->dims[0] == 1 && t->dims[1] == 1);
     return (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1) ||
            (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1);
 }
@@ -285,10 +310,127 @@ static fss_status push_step(lower *L, const fss_onnx_node *n, const fss_onnx_ste
     return FSS_OK;
 }
 
+/* The int64 tensor name holds when lowering (computed, or a constant of at most 8), or 0. */
+static int ints_of(const lower *L, const char *name, ints *out)
+{
+    for (size_t i = L->nints; i-- > 0;)
+        if (!strcmp(L->ints[i].name, name))
+            return *out = L->ints[i], 1;
+    const fss_onnx_tensor *t = *name ? fss_onnx_init(L->g, name) : NULL;
+    if (!t || t->dtype != FSS_ONNX_INT64 || !t->i || t->count > FSS_ONNX_MAX_INTS || t->ndim > 1)
+        return 0;
+    out->name = name, out->scalar = t->ndim == 0, out->n = t->count;
+    memcpy(out->v, t->i, t->count * sizeof *t->i);
+    return 1;
+}
+
+/* Python's floor division and modulo (ONNX Mod with fmod 0); b != 0, no overflow. */
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+/* Node n as shape arithmetic: each of its inputs an int64 tensor known when lowering (or,
+ * for Shape, a value of the graph); its output joins L->ints. 1: done; 0: not such a node;
+ * -1: such a node this version cannot compute (refused by the caller). */
+static int int_node(lower *L, const fss_onnx_node *n)
+{
+    const char *op = n->op;
+    ints a = {0}, b = {0}, r = {n->out[0], 0, 0, {0}};
+    const int have_a = n->nin && ints_of(L, n->in[0], &a), have_b = n->nin > 1 && ints_of(L, n->in[1], &b);
+    if (!strcmp(op, "Shape")) {
+        const int x = n->nin == 1 ? value_of(L, n->in[0]) : -1;
+        if (x < 0)
+            return have_a ? -1 : 0;
+        int nd = 0;
+        size_t sh[4];
+        shape_of(L->p, x, &nd, sh);
+        int64_t lo = attr_int(n, "start", 0), hi = attr_int(n, "end", nd);
+        lo = lo < 0 ? lo + nd : lo, hi = hi < 0 ? hi + nd : hi;
+        lo = lo < 0 ? 0 : lo > nd ? nd : lo, hi = hi < 0 ? 0 : hi > nd ? nd : hi;
+        for (int64_t d = lo; d < hi; d++)
+            r.v[r.n++] = (int64_t)sh[d];
+    } else if (!have_a) {
+        return 0;
+    } else if (!strcmp(op, "Identity") || !strcmp(op, "Cast")) {
+        if (!strcmp(op, "Cast") && attr_int(n, "to", 0) != 7)
+            return -1;
+        r = a, r.name = n->out[0];
+    } else if (!strcmp(op, "Gather")) { /* along axis 0 of a vector */
+        if (!have_b || a.scalar || (attr_int(n, "axis", 0) != 0 && attr_int(n, "axis", 0) != -1))
+            return -1;
+        r.scalar = b.scalar, r.n = b.n;
+        for (size_t i = 0; i < b.n; i++) {
+            const int64_t k = b.v[i] < 0 ? b.v[i] + (int64_t)a.n : b.v[i];
+            if (k < 0 || k >= (int64_t)a.n)
+                return -1;
+            r.v[i] = a.v[k];
+        }
+    } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) { /* a scalar to [1], and back */
+        if (op[0] == 'U' ? !a.scalar : a.scalar || a.n != 1)
+            return -1;
+        r = a, r.name = n->out[0], r.scalar = op[0] == 'S';
+    } else if (!strcmp(op, "Reshape")) { /* a vector stays one */
+        if (!have_b || b.scalar || b.n != 1 || (b.v[0] != -1 && b.v[0] != (int64_t)a.n))
+            return -1;
+        r = a, r.name = n->out[0], r.scalar = 0;
+    } else if (!strcmp(op, "Concat")) {
+        for (size_t i = 0; i < n->nin; i++) {
+            ints c;
+            if (!ints_of(L, n->in[i], &c) || c.scalar || r.n + c.n > FSS_ONNX_MAX_INTS)
+                return -1;
+            memcpy(r.v + r.n, c.v, c.n * sizeof *c.v);
+            r.n += c.n;
+        }
+    } else if (!strcmp(op, "Slice")) { /* of a vector: starts, ends (axes 0, steps 1 or more) */
+        ints st, en, ax = {0}, sp = {0};
+        if (a.scalar || n->nin < 3 || !ints_of(L, n->in[1], &st) || !ints_of(L, n->in[2], &en) || st.n != 1 || en.n != 1 ||
+            (n->nin > 3 && *n->in[3] && (!ints_of(L, n->in[3], &ax) || ax.n != 1 || (ax.v[0] != 0 && ax.v[0] != -1))) ||
+            (n->nin > 4 && *n->in[4] && (!ints_of(L, n->in[4], &sp) || sp.n != 1 || sp.v[0] < 1)))
+            return -1;
+        const int64_t len = (int64_t)a.n, step = sp.n ? sp.v[0] : 1;
+        int64_t lo = st.v[0] < 0 ? st.v[0] + len : st.v[0], hi = en.v[0] < 0 ? en.v[0] + len : en.v[0];
+        lo = lo < 0 ? 0 : lo > len ? len : lo, hi = hi < 0 ? 0 : hi > len ? len : hi;
+        for (int64_t i = lo; i < hi; i += step)
+            r.v[r.n++] = a.v[i];
+    } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
+               !strcmp(op, "Mod")) { /* elementwise, one side broadcast when of one element */
+        if (!have_b || (a.n != b.n && a.n != 1 && b.n != 1) || attr_int(n, "fmod", 0))
+            return -1;
+        r.n = a.n > b.n ? a.n : b.n, r.scalar = a.scalar && b.scalar;
+        for (size_t i = 0; i < r.n; i++) {
+            const int64_t u = a.v[a.n == 1 ? 0 : i], w = b.v[b.n == 1 ? 0 : i];
+            if ((op[0] == 'D' || op[0] == 'M') && op[1] != 'u' && w == 0)
+                return -1;
+            if (u > (int64_t)1 << 40 || u < -((int64_t)1 << 40) || w > (int64_t)1 << 40 || w < -((int64_t)1 << 40))
+                return -1; /* no overflow: shapes are small */
+            r.v[i] = op[0] == 'A' ? u + w : op[0] == 'S' ? u - w : !strcmp(op, "Mul") ? u * w
+                   : op[0] == 'D' ? (u / w) : u - floor_div(u, w) * w;
+        }
+    } else {
+        return 0;
+    }
+    if (!n->nout || !*n->out[0])
+        return -1;
+    L->ints[L->nints++] = r;
+    return 1;
+}
+
 static fss_status lower_node(lower *L, const fss_onnx_node *n)
 {
     fss_onnx_plan *p = L->p;
     const char *op = n->op, *nm = *n->name ? n->name : "(unnamed)";
+    const size_t index = (size_t)(n - L->g->nodes);
+    if (!strcmp(op, "Constant") || (!strcmp(op, "Identity") && n->nout && fss_onnx_init(L->g, n->out[0])))
+        return FSS_OK; /* a constant, or another name of one: fss_onnx_init finds it by either name */
+    const int shape_math = int_node(L, n);
+    if (shape_math)
+        return shape_math > 0 ? FSS_OK
+                              : REFUSE("node '%s' (%s): shape arithmetic this version cannot follow", nm, op);
+    fss_onnx_node sw;
+    char *swin[2];
+    if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->nin == 2 && value_of(L, n->in[0]) < 0 &&
+        value_of(L, n->in[1]) >= 0) { /* the constant first (PyTorch writes Add(bias, x)): the value first */
+        sw = *n, swin[0] = n->in[1], swin[1] = n->in[0], sw.in = swin;
+        n = &sw;
+    }
     const int x = n->nin ? value_of(L, n->in[0]) : -1;
     fss_onnx_step st;
     memset(&st, 0, sizeof st);
@@ -331,7 +473,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
     long took[4] = {-1, -1, -1, -1};
-    const long gelu_end = erf_gelu(L->g, (size_t)(n - L->g->nodes), took);
+    const long gelu_end = erf_gelu(L->g, index, took);
     if (gelu_end >= 0 || !strcmp(op, "Gelu")) { /* opset 20's, or PyTorch's Erf pattern before it */
         const fss_onnx_attr *ap = fss_onnx_attr_of(n, "approximate");
         if (ap && ap->s && strcmp(ap->s, "none") && strcmp(ap->s, "tanh"))
@@ -350,12 +492,13 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         const fss_onnx_attr *e = fss_onnx_attr_of(n, "epsilon");
         st.w = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
         st.bias = n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
-        if (nd != 2 || (axis != -1 && axis != 1) || sh[1] > 4096 || st.w < 0 ||
-            !bias_dims(fss_onnx_init(L->g, n->in[1]), 1, sh[1]) || (n->nin > 2 && *n->in[2] &&
-            (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, sh[1]))) ||
+        if (nd < 2 || nd > 3 || (axis != -1 && axis != nd - 1) || sh[nd - 1] > 4096 || st.w < 0 ||
+            !bias_dims(fss_onnx_init(L->g, n->in[1]), 1, sh[nd - 1]) || (n->nin > 2 && *n->in[2] &&
+            (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 1, sh[nd - 1]))) ||
             (n->nout > 1 && *n->out[1]) || (n->nout > 2 && *n->out[2]))
             return REFUSE("node '%s' (LayerNormalization): over the last axis (at most 4096) of a [batch, features] "
-                          "value, its scale and bias float initializers of one value a feature", nm);
+                          "or [batch, seq, features] value, its scale and bias float initializers of one value a "
+                          "feature", nm);
         st.op = FSS_ONNX_OP_LAYERNORM, st.ndim = nd, st.eps = e && e->type == FSS_ONNX_ATTR_FLOAT ? e->f : 1e-5f;
         if (!(st.eps > 0 && st.eps < 1))
             return REFUSE("node '%s' (LayerNormalization): an epsilon in (0, 1)", nm);
@@ -389,25 +532,41 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         const fss_onnx_tensor *W = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
         const fss_onnx_attr *al = fss_onnx_attr_of(n, "alpha"), *be = fss_onnx_attr_of(n, "beta");
         st.trans_b = gemm && attr_int(n, "transB", 0);
-        if (!W || W->ndim != 2 || nd != 2 || (gemm && attr_int(n, "transA", 0)) || (al && al->f != 1.0f) ||
-            (be && be->f != 1.0f) || (size_t)W->dims[st.trans_b ? 1 : 0] != sh[1] || W->dims[st.trans_b ? 0 : 1] < 1)
-            return REFUSE("node '%s' (%s): this version takes a [batch, in] value times a 2-d float initializer "
-                          "(alpha = beta = 1, transA 0)", nm, op);
+        if (!gemm && !W && n->nin == 2 && value_of(L, n->in[1]) >= 0) { /* of two values: a product per leading index */
+            const int y = value_of(L, n->in[1]);
+            int nd2 = 0;
+            size_t sh2[4] = {0, 0, 0, 0};
+            shape_of(p, y, &nd2, sh2);
+            if (nd < 3 || nd2 != nd || memcmp(sh, sh2, (size_t)(nd - 2) * sizeof *sh) || sh[nd - 1] != sh2[nd - 2])
+                return REFUSE("node '%s' (MatMul): of two values, [.., m, k] and [.., k, n] with the same leading "
+                              "dimensions (batch first, no broadcasting)", nm);
+            st.op = FSS_ONNX_OP_BMM, st.b = y, st.ndim = nd;
+            memcpy(st.shape, sh, sizeof sh);
+            st.shape[nd - 1] = sh2[nd - 1];
+            return push_step(L, n, &st, 1);
+        }
+        if (!W || W->ndim != 2 || nd < 2 || (gemm && nd != 2) || (gemm && attr_int(n, "transA", 0)) ||
+            (al && al->f != 1.0f) || (be && be->f != 1.0f) || (size_t)W->dims[st.trans_b ? 1 : 0] != sh[nd - 1] ||
+            W->dims[st.trans_b ? 0 : 1] < 1)
+            return REFUSE("node '%s' (%s): this version takes a [batch, in] value (MatMul: [batch, .., in]) times a "
+                          "2-d float initializer (alpha = beta = 1, transA 0)", nm, op);
         st.op = FSS_ONNX_OP_GEMM;
-        st.cin = sh[1], st.cout = (size_t)W->dims[st.trans_b ? 0 : 1];
+        st.cin = sh[nd - 1], st.cout = (size_t)W->dims[st.trans_b ? 0 : 1];
         st.w = weight_of(L, n->in[1]);
         st.bias = gemm && n->nin > 2 && *n->in[2] ? weight_of(L, n->in[2]) : -1;
         if (st.w < 0 || (gemm && n->nin > 2 && *n->in[2] && (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[2]), 2, st.cout))))
             return REFUSE("node '%s' (%s): its weight and bias must be float initializers (bias: one an output)", nm,
                           op);
-        st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = st.cout;
+        st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        st.shape[nd - 1] = st.cout;
     } else if (!strcmp(op, "Sigmoid") || !strcmp(op, "Tanh")) {
         st.op = op[0] == 'S' ? FSS_ONNX_OP_SIGMOID : FSS_ONNX_OP_TANH, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
-    } else if (!strcmp(op, "Softmax")) {
-        const int64_t axis = attr_int(n, "axis", -1);
-        if (nd != 2 || (axis != -1 && axis != 1))
-            return REFUSE("node '%s' (Softmax): over the last axis of a [batch, classes] value", nm);
+    } else if (!strcmp(op, "Softmax")) { /* before opset 13 the default axis is 1, and a row is all axes from it on */
+        const int64_t axis = attr_int(n, "axis", L->g->opset < 13 ? 1 : -1);
+        if (nd < 2 || (axis != -1 && axis != nd - 1) || sh[nd - 1] > 65536)
+            return REFUSE("node '%s' (Softmax): over the last axis (at most 65536) of a value", nm);
         st.op = FSS_ONNX_OP_SOFTMAX, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
     } else if (!strcmp(op, "Clip")) { /* min and max: inputs (opset 11 on) or attributes (before) */
@@ -481,11 +640,11 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (LeakyRelu): a slope in [0, 1)", nm);
         memcpy(st.shape, sh, sizeof sh);
     } else if (!strcmp(op, "Concat")) { /* of k values: k - 1 steps, each of two (wires copied) */
-        const int64_t axis = attr_int(n, "axis", 1);
+        const int64_t ax = attr_int(n, "axis", 1), axis = ax < 0 ? ax + nd : ax;
         int acc = x;
-        if (n->nin < 2 || (axis != 1 && axis != 1 - nd))
-            return REFUSE("node '%s' (Concat): of two or more values along axis 1", nm);
-        st.op = FSS_ONNX_OP_CONCAT, st.ndim = nd;
+        if (n->nin < 2 || axis < 1 || axis >= nd)
+            return REFUSE("node '%s' (Concat): of two or more values along an axis after the batch's", nm);
+        st.op = FSS_ONNX_OP_CONCAT, st.ndim = nd, st.axis = (int)axis;
         memcpy(st.shape, sh, sizeof sh);
         for (size_t i = 1; i < n->nin; i++) {
             const int y = value_of(L, n->in[i]);
@@ -493,10 +652,12 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             size_t sh2[4] = {0, 0, 0, 0};
             if (y >= 0)
                 shape_of(p, y, &nd2, sh2);
-            if (y < 0 || nd2 != nd || (nd == 4 && (sh[2] != sh2[2] || sh[3] != sh2[3])))
+            sh2[axis] = st.shape[axis];
+            if (y < 0 || nd2 != nd || memcmp(sh2, st.shape, sizeof sh2))
                 return REFUSE("node '%s' (Concat): its values must be of the graph and of the same shape but along "
-                              "axis 1 (input %zu: '%s')", nm, i, n->in[i]);
-            st.a = acc, st.b = y, st.shape[1] += sh2[1];
+                              "axis %d (input %zu: '%s')", nm, (int)axis, i, n->in[i]);
+            shape_of(p, y, &nd2, sh2);
+            st.a = acc, st.b = y, st.shape[axis] += sh2[axis];
             if (i + 1 < n->nin) { /* a step between */
                 fss_status s = push_step(L, n, &st, 0);
                 if (s != FSS_OK)
@@ -532,7 +693,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             st.bias = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
             if (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per))
                 return REFUSE("node '%s' (%s): a value and a float initializer of one value a channel ([c, 1, 1] or "
-                              "[1, c, 1, 1]) or column ([f] or [1, f])", nm, op);
+                              "[1, c, 1, 1]) or a feature (the last axis: [f], [1, f] or [1, 1, f])", nm, op);
         }
     } else if (!strcmp(op, "Relu")) {
         st.op = FSS_ONNX_OP_RELU, st.ndim = nd;
@@ -579,54 +740,87 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             memcpy(relu.shape, st.shape, sizeof st.shape);
             st = relu;
         }
-    } else if (!strcmp(op, "Flatten") || !strcmp(op, "Reshape")) {
-        size_t rest = 1;
-        for (int d = 1; d < nd; d++)
-            rest *= sh[d];
-        if (!strcmp(op, "Flatten") && attr_int(n, "axis", 1) != 1)
+    } else if (!strcmp(op, "Flatten")) {
+        if (attr_int(n, "axis", 1) != 1)
             return REFUSE("node '%s' (Flatten): axis 1 only", nm);
-        if (!strcmp(op, "Reshape")) { /* to [batch, rest]: 0 or -1 or the batch, then -1 or rest */
-            const fss_onnx_tensor *t = n->nin > 1 ? fss_onnx_init(L->g, n->in[1]) : NULL;
-            if (!t || t->dtype != FSS_ONNX_INT64 || t->count != 2 || !t->i ||
-                !(t->i[0] == 0 || t->i[0] == -1 || t->i[0] == (int64_t)sh[0]) ||
-                !(t->i[1] == -1 || t->i[1] == (int64_t)rest))
-                return REFUSE("node '%s' (Reshape): this version reshapes to [batch, rest] only", nm);
+        st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = count_of(nd, sh) / sh[0];
+    } else if (!strcmp(op, "Reshape")) { /* to 2 to 4 dimensions, the batch's first: 0 keeps one, -1 is the rest */
+        ints t = {0};
+        const size_t total = count_of(nd, sh);
+        size_t known = 1;
+        int infer = -1, ok = n->nin > 1 && ints_of(L, n->in[1], &t) && !t.scalar && t.n >= 2 && t.n <= 4;
+        for (int d = 0; ok && d < (int)t.n; d++) {
+            const int64_t v = t.v[d];
+            if (v == -1 && infer < 0)
+                infer = d;
+            else if (v == 0 && !attr_int(n, "allowzero", 0) && d < nd)
+                st.shape[d] = sh[d];
+            else if (v >= 1 && (uint64_t)v <= FSS_ONNX_MAX_ELEMENTS)
+                st.shape[d] = (size_t)v;
+            else
+                ok = 0;
+            if (ok && d != infer && (ok = known <= FSS_ONNX_MAX_ELEMENTS / st.shape[d]))
+                known *= st.shape[d];
         }
-        st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = rest;
+        if (ok && infer >= 0 && (ok = total % known == 0)) /* the rest */
+            st.shape[infer] = total / known, known = total;
+        if (!ok || known != total || st.shape[0] != sh[0])
+            return REFUSE("node '%s' (Reshape): to a shape of 2 to 4 dimensions from an int64 constant, of as many "
+                          "elements, with the batch first", nm);
+        st.op = FSS_ONNX_OP_RESHAPE, st.ndim = (int)t.n;
+    } else if (!strcmp(op, "Transpose")) { /* a permutation of the wires, the batch's axis first */
+        const fss_onnx_attr *pa = fss_onnx_attr_of(n, "perm");
+        int seen = 0, ok = pa && pa->type == FSS_ONNX_ATTR_INTS && (int)pa->n == nd && pa->ints[0] == 0;
+        for (int d = 0; ok && d < nd; d++) {
+            ok = pa->ints[d] >= 0 && pa->ints[d] < nd && !(seen & (1 << pa->ints[d]));
+            seen |= ok ? 1 << pa->ints[d] : 0;
+            st.perm[d] = ok ? (int)pa->ints[d] : 0;
+            st.shape[d] = ok ? sh[pa->ints[d]] : 0;
+        }
+        if (!ok)
+            return REFUSE("node '%s' (Transpose): a perm of the value's axes that keeps the batch's first", nm);
+        st.op = FSS_ONNX_OP_TRANSPOSE, st.ndim = nd;
     } else {
-        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul, Add, Sub, Mul and Div "
-                      "(by a scalar; Mul of two values too), ReduceMean (spatial), Relu, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf pattern), "
-                      "LayerNormalization, MaxPool, AveragePool, "
-                      "GlobalAveragePool, BatchNormalization (after a Conv), Concat, Pad, Flatten, Reshape, Identity "
-                      "and Dropout",
+        return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul (by a weight, or of "
+                      "two values), Add, Sub, Mul and Div (by a scalar; Mul of two values too), ReduceMean (spatial), "
+                      "Relu, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf "
+                      "pattern), LayerNormalization, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization "
+                      "(after a Conv), Concat, Pad, Flatten, Reshape, Transpose, Constant, Identity and Dropout",
                       nm, op);
     }
     return push_step(L, n, &st, 1);
 }
 
-fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err, size_t err_len)
+fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss_onnx_plan *p, char *err,
+                          size_t err_len)
 {
     memset(p, 0, sizeof *p);
     if (g->ninputs != 1 || g->noutputs != 1)
         return fss_errorf(err, err_len, FSS_E_FORMAT, "this version runs graphs of one input and one output (%zu and %zu)",
                           g->ninputs, g->noutputs);
     const fss_onnx_value *in = &g->inputs[0];
-    if (in->ndim != 2 && in->ndim != 4)
-        return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' has %d dimensions: [batch, features] or [batch, c, h, w]",
+    if (in->ndim < 2 || in->ndim > 4)
+        return fss_errorf(err, err_len, FSS_E_FORMAT,
+                          "input '%s' has %d dimensions: [batch, features], [batch, seq, features] or [batch, c, h, w]",
                           in->name, in->ndim);
     if (in->dims[0] >= 0 && (size_t)in->dims[0] != batch)
         return fss_errorf(err, err_len, FSS_E_ARG, "input '%s' is for batches of %lld, not %zu", in->name,
                           (long long)in->dims[0], batch);
+    if (seq && (in->ndim != 3 || (in->dims[1] >= 0 && (size_t)in->dims[1] != seq)))
+        return fss_errorf(err, err_len, FSS_E_ARG, in->ndim != 3 ? "input '%s' has no sequence axis: --seq is for a "
+                          "[batch, seq, features] input" : "input '%s' is for sequences of %lld, not %zu", in->name,
+                          (long long)in->dims[1], seq);
     p->batch = batch, p->in_ndim = in->ndim, p->in_shape[0] = batch;
     for (int d = 1; d < in->ndim; d++) {
-        if (in->dims[d] < 1)
-            return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s': dimension %d is not a fixed size", in->name, d);
-        p->in_shape[d] = (size_t)in->dims[d];
+        if (in->dims[d] < 1 && !(d == 1 && in->ndim == 3 && seq))
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s': dimension %d is not a fixed size%s", in->name, d,
+                              d == 1 && in->ndim == 3 ? " (give --seq N)" : "");
+        p->in_shape[d] = in->dims[d] >= 1 ? (size_t)in->dims[d] : seq;
     }
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL};
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0};
     for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++)
         L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 2; /* a padded pool, a ReduceMean to [b, c]: two */
     L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
@@ -636,7 +830,8 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
     L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
     L.step_out = (const char **)calloc(L.cap, sizeof *L.step_out);
     L.done = (unsigned char *)calloc(g->nnodes + 1, 1);
-    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out && L.done
+    L.ints = (ints *)calloc(g->nnodes + 1, sizeof *L.ints);
+    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out && L.done && L.ints
                        ? FSS_OK
                        : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK)
@@ -648,7 +843,7 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "the output '%s' is the input itself", g->outputs[0].name);
     if (s == FSS_OK)
         s = fss_onnx_plan_check(p, err, err_len);
-    free(L.names), free(L.ids), free(L.step_out), free(L.done);
+    free(L.names), free(L.ids), free(L.step_out), free(L.done), free(L.ints);
     if (s != FSS_OK)
         fss_onnx_plan_free(p);
     return s;
@@ -679,7 +874,7 @@ static int weight_ok(const fss_onnx_plan *p, int w, size_t count)
 fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len)
 {
     const size_t B = p->batch;
-    int ok = B >= 1 && (p->in_ndim == 2 || p->in_ndim == 4) && p->in_shape[0] == B &&
+    int ok = B >= 1 && p->in_ndim >= 2 && p->in_ndim <= 4 && p->in_shape[0] == B &&
              count_of(p->in_ndim, p->in_shape) && p->output >= 1 && p->output <= (int)p->nsteps;
     for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
@@ -694,7 +889,10 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = bn ? st->op == FSS_ONNX_OP_CONV && weight_ok(p, st->bn[j], st->cout) : st->bn[j] == -1;
         /* a second input: an earlier value for the steps of two, none for the others */
         const int two = st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT ||
-                        st->op == FSS_ONNX_OP_MUL;
+                        st->op == FSS_ONNX_OP_MUL || st->op == FSS_ONNX_OP_BMM;
+        for (int d = 0; ok && d < 4; d++) /* a perm only for a transpose, an axis only for a concat */
+            ok = st->op == FSS_ONNX_OP_TRANSPOSE || !st->perm[d];
+        ok = ok && (st->op == FSS_ONNX_OP_CONCAT || !st->axis);
         int nd2 = 0;
         size_t sh2[4] = {0, 0, 0, 0};
         ok = ok && (two ? st->b >= 0 && st->b <= (int)i : st->b == -1);
@@ -712,11 +910,26 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             if (ok)
                 want[2] = (sh[2] + 2 * st->pad - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * st->pad - st->k) / st->stride + 1;
             break;
-        case FSS_ONNX_OP_GEMM:
-            ok = nd == 2 && st->cin == sh[1] && st->cout >= 1 && weight_ok(p, st->w, st->cin * st->cout) &&
-                 (st->bias == -1 || weight_ok(p, st->bias, st->cout));
-            wnd = 2, want[1] = st->cout;
+        case FSS_ONNX_OP_GEMM: /* a MatMul's over the last axis; a bias only for [batch, in] */
+            ok = nd >= 2 && st->cin == sh[nd - 1] && st->cout >= 1 && weight_ok(p, st->w, st->cin * st->cout) &&
+                 (st->bias == -1 || (nd == 2 && weight_ok(p, st->bias, st->cout)));
+            wnd = nd, memcpy(want, sh, sizeof want), want[nd - 1] = st->cout;
             break;
+        case FSS_ONNX_OP_BMM:
+            ok = nd >= 3 && nd2 == nd && !memcmp(sh, sh2, (size_t)(nd - 2) * sizeof *sh) && sh[nd - 1] == sh2[nd - 2];
+            wnd = nd, memcpy(want, sh, sizeof want), want[nd - 1] = sh2[nd - 1];
+            break;
+        case FSS_ONNX_OP_TRANSPOSE: {
+            int seen = 0;
+            ok = nd >= 2 && st->perm[0] == 0;
+            for (int d = 0; ok && d < 4; d++) {
+                ok = d < nd ? st->perm[d] >= 0 && st->perm[d] < nd && !(seen & (1 << st->perm[d])) : !st->perm[d];
+                seen |= ok && d < nd ? 1 << st->perm[d] : 0;
+                want[d] = ok && d < nd ? sh[st->perm[d]] : 0;
+            }
+            wnd = nd;
+            break;
+        }
         case FSS_ONNX_OP_ADD:
         case FSS_ONNX_OP_SUB:
             ok = nd2 == nd && !memcmp(sh, sh2, sizeof sh);
@@ -738,12 +951,12 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_LAYERNORM:
-            ok = nd == 2 && sh[1] <= 4096 && weight_ok(p, st->w, sh[1]) && (st->bias < 0 || weight_ok(p, st->bias, sh[1])) &&
-                 st->eps > 0 && st->eps < 1;
+            ok = (nd == 2 || nd == 3) && sh[nd - 1] <= 4096 && weight_ok(p, st->w, sh[nd - 1]) &&
+                 (st->bias < 0 || weight_ok(p, st->bias, sh[nd - 1])) && st->eps > 0 && st->eps < 1;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_SOFTMAX:
-            ok = nd == 2 && sh[1] <= 65536;
+            ok = nd >= 2 && sh[nd - 1] <= 65536;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_CLIP:
@@ -763,8 +976,13 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_CONCAT:
-            ok = nd2 == nd && sh2[0] == sh[0] && (nd == 2 || (sh2[2] == sh[2] && sh2[3] == sh[3]));
-            wnd = nd, memcpy(want, sh, sizeof want), want[1] = sh[1] + sh2[1];
+            ok = nd2 == nd && st->axis >= 1 && st->axis < nd;
+            if (ok) {
+                const size_t ours = sh2[st->axis];
+                sh2[st->axis] = sh[st->axis];
+                ok = !memcmp(sh, sh2, sizeof sh);
+                wnd = nd, memcpy(want, sh, sizeof want), want[st->axis] = sh[st->axis] + ours;
+            }
             break;
         case FSS_ONNX_OP_PAD:
             ok = nd == 4 && st->pad <= 64;
@@ -778,8 +996,11 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             if (ok)
                 want[2] = (sh[2] + 2 * st->pad - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * st->pad - st->k) / st->stride + 1;
             break;
-        case FSS_ONNX_OP_RESHAPE:
-            wnd = 2, want[1] = count_of(nd, sh) / B;
+        case FSS_ONNX_OP_RESHAPE: /* as many elements, the batch first */
+            ok = st->ndim >= 2 && st->ndim <= 4 && count_of(st->ndim, st->shape) == count_of(nd, sh);
+            wnd = st->ndim;
+            for (int d = 1; ok && d < st->ndim; d++)
+                want[d] = st->shape[d];
             break;
         default:
             ok = 0;
@@ -872,17 +1093,19 @@ char *fss_onnx_plan_text(const fss_onnx_plan *p)
 {
     size_t cap = 4096, at = 0;
     char *t = (char *)malloc(cap);
-    int ok = t && appendf(&t, &cap, &at, "onnx-plan 2\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
+    int ok = t && appendf(&t, &cap, &at, "onnx-plan 3\nbatch %zu\ninput %d %zu %zu %zu %zu\n", p->batch, p->in_ndim,
                           p->in_shape[0], p->in_shape[1], p->in_shape[2], p->in_shape[3]);
     for (size_t i = 0; ok && i < p->nweights; i++)
         ok = appendf(&t, &cap, &at, "weight %zu %zu:%s\n", p->weights[i].count, strlen(p->weights[i].name),
                      p->weights[i].name);
     for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *s = &p->steps[i];
-        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %a %zu:%s\n",
+        ok = appendf(&t, &cap, &at, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %a %a "
+                     "%d %d %d %d %d %zu:%s\n",
                      (int)s->op, s->a, s->b, s->ndim, s->shape[0], s->shape[1], s->shape[2], s->shape[3], s->cin,
                      s->cout, s->k, s->stride, s->pad, s->groups, s->dil, s->w, s->bias, s->trans_b, s->bn[0], s->bn[1], s->bn[2],
-                     s->bn[3], (double)s->eps, (double)s->eps2, strlen(s->name), s->name);
+                     s->bn[3], (double)s->eps, (double)s->eps2, s->perm[0], s->perm[1], s->perm[2], s->perm[3], s->axis,
+                     strlen(s->name), s->name);
     }
     ok = ok && appendf(&t, &cap, &at, "output %d\n", p->output);
     if (!ok) {
@@ -917,7 +1140,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
     const char *q = buf, *end = buf + len;
     int used = 0, ok = p->steps && p->weights &&
-                        sscanf(q, "onnx-plan 2\nbatch %zu\ninput %d %zu %zu %zu %zu\n%n", &p->batch, &p->in_ndim,
+                        sscanf(q, "onnx-plan 3\nbatch %zu\ninput %d %zu %zu %zu %zu\n%n", &p->batch, &p->in_ndim,
                                &p->in_shape[0], &p->in_shape[1], &p->in_shape[2], &p->in_shape[3], &used) == 6;
     q += used;
     while (ok && !strncmp(q, "weight ", 7) && p->nweights < FSS_ONNX_MAX_WEIGHTS) {
@@ -933,23 +1156,24 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         int op = 0;
         double eps = 0, eps2 = 0;
         used = 0;
-        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %la %n", &op,
-                    &s->a, &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin, &s->cout,
-                    &s->k, &s->stride, &s->pad, &s->groups, &s->dil, &s->w, &s->bias, &s->trans_b, &s->bn[0], &s->bn[1],
-                    &s->bn[2], &s->bn[3], &eps, &eps2, &used) == 24;
+        ok = sscanf(q, "step %d %d %d %d %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d %d %la %la %d %d %d %d %d %n",
+                    &op, &s->a, &s->b, &s->ndim, &s->shape[0], &s->shape[1], &s->shape[2], &s->shape[3], &s->cin,
+                    &s->cout, &s->k, &s->stride, &s->pad, &s->groups, &s->dil, &s->w, &s->bias, &s->trans_b, &s->bn[0],
+                    &s->bn[1], &s->bn[2], &s->bn[3], &eps, &eps2, &s->perm[0], &s->perm[1], &s->perm[2], &s->perm[3],
+                    &s->axis, &used) == 29;
         q += used;
         s->op = (fss_onnx_op)op, s->eps = (float)eps, s->eps2 = (float)eps2;
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_HARDSIGMOID && s->a >= 0 && s->a < v && s->b < v &&
-             s->w < (int)p->nweights && s->bias < (int)p->nweights && (s->ndim == 2 || s->ndim == 4);
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_BMM && s->a >= 0 && s->a < v && s->b < v &&
+             s->w < (int)p->nweights && s->bias < (int)p->nweights && s->ndim >= 2 && s->ndim <= 4;
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
     }
     used = 0;
     ok = ok && sscanf(q, "output %d\n%n", &p->output, &used) == 1 && q + used == end && p->output > 0 &&
-         p->output <= (int)p->nsteps && (p->in_ndim == 2 || p->in_ndim == 4);
+         p->output <= (int)p->nsteps && p->in_ndim >= 2 && p->in_ndim <= 4;
     free(buf);
     if (!ok) {
         fss_onnx_plan_free(p);
@@ -1098,6 +1322,7 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_SCALE:
         case FSS_ONNX_OP_LEAKY:
         case FSS_ONNX_OP_MUL:
+        case FSS_ONNX_OP_BMM:
             o = 2 * f;
             break;
         case FSS_ONNX_OP_ADD:
@@ -1108,6 +1333,7 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_BIAS:
         case FSS_ONNX_OP_MAXPOOL:
         case FSS_ONNX_OP_RESHAPE:
+        case FSS_ONNX_OP_TRANSPOSE:
         case FSS_ONNX_OP_PAD:
             o = a;
             break;
@@ -1311,7 +1537,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         val xc = *x;
         int copied = 0;
         if (x->last > (int)i + 1 && st->op != FSS_ONNX_OP_RELU && st->op != FSS_ONNX_OP_MAXPOOL &&
-            st->op != FSS_ONNX_OP_RESHAPE && st->op != FSS_ONNX_OP_PAD) { /* the steps that rescale or move their input */
+            st->op != FSS_ONNX_OP_RESHAPE && st->op != FSS_ONNX_OP_PAD &&
+            st->op != FSS_ONNX_OP_TRANSPOSE) { /* the steps that rescale or move their input */
             memset(&xc.t, 0, sizeof xc.t);
             if ((s = fss_tensor_init(&xc.t, x->t.ndim, x->t.shape, x->t.bits, x->t.scale)) != FSS_OK)
                 break;
@@ -1332,11 +1559,15 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             }
             break;
         }
-        case FSS_ONNX_OP_GEMM: {
+        case FSS_ONNX_OP_GEMM: { /* a MatMul's leading axes as rows */
             const size_t ws[2] = {st->cin, st->cout}, bs[1] = {st->cout};
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
-                (s = fss_tensor_view_next(&P, &poff, 2, ws, f, &w)) == FSS_OK)
-                s = fss_gate_matmul(ev, &xc.t, &w, &y->t);
+                (s = fss_tensor_view_next(&P, &poff, 2, ws, f, &w)) == FSS_OK) {
+                fss_tensor rows = xc.t; /* the same wires as [rows][in] */
+                rows.ndim = 2, rows.shape[0] = xc.t.count / st->cin, rows.shape[1] = st->cin, rows.shape[2] = rows.shape[3] = 0;
+                if ((s = fss_gate_matmul(ev, &rows, &w, &y->t)) == FSS_OK)
+                    y->t.ndim = st->ndim, memcpy(y->t.shape, st->shape, sizeof st->shape);
+            }
             if (s == FSS_OK && st->bias >= 0 && (s = fss_tensor_view_next(&P, &poff, 1, bs, 2 * f, &b)) == FSS_OK)
                 s = add_vector(ev, y, &b);
             break;
@@ -1434,12 +1665,47 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 yb.t = bc;
                 if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK &&
                     (s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
-                    const size_t ca = xc.t.shape[1], cb = yb.t.shape[1], inner = st->ndim == 4 ? st->shape[2] * st->shape[3] : 1;
-                    for (size_t bt = 0; bt < p->batch; bt++) {
-                        memcpy(y->t.v + bt * (ca + cb) * inner, xc.t.v + bt * ca * inner, ca * inner * 8);
-                        memcpy(y->t.v + (bt * (ca + cb) + ca) * inner, yb.t.v + bt * cb * inner, cb * inner * 8);
+                    size_t outer = 1, inner = 1; /* blocks of a's and b's along the axis, in turn */
+                    for (int d = 0; d < st->ndim; d++)
+                        d < st->axis ? (outer *= st->shape[d]) : d > st->axis ? (inner *= st->shape[d]) : 0;
+                    const size_t ca = xc.t.shape[st->axis] * inner, cb = yb.t.shape[st->axis] * inner;
+                    for (size_t o = 0; o < outer; o++) {
+                        memcpy(y->t.v + o * (ca + cb), xc.t.v + o * ca, ca * 8);
+                        memcpy(y->t.v + o * (ca + cb) + ca, yb.t.v + o * cb, cb * 8);
                     }
                     y->nonneg = xc.nonneg && yb.nonneg;
+                }
+                fss_tensor_free(&yb.t);
+            }
+            break;
+        }
+        case FSS_ONNX_OP_TRANSPOSE: /* the wires moved: out[i0][i1][i2][i3] = in at the permuted index */
+            if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
+                size_t in_stride[4] = {0, 0, 0, 0}, stride[4] = {0, 0, 0, 0}, ext[4] = {1, 1, 1, 1}, acc = 1;
+                for (int d = st->ndim - 1; d >= 0; d--) /* the input's strides, then read in the output's order */
+                    in_stride[d] = acc, acc *= xc.t.shape[d];
+                for (int d = 0; d < st->ndim; d++)
+                    stride[d] = in_stride[st->perm[d]], ext[d] = st->shape[d];
+                uint64_t *o = y->t.v;
+                for (size_t i0 = 0; i0 < ext[0]; i0++)
+                    for (size_t i1 = 0; i1 < ext[1]; i1++)
+                        for (size_t i2 = 0; i2 < ext[2]; i2++)
+                            for (size_t i3 = 0; i3 < ext[3]; i3++)
+                                *o++ = xc.t.v[i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3]];
+            }
+            y->nonneg = xc.nonneg;
+            break;
+        case FSS_ONNX_OP_BMM: { /* both at f; [B][m][k] times [B][k][n], B the leading axes' product; at 2f */
+            val yb;
+            if ((s = copy_of(&V[st->b], &yb)) == FSS_OK) {
+                const int nd = st->ndim;
+                const size_t m = xc.t.shape[nd - 2], k = xc.t.shape[nd - 1], n = yb.t.shape[nd - 1], B = xc.t.count / (m * k);
+                if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = rescale(ev, f, &yb)) == FSS_OK) {
+                    fss_tensor X = xc.t, W = yb.t; /* the same wires, as 3-d */
+                    X.ndim = W.ndim = 3, X.shape[0] = W.shape[0] = B, X.shape[3] = W.shape[3] = 0;
+                    X.shape[1] = m, X.shape[2] = k, W.shape[1] = k, W.shape[2] = n;
+                    if ((s = fss_gate_matmul_batched(ev, &X, &W, 0, &y->t)) == FSS_OK)
+                        y->t.ndim = nd, memcpy(y->t.shape, st->shape, sizeof st->shape);
                 }
                 fss_tensor_free(&yb.t);
             }
@@ -1473,7 +1739,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 s = fss_gate_gelu(ev, &xc.t, &y->t);
             break;
         case FSS_ONNX_OP_LAYERNORM: { /* no bias: public zeros */
-            const size_t ds[1] = {st->shape[1]};
+            const size_t ds[1] = {st->shape[st->ndim - 1]};
             if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_tensor_view_next(&P, &poff, 1, ds, f, &w)) == FSS_OK)
                 s = st->bias >= 0 ? fss_tensor_view_next(&P, &poff, 1, ds, f, &b) : fss_tensor_init(&b, 1, ds, bits, f);
             if (s == FSS_OK)

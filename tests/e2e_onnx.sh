@@ -13,6 +13,21 @@ source "$src/tests/e2e_common.sh"
 model=$src/cnn/lenet-fashion.onnx
 x=$src/cnn/fashion-test-4.npy
 fx=(--bits 40 --scale 12)
+# near A.npy B.npy: the same shape, float32 values within 4e-3 (plain Python: no numpy)
+near() {
+    python3 - "$1" "$2" <<'PY'
+import ast, struct, sys
+def load(p):
+    raw = open(p, "rb").read()
+    n = struct.unpack("<H", raw[8:10])[0]
+    shape = ast.literal_eval(raw[10:10 + n].decode())["shape"]
+    return shape, struct.unpack("<%df" % (len(raw[10 + n:]) // 4), raw[10 + n:])
+(sa, a), (sb, b) = load(sys.argv[1]), load(sys.argv[2])
+err = max(abs(u - v) for u, v in zip(a, b))
+assert sa == sb and err <= 4e-3, (sa, sb, err)
+print(f"{sys.argv[1].rsplit('/', 1)[-1]}: within {err:.2g} of onnxruntime")
+PY
+}
 
 "$online" --clear --onnx "$model" "${fx[@]}" --input "$x" --output "$work/onnx.npy" --quiet 2>"$work/log" ||
     { bad "clear run of the ONNX LeNet"; cat "$work/log"; }
@@ -49,30 +64,56 @@ pair --keys "$work/k/p0.bin" --onnx "$model" --quiet --timeout 30 -- \
 # (norm: LayerNormalization and PyTorch's Erf GELU, in 52 bits; gelu: opset 20's Gelu,
 # exact and tanh; grouped: a conv of two groups and a depthwise one; se: a squeeze-and-
 # excitation, ReduceMean and Mul of two values; hard: HardSigmoid and HardSwish; dilated:
-# dilated convolutions, one of them grouped and strided):
-for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48 dilated:48; do
+# dilated convolutions, one of them grouped and strided; shapes: a Reshape to a target that
+# shape arithmetic makes, Transpose, Concat along the last axis):
+for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48 dilated:48 shapes:48; do
     m=${mb%%:*} bits=${mb#*:}
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
         { bad "$m: clear run"; cat "$work/log"; }
-    python3 - "$work/$m-clear.npy" "$d/$m-ref.npy" <<'PY' && ok || bad "$m: the clear fixed point is not within 4e-3 of onnxruntime's"
-import ast, struct, sys
-def load(p):
-    raw = open(p, "rb").read()
-    n = struct.unpack("<H", raw[8:10])[0]
-    shape = ast.literal_eval(raw[10:10 + n].decode())["shape"]
-    return shape, struct.unpack("<%df" % (len(raw[10 + n:]) // 4), raw[10 + n:])
-(sa, a), (sb, b) = load(sys.argv[1]), load(sys.argv[2])
-err = max(abs(u - v) for u, v in zip(a, b))
-assert sa == sb and err <= 4e-3, (sa, sb, err)
-print(f"{sys.argv[1].rsplit('/', 1)[-1]}: within {err:.2g} of onnxruntime")
-PY
+    near "$work/$m-clear.npy" "$d/$m-ref.npy" && ok || bad "$m: the clear fixed point is not within 4e-3 of onnxruntime's"
     "$dealer" --onnx "$d/$m.onnx" --bits $bits --batch 3 --out "$work/k-$m" --quiet >/dev/null 2>&1 || bad "$m: dealer"
     pair --keys "$work/k-$m/p0.bin" --onnx "$d/$m.onnx" --quiet --timeout 30 -- \
         --keys "$work/k-$m/p1.bin" --input "$d/$m-x.npy" --output "$work/$m-secure.npy" --quiet --timeout 30 &&
         cmp -s "$work/$m-secure.npy" "$work/$m-clear.npy" && ok ||
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
+# models exported by PyTorch itself (onnx/export_torch.py): torch.export's exporter and the
+# TorchScript one, a dynamic batch, BatchNormalization folded by the exporter, Constant
+# nodes and Identity of initializers; t-block is a BERT encoder block over [batch, seq, 32]
+# (the heads split by Reshape and Transpose from shape arithmetic, Q K^T and softmax(.) V
+# as products of two values, LayerNormalization over the last axis): within 4e-3 of
+# onnxruntime, and secure == clear
+d=$src/onnx/models
+for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8; do
+    IFS=: read -r m bits extra <<<"$mb"
+    extra=${extra/:/ }
+    "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
+        { bad "$m: clear run"; cat "$work/log"; }
+    near "$work/$m-clear.npy" "$d/$m-ref.npy" && ok || bad "$m: the clear fixed point is not within 4e-3 of onnxruntime's"
+    # shellcheck disable=SC2086
+    "$dealer" --onnx "$d/$m.onnx" --bits $bits --batch 3 $extra --out "$work/k-$m" --quiet >/dev/null 2>&1 || bad "$m: dealer"
+    pair --keys "$work/k-$m/p0.bin" --onnx "$d/$m.onnx" --quiet --timeout 30 -- \
+        --keys "$work/k-$m/p1.bin" --input "$d/$m-x.npy" --output "$work/$m-secure.npy" --quiet --timeout 30 &&
+        cmp -s "$work/$m-secure.npy" "$work/$m-clear.npy" && ok ||
+        { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
+done
+# the block at another length and batch: the clear run takes both from its input
+"$online" --clear --onnx "$d/t-block.onnx" --bits 52 --input "$d/t-block-x5.npy" --output "$work/b5.npy" --quiet 2>/dev/null &&
+    near "$work/b5.npy" "$d/t-block-ref5.npy" && ok || bad "t-block at seq 5: not within 4e-3 of onnxruntime's"
+# its dynamic length needs --seq; --seq on a model without one is refused
+"$dealer" --onnx "$d/t-block.onnx" --bits 52 --out "$work/ns" >"$work/log" 2>&1
+[ $? != 0 ] && grep -qF "dimension 1 is not a fixed size (give --seq N)" "$work/log" && [ ! -e "$work/ns/p0.bin" ] && ok ||
+    { bad "t-block without --seq: not refused"; cat "$work/log"; }
+"$dealer" --onnx "$d/t-mlp.onnx" --seq 8 --out "$work/ns" >"$work/log" 2>&1
+[ $? != 0 ] && grep -qF "has no sequence axis" "$work/log" && ok || { bad "--seq on an MLP: not refused"; cat "$work/log"; }
+# the LeNet as torch.export writes it: the built-in lenet's bits, clear and secure
+"$online" --clear --onnx "$d/t-lenet.onnx" "${fx[@]}" --input "$x" --output "$work/tl.npy" --quiet 2>/dev/null &&
+    cmp -s "$work/tl.npy" "$work/lenet.npy" && ok || bad "the torch-exported LeNet's clear logits differ from lenet's"
+"$dealer" --onnx "$d/t-lenet.onnx" "${fx[@]}" --batch 4 --out "$work/ktl" --quiet >/dev/null 2>&1 || bad "dealer t-lenet"
+pair --keys "$work/ktl/p0.bin" --onnx "$d/t-lenet.onnx" --quiet --timeout 30 -- \
+    --keys "$work/ktl/p1.bin" --input "$x" --output "$work/tls.npy" --quiet --timeout 30 &&
+    cmp -s "$work/tls.npy" "$work/lenet.npy" && ok || { bad "the secure torch-exported LeNet differs"; cat "$work/log1"; }
 # nodes this version cannot run: refused with the node named, nothing written
 for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgpad:"'/ap/AveragePool' (AveragePool): this version pools square inputs, pads at most half a window, and averages over padding only counting it"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1

@@ -223,7 +223,7 @@ static void plans(void)
     fss_onnx_graph *g = NULL;
     fss_onnx_plan p, q;
     REQUIRE(fss_onnx_parse("tiny.onnx", buf, len, 0, &g, err, sizeof err) == FSS_OK);
-    fss_status s = fss_onnx_lower(g, 5, &p, err, sizeof err);
+    fss_status s = fss_onnx_lower(g, 5, 0, &p, err, sizeof err);
     CHECK(s == FSS_OK, "the tiny graph not lowered: %s", err);
     if (s == FSS_OK) {
         CHECK(p.nsteps == 2 && p.steps[0].op == FSS_ONNX_OP_GEMM && p.steps[0].cin == 4 && p.steps[0].cout == 3 &&
@@ -242,26 +242,52 @@ static void plans(void)
     free(buf);
     buf = build(&base, &len); /* alpha 1.5: refused with the node named */
     REQUIRE(fss_onnx_parse("tiny.onnx", buf, len, 0, &g, err, sizeof err) == FSS_OK);
-    CHECK(fss_onnx_lower(g, 5, &p, err, sizeof err) == FSS_E_FORMAT && strstr(err, "node 'fc' (Gemm)"),
+    CHECK(fss_onnx_lower(g, 5, 0, &p, err, sizeof err) == FSS_E_FORMAT && strstr(err, "node 'fc' (Gemm)"),
           "a Gemm of alpha 1.5: '%s'", err);
     fss_onnx_free(g);
     free(buf);
     static const char *const bad[] = {
         /* a reshape to fewer elements; an Add of a value that does not exist; a shape that is
          * not its input's; a batch the input does not have */
-        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 8 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
-        "onnx-plan 2\nbatch 1\ninput 2 1 4 0 0\nstep 3 0 -7 2 1 4 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:a\noutput 1\n",
-        "onnx-plan 2\nbatch 1\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
-        "onnx-plan 2\nbatch 2\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 16 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:r\noutput 1\n",
+        "onnx-plan 3\nbatch 1\ninput 2 1 16 0 0\nstep 8 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\noutput 1\n",
+        "onnx-plan 3\nbatch 1\ninput 2 1 4 0 0\nstep 3 0 -7 2 1 4 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:a\noutput 1\n",
+        "onnx-plan 3\nbatch 1\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 1 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\noutput 1\n",
+        "onnx-plan 3\nbatch 2\ninput 2 1 16 0 0\nstep 5 0 -1 2 1 16 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\noutput 1\n",
         /* a conv of 3 groups over 2 channels; of 2 groups with a weight of one group's size */
-        "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
-        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 3 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
-        "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 36 1:w\n"
-        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n",
+        "onnx-plan 3\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
+        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 3 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:c\noutput 1\n",
+        "onnx-plan 3\nbatch 1\ninput 4 1 2 4 4\nweight 36 1:w\n"
+        "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:c\noutput 1\n",
+        /* over a [1, 2, 3] input: a transpose that repeats an axis; a product of two values
+         * whose inner sizes differ (3 and 2); a relu that carries a perm; a concat along an
+         * axis the values lack; a reshape of 3-d to fewer elements */
+        "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 22 0 -1 3 1 2 2 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 1 1 0 0 1:t\n"
+        "output 1\n",
+        "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 23 0 0 3 1 2 3 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:m\n"
+        "output 1\n",
+        "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 5 0 -1 3 1 2 3 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 2 1 0 0 1:r\n"
+        "output 1\n",
+        "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 16 0 0 3 1 2 6 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 3 1:c\n"
+        "output 1\n",
+        "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 8 0 -1 3 1 2 2 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\n"
+        "output 1\n",
     };
+    { /* attention's shapes: x [1, 2, 3], its transpose [1, 3, 2], their product [1, 2, 2], a
+       * concat of it with itself along the last axis [1, 2, 4], as 2-d [1, 8]: parses */
+        static const char ok3[] =
+            "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\n"
+            "step 22 0 -1 3 1 3 2 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 2 1 0 0 1:t\n"
+            "step 23 0 1 3 1 2 2 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:m\n"
+            "step 16 2 2 3 1 2 4 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 2 1:c\n"
+            "step 8 3 -1 2 1 8 0 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\noutput 4\n";
+        s = fss_onnx_plan_parse(ok3, strlen(ok3), &q, err, sizeof err);
+        CHECK(s == FSS_OK, "attention's plan refused: '%s'", err);
+        if (s == FSS_OK)
+            fss_onnx_plan_free(&q);
+    }
     { /* the same conv of 2 groups with its weight of cout x cin/2 x k x k: parses */
-        static const char ok2[] = "onnx-plan 2\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
-                                  "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 1:c\noutput 1\n";
+        static const char ok2[] = "onnx-plan 3\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"
+                                  "step 1 0 -1 4 1 2 2 2 2 2 3 1 0 2 1 0 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:c\noutput 1\n";
         s = fss_onnx_plan_parse(ok2, strlen(ok2), &q, err, sizeof err);
         CHECK(s == FSS_OK, "a grouped conv's plan refused: '%s'", err);
         if (s == FSS_OK)

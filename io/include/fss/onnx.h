@@ -96,7 +96,9 @@ FSS_NODISCARD fss_status fss_onnx_read(const char *path, int load_values, fss_on
                                        size_t err_len);
 /* Wipes the values (party 0's weights) and frees; NULL is a no-op. */
 void fss_onnx_free(fss_onnx_graph *g);
-/* The initializer of that name, or NULL; the attribute of that name of node n, or NULL. */
+/* The initializer of that name, or NULL: an initializer, a Constant node's output (its
+ * "value" tensor), or an Identity's of one of those (PyTorch's exporter writes both); the
+ * attribute of that name of node n, or NULL. */
 const fss_onnx_tensor *fss_onnx_init(const fss_onnx_graph *g, const char *name);
 const fss_onnx_attr *fss_onnx_attr_of(const fss_onnx_node *n, const char *name);
 

@@ -1,27 +1,41 @@
 /* An ONNX graph as a plan of the gates' steps (the `onnx` family, issue 20).
  *
  * Lowering (fss_onnx_lower) turns a graph read by io/onnx.c into steps over values: the
- * input, then a step a node (a few for some), each with its output's shape for the run's batch, and the
- * weights the steps take (initializers by name, with their dimensions). The plan's text
- * (fss_onnx_plan_text) is what the dealer writes into the key files (fss_family.plan): a
- * party 1 with no model file runs it; a party 0 lowers its own file and must get the same
- * text. The ops of this version: Conv (groups, depthwise and dilated too, square kernels, equal strides and
- * symmetric pads, no dilation; a BatchNormalization right after it folded in), Gemm
- * (alpha = beta = 1, transA 0, a weight initializer, transB 0 or 1, a 1-d bias), MatMul by
- * a 2-d initializer, Add and Sub (two values, or a value and an initializer of one value a
- * channel or column), Relu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh
- * twice that), Softmax over the last axis (fss_gate_softmax), Clip to [0, max] (ReLU6),
- * MaxPool and AveragePool (square windows; an AveragePool's padding counted, as a Pad step
- * then the pool), GlobalAveragePool, Flatten, Reshape (to [batch, rest]), Mul and Div by a
- * scalar constant, LeakyRelu, Concat along axis 1 (of k values: k - 1 steps), Pad (zeros,
- * the same on each side of h and w), Gelu (and PyTorch's Div, Erf, Add, Mul, Mul for it:
- * one step; approximate="tanh" computed as the exact GELU, 4.7e-4 from it at most), LayerNormalization over the features of a [batch, features] value, Mul of two
- * values (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f),
- * ReduceMean over h and w (a global average pool, and a reshape without keepdims),
- * HardSigmoid and HardSwish (alpha x + beta at 2f, shifted to f, relu(t) - relu(t - 1);
- * HardSwish x times it), Identity and Dropout. Others are refused
- * with their node's name and op. Scalar constants (a Clip's bounds, a Mul's factor, a
- * LeakyRelu's slope) are the graph's structure: the plan carries them.
+ * input, then a step a node (a few for some), each with its output's shape for the run's
+ * batch (and sequence length), and the weights the steps take (initializers by name, with
+ * their dimensions). The plan's text (fss_onnx_plan_text) is what the dealer writes into
+ * the key files (fss_family.plan): a party 1 with no model file runs it; a party 0 lowers
+ * its own file and must get the same text. Values have 2 to 4 dimensions, the batch's
+ * first; the input is [batch, features], [batch, seq, features] (seq may be left open:
+ * fss_onnx_lower's seq fixes it) or [batch, c, h, w]. The ops of this version:
+ *   - Conv (groups, depthwise and dilated too, square kernels, equal strides and symmetric
+ *     pads; a BatchNormalization right after it folded in); Gemm (alpha = beta = 1,
+ *     transA 0, a weight initializer, transB 0 or 1, a 1-d bias); MatMul by a 2-d
+ *     initializer over the last axis; MatMul of two values ([.., m, k] by [.., k, n], the
+ *     same leading dimensions: attention's Q K^T and softmax(.) V, fss_gate_matmul_batched,
+ *     one round, the product at 2f);
+ *   - Add and Sub (two values of one shape, or a value and an initializer of one value a
+ *     channel of a 4-d value or a feature, the last axis, of the others); Mul of two values
+ *     (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f); Mul and
+ *     Div by a scalar constant;
+ *   - Relu, LeakyRelu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh twice
+ *     that), Clip to [0, max] (ReLU6), HardSigmoid and HardSwish (alpha x + beta at 2f,
+ *     shifted to f, relu(t) - relu(t - 1); HardSwish x times it), Gelu (opset 20's, and
+ *     PyTorch's Div, Erf, Add, Mul, Mul for it in either exporter's order: one step;
+ *     approximate="tanh" computed as the exact GELU, 4.7e-4 from it at most);
+ *   - Softmax over the last axis (fss_gate_softmax); LayerNormalization over the last axis
+ *     of a 2-d or 3-d value;
+ *   - MaxPool and AveragePool (square windows; an AveragePool's padding counted, as a Pad
+ *     step then the pool), GlobalAveragePool, ReduceMean over h and w (a global average
+ *     pool, and a reshape without keepdims), Pad (zeros, the same on each side of h and w);
+ *   - wires moved at no cost: Flatten (axis 1), Reshape (to 2 to 4 dimensions, the batch
+ *     first, from a constant target or one that shape arithmetic makes: Shape, Gather,
+ *     Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div and Mod of small int64
+ *     tensors, all followed at lowering), Transpose (the batch's axis kept first), Concat
+ *     along any axis after the batch's (of k values: k - 1 steps), Identity, Dropout,
+ *     Constant (and an Identity of a constant, which the TorchScript exporter writes).
+ * Others are refused with their node's name and op. Scalar constants (a Clip's bounds, a
+ * Mul's factor, a LeakyRelu's slope) are the graph's structure: the plan carries them.
  *
  * Fixed point, as the CNN family's walk: values at scale f, weights at f, biases at 2f; a
  * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f, so
@@ -58,6 +72,8 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_LAYERNORM, /* over the last axis: w the scale, bias the bias (-1: none), eps */
     FSS_ONNX_OP_MUL,     /* two values: b of a's shape, or [batch, c, 1, 1] spread over a's planes */
     FSS_ONNX_OP_HARDSIGMOID, /* clip(eps x + eps2, 0, 1); trans_b 1: times x (HardSwish) */
+    FSS_ONNX_OP_TRANSPOSE, /* axes permuted by perm (the batch's kept first) */
+    FSS_ONNX_OP_BMM,     /* two values: a [.., m, k] times b [.., k, n], a product per leading index */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -72,6 +88,8 @@ typedef struct fss_onnx_step {
     int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
     float eps, eps2;        /* constants: a Clip's max, a factor, a slope; HardSigmoid's alpha and beta */
+    int perm[4];            /* TRANSPOSE: output axis d is input axis perm[d] (0 elsewhere) */
+    int axis;               /* CONCAT: the axis joined (1 .. ndim - 1; 0 elsewhere) */
     char name[64];          /* the node's, for messages and progress */
 } fss_onnx_step;
 
@@ -94,9 +112,11 @@ typedef struct fss_onnx_plan {
 } fss_onnx_plan;
 
 /* The plan of graph g for batches of batch (the input's dynamic first dimension; a fixed
- * one must equal it). FSS_E_FORMAT with the node named for what this version cannot run. */
-FSS_NODISCARD fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, fss_onnx_plan *p, char *err,
-                                        size_t err_len);
+ * one must equal it) and, for a [batch, seq, features] input, sequences of seq (its
+ * dynamic second dimension; 0: the model's fixed one). FSS_E_FORMAT with the node named
+ * for what this version cannot run. */
+FSS_NODISCARD fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss_onnx_plan *p,
+                                        char *err, size_t err_len);
 /* FSS_E_ARG naming the first step whose gate the ring of bits at scale f cannot hold
  * (a LayerNormalization's 2 f + 26 bits, a softmax's 2 f + 17, ...). */
 FSS_NODISCARD fss_status fss_onnx_plan_fits(const fss_onnx_plan *p, int bits, int f, char *err, size_t err_len);

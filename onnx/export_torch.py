@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Models exported by PyTorch itself (torch.onnx.export), for the tests of the onnx family:
+the graphs, constants and shape arithmetic a user's own export holds, rather than graphs
+written by hand. Each with a dynamic batch (and sequence) axis, an input and onnxruntime's
+float output:
+
+  t-mlp       [batch, 8] -> Linear, GELU, Linear, ReLU, Linear, Softmax -> [batch, 4]
+              (torch.export's exporter, the default since PyTorch 2.9)
+  t-cnn       [batch, 3, 8, 8] -> Conv + BatchNorm, ReLU, a residual block, a strided
+              grouped Conv, MaxPool (3, stride 2, pad 1), AvgPool (2), AdaptiveAvgPool (1),
+              Flatten, Linear -> [batch, 5] (torch.export's)
+  t-cnn-ts    the same module through the TorchScript exporter (dynamo=False)
+  t-block     [batch, seq, 32] -> a BERT encoder block: query, key and value Linear, heads
+              split (unflatten, transpose), Q K^T / sqrt(8), Softmax, times V, heads joined,
+              output Linear, residual, LayerNorm, Linear, GELU, Linear, residual, LayerNorm
+              -> [batch, seq, 32] (torch.export's: Shape, Concat and Reshape for the heads)
+  t-block-ts  the same through the TorchScript exporter (its shape arithmetic: Shape,
+              Slice, Mod, Add, Concat, Constant nodes; Identity of initializers)
+  t-lenet     fsskit's trained LeNet (cnn/lenet-fashion.safetensors) as a torch module,
+              exported by torch.export's exporter: the tests hold it to the built-in lenet's
+              bits
+
+    python onnx/export_torch.py [OUT_DIR]     (default onnx/models)
+
+Needs torch, onnxscript, onnx and onnxruntime from PyPI (not CI: the files it writes are
+committed). Writes NAME.onnx, NAME-x.npy (batch 3; t-block's seq 8, and t-block-x5.npy of
+seq 5 with its reference) and NAME-ref.npy (onnxruntime's output).
+"""
+import json
+import math
+import os
+import struct
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+warnings.filterwarnings("ignore")
+torch.manual_seed(20)
+rng = np.random.default_rng(21)
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4),
+                                 nn.Softmax(dim=-1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Cnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.c2, self.b2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.c3 = nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2)
+        self.mp, self.ap = nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(2)
+        self.gp, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(16, 5)
+        for b in (self.b1, self.b2):  # statistics as training would leave them
+            b.running_mean.uniform_(-0.1, 0.1), b.running_var.uniform_(0.5, 1.5)
+            b.weight.data.uniform_(0.5, 1.5), b.bias.data.uniform_(-0.1, 0.1)
+
+    def forward(self, x):
+        y = torch.relu(self.b1(self.c1(x)))
+        y = torch.relu(y + self.b2(self.c2(y)))
+        y = self.ap(self.mp(torch.relu(self.c3(y))))
+        return self.fc(torch.flatten(self.gp(y), 1))
+
+
+class Block(nn.Module):
+    def __init__(self, d=32, h=4, ff=64):
+        super().__init__()
+        self.h, self.dh = h, d // h
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.f1, self.f2 = nn.Linear(d, ff), nn.Linear(ff, d)
+
+    def heads(self, t):
+        return t.unflatten(-1, (self.h, self.dh)).transpose(1, 2)
+
+    def forward(self, x):
+        q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.dh), dim=-1)
+        c = (a @ v).transpose(1, 2).flatten(2)
+        x = self.ln1(x + self.o(c))
+        return self.ln2(x + self.f2(nn.functional.gelu(self.f1(x))))
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 16, 5), nn.Conv2d(16, 16, 5)
+        self.fc1, self.fc2 = nn.Linear(256, 100), nn.Linear(100, 10)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def load_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    return {k: torch.from_numpy(np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                                              dtype="<f4").reshape(v["shape"]).copy())
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def export(name, module, x, seq=False, dynamo=True, extra=()):
+    path = os.path.join(OUT, name + ".onnx")
+    module.eval()
+    if dynamo:
+        dims = {0: torch.export.Dim("batch")}
+        if seq:
+            dims[1] = torch.export.Dim("seq")
+        torch.onnx.export(module, (torch.from_numpy(x),), path, dynamo=True, input_names=["x"], output_names=["y"],
+                          dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+    else:
+        axes = {0: "batch", 1: "seq"} if seq else {0: "batch"}
+        torch.onnx.export(module, (torch.from_numpy(x),), path, dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": axes}, opset_version=17)
+    onnx.checker.check_model(onnx.load(path))
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for suffix, xi in (("", x),) + tuple(extra):
+        y = sess.run(None, {"x": xi})[0]
+        with torch.no_grad():
+            want = module(torch.from_numpy(xi)).numpy()
+        assert np.abs(y - want).max() < 1e-4, (name, np.abs(y - want).max())
+        np.save(os.path.join(OUT, f"{name}-x{suffix}.npy"), xi)
+        np.save(os.path.join(OUT, f"{name}-ref{suffix}.npy"), y.astype(np.float32))
+    ops = sorted({n.op_type for n in onnx.load(path).graph.node})
+    print(f"export_torch.py: {name}.onnx ({os.path.getsize(path)} bytes): {' '.join(ops)}", file=sys.stderr)
+
+
+def main():
+    global OUT
+    OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models")
+    os.makedirs(OUT, exist_ok=True)
+    f32 = np.float32
+    export("t-mlp", Mlp(), rng.normal(0, 1, (3, 8)).astype(f32))
+    cnn, xc = Cnn(), rng.uniform(-1, 1, (3, 3, 8, 8)).astype(f32)
+    export("t-cnn", cnn, xc)
+    export("t-cnn-ts", cnn, xc, dynamo=False)
+    block, xb = Block(), rng.normal(0, 1, (3, 8, 32)).astype(f32)
+    x5 = rng.normal(0, 1, (2, 5, 32)).astype(f32)
+    export("t-block", block, xb, seq=True, extra=(("5", x5),))
+    export("t-block-ts", block, xb, seq=True, dynamo=False)
+    lenet = LeNet()
+    lenet.load_state_dict(load_safetensors(os.path.join(HERE, "..", "cnn", "lenet-fashion.safetensors")))
+    xl = np.load(os.path.join(HERE, "..", "cnn", "fashion-test-4.npy")).astype(f32)
+    export("t-lenet", lenet, xl)
+
+
+if __name__ == "__main__":
+    main()
