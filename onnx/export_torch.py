@@ -21,6 +21,10 @@ float output:
               bits
 
     python onnx/export_torch.py [OUT_DIR]     (default onnx/models)
+    python onnx/export_torch.py --bert-tiny-block OUT.onnx
+                                              (one encoder block at bert-tiny's shapes, d 128,
+                                              2 heads, 512 wide: for the dealer's dry run
+                                              against the built-in bert-tiny's first layer)
 
 Needs torch, onnxscript, onnx and onnxruntime from PyPI (not CI: the files it writes are
 committed). Writes NAME.onnx, NAME-x.npy (batch 3; t-block's seq 8, and t-block-x5.npy of
@@ -142,6 +146,13 @@ def export(name, module, x, seq=False, dynamo=True, extra=()):
 
 def main():
     global OUT
+    if len(sys.argv) > 2 and sys.argv[1] == "--bert-tiny-block":
+        x = torch.zeros(1, 128, 128)
+        torch.onnx.export(Block(128, 2, 512).eval(), (x,), sys.argv[2], dynamo=True, input_names=["x"],
+                          output_names=["y"], dynamic_shapes={"x": {0: torch.export.Dim("batch"),
+                                                                     1: torch.export.Dim("seq")}},
+                          external_data=False, verbose=False)
+        return
     OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models")
     os.makedirs(OUT, exist_ok=True)
     f32 = np.float32

@@ -267,7 +267,7 @@ static void onnx_free(void *state)
 
 const fss_family fss_family_onnx = {
     .name = "onnx",
-    .version = 1,
+    .version = 2, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

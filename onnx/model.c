@@ -1280,12 +1280,19 @@ typedef struct val {
     int last;   /* the last step that reads it */
 } val;
 
+/* A graph with products of two values (attention) makes its shifts of this many elements or
+ * more lean (fss_eval_set_lean_shifts): 40% of a 12-bit shift's keys for a round more, as
+ * the transformer family's (FSS_TF_LEAN_MIN); the other graphs keep the CNN family's
+ * one-round shifts (an exported LeNet or ResNet: the built-in model's keys and rounds). The
+ * plan decides it, the same in all three walks. */
+#define FSS_ONNX_LEAN_MIN 4096
+
 static fss_status rescale(fss_eval *ev, int f, val *x)
 {
     if (x->t.scale <= f)
         return FSS_OK;
     fss_tensor y = {0};
-    fss_status s = x->nonneg ? fss_gate_ars_nonneg(ev, &x->t, x->t.scale - f, &y) : fss_gate_ars(ev, &x->t, x->t.scale - f, &y);
+    fss_status s = x->nonneg ? fss_gate_ars_nonneg(ev, &x->t, x->t.scale - f, &y) : fss_gate_ars_bounded(ev, &x->t, x->t.scale - f, &y);
     if (s == FSS_OK) {
         fss_tensor_free(&x->t);
         x->t = y;
@@ -1500,6 +1507,11 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             V[st->b].last = (int)i + 1;
     }
     V[p->output].last = (int)nv;
+    for (size_t i = 0; i < p->nsteps; i++) /* attention's: shifts as the transformer family's (keys 40%, a round more) */
+        if (p->steps[i].op == FSS_ONNX_OP_BMM) {
+            fss_eval_set_lean_shifts(ev, FSS_ONNX_LEAN_MIN);
+            break;
+        }
     /* party 1's input at scale f */
     size_t nin = 1;
     for (int d = 0; d < p->in_ndim; d++)
@@ -1633,7 +1645,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
                 (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &z)) == FSS_OK) {
                 z.scale = 2 * f; /* alpha x, shifted to f, then beta at f */
-                if ((s = fss_gate_ars(ev, &z, f, &zb)) == FSS_OK && (s = fss_gate_add_const(ev, &zb, &cb, 1, &t)) == FSS_OK &&
+                if ((s = fss_gate_ars_bounded(ev, &z, f, &zb)) == FSS_OK && (s = fss_gate_add_const(ev, &zb, &cb, 1, &t)) == FSS_OK &&
                     (s = fss_gate_relu(ev, &t, &r1)) == FSS_OK && (s = fss_gate_add_const(ev, &t, &m1, 1, &t1)) == FSS_OK &&
                     (s = fss_gate_relu(ev, &t1, &r2)) == FSS_OK)
                     s = fss_gate_sub(ev, &r1, &r2, st->trans_b ? &hs : &y->t);
