@@ -224,6 +224,13 @@ static fss_status onnx_walk(void *state, fss_eval *ev, fss_progress *pg)
                          clear || b == 1 ? r->out : NULL, clear ? &r->peak : NULL, pg);
 }
 
+static fss_status onnx_walk_weights(void *state, fss_eval *ev, fss_progress *pg)
+{
+    onnx_run *r = (onnx_run *)state;
+    const int clear = fss_eval_mode(ev) == FSS_MODE_CLEAR, b = fss_eval_party(ev);
+    return fss_onnx_walk_weights(ev, &r->plan, r->bits, r->scale, clear || b == 0 ? &r->values : NULL, pg);
+}
+
 static fss_status onnx_save(void *state, fss_role role, const fss_args *a, char *err, size_t err_len)
 {
     onnx_run *r = (onnx_run *)state;
@@ -278,6 +285,7 @@ const fss_family fss_family_onnx = {
     .shape_json = onnx_shape_json,
     .load = onnx_load,
     .walk = onnx_walk,
+    .walk_weights = onnx_walk_weights,
     .save = onnx_save,
     .free = onnx_free,
     .plan = onnx_plan,

@@ -1357,7 +1357,8 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
     }
 }
 
-/* Party 0's weights, all in one input (one round): each use of a weight by a step in step
+/* Party 0's weights, all in one input (one round; weight 0 of fss_gate_input_weights, input
+ * once with a model key): each use of a weight by a step in step
  * order (Conv: its weight at f and bias at 2f, folded with a BatchNormalization; Gemm: its
  * weight [in][out] at f and bias at 2f; an Add's or Sub's initializer at its value's scale),
  * as ring values. The steps take views of it in the same order. */
@@ -1409,7 +1410,7 @@ static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_
             v[o + e] = fss_fixed_from_float(w[rows ? (e % rows) * cols + e / rows : e], u[j].scale, bits);
     }
     const size_t shape[1] = {total ? total : 1};
-    fss_status s = total ? fss_gate_input(ev, 0, 1, shape, bits, 0, v, P) : FSS_OK;
+    fss_status s = total ? fss_gate_input_weights(ev, 0, 1, shape, bits, 0, v, P) : FSS_OK; /* weight 0: all of them */
     if (v)
         fss_free_wiped(v, total * 8);
     return s;
@@ -1489,6 +1490,23 @@ static void peak_of(const fss_tensor *t, int extra, size_t step, fss_onnx_peak *
         if (nb > pk->bits)
             *pk = (fss_onnx_peak){nb, t->scale, step, ldexp((double)u + (v < 0), -t->scale)};
     }
+}
+
+fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, const fss_onnx_values *values,
+                                 fss_progress *pg)
+{
+    int *sc = (int *)calloc(p->nsteps + 1, sizeof *sc);
+    weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
+    fss_tensor P = {0};
+    fss_status s = sc && uses ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK) {
+        value_scales(p, f, sc);
+        s = weights_input(ev, p, values, bits, uses, weight_uses(p, values, f, sc, uses), &P);
+    }
+    fss_tensor_free(&P);
+    free(sc), free(uses);
+    fss_progress_step(pg, 0, 1, "weights");
+    return s;
 }
 
 fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, const fss_onnx_values *values,

@@ -98,6 +98,26 @@ for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8
         cmp -s "$work/$m-secure.npy" "$work/$m-clear.npy" && ok ||
         { bad "$m: the secure output differs from the clear run's"; cat "$work/log0" "$work/log1"; }
 done
+# weights input once: dealer --setup, the setup run (party 1 keeps party 0's masked weights),
+# then an inference dealt under the model key equals the clear run, and party 1 receives
+# at least the attention's four 32 x 32 weights (52 bits each) less than in an ordinary run
+w=$work/once
+mkdir -p "$w"
+tb=(--onnx "$d/t-block.onnx" --bits 52 --batch 3 --seq 8)
+"$dealer" "${tb[@]}" --setup "$w/model.key" --out "$w/setup" --quiet >/dev/null 2>&1 &&
+    pair --keys "$w/setup/p0.bin" --onnx "$d/t-block.onnx" --quiet --timeout 30 -- \
+        --keys "$w/setup/p1.bin" --masked-weights "$w/m1.bin" --quiet --timeout 30 && ok ||
+    { bad "t-block: the setup run of weights input once"; cat "$work/log0" "$work/log1"; }
+"$dealer" "${tb[@]}" --weights-key "$w/model.key" --out "$w/inf" --quiet >/dev/null 2>&1 &&
+    pair --keys "$w/inf/p0.bin" --onnx "$d/t-block.onnx" --quiet --timeout 30 -- --keys "$w/inf/p1.bin" \
+        --masked-weights "$w/m1.bin" --input "$d/t-block-x.npy" --output "$w/y.npy" --quiet --timeout 30 --json &&
+    cmp -s "$w/y.npy" "$work/t-block-clear.npy" && ok ||
+    { bad "t-block: an inference with weights input once differs from the clear run"; cat "$work/log0" "$work/log1"; }
+got=$(sed -n 's/.*"bytes_received": \([0-9]*\).*/\1/p' "$work/log1")
+"$dealer" "${tb[@]}" --dry-run --json 2>/dev/null >"$w/dry.json"
+full=$(sed -n 's/.*"bytes_sent": \[\([0-9]*\),.*/\1/p' "$w/dry.json")
+[ -n "$got" ] && [ -n "$full" ] && [ $((full - got)) -ge $((4 * 32 * 32 * 52 / 8)) ] && ok ||
+    bad "t-block: weights input once saved $((${full:-0} - ${got:-0})) bytes of party 0's sending"
 # the block at another length and batch: the clear run takes both from its input
 "$online" --clear --onnx "$d/t-block.onnx" --bits 52 --input "$d/t-block-x5.npy" --output "$work/b5.npy" --quiet 2>/dev/null &&
     near "$work/b5.npy" "$d/t-block-ref5.npy" && ok || bad "t-block at seq 5: not within 4e-3 of onnxruntime's"

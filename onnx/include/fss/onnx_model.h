@@ -165,6 +165,10 @@ typedef struct fss_onnx_peak {
 FSS_NODISCARD fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
                                        const fss_onnx_values *values, const float *input, uint64_t *out,
                                        fss_onnx_peak *peak, fss_progress *pg);
+/* The setup run of weights input once (fss_family.walk_weights): the one input of all of
+ * party 0's weights that fss_onnx_walk makes, and nothing else. */
+FSS_NODISCARD fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
+                                               const fss_onnx_values *values, fss_progress *pg);
 /* The output's element count and shape. */
 size_t fss_onnx_out_count(const fss_onnx_plan *p);
 
