@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
     log=$work/$t.log
     ok=true
     # one process, no forks; a finding stops the run and leaves crash-*/leak-* files
-    if ! "$build/tests/fuzz_$t" "$work/$t" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+    if ! "$build/tests/fuzz_$t" "$work/$t" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$work/$t-crash/" -print_final_stats=1 >"$log" 2>&1; then
         status=1
         ok=false

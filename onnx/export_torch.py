@@ -21,6 +21,8 @@ float output:
               bits
 
     python onnx/export_torch.py [OUT_DIR]     (default onnx/models)
+    python onnx/export_torch.py --fuzz-seeds tests/fuzz/corpus/onnx
+                                              (two tiny blocks, d 4: block and block-ts)
     python onnx/export_torch.py --bert-tiny-block OUT.onnx
                                               (one encoder block at bert-tiny's shapes, d 128,
                                               2 heads, 512 wide: for the dealer's dry run
@@ -146,6 +148,22 @@ def export(name, module, x, seq=False, dynamo=True, extra=()):
 
 def main():
     global OUT
+    if len(sys.argv) > 2 and sys.argv[1] == "--fuzz-seeds":  # tiny blocks (d 4, 2 heads) for fuzz_onnx's corpus
+        for dyn, name in ((True, "block"), (False, "block-ts")):
+            kw = (dict(dynamic_shapes={"x": {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}},
+                       external_data=False, verbose=False) if dyn else
+                  dict(dynamic_axes={"x": {0: "batch", 1: "seq"}}, opset_version=17))
+            path = os.path.join(sys.argv[2], name)
+            torch.onnx.export(Block(4, 2, 8).eval(), (torch.zeros(2, 3, 4),), path, dynamo=dyn, input_names=["x"],
+                              output_names=["y"], **kw)
+            m = onnx.load(path)  # the graph only: no doc strings, metadata or inferred shapes (seeds under 8 kB)
+            del m.metadata_props[:], m.graph.value_info[:]
+            m.doc_string = m.graph.doc_string = ""
+            for n in m.graph.node:
+                n.doc_string = ""
+                del n.metadata_props[:]
+            onnx.save(m, path)
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--bert-tiny-block":
         x = torch.zeros(1, 128, 128)
         torch.onnx.export(Block(128, 2, 512).eval(), (x,), sys.argv[2], dynamo=True, input_names=["x"],

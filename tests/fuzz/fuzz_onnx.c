@@ -1,7 +1,36 @@
 /* Fuzz target: the ONNX reader (fss/onnx.h) on any bytes, with and without values; an
- * accepted graph's nodes, attributes and initializers are walked. */
+ * accepted graph's nodes, attributes and initializers are walked, and it is lowered as the
+ * dealer (structure) and party 0 (values) lower it (fss/onnx_model.h: batches of 2, a
+ * dynamic sequence of 3): a plan lowering makes must read back from its text, and party
+ * 0's weights are read for it. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "fss/onnx.h"
+#include "fss/onnx_model.h"
 #include "fuzz_common.h"
+
+static void lower(const fss_onnx_graph *g, int load)
+{
+    char err[512];
+    const size_t seq = g->ninputs && g->inputs[0].ndim == 3 && g->inputs[0].dims[1] < 0 ? 3 : 0;
+    fss_onnx_plan p, q;
+    if (fss_onnx_lower(g, 2, seq, &p, err, sizeof err) != FSS_OK)
+        return;
+    char *t = fss_onnx_plan_text(&p);
+    if (t && fss_onnx_plan_parse(t, strlen(t), &q, err, sizeof err) != FSS_OK)
+        abort(); /* lowering made a plan its own check refuses */
+    if (t)
+        fss_onnx_plan_free(&q);
+    free(t);
+    if (load) { /* refused or not, freed */
+        fss_onnx_values v;
+        const fss_status s = fss_onnx_weights(&p, g, 48, 12, &v, err, sizeof err);
+        (void)s;
+        fss_onnx_weights_free(&v);
+    }
+    fss_onnx_plan_free(&p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (size_t j = 0; load && g->inits[i].f && j < g->inits[i].count; j++)
                     sum += g->inits[i].f[j];
             (void)sum;
+            lower(g, load);
         }
         fss_onnx_free(g);
     }
