@@ -25,7 +25,9 @@ and onnxruntime's float output for each (the tests' reference):
              ReduceMean (h, w), Mul (a value by itself), Gemm -> [batch, 3]
   hard       [batch, 8] -> Gemm, HardSigmoid, Gemm, HardSwish, Gemm, HardSigmoid (0.25, 0.4)
              -> [batch, 4] (opset 14)
-  avgpad     an AveragePool with pads not counted (ONNX's default): refused
+  avgpad     [batch, 2, 6, 6] -> AveragePool (3, pad 1 not counted: ONNX's default), AveragePool
+             (3, stride 2, pad 1 not counted), AveragePool (2, pad 1 counted) -> [batch, 2, 4, 4]
+  avgceil    an AveragePool with ceil_mode: refused
   shapes     [batch, 6, 4] -> Reshape to [batch, 12, 2] by a target that shape arithmetic
              makes (Shape, Gather, Unsqueeze, Squeeze, Mul, Cast, Div, Sub, Concat),
              Transpose, Concat along the last axis, MatMul, Add -> [batch, 2, 3]
@@ -223,10 +225,18 @@ def main():
         helper.make_node("HardSigmoid", ["h3"], ["output"], name="/act3/HardSigmoid", alpha=0.25, beta=0.4),
     ], [init("w1", 16, 8, scale=2.0), init("b1", 16, scale=1.0), init("w2", 16, 16, scale=1.5), init("b2", 16, scale=1.0),
         init("w3", 4, 16, scale=0.5)], [8], [4], out, opset=14)
-    save("avgpad", [
-        helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
+    save("avgpad", [  # ONNX's default, the pads not counted (TensorFlow's 'SAME' pools): per-position divisors
+        helper.make_node("AveragePool", ["input"], ["a1"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          pads=[1, 1, 1, 1]),
-    ], [], [2, 6, 6], [2, 6, 6], out, run=False)
+        helper.make_node("AveragePool", ["a1"], ["a2"], name="/ap2/AveragePool", kernel_shape=[3, 3], strides=[2, 2],
+                         pads=[1, 1, 1, 1], count_include_pad=0),
+        helper.make_node("AveragePool", ["a2"], ["output"], name="/ap3/AveragePool", kernel_shape=[2, 2],
+                         pads=[1, 1, 1, 1], count_include_pad=1),
+    ], [], [2, 6, 6], [2, 4, 4], out)
+    save("avgceil", [
+        helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
+                         strides=[2, 2], ceil_mode=1),
+    ], [], [2, 6, 6], [2, 3, 3], out, run=False)
     def i64(name, v):  # an int64 constant: a scalar, or a vector from a list
         return numpy_helper.from_array(np.array(v, dtype=np.int64), name)
 

@@ -709,11 +709,11 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
                    attr_int(n, "ceil_mode", 0) || !unit_dilations(n) || k < 1 || s < 1) {
             return REFUSE("node '%s' (%s): a square window, equal strides, symmetric pads, no ceil mode", nm, op);
         }
-        if ((global && sh[2] != sh[3]) || (avg && pad && !attr_int(n, "count_include_pad", 0)) || 2 * pad > k ||
-            sh[2] + 2 * (size_t)pad < (size_t)k || sh[3] + 2 * (size_t)pad < (size_t)k)
-            return REFUSE("node '%s' (%s): this version pools square inputs, pads at most half a window, and "
-                          "averages over padding only counting it (count_include_pad = 1, PyTorch's default)", nm, op);
-        if (avg && pad) { /* the zeros counted: a Pad step, then the pool without */
+        if ((global && sh[2] != sh[3]) || 2 * pad > k || sh[2] + 2 * (size_t)pad < (size_t)k ||
+            sh[3] + 2 * (size_t)pad < (size_t)k)
+            return REFUSE("node '%s' (%s): this version pools square inputs and pads at most half a window", nm, op);
+        const int uncounted = avg && pad && !attr_int(n, "count_include_pad", 0); /* ONNX's default */
+        if (avg && pad) { /* a Pad step, then the pool without: the zeros counted, or not (the border's width) */
             fss_onnx_step pd = st;
             pd.op = FSS_ONNX_OP_PAD, pd.pad = (size_t)pad, pd.ndim = 4;
             memcpy(pd.shape, sh, sizeof sh);
@@ -721,13 +721,14 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             fss_status ps = push_step(L, n, &pd, 0);
             if (ps != FSS_OK)
                 return ps;
-            st.a = (int)p->nsteps, sh[2] = pd.shape[2], sh[3] = pd.shape[3], pad = 0;
+            st.a = (int)p->nsteps, sh[2] = pd.shape[2], sh[3] = pd.shape[3];
         }
         st.op = avg ? FSS_ONNX_OP_AVGPOOL : FSS_ONNX_OP_MAXPOOL;
-        st.k = (size_t)k, st.stride = (size_t)s, st.pad = (size_t)pad;
+        st.k = (size_t)k, st.stride = (size_t)s, st.pad = avg && !uncounted ? 0 : (size_t)pad, st.trans_b = uncounted;
+        const size_t adds = avg ? 0 : st.pad; /* the pad the pool adds itself (a max pool's) */
         st.ndim = 4, st.shape[0] = sh[0], st.shape[1] = sh[1];
-        st.shape[2] = (sh[2] + 2 * st.pad - st.k) / st.stride + 1;
-        st.shape[3] = (sh[3] + 2 * st.pad - st.k) / st.stride + 1;
+        st.shape[2] = (sh[2] + 2 * adds - st.k) / st.stride + 1;
+        st.shape[3] = (sh[3] + 2 * adds - st.k) / st.stride + 1;
         fss_onnx_step *r = x > 0 ? &p->steps[x - 1] : NULL;
         if (!avg && r && r->op == FSS_ONNX_OP_RELU && x == (int)p->nsteps && readers(L->g, L->step_out[x - 1]) == 1) {
             /* Relu then MaxPool: pool first, a quarter of the ReLUs for a 2x2 window; the same
@@ -989,13 +990,17 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = 4, memcpy(want, sh, sizeof want), want[2] = sh[2] + 2 * st->pad, want[3] = sh[3] + 2 * st->pad;
             break;
         case FSS_ONNX_OP_MAXPOOL:
-        case FSS_ONNX_OP_AVGPOOL:
-            ok = nd == 4 && st->k >= 1 && st->stride >= 1 && 2 * st->pad <= st->k &&
-                 (st->op == FSS_ONNX_OP_MAXPOOL || !st->pad) && sh[2] + 2 * st->pad >= st->k && sh[3] + 2 * st->pad >= st->k;
+        case FSS_ONNX_OP_AVGPOOL: { /* an average pool's pad: with trans_b, its input's border of uncounted zeros */
+            const int avg = st->op == FSS_ONNX_OP_AVGPOOL;
+            const size_t adds = avg ? 0 : st->pad;
+            ok = nd == 4 && st->k >= 1 && st->stride >= 1 && 2 * st->pad <= st->k && (st->trans_b == 0 || st->trans_b == 1) &&
+                 (avg ? (st->trans_b ? st->pad >= 1 && sh[2] > 2 * st->pad && sh[3] > 2 * st->pad : !st->pad) : !st->trans_b) &&
+                 sh[2] + 2 * adds >= st->k && sh[3] + 2 * adds >= st->k;
             wnd = 4, want[1] = sh[1];
             if (ok)
-                want[2] = (sh[2] + 2 * st->pad - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * st->pad - st->k) / st->stride + 1;
+                want[2] = (sh[2] + 2 * adds - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * adds - st->k) / st->stride + 1;
             break;
+        }
         case FSS_ONNX_OP_RESHAPE: /* as many elements, the batch first */
             ok = st->ndim >= 2 && st->ndim <= 4 && count_of(st->ndim, st->shape) == count_of(nd, sh);
             wnd = st->ndim;
@@ -1350,6 +1355,9 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_HARDSIGMOID:
             o = st->trans_b ? 2 * f : f;
             break;
+        case FSS_ONNX_OP_AVGPOOL: /* with uncounted padding, times public factors */
+            o = st->trans_b ? 2 * f : f;
+            break;
         default: /* AVGPOOL, SIGMOID, TANH, SOFTMAX, CLIP: after a rescale to f */
             o = f;
         }
@@ -1475,6 +1483,36 @@ static fss_status add_vector(fss_eval *ev, val *x, const fss_tensor *b)
     }
     fss_tensor_free(&full);
     return s;
+}
+
+/* An average over a window that counted the border's zeros (pad of them each side of an
+ * h x w input) made an average over the window's other cells: times k^2 / cells at scale f,
+ * a public factor each output position, so y is at twice its scale. Local: a public
+ * constant times a wire, in every walk (the mask times it too). */
+static void uncount(fss_tensor *y, const fss_onnx_step *st, size_t h, size_t w, int f)
+{
+    const size_t oh = y->shape[2], ow = y->shape[3], k = st->k, pad = st->pad;
+    for (size_t pl = 0; pl < y->shape[0] * y->shape[1]; pl++)
+        for (size_t i = 0; i < oh; i++)
+            for (size_t j = 0; j < ow; j++) {
+                const size_t r0 = i * st->stride, c0 = j * st->stride; /* the window's cells inside the border */
+                const size_t rows = (r0 + k < h - pad ? r0 + k : h - pad) - (r0 > pad ? r0 : pad);
+                const size_t cols = (c0 + k < w - pad ? c0 + k : w - pad) - (c0 > pad ? c0 : pad);
+                const uint64_t c = (uint64_t)llround(ldexp((double)(k * k) / (double)(rows * cols), f));
+                uint64_t *v = &y->v[(pl * oh + i) * ow + j];
+                *v = fss_ring_mul(*v, c, y->bits);
+            }
+    y->scale *= 2;
+}
+
+/* The bits an average pool's inner sum (at its factor's fraction bits) takes over its output:
+ * the factor's; over an uncounted pool's output at 2f (uncount), what they exceed f by. */
+static int pool_extra(const fss_onnx_step *st, int bits, int f)
+{
+    if (st->op != FSS_ONNX_OP_AVGPOOL)
+        return 0;
+    const int frac = fss_avgpool_frac(st->k * st->k, bits);
+    return !st->trans_b ? frac : frac > f ? frac - f : 0;
 }
 
 /* Raises pk to t's largest value if it takes more ring bits, sign included (extra: the bits
@@ -1796,8 +1834,9 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             y->nonneg = xc.nonneg;
             break;
         case FSS_ONNX_OP_AVGPOOL:
-            if ((s = rescale(ev, f, &xc)) == FSS_OK)
-                s = fss_gate_avgpool(ev, &xc.t, st->k, st->stride, &y->t);
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_gate_avgpool(ev, &xc.t, st->k, st->stride, &y->t)) == FSS_OK &&
+                st->trans_b)
+                uncount(&y->t, st, xc.t.shape[2], xc.t.shape[3], f);
             y->nonneg = xc.nonneg;
             break;
         case FSS_ONNX_OP_RESHAPE: /* the same wires, a new shape */
@@ -1816,7 +1855,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             if (V[v].last == (int)i + 1 && (int)v != p->output)
                 fss_tensor_free(&V[v].t);
         if (s == FSS_OK && peak && fss_eval_mode(ev) == FSS_MODE_CLEAR) /* the ring bits this input used */
-            peak_of(&y->t, st->op == FSS_ONNX_OP_AVGPOOL ? fss_avgpool_frac(st->k * st->k, bits) : 0, i, peak);
+            peak_of(&y->t, pool_extra(st, bits, f), i, peak);
         if (s == FSS_OK)
             fss_progress_step(pg, i, p->nsteps, st->name);
         else if (!fss_eval_error(ev)[0])

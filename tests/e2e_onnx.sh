@@ -65,8 +65,9 @@ pair --keys "$work/k/p0.bin" --onnx "$model" --quiet --timeout 30 -- \
 # exact and tanh; grouped: a conv of two groups and a depthwise one; se: a squeeze-and-
 # excitation, ReduceMean and Mul of two values; hard: HardSigmoid and HardSwish; dilated:
 # dilated convolutions, one of them grouped and strided; shapes: a Reshape to a target that
-# shape arithmetic makes, Transpose, Concat along the last axis):
-for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48 dilated:48 shapes:48; do
+# shape arithmetic makes, Transpose, Concat along the last axis; avgpad: AveragePools whose
+# padding is not counted, ONNX's default, and one that counts it):
+for mb in mlp:48 cnn:48 acts:48 more:48 norm:52 gelu:48 grouped:48 se:48 hard:48 dilated:48 shapes:48 avgpad:48; do
     m=${mb%%:*} bits=${mb#*:}
     d=$src/onnx/models
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
@@ -135,7 +136,7 @@ pair --keys "$work/ktl/p0.bin" --onnx "$d/t-lenet.onnx" --quiet --timeout 30 -- 
     --keys "$work/ktl/p1.bin" --input "$x" --output "$work/tls.npy" --quiet --timeout 30 &&
     cmp -s "$work/tls.npy" "$work/lenet.npy" && ok || { bad "the secure torch-exported LeNet differs"; cat "$work/log1"; }
 # nodes this version cannot run: refused with the node named, nothing written
-for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgpad:"'/ap/AveragePool' (AveragePool): this version pools square inputs, pads at most half a window, and averages over padding only counting it"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgceil:"'/ap/AveragePool' (AveragePool): a square window, equal strides, symmetric pads, no ceil mode"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }

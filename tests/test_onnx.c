@@ -271,6 +271,12 @@ static void plans(void)
         "output 1\n",
         "onnx-plan 3\nbatch 1\ninput 3 1 2 3 0\nstep 8 0 -1 3 1 2 2 0 0 0 0 0 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:r\n"
         "output 1\n",
+        /* over [1, 1, 4, 4]: a max pool marked as an average's uncounted border; an average
+         * pool whose uncounted border is 0 wide */
+        "onnx-plan 3\nbatch 1\ninput 4 1 1 4 4\nstep 6 0 -1 4 1 1 2 2 0 0 2 2 0 0 0 -1 -1 1 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:p\n"
+        "output 1\n",
+        "onnx-plan 3\nbatch 1\ninput 4 1 1 4 4\nstep 7 0 -1 4 1 1 2 2 0 0 2 2 0 0 0 -1 -1 1 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:p\n"
+        "output 1\n",
     };
     { /* attention's shapes: x [1, 2, 3], its transpose [1, 3, 2], their product [1, 2, 2], a
        * concat of it with itself along the last axis [1, 2, 4], as 2-d [1, 8]: parses */
@@ -284,6 +290,20 @@ static void plans(void)
         CHECK(s == FSS_OK, "attention's plan refused: '%s'", err);
         if (s == FSS_OK)
             fss_onnx_plan_free(&q);
+    }
+    { /* both pools without the mark, and the average's with a border of 1 (3 x 3 windows): parse */
+        static const char *const pools[] = {
+            "onnx-plan 3\nbatch 1\ninput 4 1 1 4 4\nstep 6 0 -1 4 1 1 2 2 0 0 2 2 0 0 0 -1 -1 0 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:p\n"
+            "output 1\n",
+            "onnx-plan 3\nbatch 1\ninput 4 1 1 4 4\nstep 7 0 -1 4 1 1 2 2 0 0 3 1 1 0 0 -1 -1 1 -1 -1 -1 -1 0x0p+0 0x0p+0 0 0 0 0 0 1:p\n"
+            "output 1\n",
+        };
+        for (int i = 0; i < 2; i++) {
+            s = fss_onnx_plan_parse(pools[i], strlen(pools[i]), &q, err, sizeof err);
+            CHECK(s == FSS_OK, "pool plan %d refused: '%s'", i, err);
+            if (s == FSS_OK)
+                fss_onnx_plan_free(&q);
+        }
     }
     { /* the same conv of 2 groups with its weight of cout x cin/2 x k x k: parses */
         static const char ok2[] = "onnx-plan 3\nbatch 1\ninput 4 1 2 4 4\nweight 18 1:w\n"

@@ -25,8 +25,9 @@
  *     approximate="tanh" computed as the exact GELU, 4.7e-4 from it at most);
  *   - Softmax over the last axis (fss_gate_softmax); LayerNormalization over the last axis
  *     of a 2-d or 3-d value;
- *   - MaxPool and AveragePool (square windows; an AveragePool's padding counted, as a Pad
- *     step then the pool), GlobalAveragePool, ReduceMean over h and w (a global average
+ *   - MaxPool and AveragePool (square windows; an AveragePool's padding a Pad step then the
+ *     pool, counted (PyTorch's) or not (ONNX's default: the average times k^2 / cells, a
+ *     public factor an output position, at 2f)), GlobalAveragePool, ReduceMean over h and w (a global average
  *     pool, and a reshape without keepdims), Pad (zeros, the same on each side of h and w);
  *   - wires moved at no cost: Flatten (axis 1), Reshape (to 2 to 4 dimensions, the batch
  *     first, from a constant target or one that shape arithmetic makes: Shape, Gather,
@@ -85,7 +86,8 @@ typedef struct fss_onnx_step {
     size_t groups;          /* CONV: the input's channels in groups (1: one); 0 elsewhere */
     size_t dil;             /* CONV: the taps' spacing (1: none; k is the widened kernel); 0 elsewhere */
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
-    int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub) */
+    int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub); AVGPOOL: pad is
+                             * its input's border of zeros not counted (ONNX's count_include_pad 0) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
     float eps, eps2;        /* constants: a Clip's max, a factor, a slope; HardSigmoid's alpha and beta */
     int perm[4];            /* TRANSPOSE: output axis d is input axis perm[d] (0 elsewhere) */
