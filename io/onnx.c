@@ -37,9 +37,11 @@ static fss_status tensor_of(const char *file, const char *what, const Onnx__Tens
                             fss_onnx_tensor *o, char *err, size_t err_len)
 {
     const char *tn = t->name ? t->name : "";
-    if (!t->has_data_type || (t->data_type != FSS_ONNX_FLOAT && t->data_type != FSS_ONNX_INT64))
-        return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s '%s' has data type %d: float32 (1) and int64 (7) only",
-                          file, what, tn, t->has_data_type ? (int)t->data_type : 0);
+    if (!t->has_data_type ||
+        (t->data_type != FSS_ONNX_FLOAT && t->data_type != FSS_ONNX_INT64 && t->data_type != FSS_ONNX_BOOL))
+        return fss_errorf(err, err_len, FSS_E_FORMAT,
+                          "%s: %s '%s' has data type %d: float32 (1), int64 (7) and bool (9) only", file, what, tn,
+                          t->has_data_type ? (int)t->data_type : 0);
     const int external = t->n_external_data ||
                          (t->has_data_location && t->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT);
     if (external && (load || t->data_type != FSS_ONNX_FLOAT))
@@ -62,6 +64,17 @@ static fss_status tensor_of(const char *file, const char *what, const Onnx__Tens
     const size_t scalar_have = t->has_raw_data ? t->raw_data.len / 4 : t->n_float_data;
     if (!load && o->dtype == FSS_ONNX_FLOAT && !(o->count == 1 && scalar_have == 1 && !external))
         return FSS_OK;
+    if (o->dtype == FSS_ONNX_BOOL) { /* a byte each in raw_data, or int32_data: as 0 and 1 */
+        const size_t have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+        if (o->count > FSS_ONNX_MAX_BOOLS || (t->has_raw_data && t->n_int32_data) || have != o->count)
+            return fss_errorf(err, err_len, FSS_E_FORMAT, "%s: %s '%s' holds %zu bools; its dimensions say %zu (at "
+                              "most %zu)", file, what, tn, have, o->count, FSS_ONNX_MAX_BOOLS);
+        if (!(o->i = (int64_t *)malloc(o->count ? o->count * 8 : 1)))
+            return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory for %s '%s'", what, tn);
+        for (size_t j = 0; j < o->count; j++)
+            o->i[j] = (t->has_raw_data ? t->raw_data.data[j] : t->int32_data[j]) != 0;
+        return FSS_OK;
+    }
     const size_t esz = o->dtype == FSS_ONNX_FLOAT ? 4 : 8;
     const size_t typed = o->dtype == FSS_ONNX_FLOAT ? t->n_float_data : t->n_int64_data;
     const size_t have = t->has_raw_data ? t->raw_data.len / esz : typed;

@@ -16,6 +16,17 @@ float output:
               -> [batch, seq, 32] (torch.export's: Shape, Concat and Reshape for the heads)
   t-block-ts  the same through the TorchScript exporter (its shape arithmetic: Shape,
               Slice, Mod, Add, Concat, Constant nodes; Identity of initializers)
+  t-causal    [batch, 6, 16] -> a GPT block: LayerNorm, one Linear for the queries, keys and
+              values then Split, causal attention by masked_fill of a lower-triangular buffer
+              (Where of a bool constant and -inf before the Softmax), output Linear, residual,
+              LayerNorm, GELU MLP, residual (torch.export's; the length fixed: the mask is a
+              constant of it)
+  t-causal-sdpa  the same with scaled_dot_product_attention(is_causal=True) (an Add of a
+              0 / -inf constant before the Softmax, the scale as Muls of the queries and keys)
+  t-gpt2      [batch, 6, 32] -> Hugging Face's GPT-2 (transformers' GPT2Model, 2 layers, 4
+              heads, seeded random weights) after its embeddings: the blocks and ln_f (Gemm on
+              [batch seq, d], Split, the causal mask by Expand, Trilu, Equal and Where of
+              constants, gelu_new as Pow, Mul, Add, Tanh)
   t-lenet     fsskit's trained LeNet (cnn/lenet-fashion.safetensors) as a torch module,
               exported by torch.export's exporter: the tests hold it to the built-in lenet's
               bits
@@ -28,8 +39,8 @@ float output:
                                               2 heads, 512 wide: for the dealer's dry run
                                               against the built-in bert-tiny's first layer)
 
-Needs torch, onnxscript, onnx and onnxruntime from PyPI (not CI: the files it writes are
-committed). Writes NAME.onnx, NAME-x.npy (batch 3; t-block's seq 8, and t-block-x5.npy of
+Needs torch, transformers, onnxscript, onnx and onnxruntime from PyPI (not CI: the files it
+writes are committed; the exporter's bytes differ from run to run, their numbers do not). Writes NAME.onnx, NAME-x.npy (batch 3; t-block's seq 8, and t-block-x5.npy of
 seq 5 with its reference) and NAME-ref.npy (onnxruntime's output).
 """
 import json
@@ -97,6 +108,51 @@ class Block(nn.Module):
         c = (a @ v).transpose(1, 2).flatten(2)
         x = self.ln1(x + self.o(c))
         return self.ln2(x + self.f2(nn.functional.gelu(self.f1(x))))
+
+
+class Causal(nn.Module):
+    """A GPT block: pre-LayerNorm, the queries, keys and values from one Linear then split,
+    causal attention (masked_fill of a lower-triangular buffer, nanoGPT's; or
+    scaled_dot_product_attention with is_causal), GELU MLP, residuals."""
+
+    def __init__(self, sdpa, d=16, h=2, n=32):
+        super().__init__()
+        self.sdpa, self.h, self.dh = sdpa, h, d // h
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.f1, self.f2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.register_buffer("tril", torch.tril(torch.ones(n, n)).view(1, 1, n, n))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = (u.view(b, t, self.h, self.dh).transpose(1, 2) for u in self.qkv(self.ln1(x)).split(d, dim=2))
+        if self.sdpa:
+            a = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            s = (q @ k.transpose(-2, -1)) / math.sqrt(self.dh)
+            a = torch.softmax(s.masked_fill(self.tril[:, :, :t, :t] == 0, float("-inf")), dim=-1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(b, t, d))
+        return x + self.f2(nn.functional.gelu(self.f1(self.ln2(x))))
+
+
+class Gpt2Blocks(nn.Module):
+    """Hugging Face's GPT2Model (transformers) without its embeddings: its blocks and final
+    LayerNorm over the embedded tokens, as the library builds them (Conv1D as Gemm,
+    scaled_dot_product_attention with the causal mask it makes, gelu_new's tanh form)."""
+
+    def __init__(self):
+        super().__init__()
+        import transformers
+        cfg = transformers.GPT2Config(n_layer=2, n_embd=32, n_head=4, n_positions=16, vocab_size=64,
+                                      bos_token_id=0, eos_token_id=0)
+        m = transformers.GPT2Model(cfg).eval()
+        self.h, self.ln_f = m.h, m.ln_f
+
+    def forward(self, x):
+        for block in self.h:
+            x = block(x)
+            x = x[0] if isinstance(x, tuple) else x
+        return self.ln_f(x)
 
 
 class LeNet(nn.Module):
@@ -182,6 +238,10 @@ def main():
     x5 = rng.normal(0, 1, (2, 5, 32)).astype(f32)
     export("t-block", block, xb, seq=True, extra=(("5", x5),))
     export("t-block-ts", block, xb, seq=True, dynamo=False)
+    xg = rng.normal(0, 1, (3, 6, 16)).astype(f32)  # a causal mask is a constant of the length: a fixed seq
+    export("t-causal", Causal(False), xg)
+    export("t-causal-sdpa", Causal(True), xg)
+    export("t-gpt2", Gpt2Blocks(), rng.normal(0, 1, (3, 6, 32)).astype(f32))
     lenet = LeNet()
     lenet.load_state_dict(load_safetensors(os.path.join(HERE, "..", "cnn", "lenet-fashion.safetensors")))
     xl = np.load(os.path.join(HERE, "..", "cnn", "fashion-test-4.npy")).astype(f32)

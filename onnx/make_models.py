@@ -28,6 +28,8 @@ and onnxruntime's float output for each (the tests' reference):
   avgpad     [batch, 2, 6, 6] -> AveragePool (3, pad 1 not counted: ONNX's default), AveragePool
              (3, stride 2, pad 1 not counted), AveragePool (2, pad 1 counted) -> [batch, 2, 4, 4]
   avgceil    an AveragePool with ceil_mode: refused
+  maskup     a Where that keeps the upper triangle of the scores before a Softmax (not the
+             causal mask): refused
   shapes     [batch, 6, 4] -> Reshape to [batch, 12, 2] by a target that shape arithmetic
              makes (Shape, Gather, Unsqueeze, Squeeze, Mul, Cast, Div, Sub, Concat),
              Transpose, Concat along the last axis, MatMul, Add -> [batch, 2, 3]
@@ -233,6 +235,11 @@ def main():
         helper.make_node("AveragePool", ["a2"], ["output"], name="/ap3/AveragePool", kernel_shape=[2, 2],
                          pads=[1, 1, 1, 1], count_include_pad=1),
     ], [], [2, 6, 6], [2, 4, 4], out)
+    save("maskup", [  # a mask on attention's scores that is not the causal one (it keeps the upper triangle)
+        helper.make_node("Where", ["up", "input", "ninf"], ["m"], name="/Where"),
+        helper.make_node("Softmax", ["m"], ["output"], name="/Softmax", axis=-1),
+    ], [numpy_helper.from_array(np.triu(np.ones((4, 4), dtype=bool)).reshape(1, 1, 4, 4), "up"),
+        numpy_helper.from_array(np.array(-np.inf, dtype=np.float32), "ninf")], [2, 4, 4], [2, 4, 4], out, run=False)
     save("avgceil", [
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          strides=[2, 2], ceil_mode=1),

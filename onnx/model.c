@@ -25,6 +25,8 @@ typedef struct lower {
     unsigned char *done; /* nodes an earlier node's pattern took in (the Erf GELU's) */
     struct ints *ints;   /* the integer tensors shape arithmetic computes (a node's output each) */
     size_t nints;
+    fss_onnx_tensor *consts; /* the float and bool tensors a mask's arithmetic computes (const_node) */
+    size_t nconsts;
 } lower;
 
 /* A small int64 tensor of the graph's shape arithmetic, known when lowering: a scalar or a
@@ -206,6 +208,58 @@ static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
     return h;
 }
 
+/* GPT-2's GELU ("gelu_new", the tanh form) as torch.export and TorchScript write it, from
+ * its first node at i (Mul(x, 0.5) or Pow(x, 3)): Pow(x, 3), Mul(., 0.044715), Add(x, .),
+ * Mul(., sqrt(2 / pi)), Tanh, Add(., 1), then Mul(Mul(x, 0.5), .) or Mul(Mul(x, .), 0.5),
+ * each alone reading the one before; the index of the last node (the others but i in
+ * took[], *ntook of them), or -1. Computed as the exact GELU (4.7e-4 from the tanh form). */
+static long tanh_gelu(const fss_onnx_graph *g, size_t i, long took[8], int *ntook)
+{
+    const fss_onnx_node *n = &g->nodes[i];
+    const char *x = n->nin == 2 ? n->in[0] : "";
+    long pw = -1, half = -1;
+    if (!strcmp(n->op, "Pow") && scalar_of(g, n->in[1]) == 3.0)
+        pw = (long)i;
+    else if (!strcmp(n->op, "Mul") && other_scalar(g, n, x) == 0.5 && n->nout)
+        for (size_t j = i + 1; pw < 0 && j < g->nnodes; j++) /* the Pow of x after it */
+            if (!strcmp(g->nodes[j].op, "Pow") && g->nodes[j].nin == 2 && !strcmp(g->nodes[j].in[0], x) &&
+                scalar_of(g, g->nodes[j].in[1]) == 3.0)
+                pw = (long)j, half = (long)i;
+    if (pw < 0 || !g->nodes[pw].nout)
+        return -1;
+    long c[6];
+    const char *prev = g->nodes[pw].out[0];
+    static const char *const ops[6] = {"Mul", "Add", "Mul", "Tanh", "Add", "Mul"};
+    for (int k = 0; k < 6; k++) { /* the chain after the Pow */
+        c[k] = sole_reader(g, prev);
+        const fss_onnx_node *m = c[k] >= 0 ? &g->nodes[c[k]] : NULL;
+        if (!m || strcmp(m->op, ops[k]) || !m->nout)
+            return -1;
+        const double v = k == 3 || k == 5 ? 0 : k == 1 ? (pair_of(m, x, prev) ? 0 : NAN) : other_scalar(g, m, prev);
+        if (k == 0 ? fabs(v - 0.044715) > 1e-6 : k == 2 ? fabs(v - 0.7978845608) > 1e-6 : k == 4 ? v != 1.0 : isnan(v))
+            return -1;
+        prev = m->out[0];
+    }
+    const fss_onnx_node *f = &g->nodes[c[5]];
+    const char *u = g->nodes[c[4]].out[0];
+    long last = c[5];
+    if (half < 0) /* entered at the Pow: the Mul(x, 0.5) the last Mul reads, if it is that form */
+        for (size_t j = 0; half < 0 && j < g->nnodes; j++)
+            if (!strcmp(g->nodes[j].op, "Mul") && g->nodes[j].nout && other_scalar(g, &g->nodes[j], x) == 0.5 &&
+                pair_of(f, g->nodes[j].out[0], u))
+                half = (long)j;
+    if (half >= 0 ? !pair_of(f, g->nodes[half].out[0], u) || sole_reader(g, g->nodes[half].out[0]) != c[5]
+                  : !pair_of(f, x, u) || (last = sole_reader(g, f->out[0])) < 0 || strcmp(g->nodes[last].op, "Mul") ||
+                        other_scalar(g, &g->nodes[last], f->out[0]) != 0.5 || !g->nodes[last].nout)
+        return -1;
+    *ntook = 0;
+    const long all[9] = {pw, c[0], c[1], c[2], c[3], c[4], c[5], half >= 0 ? half : last, -1};
+    for (int k = 0; k < 8; k++)
+        if (all[k] != (long)i)
+            took[(*ntook)++] = all[k];
+    return last;
+}
+
 static size_t readers(const fss_onnx_graph *g, const char *name)
 {
     size_t k = 0, top = 0, cap = 16;
@@ -324,6 +378,106 @@ static int ints_of(const lower *L, const char *name, ints *out)
     return 1;
 }
 
+/* A constant: one a mask's arithmetic computed (const_node), or the graph's (fss_onnx_init). */
+static const fss_onnx_tensor *const_of(const lower *L, const char *name)
+{
+    for (size_t i = L->nconsts; i-- > 0;)
+        if (!strcmp(L->consts[i].name, name))
+            return &L->consts[i];
+    return *name ? fss_onnx_init(L->g, name) : NULL;
+}
+
+/* Element j of constant t (a float's value, a bool's 0 or 1) broadcast to count elements
+ * (t of one element, or of count); NAN without values. */
+static double const_at(const fss_onnx_tensor *t, size_t j)
+{
+    const size_t k = t->count == 1 ? 0 : j;
+    return t->f ? (double)t->f[k] : t->i && t->dtype == FSS_ONNX_BOOL ? (double)t->i[k] : NAN;
+}
+
+/* The attention mask's arithmetic on constants, as torch.export writes a causal mask:
+ * Expand (a scalar to a shape), ConstantOfShape, Trilu, Equal and Where of constants (a
+ * scalar or of one shape), into L->consts (at most FSS_ONNX_MAX_MASK elements: a mask of
+ * 1024 x 1024). 1: done; 0: not such a node (an input is a value, or another op); -1: such
+ * a node this version cannot compute. */
+#define FSS_ONNX_MAX_MASK ((size_t)1 << 20)
+static int const_node(lower *L, const fss_onnx_node *n)
+{
+    const char *op = n->op;
+    const int expand = !strcmp(op, "Expand"), cos = !strcmp(op, "ConstantOfShape"), tri = !strcmp(op, "Trilu"),
+              eq = !strcmp(op, "Equal"), wh = !strcmp(op, "Where");
+    if (!(expand || cos || tri || eq || wh) || !n->nout || !*n->out[0])
+        return 0;
+    for (size_t i = 0; i < n->nin; i++)
+        if (*n->in[i] && value_of(L, n->in[i]) >= 0)
+            return 0;
+    fss_onnx_tensor r;
+    memset(&r, 0, sizeof r);
+    r.dtype = eq ? FSS_ONNX_BOOL : FSS_ONNX_FLOAT;
+    const fss_onnx_tensor *a = n->nin && !cos ? const_of(L, n->in[0]) : NULL;
+    const fss_onnx_tensor *b = n->nin > 1 && !expand && !tri ? const_of(L, n->in[1]) : NULL;
+    const fss_onnx_tensor *c = n->nin > 2 ? const_of(L, n->in[2]) : NULL;
+    const fss_onnx_tensor *shape_of_r = wh ? (a && a->count > 1 ? a : b && b->count > 1 ? b : c) : a;
+    if (expand || cos) { /* the shape from shape arithmetic */
+        ints sh = {0};
+        const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL;
+        if (!ints_of(L, n->in[expand ? 1 : 0], &sh) || sh.scalar || sh.n < 1 || sh.n > 4 ||
+            (expand && (!a || a->count != 1 || isnan(const_at(a, 0)))) ||
+            (va && (va->type != FSS_ONNX_ATTR_TENSOR || !va->t || va->t->count != 1 || !va->t->f)))
+            return -1;
+        r.ndim = (int)sh.n, r.count = 1;
+        for (size_t d = 0; d < sh.n; d++) {
+            if (sh.v[d] < 1 || (size_t)sh.v[d] > FSS_ONNX_MAX_MASK || r.count * (size_t)sh.v[d] > FSS_ONNX_MAX_MASK)
+                return -1;
+            r.dims[d] = sh.v[d], r.count *= (size_t)sh.v[d];
+        }
+    } else {
+        if (!a || (!eq && !tri && (!b || !c)) || (eq && !b) || !shape_of_r || shape_of_r->count > FSS_ONNX_MAX_MASK ||
+            (tri && a->ndim < 2))
+            return -1;
+        r.ndim = shape_of_r->ndim, r.count = shape_of_r->count;
+        memcpy(r.dims, shape_of_r->dims, sizeof r.dims);
+        const fss_onnx_tensor *all[3] = {a, b, c};
+        for (int k = 0; k < 3; k++) /* each a scalar or of the result's shape, with values */
+            if (all[k] && ((all[k]->count != 1 && (all[k]->count != r.count || all[k]->ndim != r.ndim ||
+                                                   memcmp(all[k]->dims, r.dims, sizeof r.dims))) ||
+                           isnan(const_at(all[k], 0))))
+                return -1;
+    }
+    ints kk = {0}; /* Trilu's diagonal: its second input, or 0 */
+    if (tri && n->nin > 1 && *n->in[1] && (!ints_of(L, n->in[1], &kk) || kk.n != 1))
+        return -1;
+    const int64_t upper = attr_int(n, "upper", 1), diag = kk.n ? kk.v[0] : 0;
+    const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL;
+    const double fill = expand ? const_at(a, 0) : va ? (double)va->t->f[0] : 0;
+    const size_t cols = r.ndim ? (size_t)r.dims[r.ndim - 1] : 1, rows = r.ndim > 1 ? (size_t)r.dims[r.ndim - 2] : 1;
+    r.name = (char *)n->out[0]; /* the node's (not freed with the values) */
+    if (eq)
+        r.i = (int64_t *)malloc(r.count * sizeof *r.i);
+    else
+        r.f = (float *)malloc(r.count * sizeof *r.f);
+    if (!r.i && !r.f)
+        return -1;
+    for (size_t j = 0; j < r.count; j++) {
+        double v;
+        if (expand || cos)
+            v = fill;
+        else if (tri) { /* the lower (upper 0) or upper triangle from diagonal diag kept */
+            const int64_t rr = (int64_t)(j / cols % rows), cc = (int64_t)(j % cols);
+            v = (upper ? cc - rr >= diag : cc - rr <= diag) ? const_at(a, j) : 0;
+        } else if (eq)
+            v = const_at(a, j) == const_at(b, j);
+        else
+            v = const_at(a, j) != 0 ? const_at(b, j) : const_at(c, j);
+        if (eq)
+            r.i[j] = v != 0;
+        else
+            r.f[j] = (float)v;
+    }
+    L->consts[L->nconsts++] = r;
+    return 1;
+}
+
 /* Python's floor division and modulo (ONNX Mod with fmod 0); b != 0, no overflow. */
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -413,6 +567,53 @@ static int int_node(lower *L, const fss_onnx_node *n)
     return 1;
 }
 
+/* A mask the graph puts on attention's scores before their Softmax, the causal one: node n
+ * is Add(x, C), C a float constant of 0 where column <= row and -1e4 or less (-inf) above
+ * ([t, t], [1, t, t] or [1, 1, t, t] over x's last two axes, t x t); or Where(cond, x, F)
+ * or Where(cond, F, x), cond a bool constant of those shapes true where x is kept, F a
+ * float scalar of -1e4 or less; and a Softmax over the last axis alone reads its output.
+ * The Softmax's node index, x in *x; -1 when n is no such mask. A dealer reads no float
+ * constant's values (fss_onnx_read without them): it takes an Add's C of that shape for the
+ * causal mask, and party 0 and the clear run, which read C, refuse one of other values (the
+ * graph would lower to another plan). */
+static long causal_mask(const lower *L, const fss_onnx_node *n, int *x, const char **why)
+{
+    const fss_onnx_graph *g = L->g;
+    const int add = !strcmp(n->op, "Add"), where = !strcmp(n->op, "Where");
+    *why = NULL;
+    if ((!add && !where) || n->nin != (size_t)(add ? 2 : 3) || !n->nout)
+        return -1;
+    const int first = add ? 0 : 1, xi = value_of(L, n->in[first]) >= 0 ? first : first + 1; /* x's input */
+    const fss_onnx_tensor *c = const_of(L, add ? n->in[1 - xi] : n->in[0]), *ft = where ? const_of(L, n->in[xi == 1 ? 2 : 1]) : NULL;
+    const double fill = ft && ft->count == 1 && ft->f ? (double)ft->f[0] : 0;
+    *x = value_of(L, n->in[xi]);
+    const long sm = sole_reader(g, n->out[0]);
+    if (*x < 0 || !c || sm < 0 || strcmp(g->nodes[sm].op, "Softmax") || (add && c->dtype != FSS_ONNX_FLOAT) ||
+        (where && (c->dtype != FSS_ONNX_BOOL || !(fill <= -1e4))))
+        return -1;
+    int nd = 0;
+    size_t sh[4];
+    shape_of(L->p, *x, &nd, sh);
+    const size_t t = sh[nd - 1];
+    int dims_ok = nd >= 2 && sh[nd - 2] == t && c->ndim >= 2 && c->ndim <= nd && (size_t)c->count == t * t;
+    for (int d = 0; dims_ok && d < c->ndim; d++)
+        dims_ok = c->dims[d] == (d < c->ndim - 2 ? 1 : (int64_t)t);
+    const int64_t axis = attr_int(&g->nodes[sm], "axis", g->opset < 13 ? 1 : -1);
+    if (!dims_ok || (axis != -1 && axis != nd - 1))
+        return -1;
+    const int keep_true = xi == 1; /* Where(cond, x, F): x where cond */
+    for (size_t r = 0; r < t && (c->f || c->i); r++)
+        for (size_t k = 0; k < t; k++) {
+            const int kept = c->f ? c->f[r * t + k] == 0.0f : (c->i[r * t + k] != 0) == keep_true;
+            const int masked = c->f ? c->f[r * t + k] <= -1e4f : !kept;
+            if ((k <= r) != kept || (k > r) != masked) {
+                *why = "a mask on the scores other than the causal one";
+                return -2;
+            }
+        }
+    return sm;
+}
+
 static fss_status lower_node(lower *L, const fss_onnx_node *n)
 {
     fss_onnx_plan *p = L->p;
@@ -420,10 +621,11 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     const size_t index = (size_t)(n - L->g->nodes);
     if (!strcmp(op, "Constant") || (!strcmp(op, "Identity") && n->nout && fss_onnx_init(L->g, n->out[0])))
         return FSS_OK; /* a constant, or another name of one: fss_onnx_init finds it by either name */
-    const int shape_math = int_node(L, n);
-    if (shape_math)
-        return shape_math > 0 ? FSS_OK
-                              : REFUSE("node '%s' (%s): shape arithmetic this version cannot follow", nm, op);
+    const int shape_math = int_node(L, n), mask_math = shape_math ? 0 : const_node(L, n);
+    if (shape_math || mask_math)
+        return shape_math > 0 || mask_math > 0 ? FSS_OK
+                                               : REFUSE("node '%s' (%s): arithmetic on constants (shapes, an "
+                                                        "attention mask) this version cannot follow", nm, op);
     fss_onnx_node sw;
     char *swin[2];
     if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->nin == 2 && value_of(L, n->in[0]) < 0 &&
@@ -439,8 +641,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     snprintf(st.name, sizeof st.name, "%s", nm);
     if (!n->nout || !*n->out[0])
         return REFUSE("node '%s' (%s) has no output", nm, op);
-    int nd;
-    size_t sh[4];
+    int nd = 0;
+    size_t sh[4] = {0, 0, 0, 0};
     if (x >= 0)
         shape_of(p, x, &nd, sh);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
@@ -469,11 +671,77 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         name_value(L, n->out[0], x);
         return FSS_OK;
     }
+    const char *why = NULL;
+    int mx = -1;
+    const long causal = causal_mask(L, n, &mx, &why);
+    if (causal == -2)
+        return REFUSE("node '%s' (%s): %s (the causal mask only)", nm, op, why);
+    if (causal >= 0) { /* the mask and its Softmax: one causal softmax step, named by the Softmax */
+        shape_of(p, mx, &nd, sh);
+        st.op = FSS_ONNX_OP_SOFTMAX, st.a = mx, st.trans_b = 1, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        snprintf(st.name, sizeof st.name, "%s", *L->g->nodes[causal].name ? L->g->nodes[causal].name : nm);
+        L->done[causal] = 1;
+        return push_step(L, &L->g->nodes[causal], &st, 1);
+    }
     if (x < 0)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
-    long took[4] = {-1, -1, -1, -1};
-    const long gelu_end = erf_gelu(L->g, index, took);
+    if (!strcmp(op, "Split") || !strcmp(op, "Slice")) { /* wires cut along one axis */
+        const int split = op[1] == 'p';
+        int64_t axis = split ? attr_int(n, "axis", 0) : 0, start = 0;
+        int64_t sizes[64];
+        size_t parts = split ? n->nout : 1;
+        ints v = {0}, e = {0}, ax = {0}, stp = {0};
+        int ok = parts >= 1 && parts <= 64;
+        if (split) { /* sizes: the 'split' input (opset 13 on) or attribute, or equal parts */
+            const fss_onnx_attr *sa = fss_onnx_attr_of(n, "split");
+            const int have = n->nin > 1 && *n->in[1] ? ints_of(L, n->in[1], &v) && !v.scalar
+                           : sa && sa->type == FSS_ONNX_ATTR_INTS && sa->n <= FSS_ONNX_MAX_INTS;
+            if (sa && !(n->nin > 1 && *n->in[1]) && have)
+                v.n = sa->n, memcpy(v.v, sa->ints, sa->n * sizeof *sa->ints);
+            axis = axis < 0 ? axis + nd : axis;
+            ok = ok && axis >= 0 && axis < nd && (!have || v.n == parts) && (have || (n->nin < 2 || !*n->in[1]));
+            const int64_t len = ok ? (int64_t)sh[axis] : 0, each = (len + (int64_t)parts - 1) / (int64_t)parts;
+            for (size_t j = 0; ok && j < parts; j++) /* ONNX 18: equal parts, the last smaller */
+                sizes[j] = have ? v.v[j] : (j + 1 < parts ? each : len - each * (int64_t)(parts - 1));
+        } else { /* Slice(x, starts, ends[, axes[, steps]]) of one axis, step 1 */
+            ok = n->nin >= 3 && ints_of(L, n->in[1], &v) && ints_of(L, n->in[2], &e) && v.n == 1 && e.n == 1 &&
+                 (n->nin < 4 || !*n->in[3] || (ints_of(L, n->in[3], &ax) && ax.n == 1)) &&
+                 (n->nin < 5 || !*n->in[4] || (ints_of(L, n->in[4], &stp) && stp.n == 1 && stp.v[0] == 1));
+            axis = ok && ax.n ? ax.v[0] : 0;
+            axis = axis < 0 ? axis + nd : axis;
+            ok = ok && axis >= 0 && axis < nd;
+            if (ok) {
+                const int64_t len = (int64_t)sh[axis];
+                int64_t lo = v.v[0] < 0 ? v.v[0] + len : v.v[0], hi = e.v[0] < 0 ? e.v[0] + len : e.v[0];
+                lo = lo < 0 ? 0 : lo > len ? len : lo, hi = hi < 0 ? 0 : hi > len ? len : hi;
+                start = lo, sizes[0] = hi - lo;
+            }
+        }
+        for (size_t j = 0, at = (size_t)start; ok && j < parts; at += (size_t)sizes[j], j++) {
+            ok = sizes[j] >= 1 && at + (size_t)sizes[j] <= sh[axis] && j < n->nout && *n->out[j];
+            if (!ok)
+                break;
+            st.op = FSS_ONNX_OP_SLICE, st.axis = (int)axis, st.cin = at, st.ndim = nd;
+            memcpy(st.shape, sh, sizeof sh);
+            st.shape[axis] = (size_t)sizes[j];
+            fss_status ps = push_step(L, n, &st, 0);
+            if (ps != FSS_OK)
+                return ps;
+            L->step_out[p->nsteps - 1] = n->out[j];
+            name_value(L, n->out[j], (int)p->nsteps);
+        }
+        if (!ok)
+            return REFUSE("node '%s' (%s): this version cuts one axis into parts from constants (sizes of at least "
+                          "1, within the axis; Slice: one axis, step 1)", nm, op);
+        return FSS_OK;
+    }
+    long took[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    int ntook = 4;
+    long gelu_end = erf_gelu(L->g, index, took);
+    if (gelu_end < 0)
+        gelu_end = tanh_gelu(L->g, index, took, &ntook);
     if (gelu_end >= 0 || !strcmp(op, "Gelu")) { /* opset 20's, or PyTorch's Erf pattern before it */
         const fss_onnx_attr *ap = fss_onnx_attr_of(n, "approximate");
         if (ap && ap->s && strcmp(ap->s, "none") && strcmp(ap->s, "tanh"))
@@ -481,7 +749,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_GELU, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
         if (gelu_end >= 0) { /* the nodes taken in; the last one's output is the step's */
-            for (int j = 0; j < 4; j++) /* only the pattern's: a node between them in order still runs */
+            for (int j = 0; j < ntook; j++) /* only the pattern's: a node between them in order still runs */
                 L->done[took[j]] = 1;
             const fss_onnx_node *last = &L->g->nodes[gelu_end];
             fss_status ps = push_step(L, last, &st, 1);
@@ -765,13 +1033,13 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         }
         if (ok && infer >= 0 && (ok = total % known == 0)) /* the rest */
             st.shape[infer] = total / known, known = total;
-        if (!ok || known != total || st.shape[0] != sh[0])
-            return REFUSE("node '%s' (Reshape): to a shape of 2 to 4 dimensions from an int64 constant, of as many "
-                          "elements, with the batch first", nm);
+        if (!ok || known != total)
+            return REFUSE("node '%s' (Reshape): to a shape of 2 to 4 dimensions from an int64 constant (or shape "
+                          "arithmetic), of as many elements", nm);
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = (int)t.n;
     } else if (!strcmp(op, "Transpose")) { /* a permutation of the wires, the batch's axis first */
         const fss_onnx_attr *pa = fss_onnx_attr_of(n, "perm");
-        int seen = 0, ok = pa && pa->type == FSS_ONNX_ATTR_INTS && (int)pa->n == nd && pa->ints[0] == 0;
+        int seen = 0, ok = pa && pa->type == FSS_ONNX_ATTR_INTS && (int)pa->n == nd;
         for (int d = 0; ok && d < nd; d++) {
             ok = pa->ints[d] >= 0 && pa->ints[d] < nd && !(seen & (1 << pa->ints[d]));
             seen |= ok ? 1 << pa->ints[d] : 0;
@@ -779,7 +1047,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             st.shape[d] = ok ? sh[pa->ints[d]] : 0;
         }
         if (!ok)
-            return REFUSE("node '%s' (Transpose): a perm of the value's axes that keeps the batch's first", nm);
+            return REFUSE("node '%s' (Transpose): a perm of the value's axes", nm);
         st.op = FSS_ONNX_OP_TRANSPOSE, st.ndim = nd;
     } else {
         return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul (by a weight, or of "
@@ -821,9 +1089,12 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0};
-    for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++)
-        L.cap += g->nodes[i].nin > 1 ? g->nodes[i].nin : 2; /* a padded pool, a ReduceMean to [b, c]: two */
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0, NULL, 0};
+    for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++) { /* a padded pool, a ReduceMean to
+                                                                            * [b, c]: two; a Split: one an output */
+        const size_t most = g->nodes[i].nin > g->nodes[i].nout ? g->nodes[i].nin : g->nodes[i].nout;
+        L.cap += most > 2 ? most : 2;
+    }
     L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
     p->steps = (fss_onnx_step *)calloc(L.cap, sizeof *p->steps);
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
@@ -832,7 +1103,8 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
     L.step_out = (const char **)calloc(L.cap, sizeof *L.step_out);
     L.done = (unsigned char *)calloc(g->nnodes + 1, 1);
     L.ints = (ints *)calloc(g->nnodes + 1, sizeof *L.ints);
-    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out && L.done && L.ints
+    L.consts = (fss_onnx_tensor *)calloc(g->nnodes + 1, sizeof *L.consts);
+    fss_status s = p->steps && p->weights && L.names && L.ids && L.step_out && L.done && L.ints && L.consts
                        ? FSS_OK
                        : fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
     if (s == FSS_OK)
@@ -844,7 +1116,9 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
         s = fss_errorf(err, err_len, FSS_E_FORMAT, "the output '%s' is the input itself", g->outputs[0].name);
     if (s == FSS_OK)
         s = fss_onnx_plan_check(p, err, err_len);
-    free(L.names), free(L.ids), free(L.step_out), free(L.done), free(L.ints);
+    for (size_t i = 0; i < L.nconsts; i++)
+        free(L.consts[i].f), free(L.consts[i].i);
+    free(L.names), free(L.ids), free(L.step_out), free(L.done), free(L.ints), free(L.consts);
     if (s != FSS_OK)
         fss_onnx_plan_free(p);
     return s;
@@ -880,11 +1154,12 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
     for (size_t i = 0; ok && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
         int nd = 0;
-        size_t sh[4] = {0, 0, 0, 0}, want[4] = {B, 0, 0, 0};
+        size_t sh[4] = {0, 0, 0, 0}, want[4] = {0, 0, 0, 0}; /* the output's shape, from the inputs' */
         int wnd = 0;
-        ok = st->a >= 0 && st->a <= (int)i && count_of(st->ndim, st->shape) && st->shape[0] == B;
+        ok = st->a >= 0 && st->a <= (int)i && count_of(st->ndim, st->shape);
         if (ok)
             shape_of(p, st->a, &nd, sh);
+        want[0] = sh[0]; /* the steps that keep the first axis (the batch's, in the input) */
         const int bn = st->bn[0] >= 0;
         for (int j = 0; ok && j < 4; j++)
             ok = bn ? st->op == FSS_ONNX_OP_CONV && weight_ok(p, st->bn[j], st->cout) : st->bn[j] == -1;
@@ -893,7 +1168,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
                         st->op == FSS_ONNX_OP_MUL || st->op == FSS_ONNX_OP_BMM;
         for (int d = 0; ok && d < 4; d++) /* a perm only for a transpose, an axis only for a concat */
             ok = st->op == FSS_ONNX_OP_TRANSPOSE || !st->perm[d];
-        ok = ok && (st->op == FSS_ONNX_OP_CONCAT || !st->axis);
+        ok = ok && (st->op == FSS_ONNX_OP_CONCAT || st->op == FSS_ONNX_OP_SLICE || !st->axis);
         int nd2 = 0;
         size_t sh2[4] = {0, 0, 0, 0};
         ok = ok && (two ? st->b >= 0 && st->b <= (int)i : st->b == -1);
@@ -920,9 +1195,16 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             ok = nd >= 3 && nd2 == nd && !memcmp(sh, sh2, (size_t)(nd - 2) * sizeof *sh) && sh[nd - 1] == sh2[nd - 2];
             wnd = nd, memcpy(want, sh, sizeof want), want[nd - 1] = sh2[nd - 1];
             break;
+        case FSS_ONNX_OP_SLICE:
+            ok = st->axis >= 0 && st->axis < nd && st->shape[st->axis] >= 1 && st->cin <= sh[st->axis] &&
+                 st->shape[st->axis] <= sh[st->axis] - st->cin;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            if (ok)
+                want[st->axis] = st->shape[st->axis];
+            break;
         case FSS_ONNX_OP_TRANSPOSE: {
             int seen = 0;
-            ok = nd >= 2 && st->perm[0] == 0;
+            ok = nd >= 2;
             for (int d = 0; ok && d < 4; d++) {
                 ok = d < nd ? st->perm[d] >= 0 && st->perm[d] < nd && !(seen & (1 << st->perm[d])) : !st->perm[d];
                 seen |= ok && d < nd ? 1 << st->perm[d] : 0;
@@ -956,8 +1238,8 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
                  (st->bias < 0 || weight_ok(p, st->bias, sh[nd - 1])) && st->eps > 0 && st->eps < 1;
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
-        case FSS_ONNX_OP_SOFTMAX:
-            ok = nd >= 2 && sh[nd - 1] <= 65536;
+        case FSS_ONNX_OP_SOFTMAX: /* causal (trans_b): over square last two axes */
+            ok = nd >= 2 && sh[nd - 1] <= 65536 && (st->trans_b == 0 || (st->trans_b == 1 && sh[nd - 2] == sh[nd - 1]));
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_CLIP:
@@ -1004,7 +1286,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         case FSS_ONNX_OP_RESHAPE: /* as many elements, the batch first */
             ok = st->ndim >= 2 && st->ndim <= 4 && count_of(st->ndim, st->shape) == count_of(nd, sh);
             wnd = st->ndim;
-            for (int d = 1; ok && d < st->ndim; d++)
+            for (int d = 0; ok && d < st->ndim; d++)
                 want[d] = st->shape[d];
             break;
         default:
@@ -1171,7 +1453,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_BMM && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_SLICE && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && s->ndim >= 2 && s->ndim <= 4;
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -1346,6 +1628,7 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_MAXPOOL:
         case FSS_ONNX_OP_RESHAPE:
         case FSS_ONNX_OP_TRANSPOSE:
+        case FSS_ONNX_OP_SLICE:
         case FSS_ONNX_OP_PAD:
             o = a;
             break;
@@ -1605,8 +1888,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         val xc = *x;
         int copied = 0;
         if (x->last > (int)i + 1 && st->op != FSS_ONNX_OP_RELU && st->op != FSS_ONNX_OP_MAXPOOL &&
-            st->op != FSS_ONNX_OP_RESHAPE && st->op != FSS_ONNX_OP_PAD &&
-            st->op != FSS_ONNX_OP_TRANSPOSE) { /* the steps that rescale or move their input */
+            st->op != FSS_ONNX_OP_RESHAPE && st->op != FSS_ONNX_OP_PAD && st->op != FSS_ONNX_OP_TRANSPOSE &&
+            st->op != FSS_ONNX_OP_SLICE) { /* the steps that rescale or move their input */
             memset(&xc.t, 0, sizeof xc.t);
             if ((s = fss_tensor_init(&xc.t, x->t.ndim, x->t.shape, x->t.bits, x->t.scale)) != FSS_OK)
                 break;
@@ -1617,7 +1900,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         case FSS_ONNX_OP_CONV: {
             const size_t kw = (st->k - 1) / st->dil + 1; /* the initializer's taps */
             const size_t ws[4] = {st->cout, st->cin / st->groups, kw, kw}, bs[1] = {st->cout};
-            fss_conv2d_params cv = {p->batch, st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
+            fss_conv2d_params cv = {xc.t.shape[0], st->cin, xc.t.shape[2], xc.t.shape[3], st->cout, st->k, st->k, st->stride, st->pad};
             if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_tensor_view_next(&P, &poff, 4, ws, f, &w)) == FSS_OK &&
                 (s = widen(&w, st->cin, st->groups, st->dil)) == FSS_OK)
                 s = fss_gate_conv2d(ev, &xc.t, &w, &cv, &y->t);
@@ -1763,6 +2046,17 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             }
             y->nonneg = xc.nonneg;
             break;
+        case FSS_ONNX_OP_SLICE: /* the wires of entries cin .. cin + len of the axis */
+            if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
+                size_t outer = 1, inner = 1;
+                for (int d = 0; d < st->ndim; d++)
+                    d < st->axis ? (outer *= st->shape[d]) : d > st->axis ? (inner *= st->shape[d]) : 0;
+                const size_t from = xc.t.shape[st->axis] * inner, len = st->shape[st->axis] * inner;
+                for (size_t o = 0; o < outer; o++)
+                    memcpy(y->t.v + o * len, xc.t.v + o * from + st->cin * inner, len * 8);
+            }
+            y->nonneg = xc.nonneg;
+            break;
         case FSS_ONNX_OP_BMM: { /* both at f; [B][m][k] times [B][k][n], B the leading axes' product; at 2f */
             val yb;
             if ((s = copy_of(&V[st->b], &yb)) == FSS_OK) {
@@ -1816,7 +2110,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         }
         case FSS_ONNX_OP_SOFTMAX:
             if ((s = rescale(ev, f, &xc)) == FSS_OK)
-                s = fss_gate_softmax(ev, &xc.t, 0, &y->t);
+                s = fss_gate_softmax(ev, &xc.t, st->trans_b, &y->t);
             y->nonneg = 1;
             break;
         case FSS_ONNX_OP_CLIP: { /* relu(x) - relu(x - max) */

@@ -83,10 +83,13 @@ done
 # TorchScript one, a dynamic batch, BatchNormalization folded by the exporter, Constant
 # nodes and Identity of initializers; t-block is a BERT encoder block over [batch, seq, 32]
 # (the heads split by Reshape and Transpose from shape arithmetic, Q K^T and softmax(.) V
-# as products of two values, LayerNormalization over the last axis): within 4e-3 of
-# onnxruntime, and secure == clear
+# as products of two values, LayerNormalization over the last axis); t-causal and
+# t-causal-sdpa GPT blocks (Split, a causal mask as Where of a bool constant, or as an Add
+# of the 0 / -inf constant that Expand, Trilu, Equal and Where make: a causal softmax);
+# t-gpt2 Hugging Face's GPT-2 blocks (Gemm over [batch seq, d], gelu_new's tanh form): within
+# 4e-3 of onnxruntime, and secure == clear
 d=$src/onnx/models
-for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8; do
+for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8 t-causal:50 t-causal-sdpa:50 t-gpt2:50; do
     IFS=: read -r m bits extra <<<"$mb"
     extra=${extra/:/ }
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
@@ -136,7 +139,8 @@ pair --keys "$work/ktl/p0.bin" --onnx "$d/t-lenet.onnx" --quiet --timeout 30 -- 
     --keys "$work/ktl/p1.bin" --input "$x" --output "$work/tls.npy" --quiet --timeout 30 &&
     cmp -s "$work/tls.npy" "$work/lenet.npy" && ok || { bad "the secure torch-exported LeNet differs"; cat "$work/log1"; }
 # nodes this version cannot run: refused with the node named, nothing written
-for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgceil:"'/ap/AveragePool' (AveragePool): a square window, equal strides, symmetric pads, no ceil mode"; do
+for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgceil:"'/ap/AveragePool' (AveragePool): a square window, equal strides, symmetric pads, no ceil mode" \
+    maskup:"'/Where' (Where): a mask on the scores other than the causal one"; do
     "$dealer" --onnx "$src/onnx/models/${m%%:*}.onnx" --out "$work/r-${m%%:*}" >"$work/log" 2>&1
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }

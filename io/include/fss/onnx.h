@@ -8,7 +8,7 @@
  *   - every node input is a graph input, an initializer or an output of an EARLIER node
  *     (ONNX asks for nodes in topological order; a graph out of order or with a cycle is
  *     refused), no name is produced twice, every graph output is produced;
- *   - initializers are float32 or int64 (raw_data little-endian, or the typed fields), with
+ *   - initializers are float32, int64 or bool (raw_data little-endian, or the typed fields), with
  *     0 to FSS_ONNX_MAX_DIMS dimensions, at most FSS_ONNX_MAX_ELEMENTS elements, and as
  *     many values as their dimensions say; external data is refused;
  *   - the graph's inputs that are not initializers are float32 tensors of known rank, each
@@ -39,7 +39,9 @@ typedef enum fss_onnx_attr_type {
     FSS_ONNX_ATTR_INTS = 7,
 } fss_onnx_attr_type;
 
-typedef enum fss_onnx_dtype { FSS_ONNX_FLOAT = 1, FSS_ONNX_INT64 = 7 } fss_onnx_dtype;
+/* bool tensors (a causal mask's) are read into i as 0 and 1, at most FSS_ONNX_MAX_BOOLS */
+typedef enum fss_onnx_dtype { FSS_ONNX_FLOAT = 1, FSS_ONNX_INT64 = 7, FSS_ONNX_BOOL = 9 } fss_onnx_dtype;
+#define FSS_ONNX_MAX_BOOLS ((size_t)1 << 24)
 
 /* A tensor: an initializer, or a tensor attribute (Constant's value). */
 typedef struct fss_onnx_tensor {

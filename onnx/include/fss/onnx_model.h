@@ -75,6 +75,7 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_HARDSIGMOID, /* clip(eps x + eps2, 0, 1); trans_b 1: times x (HardSwish) */
     FSS_ONNX_OP_TRANSPOSE, /* axes permuted by perm (the batch's kept first) */
     FSS_ONNX_OP_BMM,     /* two values: a [.., m, k] times b [.., k, n], a product per leading index */
+    FSS_ONNX_OP_SLICE,   /* shape[axis] entries of axis from cin on (Split's outputs, Slice) */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -87,11 +88,12 @@ typedef struct fss_onnx_step {
     size_t dil;             /* CONV: the taps' spacing (1: none; k is the widened kernel); 0 elsewhere */
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
     int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub); AVGPOOL: pad is
-                             * its input's border of zeros not counted (ONNX's count_include_pad 0) */
+                             * its input's border of zeros not counted (ONNX's count_include_pad 0);
+                             * SOFTMAX: causal (a mask the graph applied before it) */
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
     float eps, eps2;        /* constants: a Clip's max, a factor, a slope; HardSigmoid's alpha and beta */
     int perm[4];            /* TRANSPOSE: output axis d is input axis perm[d] (0 elsewhere) */
-    int axis;               /* CONCAT: the axis joined (1 .. ndim - 1; 0 elsewhere) */
+    int axis;               /* CONCAT: the axis joined (1 .. ndim - 1); SLICE: the axis cut (0 elsewhere) */
     char name[64];          /* the node's, for messages and progress */
 } fss_onnx_step;
 
