@@ -5,9 +5,10 @@
  * batch (and sequence length), and the weights the steps take (initializers by name, with
  * their dimensions). The plan's text (fss_onnx_plan_text) is what the dealer writes into
  * the key files (fss_family.plan): a party 1 with no model file runs it; a party 0 lowers
- * its own file and must get the same text. Values have 2 to 4 dimensions, the batch's
- * first; the input is [batch, features], [batch, seq, features] (seq may be left open:
- * fss_onnx_lower's seq fixes it) or [batch, c, h, w]. The ops of this version:
+ * its own file and must get the same text. Values have 2 to 4 dimensions; the input is
+ * [batch, features], [batch, seq, features] (seq may be left open: fss_onnx_lower's seq
+ * fixes it) or [batch, c, h, w], and later values need not keep the batch first (a Reshape
+ * to [batch seq, d] for a Gemm). The ops of this version:
  *   - Conv (groups, depthwise and dilated too, square kernels, equal strides and symmetric
  *     pads; a BatchNormalization right after it folded in); Gemm (alpha = beta = 1,
  *     transA 0, a weight initializer, transB 0 or 1, a 1-d bias); MatMul by a 2-d
@@ -21,10 +22,14 @@
  *   - Relu, LeakyRelu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh twice
  *     that), Clip to [0, max] (ReLU6), HardSigmoid and HardSwish (alpha x + beta at 2f,
  *     shifted to f, relu(t) - relu(t - 1); HardSwish x times it), Gelu (opset 20's, and
- *     PyTorch's Div, Erf, Add, Mul, Mul for it in either exporter's order: one step;
- *     approximate="tanh" computed as the exact GELU, 4.7e-4 from it at most);
- *   - Softmax over the last axis (fss_gate_softmax); LayerNormalization over the last axis
- *     of a 2-d or 3-d value;
+ *     PyTorch's Div, Erf, Add, Mul, Mul for it in either exporter's order, and GPT-2's
+ *     tanh form as Pow, Mul, Add, Mul, Tanh, Add, Mul, Mul: one step; approximate="tanh"
+ *     and the tanh form computed as the exact GELU, 4.7e-4 from it at most);
+ *   - Softmax over the last axis (fss_gate_softmax), causal where the graph masks the scores
+ *     before it with the causal mask (an Add of a 0 / -inf constant, or a Where of a bool
+ *     constant and -inf: one causal softmax step; the mask may come from Expand,
+ *     ConstantOfShape, Trilu, Equal and Where of constants, followed at lowering; any other
+ *     mask is refused); LayerNormalization over the last axis of a 2-d or 3-d value;
  *   - MaxPool and AveragePool (square windows; an AveragePool's padding a Pad step then the
  *     pool, counted (PyTorch's) or not (ONNX's default: the average times k^2 / cells, a
  *     public factor an output position, at 2f)), GlobalAveragePool, ReduceMean over h and w (a global average
@@ -32,8 +37,9 @@
  *   - wires moved at no cost: Flatten (axis 1), Reshape (to 2 to 4 dimensions, the batch
  *     first, from a constant target or one that shape arithmetic makes: Shape, Gather,
  *     Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div and Mod of small int64
- *     tensors, all followed at lowering), Transpose (the batch's axis kept first), Concat
- *     along any axis after the batch's (of k values: k - 1 steps), Identity, Dropout,
+ *     tensors, all followed at lowering), Transpose, Concat along any axis after the
+ *     first (of k values: k - 1 steps), Split and Slice (along one axis, from constants:
+ *     a step a part), Identity, Dropout,
  *     Constant (and an Identity of a constant, which the TorchScript exporter writes).
  * Others are refused with their node's name and op. Scalar constants (a Clip's bounds, a
  * Mul's factor, a LeakyRelu's slope) are the graph's structure: the plan carries them.
