@@ -33,7 +33,8 @@ float output:
 
     python onnx/export_torch.py [OUT_DIR]     (default onnx/models)
     python onnx/export_torch.py --fuzz-seeds tests/fuzz/corpus/onnx
-                                              (two tiny blocks, d 4: block and block-ts)
+                                              (tiny blocks, d 4: block, block-ts, causal,
+                                              causal-sdpa)
     python onnx/export_torch.py --bert-tiny-block OUT.onnx
                                               (one encoder block at bert-tiny's shapes, d 128,
                                               2 heads, 512 wide: for the dealer's dry run
@@ -205,12 +206,15 @@ def export(name, module, x, seq=False, dynamo=True, extra=()):
 def main():
     global OUT
     if len(sys.argv) > 2 and sys.argv[1] == "--fuzz-seeds":  # tiny blocks (d 4, 2 heads) for fuzz_onnx's corpus
-        for dyn, name in ((True, "block"), (False, "block-ts")):
-            kw = (dict(dynamic_shapes={"x": {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}},
+        for dyn, name, module in ((True, "block", Block(4, 2, 8)), (False, "block-ts", Block(4, 2, 8)),
+                                  (True, "causal", Causal(False, 4, 2, 8)), (True, "causal-sdpa", Causal(True, 4, 2, 8))):
+            seq = name.startswith("block")  # a causal mask is a constant of a fixed length
+            kw = (dict(dynamic_shapes={"x": {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")} if seq else
+                                            {0: torch.export.Dim("batch")}},
                        external_data=False, verbose=False) if dyn else
                   dict(dynamic_axes={"x": {0: "batch", 1: "seq"}}, opset_version=17))
             path = os.path.join(sys.argv[2], name)
-            torch.onnx.export(Block(4, 2, 8).eval(), (torch.zeros(2, 3, 4),), path, dynamo=dyn, input_names=["x"],
+            torch.onnx.export(module.eval(), (torch.zeros(2, 3, 4),), path, dynamo=dyn, input_names=["x"],
                               output_names=["y"], **kw)
             m = onnx.load(path)  # the graph only: no doc strings, metadata or inferred shapes (seeds under 8 kB)
             del m.metadata_props[:], m.graph.value_info[:]
