@@ -26,7 +26,7 @@ typedef struct lower {
     struct ints *ints;   /* the integer tensors shape arithmetic computes (a node's output each) */
     size_t nints;
     fss_onnx_tensor *consts; /* the float and bool tensors a mask's arithmetic computes (const_node) */
-    size_t nconsts;
+    size_t nconsts, const_total; /* and their elements in all (at most FSS_ONNX_MAX_MASKS) */
 } lower;
 
 /* A small int64 tensor of the graph's shape arithmetic, known when lowering: a scalar or a
@@ -398,9 +398,10 @@ static double const_at(const fss_onnx_tensor *t, size_t j)
 /* The attention mask's arithmetic on constants, as torch.export writes a causal mask:
  * Expand (a scalar to a shape), ConstantOfShape, Trilu, Equal and Where of constants (a
  * scalar or of one shape), into L->consts (at most FSS_ONNX_MAX_MASK elements: a mask of
- * 1024 x 1024). 1: done; 0: not such a node (an input is a value, or another op); -1: such
+ * 1024 x 1024; FSS_ONNX_MAX_MASKS in all). 1: done; 0: not such a node (an input is a value, or another op); -1: such
  * a node this version cannot compute. */
 #define FSS_ONNX_MAX_MASK ((size_t)1 << 20)
+#define FSS_ONNX_MAX_MASKS ((size_t)1 << 24)
 static int const_node(lower *L, const fss_onnx_node *n)
 {
     const char *op = n->op;
@@ -451,6 +452,9 @@ static int const_node(lower *L, const fss_onnx_node *n)
     const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL;
     const double fill = expand ? const_at(a, 0) : va ? (double)va->t->f[0] : 0;
     const size_t cols = r.ndim ? (size_t)r.dims[r.ndim - 1] : 1, rows = r.ndim > 1 ? (size_t)r.dims[r.ndim - 2] : 1;
+    if (r.count > FSS_ONNX_MAX_MASKS - L->const_total)
+        return -1;
+    L->const_total += r.count;
     r.name = (char *)n->out[0]; /* the node's (not freed with the values) */
     if (eq)
         r.i = (int64_t *)malloc(r.count * sizeof *r.i);
@@ -1089,7 +1093,7 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0, NULL, 0};
+    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0, NULL, 0, 0};
     for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++) { /* a padded pool, a ReduceMean to
                                                                             * [b, c]: two; a Split: one an output */
         const size_t most = g->nodes[i].nin > g->nodes[i].nout ? g->nodes[i].nin : g->nodes[i].nout;
