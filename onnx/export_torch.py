@@ -27,6 +27,8 @@ float output:
               heads, seeded random weights) after its embeddings: the blocks and ln_f (Gemm on
               [batch seq, d], Split, the causal mask by Expand, Trilu, Equal and Where of
               constants, gelu_new as Pow, Mul, Add, Tanh)
+  t-gpt2-static  the same module exported with every dimension fixed: the exporter folds the
+              mask's Expand into a [6, 6] float constant (a dealer reads no values of it)
   t-lenet     fsskit's trained LeNet (cnn/lenet-fashion.safetensors) as a torch module,
               exported by torch.export's exporter: the tests hold it to the built-in lenet's
               bits
@@ -177,7 +179,7 @@ def load_safetensors(path):
             for k, v in header.items() if k != "__metadata__"}
 
 
-def export(name, module, x, seq=False, dynamo=True, extra=()):
+def export(name, module, x, seq=False, dynamo=True, extra=(), static=False):
     path = os.path.join(OUT, name + ".onnx")
     module.eval()
     if dynamo:
@@ -185,7 +187,7 @@ def export(name, module, x, seq=False, dynamo=True, extra=()):
         if seq:
             dims[1] = torch.export.Dim("seq")
         torch.onnx.export(module, (torch.from_numpy(x),), path, dynamo=True, input_names=["x"], output_names=["y"],
-                          dynamic_shapes={"x": dims}, external_data=False, verbose=False)
+                          dynamic_shapes=None if static else {"x": dims}, external_data=False, verbose=False)
     else:
         axes = {0: "batch", 1: "seq"} if seq else {0: "batch"}
         torch.onnx.export(module, (torch.from_numpy(x),), path, dynamo=False, input_names=["x"], output_names=["y"],
@@ -245,7 +247,9 @@ def main():
     xg = rng.normal(0, 1, (3, 6, 16)).astype(f32)  # a causal mask is a constant of the length: a fixed seq
     export("t-causal", Causal(False), xg)
     export("t-causal-sdpa", Causal(True), xg)
-    export("t-gpt2", Gpt2Blocks(), rng.normal(0, 1, (3, 6, 32)).astype(f32))
+    gpt2 = Gpt2Blocks()
+    export("t-gpt2", gpt2, rng.normal(0, 1, (3, 6, 32)).astype(f32))
+    export("t-gpt2-static", gpt2, rng.normal(0, 1, (3, 6, 32)).astype(f32), static=True)
     lenet = LeNet()
     lenet.load_state_dict(load_safetensors(os.path.join(HERE, "..", "cnn", "lenet-fashion.safetensors")))
     xl = np.load(os.path.join(HERE, "..", "cnn", "fashion-test-4.npy")).astype(f32)

@@ -30,6 +30,9 @@ and onnxruntime's float output for each (the tests' reference):
   avgceil    an AveragePool with ceil_mode: refused
   maskup     a Where that keeps the upper triangle of the scores before a Softmax (not the
              causal mask): refused
+  maskadd    an Add of a [4, 4] float constant before a Softmax that masks the diagonal: a
+             dealer (reading no float values) takes it for the causal mask, party 0 and the
+             clear run refuse it
   shapes     [batch, 6, 4] -> Reshape to [batch, 12, 2] by a target that shape arithmetic
              makes (Shape, Gather, Unsqueeze, Squeeze, Mul, Cast, Div, Sub, Concat),
              Transpose, Concat along the last axis, MatMul, Add -> [batch, 2, 3]
@@ -240,6 +243,11 @@ def main():
         helper.make_node("Softmax", ["m"], ["output"], name="/Softmax", axis=-1),
     ], [numpy_helper.from_array(np.triu(np.ones((4, 4), dtype=bool)).reshape(1, 1, 4, 4), "up"),
         numpy_helper.from_array(np.array(-np.inf, dtype=np.float32), "ninf")], [2, 4, 4], [2, 4, 4], out, run=False)
+    save("maskadd", [  # an additive mask of the causal shape whose values are not the causal mask's
+        helper.make_node("Add", ["input", "mask"], ["m"], name="/Add"),
+        helper.make_node("Softmax", ["m"], ["output"], name="/Softmax", axis=-1),
+    ], [numpy_helper.from_array(np.where(np.eye(4, dtype=bool), -np.inf, 0).astype(np.float32), "mask")],
+        [2, 4, 4], [2, 4, 4], out, run=False)
     save("avgceil", [
         helper.make_node("AveragePool", ["input"], ["output"], name="/ap/AveragePool", kernel_shape=[3, 3],
                          strides=[2, 2], ceil_mode=1),

@@ -397,7 +397,8 @@ static double const_at(const fss_onnx_tensor *t, size_t j)
 
 /* The attention mask's arithmetic on constants, as torch.export writes a causal mask:
  * Expand (a scalar to a shape), ConstantOfShape, Trilu, Equal and Where of constants (a
- * scalar or of one shape), into L->consts (at most FSS_ONNX_MAX_MASK elements: a mask of
+ * scalar or of one shape; without values, as a dealer reads a float constant of more than
+ * one, the result's shape only, and causal_mask takes it by its shape), into L->consts (at most FSS_ONNX_MAX_MASK elements: a mask of
  * 1024 x 1024; FSS_ONNX_MAX_MASKS in all). 1: done; 0: not such a node (an input is a value, or another op); -1: such
  * a node this version cannot compute. */
 #define FSS_ONNX_MAX_MASK ((size_t)1 << 20)
@@ -415,6 +416,7 @@ static int const_node(lower *L, const fss_onnx_node *n)
     fss_onnx_tensor r;
     memset(&r, 0, sizeof r);
     r.dtype = eq ? FSS_ONNX_BOOL : FSS_ONNX_FLOAT;
+    int known = 1; /* the inputs' values are here (a dealer reads only scalars of float constants) */
     const fss_onnx_tensor *a = n->nin && !cos ? const_of(L, n->in[0]) : NULL;
     const fss_onnx_tensor *b = n->nin > 1 && !expand && !tri ? const_of(L, n->in[1]) : NULL;
     const fss_onnx_tensor *c = n->nin > 2 ? const_of(L, n->in[2]) : NULL;
@@ -439,11 +441,12 @@ static int const_node(lower *L, const fss_onnx_node *n)
         r.ndim = shape_of_r->ndim, r.count = shape_of_r->count;
         memcpy(r.dims, shape_of_r->dims, sizeof r.dims);
         const fss_onnx_tensor *all[3] = {a, b, c};
-        for (int k = 0; k < 3; k++) /* each a scalar or of the result's shape, with values */
-            if (all[k] && ((all[k]->count != 1 && (all[k]->count != r.count || all[k]->ndim != r.ndim ||
-                                                   memcmp(all[k]->dims, r.dims, sizeof r.dims))) ||
-                           isnan(const_at(all[k], 0))))
+        for (int k = 0; k < 3; k++) { /* each a scalar or of the result's shape; without values, so is the result */
+            if (all[k] && all[k]->count != 1 && (all[k]->count != r.count || all[k]->ndim != r.ndim ||
+                                                 memcmp(all[k]->dims, r.dims, sizeof r.dims)))
                 return -1;
+            known = known && (!all[k] || !isnan(const_at(all[k], 0)));
+        }
     }
     ints kk = {0}; /* Trilu's diagonal: its second input, or 0 */
     if (tri && n->nin > 1 && *n->in[1] && (!ints_of(L, n->in[1], &kk) || kk.n != 1))
@@ -456,6 +459,10 @@ static int const_node(lower *L, const fss_onnx_node *n)
         return -1;
     L->const_total += r.count;
     r.name = (char *)n->out[0]; /* the node's (not freed with the values) */
+    if (!known) { /* the shape only: a causal mask's values are checked where they are read */
+        L->consts[L->nconsts++] = r;
+        return 1;
+    }
     if (eq)
         r.i = (int64_t *)malloc(r.count * sizeof *r.i);
     else

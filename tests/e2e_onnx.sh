@@ -86,10 +86,12 @@ done
 # as products of two values, LayerNormalization over the last axis); t-causal and
 # t-causal-sdpa GPT blocks (Split, a causal mask as Where of a bool constant, or as an Add
 # of the 0 / -inf constant that Expand, Trilu, Equal and Where make: a causal softmax);
-# t-gpt2 Hugging Face's GPT-2 blocks (Gemm over [batch seq, d], gelu_new's tanh form): within
+# t-gpt2 Hugging Face's GPT-2 blocks (Gemm over [batch seq, d], gelu_new's tanh form), and
+# t-gpt2-static the same exported with fixed dimensions (the mask a float constant whose
+# values the dealer does not read; party 0 and the clear run check them): within
 # 4e-3 of onnxruntime, and secure == clear
 d=$src/onnx/models
-for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8 t-causal:50 t-causal-sdpa:50 t-gpt2:50; do
+for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8 t-causal:50 t-causal-sdpa:50 t-gpt2:50 t-gpt2-static:50; do
     IFS=: read -r m bits extra <<<"$mb"
     extra=${extra/:/ }
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||
@@ -145,6 +147,16 @@ for m in leaky:"'/act/LeakyRelu' (LeakyRelu): a slope in [0, 1)" avgceil:"'/ap/A
     [ $? != 0 ] && grep -qF "${m#*:}" "$work/log" && [ ! -e "$work/r-${m%%:*}/p0.bin" ] && ok ||
         { bad "${m%%:*}: not refused"; cat "$work/log"; }
 done
+# an additive mask of the causal shape but other values: the dealer (no float values) deals
+# it as the causal mask; party 0, which reads them, refuses before a key is spent, and so
+# does the clear run
+"$dealer" --onnx "$src/onnx/models/maskadd.onnx" --batch 2 --out "$work/ma" --quiet >/dev/null 2>&1 ||
+    bad "maskadd: the dealer refused it"
+"$online" --party 0 --keys "$work/ma/p0.bin" --peer 127.0.0.1:1 --onnx "$src/onnx/models/maskadd.onnx" >"$work/log" 2>&1
+[ $? != 0 ] && grep -qF "'/Add' (Add): a mask on the scores other than the causal one" "$work/log" &&
+    [ "$(key_state "$work/ma/p0.bin")" = 0 ] && ok || { bad "maskadd: party 0 did not refuse it"; cat "$work/log"; }
+"$online" --clear --onnx "$src/onnx/models/maskadd.onnx" --input "$d/t-block-x.npy" --output "$work/ma.npy" >"$work/log" 2>&1
+[ $? != 0 ] && grep -qF "other than the causal one" "$work/log" && ok || { bad "maskadd: the clear run"; cat "$work/log"; }
 # a LayerNormalization in a ring too small for it: refused by the dealer, the node named
 "$dealer" --onnx "$src/onnx/models/norm.onnx" --bits 48 --out "$work/n48" >"$work/log" 2>&1
 [ $? != 0 ] && grep -qF "node '/ln1/LayerNormalization': a LayerNormalization needs" "$work/log" &&
