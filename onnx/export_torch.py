@@ -29,6 +29,8 @@ float output:
               constants, gelu_new as Pow, Mul, Add, Tanh)
   t-gpt2-static  the same module exported with every dimension fixed: the exporter folds the
               mask's Expand into a [6, 6] float constant (a dealer reads no values of it)
+  t-llama     [3, 6, 32] -> Hugging Face's LlamaModel (2 layers, grouped-query attention)
+              over embedded tokens, every dimension fixed (RMSNorm, rotary, SwiGLU patterns)
   t-lenet     fsskit's trained LeNet (cnn/lenet-fashion.safetensors) as a torch module,
               exported by torch.export's exporter: the tests hold it to the built-in lenet's
               bits
@@ -158,6 +160,25 @@ class Gpt2Blocks(nn.Module):
         return self.ln_f(x)
 
 
+class LlamaLayers(nn.Module):
+    """Hugging Face's LlamaModel (transformers; 2 layers, 4 query heads sharing 2 key/value
+    heads, seeded random weights) over the embedded tokens (inputs_embeds): RMSNorm (Pow,
+    ReduceMean, Add, Sqrt, Reciprocal, Mul, Mul), rotary embeddings (Mul by the cos and sin
+    constants, Slice, Neg, Concat, Add), grouped-query heads (Unsqueeze, Expand, Reshape),
+    the causal mask, a NaN guard after the Softmax (IsNaN, Where), SwiGLU (Sigmoid, Mul)."""
+
+    def __init__(self):
+        super().__init__()
+        import transformers
+        cfg = transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                       num_attention_heads=4, num_key_value_heads=2, vocab_size=64,
+                                       max_position_embeddings=16)
+        self.m = transformers.LlamaModel(cfg).eval()
+
+    def forward(self, x):
+        return self.m(inputs_embeds=x).last_hidden_state
+
+
 class LeNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -250,6 +271,7 @@ def main():
     gpt2 = Gpt2Blocks()
     export("t-gpt2", gpt2, rng.normal(0, 1, (3, 6, 32)).astype(f32))
     export("t-gpt2-static", gpt2, rng.normal(0, 1, (3, 6, 32)).astype(f32), static=True)
+    export("t-llama", LlamaLayers(), rng.normal(0, 1, (3, 6, 32)).astype(f32), static=True)
     lenet = LeNet()
     lenet.load_state_dict(load_safetensors(os.path.join(HERE, "..", "cnn", "lenet-fashion.safetensors")))
     xl = np.load(os.path.join(HERE, "..", "cnn", "fashion-test-4.npy")).astype(f32)

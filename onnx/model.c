@@ -15,7 +15,7 @@
 typedef struct lower {
     const fss_onnx_graph *g;
     fss_onnx_plan *p;
-    size_t nnames;
+    size_t nnames, names_cap;
     const char **names; /* value names: names[i] is value ids[i] */
     int *ids;
     const char **step_out; /* the node output each step makes (while lowering) */
@@ -50,6 +50,8 @@ static int value_of(const lower *L, const char *name)
 
 static void name_value(lower *L, const char *name, int id)
 {
+    if (L->nnames == L->names_cap) /* room for every output of every node: not reached */
+        return;
     L->names[L->nnames] = name;
     L->ids[L->nnames++] = id;
 }
@@ -181,8 +183,9 @@ static int pair_of(const fss_onnx_node *n, const char *u, const char *v)
 static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
 {
     const fss_onnx_node *d = &g->nodes[i];
-    const char *x = d->nin == 2 ? d->in[0] : "";
-    const double c = d->nin == 2 ? scalar_of(g, d->in[1]) : NAN;
+    const int first = d->nin == 2 && !strcmp(d->op, "Mul") && !isnan(scalar_of(g, d->in[0])); /* Mul(c, x) */
+    const char *x = d->nin == 2 ? d->in[first] : "";
+    const double c = d->nin == 2 ? scalar_of(g, d->in[1 - first]) : NAN;
     if (!d->nout || !((!strcmp(d->op, "Div") && fabs(c - 1.4142135) < 1e-5) ||
                       (!strcmp(d->op, "Mul") && fabs(c - 0.70710678) < 1e-5)))
         return -1;
@@ -216,9 +219,9 @@ static long erf_gelu(const fss_onnx_graph *g, size_t i, long took[4])
 static long tanh_gelu(const fss_onnx_graph *g, size_t i, long took[8], int *ntook)
 {
     const fss_onnx_node *n = &g->nodes[i];
-    const char *x = n->nin == 2 ? n->in[0] : "";
+    const char *x = n->nin != 2 ? "" : !strcmp(n->op, "Mul") && scalar_of(g, n->in[0]) == 0.5 ? n->in[1] : n->in[0];
     long pw = -1, half = -1;
-    if (!strcmp(n->op, "Pow") && scalar_of(g, n->in[1]) == 3.0)
+    if (!strcmp(n->op, "Pow") && n->nin == 2 && scalar_of(g, n->in[1]) == 3.0)
         pw = (long)i;
     else if (!strcmp(n->op, "Mul") && other_scalar(g, n, x) == 0.5 && n->nout)
         for (size_t j = i + 1; pw < 0 && j < g->nnodes; j++) /* the Pow of x after it */
@@ -367,6 +370,8 @@ static fss_status push_step(lower *L, const fss_onnx_node *n, const fss_onnx_ste
 /* The int64 tensor name holds when lowering (computed, or a constant of at most 8), or 0. */
 static int ints_of(const lower *L, const char *name, ints *out)
 {
+    if (!name)
+        return 0;
     for (size_t i = L->nints; i-- > 0;)
         if (!strcmp(L->ints[i].name, name))
             return *out = L->ints[i], 1;
@@ -381,6 +386,8 @@ static int ints_of(const lower *L, const char *name, ints *out)
 /* A constant: one a mask's arithmetic computed (const_node), or the graph's (fss_onnx_init). */
 static const fss_onnx_tensor *const_of(const lower *L, const char *name)
 {
+    if (!name)
+        return NULL;
     for (size_t i = L->nconsts; i-- > 0;)
         if (!strcmp(L->consts[i].name, name))
             return &L->consts[i];
@@ -410,6 +417,8 @@ static int const_node(lower *L, const fss_onnx_node *n)
               eq = !strcmp(op, "Equal"), wh = !strcmp(op, "Where");
     if (!(expand || cos || tri || eq || wh) || !n->nout || !*n->out[0])
         return 0;
+    if (n->nin != (size_t)(expand || eq ? 2 : cos ? 1 : wh ? 3 : n->nin) || (tri && (n->nin < 1 || n->nin > 2)))
+        return -1;
     for (size_t i = 0; i < n->nin; i++)
         if (*n->in[i] && value_of(L, n->in[i]) >= 0)
             return 0;
@@ -445,7 +454,9 @@ static int const_node(lower *L, const fss_onnx_node *n)
             if (all[k] && all[k]->count != 1 && (all[k]->count != r.count || all[k]->ndim != r.ndim ||
                                                  memcmp(all[k]->dims, r.dims, sizeof r.dims)))
                 return -1;
-            known = known && (!all[k] || !isnan(const_at(all[k], 0)));
+            if (all[k] && !all[k]->count)
+                return -1;
+            known = known && (!all[k] || all[k]->f || (all[k]->dtype == FSS_ONNX_BOOL && all[k]->i));
         }
     }
     ints kk = {0}; /* Trilu's diagonal: its second input, or 0 */
@@ -498,7 +509,7 @@ static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) &&
 static int int_node(lower *L, const fss_onnx_node *n)
 {
     const char *op = n->op;
-    ints a = {0}, b = {0}, r = {n->out[0], 0, 0, {0}};
+    ints a = {0}, b = {0}, r = {n->nout ? n->out[0] : NULL, 0, 0, {0}};
     const int have_a = n->nin && ints_of(L, n->in[0], &a), have_b = n->nin > 1 && ints_of(L, n->in[1], &b);
     if (!strcmp(op, "Shape")) {
         const int x = n->nin == 1 ? value_of(L, n->in[0]) : -1;
@@ -528,8 +539,12 @@ static int int_node(lower *L, const fss_onnx_node *n)
                 return -1;
             r.v[i] = a.v[k];
         }
-    } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) { /* a scalar to [1], and back */
-        if (op[0] == 'U' ? !a.scalar : a.scalar || a.n != 1)
+    } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) { /* a scalar to [1], and back: axes [0] */
+        const fss_onnx_attr *aa = fss_onnx_attr_of(n, "axes");
+        const int axes0 = have_b ? !b.scalar && b.n == 1 && (b.v[0] == 0 || b.v[0] == -1)
+                        : aa ? aa->type == FSS_ONNX_ATTR_INTS && aa->n == 1 && (aa->ints[0] == 0 || aa->ints[0] == -1)
+                             : op[0] == 'S'; /* Squeeze without axes: every axis of 1 */
+        if ((op[0] == 'U' ? !a.scalar : a.scalar || a.n != 1) || !axes0)
             return -1;
         r = a, r.name = n->out[0], r.scalar = op[0] == 'S';
     } else if (!strcmp(op, "Reshape")) { /* a vector stays one */
@@ -550,7 +565,7 @@ static int int_node(lower *L, const fss_onnx_node *n)
             (n->nin > 3 && *n->in[3] && (!ints_of(L, n->in[3], &ax) || ax.n != 1 || (ax.v[0] != 0 && ax.v[0] != -1))) ||
             (n->nin > 4 && *n->in[4] && (!ints_of(L, n->in[4], &sp) || sp.n != 1 || sp.v[0] < 1)))
             return -1;
-        const int64_t len = (int64_t)a.n, step = sp.n ? sp.v[0] : 1;
+        const int64_t len = (int64_t)a.n, step = !sp.n ? 1 : sp.v[0] > len ? len + 1 : sp.v[0]; /* no overflow */
         int64_t lo = st.v[0] < 0 ? st.v[0] + len : st.v[0], hi = en.v[0] < 0 ? en.v[0] + len : en.v[0];
         lo = lo < 0 ? 0 : lo > len ? len : lo, hi = hi < 0 ? 0 : hi > len ? len : hi;
         for (int64_t i = lo; i < hi; i += step)
@@ -564,8 +579,9 @@ static int int_node(lower *L, const fss_onnx_node *n)
             const int64_t u = a.v[a.n == 1 ? 0 : i], w = b.v[b.n == 1 ? 0 : i];
             if ((op[0] == 'D' || op[0] == 'M') && op[1] != 'u' && w == 0)
                 return -1;
-            if (u > (int64_t)1 << 40 || u < -((int64_t)1 << 40) || w > (int64_t)1 << 40 || w < -((int64_t)1 << 40))
-                return -1; /* no overflow: shapes are small */
+            const int64_t big = (int64_t)1 << (!strcmp(op, "Mul") ? 31 : 40); /* no overflow: shapes are small */
+            if (u > big || u < -big || w > big || w < -big)
+                return -1;
             r.v[i] = op[0] == 'A' ? u + w : op[0] == 'S' ? u - w : !strcmp(op, "Mul") ? u * w
                    : op[0] == 'D' ? (u / w) : u - floor_div(u, w) * w;
         }
@@ -578,9 +594,155 @@ static int int_node(lower *L, const fss_onnx_node *n)
     return 1;
 }
 
+/* Llama's RMSNorm (Hugging Face's, as torch.export writes it) from its Pow at i: Pow(x, 2),
+ * ReduceMean over the last axis keeping it, Add(., eps), Sqrt, Reciprocal (or Div(1, .)),
+ * Mul(x, .), Mul(gain, .) with gain a float constant; each alone reading the one before. The
+ * last node's index (the six after the Pow in took[]), the gain's name and eps; or -1. */
+static long rms_norm(const lower *L, size_t i, long took[6], const char **gain, double *eps)
+{
+    const fss_onnx_graph *g = L->g;
+    const fss_onnx_node *pw = &g->nodes[i];
+    if (strcmp(pw->op, "Pow") || pw->nin != 2 || scalar_of(g, pw->in[1]) != 2.0 || !pw->nout ||
+        value_of(L, pw->in[0]) < 0)
+        return -1;
+    const char *x = pw->in[0], *prev = pw->out[0];
+    int nd = 0;
+    size_t sh[4];
+    shape_of(L->p, value_of(L, x), &nd, sh);
+    static const char *const ops[6] = {"ReduceMean", "Add", "Sqrt", "Reciprocal", "Mul", "Mul"};
+    for (int k = 0; k < 6; k++) {
+        const long c = sole_reader(g, prev);
+        const fss_onnx_node *m = c >= 0 ? &g->nodes[c] : NULL;
+        const int div = m && k == 3 && !strcmp(m->op, "Div") && m->nin == 2 && !strcmp(m->in[1], prev) &&
+                        scalar_of(g, m->in[0]) == 1.0; /* 1 / sqrt */
+        if (!m || !m->nout || (strcmp(m->op, ops[k]) && !div))
+            return -1;
+        if (k == 0) { /* over the last axis, kept */
+            ints ax = {0};
+            const fss_onnx_attr *aa = fss_onnx_attr_of(m, "axes");
+            const int have = m->nin > 1 && *m->in[1] ? ints_of(L, m->in[1], &ax)
+                           : aa && aa->type == FSS_ONNX_ATTR_INTS && aa->n == 1 && (ax.n = 1, ax.v[0] = aa->ints[0], 1);
+            if (!have || ax.n != 1 || (ax.v[0] != -1 && ax.v[0] != nd - 1) || !attr_int(m, "keepdims", 1))
+                return -1;
+        } else if (k == 1 && !((*eps = other_scalar(g, m, prev)) > 0 && *eps < 1)) {
+            return -1;
+        } else if (k == 4 && !pair_of(m, x, prev)) {
+            return -1;
+        } else if (k == 5) {
+            if (m->nin != 2)
+                return -1;
+            *gain = strcmp(m->in[0], prev) ? m->in[0] : m->in[1];
+            const fss_onnx_tensor *t = fss_onnx_init(g, *gain);
+            if (!t || t->dtype != FSS_ONNX_FLOAT || t->count != sh[nd - 1] || t->ndim != 1)
+                return -1;
+        }
+        took[k] = c;
+        prev = m->out[0];
+    }
+    return took[5];
+}
+
+/* x sigmoid(x) from the Sigmoid at i (a Mul of x and it alone reads it): the Mul's index,
+ * or -1. */
+static long silu_of(const lower *L, size_t i)
+{
+    const fss_onnx_node *sg = &L->g->nodes[i];
+    if (strcmp(sg->op, "Sigmoid") || sg->nin != 1 || !sg->nout || value_of(L, sg->in[0]) < 0)
+        return -1;
+    const long m = sole_reader(L->g, sg->out[0]);
+    return m >= 0 && !strcmp(L->g->nodes[m].op, "Mul") && L->g->nodes[m].nout &&
+                   pair_of(&L->g->nodes[m], sg->in[0], sg->out[0])
+               ? m
+               : -1;
+}
+
+/* The axes of a value of nd dimensions (shape sh) that constant t spans, as bits (ONNX's
+ * broadcast: t's dimensions aligned to the right, each 1 or the value's), or -1. */
+static int spans(const fss_onnx_tensor *t, int nd, const size_t *sh)
+{
+    if (!t || t->dtype != FSS_ONNX_FLOAT || t->ndim > nd)
+        return -1;
+    int mask = 0;
+    size_t count = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        const int vd = nd - t->ndim + d;
+        if (t->dims[d] != 1 && (size_t)t->dims[d] != sh[vd])
+            return -1;
+        if (t->dims[d] != 1)
+            mask |= 1 << vd, count *= sh[vd];
+    }
+    return count == t->count ? mask : -1;
+}
+
+/* A Reshape's target t (0 keeps the input's dimension unless allowzero, -1 is the rest) for
+ * an input of nd dimensions sh (up to 5: an Unsqueeze's): out, 2 to 4 dimensions of as many
+ * elements; 0 when it is not such a target. */
+static int reshape_to(const ints *t, int nd, const size_t *sh, int allowzero, size_t out[4])
+{
+    const size_t total = count_of(nd > 4 ? 4 : nd, sh) * (nd > 4 ? sh[4] : 1);
+    size_t known = 1;
+    int infer = -1, ok = !t->scalar && t->n >= 2 && t->n <= 4 && total;
+    memset(out, 0, 4 * sizeof *out);
+    for (int d = 0; ok && d < (int)t->n; d++) {
+        const int64_t v = t->v[d];
+        if (v == -1 && infer < 0)
+            infer = d;
+        else if (v == 0 && !allowzero && d < nd)
+            out[d] = sh[d];
+        else if (v >= 1 && (uint64_t)v <= FSS_ONNX_MAX_ELEMENTS)
+            out[d] = (size_t)v;
+        else
+            ok = 0;
+        if (ok && d != infer && (ok = known <= FSS_ONNX_MAX_ELEMENTS / out[d]))
+            known *= out[d];
+    }
+    if (ok && infer >= 0 && (ok = total % known == 0)) /* the rest */
+        out[infer] = total / known, known = total;
+    return ok && known == total;
+}
+
+/* Grouped-query attention's heads from node i: Unsqueeze(v, a), Expand to g copies along the
+ * new axis, then a Reshape (each alone reading the one before): the copies are v with each
+ * entry of axis a - 1 repeated g times in a row, and the Reshape any shape of as many
+ * elements (to[], nto dimensions). The Reshape's index, a - 1 and g; or -1. */
+static long repeat_of(const lower *L, size_t i, int *axis, size_t *times, size_t to[4], int *nto)
+{
+    const fss_onnx_graph *g = L->g;
+    const fss_onnx_node *u = &g->nodes[i];
+    const int v = u->nin ? value_of(L, u->in[0]) : -1;
+    if (strcmp(u->op, "Unsqueeze") || v < 0 || !u->nout)
+        return -1;
+    int nd = 0;
+    size_t sh[4];
+    shape_of(L->p, v, &nd, sh);
+    ints ax = {0}, es = {0}, rs = {0};
+    const fss_onnx_attr *aa = fss_onnx_attr_of(u, "axes");
+    if (!(u->nin > 1 && *u->in[1] ? ints_of(L, u->in[1], &ax)
+                                  : aa && aa->type == FSS_ONNX_ATTR_INTS && aa->n == 1 && (ax.n = 1, ax.v[0] = aa->ints[0], 1)) ||
+        ax.n != 1)
+        return -1;
+    const int64_t a = ax.v[0] < 0 ? ax.v[0] + nd + 1 : ax.v[0];
+    const long e = sole_reader(g, u->out[0]), r = e >= 0 && g->nodes[e].nout ? sole_reader(g, g->nodes[e].out[0]) : -1;
+    if (a < 1 || a > nd - 1 || r < 0 || strcmp(g->nodes[e].op, "Expand") || strcmp(g->nodes[r].op, "Reshape") ||
+        g->nodes[e].nin != 2 || g->nodes[r].nin != 2 || !g->nodes[r].nout || !ints_of(L, g->nodes[e].in[1], &es) ||
+        !ints_of(L, g->nodes[r].in[1], &rs) || es.n != (size_t)nd + 1 || es.v[a] < 1 || es.v[a] > 4096)
+        return -1;
+    for (int d = 0; d <= nd; d++) /* the expand: v's shape, g at the new axis (or 1s that broadcast) */
+        if (d != a && es.v[d] != 1 && es.v[d] != (int64_t)sh[d < a ? d : d - 1])
+            return -1;
+    size_t five[5]; /* the expanded shape */
+    for (int d = 0; d <= nd; d++)
+        five[d] = d == a ? (size_t)es.v[a] : sh[d < a ? d : d - 1];
+    if (count_of(nd, sh) > FSS_ONNX_MAX_ELEMENTS / (size_t)es.v[a] ||
+        !reshape_to(&rs, nd + 1, five, (int)attr_int(&g->nodes[r], "allowzero", 0), to))
+        return -1;
+    *axis = (int)a - 1, *times = (size_t)es.v[a], *nto = (int)rs.n;
+    return r;
+}
+
 /* A mask the graph puts on attention's scores before their Softmax, the causal one: node n
  * is Add(x, C), C a float constant of 0 where column <= row and -1e4 or less (-inf) above
- * ([t, t], [1, t, t] or [1, 1, t, t] over x's last two axes, t x t); or Where(cond, x, F)
+ * ([t, t] over x's last two axes, t x t, its leading dimensions 1 or x's); or Where(cond, x, F)
  * or Where(cond, F, x), cond a bool constant of those shapes true where x is kept, F a
  * float scalar of -1e4 or less; and a Softmax over the last axis alone reads its output.
  * The Softmax's node index, x in *x; -1 when n is no such mask. A dealer reads no float
@@ -599,29 +761,35 @@ static long causal_mask(const lower *L, const fss_onnx_node *n, int *x, const ch
     const double fill = ft && ft->count == 1 && ft->f ? (double)ft->f[0] : 0;
     *x = value_of(L, n->in[xi]);
     const long sm = sole_reader(g, n->out[0]);
-    if (*x < 0 || !c || sm < 0 || strcmp(g->nodes[sm].op, "Softmax") || (add && c->dtype != FSS_ONNX_FLOAT) ||
+    if (*x < 0 || !c || sm < 0 || strcmp(g->nodes[sm].op, "Softmax") || !g->nodes[sm].nout || !*g->nodes[sm].out[0] ||
+        !c->count || (add && c->dtype != FSS_ONNX_FLOAT) ||
         (where && (c->dtype != FSS_ONNX_BOOL || !(fill <= -1e4))))
         return -1;
     int nd = 0;
     size_t sh[4];
     shape_of(L->p, *x, &nd, sh);
     const size_t t = sh[nd - 1];
-    int dims_ok = nd >= 2 && sh[nd - 2] == t && c->ndim >= 2 && c->ndim <= nd && (size_t)c->count == t * t;
-    for (int d = 0; dims_ok && d < c->ndim; d++)
-        dims_ok = c->dims[d] == (d < c->ndim - 2 ? 1 : (int64_t)t);
+    size_t lead = 1; /* the mask's leading dimensions: 1, or the scores' (a batch fixed at export) */
+    int dims_ok = nd >= 2 && sh[nd - 2] == t && c->ndim >= 2 && c->ndim <= nd;
+    for (int d = 0; dims_ok && d < c->ndim; d++) {
+        const size_t want = d < c->ndim - 2 ? sh[nd - c->ndim + d] : t;
+        dims_ok = c->dims[d] == (int64_t)want || (d < c->ndim - 2 && c->dims[d] == 1);
+        lead *= d < c->ndim - 2 ? (size_t)c->dims[d] : 1;
+    }
+    dims_ok = dims_ok && (size_t)c->count == lead * t * t;
     const int64_t axis = attr_int(&g->nodes[sm], "axis", g->opset < 13 ? 1 : -1);
     if (!dims_ok || (axis != -1 && axis != nd - 1))
         return -1;
     const int keep_true = xi == 1; /* Where(cond, x, F): x where cond */
-    for (size_t r = 0; r < t && (c->f || c->i); r++)
-        for (size_t k = 0; k < t; k++) {
-            const int kept = c->f ? c->f[r * t + k] == 0.0f : (c->i[r * t + k] != 0) == keep_true;
-            const int masked = c->f ? c->f[r * t + k] <= -1e4f : !kept;
-            if ((k <= r) != kept || (k > r) != masked) {
-                *why = "a mask on the scores other than the causal one";
-                return -2;
-            }
+    for (size_t j = 0; j < c->count && (c->f || c->i); j++) { /* row r, column k of each t x t */
+        const size_t r = j / t % t, k = j % t;
+        const int kept = c->f ? c->f[j] == 0.0f : (c->i[j] != 0) == keep_true;
+        const int masked = c->f ? c->f[j] <= -1e4f : !kept;
+        if ((k <= r) != kept || (k > r) != masked) {
+            *why = "a mask on the scores other than the causal one";
+            return -2;
         }
+    }
     return sm;
 }
 
@@ -698,6 +866,37 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     if (x < 0)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
+    if (!strcmp(op, "IsNaN") && n->nin == 1 && value_of(L, n->in[0]) >= 0) { /* a softmax's NaN guard: none here */
+        const long w = sole_reader(L->g, n->out[0]);
+        const fss_onnx_node *wn = w >= 0 ? &L->g->nodes[w] : NULL;
+        if (!wn || strcmp(wn->op, "Where") || wn->nin != 3 || !wn->nout || strcmp(wn->in[0], n->out[0]) ||
+            strcmp(wn->in[2], n->in[0]) || isnan(scalar_of(L->g, wn->in[1])))
+            return REFUSE("node '%s' (IsNaN): only as Where(IsNaN(x), c, x) (a guard: fixed point has no NaN)", nm);
+        L->done[w] = 1;
+        name_value(L, wn->out[0], value_of(L, n->in[0])); /* the same wires */
+        return FSS_OK;
+    }
+    int rep_axis = 0, nto = 0;
+    size_t rep = 0, to[4];
+    const long rep_end = repeat_of(L, index, &rep_axis, &rep, to, &nto);
+    if (rep_end >= 0) { /* Unsqueeze, Expand, Reshape: a repeat, and a reshape where its shape is another */
+        const int v = value_of(L, n->in[0]);
+        shape_of(p, v, &nd, sh);
+        st.op = FSS_ONNX_OP_REPEAT, st.a = v, st.axis = rep_axis, st.k = rep, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+        st.shape[rep_axis] *= rep;
+        L->done[sole_reader(L->g, n->out[0])] = 1, L->done[rep_end] = 1;
+        const fss_onnx_node *rn = &L->g->nodes[rep_end];
+        if (nto == nd && !memcmp(to, st.shape, sizeof to))
+            return push_step(L, rn, &st, 1);
+        fss_status ps = push_step(L, rn, &st, 0);
+        if (ps != FSS_OK)
+            return ps;
+        fss_onnx_step rs = st;
+        rs.op = FSS_ONNX_OP_RESHAPE, rs.a = (int)p->nsteps, rs.axis = 0, rs.k = 0, rs.ndim = nto;
+        memcpy(rs.shape, to, sizeof to);
+        return push_step(L, rn, &rs, 1);
+    }
     if (!strcmp(op, "Split") || !strcmp(op, "Slice")) { /* wires cut along one axis */
         const int split = op[1] == 'p';
         int64_t axis = split ? attr_int(n, "axis", 0) : 0, start = 0;
@@ -743,10 +942,25 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             L->step_out[p->nsteps - 1] = n->out[j];
             name_value(L, n->out[j], (int)p->nsteps);
         }
-        if (!ok)
+        if (!ok || (split && p->nsteps && p->steps[p->nsteps - 1].cin + p->steps[p->nsteps - 1].shape[axis] != sh[axis]))
             return REFUSE("node '%s' (%s): this version cuts one axis into parts from constants (sizes of at least "
-                          "1, within the axis; Slice: one axis, step 1)", nm, op);
+                          "1 that make up the axis; Slice: one axis, step 1)", nm, op);
         return FSS_OK;
+    }
+    long rtook[6];
+    const char *gain = NULL;
+    double reps = 0;
+    const long rms_end = rms_norm(L, index, rtook, &gain, &reps), silu_end = silu_of(L, index);
+    if (rms_end >= 0 || silu_end >= 0) { /* one step named by the pattern's last node */
+        st.op = rms_end >= 0 ? FSS_ONNX_OP_RMSNORM : FSS_ONNX_OP_SILU, st.ndim = nd, st.eps = (float)reps;
+        memcpy(st.shape, sh, sizeof sh);
+        if (rms_end >= 0 && ((st.w = weight_of(L, gain)) < 0 || sh[nd - 1] > 8192))
+            return REFUSE("node '%s' (%s): an RMSNorm over at most 8192 features with a float gain", nm, op);
+        for (int j = 0; rms_end >= 0 && j < 6; j++)
+            L->done[rtook[j]] = 1;
+        if (silu_end >= 0)
+            L->done[silu_end] = 1;
+        return push_step(L, &L->g->nodes[rms_end >= 0 ? rms_end : silu_end], &st, 1);
     }
     long took[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     int ntook = 4;
@@ -895,6 +1109,16 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             st.op = FSS_ONNX_OP_RESHAPE, st.a = (int)p->nsteps, st.ndim = 2;
             st.shape[2] = st.shape[3] = 0;
         }
+    } else if (!strcmp(op, "Neg")) { /* times -1: local, at x's scale */
+        st.op = FSS_ONNX_OP_SCALE, st.eps = -1.0f, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
+    } else if (!strcmp(op, "Mul") && n->nin == 2 && fss_onnx_init(L->g, n->in[1]) &&
+               fss_onnx_init(L->g, n->in[1])->count > 1) { /* a constant tensor broadcast: party 0's input */
+        const int mask = spans(fss_onnx_init(L->g, n->in[1]), nd, sh);
+        if (mask < 0 || (st.w = weight_of(L, n->in[1])) < 0)
+            return REFUSE("node '%s' (Mul): by a float constant that broadcasts to the value (ONNX's rules)", nm);
+        st.op = FSS_ONNX_OP_WMUL, st.groups = (size_t)mask, st.ndim = nd;
+        memcpy(st.shape, sh, sizeof sh);
     } else if ((!strcmp(op, "Mul") || !strcmp(op, "Div")) && n->nin == 2 && fss_onnx_init(L->g, n->in[1])) {
         const fss_onnx_tensor *c = fss_onnx_init(L->g, n->in[1]);
         const double v = c->count == 1 && c->f ? (double)c->f[0] : 0;
@@ -921,8 +1145,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     } else if (!strcmp(op, "Concat")) { /* of k values: k - 1 steps, each of two (wires copied) */
         const int64_t ax = attr_int(n, "axis", 1), axis = ax < 0 ? ax + nd : ax;
         int acc = x;
-        if (n->nin < 2 || axis < 1 || axis >= nd)
-            return REFUSE("node '%s' (Concat): of two or more values along an axis after the batch's", nm);
+        if (n->nin < 2 || axis < 0 || axis >= nd)
+            return REFUSE("node '%s' (Concat): of two or more values along one of their axes", nm);
         st.op = FSS_ONNX_OP_CONCAT, st.ndim = nd, st.axis = (int)axis;
         memcpy(st.shape, sh, sizeof sh);
         for (size_t i = 1; i < n->nin; i++) {
@@ -970,9 +1194,12 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             const size_t per = nd == 4 ? sh[1] : sh[nd - 1];
             st.op = FSS_ONNX_OP_BIAS, st.trans_b = op[0] == 'S';
             st.bias = n->nin > 1 ? weight_of(L, n->in[1]) : -1;
-            if (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per))
-                return REFUSE("node '%s' (%s): a value and a float initializer of one value a channel ([c, 1, 1] or "
-                              "[1, c, 1, 1]) or a feature (the last axis: [f], [1, f] or [1, 1, f])", nm, op);
+            const int mask = n->nin > 1 ? spans(fss_onnx_init(L->g, n->in[1]), nd, sh) : -1;
+            if (st.bias >= 0 && !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per) && mask >= 0) /* broadcast */
+                st.op = FSS_ONNX_OP_WADD, st.w = st.bias, st.bias = -1, st.groups = (size_t)mask;
+            else if (st.bias < 0 || !bias_dims(fss_onnx_init(L->g, n->in[1]), nd, per))
+                return REFUSE("node '%s' (%s): a value and a float initializer that broadcasts to it (a channel's "
+                              "[c, 1, 1], a feature's [f], or as ONNX broadcasts)", nm, op);
         }
     } else if (!strcmp(op, "Relu")) {
         st.op = FSS_ONNX_OP_RELU, st.ndim = nd;
@@ -1024,27 +1251,9 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         if (attr_int(n, "axis", 1) != 1)
             return REFUSE("node '%s' (Flatten): axis 1 only", nm);
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = 2, st.shape[0] = sh[0], st.shape[1] = count_of(nd, sh) / sh[0];
-    } else if (!strcmp(op, "Reshape")) { /* to 2 to 4 dimensions, the batch's first: 0 keeps one, -1 is the rest */
+    } else if (!strcmp(op, "Reshape")) { /* to 2 to 4 dimensions: 0 keeps one, -1 is the rest */
         ints t = {0};
-        const size_t total = count_of(nd, sh);
-        size_t known = 1;
-        int infer = -1, ok = n->nin > 1 && ints_of(L, n->in[1], &t) && !t.scalar && t.n >= 2 && t.n <= 4;
-        for (int d = 0; ok && d < (int)t.n; d++) {
-            const int64_t v = t.v[d];
-            if (v == -1 && infer < 0)
-                infer = d;
-            else if (v == 0 && !attr_int(n, "allowzero", 0) && d < nd)
-                st.shape[d] = sh[d];
-            else if (v >= 1 && (uint64_t)v <= FSS_ONNX_MAX_ELEMENTS)
-                st.shape[d] = (size_t)v;
-            else
-                ok = 0;
-            if (ok && d != infer && (ok = known <= FSS_ONNX_MAX_ELEMENTS / st.shape[d]))
-                known *= st.shape[d];
-        }
-        if (ok && infer >= 0 && (ok = total % known == 0)) /* the rest */
-            st.shape[infer] = total / known, known = total;
-        if (!ok || known != total)
+        if (n->nin < 2 || !ints_of(L, n->in[1], &t) || !reshape_to(&t, nd, sh, (int)attr_int(n, "allowzero", 0), st.shape))
             return REFUSE("node '%s' (Reshape): to a shape of 2 to 4 dimensions from an int64 constant (or shape "
                           "arithmetic), of as many elements", nm);
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = (int)t.n;
@@ -1100,7 +1309,7 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
     if (!count_of(p->in_ndim, p->in_shape))
         return fss_errorf(err, err_len, FSS_E_FORMAT, "input '%s' is empty or over %llu elements", in->name,
                           (unsigned long long)FSS_ONNX_MAX_ELEMENTS);
-    lower L = {g, p, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0, NULL, 0, 0};
+    lower L = {g, p, 0, 0, NULL, NULL, NULL, err, err_len, 1, NULL, NULL, 0, NULL, 0, 0};
     for (size_t i = 0; i < g->nnodes && L.cap <= FSS_ONNX_MAX_STEPS; i++) { /* a padded pool, a ReduceMean to
                                                                             * [b, c]: two; a Split: one an output */
         const size_t most = g->nodes[i].nin > g->nodes[i].nout ? g->nodes[i].nin : g->nodes[i].nout;
@@ -1109,8 +1318,11 @@ fss_status fss_onnx_lower(const fss_onnx_graph *g, size_t batch, size_t seq, fss
     L.cap = L.cap < FSS_ONNX_MAX_STEPS ? L.cap : FSS_ONNX_MAX_STEPS;
     p->steps = (fss_onnx_step *)calloc(L.cap, sizeof *p->steps);
     p->weights = (fss_onnx_weight *)calloc(FSS_ONNX_MAX_WEIGHTS, sizeof *p->weights);
-    L.names = (const char **)calloc(g->nnodes + 2, sizeof *L.names);
-    L.ids = (int *)calloc(g->nnodes + 2, sizeof *L.ids);
+    L.names_cap = 2; /* the input, and each node's outputs (a Split's several) */
+    for (size_t i = 0; i < g->nnodes; i++)
+        L.names_cap += g->nodes[i].nout > 1 ? g->nodes[i].nout : 1;
+    L.names = (const char **)calloc(L.names_cap, sizeof *L.names);
+    L.ids = (int *)calloc(L.names_cap, sizeof *L.ids);
     L.step_out = (const char **)calloc(L.cap, sizeof *L.step_out);
     L.done = (unsigned char *)calloc(g->nnodes + 1, 1);
     L.ints = (ints *)calloc(g->nnodes + 1, sizeof *L.ints);
@@ -1179,7 +1391,8 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
                         st->op == FSS_ONNX_OP_MUL || st->op == FSS_ONNX_OP_BMM;
         for (int d = 0; ok && d < 4; d++) /* a perm only for a transpose, an axis only for a concat */
             ok = st->op == FSS_ONNX_OP_TRANSPOSE || !st->perm[d];
-        ok = ok && (st->op == FSS_ONNX_OP_CONCAT || st->op == FSS_ONNX_OP_SLICE || !st->axis);
+        ok = ok && (st->op == FSS_ONNX_OP_CONCAT || st->op == FSS_ONNX_OP_SLICE || st->op == FSS_ONNX_OP_REPEAT ||
+                    !st->axis);
         int nd2 = 0;
         size_t sh2[4] = {0, 0, 0, 0};
         ok = ok && (two ? st->b >= 0 && st->b <= (int)i : st->b == -1);
@@ -1205,6 +1418,29 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         case FSS_ONNX_OP_BMM:
             ok = nd >= 3 && nd2 == nd && !memcmp(sh, sh2, (size_t)(nd - 2) * sizeof *sh) && sh[nd - 1] == sh2[nd - 2];
             wnd = nd, memcpy(want, sh, sizeof want), want[nd - 1] = sh2[nd - 1];
+            break;
+        case FSS_ONNX_OP_RMSNORM:
+            ok = nd >= 2 && sh[nd - 1] <= 8192 && weight_ok(p, st->w, sh[nd - 1]) && st->eps > 0 && st->eps < 1;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_SILU:
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        case FSS_ONNX_OP_WMUL:
+        case FSS_ONNX_OP_WADD: { /* the constant's count: the spanned axes' sizes */
+            size_t cnt = 1;
+            ok = st->groups < ((size_t)1 << nd) && (st->trans_b == 0 || (st->op == FSS_ONNX_OP_WADD && st->trans_b == 1));
+            for (int d = 0; ok && d < nd; d++)
+                cnt *= st->groups >> d & 1 ? sh[d] : 1;
+            ok = ok && weight_ok(p, st->w, cnt);
+            wnd = nd, memcpy(want, sh, sizeof want);
+            break;
+        }
+        case FSS_ONNX_OP_REPEAT:
+            ok = st->axis >= 0 && st->axis < nd && st->k >= 1 && st->k <= 4096;
+            wnd = nd, memcpy(want, sh, sizeof want);
+            if (ok)
+                want[st->axis] = sh[st->axis] * st->k;
             break;
         case FSS_ONNX_OP_SLICE:
             ok = st->axis >= 0 && st->axis < nd && st->shape[st->axis] >= 1 && st->cin <= sh[st->axis] &&
@@ -1270,7 +1506,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
             wnd = nd, memcpy(want, sh, sizeof want);
             break;
         case FSS_ONNX_OP_CONCAT:
-            ok = nd2 == nd && st->axis >= 1 && st->axis < nd;
+            ok = nd2 == nd && st->axis >= 0 && st->axis < nd;
             if (ok) {
                 const size_t ours = sh2[st->axis];
                 sh2[st->axis] = sh[st->axis];
@@ -1294,7 +1530,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
                 want[2] = (sh[2] + 2 * adds - st->k) / st->stride + 1, want[3] = (sh[3] + 2 * adds - st->k) / st->stride + 1;
             break;
         }
-        case FSS_ONNX_OP_RESHAPE: /* as many elements, the batch first */
+        case FSS_ONNX_OP_RESHAPE: /* as many elements */
             ok = st->ndim >= 2 && st->ndim <= 4 && count_of(st->ndim, st->shape) == count_of(nd, sh);
             wnd = st->ndim;
             for (int d = 0; ok && d < st->ndim; d++)
@@ -1325,8 +1561,12 @@ static int step_needs(const fss_onnx_step *st, int f, int *fmin, const char **wh
         return *fmin = 12, *what = "a softmax", 2 * f + 17;
     case FSS_ONNX_OP_GELU:
         return *fmin = 7, *what = "a GELU", f + 12;
+    case FSS_ONNX_OP_SILU:
+        return *fmin = 7, *what = "a SiLU", f + 12;
     case FSS_ONNX_OP_LAYERNORM:
         return *fmin = 8, *what = "a LayerNormalization", 2 * f + 26;
+    case FSS_ONNX_OP_RMSNORM:
+        return *fmin = 8, *what = "an RMSNorm", 2 * f + 26;
     default:
         return *fmin = 1, *what = NULL, 0;
     }
@@ -1464,7 +1704,7 @@ fss_status fss_onnx_plan_parse(const char *text, size_t len, fss_onnx_plan *p, c
         ok = ok && read_name(&q, end, s->name, sizeof s->name) && *q++ == '\n';
         /* values only from earlier steps; weights in range */
         const int v = (int)p->nsteps;
-        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_SLICE && s->a >= 0 && s->a < v && s->b < v &&
+        ok = ok && op >= FSS_ONNX_OP_CONV && op <= FSS_ONNX_OP_REPEAT && s->a >= 0 && s->a < v && s->b < v &&
              s->w < (int)p->nweights && s->bias < (int)p->nweights && s->ndim >= 2 && s->ndim <= 4;
         for (int i = 0; i < 4; i++)
             ok = ok && s->bn[i] < (int)p->nweights;
@@ -1538,6 +1778,9 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int
             if (s == FSS_OK && st->bias >= 0)
                 s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
                          p->weights[st->bias].name, err, err_len);
+        } else if (st->op == FSS_ONNX_OP_WMUL || st->op == FSS_ONNX_OP_RMSNORM || st->op == FSS_ONNX_OP_WADD) {
+            s = fits(v->w[st->w], p->weights[st->w].count, st->op == FSS_ONNX_OP_WADD ? 2 * scale : scale, bits,
+                     "initializer", p->weights[st->w].name, err, err_len);
         } else if (st->op == FSS_ONNX_OP_LAYERNORM) {
             s = fits(v->w[st->w], p->weights[st->w].count, scale, bits, "initializer", p->weights[st->w].name, err,
                      err_len);
@@ -1622,9 +1865,12 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         const int a = sc[st->a], b = st->b >= 0 ? sc[st->b] : a;
         int o = f;
         switch (st->op) {
+        case FSS_ONNX_OP_SCALE:
+            o = st->eps == -1.0f ? a : 2 * f;
+            break;
         case FSS_ONNX_OP_CONV:
         case FSS_ONNX_OP_GEMM:
-        case FSS_ONNX_OP_SCALE:
+        case FSS_ONNX_OP_WMUL:
         case FSS_ONNX_OP_LEAKY:
         case FSS_ONNX_OP_MUL:
         case FSS_ONNX_OP_BMM:
@@ -1640,6 +1886,8 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_RESHAPE:
         case FSS_ONNX_OP_TRANSPOSE:
         case FSS_ONNX_OP_SLICE:
+        case FSS_ONNX_OP_REPEAT:
+        case FSS_ONNX_OP_WADD:
         case FSS_ONNX_OP_PAD:
             o = a;
             break;
@@ -1686,6 +1934,10 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
                 u[k++] = (weight_use){st->bias, 2 * f, 0, NULL};
         } else if (st->op == FSS_ONNX_OP_BIAS) {
             u[k++] = (weight_use){st->bias, sc[st->a], 0, NULL};
+        } else if (st->op == FSS_ONNX_OP_WMUL || st->op == FSS_ONNX_OP_RMSNORM) { /* a factor, a gain: at f */
+            u[k++] = (weight_use){st->w, f, 0, NULL};
+        } else if (st->op == FSS_ONNX_OP_WADD) { /* at its value's scale */
+            u[k++] = (weight_use){st->w, sc[st->a], 0, NULL};
         } else if (st->op == FSS_ONNX_OP_LAYERNORM) { /* gamma and beta at f */
             u[k++] = (weight_use){st->w, f, 0, NULL};
             if (st->bias >= 0)
@@ -1699,8 +1951,11 @@ static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_
                                 const weight_use *u, size_t nu, fss_tensor *P)
 {
     size_t total = 0;
-    for (size_t j = 0; j < nu; j++)
+    for (size_t j = 0; j < nu; j++) { /* at most FSS_ONNX_MAX_ELEMENTS in all (a hostile plan's sizes wrap) */
+        if (p->weights[u[j].w].count > FSS_ONNX_MAX_ELEMENTS - total)
+            return FSS_E_FORMAT;
         total += p->weights[u[j].w].count;
+    }
     uint64_t *v = NULL;
     const int own = vals && (fss_eval_mode(ev) == FSS_MODE_CLEAR || fss_eval_party(ev) == 0);
     if (own && !(v = (uint64_t *)malloc((total ? total : 1) * 8)))
@@ -1747,6 +2002,32 @@ static fss_status widen(fss_tensor *w, size_t cin, size_t groups, size_t dil)
         fss_tensor_free(w);
         *w = full;
     }
+    return s;
+}
+
+/* Constant w (party 0's input, over the axes of x in the bits of mask) spread over x's
+ * shape as ONNX broadcasts it: copies of wires (linear), the owner's values with them. */
+static fss_status spread(const fss_tensor *w, const fss_tensor *x, size_t mask, fss_tensor *full)
+{
+    fss_status s = fss_tensor_init(full, x->ndim, x->shape, w->bits, w->scale);
+    full->input_of = w->input_of;
+    if (s == FSS_OK && w->own && !(full->own = (uint64_t *)calloc(full->count, sizeof *full->own)))
+        s = FSS_E_NOMEM;
+    size_t stride[4] = {0, 0, 0, 0}, ext[4] = {1, 1, 1, 1}, acc = 1;
+    for (int d = x->ndim - 1; d >= 0; d--) { /* the constant's strides on the axes it spans, 0 on the others */
+        ext[d] = x->shape[d];
+        if (mask >> d & 1)
+            stride[d] = acc, acc *= x->shape[d];
+    }
+    for (size_t j = 0, i0 = 0; s == FSS_OK && i0 < ext[0]; i0++)
+        for (size_t i1 = 0; i1 < ext[1]; i1++)
+            for (size_t i2 = 0; i2 < ext[2]; i2++)
+                for (size_t i3 = 0; i3 < ext[3]; i3++, j++) {
+                    const size_t from = i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3];
+                    full->v[j] = w->v[from];
+                    if (w->own)
+                        full->own[j] = w->own[from];
+                }
     return s;
 }
 
@@ -1981,7 +2262,12 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             s = xc.t.scale > f ? fss_gate_relu_ars(ev, &xc.t, xc.t.scale - f, &y->t) : fss_gate_relu(ev, &xc.t, &y->t);
             y->nonneg = 1;
             break;
-        case FSS_ONNX_OP_SCALE: { /* x round(k 2^f): a product, at 2f */
+        case FSS_ONNX_OP_SCALE: { /* x round(k 2^f): a product, at 2f; -1 (Neg): local, at x's scale */
+            if (st->eps == -1.0f) {
+                const uint64_t minus1 = fss_ring_from_signed(-1, bits);
+                s = fss_gate_scale(ev, &xc.t, minus1, &y->t);
+                break;
+            }
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
                 (s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &y->t)) == FSS_OK)
                 y->t.scale = 2 * f;
@@ -2054,6 +2340,40 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                         for (size_t i2 = 0; i2 < ext[2]; i2++)
                             for (size_t i3 = 0; i3 < ext[3]; i3++)
                                 *o++ = xc.t.v[i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3]];
+            }
+            y->nonneg = xc.nonneg;
+            break;
+        case FSS_ONNX_OP_RMSNORM: { /* the gain at f */
+            const size_t ds[1] = {st->shape[st->ndim - 1]};
+            if ((s = rescale(ev, f, &xc)) == FSS_OK && (s = fss_tensor_view_next(&P, &poff, 1, ds, f, &w)) == FSS_OK)
+                s = fss_gate_rmsnorm(ev, &xc.t, &w, st->eps, &y->t);
+            break;
+        }
+        case FSS_ONNX_OP_SILU:
+            if ((s = rescale(ev, f, &xc)) == FSS_OK)
+                s = fss_gate_silu(ev, &xc.t, &y->t);
+            break;
+        case FSS_ONNX_OP_WMUL: /* both at f, the constant spread over the value's shape; at 2f */
+        case FSS_ONNX_OP_WADD: { /* the constant at the value's scale */
+            const size_t ws[1] = {p->weights[st->w].count};
+            fss_tensor full = {0};
+            if ((st->op == FSS_ONNX_OP_WADD || (s = rescale(ev, f, &xc)) == FSS_OK) &&
+                (s = fss_tensor_view_next(&P, &poff, 1, ws, st->op == FSS_ONNX_OP_WMUL ? f : xc.t.scale, &w)) == FSS_OK &&
+                (s = spread(&w, &xc.t, st->groups, &full)) == FSS_OK)
+                s = st->op == FSS_ONNX_OP_WMUL ? fss_gate_mul(ev, &xc.t, &full, &y->t)
+                    : st->trans_b              ? fss_gate_sub(ev, &xc.t, &full, &y->t)
+                                               : fss_gate_add(ev, &xc.t, &full, &y->t);
+            fss_tensor_free(&full);
+            break;
+        }
+        case FSS_ONNX_OP_REPEAT: /* each entry of the axis k times in a row: copies of wires */
+            if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
+                size_t outer = 1, inner = 1;
+                for (int d = 0; d < st->ndim; d++)
+                    d <= st->axis ? (outer *= xc.t.shape[d]) : (inner *= xc.t.shape[d]);
+                for (size_t o = 0; o < outer; o++)
+                    for (size_t r = 0; r < st->k; r++)
+                        memcpy(y->t.v + (o * st->k + r) * inner, xc.t.v + o * inner, inner * 8);
             }
             y->nonneg = xc.nonneg;
             break;

@@ -88,10 +88,12 @@ done
 # of the 0 / -inf constant that Expand, Trilu, Equal and Where make: a causal softmax);
 # t-gpt2 Hugging Face's GPT-2 blocks (Gemm over [batch seq, d], gelu_new's tanh form), and
 # t-gpt2-static the same exported with fixed dimensions (the mask a float constant whose
-# values the dealer does not read; party 0 and the clear run check them): within
+# values the dealer does not read; party 0 and the clear run check them); t-llama Hugging
+# Face's LlamaModel (RMSNorm, rotary by constants as party 0's input, grouped-query heads,
+# SwiGLU, the softmax's NaN guard): within
 # 4e-3 of onnxruntime, and secure == clear
 d=$src/onnx/models
-for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8 t-causal:50 t-causal-sdpa:50 t-gpt2:50 t-gpt2-static:50; do
+for mb in t-mlp:48 t-cnn:48 t-cnn-ts:48 t-block:52:--seq:8 t-block-ts:52:--seq:8 t-causal:50 t-causal-sdpa:50 t-gpt2:50 t-gpt2-static:50 t-llama:50; do
     IFS=: read -r m bits extra <<<"$mb"
     extra=${extra/:/ }
     "$online" --clear --onnx "$d/$m.onnx" --bits $bits --input "$d/$m-x.npy" --output "$work/$m-clear.npy" --quiet 2>"$work/log" ||

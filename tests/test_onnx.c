@@ -5,6 +5,8 @@
  * missing initializer, an output no node makes, an old opset, a name made twice,
  * external data, a non-float input, no graph); then random corruptions of the bytes,
  * which must never crash (ASan and UBSan in the test build). */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "check.h"
@@ -320,6 +322,57 @@ static void plans(void)
     }
 }
 
+/* Graphs built as structs (what io/onnx.c accepts: it does not check a node's arity), each a
+ * node a review found lowering crash on, before Relu(x) -> y: lowering refuses it or takes
+ * it, and never reads or writes out of bounds (ASan, UBSan in the test build). */
+static fss_status lower_one(fss_onnx_node *nodes, size_t nn, fss_onnx_tensor *inits, size_t ni, int ndim)
+{
+    static char xn[] = "x", yn[] = "y", relu[] = "Relu", none[] = "";
+    static char *rin[1] = {xn}, *rout[1] = {yn};
+    fss_onnx_node all[8];
+    memcpy(all, nodes, nn * sizeof *nodes);
+    all[nn] = (fss_onnx_node){none, relu, 1, 1, 0, rin, rout, NULL};
+    fss_onnx_value in = {xn, ndim, {1, 2, 2, 0, 0, 0, 0, 0}, {NULL}}, out = {yn, ndim, {1, 2, 2, 0, 0, 0, 0, 0}, {NULL}};
+    fss_onnx_graph g = {8, 17, 1, 1, nn + 1, ni, &in, &out, all, inits};
+    fss_onnx_plan p;
+    char err[512] = "";
+    fss_status s = fss_onnx_lower(&g, 1, 0, &p, err, sizeof err);
+    if (s == FSS_OK)
+        fss_onnx_plan_free(&p);
+    return s;
+}
+
+static void hostile_lowering(void)
+{
+    static char pw[] = "Pow", sl[] = "Slice", mul[] = "Mul", ex[] = "Expand", eq[] = "Equal", add[] = "Add",
+                sm[] = "Softmax", none[] = "", xn[] = "x", o1[] = "o", o2[] = "a", vn[] = "v", st[] = "st", en[] = "en",
+                ax[] = "ax", sp[] = "sp", big[] = "big", c1[] = "one", bn[] = "b", cn[] = "C";
+    static int64_t v8[8] = {1, 2, 3, 4, 5, 6, 7, 8}, i7[1] = {7}, i8[1] = {8}, i0[1] = {0}, imax[1] = {INT64_MAX},
+                   i40[1] = {(int64_t)1 << 40};
+    static float one[1] = {1}, mask[4] = {0, -INFINITY, 0, 0};
+    fss_onnx_tensor t[8] = {
+        {vn, FSS_ONNX_INT64, 1, {8}, 8, NULL, v8},     {st, FSS_ONNX_INT64, 1, {1}, 1, NULL, i7},
+        {en, FSS_ONNX_INT64, 1, {1}, 1, NULL, i8},     {ax, FSS_ONNX_INT64, 1, {1}, 1, NULL, i0},
+        {sp, FSS_ONNX_INT64, 1, {1}, 1, NULL, imax},   {big, FSS_ONNX_INT64, 1, {1}, 1, NULL, i40},
+        {c1, FSS_ONNX_FLOAT, 0, {0}, 1, one, NULL},    {cn, FSS_ONNX_FLOAT, 2, {2, 2}, 4, mask, NULL},
+    };
+    fss_onnx_tensor empty = {bn, FSS_ONNX_BOOL, 1, {0}, 0, NULL, NULL};
+    char *pow_in[1] = {xn}, *out1[1] = {o1}, *sl_in[5] = {vn, st, en, ax, sp}, *mul_in[2] = {big, big}, *ex_in[1] = {c1},
+         *eq_in[2] = {bn, bn}, *add_in[2] = {xn, cn}, *add_out[1] = {o2}, *sm_in[1] = {o2},
+         *no_out[1] = {NULL}; /* as the reader makes a node of no outputs: one NULL */
+    fss_onnx_node pow1 = {none, pw, 1, 1, 0, pow_in, out1, NULL}, slice = {none, sl, 5, 1, 0, sl_in, out1, NULL},
+                  mulb = {none, mul, 2, 1, 0, mul_in, out1, NULL}, ex1 = {none, ex, 1, 1, 0, ex_in, out1, NULL},
+                  eqe = {none, eq, 2, 1, 0, eq_in, out1, NULL}, addm = {none, add, 2, 1, 0, add_in, add_out, NULL},
+                  smn = {none, sm, 1, 0, 0, sm_in, no_out, NULL};
+    CHECK(lower_one(&pow1, 1, t, 8, 2) == FSS_E_FORMAT, "a Pow of one input: not refused");
+    CHECK(lower_one(&slice, 1, t, 8, 2) == FSS_OK, "shape arithmetic's Slice of step 2^63 - 1: refused");
+    CHECK(lower_one(&mulb, 1, t, 8, 2) == FSS_E_FORMAT, "2^40 times 2^40 in shape arithmetic: not refused");
+    CHECK(lower_one(&ex1, 1, t, 8, 2) == FSS_E_FORMAT, "an Expand of one input: not refused");
+    CHECK(lower_one(&eqe, 1, &empty, 1, 2) == FSS_E_FORMAT, "an Equal of empty bools: not refused");
+    fss_onnx_node causal[2] = {addm, smn};
+    (void)lower_one(causal, 2, t, 8, 3); /* a causal mask's Softmax with no output: no crash */
+}
+
 int main(void)
 {
     rng = check_init("test_onnx");
@@ -327,6 +380,7 @@ int main(void)
     good_model();
     other_writer();
     bad_models();
+    hostile_lowering();
     fss_rng_free(rng);
     return check_summary();
 }

@@ -73,15 +73,20 @@ typedef enum fss_onnx_op {
     FSS_ONNX_OP_CLIP,    /* to [0, eps]: relu(x) - relu(x - eps) (ReLU6's) */
     FSS_ONNX_OP_SCALE,   /* times the public constant eps (Mul, Div by a scalar) */
     FSS_ONNX_OP_LEAKY,   /* LeakyRelu of slope eps */
-    FSS_ONNX_OP_CONCAT,  /* [a | b] along axis 1 */
+    FSS_ONNX_OP_CONCAT,  /* [a | b] along axis (any) */
     FSS_ONNX_OP_PAD,     /* zeros around h and w, pad each side */
     FSS_ONNX_OP_GELU,    /* Gelu, and PyTorch's Erf pattern (x Phi(x), fss_gate_gelu) */
     FSS_ONNX_OP_LAYERNORM, /* over the last axis: w the scale, bias the bias (-1: none), eps */
     FSS_ONNX_OP_MUL,     /* two values: b of a's shape, or [batch, c, 1, 1] spread over a's planes */
     FSS_ONNX_OP_HARDSIGMOID, /* clip(eps x + eps2, 0, 1); trans_b 1: times x (HardSwish) */
-    FSS_ONNX_OP_TRANSPOSE, /* axes permuted by perm (the batch's kept first) */
+    FSS_ONNX_OP_TRANSPOSE, /* axes permuted by perm */
     FSS_ONNX_OP_BMM,     /* two values: a [.., m, k] times b [.., k, n], a product per leading index */
     FSS_ONNX_OP_SLICE,   /* shape[axis] entries of axis from cin on (Split's outputs, Slice) */
+    FSS_ONNX_OP_RMSNORM, /* over the last axis: w the gain, eps (Llama's Pow, ReduceMean, Add, Sqrt, Reciprocal, Mul, Mul) */
+    FSS_ONNX_OP_SILU,    /* x sigmoid(x) (Sigmoid, Mul): fss_gate_silu */
+    FSS_ONNX_OP_WMUL,    /* times a constant w broadcast over the axes not in the mask groups (party 0's input) */
+    FSS_ONNX_OP_WADD,    /* plus such a constant (trans_b: minus) */
+    FSS_ONNX_OP_REPEAT,  /* each entry of axis repeated k times in a row (grouped-query attention's heads) */
 } fss_onnx_op;
 
 typedef struct fss_onnx_step {
@@ -90,7 +95,8 @@ typedef struct fss_onnx_step {
     int ndim;               /* the output's shape, batch first */
     size_t shape[4];
     size_t cin, cout, k, stride, pad; /* CONV; k, stride, pad also the pools' */
-    size_t groups;          /* CONV: the input's channels in groups (1: one); 0 elsewhere */
+    size_t groups;          /* CONV: the input's channels in groups (1: one); WMUL, WADD: bit d set when
+                             * the constant spans axis d of the value (else broadcast along it); 0 elsewhere */
     size_t dil;             /* CONV: the taps' spacing (1: none; k is the widened kernel); 0 elsewhere */
     int w, bias;            /* weights' indices (-1: none); GEMM: w is [in][out] after transB */
     int trans_b;            /* GEMM: the initializer is [out][in]; BIAS: subtracted (Sub); AVGPOOL: pad is
