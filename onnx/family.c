@@ -274,7 +274,8 @@ static void onnx_free(void *state)
 
 const fss_family fss_family_onnx = {
     .name = "onnx",
-    .version = 2, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention */
+    .version = 3, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
+                   * 3: with attention, the weights a step at a time */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

@@ -1918,11 +1918,13 @@ typedef struct weight_use {
     const float *ovr;
 } weight_use;
 
-static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, int f, const int *sc, weight_use *u)
+static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, int f, const int *sc, weight_use *u,
+                          size_t *first)
 {
     size_t k = 0;
     for (size_t i = 0; i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
+        first[i] = k; /* step i's uses: u[first[i] .. first[i + 1]) */
         const int folded = st->bn[0] >= 0 && vals;
         if (st->op == FSS_ONNX_OP_CONV) {
             u[k++] = (weight_use){st->w, f, 0, folded ? vals->fw[i] : NULL};
@@ -1944,11 +1946,25 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
                 u[k++] = (weight_use){st->bias, f, 0, NULL};
         }
     }
+    first[p->nsteps] = k;
     return k;
 }
 
+/* A graph with attention (a product of two values) inputs party 0's weights step by step,
+ * each step's just before it (weight id: the step's number), and drops them after: a
+ * transformer's weights are hundreds of MB, and one input of them all spends its time
+ * clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's). Other graphs input
+ * them all at once (weight id 0): one round, the built-in CNNs' keys and rounds. */
+static int attention(const fss_onnx_plan *p)
+{
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].op == FSS_ONNX_OP_BMM)
+            return 1;
+    return 0;
+}
+
 static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
-                                const weight_use *u, size_t nu, fss_tensor *P)
+                                const weight_use *u, size_t nu, uint64_t id, fss_tensor *P)
 {
     size_t total = 0;
     for (size_t j = 0; j < nu; j++) { /* at most FSS_ONNX_MAX_ELEMENTS in all (a hostile plan's sizes wrap) */
@@ -1967,7 +1983,7 @@ static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_
             v[o + e] = fss_fixed_from_float(w[rows ? (e % rows) * cols + e / rows : e], u[j].scale, bits);
     }
     const size_t shape[1] = {total ? total : 1};
-    fss_status s = total ? fss_gate_input_weights(ev, 0, 1, shape, bits, 0, v, P) : FSS_OK; /* weight 0: all of them */
+    fss_status s = total ? fss_gate_input_weights(ev, id, 1, shape, bits, 0, v, P) : FSS_OK;
     if (v)
         fss_free_wiped(v, total * 8);
     return s;
@@ -2110,14 +2126,21 @@ fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits,
 {
     int *sc = (int *)calloc(p->nsteps + 1, sizeof *sc);
     weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
+    size_t *first = (size_t *)calloc(p->nsteps + 1, sizeof *first);
     fss_tensor P = {0};
-    fss_status s = sc && uses ? FSS_OK : FSS_E_NOMEM;
+    fss_status s = sc && uses && first ? FSS_OK : FSS_E_NOMEM;
     if (s == FSS_OK) {
         value_scales(p, f, sc);
-        s = weights_input(ev, p, values, bits, uses, weight_uses(p, values, f, sc, uses), &P);
+        const size_t nu = weight_uses(p, values, f, sc, uses, first);
+        if (!attention(p))
+            s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
+        for (size_t i = 0; s == FSS_OK && attention(p) && i < p->nsteps; i++) { /* as the walk inputs them */
+            s = weights_input(ev, p, values, bits, uses + first[i], first[i + 1] - first[i], i + 1, &P);
+            fss_tensor_free(&P);
+        }
     }
     fss_tensor_free(&P);
-    free(sc), free(uses);
+    free(sc), free(uses), free(first);
     fss_progress_step(pg, 0, 1, "weights");
     return s;
 }
@@ -2138,11 +2161,10 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             V[st->b].last = (int)i + 1;
     }
     V[p->output].last = (int)nv;
-    for (size_t i = 0; i < p->nsteps; i++) /* attention's: shifts as the transformer family's (keys 40%, a round more) */
-        if (p->steps[i].op == FSS_ONNX_OP_BMM) {
-            fss_eval_set_lean_shifts(ev, FSS_ONNX_LEAN_MIN);
-            break;
-        }
+    const int lazy = attention(p); /* attention's: shifts as the transformer family's (keys 40%, a round more),
+                                    * and the weights step by step */
+    if (lazy)
+        fss_eval_set_lean_shifts(ev, FSS_ONNX_LEAN_MIN);
     /* party 1's input at scale f */
     size_t nin = 1;
     for (int d = 0; d < p->in_ndim; d++)
@@ -2161,19 +2183,28 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         peak_of(&V[0].t, 0, SIZE_MAX, peak);
     if (iv)
         fss_free_wiped(iv, nin * 8);
-    /* party 0's weights, one input */
+    /* party 0's weights: one input, or a step's before it (attention) */
     int *sc = (int *)calloc(nv, sizeof *sc);
     weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
+    size_t *first = (size_t *)calloc(p->nsteps + 1, sizeof *first), nu = 0;
     fss_tensor P = {0};
     size_t poff = 0;
-    if (s == FSS_OK && (!sc || !uses))
+    if (s == FSS_OK && (!sc || !uses || !first))
         s = FSS_E_NOMEM;
     if (s == FSS_OK) {
         value_scales(p, f, sc);
-        s = weights_input(ev, p, values, bits, uses, weight_uses(p, values, f, sc, uses), &P);
+        nu = weight_uses(p, values, f, sc, uses, first);
+        if (!lazy)
+            s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
     }
     for (size_t i = 0; s == FSS_OK && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
+        if (lazy && first[i + 1] > first[i]) { /* this step's weights, weight id i + 1 */
+            fss_tensor_free(&P);
+            poff = 0;
+            if ((s = weights_input(ev, p, values, bits, uses + first[i], first[i + 1] - first[i], i + 1, &P)) != FSS_OK)
+                break;
+        }
         val *x = &V[st->a], *y = &V[i + 1];
         fss_tensor w = {0}, b = {0};
         /* a value read again later is copied before a step changes it in place */
@@ -2492,6 +2523,6 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
     for (size_t v = 0; v < nv; v++)
         fss_tensor_free(&V[v].t);
     fss_tensor_free(&P);
-    free(V), free(sc), free(uses);
+    free(V), free(sc), free(uses), free(first);
     return s;
 }
