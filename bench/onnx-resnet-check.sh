@@ -25,25 +25,24 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/t"
 "$py" -c "import numpy as np; np.save('$work/x.npy', np.random.default_rng(1).uniform(0, 1, (1, 3, 224, 224)).astype(np.float32))"
 cp "$work/x.npy" "$work/t/x.npy" # export_torchvision.py: the reference logits for it
+# same_bits WEIGHTS ONNX TAG: model $m's clear logits, built-in (WEIGHTS) and ONNX (to
+# $work/$m-TAG.npy): true when they are the same bits
+same_bits() {
+    "$build/online/online" --clear --model $m --weights "$1" --input "$work/x.npy" --output "$work/$m-$3-builtin.npy" \
+        --quiet 2>/dev/null
+    "$build/online/online" --clear --onnx "$2" --bits 48 --scale 14 --input "$work/x.npy" --output "$work/$m-$3.npy" \
+        --quiet 2>/dev/null
+    cmp -s "$work/$m-$3-builtin.npy" "$work/$m-$3.npy" && echo true || echo false
+}
 for m in resnet18 resnet50; do
     "$py" "$src/onnx/make_resnet.py" $m "$work" 7
-    "$build/online/online" --clear --model $m --weights "$work/$m.safetensors" --input "$work/x.npy" \
-        --output "$work/$m-builtin.npy" --quiet 2>/dev/null
-    "$build/online/online" --clear --onnx "$work/$m.onnx" --bits 48 --scale 14 --input "$work/x.npy" \
-        --output "$work/$m-onnx.npy" --quiet 2>/dev/null
-    same=false
-    cmp -s "$work/$m-builtin.npy" "$work/$m-onnx.npy" && same=true
+    same=$(same_bits "$work/$m.safetensors" "$work/$m.onnx" onnx)
     b=$("$build/dealer/dealer" --model $m --dry-run --json 2>/dev/null)
     o=$("$build/dealer/dealer" --onnx "$work/$m.onnx" --bits 48 --scale 14 --dry-run --json 2>/dev/null)
     tsame=null terr=null t=null
     if "$tpy" -c "import torch, torchvision, onnxscript, onnxruntime" 2>/dev/null; then
         "$tpy" "$src/onnx/export_torchvision.py" $m "$work/t" 7 2>/dev/null | grep -v '^\[torch' || true
-        "$build/online/online" --clear --model $m --weights "$work/t/$m.safetensors" --input "$work/x.npy" \
-            --output "$work/$m-tbuiltin.npy" --quiet 2>/dev/null
-        "$build/online/online" --clear --onnx "$work/t/$m-torch.onnx" --bits 48 --scale 14 --input "$work/x.npy" \
-            --output "$work/$m-torch.npy" --quiet 2>/dev/null
-        tsame=false
-        cmp -s "$work/$m-tbuiltin.npy" "$work/$m-torch.npy" && tsame=true
+        tsame=$(same_bits "$work/t/$m.safetensors" "$work/t/$m-torch.onnx" torch)
         terr=$("$py" -c "import numpy as np; print(float(np.abs(np.load('$work/$m-torch.npy') - np.load('$work/t/$m-torch-ref.npy')).max()))")
         t=$("$build/dealer/dealer" --onnx "$work/t/$m-torch.onnx" --bits 48 --scale 14 --dry-run --json 2>/dev/null)
         rm -f "$work/t/$m-torch.onnx" "$work/t/$m.safetensors"

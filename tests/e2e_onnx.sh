@@ -126,6 +126,15 @@ got=$(sed -n 's/.*"bytes_received": \([0-9]*\).*/\1/p' "$work/log1")
 full=$(sed -n 's/.*"bytes_sent": \[\([0-9]*\),.*/\1/p' "$w/dry.json")
 [ -n "$got" ] && [ -n "$full" ] && [ $((full - got)) -ge $((4 * 32 * 32 * 52 / 8)) ] && ok ||
     bad "t-block: weights input once saved $((${full:-0} - ${got:-0})) bytes of party 0's sending"
+# a graph without attention (its weights one input, not a step's at a time): the same
+"$dealer" --onnx "$d/t-cnn.onnx" --batch 3 --setup "$w/cnn.key" --out "$w/csetup" --quiet >/dev/null 2>&1 &&
+    pair --keys "$w/csetup/p0.bin" --onnx "$d/t-cnn.onnx" --quiet --timeout 30 -- \
+        --keys "$w/csetup/p1.bin" --masked-weights "$w/c1.bin" --quiet --timeout 30 &&
+    "$dealer" --onnx "$d/t-cnn.onnx" --batch 3 --weights-key "$w/cnn.key" --out "$w/cinf" --quiet >/dev/null 2>&1 &&
+    pair --keys "$w/cinf/p0.bin" --onnx "$d/t-cnn.onnx" --quiet --timeout 30 -- --keys "$w/cinf/p1.bin" \
+        --masked-weights "$w/c1.bin" --input "$d/t-cnn-x.npy" --output "$w/cy.npy" --quiet --timeout 30 &&
+    cmp -s "$w/cy.npy" "$work/t-cnn-clear.npy" && ok ||
+    { bad "t-cnn: weights input once differs from the clear run"; cat "$work/log0" "$work/log1"; }
 # the block at another length and batch: the clear run takes both from its input
 "$online" --clear --onnx "$d/t-block.onnx" --bits 52 --input "$d/t-block-x5.npy" --output "$work/b5.npy" --quiet 2>/dev/null &&
     near "$work/b5.npy" "$d/t-block-ref5.npy" && ok || bad "t-block at seq 5: not within 4e-3 of onnxruntime's"
