@@ -1950,17 +1950,35 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
     return k;
 }
 
-/* A graph with attention (a product of two values) inputs party 0's weights step by step,
- * each step's just before it (weight id: the step's number), and drops them after: a
- * transformer's weights are hundreds of MB, and one input of them all spends its time
- * clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's). Other graphs input
- * them all at once (weight id 0): one round, the built-in CNNs' keys and rounds. */
+/* A graph with attention (a product of two values) inputs party 0's weights in parts just
+ * before the steps that use them (weight id: the part's first step's number), and drops each
+ * part after its steps: a transformer's weights are hundreds of MB, and one input of them all
+ * spends its time clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's).
+ * Other graphs input them all at once (weight id 0): one round, the built-in CNNs' keys and
+ * rounds. */
 static int attention(const fss_onnx_plan *p)
 {
     for (size_t i = 0; i < p->nsteps; i++)
         if (p->steps[i].op == FSS_ONNX_OP_BMM)
             return 1;
     return 0;
+}
+
+/* The part that starts at step i: the steps i .. end - 1, as many as keep its weights under
+ * FSS_ONNX_WEIGHT_PART values (at least one step), a round each part in an ordinary run. */
+#define FSS_ONNX_WEIGHT_PART ((size_t)1 << 22)
+static size_t part_end(const fss_onnx_plan *p, const weight_use *u, const size_t *first, size_t i)
+{
+    size_t end = i, n = 0;
+    for (; end < p->nsteps; end++) {
+        size_t m = 0;
+        for (size_t j = first[end]; j < first[end + 1]; j++)
+            m += p->weights[u[j].w].count;
+        if (end > i && n + m > FSS_ONNX_WEIGHT_PART)
+            break;
+        n += m;
+    }
+    return end;
 }
 
 static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
@@ -2134,8 +2152,9 @@ fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits,
         const size_t nu = weight_uses(p, values, f, sc, uses, first);
         if (!attention(p))
             s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
-        for (size_t i = 0; s == FSS_OK && attention(p) && i < p->nsteps; i++) { /* as the walk inputs them */
-            s = weights_input(ev, p, values, bits, uses + first[i], first[i + 1] - first[i], i + 1, &P);
+        for (size_t i = 0, e; s == FSS_OK && attention(p) && i < p->nsteps; i = e) { /* as the walk inputs them */
+            e = part_end(p, uses, first, i);
+            s = weights_input(ev, p, values, bits, uses + first[i], first[e] - first[i], i + 1, &P);
             fss_tensor_free(&P);
         }
     }
@@ -2162,7 +2181,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
     }
     V[p->output].last = (int)nv;
     const int lazy = attention(p); /* attention's: shifts as the transformer family's (keys 40%, a round more),
-                                    * and the weights step by step */
+                                    * and the weights in parts */
     if (lazy)
         fss_eval_set_lean_shifts(ev, FSS_ONNX_LEAN_MIN);
     /* party 1's input at scale f */
@@ -2183,7 +2202,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         peak_of(&V[0].t, 0, SIZE_MAX, peak);
     if (iv)
         fss_free_wiped(iv, nin * 8);
-    /* party 0's weights: one input, or a step's before it (attention) */
+    /* party 0's weights: one input, or a part before its steps (attention) */
     int *sc = (int *)calloc(nv, sizeof *sc);
     weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
     size_t *first = (size_t *)calloc(p->nsteps + 1, sizeof *first), nu = 0;
@@ -2197,12 +2216,13 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         if (!lazy)
             s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
     }
-    for (size_t i = 0; s == FSS_OK && i < p->nsteps; i++) {
+    for (size_t i = 0, part = 0; s == FSS_OK && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
-        if (lazy && first[i + 1] > first[i]) { /* this step's weights, weight id i + 1 */
+        if (lazy && i == part) { /* the next part's weights, weight id i + 1 */
+            part = part_end(p, uses, first, i);
             fss_tensor_free(&P);
             poff = 0;
-            if ((s = weights_input(ev, p, values, bits, uses + first[i], first[i + 1] - first[i], i + 1, &P)) != FSS_OK)
+            if ((s = weights_input(ev, p, values, bits, uses + first[i], first[part] - first[i], i + 1, &P)) != FSS_OK)
                 break;
         }
         val *x = &V[st->a], *y = &V[i + 1];
