@@ -594,6 +594,24 @@ static int int_node(lower *L, const fss_onnx_node *n)
     return 1;
 }
 
+/* The one axis of node n: its second input (opset 13 on, for Unsqueeze and ReduceMean) or
+ * its 'axes' attribute (before); 0 when there is not exactly one. */
+static int one_axis(const lower *L, const fss_onnx_node *n, int64_t *axis)
+{
+    ints ax = {0};
+    if (n->nin > 1 && *n->in[1]) {
+        if (!ints_of(L, n->in[1], &ax) || ax.n != 1)
+            return 0;
+        *axis = ax.v[0];
+        return 1;
+    }
+    const fss_onnx_attr *aa = fss_onnx_attr_of(n, "axes");
+    if (!aa || aa->type != FSS_ONNX_ATTR_INTS || aa->n != 1)
+        return 0;
+    *axis = aa->ints[0];
+    return 1;
+}
+
 /* Llama's RMSNorm (Hugging Face's, as torch.export writes it) from its Pow at i: Pow(x, 2),
  * ReduceMean over the last axis keeping it, Add(., eps), Sqrt, Reciprocal (or Div(1, .)),
  * Mul(x, .), Mul(gain, .) with gain a float constant; each alone reading the one before. The
@@ -617,12 +635,9 @@ static long rms_norm(const lower *L, size_t i, long took[6], const char **gain, 
                         scalar_of(g, m->in[0]) == 1.0; /* 1 / sqrt */
         if (!m || !m->nout || (strcmp(m->op, ops[k]) && !div))
             return -1;
+        int64_t axis = 0;
         if (k == 0) { /* over the last axis, kept */
-            ints ax = {0};
-            const fss_onnx_attr *aa = fss_onnx_attr_of(m, "axes");
-            const int have = m->nin > 1 && *m->in[1] ? ints_of(L, m->in[1], &ax)
-                           : aa && aa->type == FSS_ONNX_ATTR_INTS && aa->n == 1 && (ax.n = 1, ax.v[0] = aa->ints[0], 1);
-            if (!have || ax.n != 1 || (ax.v[0] != -1 && ax.v[0] != nd - 1) || !attr_int(m, "keepdims", 1))
+            if (!one_axis(L, m, &axis) || (axis != -1 && axis != nd - 1) || !attr_int(m, "keepdims", 1))
                 return -1;
         } else if (k == 1 && !((*eps = other_scalar(g, m, prev)) > 0 && *eps < 1)) {
             return -1;
@@ -715,13 +730,11 @@ static long repeat_of(const lower *L, size_t i, int *axis, size_t *times, size_t
     int nd = 0;
     size_t sh[4];
     shape_of(L->p, v, &nd, sh);
-    ints ax = {0}, es = {0}, rs = {0};
-    const fss_onnx_attr *aa = fss_onnx_attr_of(u, "axes");
-    if (!(u->nin > 1 && *u->in[1] ? ints_of(L, u->in[1], &ax)
-                                  : aa && aa->type == FSS_ONNX_ATTR_INTS && aa->n == 1 && (ax.n = 1, ax.v[0] = aa->ints[0], 1)) ||
-        ax.n != 1)
+    ints es = {0}, rs = {0};
+    int64_t a = 0;
+    if (!one_axis(L, u, &a))
         return -1;
-    const int64_t a = ax.v[0] < 0 ? ax.v[0] + nd + 1 : ax.v[0];
+    a = a < 0 ? a + nd + 1 : a;
     const long e = sole_reader(g, u->out[0]), r = e >= 0 && g->nodes[e].nout ? sole_reader(g, g->nodes[e].out[0]) : -1;
     if (a < 1 || a > nd - 1 || r < 0 || strcmp(g->nodes[e].op, "Expand") || strcmp(g->nodes[r].op, "Reshape") ||
         g->nodes[e].nin != 2 || g->nodes[r].nin != 2 || !g->nodes[r].nout || !ints_of(L, g->nodes[e].in[1], &es) ||
