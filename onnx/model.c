@@ -1868,18 +1868,34 @@ static fss_status upscale(fss_eval *ev, val *x, int sc)
     return s;
 }
 
+/* A graph with attention (a product of two values) inputs party 0's weights in parts just
+ * before the steps that use them (weight id: the part's first step's number), and drops each
+ * part after its steps: a transformer's weights are hundreds of MB, and one input of them all
+ * spends its time clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's).
+ * Other graphs input them all at once (weight id 0): one round, the built-in CNNs' keys and
+ * rounds. A Mul or Div by a scalar of a product (at 2f) there stays a product, at 3f, and
+ * the next step's one shift takes both down (the scores' 1/sqrt(d): a shift less). */
+static int attention(const fss_onnx_plan *p)
+{
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].op == FSS_ONNX_OP_BMM)
+            return 1;
+    return 0;
+}
+
 /* Every value's scale, as the walk keeps it: an input or an op's output at f; a product
  * (Conv, Gemm, Mul by a constant, LeakyRelu) at 2f until a ReLU or an op that needs f. */
 static void value_scales(const fss_onnx_plan *p, int f, int *sc)
 {
+    const int att = attention(p);
     sc[0] = f;
     for (size_t i = 0; i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
         const int a = sc[st->a], b = st->b >= 0 ? sc[st->b] : a;
         int o = f;
         switch (st->op) {
-        case FSS_ONNX_OP_SCALE:
-            o = st->eps == -1.0f ? a : 2 * f;
+        case FSS_ONNX_OP_SCALE: /* with attention, a product's factor joins it: 3f, one shift later, not two */
+            o = st->eps == -1.0f ? a : att && a == 2 * f ? 3 * f : 2 * f;
             break;
         case FSS_ONNX_OP_CONV:
         case FSS_ONNX_OP_GEMM:
@@ -1961,20 +1977,6 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
     }
     first[p->nsteps] = k;
     return k;
-}
-
-/* A graph with attention (a product of two values) inputs party 0's weights in parts just
- * before the steps that use them (weight id: the part's first step's number), and drops each
- * part after its steps: a transformer's weights are hundreds of MB, and one input of them all
- * spends its time clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's).
- * Other graphs input them all at once (weight id 0): one round, the built-in CNNs' keys and
- * rounds. */
-static int attention(const fss_onnx_plan *p)
-{
-    for (size_t i = 0; i < p->nsteps; i++)
-        if (p->steps[i].op == FSS_ONNX_OP_BMM)
-            return 1;
-    return 0;
 }
 
 /* The part that starts at step i: the steps i .. end - 1, as many as keep its weights under
@@ -2330,6 +2332,12 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             if (st->eps == -1.0f) {
                 const uint64_t minus1 = fss_ring_from_signed(-1, bits);
                 s = fss_gate_scale(ev, &xc.t, minus1, &y->t);
+                break;
+            }
+            if (lazy && xc.t.scale == 2 * f) { /* attention's (the scores' 1/sqrt(d)): at 3f, shifted once later */
+                if ((s = fss_gate_scale(ev, &xc.t, fss_ring_from_signed((int64_t)llround(ldexp(st->eps, f)), bits), &y->t)) == FSS_OK)
+                    y->t.scale = 3 * f;
+                y->nonneg = xc.nonneg && st->eps > 0;
                 break;
             }
             if ((s = rescale(ev, f, &xc)) == FSS_OK &&
