@@ -73,6 +73,21 @@ static int weight_of(lower *L, const char *name)
 
 static const fss_onnx_step *step_of(const fss_onnx_plan *p, int v) { return v > 0 ? &p->steps[v - 1] : NULL; }
 
+/* A graph with attention (a product of two values) inputs party 0's weights in parts just
+ * before the steps that use them (weight id: the part's first step's number), and drops each
+ * part after its steps: a transformer's weights are hundreds of MB, and one input of them all
+ * spends its time clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's).
+ * Other graphs input them all at once (weight id 0): one round, the built-in CNNs' keys and
+ * rounds. A Mul or Div by a scalar of a product (at 2f) there stays a product, at 3f, and
+ * the next step's one shift takes both down (the scores' 1/sqrt(d): a shift less). */
+static int attention(const fss_onnx_plan *p)
+{
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (p->steps[i].op == FSS_ONNX_OP_BMM)
+            return 1;
+    return 0;
+}
+
 /* The shape of value v (the input's for 0). */
 static void shape_of(const fss_onnx_plan *p, int v, int *ndim, size_t *shape)
 {
@@ -1771,6 +1786,7 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int
         v->count[i] = t->count;
         memcpy(v->w[i], t->f, t->count * sizeof(float));
     }
+    const int sum_scale = (attention(p) ? 3 : 2) * scale; /* an added constant at the most its value may have */
     for (size_t i = 0; i < p->nsteps; i++) { /* each weight as its step encodes it */
         const fss_onnx_step *st = &p->steps[i];
         fss_status s = FSS_OK;
@@ -1792,7 +1808,7 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int
                 s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
                          p->weights[st->bias].name, err, err_len);
         } else if (st->op == FSS_ONNX_OP_WMUL || st->op == FSS_ONNX_OP_RMSNORM || st->op == FSS_ONNX_OP_WADD) {
-            s = fits(v->w[st->w], p->weights[st->w].count, st->op == FSS_ONNX_OP_WADD ? 2 * scale : scale, bits,
+            s = fits(v->w[st->w], p->weights[st->w].count, st->op == FSS_ONNX_OP_WADD ? sum_scale : scale, bits,
                      "initializer", p->weights[st->w].name, err, err_len);
         } else if (st->op == FSS_ONNX_OP_LAYERNORM) {
             s = fits(v->w[st->w], p->weights[st->w].count, scale, bits, "initializer", p->weights[st->w].name, err,
@@ -1800,8 +1816,8 @@ fss_status fss_onnx_weights(const fss_onnx_plan *p, const fss_onnx_graph *g, int
             if (s == FSS_OK && st->bias >= 0)
                 s = fits(v->w[st->bias], p->weights[st->bias].count, scale, bits, "initializer",
                          p->weights[st->bias].name, err, err_len);
-        } else if (st->op == FSS_ONNX_OP_BIAS) { /* at f or 2f, as the value it is added to */
-            s = fits(v->w[st->bias], p->weights[st->bias].count, 2 * scale, bits, "initializer",
+        } else if (st->op == FSS_ONNX_OP_BIAS) { /* at its value's scale: f, 2f, or (attention) 3f */
+            s = fits(v->w[st->bias], p->weights[st->bias].count, sum_scale, bits, "initializer",
                      p->weights[st->bias].name, err, err_len);
         }
         if (s != FSS_OK)
@@ -1866,21 +1882,6 @@ static fss_status upscale(fss_eval *ev, val *x, int sc)
         x->t = y;
     }
     return s;
-}
-
-/* A graph with attention (a product of two values) inputs party 0's weights in parts just
- * before the steps that use them (weight id: the part's first step's number), and drops each
- * part after its steps: a transformer's weights are hundreds of MB, and one input of them all
- * spends its time clearing fresh pages (GPT-2's blocks: 2-3 times the built-in model's).
- * Other graphs input them all at once (weight id 0): one round, the built-in CNNs' keys and
- * rounds. A Mul or Div by a scalar of a product (at 2f) there stays a product, at 3f, and
- * the next step's one shift takes both down (the scores' 1/sqrt(d): a shift less). */
-static int attention(const fss_onnx_plan *p)
-{
-    for (size_t i = 0; i < p->nsteps; i++)
-        if (p->steps[i].op == FSS_ONNX_OP_BMM)
-            return 1;
-    return 0;
 }
 
 /* Every value's scale, as the walk keeps it: an input or an op's output at f; a product
