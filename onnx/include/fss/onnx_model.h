@@ -16,9 +16,11 @@
  *     same leading dimensions: attention's Q K^T and softmax(.) V, fss_gate_matmul_batched,
  *     one round, the product at 2f);
  *   - Add and Sub (two values of one shape, or a value and an initializer of one value a
- *     channel of a 4-d value or a feature, the last axis, of the others); Mul of two values
- *     (one shape, or a [batch, c, 1, 1] per channel: both at f, the product at 2f); Mul and
- *     Div by a scalar constant;
+ *     channel of a 4-d value or a feature, the last axis, of the others, or any float
+ *     constant that broadcasts to the value: party 0's input); Mul of two values (one shape,
+ *     or a [batch, c, 1, 1] per channel: both at f, the product at 2f); Mul and Div by a
+ *     scalar constant; Mul by a float constant that broadcasts (party 0's input: the
+ *     rotary embedding's cos and sin); Neg (local);
  *   - Relu, LeakyRelu, Sigmoid and Tanh (fss_gate_sigmoid: 5.1e-4 at scale 16, Tanh twice
  *     that), Clip to [0, max] (ReLU6), HardSigmoid and HardSwish (alpha x + beta at 2f,
  *     shifted to f, relu(t) - relu(t - 1); HardSwish x times it), Gelu (opset 20's, and
@@ -29,23 +31,29 @@
  *     before it with the causal mask (an Add of a 0 / -inf constant, or a Where of a bool
  *     constant and -inf: one causal softmax step; the mask may come from Expand,
  *     ConstantOfShape, Trilu, Equal and Where of constants, followed at lowering; any other
- *     mask is refused); LayerNormalization over the last axis of a 2-d or 3-d value;
+ *     mask is refused; a NaN guard after it, Where(IsNaN(p), c, p), is p);
+ *     LayerNormalization over the last axis of a 2-d or 3-d value; Llama's RMSNorm (Pow,
+ *     ReduceMean, Add, Sqrt, Reciprocal, Mul, Mul: fss_gate_rmsnorm) and SiLU (Sigmoid and
+ *     Mul: fss_gate_silu), each one step;
  *   - MaxPool and AveragePool (square windows; an AveragePool's padding a Pad step then the
  *     pool, counted (PyTorch's) or not (ONNX's default: the average times k^2 / cells, a
- *     public factor an output position, at 2f)), GlobalAveragePool, ReduceMean over h and w (a global average
- *     pool, and a reshape without keepdims), Pad (zeros, the same on each side of h and w);
- *   - wires moved at no cost: Flatten (axis 1), Reshape (to 2 to 4 dimensions, the batch
- *     first, from a constant target or one that shape arithmetic makes: Shape, Gather,
- *     Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div and Mod of small int64
- *     tensors, all followed at lowering), Transpose, Concat along any axis after the
- *     first (of k values: k - 1 steps), Split and Slice (along one axis, from constants:
- *     a step a part), Identity, Dropout,
- *     Constant (and an Identity of a constant, which the TorchScript exporter writes).
+ *     public factor an output position, at 2f)), GlobalAveragePool, ReduceMean over h and w
+ *     (a global average pool, and a reshape without keepdims), Pad (zeros, the same on each
+ *     side of h and w);
+ *   - wires moved at no cost: Flatten (axis 1), Reshape (to 2 to 4 dimensions, from a
+ *     constant target or one that shape arithmetic makes: Shape, Gather, Slice, Concat,
+ *     Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div and Mod of small int64 tensors, all
+ *     followed at lowering), Transpose, Concat along any axis (of k values: k - 1 steps),
+ *     Split and Slice (along one axis, from constants: a step a part), grouped-query
+ *     attention's Unsqueeze, Expand and Reshape (each key and value head repeated), Identity,
+ *     Dropout, Constant (and an Identity of a constant, which the TorchScript exporter
+ *     writes).
  * Others are refused with their node's name and op. Scalar constants (a Clip's bounds, a
  * Mul's factor, a LeakyRelu's slope) are the graph's structure: the plan carries them.
  *
  * Fixed point, as the CNN family's walk: values at scale f, weights at f, biases at 2f; a
- * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f, so
+ * product stays at 2f until a ReLU (fused with the shift back) or an op that needs f (in a
+ * graph with attention, a scalar factor of it keeps it a product, at 3f), so
  * an exported LeNet gives the built-in lenet's bits at the same ring and scale. A Relu
  * whose only reader is a MaxPool goes after it (they commute): a quarter of the ReLUs of
  * a 2 x 2 window. */
@@ -92,7 +100,7 @@ typedef enum fss_onnx_op {
 typedef struct fss_onnx_step {
     fss_onnx_op op;
     int a, b;               /* input values (b: ADD's second) */
-    int ndim;               /* the output's shape, batch first */
+    int ndim;               /* the output's shape */
     size_t shape[4];
     size_t cin, cout, k, stride, pad; /* CONV; k, stride, pad also the pools' */
     size_t groups;          /* CONV: the input's channels in groups (1: one); WMUL, WADD: bit d set when
@@ -105,7 +113,7 @@ typedef struct fss_onnx_step {
     int bn[4];              /* CONV: a folded BatchNormalization's scale, B, mean, var (-1: none) */
     float eps, eps2;        /* constants: a Clip's max, a factor, a slope; HardSigmoid's alpha and beta */
     int perm[4];            /* TRANSPOSE: output axis d is input axis perm[d] (0 elsewhere) */
-    int axis;               /* CONCAT: the axis joined (1 .. ndim - 1); SLICE: the axis cut (0 elsewhere) */
+    int axis;               /* CONCAT: the axis joined; SLICE: the axis cut; REPEAT: the axis repeated (0 elsewhere) */
     char name[64];          /* the node's, for messages and progress */
 } fss_onnx_step;
 
@@ -181,8 +189,9 @@ typedef struct fss_onnx_peak {
 FSS_NODISCARD fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
                                        const fss_onnx_values *values, const float *input, uint64_t *out,
                                        fss_onnx_peak *peak, fss_progress *pg);
-/* The setup run of weights input once (fss_family.walk_weights): the one input of all of
- * party 0's weights that fss_onnx_walk makes, and nothing else. */
+/* The setup run of weights input once (fss_family.walk_weights): the inputs of party 0's
+ * weights that fss_onnx_walk makes (one of them all; with attention, a part before its
+ * steps), and nothing else. */
 FSS_NODISCARD fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits, int scale,
                                                const fss_onnx_values *values, fss_progress *pg);
 /* The output's element count and shape. */
