@@ -1060,7 +1060,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             shape_of(p, y, &nd2, sh2);
             if (nd < 3 || nd2 != nd || memcmp(sh, sh2, (size_t)(nd - 2) * sizeof *sh) || sh[nd - 1] != sh2[nd - 2])
                 return REFUSE("node '%s' (MatMul): of two values, [.., m, k] and [.., k, n] with the same leading "
-                              "dimensions (batch first, no broadcasting)", nm);
+                              "dimensions (no broadcasting)", nm);
             st.op = FSS_ONNX_OP_BMM, st.b = y, st.ndim = nd;
             memcpy(st.shape, sh, sizeof sh);
             st.shape[nd - 1] = sh2[nd - 1];
@@ -1285,7 +1285,7 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             return REFUSE("node '%s' (Reshape): to a shape of 2 to 4 dimensions from an int64 constant (or shape "
                           "arithmetic), of as many elements", nm);
         st.op = FSS_ONNX_OP_RESHAPE, st.ndim = (int)t.n;
-    } else if (!strcmp(op, "Transpose")) { /* a permutation of the wires, the batch's axis first */
+    } else if (!strcmp(op, "Transpose")) { /* a permutation of the wires */
         const fss_onnx_attr *pa = fss_onnx_attr_of(n, "perm");
         int seen = 0, ok = pa && pa->type == FSS_ONNX_ATTR_INTS && (int)pa->n == nd;
         for (int d = 0; ok && d < nd; d++) {
