@@ -420,9 +420,10 @@ static double const_at(const fss_onnx_tensor *t, size_t j)
 /* The attention mask's arithmetic on constants, as torch.export writes a causal mask:
  * Expand (a scalar to a shape), ConstantOfShape, Trilu, Equal and Where of constants (a
  * scalar or of one shape; without values, as a dealer reads a float constant of more than
- * one, the result's shape only, and causal_mask takes it by its shape), into L->consts (at most FSS_ONNX_MAX_MASK elements: a mask of
- * 1024 x 1024; FSS_ONNX_MAX_MASKS in all). 1: done; 0: not such a node (an input is a value, or another op); -1: such
- * a node this version cannot compute. */
+ * one, the result's shape only, and causal_mask takes it by its shape), into L->consts (at
+ * most FSS_ONNX_MAX_MASK elements: a mask of 1024 x 1024; FSS_ONNX_MAX_MASKS in all).
+ * 1: done; 0: not such a node (an input is a value, or another op); -1: such a node this
+ * version cannot compute. */
 #define FSS_ONNX_MAX_MASK ((size_t)1 << 20)
 #define FSS_ONNX_MAX_MASKS ((size_t)1 << 24)
 static int const_node(lower *L, const fss_onnx_node *n)
@@ -445,9 +446,9 @@ static int const_node(lower *L, const fss_onnx_node *n)
     const fss_onnx_tensor *b = n->nin > 1 && !expand && !tri ? const_of(L, n->in[1]) : NULL;
     const fss_onnx_tensor *c = n->nin > 2 ? const_of(L, n->in[2]) : NULL;
     const fss_onnx_tensor *shape_of_r = wh ? (a && a->count > 1 ? a : b && b->count > 1 ? b : c) : a;
+    const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL; /* ConstantOfShape's (else 0) */
     if (expand || cos) { /* the shape from shape arithmetic */
         ints sh = {0};
-        const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL;
         if (!ints_of(L, n->in[expand ? 1 : 0], &sh) || sh.scalar || sh.n < 1 || sh.n > 4 ||
             (expand && (!a || a->count != 1 || isnan(const_at(a, 0)))) ||
             (va && (va->type != FSS_ONNX_ATTR_TENSOR || !va->t || va->t->count != 1 || !va->t->f)))
@@ -478,7 +479,6 @@ static int const_node(lower *L, const fss_onnx_node *n)
     if (tri && n->nin > 1 && *n->in[1] && (!ints_of(L, n->in[1], &kk) || kk.n != 1))
         return -1;
     const int64_t upper = attr_int(n, "upper", 1), diag = kk.n ? kk.v[0] : 0;
-    const fss_onnx_attr *va = cos ? fss_onnx_attr_of(n, "value") : NULL;
     const double fill = expand ? const_at(a, 0) : va ? (double)va->t->f[0] : 0;
     const size_t cols = r.ndim ? (size_t)r.dims[r.ndim - 1] : 1, rows = r.ndim > 1 ? (size_t)r.dims[r.ndim - 2] : 1;
     if (r.count > FSS_ONNX_MAX_MASKS - L->const_total)
@@ -515,6 +515,15 @@ static int const_node(lower *L, const fss_onnx_node *n)
     return 1;
 }
 
+/* [*lo, *hi) of an axis of len from ONNX's start and end (negative ones count from the end,
+ * both clamped to the axis): Shape's and Slice's. */
+static void clamp_range(int64_t len, int64_t start, int64_t end, int64_t *lo, int64_t *hi)
+{
+    start = start < 0 ? start + len : start, end = end < 0 ? end + len : end;
+    *lo = start < 0 ? 0 : start > len ? len : start;
+    *hi = end < 0 ? 0 : end > len ? len : end;
+}
+
 /* Python's floor division and modulo (ONNX Mod with fmod 0); b != 0, no overflow. */
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -533,9 +542,8 @@ static int int_node(lower *L, const fss_onnx_node *n)
         int nd = 0;
         size_t sh[4];
         shape_of(L->p, x, &nd, sh);
-        int64_t lo = attr_int(n, "start", 0), hi = attr_int(n, "end", nd);
-        lo = lo < 0 ? lo + nd : lo, hi = hi < 0 ? hi + nd : hi;
-        lo = lo < 0 ? 0 : lo > nd ? nd : lo, hi = hi < 0 ? 0 : hi > nd ? nd : hi;
+        int64_t lo, hi;
+        clamp_range(nd, attr_int(n, "start", 0), attr_int(n, "end", nd), &lo, &hi);
         for (int64_t d = lo; d < hi; d++)
             r.v[r.n++] = (int64_t)sh[d];
     } else if (!have_a) {
@@ -581,8 +589,8 @@ static int int_node(lower *L, const fss_onnx_node *n)
             (n->nin > 4 && *n->in[4] && (!ints_of(L, n->in[4], &sp) || sp.n != 1 || sp.v[0] < 1)))
             return -1;
         const int64_t len = (int64_t)a.n, step = !sp.n ? 1 : sp.v[0] > len ? len + 1 : sp.v[0]; /* no overflow */
-        int64_t lo = st.v[0] < 0 ? st.v[0] + len : st.v[0], hi = en.v[0] < 0 ? en.v[0] + len : en.v[0];
-        lo = lo < 0 ? 0 : lo > len ? len : lo, hi = hi < 0 ? 0 : hi > len ? len : hi;
+        int64_t lo, hi;
+        clamp_range(len, st.v[0], en.v[0], &lo, &hi);
         for (int64_t i = lo; i < hi; i += step)
             r.v[r.n++] = a.v[i];
     } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
@@ -894,23 +902,21 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
     if (x < 0)
         return REFUSE("node '%s' (%s): its first input '%s' is not a value the graph computes (an initializer "
                       "there is not supported)", nm, op, n->nin ? n->in[0] : "");
-    if (!strcmp(op, "IsNaN") && n->nin == 1 && value_of(L, n->in[0]) >= 0) { /* a softmax's NaN guard: none here */
+    if (!strcmp(op, "IsNaN") && n->nin == 1) { /* a softmax's NaN guard (x a value: above): none here */
         const long w = sole_reader(L->g, n->out[0]);
         const fss_onnx_node *wn = w >= 0 ? &L->g->nodes[w] : NULL;
         if (!wn || strcmp(wn->op, "Where") || wn->nin != 3 || !wn->nout || strcmp(wn->in[0], n->out[0]) ||
             strcmp(wn->in[2], n->in[0]) || isnan(scalar_of(L->g, wn->in[1])))
             return REFUSE("node '%s' (IsNaN): only as Where(IsNaN(x), c, x) (a guard: fixed point has no NaN)", nm);
         L->done[w] = 1;
-        name_value(L, wn->out[0], value_of(L, n->in[0])); /* the same wires */
+        name_value(L, wn->out[0], x); /* the same wires */
         return FSS_OK;
     }
     int rep_axis = 0, nto = 0;
     size_t rep = 0, to[4];
     const long rep_end = repeat_of(L, index, &rep_axis, &rep, to, &nto);
     if (rep_end >= 0) { /* Unsqueeze, Expand, Reshape: a repeat, and a reshape where its shape is another */
-        const int v = value_of(L, n->in[0]);
-        shape_of(p, v, &nd, sh);
-        st.op = FSS_ONNX_OP_REPEAT, st.a = v, st.axis = rep_axis, st.k = rep, st.ndim = nd;
+        st.op = FSS_ONNX_OP_REPEAT, st.a = x, st.axis = rep_axis, st.k = rep, st.ndim = nd;
         memcpy(st.shape, sh, sizeof sh);
         st.shape[rep_axis] *= rep;
         L->done[sole_reader(L->g, n->out[0])] = 1, L->done[rep_end] = 1;
@@ -951,9 +957,8 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
             axis = axis < 0 ? axis + nd : axis;
             ok = ok && axis >= 0 && axis < nd;
             if (ok) {
-                const int64_t len = (int64_t)sh[axis];
-                int64_t lo = v.v[0] < 0 ? v.v[0] + len : v.v[0], hi = e.v[0] < 0 ? e.v[0] + len : e.v[0];
-                lo = lo < 0 ? 0 : lo > len ? len : lo, hi = hi < 0 ? 0 : hi > len ? len : hi;
+                int64_t lo, hi;
+                clamp_range((int64_t)sh[axis], v.v[0], e.v[0], &lo, &hi);
                 start = lo, sizes[0] = hi - lo;
             }
         }
@@ -1299,10 +1304,12 @@ static fss_status lower_node(lower *L, const fss_onnx_node *n)
         st.op = FSS_ONNX_OP_TRANSPOSE, st.ndim = nd;
     } else {
         return REFUSE("node '%s' (%s) is not supported: this version runs Conv, Gemm, MatMul (by a weight, or of "
-                      "two values), Add, Sub, Mul and Div (by a scalar; Mul of two values too), ReduceMean (spatial), "
-                      "Relu, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax, Clip, Gelu (and PyTorch's Erf "
-                      "pattern), LayerNormalization, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization "
-                      "(after a Conv), Concat, Pad, Flatten, Reshape, Transpose, Constant, Identity and Dropout",
+                      "two values), Add, Sub, Mul and Div (by constants; Add, Sub and Mul of two values too), Neg, "
+                      "ReduceMean (spatial), Relu, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softmax (and a "
+                      "causal mask before it), Clip, Gelu (and the Erf and tanh patterns), LayerNormalization, "
+                      "RMSNorm and SiLU patterns, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization (after "
+                      "a Conv), Concat, Split, Slice, Pad, Flatten, Reshape, Transpose, shape arithmetic, Constant, "
+                      "Identity and Dropout",
                       nm, op);
     }
     return push_step(L, n, &st, 1);
@@ -1417,7 +1424,7 @@ fss_status fss_onnx_plan_check(const fss_onnx_plan *p, char *err, size_t err_len
         /* a second input: an earlier value for the steps of two, none for the others */
         const int two = st->op == FSS_ONNX_OP_ADD || st->op == FSS_ONNX_OP_SUB || st->op == FSS_ONNX_OP_CONCAT ||
                         st->op == FSS_ONNX_OP_MUL || st->op == FSS_ONNX_OP_BMM;
-        for (int d = 0; ok && d < 4; d++) /* a perm only for a transpose, an axis only for a concat */
+        for (int d = 0; ok && d < 4; d++) /* a perm only for a transpose, an axis only where one is cut or joined */
             ok = st->op == FSS_ONNX_OP_TRANSPOSE || !st->perm[d];
         ok = ok && (st->op == FSS_ONNX_OP_CONCAT || st->op == FSS_ONNX_OP_SLICE || st->op == FSS_ONNX_OP_REPEAT ||
                     !st->axis);
@@ -1924,21 +1931,19 @@ static void value_scales(const fss_onnx_plan *p, int f, int *sc)
         case FSS_ONNX_OP_RELU:
             o = a > f ? f : a;
             break;
-        case FSS_ONNX_OP_HARDSIGMOID:
+        case FSS_ONNX_OP_HARDSIGMOID: /* HardSwish: times x */
+        case FSS_ONNX_OP_AVGPOOL:     /* with uncounted padding: times public factors */
             o = st->trans_b ? 2 * f : f;
             break;
-        case FSS_ONNX_OP_AVGPOOL: /* with uncounted padding, times public factors */
-            o = st->trans_b ? 2 * f : f;
-            break;
-        default: /* AVGPOOL, SIGMOID, TANH, SOFTMAX, CLIP: after a rescale to f */
+        default: /* SIGMOID, TANH, SOFTMAX, CLIP, GELU, the norms: after a rescale to f */
             o = f;
         }
         sc[i + 1] = o;
     }
 }
 
-/* Party 0's weights, all in one input (one round; weight 0 of fss_gate_input_weights, input
- * once with a model key): each use of a weight by a step in step
+/* Party 0's weights, input in one go or in parts (weights_from; fss_gate_input_weights,
+ * input once with a model key): each use of a weight by a step in step
  * order (Conv: its weight at f and bias at 2f, folded with a BatchNormalization; Gemm: its
  * weight [in][out] at f and bias at 2f; an Add's or Sub's initializer at its value's scale),
  * as ring values. The steps take views of it in the same order. */
@@ -1948,8 +1953,8 @@ typedef struct weight_use {
     const float *ovr;
 } weight_use;
 
-static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, int f, const int *sc, weight_use *u,
-                          size_t *first)
+static void weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, int f, const int *sc, weight_use *u,
+                        size_t *first)
 {
     size_t k = 0;
     for (size_t i = 0; i < p->nsteps; i++) {
@@ -1977,7 +1982,6 @@ static size_t weight_uses(const fss_onnx_plan *p, const fss_onnx_values *vals, i
         }
     }
     first[p->nsteps] = k;
-    return k;
 }
 
 /* The part that starts at step i: the steps i .. end - 1, as many as keep its weights under
@@ -1995,6 +1999,21 @@ static size_t part_end(const fss_onnx_plan *p, const weight_use *u, const size_t
         n += m;
     }
     return end;
+}
+
+static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
+                                const weight_use *u, size_t nu, uint64_t id, fss_tensor *P);
+
+/* The weights of the steps from i on, into *P (what it held dropped), as the walk takes them:
+ * a graph with attention a part (to step *end, weight id i + 1), the others all of them
+ * (weight id 0). */
+static fss_status weights_from(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
+                               const weight_use *u, const size_t *first, size_t i, size_t *end, fss_tensor *P)
+{
+    const int att = attention(p);
+    *end = att ? part_end(p, u, first, i) : p->nsteps;
+    fss_tensor_free(P);
+    return weights_input(ev, p, vals, bits, u + first[i], first[*end] - first[i], att ? i + 1 : 0, P);
 }
 
 static fss_status weights_input(fss_eval *ev, const fss_onnx_plan *p, const fss_onnx_values *vals, int bits,
@@ -2055,6 +2074,29 @@ static fss_status widen(fss_tensor *w, size_t cin, size_t groups, size_t dil)
     return s;
 }
 
+/* dst[j] = src at the j-th index of ext (row-major, 4 axes, 1 past the value's), read with
+ * stride: a transpose's permuted read, a broadcast's (stride 0 on the axes it repeats). */
+static void strided_copy(uint64_t *dst, const uint64_t *src, const size_t ext[4], const size_t stride[4])
+{
+    for (size_t i0 = 0; i0 < ext[0]; i0++)
+        for (size_t i1 = 0; i1 < ext[1]; i1++)
+            for (size_t i2 = 0; i2 < ext[2]; i2++)
+                for (size_t i3 = 0; i3 < ext[3]; i3++)
+                    *dst++ = src[i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3]];
+}
+
+/* The product of shape's dimensions before axis (*outer) and after it (*inner). */
+static void around(const size_t *shape, int ndim, int axis, size_t *outer, size_t *inner)
+{
+    *outer = *inner = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (d < axis)
+            *outer *= shape[d];
+        else if (d > axis)
+            *inner *= shape[d];
+    }
+}
+
 /* Constant w (party 0's input, over the axes of x in the bits of mask) spread over x's
  * shape as ONNX broadcasts it: copies of wires (linear), the owner's values with them. */
 static fss_status spread(const fss_tensor *w, const fss_tensor *x, size_t mask, fss_tensor *full)
@@ -2069,15 +2111,10 @@ static fss_status spread(const fss_tensor *w, const fss_tensor *x, size_t mask, 
         if (mask >> d & 1)
             stride[d] = acc, acc *= x->shape[d];
     }
-    for (size_t j = 0, i0 = 0; s == FSS_OK && i0 < ext[0]; i0++)
-        for (size_t i1 = 0; i1 < ext[1]; i1++)
-            for (size_t i2 = 0; i2 < ext[2]; i2++)
-                for (size_t i3 = 0; i3 < ext[3]; i3++, j++) {
-                    const size_t from = i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3];
-                    full->v[j] = w->v[from];
-                    if (w->own)
-                        full->own[j] = w->own[from];
-                }
+    if (s == FSS_OK)
+        strided_copy(full->v, w->v, ext, stride);
+    if (s == FSS_OK && w->own)
+        strided_copy(full->own, w->own, ext, stride);
     return s;
 }
 
@@ -2165,15 +2202,10 @@ fss_status fss_onnx_walk_weights(fss_eval *ev, const fss_onnx_plan *p, int bits,
     fss_status s = sc && uses && first ? FSS_OK : FSS_E_NOMEM;
     if (s == FSS_OK) {
         value_scales(p, f, sc);
-        const size_t nu = weight_uses(p, values, f, sc, uses, first);
-        if (!attention(p))
-            s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
-        for (size_t i = 0, e; s == FSS_OK && attention(p) && i < p->nsteps; i = e) { /* as the walk inputs them */
-            e = part_end(p, uses, first, i);
-            s = weights_input(ev, p, values, bits, uses + first[i], first[e] - first[i], i + 1, &P);
-            fss_tensor_free(&P);
-        }
+        weight_uses(p, values, f, sc, uses, first);
     }
+    for (size_t i = 0; s == FSS_OK && i < p->nsteps;) /* as the walk inputs them */
+        s = weights_from(ev, p, values, bits, uses, first, i, &i, &P);
     fss_tensor_free(&P);
     free(sc), free(uses), free(first);
     fss_progress_step(pg, 0, 1, "weights");
@@ -2221,24 +2253,20 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
     /* party 0's weights: one input, or a part before its steps (attention) */
     int *sc = (int *)calloc(nv, sizeof *sc);
     weight_use *uses = (weight_use *)calloc(2 * p->nsteps + 1, sizeof *uses);
-    size_t *first = (size_t *)calloc(p->nsteps + 1, sizeof *first), nu = 0;
+    size_t *first = (size_t *)calloc(p->nsteps + 1, sizeof *first);
     fss_tensor P = {0};
     size_t poff = 0;
     if (s == FSS_OK && (!sc || !uses || !first))
         s = FSS_E_NOMEM;
     if (s == FSS_OK) {
         value_scales(p, f, sc);
-        nu = weight_uses(p, values, f, sc, uses, first);
-        if (!lazy)
-            s = weights_input(ev, p, values, bits, uses, nu, 0, &P);
+        weight_uses(p, values, f, sc, uses, first);
     }
     for (size_t i = 0, part = 0; s == FSS_OK && i < p->nsteps; i++) {
         const fss_onnx_step *st = &p->steps[i];
-        if (lazy && i == part) { /* the next part's weights, weight id i + 1 */
-            part = part_end(p, uses, first, i);
-            fss_tensor_free(&P);
+        if (i == part) { /* the weights of the steps from here on (a part of them, with attention) */
             poff = 0;
-            if ((s = weights_input(ev, p, values, bits, uses + first[i], first[part] - first[i], i + 1, &P)) != FSS_OK)
+            if ((s = weights_from(ev, p, values, bits, uses, first, i, &part, &P)) != FSS_OK)
                 break;
         }
         val *x = &V[st->a], *y = &V[i + 1];
@@ -2386,9 +2414,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                 yb.t = bc;
                 if ((s = upscale(ev, &xc, yb.t.scale)) == FSS_OK && (s = upscale(ev, &yb, xc.t.scale)) == FSS_OK &&
                     (s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
-                    size_t outer = 1, inner = 1; /* blocks of a's and b's along the axis, in turn */
-                    for (int d = 0; d < st->ndim; d++)
-                        d < st->axis ? (outer *= st->shape[d]) : d > st->axis ? (inner *= st->shape[d]) : 0;
+                    size_t outer, inner; /* blocks of a's and b's along the axis, in turn */
+                    around(st->shape, st->ndim, st->axis, &outer, &inner);
                     const size_t ca = xc.t.shape[st->axis] * inner, cb = yb.t.shape[st->axis] * inner;
                     for (size_t o = 0; o < outer; o++) {
                         memcpy(y->t.v + o * (ca + cb), xc.t.v + o * ca, ca * 8);
@@ -2407,12 +2434,7 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
                     in_stride[d] = acc, acc *= xc.t.shape[d];
                 for (int d = 0; d < st->ndim; d++)
                     stride[d] = in_stride[st->perm[d]], ext[d] = st->shape[d];
-                uint64_t *o = y->t.v;
-                for (size_t i0 = 0; i0 < ext[0]; i0++)
-                    for (size_t i1 = 0; i1 < ext[1]; i1++)
-                        for (size_t i2 = 0; i2 < ext[2]; i2++)
-                            for (size_t i3 = 0; i3 < ext[3]; i3++)
-                                *o++ = xc.t.v[i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3]];
+                strided_copy(y->t.v, xc.t.v, ext, stride);
             }
             y->nonneg = xc.nonneg;
             break;
@@ -2441,9 +2463,9 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
         }
         case FSS_ONNX_OP_REPEAT: /* each entry of the axis k times in a row: copies of wires */
             if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
-                size_t outer = 1, inner = 1;
-                for (int d = 0; d < st->ndim; d++)
-                    d <= st->axis ? (outer *= xc.t.shape[d]) : (inner *= xc.t.shape[d]);
+                size_t outer, inner;
+                around(xc.t.shape, st->ndim, st->axis, &outer, &inner);
+                outer *= xc.t.shape[st->axis]; /* each entry of the axis a block */
                 for (size_t o = 0; o < outer; o++)
                     for (size_t r = 0; r < st->k; r++)
                         memcpy(y->t.v + (o * st->k + r) * inner, xc.t.v + o * inner, inner * 8);
@@ -2452,9 +2474,8 @@ fss_status fss_onnx_walk(fss_eval *ev, const fss_onnx_plan *p, int bits, int f, 
             break;
         case FSS_ONNX_OP_SLICE: /* the wires of entries cin .. cin + len of the axis */
             if ((s = fss_tensor_init(&y->t, st->ndim, st->shape, bits, xc.t.scale)) == FSS_OK) {
-                size_t outer = 1, inner = 1;
-                for (int d = 0; d < st->ndim; d++)
-                    d < st->axis ? (outer *= st->shape[d]) : d > st->axis ? (inner *= st->shape[d]) : 0;
+                size_t outer, inner;
+                around(st->shape, st->ndim, st->axis, &outer, &inner);
                 const size_t from = xc.t.shape[st->axis] * inner, len = st->shape[st->axis] * inner;
                 for (size_t o = 0; o < outer; o++)
                     memcpy(y->t.v + o * len, xc.t.v + o * from + st->cin * inner, len * 8);
