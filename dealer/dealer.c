@@ -62,11 +62,13 @@ static double peak_rss(void)
 /* The dry run's figures: one line for people, or one JSON object. The dealer's peak is
  * this walk's, measured. A party holds the walk's wires as the dealer does, and on top,
  * while party 0 inputs its largest part, four words a value (the values read, their ring
- * copy, the masked copy, the message) and a key piece being read and parsed: an estimate,
+ * copy, the masked copy, the message) and a key piece being read and parsed, and party 0's
+ * clear copy of the weights the walk keeps (the dealer keeps their masks): an estimate,
  * said so (against measured peaks: 1.1-1.3 times bert-tiny's and gpt2's). */
 static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piece, int json)
 {
-    const double dealer = peak_rss(), party = dealer + 32.0 * (double)r->input_max + (double)piece;
+    const double dealer = peak_rss(),
+                 party = dealer + 32.0 * (double)r->input_max + 8.0 * (double)r->kept_max + (double)piece;
     if (json) {
         printf("{%s, \"description\": \"%s\", \"key_bytes\": [%llu, %llu], \"rounds\": %llu, \"bytes_sent\": [%llu, "
                "%llu], \"bytes_exchanged\": %llu, \"peak_bytes\": %.0f, \"peak_bytes_dealer\": %.0f, "

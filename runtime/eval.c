@@ -106,7 +106,50 @@ void fss_eval_free(fss_eval *ev)
     if (ev->keymem)
         fss_free_wiped(ev->keymem, ev->keymem_cap);
     fss_memzero(ev->wkey, sizeof ev->wkey);
+    fss_eval_keep_weights(ev, 0);
     free(ev);
+}
+
+void fss_eval_keep_weights(fss_eval *ev, size_t max_values)
+{
+    if (!max_values) {
+        for (size_t i = 0; i < ev->kept_n; i++)
+            fss_tensor_free(&ev->kept[i].t);
+        free(ev->kept);
+        ev->kept = NULL, ev->kept_n = ev->kept_cap = ev->kept_values = 0;
+    }
+    ev->kept_budget = max_values;
+}
+
+const fss_tensor *fss_ev_kept(const fss_eval *ev, uint64_t id)
+{
+    for (size_t i = 0; i < ev->kept_n; i++) /* a few hundred at most: a model's parts */
+        if (ev->kept[i].id == id)
+            return &ev->kept[i].t;
+    return NULL;
+}
+
+int fss_eval_weights_kept(const fss_eval *ev, uint64_t id) { return fss_ev_kept(ev, id) != NULL; }
+
+fss_status fss_ev_keep(fss_eval *ev, uint64_t id, fss_tensor *x)
+{
+    if (x->view || ev->kept_values >= ev->kept_budget || x->count > ev->kept_budget - ev->kept_values ||
+        fss_ev_kept(ev, id))
+        return FSS_OK; /* over the budget (or none): input again next time */
+    if (ev->kept_n == ev->kept_cap) {
+        const size_t cap = ev->kept_cap ? 2 * ev->kept_cap : 64;
+        struct fss_kept *k = (struct fss_kept *)realloc(ev->kept, cap * sizeof *k);
+        if (!k)
+            return fss_ev_fail(ev, FSS_E_NOMEM, "out of memory for the kept weights");
+        ev->kept = k, ev->kept_cap = cap;
+    }
+    ev->kept[ev->kept_n].id = id;
+    ev->kept[ev->kept_n++].t = *x;
+    ev->kept_values += x->count;
+    if (ev->kept_values > ev->stats.kept_max)
+        ev->stats.kept_max = ev->kept_values;
+    x->view = 1; /* the buffers are the context's now */
+    return FSS_OK;
 }
 
 const char *fss_phase_name(fss_phase p)

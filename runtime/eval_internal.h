@@ -30,6 +30,12 @@ struct fss_eval {
     uint8_t wkey[16]; /* the dealer's model key */
     fss_weight_store wstore; /* party 1's masked weights */
     uint64_t wdigest; /* an inference's: of the masked weights made (party 0) or read (party 1) */
+    /* kept weights (fss_eval_keep_weights): n tensors and their ids, values of them in use */
+    struct fss_kept {
+        uint64_t id;
+        fss_tensor t;
+    } *kept;
+    size_t kept_n, kept_cap, kept_values, kept_budget;
     char err[512];
 };
 
@@ -93,6 +99,11 @@ static inline int fss_ev_dry(const fss_eval *ev) { return ev->dry; }
  * bytes; the dealer counts it). */
 static inline int fss_ev_weights_once(const fss_eval *ev) { return ev->wonce; }
 FSS_NODISCARD fss_status fss_ev_weights_check(fss_eval *ev);
+/* The kept weight id (fss_eval_keep_weights), or NULL. */
+const fss_tensor *fss_ev_kept(const fss_eval *ev, uint64_t id);
+/* Keep x, weight id's input, when it fits the budget: the context takes x's buffers and x
+ * becomes a view of them. FSS_E_NOMEM only when the list cannot grow. */
+FSS_NODISCARD fss_status fss_ev_keep(fss_eval *ev, uint64_t id, fss_tensor *x);
 /* Whether a shift of count elements finds its carries by comparison (fss_eval_set_lean_shifts). */
 int fss_ev_lean(const fss_eval *ev, size_t count);
 void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes);

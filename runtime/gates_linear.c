@@ -167,7 +167,18 @@ fss_status fss_gate_input(fss_eval *ev, int owner, int ndim, const size_t *shape
 fss_status fss_gate_input_weights(fss_eval *ev, uint64_t id, int ndim, const size_t *shape, int bits, int scale,
                                   const uint64_t *values, fss_tensor *x)
 {
-    return input(ev, 0, ev->wonce ? &id : NULL, ndim, shape, bits, scale, values, x);
+    const fss_tensor *k = ev->kept_budget ? fss_ev_kept(ev, id) : NULL;
+    if (k) { /* input before in this walk: a view of the kept one */
+        int same = k->ndim == ndim && k->bits == bits && k->scale == scale;
+        for (int i = 0; same && i < ndim; i++)
+            same = k->shape[i] == shape[i];
+        if (!same || fss_tensor_view(k, 0, ndim, shape, scale, x) != FSS_OK)
+            return fss_ev_fail(ev, FSS_E_ARG, "input: weight %llu input again in another shape or ring",
+                               (unsigned long long)id);
+        return FSS_OK;
+    }
+    fss_status s = input(ev, 0, ev->wonce ? &id : NULL, ndim, shape, bits, scale, values, x);
+    return s == FSS_OK && ev->kept_budget ? fss_ev_keep(ev, id, x) : s;
 }
 
 fss_status fss_gate_output(fss_eval *ev, int receiver, const fss_tensor *y, uint64_t *out)

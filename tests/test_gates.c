@@ -25,11 +25,12 @@ typedef struct model {
     const uint64_t *x, *w;
     fss_conv2d_params cv; /* M_CONV: x and w reshaped to the conv's; pools: x as [1][m][k/4][4] */
     size_t pk, ps, pp;    /* pool window, stride and padding */
+    size_t keep;          /* M_KEPT: the kept weights' budget in values */
 } model;
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -83,6 +84,24 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         if (s == FSS_OK) s = fss_gate_matmul(ev, &x, &b, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
+    case M_KEPT: { /* party 0's w input as weight 7, 8, 7 and 8 again, x w each time, with a
+                    * budget of md->keep values kept (fss_eval_keep_weights): what is kept comes
+                    * back with no key and no message, and party 0 gives no values for it */
+        static const uint64_t ids[4] = {7, 8, 7, 8};
+        const size_t no = md->m * md->n;
+        fss_eval_keep_weights(ev, md->keep);
+        for (int i = 0; s == FSS_OK && i < 4; i++) {
+            fss_tensor W = {0}, p = {0};
+            const uint64_t *v = fss_eval_weights_kept(ev, ids[i]) ? NULL : md->w;
+            s = fss_gate_input_weights(ev, ids[i], 2, sw, bits, 0, v, &W);
+            if (s == FSS_OK) s = fss_gate_matmul(ev, &x, &W, &p);
+            if (s == FSS_OK) s = fss_gate_output(ev, 1, &p, out ? out + i * no : NULL);
+            fss_tensor_free(&W);
+            fss_tensor_free(&p);
+        }
+        fss_eval_keep_weights(ev, 0);
+        break;
+    }
     case M_DRELU:
         s = fss_gate_drelu(ev, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
@@ -168,6 +187,8 @@ static size_t out_count(const model *md)
     case M_MATMUL_REV:
     case M_CHAIN:
         return md->m * md->n;
+    case M_KEPT:
+        return 4 * md->m * md->n;
     case M_CONV:
         return cv->batch * cv->o * ((cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1) *
                ((cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1);
@@ -643,6 +664,50 @@ static void piece_steps(void)
     free(w);
 }
 
+/* Kept weights: every budget gives x w four times over, secure == clear; each weight kept
+ * saves its second input's message (a round); a weight input again in another shape is
+ * refused. */
+static void kept_weights(const model *base)
+{
+    const size_t nw = base->k * base->n;
+    uint64_t rounds[3];
+    for (int kept = 0; kept < 3; kept++) { /* budgets for none, weight 7, both */
+        model md = *base;
+        md.name = "kept weights", md.kind = M_KEPT, md.keep = (size_t)kept * nw;
+        run(&md);
+        rounds[kept] = last_rounds;
+    }
+    CHECK(rounds[0] == rounds[1] + 1 && rounds[1] == rounds[2] + 1,
+          "kept weights: rounds %llu, %llu, %llu keeping none, one and two weights", (unsigned long long)rounds[0],
+          (unsigned long long)rounds[1], (unsigned long long)rounds[2]);
+    /* the clear walk's four products are x w's (M_MATMUL's), kept or not */
+    const size_t no = base->m * base->n;
+    uint64_t *one = calloc(no, 8), *four = calloc(4 * no, 8);
+    REQUIRE(one && four);
+    fss_eval *ev;
+    model mm = *base, mk = *base;
+    mm.kind = M_MATMUL, mk.kind = M_KEPT, mk.keep = nw;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    REQUIRE(walk(ev, &mm, one) == FSS_OK && walk(ev, &mk, four) == FSS_OK);
+    fss_eval_free(ev);
+    for (int i = 0; i < 4; i++)
+        CHECK(!memcmp(one, four + i * no, no * 8), "kept weights: product %d is not x w", i);
+    free(one);
+    free(four);
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    fss_eval_keep_weights(ev, nw);
+    const size_t a[2] = {base->k, base->n}, b[2] = {base->n, base->k};
+    fss_tensor W = {0}, V = {0};
+    CHECK(fss_gate_input_weights(ev, 3, 2, a, base->bits, 0, base->w, &W) == FSS_OK, "kept weights: first input");
+    CHECK(fss_eval_weights_kept(ev, 3) && !fss_eval_weights_kept(ev, 4), "kept weights: which are kept");
+    CHECK(fss_gate_input_weights(ev, 3, 2, b, base->bits, 0, base->w, &V) == FSS_E_ARG &&
+              strstr(fss_eval_error(ev), "another shape"),
+          "kept weights: weight 3 again in another shape: %s", fss_eval_error(ev));
+    fss_tensor_free(&W);
+    fss_tensor_free(&V);
+    fss_eval_free(ev); /* frees what it keeps */
+}
+
 int main(void)
 {
     rng = check_init("test_gates");
@@ -671,6 +736,7 @@ int main(void)
         run(&md);
         md = base, md.name = "matmul by a wire", md.kind = M_MATMUL_WIRE;
         run(&md);
+        kept_weights(&base);
         md = base, md.name = "drelu", md.kind = M_DRELU;
         run(&md);
         md = base, md.name = "relu", md.kind = M_RELU;

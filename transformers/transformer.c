@@ -71,6 +71,8 @@ static fss_status part_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
 {
     memset(out, 0, sizeof *out);
     const size_t n = fss_tf_part_count(m, p);
+    if (fss_eval_weights_kept(ev, weight_id(l, p, 0))) /* input before in this walk: nothing to read */
+        w = NULL;
     uint64_t *v = w ? (uint64_t *)malloc(n * 8) : NULL;
     if (w && !v)
         return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for %zu weights", n);
@@ -450,12 +452,12 @@ static fss_status head_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
                           uint64_t *v, fss_tensor *W)
 {
     size_t ws[2] = {m->d, c1 - c0};
+    const uint64_t id = weight_id(0, FSS_TF_HEAD, c0 / fss_tf_head_slice(m));
     char err[FSS_IO_ERR_LEN];
     fss_status s = FSS_OK;
-    if (w && (s = fss_tf_weights_read_head(w, c0, c1, v, err, sizeof err)) != FSS_OK)
+    if (w && !fss_eval_weights_kept(ev, id) && (s = fss_tf_weights_read_head(w, c0, c1, v, err, sizeof err)) != FSS_OK)
         return fss_eval_fail(ev, s, "%s", err);
-    return fss_gate_input_weights(ev, weight_id(0, FSS_TF_HEAD, c0 / fss_tf_head_slice(m)), 2, ws, m->bits, m->scale,
-                                  v, W);
+    return fss_gate_input_weights(ev, id, 2, ws, m->bits, m->scale, v, W);
 }
 
 /* The LM head on each sequence's last position (a text's: its last token, picked by party
@@ -553,6 +555,12 @@ static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const 
     return s;
 }
 
+/* Generation keeps party 0's weights from the prompt's pass for the steps after it
+ * (fss_eval_keep_weights) up to this many values: SmolLM2-135M's 163 M (party 0 holds 16
+ * bytes a value, its clear and masked weights: 2.6 GB; the others 8). A model over it
+ * inputs the rest again each step. */
+#define FSS_TF_KEEP_VALUES ((size_t)180 << 20)
+
 /* Generation (fss_tf_walk, steps > 1): the prompt's pass over seq tokens fills a key/value
  * cache; then step k runs token k - 1 alone over the cache, at position m + k - 1 (m the
  * sequence's prompt length, party 1's secret: its cos and sin are party 1's input), seeing
@@ -581,6 +589,7 @@ static fss_status generate(fss_eval *ev, blk *B, int layers, fss_tf_out o, const
     }
     kc.cap = cap;
     B->kv = &kc;
+    fss_eval_keep_weights(ev, FSS_TF_KEEP_VALUES); /* each step inputs them again: from memory */
     if (s == FSS_OK && (s = forward(ev, B, layers, o, x, out, pg, 0, G * per)) == FSS_OK && out && gen->on_step)
         gen->on_step(gen->ctx, 0, out);
     kc.len = seq;
@@ -604,6 +613,7 @@ static fss_status generate(fss_eval *ev, blk *B, int layers, fss_tf_out o, const
         fss_tensor_free(&kc.cs);
         kc.len++;
     }
+    fss_eval_keep_weights(ev, 0);
     for (int l = 0; l < kc.layers; l++)
         fss_tensor_free(&kc.k[l]), fss_tensor_free(&kc.v[l]);
     free(kc.k), free(kc.v);

@@ -113,6 +113,7 @@ typedef struct fss_eval_stats {
      * stands for the parties' exchange (rounds: the exchanges, the same for both) */
     uint64_t party_sent[2];
     uint64_t input_max; /* dealer: the most values one of party 0's inputs had (its largest part) */
+    uint64_t kept_max;  /* the most weight values kept at once (fss_eval_keep_weights) */
     double seconds;        /* in gates, this context */
     /* CLEAR walks: the smallest headroom, in bits, that a product or a sum left between
      * its largest |value| and the ring's signed range (bits - 1 minus that value's bit
@@ -160,6 +161,18 @@ typedef struct fss_weight_store {
 void fss_eval_set_weight_key(fss_eval *ev, const uint8_t key[16], int setup);
 /* Party 1: where the masked weights come from (inference) or go (setup). */
 void fss_eval_set_weight_store(fss_eval *ev, fss_weight_store store, int setup);
+/* Keep each weight party 0 inputs (fss_gate_input_weights, by its id) for the rest of the
+ * walk, while the kept values add up to at most max_values: a walk that inputs the same
+ * weight again (generation's steps, each a forward pass) then takes it from memory, with
+ * no key, no message and no reading of the owner's file. Whether a weight is kept depends
+ * only on the ids and sizes, so it falls the same in the dealer's, the parties' and the
+ * clear walk. A kept weight costs memory of its values a walk (party 0: twice, its clear
+ * values too). Reusing its mask within one run is what every row of a product already
+ * does: each product's output mask stays fresh. 0 frees what is kept and keeps no more. */
+void fss_eval_keep_weights(fss_eval *ev, size_t max_values);
+/* Whether fss_gate_input_weights of id takes it from the kept weights: the owner then
+ * need not read its values (it may pass NULL). */
+int fss_eval_weights_kept(const fss_eval *ev, uint64_t id);
 /* Party b: keys from src, messages over link. */
 FSS_NODISCARD fss_status fss_eval_new_party(fss_eval **out, fss_ctx *cpu, int party, fss_key_source src, fss_link link);
 FSS_NODISCARD fss_status fss_eval_new_clear(fss_eval **out, fss_ctx *cpu);

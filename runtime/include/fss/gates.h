@@ -25,7 +25,8 @@ FSS_EXTERN_C_BEGIN
 /* Party 0's model weights, input once (fss_eval_set_weight_key, _set_weight_store): id
  * names the weight, the same in every run of the model (a family numbers its weights). In
  * a run without a model key or store, fss_gate_input of party 0. Party 0 reads values (its
- * clear weights, for its products) as fss_gate_input's owner does. */
+ * clear weights, for its products) as fss_gate_input's owner does, except for a weight the
+ * walk keeps (fss_eval_keep_weights) and has input before: x is then a view of it. */
 FSS_NODISCARD fss_status fss_gate_input_weights(fss_eval *ev, uint64_t id, int ndim, const size_t *shape, int bits,
                                                 int scale, const uint64_t *values, fss_tensor *x);
 /* An input of party `owner`: values (ring elements) are read by the owner in PARTY mode
