@@ -69,64 +69,113 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params 
  * The DCF at alpha = r' pays beta = (1 - 2m)(1, r) (g = 2, n-bit values); the dealer
  * shares m and the two constants K_a of the public case a (with r_y folded in):
  *   K_0 = r_y - r + m r,  K_1 = r_y - m r,
- * and party b sends [b = 0](1 - a) x^ + [K_a]_b + (2a - 1)([m]_b x^ + c0_b x^ - c1_b). */
-fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+ * and party b sends [b = 0](1 - a) x^ + [K_a]_b + (2a - 1)([m]_b x^ + c0_b x^ - c1_b).
+ *
+ * relu_tag: the same in a c-bit comparison ring (x within +-2^(c-1), so x's low c bits
+ * carry its sign): a = fss_msb(x^, c), m = fss_msb(r, c), the DCF over c - 1 bits, the
+ * payload and the shares in n bits as before. A tag t (mask r_t) rides on the same d: a
+ * third payload (1 - 2m) r_t and the constants K_0, K_1 of r_t (with r_yt) give d t by
+ * the same formula, revealed in the same round. */
+static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, int c, const fss_tensor *t,
+                           fss_tensor *y, fss_tensor *yt)
 {
-    static const char name[] = "relu_1round";
-    const int n = x->bits;
-    if (n < 2)
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs at least 2 bits, not %d", name, n);
+    const int n = x->bits, g = t ? 3 : 2, ns = t ? 5 : 3; /* payloads and shares an element */
+    if (n < 2 || c < 2 || c > n || (t && (t->bits != n || t->count != x->count)))
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs 2 <= c <= n bits (have %d, %d) and a tag of x's count and ring",
+                           name, c, n);
+    const size_t cnt = x->count;
+    const int64_t lim = c < 64 ? (int64_t)1 << (c - 1) : INT64_MAX;
+    for (size_t i = 0; c < n && ev->mode == FSS_MODE_CLEAR && i < cnt; i++) {
+        const int64_t v = fss_ring_to_signed(x->v[i], n);
+        if (v >= lim || v < -lim)
+            return fss_ev_fail(ev, FSS_E_ARG, "%s: element %zu is %lld, outside the +-2^%d its %d-bit sign takes",
+                               name, i, (long long)v, c - 1, c);
+    }
     fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
+    if (s == FSS_OK && t)
+        s = fss_tensor_init(yt, t->ndim, t->shape, n, t->scale);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "%s: cannot make the output", name);
-    const size_t cnt = x->count;
     const uint64_t mask = fss_ring_mask(n);
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t i = 0; i < cnt; i++)
-            y->v[i] = fss_msb(x->v[i], n) ? 0 : x->v[i];
+        for (size_t i = 0; i < cnt; i++) {
+            const int neg = fss_msb(x->v[i], c); /* in range: the sign of x */
+            y->v[i] = neg ? 0 : x->v[i];
+            if (t)
+                yt->v[i] = neg ? 0 : t->v[i];
+        }
         return FSS_OK;
     }
     if (cnt == 0)
         return FSS_OK;
     double t0 = fss_now();
-    const fss_dcf_params p = {n - 1, n, 2};
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 6 * cnt * 8);
+    const fss_dcf_params p = {c - 1, n, g};
+    const size_t words = (1 + (size_t)g + (size_t)ns + 2) * cnt;
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
-    uint64_t *lo = tmp, *pay = tmp + cnt, *sh = tmp + 3 * cnt; /* sh: K_0, K_1, m */
+    /* sh: K_0, K_1, m, then t's K_0, K_1; out: y's and t's shares, then masked values */
+    uint64_t *lo = tmp, *pay = tmp + cnt, *sh = pay + (size_t)g * cnt, *out = sh + (size_t)ns * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t r = x->v[i], sgn = fss_msb(r, n) ? mask : 1; /* 1 - 2m */
-            lo[i] = fss_ring_reduce(r, n - 1);
-            pay[2 * i] = sgn;
-            pay[2 * i + 1] = fss_ring_mul(sgn, r, n);
+            const uint64_t r = x->v[i], sgn = fss_msb(r, c) ? mask : 1; /* 1 - 2m */
+            lo[i] = fss_ring_reduce(r, c - 1);
+            pay[g * i] = sgn;
+            pay[g * i + 1] = fss_ring_mul(sgn, r, n);
+            if (t)
+                pay[g * i + 2] = fss_ring_mul(sgn, t->v[i], n);
         }
         if ((s = dcf_deal(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
+            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK || (t && (s = fss_ev_random(ev, yt->v, cnt, n)) != FSS_OK))
             goto done;
         for (size_t i = 0; i < cnt; i++) {
-            uint64_t r = x->v[i], mr = fss_msb(r, n) ? r : 0;
+            const uint64_t m = fss_msb(x->v[i], c), r = x->v[i], mr = m ? r : 0;
             sh[i] = (y->v[i] - r + mr) & mask;
             sh[cnt + i] = (y->v[i] - mr) & mask;
-            sh[2 * cnt + i] = fss_msb(r, n);
+            sh[2 * cnt + i] = m;
+            if (t) {
+                const uint64_t rt = t->v[i], mrt = m ? rt : 0;
+                sh[3 * cnt + i] = (yt->v[i] - rt + mrt) & mask;
+                sh[4 * cnt + i] = (yt->v[i] - mrt) & mask;
+            }
         }
-        s = fss_ev_shares_deal(ev, sh, 3 * cnt, n);
-        fss_ev_deal_reconstruct(ev, cnt, n);
+        s = fss_ev_shares_deal(ev, sh, (size_t)ns * cnt, n);
+        fss_ev_deal_reconstruct(ev, (t ? 2 : 1) * cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
-            lo[i] = fss_ring_reduce(x->v[i], n - 1);
+            lo[i] = fss_ring_reduce(x->v[i], c - 1);
         if ((s = dcf_take_eval(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh, 3 * cnt, n)) != FSS_OK)
+            (s = fss_ev_shares_take(ev, sh, (size_t)ns * cnt, n)) != FSS_OK)
             goto done;
-        for (size_t i = 0; i < cnt; i++) /* my share of y^ */
-            lo[i] = fss_relu1_share(x->v[i], pay[2 * i], pay[2 * i + 1], sh[i], sh[cnt + i], sh[2 * cnt + i], n,
-                                    ev->party);
-        s = fss_ev_reconstruct(ev, lo, cnt, n, 0, y->v);
+        for (size_t i = 0; i < cnt; i++) { /* my shares of y^ (and yt^) */
+            const uint64_t a = fss_msb(x->v[i], c), *k = sh + i;
+            out[i] = fss_relu1_share_a(a, x->v[i], pay[g * i], pay[g * i + 1], k[0], k[cnt], k[2 * cnt], n, ev->party);
+            if (t)
+                out[cnt + i] = fss_relu1_share_a(a, t->v[i], pay[g * i], pay[g * i + 2], k[3 * cnt], k[4 * cnt],
+                                                 k[2 * cnt], n, ev->party);
+        }
+        /* into lo and on into pay (their work done): room for 2 cnt */
+        if ((s = fss_ev_reconstruct(ev, out, (t ? 2 : 1) * cnt, n, 0, lo)) == FSS_OK) {
+            memcpy(y->v, lo, cnt * 8);
+            if (t)
+                memcpy(yt->v, lo + cnt, cnt * 8);
+        }
     }
 done:
-    return gate_end(ev, s, name, tmp, 6 * cnt, t0);
+    return gate_end(ev, s, name, tmp, words, t0);
+}
+
+fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
+{
+    return relu_tag(ev, "relu_1round", x, x->bits, NULL, y, NULL);
+}
+
+fss_status fss_gate_relu_tag(fss_eval *ev, const fss_tensor *x, int c, const fss_tensor *t, fss_tensor *y,
+                             fss_tensor *yt)
+{
+    return relu_tag(ev, "relu_tag", x, c, t, y, yt);
 }
 
 /* ---- sign extension ---------------------------------------------------------------------

@@ -254,7 +254,8 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
 }
 
 /* ---- softmax ---------------------------------------------------------------------------
- * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b), then
+ * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b) (a round a
+ * level by fss_gate_relu_tag; two, a DReLU and a select, where the level is lean), then
  * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
  * product. Inputs lie within +-4096, so every difference the max compares lies within
  * +-2^15 and its sign comes from a DReLU in f + 16 bits. With causal, column c of row r
@@ -311,11 +312,13 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
                     a.v[row * half + i] = cur.v[row * cols + 2 * i];
                     b.v[row * half + i] = cur.v[row * cols + 2 * i + 1];
                 }
-            /* ReLU(a - b): its sign from a - b reduced to f + 16 bits (|a - b| < 2^15: a small
-             * DReLU), the select at full width */
+            /* ReLU(a - b), its sign from a - b's low f + 16 bits (|a - b| < 2^15): in one round,
+             * or where lean, a small DReLU and the select at full width (half the key bytes) */
             fss_tensor dm = {0}, dd = {0};
-            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && (s = reduce_bits(ev, &dif, f + 16, &dm)) == FSS_OK &&
-                (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
+            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && !fss_ev_lean(ev, dif.count))
+                s = fss_gate_relu_tag(ev, &dif, f + 16, NULL, &rl, NULL);
+            else if (s == FSS_OK && (s = reduce_bits(ev, &dif, f + 16, &dm)) == FSS_OK &&
+                     (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
                 s = fss_gate_select(ev, &dd, &dif, &rl);
             fss_tensor_free(&dm), fss_tensor_free(&dd);
             if (s == FSS_OK)
@@ -435,8 +438,37 @@ done:
 
 /* ---- argmax ----------------------------------------------------------------------------
  * Over the last axis, a tree: at each level, pairs (a, b) with indices (ia, ib) give
- * d = 1{a - b >= 0}, then max = b + d (a - b) and index = ib + d (ia - ib), both by one
- * select of the stacked differences. Indices start as public values (masks 0). */
+ * d = 1{a - b >= 0}, then max = b + d (a - b) and index = ib + d (ia - ib), both from one
+ * relu_tag of a - b tagged with ia - ib: a round a level, its sign from the low min(n, f +
+ * 26) bits (values within +-2^24: the clear walk refuses others). A lean level (fss_eval_
+ * set_lean_shifts) takes two rounds for fewer key bytes: d by a DReLU, then one select of
+ * the stacked differences. Indices start as public values (masks 0). */
+/* An argmax level's lean form: d = DReLU(dif), then one select of [dif; did] by [d; d]
+ * gives d dif and d did. */
+static fss_status lean_pair(fss_eval *ev, const fss_tensor *dif, const fss_tensor *did, fss_tensor *rv,
+                            fss_tensor *ri)
+{
+    const size_t m = dif->count, two[1] = {2 * m};
+    fss_tensor d = {0}, dd = {0}, st = {0}, sel = {0};
+    fss_status s = fss_tensor_init(&st, 1, two, dif->bits, 0);
+    if (s == FSS_OK) {
+        memcpy(st.v, dif->v, m * 8);
+        memcpy(st.v + m, did->v, m * 8);
+    }
+    if (s == FSS_OK && (s = fss_gate_drelu(ev, dif, &d)) == FSS_OK && (s = fss_tensor_init(&dd, 1, two, 1, 0)) == FSS_OK) {
+        memcpy(dd.v, d.v, m * 8); /* the same bit (and mask) for the value and the index */
+        memcpy(dd.v + m, d.v, m * 8);
+        s = fss_gate_select(ev, &dd, &st, &sel);
+    }
+    if (s == FSS_OK && (s = fss_tensor_init(rv, 1, dif->shape, dif->bits, dif->scale)) == FSS_OK &&
+        (s = fss_tensor_init(ri, 1, dif->shape, dif->bits, 0)) == FSS_OK) {
+        memcpy(rv->v, sel.v, m * 8);
+        memcpy(ri->v, sel.v + m, m * 8);
+    }
+    fss_tensor_free(&d), fss_tensor_free(&dd), fss_tensor_free(&st), fss_tensor_free(&sel);
+    return s;
+}
+
 fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
 {
     const int n = x->bits;
@@ -452,37 +484,36 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
             ix.v[e] = ev->mode == FSS_MODE_DEALER ? 0 : e % cols; /* public: mask 0 */
     }
     size_t width = cols;
+    const int c = n < x->scale + 26 ? n : x->scale + 26;
     while (s == FSS_OK && width > 1) {
-        const size_t half = width / 2, m = rows * half, one[1] = {m}, two[1] = {2 * m};
-        fss_tensor dif = {0}, d = {0}, dd = {0}, st = {0}, sel = {0};
-        if ((s = fss_tensor_init(&dif, 1, one, n, x->scale)) == FSS_OK && (s = fss_tensor_init(&st, 1, two, n, 0)) == FSS_OK) {
+        const size_t half = width / 2, m = rows * half, one[1] = {m};
+        fss_tensor dif = {0}, did = {0}, rv = {0}, ri = {0};
+        if ((s = fss_tensor_init(&dif, 1, one, n, x->scale)) == FSS_OK && (s = fss_tensor_init(&did, 1, one, n, 0)) == FSS_OK) {
             for (size_t r = 0; r < rows; r++)
                 for (size_t i = 0; i < half; i++) {
                     const size_t a = r * cols + 2 * i, b = a + 1, o = r * half + i;
                     dif.v[o] = fss_ring_sub(v.v[a], v.v[b], n);
-                    st.v[o] = dif.v[o];
-                    st.v[m + o] = fss_ring_sub(ix.v[a], ix.v[b], n);
+                    did.v[o] = fss_ring_sub(ix.v[a], ix.v[b], n);
                 }
         }
-        if (s == FSS_OK && (s = fss_gate_drelu(ev, &dif, &d)) == FSS_OK && (s = fss_tensor_init(&dd, 1, two, 1, 0)) == FSS_OK) {
-            memcpy(dd.v, d.v, m * 8); /* the same bit (and mask) for the value and the index */
-            memcpy(dd.v + m, d.v, m * 8);
-            s = fss_gate_select(ev, &dd, &st, &sel);
-        }
+        if (s == FSS_OK && !fss_ev_lean(ev, m))
+            s = fss_gate_relu_tag(ev, &dif, c, &did, &rv, &ri);
+        else if (s == FSS_OK)
+            s = lean_pair(ev, &dif, &did, &rv, &ri);
         if (s == FSS_OK)
             for (size_t r = 0; r < rows; r++) {
                 for (size_t i = 0; i < half; i++) {
                     const size_t b = r * cols + 2 * i + 1, o = r * half + i, to = r * cols + i;
                     const uint64_t vb = v.v[b], ib = ix.v[b];
-                    v.v[to] = fss_ring_add(vb, sel.v[o], n);
-                    ix.v[to] = fss_ring_add(ib, sel.v[m + o], n);
+                    v.v[to] = fss_ring_add(vb, rv.v[o], n);
+                    ix.v[to] = fss_ring_add(ib, ri.v[o], n);
                 }
                 if (width % 2) { /* the odd one moves up unchanged */
                     v.v[r * cols + half] = v.v[r * cols + width - 1];
                     ix.v[r * cols + half] = ix.v[r * cols + width - 1];
                 }
             }
-        fss_tensor_free(&dif), fss_tensor_free(&d), fss_tensor_free(&dd), fss_tensor_free(&st), fss_tensor_free(&sel);
+        fss_tensor_free(&dif), fss_tensor_free(&did), fss_tensor_free(&rv), fss_tensor_free(&ri);
         width -= half;
     }
     if (s == FSS_OK) {

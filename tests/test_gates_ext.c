@@ -270,6 +270,88 @@ static uint64_t *all_values(int bits, size_t reps, size_t *count)
     return x;
 }
 
+/* ---- relu_tag: x (party 1's) and a tag t (party 0's) -> d x and d t, both to party 1 -- */
+typedef struct tag_model {
+    int bits, c;
+    size_t count;
+    const uint64_t *x, *t;
+} tag_model;
+
+static fss_status tag_walk(fss_eval *ev, const void *arg, uint64_t *out)
+{
+    const tag_model *md = (const tag_model *)arg;
+    fss_tensor x = {0}, t = {0}, y = {0}, yt = {0};
+    size_t shape[1] = {md->count};
+    fss_status s = fss_gate_input(ev, 1, 1, shape, md->bits, 0, md->x, &x);
+    if (s == FSS_OK && md->t)
+        s = fss_gate_input(ev, 0, 1, shape, md->bits, 0, md->t, &t);
+    if (s == FSS_OK)
+        s = fss_gate_relu_tag(ev, &x, md->c, md->t ? &t : NULL, &y, md->t ? &yt : NULL);
+    if (s == FSS_OK)
+        s = fss_gate_output(ev, 1, &y, out);
+    if (s == FSS_OK && md->t)
+        s = fss_gate_output(ev, 1, &yt, out ? out + md->count : NULL);
+    fss_tensor_free(&x), fss_tensor_free(&t), fss_tensor_free(&y), fss_tensor_free(&yt);
+    return s;
+}
+
+/* Random x within +-2^(c-1) (edges 0, -1, 2^(c-1) - 1, -2^(c-1) in front) and random n-bit
+ * tags: the clear walk is plain C's d x, d t; the parties' bit for bit; one round for the
+ * gate (after the inputs'), and the documented key bytes. */
+static void run_tag(int n, int c, int tagged)
+{
+    const size_t cnt = 2000, no = (tagged ? 2 : 1) * cnt;
+    uint64_t *x = malloc(cnt * 8), *t = malloc(cnt * 8), *want = calloc(no, 8), *got[2] = {calloc(no, 8),
+                                                                                         calloc(no, 8)};
+    REQUIRE(x && t && want && got[0] && got[1]);
+    fill(t, cnt, n);
+    REQUIRE(fss_rng_ring(rng, x, cnt, c) == FSS_OK);
+    const uint64_t edge[4] = {0, fss_ring_mask(c), fss_ring_mask(c - 1), (uint64_t)1 << (c - 1)};
+    for (size_t i = 0; i < cnt; i++) /* c-bit values read signed, as n-bit ring elements */
+        x[i] = fss_ring_from_signed(to_signed(i < 4 ? edge[i] : x[i], c), n);
+    tag_model md = {n, c, cnt, x, tagged ? t : NULL};
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(tag_walk(ev, &md, want) == FSS_OK, "relu_tag (n=%d c=%d): clear walk: %s", n, c, fss_eval_error(ev));
+    fss_eval_free(ev);
+    size_t bad = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        const int pos = to_signed(x[i], n) >= 0;
+        bad += want[i] != (pos ? x[i] : 0) || (tagged && want[cnt + i] != (pos ? t[i] : 0));
+    }
+    CHECK(bad == 0, "relu_tag (n=%d c=%d): the clear walk differs from plain C at %zu elements", n, c, bad);
+    fss_memkeys *keys[2];
+    uint64_t dealt[2];
+    harness_deal(ctx, rng, tag_walk, &md, "relu_tag", keys, dealt);
+    party_run pr[2];
+    harness_parties(tag_walk, &md, "relu_tag", keys, got, pr);
+    const int g = tagged ? 3 : 2, ns = tagged ? 5 : 3;
+    for (int b = 0; b < 2; b++) {
+        const size_t gate = FSS_DCF_KEY_BYTES(c - 1, n, g) * cnt + (b ? packed(ns * cnt, n) : 16);
+        const size_t inputs = b ? 16 : (tagged ? 16 : 0), outs = b ? packed(cnt, n) * (tagged ? 2 : 1) : 0;
+        CHECK(pr[b].stats.key_bytes[b] == gate + inputs + outs && pr[b].stats.rounds == 2u + tagged,
+              "relu_tag (n=%d c=%d): party %d read %llu key bytes in %llu rounds, documented %zu in %d", n, c, b,
+              (unsigned long long)pr[b].stats.key_bytes[b], (unsigned long long)pr[b].stats.rounds,
+              gate + inputs + outs, 2 + tagged);
+    }
+    bad = 0;
+    for (size_t i = 0; i < no; i++)
+        bad += got[1][i] != want[i];
+    CHECK(bad == 0, "relu_tag (n=%d c=%d%s): %zu of %zu outputs differ from the clear walk", n, c,
+          tagged ? ", tagged" : "", bad, no);
+    /* an x outside +-2^(c-1): the clear walk refuses it */
+    if (c < n) {
+        x[5] = (uint64_t)1 << (c - 1);
+        REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+        CHECK(tag_walk(ev, &md, want) == FSS_E_ARG && strstr(fss_eval_error(ev), "outside"),
+              "relu_tag (n=%d c=%d): an x of 2^(c-1) taken: %s", n, c, fss_eval_error(ev));
+        fss_eval_free(ev);
+    }
+    fss_memkeys_free(keys[0]);
+    fss_memkeys_free(keys[1]);
+    free(x), free(t), free(want), free(got[0]), free(got[1]);
+}
+
 /* |dev| <= 6 sigma + 1/2, without libm. */
 static int within_6_sigma(double dev, double var)
 {
@@ -472,6 +554,13 @@ int main(void)
     fill(x, count, 37);
     run_exact(&(model){.kind = G_CHAIN, .bits = 37, .bits_out = 64, .count = count, .x = x});
     free(x);
+
+    /* relu_tag: its sign from c bits, a tag or none */
+    static const int tags[][2] = {{64, 28}, {64, 64}, {37, 20}, {16, 2}, {50, 49}};
+    for (size_t k = 0; k < 5; k++) {
+        run_tag(tags[k][0], tags[k][1], 1);
+        run_tag(tags[k][0], tags[k][1], (int)(k % 2));
+    }
 
     /* the rounding is unbiased: up with probability (x mod 2^f) / 2^f */
     trunc_statistics(16, 4, 512);

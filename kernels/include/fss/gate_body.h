@@ -90,16 +90,24 @@ static inline FSS_HD uint64_t fss_ars_nonneg_share(uint64_t lo, uint64_t xh, uin
     return fss_ring_reduce(v + sh_ry + (fss_msb(xh, n) ? 0 : sh_wrap), n);
 }
 
-/* One-round ReLU: from the DCF's outputs c0, c1 (payload (1 - 2m)(1, r)) and my shares
- * of K_0, K_1 and m = msb(r). */
+/* One-round ReLU: d (v^ - r_v) for d = 1{x >= 0} with a the public msb of x's masked
+ * value (in its comparison ring), from the DCF's outputs c0, c1 (payload (1 - 2m)(1,
+ * r_v)) and my shares of K_0, K_1 and m (v = x itself, or relu_tag's tag t). */
+static inline FSS_HD uint64_t fss_relu1_share_a(uint64_t a, uint64_t vh, uint64_t c0, uint64_t c1, uint64_t k0,
+                                                uint64_t k1, uint64_t mr, int n, int party)
+{
+    const uint64_t u = mr * vh + c0 * vh - c1;
+    uint64_t v = a ? k1 + u : k0 - u;
+    if (party == 0 && !a)
+        v += vh;
+    return fss_ring_reduce(v, n);
+}
+
+/* The same for v = x compared in its whole ring: a = msb(x^). */
 static inline FSS_HD uint64_t fss_relu1_share(uint64_t xh, uint64_t c0, uint64_t c1, uint64_t k0, uint64_t k1,
                                               uint64_t mr, int n, int party)
 {
-    const uint64_t a = fss_msb(xh, n), u = mr * xh + c0 * xh - c1;
-    uint64_t v = a ? k1 + u : k0 - u;
-    if (party == 0 && !a)
-        v += xh;
-    return fss_ring_reduce(v, n);
+    return fss_relu1_share_a(fss_msb(xh, n), xh, c0, c1, k0, k1, mr, n, party);
 }
 
 /* Sign extension from m to n bits: the shifted input x^ + 2^(m-1), and my share from the

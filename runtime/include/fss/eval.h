@@ -138,7 +138,9 @@ void fss_eval_set_dry(fss_eval *ev);
  * shares, revealed under the dealer's mask bit and made additive with the gate's shares:
  * a round more (of a bit an element each way), and for a 12-bit shift 40% of the key bytes
  * and less AES work. The bound keeps small shifts (a statistic a row), where a round costs
- * more than the bytes, at one round. The model's walk sets it before its first gate, the
+ * more than the bytes, at one round. The same bound picks a softmax max's and an argmax's
+ * tree levels: under it one round a level (fss_gate_relu_tag), from it two (a DReLU and a
+ * select: fewer key bytes). The model's walk sets it before its first gate, the
  * same in all three walks (the key kinds differ: a party with the other choice's keys
  * fails at that shift). */
 void fss_eval_set_lean_shifts(fss_eval *ev, size_t min_count);
