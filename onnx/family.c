@@ -274,9 +274,10 @@ static void onnx_free(void *state)
 
 const fss_family fss_family_onnx = {
     .name = "onnx",
-    .version = 4, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
+    .version = 5, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
                    * 3: with attention, the weights in parts before their steps, a scalar factor kept at 3f;
-                   * 4: a softmax max's levels under the lean bound in one round each (fss_gate_relu_tag) */
+                   * 4: a softmax max's levels under the lean bound in one round each (fss_gate_relu_tag);
+                   * 5: the norms' row factor from one table */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

@@ -538,11 +538,12 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
  * [1, 2^L), L = 2f + K,
  *   - its octave o (2^o <= V < 2^(o+1)) as a one-hot from one DReLU of V - 2^j for all j
  *     (a thermometer; neighbours XOR to the one-hot);
- *   - by selects of public constants: P = 2^(L-1-o) and S = 2^f sqrt(d / 2^p) 2^(-o/2)
- *     (at scale F);
- *   - the mantissa M = V P in [2^(L-1), 2^L) (an integer product), its 10 bits below the
- *     leading one index a table of g(m) = 1/sqrt(m), m in [1, 2), at the midpoints;
- *   - then 1/sqrt(v) = S g(m), applied to the row as c (S g), S g a row's product. */
+ *   - by selects of public constants: P = 2^(L-1-o) and o 2^10;
+ *   - the mantissa M = V P in [2^(L-1), 2^L) (an integer product); its 10 bits below the
+ *     leading one and o index one table of 2^16 entries (L < 64 octaves of 2^10): the
+ *     row's factor S g(m), S = 2^f sqrt(d / 2^p) 2^(-o/2) and g(m) = 1/sqrt(m), m in [1, 2)
+ *     at the midpoints of its steps, at scale NORM_F;
+ *   - then 1/sqrt(v) = S g(m), applied to the row as c (S g). */
 static int ceil_log2(size_t d)
 {
     int p = 0;
@@ -551,7 +552,7 @@ static int ceil_log2(size_t d)
     return p;
 }
 
-#define NORM_F 20      /* S's scale */
+#define NORM_F 20      /* the row factor S g's scale */
 #define NORM_MANT 10   /* mantissa bits of the table's index */
 
 /* The variance's range: v < 2^K, as much as the sum of d squares at scale 2f leaves in the
@@ -562,49 +563,45 @@ static int norm_k(int n, int f, size_t d)
     return k < 30 ? k : 30;
 }
 
-/* The octave o's factor for S: fold 2^(-o/2) at scale f + NORM_F, in n bits. */
-typedef struct fold_arg {
-    double fold;
-    int scale, n;
-} fold_arg;
-
-static uint64_t fold_entry(size_t o, const void *p)
-{
-    const fold_arg *a = (const fold_arg *)p;
-    return fss_ring_from_signed((int64_t)llrint(ldexp(a->fold * pow(2.0, -(double)o / 2), a->scale)), a->n);
-}
+/* The octave o's place in the table's index: o 2^NORM_MANT (the mantissa's 2^NORM_MANT
+ * adds one more block: octave o's entries are block o + 1's). */
+static uint64_t octave_block(size_t o, const void *p) { return (void)p, (uint64_t)o << NORM_MANT; }
 
 static fss_status scale_by_rsqrt(fss_eval *ev, const fss_tensor *c, const fss_tensor *v, size_t d, fss_tensor *y)
 {
-    const int n = c->bits, f = c->scale, NORM_K = norm_k(n, f, d), L = 2 * f + NORM_K;
+    const int n = c->bits, f = c->scale, NORM_K = norm_k(n, f, d), L = 2 * f + NORM_K, I = 16;
     const double fold = sqrt((double)d / ldexp(1.0, ceil_log2(d)));
-    const size_t rows = v->count;
+    const size_t rows = v->count, size = (size_t)1 << I, blocks = size >> NORM_MANT;
+    if ((size_t)L >= blocks) /* n - 1 - ceil log2 d bounds L: under 64 blocks */
+        return fss_ev_fail(ev, FSS_E_ARG, "norm: %d octaves do not fit a %d-bit table", L, I);
     for (size_t r = 0; ev->mode == FSS_MODE_CLEAR && r < rows; r++)
         if (v->v[r] >> L) /* also a negative one, as a ring element */
             return fss_ev_fail(ev, FSS_E_ARG, "norm: row %zu's variance (or mean square) is %g, not under 2^%d", r,
                                ldexp((double)fss_ring_to_signed(v->v[r], n), -2 * f) * ldexp(1.0, ceil_log2(d)) / (double)d,
                                NORM_K);
-    fss_tensor S = {0}, t = {0}, ti = {0}, g = {0}, Sb = {0}, cs = {0}, gb = {0}, u = {0};
+    fss_tensor e = {0}, t = {0}, ti = {0}, gb = {0}, Sb = {0}, cs = {0};
     uint64_t *table = NULL;
-    /* V 2^(L-1-o) shifted to NORM_MANT bits (the table's index), and S = fold 2^(-o/2) */
-    const fold_arg fa = {fold, f + NORM_F, n};
-    fss_status s = fss_ev_octave(ev, v, L, NORM_MANT, fold_entry, &fa, &t, &S);
-    if (s == FSS_OK)
-        S.scale = NORM_F;
-    if (s == FSS_OK)
-        s = reduce_bits(ev, &t, NORM_MANT, &ti);
-    if (s == FSS_OK && !(table = (uint64_t *)fss_ev_alloc(ev, ((size_t)1 << NORM_MANT) * 8)))
+    /* the mantissa t = V 2^(L-1-o) shifted to NORM_MANT bits below its leading one, and o 2^NORM_MANT */
+    fss_status s = fss_ev_octave(ev, v, L, NORM_MANT, octave_block, NULL, &t, &e);
+    if (s == FSS_OK && (s = fss_tensor_init(&ti, 1, v->shape, I, 0)) == FSS_OK)
+        for (size_t r = 0; r < rows; r++) /* (o + 1) 2^NORM_MANT + the mantissa's bits: wires add */
+            ti.v[r] = fss_ring_reduce(e.v[r] + t.v[r], I);
+    if (s == FSS_OK && !(table = (uint64_t *)fss_ev_alloc(ev, size * 8)))
         s = FSS_E_NOMEM;
-    for (size_t i = 0; s == FSS_OK && i < ((size_t)1 << NORM_MANT); i++)
-        table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(1 / sqrt(1 + ((double)i + 0.5) / 1024.0), f)), n);
-    if (s == FSS_OK)
-        s = fss_gate_lut(ev, &ti, table, n, f, &g);
-    /* c (S g): the row's factor S g first (a product and a shift a row), then one product
-     * and one shift an element */
-    if (s == FSS_OK && (s = fss_gate_mul(ev, &S, &g, &u)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &u, f, &gb)) == FSS_OK &&
+    /* block o + 1, entry j: S g = 2^f fold 2^(-o/2) / sqrt(1 + (j + 1/2) / 2^NORM_MANT) at scale
+     * NORM_F: 1/sqrt(v) for V in octave o, its mantissa in step j (W at scale 2f: the 2^f) */
+    for (size_t i = 0; s == FSS_OK && i < size; i++) {
+        const size_t b = i >> NORM_MANT, j = i & (((size_t)1 << NORM_MANT) - 1);
+        const double m = 1 + ((double)j + 0.5) / ldexp(1.0, NORM_MANT);
+        table[i] = b == 0 || b > (size_t)L ? 0
+                   : fss_ring_from_signed((int64_t)llrint(ldexp(fold * pow(2.0, -(double)(b - 1) / 2) / sqrt(m),
+                                                                f + NORM_F)), n);
+    }
+    /* the row's factor S g from one table, then c (S g): one product and one shift an element */
+    if (s == FSS_OK && (s = fss_gate_lut(ev, &ti, table, n, NORM_F, &gb)) == FSS_OK &&
         (s = row_broadcast(ev, &gb, c, d, 1, &Sb)) == FSS_OK && (s = fss_gate_mul(ev, c, &Sb, &cs)) == FSS_OK)
         s = fss_gate_ars_bounded(ev, &cs, NORM_F, y);
-    fss_tensor *all[] = {&S, &t, &ti, &g, &Sb, &cs, &gb, &u};
+    fss_tensor *all[] = {&e, &t, &ti, &gb, &Sb, &cs};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(table);

@@ -189,7 +189,8 @@ static void g_u64(FILE *f, uint64_t v) { REQUIRE(fwrite(&v, 8, 1, f) == 1); }
 
 /* The Hugging Face matrices [out][in] (q, k as Hugging Face has them; the file gets
  * llama.cpp's converter's row order: its row h dh + 2 i + j is Hugging Face's h dh + j dh/2 + i). */
-static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float *hk, float *hv, float *emb, float *nrm)
+static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float *hk, float *hv, float *hu, float *emb,
+                       float *nrm)
 {
     const size_t d = m->d, kv = d / m->heads * m->kv_heads, dh = d / m->heads, V = m->vocab;
     FILE *f = fopen(path, "wb");
@@ -200,7 +201,7 @@ static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float
     struct { const char *name; size_t rows, cols; const float *hf; size_t heads; } t[] = {
         {"blk.0.attn_q.weight", d, d, hq, m->heads}, {"blk.0.attn_k.weight", kv, d, hk, m->kv_heads},
         {"blk.0.attn_v.weight", kv, d, hv, 0},       {"blk.0.attn_output.weight", d, d, hq, 0},
-        {"blk.0.ffn_gate.weight", m->ffn, d, emb, 0}, {"blk.0.ffn_up.weight", m->ffn, d, emb, 0},
+        {"blk.0.ffn_gate.weight", m->ffn, d, emb, 0}, {"blk.0.ffn_up.weight", m->ffn, d, hu, 0},
         {"blk.0.ffn_down.weight", d, m->ffn, emb, 0}, {"blk.0.attn_norm.weight", 1, d, nrm, 0},
         {"blk.0.ffn_norm.weight", 1, d, nrm, 0},      {"output_norm.weight", 1, d, nrm, 0},
         {"token_embd.weight", V, d, emb, 0}};
@@ -250,9 +251,12 @@ static void gguf_weights(fss_rng *r)
     const fss_tf_model *m = fss_tf_find("llama-tiny");
     REQUIRE(m && m->arch == FSS_TF_LLAMA);
     const size_t d = m->d, kv = d / m->heads * m->kv_heads, V = m->vocab, D = d + 2 * kv;
-    float *hq = malloc(d * d * 4), *hk = malloc(kv * d * 4), *hv = malloc(kv * d * 4), *emb = malloc(V * d * 4 + m->ffn * d * 4),
-          *nrm = malloc(d * 4);
-    REQUIRE(hq && hk && hv && emb && nrm && V * d >= m->ffn * d / 2);
+    const size_t f = m->ffn;
+    float *hq = malloc(d * d * 4), *hk = malloc(kv * d * 4), *hv = malloc(kv * d * 4), *emb = malloc(V * d * 4 + f * d * 4),
+          *nrm = malloc(d * 4), *hu = malloc(f * d * 4);
+    REQUIRE(hq && hk && hv && hu && emb && nrm && V * d >= f * d / 2);
+    for (size_t i = 0; i < f * d; i++)
+        hu[i] = uni(r);
     for (size_t i = 0; i < d * d; i++)
         hq[i] = uni(r);
     for (size_t i = 0; i < kv * d; i++)
@@ -265,7 +269,7 @@ static void gguf_weights(fss_rng *r)
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     close(fd);
-    llama_gguf(path, m, hq, hk, hv, emb, nrm);
+    llama_gguf(path, m, hq, hk, hv, hu, emb, nrm);
     char err[FSS_IO_ERR_LEN];
     fss_tf_weights *w = NULL;
     fss_status s = fss_tf_weights_open(&w, m, 1, 1, path, err, sizeof err);
@@ -282,6 +286,17 @@ static void gguf_weights(fss_rng *r)
                 same &= v[a * D + b] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
             }
         CHECK(same, "the GGUF's queries, keys and values are not Hugging Face's rows, transposed");
+        uint64_t *gu = malloc(fss_tf_part_count(m, FSS_TF_GATE) * 8);
+        REQUIRE(gu && fss_tf_part_count(m, FSS_TF_GATE) == 2 * d * f && fss_tf_part_count(m, FSS_TF_UP) == 0);
+        CHECK(fss_tf_weights_read(w, 0, FSS_TF_GATE, gu, err, sizeof err) == FSS_OK, "%s", err);
+        same = 1;
+        for (size_t a = 0; a < d; a++) /* [W_g W_u] [d][2 ffn]: ffn_gate's and ffn_up's rows, transposed */
+            for (size_t b = 0; b < 2 * f; b++) {
+                const double x = b < f ? emb[b * d + a] : hu[(b - f) * d + a];
+                same &= gu[a * 2 * f + b] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
+            }
+        CHECK(same, "the GGUF's gate and up are not [ffn_gate ffn_up], transposed");
+        free(gu);
         CHECK(fss_tf_weights_read_head(w, 0, V, h, err, sizeof err) == FSS_OK, "%s", err);
         same = 1;
         for (size_t i = 0; i < d; i++)
@@ -297,7 +312,7 @@ static void gguf_weights(fss_rng *r)
           s == FSS_OK ? "opened" : err);
     fss_tf_weights_free(w);
     unlink(path);
-    free(hq), free(hk), free(hv), free(emb), free(nrm);
+    free(hq), free(hk), free(hv), free(hu), free(emb), free(nrm);
 }
 
 int main(void)

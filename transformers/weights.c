@@ -34,8 +34,8 @@ struct fss_tf_weights {
 
 /* The pieces of part p in the order they are read; each lands at its own offset, rows
  * stride apart. QKV's queries, keys and values share their rows: one [d][d + 2 kv]
- * matrix (GPT-2's c_attn), then one bias [d + 2 kv]; the other parts' pieces follow one
- * another. */
+ * matrix (GPT-2's c_attn), then one bias [d + 2 kv]; so do Llama's gate and up in GATE
+ * ([d][2 ffn]; its UP is empty); the other parts' pieces follow one another. */
 int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc)
 {
     const size_t d = m->d, kv = m->d / m->heads * m->kv_heads, f = m->ffn, D = d + 2 * kv;
@@ -53,8 +53,11 @@ int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc)
     case FSS_TF_O: PIECE(d, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
     case FSS_TF_LN1:
     case FSS_TF_LN2: PIECE(1, d, 'g', 0); if (bias) PIECE(1, d, 'b', 0); break;
-    case FSS_TF_UP: PIECE(d, f, 'w', 0); if (bias) PIECE(1, f, 'b', 0); break;
-    case FSS_TF_GATE: if (llama) PIECE(d, f, 'w', 0); break;
+    case FSS_TF_UP: if (!llama) { PIECE(d, f, 'w', 0); if (bias) PIECE(1, f, 'b', 0); } break;
+    case FSS_TF_GATE: /* Llama's gate and up side by side: [W_g W_u] [d][2 ffn], one product */
+        if (llama)
+            pc[n++] = (tf_piece){d, f, 'w', 0, 0, 2 * f}, pc[n++] = (tf_piece){d, f, 'w', 0, f, 2 * f};
+        break;
     case FSS_TF_DOWN: PIECE(f, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
     case FSS_TF_NORM:
         if (m->arch != FSS_TF_BERT)
@@ -79,6 +82,10 @@ int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF
         const size_t D = m->d + 2 * (m->d / m->heads * m->kv_heads);
         shape[0][0] = m->d, shape[0][1] = D, shape[1][0] = 1, shape[1][1] = D;
         return m->arch == FSS_TF_LLAMA ? 1 : 2;
+    }
+    if (p == FSS_TF_GATE) { /* Llama's gate and up: one matrix */
+        shape[0][0] = m->d, shape[0][1] = 2 * m->ffn;
+        return m->arch == FSS_TF_LLAMA;
     }
     tf_piece pc[MAX_PIECES];
     const int k = tf_pieces(m, p, pc);
@@ -189,8 +196,7 @@ static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, sourc
         case FSS_TF_O: fmt = "layers.%d.self_attn.o_proj.weight"; break;
         case FSS_TF_LN1: fmt = "layers.%d.input_layernorm.weight"; break;
         case FSS_TF_LN2: fmt = "layers.%d.post_attention_layernorm.weight"; break;
-        case FSS_TF_UP: fmt = "layers.%d.mlp.up_proj.weight"; break;
-        case FSS_TF_GATE: fmt = "layers.%d.mlp.gate_proj.weight"; break;
+        case FSS_TF_GATE: fmt = i == 0 ? "layers.%d.mlp.gate_proj.weight" : "layers.%d.mlp.up_proj.weight"; break;
         case FSS_TF_DOWN: fmt = "layers.%d.mlp.down_proj.weight"; break;
         case FSS_TF_NORM: fmt = "norm.weight"; break;
         default: break;
@@ -248,6 +254,12 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
     const uint64_t blk = p == FSS_TF_NORM ? (uint64_t)m->layers : (uint64_t)l;
     fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + blk * 64u + (uint64_t)p);
     for (int i = 0; s == FSS_OK && i < n; i++) {
+        if (p == FSS_TF_GATE && i == 1) { /* Llama's up columns: UP's stream, as when they were a part */
+            fss_rng_free(g);
+            g = NULL;
+            if ((s = fss_rng_new_seeded(&g, w->seed * 1000003u + blk * 64u + (uint64_t)FSS_TF_UP)) != FSS_OK)
+                break;
+        }
         const double a = pc[i].kind == 'w' ? sqrt(3.0 / (double)pc[i].rows) : 0.1, mid = pc[i].kind == 'g';
         for (size_t r = 0; s == FSS_OK && r < pc[i].rows; r++) { /* a row drawn in place */
             uint64_t *o = v + pc[i].off + r * pc[i].stride;

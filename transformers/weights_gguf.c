@@ -40,8 +40,12 @@ static int gsource(const fss_gguf *g, const fss_tf_model *m, int l, fss_tf_part 
             SRC("blk.%d.attn_v.weight", kv, d);
         break;
     case FSS_TF_O: SRC("blk.%d.attn_output.weight", d, d); break;
-    case FSS_TF_UP: SRC("blk.%d.ffn_up.weight", f, d); break;
-    case FSS_TF_GATE: SRC("blk.%d.ffn_gate.weight", f, d); break;
+    case FSS_TF_GATE: /* gate, then up */
+        if (i == 0)
+            SRC("blk.%d.ffn_gate.weight", f, d);
+        else
+            SRC("blk.%d.ffn_up.weight", f, d);
+        break;
     case FSS_TF_DOWN: SRC("blk.%d.ffn_down.weight", d, f); break;
     case FSS_TF_LN1: SRC("blk.%d.attn_norm.weight", 1, d), s->transposed = 0; break;
     case FSS_TF_LN2: SRC("blk.%d.ffn_norm.weight", 1, d), s->transposed = 0; break;

@@ -69,7 +69,8 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
  * one after the other, each a matrix [in][out] or a vector, at the model's scale:
  *   QKV   [W_q W_k W_v] [d][d + 2 kv] (each row the three's rows side by side, as GPT-2's
  *         c_attn), then (BERT, GPT) [b_q b_k b_v] [d + 2 kv]: one product
- *   O     W_o [d][d] (+ b_o [d]);  UP  W_1 [d][ffn] (+ b_1 [ffn]);  GATE (Llama)  W_g [d][ffn]
+ *   O     W_o [d][d] (+ b_o [d]);  UP (BERT, GPT)  W_1 [d][ffn] (+ b_1 [ffn])
+ *   GATE  (Llama) [W_g W_u] [d][2 ffn], the gate's and up's rows side by side: one product
  *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
  *   HEAD  the LM head [d][vocab] (GPT, Llama), input in slices of fss_tf_head_slice columns
  *   WORDS the token embeddings [tokens][d], in FSS_TF_EMBED_BITS bits (a model that takes text)
