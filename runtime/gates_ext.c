@@ -80,9 +80,9 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
                            fss_tensor *y, fss_tensor *yt)
 {
     const int n = x->bits, g = t ? 3 : 2, ns = t ? 5 : 3; /* payloads and shares an element */
-    if (n < 2 || c < 2 || c > n || (t && (t->bits != n || t->count != x->count)))
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs 2 <= c <= n bits (have %d, %d) and a tag of x's count and ring",
-                           name, c, n);
+    if (n < 2 || c < 2 || c > n || !t != !yt || (t && (t->bits != n || t->count != x->count)))
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs 2 <= c <= n bits (have %d, %d), and a tag of x's count and ring "
+                           "with its output, or neither", name, c, n);
     const size_t cnt = x->count;
     const int64_t lim = c < 64 ? (int64_t)1 << (c - 1) : INT64_MAX;
     for (size_t i = 0; c < n && ev->mode == FSS_MODE_CLEAR && i < cnt; i++) {
@@ -110,7 +110,7 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
         return FSS_OK;
     double t0 = fss_now();
     const fss_dcf_params p = {c - 1, n, g};
-    const size_t words = (1 + (size_t)g + (size_t)ns + 2) * cnt;
+    const size_t words = (1 + (size_t)g + (size_t)ns + (t ? 2 : 1)) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -156,11 +156,11 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
                 out[cnt + i] = fss_relu1_share_a(a, t->v[i], pay[g * i], pay[g * i + 2], k[3 * cnt], k[4 * cnt],
                                                  k[2 * cnt], n, ev->party);
         }
-        /* into lo and on into pay (their work done): room for 2 cnt */
-        if ((s = fss_ev_reconstruct(ev, out, (t ? 2 : 1) * cnt, n, 0, lo)) == FSS_OK) {
+        if (!t) /* y's alone: straight into it */
+            s = fss_ev_reconstruct(ev, out, cnt, n, 0, y->v);
+        else if ((s = fss_ev_reconstruct(ev, out, 2 * cnt, n, 0, lo)) == FSS_OK) { /* into lo, on into pay: done */
             memcpy(y->v, lo, cnt * 8);
-            if (t)
-                memcpy(yt->v, lo + cnt, cnt * 8);
+            memcpy(yt->v, lo + cnt, cnt * 8);
         }
     }
 done:

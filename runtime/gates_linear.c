@@ -169,6 +169,7 @@ fss_status fss_gate_input_weights(fss_eval *ev, uint64_t id, int ndim, const siz
 {
     const fss_tensor *k = ev->kept_budget ? fss_ev_kept(ev, id) : NULL;
     if (k) { /* input before in this walk: a view of the kept one */
+        memset(x, 0, sizeof *x);
         int same = k->ndim == ndim && k->bits == bits && k->scale == scale;
         for (int i = 0; same && i < ndim; i++)
             same = k->shape[i] == shape[i];

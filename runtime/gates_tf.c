@@ -475,6 +475,13 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
     const size_t cols = x->ndim ? x->shape[x->ndim - 1] : 0, rows = cols ? x->count / cols : 0;
     if (!cols || n < 3)
         return fss_ev_fail(ev, FSS_E_ARG, "argmax: needs a last axis and 3 bits");
+    const int c = n < x->scale + 26 ? n : x->scale + 26; /* the levels' sign bits: differences within 2^(c-1) */
+    for (size_t i = 0; c < n && ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
+        const int64_t e = fss_ring_to_signed(x->v[i], n), lim = (int64_t)1 << (c - 2);
+        if (e >= lim || e <= -lim)
+            return fss_ev_fail(ev, FSS_E_ARG, "argmax: element %zu is %g, outside the +-%g it takes", i,
+                               ldexp((double)e, -x->scale), ldexp((double)lim, -x->scale));
+    }
     fss_tensor v = {0}, ix = {0};
     size_t flat[1] = {x->count};
     fss_status s = fss_tensor_init(&v, 1, flat, n, x->scale);
@@ -484,7 +491,6 @@ fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx)
             ix.v[e] = ev->mode == FSS_MODE_DEALER ? 0 : e % cols; /* public: mask 0 */
     }
     size_t width = cols;
-    const int c = n < x->scale + 26 ? n : x->scale + 26;
     while (s == FSS_OK && width > 1) {
         const size_t half = width / 2, m = rows * half, one[1] = {m};
         fss_tensor dif = {0}, did = {0}, rv = {0}, ri = {0};

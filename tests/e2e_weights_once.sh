@@ -153,6 +153,24 @@ PY
 pair damaged "$w/r" "--random-weights 7" \
     "--masked-weights $w/bad.bin --input random --output $w/o.npy" >/dev/null 2>&1
 [ $? != 0 ] && grep -q "damaged" "$work/damaged.log1" && ok || { bad "a damaged masked weights file"; cat "$work/damaged.log1"; }
+# generation under a setup: each step after the prompt's pass takes the weights it kept
+# (no store read, no key): the tokens are the clear run's, the rounds and key bytes the dry run's
+s=$work/gen
+mkdir -p "$s"
+printf 'The patient was seen' >"$s/p.txt"
+gen=(--model smollm2 --layers 1 --seq 6 --generate 3)
+"$dealer" --model smollm2 --layers 1 --setup "$s/model.key" --out "$s/setup" --quiet >/dev/null 2>&1 &&
+    pair gen-setup "$s/setup" "--random-weights 7" "--masked-weights $s/m1.bin" &&
+    "$dealer" "${gen[@]}" --weights-key "$s/model.key" --dry-run --json --quiet >"$s/dry" &&
+    "$dealer" "${gen[@]}" --weights-key "$s/model.key" --out "$s/inf" --quiet >/dev/null 2>&1 &&
+    pair gen "$s/inf" "--random-weights 7" "--masked-weights $s/m1.bin --text-file $s/p.txt --output $s/out.npy" &&
+    "$online" --clear "${gen[@]}" --random-weights 7 --text-file "$s/p.txt" --output "$s/clear.npy" --quiet &&
+    cmp -s "$s/out.npy" "$s/clear.npy" && ok || bad "smollm2 --generate under a setup differs from the clear run"
+for b in 0 1; do
+    [ "$(json "$work/gen.p$b.json" rounds)" = "$(json "$s/dry" rounds)" ] &&
+        [ "$(stat -c %s "$s/inf/p$b.bin")" = "$(json "$s/dry" "key_bytes[$b]")" ] && ok ||
+        bad "smollm2 --generate under a setup, party $b: the dry run's rounds or key bytes are not the run's"
+done
 # an inference key file, once used, is refused
 pair reuse "$w/inf1" "--random-weights 7" \
     "--masked-weights $w/m1.bin --input random --output $w/o.npy" >/dev/null 2>&1

@@ -279,9 +279,14 @@ typedef struct fn_model {
     const uint64_t *x;
 } fn_model;
 
+/* The lean bound walk_fn and walk_ra set (fss_eval_set_lean_shifts): 0 none, 1 every
+ * gate, more a tree's first levels (softmax's max, argmax) lean and its last ones not. */
+static size_t lean_bound;
+
 static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
 {
     const fn_model *md = (const fn_model *)mdv;
+    fss_eval_set_lean_shifts(ev, lean_bound);
     fss_tensor x = {0}, y = {0};
     const int sm = md->which >= F_SOFTMAX;
     size_t shape[2] = {md->rows, md->cols};
@@ -369,6 +374,7 @@ typedef struct ra {
 static fss_status walk_ra(fss_eval *ev, const void *mdv, uint64_t *out)
 {
     const ra *md = (const ra *)mdv;
+    fss_eval_set_lean_shifts(ev, lean_bound);
     fss_tensor x = {0}, y = {0};
     size_t shape[3] = {md->heads, md->seq, md->d};
     fss_status s = fss_gate_input(ev, 1, 3, shape, md->bits, md->scale, md->x, &x);
@@ -624,6 +630,17 @@ int main(void)
     run_ra(1, 40, 12, 2, 3, 1, 0);
     run_ra(1, 40, 12, 2, 3, 7, 0);
     run_ra(1, 45, 12, 1, 4, 1000, 0);
+    /* lean trees: every level a DReLU and a select, or the first levels so and the last
+     * ones in a round (relu_tag) */
+    static const size_t bounds[2] = {1, 300};
+    for (int b = 0; b < 2; b++) {
+        lean_bound = bounds[b];
+        run_fn(F_SOFTMAX, 45, 12, 0, 6, 128, FSS_SOFTMAX_MAX_ERROR(128));
+        run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, 64, 64, FSS_SOFTMAX_MAX_ERROR(64));
+        run_ra(1, 45, 12, 1, 4, 1000, 0);
+        run_ra(1, 64, 12, 2, 3, 333, 0);
+    }
+    lean_bound = 0;
     for (int which = 0; which < 2; which++) {
         run_act(which, 40, 12, 24);
         run_act(which, 50, 12, 511.9);

@@ -464,8 +464,9 @@ const fss_family fss_family_transformer = {
      * shifts (carries by comparison, fss_eval_set_lean_shifts); 9: the first product's key
      * without shares of party 1's input mask; 10: the norms' range from the ring (more
      * thresholds a row); 11: generation's steps after the first run one token over a
-     * key/value cache; 12: a softmax max's and an argmax's levels under the lean bound in
-     * one round each (fss_gate_relu_tag); 13: Llama's gate and up one part, one product;
+     * key/value cache; 12: generation's steps take the weights kept from the prompt's pass
+     * (fss_eval_keep_weights), and a softmax max's and an argmax's levels under the lean
+     * bound take one round each (fss_gate_relu_tag); 13: Llama's gate and up one part, one product;
      * the norms' row factor S g from one table of octave and mantissa */
     .version = 13,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "

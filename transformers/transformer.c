@@ -477,12 +477,15 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, const
         s = fss_tensor_init(&p, 2, ps, h->bits, 2 * h->scale);
     for (size_t b = 0; !pick && s == FSS_OK && b < B->batch; b++) /* wires of the last row: a copy */
         memcpy(last.v + b * d, h->v + ((b * B->seq + B->seq - 1) * d), d * 8);
-    uint64_t *v = B->w && s == FSS_OK ? (uint64_t *)malloc(cs * d * 8) : NULL;
-    if (B->w && s == FSS_OK && !v)
-        s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for the LM head");
+    uint64_t *v = NULL; /* the owner's slice buffer, made for the first slice not kept */
     for (size_t c0 = 0; s == FSS_OK && c0 < V; c0 += cs) {
         const size_t c1 = c0 + cs < V ? c0 + cs : V;
         fss_tensor W = {0}, q = {0};
+        if (B->w && !v && !fss_eval_weights_kept(ev, weight_id(0, FSS_TF_HEAD, c0 / cs)) &&
+            !(v = (uint64_t *)malloc(cs * d * 8))) {
+            s = fss_eval_fail(ev, FSS_E_NOMEM, "out of memory for the LM head");
+            break;
+        }
         if ((s = head_in(ev, m, B->w, c0, c1, v, &W)) == FSS_OK && (s = fss_gate_matmul(ev, &last, &W, &q)) == FSS_OK)
             for (size_t b = 0; b < B->batch; b++) /* the slice's columns of the products */
                 memcpy(p.v + b * V + c0, q.v + b * (c1 - c0), (c1 - c0) * 8);

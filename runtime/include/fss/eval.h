@@ -170,7 +170,9 @@ void fss_eval_set_weight_store(fss_eval *ev, fss_weight_store store, int setup);
  * only on the ids and sizes, so it falls the same in the dealer's, the parties' and the
  * clear walk. A kept weight costs memory of its values a walk (party 0: twice, its clear
  * values too). Reusing its mask within one run is what every row of a product already
- * does: each product's output mask stays fresh. 0 frees what is kept and keeps no more. */
+ * does: each product's output mask stays fresh. 0 frees what is kept and keeps no more:
+ * free the views of kept weights before. A kept weight is shared by its views: no gate
+ * writes into its inputs. */
 void fss_eval_keep_weights(fss_eval *ev, size_t max_values);
 /* Whether fss_gate_input_weights of id takes it from the kept weights: the owner then
  * need not read its values (it may pass NULL). */
