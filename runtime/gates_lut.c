@@ -14,57 +14,89 @@
 #include "fss/dpf.h"
 #include "fss/gates.h"
 
-fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits, int out_scale,
-                        fss_tensor *y)
+fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const uint64_t *const *tables, int out_bits,
+                         int out_scale, fss_tensor *const *y)
 {
-    const int n = x->bits;
-    if (n < 1 || n > FSS_DPF_LUT_MAX_BITS || out_bits < 1 || out_bits > 64 || out_scale < 0 ||
-        out_scale >= out_bits || !table)
+    const int n = k >= 1 && x[0] ? x[0]->bits : 0;
+    int ok = k >= 1 && k <= FSS_LUTS_MAX && n >= 1 && n <= FSS_DPF_LUT_MAX_BITS && out_bits >= 1 && out_bits <= 64 &&
+             out_scale >= 0 && out_scale < out_bits;
+    for (int i = 0; ok && i < k; i++)
+        ok = x[i] && x[i]->bits == n && tables[i] && y[i];
+    if (!ok)
         return fss_ev_fail(ev, FSS_E_ARG,
-                           "lut: a %d-bit index (1 to %d), %d-bit entries of scale %d, and a table are needed", n,
-                           FSS_DPF_LUT_MAX_BITS, out_bits, out_scale);
-    fss_status s = fss_tensor_init(y, x->ndim, x->shape, out_bits, out_scale);
-    if (s != FSS_OK)
+                           "lut: a %d-bit index (1 to %d, one width for 1 to %d lookups), %d-bit entries of scale "
+                           "%d, and a table each are needed", n, FSS_DPF_LUT_MAX_BITS, FSS_LUTS_MAX, out_bits,
+                           out_scale);
+    size_t cnt = 0;
+    fss_status s = FSS_OK;
+    for (int i = 0; i < k; i++) {
+        memset(y[i], 0, sizeof *y[i]);
+        cnt += x[i]->count;
+    }
+    for (int i = 0; s == FSS_OK && i < k; i++)
+        s = fss_tensor_init(y[i], x[i]->ndim, x[i]->shape, out_bits, out_scale);
+    if (s != FSS_OK) {
+        for (int i = 0; i < k; i++)
+            fss_tensor_free(y[i]);
         return fss_ev_fail(ev, s, "lut: cannot make the output");
-    const size_t cnt = x->count, size = (size_t)1 << n;
+    }
+    const size_t size = (size_t)1 << n;
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t i = 0; i < cnt; i++)
-            y->v[i] = fss_ring_reduce(table[x->v[i] & (size - 1)], out_bits);
+        for (int i = 0; i < k; i++)
+            for (size_t e = 0; e < x[i]->count; e++)
+                y[i]->v[e] = fss_ring_reduce(tables[i][x[i]->v[e] & (size - 1)], out_bits);
         return FSS_OK;
     }
     const double t0 = fss_now();
     const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 0};
-    const fss_prim pr = fss_prim_dpf_lut(p, table);
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * (cnt ? cnt : 1) * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
+    uint64_t *mine = tmp, *ry = tmp + cnt, *all = tmp + 2 * cnt; /* all: the outputs */
     if (ev->mode == FSS_MODE_DEALER) {
-        /* party b's key: the DPF keys at r_x; then shares of r_y (their own chunk) */
+        /* party b's key: the DPF keys at each r_x, an index's after another's (each in its own
+         * key blocks, as the parties take them); then shares of r_y (their own chunk) */
+        const fss_prim pr = fss_prim_dpf_lut(p, tables[0]); /* the table plays no part in keys */
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_LUT, cnt, kb);
+        for (int i = 0; s == FSS_OK && i < k; i++)
+            s = fss_ev_deal(ev, &pr, x[i]->count, x[i]->v, NULL);
+        for (size_t i = 0, at = 0; s == FSS_OK && i < (size_t)k; at += x[i]->count, i++)
+            if ((s = fss_ev_random(ev, y[i]->v, x[i]->count, out_bits)) == FSS_OK)
+                memcpy(ry + at, y[i]->v, x[i]->count * 8);
         if (s == FSS_OK)
-            s = fss_ev_deal(ev, &pr, cnt, x->v, NULL);
-        if (s == FSS_OK && (s = fss_ev_random(ev, y->v, cnt, out_bits)) == FSS_OK)
-            s = fss_ev_shares_deal(ev, y->v, cnt, out_bits);
+            s = fss_ev_shares_deal(ev, ry, cnt, out_bits);
         fss_ev_deal_reconstruct(ev, cnt, out_bits);
     } else {
-        uint64_t *mine = tmp, *ry = tmp + cnt;
-        if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK || (s = fss_ev_take(ev, &pr, cnt, x->v, mine)) != FSS_OK ||
-            (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_shares_take(ev, ry, cnt, out_bits)) != FSS_OK)
+        if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK)
+            goto done;
+        for (size_t i = 0, at = 0; s == FSS_OK && i < (size_t)k; at += x[i]->count, i++) { /* each with its table */
+            const fss_prim pr = fss_prim_dpf_lut(p, tables[i]);
+            s = fss_ev_take(ev, &pr, x[i]->count, x[i]->v, mine + at);
+        }
+        if (s != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_shares_take(ev, ry, cnt, out_bits)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             mine[i] = fss_ring_add(mine[i], ry[i], out_bits);
-        s = fss_ev_reconstruct(ev, mine, cnt, out_bits, 0, y->v);
+        if ((s = fss_ev_reconstruct(ev, mine, cnt, out_bits, 0, all)) == FSS_OK)
+            for (size_t i = 0, at = 0; i < (size_t)k; at += x[i]->count, i++)
+                memcpy(y[i]->v, all + at, x[i]->count * 8);
     }
 done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "lut: %s", fss_status_str(s));
     if (tmp)
-        fss_free_wiped(tmp, 2 * cnt * 8);
+        fss_free_wiped(tmp, 3 * (cnt ? cnt : 1) * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
+}
+
+fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits, int out_scale,
+                        fss_tensor *y)
+{
+    return fss_gate_luts(ev, 1, &x, &table, out_bits, out_scale, &y);
 }

@@ -17,7 +17,8 @@
  * midpoints are half a step away (the same error bound). One select of the stacked [x; 2q
  * + 1] by d gives ReLU(x) and d (2 q + 1) (the second reduced to M bits: the select is
  * linear in its wires, so its M low bits are those of an M-bit select); 1{index < 2^I} is
- * a small DReLU of 2^I - 1 - index. Six rounds. */
+ * a small DReLU of 2^I - 1 - index. Six rounds; four under the lean bound
+ * (relu_minus_even4: two relu_tags instead of the DReLUs and selects). */
 #include <math.h>
 #include <string.h>
 
@@ -41,6 +42,38 @@ static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_t
     return FSS_OK;
 }
 
+/* relu_minus_even in four rounds, for counts under the lean bound (fss_eval_set_lean_shifts;
+ * a round costs more there than the bytes): r = ReLU(x) by relu_tag with its sign from the
+ * low M + sh bits (|x| < 2^(M-1) steps), a = 2 r - x = |x|, the index t = a >> sh (a
+ * non-negative shift; a's step, where the lean form takes a less one ulp's: they differ
+ * only on a step's edge, half a step from both midpoints), the table's l, and l where
+ * t < 2^I by one relu_tag of 2^I - 1 - t tagged with l (|t| < 2^(M-1): its sign from M
+ * bits). Keys: about twice the lean form's. */
+static fss_status relu_minus_even4(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int sh, int I,
+                                   fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale, M = FSS_ACT_SMALL_BITS;
+    const uint64_t top = fss_ring_mask(I), mone = fss_ring_mask(n); /* 2^I - 1, -1 */
+    fss_tensor r = {0}, a = {0}, t = {0}, ti = {0}, l = {0}, nt = {0}, c = {0}, b = {0}, sel = {0};
+    fss_status s = fss_gate_relu_tag(ev, x, M + sh, NULL, &r, NULL);
+    if (s == FSS_OK && (s = fss_tensor_init(&a, x->ndim, x->shape, n, f)) == FSS_OK)
+        for (size_t i = 0; i < x->count; i++) /* |x| = 2 ReLU(x) - x: wires, local */
+            a.v[i] = fss_ring_sub(fss_ring_add(r.v[i], r.v[i], n), x->v[i], n);
+    if (s == FSS_OK && (s = fss_gate_ars_nonneg(ev, &a, sh, &t)) == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK)
+        s = fss_gate_lut(ev, &ti, table, n, f, &l);
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, mone, &nt)) == FSS_OK &&
+        (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK) /* 2^I - 1 - t */
+        s = fss_gate_relu_tag(ev, &c, M, &l, &b, &sel);
+    if (s == FSS_OK)
+        s = fss_gate_sub(ev, &r, &sel, y);
+    fss_tensor *all[] = {&r, &a, &t, &ti, &l, &nt, &c, &b, &sel};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fss_tensor_free(all[i]);
+    if (s == FSS_OK)
+        y->scale = f;
+    return s;
+}
+
 static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tensor *x, even_fn D, int R, int I,
                                   fss_tensor *y)
 {
@@ -61,6 +94,11 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
         return FSS_E_NOMEM;
     for (size_t i = 0; i < size; i++) /* the midpoint of [i, i + 1) steps of 2^(R - I) */
         table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(D(ldexp((double)i + 0.5, R - I)), f)), n);
+    if (!fss_ev_lean(ev, x->count)) {
+        fss_status s4 = relu_minus_even4(ev, x, table, sh, I, y);
+        fss_free_wiped(table, size * 8);
+        return s4;
+    }
     const uint64_t top = fss_ring_mask(I), one = 1, mone = fss_ring_mask(M); /* 2^I - 1, 1, -1 */
     const size_t N = x->count, s2[1] = {2 * N};
     fss_tensor q = {0}, qm = {0}, d = {0}, u = {0}, u1 = {0}, xu = {0}, dd = {0}, ru = {0}, du = {0}, nq = {0},
@@ -174,7 +212,9 @@ static uint64_t *make_table(fss_eval *ev, int bits, double (*fn)(size_t, const v
 /* ---- nExp ------------------------------------------------------------------------------
  * e^-x for x >= 0 at scale f >= 12 (Sigma): t = floor(x 2^12) clipped to 16 bits
  * (e^-16 = 1.1e-7 is 0 at any scale we use), e^-x = e^-(t_hi / 16) e^-(t_lo / 4096) with
- * t_hi, t_lo its two bytes: two 8-bit tables, one product. */
+ * t_hi, t_lo its two bytes: two 8-bit tables (one round: fss_gate_luts), one product.
+ * Five rounds at f = 12, the clip a relu_tag at the end; where lean, six (the clip's DReLU
+ * first, a select at the end: fewer key bytes). */
 static double exp_hi(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 16.0); }
 static double exp_lo(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 4096.0); }
 
@@ -194,17 +234,31 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
                             ldexp((double)fss_ring_to_signed(x->v[i], n), -f));
     if (s == FSS_OK)
         s = fss_gate_ars_nonneg(ev, x, f - 12, &t); /* floor(x 2^12) */
-    /* the clip x < 16 compares t < 2^16 in 28 bits (t < 2^27 for x < 2^15): a 27-bit DReLU */
-    if (s == FSS_OK && (s = reduce_bits(ev, &t, 28, &t28)) == FSS_OK &&
+    /* the clip x < 16: 2^16 - 1 - t >= 0 (t < 2^27 for x < 2^15). Lean: a 27-bit DReLU of it in
+     * 28 bits now, a select at the end; else one relu_tag at the end (its sign from 29 bits) */
+    const int lean = fss_ev_lean(ev, x->count);
+    if (s == FSS_OK && lean && (s = reduce_bits(ev, &t, 28, &t28)) == FSS_OK &&
         (s = fss_gate_scale(ev, &t28, fss_ring_mask(28), &nt)) == FSS_OK &&
         (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK)
         s = fss_gate_drelu(ev, &c, &b);
+    /* both tables in one round */
     if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &t, 8, &h)) == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK &&
-        (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK && (s = fss_gate_lut(ev, &hi, thi, n, f, &A)) == FSS_OK &&
-        (s = fss_gate_lut(ev, &lo, tlo, n, f, &B)) == FSS_OK)
-        s = fss_gate_mul_shift(ev, &A, &B, f, &y0);
+        (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK) {
+        const fss_tensor *idx[2] = {&hi, &lo};
+        const uint64_t *tabs[2] = {thi, tlo};
+        fss_tensor *ab[2] = {&A, &B};
+        s = fss_gate_luts(ev, 2, idx, tabs, n, f, ab);
+    }
     if (s == FSS_OK)
+        s = fss_gate_mul_shift(ev, &A, &B, f, &y0);
+    if (s == FSS_OK && lean)
         s = fss_gate_select(ev, &b, &y0, y);
+    else if (s == FSS_OK && (s = fss_gate_scale(ev, &t, fss_ring_mask(n), &nt)) == FSS_OK &&
+             (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK) {
+        fss_tensor d = {0};
+        s = fss_gate_relu_tag(ev, &c, 29, &y0, &d, y);
+        fss_tensor_free(&d);
+    }
     fss_tensor *all[] = {&t, &t28, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);

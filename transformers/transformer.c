@@ -464,14 +464,15 @@ static fss_status head_in(fss_eval *ev, const fss_tf_model *m, const fss_tf_weig
 
 /* The LM head on each sequence's last position (a text's: its last token, picked by party
  * 1's weights): logits = h_last W [d][vocab], or only their argmax. W comes in slices of columns (fss_tf_head_slice), each input and
- * multiplied on its own so that a party holds one slice at a time; one shift for all. */
+ * multiplied on its own so that a party holds one slice at a time; one shift for all (the
+ * argmax takes the products at scale 2f: no shift). */
 static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, const fss_tensor *pick, fss_tf_out o,
                           fss_tensor *y)
 {
     const fss_tf_model *m = B->m;
     const size_t d = m->d, V = m->vocab, cs = fss_tf_head_slice(m);
     size_t ls[2] = {B->batch, d}, ps[2] = {B->batch, V};
-    fss_tensor last = {0}, p = {0}, lg = {0};
+    fss_tensor last = {0}, p = {0};
     fss_status s = pick ? select_rows(ev, B, pick, h, &last) : fss_tensor_init(&last, 2, ls, h->bits, h->scale);
     if (s == FSS_OK)
         s = fss_tensor_init(&p, 2, ps, h->bits, 2 * h->scale);
@@ -493,11 +494,11 @@ static fss_status lm_head(fss_eval *ev, const blk *B, const fss_tensor *h, const
     }
     if (v)
         fss_free_wiped(v, cs * d * 8);
-    if (s == FSS_OK)
-        s = fss_gate_ars_bounded(ev, &p, m->scale, o == FSS_TF_OUT_TOKEN ? &lg : y);
-    if (s == FSS_OK && o == FSS_TF_OUT_TOKEN)
-        s = fss_gate_argmax(ev, &lg, y);
-    fss_tensor_free(&last), fss_tensor_free(&p), fss_tensor_free(&lg);
+    if (s == FSS_OK && o == FSS_TF_OUT_TOKEN) /* the products' argmax, at scale 2f: no shift */
+        s = fss_gate_argmax(ev, &p, y);
+    else if (s == FSS_OK)
+        s = fss_gate_ars_bounded(ev, &p, m->scale, y);
+    fss_tensor_free(&last), fss_tensor_free(&p);
     return s;
 }
 

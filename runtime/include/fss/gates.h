@@ -149,13 +149,21 @@ FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tenso
  * 2^n AES blocks a party and element (two outputs a leaf; runtime/gates_lut.c). */
 FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table, int out_bits,
                                       int out_scale, fss_tensor *y);
+/* k lookups in one round (1 <= k <= FSS_LUTS_MAX): y[i] = tables[i][x[i]], the indices all
+ * of one width: one key of their DPF keys one after another, one message. The keys are
+ * those of the k lookups; a table is the parties' own, not the key's. */
+#define FSS_LUTS_MAX 8
+FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const uint64_t *const *tables,
+                                       int out_bits, int out_scale, fss_tensor *const *y);
 
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
  * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
  * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
- * comparisons then run in a 16-bit ring. Six rounds; keys an element: one (f-6)-bit DCF, two
- * 15-bit DPF comparisons, a table lookup of 2^INDEX_BITS entries, three selects. Needs f > 6
- * and n >= f + 12.
+ * comparisons then run in a 16-bit ring. Four rounds; keys an element: relu_tag's (f+9)-bit
+ * DCF, an (f-6)-bit DCF, a table lookup of 2^INDEX_BITS entries, relu_tag's 15-bit DCF.
+ * Where lean (fss_eval_set_lean_shifts), about half the key bytes in six rounds (seven
+ * with the lean shift's): one (f-6)-bit DCF, two 15-bit DPF comparisons, the lookup, three
+ * selects. Needs f > 6 and n >= f + 12.
  * Maximum error against the float function, for any x in that range:
  * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
  *   the table: a step of 2^-6 over [0, 4) (gelu) or [0, 16) (silu), entries at the
@@ -175,8 +183,10 @@ FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_te
 
 /* e^-x for x in [0, 2^15) at scale f >= 12 (n >= max(2 f + 2, f + 16, 28) bits), same ring
  * and scale (the clear walk refuses other x): x clipped at 16 (compared in 28 bits),
- * e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables on the bytes of t = floor(x 2^12).
- * Seven rounds at f = 12, eight above. Maximum error: 2^-12 (x's flooring, only when
+ * e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables (one round) on the bytes of t =
+ * floor(x 2^12). Five rounds at f = 12, six above; where lean (fss_eval_set_lean_shifts),
+ * a round more for fewer key bytes (the clip's DReLU and a select, not a relu_tag; and the
+ * lean shift's). Maximum error: 2^-12 (x's flooring, only when
  * f > 12) + 2^-f (the two entries' rounding) + 2^-f (the product's flooring) + 1.2e-7 (the
  * clip): 4.9e-4 at f = 12, 2.8e-4 at f = 16. */
 FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
@@ -189,8 +199,9 @@ FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, 
 /* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits, |x| < 4096: the
  * clear walk refuses others); causal: column c of row r (within the last two axes) only
  * when c <= r, the others 0. The row max compares differences in f + 16 bits. Row max by a
- * tree of ReLUs (2 ceil(log2 cols) rounds), nExp, the row sum, its reciprocal, the product:
- * 2 ceil(log2 cols) + 15 rounds at f = 12. Maximum error of each probability p = e / S at
+ * tree of ReLUs (ceil(log2 cols) rounds, a relu_tag a level; two a level where lean), nExp,
+ * the row sum, its reciprocal, the product: ceil(log2 cols) + 13 rounds at f = 12 when not
+ * lean. Maximum error of each probability p = e / S at
  * f = 12: nExp's error in e (4.9e-4), p times S's relative error (up to cols nExp errors,
  * all of one sign when many terms are tiny: e^-x under 2^-12 floors to 0), the
  * reciprocal's (1.6e-3), the product's flooring (2.4e-4): FSS_SOFTMAX_MAX_ERROR(cols) =
@@ -219,8 +230,10 @@ void fss_rotary_cos_sin(size_t pos, size_t d, double base, int f, int n, uint64_
 FSS_NODISCARD fss_status fss_gate_rotary_at(fss_eval *ev, const fss_tensor *x, const fss_tensor *cs, fss_tensor *y);
 /* The index of the largest element along the last axis (the first of equal ones), as an
  * integer tensor of x's ring without the last axis: reveal
- * it with fss_gate_output to give the next token and not the logits. A tree of DReLU and
- * select: 2 ceil(log2 cols) rounds. */
+ * it with fss_gate_output to give the next token and not the logits. A tree: a relu_tag of
+ * the difference tagged with the indices' (ceil(log2 cols) rounds), a DReLU and a select
+ * where lean (two a level). The clear walk refuses values beyond +-2^24 (at x's scale)
+ * where the ring has more than f + 26 bits. */
 FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx);
 /* LayerNorm, (x - mean) / sqrt(var + eps) gamma + beta, and RMSNorm, x / sqrt(mean(x^2) +
  * eps) gamma, over the last axis d <= 4096 of x at scale f >= 8 (n >= 2 f + 26 bits: 50 at
@@ -228,9 +241,9 @@ FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_
  * mean square) must lie under 2^K, K = min(30, n - 1 - 2 f - ceil(log2 d)): 2^15 at n = 50,
  * f = 12, d = 768 (a standard deviation under 181), 2^12 at d = 8192, 2^29 at n = 64, d = 576;
  * K under 12 (d over 8192 at n = 50, f = 12) is refused. 1/sqrt without a secret shift: the variance's octave from one DReLU of all
- * its thresholds, its mantissa normalized by a selected power of two, a 1024-entry table of
- * 1/sqrt on [1, 2), and the octave's 2^(-o/2) selected at scale 20 (runtime/gates_tf.c).
- * 14 rounds (LayerNorm; RMSNorm 13). Maximum error at f = 12, for a row of standard
+ * its thresholds, its mantissa normalized by a selected power of two, then one table of
+ * 2^16 entries, the octave's 2^(-o/2) times 1/sqrt of the mantissa's 10 bits on [1, 2), at
+ * scale 20 (runtime/gates_tf.c). 12 rounds (LayerNorm; RMSNorm 11). Maximum error at f = 12, for a row of standard
  * deviation sigma, |gamma| and |beta| <= 2: 2^-12 / sigma |gamma| (the mean's flooring,
  * LayerNorm only) + 0.002 (the table's relative 2^-12, the shifts' 2^-12, the variance's
  * digits); FSS_NORM_MAX_ERROR for sigma >= 0.028. test_gates_tf draws rows of sigma 0.029
@@ -287,7 +300,7 @@ FSS_NODISCARD fss_status fss_gate_sigmoid(fss_eval *ev, const fss_tensor *x, fss
  * integers in [0, C) (read as fss_gate_input's values; the clear walk refuses others).
  * confusion 0: y = [the number of rows whose argmax (the first of equal ones) is the label],
  * 1: y = the C x C counts [label][prediction] (its trace the same number); 32-bit
- * integers, for fss_gate_output to whom they go. The argmax's 2 ceil(log2 C) rounds, the
+ * integers, for fss_gate_output to whom they go. The argmax's ceil(log2 C) rounds, the
  * labels' input, a table lookup of 1{prediction - label = 0} (or of 1{prediction = c}
  * for each c, then one product with the labels' one-hot). */
 FSS_NODISCARD fss_status fss_gate_accuracy(fss_eval *ev, const fss_tensor *logits, int owner, const uint64_t *labels,
