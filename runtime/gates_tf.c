@@ -692,14 +692,14 @@ static fss_status row_means(fss_eval *ev, const fss_tensor *x, size_t d, int E, 
 }
 
 /* y = (x - mean) / sqrt(var + eps) gamma + beta (layernorm) or x / sqrt(mean(x^2) + eps)
- * gamma (rms), over the last axis; gamma, beta [d] secret wires (rms: gamma NULL, none). */
+ * gamma (rms), over the last axis; gamma, beta [d] secret wires. */
 static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, const fss_tensor *gamma,
                        const fss_tensor *beta, double eps, int rms, fss_tensor *y)
 {
     const int n = x->bits, f = x->scale;
     const size_t d = x->ndim ? x->shape[x->ndim - 1] : 0;
-    if (!d || f < 8 || n < 2 * f + 26 || norm_k(n, f, d) < 12 || (!rms && !gamma) || (gamma && gamma->count != d) ||
-        (!rms && (!beta || beta->count != d)) || (gamma && gamma->scale != f) || (beta && beta->scale != f))
+    if (!d || f < 8 || n < 2 * f + 26 || norm_k(n, f, d) < 12 || !gamma || gamma->count != d ||
+        (!rms && (!beta || beta->count != d)) || gamma->scale != f || (beta && beta->scale != f))
         return fss_ev_fail(ev, FSS_E_ARG, "%s: needs [..][d] at scale f >= 8 in %d bits (and n - 1 - 2f - ceil log2 d "
                            ">= 12), gamma%s of d values at scale f", name, 2 * f + 26, rms ? "" : " and beta");
     /* W = sum((x - mean)^2) / 2^p at scale 2f, eps as eps d / 2^p there (at least 1: W >= 1) */
@@ -725,11 +725,6 @@ static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, cons
     }
     if (s == FSS_OK && (s = fss_gate_add_const(ev, &var, &e, 1, &ve)) == FSS_OK)
         s = scale_by_rsqrt(ev, cen, &ve, d, &z);
-    if (s == FSS_OK && !gamma) { /* RMSNorm without a gain (folded into the next product): z */
-        *y = z;
-        z = (fss_tensor){0};
-        goto done;
-    }
     /* gamma, then beta, broadcast over the rows */
     if (s == FSS_OK && (s = fss_tensor_init(&gb, z.ndim, z.shape, n, f)) == FSS_OK)
         for (size_t i = 0; i < z.count; i++)
@@ -741,7 +736,6 @@ static fss_status norm(fss_eval *ev, const char *name, const fss_tensor *x, cons
             bb.v[i] = beta->v[i % d];
         s = fss_gate_add(ev, &zg2, &bb, y);
     }
-done:;
     fss_tensor *all[] = {&mu, &c, &sq, &sum, &var, &ve, &z, &gb, &zg, &zg2, &bb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);

@@ -190,7 +190,7 @@ static void g_u64(FILE *f, uint64_t v) { REQUIRE(fwrite(&v, 8, 1, f) == 1); }
 /* The Hugging Face matrices [out][in] (q, k as Hugging Face has them; the file gets
  * llama.cpp's converter's row order: its row h dh + 2 i + j is Hugging Face's h dh + j dh/2 + i). */
 static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float *hk, float *hv, float *hu, float *emb,
-                       float *nrm, float *nrm2)
+                       float *nrm)
 {
     const size_t d = m->d, kv = d / m->heads * m->kv_heads, dh = d / m->heads, V = m->vocab;
     FILE *f = fopen(path, "wb");
@@ -203,7 +203,7 @@ static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float
         {"blk.0.attn_v.weight", kv, d, hv, 0},       {"blk.0.attn_output.weight", d, d, hq, 0},
         {"blk.0.ffn_gate.weight", m->ffn, d, emb, 0}, {"blk.0.ffn_up.weight", m->ffn, d, hu, 0},
         {"blk.0.ffn_down.weight", d, m->ffn, emb, 0}, {"blk.0.attn_norm.weight", 1, d, nrm, 0},
-        {"blk.0.ffn_norm.weight", 1, d, nrm2, 0},      {"output_norm.weight", 1, d, nrm, 0},
+        {"blk.0.ffn_norm.weight", 1, d, nrm, 0},      {"output_norm.weight", 1, d, nrm, 0},
         {"token_embd.weight", V, d, emb, 0}};
     const size_t nt = sizeof t / sizeof t[0];
     REQUIRE(fwrite("GGUF", 1, 4, f) == 4);
@@ -243,14 +243,6 @@ static void llama_gguf(const char *path, const fss_tf_model *m, float *hq, float
     (void)dh;
 }
 
-/* Fixed point x at scale f with row a's norm gain folded in, as fss_tf_weights_read does:
- * round(x 2^f) times round(gain 2^f), rounded back to scale f. */
-static uint64_t folded(double x, double gain, const fss_tf_model *m)
-{
-    const __int128 e = llrint(ldexp(x, m->scale)), g = llrint(ldexp(gain, m->scale));
-    return fss_ring_from_signed((int64_t)((e * g + ((__int128)1 << (m->scale - 1))) >> m->scale), m->bits);
-}
-
 /* llama-tiny's block 0 from a GGUF: the queries' and keys' rows back in Hugging Face's order
  * (so that rotate_half applies), each matrix transposed to [in][out], the queries scaled by
  * 1/sqrt(head size); the tied head; a file whose shapes are another model's refused. */
@@ -261,8 +253,8 @@ static void gguf_weights(fss_rng *r)
     const size_t d = m->d, kv = d / m->heads * m->kv_heads, V = m->vocab, D = d + 2 * kv;
     const size_t f = m->ffn;
     float *hq = malloc(d * d * 4), *hk = malloc(kv * d * 4), *hv = malloc(kv * d * 4), *emb = malloc(V * d * 4 + f * d * 4),
-          *nrm = malloc(d * 4), *nrm2 = malloc(d * 4), *hu = malloc(f * d * 4);
-    REQUIRE(hq && hk && hv && hu && emb && nrm && nrm2 && V * d >= f * d / 2);
+          *nrm = malloc(d * 4), *hu = malloc(f * d * 4);
+    REQUIRE(hq && hk && hv && hu && emb && nrm && V * d >= f * d / 2);
     for (size_t i = 0; i < f * d; i++)
         hu[i] = uni(r);
     for (size_t i = 0; i < d * d; i++)
@@ -272,12 +264,12 @@ static void gguf_weights(fss_rng *r)
     for (size_t i = 0; i < V * d + m->ffn * d; i++)
         emb[i] = uni(r);
     for (size_t i = 0; i < d; i++)
-        nrm[i] = 1 + uni(r) / 8, nrm2[i] = 1 + uni(r) / 4;
+        nrm[i] = 1 + uni(r) / 8;
     char path[] = "/tmp/test_tf_gguf_XXXXXX";
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     close(fd);
-    llama_gguf(path, m, hq, hk, hv, hu, emb, nrm, nrm2);
+    llama_gguf(path, m, hq, hk, hv, hu, emb, nrm);
     char err[FSS_IO_ERR_LEN];
     fss_tf_weights *w = NULL;
     fss_status s = fss_tf_weights_open(&w, m, 1, 1, path, err, sizeof err);
@@ -291,9 +283,9 @@ static void gguf_weights(fss_rng *r)
         for (size_t a = 0; a < d; a++) /* ours [in a][out b]: Hugging Face's [b][a] */
             for (size_t b = 0; b < D; b++) {
                 const double x = b < d ? hq[b * d + a] * qs : b < d + kv ? hk[(b - d) * d + a] : hv[(b - d - kv) * d + a];
-                same &= v[a * D + b] == folded(x, nrm[a], m); /* attn_norm's gain in row a */
+                same &= v[a * D + b] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
             }
-        CHECK(same, "the GGUF's queries, keys and values are not Hugging Face's rows, transposed, with attn_norm folded");
+        CHECK(same, "the GGUF's queries, keys and values are not Hugging Face's rows, transposed");
         uint64_t *gu = malloc(fss_tf_part_count(m, FSS_TF_GATE) * 8);
         REQUIRE(gu && fss_tf_part_count(m, FSS_TF_GATE) == 2 * d * f && fss_tf_part_count(m, FSS_TF_UP) == 0);
         CHECK(fss_tf_weights_read(w, 0, FSS_TF_GATE, gu, err, sizeof err) == FSS_OK, "%s", err);
@@ -301,9 +293,9 @@ static void gguf_weights(fss_rng *r)
         for (size_t a = 0; a < d; a++) /* [W_g W_u] [d][2 ffn]: ffn_gate's and ffn_up's rows, transposed */
             for (size_t b = 0; b < 2 * f; b++) {
                 const double x = b < f ? emb[b * d + a] : hu[(b - f) * d + a];
-                same &= gu[a * 2 * f + b] == folded(x, nrm2[a], m); /* ffn_norm's gain in row a */
+                same &= gu[a * 2 * f + b] == fss_ring_from_signed((int64_t)llrint(ldexp(x, m->scale)), m->bits);
             }
-        CHECK(same, "the GGUF's gate and up are not [ffn_gate ffn_up], transposed, with ffn_norm folded");
+        CHECK(same, "the GGUF's gate and up are not [ffn_gate ffn_up], transposed");
         free(gu);
         CHECK(fss_tf_weights_read_head(w, 0, V, h, err, sizeof err) == FSS_OK, "%s", err);
         same = 1;
@@ -320,7 +312,7 @@ static void gguf_weights(fss_rng *r)
           s == FSS_OK ? "opened" : err);
     fss_tf_weights_free(w);
     unlink(path);
-    free(hq), free(hk), free(hv), free(hu), free(emb), free(nrm), free(nrm2);
+    free(hq), free(hk), free(hv), free(hu), free(emb), free(nrm);
 }
 
 int main(void)

@@ -303,13 +303,10 @@ static fss_status mlp(fss_eval *ev, const blk *B, const fss_tensor *x, fss_tenso
     return s;
 }
 
-/* LayerNorm (BERT, GPT) or RMSNorm (Llama) with part p's gain (and bias), or with none
- * where the gain is folded into the next product (fss_tf_part_folded). */
+/* LayerNorm (BERT, GPT) or RMSNorm (Llama) with part p's gain (and bias). */
 static fss_status normalize(fss_eval *ev, const blk *B, fss_tf_part p, const fss_tensor *x, fss_tensor *y)
 {
     const fss_tf_model *m = B->m;
-    if (fss_tf_part_folded(m, p))
-        return fss_gate_rmsnorm(ev, x, NULL, m->eps, y);
     wpart W = {0};
     fss_status s = part_in(ev, m, B->w, B->l, p, &W);
     if (s == FSS_OK)

@@ -76,21 +76,8 @@ int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc)
     return n;
 }
 
-/* The gain part folded into p's rows (Llama: LN1's into QKV, LN2's into GATE), or FSS_TF_PARTS. */
-static fss_tf_part fold_of(const fss_tf_model *m, fss_tf_part p)
-{
-    return m->arch != FSS_TF_LLAMA ? FSS_TF_PARTS : p == FSS_TF_QKV ? FSS_TF_LN1 : p == FSS_TF_GATE ? FSS_TF_LN2 : FSS_TF_PARTS;
-}
-
-int fss_tf_part_folded(const fss_tf_model *m, fss_tf_part p)
-{
-    return m->arch == FSS_TF_LLAMA && (p == FSS_TF_LN1 || p == FSS_TF_LN2);
-}
-
 int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2])
 {
-    if (fss_tf_part_folded(m, p)) /* no input: in the next product's rows */
-        return 0;
     if (p == FSS_TF_QKV) { /* one matrix and (BERT, GPT) one bias */
         const size_t D = m->d + 2 * (m->d / m->heads * m->kv_heads);
         shape[0][0] = m->d, shape[0][1] = D, shape[1][0] = 1, shape[1][1] = D;
@@ -111,8 +98,6 @@ size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p)
 {
     tf_piece pc[MAX_PIECES];
     size_t n = 0;
-    if (fss_tf_part_folded(m, p))
-        return 0;
     for (int i = 0, k = tf_pieces(m, p, pc); i < k; i++)
         n += pc[i].rows * pc[i].cols;
     return n;
@@ -398,8 +383,11 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
     return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
 }
 
-static fss_status read_part(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v, char *err, size_t err_len)
+fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v, char *err,
+                               size_t err_len)
 {
+    if (p == FSS_TF_HEAD)
+        return fss_errorf(err, err_len, FSS_E_ARG, "the LM head comes in slices: fss_tf_weights_read_head");
     if (w->gg)
         return tf_gguf_read(w->gg, w->m, layer, p, v, err, err_len);
     if (!w->st) {
@@ -407,44 +395,6 @@ static fss_status read_part(const fss_tf_weights *w, int layer, fss_tf_part p, u
         return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
     }
     return read_file(w, layer, p, v, err, err_len);
-}
-
-fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v, char *err,
-                               size_t err_len)
-{
-    const fss_tf_model *m = w->m;
-    if (p == FSS_TF_HEAD)
-        return fss_errorf(err, err_len, FSS_E_ARG, "the LM head comes in slices: fss_tf_weights_read_head");
-    fss_status s = read_part(w, layer, p, v, err, err_len);
-    const fss_tf_part gp = fold_of(m, p);
-    if (s != FSS_OK || gp == FSS_TF_PARTS)
-        return s;
-    /* the gain folded in: row i of every piece times gain i, rounded to scale f */
-    tf_piece pc[MAX_PIECES], gc[MAX_PIECES];
-    const int n = tf_pieces(m, p, pc);
-    uint64_t *g = (uint64_t *)malloc(m->d * 8);
-    if (!g)
-        return fss_errorf(err, err_len, FSS_E_NOMEM, "out of memory");
-    if (tf_pieces(m, gp, gc) != 1 || gc[0].cols != m->d)
-        s = fss_errorf(err, err_len, FSS_E_ARG, "%s: part %d has no gain of %zu to fold", m->name, (int)gp, m->d);
-    if (s == FSS_OK)
-        s = read_part(w, layer, gp, g, err, err_len);
-    const __int128 lim = (__int128)1 << (m->bits - 2), half = (__int128)1 << (m->scale - 1);
-    for (int i = 0; s == FSS_OK && i < n; i++)
-        for (size_t a = 0; s == FSS_OK && a < pc[i].rows; a++)
-            for (size_t b = 0; b < pc[i].cols; b++) {
-                uint64_t *e = v + pc[i].off + a * pc[i].stride + b;
-                const __int128 x = (__int128)fss_ring_to_signed(*e, m->bits) * fss_ring_to_signed(g[a], m->bits);
-                const __int128 y = (x + half) >> m->scale; /* floor(x / 2^f + 1/2) */
-                if (y >= lim || y <= -lim) {
-                    s = fss_errorf(err, err_len, FSS_E_FORMAT, "%s: block %d's weight (%zu, %zu) times its norm's gain "
-                                   "is out of the ring's range", m->name, layer, a, b);
-                    break;
-                }
-                *e = fss_ring_from_signed((int64_t)y, m->bits);
-            }
-    fss_free_wiped(g, m->d * 8);
-    return s;
 }
 
 /* ---- opening ---------------------------------------------------------------------------- */

@@ -237,8 +237,7 @@ FSS_NODISCARD fss_status fss_gate_rotary_at(fss_eval *ev, const fss_tensor *x, c
 FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx);
 /* LayerNorm, (x - mean) / sqrt(var + eps) gamma + beta, and RMSNorm, x / sqrt(mean(x^2) +
  * eps) gamma, over the last axis d <= 4096 of x at scale f >= 8 (n >= 2 f + 26 bits: 50 at
- * f = 12); gamma and beta are [d] wires at scale f (party 0's weights). RMSNorm's gamma may
- * be NULL: no gain (a model that folds it into the next product), two rounds fewer. The variance (or
+ * f = 12); gamma and beta are [d] wires at scale f (party 0's weights). The variance (or
  * mean square) must lie under 2^K, K = min(30, n - 1 - 2 f - ceil(log2 d)): 2^15 at n = 50,
  * f = 12, d = 768 (a standard deviation under 181), 2^12 at d = 8192, 2^29 at n = 64, d = 576;
  * K under 12 (d over 8192 at n = 50, f = 12) is refused. 1/sqrt without a secret shift: the variance's octave from one DReLU of all

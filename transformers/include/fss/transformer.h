@@ -71,7 +71,6 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
  *         c_attn), then (BERT, GPT) [b_q b_k b_v] [d + 2 kv]: one product
  *   O     W_o [d][d] (+ b_o [d]);  UP (BERT, GPT)  W_1 [d][ffn] (+ b_1 [ffn])
  *   GATE  (Llama) [W_g W_u] [d][2 ffn], the gate's and up's rows side by side: one product
- *   (Llama's QKV and GATE carry LN1's and LN2's gains in their rows: those parts are folded)
  *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
  *   HEAD  the LM head [d][vocab] (GPT, Llama), input in slices of fss_tf_head_slice columns
  *   WORDS the token embeddings [tokens][d], in FSS_TF_EMBED_BITS bits (a model that takes text)
@@ -87,10 +86,6 @@ typedef enum fss_tf_part {
 #define FSS_TF_MAX_PIECES 6
 int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2]);
 size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p);
-/* Whether part p is a gain folded into the rows of the product after it, not input (then
- * its shapes and count are none): Llama's LN1 into QKV and LN2 into GATE, whose RMSNorms
- * take no gain. fss_tf_weights_read still reads it (the gains). */
-int fss_tf_part_folded(const fss_tf_model *m, fss_tf_part p);
 
 /* Where the weights come from (transformers/weights.c). fss_tf_weights_random: from seed,
  * a stream for each (block, part). fss_tf_weights_open: a .safetensors file with Hugging
@@ -106,8 +101,7 @@ FSS_NODISCARD fss_status fss_tf_weights_random(fss_tf_weights **w, const fss_tf_
 FSS_NODISCARD fss_status fss_tf_weights_open(fss_tf_weights **w, const fss_tf_model *m, int layers, int head,
                                              const char *path, char *err, size_t err_len);
 /* Part p of block layer (FSS_TF_NORM: any layer; not FSS_TF_HEAD) in fixed point into
- * v[0 .. fss_tf_part_count) (a folded gain part: its d gains); Llama's QKV and GATE with
- * their norm's gain folded in (row i times gain i, rounded to scale f). */
+ * v[0 .. fss_tf_part_count). */
 FSS_NODISCARD fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v,
                                              char *err, size_t err_len);
 /* The LM head's columns (token ids) [c0, c1) as [d][c1 - c0], and the columns of the
