@@ -235,7 +235,7 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
     if (s == FSS_OK)
         s = fss_gate_ars_nonneg(ev, x, f - 12, &t); /* floor(x 2^12) */
     /* the clip x < 16: 2^16 - 1 - t >= 0 (t < 2^27 for x < 2^15). Lean: a 27-bit DReLU of it in
-     * 28 bits now, a select at the end; else one relu_tag at the end (its sign from 29 bits) */
+     * 28 bits now, a select at the end; else one relu_tag at the end (its sign from 28 bits) */
     const int lean = fss_ev_lean(ev, x->count);
     if (s == FSS_OK && lean && (s = reduce_bits(ev, &t, 28, &t28)) == FSS_OK &&
         (s = fss_gate_scale(ev, &t28, fss_ring_mask(28), &nt)) == FSS_OK &&
@@ -256,7 +256,7 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
     else if (s == FSS_OK && (s = fss_gate_scale(ev, &t, fss_ring_mask(n), &nt)) == FSS_OK &&
              (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK) {
         fss_tensor d = {0};
-        s = fss_gate_relu_tag(ev, &c, 29, &y0, &d, y);
+        s = fss_gate_relu_tag(ev, &c, 28, &y0, &d, y); /* |c| < 2^27: its sign from 28 bits */
         fss_tensor_free(&d);
     }
     fss_tensor *all[] = {&t, &t28, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};

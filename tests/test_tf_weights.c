@@ -315,9 +315,27 @@ static void gguf_weights(fss_rng *r)
     free(hq), free(hk), free(hv), free(hu), free(emb), free(nrm);
 }
 
+/* A Llama's gate and up are one part only where both fit FSS_TF_FUSE_MAX (a large model's
+ * biggest part must not double: a party's peak); either way the two parts hold them all. */
+static void gate_up_parts(void)
+{
+    for (size_t i = 0; i < fss_tf_count(); i++) {
+        const fss_tf_model *m = fss_tf_at(i);
+        if (m->arch != FSS_TF_LLAMA)
+            continue;
+        const size_t df = m->d * m->ffn, g = fss_tf_part_count(m, FSS_TF_GATE), u = fss_tf_part_count(m, FSS_TF_UP);
+        const int fused = fss_tf_gate_fused(m);
+        CHECK(fused == (2 * df <= FSS_TF_FUSE_MAX) && g + u == 2 * df && g == (fused ? 2 * df : df),
+              "%s: gate %zu and up %zu values, fused %d", m->name, g, u, fused);
+    }
+    CHECK(fss_tf_gate_fused(fss_tf_find("smollm2")) && !fss_tf_gate_fused(fss_tf_find("llama2-13b")),
+          "SmolLM2's gate and up fused, Llama2-13B's apart");
+}
+
 int main(void)
 {
     fss_rng *r = check_init("test_tf_weights");
+    gate_up_parts();
     gguf_weights(r);
     generation(r);
     text_embeddings(r);

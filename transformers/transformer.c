@@ -286,12 +286,14 @@ static fss_status mlp(fss_eval *ev, const blk *B, const fss_tensor *x, fss_tenso
 {
     fss_tensor a = {0}, b = {0}, g = {0}, u = {0}, p = {0}, gu = {0};
     fss_status s;
-    if (B->m->arch == FSS_TF_LLAMA) { /* SwiGLU: silu(x Wg) (x Wu), x [Wg Wu] one product, then Wd */
+    if (B->m->arch == FSS_TF_LLAMA) { /* SwiGLU: silu(x Wg) (x Wu) (fused: x [Wg Wu] one product), then Wd */
         const size_t f = B->m->ffn;
-        s = linear_part(ev, B, FSS_TF_GATE, x, &gu);
-        if (s == FSS_OK && (s = columns(&gu, 0, f, &a)) == FSS_OK && (s = columns(&gu, f, f, &u)) == FSS_OK &&
-            (s = fss_gate_silu(ev, &a, &g)) == FSS_OK && (s = fss_gate_mul(ev, &g, &u, &p)) == FSS_OK &&
-            (s = fss_gate_ars_bounded(ev, &p, B->m->scale, &b)) == FSS_OK)
+        const int fused = fss_tf_gate_fused(B->m);
+        s = linear_part(ev, B, FSS_TF_GATE, x, fused ? &gu : &a);
+        if (s == FSS_OK && fused && (s = columns(&gu, 0, f, &a)) == FSS_OK)
+            s = columns(&gu, f, f, &u);
+        if (s == FSS_OK && (s = fss_gate_silu(ev, &a, &g)) == FSS_OK && (fused || (s = linear_part(ev, B, FSS_TF_UP, x, &u)) == FSS_OK) &&
+            (s = fss_gate_mul(ev, &g, &u, &p)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &p, B->m->scale, &b)) == FSS_OK)
             s = linear_part(ev, B, FSS_TF_DOWN, &b, out);
     } else {
         s = linear_part(ev, B, FSS_TF_UP, x, &a);

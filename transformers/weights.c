@@ -32,6 +32,11 @@ struct fss_tf_weights {
 
 /* ---- the parts' layouts ------------------------------------------------------------------ */
 
+int fss_tf_gate_fused(const fss_tf_model *m)
+{
+    return m->arch == FSS_TF_LLAMA && 2 * m->d * m->ffn <= FSS_TF_FUSE_MAX;
+}
+
 /* The pieces of part p in the order they are read; each lands at its own offset, rows
  * stride apart. QKV's queries, keys and values share their rows: one [d][d + 2 kv]
  * matrix (GPT-2's c_attn), then one bias [d + 2 kv]; so do Llama's gate and up in GATE
@@ -53,10 +58,12 @@ int tf_pieces(const fss_tf_model *m, fss_tf_part p, tf_piece *pc)
     case FSS_TF_O: PIECE(d, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
     case FSS_TF_LN1:
     case FSS_TF_LN2: PIECE(1, d, 'g', 0); if (bias) PIECE(1, d, 'b', 0); break;
-    case FSS_TF_UP: if (!llama) { PIECE(d, f, 'w', 0); if (bias) PIECE(1, f, 'b', 0); } break;
-    case FSS_TF_GATE: /* Llama's gate and up side by side: [W_g W_u] [d][2 ffn], one product */
-        if (llama)
+    case FSS_TF_UP: if (!fss_tf_gate_fused(m)) { PIECE(d, f, 'w', 0); if (bias) PIECE(1, f, 'b', 0); } break;
+    case FSS_TF_GATE: /* Llama's gate; fused, the gate and up side by side: [W_g W_u] [d][2 ffn], one product */
+        if (fss_tf_gate_fused(m))
             pc[n++] = (tf_piece){d, f, 'w', 0, 0, 2 * f}, pc[n++] = (tf_piece){d, f, 'w', 0, f, 2 * f};
+        else if (llama)
+            PIECE(d, f, 'w', 0);
         break;
     case FSS_TF_DOWN: PIECE(f, d, 'w', 0); if (bias) PIECE(1, d, 'b', 0); break;
     case FSS_TF_NORM:
@@ -83,9 +90,9 @@ int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF
         shape[0][0] = m->d, shape[0][1] = D, shape[1][0] = 1, shape[1][1] = D;
         return m->arch == FSS_TF_LLAMA ? 1 : 2;
     }
-    if (p == FSS_TF_GATE) { /* Llama's gate and up: one matrix */
+    if (p == FSS_TF_GATE && fss_tf_gate_fused(m)) { /* Llama's gate and up: one matrix */
         shape[0][0] = m->d, shape[0][1] = 2 * m->ffn;
-        return m->arch == FSS_TF_LLAMA;
+        return 1;
     }
     tf_piece pc[MAX_PIECES];
     const int k = tf_pieces(m, p, pc);
@@ -196,6 +203,7 @@ static int source_of(const fss_tf_weights *w, int l, fss_tf_part p, int i, sourc
         case FSS_TF_O: fmt = "layers.%d.self_attn.o_proj.weight"; break;
         case FSS_TF_LN1: fmt = "layers.%d.input_layernorm.weight"; break;
         case FSS_TF_LN2: fmt = "layers.%d.post_attention_layernorm.weight"; break;
+        case FSS_TF_UP: fmt = "layers.%d.mlp.up_proj.weight"; break;
         case FSS_TF_GATE: fmt = i == 0 ? "layers.%d.mlp.gate_proj.weight" : "layers.%d.mlp.up_proj.weight"; break;
         case FSS_TF_DOWN: fmt = "layers.%d.mlp.down_proj.weight"; break;
         case FSS_TF_NORM: fmt = "norm.weight"; break;
@@ -254,7 +262,7 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
     const uint64_t blk = p == FSS_TF_NORM ? (uint64_t)m->layers : (uint64_t)l;
     fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + blk * 64u + (uint64_t)p);
     for (int i = 0; s == FSS_OK && i < n; i++) {
-        if (p == FSS_TF_GATE && i == 1) { /* Llama's up columns: UP's stream, as when they were a part */
+        if (p == FSS_TF_GATE && i == 1) { /* fused, the up columns: UP's stream, as when they are a part */
             fss_rng_free(g);
             g = NULL;
             if ((s = fss_rng_new_seeded(&g, w->seed * 1000003u + blk * 64u + (uint64_t)FSS_TF_UP)) != FSS_OK)

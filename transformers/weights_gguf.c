@@ -40,7 +40,8 @@ static int gsource(const fss_gguf *g, const fss_tf_model *m, int l, fss_tf_part 
             SRC("blk.%d.attn_v.weight", kv, d);
         break;
     case FSS_TF_O: SRC("blk.%d.attn_output.weight", d, d); break;
-    case FSS_TF_GATE: /* gate, then up */
+    case FSS_TF_UP: SRC("blk.%d.ffn_up.weight", f, d); break;
+    case FSS_TF_GATE: /* gate, then (fused) up */
         if (i == 0)
             SRC("blk.%d.ffn_gate.weight", f, d);
         else

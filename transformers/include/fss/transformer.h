@@ -70,7 +70,8 @@ size_t fss_tf_out_count(const fss_tf_model *m, fss_tf_out o, size_t batch, size_
  *   QKV   [W_q W_k W_v] [d][d + 2 kv] (each row the three's rows side by side, as GPT-2's
  *         c_attn), then (BERT, GPT) [b_q b_k b_v] [d + 2 kv]: one product
  *   O     W_o [d][d] (+ b_o [d]);  UP (BERT, GPT)  W_1 [d][ffn] (+ b_1 [ffn])
- *   GATE  (Llama) [W_g W_u] [d][2 ffn], the gate's and up's rows side by side: one product
+ *   GATE  (Llama) W_g [d][ffn]; fused (fss_tf_gate_fused: a small model) [W_g W_u] [d][2 ffn],
+ *         the gate's and up's rows side by side, one product, and UP then empty
  *   DOWN  W_2 [ffn][d] (+ b_2 [d]);  LN1, LN2, NORM (the final norm; GPT, Llama)  gain [d] (+ bias [d])
  *   HEAD  the LM head [d][vocab] (GPT, Llama), input in slices of fss_tf_head_slice columns
  *   WORDS the token embeddings [tokens][d], in FSS_TF_EMBED_BITS bits (a model that takes text)
@@ -86,6 +87,11 @@ typedef enum fss_tf_part {
 #define FSS_TF_MAX_PIECES 6
 int fss_tf_part_shapes(const fss_tf_model *m, fss_tf_part p, size_t shape[FSS_TF_MAX_PIECES][2]);
 size_t fss_tf_part_count(const fss_tf_model *m, fss_tf_part p);
+/* Whether a Llama's GATE holds the up projection too (one product, two rounds a block
+ * fewer): where the two fit FSS_TF_FUSE_MAX values, so that a large model's biggest part
+ * (and a party's peak memory) does not double. */
+#define FSS_TF_FUSE_MAX ((size_t)1 << 24)
+int fss_tf_gate_fused(const fss_tf_model *m);
 
 /* Where the weights come from (transformers/weights.c). fss_tf_weights_random: from seed,
  * a stream for each (block, part). fss_tf_weights_open: a .safetensors file with Hugging
