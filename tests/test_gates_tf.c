@@ -268,8 +268,8 @@ static void run_act(int which, int bits, int scale, double span)
     party_run pr[2];
     const size_t bad = secure_vs_clear(walk_act, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
-    /* the input's round, then four, or lean six and the lean truncation's one more */
-    const uint64_t want_rounds = lean_bound && count >= lean_bound ? 8 : 5;
+    /* the input's round, then six, and a lean truncation's one more */
+    const uint64_t want_rounds = lean_bound && count >= lean_bound ? 8 : 7;
     for (int b = 0; b < 2; b++)
         CHECK(pr[b].stats.rounds == want_rounds, "%s (lean bound %zu): party %d took %llu rounds, want %llu", name,
               lean_bound, b, (unsigned long long)pr[b].stats.rounds, (unsigned long long)want_rounds);
@@ -711,11 +711,11 @@ int main(void)
         run_ra(1, 64, 12, 2, 3, 333, 0);
     }
     for (int which = 0; which < 2; which++) {
-        lean_bound = 0; /* four rounds (relu_tag) */
+        lean_bound = 0; /* six rounds */
         run_act(which, 40, 12, 24);
         run_act(which, 50, 12, 511.9);
         run_act(which, 37, 8, 6);
-        lean_bound = 1; /* seven, fewer key bytes */
+        lean_bound = 1; /* seven: the truncation lean */
         run_act(which, 50, 12, 511.9);
         run_act(which, 37, 8, 6);
     }

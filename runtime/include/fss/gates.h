@@ -159,11 +159,10 @@ FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *co
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
  * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
  * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
- * comparisons then run in a 16-bit ring. Four rounds; keys an element: relu_tag's (f+9)-bit
- * DCF, an (f-6)-bit DCF, a table lookup of 2^INDEX_BITS entries, relu_tag's 15-bit DCF.
- * Where lean (fss_eval_set_lean_shifts), about half the key bytes in six rounds (seven
- * with the lean shift's): one (f-6)-bit DCF, two 15-bit DPF comparisons, the lookup, three
- * selects. Needs f > 6 and n >= f + 12.
+ * comparisons then run in a 16-bit ring. Six rounds (seven with a lean shift,
+ * fss_eval_set_lean_shifts); keys an element: one (f-6)-bit DCF, two 15-bit DPF
+ * comparisons, a table lookup of 2^INDEX_BITS entries, three selects. Needs f > 6 and
+ * n >= f + 12.
  * Maximum error against the float function, for any x in that range:
  * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
  *   the table: a step of 2^-6 over [0, 4) (gelu) or [0, 16) (silu), entries at the
