@@ -231,8 +231,8 @@ FSS_NODISCARD fss_status fss_gate_rotary_at(fss_eval *ev, const fss_tensor *x, c
  * integer tensor of x's ring without the last axis: reveal
  * it with fss_gate_output to give the next token and not the logits. A tree: a relu_tag of
  * the difference tagged with the indices' (ceil(log2 cols) rounds), a DReLU and a select
- * where lean (two a level). The clear walk refuses values beyond +-2^24 (at x's scale)
- * where the ring has more than f + 26 bits. */
+ * where lean (two a level). The clear walk refuses values beyond +-2^24 (at x's scale; in
+ * a ring of n <= f + 26 bits, beyond +-2^(n-2)): no difference may wrap. */
 FSS_NODISCARD fss_status fss_gate_argmax(fss_eval *ev, const fss_tensor *x, fss_tensor *idx);
 /* LayerNorm, (x - mean) / sqrt(var + eps) gamma + beta, and RMSNorm, x / sqrt(mean(x^2) +
  * eps) gamma, over the last axis d <= 4096 of x at scale f >= 8 (n >= 2 f + 26 bits: 50 at
