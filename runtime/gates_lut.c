@@ -50,12 +50,15 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
     const double t0 = fss_now();
     const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 0};
     const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * (cnt ? cnt : 1) * 8);
+    /* mine; with k > 1 also the masks (or their shares) ry and all the outputs side by side,
+     * where one lookup's are y's own (y's shares are taken before the output lands there) */
+    const size_t words = (k == 1 ? 1 : 3) * (cnt ? cnt : 1);
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
-    uint64_t *mine = tmp, *ry = tmp + cnt, *all = tmp + 2 * cnt; /* all: the outputs */
+    uint64_t *mine = tmp, *ry = k == 1 ? y[0]->v : tmp + cnt, *all = k == 1 ? y[0]->v : tmp + 2 * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
         /* party b's key: the DPF keys at each r_x, an index's after another's (each in its own
          * key blocks, as the parties take them); then shares of r_y (their own chunk) */
@@ -65,7 +68,7 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
         for (int i = 0; s == FSS_OK && i < k; i++)
             s = fss_ev_deal(ev, &pr, x[i]->count, x[i]->v, NULL);
         for (size_t i = 0, at = 0; s == FSS_OK && i < (size_t)k; at += x[i]->count, i++)
-            if ((s = fss_ev_random(ev, y[i]->v, x[i]->count, out_bits)) == FSS_OK)
+            if ((s = fss_ev_random(ev, y[i]->v, x[i]->count, out_bits)) == FSS_OK && k > 1)
                 memcpy(ry + at, y[i]->v, x[i]->count * 8);
         if (s == FSS_OK)
             s = fss_ev_shares_deal(ev, ry, cnt, out_bits);
@@ -82,7 +85,7 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)
             mine[i] = fss_ring_add(mine[i], ry[i], out_bits);
-        if ((s = fss_ev_reconstruct(ev, mine, cnt, out_bits, 0, all)) == FSS_OK)
+        if ((s = fss_ev_reconstruct(ev, mine, cnt, out_bits, 0, all)) == FSS_OK && k > 1)
             for (size_t i = 0, at = 0; i < (size_t)k; at += x[i]->count, i++)
                 memcpy(y[i]->v, all + at, x[i]->count * 8);
     }
@@ -90,7 +93,7 @@ done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "lut: %s", fss_status_str(s));
     if (tmp)
-        fss_free_wiped(tmp, 3 * (cnt ? cnt : 1) * 8);
+        fss_free_wiped(tmp, words * 8);
     ev->stats.seconds += fss_now() - t0;
     return s;
 }
