@@ -478,7 +478,13 @@ static void random_case(int trial)
         case FSS_STAT_VARIANCE:
         case FSS_STAT_STD:
             want_v = var;
-            tol = 2.0 * (2 * sigma + 2 * step) * step + 1e-12 * var + 8 * tiny * tiny;
+            /* in units of 2^-2f, over n - ddof: each value's rounding (|e| <= 2^-(f+1)) moves the spread by
+             * 2 sum (x - m) e + sum e^2 <= n sigma 2^-f + n 2^-2f / 4; each half's rounded spread by 1/2; where
+             * the rows are split, the rounded D (|D| <= sqrt(n) sigma 2^f, off by at most 1) by 2 |D| + 1 */
+            tol = ((n + (by_columns ? 0 : 2 * sqrt((double)n))) * (sigma + step) * 2 * step +
+                   ((double)n / 4 + 1 + (by_columns ? 0 : 1)) * 4 * step * step) /
+                      (double)(n - (size_t)st->ddof) +
+                  1e-12 * var + 8 * tiny * tiny;
             if (st->op == FSS_STAT_STD) /* |sqrt(a) - sqrt(b)| <= sqrt(|a - b|) */
                 want_v = sqrt(var), tol = sqrt(tol) + 1e-12 * want_v;
             break;
