@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fss/aes.h"
+#include "fss/dcf_body.h"
 #include "fss/prg.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -65,7 +66,7 @@ static inline VAES_TARGET void load_blocks(const fss_block *p, __mmask16 mk, __m
 }
 
 /* H = AES(x) xor x over nz registers of four blocks (the PRG of prg.h). nz is a literal at
- * every call (12 at most: DCF keygen); the loops unroll fully so that x and h stay
+ * every call (up to 24: DCF keygen with g = 4); the loops unroll fully so that x and h stay
  * in registers (unrolled by 4 only, keygen's 8 and 12 registers went through the stack:
  * 3x slower). */
 static inline VAES_TARGET void mmo(const __m512i *x, __m512i *h, int nz)
@@ -253,8 +254,8 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
     }
 }
 
-VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
-                                        const uint64_t *beta, const fss_block *roots)
+static VAES_TARGET void dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                                      const uint64_t *beta, const fss_block *roots)
 {
     pthread_once(&g_rk_once, rk_init);
     static const uint64_t tweaks[3] = {FSS_PRG_TWEAK_CHILD(0), FSS_PRG_TWEAK_CHILD(1), FSS_PRG_TWEAK_VALUE(0)};
@@ -309,7 +310,7 @@ VAES_TARGET void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size
     }
 }
 
-VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+static VAES_TARGET void dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     pthread_once(&g_rk_once, rk_init);
     const int n = k->p.n;
@@ -363,6 +364,262 @@ VAES_TARGET void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m
         const __m512i v = _mm512_add_epi64(shi, _mm512_and_si512(vcw, tm));
         V = _mm512_and_si512(_mm512_add_epi64(V, _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask);
         _mm512_mask_storeu_epi64(out + i, mk, V);
+    }
+}
+
+/* ---- DCF with g = 2 .. FSS_VAES_DCF_MAX_G payload words --------------------------------
+ * The same walks as g = 1 with more value words (fss/dcf_body.h's layout: word w of a
+ * node is half w % 2 of value block w / 2; side c's words are c g .. c g + g - 1). G is a
+ * literal in each instantiation, so the word picks below fold to register choices. */
+
+/* Word w of a node's value blocks (lo and hi words of blocks 0, 1, ...), lane-wise. */
+static inline VAES_TARGET __m512i value_word(const __m512i *Vlo, const __m512i *Vhi, int w)
+{
+    return (w & 1) ? Vhi[w / 2] : Vlo[w / 2];
+}
+
+/* Lanes' payload words j of instances [i, i + rem) from a [count][G] array, as G registers. */
+static inline VAES_TARGET void load_words(const uint64_t *p, size_t rem, const int G, __m512i *v)
+{
+    uint64_t w[FSS_VAES_DCF_MAX_G][LANES] = {{0}};
+    for (size_t l = 0; l < rem; l++)
+        for (int j = 0; j < G; j++)
+            w[j][l] = p[l * (size_t)G + (size_t)j];
+    for (int j = 0; j < G; j++)
+        v[j] = _mm512_loadu_si512((const void *)w[j]);
+    fss_memzero(w, sizeof w);
+}
+
+static inline __attribute__((always_inline)) VAES_TARGET void
+dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha, const uint64_t *beta,
+              const fss_block *roots, const int G)
+{
+    pthread_once(&g_rk_once, rk_init);
+    uint64_t tweaks[2 + FSS_VAES_DCF_MAX_G] = {FSS_PRG_TWEAK_CHILD(0), FSS_PRG_TWEAK_CHILD(1)};
+    for (int v = 0; v < G; v++) /* both sides' 2 G words: G value blocks */
+        tweaks[2 + v] = FSS_PRG_TWEAK_VALUE(v);
+    const int n = k0->p.n, fin = fss_dcf_final_blocks(G);
+    const size_t count = k0->count, vs = fss_dcf_vcw_stride(count);
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i lmask = _mm512_set1_epi64((long long)(k0->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k0->p.l) - 1)));
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero, Va[FSS_VAES_DCF_MAX_G], bv[FSS_VAES_DCF_MAX_G];
+        keygen_roots(k0->root, k1->root, roots, i, rem, mk2, slo, shi);
+        const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i);
+        load_words(beta + i * (size_t)G, rem, G, bv);
+        for (int j = 0; j < G; j++)
+            Va[j] = zero;
+        for (int lv = 0; lv < n; lv++) {
+            const __m512i keep = bit_at(av, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(keep, keep);
+            enum { NR = 2 * 2 * (2 + FSS_VAES_DCF_MAX_G) };
+            __m512i in[NR], h[NR]; /* party b: children 0, 1, value blocks 0 .. G-1, two registers each */
+            const int per = 2 * (2 + G);
+            keygen_inputs(slo[0], shi[0], tweaks, 2 + G, in);
+            keygen_inputs(slo[1], shi[1], tweaks, 2 + G, in + per);
+            mmo(in, h, 2 * per);
+            __m512i Hlo[2][2], Hhi[2][2], Vlo[2][FSS_VAES_DCF_MAX_G], Vhi[2][FSS_VAES_DCF_MAX_G];
+            for (int b = 0; b < 2; b++) {
+                for (int c = 0; c < 2; c++) {
+                    Hlo[b][c] = soa_lo(h[per * b + 2 * c], h[per * b + 2 * c + 1]);
+                    Hhi[b][c] = soa_hi(h[per * b + 2 * c], h[per * b + 2 * c + 1]);
+                }
+                for (int v = 0; v < G; v++) {
+                    Vlo[b][v] = soa_lo(h[per * b + 4 + 2 * v], h[per * b + 5 + 2 * v]);
+                    Vhi[b][v] = soa_hi(h[per * b + 4 + 2 * v], h[per * b + 5 + 2 * v]);
+                }
+            }
+            /* values (fss_dcf_keygen_level_values): the lost side's word j is word j where alpha
+             * goes right, G + j where it goes left; the kept side's the other */
+            const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
+            for (int j = 0; j < G; j++) {
+                const __m512i w0l = _mm512_mask_blend_epi64(right, value_word(Vlo[0], Vhi[0], G + j), value_word(Vlo[0], Vhi[0], j));
+                const __m512i w1l = _mm512_mask_blend_epi64(right, value_word(Vlo[1], Vhi[1], G + j), value_word(Vlo[1], Vhi[1], j));
+                const __m512i w0k = _mm512_mask_blend_epi64(right, value_word(Vlo[0], Vhi[0], j), value_word(Vlo[0], Vhi[0], G + j));
+                const __m512i w1k = _mm512_mask_blend_epi64(right, value_word(Vlo[1], Vhi[1], j), value_word(Vlo[1], Vhi[1], G + j));
+                __m512i vcw = _mm512_sub_epi64(_mm512_sub_epi64(w1l, w0l), Va[j]);
+                vcw = _mm512_mask_add_epi64(vcw, right, vcw, bv[j]); /* alpha goes right: the left is below it */
+                vcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1), lmask);
+                const __m512i back = _mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1);
+                Va[j] = _mm512_and_si512(_mm512_add_epi64(_mm512_add_epi64(_mm512_sub_epi64(Va[j], w1k), w0k), back), lmask);
+                const size_t o = ((size_t)lv * (size_t)G + (size_t)j) * vs + i;
+                _mm512_mask_storeu_epi64(k0->vcw + o, mk, vcw);
+                _mm512_mask_storeu_epi64(k1->vcw + o, mk, vcw);
+            }
+            keygen_level(right, keep, lv, Hlo, Hhi, slo, shi, t, &tcl, &tcr, k0->scw + (size_t)lv * count + i,
+                         k1->scw + (size_t)lv * count + i, mk2);
+        }
+        /* the last correction (fss_dcf_keygen_final): leaf word 0 is S.hi, word j > 0 word j - 1
+         * of the leaf's value blocks */
+        __m512i Flo[2][FSS_VAES_DCF_MAX_G / 2 + 1], Fhi[2][FSS_VAES_DCF_MAX_G / 2 + 1];
+        if (fin) {
+            enum { NF = 2 * 2 * (FSS_VAES_DCF_MAX_G / 2) };
+            __m512i in[NF], h[NF];
+            keygen_inputs(slo[0], shi[0], tweaks + 2, fin, in);
+            keygen_inputs(slo[1], shi[1], tweaks + 2, fin, in + 2 * fin);
+            mmo(in, h, 4 * fin);
+            for (int b = 0; b < 2; b++)
+                for (int v = 0; v < fin; v++) {
+                    Flo[b][v] = soa_lo(h[2 * fin * b + 2 * v], h[2 * fin * b + 2 * v + 1]);
+                    Fhi[b][v] = soa_hi(h[2 * fin * b + 2 * v], h[2 * fin * b + 2 * v + 1]);
+                }
+        }
+        const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
+        for (int j = 0; j < G; j++) {
+            const __m512i l0 = j ? value_word(Flo[0], Fhi[0], j - 1) : shi[0], l1 = j ? value_word(Flo[1], Fhi[1], j - 1) : shi[1];
+            const __m512i d = _mm512_sub_epi64(_mm512_sub_epi64(l1, l0), Va[j]);
+            const __m512i fcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(d, m1), m1), lmask);
+            const size_t o = ((size_t)n * (size_t)G + (size_t)j) * vs + i;
+            _mm512_mask_storeu_epi64(k0->vcw + o, mk, fcw);
+            _mm512_mask_storeu_epi64(k1->vcw + o, mk, fcw);
+        }
+        keygen_tcw(k0->tcw_l + i, k0->tcw_r + i, k1->tcw_l + i, k1->tcw_r + i, mk, tcl, tcr);
+    }
+}
+
+static inline __attribute__((always_inline)) VAES_TARGET void
+dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out, const int G)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const int n = k->p.n, nvb = fss_dcf_value_blocks(G), fin = fss_dcf_final_blocks(G);
+    const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
+    const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
+    /* side c's value blocks start at block (c G) / 2: tweaks of side 0 and side 1 */
+    __m512i tw[2][(FSS_VAES_DCF_MAX_G + 1) / 2];
+    for (int v = 0; v < nvb; v++)
+        for (unsigned c = 0; c < 2; c++)
+            tw[c][v] = _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(fss_dcf_value_first_block(c, G) + (unsigned)v));
+    for (size_t j0 = 0; j0 < m; j0 += LANES) {
+        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
+        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        __m512i slo, shi, V[FSS_VAES_DCF_MAX_G];
+        load_blocks(k->root + i, mk2, &slo, &shi);
+        __m512i t = _mm512_set1_epi64(k->party);
+        for (int j = 0; j < G; j++)
+            V[j] = zero;
+        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
+        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
+        for (int lv = 0; lv < n; lv++) {
+            const __m512i c = bit_at(xv, n - 1 - lv);
+            const __mmask8 right = _mm512_test_epi64_mask(c, c);
+            const __m512i xh = prg_hi(slo, shi);
+            enum { NR = 2 * (1 + (FSS_VAES_DCF_MAX_G + 1) / 2) };
+            __m512i in[NR], h[NR];
+            in[0] = aos_a(_mm512_xor_si512(shi, c), xh); /* child c: tweak c */
+            in[1] = aos_b(_mm512_xor_si512(shi, c), xh);
+            for (int v = 0; v < nvb; v++) { /* side c's value blocks */
+                const __m512i xl = _mm512_xor_si512(shi, _mm512_mask_blend_epi64(right, tw[0][v], tw[1][v]));
+                in[2 + 2 * v] = aos_a(xl, xh);
+                in[3 + 2 * v] = aos_b(xl, xh);
+            }
+            mmo(in, h, 2 * (1 + nvb));
+            __m512i Vlo[(FSS_VAES_DCF_MAX_G + 1) / 2], Vhi[(FSS_VAES_DCF_MAX_G + 1) / 2];
+            for (int v = 0; v < nvb; v++) {
+                Vlo[v] = soa_lo(h[2 + 2 * v], h[3 + 2 * v]);
+                Vhi[v] = soa_hi(h[2 + 2 * v], h[3 + 2 * v]);
+            }
+            /* values: V[j] += (-1)^b (word c G + j + t * vcw[j]); the blocks start at block
+             * (c G) / 2, so side c's word j is word (c G) % 2 + j of them */
+            const __m512i tm = _mm512_sub_epi64(zero, t);
+            for (int j = 0; j < G; j++) {
+                const __m512i w = _mm512_mask_blend_epi64(right, value_word(Vlo, Vhi, j), value_word(Vlo, Vhi, G % 2 + j));
+                const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + i);
+                const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
+                V[j] = _mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm));
+            }
+            /* tree: t' = u_c(S) ^ (t & tcw_c), S' = H ^ (t ? scw : 0) */
+            const __m512i tc = bit_at(_mm512_mask_blend_epi64(right, tcl, tcr), lv);
+            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
+            __m512i cwlo, cwhi;
+            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
+            if (i + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), _MM_HINT_T0);
+                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), _MM_HINT_T0);
+                for (int j = 0; j < G; j++)
+                    _mm_prefetch((const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + i + PF_AHEAD),
+                                 _MM_HINT_T0);
+            }
+            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
+            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
+            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
+        }
+        /* last step: V[j] += (-1)^b (leaf word j + t * vcw_n[j]), reduced mod 2^l; leaf word 0
+         * is S.hi, word j > 0 word j - 1 of the leaf's value blocks */
+        __m512i Flo[FSS_VAES_DCF_MAX_G / 2 + 1], Fhi[FSS_VAES_DCF_MAX_G / 2 + 1];
+        if (fin) {
+            enum { NF = 2 * (FSS_VAES_DCF_MAX_G / 2) };
+            __m512i in[NF], h[NF];
+            const __m512i xh = prg_hi(slo, shi);
+            for (int v = 0; v < fin; v++) {
+                const __m512i xl = _mm512_xor_si512(shi, _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(v)));
+                in[2 * v] = aos_a(xl, xh);
+                in[2 * v + 1] = aos_b(xl, xh);
+            }
+            mmo(in, h, 2 * fin);
+            for (int v = 0; v < fin; v++) {
+                Flo[v] = soa_lo(h[2 * v], h[2 * v + 1]);
+                Fhi[v] = soa_hi(h[2 * v], h[2 * v + 1]);
+            }
+        }
+        const __m512i tm = _mm512_sub_epi64(zero, t);
+        uint64_t o[FSS_VAES_DCF_MAX_G][LANES];
+        for (int j = 0; j < G; j++) {
+            const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi;
+            const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + ((size_t)n * (size_t)G + (size_t)j) * vs + i);
+            const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
+            _mm512_storeu_si512((void *)o[j],
+                                _mm512_and_si512(_mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask));
+        }
+        for (size_t l = 0; l < rem; l++) /* out is [count][G] */
+            for (int j = 0; j < G; j++)
+                out[(i + l) * (size_t)G + (size_t)j] = o[j][l];
+    }
+}
+
+/* One instantiation a payload count: G a literal in each. */
+#define DCF_GN(G)                                                                                                      \
+    static __attribute__((noinline)) VAES_TARGET void dcf_keygen_g##G(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0,  \
+                                                                     size_t m, const uint64_t *alpha,                 \
+                                                                     const uint64_t *beta, const fss_block *roots)    \
+    {                                                                                                                  \
+        dcf_keygen_gn(k0, k1, i0, m, alpha, beta, roots, G);                                                           \
+    }                                                                                                                  \
+    static __attribute__((noinline)) VAES_TARGET void dcf_eval_g##G(const fss_dcf_keys *k, size_t i0, size_t m,       \
+                                                                   const uint64_t *x, uint64_t *out)                  \
+    {                                                                                                                  \
+        dcf_eval_gn(k, i0, m, x, out, G);                                                                              \
+    }
+DCF_GN(2)
+DCF_GN(3)
+DCF_GN(4)
+#undef DCF_GN
+
+void fss_vaes_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                         const uint64_t *beta, const fss_block *roots)
+{
+    switch (k0->p.g) {
+    case 1: dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots); break;
+    case 2: dcf_keygen_g2(k0, k1, i0, m, alpha, beta, roots); break;
+    case 3: dcf_keygen_g3(k0, k1, i0, m, alpha, beta, roots); break;
+    case 4: dcf_keygen_g4(k0, k1, i0, m, alpha, beta, roots); break;
+    default: FSS_ASSERT(!"VAES DCF keygen: g beyond FSS_VAES_DCF_MAX_G");
+    }
+}
+
+void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+{
+    switch (k->p.g) {
+    case 1: dcf_eval_g1(k, i0, m, x, out); break;
+    case 2: dcf_eval_g2(k, i0, m, x, out); break;
+    case 3: dcf_eval_g3(k, i0, m, x, out); break;
+    case 4: dcf_eval_g4(k, i0, m, x, out); break;
+    default: FSS_ASSERT(!"VAES DCF eval: g beyond FSS_VAES_DCF_MAX_G");
     }
 }
 
@@ -542,13 +799,13 @@ void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, siz
     (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)roots, (void)S, (void)t;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
-void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
-                            const uint64_t *beta, const fss_block *roots)
+void fss_vaes_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                         const uint64_t *beta, const fss_block *roots)
 {
     (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)beta, (void)roots;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
-void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     (void)k, (void)i0, (void)m, (void)x, (void)out;
     FSS_ASSERT(!"VAES path called where it is not built");

@@ -1,4 +1,4 @@
-/* Internal: the CPU's AVX-512 + VAES path for the hot walks (DCF eval with g = 1, the
+/* Internal: the CPU's AVX-512 + VAES path for the hot walks (DCF keygen and eval with g <= 4, the
  * DPF walk of eval and comparison). Eight instances run in the lanes of 512-bit
  * registers, all levels with the AES rounds inline (VAES: four blocks per instruction),
  * so blocks never make the round trip through memory and OpenSSL, and the per-level
@@ -28,13 +28,18 @@ void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n);
 void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
                               const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2]);
 
-/* Keygen of instances [i0, i0 + m) of g = 1 DCF keys, both parties, eight a register:
- * all of both keys (fss_dcf_keygen's values as fss_dcf_keygen_level_values and _final). */
-void fss_vaes_dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
-                            const uint64_t *beta, const fss_block *roots);
+/* The payload counts (g) of DCF keys the VAES path takes: 1 .. FSS_VAES_DCF_MAX_G (the
+ * comparisons' 1 and ReLU's 2 and 3; more go the OpenSSL path). */
+#define FSS_VAES_DCF_MAX_G 4
 
-/* Eval of instances [i0, i0 + m) of g = 1 DCF keys; out as fss_dcf_eval. */
-void fss_vaes_dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
+/* Keygen of instances [i0, i0 + m) of DCF keys (g <= FSS_VAES_DCF_MAX_G), both parties,
+ * eight a register: all of both keys (fss_dcf_keygen's values as fss_dcf_keygen_level_values
+ * and _final). */
+void fss_vaes_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                         const uint64_t *beta, const fss_block *roots);
+
+/* Eval of instances [i0, i0 + m) of DCF keys (g <= FSS_VAES_DCF_MAX_G); out as fss_dcf_eval. */
+void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 
 /* The DPF walk of instances [i0, i0 + m) down to depth: S[j], t[j] the node reached
  * by instance i0 + j, acc[j] its comparison bits (as walk_tile in dpf.c). */

@@ -87,10 +87,9 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
     const int g = p.g;
     const size_t per = 2 * (2 + (size_t)g); /* blocks per instance per level, both parties */
     const size_t fin = (size_t)fss_dcf_final_blocks(g), count = k0->count, vs = vstride(count);
-    const int vaes = g == 1 && fss_ctx_vaes(ctx);
     fss_status st = FSS_OK;
-    if (vaes) { /* g = 1: both keys, eight instances a register */
-        fss_vaes_dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots);
+    if (g <= FSS_VAES_DCF_MAX_G && fss_ctx_vaes(ctx)) { /* both keys, eight instances a register */
+        fss_vaes_dcf_keygen(k0, k1, i0, m, alpha, beta, roots);
         fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
         return FSS_OK;
     }
@@ -285,8 +284,8 @@ static fss_status eval_tile_fn(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, si
 {
     const eval_arg *a = (const eval_arg *)argv;
     const fss_dcf_keys *k = a->k;
-    if (k->p.g == 1 && fss_ctx_vaes(ctx)) {
-        fss_vaes_dcf_eval_g1(k, i0, m, a->x, a->out);
+    if (k->p.g <= FSS_VAES_DCF_MAX_G && fss_ctx_vaes(ctx)) {
+        fss_vaes_dcf_eval(k, i0, m, a->x, a->out);
         fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(k->p));
         return FSS_OK;
     }

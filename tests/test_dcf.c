@@ -101,18 +101,18 @@ static void exhaustive(int n, int l, int g)
 
 /* Batches that end inside a register of the VAES paths (eight instances) and tiles
  * that start past 0: random alphas and inputs, a third of the inputs on alpha. */
-static void tails(int n, int l)
+static void tails(int n, int l, int g)
 {
     static const size_t counts[] = {1, 7, 9, 15, 17, 513, 530, 1041};
     for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
         const size_t count = counts[c];
-        uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
+        uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * (size_t)g * 8);
         REQUIRE(alpha && x && beta);
         REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, x, count, n) == FSS_OK);
-        REQUIRE(fss_rng_ring(rng, beta, count, l) == FSS_OK);
+        REQUIRE(fss_rng_ring(rng, beta, count * (size_t)g, l) == FSS_OK);
         for (size_t i = 0; i < count; i += 3)
             x[i] = alpha[i];
-        fss_dcf_params p = {n, l, 1};
+        fss_dcf_params p = {n, l, g};
         run(p, count, alpha, beta, x);
         free(alpha);
         free(x);
@@ -169,15 +169,24 @@ int main(void)
         for (size_t j = 0; j < sizeof ls / sizeof *ls; j++)
             for (int g = 1; g <= 2; g++)
                 edges(ns[i], ls[j], g, 40);
+    /* g = 3 and 4 (the VAES path's odd and widest payloads), 5 (past it: OpenSSL on both) */
+    exhaustive(6, 64, 4);
+    edges(64, 64, 3, 40);
+    edges(37, 50, 3, 40);
+    edges(64, 64, 4, 40);
+    edges(20, 16, 4, 40);
     edges(64, 64, 5, 40);
-    tails(12, 50);
-    tails(64, 1);
-    tails(20, 64);
+    for (int g = 1; g <= 4; g++) {
+        tails(12, 50, g);
+        tails(64, 1, g);
+        tails(20, 64, g);
+    }
     { /* one thread: many tiles run in turn on the caller's thread, not in an OpenMP region */
         fss_ctx *all = ctx;
         REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
         exhaustive(8, 64, 1);
         exhaustive(8, 1, 2);
+        exhaustive(7, 64, 3);
         fss_ctx_free(ctx);
         ctx = all;
     }
