@@ -99,6 +99,8 @@ static void usage(FILE *f)
             "                    processor has AVX-512 VAES; keygen takes VAES when vaes is among them)\n"
             "  --batch LIST      CPU instances per call, comma-separated (default 2^16; 2^k accepted)\n"
             "  --sweep           the CPU batches 1,16,256,4096,2^16,2^20\n"
+            "  --dcf-g G         payload words of the CPU DCF rows (default 1; ReLU's keys take 2\n"
+            "                    and 3; the GPU rows stay at 1)\n"
             "  --gpu-batch N     GPU instances per call (default 2^24)\n"
             "  --min-time S      seconds per repetition (default 0.3)\n"
             "  --help            this text\n");
@@ -135,6 +137,7 @@ static void parse_args(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->min_time = DEFAULT_MIN_TIME;
+    o->dcf_g = 1;
     o->prims = (1u << P_COUNT) - 1;
     int batch_set = 0, gpu_batch_set = 0, ns_set = 0;
     for (int i = 1; i < argc; i++) {
@@ -148,7 +151,7 @@ static void parse_args(int argc, char **argv, opts *o)
         memcpy(name, a, nl);
         name[nl] = 0;
         int takes = !strcmp(name, "--threads") || !strcmp(name, "--prim") || !strcmp(name, "--n") ||
-                    !strcmp(name, "--batch") || !strcmp(name, "--cpu-path") || !strcmp(name, "--gpu-batch") || !strcmp(name, "--min-time");
+                    !strcmp(name, "--batch") || !strcmp(name, "--dcf-g") || !strcmp(name, "--cpu-path") || !strcmp(name, "--gpu-batch") || !strcmp(name, "--min-time");
         if (takes) {
             if (eq)
                 val = eq + 1;
@@ -185,6 +188,11 @@ static void parse_args(int argc, char **argv, opts *o)
                 if (o->nb < MAX_BATCHES)
                     o->batches[o->nb++] = parse_size(name, t);
             batch_set = 1;
+        } else if (!strcmp(name, "--dcf-g")) {
+            const size_t g = parse_size(name, val);
+            if (g > FSS_DCF_MAX_G)
+                bad_arg("bad value for %s (1..64)", name);
+            o->dcf_g = (int)g;
         } else if (!strcmp(name, "--gpu-batch")) {
             o->gpu_batch = parse_size(name, val);
             gpu_batch_set = 1;
@@ -275,7 +283,9 @@ void emit_row(const opts *o, const row *r)
     char frac[32] = "-";
     if (r->aes_frac >= 0)
         snprintf(frac, sizeof frac, "%.1f%%", 100 * r->aes_frac);
-    fprintf(o->tab, "| %s | %s | %s | %d | %d | %d | %s | %zu | %.0f | %.1f | %" PRIu64 " | %zu | %s |\n", r->prim,
+    char prim[32];
+    snprintf(prim, sizeof prim, r->g > 1 ? "%s g=%d" : "%s", r->prim, r->g);
+    fprintf(o->tab, "| %s | %s | %s | %d | %d | %d | %s | %zu | %.0f | %.1f | %" PRIu64 " | %zu | %s |\n", prim,
             r->backend, r->path ? r->path : "-", r->threads, r->n, r->out_bits, r->op, r->count, r->per_s, ns,
             r->aes_blocks, r->key_bytes, frac);
     fflush(o->tab);
@@ -286,6 +296,8 @@ void emit_row(const opts *o, const row *r)
                r->key_bytes);
         if (r->path)
             printf(", \"path\": \"%s\"", r->path);
+        if (r->g > 1)
+            printf(", \"g\": %d", r->g);
         if (r->aes_frac >= 0)
             printf(", \"aes_frac\": %.4f", r->aes_frac);
         printf("}\n");
@@ -564,11 +576,12 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
                             const int *tcounts, int ntc, const double *aes_rate)
 {
     batch b;
-    batch_inputs(&b, ctx, rng, v.prim, n, v.l, count0);
+    batch_inputs(&b, ctx, rng, v.prim, n, v.l, o->dcf_g, count0);
     batch_alloc_keys(&b, ctx);
     const size_t count = b.count;
-    uint64_t *y0 = (uint64_t *)xmalloc(count * 8), *y1 = (uint64_t *)xmalloc(count * 8),
-             *yt = (uint64_t *)xmalloc(count * 8), *yref = (uint64_t *)xmalloc(count * 8);
+    const size_t words = count * (size_t)b.g;
+    uint64_t *y0 = (uint64_t *)xmalloc(words * 8), *y1 = (uint64_t *)xmalloc(words * 8),
+             *yt = (uint64_t *)xmalloc(words * 8), *yref = (uint64_t *)xmalloc(words * 8);
     const uint64_t eb = eval_blocks(&b), kb = keygen_blocks(&b);
     const char *name = prim_names[v.prim];
     op_arg a = {ctx, &b, yt};
@@ -584,7 +597,7 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
         fss_ctx_reset_counters(ctx);
         double s = time_cpu(keygen_op, &a, o->min_time, &calls);
         check_blocks("keygen", fss_ctx_aes_blocks(ctx), calls, count, kb);
-        row r = {name, "cpu", "keygen", path_names[kvaes ? PATH_VAES : PATH_OPENSSL], tcounts[ti], n, v.l, count,
+        row r = {name, "cpu", "keygen", path_names[kvaes ? PATH_VAES : PATH_OPENSSL], tcounts[ti], n, v.l, b.g, count,
                  (double)count / s, kb, key_bytes(&b), -1};
         r.aes_frac = r.per_s * (double)kb / aes_rate[ti];
         int first = 1;
@@ -599,8 +612,8 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
             OK(ctx, batch_eval(ctx, &b, 1, b.x, y1));
             check_outputs(path_names[path], &b, 0, count, y0, y1);
             if (first)
-                memcpy(yref, y0, count * 8);
-            else if (memcmp(yref, y0, count * 8))
+                memcpy(yref, y0, words * 8);
+            else if (memcmp(yref, y0, words * 8))
                 die("%s n=%d l=%d: the %s path's shares differ from the first path's", name, n, v.l,
                     path_names[path]);
             if (first)
@@ -610,9 +623,9 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
             fss_ctx_reset_counters(ctx);
             s = time_cpu(eval_op, &a, o->min_time, &calls);
             check_blocks("eval", fss_ctx_aes_blocks(ctx), calls, count, eb);
-            if (memcmp(yt, y0, count * 8))
+            if (memcmp(yt, y0, words * 8))
                 die("%s n=%d l=%d: the timed evaluations differ from the validated ones", name, n, v.l);
-            row e = {name, "cpu", "eval", path_names[path], tcounts[ti], n, v.l, count, (double)count / s, eb,
+            row e = {name, "cpu", "eval", path_names[path], tcounts[ti], n, v.l, b.g, count, (double)count / s, eb,
                      key_bytes(&b), -1};
             e.aes_frac = e.per_s * (double)eb / aes_rate[ti];
             emit_row(o, &e);

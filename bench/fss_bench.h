@@ -35,6 +35,7 @@ enum { PATH_OPENSSL, PATH_VAES, PATH_COUNT };
 
 typedef struct opts {
     int json, quick, sweep, no_gpu, no_cpu, threads;
+    int dcf_g; /* the CPU DCF rows' payload words (--dcf-g; 1: the default) */
     unsigned paths; /* bit per PATH_*; 0: every path this processor has */
     double min_time;
     size_t batch, gpu_batch;  /* batch: the first of batches */
@@ -50,6 +51,7 @@ typedef struct row {
     const char *prim, *backend, *op;
     const char *path; /* CPU path, NULL on the GPU */
     int threads, n, out_bits;
+    int g; /* DCF payload words; > 1 shown (JSON "g", the table's prim "dcf g=G") */
     size_t count;
     double per_s;
     uint64_t aes_blocks; /* per instance (both parties for keygen) */
@@ -87,7 +89,7 @@ void *xmalloc(size_t bytes); /* 64-byte aligned; dies when out of memory */
 /* count instances of one variant at one n: inputs on the host, keys of either kind (on
  * the host for the CPU, bound to device memory for the GPU). */
 typedef struct batch {
-    int prim, n, l;
+    int prim, n, l, g; /* g: DCF payload words (1 for the DPFs) */
     size_t count;
     uint64_t *alpha, *beta, *x;
     fss_block *roots; /* roots[2i + b]: party b's root of instance i */
@@ -97,7 +99,7 @@ typedef struct batch {
     fss_dcf_keys ck[2];
 } batch;
 
-void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, size_t count);
+void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, int g, size_t count);
 void batch_alloc_keys(batch *b, fss_ctx *ctx); /* host keys */
 void batch_free(batch *b);                     /* inputs and host keys */
 int uses_dcf(const batch *b);

@@ -13,31 +13,33 @@ static uint64_t mask_bits(int bits) { return bits >= 64 ? ~(uint64_t)0 : ((uint6
 
 /* Inputs of count instances: random alpha and nonzero beta (so the checks are never
  * vacuous); x at alpha, alpha + 1, alpha - 1 and at random, in turn. */
-void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, size_t count)
+void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, int g, size_t count)
 {
     memset(b, 0, sizeof *b);
     b->prim = prim;
     b->n = n;
     b->l = l;
+    b->g = prim == P_DCF ? g : 1;
     b->count = count;
     b->dp.n = n;
     b->dp.l = l;
     b->dp.early = prim == P_DPF1 || prim == P_DPFCMP;
     b->cp.n = n;
     b->cp.l = l;
-    b->cp.g = 1;
+    b->cp.g = b->g;
     b->alpha = (uint64_t *)xmalloc(count * 8);
-    b->beta = (uint64_t *)xmalloc(count * 8);
+    b->beta = (uint64_t *)xmalloc(count * (size_t)b->g * 8);
     b->x = (uint64_t *)xmalloc(count * 8);
     b->roots = (fss_block *)xmalloc(2 * count * sizeof(fss_block));
     OK(ctx, fss_rng_ring(rng, b->alpha, count, n));
-    OK(ctx, fss_rng_ring(rng, b->beta, count, l));
+    OK(ctx, fss_rng_ring(rng, b->beta, count * (size_t)b->g, l));
     OK(ctx, fss_rng_ring(rng, b->x, count, n));
     OK(ctx, fss_rng_bytes(rng, b->roots, 2 * count * sizeof(fss_block)));
     uint64_t m = mask_bits(n);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count * (size_t)b->g; i++)
         if (!b->beta[i])
             b->beta[i] = 1;
+    for (size_t i = 0; i < count; i++) {
         switch (i % 4) {
         case 0: b->x[i] = b->alpha[i]; break;
         case 1: b->x[i] = (b->alpha[i] + 1) & m; break;
@@ -82,7 +84,7 @@ uint64_t keygen_blocks(const batch *b)
 }
 size_t key_bytes(const batch *b)
 {
-    return uses_dcf(b) ? FSS_DCF_KEY_BYTES(b->n, b->l, 1) : FSS_DPF_KEY_BYTES(b->n, b->l, b->dp.early);
+    return uses_dcf(b) ? FSS_DCF_KEY_BYTES(b->n, b->l, b->g) : FSS_DPF_KEY_BYTES(b->n, b->l, b->dp.early);
 }
 
 fss_status batch_keygen(fss_ctx *ctx, batch *b)
@@ -101,10 +103,10 @@ fss_status batch_eval(fss_ctx *ctx, const batch *b, int party, const uint64_t *x
     }
 }
 
-/* The definition: what the two shares of instance i must reconstruct to. */
-static uint64_t expected(const batch *b, size_t i)
+/* The definition: what the two shares of instance i's output e must reconstruct to. */
+static uint64_t expected(const batch *b, size_t i, int e)
 {
-    uint64_t a = b->alpha[i], x = b->x[i], beta = b->beta[i] & mask_bits(b->l);
+    uint64_t a = b->alpha[i], x = b->x[i], beta = b->beta[i * (size_t)b->g + (size_t)e] & mask_bits(b->l);
     switch (b->prim) {
     case P_DPF: return x == a ? beta : 0;
     case P_DPF1: return x == a;
@@ -125,13 +127,14 @@ static uint64_t reconstruct(const batch *b, uint64_t y0, uint64_t y1)
 void check_outputs(const char *where, const batch *b, size_t first, size_t m, const uint64_t *y0,
                           const uint64_t *y1)
 {
-    for (size_t j = 0; j < m; j++) {
-        size_t i = first + j;
-        uint64_t got = reconstruct(b, y0[j], y1[j]), want = expected(b, i);
+    const size_t g = (size_t)b->g;
+    for (size_t j = 0; j < m * g; j++) {
+        const size_t i = first + j / g;
+        const uint64_t got = reconstruct(b, y0[j], y1[j]), want = expected(b, i, (int)(j % g));
         if (got != want)
-            die("%s: %s n=%d l=%d: instance %zu (alpha=%" PRIu64 " x=%" PRIu64 " beta=%" PRIu64
+            die("%s: %s n=%d l=%d g=%d: instance %zu (alpha=%" PRIu64 " x=%" PRIu64 " beta[%zu]=%" PRIu64
                 "): shares %" PRIu64 " + %" PRIu64 " give %" PRIu64 ", want %" PRIu64,
-                where, prim_names[b->prim], b->n, b->l, i, b->alpha[i], b->x[i], b->beta[i], y0[j], y1[j], got,
-                want);
+                where, prim_names[b->prim], b->n, b->l, b->g, i, b->alpha[i], b->x[i], j % g, b->beta[first * g + j],
+                y0[j], y1[j], got, want);
     }
 }

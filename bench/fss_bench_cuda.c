@@ -234,7 +234,7 @@ static void bench_gpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
 {
     batch b;
     /* Cut the batch in halves until it fits in 90% of the free device memory. */
-    batch_inputs(&b, ctx, rng, v.prim, n, v.l, 1);
+    batch_inputs(&b, ctx, rng, v.prim, n, v.l, 1, 1);
     size_t count = o->gpu_batch, freeb = 0, total = 0;
     CUDA_OK(cudaMemGetInfo(&freeb, &total));
     while (count > GPU_SAMPLE && (double)gpu_bytes(&b, count) > 0.9 * (double)freeb)
@@ -243,7 +243,7 @@ static void bench_gpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
     if (count != o->gpu_batch)
         fprintf(stderr, "fss-bench: cuda %s n=%d l=%d: batch cut to %zu instances to fit device memory\n",
                 prim_names[v.prim], n, v.l, count);
-    batch_inputs(&b, ctx, rng, v.prim, n, v.l, count);
+    batch_inputs(&b, ctx, rng, v.prim, n, v.l, 1, count);
     gpu_batch g = {&b, NULL, NULL, NULL, NULL, NULL};
     g.d_alpha = (uint64_t *)dmalloc(count * 8);
     g.d_beta = (uint64_t *)dmalloc(count * 8);
@@ -268,8 +268,8 @@ static void bench_gpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
     double ev = time_gpu(gpu_eval, &g, s, o->min_time);
     const uint64_t eb = eval_blocks(&b), kb = keygen_blocks(&b);
     const char *name = prim_names[v.prim];
-    row r = {name, "cuda", "keygen", NULL, 1, n, v.l, count, (double)count / kg, kb, key_bytes(&b), -1};
-    row e = {name, "cuda", "eval", NULL, 1, n, v.l, count, (double)count / ev, eb, key_bytes(&b), -1};
+    row r = {name, "cuda", "keygen", NULL, 1, n, v.l, 1, count, (double)count / kg, kb, key_bytes(&b), -1};
+    row e = {name, "cuda", "eval", NULL, 1, n, v.l, 1, count, (double)count / ev, eb, key_bytes(&b), -1};
     if (aes_rate > 0) {
         r.aes_frac = r.per_s * (double)kb / aes_rate;
         e.aes_frac = e.per_s * (double)eb / aes_rate;
