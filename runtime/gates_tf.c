@@ -18,9 +18,10 @@
  * + 1] by d gives ReLU(x) and d (2 q + 1) (the second reduced to M bits: the select is
  * linear in its wires, so its M low bits are those of an M-bit select); 1{index < 2^I} is
  * a small DReLU of 2^I - 1 - index. Six rounds. (Four are possible, with relu_tag for the
- * ReLU and for the clip: tried, it took 0.3 s more a SmolLM2 step on loopback for 60
- * rounds fewer: its DCFs of two and three payloads take the generic CPU path, and the run's
- * keys grew 9%.) */
+ * ReLU and for the clip: tried twice on SmolLM2, 8 tokens on loopback. With its two- and
+ * three-payload DCFs on the generic CPU path it took 0.3 s more a step; with them on VAES,
+ * no faster (16.5-18.4 s against 16.2-18.1, alternated), for 420 rounds fewer (3%) and
+ * 10% more keys: not worth the keys until a round costs a real network's.) */
 #include <math.h>
 #include <string.h>
 
