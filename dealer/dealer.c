@@ -72,11 +72,18 @@ static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piec
     if (json) {
         printf("{%s, \"description\": \"%s\", \"key_bytes\": [%llu, %llu], \"rounds\": %llu, \"bytes_sent\": [%llu, "
                "%llu], \"bytes_exchanged\": %llu, \"peak_bytes\": %.0f, \"peak_bytes_dealer\": %.0f, "
-               "\"peak_bytes_party_estimate\": %.0f}\n",
+               "\"peak_bytes_party_estimate\": %.0f, \"key_bytes_by_kind\": {",
                fss_model_shape_json(m), fss_model_description(m), (unsigned long long)r->bytes[0],
                (unsigned long long)r->bytes[1], (unsigned long long)r->rounds, (unsigned long long)r->sent[0],
                (unsigned long long)r->sent[1], (unsigned long long)(r->sent[0] + r->sent[1]),
                party > dealer ? party : dealer, dealer, party);
+        for (uint32_t k = 0, first = 1; k < FSS_KEY_KINDS; k++)
+            if (r->kind_bytes[0][k] || r->kind_bytes[1][k]) {
+                printf("%s\"%s\": [%llu, %llu]", first ? "" : ", ", fss_key_kind_name(k),
+                       (unsigned long long)r->kind_bytes[0][k], (unsigned long long)r->kind_bytes[1][k]);
+                first = 0;
+            }
+        printf("}}\n");
         return;
     }
     printf("%s: keys %.2f MB (party 0) and %.2f MB (party 1); the run: %llu rounds, %.2f MB sent by party 0 and "
@@ -85,6 +92,12 @@ static void report_dry(const fss_model *m, const fss_deal_result *r, size_t piec
            fss_model_description(m), (double)r->bytes[0] / 1e6, (double)r->bytes[1] / 1e6,
            (unsigned long long)r->rounds, (double)r->sent[0] / 1e6, (double)r->sent[1] / 1e6, dealer / 1e6,
            party / 1e6);
+    printf("keys by kind, MB (party 0 / party 1):");
+    for (uint32_t k = 0; k < FSS_KEY_KINDS; k++)
+        if (r->kind_bytes[0][k] || r->kind_bytes[1][k])
+            printf(" %s %.2f/%.2f", fss_key_kind_name(k), (double)r->kind_bytes[0][k] / 1e6,
+                   (double)r->kind_bytes[1][k] / 1e6);
+    printf("\n");
 }
 
 /* SIGINT, SIGTERM, SIGHUP: remove the partial key files (and a finished one whose twin is

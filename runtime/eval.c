@@ -182,11 +182,23 @@ void fss_ev_note_range(fss_eval *ev, const fss_tensor *t)
 const char *fss_eval_error(const fss_eval *ev) { return ev->err; }
 fss_ctx *fss_eval_cpu(fss_eval *ev) { return ev->cpu; }
 
+const char *fss_key_kind_name(uint32_t kind)
+{
+    static const char *const names[FSS_KEY_KINDS] = {
+        [FSS_KEY_INPUT_MASK] = "input_mask", [FSS_KEY_OUTPUT_MASK] = "output_mask", [FSS_KEY_MUL] = "mul",
+        [FSS_KEY_MATMUL] = "matmul",         [FSS_KEY_DRELU] = "drelu",             [FSS_KEY_SELECT] = "select",
+        [FSS_KEY_TRUNC] = "trunc",           [FSS_KEY_SHARES] = "shares",           [FSS_KEY_MODEL] = "model",
+        [FSS_KEY_RELU1] = "relu1",           [FSS_KEY_SEXT] = "sext",               [FSS_KEY_TRUNC_STOCH] = "trunc_stoch",
+        [FSS_KEY_TRUNC_NONNEG] = "trunc_nonneg", [FSS_KEY_LUT] = "lut",             [FSS_KEY_TRUNC_CMP] = "trunc_cmp"};
+    return kind < FSS_KEY_KINDS && names[kind] ? names[kind] : "?";
+}
+
 fss_status fss_ev_put_begin(fss_eval *ev, int b, fss_key_kind kind, uint64_t elements, size_t bytes)
 {
     fss_status s = ev->sinks[b].begin(ev->sinks[b].self, (uint32_t)kind, elements, bytes);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "dealer: cannot write party %d's keys (%s)", b, fss_status_str(s));
+    ev->put_kind[b] = (uint32_t)kind < FSS_KEY_KINDS ? kind : 0;
     return FSS_OK;
 }
 
@@ -196,6 +208,7 @@ fss_status fss_ev_put_append(fss_eval *ev, int b, const void *data, size_t n)
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "dealer: cannot write party %d's keys (%s)", b, fss_status_str(s));
     ev->stats.key_bytes[b] += n;
+    ev->stats.kind_bytes[b][ev->put_kind[b]] += n;
     return FSS_OK;
 }
 

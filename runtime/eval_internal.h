@@ -17,6 +17,7 @@ struct fss_eval {
     fss_ctx *cpu;
     fss_rng *rng;
     fss_key_sink sinks[2];
+    fss_key_kind put_kind[2]; /* the kind of the key each sink has begun (stats.kind_bytes) */
     fss_key_source src;
     fss_link link;
     fss_eval_stats stats;

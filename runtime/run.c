@@ -214,6 +214,7 @@ fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_resul
     res->sent[1] = fss_eval_stats_get(ev)->party_sent[1];
     res->input_max = fss_eval_stats_get(ev)->input_max;
     res->kept_max = fss_eval_stats_get(ev)->kept_max;
+    memcpy(res->kind_bytes, fss_eval_stats_get(ev)->kind_bytes, sizeof res->kind_bytes);
     /* Both final paths are in the signal registry from before the first rename until both
      * are done: a signal at any moment leaves neither file (unlinking one not there yet
      * does nothing). A dry run has no files: nothing of dir's is ever removed. */

@@ -44,7 +44,11 @@ typedef enum fss_key_kind {
     FSS_KEY_LUT = 14,        /* a table lookup's full-domain DPF keys (beta 1 at r_x) */
     FSS_KEY_TRUNC_CMP = 15,  /* a lean shift (fss_eval_set_lean_shifts): its comparison keys
                                 and mask bits z_b, for each carry */
+    FSS_KEY_KINDS = 16       /* one more than the largest kind */
 } fss_key_kind;
+
+/* A kind's name for people ("drelu", "lut", ...; "?" for no kind). */
+const char *fss_key_kind_name(uint32_t kind);
 
 #define FSS_DESCRIPTION_MAX 1024
 
@@ -109,6 +113,7 @@ const char *fss_phase_name(fss_phase p);
 typedef struct fss_eval_stats {
     uint64_t bytes_sent, bytes_received, rounds;
     uint64_t key_bytes[2]; /* dealer: written per party; party: read (index party) */
+    uint64_t kind_bytes[2][FSS_KEY_KINDS]; /* dealer: key_bytes by the keys' kind */
     /* Dealer: the bytes each party will send, counted where each gate's dealer branch
      * stands for the parties' exchange (rounds: the exchanges, the same for both) */
     uint64_t party_sent[2];

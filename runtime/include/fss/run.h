@@ -46,6 +46,8 @@ typedef struct fss_deal_result {
     uint64_t sent[2]; /* the bytes each party will send in it (the messages, before TLS) */
     uint64_t input_max; /* the most values one input had */
     uint64_t kept_max;  /* the most weight values the walk kept at once (fss_eval_keep_weights) */
+    uint64_t kind_bytes[2][FSS_KEY_KINDS]; /* the keys' bytes by kind (fss_key_kind_name), before
+                                              the file's framing */
 } fss_deal_result;
 FSS_NODISCARD fss_status fss_deal_files(fss_model *m, const fss_deal_config *c, fss_deal_result *res, char *err,
                                         size_t err_len);
