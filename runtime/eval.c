@@ -570,6 +570,51 @@ fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t co
     return s;
 }
 
+fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits)
+{
+    if (fss_packed_bytes(count, bits) <= 16) { /* a seed would be longer: explicit shares */
+        fss_status s = fss_ev_random(ev, vals, count, bits);
+        return s == FSS_OK ? fss_ev_shares_deal(ev, vals, count, bits) : s;
+    }
+    uint8_t seed[2][16] = {{0}};
+    if (ev->dry) { /* the sizes */
+        memset(vals, 0, count * 8);
+        fss_status s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed[0], sizeof seed[0]);
+        return s == FSS_OK ? fss_ev_put(ev, 1, FSS_KEY_SHARES, count, seed[1], sizeof seed[1]) : s;
+    }
+    uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
+    fss_status s = s1 ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = fss_rng_bytes(ev->rng, seed, sizeof seed)) != FSS_OK)
+        fss_ev_fail(ev, s, "dealer: random source failed");
+    if (s == FSS_OK && ((s = expand_seed(ev, seed[0], vals, count, bits)) != FSS_OK ||
+                        (s = expand_seed(ev, seed[1], s1, count, bits)) != FSS_OK))
+        fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+    if (s == FSS_OK) {
+        for (size_t i = 0; i < count; i++)
+            vals[i] = fss_ring_add(vals[i], s1[i], bits);
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put(ev, b, FSS_KEY_SHARES, count, seed[b], sizeof seed[b]);
+    }
+    fss_memzero(seed, sizeof seed);
+    if (s1)
+        fss_memzero(s1, count * 8);
+    free(s1);
+    return s;
+}
+
+fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
+{
+    if (fss_packed_bytes(count, bits) <= 16)
+        return fss_ev_shares_take(ev, out, count, bits);
+    const void *data;
+    fss_status s = fss_ev_get(ev, FSS_KEY_SHARES, count, 16, &data);
+    if (s != FSS_OK)
+        return s;
+    if ((s = expand_seed(ev, (const uint8_t *)data, out, count, bits)) != FSS_OK)
+        return fss_ev_fail(ev, s, "party %d: cannot expand a share seed", ev->party);
+    return FSS_OK;
+}
+
 fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
 {
     const void *data;

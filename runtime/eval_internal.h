@@ -184,6 +184,16 @@ FSS_NODISCARD fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *v
                                                  uint64_t *share1);
 FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
 
+/* Shares of count fresh values, uniform mod 2^bits and independent of everything else (an
+ * output mask less a function of the input's, r_y - H(r), with r_y drawn for it): each
+ * party receives a 16-byte seed and expands its shares, and the values are the sum of the
+ * two expansions (vals, for the dealer to derive r_y from). Party 1's view is its seed, as
+ * party 0's always was: the values are as uniform to either as explicit shares made them,
+ * and party 1's packed shares (bits / 8 bytes a value) are no longer sent. Where those would
+ * take 16 bytes or fewer, explicit shares as fss_ev_shares_deal (both sides tell alike). */
+FSS_NODISCARD fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits);
+FSS_NODISCARD fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
+
 /* malloc that records a message on failure. */
 void *fss_ev_alloc(fss_eval *ev, size_t bytes);
 

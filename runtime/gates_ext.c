@@ -183,7 +183,7 @@ fss_status fss_gate_relu_tag(fss_eval *ev, const fss_tensor *x, int c, const fss
  * unsigned) sext(x) = x' - 2^(m-1) over the integers; x' has mask r and masked value
  * x'^ = x^ + 2^(m-1), and x' = x'^ - r + 2^m 1{x'^ < r}. An m-bit DCF at alpha = r gives
  * the wrap bit; it is needed mod 2^(n-m) only (shares shifted up by m), so the DCF pays
- * n - m bits. The dealer shares r_y - r. One round. */
+ * n - m bits. The dealer shares r_y - r, fresh (fss_ev_fresh_deal). One round. */
 static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor *y, const char *name)
 {
     const int m = x->bits;
@@ -215,17 +215,16 @@ static fss_status sext_core(fss_eval *ev, const fss_tensor *x, int n, fss_tensor
         for (size_t i = 0; i < cnt; i++)
             w[i] = 1;
         if ((s = dcf_deal(ev, FSS_KEY_SEXT, p, cnt, x->v, w)) != FSS_OK ||
-            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK)
+            (s = fss_ev_fresh_deal(ev, sh, cnt, n)) != FSS_OK) /* r_y - r, fresh */
             goto done;
         for (size_t i = 0; i < cnt; i++)
-            sh[i] = (y->v[i] - x->v[i]) & nmask; /* r_y - r */
-        s = fss_ev_shares_deal(ev, sh, cnt, n);
+            y->v[i] = (sh[i] + x->v[i]) & nmask;
         fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_sext_in(x->v[i], m);
         if ((s = dcf_take_eval(ev, FSS_KEY_SEXT, p, cnt, xs, w)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh, cnt, n)) != FSS_OK)
+            (s = fss_ev_fresh_take(ev, sh, cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
             xs[i] = fss_sext_share(w[i], sh[i], xs[i], m, n, ev->party);
@@ -292,17 +291,16 @@ fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, f
             sh[i] = rt >> f;
         }
         if ((s = dcf_deal(ev, FSS_KEY_TRUNC_STOCH, p, cnt, lo, c)) != FSS_OK ||
-            (s = fss_ev_random(ev, z.v, cnt, m)) != FSS_OK)
+            (s = fss_ev_fresh_deal(ev, c, cnt, m)) != FSS_OK) /* r_z - H(r - t), fresh */
             goto done;
         for (size_t i = 0; i < cnt; i++)
-            sh[i] = (z.v[i] - sh[i]) & zmask; /* r_z - H(r - t) */
-        s = fss_ev_shares_deal(ev, sh, cnt, m);
+            z.v[i] = (c[i] + sh[i]) & zmask;
         fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = x->v[i] & fmask;
         if ((s = dcf_take_eval(ev, FSS_KEY_TRUNC_STOCH, p, cnt, lo, c)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh, cnt, m)) != FSS_OK)
+            (s = fss_ev_fresh_take(ev, sh, cnt, m)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_trunc_stoch_share(c[i], sh[i], x->v[i], f, m, ev->party);

@@ -61,17 +61,15 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
     uint64_t *mine = tmp, *ry = k == 1 ? y[0]->v : tmp + cnt, *all = k == 1 ? y[0]->v : tmp + 2 * cnt;
     if (ev->mode == FSS_MODE_DEALER) {
         /* party b's key: the DPF keys at each r_x, an index's after another's (each in its own
-         * key blocks, as the parties take them); then shares of r_y (their own chunk) */
+         * key blocks, as the parties take them); then r_y as fresh shares (a seed each) */
         const fss_prim pr = fss_prim_dpf_lut(p, tables[0]); /* the table plays no part in keys */
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_LUT, cnt, kb);
         for (int i = 0; s == FSS_OK && i < k; i++)
             s = fss_ev_deal(ev, &pr, x[i]->count, x[i]->v, NULL);
-        for (size_t i = 0, at = 0; s == FSS_OK && i < (size_t)k; at += x[i]->count, i++)
-            if ((s = fss_ev_random(ev, y[i]->v, x[i]->count, out_bits)) == FSS_OK && k > 1)
-                memcpy(ry + at, y[i]->v, x[i]->count * 8);
-        if (s == FSS_OK)
-            s = fss_ev_shares_deal(ev, ry, cnt, out_bits);
+        if (s == FSS_OK && (s = fss_ev_fresh_deal(ev, ry, cnt, out_bits)) == FSS_OK && k > 1)
+            for (size_t i = 0, at = 0; i < (size_t)k; at += x[i]->count, i++)
+                memcpy(y[i]->v, ry + at, x[i]->count * 8);
         fss_ev_deal_reconstruct(ev, cnt, out_bits);
     } else {
         if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK)
@@ -80,7 +78,7 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
             const fss_prim pr = fss_prim_dpf_lut(p, tables[i]);
             s = fss_ev_take(ev, &pr, x[i]->count, x[i]->v, mine + at);
         }
-        if (s != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_shares_take(ev, ry, cnt, out_bits)) != FSS_OK)
+        if (s != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_fresh_take(ev, ry, cnt, out_bits)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++)

@@ -202,11 +202,19 @@ static size_t out_count(const model *md)
 
 /* Party b's key bytes where the layout is documented (0: not checked): the two inputs'
  * mask seeds (16 bytes each, to their owners), the gate's keys, and the output mask
- * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed. relu_ars:
- * truncate-reduce (an f-bit DCF with m = n - f bit payloads, shares of r_y - H(r)), DReLU
- * over m bits (an early-terminated comparison DPF over m - 1 bits, a packed bit each) and
- * select_zext (six n-bit shares). matmul of party 1's x by party 0's w: v = R_x R_w + R_z
- * alone (no shares of R_x), and the output mask. */
+ * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed; fresh shares (an
+ * output mask less a function of the input's) as a 16-byte seed to each, unless packed they
+ * take 16 bytes or fewer. relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
+ * payloads, fresh shares of r_y - H(r)), DReLU over m bits (an early-terminated comparison
+ * DPF over m - 1 bits, a packed bit each) and select_zext (five n-bit shares, and r_y
+ * fresh). matmul of party 1's x by party 0's w: v = R_x R_w + R_z alone (no shares of R_x),
+ * and the output mask. */
+static size_t shares_bytes(int b, size_t cnt, int bits) { return b ? fss_packed_bytes(cnt, bits) : FSS_EV_SEED_BYTES; }
+static size_t fresh_bytes(int b, size_t cnt, int bits)
+{
+    return fss_packed_bytes(cnt, bits) <= FSS_EV_SEED_BYTES ? shares_bytes(b, cnt, bits) : FSS_EV_SEED_BYTES;
+}
+
 static size_t documented_key_bytes(const model *md, int b)
 {
     const size_t cnt = md->m * md->k;
@@ -215,13 +223,13 @@ static size_t documented_key_bytes(const model *md, int b)
     if (md->kind == M_MATMUL)
         return seeds + (b ? 2 * fss_packed_bytes(md->m * md->n, n) : FSS_EV_SEED_BYTES);
     if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
-        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) +
-               (b ? fss_packed_bytes(3 * cnt, n) + fss_packed_bytes(cnt, n) : FSS_EV_SEED_BYTES);
+        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) + fresh_bytes(b, cnt, n) +
+               shares_bytes(b, 2 * cnt, n) + (b ? fss_packed_bytes(cnt, n) : 0);
     if (md->kind != M_RELUARS || f == 0)
         return 0;
-    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + (b ? fss_packed_bytes(cnt, m) : FSS_EV_SEED_BYTES);
+    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + fresh_bytes(b, cnt, m);
     const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
-    const size_t sel = b ? fss_packed_bytes(6 * cnt, n) : FSS_EV_SEED_BYTES;
+    const size_t sel = shares_bytes(b, 5 * cnt, n) + fresh_bytes(b, cnt, n);
     return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
 

@@ -69,10 +69,15 @@ static fss_rng *rng;
 /* ---- the documented costs (gates.h), per party b ------------------------------------ */
 static size_t packed(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }
 static size_t shares_bytes(int b, size_t count, int bits) { return b == 0 ? 16 : packed(count, bits); }
+/* fresh shares (r_y less a function of r): a seed to each party, unless packed they take 16 bytes or fewer */
+static size_t fresh_bytes(int b, size_t count, int bits)
+{
+    return packed(count, bits) <= 16 ? shares_bytes(b, count, bits) : 16;
+}
 
 static size_t sext_bytes(int b, size_t cnt, int m, int n)
 {
-    return n == m ? 0 : FSS_DCF_KEY_BYTES(m, n - m, 1) * cnt + shares_bytes(b, cnt, n);
+    return n == m ? 0 : FSS_DCF_KEY_BYTES(m, n - m, 1) * cnt + fresh_bytes(b, cnt, n);
 }
 
 static size_t gate_bytes(const model *md, int b)
@@ -90,7 +95,7 @@ static size_t gate_bytes(const model *md, int b)
     default:
         if (f == 0)
             return 0;
-        return FSS_DCF_KEY_BYTES(f, n - f, 1) * cnt + shares_bytes(b, cnt, n - f) + sext_bytes(b, cnt, n - f, n);
+        return FSS_DCF_KEY_BYTES(f, n - f, 1) * cnt + fresh_bytes(b, cnt, n - f) + sext_bytes(b, cnt, n - f, n);
     }
 }
 

@@ -93,11 +93,12 @@ static void run_lut(const model *md)
           (unsigned long long)want[first]);
     CHECK(leak == 0, "lut: party 0 received outputs meant for party 1");
     for (int b = 0; b < 2; b++) {
-        /* documented: a DPF key of pairs an element (entries up to 62 bits), shares of r_y
-         * (party 0 a seed); party 1 also holds its input's mask seed and the output masks */
+        /* documented: a DPF key of pairs an element (entries up to 62 bits), fresh shares of
+         * r_y (a seed each, or, where packed they take 16 bytes or fewer, party 0 a seed and
+         * party 1 those); party 1 also holds its input's mask seed and the output masks */
         const int pairs = md->out_bits <= 62 ? 2 : 0;
-        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs) * no +
-                                  (b == 0 ? 16 : packed(no, md->out_bits)) +
+        const size_t ry = b == 0 || packed(no, md->out_bits) > 16 ? 16 : packed(no, md->out_bits);
+        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs) * no + ry +
                                   (b == 1 ? 16 + packed(no, md->out_bits) : 0);
         CHECK(pr[b].stats.key_bytes[b] == want_bytes && dealt[b] == want_bytes,
               "lut n=%d l=%d: party %d key bytes read %llu, dealt %llu, documented %zu", md->n, md->out_bits, b,

@@ -31,12 +31,13 @@ typedef enum fss_key_kind {
     FSS_KEY_MUL = 3,         /* shares of r_x, r_y, r_x r_y + r_z */
     FSS_KEY_MATMUL = 4,      /* shares of R_x, R_w, R_x R_w + R_z */
     FSS_KEY_DRELU = 5,       /* comparison keys and the bits z_b (msb(r) ^ r_out) */
-    FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, r_y */
+    FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, then r_y fresh */
     FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
     FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the run's description text, at
                                 most FSS_DESCRIPTION_MAX bytes (fss/family.h) */
     FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for party 0,
-                                the packed differences for party 1 */
+                                the packed differences for party 1; of fresh values, a seed
+                                for each */
     FSS_KEY_RELU1 = 10,      /* the one-round ReLU's DCF keys (payload (1, r)) */
     FSS_KEY_SEXT = 11,       /* sign extension's DCF keys */
     FSS_KEY_TRUNC_STOCH = 12,/* stochastic truncation's DCF keys */

@@ -10,11 +10,15 @@
  *   mul, matmul,     1                   party 0: a 16-byte seed; party 1: shares of
  *   conv2d                               R_x, R_w and R_x R_w + R_z
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
- *   select           1                   seed / 4 shares
+ *   select           1                   seed / 3 shares, and r_y fresh
  *   relu             2                   drelu + select
- *   trunc_reduce     1                   DCF (f bits) + seed / 1 share
- *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + seed / 1 share
- *   lut              1                   DPF (n levels, out-bit output) + seed / 1 share */
+ *   trunc_reduce     1                   DCF (f bits) + fresh r_y - H(r)
+ *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + fresh r_y - H(r)
+ *   lut              1                   DPF (n levels, out-bit output) + fresh r_y
+ * "seed / k shares": party 0 a 16-byte seed, party 1 k packed n-bit shares a element.
+ * "fresh v": shares of a value uniform and independent of all else (an output mask, or
+ * one less a function of the input's): a 16-byte seed to each party for the whole gate
+ * (explicit shares where those take 16 bytes or fewer). */
 #ifndef FSS_GATES_H
 #define FSS_GATES_H
 
@@ -128,8 +132,8 @@ FSS_NODISCARD fss_status fss_gate_relu_tag(fss_eval *ev, const fss_tensor *x, in
                                            fss_tensor *y, fss_tensor *yt);
 /* Sign extension: x of m bits read signed, y the same value in bits_out >= m bits; exact
  * (as Orca's SignExtend, S&P 2024, in one round: x + 2^(m-1) = x^ + 2^(m-1) - r +
- * 2^m 1{x^ + 2^(m-1) < r}). Key per element: DCF (m bits, (bits_out - m)-bit output) +
- * seed / 1 bits_out-bit share; 1 round (none when bits_out = m). */
+ * 2^m 1{x^ + 2^(m-1) < r}). Key per element: DCF (m bits, (bits_out - m)-bit output) and
+ * fresh r_y - r (a seed each, for the gate); 1 round (none when bits_out = m). */
 FSS_NODISCARD fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bits_out, fss_tensor *y);
 /* Stochastic truncation (Orca, IEEE S&P 2024: stochastic truncate-reduce, then sign
  * extension): x of n bits read signed, y in n bits. The CLEAR walk gives floor(x / 2^f)
@@ -138,9 +142,9 @@ FSS_NODISCARD fss_status fss_gate_sext(fss_eval *ev, const fss_tensor *x, int bi
  * probability (x mod 2^f) / 2^f (so E[y] = x / 2^f), never when 2^f divides x. This is
  * the ONE gate whose secure output may differ from the clear walk, by b in {0, 1}. It
  * needs x <= 2^(n-1) - 2^f (the top 2^f - 1 values may wrap to -2^(n-f-1) when rounded
- * up). 0 <= f < n. Key per element: DCF (f bits, (n-f)-bit output) + seed / 1 (n-f)-bit
- * share, then sext from n - f bits: DCF (n-f bits, f-bit output) + seed / 1 n-bit share;
- * 2 rounds (n - f bits, then n bits). */
+ * up). 0 <= f < n. Key per element: DCF (f bits, (n-f)-bit output) and fresh r_z - H(r - t),
+ * then sext from n - f bits: DCF (n-f bits, f-bit output) and fresh r_y - r (each fresh
+ * value a seed a party, for the gate); 2 rounds (n - f bits, then n bits). */
 FSS_NODISCARD fss_status fss_gate_trunc_stochastic(fss_eval *ev, const fss_tensor *x, int f, fss_tensor *y);
 
 /* y = table[x] for an n-bit x read unsigned (1 <= n <= FSS_DPF_LUT_MAX_BITS), table a
