@@ -265,7 +265,8 @@ fss_status fss_gate_add_const(fss_eval *ev, const fss_tensor *a, const uint64_t 
 /* W is party o's input, so o knows W (and its mask R_w). With R_x shared as [R_x]_b:
  *   X W = (X^ - [R_x]_o) W - [R_x]_o' W^ + [R_x]_o' R_w       (o' = 1 - o)
  * Party o computes (X^ - [R_x]_o) W, party o' computes -[R_x]_o' W^, and the dealer
- * shares v = [R_x]_o' R_w + R_z: one ring product a party, and no shares of R_w.
+ * shares v = [R_x]_o' R_w + R_z: one ring product a party, and no shares of R_w. v is
+ * fresh (R_z is drawn for it): a seed a party, and R_z = v - [R_x]_o' R_w.
  * Where X is party o''s own input, o' knows all of R_x (X^ minus its clear X), so R_x is
  * not shared at all ([R_x]_o = 0, [R_x]_o' = R_x): the key is v alone. A model's first
  * product (party 1's data by party 0's weights) and the embedding lookup (party 1's
@@ -285,20 +286,15 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
         else if ((s = fss_ev_shares_deal_keep(ev, X->v, nx, bits, rx)) == FSS_OK && o == 1) /* rx = [R_x]_1 */
             for (size_t i = 0; i < nx; i++)
                 rx[i] = X->v[i] - rx[i]; /* [R_x]_0 */
-        if (s == FSS_OK) {
-            if ((s = fss_ev_random(ev, Z->v, nz, bits)) == FSS_OK) {
-                memcpy(v, Z->v, nz * 8);
-                s = fss_ev_prod(ev, ps, rx, W->v, v, 1);
-            }
-            if (s == FSS_OK) {
+        if (s == FSS_OK) { /* v fresh (R_z is), and R_z = v - [R_x]_o' R_w */
+            memset(Z->v, 0, nz * 8);
+            if ((s = fss_ev_prod(ev, ps, rx, W->v, Z->v, 1)) == FSS_OK && (s = fss_ev_fresh_deal(ev, v, nz, bits)) == FSS_OK)
                 for (size_t i = 0; i < nz; i++)
-                    v[i] = fss_ring_reduce(v[i], bits);
-                s = fss_ev_shares_deal(ev, v, nz, bits);
-            }
+                    Z->v[i] = fss_ring_sub(v[i], Z->v[i], bits);
         }
         fss_ev_deal_reconstruct(ev, nz, bits);
     } else if ((cross || (s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK) &&
-               (s = fss_ev_shares_take(ev, v, nz, bits)) == FSS_OK) {
+               (s = fss_ev_fresh_take(ev, v, nz, bits)) == FSS_OK) {
         const int mine = ev->party == o;
         if ((mine && !W->own) || (cross && !mine && !X->own)) {
             s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", ev->party);
@@ -333,20 +329,19 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             Z->v[i] = fss_ring_reduce(Z->v[i], bits);
         fss_ev_note_range(ev, Z);
     } else if (ev->mode == FSS_MODE_DEALER) {
-        /* shares of R_x | R_w | R_x R_w + R_z, in that order */
+        /* shares of R_x | R_w, then of v = R_x R_w + R_z, fresh (R_z is drawn for it): a seed
+         * a party, and R_z = v - R_x R_w */
         uint64_t *vals = (uint64_t *)fss_ev_alloc(ev, (nx + nw + nz) * 8);
         if (!vals)
             return FSS_E_NOMEM;
         memcpy(vals, X->v, nx * 8);
         memcpy(vals + nx, W->v, nw * 8);
-        if ((s = fss_ev_random(ev, Z->v, nz, bits)) == FSS_OK) {
-            memcpy(vals + nx + nw, Z->v, nz * 8);
-            if ((s = fss_ev_prod(ev, ps, X->v, W->v, vals + nx + nw, 1)) == FSS_OK) {
-                for (size_t i = 0; i < nz; i++)
-                    vals[nx + nw + i] = fss_ring_reduce(vals[nx + nw + i], bits);
-                s = fss_ev_shares_deal(ev, vals, nx + nw + nz, bits);
-            }
-        }
+        memset(Z->v, 0, nz * 8);
+        if ((s = fss_ev_prod(ev, ps, X->v, W->v, Z->v, 1)) == FSS_OK &&
+            (s = fss_ev_shares_deal(ev, vals, nx + nw, bits)) == FSS_OK &&
+            (s = fss_ev_fresh_deal(ev, vals + nx + nw, nz, bits)) == FSS_OK)
+            for (size_t i = 0; i < nz; i++)
+                Z->v[i] = fss_ring_sub(vals[nx + nw + i], Z->v[i], bits);
         fss_free_wiped(vals, (nx + nw + nz) * 8);
         fss_ev_deal_reconstruct(ev, nz, bits);
     } else {
@@ -357,7 +352,8 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             free(tmp);
             return FSS_E_NOMEM;
         }
-        if ((s = fss_ev_shares_take(ev, sh, nx + nw + nz, bits)) == FSS_OK) {
+        if ((s = fss_ev_shares_take(ev, sh, nx + nw, bits)) == FSS_OK &&
+            (s = fss_ev_fresh_take(ev, sh + nx + nw, nz, bits)) == FSS_OK) {
             const uint64_t *rx = sh, *rw = sh + nx;
             uint64_t *zb = sh + nx + nw; /* starts as [R_x R_w + R_z]_b */
             /* party 0: X^ (W^ - [R_w]_0); party 1: X^ (-[R_w]_1) */

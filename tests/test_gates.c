@@ -207,8 +207,8 @@ static size_t out_count(const model *md)
  * take 16 bytes or fewer. relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
  * payloads, fresh shares of r_y - H(r)), DReLU over m bits (an early-terminated comparison
  * DPF over m - 1 bits, a packed bit each) and select_zext (five n-bit shares, and r_y
- * fresh). matmul of party 1's x by party 0's w: v = R_x R_w + R_z alone (no shares of R_x),
- * and the output mask. */
+ * fresh). matmul of party 1's x by party 0's w: v = R_x R_w + R_z alone (no shares of R_x;
+ * fresh), and the output mask. */
 static size_t shares_bytes(int b, size_t cnt, int bits) { return b ? fss_packed_bytes(cnt, bits) : FSS_EV_SEED_BYTES; }
 static size_t fresh_bytes(int b, size_t cnt, int bits)
 {
@@ -221,7 +221,7 @@ static size_t documented_key_bytes(const model *md, int b)
     const int n = md->bits, f = md->f, m = n - f;
     const size_t seeds = FSS_EV_SEED_BYTES; /* party 1's x, or party 0's w */
     if (md->kind == M_MATMUL)
-        return seeds + (b ? 2 * fss_packed_bytes(md->m * md->n, n) : FSS_EV_SEED_BYTES);
+        return seeds + fresh_bytes(b, md->m * md->n, n) + (b ? fss_packed_bytes(md->m * md->n, n) : 0);
     if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
         return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) + fresh_bytes(b, cnt, n) +
                shares_bytes(b, 2 * cnt, n) + (b ? fss_packed_bytes(cnt, n) : 0);

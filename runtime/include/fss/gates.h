@@ -8,7 +8,7 @@
  *   output           0                   n bits (receiver only)
  *   add, sub, scale, add_const           0      none
  *   mul, matmul,     1                   party 0: a 16-byte seed; party 1: shares of
- *   conv2d                               R_x, R_w and R_x R_w + R_z
+ *   conv2d                               R_x and R_w; and R_x R_w + R_z fresh
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
  *   select           1                   seed / 3 shares, and r_y fresh
  *   relu             2                   drelu + select
