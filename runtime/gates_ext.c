@@ -68,7 +68,8 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params 
  *   y = d (x^ - r) = (1 - a)(x^ - r) + (2a - 1)(m x^ - m r + (1 - 2m) c (x^ - r)).
  * The DCF at alpha = r' pays beta = (1 - 2m)(1, r) (g = 2, n-bit values); the dealer
  * shares m and the two constants K_a of the public case a (with r_y folded in):
- *   K_0 = r_y - r + m r,  K_1 = r_y - m r,
+ *   K_0 = r_y - r + m r,  K_1 = r_y - m r
+ * (K_1 fresh, as r_y is drawn for it: a seed a party, and r_y = K_1 + m r),
  * and party b sends [b = 0](1 - a) x^ + [K_a]_b + (2a - 1)([m]_b x^ + c0_b x^ - c1_b).
  *
  * relu_tag: the same in a c-bit comparison ring (x within +-2^(c-1), so x's low c bits
@@ -79,7 +80,8 @@ static fss_status dcf_take_eval(fss_eval *ev, fss_key_kind kind, fss_dcf_params 
 static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, int c, const fss_tensor *t,
                            fss_tensor *y, fss_tensor *yt)
 {
-    const int n = x->bits, g = t ? 3 : 2, ns = t ? 5 : 3; /* payloads and shares an element */
+    /* payloads and shares an element: explicit K_0, m (and t's K_0), then fresh K_1 (and t's) */
+    const int n = x->bits, g = t ? 3 : 2, ns = t ? 5 : 3, ne = t ? 3 : 2;
     if (n < 2 || c < 2 || c > n || !t != !yt || (t && (t->bits != n || t->count != x->count)))
         return fss_ev_fail(ev, FSS_E_ARG, "%s: needs 2 <= c <= n bits (have %d, %d), and a tag of x's count and ring "
                            "with its output, or neither", name, c, n);
@@ -128,33 +130,34 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
                 pay[g * i + 2] = fss_ring_mul(sgn, t->v[i], n);
         }
         if ((s = dcf_deal(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_random(ev, y->v, cnt, n)) != FSS_OK || (t && (s = fss_ev_random(ev, yt->v, cnt, n)) != FSS_OK))
+            (s = fss_ev_fresh_deal(ev, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
             const uint64_t m = fss_msb(x->v[i], c), r = x->v[i], mr = m ? r : 0;
+            y->v[i] = (sh[ne * cnt + i] + mr) & mask;
             sh[i] = (y->v[i] - r + mr) & mask;
-            sh[cnt + i] = (y->v[i] - mr) & mask;
-            sh[2 * cnt + i] = m;
+            sh[cnt + i] = m;
             if (t) {
                 const uint64_t rt = t->v[i], mrt = m ? rt : 0;
-                sh[3 * cnt + i] = (yt->v[i] - rt + mrt) & mask;
-                sh[4 * cnt + i] = (yt->v[i] - mrt) & mask;
+                yt->v[i] = (sh[(ne + 1) * cnt + i] + mrt) & mask;
+                sh[2 * cnt + i] = (yt->v[i] - rt + mrt) & mask;
             }
         }
-        s = fss_ev_shares_deal(ev, sh, (size_t)ns * cnt, n);
+        s = fss_ev_shares_deal(ev, sh, (size_t)ne * cnt, n);
         fss_ev_deal_reconstruct(ev, (t ? 2 : 1) * cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], c - 1);
         if ((s = dcf_take_eval(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh, (size_t)ns * cnt, n)) != FSS_OK)
+            (s = fss_ev_fresh_take(ev, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) != FSS_OK ||
+            (s = fss_ev_shares_take(ev, sh, (size_t)ne * cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) { /* my shares of y^ (and yt^) */
             const uint64_t a = fss_msb(x->v[i], c), *k = sh + i;
-            out[i] = fss_relu1_share_a(a, x->v[i], pay[g * i], pay[g * i + 1], k[0], k[cnt], k[2 * cnt], n, ev->party);
+            out[i] = fss_relu1_share_a(a, x->v[i], pay[g * i], pay[g * i + 1], k[0], k[ne * cnt], k[cnt], n, ev->party);
             if (t)
-                out[cnt + i] = fss_relu1_share_a(a, t->v[i], pay[g * i], pay[g * i + 2], k[3 * cnt], k[4 * cnt],
-                                                 k[2 * cnt], n, ev->party);
+                out[cnt + i] = fss_relu1_share_a(a, t->v[i], pay[g * i], pay[g * i + 2], k[2 * cnt], k[(ne + 1) * cnt],
+                                                 k[cnt], n, ev->party);
         }
         if (!t) /* y's alone: straight into it */
             s = fss_ev_reconstruct(ev, out, cnt, n, 0, y->v);

@@ -120,14 +120,14 @@ FSS_NODISCARD fss_status fss_gate_ars_bounded(fss_eval *ev, const fss_tensor *x,
  * with a vector payload; Boyle et al., Eurocrypt 2021). y = d (x^ - r) with d = 1{x >= 0}
  * linear in shares of d and d r, which one (n-1)-bit DCF with payload (1 - 2 msb(r))(1, r)
  * gives (runtime/gates_ext.c). n >= 2. Key per element: DCF (n-1 bits, g = 2, n-bit
- * values) + seed / 3 n-bit shares; 1 round, n bits each way. */
+ * values) + seed / 2 n-bit shares, and one fresh; 1 round, n bits each way. */
 FSS_NODISCARD fss_status fss_gate_relu_1round(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 /* relu_1round with its sign from x's low c bits (2 <= c <= n; x must lie within
  * +-2^(c-1), and the clear walk refuses one outside) and, where t is given (x's count, n
  * bits), yt = t where x >= 0 and 0 elsewhere, revealed in the same round: a tree's
  * max(a, b) = b + ReLU(a - b), or an argmax's value and index together. Key per element:
- * DCF (c - 1 bits, g = 2, or 3 with t, n-bit values) + seed / 3 (5 with t) n-bit shares;
- * 1 round, n bits (2n with t) each way. */
+ * DCF (c - 1 bits, g = 2, or 3 with t, n-bit values) + seed / 2 (3 with t) n-bit shares,
+ * and 1 (2 with t) fresh; 1 round, n bits (2n with t) each way. */
 FSS_NODISCARD fss_status fss_gate_relu_tag(fss_eval *ev, const fss_tensor *x, int c, const fss_tensor *t,
                                            fss_tensor *y, fss_tensor *yt);
 /* Sign extension: x of m bits read signed, y the same value in bits_out >= m bits; exact
