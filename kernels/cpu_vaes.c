@@ -254,122 +254,9 @@ VAES_TARGET void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, si
     }
 }
 
-static VAES_TARGET void dcf_keygen_g1(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
-                                      const uint64_t *beta, const fss_block *roots)
-{
-    pthread_once(&g_rk_once, rk_init);
-    static const uint64_t tweaks[3] = {FSS_PRG_TWEAK_CHILD(0), FSS_PRG_TWEAK_CHILD(1), FSS_PRG_TWEAK_VALUE(0)};
-    const int n = k0->p.n;
-    const size_t count = k0->count, vs = fss_dcf_vcw_stride(count);
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    const __m512i lmask = _mm512_set1_epi64((long long)(k0->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k0->p.l) - 1)));
-    for (size_t j0 = 0; j0 < m; j0 += LANES) {
-        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
-        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
-        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        __m512i slo[2], shi[2], t[2] = {zero, one}, tcl = zero, tcr = zero, Va = zero;
-        keygen_roots(k0->root, k1->root, roots, i, rem, mk2, slo, shi);
-        const __m512i av = _mm512_maskz_loadu_epi64(mk, alpha + i), bv = _mm512_maskz_loadu_epi64(mk, beta + i);
-        for (int lv = 0; lv < n; lv++) {
-            const __m512i keep = bit_at(av, n - 1 - lv);
-            const __mmask8 right = _mm512_test_epi64_mask(keep, keep);
-            __m512i in[12], h[12]; /* party b: child 0, child 1, value block 0, two registers each */
-            keygen_inputs(slo[0], shi[0], tweaks, 3, in);
-            keygen_inputs(slo[1], shi[1], tweaks, 3, in + 6);
-            mmo(in, h, 12);
-            __m512i Hlo[2][2], Hhi[2][2], Vlo[2], Vhi[2]; /* children; value blocks */
-            for (int b = 0; b < 2; b++) {
-                for (int c = 0; c < 2; c++) {
-                    Hlo[b][c] = soa_lo(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
-                    Hhi[b][c] = soa_hi(h[6 * b + 2 * c], h[6 * b + 2 * c + 1]);
-                }
-                Vlo[b] = soa_lo(h[6 * b + 4], h[6 * b + 5]);
-                Vhi[b] = soa_hi(h[6 * b + 4], h[6 * b + 5]);
-            }
-            /* values (fss_dcf_keygen_level_values, g = 1): word c of the value block is side c's */
-            const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
-            const __m512i w0l = _mm512_mask_blend_epi64(right, Vhi[0], Vlo[0]), w1l = _mm512_mask_blend_epi64(right, Vhi[1], Vlo[1]);
-            const __m512i w0k = _mm512_mask_blend_epi64(right, Vlo[0], Vhi[0]), w1k = _mm512_mask_blend_epi64(right, Vlo[1], Vhi[1]);
-            __m512i vcw = _mm512_sub_epi64(_mm512_sub_epi64(w1l, w0l), Va);
-            vcw = _mm512_mask_add_epi64(vcw, right, vcw, bv); /* alpha goes right: the left is below it */
-            vcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1), lmask);
-            const __m512i back = _mm512_sub_epi64(_mm512_xor_si512(vcw, m1), m1);
-            Va = _mm512_and_si512(_mm512_add_epi64(_mm512_add_epi64(_mm512_sub_epi64(Va, w1k), w0k), back), lmask);
-            _mm512_mask_storeu_epi64(k0->vcw + (size_t)lv * vs + i, mk, vcw);
-            _mm512_mask_storeu_epi64(k1->vcw + (size_t)lv * vs + i, mk, vcw);
-            keygen_level(right, keep, lv, Hlo, Hhi, slo, shi, t, &tcl, &tcr, k0->scw + (size_t)lv * count + i,
-                         k1->scw + (size_t)lv * count + i, mk2);
-        }
-        /* the last correction (fss_dcf_keygen_final, g = 1): the leaf word is S.hi */
-        const __m512i m1 = _mm512_sub_epi64(zero, t[1]);
-        const __m512i fin = _mm512_sub_epi64(_mm512_sub_epi64(shi[1], shi[0]), Va);
-        const __m512i fcw = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(fin, m1), m1), lmask);
-        _mm512_mask_storeu_epi64(k0->vcw + (size_t)n * vs + i, mk, fcw);
-        _mm512_mask_storeu_epi64(k1->vcw + (size_t)n * vs + i, mk, fcw);
-        keygen_tcw(k0->tcw_l + i, k0->tcw_r + i, k1->tcw_l + i, k1->tcw_r + i, mk, tcl, tcr);
-    }
-}
-
-static VAES_TARGET void dcf_eval_g1(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
-{
-    pthread_once(&g_rk_once, rk_init);
-    const int n = k->p.n;
-    const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
-    const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
-    for (size_t j0 = 0; j0 < m; j0 += LANES) {
-        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
-        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
-        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        __m512i slo, shi;
-        load_blocks(k->root + i, mk2, &slo, &shi);
-        __m512i t = _mm512_set1_epi64(k->party), V = zero;
-        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
-        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
-        for (int lv = 0; lv < n; lv++) {
-            const __m512i c = bit_at(xv, n - 1 - lv);
-            const __mmask8 right = _mm512_test_epi64_mask(c, c);
-            const __m512i xh = prg_hi(slo, shi);
-            __m512i in[4], h[4];
-            in[0] = aos_a(_mm512_xor_si512(shi, c), xh); /* child c: tweak c */
-            in[1] = aos_b(_mm512_xor_si512(shi, c), xh);
-            const __m512i vlo = _mm512_xor_si512(shi, _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(0)));
-            in[2] = aos_a(vlo, xh); /* value block 0 holds both sides' words when g = 1 */
-            in[3] = aos_b(vlo, xh);
-            mmo(in, h, 4);
-            /* values: V += (-1)^b (word c of the value block + t * vcw) */
-            const __m512i tm = _mm512_sub_epi64(zero, t);
-            const __m512i w = _mm512_mask_blend_epi64(right, soa_lo(h[2], h[3]), soa_hi(h[2], h[3]));
-            const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + (size_t)lv * vs + i);
-            const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
-            V = _mm512_add_epi64(V, _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm));
-            /* tree: t' = u_c(S) ^ (t & tcw_c), S' = H ^ (t ? scw : 0) */
-            const __m512i tc = bit_at(_mm512_mask_blend_epi64(right, tcl, tcr), lv);
-            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
-            __m512i cwlo, cwhi;
-            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
-            if (i + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), _MM_HINT_T0);
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), _MM_HINT_T0);
-                _mm_prefetch((const char *)(k->vcw + (size_t)lv * vs + i + PF_AHEAD), _MM_HINT_T0);
-            }
-            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
-            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
-            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
-        }
-        /* last step: V += (-1)^b (S.hi + t * vcw_n), reduced mod 2^l */
-        const __m512i tm = _mm512_sub_epi64(zero, t);
-        const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + (size_t)n * vs + i);
-        const __m512i v = _mm512_add_epi64(shi, _mm512_and_si512(vcw, tm));
-        V = _mm512_and_si512(_mm512_add_epi64(V, _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask);
-        _mm512_mask_storeu_epi64(out + i, mk, V);
-    }
-}
-
-/* ---- DCF with g = 2 .. FSS_VAES_DCF_MAX_G payload words --------------------------------
- * The same walks as g = 1 with more value words (fss/dcf_body.h's layout: word w of a
- * node is half w % 2 of value block w / 2; side c's words are c g .. c g + g - 1). G is a
+/* ---- DCF keygen and eval, g = 1 .. FSS_VAES_DCF_MAX_G payload words ------------------
+ * fss/dcf_body.h's layout: word w of a node is half w % 2 of value block w / 2; side c's
+ * words are c g .. c g + g - 1 (g = 1: one value block holds both sides' words). G is a
  * literal in each instantiation, so the word picks below fold to register choices. */
 
 /* Word w of a node's value blocks (lo and hi words of blocks 0, 1, ...), lane-wise. */
@@ -381,6 +268,10 @@ static inline VAES_TARGET __m512i value_word(const __m512i *Vlo, const __m512i *
 /* Lanes' payload words j of instances [i, i + rem) from a [count][G] array, as G registers. */
 static inline VAES_TARGET void load_words(const uint64_t *p, size_t rem, const int G, __m512i *v)
 {
+    if (G == 1) {
+        v[0] = _mm512_maskz_loadu_epi64((__mmask8)((1u << rem) - 1), p);
+        return;
+    }
     uint64_t w[FSS_VAES_DCF_MAX_G][LANES] = {{0}};
     for (size_t l = 0; l < rem; l++)
         for (int j = 0; j < G; j++)
@@ -568,17 +459,24 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
             }
         }
         const __m512i tm = _mm512_sub_epi64(zero, t);
-        uint64_t o[FSS_VAES_DCF_MAX_G][LANES];
+        __m512i o[FSS_VAES_DCF_MAX_G];
         for (int j = 0; j < G; j++) {
             const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi;
             const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + ((size_t)n * (size_t)G + (size_t)j) * vs + i);
             const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
-            _mm512_storeu_si512((void *)o[j],
-                                _mm512_and_si512(_mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask));
+            o[j] = _mm512_and_si512(_mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask);
         }
-        for (size_t l = 0; l < rem; l++) /* out is [count][G] */
+        if (G == 1) { /* out is [count][G] */
+            _mm512_mask_storeu_epi64(out + i, mk, o[0]);
+        } else {
+            uint64_t ow[FSS_VAES_DCF_MAX_G][LANES];
             for (int j = 0; j < G; j++)
-                out[(i + l) * (size_t)G + (size_t)j] = o[j][l];
+                _mm512_storeu_si512((void *)ow[j], o[j]);
+            for (size_t l = 0; l < rem; l++)
+                for (int j = 0; j < G; j++)
+                    out[(i + l) * (size_t)G + (size_t)j] = ow[j][l];
+            fss_memzero(ow, sizeof ow);
+        }
     }
 }
 
@@ -595,6 +493,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
     {                                                                                                                  \
         dcf_eval_gn(k, i0, m, x, out, G);                                                                              \
     }
+DCF_GN(1)
 DCF_GN(2)
 DCF_GN(3)
 DCF_GN(4)
