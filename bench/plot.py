@@ -32,7 +32,8 @@ def sweep(src, out):
     for r in rs:
         if r.get("prim") == "aes" or "aes_frac" not in r:
             continue
-        key = "%s n=%d%s %s" % (r["prim"], r["n"], " l=%d" % r["out_bits"] if r["prim"] == "dcf" else "", r["op"])
+        key = "%s n=%d%s%s %s" % (r["prim"], r["n"], " l=%d" % r["out_bits"] if r["prim"] == "dcf" else "",
+                                  " g=%d" % r["g"] if r.get("g", 1) > 1 else "", r["op"])
         lines.setdefault(key, []).append((r["count"], r["aes_frac"]))
     fig, ax = plt.subplots(figsize=(8, 5))
     for key in sorted(lines):

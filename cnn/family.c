@@ -406,7 +406,8 @@ const fss_family fss_family_cnn = {
      * serialized in level-major blocks (2026-11-26); 3: the first product's key without
      * shares of party 1's input mask (runtime/gates_linear.c, product_owned); 4: the
      * accuracy task's argmax a round a level (fss_gate_relu_tag); 5: fresh shares (a seed
-     * each party) of the products' R_x R_w + R_z, the selects' output masks and the shifts' r_y - H(r). */
+     * each party) of the products' R_x R_w + R_z, the selects' output masks, the shifts' r_y - H(r)
+     * and the one-round ReLUs' r_y - m r. */
     .version = 5,
     .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50, logreg-cancer, "
               "mlp-cancer",

@@ -279,7 +279,8 @@ const fss_family fss_family_onnx = {
                    * 4: a softmax max's levels under the lean bound in one round each (fss_gate_relu_tag);
                    * 5: the norms' row factor from one table; 6: the activations and nExp's clip
                    * under the lean bound by relu_tag, nExp's two tables one round; 7: fresh shares
-                   * (a seed each party) of the products', selects', lookups' and shifts' output masks */
+                   * (a seed each party) of the products', selects', lookups', shifts' and one-round
+                   * ReLUs' output masks */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

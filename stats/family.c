@@ -206,7 +206,8 @@ static void stats_free(void *state)
 
 const fss_family fss_family_stats = {
     .name = "stats",
-    .version = 2, /* 2: fresh shares (a seed each party) of the products', selects', lookups' and shifts' output masks */
+    .version = 2, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
+                   * and one-round ReLUs' output masks */
     .models = "stats (--stats SPEC names it)",
     .selector = "--stats",
     .flags = stats_flags,

@@ -171,6 +171,9 @@ int main(void)
                 edges(ns[i], ls[j], g, 40);
     /* g = 3 and 4 (the VAES path's odd and widest payloads), 5 (past it: OpenSSL on both) */
     exhaustive(6, 64, 4);
+    for (int n = 1; n <= 3; n++) /* relu_tag's smallest comparisons (c = 2: n = 1) */
+        for (int g = 2; g <= 4; g++)
+            exhaustive(n, n == 2 ? 16 : 64, g);
     edges(64, 64, 3, 40);
     edges(37, 50, 3, 40);
     edges(64, 64, 4, 40);

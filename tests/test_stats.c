@@ -480,7 +480,8 @@ static void random_case(int trial)
             want_v = var;
             /* in units of 2^-2f, over n - ddof: each value's rounding (|e| <= 2^-(f+1)) moves the spread by
              * 2 sum (x - m) e + sum e^2 <= n sigma 2^-f + n 2^-2f / 4; each half's rounded spread by 1/2; where
-             * the rows are split, the rounded D (|D| <= sqrt(n) sigma 2^f, off by at most 1) by 2 |D| + 1 */
+             * the rows are split, the rounded D (|D| <= sqrt(n) (sigma 2^f + 1/2) over the rounded values, off by
+             * at most 1) by 2 |D| + 1 */
             tol = ((n + (by_columns ? 0 : 2 * sqrt((double)n))) * (sigma + step) * 2 * step +
                    ((double)n / 4 + 1 + (by_columns ? 0 : 1)) * 4 * step * step) /
                       (double)(n - (size_t)st->ddof) +

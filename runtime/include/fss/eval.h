@@ -28,10 +28,11 @@ typedef enum fss_mode { FSS_MODE_DEALER = 0, FSS_MODE_PARTY = 1, FSS_MODE_CLEAR 
 typedef enum fss_key_kind {
     FSS_KEY_INPUT_MASK = 1,  /* the owner's input masks r_x */
     FSS_KEY_OUTPUT_MASK = 2, /* the receiver's output masks r_y */
-    FSS_KEY_MUL = 3,         /* shares of r_x, r_y, r_x r_y + r_z */
-    FSS_KEY_MATMUL = 4,      /* shares of R_x, R_w, R_x R_w + R_z */
+    FSS_KEY_MUL = 3,         /* (not written: see FSS_KEY_SELECT) */
+    FSS_KEY_MATMUL = 4,      /* (not written: see FSS_KEY_SELECT) */
     FSS_KEY_DRELU = 5,       /* comparison keys and the bits z_b (msb(r) ^ r_out) */
-    FSS_KEY_SELECT = 6,      /* shares of r_d, r_x, r_d r_x, then r_y fresh */
+    FSS_KEY_SELECT = 6,      /* (not written: a select's shares, as a product's, go in
+                                FSS_KEY_SHARES chunks) */
     FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
     FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the run's description text, at
                                 most FSS_DESCRIPTION_MAX bytes (fss/family.h) */

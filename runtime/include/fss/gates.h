@@ -10,7 +10,7 @@
  *   mul, matmul,     1                   party 0: a 16-byte seed; party 1: shares of
  *   conv2d                               R_x and R_w; and R_x R_w + R_z fresh
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
- *   select           1                   seed / 3 shares, and r_y fresh
+ *   select           1                   seed / 3 shares (5 zero-extending), and r_y fresh
  *   relu             2                   drelu + select
  *   trunc_reduce     1                   DCF (f bits) + fresh r_y - H(r)
  *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + fresh r_y - H(r)
