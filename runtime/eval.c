@@ -487,28 +487,36 @@ void *fss_ev_alloc(fss_eval *ev, size_t bytes)
 /* count n-bit values of the seed's AES-CTR stream (8 bytes a value), in parts over the
  * context's threads: a part of EXPAND_PART values starts at a block of the stream. */
 #define EXPAND_PART ((size_t)1 << 16) /* even: two values a block */
-static fss_status expand_part(const uint8_t seed[16], uint64_t *out, size_t first, size_t count, int bits)
+static fss_status expand_part(const uint8_t seed[16], uint64_t block0, uint64_t *out, size_t first, size_t count,
+                              int bits)
 {
     fss_rng *r = NULL;
-    fss_status s = fss_rng_new_key_at(&r, seed, first / 2);
+    fss_status s = fss_rng_new_key_at(&r, seed, block0 + first / 2);
     if (s == FSS_OK)
         s = fss_rng_ring(r, out + first, count, bits);
     fss_rng_free(r);
     return s;
 }
 
-static fss_status expand_seed(const fss_eval *ev, const uint8_t seed[16], uint64_t *out, size_t count, int bits)
+/* count values of the stream from its block block0 on */
+static fss_status expand_seed_at(const fss_eval *ev, const uint8_t seed[16], uint64_t block0, uint64_t *out,
+                                 size_t count, int bits)
 {
     const size_t parts = (count + EXPAND_PART - 1) / EXPAND_PART;
     int failed = FSS_OK;
 #pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count)) if (parts > 1)
     for (size_t i = 0; i < parts; i++) {
         const size_t first = i * EXPAND_PART, n = count - first < EXPAND_PART ? count - first : EXPAND_PART;
-        const fss_status s = expand_part(seed, out, first, n, bits);
+        const fss_status s = expand_part(seed, block0, out, first, n, bits);
         if (s != FSS_OK)
             FSS_SET_FAILED(failed, (int)s);
     }
     return (fss_status)failed;
+}
+
+static fss_status expand_seed(const fss_eval *ev, const uint8_t seed[16], uint64_t *out, size_t count, int bits)
+{
+    return expand_seed_at(ev, seed, 0, out, count, bits);
 }
 
 fss_status fss_ev_seed(fss_eval *ev, uint8_t seed[FSS_EV_SEED_BYTES])
@@ -528,106 +536,135 @@ fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "cannot expand a mask seed");
 }
 
-fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
-{
-    return fss_ev_shares_deal_keep(ev, vals, count, bits, NULL);
-}
+/* Fresh values go with explicit ones in one chunk. Party 0's seed expands its shares of the
+ * count explicit values from the stream's block 0 and of the fresh ones from block
+ * (count + 1) / 2; party 1 gets its explicit shares packed, then a seed of its own whose
+ * expansion is its share of the fresh values (or, where packed they take 16 bytes or
+ * fewer, those packed too: small gates). */
+static int mixed_small(size_t nfresh, int bits) { return fss_packed_bytes(nfresh, bits) <= FSS_EV_SEED_BYTES; }
+static uint64_t mixed_fresh_block(size_t count) { return ((uint64_t)count + 1) / 2; }
 
-fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t count, int bits, uint64_t *share1)
+fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals, size_t count, uint64_t *fresh,
+                             size_t nfresh, int bits)
 {
-    uint8_t seed[16] = {0};
-    size_t nb = fss_packed_bytes(count, bits);
-    if (ev->dry) { /* the sizes */
-        fss_status s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed, sizeof seed);
-        if (share1)
-            memset(share1, 0, count * 8);
-        return s == FSS_OK ? fss_ev_put(ev, 1, FSS_KEY_SHARES, count, NULL, nb) : s;
+    memset(M, 0, sizeof *M);
+    M->vals = vals, M->count = count, M->fresh = fresh, M->nfresh = nfresh, M->bits = bits;
+    if (ev->dry) {
+        memset(fresh, 0, nfresh * 8);
+        return FSS_OK;
     }
-    uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
-    uint8_t *packed = (uint8_t *)fss_ev_alloc(ev, nb);
-    fss_status s = (s1 && packed) ? FSS_OK : FSS_E_NOMEM;
-    if (s == FSS_OK && (s = fss_rng_bytes(ev->rng, seed, sizeof seed)) != FSS_OK)
-        fss_ev_fail(ev, s, "dealer: random source failed");
-    if (s == FSS_OK && (s = expand_seed(ev, seed, s1, count, bits)) != FSS_OK)
+    fss_status s = fss_rng_bytes(ev->rng, M->seed, sizeof M->seed);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "dealer: random source failed");
+    if (mixed_small(nfresh, bits)) /* drawn here, shared explicitly */
+        return fss_ev_random(ev, fresh, nfresh, bits);
+    uint64_t *e1 = (uint64_t *)fss_ev_alloc(ev, (nfresh ? nfresh : 1) * 8);
+    if (!e1)
+        return FSS_E_NOMEM;
+    if ((s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), fresh, nfresh, bits)) != FSS_OK ||
+        (s = expand_seed(ev, M->seed[1], e1, nfresh, bits)) != FSS_OK)
         fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
-    if (s == FSS_OK) {
-        for (size_t i = 0; i < count; i++)
-            s1[i] = fss_ring_sub(vals[i], s1[i], bits);
-        fss_pack_bits(s1, count, bits, packed);
-        if (share1)
-            memcpy(share1, s1, count * 8);
-        s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed, sizeof seed);
-        if (s == FSS_OK)
-            s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count, packed, nb);
-    }
-    fss_memzero(seed, sizeof seed);
-    if (s1)
-        fss_memzero(s1, count * 8);
-    if (packed)
-        fss_memzero(packed, nb);
-    free(s1);
-    free(packed);
+    for (size_t i = 0; s == FSS_OK && i < nfresh; i++)
+        fresh[i] = fss_ring_add(fresh[i], e1[i], bits);
+    fss_free_wiped(e1, (nfresh ? nfresh : 1) * 8);
     return s;
 }
 
-fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits)
+fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out)
 {
-    if (fss_packed_bytes(count, bits) <= 16) { /* a seed would be longer: explicit shares */
-        fss_status s = fss_ev_random(ev, vals, count, bits);
-        return s == FSS_OK ? fss_ev_shares_deal(ev, vals, count, bits) : s;
+    if (ev->dry) {
+        memset(out, 0, M->count * 8);
+        return FSS_OK;
     }
-    uint8_t seed[2][16] = {{0}};
+    fss_status s = expand_seed(ev, M->seed[0], out, M->count, M->bits);
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+}
+
+static size_t mixed_bytes1(size_t count, size_t nfresh, int bits)
+{
+    return fss_packed_bytes(count, bits) + (mixed_small(nfresh, bits) ? fss_packed_bytes(nfresh, bits) : FSS_EV_SEED_BYTES);
+}
+
+fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
+{
+    const size_t count = M->count, nfresh = M->nfresh, pe = fss_packed_bytes(count, M->bits);
+    const size_t b1 = mixed_bytes1(count, nfresh, M->bits), small = mixed_small(nfresh, M->bits);
+    fss_status s;
     if (ev->dry) { /* the sizes */
-        memset(vals, 0, count * 8);
-        fss_status s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count, seed[0], sizeof seed[0]);
-        return s == FSS_OK ? fss_ev_put(ev, 1, FSS_KEY_SHARES, count, seed[1], sizeof seed[1]) : s;
+        if ((s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
+            s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, NULL, b1);
+        return s;
     }
-    uint64_t *s1 = (uint64_t *)fss_ev_alloc(ev, count * 8);
-    fss_status s = s1 ? FSS_OK : FSS_E_NOMEM;
-    if (s == FSS_OK && (s = fss_rng_bytes(ev->rng, seed, sizeof seed)) != FSS_OK)
-        fss_ev_fail(ev, s, "dealer: random source failed");
-    if (s == FSS_OK && ((s = expand_seed(ev, seed[0], vals, count, bits)) != FSS_OK ||
-                        (s = expand_seed(ev, seed[1], s1, count, bits)) != FSS_OK))
-        fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
-    if (s == FSS_OK) {
+    const size_t words = count > nfresh ? count : nfresh;
+    uint64_t *e0 = (uint64_t *)fss_ev_alloc(ev, (words ? words : 1) * 8);
+    uint8_t *p1 = (uint8_t *)fss_ev_alloc(ev, b1 ? b1 : 1);
+    s = e0 && p1 ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = expand_seed(ev, M->seed[0], e0, count, M->bits)) == FSS_OK) { /* party 1: vals - party 0's */
         for (size_t i = 0; i < count; i++)
-            vals[i] = fss_ring_add(vals[i], s1[i], bits);
-        for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put(ev, b, FSS_KEY_SHARES, count, seed[b], sizeof seed[b]);
+            e0[i] = fss_ring_sub(M->vals[i], e0[i], M->bits);
+        fss_pack_bits(e0, count, M->bits, p1);
+        if (small && (s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), e0, nfresh, M->bits)) == FSS_OK) {
+            for (size_t i = 0; i < nfresh; i++)
+                e0[i] = fss_ring_sub(M->fresh[i], e0[i], M->bits);
+            fss_pack_bits(e0, nfresh, M->bits, p1 + pe);
+        } else if (!small) {
+            memcpy(p1 + pe, M->seed[1], FSS_EV_SEED_BYTES);
+        }
     }
-    fss_memzero(seed, sizeof seed);
-    if (s1)
-        fss_memzero(s1, count * 8);
-    free(s1);
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "dealer: cannot make a share");
+    if (s == FSS_OK && (s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
+        s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, p1, b1);
+    fss_free_wiped(e0, (words ? words : 1) * 8);
+    fss_free_wiped(p1, b1 ? b1 : 1);
+    fss_memzero(M->seed, sizeof M->seed);
     return s;
 }
 
-fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
+fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_t *fresh, size_t nfresh, int bits)
 {
-    if (fss_packed_bytes(count, bits) <= 16)
-        return fss_ev_shares_take(ev, out, count, bits);
     const void *data;
-    fss_status s = fss_ev_get(ev, FSS_KEY_SHARES, count, 16, &data);
+    const int small = mixed_small(nfresh, bits);
+    fss_status s = fss_ev_get(ev, FSS_KEY_SHARES, count + nfresh,
+                              ev->party == 0 ? FSS_EV_SEED_BYTES : mixed_bytes1(count, nfresh, bits), &data);
     if (s != FSS_OK)
         return s;
-    if ((s = expand_seed(ev, (const uint8_t *)data, out, count, bits)) != FSS_OK)
-        return fss_ev_fail(ev, s, "party %d: cannot expand a share seed", ev->party);
-    return FSS_OK;
+    const uint8_t *d = (const uint8_t *)data;
+    if (ev->party == 0) {
+        if ((s = expand_seed(ev, d, vals, count, bits)) == FSS_OK)
+            s = expand_seed_at(ev, d, mixed_fresh_block(count), fresh, nfresh, bits);
+    } else {
+        const size_t pe = fss_packed_bytes(count, bits);
+        fss_ev_unpack_bits(ev, d, count, bits, vals);
+        if (small)
+            fss_ev_unpack_bits(ev, d + pe, nfresh, bits, fresh);
+        else
+            s = expand_seed(ev, d + pe, fresh, nfresh, bits);
+    }
+    return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: cannot expand a share seed", ev->party);
+}
+
+fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
+{
+    fss_ev_mixed M;
+    fss_status s = fss_ev_mixed_draw(ev, &M, vals, count, NULL, 0, bits);
+    return s == FSS_OK ? fss_ev_mixed_put(ev, &M) : s;
 }
 
 fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
 {
-    const void *data;
-    fss_status s;
-    if (ev->party == 0) {
-        if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, 16, &data)) != FSS_OK)
-            return s;
-        if ((s = expand_seed(ev, (const uint8_t *)data, out, count, bits)) != FSS_OK)
-            return fss_ev_fail(ev, s, "party 0: cannot expand a share seed");
-        return FSS_OK;
-    }
-    if ((s = fss_ev_get(ev, FSS_KEY_SHARES, count, fss_packed_bytes(count, bits), &data)) != FSS_OK)
-        return s;
-    fss_ev_unpack_bits(ev, (const uint8_t *)data, count, bits, out);
-    return FSS_OK;
+    return fss_ev_mixed_take(ev, out, count, NULL, 0, bits);
 }
+
+fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits)
+{
+    fss_ev_mixed M;
+    fss_status s = fss_ev_mixed_draw(ev, &M, NULL, 0, vals, count, bits);
+    return s == FSS_OK ? fss_ev_mixed_put(ev, &M) : s;
+}
+
+fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
+{
+    return fss_ev_mixed_take(ev, NULL, 0, out, count, bits);
+}
+

@@ -179,18 +179,34 @@ static inline void fss_ev_lap(fss_eval *ev, fss_phase p, double t0) { ev->stats.
  * receives a 16-byte seed and expands its shares with AES-CTR, party 1 the packed
  * differences. Half the key bytes of sending both parties explicit shares. */
 FSS_NODISCARD fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits);
-/* The same, and party 1's shares (reduced to bits) copied to share1 for the dealer's use. */
-FSS_NODISCARD fss_status fss_ev_shares_deal_keep(fss_eval *ev, const uint64_t *vals, size_t count, int bits,
-                                                 uint64_t *share1);
 FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
 
-/* Shares of count fresh values, uniform mod 2^bits and independent of everything else (an
- * output mask less a function of the input's, r_y - H(r), with r_y drawn for it): each
- * party receives a 16-byte seed and expands its shares, and the values are the sum of the
- * two expansions (vals, for the dealer to derive r_y from). Party 1's view is its seed, as
- * party 0's always was: the values are as uniform to either as explicit shares made them,
- * and party 1's packed shares (bits / 8 bytes a value) are no longer sent. Where those would
- * take 16 bytes or fewer, explicit shares as fss_ev_shares_deal (both sides tell alike). */
+/* Shares of fresh values, uniform mod 2^bits and independent of everything else (an output
+ * mask, or one less a function of the input's, r_y - H(r), with r_y drawn for it): the
+ * dealer draws a seed for each party, and a fresh value is the sum of the two expansions.
+ * Party 1's view is its seed, as party 0's always was: the values are as uniform to either
+ * as explicit shares made them, and party 1's packed shares (bits / 8 bytes a value) are
+ * not sent. Where those would take 16 bytes or fewer, they are sent instead (both sides
+ * tell alike).
+ *
+ * Mixed: count explicit dealer values and nfresh fresh ones in one chunk (party 0 one seed
+ * for both, party 1 its packed explicit shares and a seed). The dealer draws the fresh
+ * values first (fss_ev_mixed_draw: they may decide the explicit ones, as r_y = v + H(r)
+ * does), fills vals, then puts the chunk; the party takes both. */
+typedef struct fss_ev_mixed {
+    const uint64_t *vals, *fresh;
+    size_t count, nfresh;
+    int bits;
+    uint8_t seed[2][16];
+} fss_ev_mixed;
+FSS_NODISCARD fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals, size_t count,
+                                           uint64_t *fresh, size_t nfresh, int bits);
+/* Dealer, between draw and put: party 0's shares of the explicit values (count of them). */
+FSS_NODISCARD fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out);
+FSS_NODISCARD fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M);
+FSS_NODISCARD fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_t *fresh, size_t nfresh,
+                                           int bits);
+/* Fresh values alone (count 0 explicit). */
 FSS_NODISCARD fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits);
 FSS_NODISCARD fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
 

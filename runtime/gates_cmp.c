@@ -120,7 +120,7 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
     uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, nsh * cnt * 8);
     if (!sh)
         return FSS_E_NOMEM;
-    /* shares of r_d, r_x, r_d r_x (and u, r_d u), then of the output mask r_y, fresh (a seed each) */
+    /* shares of r_d, r_x, r_d r_x (and u, r_d u), and of the output mask r_y, fresh: one chunk */
     uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + (nsh - 1) * cnt;
     uint64_t *u = zext ? sh + 3 * cnt : NULL, *rdu = zext ? sh + 4 * cnt : NULL;
     if (ev->mode == FSS_MODE_DEALER) {
@@ -133,12 +133,13 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
                 rdu[i] = d->v[i] ? u[i] : 0;
             }
         }
-        if ((s = fss_ev_shares_deal(ev, sh, (nsh - 1) * cnt, n)) == FSS_OK &&
-            (s = fss_ev_fresh_deal(ev, ry, cnt, n)) == FSS_OK)
+        fss_ev_mixed M;
+        if ((s = fss_ev_mixed_draw(ev, &M, sh, (nsh - 1) * cnt, ry, cnt, n)) == FSS_OK) {
             memcpy(y->v, ry, cnt * 8);
+            s = fss_ev_mixed_put(ev, &M);
+        }
         fss_ev_deal_reconstruct(ev, cnt, n);
-    } else if ((s = fss_ev_shares_take(ev, sh, (nsh - 1) * cnt, n)) == FSS_OK &&
-               (s = fss_ev_fresh_take(ev, ry, cnt, n)) == FSS_OK) {
+    } else if ((s = fss_ev_mixed_take(ev, sh, (nsh - 1) * cnt, ry, cnt, n)) == FSS_OK) {
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) /* my share of y^, reusing rd */
             rd[i] = fss_select_share(d->v[i], x->v[i], rd[i], rx[i], rdx[i], ry[i], zext ? u[i] : 0,
@@ -369,11 +370,12 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
         if (s == FSS_OK)
             s = carry_deal(ev, f, cnt, xs, sh + cnt, aux);
         fss_ev_deal_reconstruct(ev, ncar * cnt, 1);
-        /* parties share r_y - H(r), fresh (the output mask r_y from it), then the carries' mask bits */
-        if (s == FSS_OK && (s = fss_ev_fresh_deal(ev, sh, cnt, m)) == FSS_OK) {
+        /* parties share the carries' mask bits, and r_y - H(r), fresh (the output mask r_y from it) */
+        fss_ev_mixed M;
+        if (s == FSS_OK && (s = fss_ev_mixed_draw(ev, &M, sh + cnt, (nsh - 1) * cnt, sh, cnt, m)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++)
                 y->v[i] = fss_ring_add(sh[i], x->v[i] >> f, m);
-            s = fss_ev_shares_deal(ev, sh + cnt, (nsh - 1) * cnt, m);
+            s = fss_ev_mixed_put(ev, &M);
         }
         fss_ev_deal_reconstruct(ev, cnt, m);
     } else {
@@ -389,8 +391,7 @@ static fss_status trunc_common(fss_eval *ev, const fss_tensor *x, int f, int ari
             aux[i] = fss_ring_reduce(xs[i], f); /* the low carry's input */
         if ((s = carry_take(ev, f, cnt, aux, car + (ncar - 1) * cnt, out)) != FSS_OK ||
             (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_reconstruct(ev, car, ncar * cnt, 1, 1, ch)) != FSS_OK ||
-            (s = fss_ev_fresh_take(ev, sh, cnt, m)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh + cnt, (nsh - 1) * cnt, m)) != FSS_OK)
+            (s = fss_ev_mixed_take(ev, sh + cnt, (nsh - 1) * cnt, sh, cnt, m)) != FSS_OK)
             goto done;
         FSS_EV_PARALLEL_FOR(ev, cnt)
         for (size_t i = 0; i < cnt; i++) {
@@ -460,15 +461,16 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
                 aux[i] = fss_ring_mask(n); /* -1: shares of -1{L(x^) < L(r)} */
             s = fss_ev_deal(ev, &pr, cnt, lo, aux);
         }
-        /* shares of r_y - H(r), fresh (the output mask r_y from it), then of 2^(n-f) fss_msb(r) (and of m) */
-        if (s == FSS_OK && (s = fss_ev_fresh_deal(ev, sh, cnt, n)) == FSS_OK) {
+        /* shares of 2^(n-f) fss_msb(r) (and of m), and of r_y - H(r), fresh (the output mask r_y from it) */
+        fss_ev_mixed M;
+        if (s == FSS_OK && (s = fss_ev_mixed_draw(ev, &M, sh + cnt, (nsh - 1) * cnt, sh, cnt, n)) == FSS_OK) {
             for (size_t i = 0; i < cnt; i++) {
                 y->v[i] = fss_ring_add(sh[i], x->v[i] >> f, n);
                 sh[cnt + i] = fss_msb(x->v[i], n) << (n - f);
             }
             if (lean)
                 fss_ev_deal_reconstruct(ev, cnt, 1);
-            s = fss_ev_shares_deal(ev, sh + cnt, (nsh - 1) * cnt, n);
+            s = fss_ev_mixed_put(ev, &M);
         }
         fss_ev_deal_reconstruct(ev, cnt, n);
     } else {
@@ -484,8 +486,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
         if (s == FSS_OK) { /* (one round: the DCF's share of the low carry, negated, to lo) */
             if (!lean)
                 memcpy(lo, sh, cnt * 8);
-            if ((s = fss_ev_fresh_take(ev, sh, cnt, n)) == FSS_OK)
-                s = fss_ev_shares_take(ev, sh + cnt, (nsh - 1) * cnt, n);
+            s = fss_ev_mixed_take(ev, sh + cnt, (nsh - 1) * cnt, sh, cnt, n);
         }
         if (s == FSS_OK) {
             FSS_EV_PARALLEL_FOR(ev, cnt)

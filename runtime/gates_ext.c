@@ -129,8 +129,10 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
             if (t)
                 pay[g * i + 2] = fss_ring_mul(sgn, t->v[i], n);
         }
+        fss_ev_mixed M;
         if ((s = dcf_deal(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_fresh_deal(ev, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) != FSS_OK)
+            (s = fss_ev_mixed_draw(ev, &M, sh, (size_t)ne * cnt, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) !=
+                FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) {
             const uint64_t m = fss_msb(x->v[i], c), r = x->v[i], mr = m ? r : 0;
@@ -143,14 +145,13 @@ static fss_status relu_tag(fss_eval *ev, const char *name, const fss_tensor *x, 
                 sh[2 * cnt + i] = (yt->v[i] - rt + mrt) & mask;
             }
         }
-        s = fss_ev_shares_deal(ev, sh, (size_t)ne * cnt, n);
+        s = fss_ev_mixed_put(ev, &M);
         fss_ev_deal_reconstruct(ev, (t ? 2 : 1) * cnt, n);
     } else {
         for (size_t i = 0; i < cnt; i++)
             lo[i] = fss_ring_reduce(x->v[i], c - 1);
         if ((s = dcf_take_eval(ev, FSS_KEY_RELU1, p, cnt, lo, pay)) != FSS_OK ||
-            (s = fss_ev_fresh_take(ev, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) != FSS_OK ||
-            (s = fss_ev_shares_take(ev, sh, (size_t)ne * cnt, n)) != FSS_OK)
+            (s = fss_ev_mixed_take(ev, sh, (size_t)ne * cnt, sh + (size_t)ne * cnt, (size_t)(ns - ne) * cnt, n)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < cnt; i++) { /* my shares of y^ (and yt^) */
             const uint64_t a = fss_msb(x->v[i], c), *k = sh + i;

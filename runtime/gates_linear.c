@@ -280,21 +280,25 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
     uint64_t *rx = (uint64_t *)fss_ev_alloc(ev, (nx + nz) * 8), *v = rx ? rx + nx : NULL;
     if (!rx)
         return FSS_E_NOMEM;
-    if (ev->mode == FSS_MODE_DEALER) {
-        if (cross) /* [R_x]_o' = R_x, unshared */
-            memcpy(rx, X->v, nx * 8);
-        else if ((s = fss_ev_shares_deal_keep(ev, X->v, nx, bits, rx)) == FSS_OK && o == 1) /* rx = [R_x]_1 */
-            for (size_t i = 0; i < nx; i++)
-                rx[i] = X->v[i] - rx[i]; /* [R_x]_0 */
-        if (s == FSS_OK) { /* v fresh (R_z is), and R_z = v - [R_x]_o' R_w */
+    if (ev->mode == FSS_MODE_DEALER) { /* one chunk: shares of R_x (none when cross) and v, fresh */
+        fss_ev_mixed M;
+        if ((s = fss_ev_mixed_draw(ev, &M, X->v, cross ? 0 : nx, v, nz, bits)) == FSS_OK) {
+            if (cross) /* [R_x]_o' = R_x, unshared */
+                memcpy(rx, X->v, nx * 8);
+            else if ((s = fss_ev_mixed_share0(ev, &M, rx)) == FSS_OK && o == 0) /* rx = [R_x]_0 */
+                for (size_t i = 0; i < nx; i++)
+                    rx[i] = X->v[i] - rx[i]; /* [R_x]_1 */
+        }
+        if (s == FSS_OK) { /* R_z = v - [R_x]_o' R_w */
             memset(Z->v, 0, nz * 8);
-            if ((s = fss_ev_prod(ev, ps, rx, W->v, Z->v, 1)) == FSS_OK && (s = fss_ev_fresh_deal(ev, v, nz, bits)) == FSS_OK)
+            if ((s = fss_ev_prod(ev, ps, rx, W->v, Z->v, 1)) == FSS_OK) {
                 for (size_t i = 0; i < nz; i++)
                     Z->v[i] = fss_ring_sub(v[i], Z->v[i], bits);
+                s = fss_ev_mixed_put(ev, &M);
+            }
         }
         fss_ev_deal_reconstruct(ev, nz, bits);
-    } else if ((cross || (s = fss_ev_shares_take(ev, rx, nx, bits)) == FSS_OK) &&
-               (s = fss_ev_fresh_take(ev, v, nz, bits)) == FSS_OK) {
+    } else if ((s = fss_ev_mixed_take(ev, cross ? NULL : rx, cross ? 0 : nx, v, nz, bits)) == FSS_OK) {
         const int mine = ev->party == o;
         if ((mine && !W->own) || (cross && !mine && !X->own)) {
             s = fss_ev_fail(ev, FSS_E_ARG, "party %d: its input lacks its clear values", ev->party);
@@ -329,19 +333,21 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             Z->v[i] = fss_ring_reduce(Z->v[i], bits);
         fss_ev_note_range(ev, Z);
     } else if (ev->mode == FSS_MODE_DEALER) {
-        /* shares of R_x | R_w, then of v = R_x R_w + R_z, fresh (R_z is drawn for it): a seed
-         * a party, and R_z = v - R_x R_w */
+        /* shares of R_x | R_w and of v = R_x R_w + R_z, fresh (R_z is drawn for it), one chunk;
+         * R_z = v - R_x R_w */
         uint64_t *vals = (uint64_t *)fss_ev_alloc(ev, (nx + nw + nz) * 8);
         if (!vals)
             return FSS_E_NOMEM;
         memcpy(vals, X->v, nx * 8);
         memcpy(vals + nx, W->v, nw * 8);
         memset(Z->v, 0, nz * 8);
+        fss_ev_mixed M;
         if ((s = fss_ev_prod(ev, ps, X->v, W->v, Z->v, 1)) == FSS_OK &&
-            (s = fss_ev_shares_deal(ev, vals, nx + nw, bits)) == FSS_OK &&
-            (s = fss_ev_fresh_deal(ev, vals + nx + nw, nz, bits)) == FSS_OK)
+            (s = fss_ev_mixed_draw(ev, &M, vals, nx + nw, vals + nx + nw, nz, bits)) == FSS_OK) {
             for (size_t i = 0; i < nz; i++)
                 Z->v[i] = fss_ring_sub(vals[nx + nw + i], Z->v[i], bits);
+            s = fss_ev_mixed_put(ev, &M);
+        }
         fss_free_wiped(vals, (nx + nw + nz) * 8);
         fss_ev_deal_reconstruct(ev, nz, bits);
     } else {
@@ -352,8 +358,7 @@ static fss_status product(fss_eval *ev, const char *name, const fss_prod_shape *
             free(tmp);
             return FSS_E_NOMEM;
         }
-        if ((s = fss_ev_shares_take(ev, sh, nx + nw, bits)) == FSS_OK &&
-            (s = fss_ev_fresh_take(ev, sh + nx + nw, nz, bits)) == FSS_OK) {
+        if ((s = fss_ev_mixed_take(ev, sh, nx + nw, sh + nx + nw, nz, bits)) == FSS_OK) {
             const uint64_t *rx = sh, *rw = sh + nx;
             uint64_t *zb = sh + nx + nw; /* starts as [R_x R_w + R_z]_b */
             /* party 0: X^ (W^ - [R_w]_0); party 1: X^ (-[R_w]_1) */

@@ -203,8 +203,8 @@ static size_t out_count(const model *md)
 /* Party b's key bytes where the layout is documented (0: not checked): the two inputs'
  * mask seeds (16 bytes each, to their owners), the gate's keys, and the output mask
  * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed; fresh shares (an
- * output mask less a function of the input's) as a 16-byte seed to each, unless packed they
- * take 16 bytes or fewer. relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
+ * output mask less a function of the input's) in the same chunk, party 0's from the same
+ * seed and party 1's from a seed of its own, unless packed they take 16 bytes or fewer. relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
  * payloads, fresh shares of r_y - H(r)), DReLU over m bits (an early-terminated comparison
  * DPF over m - 1 bits, a packed bit each) and select_zext (five n-bit shares, and r_y
  * fresh). matmul of party 1's x by party 0's w: v = R_x R_w + R_z alone (no shares of R_x;
@@ -213,6 +213,12 @@ static size_t shares_bytes(int b, size_t cnt, int bits) { return b ? fss_packed_
 static size_t fresh_bytes(int b, size_t cnt, int bits)
 {
     return fss_packed_bytes(cnt, bits) <= FSS_EV_SEED_BYTES ? shares_bytes(b, cnt, bits) : FSS_EV_SEED_BYTES;
+}
+/* count explicit values and nfresh fresh ones in one chunk: party 0 one seed; party 1 its
+ * packed shares, then a seed (or the fresh ones' shares packed, where that is 16 bytes or fewer) */
+static size_t mixed_bytes(int b, size_t count, size_t nfresh, int bits)
+{
+    return b ? fss_packed_bytes(count, bits) + fresh_bytes(1, nfresh, bits) : FSS_EV_SEED_BYTES;
 }
 
 static size_t documented_key_bytes(const model *md, int b)
@@ -223,13 +229,13 @@ static size_t documented_key_bytes(const model *md, int b)
     if (md->kind == M_MATMUL)
         return seeds + fresh_bytes(b, md->m * md->n, n) + (b ? fss_packed_bytes(md->m * md->n, n) : 0);
     if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
-        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) + fresh_bytes(b, cnt, n) +
-               shares_bytes(b, 2 * cnt, n) + (b ? fss_packed_bytes(cnt, n) : 0);
+        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) + mixed_bytes(b, 2 * cnt, cnt, n) +
+               (b ? fss_packed_bytes(cnt, n) : 0);
     if (md->kind != M_RELUARS || f == 0)
         return 0;
     const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + fresh_bytes(b, cnt, m);
     const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
-    const size_t sel = shares_bytes(b, 5 * cnt, n) + fresh_bytes(b, cnt, n);
+    const size_t sel = mixed_bytes(b, 5 * cnt, cnt, n);
     return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
 
@@ -546,6 +552,62 @@ static void stray_bits(void)
 /* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
  * (sizes around the part and the parallel threshold), and a seed's expansion in parts
  * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
+/* Explicit and fresh shares in one chunk (fss_ev_mixed_*), white-box: each party's shares
+ * add up to the dealer's values, the fresh ones to what the dealer drew, and party 0's seed
+ * gives the fresh shares a stretch of its stream of their own (an odd count of explicit
+ * values ends inside a block: the fresh ones must start at the next). Counts around the
+ * small case (packed in 16 bytes or fewer: sent explicitly), a threaded expansion's parts. */
+static fss_status no_exchange(void *self, const void *send, size_t sb, void *recv, size_t rb)
+{
+    (void)self, (void)send, (void)sb, (void)recv, (void)rb;
+    return FSS_E_IO; /* taking shares exchanges nothing */
+}
+
+static void mixed_shares(void)
+{
+    static const size_t counts[][2] = {{0, 1}, {1, 1}, {7, 2}, {7, 3}, {7, 100}, {0, 100}, {5, 0}, {3, 70001}};
+    for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
+        const size_t count = counts[ci][0], nfresh = counts[ci][1];
+        const int bits = ci % 2 ? 50 : 64;
+        fss_memkeys *mk[2];
+        REQUIRE(fss_memkeys_new(&mk[0]) == FSS_OK && fss_memkeys_new(&mk[1]) == FSS_OK);
+        fss_key_sink sinks[2] = {fss_memkeys_sink(mk[0]), fss_memkeys_sink(mk[1])};
+        fss_eval *ev = NULL;
+        REQUIRE(fss_eval_new_dealer(&ev, ctx, rng, sinks) == FSS_OK);
+        uint64_t *vals = malloc((count + 1) * 8), *fresh = malloc((nfresh + 1) * 8);
+        uint64_t *sv[2] = {malloc((count + 1) * 8), malloc((count + 1) * 8)};
+        uint64_t *sf[2] = {malloc((nfresh + 1) * 8), malloc((nfresh + 1) * 8)};
+        REQUIRE(vals && fresh && sv[0] && sv[1] && sf[0] && sf[1]);
+        REQUIRE(fss_rng_ring(rng, vals, count, bits) == FSS_OK);
+        fss_ev_mixed M;
+        REQUIRE(fss_ev_mixed_draw(ev, &M, vals, count, fresh, nfresh, bits) == FSS_OK);
+        REQUIRE(fss_ev_mixed_put(ev, &M) == FSS_OK);
+        fss_eval_free(ev);
+        for (int b = 0; b < 2; b++) {
+            fss_eval *pv = NULL;
+            REQUIRE(fss_eval_new_party(&pv, ctx, b, fss_memkeys_source(mk[b]), (fss_link){no_exchange, NULL}) == FSS_OK);
+            CHECK(fss_ev_mixed_take(pv, sv[b], count, sf[b], nfresh, bits) == FSS_OK, "mixed %zu + %zu: party %d cannot take",
+                  count, nfresh, b);
+            fss_eval_free(pv);
+        }
+        size_t bad = 0, same = 0;
+        for (size_t i = 0; i < count; i++)
+            bad += fss_ring_add(sv[0][i], sv[1][i], bits) != vals[i];
+        for (size_t i = 0; i < nfresh; i++)
+            bad += fss_ring_add(sf[0][i], sf[1][i], bits) != fresh[i];
+        for (size_t i = 0; i < count && i < 4; i++) /* party 0's stream: no value of it serves both */
+            for (size_t j = 0; j < nfresh && j < 4; j++)
+                same += sv[0][count - 1 - i] == sf[0][j];
+        CHECK(bad == 0 && same == 0, "mixed %zu + %zu (%d bits): %zu shares do not add up, %zu of party 0's serve twice",
+              count, nfresh, bits, bad, same);
+        for (int b = 0; b < 2; b++) {
+            fss_memkeys_free(mk[b]);
+            free(sv[b]), free(sf[b]);
+        }
+        free(vals), free(fresh);
+    }
+}
+
 static void threaded_forms(void)
 {
     fss_ctx *c3 = NULL;
@@ -722,6 +784,7 @@ int main(void)
     packing();
     threaded_forms();
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+    mixed_shares();
     static const int widths[] = {8, 16, 37, 50, 64};
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
         int n = widths[wi];

@@ -74,6 +74,11 @@ static size_t fresh_bytes(int b, size_t count, int bits)
 {
     return packed(count, bits) <= 16 ? shares_bytes(b, count, bits) : 16;
 }
+/* explicit and fresh shares in one chunk: party 0 one seed, party 1 the packed explicit ones and fresh_bytes */
+static size_t mixed_bytes(int b, size_t count, size_t nfresh, int bits)
+{
+    return b ? packed(count, bits) + fresh_bytes(1, nfresh, bits) : 16;
+}
 
 static size_t sext_bytes(int b, size_t cnt, int m, int n)
 {
@@ -84,7 +89,7 @@ static size_t gate_bytes(const model *md, int b)
 {
     const size_t cnt = md->count;
     const int n = md->bits, f = md->f;
-    size_t relu = FSS_DCF_KEY_BYTES(n - 1, n, 2) * cnt + fresh_bytes(b, cnt, n) + shares_bytes(b, 2 * cnt, n);
+    size_t relu = FSS_DCF_KEY_BYTES(n - 1, n, 2) * cnt + mixed_bytes(b, 2 * cnt, cnt, n);
     switch (md->kind) {
     case G_RELU:
         return relu;
@@ -332,8 +337,7 @@ static void run_tag(int n, int c, int tagged)
     harness_parties(tag_walk, &md, "relu_tag", keys, got, pr);
     const int g = tagged ? 3 : 2, ns = tagged ? 5 : 3;
     for (int b = 0; b < 2; b++) {
-        const size_t gate = FSS_DCF_KEY_BYTES(c - 1, n, g) * cnt + fresh_bytes(b, (size_t)(ns - 2 - tagged) * cnt, n) +
-                            shares_bytes(b, (size_t)(2 + tagged) * cnt, n);
+        const size_t gate = FSS_DCF_KEY_BYTES(c - 1, n, g) * cnt + mixed_bytes(b, (size_t)(2 + tagged) * cnt, (size_t)(ns - 2 - tagged) * cnt, n);
         const size_t inputs = b ? 16 : (tagged ? 16 : 0), outs = b ? packed(cnt, n) * (tagged ? 2 : 1) : 0;
         CHECK(pr[b].stats.key_bytes[b] == gate + inputs + outs && pr[b].stats.rounds == 2u + tagged,
               "relu_tag (n=%d c=%d): party %d read %llu key bytes in %llu rounds, documented %zu in %d", n, c, b,

@@ -17,8 +17,9 @@
  *   lut              1                   DPF (n levels, out-bit output) + fresh r_y
  * "seed / k shares": party 0 a 16-byte seed, party 1 k packed n-bit shares a element.
  * "fresh v": shares of a value uniform and independent of all else (an output mask, or
- * one less a function of the input's): a 16-byte seed to each party for the whole gate
- * (explicit shares where those take 16 bytes or fewer). */
+ * one less a function of the input's), in the gate's chunk of shares: party 0's from its
+ * seed, party 1's from a 16-byte seed of its own for the whole gate (explicit shares where
+ * those take 16 bytes or fewer). */
 #ifndef FSS_GATES_H
 #define FSS_GATES_H
 
