@@ -155,17 +155,19 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     struct slot *sp = &r->spare;
     if (sp->buf && sp->by.alloc != by.alloc)
         slot_free(sp); /* of an allocator no longer in use */
-    if ((s->cap >= SPARE_FROM && need * 4 <= s->cap && sp->cap < s->cap) || (s->cap < need && sp->cap >= need)) {
+    if ((s->cap >= SPARE_FROM && need * 4 <= s->cap && sp->cap < s->cap) || (s->cap < need && sp->cap > s->cap)) {
         const struct slot t = *s;
         s->buf = sp->buf, s->cap = sp->cap, s->by = sp->by;
         sp->buf = t.buf, sp->cap = t.cap, sp->by = t.by;
     }
     const int swap = s->by.alloc != by.alloc && by.alloc != s->refused && bytes >= PART_MIN_BYTES;
     if (s->cap < need || swap) {
-        size_t cap = s->cap < need ? (s->cap * 2 > need ? s->cap * 2 : need) /* few regrows as chunks grow */
-                                   : s->cap;                                  /* another allocator, same size */
+        /* a bigger chunk: its size in whole MiB, the old buffer (the spare's, where it was
+         * larger) freed first; another allocator: the same size */
+        size_t cap = s->cap < need ? (need + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1) : s->cap;
         if (cap > FSS_KEYFILE_MAX_CHUNK_BYTES)
             cap = need;
+        slot_free(s); /* first: never the old and the new at once */
         fss_keyfile_alloc made = by;
         uint8_t *nb = by.alloc && by.alloc != s->refused ? (uint8_t *)by.alloc(cap, by.self) : NULL;
         if (!nb) {
@@ -177,7 +179,6 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
         if (!nb)
             return fss_errorf(s->err, ERR_BYTES, FSS_E_NOMEM, "out of memory reading chunk %" PRIu64 " (%" PRIu64
                            " bytes) of key file %s", i, bytes, path);
-        slot_free(s);
         s->buf = nb;
         s->cap = cap;
         s->by = made;

@@ -583,6 +583,51 @@ static void test_parallel_read(void)
     tfile_free(&t);
 }
 
+/* The caller's allocator, counting the bytes out at once. */
+static size_t out_now, out_most;
+static void *sized_alloc(size_t bytes, void *self)
+{
+    (void)self;
+    void *p = malloc(bytes);
+    if (p && (out_now += bytes) > out_most)
+        out_most = out_now;
+    return p;
+}
+static void sized_free(void *p, size_t bytes, void *self)
+{
+    (void)self;
+    out_now -= bytes;
+    free(p);
+}
+
+/* Large chunks on both turns of the double buffer, small ones between: the reader keeps
+ * one large buffer, not one a slot (at most the largest chunk and 4 MiB of small ones out
+ * at once; keeping both would be twice the largest), and every chunk reads back whole. */
+static void test_large_by_turns(void)
+{
+    size_t sizes[11];
+    for (int i = 0; i < 11; i++)
+        sizes[i] = i % 3 == 1 ? 8 * MIB + (size_t)(check_u64(rng) % 4096) : 1000 + (size_t)i;
+    tfile t = tfile_make(11, sizes);
+    const char *p = path_of("turns.keys");
+    tfile_write(&t, p, 1, 11);
+    fss_keyfile_reader *r = open_ok(p, 1);
+    out_now = out_most = 0;
+    fss_keyfile_reader_set_alloc(r, (fss_keyfile_alloc){sized_alloc, sized_free, NULL});
+    size_t bad = 0;
+    for (uint32_t i = 0; i < 11; i++) {
+        fss_keyfile_chunk c;
+        fss_status st = fss_keyfile_next(r, 100 + i, 7 * i + 1, &c);
+        bad += st != FSS_OK || c.payload_bytes != sizes[i] || memcmp(c.data, t.data[i], sizes[i]) != 0;
+    }
+    CHECK(bad == 0 && fss_keyfile_reader_finish(r) == FSS_OK, "%zu chunks differ (%s)", bad, fss_keyfile_reader_error(r));
+    fss_keyfile_reader_close(r);
+    CHECK(out_most <= 9 * MIB + 4 * MIB && out_now == 0,
+          "the reader held %zu bytes at once for chunks of at most %zu (%zu not given back)", out_most, 9 * MIB, out_now);
+    unlink(p);
+    tfile_free(&t);
+}
+
 /* A chunk header claiming more than 1 GiB, in a sparse file of that size, hand-built
  * from the documented layout: refused as too large, before any allocation. */
 static void test_huge_chunk(void)
@@ -632,6 +677,7 @@ int main(void)
     test_truncation();
     test_stream_errors();
     test_parallel_read();
+    test_large_by_turns();
     test_huge_chunk();
 
     /* Everything above removed its own files: the directory must be empty. */
