@@ -109,9 +109,9 @@ void fss_keyfile_reader_set_alloc(fss_keyfile_reader *r, fss_keyfile_alloc a)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
 #define SPARE_FROM ((size_t)4 << 20) /* a slot's buffer this large or larger may be set aside */
 
+/* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
 static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, uint64_t *off)
 {
     const char *path = r->path;
@@ -153,7 +153,8 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
      * without it, where a model's largest chunks fall on both turns, each slot would keep
      * their room (resnet18-cifar: 64 MB where 34 are in use at once). */
     struct slot *sp = &r->spare;
-    if (sp->buf && sp->by.alloc != by.alloc)
+    void *(*uses)(size_t, void *) = by.alloc != s->refused ? by.alloc : NULL; /* what this slot allocates with */
+    if (sp->buf && sp->by.alloc != uses)
         slot_free(sp); /* of an allocator no longer in use */
     if ((s->cap >= SPARE_FROM && need * 4 <= s->cap && sp->cap < s->cap) || (s->cap < need && sp->cap > s->cap)) {
         const struct slot t = *s;

@@ -544,31 +544,46 @@ fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES
 static int mixed_small(size_t nfresh, int bits) { return fss_packed_bytes(nfresh, bits) <= FSS_EV_SEED_BYTES; }
 static uint64_t mixed_fresh_block(size_t count) { return ((uint64_t)count + 1) / 2; }
 
+void fss_ev_mixed_drop(fss_ev_mixed *M) { fss_memzero(M->seed, sizeof M->seed); }
+
 fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals, size_t count, uint64_t *fresh,
                              size_t nfresh, int bits)
 {
     memset(M, 0, sizeof *M);
     M->vals = vals, M->count = count, M->fresh = fresh, M->nfresh = nfresh, M->bits = bits;
     if (ev->dry) {
-        memset(fresh, 0, nfresh * 8);
+        if (nfresh)
+            memset(fresh, 0, nfresh * 8);
         return FSS_OK;
     }
     fss_status s = fss_rng_bytes(ev->rng, M->seed, sizeof M->seed);
-    if (s != FSS_OK)
+    if (s != FSS_OK) {
+        fss_ev_mixed_drop(M);
         return fss_ev_fail(ev, s, "dealer: random source failed");
-    if (mixed_small(nfresh, bits)) /* drawn here, shared explicitly */
-        return fss_ev_random(ev, fresh, nfresh, bits);
-    uint64_t *e1 = (uint64_t *)fss_ev_alloc(ev, (nfresh ? nfresh : 1) * 8);
-    if (!e1)
+    }
+    if (!nfresh)
+        return FSS_OK;
+    if (mixed_small(nfresh, bits)) { /* drawn here, shared explicitly */
+        if ((s = fss_ev_random(ev, fresh, nfresh, bits)) != FSS_OK)
+            fss_ev_mixed_drop(M);
+        return s;
+    }
+    uint64_t *e1 = (uint64_t *)fss_ev_alloc(ev, nfresh * 8);
+    if (!e1) {
+        fss_ev_mixed_drop(M);
         return FSS_E_NOMEM;
+    }
     if ((s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), fresh, nfresh, bits)) != FSS_OK ||
-        (s = expand_seed(ev, M->seed[1], e1, nfresh, bits)) != FSS_OK)
+        (s = expand_seed(ev, M->seed[1], e1, nfresh, bits)) != FSS_OK) {
+        fss_ev_mixed_drop(M);
         fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+    }
     for (size_t i = 0; s == FSS_OK && i < nfresh; i++)
         fresh[i] = fss_ring_add(fresh[i], e1[i], bits);
-    fss_free_wiped(e1, (nfresh ? nfresh : 1) * 8);
+    fss_free_wiped(e1, nfresh * 8);
     return s;
 }
+
 
 fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out)
 {
@@ -588,11 +603,13 @@ static size_t mixed_bytes1(size_t count, size_t nfresh, int bits)
 fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
 {
     const size_t count = M->count, nfresh = M->nfresh, pe = fss_packed_bytes(count, M->bits);
-    const size_t b1 = mixed_bytes1(count, nfresh, M->bits), small = mixed_small(nfresh, M->bits);
+    const size_t b1 = mixed_bytes1(count, nfresh, M->bits);
+    const int small = mixed_small(nfresh, M->bits);
     fss_status s;
     if (ev->dry) { /* the sizes */
         if ((s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
             s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, NULL, b1);
+        fss_ev_mixed_drop(M);
         return s;
     }
     const size_t words = count > nfresh ? count : nfresh;
@@ -603,7 +620,7 @@ fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
         for (size_t i = 0; i < count; i++)
             e0[i] = fss_ring_sub(M->vals[i], e0[i], M->bits);
         fss_pack_bits(e0, count, M->bits, p1);
-        if (small && (s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), e0, nfresh, M->bits)) == FSS_OK) {
+        if (small && nfresh && (s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), e0, nfresh, M->bits)) == FSS_OK) {
             for (size_t i = 0; i < nfresh; i++)
                 e0[i] = fss_ring_sub(M->fresh[i], e0[i], M->bits);
             fss_pack_bits(e0, nfresh, M->bits, p1 + pe);
@@ -617,7 +634,7 @@ fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
         s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, p1, b1);
     fss_free_wiped(e0, (words ? words : 1) * 8);
     fss_free_wiped(p1, b1 ? b1 : 1);
-    fss_memzero(M->seed, sizeof M->seed);
+    fss_ev_mixed_drop(M);
     return s;
 }
 
@@ -635,10 +652,11 @@ fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_
             s = expand_seed_at(ev, d, mixed_fresh_block(count), fresh, nfresh, bits);
     } else {
         const size_t pe = fss_packed_bytes(count, bits);
-        fss_ev_unpack_bits(ev, d, count, bits, vals);
-        if (small)
+        if (count)
+            fss_ev_unpack_bits(ev, d, count, bits, vals);
+        if (small && nfresh)
             fss_ev_unpack_bits(ev, d + pe, nfresh, bits, fresh);
-        else
+        else if (!small)
             s = expand_seed(ev, d + pe, fresh, nfresh, bits);
     }
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: cannot expand a share seed", ev->party);

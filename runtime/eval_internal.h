@@ -201,6 +201,8 @@ typedef struct fss_ev_mixed {
 } fss_ev_mixed;
 FSS_NODISCARD fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals, size_t count,
                                            uint64_t *fresh, size_t nfresh, int bits);
+/* Dealer, where put will not follow a draw (a failure between them): wipes the seeds. */
+void fss_ev_mixed_drop(fss_ev_mixed *M);
 /* Dealer, between draw and put: party 0's shares of the explicit values (count of them). */
 FSS_NODISCARD fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M);

@@ -295,7 +295,11 @@ static fss_status product_owned(fss_eval *ev, const fss_prod_shape *ps, const fs
                 for (size_t i = 0; i < nz; i++)
                     Z->v[i] = fss_ring_sub(v[i], Z->v[i], bits);
                 s = fss_ev_mixed_put(ev, &M);
+            } else {
+                fss_ev_mixed_drop(&M);
             }
+        } else {
+            fss_ev_mixed_drop(&M); /* (draw wipes its own failures; share0's) */
         }
         fss_ev_deal_reconstruct(ev, nz, bits);
     } else if ((s = fss_ev_mixed_take(ev, cross ? NULL : rx, cross ? 0 : nx, v, nz, bits)) == FSS_OK) {

@@ -549,9 +549,6 @@ static void stray_bits(void)
     free(got[1]);
 }
 
-/* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
- * (sizes around the part and the parallel threshold), and a seed's expansion in parts
- * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
 /* Explicit and fresh shares in one chunk (fss_ev_mixed_*), white-box: each party's shares
  * add up to the dealer's values, the fresh ones to what the dealer drew, and party 0's seed
  * gives the fresh shares a stretch of its stream of their own (an odd count of explicit
@@ -565,7 +562,7 @@ static fss_status no_exchange(void *self, const void *send, size_t sb, void *rec
 
 static void mixed_shares(void)
 {
-    static const size_t counts[][2] = {{0, 1}, {1, 1}, {7, 2}, {7, 3}, {7, 100}, {0, 100}, {5, 0}, {3, 70001}};
+    static const size_t counts[][2] = {{0, 1}, {1, 1}, {7, 2}, {7, 3}, {7, 100}, {0, 100}, {5, 0}, {3, 70001}, {0, 0}};
     for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
         const size_t count = counts[ci][0], nfresh = counts[ci][1];
         const int bits = ci % 2 ? 50 : 64;
@@ -580,13 +577,15 @@ static void mixed_shares(void)
         REQUIRE(vals && fresh && sv[0] && sv[1] && sf[0] && sf[1]);
         REQUIRE(fss_rng_ring(rng, vals, count, bits) == FSS_OK);
         fss_ev_mixed M;
-        REQUIRE(fss_ev_mixed_draw(ev, &M, vals, count, fresh, nfresh, bits) == FSS_OK);
+        /* as the gates pass them: no array where there are no values */
+        REQUIRE(fss_ev_mixed_draw(ev, &M, count ? vals : NULL, count, nfresh ? fresh : NULL, nfresh, bits) == FSS_OK);
         REQUIRE(fss_ev_mixed_put(ev, &M) == FSS_OK);
         fss_eval_free(ev);
         for (int b = 0; b < 2; b++) {
             fss_eval *pv = NULL;
             REQUIRE(fss_eval_new_party(&pv, ctx, b, fss_memkeys_source(mk[b]), (fss_link){no_exchange, NULL}) == FSS_OK);
-            CHECK(fss_ev_mixed_take(pv, sv[b], count, sf[b], nfresh, bits) == FSS_OK, "mixed %zu + %zu: party %d cannot take",
+            CHECK(fss_ev_mixed_take(pv, count ? sv[b] : NULL, count, nfresh ? sf[b] : NULL, nfresh, bits) == FSS_OK,
+                  "mixed %zu + %zu: party %d cannot take",
                   count, nfresh, b);
             fss_eval_free(pv);
         }
@@ -608,6 +607,9 @@ static void mixed_shares(void)
     }
 }
 
+/* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
+ * (sizes around the part and the parallel threshold), and a seed's expansion in parts
+ * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
 static void threaded_forms(void)
 {
     fss_ctx *c3 = NULL;
