@@ -495,6 +495,19 @@ static void test_stream_errors(void)
 
 /* A counting allocator for the reader's chunk buffers. */
 static int allocs, frees;
+/* Reads every chunk of t's file (kinds and counts as tfile_write gives them): how many
+ * failed or differ. */
+static size_t read_all(fss_keyfile_reader *r, const tfile *t)
+{
+    size_t bad = 0;
+    for (uint32_t i = 0; i < t->count; i++) {
+        fss_keyfile_chunk c;
+        fss_status st = fss_keyfile_next(r, 100 + i, 7 * i + 1, &c);
+        bad += st != FSS_OK || c.payload_bytes != t->sizes[i] || memcmp(c.data, t->data[i], t->sizes[i]) != 0;
+    }
+    return bad;
+}
+
 static void *count_alloc(size_t bytes, void *self)
 {
     (void)self;
@@ -532,12 +545,7 @@ static void test_parallel_read(void)
         allocs = frees = 0;
         if (ti == 2) /* chunk buffers from the caller's allocator */
             fss_keyfile_reader_set_alloc(r, (fss_keyfile_alloc){count_alloc, count_free, NULL});
-        size_t bad = 0;
-        for (uint32_t i = 0; i < 4; i++) {
-            fss_keyfile_chunk c;
-            fss_status st = fss_keyfile_next(r, 100 + i, 7 * i + 1, &c);
-            bad += st != FSS_OK || c.payload_bytes != sizes[i] || memcmp(c.data, t.data[i], sizes[i]) != 0;
-        }
+        const size_t bad = read_all(r, &t);
         CHECK(bad == 0 && fss_keyfile_reader_finish(r) == FSS_OK, "%d read threads: %zu chunks differ (%s)",
               threads[ti], bad, fss_keyfile_reader_error(r));
         fss_keyfile_reader_close(r);
@@ -614,12 +622,7 @@ static void test_large_by_turns(void)
     fss_keyfile_reader *r = open_ok(p, 1);
     out_now = out_most = 0;
     fss_keyfile_reader_set_alloc(r, (fss_keyfile_alloc){sized_alloc, sized_free, NULL});
-    size_t bad = 0;
-    for (uint32_t i = 0; i < 11; i++) {
-        fss_keyfile_chunk c;
-        fss_status st = fss_keyfile_next(r, 100 + i, 7 * i + 1, &c);
-        bad += st != FSS_OK || c.payload_bytes != sizes[i] || memcmp(c.data, t.data[i], sizes[i]) != 0;
-    }
+    const size_t bad = read_all(r, &t);
     CHECK(bad == 0 && fss_keyfile_reader_finish(r) == FSS_OK, "%zu chunks differ (%s)", bad, fss_keyfile_reader_error(r));
     fss_keyfile_reader_close(r);
     CHECK(out_most <= 9 * MIB + 4 * MIB && out_now == 0,
