@@ -584,7 +584,6 @@ fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals
     return s;
 }
 
-
 fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out)
 {
     if (ev->dry) {
@@ -685,4 +684,3 @@ fss_status fss_ev_fresh_take(fss_eval *ev, uint64_t *out, size_t count, int bits
 {
     return fss_ev_mixed_take(ev, NULL, 0, out, count, bits);
 }
-
