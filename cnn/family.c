@@ -407,8 +407,9 @@ const fss_family fss_family_cnn = {
      * shares of party 1's input mask (runtime/gates_linear.c, product_owned); 4: the
      * accuracy task's argmax a round a level (fss_gate_relu_tag); 5: fresh shares (a seed
      * each party) of the products' R_x R_w + R_z, the selects' output masks, the shifts' r_y - H(r)
-     * and the one-round ReLUs' r_y - m r. */
-    .version = 5,
+     * and the one-round ReLUs' r_y - m r; 6: FSS keys without their roots, derived from a seed
+     * a party and gate (runtime/keys.c). */
+    .version = 6,
     .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50, logreg-cancer, "
               "mlp-cancer",
     .flags = cnn_flags,

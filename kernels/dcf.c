@@ -308,15 +308,17 @@ fss_status fss_dcf_eval(fss_ctx *ctx, const fss_dcf_keys *k, const uint64_t *x, 
     return FSS_OK;
 }
 
-void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out)
+/* The block layout, with the roots (roots 1) or without (0: 16 bytes an instance fewer). */
+static void keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out, int roots)
 {
     const fss_dcf_params p = k->p;
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
-    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, vb = kb - fss_tree_key_bytes(p.n);
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) - (roots ? 0 : 16), vs = vstride(k->count);
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, vb = kb - (fss_tree_key_bytes(p.n) - (roots ? 0 : 16));
     for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
         const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
         uint8_t *o = out + at * kb;
-        o += fss_tree_block_write(o, first + at, b, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r);
+        o += fss_tree_block_write(o, first + at, b, k->count, p.n, roots ? k->root : NULL, k->scw, k->tcw_l,
+                                  k->tcw_r);
         memset(o, 0, b * vb);
         for (size_t j = 0; j < b; j++, o += vb) {
             bitbuf bb = {o, NULL, 0};
@@ -328,13 +330,13 @@ void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8
     }
 }
 
-fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in)
+static fss_status keys_read(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in, int roots)
 {
     const fss_dcf_params p = k->p;
     if (first > k->count || count > k->count - first)
         return FSS_E_ARG;
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g), vs = vstride(k->count);
-    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, tb = fss_tree_key_bytes(p.n), vb = kb - tb;
+    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) - (roots ? 0 : 16), vs = vstride(k->count);
+    const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, tb = fss_tree_key_bytes(p.n) - (roots ? 0 : 16), vb = kb - tb;
     /* The value words, a tile of instances at a time when they fit the buffer (g = 1),
      * so each vcw row is written contiguously. */
     enum { MAXV = 65 };
@@ -343,7 +345,7 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
     for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
         const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK, f0 = first + at;
         const uint8_t *blk = in + at * kb;
-        if (!fss_tree_block_read(blk, f0, b, k->count, p.n, k->root, k->scw, k->tcw_l, k->tcw_r))
+        if (!fss_tree_block_read(blk, f0, b, k->count, p.n, roots ? k->root : NULL, k->scw, k->tcw_l, k->tcw_r))
             return FSS_E_FORMAT;
         const uint8_t *vals = blk + b * tb;
         for (size_t t = 0; t < b; t += tw) {
@@ -367,4 +369,24 @@ fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const 
         }
     }
     return FSS_OK;
+}
+
+void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    keys_write(k, first, count, out, 1);
+}
+
+fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    return keys_read(k, first, count, in, 1);
+}
+
+void fss_dcf_keys_write_noroots(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    keys_write(k, first, count, out, 0);
+}
+
+fss_status fss_dcf_keys_read_noroots(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    return keys_read(k, first, count, in, 0);
 }

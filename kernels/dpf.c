@@ -430,15 +430,17 @@ static size_t fcw_bytes(fss_dpf_params p) { return (FSS_DPF_FCW_BITS(p.n, p.l, p
 static fss_block fcw_pack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_pack(p.l, f) : f; }
 static fss_block fcw_unpack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_unpack(p.l, f) : f; }
 
-void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
+/* The block layout, with the roots (roots 1) or without (0: 16 bytes an instance fewer). */
+static void keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out, int roots)
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) - (roots ? 0 : 16), fb = fcw_bytes(p);
     for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
         const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
         uint8_t *o = out + at * kb;
-        o += fss_tree_block_write(o, first + at, b, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r);
+        o += fss_tree_block_write(o, first + at, b, k->count, depth, roots ? k->root : NULL, k->scw, k->tcw_l,
+                                  k->tcw_r);
         for (size_t j = 0; j < b; j++, o += fb) {
             uint8_t f[16];
             put_block(f, fcw_pack(p, k->fcw[first + at + j]));
@@ -448,20 +450,21 @@ void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8
     }
 }
 
-fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in)
+static fss_status keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in, int roots)
 {
     const fss_dpf_params p = k->p;
     if (first > k->count || count > k->count - first)
         return FSS_E_ARG;
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early), fb = fcw_bytes(p);
+    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) - (roots ? 0 : 16), fb = fcw_bytes(p);
     const size_t fbits = FSS_DPF_FCW_BITS(p.n, p.l, p.early);
     for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
         const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
         const uint8_t *r = in + at * kb;
-        if (!fss_tree_block_read(r, first + at, b, k->count, depth, k->root, k->scw, k->tcw_l, k->tcw_r))
+        if (!fss_tree_block_read(r, first + at, b, k->count, depth, roots ? k->root : NULL, k->scw, k->tcw_l,
+                                 k->tcw_r))
             return FSS_E_FORMAT;
-        r += b * fss_tree_key_bytes(depth);
+        r += b * (fss_tree_key_bytes(depth) - (roots ? 0 : 16));
         for (size_t j = 0; j < b; j++, r += fb) {
             if (!fss_ser_tail_clean(r, fbits))
                 return FSS_E_FORMAT;
@@ -471,4 +474,24 @@ fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const 
         }
     }
     return FSS_OK;
+}
+
+void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    keys_write(k, first, count, out, 1);
+}
+
+fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    return keys_read(k, first, count, in, 1);
+}
+
+void fss_dpf_keys_write_noroots(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out)
+{
+    keys_write(k, first, count, out, 0);
+}
+
+fss_status fss_dpf_keys_read_noroots(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in)
+{
+    return keys_read(k, first, count, in, 0);
 }

@@ -27,8 +27,10 @@ size_t fss_tree_block_write(uint8_t *out, size_t first, size_t b, size_t count, 
 {
     const size_t mb = ((size_t)depth + 7) / 8;
     uint8_t *o = out;
-    memcpy(o, root + first, b * 16); /* put_block is a 16-byte copy: whole runs at once */
-    o += b * 16;
+    if (root) {
+        memcpy(o, root + first, b * 16); /* put_block is a 16-byte copy: whole runs at once */
+        o += b * 16;
+    }
     for (int lv = 0; lv < depth; lv++, o += b * 16)
         memcpy(o, scw + (size_t)lv * count + first, b * 16);
     for (size_t j = 0; j < b; j++, o += mb)
@@ -44,8 +46,10 @@ int fss_tree_block_read(const uint8_t *in, size_t first, size_t b, size_t count,
     const size_t mb = ((size_t)depth + 7) / 8;
     const uint64_t bad = ~depth_mask(depth);
     const uint8_t *r = in;
-    memcpy(root + first, r, b * 16);
-    r += b * 16;
+    if (root) {
+        memcpy(root + first, r, b * 16);
+        r += b * 16;
+    }
     for (int lv = 0; lv < depth; lv++, r += b * 16)
         memcpy(scw + (size_t)lv * count + first, r, b * 16);
     uint64_t stray = 0;

@@ -90,7 +90,8 @@ static inline size_t fss_tree_key_bytes(int depth) { return 16 + 16 * (size_t)de
 
 /* The tree part of a block of b instances (first .. first+b-1 of count) in the block
  * layout of fss/dpf.h: roots, each level's scw, tcw_l, tcw_r. Returns the bytes written,
- * b fss_tree_key_bytes(depth). */
+ * b fss_tree_key_bytes(depth), or 16 b fewer with root NULL: the layout without roots
+ * (fss_dpf_keys_write_noroots), whose reader leaves the roots alone. */
 size_t fss_tree_block_write(uint8_t *out, size_t first, size_t b, size_t count, int depth, const fss_block *root,
                             const fss_block *scw, const uint64_t *tcw_l, const uint64_t *tcw_r);
 /* The reverse; returns 0 if a mask has bits beyond the depth (corruption), else 1. */

@@ -274,13 +274,13 @@ static void onnx_free(void *state)
 
 const fss_family fss_family_onnx = {
     .name = "onnx",
-    .version = 7, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
+    .version = 8, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
                    * 3: with attention, the weights in parts before their steps, a scalar factor kept at 3f;
                    * 4: a softmax max's levels under the lean bound in one round each (fss_gate_relu_tag);
                    * 5: the norms' row factor from one table; 6: the activations and nExp's clip
                    * under the lean bound by relu_tag, nExp's two tables one round; 7: fresh shares
                    * (a seed each party) of the products', selects', lookups', shifts' and one-round
-                   * ReLUs' output masks */
+                   * ReLUs' output masks; 8: FSS keys without their roots (a seed a party and gate) */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

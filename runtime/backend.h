@@ -37,11 +37,12 @@ typedef struct fss_backend_ops {
      * for first), so the CPU parses step i + 1 while the device runs step i. */
     fss_status (*step_mem)(fss_eval *ev, size_t key_bytes, size_t count, size_t out_words, void **mem);
     /* A step's evaluation, from keys k parsed into the last step_mem, or from m serialized
-     * keys at ser (as read from the key source). The backend may queue the work: out is
-     * written by steps_end at the latest. */
+     * keys at ser (as read from the key source, without roots) and their m roots (the
+     * caller's buffer, free to reuse once this returns). The backend may queue the work:
+     * out is written by steps_end at the latest. */
     fss_status (*eval)(fss_eval *ev, const fss_prim_keys *k, const uint64_t *x, uint64_t *out);
-    fss_status (*eval_serial)(fss_eval *ev, const fss_prim *pr, size_t m, const uint8_t *ser, const uint64_t *x,
-                              uint64_t *out);
+    fss_status (*eval_serial)(fss_eval *ev, const fss_prim *pr, size_t m, const uint8_t *ser, const fss_block *roots,
+                              const uint64_t *x, uint64_t *out);
     /* Waits until the last step's serialized keys have left the key source's memory. */
     fss_status (*keys_released)(fss_eval *ev);
     /* After a take's steps, with its status s: waits for queued steps and hands out their

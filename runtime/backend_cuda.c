@@ -240,14 +240,16 @@ static fss_status gpu_step_queued(fss_eval *ev, const char *what, fss_status upl
 }
 
 /* A device-parse step: m serialized keys (ser_bytes at ser, in the source's memory) and
- * parsed_bytes of parsed keys on the device. Takes a slot, zeroes the flag, queues the
+ * parsed_bytes of parsed keys on the device. Takes a slot (its host memory first holds
+ * the step's roots: count blocks, staged by the caller), zeroes the flag, queues the
  * keys' upload (and records when they have left ser), and the inputs'. */
 static fss_status gpu_serial_upload(fss_eval *ev, const uint8_t *ser, size_t ser_bytes, size_t parsed_bytes,
                                     size_t count, size_t out_words, const uint64_t *x, struct gpu_slot **out)
 {
     struct fss_gpu *g = gpu_of(ev);
     struct gpu_slot *sl = NULL;
-    fss_status s = gpu_slot_take(ev, 0, align256(ser_bytes) + parsed_bytes, count, out_words, &sl);
+    fss_status s = gpu_slot_take(ev, count * sizeof(fss_block), align256(ser_bytes) + parsed_bytes, count, out_words,
+                                 &sl);
     if (s != FSS_OK)
         return s;
     sl->parsed_here = 1;
@@ -285,11 +287,11 @@ typedef struct cuda_prim {
 
 static fss_status dcf_parse(const fss_prim_keys *d, const uint8_t *in, unsigned *bad, cudaStream_t s)
 {
-    return fss_cuda_dcf_keys_parse(&d->k.dcf, in, bad, s);
+    return fss_cuda_dcf_keys_parse_noroots(&d->k.dcf, in, bad, s);
 }
 static fss_status cmp_parse(const fss_prim_keys *d, const uint8_t *in, unsigned *bad, cudaStream_t s)
 {
-    return fss_cuda_dpf_keys_parse(&d->k.dpf, in, bad, s);
+    return fss_cuda_dpf_keys_parse_noroots(&d->k.dpf, in, bad, s);
 }
 static fss_status dcf_upload(fss_prim_keys *d, const fss_prim_keys *h, cudaStream_t s)
 {
@@ -313,10 +315,11 @@ static const cuda_prim cuda_prims[FSS_PRIM_KINDS] = {
     [FSS_PRIM_DPF_CMP] = {cmp_parse, cmp_upload, cmp_eval},
 };
 
-/* A step from m serialized keys: uploaded from the key source's memory, parsed on the
- * device (stray bits raise the slot's flag) and evaluated, all queued. */
-static fss_status gpu_eval_serial(fss_eval *ev, const fss_prim *pr, size_t m, const uint8_t *ser, const uint64_t *x,
-                                  uint64_t *out)
+/* A step from m serialized keys without roots: uploaded from the key source's memory,
+ * parsed on the device (stray bits raise the slot's flag), the roots copied in from the
+ * slot's host memory, and evaluated, all queued. */
+static fss_status gpu_eval_serial(fss_eval *ev, const fss_prim *pr, size_t m, const uint8_t *ser,
+                                  const fss_block *roots, const uint64_t *x, uint64_t *out)
 {
     const fss_prim_ops *po = fss_prim_ops_of(pr->kind);
     const cuda_prim *cp = &cuda_prims[pr->kind];
@@ -329,7 +332,13 @@ static fss_status gpu_eval_serial(fss_eval *ev, const fss_prim *pr, size_t m, co
     fss_prim_keys_bind(&dk, pr, ev->party, m, sl->d + align256(sb));
     unsigned *d_bad = (unsigned *)(sl->d + sl->do_ + ow * 8);
     const cudaStream_t st = gpu_of(ev)->s;
-    const fss_status parsed = cp->parse(&dk, sl->d, d_bad, st);
+    fss_status parsed = cp->parse(&dk, sl->d, d_bad, st);
+    if (parsed == FSS_OK) { /* the roots, through the slot's page-locked memory */
+        memcpy(sl->h, roots, m * sizeof *roots);
+        const cudaError_t e = cudaMemcpyAsync(po->roots(&dk), sl->h, m * sizeof *roots, cudaMemcpyHostToDevice, st);
+        if (e != cudaSuccess)
+            return gpu_cuda_fail(ev, "a step's roots", e);
+    }
     return gpu_step_queued(ev, po->name, parsed,
                            parsed == FSS_OK ? cp->eval(&dk, (const uint64_t *)(sl->d + sl->dx),
                                                        (uint64_t *)(sl->d + sl->do_), st)

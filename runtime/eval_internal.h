@@ -82,6 +82,9 @@ FSS_NODISCARD fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cn
                                      const uint64_t *beta);
 FSS_NODISCARD fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x,
                                      uint64_t *out);
+/* The bytes fss_ev_deal writes to each party for cnt instances: a root seed (none where
+ * cnt is 0) and the keys without their roots (keys.c). */
+size_t fss_ev_deal_bytes(const fss_prim *pr, size_t cnt);
 
 #define fss_ev_fail fss_eval_fail /* its short name inside the runtime */
 

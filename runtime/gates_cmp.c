@@ -25,7 +25,7 @@ fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
     const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1);
     const fss_dpf_params p = {n - 1, 1, 1};
     const fss_prim pr = fss_prim_dpf_cmp(p);
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
+    const size_t kb = fss_ev_deal_bytes(&pr, cnt);
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
         for (size_t i = 0; i < cnt; i++)
@@ -194,14 +194,17 @@ fss_status fss_gate_relu_ars(fss_eval *ev, const fss_tensor *x, int f, fss_tenso
 
 /* ---- carries by comparison (fss_eval_set_lean_shifts) ---------------------------------
  * A shift's carry c = 1{x < alpha} (x public, alpha the dealer's) from DPF comparison keys
- * (Sigma's control-bit trick: FSS_DPF_KEY_BYTES(bits, 1, 1), 114 bytes at 12 bits, where a
- * DCF with a 50-bit payload takes 294) gives XOR shares. The parties reveal c^ = c ^ m under
+ * (Sigma's control-bit trick: FSS_DPF_KEY_BYTES(bits, 1, 1) less the root (derived from a
+ * seed, keys.c), 98 bytes at 12 bits, where a DCF with a 50-bit payload takes 278) gives
+ * XOR shares. The parties reveal c^ = c ^ m under
  * the dealer's random bit m (z_0 ^ z_1 = m, one bit each way), and then
  * c = c^ + (1 - 2 c^) m is linear in the dealer's m (fss_carry_share): shares of m come
  * with the gate's other shares. A key: the comparison keys, then the packed bits z_b. */
 static size_t carry_key_bytes(int bits, size_t cnt)
 {
-    return FSS_DPF_KEY_BYTES(bits, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
+    const fss_dpf_params p = {bits, 1, 1};
+    const fss_prim pr = fss_prim_dpf_cmp(p);
+    return fss_ev_deal_bytes(&pr, cnt) + fss_packed_bytes(cnt, 1);
 }
 
 /* Dealer: carries of cnt instances at alpha (bits wide); m gets the mask bits. tmp: cnt
@@ -260,8 +263,7 @@ static fss_status trunc_one_round(fss_eval *ev, const fss_tensor *x, int f, int 
      * n - f, are shares of 2^(n-f) w mod 2^n. So the n-bit DCF outputs f bits, not n. */
     const fss_dcf_params plo = {f, m, 1}, phi = {n, f, 1};
     const fss_prim prlo = fss_prim_dcf(plo), prhi = fss_prim_dcf(phi);
-    const size_t kblo = FSS_DCF_KEY_BYTES(plo.n, plo.l, plo.g) * cnt;
-    const size_t kbhi = arith ? FSS_DCF_KEY_BYTES(phi.n, phi.l, phi.g) * cnt : 0;
+    const size_t kblo = fss_ev_deal_bytes(&prlo, cnt), kbhi = arith ? fss_ev_deal_bytes(&prhi, cnt) : 0;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 3 * cnt * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
@@ -441,7 +443,7 @@ fss_status fss_gate_ars_nonneg(fss_eval *ev, const fss_tensor *x, int f, fss_ten
     const fss_dcf_params p = {f, n, 1};
     const fss_prim pr = fss_prim_dcf(p);
     const int lean = fss_ev_lean(ev, cnt), nsh = lean ? 3 : 2; /* shares an element: r_y - H(r), the wrap, m */
-    const size_t kb = lean ? carry_key_bytes(f, cnt) : FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    const size_t kb = lean ? carry_key_bytes(f, cnt) : fss_ev_deal_bytes(&pr, cnt);
     const size_t words = (lean ? 5 : 3) * cnt;
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp)

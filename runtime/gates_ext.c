@@ -38,11 +38,11 @@ static fss_status gate_end(fss_eval *ev, fss_status s, const char *name, uint64_
 static fss_status dcf_deal(fss_eval *ev, fss_key_kind kind, fss_dcf_params p, size_t cnt, const uint64_t *alpha,
                            const uint64_t *beta)
 {
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) * cnt;
+    const fss_prim pr = fss_prim_dcf(p);
+    const size_t kb = fss_ev_deal_bytes(&pr, cnt);
     fss_status s = FSS_OK;
     for (int b = 0; b < 2 && s == FSS_OK; b++)
         s = fss_ev_put_begin(ev, b, kind, cnt, kb);
-    const fss_prim pr = fss_prim_dcf(p);
     return s == FSS_OK ? fss_ev_deal(ev, &pr, cnt, alpha, beta) : s;
 }
 

@@ -49,7 +49,11 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
     }
     const double t0 = fss_now();
     const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 0};
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) * cnt;
+    size_t kb = 0; /* a lookup's keys after another's, each with its root seeds */
+    for (int i = 0; i < k; i++) {
+        const fss_prim pr = fss_prim_dpf_lut(p, tables[i]);
+        kb += fss_ev_deal_bytes(&pr, x[i]->count);
+    }
     /* mine; with k > 1 also the masks (or their shares) ry and all the outputs side by side,
      * where one lookup's are y's own (y's shares are taken before the output lands there) */
     const size_t words = (k == 1 ? 1 : 3) * (cnt ? cnt : 1);

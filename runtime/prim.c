@@ -6,14 +6,16 @@
 #include <string.h>
 
 /* Each operation for the DCF (dcf_) and the comparison (cmp_), side by side. */
-static size_t dcf_key_bytes(const fss_prim *p) { return FSS_DCF_KEY_BYTES(p->dcf.n, p->dcf.l, p->dcf.g); }
-static size_t cmp_key_bytes(const fss_prim *p) { return FSS_DPF_KEY_BYTES(p->dpf.n, p->dpf.l, p->dpf.early); }
+static size_t dcf_key_bytes(const fss_prim *p) { return FSS_DCF_KEY_BYTES(p->dcf.n, p->dcf.l, p->dcf.g) - 16; }
+static size_t cmp_key_bytes(const fss_prim *p) { return FSS_DPF_KEY_BYTES(p->dpf.n, p->dpf.l, p->dpf.early) - 16; }
 static size_t dcf_outs(const fss_prim *p) { return (size_t)p->dcf.g; }
 static size_t cmp_outs(const fss_prim *p) { return (void)p, 1; }
 static size_t dcf_parsed(const fss_prim *p, size_t m) { return fss_dcf_keys_bytes(p->dcf, m); }
 static size_t cmp_parsed(const fss_prim *p, size_t m) { return fss_dpf_keys_bytes(p->dpf, m); }
 static void dcf_bind(fss_prim_keys *k, int b, void *mem) { fss_dcf_keys_bind(&k->k.dcf, k->pr.dcf, b, k->count, mem); }
 static void cmp_bind(fss_prim_keys *k, int b, void *mem) { fss_dpf_keys_bind(&k->k.dpf, k->pr.dpf, b, k->count, mem); }
+static fss_block *dcf_roots(fss_prim_keys *k) { return k->k.dcf.root; }
+static fss_block *cmp_roots(fss_prim_keys *k) { return k->k.dpf.root; }
 
 static fss_status dcf_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_t *beta, const fss_block *r,
                           fss_prim_keys *k0, fss_prim_keys *k1)
@@ -28,19 +30,19 @@ static fss_status cmp_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_
 
 static void dcf_write(const fss_prim_keys *k, size_t first, size_t m, uint8_t *o)
 {
-    fss_dcf_keys_write(&k->k.dcf, first, m, o);
+    fss_dcf_keys_write_noroots(&k->k.dcf, first, m, o);
 }
 static void cmp_write(const fss_prim_keys *k, size_t first, size_t m, uint8_t *o)
 {
-    fss_dpf_keys_write(&k->k.dpf, first, m, o);
+    fss_dpf_keys_write_noroots(&k->k.dpf, first, m, o);
 }
 static fss_status dcf_read(fss_prim_keys *k, size_t first, size_t m, const uint8_t *in)
 {
-    return fss_dcf_keys_read(&k->k.dcf, first, m, in);
+    return fss_dcf_keys_read_noroots(&k->k.dcf, first, m, in);
 }
 static fss_status cmp_read(fss_prim_keys *k, size_t first, size_t m, const uint8_t *in)
 {
-    return fss_dpf_keys_read(&k->k.dpf, first, m, in);
+    return fss_dpf_keys_read_noroots(&k->k.dpf, first, m, in);
 }
 static fss_status dcf_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x, uint64_t *o)
 {
@@ -72,11 +74,12 @@ static fss_status lut_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x
 }
 
 static const fss_prim_ops g_prims[FSS_PRIM_KINDS] = {
-    [FSS_PRIM_DCF] = {"DCF", dcf_key_bytes, dcf_outs, dcf_parsed, dcf_bind, dcf_gen, dcf_write, dcf_read, dcf_eval},
-    [FSS_PRIM_DPF_CMP] = {"comparison", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_gen, cmp_write, cmp_read,
-                          cmp_eval},
-    [FSS_PRIM_DPF_LUT] = {"table lookup", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, lut_gen, cmp_write, cmp_read,
-                          lut_eval},
+    [FSS_PRIM_DCF] = {"DCF", dcf_key_bytes, dcf_outs, dcf_parsed, dcf_bind, dcf_roots, dcf_gen, dcf_write, dcf_read,
+                      dcf_eval},
+    [FSS_PRIM_DPF_CMP] = {"comparison", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_roots, cmp_gen, cmp_write,
+                          cmp_read, cmp_eval},
+    [FSS_PRIM_DPF_LUT] = {"table lookup", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_roots, lut_gen, cmp_write,
+                          cmp_read, lut_eval},
 };
 
 const fss_prim_ops *fss_prim_ops_of(fss_prim_kind kind)

@@ -59,13 +59,17 @@ typedef struct fss_prim_keys {
  * keys bound by fss_prim_keys_bind (their pr and count set). */
 typedef struct fss_prim_ops {
     const char *name;                        /* in messages: "DCF", "comparison" */
-    size_t (*key_bytes)(const fss_prim *pr); /* serialized, an instance */
+    /* serialized, an instance, without its root (the layout of fss_*_keys_write_noroots:
+     * FSS_*_KEY_BYTES - 16): the key path derives a gate's roots from a seed a party */
+    size_t (*key_bytes)(const fss_prim *pr);
     size_t (*outs)(const fss_prim *pr);      /* output words an instance (and beta's words) */
     size_t (*parsed)(const fss_prim *pr, size_t count); /* bytes of count parsed instances */
     void (*bind)(fss_prim_keys *k, int party, void *mem);
+    fss_block *(*roots)(fss_prim_keys *k); /* the bound keys' root array (count of them) */
     /* the dealer's keys for count instances of k0's primitive (beta NULL: 1 each) */
     fss_status (*keygen)(fss_ctx *ctx, size_t count, const uint64_t *alpha, const uint64_t *beta,
                          const fss_block *roots, fss_prim_keys *k0, fss_prim_keys *k1);
+    /* without the roots; read leaves them to the caller */
     void (*write)(const fss_prim_keys *k, size_t first, size_t count, uint8_t *out);
     fss_status (*read)(fss_prim_keys *k, size_t first, size_t count, const uint8_t *in);
     /* the CPU's evaluation: out[i * outs + j] */

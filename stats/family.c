@@ -206,8 +206,9 @@ static void stats_free(void *state)
 
 const fss_family fss_family_stats = {
     .name = "stats",
-    .version = 2, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
-                   * and one-round ReLUs' output masks */
+    .version = 3, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
+                   * and one-round ReLUs' output masks; 3: FSS keys without their roots (a seed a
+                   * party and gate, runtime/keys.c) */
     .models = "stats (--stats SPEC names it)",
     .selector = "--stats",
     .flags = stats_flags,

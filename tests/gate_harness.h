@@ -16,6 +16,10 @@
 #include "fss/eval.h"
 #include "fss/memkeys.h"
 
+/* A gate's FSS keys for cnt instances of kb bytes each (FSS_*_KEY_BYTES) as the runtime
+ * writes them (runtime/keys.c): a 16-byte root seed, then the keys without their roots. */
+static inline size_t harness_deal_bytes(size_t kb, size_t cnt) { return cnt ? 16 + cnt * (kb - 16) : 0; }
+
 /* A model's walk against any context; out NULL for the dealer. */
 typedef fss_status (*harness_walk)(fss_eval *ev, const void *md, uint64_t *out);
 

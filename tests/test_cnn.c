@@ -455,7 +455,7 @@ static void descriptions(void)
     REQUIRE(fss_model_configure(&m, "lenet", FSS_ROLE_DEALER, &fa, err, sizeof err) == FSS_OK);
     CHECK(fss_model_family(m) == &fss_family_cnn, "lenet is not the cnn family's");
     const char *desc = fss_model_description(m);
-    CHECK(!strcmp(desc, "fsskit-cnn/5 model=lenet batch=4 bits=40 scale=12"), "lenet's description is '%s'", desc);
+    CHECK(!strcmp(desc, "fsskit-cnn/6 model=lenet batch=4 bits=40 scale=12"), "lenet's description is '%s'", desc);
     uint8_t fp[32];
     memcpy(fp, fss_model_fingerprint(m), 32);
     CHECK(fss_model_from_description(&got, desc, strlen(desc), fp, err, sizeof err) == FSS_OK &&
@@ -465,11 +465,11 @@ static void descriptions(void)
     static const struct {
         const char *text, *want;
     } bad[] = {{"fsskit-cnn/1 model=lenet batch=4 bits=40 scale=12", "another version of the dealer ('fsskit-cnn/1'"},
-               {"fsskit-cnn/5x model=lenet batch=4", "not an fsskit run's"},
-               {"fsskit-cnn/5 model=nosuch batch=4 bits=40 scale=12", "does not know"},
+               {"fsskit-cnn/6x model=lenet batch=4", "not an fsskit run's"},
+               {"fsskit-cnn/6 model=nosuch batch=4 bits=40 scale=12", "does not know"},
                {"fsskit-nosuch/2 model=lenet batch=4", "family 'nosuch', which this build does not have"},
-               {"fsskit-cnn/5 model=lenet batch=5 bits=40 scale=12", "does not match its fingerprint"},
-               {"fsskit-cnn/5 model=lenet batch=4 bits=41 scale=12", "does not match its fingerprint"}};
+               {"fsskit-cnn/6 model=lenet batch=5 bits=40 scale=12", "does not match its fingerprint"},
+               {"fsskit-cnn/6 model=lenet batch=4 bits=41 scale=12", "does not match its fingerprint"}};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         err[0] = 0;
         got = NULL;

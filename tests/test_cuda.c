@@ -194,7 +194,7 @@ static void dpf_parse_case(const char *desc, const fss_dpf_keys *h)
     FSS_CU(fss_cuda_dpf_keys_parse(&d, d_ser, d_bad, stream));
     FSS_CU(fss_cuda_dpf_keys_download(&back, &d, stream));
     dev_download(&bad, d_bad, sizeof bad);
-    char what[128];
+    char what[192];
     snprintf(what, sizeof what, "%s, parsed on the device", desc);
     dpf_cmp_keys(what, h, &back);
     CHECK(bad == 0, "%s: stray bits reported in clean keys", what);
@@ -206,6 +206,22 @@ static void dpf_parse_case(const char *desc, const fss_dpf_keys *h)
         dev_download(&bad, d_bad, sizeof bad);
         CHECK(bad == 1, "%s: a stray bit went unreported", what);
     }
+    /* the layout without roots (the runtime's): the same fields, the roots left alone */
+    fss_dpf_keys_write_noroots(h, 0, count, ser);
+    CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
+    CU(cudaMemset(d.mem, 0, d.bytes));
+    CU(cudaMemset(d_bad, 0, sizeof bad));
+    FSS_CU(fss_cuda_dpf_keys_parse_noroots(&d, d_ser, d_bad, stream));
+    FSS_CU(fss_cuda_dpf_keys_download(&back, &d, stream));
+    dev_download(&bad, d_bad, sizeof bad);
+    size_t wrote = 0;
+    for (size_t i = 0; i < count; i++)
+        wrote += back.root[i].lo || back.root[i].hi;
+    memcpy(back.root, h->root, count * 16);
+    snprintf(what, sizeof what, "%s, parsed on the device without roots", desc);
+    dpf_cmp_keys(what, h, &back);
+    CHECK(bad == 0 && wrote == 0, "%s: stray bits reported in clean keys (%u), or roots written (%zu)", what, bad,
+          wrote);
     fss_cuda_dpf_keys_free(&d);
     fss_dpf_keys_free(&back);
     CU(cudaFree(d_ser));
@@ -380,7 +396,7 @@ static void dcf_parse_case(const char *desc, const fss_dcf_keys *h)
     FSS_CU(fss_cuda_dcf_keys_parse(&d, d_ser, d_bad, stream));
     FSS_CU(fss_cuda_dcf_keys_download(&back, &d, stream));
     dev_download(&bad, d_bad, sizeof bad);
-    char what[128];
+    char what[192];
     snprintf(what, sizeof what, "%s, parsed on the device", desc);
     dcf_cmp_keys(what, h, &back);
     CHECK(bad == 0, "%s: stray bits reported in clean keys", what);
@@ -392,6 +408,22 @@ static void dcf_parse_case(const char *desc, const fss_dcf_keys *h)
         dev_download(&bad, d_bad, sizeof bad);
         CHECK(bad == 1, "%s: a stray bit went unreported", what);
     }
+    /* the layout without roots (the runtime's): the same fields, the roots left alone */
+    fss_dcf_keys_write_noroots(h, 0, count, ser);
+    CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
+    CU(cudaMemset(d.mem, 0, d.bytes));
+    CU(cudaMemset(d_bad, 0, sizeof bad));
+    FSS_CU(fss_cuda_dcf_keys_parse_noroots(&d, d_ser, d_bad, stream));
+    FSS_CU(fss_cuda_dcf_keys_download(&back, &d, stream));
+    dev_download(&bad, d_bad, sizeof bad);
+    size_t wrote = 0;
+    for (size_t i = 0; i < count; i++)
+        wrote += back.root[i].lo || back.root[i].hi;
+    memcpy(back.root, h->root, count * 16);
+    snprintf(what, sizeof what, "%s, parsed on the device without roots", desc);
+    dcf_cmp_keys(what, h, &back);
+    CHECK(bad == 0 && wrote == 0, "%s: stray bits reported in clean keys (%u), or roots written (%zu)", what, bad,
+          wrote);
     fss_cuda_dcf_keys_free(&d);
     fss_dcf_keys_free(&back);
     CU(cudaFree(d_ser));

@@ -204,7 +204,8 @@ static size_t out_count(const model *md)
  * mask seeds (16 bytes each, to their owners), the gate's keys, and the output mask
  * (party 1). Shares go to party 0 as a 16-byte seed, to party 1 packed; fresh shares (an
  * output mask less a function of the input's) in the same chunk, party 0's from the same
- * seed and party 1's from a seed of its own, unless packed they take 16 bytes or fewer. relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
+ * seed and party 1's from a seed of its own, unless packed they take 16 bytes or fewer. A
+ * gate's FSS keys are a root seed and the keys without roots (harness_deal_bytes). relu_ars: truncate-reduce (an f-bit DCF with m = n - f bit
  * payloads, fresh shares of r_y - H(r)), DReLU over m bits (an early-terminated comparison
  * DPF over m - 1 bits, a packed bit each) and select_zext (five n-bit shares, and r_y
  * fresh). matmul of party 1's x by party 0's w: v = R_x R_w + R_z alone (no shares of R_x;
@@ -229,12 +230,13 @@ static size_t documented_key_bytes(const model *md, int b)
     if (md->kind == M_MATMUL)
         return seeds + fresh_bytes(b, md->m * md->n, n) + (b ? fss_packed_bytes(md->m * md->n, n) : 0);
     if (md->kind == M_ARSNN && md->lean && cnt >= md->lean && f) /* fss/eval.h: 40% of the DCF's at f = 12 */
-        return seeds + FSS_DPF_KEY_BYTES(f, 1, 1) * cnt + fss_packed_bytes(cnt, 1) + mixed_bytes(b, 2 * cnt, cnt, n) +
+        return seeds + harness_deal_bytes(FSS_DPF_KEY_BYTES(f, 1, 1), cnt) + fss_packed_bytes(cnt, 1) +
+               mixed_bytes(b, 2 * cnt, cnt, n) +
                (b ? fss_packed_bytes(cnt, n) : 0);
     if (md->kind != M_RELUARS || f == 0)
         return 0;
-    const size_t tr = FSS_DCF_KEY_BYTES(f, m, 1) * cnt + fresh_bytes(b, cnt, m);
-    const size_t drelu = FSS_DPF_KEY_BYTES(m - 1, 1, 1) * cnt + fss_packed_bytes(cnt, 1);
+    const size_t tr = harness_deal_bytes(FSS_DCF_KEY_BYTES(f, m, 1), cnt) + fresh_bytes(b, cnt, m);
+    const size_t drelu = harness_deal_bytes(FSS_DPF_KEY_BYTES(m - 1, 1, 1), cnt) + fss_packed_bytes(cnt, 1);
     const size_t sel = mixed_bytes(b, 5 * cnt, cnt, n);
     return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
@@ -528,7 +530,7 @@ static void stray_bits(void)
         uint8_t *d;
         for (size_t i = 0; !hit && (d = fss_memkeys_chunk(keys[1], i, &kind, &bytes)); i++)
             if (kind == FSS_KEY_TRUNC) { /* the f-bit DCF keys {3, 47, 1} first: 188 value bits a key */
-                const size_t kblo = FSS_DCF_KEY_BYTES(3, 47, 1) * m * k;
+                const size_t kblo = harness_deal_bytes(FSS_DCF_KEY_BYTES(3, 47, 1), m * k);
                 REQUIRE(kblo <= bytes);
                 d[kblo - 1] |= 0x80;
                 hit = 1;

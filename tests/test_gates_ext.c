@@ -82,14 +82,14 @@ static size_t mixed_bytes(int b, size_t count, size_t nfresh, int bits)
 
 static size_t sext_bytes(int b, size_t cnt, int m, int n)
 {
-    return n == m ? 0 : FSS_DCF_KEY_BYTES(m, n - m, 1) * cnt + fresh_bytes(b, cnt, n);
+    return n == m ? 0 : harness_deal_bytes(FSS_DCF_KEY_BYTES(m, n - m, 1), cnt) + fresh_bytes(b, cnt, n);
 }
 
 static size_t gate_bytes(const model *md, int b)
 {
     const size_t cnt = md->count;
     const int n = md->bits, f = md->f;
-    size_t relu = FSS_DCF_KEY_BYTES(n - 1, n, 2) * cnt + mixed_bytes(b, 2 * cnt, cnt, n);
+    size_t relu = harness_deal_bytes(FSS_DCF_KEY_BYTES(n - 1, n, 2), cnt) + mixed_bytes(b, 2 * cnt, cnt, n);
     switch (md->kind) {
     case G_RELU:
         return relu;
@@ -100,7 +100,8 @@ static size_t gate_bytes(const model *md, int b)
     default:
         if (f == 0)
             return 0;
-        return FSS_DCF_KEY_BYTES(f, n - f, 1) * cnt + fresh_bytes(b, cnt, n - f) + sext_bytes(b, cnt, n - f, n);
+        return harness_deal_bytes(FSS_DCF_KEY_BYTES(f, n - f, 1), cnt) + fresh_bytes(b, cnt, n - f) +
+               sext_bytes(b, cnt, n - f, n);
     }
 }
 
@@ -337,7 +338,8 @@ static void run_tag(int n, int c, int tagged)
     harness_parties(tag_walk, &md, "relu_tag", keys, got, pr);
     const int g = tagged ? 3 : 2, ns = tagged ? 5 : 3;
     for (int b = 0; b < 2; b++) {
-        const size_t gate = FSS_DCF_KEY_BYTES(c - 1, n, g) * cnt + mixed_bytes(b, (size_t)(2 + tagged) * cnt, (size_t)(ns - 2 - tagged) * cnt, n);
+        const size_t gate = harness_deal_bytes(FSS_DCF_KEY_BYTES(c - 1, n, g), cnt) +
+                            mixed_bytes(b, (size_t)(2 + tagged) * cnt, (size_t)(ns - 2 - tagged) * cnt, n);
         const size_t inputs = b ? 16 : (tagged ? 16 : 0), outs = b ? packed(cnt, n) * (tagged ? 2 : 1) : 0;
         CHECK(pr[b].stats.key_bytes[b] == gate + inputs + outs && pr[b].stats.rounds == 2u + tagged,
               "relu_tag (n=%d c=%d): party %d read %llu key bytes in %llu rounds, documented %zu in %d", n, c, b,

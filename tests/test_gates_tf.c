@@ -98,7 +98,7 @@ static void run_lut(const model *md)
          * party 1 those); party 1 also holds its input's mask seed and the output masks */
         const int pairs = md->out_bits <= 62 ? 2 : 0;
         const size_t ry = b == 0 || packed(no, md->out_bits) > 16 ? 16 : packed(no, md->out_bits);
-        const size_t want_bytes = FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs) * no + ry +
+        const size_t want_bytes = harness_deal_bytes(FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs), no) + ry +
                                   (b == 1 ? 16 + packed(no, md->out_bits) : 0);
         CHECK(pr[b].stats.key_bytes[b] == want_bytes && dealt[b] == want_bytes,
               "lut n=%d l=%d: party %d key bytes read %llu, dealt %llu, documented %zu", md->n, md->out_bits, b,

@@ -1,6 +1,9 @@
 /* Key serialization: the documented byte layout round-trips (keys read back evaluate
  * to the same shares), sizes equal the FSS_*_KEY_BYTES macros, and stray bits in
- * padding are refused as malformed. */
+ * padding are refused as malformed; the same for the layout without roots (the
+ * runtime's: the blocks less their root fields, the roots set by the caller). */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -28,6 +31,65 @@ static int dcf_parse_all(fss_dcf_keys *k, const uint8_t *in)
         ok &= fss_dcf_parse_one(k, in, i);
     return ok;
 }
+
+/* The layout without roots, made from the full one: each block less its b root fields. */
+static void strip_roots(const uint8_t *in, size_t count, size_t kb, uint8_t *out)
+{
+    for (size_t at = 0; at < count; at += FSS_KEY_BLOCK) {
+        const size_t b = count - at < FSS_KEY_BLOCK ? count - at : FSS_KEY_BLOCK;
+        memcpy(out + at * (kb - 16), in + at * kb + 16 * b, b * (kb - 16));
+    }
+}
+
+/* Reads of keys without roots (writer nr, full layout buf): the layout is the full one
+ * less the roots; the block reader (in two slices where there are two blocks) and the
+ * per-instance one, the roots then copied in from want's, give want's fields; a stray bit
+ * at byte `stray` (SIZE_MAX: none) is refused by both. The two kinds through one body. */
+#define NOROOTS_CASE(kind, keys_t, k, want, q, buf, count, kb, stray, what)                             \
+    do {                                                                                              \
+        const size_t kn_ = (kb) - 16, half_ = (count) > FSS_KEY_BLOCK ? FSS_KEY_BLOCK : (count);      \
+        uint8_t *nr_ = malloc(kn_ * (count) + 1), *ex_ = malloc(kn_ * (count) + 1);                   \
+        REQUIRE(nr_ && ex_);                                                                          \
+        memset(nr_, 0xa5, kn_ * (count) + 1);                                                         \
+        fss_##kind##_keys_write_noroots(k, 0, count, nr_);                                            \
+        strip_roots(buf, count, kb, ex_);                                                             \
+        CHECK(nr_[kn_ * (count)] == 0xa5 && memcmp(nr_, ex_, kn_ * (count)) == 0,                     \
+              "%s: the layout without roots is not the full one less its roots", what);               \
+        keys_t r3_;                                                                                   \
+        REQUIRE(fss_##kind##_keys_alloc(&r3_, (want)->p, (want)->party, count) == FSS_OK);           \
+        CHECK(fss_##kind##_keys_read_noroots(&r3_, 0, half_, nr_) == FSS_OK &&                        \
+                  (half_ == (count) ||                                                                \
+                   fss_##kind##_keys_read_noroots(&r3_, half_, (count) - half_, nr_ + half_ * kn_) == \
+                       FSS_OK),                                                                       \
+              "%s: keys without roots do not read", what);                                            \
+        int untouched_ = 1;                                                                           \
+        for (size_t i_ = 0; i_ < (count); i_++)                                                       \
+            untouched_ &= r3_.root[i_].lo == 0 && r3_.root[i_].hi == 0;                              \
+        memcpy(r3_.root, (want)->root, (count) * 16);                                                 \
+        CHECK(untouched_ && memcmp(r3_.mem, (want)->mem, (want)->bytes) == 0,                         \
+              "%s: the block reader without roots gives other fields (or wrote the roots)", what);    \
+        memset((q)->mem, 0, (q)->bytes);                                                              \
+        int ok_ = 1;                                                                                  \
+        for (size_t i_ = 0; i_ < (count); i_++)                                                       \
+            ok_ &= fss_##kind##_parse_one_r(q, nr_, i_, 0);                                           \
+        for (size_t i_ = 0; i_ < (count); i_++)                                                       \
+            untouched_ &= (q)->root[i_].lo == 0 && (q)->root[i_].hi == 0;                            \
+        memcpy((q)->root, (want)->root, (count) * 16);                                                \
+        CHECK(ok_ && untouched_ && memcmp((q)->mem, (want)->mem, (want)->bytes) == 0,                 \
+              "%s: the per-instance parse without roots gives other fields", what);                   \
+        if ((stray) != SIZE_MAX) {                                                                    \
+            nr_[stray] |= 0x80;                                                                       \
+            CHECK(fss_##kind##_keys_read_noroots(&r3_, 0, count, nr_) == FSS_E_FORMAT,                \
+                  "%s: stray bit taken", what);                                                       \
+            ok_ = 1;                                                                                  \
+            for (size_t i_ = 0; i_ < (count); i_++)                                                   \
+                ok_ &= fss_##kind##_parse_one_r(q, nr_, i_, 0);                                       \
+            CHECK(!ok_, "%s: the per-instance parse took a stray bit", what);                         \
+        }                                                                                             \
+        fss_##kind##_keys_free(&r3_);                                                                 \
+        free(nr_);                                                                                    \
+        free(ex_);                                                                                    \
+    } while (0)
 
 static void dpf_case(fss_dpf_params p, size_t count)
 {
@@ -101,6 +163,13 @@ static void dpf_case(fss_dpf_params p, size_t count)
         fss_dpf_keys_free(&r2);
     }
     CHECK(fss_dpf_keys_read(&r1, count, 1, buf) == FSS_E_ARG, "read past the batch accepted");
+    if (count) { /* without roots: a stray tcw bit of the first block's last instance */
+        char what[64];
+        snprintf(what, sizeof what, "dpf n=%d l=%d early=%d count=%zu", p.n, p.l, p.early, count);
+        const size_t stray = depth % 8 ? b * 16 * (size_t)depth + j * mb + mb - 1 : SIZE_MAX;
+        CHECK(fss_dpf_keys_read(&r1, 0, count, buf) == FSS_OK, "%s: reread", what); /* after the stray bits */
+        NOROOTS_CASE(dpf, fss_dpf_keys, &k1, &r1, &q, buf, count, kb, stray, what);
+    }
     free(buf);
     free(buf2);
     fss_dpf_keys_free(&q);
@@ -158,6 +227,13 @@ static void dcf_case(fss_dcf_params p, size_t count)
         CHECK(fss_dcf_keys_read(&r0, 0, count, buf2) == FSS_E_FORMAT, "stray vcw bit in a block accepted n=%d l=%d",
               p.n, p.l);
         CHECK(!dcf_parse_all(&q, buf2), "per-instance parse took a stray vcw bit n=%d l=%d", p.n, p.l);
+    }
+    if (count) { /* without roots: a stray value bit of the first block's last instance */
+        char what[64];
+        snprintf(what, sizeof what, "dcf n=%d l=%d g=%d count=%zu", p.n, p.l, p.g, count);
+        const size_t stray = vbits % 8 ? b * (kb - 16) - 1 : SIZE_MAX;
+        CHECK(fss_dcf_keys_read(&r0, 0, count, buf) == FSS_OK, "%s: reread", what); /* after the stray bits */
+        NOROOTS_CASE(dcf, fss_dcf_keys, &k0, &r0, &q, buf, count, kb, stray, what);
     }
     if (count > FSS_KEY_BLOCK) { /* the blocks from the second on, as a party's slices read them */
         fss_dcf_keys r2;

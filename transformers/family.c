@@ -471,8 +471,9 @@ const fss_family fss_family_transformer = {
      * gate and up one part (fss_tf_gate_fused), the activations and nExp's clip under the
      * lean bound by relu_tag, nExp's tables one round, the argmax of the LM head's products;
      * 15: fresh shares (a seed each party) of the products', selects', lookups', shifts' and
-     * one-round ReLUs' output masks */
-    .version = 15,
+     * one-round ReLUs' output masks; 16: FSS keys without their roots (a seed a party and
+     * gate, runtime/keys.c) */
+    .version = 16,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), "
               "smollm2 (smollm2-135m; text in, next tokens out), gpt2-tiny, llama-tiny, gpt-neo-tiny",

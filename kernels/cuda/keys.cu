@@ -126,27 +126,27 @@ extern "C" fss_status fss_cuda_dcf_keys_download(fss_dcf_keys *h_k, const fss_dc
 
 /* One instance a thread; a thread that saw stray bits reports once. */
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
-    fss_cuda_dpf_parse_kernel(fss_dpf_keys k, const uint8_t *in, unsigned *bad)
+    fss_cuda_dpf_parse_kernel(fss_dpf_keys k, const uint8_t *in, int roots, unsigned *bad)
 {
     unsigned stray = 0;
     FSS_CUDA_FOR(i, k.count)
-    stray |= !fss_dpf_parse_one(&k, in, i);
+    stray |= !fss_dpf_parse_one_r(&k, in, i, roots);
     if (stray)
         atomicOr(bad, 1u);
 }
 
 __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
-    fss_cuda_dcf_parse_kernel(fss_dcf_keys k, const uint8_t *in, unsigned *bad)
+    fss_cuda_dcf_parse_kernel(fss_dcf_keys k, const uint8_t *in, int roots, unsigned *bad)
 {
     unsigned stray = 0;
     FSS_CUDA_FOR(i, k.count)
-    stray |= !fss_dcf_parse_one(&k, in, i);
+    stray |= !fss_dcf_parse_one_r(&k, in, i, roots);
     if (stray)
         atomicOr(bad, 1u);
 }
 
-extern "C" fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
-                                              cudaStream_t s)
+static fss_status dpf_parse(const fss_dpf_keys *d_k, const uint8_t *d_in, int roots, unsigned *d_bad,
+                            cudaStream_t s)
 {
     if (fss_dpf_params_check(d_k->p) != FSS_OK)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keys parse: bad parameters");
@@ -154,13 +154,13 @@ extern "C" fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const uin
         return FSS_OK;
     if (!d_k->mem || !d_in || !d_bad)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keys parse: null buffer");
-    fss_cuda_dpf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, d_bad);
+    fss_cuda_dpf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, roots, d_bad);
     FSS_CHECK_CUDA(cudaGetLastError());
     return FSS_OK;
 }
 
-extern "C" fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
-                                              cudaStream_t s)
+static fss_status dcf_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, int roots, unsigned *d_bad,
+                            cudaStream_t s)
 {
     if (fss_dcf_params_check(d_k->p) != FSS_OK)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keys parse: bad parameters");
@@ -168,7 +168,31 @@ extern "C" fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uin
         return FSS_OK;
     if (!d_k->mem || !d_in || !d_bad)
         return FSS_CUDA_FAIL(FSS_E_ARG, "dcf keys parse: null buffer");
-    fss_cuda_dcf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, d_bad);
+    fss_cuda_dcf_parse_kernel<<<fss_cuda_grid(d_k->count), FSS_CUDA_BLOCK, 0, s>>>(*d_k, d_in, roots, d_bad);
     FSS_CHECK_CUDA(cudaGetLastError());
     return FSS_OK;
+}
+
+extern "C" fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                              cudaStream_t s)
+{
+    return dpf_parse(d_k, d_in, 1, d_bad, s);
+}
+
+extern "C" fss_status fss_cuda_dpf_keys_parse_noroots(const fss_dpf_keys *d_k, const uint8_t *d_in,
+                                                      unsigned *d_bad, cudaStream_t s)
+{
+    return dpf_parse(d_k, d_in, 0, d_bad, s);
+}
+
+extern "C" fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                              cudaStream_t s)
+{
+    return dcf_parse(d_k, d_in, 1, d_bad, s);
+}
+
+extern "C" fss_status fss_cuda_dcf_keys_parse_noroots(const fss_dcf_keys *d_k, const uint8_t *d_in,
+                                                      unsigned *d_bad, cudaStream_t s)
+{
+    return dcf_parse(d_k, d_in, 0, d_bad, s);
 }

@@ -40,6 +40,12 @@ FSS_NODISCARD fss_status fss_cuda_dpf_keys_parse(const fss_dpf_keys *d_k, const 
                                                  cudaStream_t s);
 FSS_NODISCARD fss_status fss_cuda_dcf_keys_parse(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
                                                  cudaStream_t s);
+/* The same from the layout without roots (fss_*_keys_write_noroots): d_k->root is left
+ * alone, for the caller to fill. */
+FSS_NODISCARD fss_status fss_cuda_dpf_keys_parse_noroots(const fss_dpf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                                         cudaStream_t s);
+FSS_NODISCARD fss_status fss_cuda_dcf_keys_parse_noroots(const fss_dcf_keys *d_k, const uint8_t *d_in, unsigned *d_bad,
+                                                         cudaStream_t s);
 
 /* out[i] = AES_K(in[i]) with the PRG's fixed key (the T-table body of fss/aes.h). */
 FSS_NODISCARD fss_status fss_cuda_aes(const fss_block *d_in, fss_block *d_out, size_t count, cudaStream_t s);

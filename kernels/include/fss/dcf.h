@@ -67,6 +67,10 @@ uint64_t fss_dcf_keygen_aes_blocks(fss_dcf_params p);
 
 void fss_dcf_keys_write(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out);
 FSS_NODISCARD fss_status fss_dcf_keys_read(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in);
+/* Without the root fields (FSS_DCF_KEY_BYTES - 16 bytes an instance), as fss/dpf.h's
+ * _noroots pair: the reader leaves k->root alone. */
+void fss_dcf_keys_write_noroots(const fss_dcf_keys *k, size_t first, size_t count, uint8_t *out);
+FSS_NODISCARD fss_status fss_dcf_keys_read_noroots(fss_dcf_keys *k, size_t first, size_t count, const uint8_t *in);
 
 FSS_EXTERN_C_END
 

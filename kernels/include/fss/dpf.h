@@ -113,6 +113,11 @@ uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p);
 /* Serialization of instances [first, first + count) to/from the byte layout above. */
 void fss_dpf_keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out);
 FSS_NODISCARD fss_status fss_dpf_keys_read(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in);
+/* The same layout without the root fields (FSS_DPF_KEY_BYTES - 16 bytes an instance), for
+ * a caller that derives the roots itself (the runtime, from a seed a party and gate); the
+ * reader leaves k->root alone. */
+void fss_dpf_keys_write_noroots(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out);
+FSS_NODISCARD fss_status fss_dpf_keys_read_noroots(fss_dpf_keys *k, size_t first, size_t count, const uint8_t *in);
 
 FSS_EXTERN_C_END
 

@@ -39,15 +39,18 @@ static inline FSS_HD const uint8_t *fss_ser_block_of(const uint8_t *in, size_t i
 }
 
 /* The tree part of instance i (place j of a block of b at blk) into the arrays of a
- * batch of count; 0 when a control-bit mask has bits at or past depth. */
+ * batch of count; 0 when a control-bit mask has bits at or past depth. With roots 0 the
+ * block has no root fields (the _noroots layout) and root[i] is left alone. */
 static inline FSS_HD int fss_tree_parse_one(const uint8_t *blk, size_t b, size_t j, int depth, size_t i, size_t count,
-                                            fss_block *root, fss_block *scw, uint64_t *tcw_l, uint64_t *tcw_r)
+                                            int roots, fss_block *root, fss_block *scw, uint64_t *tcw_l,
+                                            uint64_t *tcw_r)
 {
-    const size_t mb = ((size_t)depth + 7) / 8;
-    root[i] = fss_ser_block(blk + j * 16);
+    const size_t mb = ((size_t)depth + 7) / 8, r0 = roots ? 1 : 0;
+    if (roots)
+        root[i] = fss_ser_block(blk + j * 16);
     for (int lv = 0; lv < depth; lv++)
-        scw[(size_t)lv * count + i] = fss_ser_block(blk + b * 16 * (1 + (size_t)lv) + j * 16);
-    const uint8_t *t = blk + b * 16 * (1 + (size_t)depth);
+        scw[(size_t)lv * count + i] = fss_ser_block(blk + b * 16 * (r0 + (size_t)lv) + j * 16);
+    const uint8_t *t = blk + b * 16 * (r0 + (size_t)depth);
     const uint64_t l = fss_ser_le(t + j * mb, mb), r = fss_ser_le(t + (b + j) * mb, mb);
     tcw_l[i] = l;
     tcw_r[i] = r;
@@ -62,17 +65,18 @@ static inline FSS_HD int fss_ser_tail_clean(const uint8_t *p, size_t bits)
 }
 
 /* Instance i of the batch k (bound, count instances) from in, the batch's serialized
- * keys; 0 when stray bits show corruption. */
-static inline FSS_HD int fss_dpf_parse_one(const fss_dpf_keys *k, const uint8_t *in, size_t i)
+ * keys (roots 0: the _noroots layout, k->root left alone); 0 when stray bits show
+ * corruption. */
+static inline FSS_HD int fss_dpf_parse_one_r(const fss_dpf_keys *k, const uint8_t *in, size_t i, int roots)
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early);
-    const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
-    const size_t tb = 16 + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8);
+    const size_t rb = roots ? 16 : 0, kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early) - 16 + rb;
+    const size_t tb = rb + 16 * (size_t)depth + 2 * (((size_t)depth + 7) / 8);
     const size_t fbits = FSS_DPF_FCW_BITS(p.n, p.l, p.early), fb = (fbits + 7) / 8;
     size_t b, j;
     const uint8_t *blk = fss_ser_block_of(in, i, k->count, kb, &b, &j);
-    int ok = fss_tree_parse_one(blk, b, j, depth, i, k->count, k->root, k->scw, k->tcw_l, k->tcw_r);
+    int ok = fss_tree_parse_one(blk, b, j, depth, i, k->count, roots, k->root, k->scw, k->tcw_l, k->tcw_r);
     const uint8_t *f = blk + b * tb + j * fb;
     fss_block c;
     c.lo = fss_ser_le(f, fb < 8 ? fb : 8);
@@ -81,16 +85,21 @@ static inline FSS_HD int fss_dpf_parse_one(const fss_dpf_keys *k, const uint8_t 
     return ok && fss_ser_tail_clean(f, fbits);
 }
 
-static inline FSS_HD int fss_dcf_parse_one(const fss_dcf_keys *k, const uint8_t *in, size_t i)
+static inline FSS_HD int fss_dpf_parse_one(const fss_dpf_keys *k, const uint8_t *in, size_t i)
+{
+    return fss_dpf_parse_one_r(k, in, i, 1);
+}
+
+static inline FSS_HD int fss_dcf_parse_one_r(const fss_dcf_keys *k, const uint8_t *in, size_t i, int roots)
 {
     const fss_dcf_params p = k->p;
-    const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
-    const size_t tb = 16 + 16 * (size_t)p.n + 2 * (((size_t)p.n + 7) / 8), vb = kb - tb;
+    const size_t rb = roots ? 16 : 0, kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g) - 16 + rb;
+    const size_t tb = rb + 16 * (size_t)p.n + 2 * (((size_t)p.n + 7) / 8), vb = kb - tb;
     const size_t nv = ((size_t)p.n + 1) * (size_t)p.g, vs = (k->count + 7) & ~(size_t)7; /* fss_dcf_vcw_stride */
     const uint64_t mask = p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p.l) - 1);
     size_t b, j;
     const uint8_t *blk = fss_ser_block_of(in, i, k->count, kb, &b, &j);
-    const int ok = fss_tree_parse_one(blk, b, j, p.n, i, k->count, k->root, k->scw, k->tcw_l, k->tcw_r);
+    const int ok = fss_tree_parse_one(blk, b, j, p.n, i, k->count, roots, k->root, k->scw, k->tcw_l, k->tcw_r);
     const uint8_t *v = blk + b * tb + j * vb;
     size_t bit = 0;
     for (size_t q = 0; q < nv; q++, bit += (size_t)p.l) { /* l bits at bit: at most 9 bytes */
@@ -101,6 +110,11 @@ static inline FSS_HD int fss_dcf_parse_one(const fss_dcf_keys *k, const uint8_t 
         k->vcw[q * vs + i] = val & mask;
     }
     return ok && fss_ser_tail_clean(v, nv * (size_t)p.l);
+}
+
+static inline FSS_HD int fss_dcf_parse_one(const fss_dcf_keys *k, const uint8_t *in, size_t i)
+{
+    return fss_dcf_parse_one_r(k, in, i, 1);
 }
 
 #endif
