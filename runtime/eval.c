@@ -536,13 +536,24 @@ fss_status fss_ev_expand_seed(fss_eval *ev, const uint8_t seed[FSS_EV_SEED_BYTES
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "cannot expand a mask seed");
 }
 
-/* Fresh values go with explicit ones in one chunk. Party 0's seed expands its shares of the
+/* Fresh values go with explicit ones in one chunk. S's seed expands its shares of the
  * count explicit values from the stream's block 0 and of the fresh ones from block
- * (count + 1) / 2; party 1 gets its explicit shares packed, then a seed of its own whose
+ * (count + 1) / 2; E gets its explicit shares packed, then a seed of its own whose
  * expansion is its share of the fresh values (or, where packed they take 16 bytes or
  * fewer, those packed too: small gates). */
 static int mixed_small(size_t nfresh, int bits) { return fss_packed_bytes(nfresh, bits) <= FSS_EV_SEED_BYTES; }
 static uint64_t mixed_fresh_block(size_t count) { return ((uint64_t)count + 1) / 2; }
+
+/* The chunk's E, and its explicit bytes counted to E (eval_internal.h): the dealer's draw
+ * and the party's take call it once a chunk, in the same order. */
+static int mixed_holder(fss_eval *ev, size_t count, size_t nfresh, int bits)
+{
+    if (!count)
+        return 1;
+    const int e = ev->explicit_bytes[0] < ev->explicit_bytes[1] ? 0 : 1;
+    ev->explicit_bytes[e] += fss_packed_bytes(count, bits) + (mixed_small(nfresh, bits) ? fss_packed_bytes(nfresh, bits) : 0);
+    return e;
+}
 
 void fss_ev_mixed_drop(fss_ev_mixed *M) { fss_memzero(M->seed, sizeof M->seed); }
 
@@ -551,6 +562,7 @@ fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals
 {
     memset(M, 0, sizeof *M);
     M->vals = vals, M->count = count, M->fresh = fresh, M->nfresh = nfresh, M->bits = bits;
+    M->e = mixed_holder(ev, count, nfresh, bits);
     if (ev->dry) {
         if (nfresh)
             memset(fresh, 0, nfresh * 8);
@@ -590,11 +602,15 @@ fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *ou
         memset(out, 0, M->count * 8);
         return FSS_OK;
     }
-    fss_status s = expand_seed(ev, M->seed[0], out, M->count, M->bits);
-    return s == FSS_OK ? s : fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+    fss_status s = expand_seed(ev, M->seed[0], out, M->count, M->bits); /* S's */
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "dealer: cannot expand a share seed");
+    for (size_t i = 0; M->e == 0 && i < M->count; i++) /* party 0 is E: the value less S's */
+        out[i] = fss_ring_sub(M->vals[i], out[i], M->bits);
+    return FSS_OK;
 }
 
-static size_t mixed_bytes1(size_t count, size_t nfresh, int bits)
+static size_t mixed_bytes_e(size_t count, size_t nfresh, int bits)
 {
     return fss_packed_bytes(count, bits) + (mixed_small(nfresh, bits) ? fss_packed_bytes(nfresh, bits) : FSS_EV_SEED_BYTES);
 }
@@ -602,37 +618,38 @@ static size_t mixed_bytes1(size_t count, size_t nfresh, int bits)
 fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
 {
     const size_t count = M->count, nfresh = M->nfresh, pe = fss_packed_bytes(count, M->bits);
-    const size_t b1 = mixed_bytes1(count, nfresh, M->bits);
+    const size_t kb = mixed_bytes_e(count, nfresh, M->bits);
     const int small = mixed_small(nfresh, M->bits);
     fss_status s;
+    const int e = M->e;
     if (ev->dry) { /* the sizes */
-        if ((s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
-            s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, NULL, b1);
+        if ((s = fss_ev_put(ev, 1 - e, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
+            s = fss_ev_put(ev, e, FSS_KEY_SHARES, count + nfresh, NULL, kb);
         fss_ev_mixed_drop(M);
         return s;
     }
     const size_t words = count > nfresh ? count : nfresh;
-    uint64_t *e0 = (uint64_t *)fss_ev_alloc(ev, (words ? words : 1) * 8);
-    uint8_t *p1 = (uint8_t *)fss_ev_alloc(ev, b1 ? b1 : 1);
-    s = e0 && p1 ? FSS_OK : FSS_E_NOMEM;
-    if (s == FSS_OK && (s = expand_seed(ev, M->seed[0], e0, count, M->bits)) == FSS_OK) { /* party 1: vals - party 0's */
+    uint64_t *es = (uint64_t *)fss_ev_alloc(ev, (words ? words : 1) * 8);
+    uint8_t *pk = (uint8_t *)fss_ev_alloc(ev, kb ? kb : 1);
+    s = es && pk ? FSS_OK : FSS_E_NOMEM;
+    if (s == FSS_OK && (s = expand_seed(ev, M->seed[0], es, count, M->bits)) == FSS_OK) { /* E: vals - S's */
         for (size_t i = 0; i < count; i++)
-            e0[i] = fss_ring_sub(M->vals[i], e0[i], M->bits);
-        fss_pack_bits(e0, count, M->bits, p1);
-        if (small && nfresh && (s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), e0, nfresh, M->bits)) == FSS_OK) {
+            es[i] = fss_ring_sub(M->vals[i], es[i], M->bits);
+        fss_pack_bits(es, count, M->bits, pk);
+        if (small && nfresh && (s = expand_seed_at(ev, M->seed[0], mixed_fresh_block(count), es, nfresh, M->bits)) == FSS_OK) {
             for (size_t i = 0; i < nfresh; i++)
-                e0[i] = fss_ring_sub(M->fresh[i], e0[i], M->bits);
-            fss_pack_bits(e0, nfresh, M->bits, p1 + pe);
+                es[i] = fss_ring_sub(M->fresh[i], es[i], M->bits);
+            fss_pack_bits(es, nfresh, M->bits, pk + pe);
         } else if (!small) {
-            memcpy(p1 + pe, M->seed[1], FSS_EV_SEED_BYTES);
+            memcpy(pk + pe, M->seed[1], FSS_EV_SEED_BYTES);
         }
     }
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "dealer: cannot make a share");
-    if (s == FSS_OK && (s = fss_ev_put(ev, 0, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
-        s = fss_ev_put(ev, 1, FSS_KEY_SHARES, count + nfresh, p1, b1);
-    fss_free_wiped(e0, (words ? words : 1) * 8);
-    fss_free_wiped(p1, b1 ? b1 : 1);
+    if (s == FSS_OK && (s = fss_ev_put(ev, 1 - e, FSS_KEY_SHARES, count + nfresh, M->seed[0], FSS_EV_SEED_BYTES)) == FSS_OK)
+        s = fss_ev_put(ev, e, FSS_KEY_SHARES, count + nfresh, pk, kb);
+    fss_free_wiped(es, (words ? words : 1) * 8);
+    fss_free_wiped(pk, kb ? kb : 1);
     fss_ev_mixed_drop(M);
     return s;
 }
@@ -640,13 +657,13 @@ fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M)
 fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_t *fresh, size_t nfresh, int bits)
 {
     const void *data;
-    const int small = mixed_small(nfresh, bits);
+    const int small = mixed_small(nfresh, bits), seeded = ev->party != mixed_holder(ev, count, nfresh, bits);
     fss_status s = fss_ev_get(ev, FSS_KEY_SHARES, count + nfresh,
-                              ev->party == 0 ? FSS_EV_SEED_BYTES : mixed_bytes1(count, nfresh, bits), &data);
+                              seeded ? FSS_EV_SEED_BYTES : mixed_bytes_e(count, nfresh, bits), &data);
     if (s != FSS_OK)
         return s;
     const uint8_t *d = (const uint8_t *)data;
-    if (ev->party == 0) {
+    if (seeded) {
         if ((s = expand_seed(ev, d, vals, count, bits)) == FSS_OK)
             s = expand_seed_at(ev, d, mixed_fresh_block(count), fresh, nfresh, bits);
     } else {

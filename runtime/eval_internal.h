@@ -27,6 +27,7 @@ struct fss_eval {
     size_t keymem_cap;
     int dry; /* a dealer that only counts (fss_eval_set_dry) */
     size_t lean_min; /* shifts of this many elements or more are lean (fss_eval_set_lean_shifts) */
+    uint64_t explicit_bytes[2]; /* packed explicit shares each party has been dealt (fss_ev_mixed_*) */
     int wonce;       /* weights input once: 0 no, 1 the setup run, 2 an inference */
     uint8_t wkey[16]; /* the dealer's model key */
     fss_weight_store wstore; /* party 1's masked weights */
@@ -192,21 +193,29 @@ FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t 
  * not sent. Where those would take 16 bytes or fewer, they are sent instead (both sides
  * tell alike).
  *
- * Mixed: count explicit dealer values and nfresh fresh ones in one chunk (party 0 one seed
- * for both, party 1 its packed explicit shares and a seed). The dealer draws the fresh
- * values first (fss_ev_mixed_draw: they may decide the explicit ones, as r_y = v + H(r)
- * does), fills vals, then puts the chunk; the party takes both. */
+ * Mixed: count explicit dealer values and nfresh fresh ones in one chunk (one party, S,
+ * one seed for both; the other, E, its packed explicit shares and a seed). The dealer draws
+ * the fresh values first (fss_ev_mixed_draw: they may decide the explicit ones, as
+ * r_y = v + H(r) does), fills vals, then puts the chunk; the party takes both.
+ *
+ * Which party holds a chunk's explicit shares (E) balances the two parties' keys: the one
+ * dealt fewer explicit bytes so far in this walk (party 1 on a tie, and for chunks with no
+ * explicit values). The dealer's walk and each party's reach the same chunks in the same
+ * order, so all three tell alike. Additive shares are symmetric: the explicit form (the
+ * value less the other's expansion) tells its holder no more than a seed would. */
 typedef struct fss_ev_mixed {
     const uint64_t *vals, *fresh;
     size_t count, nfresh;
     int bits;
-    uint8_t seed[2][16];
+    int e;               /* the party holding the explicit shares */
+    uint8_t seed[2][16]; /* S's seed, then E's seed for the fresh values */
 } fss_ev_mixed;
 FSS_NODISCARD fss_status fss_ev_mixed_draw(fss_eval *ev, fss_ev_mixed *M, const uint64_t *vals, size_t count,
                                            uint64_t *fresh, size_t nfresh, int bits);
 /* Dealer, where put will not follow a draw (a failure between them): wipes the seeds. */
 void fss_ev_mixed_drop(fss_ev_mixed *M);
-/* Dealer, between draw and put: party 0's shares of the explicit values (count of them). */
+/* Dealer, between draw and put: party 0's shares of the explicit values (count of them),
+ * whichever form party 0 gets them in. */
 FSS_NODISCARD fss_status fss_ev_mixed_share0(fss_eval *ev, const fss_ev_mixed *M, uint64_t *out);
 FSS_NODISCARD fss_status fss_ev_mixed_put(fss_eval *ev, fss_ev_mixed *M);
 FSS_NODISCARD fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_t *fresh, size_t nfresh,

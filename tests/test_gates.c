@@ -30,7 +30,7 @@ typedef struct model {
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT, M_MUL2
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -59,6 +59,12 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
     case M_MUL: /* x * x elementwise: W is party 1's input */
         s = fss_gate_mul(ev, &x, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
+        break;
+    case M_MUL2: /* x * x, then 3 (x * x) * x: two products' explicit shares of one size */
+        s = fss_gate_mul(ev, &x, &x, &a);
+        if (s == FSS_OK) s = fss_gate_scale(ev, &a, 3, &b);
+        if (s == FSS_OK) s = fss_gate_mul(ev, &b, &x, &c);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &c, out);
         break;
     case M_MATMUL:
         s = fss_gate_matmul(ev, &x, &w, &a);
@@ -259,6 +265,20 @@ static void run(const model *md)
 
     fss_memkeys *keys[2];
     harness_deal(ctx, rng, walk_any, md, md->name, keys, NULL);
+    if (md->kind == M_MUL2) { /* the explicit shares balanced: party 1 the first product's, party 0 the second's */
+        size_t sizes[2][2] = {{0, 0}, {0, 0}}, nsh[2] = {0, 0};
+        for (int b = 0; b < 2; b++) {
+            uint32_t kind;
+            size_t bytes;
+            for (size_t i = 0; fss_memkeys_chunk(keys[b], i, &kind, &bytes); i++)
+                if (kind == FSS_KEY_SHARES && nsh[b] < 2)
+                    sizes[b][nsh[b]++] = bytes;
+        }
+        CHECK(nsh[0] == 2 && nsh[1] == 2 && sizes[0][0] == FSS_EV_SEED_BYTES && sizes[1][1] == FSS_EV_SEED_BYTES &&
+                  sizes[1][0] > FSS_EV_SEED_BYTES && sizes[0][1] == sizes[1][0],
+              "%s: the products' share chunks are party 0 %zu, %zu and party 1 %zu, %zu: not balanced", md->name,
+              sizes[0][0], sizes[0][1], sizes[1][0], sizes[1][1]);
+    }
     party_run pr[2];
     harness_parties(walk_any, md, md->name, keys, got, pr);
     CHECK(pr[0].stats.rounds == pr[1].stats.rounds, "%s: rounds differ %llu vs %llu", md->name,
@@ -802,6 +822,8 @@ int main(void)
         md = base, md.name = "add/sub/scale/const", md.kind = M_ADD;
         run(&md);
         md = base, md.name = "mul", md.kind = M_MUL;
+        run(&md);
+        md = base, md.name = "two products (balanced shares)", md.kind = M_MUL2;
         run(&md);
         md = base, md.name = "matmul", md.kind = M_MATMUL; /* X party 1's input, W party 0's: R_x unshared */
         run(&md);
