@@ -53,8 +53,9 @@ static void host_free(void *p, size_t bytes, int pinned)
         free(p);
 }
 
-/* One step's buffers. Host (page-locked): parsed keys when the CPU parses (none when the
- * device does), then count inputs at hx, then out_words outputs and a flag word at ho.
+/* One step's buffers. Host (page-locked): parsed keys when the CPU parses (the step's
+ * roots when the device does: wiped once the step is waited for), then count inputs at
+ * hx, then out_words outputs and a flag word at ho.
  * Device: the step's keys (parsed; or serialized, then parsed after them), then inputs at
  * dx, outputs and the flag at do_ (each 256-byte aligned). The flag is set by a device
  * parse that found stray bits. */
@@ -148,6 +149,8 @@ static fss_status slot_wait(fss_eval *ev, struct gpu_slot *sl)
         return fss_ev_fail(ev, FSS_E_FORMAT, "party %d's keys do not parse (stray bits: corrupted)", ev->party);
     }
     memcpy(sl->out_dst, sl->h + sl->ho, sl->out_words * 8);
+    if (sl->parsed_here) /* the step's roots (keys.c), uploaded */
+        fss_memzero(sl->h, sl->count * sizeof(fss_block));
     return FSS_OK;
 }
 

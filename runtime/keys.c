@@ -205,7 +205,8 @@ fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
         if (!serial) {
             fss_prim_keys_bind(&k, pr, ev->party, m, mem);
             if ((s = parse_step(ev, po, &k, m, kb, (const uint8_t *)keys, seed, at)) != FSS_OK) {
-                s = fss_ev_fail(ev, s, "party %d's %s keys do not parse", ev->party, po->name);
+                s = fss_ev_fail(ev, s, "party %d's %s keys do not parse (%s)", ev->party, po->name,
+                                fss_status_str(s));
                 break;
             }
         } else if ((s = roots_expand(seed, at, m, roots)) != FSS_OK) {

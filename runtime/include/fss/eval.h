@@ -143,8 +143,8 @@ void fss_eval_set_dry(fss_eval *ev);
  * their carries. One-round (the default): a DCF gives additive shares of each carry.
  * Lean, for shifts of min_count elements or more (0: none): a DPF comparison gives XOR
  * shares, revealed under the dealer's mask bit and made additive with the gate's shares:
- * a round more (of a bit an element each way), and for a 12-bit shift 40% of the key bytes
- * and less AES work. The bound keeps small shifts (a statistic a row), where a round costs
+ * a round more (of a bit an element each way), and for a 12-bit shift 35-38% of the key
+ * bytes (98 against 257-278 at 50 bits) and less AES work. The bound keeps small shifts (a statistic a row), where a round costs
  * more than the bytes, at one round. The same bound picks a softmax max's and an argmax's
  * tree levels: under it one round a level (fss_gate_relu_tag), from it two (a DReLU and a
  * select: fewer key bytes). The model's walk sets it before its first gate, the
