@@ -408,7 +408,7 @@ const fss_family fss_family_cnn = {
      * accuracy task's argmax a round a level (fss_gate_relu_tag); 5: fresh shares (a seed
      * each party) of the products' R_x R_w + R_z, the selects' output masks, the shifts' r_y - H(r)
      * and the one-round ReLUs' r_y - m r; 6: FSS keys without their roots, derived from a seed
-     * a party and gate (runtime/keys.c). */
+     * a party and gate (runtime/keys.c), and explicit shares balanced between the parties. */
     .version = 6,
     .models = "lenet, cnn3-cifar, vgg16-cifar, resnet18-cifar, resnet-tiny, resnet18, resnet50, logreg-cancer, "
               "mlp-cancer",

@@ -280,7 +280,8 @@ const fss_family fss_family_onnx = {
                    * 5: the norms' row factor from one table; 6: the activations and nExp's clip
                    * under the lean bound by relu_tag, nExp's two tables one round; 7: fresh shares
                    * (a seed each party) of the products', selects', lookups', shifts' and one-round
-                   * ReLUs' output masks; 8: FSS keys without their roots (a seed a party and gate) */
+                   * ReLUs' output masks; 8: FSS keys without their roots (a seed a party and gate),
+                   * explicit shares balanced between the parties, nExp's lean clip in 20 bits */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

@@ -180,7 +180,9 @@ static uint64_t *make_table(fss_eval *ev, int bits, double (*fn)(size_t, const v
  * (e^-16 = 1.1e-7 is 0 at any scale we use), e^-x = e^-(t_hi / 16) e^-(t_lo / 4096) with
  * t_hi, t_lo its two bytes: two 8-bit tables (one round: fss_gate_luts), one product.
  * Five rounds at f = 12, the clip a relu_tag at the end; where lean, six (the clip's DReLU
- * first, a select at the end: fewer key bytes). */
+ * and a select at the end: fewer key bytes). The lean clip compares h = floor(t / 2^8)
+ * (t_hi's shift, which the tables need anyway) with 256: h < 2^19, so in 20 bits, not t's
+ * 28 (a comparison key of 212 bytes, not 340; the same bit, t < 2^16). */
 static double exp_hi(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 16.0); }
 static double exp_lo(size_t i, const void *arg) { return (void)arg, exp(-(double)i / 4096.0); }
 
@@ -191,8 +193,8 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
         return fss_ev_fail(ev, FSS_E_ARG, "nexp: needs a scale of at least 12 and max(2 f + 2, f + 16, 28) bits (have "
                                           "%d, %d)", f, n);
     uint64_t *thi = make_table(ev, 8, exp_hi, NULL, f, n), *tlo = make_table(ev, 8, exp_lo, NULL, f, n);
-    const uint64_t top = 0xffff;
-    fss_tensor t = {0}, t28 = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
+    const uint64_t top = 0xffff, htop = 0xff;
+    fss_tensor t = {0}, h20 = {0}, nt = {0}, c = {0}, b = {0}, h = {0}, hi = {0}, lo = {0}, A = {0}, B = {0}, y0 = {0};
     fss_status s = thi && tlo ? FSS_OK : FSS_E_NOMEM;
     for (size_t i = 0; s == FSS_OK && ev->mode == FSS_MODE_CLEAR && i < x->count; i++)
         if (x->v[i] >= ((uint64_t)1 << (f + 15)))
@@ -200,16 +202,18 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
                             ldexp((double)fss_ring_to_signed(x->v[i], n), -f));
     if (s == FSS_OK)
         s = fss_gate_ars_nonneg(ev, x, f - 12, &t); /* floor(x 2^12) */
-    /* the clip x < 16: 2^16 - 1 - t >= 0 (t < 2^27 for x < 2^15). Lean: a 27-bit DReLU of it in
-     * 28 bits now, a select at the end; else one relu_tag at the end (its sign from 28 bits) */
+    /* the clip x < 16, that is t < 2^16 (t < 2^27 for x < 2^15). Lean: 255 - h >= 0 for h =
+     * floor(t / 2^8) < 2^19, a DReLU in 20 bits, a select at the end; else one relu_tag at
+     * the end (2^16 - 1 - t, its sign from 28 bits) */
     const int lean = fss_ev_lean(ev, x->count);
-    if (s == FSS_OK && lean && (s = reduce_bits(ev, &t, 28, &t28)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &t28, fss_ring_mask(28), &nt)) == FSS_OK &&
-        (s = fss_gate_add_const(ev, &nt, &top, 1, &c)) == FSS_OK)
+    if (s == FSS_OK)
+        s = fss_gate_trunc_reduce(ev, &t, 8, &h);
+    if (s == FSS_OK && lean && (s = reduce_bits(ev, &h, 20, &h20)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &h20, fss_ring_mask(20), &nt)) == FSS_OK &&
+        (s = fss_gate_add_const(ev, &nt, &htop, 1, &c)) == FSS_OK)
         s = fss_gate_drelu(ev, &c, &b);
     /* both tables in one round */
-    if (s == FSS_OK && (s = fss_gate_trunc_reduce(ev, &t, 8, &h)) == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK &&
-        (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK) {
+    if (s == FSS_OK && (s = reduce_bits(ev, &h, 8, &hi)) == FSS_OK && (s = reduce_bits(ev, &t, 8, &lo)) == FSS_OK) {
         const fss_tensor *idx[2] = {&hi, &lo};
         const uint64_t *tabs[2] = {thi, tlo};
         fss_tensor *ab[2] = {&A, &B};
@@ -225,7 +229,7 @@ fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
         s = fss_gate_relu_tag(ev, &c, 28, &y0, &d, y); /* |c| < 2^27: its sign from 28 bits */
         fss_tensor_free(&d);
     }
-    fss_tensor *all[] = {&t, &t28, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
+    fss_tensor *all[] = {&t, &h20, &nt, &c, &b, &h, &hi, &lo, &A, &B, &y0};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     free(thi);

@@ -208,7 +208,7 @@ const fss_family fss_family_stats = {
     .name = "stats",
     .version = 3, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
                    * and one-round ReLUs' output masks; 3: FSS keys without their roots (a seed a
-                   * party and gate, runtime/keys.c) */
+                   * party and gate, runtime/keys.c), explicit shares balanced between the parties */
     .models = "stats (--stats SPEC names it)",
     .selector = "--stats",
     .flags = stats_flags,

@@ -186,7 +186,8 @@ FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_te
 FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
 /* e^-x for x in [0, 2^15) at scale f >= 12 (n >= max(2 f + 2, f + 16, 28) bits), same ring
- * and scale (the clear walk refuses other x): x clipped at 16 (compared in 28 bits),
+ * and scale (the clear walk refuses other x): x clipped at 16 (compared in 28 bits; where
+ * lean, h = floor(t / 2^8) compared with 256 in 20 bits),
  * e^-(t_hi/16) e^-(t_lo/4096) from two 8-bit tables (one round) on the bytes of t =
  * floor(x 2^12). Five rounds at f = 12, six above; where lean (fss_eval_set_lean_shifts),
  * a round more for fewer key bytes (the clip's DReLU and a select, not a relu_tag; and the
