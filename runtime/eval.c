@@ -283,13 +283,17 @@ fss_status fss_ev_exchange(fss_eval *ev, const void *send, size_t send_bytes, vo
     return FSS_OK;
 }
 
-void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits)
+void fss_ev_deal_reconstruct_parts(fss_eval *ev, int k, const size_t *count, const int *bits)
 {
-    const uint64_t nb = fss_packed_bytes(count, bits);
+    uint64_t nb = 0;
+    for (int j = 0; j < k; j++)
+        nb += fss_packed_bytes(count[j], bits[j]);
     ev->stats.rounds++;
     ev->stats.party_sent[0] += nb;
     ev->stats.party_sent[1] += nb;
 }
+
+void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits) { fss_ev_deal_reconstruct_parts(ev, 1, &count, &bits); }
 
 void fss_ev_deal_send(fss_eval *ev, int from, size_t bytes)
 {
@@ -390,22 +394,35 @@ void fss_ev_unpack_bits(fss_eval *ev, const uint8_t *in, size_t count, int bits,
     }
 }
 
-fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor, uint64_t *out)
+fss_status fss_ev_reconstruct_parts(fss_eval *ev, int k, const uint64_t *const *mine, const size_t *count,
+                                    const int *bits, int xor, uint64_t *const *out)
 {
-    size_t nb = fss_packed_bytes(count, bits);
-    uint8_t *buf = (uint8_t *)malloc(2 * nb + 1);
+    size_t nb = 0;
+    for (int j = 0; j < k; j++)
+        nb += fss_packed_bytes(count[j], bits[j]);
+    uint8_t *buf = (uint8_t *)calloc(2 * nb + 1, 1); /* calloc: gcc cannot see the parts cover it */
     if (!buf)
         return fss_ev_fail(ev, FSS_E_NOMEM, "party %d: out of memory for a %zu-byte message", ev->party, nb);
-    fss_ev_pack_bits(ev, mine, count, bits, buf);
+    for (size_t j = 0, at = 0; j < (size_t)k; at += fss_packed_bytes(count[j], bits[j]), j++)
+        fss_ev_pack_bits(ev, mine[j], count[j], bits[j], buf + at);
     fss_status s = fss_ev_exchange(ev, buf, nb, buf + nb, nb);
-    if (s == FSS_OK) {
-        fss_ev_unpack_bits(ev, buf + nb, count, bits, out);
-#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, count))
-        for (size_t i = 0; i < count; i++)
-            out[i] = fss_share_join(out[i], mine[i], bits, xor);
+    for (size_t j = 0, at = nb; s == FSS_OK && j < (size_t)k; at += fss_packed_bytes(count[j], bits[j]), j++) {
+        const size_t c = count[j];
+        const int b = bits[j];
+        uint64_t *o = out[j];
+        const uint64_t *m = mine[j];
+        fss_ev_unpack_bits(ev, buf + at, c, b, o);
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, c))
+        for (size_t i = 0; i < c; i++)
+            o[i] = fss_share_join(o[i], m[i], b, xor);
     }
     free(buf);
     return s;
+}
+
+fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor, uint64_t *out)
+{
+    return fss_ev_reconstruct_parts(ev, 1, &mine, &count, &bits, xor, &out);
 }
 
 fss_status fss_tensor_init(fss_tensor *t, int ndim, const size_t *shape, int bits, int scale)

@@ -95,6 +95,7 @@ size_t fss_ev_deal_bytes(const fss_prim *pr, size_t cnt);
  * fss_ev_reconstruct of count values of bits, fss_ev_deal_send for party from's message
  * of bytes. */
 void fss_ev_deal_reconstruct(fss_eval *ev, size_t count, int bits);
+void fss_ev_deal_reconstruct_parts(fss_eval *ev, int k, const size_t *count, const int *bits);
 /* A dry dealer (fss_eval_set_dry): keys, masks and product correlations are not computed,
  * only the sizes of what would be written (appended data NULL) and the exchanges. */
 static inline int fss_ev_dry(const fss_eval *ev) { return ev->dry; }
@@ -148,6 +149,10 @@ FSS_NODISCARD fss_status fss_ev_random(fss_eval *ev, uint64_t *out, size_t count
  * (mod 2^n; XOR when xor is set). Packed at n bits on the wire. One round. */
 FSS_NODISCARD fss_status fss_ev_reconstruct(fss_eval *ev, const uint64_t *mine, size_t count, int bits, int xor,
                                             uint64_t *out);
+/* The same for k parts of count[j] values of bits[j] each, in one message (each part
+ * packed from a byte of its own): one round. */
+FSS_NODISCARD fss_status fss_ev_reconstruct_parts(fss_eval *ev, int k, const uint64_t *const *mine,
+                                                  const size_t *count, const int *bits, int xor, uint64_t *const *out);
 
 /* Bytes of count values packed at n bits, and the packing (LSB first). */
 static inline size_t fss_packed_bytes(size_t count, int bits) { return (count * (size_t)bits + 7) / 8; }

@@ -95,58 +95,83 @@ done:
  * integers x = x^ - r_x + 2^m w with the wrap w = fss_msb(r_x) (1 - fss_msb(x^)) (as in
  * ars_nonneg). So the formula holds in Z_{2^n} with r_x replaced by
  * r_x - c 2^m fss_msb(r_x), c = 1 - fss_msb(x^) public: two more shares, of u = 2^m fss_msb(r_x)
- * and of r_d u. */
-static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int n, fss_tensor *y)
+ * and of r_d u. One selector over k (1 or 2) wires: each wire's shares in its own ring, one
+ * message for all (select2: a wide wire and a narrow one in one round, neither widened). */
+static fss_status select_common(fss_eval *ev, const char *name, const fss_tensor *d, int k, const fss_tensor *const *x,
+                                const int *nbits, fss_tensor *const *y)
 {
-    const int m = x->bits, zext = n != m;
-    const char *name = zext ? "select_zext" : "select";
-    if (d->bits != 1 || d->count != x->count)
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a 1-bit selector of the input's size", name);
-    if (n < m || n > 64)
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: cannot extend %d bits to %d", name, m, n);
-    const size_t cnt = x->count, nsh = zext ? 6 : 4;
-    fss_status s = fss_tensor_init(y, x->ndim, x->shape, n, x->scale);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+    const size_t cnt = d->count;
+    if (d->bits != 1)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a 1-bit selector", name);
+    size_t nsh[2], words = 0;
+    for (int j = 0; j < k; j++) {
+        const int m = x[j]->bits, n = nbits[j];
+        if (x[j]->count != cnt)
+            return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a selector of the input's size", name);
+        if (n < m || n > 64)
+            return fss_ev_fail(ev, FSS_E_ARG, "%s: cannot extend %d bits to %d", name, m, n);
+        nsh[j] = n != m ? 6 : 4;
+        words += nsh[j] * cnt;
+    }
+    fss_status s = FSS_OK;
+    for (int j = 0; j < k && s == FSS_OK; j++)
+        if ((s = fss_tensor_init(y[j], x[j]->ndim, x[j]->shape, nbits[j], x[j]->scale)) != FSS_OK) {
+            for (int i = 0; i < j; i++)
+                fss_tensor_free(y[i]);
+            return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+        }
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t i = 0; i < cnt; i++) {
-            if (zext && d->v[i] && fss_msb(x->v[i], m))
-                return fss_ev_fail(ev, FSS_E_ARG, "select_zext: element %zu is selected and negative", i);
-            y->v[i] = d->v[i] ? x->v[i] : 0;
-        }
+        for (int j = 0; j < k; j++)
+            for (size_t i = 0; i < cnt; i++) {
+                if (nbits[j] != x[j]->bits && d->v[i] && fss_msb(x[j]->v[i], x[j]->bits))
+                    return fss_ev_fail(ev, FSS_E_ARG, "select_zext: element %zu is selected and negative", i);
+                y[j]->v[i] = d->v[i] ? x[j]->v[i] : 0;
+            }
         return FSS_OK;
     }
-    uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, nsh * cnt * 8);
+    uint64_t *sh = (uint64_t *)fss_ev_alloc(ev, words * 8), *mine[2];
     if (!sh)
         return FSS_E_NOMEM;
-    /* shares of r_d, r_x, r_d r_x (and u, r_d u), and of the output mask r_y, fresh: one chunk */
-    uint64_t *rd = sh, *rx = sh + cnt, *rdx = sh + 2 * cnt, *ry = sh + (nsh - 1) * cnt;
-    uint64_t *u = zext ? sh + 3 * cnt : NULL, *rdu = zext ? sh + 4 * cnt : NULL;
-    if (ev->mode == FSS_MODE_DEALER) {
-        for (size_t i = 0; i < cnt; i++) {
-            rd[i] = d->v[i];
-            rx[i] = x->v[i];
-            rdx[i] = d->v[i] ? x->v[i] : 0;
-            if (zext) {
-                u[i] = fss_msb(x->v[i], m) << m;
-                rdu[i] = d->v[i] ? u[i] : 0;
+    size_t counts[2];
+    /* a wire's chunk: shares of r_d, r_x, r_d r_x (and u, r_d u) in its ring, and of the
+     * output mask r_y, fresh; the wires' chunks in order, one message for all */
+    for (int j = 0, at = 0; j < k && s == FSS_OK; at += (int)nsh[j], j++) {
+        const int m = x[j]->bits, n = nbits[j], zext = n != m;
+        uint64_t *w = sh + (size_t)at * cnt;
+        uint64_t *rd = w, *rx = w + cnt, *rdx = w + 2 * cnt, *ry = w + (nsh[j] - 1) * cnt;
+        uint64_t *u = zext ? w + 3 * cnt : NULL, *rdu = zext ? w + 4 * cnt : NULL;
+        mine[j] = rd, counts[j] = cnt;
+        if (ev->mode == FSS_MODE_DEALER) {
+            for (size_t i = 0; i < cnt; i++) {
+                rd[i] = d->v[i];
+                rx[i] = x[j]->v[i];
+                rdx[i] = d->v[i] ? x[j]->v[i] : 0;
+                if (zext) {
+                    u[i] = fss_msb(x[j]->v[i], m) << m;
+                    rdu[i] = d->v[i] ? u[i] : 0;
+                }
             }
+            fss_ev_mixed M;
+            if ((s = fss_ev_mixed_draw(ev, &M, w, (nsh[j] - 1) * cnt, ry, cnt, n)) == FSS_OK) {
+                memcpy(y[j]->v, ry, cnt * 8);
+                s = fss_ev_mixed_put(ev, &M);
+            }
+        } else if ((s = fss_ev_mixed_take(ev, w, (nsh[j] - 1) * cnt, ry, cnt, n)) == FSS_OK) {
+            const fss_tensor *xj = x[j];
+            FSS_EV_PARALLEL_FOR(ev, cnt)
+            for (size_t i = 0; i < cnt; i++) /* my share of y^, reusing rd */
+                rd[i] = fss_select_share(d->v[i], xj->v[i], rd[i], rx[i], rdx[i], ry[i], zext ? u[i] : 0,
+                                         zext ? rdu[i] : 0, m, zext, ev->party);
         }
-        fss_ev_mixed M;
-        if ((s = fss_ev_mixed_draw(ev, &M, sh, (nsh - 1) * cnt, ry, cnt, n)) == FSS_OK) {
-            memcpy(y->v, ry, cnt * 8);
-            s = fss_ev_mixed_put(ev, &M);
-        }
-        fss_ev_deal_reconstruct(ev, cnt, n);
-    } else if ((s = fss_ev_mixed_take(ev, sh, (nsh - 1) * cnt, ry, cnt, n)) == FSS_OK) {
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++) /* my share of y^, reusing rd */
-            rd[i] = fss_select_share(d->v[i], x->v[i], rd[i], rx[i], rdx[i], ry[i], zext ? u[i] : 0,
-                                     zext ? rdu[i] : 0, m, zext, ev->party);
-        s = fss_ev_reconstruct(ev, rd, cnt, n, 0, y->v);
     }
-    fss_free_wiped(sh, nsh * cnt * 8);
+    if (s == FSS_OK && ev->mode == FSS_MODE_DEALER)
+        fss_ev_deal_reconstruct_parts(ev, k, counts, nbits);
+    else if (s == FSS_OK) {
+        uint64_t *outs[2] = {y[0]->v, k > 1 ? y[1]->v : NULL};
+        s = fss_ev_reconstruct_parts(ev, k, (const uint64_t *const *)mine, counts, nbits, 0, outs);
+    }
+    fss_free_wiped(sh, words * 8);
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     ev->stats.seconds += fss_now() - t0;
@@ -155,14 +180,23 @@ static fss_status select_common(fss_eval *ev, const fss_tensor *d, const fss_ten
 
 fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y)
 {
-    return select_common(ev, d, x, x->bits, y);
+    return select_common(ev, "select", d, 1, &x, &x->bits, &y);
 }
 
 fss_status fss_gate_select_zext(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, int bits, fss_tensor *y)
 {
     if (bits <= x->bits)
         return fss_ev_fail(ev, FSS_E_ARG, "select_zext: %d bits is not wider than the input's %d", bits, x->bits);
-    return select_common(ev, d, x, bits, y);
+    return select_common(ev, "select_zext", d, 1, &x, &bits, &y);
+}
+
+fss_status fss_gate_select2(fss_eval *ev, const fss_tensor *d, const fss_tensor *x1, const fss_tensor *x2,
+                            fss_tensor *y1, fss_tensor *y2)
+{
+    const fss_tensor *x[2] = {x1, x2};
+    const int nbits[2] = {x1->bits, x2->bits};
+    fss_tensor *y[2] = {y1, y2};
+    return select_common(ev, "select2", d, 2, x, nbits, y);
 }
 
 fss_status fss_gate_relu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)

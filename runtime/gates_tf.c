@@ -14,10 +14,9 @@
  * local), and d = 1{x >= 0} = 1{q >= 0} a small DReLU. The index is q where x >= 0 and
  * -1 - q = floor((|x| - 2^-f) / 2^sh) where x < 0, that is (-1 - q) + d (2 q + 1): the step
  * of a, or of a less one ulp, which differ only where a sits on a step's edge, where both
- * midpoints are half a step away (the same error bound). One select of the stacked [x; 2q
- * + 1] by d gives ReLU(x) and d (2 q + 1) (the second reduced to M bits: the select is
- * linear in its wires, so its M low bits are those of an M-bit select); 1{index < 2^I} is
- * a small DReLU of 2^I - 1 - index. Six rounds. (Four are possible, with relu_tag for the
+ * midpoints are half a step away (the same error bound). One select of x (n bits) and
+ * 2 q + 1 (M bits) by d in one round (fss_gate_select2) gives ReLU(x) and d (2 q + 1);
+ * 1{index < 2^I} is a small DReLU of 2^I - 1 - index. Six rounds. (Four are possible, with relu_tag for the
  * ReLU and for the clip: tried twice on SmolLM2, 8 tokens on loopback. With its two- and
  * three-payload DCFs on the generic CPU path it took 0.3 s more a step; with them on VAES,
  * no faster (16.5-18.4 s against 16.2-18.1, alternated), for 420 rounds fewer (3%) and
@@ -66,26 +65,15 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
     for (size_t i = 0; i < size; i++) /* the midpoint of [i, i + 1) steps of 2^(R - I) */
         table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(D(ldexp((double)i + 0.5, R - I)), f)), n);
     const uint64_t top = fss_ring_mask(I), one = 1, mone = fss_ring_mask(M); /* 2^I - 1, 1, -1 */
-    const size_t N = x->count, s2[1] = {2 * N};
-    fss_tensor q = {0}, qm = {0}, d = {0}, u = {0}, u1 = {0}, xu = {0}, dd = {0}, ru = {0}, du = {0}, nq = {0},
-               t = {0}, t1 = {0}, ti = {0}, l = {0}, nt = {0}, c = {0}, b = {0}, sel = {0}, r = {0};
+    fss_tensor q = {0}, qm = {0}, d = {0}, u = {0}, u1 = {0}, du = {0}, nq = {0}, t = {0}, t1 = {0}, ti = {0}, l = {0},
+               nt = {0}, c = {0}, b = {0}, sel = {0}, r = {0};
     /* the sign from q = floor(x / 2^sh) in M bits (floor keeps the sign: a small DReLU) */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
     if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = fss_gate_drelu(ev, &qm, &d)) == FSS_OK &&
         (s = fss_gate_scale(ev, &qm, 2, &u)) == FSS_OK)
         s = fss_gate_add_const(ev, &u, &one, 1, &u1); /* 2 q + 1, M bits */
-    /* [x; 2q + 1] by [d; d]: wires side by side (the second's M-bit wires read in x's ring) */
-    if (s == FSS_OK && (s = fss_tensor_init(&xu, 1, s2, n, f)) == FSS_OK && (s = fss_tensor_init(&dd, 1, s2, 1, 0)) == FSS_OK) {
-        memcpy(xu.v, x->v, N * 8), memcpy(xu.v + N, u1.v, N * 8);
-        memcpy(dd.v, d.v, N * 8), memcpy(dd.v + N, d.v, N * 8);
-        s = fss_gate_select(ev, &dd, &xu, &ru);
-    }
-    if (s == FSS_OK && (s = fss_tensor_init(&r, x->ndim, x->shape, n, f)) == FSS_OK &&
-        (s = fss_tensor_init(&du, x->ndim, x->shape, M, 0)) == FSS_OK)
-        for (size_t i = 0; i < N; i++) {
-            r.v[i] = ru.v[i];                              /* ReLU(x) */
-            du.v[i] = fss_ring_reduce(ru.v[N + i], M);     /* d (2 q + 1) */
-        }
+    if (s == FSS_OK) /* ReLU(x) and d (2 q + 1), one round */
+        s = fss_gate_select2(ev, &d, x, &u1, &r, &du);
     if (s == FSS_OK && (s = fss_gate_scale(ev, &qm, mone, &nq)) == FSS_OK && (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
         s = fss_gate_add_const(ev, &t1, &mone, 1, &t); /* the index: (-1 - q) + d (2 q + 1) */
     if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK)
@@ -98,7 +86,7 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
         s = fss_gate_select(ev, &b, &l, &sel);
     if (s == FSS_OK)
         s = fss_gate_sub(ev, &r, &sel, y);
-    fss_tensor *all[] = {&q, &qm, &d, &u, &u1, &xu, &dd, &ru, &du, &nq, &t, &t1, &ti, &l, &nt, &c, &b, &sel, &r};
+    fss_tensor *all[] = {&q, &qm, &d, &u, &u1, &du, &nq, &t, &t1, &ti, &l, &nt, &c, &b, &sel, &r};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     fss_free_wiped(table, size * 8);

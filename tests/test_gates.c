@@ -30,7 +30,8 @@ typedef struct model {
 
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
-    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT, M_MUL2
+    M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT, M_MUL2, M_SEL2,
+    M_SEL2S
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -112,6 +113,24 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         s = fss_gate_drelu(ev, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
+    case M_SEL2:    /* d = 1{x >= 0} selects x and x's 16 low bits (half where n <= 16): select2, one round */
+    case M_SEL2S: { /* the same by two selects, a round each */
+        fss_tensor x16 = {0}, y16 = {0};
+        const int lo = bits > 16 ? 16 : bits / 2;
+        s = fss_gate_drelu(ev, &x, &a);
+        if (s == FSS_OK && (s = fss_tensor_init(&x16, 2, sx, lo, 0)) == FSS_OK)
+            for (size_t i = 0; i < x.count; i++) /* a ring change needs no key: x^ mod 2^lo */
+                x16.v[i] = fss_ring_reduce(x.v[i], lo);
+        if (s == FSS_OK && md->kind == M_SEL2)
+            s = fss_gate_select2(ev, &a, &x, &x16, &b, &y16);
+        else if (s == FSS_OK && (s = fss_gate_select(ev, &a, &x, &b)) == FSS_OK)
+            s = fss_gate_select(ev, &a, &x16, &y16);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &b, out);
+        if (s == FSS_OK) s = fss_gate_output(ev, 1, &y16, out ? out + x.count : NULL);
+        fss_tensor_free(&x16);
+        fss_tensor_free(&y16);
+        break;
+    }
     case M_RELU:
         s = fss_gate_relu(ev, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
@@ -195,6 +214,9 @@ static size_t out_count(const model *md)
         return md->m * md->n;
     case M_KEPT:
         return 4 * md->m * md->n;
+    case M_SEL2:
+    case M_SEL2S:
+        return 2 * md->m * md->k;
     case M_CONV:
         return cv->batch * cv->o * ((cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1) *
                ((cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1);
@@ -836,6 +858,13 @@ int main(void)
         kept_weights(&base);
         md = base, md.name = "drelu", md.kind = M_DRELU;
         run(&md);
+        md = base, md.name = "select of two rings by two selects", md.kind = M_SEL2S;
+        run(&md);
+        const uint64_t two_rounds = last_rounds;
+        md = base, md.name = "select of two rings in one round (select2)", md.kind = M_SEL2;
+        run(&md);
+        CHECK(last_rounds + 1 == two_rounds, "select2 (n=%d): %llu rounds, two selects %llu: not one fewer", n,
+              (unsigned long long)last_rounds, (unsigned long long)two_rounds);
         md = base, md.name = "relu", md.kind = M_RELU;
         run(&md);
         static const int fs[] = {1, 3, 7, 12}; /* 12: the lean carries' DPF walks a level (13 bits and up) */

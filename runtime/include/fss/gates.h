@@ -75,6 +75,10 @@ FSS_NODISCARD fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, cons
 FSS_NODISCARD fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d);
 /* y = d ? x : 0 for a 1-bit d. */
 FSS_NODISCARD fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y);
+/* y1 = d ? x1 : 0 and y2 = d ? x2 : 0, each in its own ring, in one round: a select's
+ * keys and message for each (a narrow x2's in its bits, not x1's). */
+FSS_NODISCARD fss_status fss_gate_select2(fss_eval *ev, const fss_tensor *d, const fss_tensor *x1,
+                                          const fss_tensor *x2, fss_tensor *y1, fss_tensor *y2);
 /* y = d ? x : 0 as a bits-wide value (bits > x's), for an x that is non-negative
  * wherever d = 1: there y is x's zero extension. Two dealer shares more than select,
  * the same one round. The clear walk refuses a negative x under d = 1. */
