@@ -281,7 +281,8 @@ const fss_family fss_family_onnx = {
                    * under the lean bound by relu_tag, nExp's two tables one round; 7: fresh shares
                    * (a seed each party) of the products', selects', lookups', shifts' and one-round
                    * ReLUs' output masks; 8: FSS keys without their roots (a seed a party and gate),
-                   * explicit shares balanced between the parties, nExp's lean clip in 20 bits */
+                   * explicit shares balanced between the parties, nExp's lean clip in 20 bits,
+                   * GeLU's and SiLU's select of the index in its 16 bits (select2) */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,
