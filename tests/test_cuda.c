@@ -175,6 +175,37 @@ static void dpf_cmp_keys(const char *desc, const fss_dpf_keys *c, const fss_dpf_
     free(sg);
 }
 
+/* The parse case's keys h again in the layout without roots (the runtime's): the device's
+ * parse gives the same fields and leaves the roots alone; a stray bit in the last byte's
+ * spare bits (where spare) is reported. Uses the case's h, count, kb, ser, d_ser, d, back,
+ * d_bad, bad, what and desc. */
+#define NOROOTS_DEVICE_CASE(kind, spare)                                                               \
+    do {                                                                                               \
+        fss_##kind##_keys_write_noroots(h, 0, count, ser);                                             \
+        CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));                           \
+        CU(cudaMemset(d.mem, 0, d.bytes));                                                             \
+        CU(cudaMemset(d_bad, 0, sizeof bad));                                                          \
+        FSS_CU(fss_cuda_##kind##_keys_parse_noroots(&d, d_ser, d_bad, stream));                        \
+        FSS_CU(fss_cuda_##kind##_keys_download(&back, &d, stream));                                    \
+        dev_download(&bad, d_bad, sizeof bad);                                                         \
+        size_t wrote = 0;                                                                              \
+        for (size_t i = 0; i < count; i++)                                                             \
+            wrote += back.root[i].lo || back.root[i].hi;                                               \
+        memcpy(back.root, h->root, count * 16);                                                        \
+        snprintf(what, sizeof what, "%s, parsed on the device without roots", desc);                   \
+        kind##_cmp_keys(what, h, &back);                                                               \
+        CHECK(bad == 0 && wrote == 0, "%s: stray bits reported in clean keys (%u), or roots written (%zu)", \
+              what, bad, wrote);                                                                       \
+        if (count && (spare)) {                                                                        \
+            ser[kb - 16 * count - 1] |= 0x80;                                                          \
+            CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));                       \
+            CU(cudaMemset(d_bad, 0, sizeof bad));                                                      \
+            FSS_CU(fss_cuda_##kind##_keys_parse_noroots(&d, d_ser, d_bad, stream));                    \
+            dev_download(&bad, d_bad, sizeof bad);                                                     \
+            CHECK(bad == 1, "%s: a stray bit went unreported", what);                                  \
+        }                                                                                              \
+    } while (0)
+
 /* The device's parse of h's serialized keys gives h, with no stray bits reported; with a
  * stray bit in the last byte (the last instance's final field, where it has spare bits)
  * the parse reports it. */
@@ -206,30 +237,7 @@ static void dpf_parse_case(const char *desc, const fss_dpf_keys *h)
         dev_download(&bad, d_bad, sizeof bad);
         CHECK(bad == 1, "%s: a stray bit went unreported", what);
     }
-    /* the layout without roots (the runtime's): the same fields, the roots left alone */
-    fss_dpf_keys_write_noroots(h, 0, count, ser);
-    CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
-    CU(cudaMemset(d.mem, 0, d.bytes));
-    CU(cudaMemset(d_bad, 0, sizeof bad));
-    FSS_CU(fss_cuda_dpf_keys_parse_noroots(&d, d_ser, d_bad, stream));
-    FSS_CU(fss_cuda_dpf_keys_download(&back, &d, stream));
-    dev_download(&bad, d_bad, sizeof bad);
-    size_t wrote = 0;
-    for (size_t i = 0; i < count; i++)
-        wrote += back.root[i].lo || back.root[i].hi;
-    memcpy(back.root, h->root, count * 16);
-    snprintf(what, sizeof what, "%s, parsed on the device without roots", desc);
-    dpf_cmp_keys(what, h, &back);
-    CHECK(bad == 0 && wrote == 0, "%s: stray bits reported in clean keys (%u), or roots written (%zu)", what, bad,
-          wrote);
-    if (count && fbits % 8) { /* the last byte's spare bits, as above */
-        ser[kb - 16 * count - 1] |= 0x80;
-        CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
-        CU(cudaMemset(d_bad, 0, sizeof bad));
-        FSS_CU(fss_cuda_dpf_keys_parse_noroots(&d, d_ser, d_bad, stream));
-        dev_download(&bad, d_bad, sizeof bad);
-        CHECK(bad == 1, "%s: a stray bit went unreported", what);
-    }
+    NOROOTS_DEVICE_CASE(dpf, fbits % 8);
     fss_cuda_dpf_keys_free(&d);
     fss_dpf_keys_free(&back);
     CU(cudaFree(d_ser));
@@ -416,30 +424,7 @@ static void dcf_parse_case(const char *desc, const fss_dcf_keys *h)
         dev_download(&bad, d_bad, sizeof bad);
         CHECK(bad == 1, "%s: a stray bit went unreported", what);
     }
-    /* the layout without roots (the runtime's): the same fields, the roots left alone */
-    fss_dcf_keys_write_noroots(h, 0, count, ser);
-    CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
-    CU(cudaMemset(d.mem, 0, d.bytes));
-    CU(cudaMemset(d_bad, 0, sizeof bad));
-    FSS_CU(fss_cuda_dcf_keys_parse_noroots(&d, d_ser, d_bad, stream));
-    FSS_CU(fss_cuda_dcf_keys_download(&back, &d, stream));
-    dev_download(&bad, d_bad, sizeof bad);
-    size_t wrote = 0;
-    for (size_t i = 0; i < count; i++)
-        wrote += back.root[i].lo || back.root[i].hi;
-    memcpy(back.root, h->root, count * 16);
-    snprintf(what, sizeof what, "%s, parsed on the device without roots", desc);
-    dcf_cmp_keys(what, h, &back);
-    CHECK(bad == 0 && wrote == 0, "%s: stray bits reported in clean keys (%u), or roots written (%zu)", what, bad,
-          wrote);
-    if (count && vbits % 8) { /* the last byte's spare bits, as above */
-        ser[kb - 16 * count - 1] |= 0x80;
-        CU(cudaMemcpy(d_ser, ser, kb - 16 * count, cudaMemcpyHostToDevice));
-        CU(cudaMemset(d_bad, 0, sizeof bad));
-        FSS_CU(fss_cuda_dcf_keys_parse_noroots(&d, d_ser, d_bad, stream));
-        dev_download(&bad, d_bad, sizeof bad);
-        CHECK(bad == 1, "%s: a stray bit went unreported", what);
-    }
+    NOROOTS_DEVICE_CASE(dcf, vbits % 8);
     fss_cuda_dcf_keys_free(&d);
     fss_dcf_keys_free(&back);
     CU(cudaFree(d_ser));
