@@ -101,6 +101,7 @@ static fss_status select_common(fss_eval *ev, const char *name, const fss_tensor
                                 const int *nbits, fss_tensor *const *y)
 {
     const size_t cnt = d->count;
+    FSS_ASSERT(k >= 1 && k <= 2); /* nsh, mine, counts */
     if (d->bits != 1)
         return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a 1-bit selector", name);
     size_t nsh[2], words = 0;
@@ -125,7 +126,7 @@ static fss_status select_common(fss_eval *ev, const char *name, const fss_tensor
         for (int j = 0; j < k; j++)
             for (size_t i = 0; i < cnt; i++) {
                 if (nbits[j] != x[j]->bits && d->v[i] && fss_msb(x[j]->v[i], x[j]->bits))
-                    return fss_ev_fail(ev, FSS_E_ARG, "select_zext: element %zu is selected and negative", i);
+                    return fss_ev_fail(ev, FSS_E_ARG, "%s: element %zu is selected and negative", name, i);
                 y[j]->v[i] = d->v[i] ? x[j]->v[i] : 0;
             }
         return FSS_OK;

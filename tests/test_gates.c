@@ -244,7 +244,9 @@ static size_t fresh_bytes(int b, size_t cnt, int bits)
     return fss_packed_bytes(cnt, bits) <= FSS_EV_SEED_BYTES ? shares_bytes(b, cnt, bits) : FSS_EV_SEED_BYTES;
 }
 /* count explicit values and nfresh fresh ones in one chunk: party 0 one seed; party 1 its
- * packed shares, then a seed (or the fresh ones' shares packed, where that is 16 bytes or fewer) */
+ * packed shares, then a seed (or the fresh ones' shares packed, where that is 16 bytes or fewer).
+ * Party 1 holds the explicit shares of a walk's first chunk with any (the tie): each model
+ * documented here has one such chunk (mixed_sequence and "two products" check the rest). */
 static size_t mixed_bytes(int b, size_t count, size_t nfresh, int bits)
 {
     return b ? fss_packed_bytes(count, bits) + fresh_bytes(1, nfresh, bits) : FSS_EV_SEED_BYTES;
@@ -269,7 +271,7 @@ static size_t documented_key_bytes(const model *md, int b)
     return seeds + tr + drelu + sel + (b ? fss_packed_bytes(cnt, n) : 0);
 }
 
-static uint64_t last_rounds; /* of the last run's party 1 */
+static uint64_t last_rounds, last_sent, last_keys; /* of the last run's party 1 */
 
 static void run(const model *md)
 {
@@ -306,7 +308,7 @@ static void run(const model *md)
     CHECK(pr[0].stats.rounds == pr[1].stats.rounds, "%s: rounds differ %llu vs %llu", md->name,
           (unsigned long long)pr[0].stats.rounds, (unsigned long long)pr[1].stats.rounds);
     CHECK(pr[0].stats.bytes_sent == pr[1].stats.bytes_received, "%s: byte counts disagree", md->name);
-    last_rounds = pr[1].stats.rounds;
+    last_rounds = pr[1].stats.rounds, last_sent = pr[1].stats.bytes_sent, last_keys = pr[1].stats.key_bytes[1];
     for (int b = 0; b < 2; b++) {
         const size_t doc = documented_key_bytes(md, b);
         CHECK(!doc || pr[b].stats.key_bytes[b] == doc, "%s (n=%d f=%d): party %d read %llu key bytes, documented %zu",
@@ -651,6 +653,70 @@ static void mixed_shares(void)
     }
 }
 
+/* The same cases dealt one after another in one walk, as a model deals them: the explicit
+ * shares' holder alternates (each chunk's goes to the party dealt fewer so far), the
+ * shares still add up either way, and party 0's shares the dealer computes between draw
+ * and put (fss_ev_mixed_share0, for the owner's products) are those party 0 takes. */
+static void mixed_sequence(void)
+{
+    static const size_t counts[][2] = {{7, 2}, {5, 100}, {9, 1}, {3, 70001}, {0, 3}, {40, 0}, {6, 6}, {1, 1}};
+    enum { K = sizeof counts / sizeof *counts };
+    const int bits[K] = {64, 50, 37, 13, 50, 64, 50, 20};
+    fss_memkeys *mk[2];
+    REQUIRE(fss_memkeys_new(&mk[0]) == FSS_OK && fss_memkeys_new(&mk[1]) == FSS_OK);
+    fss_key_sink sinks[2] = {fss_memkeys_sink(mk[0]), fss_memkeys_sink(mk[1])};
+    fss_eval *ev = NULL;
+    REQUIRE(fss_eval_new_dealer(&ev, ctx, rng, sinks) == FSS_OK);
+    uint64_t *vals[K], *fresh[K], *s0[K], *sv[2][K], *sf[2][K];
+    for (int c = 0; c < K; c++) {
+        const size_t count = counts[c][0], nfresh = counts[c][1];
+        vals[c] = malloc((count + 1) * 8), fresh[c] = malloc((nfresh + 1) * 8), s0[c] = malloc((count + 1) * 8);
+        for (int b = 0; b < 2; b++)
+            sv[b][c] = malloc((count + 1) * 8), sf[b][c] = malloc((nfresh + 1) * 8);
+        REQUIRE(vals[c] && fresh[c] && s0[c] && sv[0][c] && sv[1][c] && sf[0][c] && sf[1][c]);
+        REQUIRE(fss_rng_ring(rng, vals[c], count, bits[c]) == FSS_OK);
+        fss_ev_mixed M;
+        REQUIRE(fss_ev_mixed_draw(ev, &M, count ? vals[c] : NULL, count, nfresh ? fresh[c] : NULL, nfresh, bits[c]) ==
+                FSS_OK);
+        REQUIRE(fss_ev_mixed_share0(ev, &M, s0[c]) == FSS_OK && fss_ev_mixed_put(ev, &M) == FSS_OK);
+    }
+    fss_eval_free(ev);
+    for (int b = 0; b < 2; b++) {
+        fss_eval *pv = NULL;
+        REQUIRE(fss_eval_new_party(&pv, ctx, b, fss_memkeys_source(mk[b]), (fss_link){no_exchange, NULL}) == FSS_OK);
+        for (int c = 0; c < K; c++)
+            CHECK(fss_ev_mixed_take(pv, counts[c][0] ? sv[b][c] : NULL, counts[c][0], counts[c][1] ? sf[b][c] : NULL,
+                                    counts[c][1], bits[c]) == FSS_OK,
+                  "mixed sequence, chunk %d: party %d cannot take", c, b);
+        fss_eval_free(pv);
+    }
+    size_t bad = 0, bad0 = 0, held[2] = {0, 0};
+    for (int c = 0; c < K; c++) {
+        for (size_t i = 0; i < counts[c][0]; i++) {
+            bad += fss_ring_add(sv[0][c][i], sv[1][c][i], bits[c]) != vals[c][i];
+            bad0 += sv[0][c][i] != s0[c][i];
+        }
+        for (size_t i = 0; i < counts[c][1]; i++)
+            bad += fss_ring_add(sf[0][c][i], sf[1][c][i], bits[c]) != fresh[c][i];
+    }
+    for (int b = 0; b < 2; b++) { /* which party held explicit shares: its share chunks larger than a seed */
+        uint32_t kind;
+        size_t bytes;
+        for (size_t i = 0; fss_memkeys_chunk(mk[b], i, &kind, &bytes); i++)
+            held[b] += kind == FSS_KEY_SHARES && bytes > FSS_EV_SEED_BYTES;
+    }
+    CHECK(bad == 0 && bad0 == 0 && held[0] > 0 && held[1] > 0,
+          "mixed sequence: %zu shares do not add up, %zu of the dealer's party 0 shares differ from its take, "
+          "explicit chunks held %zu / %zu (both must hold some)", bad, bad0, held[0], held[1]);
+    for (int c = 0; c < K; c++) {
+        free(vals[c]), free(fresh[c]), free(s0[c]);
+        for (int b = 0; b < 2; b++)
+            free(sv[b][c]), free(sf[b][c]);
+    }
+    fss_memkeys_free(mk[0]);
+    fss_memkeys_free(mk[1]);
+}
+
 /* The threaded forms on a context of 3 threads equal the plain ones: packing in parts
  * (sizes around the part and the parallel threshold), and a seed's expansion in parts
  * of the AES-CTR stream (each from its block, via fss_rng_new_key_at). */
@@ -831,6 +897,7 @@ int main(void)
     threaded_forms();
     REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
     mixed_shares();
+    mixed_sequence();
     static const int widths[] = {8, 16, 37, 50, 64};
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
         int n = widths[wi];
@@ -860,11 +927,14 @@ int main(void)
         run(&md);
         md = base, md.name = "select of two rings by two selects", md.kind = M_SEL2S;
         run(&md);
-        const uint64_t two_rounds = last_rounds;
+        const uint64_t two_rounds = last_rounds, two_sent = last_sent, two_keys = last_keys;
         md = base, md.name = "select of two rings in one round (select2)", md.kind = M_SEL2;
         run(&md);
-        CHECK(last_rounds + 1 == two_rounds, "select2 (n=%d): %llu rounds, two selects %llu: not one fewer", n,
-              (unsigned long long)last_rounds, (unsigned long long)two_rounds);
+        CHECK(last_rounds + 1 == two_rounds && last_sent == two_sent && last_keys == two_keys,
+              "select2 (n=%d): %llu rounds, %llu bytes sent, %llu of keys; two selects %llu, %llu, %llu: not one "
+              "round fewer for the same bytes", n, (unsigned long long)last_rounds, (unsigned long long)last_sent,
+              (unsigned long long)last_keys, (unsigned long long)two_rounds, (unsigned long long)two_sent,
+              (unsigned long long)two_keys);
         md = base, md.name = "relu", md.kind = M_RELU;
         run(&md);
         static const int fs[] = {1, 3, 7, 12}; /* 12: the lean carries' DPF walks a level (13 bits and up) */

@@ -74,7 +74,8 @@ static size_t fresh_bytes(int b, size_t count, int bits)
 {
     return packed(count, bits) <= 16 ? shares_bytes(b, count, bits) : 16;
 }
-/* explicit and fresh shares in one chunk: party 0 one seed, party 1 the packed explicit ones and fresh_bytes */
+/* explicit and fresh shares in one chunk: party 0 one seed, party 1 the packed explicit ones and fresh_bytes
+ * (party 1 holds a walk's first chunk of explicit shares, the tie; the models here have one) */
 static size_t mixed_bytes(int b, size_t count, size_t nfresh, int bits)
 {
     return b ? packed(count, bits) + fresh_bytes(1, nfresh, bits) : 16;

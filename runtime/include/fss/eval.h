@@ -36,9 +36,10 @@ typedef enum fss_key_kind {
     FSS_KEY_TRUNC = 7,       /* DCF keys of a truncation */
     FSS_KEY_MODEL = 9,       /* the first chunk of a key file: the run's description text, at
                                 most FSS_DESCRIPTION_MAX bytes (fss/family.h) */
-    FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for party 0,
-                                the packed differences for party 1, then, for fresh values,
-                                party 1's own seed (fss_ev_mixed_*, eval_internal.h) */
+    FSS_KEY_SHARES = 8,      /* additive shares of dealer values: a 16-byte seed for one
+                                party, the packed differences for the other (the one dealt
+                                fewer so far), then, for fresh values, that one's own seed
+                                (fss_ev_mixed_*, eval_internal.h) */
     FSS_KEY_RELU1 = 10,      /* the one-round ReLU's DCF keys (payload (1, r)) */
     FSS_KEY_SEXT = 11,       /* sign extension's DCF keys */
     FSS_KEY_TRUNC_STOCH = 12,/* stochastic truncation's DCF keys */

@@ -7,19 +7,22 @@
  *   input            1 (one direction)   n bits (owner only)
  *   output           0                   n bits (receiver only)
  *   add, sub, scale, add_const           0      none
- *   mul, matmul,     1                   party 0: a 16-byte seed; party 1: shares of
+ *   mul, matmul,     1                   one party a 16-byte seed, the other shares of
  *   conv2d                               R_x and R_w; and R_x R_w + R_z fresh
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
  *   select           1                   seed / 3 shares (5 zero-extending), and r_y fresh
+ *   select2          1                   a select's for each wire, in its own ring
  *   relu             2                   drelu + select
  *   trunc_reduce     1                   DCF (f bits) + fresh r_y - H(r)
  *   ars              1                   DCF (f bits) + DCF (n bits, f-bit output) + fresh r_y - H(r)
  *   lut              1                   DPF (n levels, out-bit output) + fresh r_y
- * "seed / k shares": party 0 a 16-byte seed, party 1 k packed n-bit shares a element.
+ * "seed / k shares": one party a 16-byte seed, the other k packed n-bit shares an element
+ * (a chunk's explicit shares go to the party dealt fewer so far, party 1 on a tie).
  * "fresh v": shares of a value uniform and independent of all else (an output mask, or
- * one less a function of the input's), in the gate's chunk of shares: party 0's from its
- * seed, party 1's from a 16-byte seed of its own for the whole gate (explicit shares where
- * those take 16 bytes or fewer). */
+ * one less a function of the input's), in the gate's chunk of shares: the seeded party's
+ * from its seed, the other's from a 16-byte seed of its own for the whole gate (explicit
+ * shares where those take 16 bytes or fewer). An FSS key's instances come without their
+ * root seeds: a 16-byte seed a party and gate gives them (runtime/keys.c). */
 #ifndef FSS_GATES_H
 #define FSS_GATES_H
 
