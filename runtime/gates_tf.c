@@ -269,8 +269,9 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
  * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b) (a round a
  * level by fss_gate_relu_tag; two, a DReLU and a select, where the level is lean), then
  * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
- * product. Inputs lie within +-4096, so every difference the max compares lies within
- * +-2^15 and its sign comes from a DReLU in f + 16 bits. With causal, column c of row r
+ * product. Inputs lie within +-4096 and the masked ones are -8192, so every difference the
+ * max compares lies within +-12288 < 2^14 and its sign comes from a DReLU in f + 15 bits
+ * (f + 16 before 2026-12-07: a level of each comparison key more). With causal, column c of row r
  * (r counted within the last two axes) takes part only when c <= r: the others become the
  * public value -8192, below any input by more than nExp's clip, before the max,
  * so nExp gives them 0. */
@@ -324,12 +325,12 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
                     a.v[row * half + i] = cur.v[row * cols + 2 * i];
                     b.v[row * half + i] = cur.v[row * cols + 2 * i + 1];
                 }
-            /* ReLU(a - b), its sign from a - b's low f + 16 bits (|a - b| < 2^15): in one round,
+            /* ReLU(a - b), its sign from a - b's low f + 15 bits (|a - b| < 2^14): in one round,
              * or where lean, a small DReLU and the select at full width (half the key bytes) */
             fss_tensor dm = {0}, dd = {0};
             if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && !fss_ev_lean(ev, dif.count))
-                s = fss_gate_relu_tag(ev, &dif, f + 16, NULL, &rl, NULL);
-            else if (s == FSS_OK && (s = reduce_bits(ev, &dif, f + 16, &dm)) == FSS_OK &&
+                s = fss_gate_relu_tag(ev, &dif, f + 15, NULL, &rl, NULL);
+            else if (s == FSS_OK && (s = reduce_bits(ev, &dif, f + 15, &dm)) == FSS_OK &&
                      (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
                 s = fss_gate_select(ev, &dd, &dif, &rl);
             fss_tensor_free(&dm), fss_tensor_free(&dd);

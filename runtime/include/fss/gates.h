@@ -210,7 +210,7 @@ FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_te
 FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y);
 /* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits, |x| < 4096: the
  * clear walk refuses others); causal: column c of row r (within the last two axes) only
- * when c <= r, the others 0. The row max compares differences in f + 16 bits. Row max by a
+ * when c <= r, the others 0. The row max compares differences in f + 15 bits. Row max by a
  * tree of ReLUs (ceil(log2 cols) rounds, a relu_tag a level; two a level where lean), nExp,
  * the row sum, its reciprocal, the product: ceil(log2 cols) + 13 rounds at f = 12 when not
  * lean. Maximum error of each probability p = e / S at
