@@ -282,7 +282,8 @@ const fss_family fss_family_onnx = {
                    * (a seed each party) of the products', selects', lookups', shifts' and one-round
                    * ReLUs' output masks; 8: FSS keys without their roots (a seed a party and gate),
                    * explicit shares balanced between the parties, nExp's lean clip in 20 bits,
-                   * GeLU's and SiLU's select of the index in its 16 bits (select2) */
+                   * GeLU's and SiLU's select of the index in its 16 bits (select2), softmax's
+                   * max in f + 15 bits */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,
