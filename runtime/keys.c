@@ -106,11 +106,10 @@ fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
         const size_t m = cnt - at < d.step ? cnt - at : d.step;
         fss_prim_keys k[2];
         memset(k, 0, sizeof k);
-        if ((s = deal_roots(ev, &d, at, m)) != FSS_OK)
-            ;
-        else if ((s = fss_prim_keys_alloc(&k[0], pr, 0, m)) != FSS_OK ||
-                 (s = fss_prim_keys_alloc(&k[1], pr, 1, m)) != FSS_OK ||
-                 (s = po->keygen(ev->cpu, m, alpha + at, beta ? beta + at * g : NULL, d.roots, &k[0], &k[1])) != FSS_OK)
+        s = deal_roots(ev, &d, at, m); /* fails with its own message */
+        if (s == FSS_OK &&
+            ((s = fss_prim_keys_alloc(&k[0], pr, 0, m)) != FSS_OK || (s = fss_prim_keys_alloc(&k[1], pr, 1, m)) != FSS_OK ||
+             (s = po->keygen(ev->cpu, m, alpha + at, beta ? beta + at * g : NULL, d.roots, &k[0], &k[1])) != FSS_OK))
             fss_ev_fail(ev, s, "dealer: %zu %s keys: %s", m, po->name, fss_ctx_error(ev->cpu));
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
             po->write(&k[b], 0, m, d.sbuf);
