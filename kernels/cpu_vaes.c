@@ -600,59 +600,74 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
     }
 }
 
+/* Level lv of instance i's tree (fss_vaes_dpf_expand): its 2^lv nodes in S and t to
+ * their children. */
+static inline VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, fss_block *S, uint8_t *t)
+{
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const size_t nodes = (size_t)1 << lv;
+    const fss_block cw = k->scw[(size_t)lv * k->count + i];
+    const __m512i cwlo = _mm512_set1_epi64((long long)cw.lo), cwhi = _mm512_set1_epi64((long long)cw.hi);
+    const __m512i tl = _mm512_set1_epi64((long long)((k->tcw_l[i] >> lv) & 1u));
+    const __m512i tr = _mm512_set1_epi64((long long)((k->tcw_r[i] >> lv) & 1u));
+    for (size_t top = nodes; top > 0;) { /* backwards: children 2j, 2j + 1 land on read parents */
+        const size_t rem = top < LANES ? top : LANES, j0 = top - rem;
+        top = j0;
+        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+        __m512i slo, shi;
+        load_blocks(S + j0, mk2, &slo, &shi);
+        uint64_t tb = 0;
+        memcpy(&tb, t + j0, rem);
+        const __m512i tp = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
+        const __m512i xh = prg_hi(slo, shi), x1 = _mm512_xor_si512(shi, one); /* tweaks 0 and 1 */
+        __m512i in[4], h[4];
+        in[0] = aos_a(shi, xh);
+        in[1] = aos_b(shi, xh);
+        in[2] = aos_a(x1, xh);
+        in[3] = aos_b(x1, xh);
+        mmo(in, h, 4);
+        const __m512i tm = _mm512_sub_epi64(zero, tp), clo = _mm512_and_si512(cwlo, tm), chi = _mm512_and_si512(cwhi, tm);
+        __m512i ca[2], cb[2], ct[2];
+        for (unsigned c = 0; c < 2; c++) { /* S' = H_c ^ (t ? scw : 0), t' = u_c(S) ^ (t & tcw_c) */
+            const __m512i nlo = _mm512_xor_si512(soa_lo(h[2 * c], h[2 * c + 1]), clo);
+            const __m512i nhi = _mm512_xor_si512(soa_hi(h[2 * c], h[2 * c + 1]), chi);
+            const __m512i u = _mm512_and_si512(_mm512_srli_epi64(slo, c), one);
+            ct[c] = _mm512_xor_si512(u, _mm512_and_si512(tp, c ? tr : tl));
+            ca[c] = aos_a(nlo, nhi); /* nodes 0-3's child c, as blocks */
+            cb[c] = aos_b(nlo, nhi); /* nodes 4-7's */
+        }
+        /* children of node j at 2j, 2j + 1: blocks c0 c1 of nodes 0, 1, then 2, 3, ... */
+        const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+        fss_block *o = S + 2 * j0;
+        const __mmask32 mk4 = (__mmask32)(((uint64_t)1 << (4 * rem)) - 1);
+        _mm512_mask_storeu_epi64(o, (__mmask8)mk4, _mm512_permutex2var_epi64(ca[0], even, ca[1]));
+        _mm512_mask_storeu_epi64(o + 4, (__mmask8)(mk4 >> 8), _mm512_permutex2var_epi64(ca[0], odd, ca[1]));
+        _mm512_mask_storeu_epi64(o + 8, (__mmask8)(mk4 >> 16), _mm512_permutex2var_epi64(cb[0], even, cb[1]));
+        _mm512_mask_storeu_epi64(o + 12, (__mmask8)(mk4 >> 24), _mm512_permutex2var_epi64(cb[0], odd, cb[1]));
+        /* control bits: t[2j] = t0_j, t[2j + 1] = t1_j, as bytes */
+        const __m512i tt = _mm512_or_si512(ct[0], _mm512_slli_epi64(ct[1], 8)); /* (t0, t1) in a 16-bit lane */
+        uint8_t tb2[16];
+        _mm_storeu_si128((__m128i *)tb2, _mm512_cvtepi64_epi16(tt));
+        memcpy(t + 2 * j0, tb2, 2 * rem);
+    }
+}
+
 VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
 {
+    fss_vaes_dpf_expand_n(k, &i, 1, depth, &S, &t);
+}
+
+VAES_TARGET void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth,
+                                       fss_block *const *S, uint8_t *const *t)
+{
     pthread_once(&g_rk_once, rk_init);
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    S[0] = k->root[i];
-    t[0] = (uint8_t)k->party;
-    for (int lv = 0; lv < depth; lv++) {
-        const size_t nodes = (size_t)1 << lv;
-        const fss_block cw = k->scw[(size_t)lv * k->count + i];
-        const __m512i cwlo = _mm512_set1_epi64((long long)cw.lo), cwhi = _mm512_set1_epi64((long long)cw.hi);
-        const __m512i tl = _mm512_set1_epi64((long long)((k->tcw_l[i] >> lv) & 1u));
-        const __m512i tr = _mm512_set1_epi64((long long)((k->tcw_r[i] >> lv) & 1u));
-        for (size_t top = nodes; top > 0;) { /* backwards: children 2j, 2j + 1 land on read parents */
-            const size_t rem = top < LANES ? top : LANES, j0 = top - rem;
-            top = j0;
-            const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-            __m512i slo, shi;
-            load_blocks(S + j0, mk2, &slo, &shi);
-            uint64_t tb = 0;
-            memcpy(&tb, t + j0, rem);
-            const __m512i tp = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
-            const __m512i xh = prg_hi(slo, shi), x1 = _mm512_xor_si512(shi, one); /* tweaks 0 and 1 */
-            __m512i in[4], h[4];
-            in[0] = aos_a(shi, xh);
-            in[1] = aos_b(shi, xh);
-            in[2] = aos_a(x1, xh);
-            in[3] = aos_b(x1, xh);
-            mmo(in, h, 4);
-            const __m512i tm = _mm512_sub_epi64(zero, tp), clo = _mm512_and_si512(cwlo, tm), chi = _mm512_and_si512(cwhi, tm);
-            __m512i ca[2], cb[2], ct[2];
-            for (unsigned c = 0; c < 2; c++) { /* S' = H_c ^ (t ? scw : 0), t' = u_c(S) ^ (t & tcw_c) */
-                const __m512i nlo = _mm512_xor_si512(soa_lo(h[2 * c], h[2 * c + 1]), clo);
-                const __m512i nhi = _mm512_xor_si512(soa_hi(h[2 * c], h[2 * c + 1]), chi);
-                const __m512i u = _mm512_and_si512(_mm512_srli_epi64(slo, c), one);
-                ct[c] = _mm512_xor_si512(u, _mm512_and_si512(tp, c ? tr : tl));
-                ca[c] = aos_a(nlo, nhi); /* nodes 0-3's child c, as blocks */
-                cb[c] = aos_b(nlo, nhi); /* nodes 4-7's */
-            }
-            /* children of node j at 2j, 2j + 1: blocks c0 c1 of nodes 0, 1, then 2, 3, ... */
-            const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
-            fss_block *o = S + 2 * j0;
-            const __mmask32 mk4 = (__mmask32)(((uint64_t)1 << (4 * rem)) - 1);
-            _mm512_mask_storeu_epi64(o, (__mmask8)mk4, _mm512_permutex2var_epi64(ca[0], even, ca[1]));
-            _mm512_mask_storeu_epi64(o + 4, (__mmask8)(mk4 >> 8), _mm512_permutex2var_epi64(ca[0], odd, ca[1]));
-            _mm512_mask_storeu_epi64(o + 8, (__mmask8)(mk4 >> 16), _mm512_permutex2var_epi64(cb[0], even, cb[1]));
-            _mm512_mask_storeu_epi64(o + 12, (__mmask8)(mk4 >> 24), _mm512_permutex2var_epi64(cb[0], odd, cb[1]));
-            /* control bits: t[2j] = t0_j, t[2j + 1] = t1_j, as bytes */
-            const __m512i tt = _mm512_or_si512(ct[0], _mm512_slli_epi64(ct[1], 8)); /* (t0, t1) in a 16-bit lane */
-            uint8_t tb2[16];
-            _mm_storeu_si128((__m128i *)tb2, _mm512_cvtepi64_epi16(tt));
-            memcpy(t + 2 * j0, tb2, 2 * rem);
-        }
+    for (int q = 0; q < nq; q++) {
+        S[q][0] = k->root[idx[q]];
+        t[q][0] = (uint8_t)k->party;
     }
+    for (int lv = 0; lv < depth; lv++)
+        for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
+            expand_level(k, idx[q], lv, S[q], t[q]);
 }
 
 VAES_TARGET uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
@@ -724,6 +739,12 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
 {
     (void)k, (void)i, (void)depth, (void)S, (void)t;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
+                           uint8_t *const *t)
+{
+    (void)k, (void)idx, (void)nq, (void)depth, (void)S, (void)t;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,

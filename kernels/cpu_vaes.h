@@ -51,6 +51,11 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
  * (children of node j at 2j and 2j + 1 overwrite parents already read), so that the
  * leaves end in order. */
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);
+/* The same for nq instances idx[q], into S[q] and t[q], a level of all at a time: the
+ * small levels' steps of one tree alone wait on AES latency and on their own stores. */
+#define FSS_VAES_EXPAND_N 4 /* the trees a caller expands at once */
+void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
+                           uint8_t *const *t);
 
 /* A table lookup's share from an expanded tree of leaves tree leaves (fss_dpf_lut_eval):
  * the outputs e_v (early = 0: e_j = (-1)^party (S_j.hi + t_j fcw.lo); pairs: e_2j and

@@ -383,29 +383,44 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     for (size_t j = 0; vaes && j < 2 * size; j++)
         rev[j] = table[size - 1 - (j & mask)];
     int failed = 0;
+    /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_expand_n) */
+    const size_t unit = vaes ? FSS_VAES_EXPAND_N : 1, units = (k->count + unit - 1) / unit;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
     {
         int tid = FSS_OMP_TID();
-        /* the tree's nodes and bits, the AES tiles, and the instance's 2^n shares */
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
+        /* the trees' nodes and bits; else the tree's, the AES tiles and the instance's 2^n shares */
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, vaes ? unit * size * 17 + 64
+                                                                : size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
         if (!sc)
             FSS_SET_FAILED(failed, FSS_E_NOMEM);
 #pragma omp for schedule(dynamic)
-        for (size_t i = 0; i < k->count; i++) {
+        for (size_t u = 0; u < units; u++) {
             if (fss_failed(&failed))
                 continue;
+            if (vaes) { /* the leaves' values and the dot product in vector registers */
+                const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
+                const size_t i0 = u * unit, nq = k->count - i0 < unit ? k->count - i0 : unit;
+                size_t idx[FSS_VAES_EXPAND_N];
+                fss_block *Sq[FSS_VAES_EXPAND_N];
+                uint8_t *tq[FSS_VAES_EXPAND_N];
+                for (size_t q = 0; q < nq; q++) {
+                    idx[q] = i0 + q;
+                    Sq[q] = (fss_block *)sc + q * size;
+                    tq[q] = (uint8_t *)((fss_block *)sc + unit * size) + q * size;
+                }
+                fss_vaes_dpf_expand_n(k, idx, (int)nq, depth, Sq, tq);
+                fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2));
+                for (size_t q = 0; q < nq; q++)
+                    out[i0 + q] = fss_vaes_lut_dot(Sq[q], tq[q], (size_t)1 << depth, k->p.early == 2,
+                                                   (unsigned)k->party, k->fcw[i0 + q],
+                                                   rev + (size - 1 - (size_t)(x[i0 + q] & mask))) &
+                                  lmask;
+                continue;
+            }
+            const size_t i = u;
             fss_block *in = (fss_block *)sc, *ob = in + FSS_CPU_TILE, *S = ob + FSS_CPU_TILE;
             uint64_t *e = (uint64_t *)(S + size);
             uint8_t *t = (uint8_t *)(e + size);
-            if (vaes) { /* the leaves' values and the dot product in vector registers */
-                const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
-                fss_vaes_dpf_expand(k, i, depth, S, t);
-                fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2);
-                out[i] = fss_vaes_lut_dot(S, t, (size_t)1 << depth, k->p.early == 2, (unsigned)k->party, k->fcw[i],
-                                          rev + (size - 1 - (size_t)(x[i] & mask))) &
-                         lmask;
-                continue;
-            }
             if (full_one(ctx, tid, k, i, S, t, in, ob, e) != FSS_OK) {
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                 continue;
