@@ -49,9 +49,9 @@
 
 
 
-const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes", "gemm"};
+const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes", "gemm", "lut"};
 static const char *const path_names[PATH_COUNT] = {"openssl", "vaes"};
-const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}};
+const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}, {P_LUT, 50}};
 
 void die(const char *fmt, ...)
 {
@@ -92,7 +92,8 @@ static void usage(FILE *f)
             "  --threads N       the 'all threads' count (default: every processor)\n"
             "  --no-gpu          skip the CUDA backend even when a device is present\n"
             "  --no-cpu          skip the CPU rows of the primitives (the AES rate is still measured)\n"
-            "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes,gemm\n"
+            "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes,gemm,lut (lut: only named,\n"
+            "                    CPU, n <= 16: a table lookup, a full-domain expansion an instance)\n"
             "                    (default: all; gemm: ring GEMM, GPU against CPU, GPU only)\n"
             "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
             "  --cpu-path LIST   CPU eval paths, of openssl,vaes (default: both where the\n"
@@ -138,7 +139,7 @@ static void parse_args(int argc, char **argv, opts *o)
     memset(o, 0, sizeof *o);
     o->min_time = DEFAULT_MIN_TIME;
     o->dcf_g = 1;
-    o->prims = (1u << P_COUNT) - 1;
+    o->prims = ((1u << P_COUNT) - 1) & ~(1u << P_LUT); /* the lookup only when named */
     int batch_set = 0, gpu_batch_set = 0, ns_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -682,7 +683,7 @@ int main(int argc, char **argv)
         if (!(o.prims & (1u << variants[vi].prim)))
             continue;
         for (int ni = 0; ni < o.nn; ni++)
-            for (int bi = 0; bi < o.nb; bi++)
+            for (int bi = 0; bi < o.nb && (variants[vi].prim != P_LUT || o.ns[ni] <= FSS_DPF_LUT_MAX_BITS); bi++)
                 bench_cpu_batch(&o, ctx, rng, variants[vi], o.ns[ni], o.batches[bi], tcounts, ntc, aes_rate);
     }
 

@@ -15,16 +15,19 @@
 #define MAX_BATCHES 8
 #define MAX_NS 16
 
-enum { P_DPF, P_DPF1, P_DCF, P_DPFCMP, P_AES, P_GEMM, P_COUNT };
+enum { P_DPF, P_DPF1, P_DCF, P_DPFCMP, P_AES, P_GEMM, P_LUT, P_COUNT };
 extern const char *const prim_names[P_COUNT];
 
 /* The measured variants: group DPF into Z_2^64, early-terminated 1-bit DPF, DCF with a
- * 1-bit and a 64-bit payload (g = 1), and the comparison from early-terminated keys. */
+ * 1-bit and a 64-bit payload (g = 1), the comparison from early-terminated keys, and (CPU
+ * only, n <= FSS_DPF_LUT_MAX_BITS, only when --prim names it) a table lookup of 50-bit
+ * entries from keys of two outputs a leaf (fss_dpf_lut_eval: a full-domain expansion an
+ * instance, as the transformers' tables). */
 typedef struct variant {
     int prim;
     int l; /* output bits */
 } variant;
-#define NVARIANTS 5
+#define NVARIANTS 6
 extern const variant variants[NVARIANTS];
 
 /* The CPU paths of the hot evals (fss_ctx_set_vaes): blocks batched through OpenSSL, or
@@ -92,6 +95,7 @@ typedef struct batch {
     int prim, n, l, g; /* g: DCF payload words (1 for the DPFs) */
     size_t count;
     uint64_t *alpha, *beta, *x;
+    uint64_t *table; /* P_LUT: the public table, 2^n entries */
     fss_block *roots; /* roots[2i + b]: party b's root of instance i */
     fss_dpf_params dp;
     fss_dcf_params cp;

@@ -23,7 +23,7 @@ void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, 
     b->count = count;
     b->dp.n = n;
     b->dp.l = l;
-    b->dp.early = prim == P_DPF1 || prim == P_DPFCMP;
+    b->dp.early = prim == P_LUT ? 2 : prim == P_DPF1 || prim == P_DPFCMP;
     b->cp.n = n;
     b->cp.l = l;
     b->cp.g = b->g;
@@ -37,8 +37,12 @@ void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, 
     OK(ctx, fss_rng_bytes(rng, b->roots, 2 * count * sizeof(fss_block)));
     uint64_t m = mask_bits(n);
     for (size_t i = 0; i < count * (size_t)b->g; i++)
-        if (!b->beta[i])
+        if (!b->beta[i] || prim == P_LUT) /* a lookup's keys are of the one-hot: beta 1 */
             b->beta[i] = 1;
+    if (prim == P_LUT) {
+        b->table = (uint64_t *)xmalloc(((size_t)1 << n) * 8);
+        OK(ctx, fss_rng_ring(rng, b->table, (size_t)1 << n, l));
+    }
     for (size_t i = 0; i < count; i++) {
         switch (i % 4) {
         case 0: b->x[i] = b->alpha[i]; break;
@@ -70,12 +74,15 @@ void batch_free(batch *b)
     free(b->alpha);
     free(b->beta);
     free(b->x);
+    free(b->table);
     free(b->roots);
     memset(b, 0, sizeof *b);
 }
 
 uint64_t eval_blocks(const batch *b)
 {
+    if (b->prim == P_LUT) /* the whole tree */
+        return ((uint64_t)2 << FSS_DPF_DEPTH(b->n, b->dp.early)) - 2;
     return uses_dcf(b) ? fss_dcf_eval_aes_blocks(b->cp) : fss_dpf_eval_aes_blocks(b->dp);
 }
 uint64_t keygen_blocks(const batch *b)
@@ -99,6 +106,7 @@ fss_status batch_eval(fss_ctx *ctx, const batch *b, int party, const uint64_t *x
     switch (b->prim) {
     case P_DCF: return fss_dcf_eval(ctx, &b->ck[party], x, out);
     case P_DPFCMP: return fss_dpf_cmp_eval(ctx, &b->dk[party], x, out);
+    case P_LUT: return fss_dpf_lut_eval(ctx, &b->dk[party], x, b->table, out);
     default: return fss_dpf_eval(ctx, &b->dk[party], x, out);
     }
 }
@@ -111,6 +119,7 @@ static uint64_t expected(const batch *b, size_t i, int e)
     case P_DPF: return x == a ? beta : 0;
     case P_DPF1: return x == a;
     case P_DCF: return x < a ? beta : 0;
+    case P_LUT: return b->table[(x - a) & mask_bits(b->n)] & mask_bits(b->l);
     default: return x < a; /* P_DPFCMP */
     }
 }
