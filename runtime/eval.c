@@ -695,18 +695,6 @@ fss_status fss_ev_mixed_take(fss_eval *ev, uint64_t *vals, size_t count, uint64_
     return s == FSS_OK ? s : fss_ev_fail(ev, s, "party %d: cannot expand a share seed", ev->party);
 }
 
-fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits)
-{
-    fss_ev_mixed M;
-    fss_status s = fss_ev_mixed_draw(ev, &M, vals, count, NULL, 0, bits);
-    return s == FSS_OK ? fss_ev_mixed_put(ev, &M) : s;
-}
-
-fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits)
-{
-    return fss_ev_mixed_take(ev, out, count, NULL, 0, bits);
-}
-
 fss_status fss_ev_fresh_deal(fss_eval *ev, uint64_t *vals, size_t count, int bits)
 {
     fss_ev_mixed M;

@@ -184,19 +184,16 @@ static inline void fss_ev_lap(fss_eval *ev, fss_phase p, double t0) { ev->stats.
 
 #endif
 
-/* Correlated randomness as additive shares (mod 2^bits) of count dealer values: party 0
- * receives a 16-byte seed and expands its shares with AES-CTR, party 1 the packed
- * differences. Half the key bytes of sending both parties explicit shares. */
-FSS_NODISCARD fss_status fss_ev_shares_deal(fss_eval *ev, const uint64_t *vals, size_t count, int bits);
-FSS_NODISCARD fss_status fss_ev_shares_take(fss_eval *ev, uint64_t *out, size_t count, int bits);
-
-/* Shares of fresh values, uniform mod 2^bits and independent of everything else (an output
- * mask, or one less a function of the input's, r_y - H(r), with r_y drawn for it): the
- * dealer draws a seed for each party, and a fresh value is the sum of the two expansions.
- * Party 1's view is its seed, as party 0's always was: the values are as uniform to either
- * as explicit shares made them, and party 1's packed shares (bits / 8 bytes a value) are
- * not sent. Where those would take 16 bytes or fewer, they are sent instead (both sides
- * tell alike).
+/* Correlated randomness as additive shares (mod 2^bits) of dealer values: one party
+ * receives a 16-byte seed and expands its shares with AES-CTR, the other the packed
+ * differences (half the key bytes of explicit shares to both).
+ *
+ * Shares of fresh values, uniform mod 2^bits and independent of everything else (an
+ * output mask, or one less a function of the input's, r_y - H(r), with r_y drawn for it):
+ * the dealer draws a seed for each party, and a fresh value is the sum of the two
+ * expansions. Each party's view is its seed: the values are as uniform to either as
+ * explicit shares made them, and no packed shares (bits / 8 bytes a value) are sent.
+ * Where those would take 16 bytes or fewer, they are sent instead (both sides tell alike).
  *
  * Mixed: count explicit dealer values and nfresh fresh ones in one chunk (one party, S,
  * one seed for both; the other, E, its packed explicit shares and a seed). The dealer draws
