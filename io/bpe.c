@@ -362,6 +362,12 @@ fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size_t len, int32_
     return s;
 }
 
+int32_t fss_bpe_byte_token(const fss_bpe *b, uint8_t c)
+{
+    uint8_t u[4];
+    return strmap_get(&b->ids, (const char *)u, (size_t)utf8proc_encode_char((utf8proc_int32_t)b->byte_cp[c], u));
+}
+
 size_t fss_bpe_decode(const fss_bpe *b, int32_t id, char *out, size_t room)
 {
     if (id < 0 || (size_t)id >= b->ntok)

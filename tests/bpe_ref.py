@@ -36,6 +36,7 @@ CASES = [
     "The patient, a 54-year-old woman, presented with fever (38.9 °C) and cough for 3 days.",
     " ".join(["word"] * 100),
     "x" * 1000, " " * 700 + "a", "ab" * 600 + " " + "!?" * 300,  # pieces of hundreds of characters
+    "\U0004f587a,x \U000e0001\U0010fffd\U00050000 \x7f\x01\x1b[0m",  # lead bytes and controls without a token
 ]
 
 

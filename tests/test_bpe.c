@@ -91,6 +91,14 @@ int main(int argc, char **argv)
     round_trips(b, r);
     int32_t ids[4];
     size_t n = 9;
+    for (int c = 0; c < 0x80; c++) { /* an ASCII byte alone: its own token, or nothing */
+        const char t = (char)c;
+        const int32_t want = fss_bpe_byte_token(b, (uint8_t)c);
+        REQUIRE(fss_bpe_encode(b, &t, 1, ids, 4, &n, NULL, errbuf, sizeof errbuf) == FSS_OK);
+        CHECK(want >= 0 ? n == 1 && ids[0] == want : n == 0, "byte 0x%02x: %zu ids, its token %d", c, n, want);
+    }
+    CHECK(fss_bpe_byte_token(b, 'a') >= 0 && fss_bpe_byte_token(b, 0xf2) < 0 && fss_bpe_byte_token(b, 0xf5) < 0,
+          "SmolLM2 has a token for 'a' and none for the lead bytes 0xf2 and 0xf5");
     CHECK(fss_bpe_encode(b, "ok \xc0\xaf", 5, ids, 4, &n, NULL, errbuf, sizeof errbuf) == FSS_E_FORMAT && n == 0 &&
               strstr(errbuf, "byte 3"),
           "invalid UTF-8: %s", errbuf);

@@ -40,6 +40,9 @@ FSS_NODISCARD fss_status fss_bpe_encode(const fss_bpe *b, const char *text, size
 /* Token id's bytes (its stand-ins mapped back) into out[0..room); their count (0 for an id
  * out of range; special tokens give their text). */
 size_t fss_bpe_decode(const fss_bpe *b, int32_t id, char *out, size_t room);
+/* The id of the token that is byte c alone, or -1 where the vocabulary has none (encoding
+ * drops such a byte before any merge, as the reference does). */
+int32_t fss_bpe_byte_token(const fss_bpe *b, uint8_t c);
 
 FSS_EXTERN_C_END
 
