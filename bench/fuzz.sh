@@ -33,11 +33,16 @@ for t in "${targets[@]}"; do
         ok=false
         echo "fuzz.sh: fuzz_$t found a failure:" >&2
         grep -E "ERROR|SUMMARY|Test unit written" "$log" >&2 || tail -20 "$log" >&2
+        # where it stopped in our code, and the input itself: enough to act on from CI's log alone
+        grep -E "^ +#[0-9]+ .* in [^ ]+ $src/[^ ]+:[0-9]+" "$log" | head -6 >&2 || true
+        for f in "$work/$t-crash/"*; do
+            [ -f "$f" ] && { echo "fuzz.sh: $(basename "$f"), first 256 bytes:" >&2; od -An -tx1 -N256 "$f" >&2; }
+        done
         mkdir -p "$src/build-fuzz/findings" && cp "$work/$t-crash/"* "$src/build-fuzz/findings/" 2>/dev/null &&
             echo "fuzz.sh: inputs kept in build-fuzz/findings/" >&2
     fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    cov=$(grep -oE "cov: [0-9]+" "$log" | tail -1 | tr -dc 0-9)
+    cov=$(grep -oE "cov: [0-9]+" "$log" | tail -1 | tr -dc 0-9 || true) # none where the seeds crash
     echo "{\"target\": \"$t\", \"seconds\": $secs, \"runs\": ${runs:-0}, \"coverage\": ${cov:-0}," \
         "\"corpus\": $(ls "$work/$t" | wc -l), \"ok\": $ok}"
 done
