@@ -600,109 +600,219 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
     }
 }
 
-/* Level lv of instance i's tree (fss_vaes_dpf_expand): its 2^lv nodes in S and t to
- * their children. */
-static inline VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, fss_block *S, uint8_t *t)
+/* ---- Full-domain trees (table lookups): blocks in lanes as in memory -------------------
+ * A register holds four nodes' blocks as in memory (lo, hi in a 128-bit lane), the order
+ * AES wants: the PRG's inputs are in-lane shuffles of the parents, and the children leave
+ * through one permute a register. A node's control bit lives in a bit array (bit j of tb
+ * is node j's) and, in registers, in a mask of a bit a 64-bit lane (each twice). The
+ * earlier layout, a node's words in two registers (SoA, as the walks), spent more on its
+ * permutes than on AES (perf annotate). */
+
+/* Parent registers a step (4 R parents, 2 R AES registers in flight): 4 on levels of 16
+ * nodes or more, fewer below (AES on absent parents is work lost; n = 6 lookups 1.4x
+ * slower with 4 throughout, n = 12 5% faster than with 2). */
+#define EXP_RMAX 4
+#define EXP_R_OF(lv) ((lv) >= 4 ? 4 : (lv) == 3 ? 2 : 1)
+#define ALWAYS_INLINE __attribute__((always_inline))
+
+/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of nodes' bits as a block mask. */
+static inline __mmask8 dup4(unsigned b)
 {
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    const size_t nodes = (size_t)1 << lv;
+    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
+                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
+    return (__mmask8)d[b & 15];
+}
+
+/* Bits [j, j + m) of the bit array tb, m <= 16 (reads only the bytes that hold them). */
+static inline unsigned tb_bits(const uint8_t *tb, size_t j, size_t m)
+{
+    uint32_t w = 0;
+    memcpy(&w, tb + j / 8, ((j & 7) + m + 7) / 8);
+    return (unsigned)(w >> (j & 7)) & ((1u << m) - 1);
+}
+
+/* Parents [j0, j0 + np) of S (np <= 4 R; tp their control bits) to their children:
+ * h[2r + c] children c of register r's four parents (j0 + 4r ...), as blocks, the seed
+ * correction cw applied where the parent's bit is set; td[r] those bits as a block mask;
+ * u[2r + c] the children's bits before their correction (bit c of the parent's lo word),
+ * at bit 2p for parent p. Parents past np read as zero, their bits as clear. */
+static inline ALWAYS_INLINE VAES_TARGET void step_children(const fss_block *S, size_t j0, size_t np, unsigned tp,
+                                                           __m512i cw, __m512i *h, __mmask8 *td, __mmask8 *u,
+                                                           const int R)
+{
+    const long long M = (long long)FSS_PRG_SEED_MASK_LO;
+    const __m512i mlo = _mm512_set_epi64(0, M, 0, M, 0, M, 0, M), one = _mm512_set_epi64(0, 1, 0, 1, 0, 1, 0, 1);
+    const __m512i two = _mm512_slli_epi64(one, 1);
+    __m512i x[EXP_RMAX], in[2 * EXP_RMAX];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) { /* input c: lo = S.hi ^ c, hi = S.hi ^ (S.lo & mask) */
+        const size_t nr = np > 4u * (unsigned)r ? (np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4) : 0;
+        x[r] = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nr)) - 1), S + j0 + 4 * (size_t)r);
+        in[2 * r] = _mm512_xor_si512(_mm512_unpackhi_epi64(x[r], x[r]),
+                                     _mm512_bslli_epi128(_mm512_and_si512(x[r], mlo), 8));
+        in[2 * r + 1] = _mm512_xor_si512(in[2 * r], one);
+        td[r] = dup4(tp >> (4 * r));
+    }
+    mmo(in, h, 2 * R);
+#pragma GCC unroll 8
+    for (int r = 0; r < 2 * R; r++) {
+        h[r] = _mm512_mask_xor_epi64(h[r], td[r / 2], h[r], cw);
+        u[r] = _mm512_test_epi64_mask(x[r / 2], r & 1 ? two : one);
+    }
+}
+
+/* A level's seed correction in every lane pair, and its control-bit corrections as a mask
+ * of the children's bits (even: child 0, odd: child 1). */
+static inline VAES_TARGET __m512i level_cw(const fss_dpf_keys *k, size_t i, int lv, __mmask8 *tc)
+{
     const fss_block cw = k->scw[(size_t)lv * k->count + i];
-    const __m512i cwlo = _mm512_set1_epi64((long long)cw.lo), cwhi = _mm512_set1_epi64((long long)cw.hi);
-    const __m512i tl = _mm512_set1_epi64((long long)((k->tcw_l[i] >> lv) & 1u));
-    const __m512i tr = _mm512_set1_epi64((long long)((k->tcw_r[i] >> lv) & 1u));
-    for (size_t top = nodes; top > 0;) { /* backwards: children 2j, 2j + 1 land on read parents */
-        const size_t rem = top < LANES ? top : LANES, j0 = top - rem;
+    *tc = (__mmask8)(((k->tcw_l[i] >> lv) & 1u ? 0x55 : 0) | ((k->tcw_r[i] >> lv) & 1u ? 0xaa : 0));
+    return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)cw.hi, (long long)cw.lo));
+}
+
+/* Level lv of instance i's tree: its 2^lv nodes in S and tb to their children, in place,
+ * from the last node backwards (children of node j at 2j and 2j + 1 overwrite parents
+ * already read; bits likewise), R parent registers a step. */
+static inline ALWAYS_INLINE VAES_TARGET void expand_level_r(const fss_dpf_keys *k, size_t i, int lv, fss_block *S,
+                                                            uint8_t *tb, const int R)
+{
+    __mmask8 tc;
+    const __m512i cw = level_cw(k, i, lv, &tc);
+    /* children of nodes j, j + 1 .. as blocks in order: child 0 and 1 of each in turn */
+    const __m512i ia = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), ib = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    for (size_t top = (size_t)1 << lv; top > 0;) {
+        const size_t step = 4 * (size_t)R, np = top < step ? top : step, j0 = top - np;
         top = j0;
-        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        __m512i slo, shi;
-        load_blocks(S + j0, mk2, &slo, &shi);
-        uint64_t tb = 0;
-        memcpy(&tb, t + j0, rem);
-        const __m512i tp = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb));
-        const __m512i xh = prg_hi(slo, shi), x1 = _mm512_xor_si512(shi, one); /* tweaks 0 and 1 */
-        __m512i in[4], h[4];
-        in[0] = aos_a(shi, xh);
-        in[1] = aos_b(shi, xh);
-        in[2] = aos_a(x1, xh);
-        in[3] = aos_b(x1, xh);
-        mmo(in, h, 4);
-        const __m512i tm = _mm512_sub_epi64(zero, tp), clo = _mm512_and_si512(cwlo, tm), chi = _mm512_and_si512(cwhi, tm);
-        __m512i ca[2], cb[2], ct[2];
-        for (unsigned c = 0; c < 2; c++) { /* S' = H_c ^ (t ? scw : 0), t' = u_c(S) ^ (t & tcw_c) */
-            const __m512i nlo = _mm512_xor_si512(soa_lo(h[2 * c], h[2 * c + 1]), clo);
-            const __m512i nhi = _mm512_xor_si512(soa_hi(h[2 * c], h[2 * c + 1]), chi);
-            const __m512i u = _mm512_and_si512(_mm512_srli_epi64(slo, c), one);
-            ct[c] = _mm512_xor_si512(u, _mm512_and_si512(tp, c ? tr : tl));
-            ca[c] = aos_a(nlo, nhi); /* nodes 0-3's child c, as blocks */
-            cb[c] = aos_b(nlo, nhi); /* nodes 4-7's */
+        __m512i h[2 * EXP_RMAX];
+        __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
+        step_children(S, j0, np, tb_bits(tb, j0, np), cw, h, td, u, R);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            if (np <= 4u * (unsigned)r)
+                break;
+            const size_t nr = np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4, jr = j0 + 4 * (size_t)r;
+            const uint32_t mk = (1u << (4 * nr)) - 1; /* the children's words */
+            _mm512_mask_storeu_epi64(S + 2 * jr, (__mmask8)mk, _mm512_permutex2var_epi64(h[2 * r], ia, h[2 * r + 1]));
+            _mm512_mask_storeu_epi64(S + 2 * jr + 4, (__mmask8)(mk >> 8),
+                                     _mm512_permutex2var_epi64(h[2 * r], ib, h[2 * r + 1]));
+            tb[jr / 4] = (uint8_t)((u[2 * r] | u[2 * r + 1] << 1) ^ (td[r] & tc)); /* children 2jr .. 2jr + 7 */
         }
-        /* children of node j at 2j, 2j + 1: blocks c0 c1 of nodes 0, 1, then 2, 3, ... */
-        const __m512i even = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), odd = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
-        fss_block *o = S + 2 * j0;
-        const __mmask32 mk4 = (__mmask32)(((uint64_t)1 << (4 * rem)) - 1);
-        _mm512_mask_storeu_epi64(o, (__mmask8)mk4, _mm512_permutex2var_epi64(ca[0], even, ca[1]));
-        _mm512_mask_storeu_epi64(o + 4, (__mmask8)(mk4 >> 8), _mm512_permutex2var_epi64(ca[0], odd, ca[1]));
-        _mm512_mask_storeu_epi64(o + 8, (__mmask8)(mk4 >> 16), _mm512_permutex2var_epi64(cb[0], even, cb[1]));
-        _mm512_mask_storeu_epi64(o + 12, (__mmask8)(mk4 >> 24), _mm512_permutex2var_epi64(cb[0], odd, cb[1]));
-        /* control bits: t[2j] = t0_j, t[2j + 1] = t1_j, as bytes */
-        const __m512i tt = _mm512_or_si512(ct[0], _mm512_slli_epi64(ct[1], 8)); /* (t0, t1) in a 16-bit lane */
-        uint8_t tb2[16];
-        _mm_storeu_si128((__m128i *)tb2, _mm512_cvtepi64_epi16(tt));
-        memcpy(t + 2 * j0, tb2, 2 * rem);
+    }
+}
+
+static VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, fss_block *S, uint8_t *tb)
+{
+    switch (EXP_R_OF(lv)) {
+    case 4: expand_level_r(k, i, lv, S, tb, 4); break;
+    case 2: expand_level_r(k, i, lv, S, tb, 2); break;
+    default: expand_level_r(k, i, lv, S, tb, 1); break;
     }
 }
 
 VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
 {
-    fss_vaes_dpf_expand_n(k, &i, 1, depth, &S, &t);
-}
-
-VAES_TARGET void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth,
-                                       fss_block *const *S, uint8_t *const *t)
-{
     pthread_once(&g_rk_once, rk_init);
-    for (int q = 0; q < nq; q++) {
-        S[q][0] = k->root[idx[q]];
-        t[q][0] = (uint8_t)k->party;
-    }
+    S[0] = k->root[i];
+    t[0] = (uint8_t)k->party; /* t holds the bits until the last level, then a byte a leaf */
     for (int lv = 0; lv < depth; lv++)
-        for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
-            expand_level(k, idx[q], lv, S[q], t[q]);
+        expand_level(k, i, lv, S, t);
+    for (size_t j = (size_t)1 << depth; j-- > 0;) /* backwards: byte j is past bit j's byte */
+        t[j] = (uint8_t)(t[j / 8] >> (j & 7) & 1u);
 }
 
-VAES_TARGET uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
-                                      fss_block fcw, const uint64_t *tab)
+/* The last level of instance i's tree from its 2^lv parents in S and tb, its children's
+ * outputs dotted with tab as they come (no leaf is stored): sum_v e_v tab[v] mod 2^64, e_v
+ * before the party's sign (fss_vaes_dpf_lut_n). */
+static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_r(const fss_dpf_keys *k, size_t i, int lv,
+                                                                    const fss_block *S, const uint8_t *tb,
+                                                                    const uint64_t *tab, const int R)
 {
-    const __m512i f0 = _mm512_set1_epi64((long long)fcw.lo), f1 = _mm512_set1_epi64((long long)fcw.hi);
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i ia = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), ib = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    __m512i acc = zero;
-    for (size_t j = 0; j < leaves; j += LANES) { /* eight leaves a step */
-        const size_t rem = leaves - j < LANES ? leaves - j : LANES;
-        __m512i slo, shi;
-        load_blocks(S + j, (__mmask16)((1u << (2 * rem)) - 1), &slo, &shi);
-        uint64_t tb = 0;
-        memcpy(&tb, t + j, rem);
-        const __m512i tm = _mm512_sub_epi64(zero, _mm512_cvtepu8_epi64(_mm_cvtsi64_si128((long long)tb)));
-        const __m512i e0 = _mm512_add_epi64(shi, _mm512_and_si512(f0, tm));
-        if (!pairs) {
-            const __m512i tv = _mm512_maskz_loadu_epi64((__mmask8)((1u << rem) - 1), tab + j);
-            acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e0, tv)); /* lanes past rem: tv 0 */
-            continue;
+    __mmask8 tc;
+    const __m512i cw = level_cw(k, i, lv, &tc);
+    const int pairs = k->p.early == 2;
+    const fss_block f = k->fcw[i];
+    /* pairs: a leaf's lane pair (lo, hi) gives outputs 2L + 1 (lo >> 2, fcw.hi) and 2L
+     * (hi, fcw.lo): the table's entries swapped within pairs, child c's leaves apart;
+     * else one output a leaf from its hi word, the table's entries in the hi lanes */
+    const __m512i fp = pairs ? _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, (long long)f.hi))
+                             : _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, 0));
+    const __m512i sh = pairs ? _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2) : _mm512_setzero_si512();
+    const __m512i p0 = pairs ? _mm512_set_epi64(12, 13, 8, 9, 4, 5, 0, 1) : _mm512_set_epi64(6, 0, 4, 0, 2, 0, 0, 0);
+    const __m512i p1 = pairs ? _mm512_set_epi64(14, 15, 10, 11, 6, 7, 2, 3) : _mm512_set_epi64(7, 0, 5, 0, 3, 0, 1, 0);
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t top = (size_t)1 << lv; top > 0;) {
+        const size_t step = 4 * (size_t)R, np = top < step ? top : step, j0 = top - np;
+        top = j0;
+        __m512i h[2 * EXP_RMAX];
+        __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
+        step_children(S, j0, np, tb_bits(tb, j0, np), cw, h, td, u, R);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            if (np <= 4u * (unsigned)r)
+                break;
+            const size_t nr = np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4, jr = j0 + 4 * (size_t)r;
+            __m512i t0, t1; /* the table's entries for children 0 and 1 of these parents */
+            if (pairs) {
+                const uint32_t mk = (1u << (4 * nr)) - 1; /* entries 4jr .. 4jr + 4nr */
+                const __m512i a = _mm512_maskz_loadu_epi64((__mmask8)mk, tab + 4 * jr);
+                const __m512i b = _mm512_maskz_loadu_epi64((__mmask8)(mk >> 8), tab + 4 * jr + 8);
+                t0 = _mm512_permutex2var_epi64(a, p0, b);
+                t1 = _mm512_permutex2var_epi64(a, p1, b);
+            } else {
+                const __m512i a = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nr)) - 1), tab + 2 * jr);
+                t0 = _mm512_maskz_permutexvar_epi64(0xaa, p0, a);
+                t1 = _mm512_maskz_permutexvar_epi64(0xaa, p1, a);
+            }
+#pragma GCC unroll 2
+            for (int c = 0; c < 2; c++) {
+                /* child c's bits: u ^ (the parent's bit & its correction), each twice */
+                const unsigned bc = ((unsigned)u[2 * r + c] ^ ((unsigned)td[r] & (c ? (unsigned)tc >> 1 : tc))) & 0x55;
+                const __mmask8 tm = (__mmask8)(bc * 3);
+                __m512i e = _mm512_srlv_epi64(h[2 * r + c], sh);
+                e = _mm512_mask_add_epi64(e, tm, e, fp);
+                acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e, c ? t1 : t0));
+            }
         }
-        /* word 1 above the two control bits; outputs 2j, 2j + 1 interleaved for the table */
-        const __m512i e1 = _mm512_add_epi64(_mm512_srli_epi64(slo, 2), _mm512_and_si512(f1, tm));
-        const __mmask16 mv = (__mmask16)((1u << (2 * rem)) - 1);
-        const __m512i ta = _mm512_maskz_loadu_epi64((__mmask8)mv, tab + 2 * j);
-        const __m512i tb2 = _mm512_maskz_loadu_epi64((__mmask8)(mv >> 8), tab + 2 * j + 8);
-        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(_mm512_permutex2var_epi64(e0, ia, e1), ta));
-        acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(_mm512_permutex2var_epi64(e0, ib, e1), tb2));
     }
     uint64_t lanes[LANES], sum = 0; /* not _mm512_reduce_add_epi64: its fallback adds signed, overflowing */
     _mm512_storeu_si512(lanes, acc);
-    for (int i = 0; i < LANES; i++)
-        sum += lanes[i];
-    return party ? 0 - sum : sum;
+    for (int j = 0; j < LANES; j++)
+        sum += lanes[j];
+    return sum;
+}
+
+static VAES_TARGET uint64_t last_level_dot(const fss_dpf_keys *k, size_t i, int lv, const fss_block *S,
+                                           const uint8_t *tb, const uint64_t *tab)
+{
+    switch (EXP_R_OF(lv)) {
+    case 4: return last_level_dot_r(k, i, lv, S, tb, tab, 4);
+    case 2: return last_level_dot_r(k, i, lv, S, tb, tab, 2);
+    default: return last_level_dot_r(k, i, lv, S, tb, tab, 1);
+    }
+}
+
+VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth,
+                                    fss_block *const *S, uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out)
+{
+    pthread_once(&g_rk_once, rk_init);
+    const uint64_t sign = k->party ? ~(uint64_t)0 : 0;
+    for (int q = 0; q < nq; q++) {
+        S[q][0] = k->root[idx[q]];
+        tb[q][0] = (uint8_t)k->party;
+    }
+    if (depth == 0) { /* n = 1, pairs: the root is the leaf */
+        for (int q = 0; q < nq; q++) {
+            const fss_block r = S[q][0], f = k->fcw[idx[q]];
+            const uint64_t e0 = r.hi + (f.lo & (0 - (uint64_t)k->party)), e1 = (r.lo >> 2) + (f.hi & (0 - (uint64_t)k->party));
+            out[q] = ((e0 * tab[q][0] + e1 * tab[q][1]) ^ sign) - sign;
+        }
+        return;
+    }
+    for (int lv = 0; lv + 1 < depth; lv++)
+        for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
+            expand_level(k, idx[q], lv, S[q], tb[q]);
+    for (int q = 0; q < nq; q++)
+        out[q] = (last_level_dot(k, idx[q], depth - 1, S[q], tb[q], tab[q]) ^ sign) - sign;
 }
 
 #else /* not x86-64 with GCC: the OpenSSL path only */
@@ -741,18 +851,11 @@ void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *
     (void)k, (void)i, (void)depth, (void)S, (void)t;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
-void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
-                           uint8_t *const *t)
+void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
+                        uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out)
 {
-    (void)k, (void)idx, (void)nq, (void)depth, (void)S, (void)t;
+    (void)k, (void)idx, (void)nq, (void)depth, (void)S, (void)tb, (void)tab, (void)out;
     FSS_ASSERT(!"VAES path called where it is not built");
-}
-uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
-                          fss_block fcw, const uint64_t *tab)
-{
-    (void)S, (void)t, (void)leaves, (void)pairs, (void)party, (void)fcw, (void)tab;
-    FSS_ASSERT(!"VAES path called where it is not built");
-    return 0;
 }
 
 #endif

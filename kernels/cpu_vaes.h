@@ -47,22 +47,21 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
                        unsigned *acc);
 
 /* The full tree of instance i of DPF keys k down to depth, in place in S[0 .. 2^depth)
- * and t: eight nodes a step, level by level, each level from its last node backwards
- * (children of node j at 2j and 2j + 1 overwrite parents already read), so that the
- * leaves end in order. */
+ * and t (a byte a node): eight nodes a step, level by level, each level from its last
+ * node backwards (children of node j at 2j and 2j + 1 overwrite parents already read),
+ * so that the leaves end in order. */
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);
-/* The same for nq instances idx[q], into S[q] and t[q], a level of all at a time: the
- * small levels' steps of one tree alone wait on AES latency and on their own stores. */
-#define FSS_VAES_EXPAND_N 4 /* the trees a caller expands at once */
-void fss_vaes_dpf_expand_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
-                           uint8_t *const *t);
 
-/* A table lookup's share from an expanded tree of leaves tree leaves (fss_dpf_lut_eval):
- * the outputs e_v (early = 0: e_j = (-1)^party (S_j.hi + t_j fcw.lo); pairs: e_2j and
- * e_2j+1 the leaf's two words, fss_dpf_eval_pair) dotted with tab[v], v over all outputs
- * (the caller points tab at the table's entries for x, reversed: table[(x - v) mod size]),
- * mod 2^64 (the caller reduces). */
-uint64_t fss_vaes_lut_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, unsigned party,
-                          fss_block fcw, const uint64_t *tab);
+/* Table lookups' shares (fss_dpf_lut_eval) of nq <= FSS_VAES_EXPAND_N instances idx[q] of
+ * l-bit or pairs keys, their trees side by side a level at a time (the small levels' steps
+ * of one tree alone wait on AES latency): out[q] = sum_v e_v tab[q][v] mod 2^64 (the
+ * caller reduces), e_v instance idx[q]'s output v (early = 0: (-1)^party (S_j.hi + t_j
+ * fcw.lo); pairs: leaf j's two words fss_dpf_eval_pair as outputs 2j and 2j + 1), and
+ * tab[q] pointing at the table's entries for its x, reversed: table[(x - v) mod size].
+ * The last level is dotted as it comes; above it, each tree's nodes in S[q] (2^(depth-1)
+ * blocks) and their control bits in tb[q] (a bit each: 2^(depth-1) / 8 bytes, at least 1). */
+#define FSS_VAES_EXPAND_N 4 /* the trees a caller expands at once */
+void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
+                        uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out);
 
 #endif

@@ -383,13 +383,14 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     for (size_t j = 0; vaes && j < 2 * size; j++)
         rev[j] = table[size - 1 - (j & mask)];
     int failed = 0;
-    /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_expand_n) */
+    /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_lut_n) */
     const size_t unit = vaes ? FSS_VAES_EXPAND_N : 1, units = (k->count + unit - 1) / unit;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
     {
         int tid = FSS_OMP_TID();
-        /* the trees' nodes and bits; else the tree's, the AES tiles and the instance's 2^n shares */
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, vaes ? unit * size * 17 + 64
+        /* the trees' nodes above their last level and their bits (at most 2^(n-1) blocks and
+         * 2^(n-4) + 1 bytes each); else the tree's, the AES tiles and the instance's 2^n shares */
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, vaes ? unit * (size * 8 + size / 16 + 1) + 64
                                                                 : size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
         if (!sc)
             FSS_SET_FAILED(failed, FSS_E_NOMEM);
@@ -397,24 +398,25 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
         for (size_t u = 0; u < units; u++) {
             if (fss_failed(&failed))
                 continue;
-            if (vaes) { /* the leaves' values and the dot product in vector registers */
+            if (vaes) { /* the last level dotted with the table as it comes, in vector registers */
                 const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
                 const size_t i0 = u * unit, nq = k->count - i0 < unit ? k->count - i0 : unit;
+                const size_t half = depth ? (size_t)1 << (depth - 1) : 1; /* the last level's parents */
                 size_t idx[FSS_VAES_EXPAND_N];
                 fss_block *Sq[FSS_VAES_EXPAND_N];
                 uint8_t *tq[FSS_VAES_EXPAND_N];
+                const uint64_t *tabq[FSS_VAES_EXPAND_N];
+                uint64_t o[FSS_VAES_EXPAND_N];
                 for (size_t q = 0; q < nq; q++) {
                     idx[q] = i0 + q;
-                    Sq[q] = (fss_block *)sc + q * size;
-                    tq[q] = (uint8_t *)((fss_block *)sc + unit * size) + q * size;
+                    Sq[q] = (fss_block *)sc + q * half;
+                    tq[q] = (uint8_t *)((fss_block *)sc + unit * half) + q * (half / 8 + 1);
+                    tabq[q] = rev + (size - 1 - (size_t)(x[i0 + q] & mask));
                 }
-                fss_vaes_dpf_expand_n(k, idx, (int)nq, depth, Sq, tq);
+                fss_vaes_dpf_lut_n(k, idx, (int)nq, depth, Sq, tq, tabq, o);
                 fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2));
                 for (size_t q = 0; q < nq; q++)
-                    out[i0 + q] = fss_vaes_lut_dot(Sq[q], tq[q], (size_t)1 << depth, k->p.early == 2,
-                                                   (unsigned)k->party, k->fcw[i0 + q],
-                                                   rev + (size - 1 - (size_t)(x[i0 + q] & mask))) &
-                                  lmask;
+                    out[i0 + q] = o[q] & lmask;
                 continue;
             }
             const size_t i = u;
