@@ -101,9 +101,12 @@ static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
  * batch is a stream of its own: more streams than the hardware prefetcher follows), into
  * L2 (PF_HINT): a group of eight DCF(64) instances reads 12 KB of keys, so two groups ahead
  * in L1 evicted each other before use. At batch 2^20, one thread (fss-bench, alternated):
- * DCF(64) 264-279 -> 190-201 ns, DPF(64) 156-163 -> 103-141 ns; small batches unchanged. */
+ * DCF(64) 264-279 -> 190-201 ns, DPF(64) 156-163 -> 103-141 ns; small batches unchanged.
+ * At least a step of the DPF walk (4 groups, 32 instances) ahead: at 16 it walked 4 groups
+ * 1.3x slower at 2^16 than 2 (its prefetches landed within the step); 64 and 128 alike,
+ * and the DCF alike at 16-128 (medians of 5, alternated). */
 #ifndef PF_AHEAD
-#define PF_AHEAD 16
+#define PF_AHEAD 64
 #endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T1
@@ -530,10 +533,28 @@ void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_
 
 /* Groups of LANES instances a DPF walk interleaves: each level's AES then has 2 WALK_G
  * independent registers in flight (one group's two alone leave the AES unit waiting on
- * its latency). Loops over the groups have this constant count, so that their state stays
+ * its latency; two groups' four still did: DPF(64) 92-94 -> 80 ns at batch 256, 112-115
+ * -> 93-100 at 2^16 and 124-132 -> 93-97 at 2^20 with four, medians of 5, alternated;
+ * four fit in registers now that x and the corrections are read at each level from L1
+ * and the bits are masks, where before they spilled). Loops over the groups have this constant count, so that their state stays
  * in registers: a tile's last group past m runs on zero lanes (idle AES, nothing stored)
- * rather than making the count a variable, which measured 30% slower. */
-#define WALK_G 2
+ * rather than making the count a variable, which measured 30% slower.
+ * A group's nodes are in lanes (SoA) between levels; its bits (x's, the corrections', the
+ * nodes' control bits and comparison bits) are masks, a bit an instance; the seed
+ * correction is applied to the AES output as it lies (blocks in memory order, the
+ * correction words loaded as they are), a control bit twice for its block's two lanes. */
+#ifndef WALK_G
+#define WALK_G 4
+#endif
+
+/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of four blocks' bits as a mask
+ * of their 64-bit lanes. */
+static inline __mmask8 dup4(unsigned b)
+{
+    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
+                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
+    return (__mmask8)d[b & 15];
+}
 
 VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S,
                                    unsigned *t_out, unsigned *acc_out)
@@ -541,10 +562,10 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
     pthread_once(&g_rk_once, rk_init);
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     for (size_t j0 = 0; j0 < m; j0 += WALK_G * LANES) {
-        __m512i slo[WALK_G], shi[WALK_G], t[WALK_G], acc[WALK_G], xv[WALK_G], tcl[WALK_G], tcr[WALK_G];
-        __mmask8 mk[WALK_G];
+        __m512i slo[WALK_G], shi[WALK_G];
+        __mmask8 mk[WALK_G], t[WALK_G], acc[WALK_G];
         __mmask16 mk2[WALK_G];
         size_t ig[WALK_G];
         for (int g = 0; g < WALK_G; g++) { /* a group past m has no lanes: its loads read zeros */
@@ -553,39 +574,41 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
             mk[g] = (__mmask8)((1u << rem) - 1);
             mk2[g] = (__mmask16)((1u << (2 * rem)) - 1);
             load_blocks(k->root + ig[g], mk2[g], &slo[g], &shi[g]);
-            t[g] = _mm512_set1_epi64(k->party), acc[g] = zero;
-            xv[g] = _mm512_maskz_loadu_epi64(mk[g], x + ig[g]);
-            tcl[g] = _mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]);
-            tcr[g] = _mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]);
+            t[g] = k->party ? 0xff : 0, acc[g] = 0;
         }
         for (int lv = 0; lv < depth; lv++) {
-            __m512i in[2 * WALK_G], h[2 * WALK_G], c[WALK_G];
+            const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
+            const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
+            __m512i in[2 * WALK_G], h[2 * WALK_G];
+            __mmask8 tp[WALK_G];
             for (int g = 0; g < WALK_G; g++) {
-                c[g] = bit_at(xv[g], n - 1 - lv);
-                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_xor_si512(shi[g], c[g]);
+                /* x and the corrections from memory (L1) at each level, not held in registers */
+                const unsigned rt = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], x + ig[g]), xb);
+                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_mask_xor_epi64(shi[g], (__mmask8)rt, shi[g], one);
                 in[2 * g] = aos_a(xl, xh);
                 in[2 * g + 1] = aos_b(xl, xh);
+                const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]), lb);
+                const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]), lb);
+                const unsigned b0 = _mm512_test_epi64_mask(slo[g], one), b1 = _mm512_test_epi64_mask(slo[g], two);
+                tp[g] = t[g];
+                /* comparison: when x goes right, add the left child's control bit */
+                acc[g] = (__mmask8)(acc[g] ^ (rt & (b0 ^ (tp[g] & tl))));
+                /* t' = u_c(S) ^ (t & tcw_c) */
+                t[g] = (__mmask8)(((b0 & ~rt) | (b1 & rt)) ^ (tp[g] & ((tl & ~rt) | (tr & rt))));
             }
             mmo(in, h, 2 * WALK_G);
-            for (int g = 0; g < WALK_G; g++) {
-                const __mmask8 right = _mm512_test_epi64_mask(c[g], c[g]);
-                const __m512i tm = _mm512_sub_epi64(zero, t[g]);
-                const __m512i tl = bit_at(tcl[g], lv), tr = bit_at(tcr[g], lv);
-                /* comparison: when x goes right, add the left child's control bit */
-                const __m512i tleft = _mm512_xor_si512(_mm512_and_si512(slo[g], one), _mm512_and_si512(t[g], tl));
-                acc[g] = _mm512_xor_si512(acc[g], _mm512_and_si512(c[g], tleft));
-                const __m512i tc = _mm512_mask_blend_epi64(right, tl, tr);
-                const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo[g], c[g]), one);
-                __m512i cwlo, cwhi;
+            for (int g = 0; g < WALK_G; g++) { /* S' = H ^ (t ? scw : 0), on the blocks as they lie */
                 const fss_block *cw = k->scw + (size_t)lv * count + ig[g];
-                load_blocks(cw, mk2[g], &cwlo, &cwhi);
-                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group */
+                const __m512i a = _mm512_mask_xor_epi64(h[2 * g], dup4(tp[g]), h[2 * g],
+                                                        _mm512_maskz_loadu_epi64((__mmask8)mk2[g], cw));
+                const __m512i b = _mm512_mask_xor_epi64(h[2 * g + 1], dup4((unsigned)tp[g] >> 4), h[2 * g + 1],
+                                                        _mm512_maskz_loadu_epi64((__mmask8)(mk2[g] >> 8), cw + 4));
+                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
                     _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
                     _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
                 }
-                slo[g] = _mm512_xor_si512(soa_lo(h[2 * g], h[2 * g + 1]), _mm512_and_si512(cwlo, tm));
-                shi[g] = _mm512_xor_si512(soa_hi(h[2 * g], h[2 * g + 1]), _mm512_and_si512(cwhi, tm));
-                t[g] = _mm512_xor_si512(u, _mm512_and_si512(t[g], tc));
+                slo[g] = soa_lo(a, b);
+                shi[g] = soa_hi(a, b);
             }
         }
         for (int g = 0; g < WALK_G; g++) {
@@ -594,8 +617,10 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
                 break;
             _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], aos_a(slo[g], shi[g]));
             _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), aos_b(slo[g], shi[g]));
-            _mm512_mask_cvtepi64_storeu_epi32(t_out + jg, mk[g], t[g]);
-            _mm512_mask_cvtepi64_storeu_epi32(acc_out + jg, mk[g], acc[g]);
+            for (size_t p = 0; p < LANES && jg + p < m; p++) {
+                t_out[jg + p] = (unsigned)t[g] >> p & 1u;
+                acc_out[jg + p] = (unsigned)acc[g] >> p & 1u;
+            }
         }
     }
 }
@@ -614,14 +639,6 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
 #define EXP_RMAX 4
 #define EXP_R_OF(lv) ((lv) >= 4 ? 4 : (lv) == 3 ? 2 : 1)
 #define ALWAYS_INLINE __attribute__((always_inline))
-
-/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of nodes' bits as a block mask. */
-static inline __mmask8 dup4(unsigned b)
-{
-    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
-                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
-    return (__mmask8)d[b & 15];
-}
 
 /* Bits [j, j + m) of the bit array tb, m <= 16 (reads only the bytes that hold them). */
 static inline unsigned tb_bits(const uint8_t *tb, size_t j, size_t m)
