@@ -97,6 +97,15 @@ static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
     return _mm512_and_si512(_mm512_srli_epi64(v, (unsigned)i), _mm512_set1_epi64(1));
 }
 
+/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of four blocks' bits as a mask
+ * of their 64-bit lanes. */
+static inline __mmask8 dup4(unsigned b)
+{
+    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
+                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
+    return (__mmask8)d[b & 15];
+}
+
 /* Instances ahead whose keys a walk prefetches, level by level (a level's row of a large
  * batch is a stream of its own: more streams than the hardware prefetcher follows), into
  * L2 (PF_HINT): a group of eight DCF(64) instances reads 12 KB of keys, so two groups ahead
@@ -380,111 +389,172 @@ dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uin
     }
 }
 
+/* Groups of LANES instances the DCF eval interleaves, by payload words: 2 (1 + value
+ * blocks) AES registers a group. */
+#ifndef DCF_GRP1
+#define DCF_GRP1 2
+#endif
+#define DCF_GRP(G) ((G) <= 2 ? DCF_GRP1 : 1)
+#define DCF_GRP_MAX (DCF_GRP1 > 1 ? DCF_GRP1 : 1)
+
+/* As the DPF walk: a group's nodes in lanes (SoA) between levels, its bits masks, the seed
+ * correction applied to the AES output as it lies. For g <= 2 a side's value words are
+ * summed as they lie too (AOSV): word j in the 64-bit lane (lo or hi) of its block that
+ * side c names, the other lane left, so that a block's two lanes sum to the instance's word
+ * at the end; for more words, in lanes. The corrections' part (t ? vcw) in lanes a word an
+ * instance; the party's sign once, at the end. g = 1, 2: two groups in flight. */
 static inline __attribute__((always_inline)) VAES_TARGET void
 dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out, const int G)
 {
     pthread_once(&g_rk_once, rk_init);
-    const int n = k->p.n, nvb = fss_dcf_value_blocks(G), fin = fss_dcf_final_blocks(G);
+    const int n = k->p.n, nvb = fss_dcf_value_blocks(G), fin = fss_dcf_final_blocks(G), NG = DCF_GRP(G);
+    const int AOSV = G <= 2; /* value words summed as they lie (else in lanes: four words' three sums each spilled) */
     const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2), zero = _mm512_setzero_si512();
     const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
     const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
-    /* side c's value blocks start at block (c G) / 2: tweaks of side 0 and side 1 */
-    __m512i tw[2][(FSS_VAES_DCF_MAX_G + 1) / 2];
-    for (int v = 0; v < nvb; v++)
-        for (unsigned c = 0; c < 2; c++)
-            tw[c][v] = _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(fss_dcf_value_first_block(c, G) + (unsigned)v));
-    for (size_t j0 = 0; j0 < m; j0 += LANES) {
-        const size_t i = i0 + j0, rem = m - j0 < LANES ? m - j0 : LANES;
-        const __mmask8 mk = (__mmask8)((1u << rem) - 1);
-        const __mmask16 mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-        __m512i slo, shi, V[FSS_VAES_DCF_MAX_G];
-        load_blocks(k->root + i, mk2, &slo, &shi);
-        __m512i t = _mm512_set1_epi64(k->party);
-        for (int j = 0; j < G; j++)
-            V[j] = zero;
-        const __m512i xv = _mm512_maskz_loadu_epi64(mk, x + i);
-        const __m512i tcl = _mm512_maskz_loadu_epi64(mk, k->tcw_l + i), tcr = _mm512_maskz_loadu_epi64(mk, k->tcw_r + i);
-        for (int lv = 0; lv < n; lv++) {
-            const __m512i c = bit_at(xv, n - 1 - lv);
-            const __mmask8 right = _mm512_test_epi64_mask(c, c);
-            const __m512i xh = prg_hi(slo, shi);
-            enum { NR = 2 * (1 + (FSS_VAES_DCF_MAX_G + 1) / 2) };
-            __m512i in[NR], h[NR];
-            in[0] = aos_a(_mm512_xor_si512(shi, c), xh); /* child c: tweak c */
-            in[1] = aos_b(_mm512_xor_si512(shi, c), xh);
-            for (int v = 0; v < nvb; v++) { /* side c's value blocks */
-                const __m512i xl = _mm512_xor_si512(shi, _mm512_mask_blend_epi64(right, tw[0][v], tw[1][v]));
-                in[2 + 2 * v] = aos_a(xl, xh);
-                in[3 + 2 * v] = aos_b(xl, xh);
-            }
-            mmo(in, h, 2 * (1 + nvb));
-            __m512i Vlo[(FSS_VAES_DCF_MAX_G + 1) / 2], Vhi[(FSS_VAES_DCF_MAX_G + 1) / 2];
-            for (int v = 0; v < nvb; v++) {
-                Vlo[v] = soa_lo(h[2 + 2 * v], h[3 + 2 * v]);
-                Vhi[v] = soa_hi(h[2 + 2 * v], h[3 + 2 * v]);
-            }
-            /* values: V[j] += (-1)^b (word c G + j + t * vcw[j]); the blocks start at block
-             * (c G) / 2, so side c's word j is word (c G) % 2 + j of them */
-            const __m512i tm = _mm512_sub_epi64(zero, t);
-            for (int j = 0; j < G; j++) {
-                const __m512i w = _mm512_mask_blend_epi64(right, value_word(Vlo, Vhi, j), value_word(Vlo, Vhi, G % 2 + j));
-                const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + i);
-                const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
-                V[j] = _mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm));
-            }
-            /* tree: t' = u_c(S) ^ (t & tcw_c), S' = H ^ (t ? scw : 0) */
-            const __m512i tc = bit_at(_mm512_mask_blend_epi64(right, tcl, tcr), lv);
-            const __m512i u = _mm512_and_si512(_mm512_srlv_epi64(slo, c), one);
-            __m512i cwlo, cwhi;
-            load_blocks(k->scw + (size_t)lv * count + i, mk2, &cwlo, &cwhi);
-            if (i + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD), PF_HINT);
-                _mm_prefetch((const char *)(k->scw + (size_t)lv * count + i + PF_AHEAD + 4), PF_HINT);
-                for (int j = 0; j < G; j++)
-                    _mm_prefetch((const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + i + PF_AHEAD),
-                                 PF_HINT);
-            }
-            slo = _mm512_xor_si512(soa_lo(h[0], h[1]), _mm512_and_si512(cwlo, tm));
-            shi = _mm512_xor_si512(soa_hi(h[0], h[1]), _mm512_and_si512(cwhi, tm));
-            t = _mm512_xor_si512(u, _mm512_and_si512(t, tc));
-        }
-        /* last step: V[j] += (-1)^b (leaf word j + t * vcw_n[j]), reduced mod 2^l; leaf word 0
-         * is S.hi, word j > 0 word j - 1 of the leaf's value blocks */
-        __m512i Flo[FSS_VAES_DCF_MAX_G / 2 + 1], Fhi[FSS_VAES_DCF_MAX_G / 2 + 1];
-        if (fin) {
-            enum { NF = 2 * (FSS_VAES_DCF_MAX_G / 2) };
-            __m512i in[NF], h[NF];
-            const __m512i xh = prg_hi(slo, shi);
-            for (int v = 0; v < fin; v++) {
-                const __m512i xl = _mm512_xor_si512(shi, _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(v)));
-                in[2 * v] = aos_a(xl, xh);
-                in[2 * v + 1] = aos_b(xl, xh);
-            }
-            mmo(in, h, 2 * fin);
-            for (int v = 0; v < fin; v++) {
-                Flo[v] = soa_lo(h[2 * v], h[2 * v + 1]);
-                Fhi[v] = soa_hi(h[2 * v], h[2 * v + 1]);
-            }
-        }
-        const __m512i tm = _mm512_sub_epi64(zero, t);
-        __m512i o[FSS_VAES_DCF_MAX_G];
-        for (int j = 0; j < G; j++) {
-            const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi;
-            const __m512i vcw = _mm512_maskz_loadu_epi64(mk, k->vcw + ((size_t)n * (size_t)G + (size_t)j) * vs + i);
-            const __m512i v = _mm512_add_epi64(w, _mm512_and_si512(vcw, tm));
-            o[j] = _mm512_and_si512(_mm512_add_epi64(V[j], _mm512_sub_epi64(_mm512_xor_si512(v, sm), sm)), lmask);
-        }
-        if (G == 1) { /* out is [count][G] */
-            _mm512_mask_storeu_epi64(out + i, mk, o[0]);
-        } else {
-            uint64_t ow[FSS_VAES_DCF_MAX_G][LANES];
+    /* value block v's PRG input from the child's (lo = S.hi ^ c): its lo word xored with
+     * tw0[v] on side 0, with tw0[v] ^ tw01[v] on side 1 (lo lanes only) */
+    __m512i tw0[(FSS_VAES_DCF_MAX_G + 1) / 2], tw01[(FSS_VAES_DCF_MAX_G + 1) / 2];
+    for (int v = 0; v < nvb; v++) {
+        const uint64_t a = FSS_PRG_TWEAK_VALUE(fss_dcf_value_first_block(0, G) + (unsigned)v);
+        const uint64_t b = FSS_PRG_TWEAK_VALUE(fss_dcf_value_first_block(1, G) + (unsigned)v) ^ 1u;
+        tw0[v] = _mm512_broadcast_i32x4(_mm_set_epi64x(0, (long long)a));
+        tw01[v] = _mm512_broadcast_i32x4(_mm_set_epi64x(0, (long long)(a ^ b)));
+    }
+    enum { MG = FSS_VAES_DCF_MAX_G, NB = 2 * (1 + (FSS_VAES_DCF_MAX_G + 1) / 2) };
+    for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
+        __m512i slo[DCF_GRP_MAX], shi[DCF_GRP_MAX], Va[DCF_GRP_MAX][MG], Vb[DCF_GRP_MAX][MG], Vs[DCF_GRP_MAX][MG];
+        __mmask8 mk[DCF_GRP_MAX], t[DCF_GRP_MAX];
+        __mmask16 mk2[DCF_GRP_MAX];
+        size_t ig[DCF_GRP_MAX];
+        for (int g = 0; g < NG; g++) { /* a group past m has no lanes: its loads read zeros */
+            const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
+            ig[g] = i0 + (jg < m ? jg : 0);
+            mk[g] = (__mmask8)((1u << rem) - 1);
+            mk2[g] = (__mmask16)((1u << (2 * rem)) - 1);
+            load_blocks(k->root + ig[g], mk2[g], &slo[g], &shi[g]);
+            t[g] = k->party ? 0xff : 0;
             for (int j = 0; j < G; j++)
-                _mm512_storeu_si512((void *)ow[j], o[j]);
-            for (size_t l = 0; l < rem; l++)
+                Va[g][j] = Vb[g][j] = Vs[g][j] = zero;
+        }
+        for (int lv = 0; lv < n; lv++) {
+            const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
+            const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
+            __m512i in[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
+            __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
+            const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
+            for (int g = 0; g < NG; g++) {
+                const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], x + ig[g]), xb);
+                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_mask_xor_epi64(shi[g], (__mmask8)r, shi[g], one);
+                __m512i *ing = in + per * g;
+                ing[0] = aos_a(xl, xh); /* child c: tweak c */
+                ing[1] = aos_b(xl, xh);
+                for (int v = 0; v < nvb; v++) /* side c's value blocks */
+                    for (int hb = 0; hb < 2; hb++)
+                        ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
+                                                                    (__mmask8)(dup4(r >> (4 * hb)) & 0x55),
+                                                                    _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
+                const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]), lb);
+                const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]), lb);
+                const unsigned b0 = _mm512_test_epi64_mask(slo[g], one), b1 = _mm512_test_epi64_mask(slo[g], two);
+                rt[g] = (__mmask8)r, tp[g] = t[g];
+                /* t' = u_c(S) ^ (t & tcw_c) */
+                t[g] = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp[g] & ((tl & ~r) | (tr & r))));
+            }
+            mmo(in, h, NG * per);
+            for (int g = 0; g < NG; g++) {
+                const __m512i *hg = h + per * g;
+                /* values: V[j] += word c G + j + t * vcw[j] */
+                __m512i Vlo[(FSS_VAES_DCF_MAX_G + 1) / 2], Vhi[(FSS_VAES_DCF_MAX_G + 1) / 2];
+                for (int v = 0; !AOSV && v < nvb; v++) {
+                    Vlo[v] = soa_lo(hg[2 + 2 * v], hg[3 + 2 * v]);
+                    Vhi[v] = soa_hi(hg[2 + 2 * v], hg[3 + 2 * v]);
+                }
+                for (int j = 0; j < G; j++) {
+                    const int q0 = j, q1 = G % 2 + j; /* the word's place in side 0's and side 1's blocks */
+                    for (int hb = 0; AOSV && hb < 2; hb++) {
+                        const unsigned r4 = (unsigned)rt[g] >> (4 * hb);
+                        const __mmask8 s0 = (__mmask8)(dup4(~r4) & (q0 % 2 ? 0xaa : 0x55));
+                        const __mmask8 s1 = (__mmask8)(dup4(r4) & (q1 % 2 ? 0xaa : 0x55));
+                        __m512i *V = hb ? &Vb[g][j] : &Va[g][j];
+                        if (q0 / 2 == q1 / 2) {
+                            *V = _mm512_mask_add_epi64(*V, (__mmask8)(s0 | s1), *V, hg[2 + 2 * (q0 / 2) + hb]);
+                        } else {
+                            *V = _mm512_mask_add_epi64(*V, s0, *V, hg[2 + 2 * (q0 / 2) + hb]);
+                            *V = _mm512_mask_add_epi64(*V, s1, *V, hg[2 + 2 * (q1 / 2) + hb]);
+                        }
+                    }
+                    if (!AOSV)
+                        Vs[g][j] = _mm512_add_epi64(
+                            Vs[g][j], _mm512_mask_blend_epi64(rt[g], value_word(Vlo, Vhi, q0), value_word(Vlo, Vhi, q1)));
+                    const __m512i vcw =
+                        _mm512_maskz_loadu_epi64(mk[g], k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g]);
+                    Vs[g][j] = _mm512_mask_add_epi64(Vs[g][j], tp[g], Vs[g][j], vcw);
+                }
+                /* tree: S' = H ^ (t ? scw : 0), on the blocks as they lie */
+                const fss_block *cw = k->scw + (size_t)lv * count + ig[g];
+                const __m512i a = _mm512_mask_xor_epi64(hg[0], dup4(tp[g]), hg[0],
+                                                        _mm512_maskz_loadu_epi64((__mmask8)mk2[g], cw));
+                const __m512i b = _mm512_mask_xor_epi64(hg[1], dup4((unsigned)tp[g] >> 4), hg[1],
+                                                        _mm512_maskz_loadu_epi64((__mmask8)(mk2[g] >> 8), cw + 4));
+                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
+                    _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
+                    _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
+                    for (int j = 0; j < G; j++)
+                        _mm_prefetch(
+                            (const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g] + PF_AHEAD),
+                            PF_HINT);
+                }
+                slo[g] = soa_lo(a, b);
+                shi[g] = soa_hi(a, b);
+            }
+        }
+        for (int g = 0; g < NG; g++) {
+            const size_t jg = j0 + (size_t)g * LANES;
+            if (jg >= m)
+                break;
+            /* last step: (-1)^b (V[j] + leaf word j + t * vcw_n[j]), reduced mod 2^l; leaf word
+             * 0 is S.hi, word j > 0 word j - 1 of the leaf's value blocks */
+            __m512i Flo[FSS_VAES_DCF_MAX_G / 2 + 1], Fhi[FSS_VAES_DCF_MAX_G / 2 + 1];
+            if (fin) {
+                enum { NF = 2 * (FSS_VAES_DCF_MAX_G / 2) };
+                __m512i fi[NF], fh[NF];
+                const __m512i xh = prg_hi(slo[g], shi[g]);
+                for (int v = 0; v < fin; v++) {
+                    const __m512i xl = _mm512_xor_si512(shi[g], _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(v)));
+                    fi[2 * v] = aos_a(xl, xh);
+                    fi[2 * v + 1] = aos_b(xl, xh);
+                }
+                mmo(fi, fh, 2 * fin);
+                for (int v = 0; v < fin; v++) {
+                    Flo[v] = soa_lo(fh[2 * v], fh[2 * v + 1]);
+                    Fhi[v] = soa_hi(fh[2 * v], fh[2 * v + 1]);
+                }
+            }
+            __m512i o[FSS_VAES_DCF_MAX_G];
+            for (int j = 0; j < G; j++) {
+                const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi[g];
+                const __m512i vcw =
+                    _mm512_maskz_loadu_epi64(mk[g], k->vcw + ((size_t)n * (size_t)G + (size_t)j) * vs + ig[g]);
+                __m512i v = _mm512_add_epi64(Vs[g][j], w);
+                if (AOSV)
+                    v = _mm512_add_epi64(v, _mm512_add_epi64(soa_lo(Va[g][j], Vb[g][j]), soa_hi(Va[g][j], Vb[g][j])));
+                v = _mm512_mask_add_epi64(v, t[g], v, vcw);
+                o[j] = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(v, sm), sm), lmask);
+            }
+            const size_t i = ig[g], rem = m - jg < LANES ? m - jg : LANES;
+            if (G == 1) { /* out is [count][G] */
+                _mm512_mask_storeu_epi64(out + i, mk[g], o[0]);
+            } else {
+                uint64_t ow[FSS_VAES_DCF_MAX_G][LANES];
                 for (int j = 0; j < G; j++)
-                    out[(i + l) * (size_t)G + (size_t)j] = ow[j][l];
-            fss_memzero(ow, sizeof ow);
+                    _mm512_storeu_si512((void *)ow[j], o[j]);
+                for (size_t l = 0; l < rem; l++)
+                    for (int j = 0; j < G; j++)
+                        out[(i + l) * (size_t)G + (size_t)j] = ow[j][l];
+                fss_memzero(ow, sizeof ow);
+            }
         }
     }
 }
@@ -546,15 +616,6 @@ void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_
 #ifndef WALK_G
 #define WALK_G 4
 #endif
-
-/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of four blocks' bits as a mask
- * of their 64-bit lanes. */
-static inline __mmask8 dup4(unsigned b)
-{
-    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
-                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
-    return (__mmask8)d[b & 15];
-}
 
 VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S,
                                    unsigned *t_out, unsigned *acc_out)
