@@ -99,11 +99,12 @@ static void exhaustive(int n, int l, int g)
     free(beta);
 }
 
-/* Batches that end inside a register of the VAES paths (eight instances) and tiles
- * that start past 0: random alphas and inputs, a third of the inputs on alpha. */
+/* Batches that end inside a register of the VAES paths (eight instances; the eval takes
+ * two at a time for g <= 2, a tail of fewer one at a time: 40, 41), tiles that start past 0:
+ * random alphas and inputs, a third of the inputs on alpha. */
 static void tails(int n, int l, int g)
 {
-    static const size_t counts[] = {1, 7, 9, 15, 17, 513, 530, 1041};
+    static const size_t counts[] = {1, 7, 9, 15, 17, 40, 41, 513, 530, 1041};
     for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
         const size_t count = counts[c];
         uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * (size_t)g * 8);

@@ -163,11 +163,12 @@ static void edges(int n, int l, int early, size_t rounds)
     free(beta);
 }
 
-/* Batches that end inside a group of the VAES walk (it takes 16 instances at a time, two
- * groups of eight): partial groups, an empty second group, tiles that start past 0. */
+/* Batches that end inside a step of the VAES walk (32 instances at a time, four groups of
+ * eight; a tail of 16 or fewer in one or two groups): partial and empty groups, a tile of
+ * whole steps and a tail (40, 44, 57), tiles that start past 0. */
 static void tails(int n, int l, int early)
 {
-    static const size_t counts[] = {1, 7, 9, 15, 17, 23, 513, 530, 1041};
+    static const size_t counts[] = {1, 7, 9, 15, 17, 23, 40, 44, 57, 513, 530, 1041};
     for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
         const size_t count = counts[c];
         uint64_t *alpha = malloc(count * 8), *x = malloc(count * 8), *beta = malloc(count * 8);
