@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes")))
+#define ALWAYS_INLINE __attribute__((always_inline))
 #define LANES 8
 
 static __m512i g_rk[FSS_AES_ROUNDS + 1];
@@ -389,6 +390,74 @@ dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uin
     }
 }
 
+/* ---- The DPF walk's and DCF eval's shared steps: a group of LANES instances, its nodes in
+ * lanes (SoA) between levels, its bits (x's, the corrections', the nodes' control bits) as
+ * masks, a bit an instance; the seed correction applied to the AES output as it lies (blocks
+ * in memory order, the correction words loaded as they are). */
+
+/* Group g of a step from j0 (of m; a group past m has no lanes: its loads read zeros): its
+ * first instance, lane masks (words, blocks), roots and control bits. */
+static inline ALWAYS_INLINE VAES_TARGET void group_start(const fss_block *root, unsigned party, size_t i0, size_t j0,
+                                                         size_t m, int g, size_t *ig, __mmask8 *mk, __mmask16 *mk2,
+                                                         __m512i *slo, __m512i *shi, __mmask8 *t)
+{
+    const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
+    *ig = i0 + (jg < m ? jg : 0);
+    *mk = (__mmask8)((1u << rem) - 1);
+    *mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+    load_blocks(root + *ig, *mk2, slo, shi);
+    *t = party ? 0xff : 0;
+}
+
+/* Level lv's start for a group at ig (x and the corrections read from L1, not held in
+ * registers): the child's PRG input (tweak c, x's bit) as blocks in in[0], in[1]; returns
+ * the lanes where x goes right. */
+static inline ALWAYS_INLINE VAES_TARGET unsigned level_input(const uint64_t *x, size_t ig, __mmask8 mk, __m512i xb,
+                                                             __m512i slo, __m512i shi, __m512i *in)
+{
+    const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
+    const __m512i xh = prg_hi(slo, shi), xl = _mm512_mask_xor_epi64(shi, (__mmask8)r, shi, _mm512_set1_epi64(1));
+    in[0] = aos_a(xl, xh);
+    in[1] = aos_b(xl, xh);
+    return r;
+}
+
+/* Level lv's control bits for a group at ig whose x goes right in lanes r: *t to the
+ * children's, t' = u_c(S) ^ (t & tcw_c); *tleft the left child's (the DPF comparison's);
+ * returns the parents'. */
+static inline ALWAYS_INLINE VAES_TARGET __mmask8 level_bits(const uint64_t *tcw_l, const uint64_t *tcw_r, size_t ig,
+                                                            __mmask8 mk, __m512i lb, __m512i slo, unsigned r,
+                                                            __mmask8 *t, unsigned *tleft)
+{
+    const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_l + ig), lb);
+    const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_r + ig), lb);
+    const unsigned b0 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(1));
+    const unsigned b1 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(2));
+    const __mmask8 tp = *t;
+    *tleft = b0 ^ (tp & tl);
+    *t = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp & ((tl & ~r) | (tr & r))));
+    return tp;
+}
+
+/* Level lv's end for a group at ig: S' = H ^ (t ? scw : 0) on the child's AES output h0, h1
+ * (tp: the parents' bits), back to lanes; this level's keys of a later group prefetched
+ * (each level is a stream). */
+static inline ALWAYS_INLINE VAES_TARGET void level_end(const fss_block *scw, size_t count, int lv, size_t ig,
+                                                       __mmask16 mk2, __mmask8 tp, __m512i h0, __m512i h1,
+                                                       __m512i *slo, __m512i *shi)
+{
+    const fss_block *cw = scw + (size_t)lv * count + ig;
+    const __m512i a = _mm512_mask_xor_epi64(h0, dup4(tp), h0, _mm512_maskz_loadu_epi64((__mmask8)mk2, cw));
+    const __m512i b = _mm512_mask_xor_epi64(h1, dup4((unsigned)tp >> 4), h1,
+                                            _mm512_maskz_loadu_epi64((__mmask8)(mk2 >> 8), cw + 4));
+    if (ig + PF_AHEAD < count) {
+        _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
+        _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
+    }
+    *slo = soa_lo(a, b);
+    *shi = soa_hi(a, b);
+}
+
 /* Groups of LANES instances the DCF eval interleaves, by payload words: 2 (1 + value
  * blocks) AES registers a group. */
 #ifndef DCF_GRP1
@@ -409,7 +478,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
     const int n = k->p.n, nvb = fss_dcf_value_blocks(G), fin = fss_dcf_final_blocks(G);
     const int AOSV = G <= 2; /* value words summed as they lie (else in lanes: four words' three sums each spilled) */
     const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
-    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2), zero = _mm512_setzero_si512();
+    const __m512i zero = _mm512_setzero_si512();
     const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
     const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
     /* value block v's PRG input from the child's (lo = S.hi ^ c): its lo word xored with
@@ -427,13 +496,8 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
         __mmask8 mk[DCF_GRP_MAX], t[DCF_GRP_MAX];
         __mmask16 mk2[DCF_GRP_MAX];
         size_t ig[DCF_GRP_MAX];
-        for (int g = 0; g < NG; g++) { /* a group past m has no lanes: its loads read zeros */
-            const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
-            ig[g] = i0 + (jg < m ? jg : 0);
-            mk[g] = (__mmask8)((1u << rem) - 1);
-            mk2[g] = (__mmask16)((1u << (2 * rem)) - 1);
-            load_blocks(k->root + ig[g], mk2[g], &slo[g], &shi[g]);
-            t[g] = k->party ? 0xff : 0;
+        for (int g = 0; g < NG; g++) {
+            group_start(k->root, (unsigned)k->party, i0, j0, m, g, &ig[g], &mk[g], &mk2[g], &slo[g], &shi[g], &t[g]);
             for (int j = 0; j < G; j++)
                 Va[g][j] = Vb[g][j] = Vs[g][j] = zero;
         }
@@ -444,22 +508,16 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
             __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
-                const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], x + ig[g]), xb);
-                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_mask_xor_epi64(shi[g], (__mmask8)r, shi[g], one);
                 __m512i *ing = in + per * g;
-                ing[0] = aos_a(xl, xh); /* child c: tweak c */
-                ing[1] = aos_b(xl, xh);
+                const unsigned r = level_input(x, ig[g], mk[g], xb, slo[g], shi[g], ing);
                 for (int v = 0; v < nvb; v++) /* side c's value blocks */
                     for (int hb = 0; hb < 2; hb++)
                         ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
                                                                     (__mmask8)(dup4(r >> (4 * hb)) & 0x55),
                                                                     _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
-                const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]), lb);
-                const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]), lb);
-                const unsigned b0 = _mm512_test_epi64_mask(slo[g], one), b1 = _mm512_test_epi64_mask(slo[g], two);
-                rt[g] = (__mmask8)r, tp[g] = t[g];
-                /* t' = u_c(S) ^ (t & tcw_c) */
-                t[g] = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp[g] & ((tl & ~r) | (tr & r))));
+                unsigned unused;
+                rt[g] = (__mmask8)r;
+                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, slo[g], r, &t[g], &unused);
             }
             mmo(in, h, NG * per);
             for (int g = 0; g < NG; g++) {
@@ -491,22 +549,10 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                         _mm512_maskz_loadu_epi64(mk[g], k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g]);
                     Vs[g][j] = _mm512_mask_add_epi64(Vs[g][j], tp[g], Vs[g][j], vcw);
                 }
-                /* tree: S' = H ^ (t ? scw : 0), on the blocks as they lie */
-                const fss_block *cw = k->scw + (size_t)lv * count + ig[g];
-                const __m512i a = _mm512_mask_xor_epi64(hg[0], dup4(tp[g]), hg[0],
-                                                        _mm512_maskz_loadu_epi64((__mmask8)mk2[g], cw));
-                const __m512i b = _mm512_mask_xor_epi64(hg[1], dup4((unsigned)tp[g] >> 4), hg[1],
-                                                        _mm512_maskz_loadu_epi64((__mmask8)(mk2[g] >> 8), cw + 4));
-                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
-                    _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
-                    _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
-                    for (int j = 0; j < G; j++)
-                        _mm_prefetch(
-                            (const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g] + PF_AHEAD),
-                            PF_HINT);
-                }
-                slo[g] = soa_lo(a, b);
-                shi[g] = soa_hi(a, b);
+                level_end(k->scw, count, lv, ig[g], mk2[g], tp[g], hg[0], hg[1], &slo[g], &shi[g]); /* tree */
+                for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
+                    _mm_prefetch((const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g] + PF_AHEAD),
+                                 PF_HINT);
             }
         }
         for (int g = 0; g < NG; g++) {
@@ -627,19 +673,14 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
 {
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
-    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
         __m512i slo[WALK_G], shi[WALK_G];
         __mmask8 mk[WALK_G], t[WALK_G], acc[WALK_G];
         __mmask16 mk2[WALK_G];
         size_t ig[WALK_G];
-        for (int g = 0; g < NG; g++) { /* a group past m has no lanes: its loads read zeros */
-            const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
-            ig[g] = i0 + (jg < m ? jg : 0);
-            mk[g] = (__mmask8)((1u << rem) - 1);
-            mk2[g] = (__mmask16)((1u << (2 * rem)) - 1);
-            load_blocks(k->root + ig[g], mk2[g], &slo[g], &shi[g]);
-            t[g] = k->party ? 0xff : 0, acc[g] = 0;
+        for (int g = 0; g < NG; g++) {
+            group_start(k->root, (unsigned)k->party, i0, j0, m, g, &ig[g], &mk[g], &mk2[g], &slo[g], &shi[g], &t[g]);
+            acc[g] = 0;
         }
         for (int lv = 0; lv < depth; lv++) {
             const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
@@ -647,34 +688,14 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
             __m512i in[2 * WALK_G], h[2 * WALK_G];
             __mmask8 tp[WALK_G];
             for (int g = 0; g < NG; g++) {
-                /* x and the corrections from memory (L1) at each level, not held in registers */
-                const unsigned rt = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], x + ig[g]), xb);
-                const __m512i xh = prg_hi(slo[g], shi[g]), xl = _mm512_mask_xor_epi64(shi[g], (__mmask8)rt, shi[g], one);
-                in[2 * g] = aos_a(xl, xh);
-                in[2 * g + 1] = aos_b(xl, xh);
-                const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_l + ig[g]), lb);
-                const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk[g], k->tcw_r + ig[g]), lb);
-                const unsigned b0 = _mm512_test_epi64_mask(slo[g], one), b1 = _mm512_test_epi64_mask(slo[g], two);
-                tp[g] = t[g];
-                /* comparison: when x goes right, add the left child's control bit */
-                acc[g] = (__mmask8)(acc[g] ^ (rt & (b0 ^ (tp[g] & tl))));
-                /* t' = u_c(S) ^ (t & tcw_c) */
-                t[g] = (__mmask8)(((b0 & ~rt) | (b1 & rt)) ^ (tp[g] & ((tl & ~rt) | (tr & rt))));
+                unsigned tleft;
+                const unsigned rt = level_input(x, ig[g], mk[g], xb, slo[g], shi[g], in + 2 * g);
+                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, slo[g], rt, &t[g], &tleft);
+                acc[g] = (__mmask8)(acc[g] ^ (rt & tleft)); /* comparison: when x goes right, the left child's bit */
             }
             mmo(in, h, 2 * NG);
-            for (int g = 0; g < NG; g++) { /* S' = H ^ (t ? scw : 0), on the blocks as they lie */
-                const fss_block *cw = k->scw + (size_t)lv * count + ig[g];
-                const __m512i a = _mm512_mask_xor_epi64(h[2 * g], dup4(tp[g]), h[2 * g],
-                                                        _mm512_maskz_loadu_epi64((__mmask8)mk2[g], cw));
-                const __m512i b = _mm512_mask_xor_epi64(h[2 * g + 1], dup4((unsigned)tp[g] >> 4), h[2 * g + 1],
-                                                        _mm512_maskz_loadu_epi64((__mmask8)(mk2[g] >> 8), cw + 4));
-                if (ig[g] + PF_AHEAD < count) { /* this level's keys of a later group: each level is a stream */
-                    _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
-                    _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
-                }
-                slo[g] = soa_lo(a, b);
-                shi[g] = soa_hi(a, b);
-            }
+            for (int g = 0; g < NG; g++)
+                level_end(k->scw, count, lv, ig[g], mk2[g], tp[g], h[2 * g], h[2 * g + 1], &slo[g], &shi[g]);
         }
         for (int g = 0; g < NG; g++) {
             const size_t jg = j0 + (size_t)g * LANES;
@@ -736,7 +757,6 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
  * slower with 4 throughout, n = 12 5% faster than with 2). */
 #define EXP_RMAX 4
 #define EXP_R_OF(lv) ((lv) >= 4 ? 4 : (lv) == 3 ? 2 : 1)
-#define ALWAYS_INLINE __attribute__((always_inline))
 
 /* Bits [j, j + m) of the bit array tb, m <= 16 (reads only the bytes that hold them). */
 static inline unsigned tb_bits(const uint8_t *tb, size_t j, size_t m)
