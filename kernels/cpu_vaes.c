@@ -674,10 +674,11 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
-        __m512i slo[WALK_G], shi[WALK_G];
-        __mmask8 mk[WALK_G], t[WALK_G], acc[WALK_G];
-        __mmask16 mk2[WALK_G];
-        size_t ig[WALK_G];
+        enum { W = WALK_G > 2 ? WALK_G : 2 }; /* the tail's instantiations take up to two */
+        __m512i slo[W], shi[W];
+        __mmask8 mk[W], t[W], acc[W];
+        __mmask16 mk2[W];
+        size_t ig[W];
         for (int g = 0; g < NG; g++) {
             group_start(k->root, (unsigned)k->party, i0, j0, m, g, &ig[g], &mk[g], &mk2[g], &slo[g], &shi[g], &t[g]);
             acc[g] = 0;
@@ -685,8 +686,8 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
         for (int lv = 0; lv < depth; lv++) {
             const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
             const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
-            __m512i in[2 * WALK_G], h[2 * WALK_G];
-            __mmask8 tp[WALK_G];
+            __m512i in[2 * W], h[2 * W];
+            __mmask8 tp[W];
             for (int g = 0; g < NG; g++) {
                 unsigned tleft;
                 const unsigned rt = level_input(x, ig[g], mk[g], xb, slo[g], shi[g], in + 2 * g);
@@ -748,7 +749,8 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
  * A register holds four nodes' blocks as in memory (lo, hi in a 128-bit lane), the order
  * AES wants: the PRG's inputs are in-lane shuffles of the parents, and the children leave
  * through one permute a register. A node's control bit lives in a bit array (bit j of tb
- * is node j's) and, in registers, in a mask of a bit a 64-bit lane (each twice). The
+ * is node j's) and, in registers, in a mask of a bit a 64-bit lane (a parent's twice, the
+ * children's own bits at the even lanes until they are combined). The
  * earlier layout, a node's words in two registers (SoA, as the walks), spent more on its
  * permutes than on AES (perf annotate). */
 

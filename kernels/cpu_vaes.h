@@ -47,7 +47,7 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
                        unsigned *acc);
 
 /* The full tree of instance i of DPF keys k down to depth, in place in S[0 .. 2^depth)
- * and t (a byte a node): eight nodes a step, level by level, each level from its last
+ * and t (a byte a node): level by level, 4 to 16 parents a step, each level from its last
  * node backwards (children of node j at 2j and 2j + 1 overwrite parents already read),
  * so that the leaves end in order. */
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);
@@ -59,7 +59,8 @@ void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *
  * fcw.lo); pairs: leaf j's two words fss_dpf_eval_pair as outputs 2j and 2j + 1), and
  * tab[q] pointing at the table's entries for its x, reversed: table[(x - v) mod size].
  * The last level is dotted as it comes; above it, each tree's nodes in S[q] (2^(depth-1)
- * blocks) and their control bits in tb[q] (a bit each: 2^(depth-1) / 8 bytes, at least 1). */
+ * blocks, 1 at depth 0) and their control bits in tb[q] (a bit each: 2^(depth-1) / 8
+ * bytes, at least 1). */
 #define FSS_VAES_EXPAND_N 4 /* the trees a caller expands at once */
 void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
                         uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out);

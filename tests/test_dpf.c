@@ -283,28 +283,34 @@ static void lut(int n, int l, int early, size_t count)
         one[i] = 1;
     pair kp;
     gen(&kp, p, count, alpha, one);
-    uint64_t *x = malloc(count * 8), *y[2] = {malloc(count * 8), malloc(count * 8)};
-    REQUIRE(x && y[0] && y[1]);
-    size_t bad = 0;
+    uint64_t *x = malloc(count * 8), *y[2] = {malloc(count * 8), malloc(count * 8)}, *z = malloc(count * 8);
+    REQUIRE(x && y[0] && y[1] && z);
+    size_t bad = 0, apart = 0;
     for (size_t v = 0; v < xs; v++) {
         for (size_t i = 0; i < count; i++)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
-        const int was = fss_ctx_vaes(ctx); /* party 0 on this CPU path, party 1 on the other */
+        const int was = fss_ctx_vaes(ctx);
         for (int b = 0; b < 2; b++) {
-            REQUIRE(fss_ctx_set_vaes(ctx, b ? have_vaes && !was : was) == FSS_OK);
             REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, y[b]) == FSS_OK);
+            if (have_vaes) { /* each party's shares on the other CPU path too, share by share */
+                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+                REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, z) == FSS_OK);
+                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                for (size_t i = 0; i < count; i++)
+                    apart += z[i] != y[b][i];
+            }
         }
-        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
         for (size_t i = 0; i < count; i++)
             bad += fss_ring_add(y[0][i], y[1][i], l) != table[(x[i] - alpha[i]) & fss_ring_mask(n)];
     }
     CHECK(bad == 0, "table lookup n=%d l=%d early=%d: %zu wrong of %zu", n, l, early, bad, xs * count);
+    CHECK(apart == 0, "table lookup n=%d l=%d early=%d: %zu shares differ between the CPU paths", n, l, early, apart);
     fss_dpf_keys bits;
     const fss_dpf_params pe = {n, 1, 1};
     REQUIRE(fss_dpf_keys_alloc(&bits, pe, 0, 1) == FSS_OK);
     CHECK(fss_dpf_lut_eval(ctx, &bits, x, table, y[0]) == FSS_E_ARG, "table lookup on early keys accepted");
     fss_dpf_keys_free(&bits);
-    free(x), free(y[0]), free(y[1]), free(alpha), free(one), free(table);
+    free(x), free(y[0]), free(y[1]), free(z), free(alpha), free(one), free(table);
     drop(&kp);
 }
 
