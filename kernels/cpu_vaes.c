@@ -768,6 +768,13 @@ static inline unsigned tb_bits(const uint8_t *tb, size_t j, size_t m)
     return (unsigned)(w >> (j & 7)) & ((1u << m) - 1);
 }
 
+/* The parents of register r in a step of np (four a register; 0 past them). */
+static inline size_t reg_parents(size_t np, int r)
+{
+    const size_t a = 4 * (size_t)r;
+    return np <= a ? 0 : np - a < 4 ? np - a : 4;
+}
+
 /* Parents [j0, j0 + np) of S (np <= 4 R; tp their control bits) to their children:
  * h[2r + c] children c of register r's four parents (j0 + 4r ...), as blocks, the seed
  * correction cw applied where the parent's bit is set; td[r] those bits as a block mask;
@@ -783,7 +790,7 @@ static inline ALWAYS_INLINE VAES_TARGET void step_children(const fss_block *S, s
     __m512i x[EXP_RMAX], in[2 * EXP_RMAX];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) { /* input c: lo = S.hi ^ c, hi = S.hi ^ (S.lo & mask) */
-        const size_t nr = np > 4u * (unsigned)r ? (np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4) : 0;
+        const size_t nr = reg_parents(np, r);
         x[r] = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nr)) - 1), S + j0 + 4 * (size_t)r);
         in[2 * r] = _mm512_xor_si512(_mm512_unpackhi_epi64(x[r], x[r]),
                                      _mm512_bslli_epi128(_mm512_and_si512(x[r], mlo), 8));
@@ -807,6 +814,21 @@ static inline VAES_TARGET __m512i level_cw(const fss_dpf_keys *k, size_t i, int 
     return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)cw.hi, (long long)cw.lo));
 }
 
+/* The next step of a level walked from its last node backwards (*top: the nodes not yet
+ * taken): its parents [j0, j0 + *np), R registers' worth at most, to their children
+ * (step_children); returns j0. */
+static inline ALWAYS_INLINE VAES_TARGET size_t level_step(const fss_block *S, const uint8_t *tb, __m512i cw,
+                                                          size_t *top, size_t *np, __m512i *h, __mmask8 *td,
+                                                          __mmask8 *u, const int R)
+{
+    const size_t step = 4 * (size_t)R;
+    *np = *top < step ? *top : step;
+    const size_t j0 = *top - *np;
+    *top = j0;
+    step_children(S, j0, *np, tb_bits(tb, j0, *np), cw, h, td, u, R);
+    return j0;
+}
+
 /* Level lv of instance i's tree: its 2^lv nodes in S and tb to their children, in place,
  * from the last node backwards (children of node j at 2j and 2j + 1 overwrite parents
  * already read; bits likewise), R parent registers a step. */
@@ -818,16 +840,15 @@ static inline ALWAYS_INLINE VAES_TARGET void expand_level_r(const fss_dpf_keys *
     /* children of nodes j, j + 1 .. as blocks in order: child 0 and 1 of each in turn */
     const __m512i ia = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), ib = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
     for (size_t top = (size_t)1 << lv; top > 0;) {
-        const size_t step = 4 * (size_t)R, np = top < step ? top : step, j0 = top - np;
-        top = j0;
         __m512i h[2 * EXP_RMAX];
         __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
-        step_children(S, j0, np, tb_bits(tb, j0, np), cw, h, td, u, R);
+        size_t np;
+        const size_t j0 = level_step(S, tb, cw, &top, &np, h, td, u, R);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            if (np <= 4u * (unsigned)r)
+            const size_t nr = reg_parents(np, r), jr = j0 + 4 * (size_t)r;
+            if (!nr)
                 break;
-            const size_t nr = np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4, jr = j0 + 4 * (size_t)r;
             const uint32_t mk = (1u << (4 * nr)) - 1; /* the children's words */
             _mm512_mask_storeu_epi64(S + 2 * jr, (__mmask8)mk, _mm512_permutex2var_epi64(h[2 * r], ia, h[2 * r + 1]));
             _mm512_mask_storeu_epi64(S + 2 * jr + 4, (__mmask8)(mk >> 8),
@@ -878,16 +899,15 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_r(const fss_dpf_
     const __m512i p1 = pairs ? _mm512_set_epi64(14, 15, 10, 11, 6, 7, 2, 3) : _mm512_set_epi64(7, 0, 5, 0, 3, 0, 1, 0);
     __m512i acc = _mm512_setzero_si512();
     for (size_t top = (size_t)1 << lv; top > 0;) {
-        const size_t step = 4 * (size_t)R, np = top < step ? top : step, j0 = top - np;
-        top = j0;
         __m512i h[2 * EXP_RMAX];
         __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
-        step_children(S, j0, np, tb_bits(tb, j0, np), cw, h, td, u, R);
+        size_t np;
+        const size_t j0 = level_step(S, tb, cw, &top, &np, h, td, u, R);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            if (np <= 4u * (unsigned)r)
+            const size_t nr = reg_parents(np, r), jr = j0 + 4 * (size_t)r;
+            if (!nr)
                 break;
-            const size_t nr = np - 4u * (unsigned)r < 4 ? np - 4u * (unsigned)r : 4, jr = j0 + 4 * (size_t)r;
             __m512i t0, t1; /* the table's entries for children 0 and 1 of these parents */
             if (pairs) {
                 const uint32_t mk = (1u << (4 * nr)) - 1; /* entries 4jr .. 4jr + 4nr */
