@@ -390,37 +390,15 @@ dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uin
     }
 }
 
-/* ---- The DPF walk's and DCF eval's shared steps: a group of LANES instances, its nodes in
- * lanes (SoA) between levels, its bits (x's, the corrections', the nodes' control bits) as
- * masks, a bit an instance; the seed correction applied to the AES output as it lies (blocks
- * in memory order, the correction words loaded as they are). */
-
-/* Group g of a step from j0 (of m; a group past m has no lanes: its loads read zeros): its
- * first instance, lane masks (words, blocks), roots and control bits. */
-static inline ALWAYS_INLINE VAES_TARGET void group_start(const fss_block *root, unsigned party, size_t i0, size_t j0,
-                                                         size_t m, int g, size_t *ig, __mmask8 *mk, __mmask16 *mk2,
-                                                         __m512i *slo, __m512i *shi, __mmask8 *t)
-{
-    const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
-    *ig = i0 + (jg < m ? jg : 0);
-    *mk = (__mmask8)((1u << rem) - 1);
-    *mk2 = (__mmask16)((1u << (2 * rem)) - 1);
-    load_blocks(root + *ig, *mk2, slo, shi);
-    *t = party ? 0xff : 0;
-}
-
-/* Level lv's start for a group at ig (x and the corrections read from L1, not held in
- * registers): the child's PRG input (tweak c, x's bit) as blocks in in[0], in[1]; returns
- * the lanes where x goes right. */
-static inline ALWAYS_INLINE VAES_TARGET unsigned level_input(const uint64_t *x, size_t ig, __mmask8 mk, __m512i xb,
-                                                             __m512i slo, __m512i shi, __m512i *in)
-{
-    const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
-    const __m512i xh = prg_hi(slo, shi), xl = _mm512_mask_xor_epi64(shi, (__mmask8)r, shi, _mm512_set1_epi64(1));
-    in[0] = aos_a(xl, xh);
-    in[1] = aos_b(xl, xh);
-    return r;
-}
+/* ---- The DPF walk's and DCF eval's shared steps: a group of LANES instances, its nodes as
+ * they lie in memory (two registers of four blocks) between levels, its bits (x's, the
+ * corrections', the nodes' control bits) as masks, a bit an instance. Between one level's
+ * AES and the next's lie only an in-lane move and a ternary op (node_prg); the seed
+ * correction and the PRG's feed-forward ride in the last round's key (node_key). The nodes
+ * used to be held in lanes (SoA): two permutes each way a level on that path (5 cycles
+ * each on this core, AES 4 a round), which left batches of 16 or fewer waiting on it:
+ * DPF(64) at 16 97 -> 79-83 ns, at 1 1186 -> 940; the DCF's g = 3 8% faster; larger
+ * batches, AES-bound, alike (fss-bench, one thread, alternated). */
 
 /* Level lv's control bits for a group at ig whose x goes right in lanes r: *t to the
  * children's, t' = u_c(S) ^ (t & tcw_c); *tleft the left child's (the DPF comparison's);
@@ -431,7 +409,7 @@ static inline ALWAYS_INLINE VAES_TARGET __mmask8 level_bits(const uint64_t *tcw_
 {
     const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_l + ig), lb);
     const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_r + ig), lb);
-    const unsigned b0 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(1));
+    const unsigned b0 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(1)); /* S.lo: unchanged by rh */
     const unsigned b1 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(2));
     const __mmask8 tp = *t;
     *tleft = b0 ^ (tp & tl);
@@ -439,23 +417,101 @@ static inline ALWAYS_INLINE VAES_TARGET __mmask8 level_bits(const uint64_t *tcw_
     return tp;
 }
 
-/* Level lv's end for a group at ig: S' = H ^ (t ? scw : 0) on the child's AES output h0, h1
- * (tp: the parents' bits), back to lanes; this level's keys of a later group prefetched
- * (each level is a stream). */
-static inline ALWAYS_INLINE VAES_TARGET void level_end(const fss_block *scw, size_t count, int lv, size_t ig,
-                                                       __mmask16 mk2, __mmask8 tp, __m512i h0, __m512i h1,
-                                                       __m512i *slo, __m512i *shi)
+/* Group g of a step from j0 (of m; a group past m has no lanes: its loads read zeros): its
+ * first instance, lane masks (words, blocks), roots as they lie (two registers of four
+ * blocks, held as S ^ rh) and control bits. */
+static inline ALWAYS_INLINE VAES_TARGET void node_start(const fss_block *root, unsigned party, size_t i0, size_t j0,
+                                                        size_t m, int g, __m512i rh, size_t *ig, __mmask8 *mk,
+                                                        __mmask16 *mk2, __m512i *s, __mmask8 *t)
+{
+    const size_t jg = j0 + (size_t)g * LANES, rem = jg >= m ? 0 : m - jg < LANES ? m - jg : LANES;
+    *ig = i0 + (jg < m ? jg : 0);
+    *mk = (__mmask8)((1u << rem) - 1);
+    *mk2 = (__mmask16)((1u << (2 * rem)) - 1);
+    s[0] = _mm512_xor_si512(_mm512_maskz_loadu_epi64((__mmask8)*mk2, root + *ig), rh);
+    s[1] = _mm512_xor_si512(_mm512_maskz_loadu_epi64((__mmask8)(*mk2 >> 8), root + *ig + 4), rh);
+    *t = party ? 0xff : 0;
+}
+
+/* The constants of the nodes' form between levels: a node S held as S ^ rh, rh = (0,
+ * rk0.hi) in each block, so that its child's first AES state (PRG input ^ rk0) is one
+ * in-lane move and one ternary op from it (node_prg); kk folds rk0, rk10 and rh into the
+ * last round's key (node_key); tw0 and tw1 hold rk0.lo ^ rk0.hi ^ c in the lo lanes. */
+typedef struct node_consts {
+    __m512i rh, kk, kv, tw0, tw1, cm;
+} node_consts;
+
+static inline ALWAYS_INLINE VAES_TARGET node_consts node_consts_make(void)
+{
+    node_consts c;
+    c.rh = _mm512_maskz_mov_epi64(0xaa, g_rk[0]);
+    c.kv = _mm512_xor_si512(g_rk[0], g_rk[FSS_AES_ROUNDS]); /* a value block's: not a node */
+    c.kk = _mm512_xor_si512(c.kv, c.rh);
+    c.tw0 = _mm512_maskz_mov_epi64(0x55, _mm512_xor_si512(g_rk[0], _mm512_bsrli_epi128(g_rk[0], 8)));
+    c.tw1 = _mm512_xor_si512(c.tw0, _mm512_maskz_set1_epi64(0x55, 1));
+    c.cm = _mm512_mask_set1_epi64(_mm512_set1_epi64(-1), 0xaa, (long long)FSS_PRG_SEED_MASK_LO);
+    return c;
+}
+
+/* The first AES state of four nodes s (held as S ^ rh) with tweaks tw (rk0.lo ^ rk0.hi ^
+ * tweak in the lo lanes): lo = S.hi ^ tweak ^ rk0.lo, hi = S.hi ^ (S.lo & mask) ^ rk0.hi
+ * (fss_prg_input ^ rk0): two in-lane moves side by side, then one ternary op, the whole
+ * path from one level's AES to the next's. */
+static inline ALWAYS_INLINE VAES_TARGET __m512i node_prg(__m512i s, __m512i tw, __m512i cm)
+{
+    return _mm512_ternarylogic_epi64(_mm512_unpackhi_epi64(s, s), _mm512_unpacklo_epi64(tw, s), cm, 0x78);
+}
+
+/* Level lv's start for a group at ig: the child's first AES states, x's bit the tweak
+ * (x read from L1, not held in registers), in in[0], in[1]; returns the lanes where x goes
+ * right. */
+static inline ALWAYS_INLINE VAES_TARGET unsigned node_input(const uint64_t *x, size_t ig, __mmask8 mk, __m512i xb,
+                                                            const __m512i *s, const node_consts *c, __m512i *in)
+{
+    const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
+    for (int hb = 0; hb < 2; hb++) {
+        const __mmask8 right = (__mmask8)(dup4(r >> (4 * hb)) & 0x55); /* the blocks' lo lanes */
+        in[hb] = node_prg(s[hb], _mm512_mask_blend_epi64(right, c->tw0, c->tw1), c->cm);
+    }
+    return r;
+}
+
+/* The last round's keys of a group's child at level lv: rk10 ^ x ^ (t ? scw : 0) ^ rh on
+ * the first state in = x ^ rk0 (kk = rk0 ^ rk10 ^ rh), so that the last round leaves the
+ * child corrected, as held (S' ^ rh); the level's keys of a later group prefetched (each
+ * level is a stream). */
+static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size_t count, int lv, size_t ig,
+                                                      __mmask16 mk2, __mmask8 tp, const __m512i *in, __m512i kk,
+                                                      __m512i *K)
 {
     const fss_block *cw = scw + (size_t)lv * count + ig;
-    const __m512i a = _mm512_mask_xor_epi64(h0, dup4(tp), h0, _mm512_maskz_loadu_epi64((__mmask8)mk2, cw));
-    const __m512i b = _mm512_mask_xor_epi64(h1, dup4((unsigned)tp >> 4), h1,
-                                            _mm512_maskz_loadu_epi64((__mmask8)(mk2 >> 8), cw + 4));
+    const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)(mk2 & dup4(tp)), cw);
+    const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)((mk2 >> 8) & dup4((unsigned)tp >> 4)), cw + 4);
+    K[0] = _mm512_ternarylogic_epi64(kk, in[0], c0, 0x96);
+    K[1] = _mm512_ternarylogic_epi64(kk, in[1], c1, 0x96);
     if (ig + PF_AHEAD < count) {
         _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
         _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
     }
-    *slo = soa_lo(a, b);
-    *shi = soa_hi(a, b);
+}
+
+/* h = AES rounds 1-10 of nz registers from the first states st (x ^ rk0), K their last
+ * round's keys: AES(x) ^ K ^ rk10. As mmo, nz a literal at every call. */
+static inline VAES_TARGET void aes_k(const __m512i *st, const __m512i *K, __m512i *h, int nz)
+{
+#pragma GCC unroll 24
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_aesenc_epi128(st[i], g_rk[1]);
+#pragma GCC unroll 8
+    for (int r = 2; r < FSS_AES_ROUNDS; r++) {
+        __m512i rk = g_rk[r];
+#pragma GCC unroll 24
+        for (int i = 0; i < nz; i++)
+            h[i] = _mm512_aesenc_epi128(h[i], rk);
+    }
+#pragma GCC unroll 24
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_aesenclast_epi128(h[i], K[i]);
 }
 
 /* Groups of LANES instances the DCF eval interleaves, by payload words: 2 (1 + value
@@ -466,8 +522,8 @@ static inline ALWAYS_INLINE VAES_TARGET void level_end(const fss_block *scw, siz
 #define DCF_GRP(G) ((G) <= 2 ? DCF_GRP1 : 1)
 #define DCF_GRP_MAX (DCF_GRP1 > 1 ? DCF_GRP1 : 1)
 
-/* As the DPF walk: a group's nodes in lanes (SoA) between levels, its bits masks, the seed
- * correction applied to the AES output as it lies. For g <= 2 a side's value words are
+/* As the DPF walk (the shared steps above), a value block's feed-forward in its last
+ * round's key too (kv). For g <= 2 a side's value words are
  * summed as they lie too (AOSV): word j in the 64-bit lane (lo or hi) of its block that
  * side c names, the other lane left, so that a block's two lanes sum to the instance's word
  * at the end; for more words, in lanes. The corrections' part (t ? vcw) in lanes a word an
@@ -490,26 +546,27 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
         tw0[v] = _mm512_broadcast_i32x4(_mm_set_epi64x(0, (long long)a));
         tw01[v] = _mm512_broadcast_i32x4(_mm_set_epi64x(0, (long long)(a ^ b)));
     }
+    const node_consts nc = node_consts_make();
     enum { MG = FSS_VAES_DCF_MAX_G, NB = 2 * (1 + (FSS_VAES_DCF_MAX_G + 1) / 2) };
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
-        __m512i slo[DCF_GRP_MAX], shi[DCF_GRP_MAX], Va[DCF_GRP_MAX][MG], Vb[DCF_GRP_MAX][MG], Vs[DCF_GRP_MAX][MG];
+        __m512i s[2 * DCF_GRP_MAX], Va[DCF_GRP_MAX][MG], Vb[DCF_GRP_MAX][MG], Vs[DCF_GRP_MAX][MG];
         __mmask8 mk[DCF_GRP_MAX], t[DCF_GRP_MAX];
         __mmask16 mk2[DCF_GRP_MAX];
         size_t ig[DCF_GRP_MAX];
         for (int g = 0; g < NG; g++) {
-            group_start(k->root, (unsigned)k->party, i0, j0, m, g, &ig[g], &mk[g], &mk2[g], &slo[g], &shi[g], &t[g]);
+            node_start(k->root, (unsigned)k->party, i0, j0, m, g, nc.rh, &ig[g], &mk[g], &mk2[g], s + 2 * g, &t[g]);
             for (int j = 0; j < G; j++)
                 Va[g][j] = Vb[g][j] = Vs[g][j] = zero;
         }
         for (int lv = 0; lv < n; lv++) {
             const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
             const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
-            __m512i in[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
+            __m512i in[DCF_GRP_MAX * NB], K[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
             __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
                 __m512i *ing = in + per * g;
-                const unsigned r = level_input(x, ig[g], mk[g], xb, slo[g], shi[g], ing);
+                const unsigned r = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, ing);
                 for (int v = 0; v < nvb; v++) /* side c's value blocks */
                     for (int hb = 0; hb < 2; hb++)
                         ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
@@ -517,9 +574,16 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                                                                     _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
                 unsigned unused;
                 rt[g] = (__mmask8)r;
-                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, slo[g], r, &t[g], &unused);
+                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]), r, &t[g],
+                                   &unused);
+                node_key(k->scw, count, lv, ig[g], mk2[g], tp[g], ing, nc.kk, K + per * g); /* tree */
+                for (int v = 2; v < per; v++)
+                    K[per * g + v] = _mm512_xor_si512(nc.kv, ing[v]);
+                for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
+                    _mm_prefetch((const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g] + PF_AHEAD),
+                                 PF_HINT);
             }
-            mmo(in, h, NG * per);
+            aes_k(in, K, h, NG * per);
             for (int g = 0; g < NG; g++) {
                 const __m512i *hg = h + per * g;
                 /* values: V[j] += word c G + j + t * vcw[j] */
@@ -549,10 +613,8 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                         _mm512_maskz_loadu_epi64(mk[g], k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g]);
                     Vs[g][j] = _mm512_mask_add_epi64(Vs[g][j], tp[g], Vs[g][j], vcw);
                 }
-                level_end(k->scw, count, lv, ig[g], mk2[g], tp[g], hg[0], hg[1], &slo[g], &shi[g]); /* tree */
-                for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
-                    _mm_prefetch((const char *)(k->vcw + ((size_t)lv * (size_t)G + (size_t)j) * vs + ig[g] + PF_AHEAD),
-                                 PF_HINT);
+                s[2 * g] = hg[0];
+                s[2 * g + 1] = hg[1];
             }
         }
         for (int g = 0; g < NG; g++) {
@@ -564,22 +626,25 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
             __m512i Flo[FSS_VAES_DCF_MAX_G / 2 + 1], Fhi[FSS_VAES_DCF_MAX_G / 2 + 1];
             if (fin) {
                 enum { NF = 2 * (FSS_VAES_DCF_MAX_G / 2) };
-                __m512i fi[NF], fh[NF];
-                const __m512i xh = prg_hi(slo[g], shi[g]);
+                __m512i fi[NF], fk[NF], fh[NF];
                 for (int v = 0; v < fin; v++) {
-                    const __m512i xl = _mm512_xor_si512(shi[g], _mm512_set1_epi64((long long)FSS_PRG_TWEAK_VALUE(v)));
-                    fi[2 * v] = aos_a(xl, xh);
-                    fi[2 * v + 1] = aos_b(xl, xh);
+                    const __m512i tw =
+                        _mm512_xor_si512(nc.tw0, _mm512_maskz_set1_epi64(0x55, (long long)FSS_PRG_TWEAK_VALUE(v)));
+                    for (int hb = 0; hb < 2; hb++) {
+                        fi[2 * v + hb] = node_prg(s[2 * g + hb], tw, nc.cm);
+                        fk[2 * v + hb] = _mm512_xor_si512(nc.kv, fi[2 * v + hb]);
+                    }
                 }
-                mmo(fi, fh, 2 * fin);
+                aes_k(fi, fk, fh, 2 * fin);
                 for (int v = 0; v < fin; v++) {
                     Flo[v] = soa_lo(fh[2 * v], fh[2 * v + 1]);
                     Fhi[v] = soa_hi(fh[2 * v], fh[2 * v + 1]);
                 }
             }
             __m512i o[FSS_VAES_DCF_MAX_G];
+            const __m512i shi = soa_hi(_mm512_xor_si512(s[2 * g], nc.rh), _mm512_xor_si512(s[2 * g + 1], nc.rh));
             for (int j = 0; j < G; j++) {
-                const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi[g];
+                const __m512i w = j ? value_word(Flo, Fhi, j - 1) : shi;
                 const __m512i vcw =
                     _mm512_maskz_loadu_epi64(mk[g], k->vcw + ((size_t)n * (size_t)G + (size_t)j) * vs + ig[g]);
                 __m512i v = _mm512_add_epi64(Vs[g][j], w);
@@ -658,11 +723,8 @@ void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_
  * four fit in registers now that x and the corrections are read at each level from L1
  * and the bits are masks, where before they spilled). Loops over the groups have this constant count, so that their state stays
  * in registers: a tile's last group past m runs on zero lanes (idle AES, nothing stored)
- * rather than making the count a variable, which measured 30% slower.
- * A group's nodes are in lanes (SoA) between levels; its bits (x's, the corrections', the
- * nodes' control bits and comparison bits) are masks, a bit an instance; the seed
- * correction is applied to the AES output as it lies (blocks in memory order, the
- * correction words loaded as they are), a control bit twice for its block's two lanes. */
+ * rather than making the count a variable, which measured 30% slower. The group loops
+ * carry an unroll pragma: without it GCC kept the nodes on the stack (256: 80 -> 96 ns). */
 #ifndef WALK_G
 #define WALK_G 4
 #endif
@@ -673,37 +735,39 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
 {
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
+    const node_consts nc = node_consts_make();
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
         enum { W = WALK_G > 2 ? WALK_G : 2 }; /* the tail's instantiations take up to two */
-        __m512i slo[W], shi[W];
+        __m512i s[2 * W];
         __mmask8 mk[W], t[W], acc[W];
         __mmask16 mk2[W];
         size_t ig[W];
+#pragma GCC unroll 4
         for (int g = 0; g < NG; g++) {
-            group_start(k->root, (unsigned)k->party, i0, j0, m, g, &ig[g], &mk[g], &mk2[g], &slo[g], &shi[g], &t[g]);
+            node_start(k->root, (unsigned)k->party, i0, j0, m, g, nc.rh, &ig[g], &mk[g], &mk2[g], s + 2 * g, &t[g]);
             acc[g] = 0;
         }
         for (int lv = 0; lv < depth; lv++) {
             const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
             const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
-            __m512i in[2 * W], h[2 * W];
-            __mmask8 tp[W];
+            __m512i in[2 * W], K[2 * W];
+#pragma GCC unroll 4
             for (int g = 0; g < NG; g++) {
                 unsigned tleft;
-                const unsigned rt = level_input(x, ig[g], mk[g], xb, slo[g], shi[g], in + 2 * g);
-                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, slo[g], rt, &t[g], &tleft);
+                const unsigned rt = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, in + 2 * g);
+                const __mmask8 tp = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]),
+                                               rt, &t[g], &tleft);
                 acc[g] = (__mmask8)(acc[g] ^ (rt & tleft)); /* comparison: when x goes right, the left child's bit */
+                node_key(k->scw, count, lv, ig[g], mk2[g], tp, in + 2 * g, nc.kk, K + 2 * g);
             }
-            mmo(in, h, 2 * NG);
-            for (int g = 0; g < NG; g++)
-                level_end(k->scw, count, lv, ig[g], mk2[g], tp[g], h[2 * g], h[2 * g + 1], &slo[g], &shi[g]);
+            aes_k(in, K, s, 2 * NG);
         }
         for (int g = 0; g < NG; g++) {
             const size_t jg = j0 + (size_t)g * LANES;
             if (jg >= m)
                 break;
-            _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], aos_a(slo[g], shi[g]));
-            _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), aos_b(slo[g], shi[g]));
+            _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], _mm512_xor_si512(s[2 * g], nc.rh));
+            _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), _mm512_xor_si512(s[2 * g + 1], nc.rh));
             for (size_t p = 0; p < LANES && jg + p < m; p++) {
                 t_out[jg + p] = (unsigned)t[g] >> p & 1u;
                 acc_out[jg + p] = (unsigned)acc[g] >> p & 1u;
