@@ -91,6 +91,26 @@ static void strip_roots(const uint8_t *in, size_t count, size_t kb, uint8_t *out
         free(ex_);                                                                                    \
     } while (0)
 
+/* Keys written and read back in three slices cut anywhere (the serialized blocks counted
+ * from an unaligned first instance) give the keys read whole. */
+#define SLICES_CASE(kind, keys_t, k, whole, kb, count, what)                                                 \
+    do {                                                                                                     \
+        const size_t c1_ = (count) / 3, c2_ = 2 * (count) / 3 + 1 < (count) ? 2 * (count) / 3 + 1 : (count); \
+        const size_t cut_[4] = {0, c1_, c2_, (count)};                                                       \
+        uint8_t *sb_ = malloc((kb) * (count) + 1);                                                           \
+        keys_t s_;                                                                                           \
+        REQUIRE(sb_ && fss_##kind##_keys_alloc(&s_, (k)->p, (k)->party, count) == FSS_OK);                   \
+        int ok_ = 1;                                                                                         \
+        for (int c_ = 0; c_ < 3; c_++) {                                                                     \
+            fss_##kind##_keys_write(k, cut_[c_], cut_[c_ + 1] - cut_[c_], sb_);                              \
+            ok_ &= fss_##kind##_keys_read(&s_, cut_[c_], cut_[c_ + 1] - cut_[c_], sb_) == FSS_OK;            \
+        }                                                                                                    \
+        CHECK(ok_ && memcmp(s_.mem, (whole)->mem, (whole)->bytes) == 0,                                      \
+              "%s: keys written and read in slices (cut at %zu, %zu) differ", what, c1_, c2_);              \
+        fss_##kind##_keys_free(&s_);                                                                         \
+        free(sb_);                                                                                           \
+    } while (0)
+
 static void dpf_case(fss_dpf_params p, size_t count)
 {
     fss_dpf_keys k0, k1, r1;
@@ -123,6 +143,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
     REQUIRE(buf2);
     fss_dpf_keys_write(&r1, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dpf rewrite differs");
+    SLICES_CASE(dpf, fss_dpf_keys, &k1, &r1, kb, count, "dpf");
     /* a stray bit past the tcw masks (depth not a multiple of 8) or in the fcw tail, in
      * one instance written alone (the per-instance layout) and in the last instance of
      * the first block */
@@ -212,6 +233,7 @@ static void dcf_case(fss_dcf_params p, size_t count)
           "dcf per-instance parse differs from the block reader n=%d l=%d g=%d count=%zu", p.n, p.l, p.g, count);
     fss_dcf_keys_write(&r0, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dcf rewrite differs");
+    SLICES_CASE(dcf, fss_dcf_keys, &k0, &r0, kb, count, "dcf");
     size_t vbits = ((size_t)p.n + 1) * g * (size_t)p.l;
     const size_t b = count < FSS_KEY_BLOCK ? count : FSS_KEY_BLOCK;
     if (count) {
