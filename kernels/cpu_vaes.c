@@ -11,7 +11,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
-#define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes")))
+#define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes,bmi2")))
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define LANES 8
 
@@ -36,7 +36,7 @@ int fss_vaes_available(void)
     unsigned a = 0, b = 0, c = 0, d = 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
 }
 
 /* Lanes hold eight instances' 64-bit words (structure of arrays); AES wants blocks
@@ -470,7 +470,7 @@ static inline ALWAYS_INLINE VAES_TARGET unsigned node_input(const uint64_t *x, s
 {
     const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
     for (int hb = 0; hb < 2; hb++) {
-        const __mmask8 right = (__mmask8)(dup4(r >> (4 * hb)) & 0x55); /* the blocks' lo lanes */
+        const __mmask8 right = (__mmask8)(_pdep_u32(r, 0x5555) >> (8 * hb)); /* the blocks' lo lanes */
         in[hb] = node_prg(s[hb], _mm512_mask_blend_epi64(right, c->tw0, c->tw1), c->cm);
     }
     return r;
@@ -485,8 +485,9 @@ static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size
                                                       __m512i *K)
 {
     const fss_block *cw = scw + (size_t)lv * count + ig;
-    const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)(mk2 & dup4(tp)), cw);
-    const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)((mk2 >> 8) & dup4((unsigned)tp >> 4)), cw + 4);
+    const unsigned d = _pdep_u32(tp, 0x5555) * 3u & mk2; /* each bit twice: its block's two lanes */
+    const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)d, cw);
+    const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)(d >> 8), cw + 4);
     K[0] = _mm512_ternarylogic_epi64(kk, in[0], c0, 0x96);
     K[1] = _mm512_ternarylogic_epi64(kk, in[1], c1, 0x96);
     if (ig + PF_AHEAD < count) {
@@ -563,14 +564,16 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
             const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
             __m512i in[DCF_GRP_MAX * NB], K[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
             __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
+            unsigned ev[DCF_GRP_MAX]; /* x's bits at the blocks' lo lanes (bit 2 i: instance i's) */
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
                 __m512i *ing = in + per * g;
                 const unsigned r = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, ing);
+                ev[g] = _pdep_u32(r, 0x5555);
                 for (int v = 0; v < nvb; v++) /* side c's value blocks */
                     for (int hb = 0; hb < 2; hb++)
                         ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
-                                                                    (__mmask8)(dup4(r >> (4 * hb)) & 0x55),
+                                                                    (__mmask8)(ev[g] >> (8 * hb)),
                                                                     _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
                 unsigned unused;
                 rt[g] = (__mmask8)r;
@@ -595,9 +598,9 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                 for (int j = 0; j < G; j++) {
                     const int q0 = j, q1 = G % 2 + j; /* the word's place in side 0's and side 1's blocks */
                     for (int hb = 0; AOSV && hb < 2; hb++) {
-                        const unsigned r4 = (unsigned)rt[g] >> (4 * hb);
-                        const __mmask8 s0 = (__mmask8)(dup4(~r4) & (q0 % 2 ? 0xaa : 0x55));
-                        const __mmask8 s1 = (__mmask8)(dup4(r4) & (q1 % 2 ? 0xaa : 0x55));
+                        const unsigned e0 = ev[g] ^ 0x5555u, e1 = ev[g]; /* x goes left, right */
+                        const __mmask8 s0 = (__mmask8)((q0 % 2 ? e0 << 1 : e0) >> (8 * hb));
+                        const __mmask8 s1 = (__mmask8)((q1 % 2 ? e1 << 1 : e1) >> (8 * hb));
                         __m512i *V = hb ? &Vb[g][j] : &Va[g][j];
                         if (q0 / 2 == q1 / 2) {
                             *V = _mm512_mask_add_epi64(*V, (__mmask8)(s0 | s1), *V, hg[2 + 2 * (q0 / 2) + hb]);

@@ -14,7 +14,7 @@
 #include "fss/dcf.h"
 #include "fss/dpf.h"
 
-/* 1 if this processor has AVX-512 (F, BW, DQ) and VAES. */
+/* 1 if this processor has AVX-512 (F, BW, DQ), VAES and BMI2 (every AVX-512 processor has BMI2). */
 int fss_vaes_available(void);
 
 /* AES-128 under the PRG's fixed key of n blocks, in to out (may be the same), four blocks
