@@ -538,8 +538,9 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
     const __m512i zero = _mm512_setzero_si512();
     const __m512i sm = _mm512_set1_epi64(-(long long)k->party);
     const __m512i lmask = _mm512_set1_epi64((long long)(k->p.l >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << k->p.l) - 1)));
-    /* value block v's PRG input from the child's (lo = S.hi ^ c): its lo word xored with
-     * tw0[v] on side 0, with tw0[v] ^ tw01[v] on side 1 (lo lanes only) */
+    /* value block v's first AES state from the child's (both the PRG input ^ rk0; the
+     * child's lo = S.hi ^ c ^ rk0.lo): its lo word xored with tw0[v] on side 0, with
+     * tw0[v] ^ tw01[v] on side 1 (lo lanes only) */
     __m512i tw0[(FSS_VAES_DCF_MAX_G + 1) / 2], tw01[(FSS_VAES_DCF_MAX_G + 1) / 2];
     for (int v = 0; v < nvb; v++) {
         const uint64_t a = FSS_PRG_TWEAK_VALUE(fss_dcf_value_first_block(0, G) + (unsigned)v);
@@ -818,7 +819,7 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
  * through one permute a register. A node's control bit lives in a bit array (bit j of tb
  * is node j's) and, in registers, in a mask of a bit a 64-bit lane (a parent's twice, the
  * children's own bits at the even lanes until they are combined). The
- * earlier layout, a node's words in two registers (SoA, as the walks), spent more on its
+ * earlier layout, a node's words in two registers (SoA, as the keygen walks), spent more on its
  * permutes than on AES (perf annotate). */
 
 /* Parent registers a step (4 R parents, 2 R AES registers in flight): 4 on levels of 16

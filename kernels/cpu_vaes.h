@@ -5,7 +5,7 @@
  * arithmetic costs a few vector instructions for eight instances instead of some sixty
  * scalar ones for each.
  *
- * This restates, lane-wise, the per-element bodies of fss/tree_body.h, fss/dcf_body.h
+ * This restates, eight instances at once, the per-element bodies of fss/tree_body.h, fss/dcf_body.h
  * and fss/dpf_body.h; those stay the reference (the OpenSSL path and CUDA run them),
  * and the tests check this path against the OpenSSL path bit for bit. */
 #ifndef FSS_CPU_VAES_H

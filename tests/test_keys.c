@@ -91,24 +91,46 @@ static void strip_roots(const uint8_t *in, size_t count, size_t kb, uint8_t *out
         free(ex_);                                                                                    \
     } while (0)
 
-/* Keys written and read back in three slices cut anywhere (the serialized blocks counted
- * from an unaligned first instance) give the keys read whole. */
-#define SLICES_CASE(kind, keys_t, k, whole, kb, count, what)                                                 \
-    do {                                                                                                     \
-        const size_t c1_ = (count) / 3, c2_ = 2 * (count) / 3 + 1 < (count) ? 2 * (count) / 3 + 1 : (count); \
-        const size_t cut_[4] = {0, c1_, c2_, (count)};                                                       \
-        uint8_t *sb_ = malloc((kb) * (count) + 1);                                                           \
-        keys_t s_;                                                                                           \
-        REQUIRE(sb_ && fss_##kind##_keys_alloc(&s_, (k)->p, (k)->party, count) == FSS_OK);                   \
-        int ok_ = 1;                                                                                         \
-        for (int c_ = 0; c_ < 3; c_++) {                                                                     \
-            fss_##kind##_keys_write(k, cut_[c_], cut_[c_ + 1] - cut_[c_], sb_);                              \
-            ok_ &= fss_##kind##_keys_read(&s_, cut_[c_], cut_[c_ + 1] - cut_[c_], sb_) == FSS_OK;            \
-        }                                                                                                    \
-        CHECK(ok_ && memcmp(s_.mem, (whole)->mem, (whole)->bytes) == 0,                                      \
-              "%s: keys written and read in slices (cut at %zu, %zu) differ", what, c1_, c2_);              \
-        fss_##kind##_keys_free(&s_);                                                                         \
-        free(sb_);                                                                                           \
+/* Keys written and read back in slices from unaligned first instances (cut at count / 3 and
+ * 2 count / 3 + 1, and at 5 and count - 3: a slice over more than one serialized block where
+ * count > FSS_KEY_BLOCK) give the keys read whole; each slice's bytes, parsed instance by
+ * instance as a batch of its own (keyparse_body.h: its blocks count from the slice's first
+ * instance), evaluate on the slice's inputs x to the whole keys' outputs y (w words an
+ * instance); no write passes its slice's bytes. */
+#define SLICES_CASE(kind, keys_t, k, whole, kb, count, x, y, w, what)                                             \
+    do {                                                                                                          \
+        const size_t n_ = (count), c2_ = 2 * n_ / 3 + 1 < n_ ? 2 * n_ / 3 + 1 : n_;                              \
+        const size_t cuts_[2][4] = {{0, n_ / 3, c2_, n_}, {0, n_ > 8 ? 5 : 0, n_ > 8 ? n_ - 3 : n_, n_}};         \
+        uint8_t *sb_ = malloc((kb) * n_ + 1);                                                                     \
+        uint64_t *ys_ = malloc(n_ * (w) * 8 + 8);                                                                 \
+        REQUIRE(sb_ && ys_);                                                                                      \
+        for (int v_ = 0; v_ < 2; v_++) {                                                                          \
+            keys_t s_;                                                                                            \
+            REQUIRE(fss_##kind##_keys_alloc(&s_, (k)->p, (k)->party, n_) == FSS_OK);                              \
+            int ok_ = 1, same_ = 1;                                                                               \
+            for (int c_ = 0; c_ < 3; c_++) {                                                                      \
+                const size_t f_ = cuts_[v_][c_], m_ = cuts_[v_][c_ + 1] - f_;                                     \
+                sb_[(kb) * m_] = 0xa5;                                                                            \
+                fss_##kind##_keys_write(k, f_, m_, sb_);                                                          \
+                ok_ &= sb_[(kb) * m_] == 0xa5;                                                                    \
+                ok_ &= fss_##kind##_keys_read(&s_, f_, m_, sb_) == FSS_OK;                                        \
+                if (!m_)                                                                                          \
+                    continue;                                                                                     \
+                keys_t p_;                                                                                        \
+                REQUIRE(fss_##kind##_keys_alloc(&p_, (k)->p, (k)->party, m_) == FSS_OK);                          \
+                for (size_t i_ = 0; i_ < m_; i_++)                                                                \
+                    ok_ &= fss_##kind##_parse_one_r(&p_, sb_, i_, 1);                                             \
+                REQUIRE(fss_##kind##_eval(ctx, &p_, (x) + f_, ys_) == FSS_OK);                                    \
+                same_ &= memcmp(ys_, (y) + f_ * (w), m_ * (w) * 8) == 0;                                          \
+                fss_##kind##_keys_free(&p_);                                                                      \
+            }                                                                                                     \
+            CHECK(ok_ && same_ && memcmp(s_.mem, (whole)->mem, (whole)->bytes) == 0,                              \
+                  "%s: keys written and read in slices (cut at %zu, %zu) differ (read %d, parsed alone %d)", what, \
+                  cuts_[v_][1], cuts_[v_][2], ok_, same_);                                                        \
+            fss_##kind##_keys_free(&s_);                                                                          \
+        }                                                                                                         \
+        free(sb_);                                                                                                \
+        free(ys_);                                                                                                \
     } while (0)
 
 static void dpf_case(fss_dpf_params p, size_t count)
@@ -143,7 +165,7 @@ static void dpf_case(fss_dpf_params p, size_t count)
     REQUIRE(buf2);
     fss_dpf_keys_write(&r1, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dpf rewrite differs");
-    SLICES_CASE(dpf, fss_dpf_keys, &k1, &r1, kb, count, "dpf");
+    SLICES_CASE(dpf, fss_dpf_keys, &k1, &r1, kb, count, x, y, 1, "dpf");
     /* a stray bit past the tcw masks (depth not a multiple of 8) or in the fcw tail, in
      * one instance written alone (the per-instance layout) and in the last instance of
      * the first block */
@@ -233,7 +255,7 @@ static void dcf_case(fss_dcf_params p, size_t count)
           "dcf per-instance parse differs from the block reader n=%d l=%d g=%d count=%zu", p.n, p.l, p.g, count);
     fss_dcf_keys_write(&r0, 0, count, buf2);
     CHECK(memcmp(buf, buf2, kb * count) == 0, "dcf rewrite differs");
-    SLICES_CASE(dcf, fss_dcf_keys, &k0, &r0, kb, count, "dcf");
+    SLICES_CASE(dcf, fss_dcf_keys, &k0, &r0, kb, count, x, y, g, "dcf");
     size_t vbits = ((size_t)p.n + 1) * g * (size_t)p.l;
     const size_t b = count < FSS_KEY_BLOCK ? count : FSS_KEY_BLOCK;
     if (count) {
