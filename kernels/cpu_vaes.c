@@ -66,15 +66,12 @@ static inline VAES_TARGET void load_blocks(const fss_block *p, __mmask16 mk, __m
     *hi = soa_hi(a, b);
 }
 
-/* H = AES(x) xor x over nz registers of four blocks (the PRG of prg.h). nz is a literal at
- * every call (up to 24: DCF keygen with g = 4); the loops unroll fully so that x and h stay
- * in registers (unrolled by 4 only, keygen's 8 and 12 registers went through the stack:
- * 3x slower). */
-static inline VAES_TARGET void mmo(const __m512i *x, __m512i *h, int nz)
+/* AES rounds 1-9 in place over nz registers of four blocks. nz is a literal at every call
+ * (up to 24: DCF keygen with g = 4); the loops unroll fully so that the states stay in
+ * registers (unrolled by 4 only, keygen's 8 and 12 registers went through the stack: 3x
+ * slower). */
+static inline VAES_TARGET void aes_rounds(__m512i *h, int nz)
 {
-#pragma GCC unroll 24
-    for (int i = 0; i < nz; i++)
-        h[i] = _mm512_xor_si512(x[i], g_rk[0]);
 #pragma GCC unroll 9
     for (int r = 1; r < FSS_AES_ROUNDS; r++) {
         __m512i rk = g_rk[r];
@@ -82,9 +79,32 @@ static inline VAES_TARGET void mmo(const __m512i *x, __m512i *h, int nz)
         for (int i = 0; i < nz; i++)
             h[i] = _mm512_aesenc_epi128(h[i], rk);
     }
+}
+
+/* H = AES(x) xor x over nz registers (the PRG of prg.h). */
+static inline VAES_TARGET void mmo(const __m512i *x, __m512i *h, int nz)
+{
+#pragma GCC unroll 24
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_xor_si512(x[i], g_rk[0]);
+    aes_rounds(h, nz);
 #pragma GCC unroll 24
     for (int i = 0; i < nz; i++)
         h[i] = _mm512_xor_si512(_mm512_aesenclast_epi128(h[i], g_rk[FSS_AES_ROUNDS]), x[i]);
+}
+
+/* h = AES(x) ^ K ^ rk10 over nz registers from their first states st = x ^ rk0, K their
+ * last round's keys (the feed-forward, a correction: what is known before the last round
+ * rides in K). */
+static inline VAES_TARGET void aes_k(const __m512i *st, const __m512i *K, __m512i *h, int nz)
+{
+#pragma GCC unroll 24
+    for (int i = 0; i < nz; i++)
+        h[i] = st[i];
+    aes_rounds(h, nz);
+#pragma GCC unroll 24
+    for (int i = 0; i < nz; i++)
+        h[i] = _mm512_aesenclast_epi128(h[i], K[i]);
 }
 
 /* The AES input of fss_prg_input, lane-wise: lo = S.hi ^ tweak, hi = S.hi ^ seed(S.lo). */
@@ -494,25 +514,6 @@ static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size
         _mm_prefetch((const char *)(cw + PF_AHEAD), PF_HINT);
         _mm_prefetch((const char *)(cw + PF_AHEAD + 4), PF_HINT);
     }
-}
-
-/* h = AES rounds 1-10 of nz registers from the first states st (x ^ rk0), K their last
- * round's keys: AES(x) ^ K ^ rk10. As mmo, nz a literal at every call. */
-static inline VAES_TARGET void aes_k(const __m512i *st, const __m512i *K, __m512i *h, int nz)
-{
-#pragma GCC unroll 24
-    for (int i = 0; i < nz; i++)
-        h[i] = _mm512_aesenc_epi128(st[i], g_rk[1]);
-#pragma GCC unroll 8
-    for (int r = 2; r < FSS_AES_ROUNDS; r++) {
-        __m512i rk = g_rk[r];
-#pragma GCC unroll 24
-        for (int i = 0; i < nz; i++)
-            h[i] = _mm512_aesenc_epi128(h[i], rk);
-    }
-#pragma GCC unroll 24
-    for (int i = 0; i < nz; i++)
-        h[i] = _mm512_aesenclast_epi128(h[i], K[i]);
 }
 
 /* Groups of LANES instances the DCF eval interleaves, by payload words: 2 (1 + value
