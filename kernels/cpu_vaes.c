@@ -36,7 +36,8 @@ int fss_vaes_available(void)
     unsigned a = 0, b = 0, c = 0, d = 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") &&
+           __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
 }
 
 /* Lanes hold eight instances' 64-bit words (structure of arrays); AES wants blocks
