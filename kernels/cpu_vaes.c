@@ -120,14 +120,10 @@ static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
     return _mm512_and_si512(_mm512_srli_epi64(v, (unsigned)i), _mm512_set1_epi64(1));
 }
 
-/* Bits p of b, each twice (bits 2p and 2p + 1): a nibble of four blocks' bits as a mask
- * of their 64-bit lanes. */
-static inline __mmask8 dup4(unsigned b)
-{
-    static const uint8_t d[16] = {0x00, 0x03, 0x0c, 0x0f, 0x30, 0x33, 0x3c, 0x3f,
-                                  0xc0, 0xc3, 0xcc, 0xcf, 0xf0, 0xf3, 0xfc, 0xff};
-    return (__mmask8)d[b & 15];
-}
+/* Blocks' bits b (bit p: block p's) as masks of their 64-bit lanes (a register's four
+ * blocks a byte): at each block's lo lane (bit 2p), and at both its lanes (2p, 2p + 1). */
+static inline ALWAYS_INLINE VAES_TARGET unsigned lo_lanes(unsigned b) { return _pdep_u32(b, 0x5555); }
+static inline ALWAYS_INLINE VAES_TARGET unsigned block_lanes(unsigned b) { return lo_lanes(b) * 3u; }
 
 /* Instances ahead whose keys a walk prefetches, level by level (a level's row of a large
  * batch is a stream of its own: more streams than the hardware prefetcher follows), into
@@ -485,16 +481,17 @@ static inline ALWAYS_INLINE VAES_TARGET __m512i node_prg(__m512i s, __m512i tw, 
 }
 
 /* Level lv's start for a group at ig: the child's first AES states, x's bit the tweak
- * (x read from L1, not held in registers), in in[0], in[1]; returns the lanes where x goes
- * right. */
+ * (x read from L1, not held in registers), in in[0], in[1]; returns the instances where x
+ * goes right, *ev the same at their blocks' lo lanes. */
 static inline ALWAYS_INLINE VAES_TARGET unsigned node_input(const uint64_t *x, size_t ig, __mmask8 mk, __m512i xb,
-                                                            const __m512i *s, const node_consts *c, __m512i *in)
+                                                            const __m512i *s, const node_consts *c, __m512i *in,
+                                                            unsigned *ev)
 {
     const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
-    for (int hb = 0; hb < 2; hb++) {
-        const __mmask8 right = (__mmask8)(_pdep_u32(r, 0x5555) >> (8 * hb)); /* the blocks' lo lanes */
-        in[hb] = node_prg(s[hb], _mm512_mask_blend_epi64(right, c->tw0, c->tw1), c->cm);
-    }
+    const unsigned e = lo_lanes(r);
+    for (int hb = 0; hb < 2; hb++)
+        in[hb] = node_prg(s[hb], _mm512_mask_blend_epi64((__mmask8)(e >> (8 * hb)), c->tw0, c->tw1), c->cm);
+    *ev = e;
     return r;
 }
 
@@ -507,7 +504,7 @@ static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size
                                                       __m512i *K)
 {
     const fss_block *cw = scw + (size_t)lv * count + ig;
-    const unsigned d = _pdep_u32(tp, 0x5555) * 3u & mk2; /* each bit twice: its block's two lanes */
+    const unsigned d = block_lanes(tp) & mk2;
     const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)d, cw);
     const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)(d >> 8), cw + 4);
     K[0] = _mm512_ternarylogic_epi64(kk, in[0], c0, 0x96);
@@ -572,8 +569,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
                 __m512i *ing = in + per * g;
-                const unsigned r = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, ing);
-                ev[g] = _pdep_u32(r, 0x5555);
+                const unsigned r = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, ing, &ev[g]);
                 for (int v = 0; v < nvb; v++) /* side c's value blocks */
                     for (int hb = 0; hb < 2; hb++)
                         ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
@@ -760,8 +756,8 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
             __m512i in[2 * W], K[2 * W];
 #pragma GCC unroll 4
             for (int g = 0; g < NG; g++) {
-                unsigned tleft;
-                const unsigned rt = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, in + 2 * g);
+                unsigned tleft, ev; /* ev: unused here (the DCF's value masks) */
+                const unsigned rt = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, in + 2 * g, &ev);
                 const __mmask8 tp = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]),
                                                rt, &t[g], &tleft);
                 acc[g] = (__mmask8)(acc[g] ^ (rt & tleft)); /* comparison: when x goes right, the left child's bit */
@@ -866,7 +862,7 @@ static inline ALWAYS_INLINE VAES_TARGET void step_children(const fss_block *S, s
         in[2 * r] = _mm512_xor_si512(_mm512_unpackhi_epi64(x[r], x[r]),
                                      _mm512_bslli_epi128(_mm512_and_si512(x[r], mlo), 8));
         in[2 * r + 1] = _mm512_xor_si512(in[2 * r], one);
-        td[r] = dup4(tp >> (4 * r));
+        td[r] = (__mmask8)block_lanes(tp >> (4 * r));
     }
     mmo(in, h, 2 * R);
 #pragma GCC unroll 8
