@@ -11,7 +11,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
-#define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,vaes,bmi2")))
+#define VAES_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vbmi,gfni,vaes,bmi2")))
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define LANES 8
 
@@ -31,13 +31,13 @@ static VAES_TARGET void rk_init(void)
 
 int fss_vaes_available(void)
 {
-    /* VAES from CPUID leaf 7 (ECX bit 9) directly: clang before 16 has no "vaes" for
+    /* VAES, GFNI and AVX512-VBMI from CPUID leaf 7 (ECX bits 9, 8, 1) directly: clang before 16 has no "vaes" for
      * __builtin_cpu_supports; the AVX-512 checks there include the OS's register state */
     unsigned a = 0, b = 0, c = 0, d = 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") &&
-           __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1);
+           __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 1) && (c >> 8 & 1) && (c >> 1 & 1);
 }
 
 /* Lanes hold eight instances' 64-bit words (structure of arrays); AES wants blocks
@@ -124,6 +124,27 @@ static inline VAES_TARGET __m512i bit_at(__m512i v, int i)
  * blocks a byte): at each block's lo lane (bit 2p), and at both its lanes (2p, 2p + 1). */
 static inline ALWAYS_INLINE VAES_TARGET unsigned lo_lanes(unsigned b) { return _pdep_u32(b, 0x5555); }
 static inline ALWAYS_INLINE VAES_TARGET unsigned block_lanes(unsigned b) { return lo_lanes(b) * 3u; }
+
+/* Pair order: bit 2 i for block i of a group's first register, bit 2 i + 1 for block i of
+ * its second (instance i + 4), the order unpacklo leaves the blocks' lo words in. A mask in
+ * pair order at the blocks' lo lanes (bits 0-7 the first register's, 8-15 the second's). */
+static inline ALWAYS_INLINE VAES_TARGET unsigned pair_lanes(unsigned b) { return (b & 0x55u) | (b & 0xaau) << 7; }
+
+/* Eight instances' 64-bit words w (lanes past mk read as zero), bit by bit: out[k] bit i is
+ * bit k of the word of the instance at bit i in pair order. A byte permute gathers each byte
+ * index's eight bytes in a 64-bit lane (in reverse pair order), and an affine map over
+ * GF(2) transposes each lane's 8 x 8 bits (the matrix is the data, the vector each unit). */
+static inline ALWAYS_INLINE VAES_TARGET void bits_by_level(const uint64_t *w, __mmask8 mk, uint8_t *out)
+{
+    static const uint8_t idx[64] = {
+#define FSS_PAIR_BYTE(b) 8 * 7 + (b), 8 * 3 + (b), 8 * 6 + (b), 8 * 2 + (b), 8 * 5 + (b), 8 * 1 + (b), 8 * 4 + (b), (b)
+        FSS_PAIR_BYTE(0), FSS_PAIR_BYTE(1), FSS_PAIR_BYTE(2), FSS_PAIR_BYTE(3),
+        FSS_PAIR_BYTE(4), FSS_PAIR_BYTE(5), FSS_PAIR_BYTE(6), FSS_PAIR_BYTE(7),
+#undef FSS_PAIR_BYTE
+    };
+    const __m512i q = _mm512_permutexvar_epi8(_mm512_loadu_si512(idx), _mm512_maskz_loadu_epi64(mk, w));
+    _mm512_store_si512(out, _mm512_gf2p8affine_epi64_epi8(_mm512_set1_epi64(0x8040201008040201LL), q, 0));
+}
 
 /* Instances ahead whose keys a walk prefetches, level by level (a level's row of a large
  * batch is a stream of its own: more streams than the hardware prefetcher follows), into
@@ -500,11 +521,11 @@ static inline ALWAYS_INLINE VAES_TARGET unsigned node_input(const uint64_t *x, s
  * child corrected, as held (S' ^ rh); the level's keys of a later group prefetched (each
  * level is a stream). */
 static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size_t count, int lv, size_t ig,
-                                                      __mmask16 mk2, __mmask8 tp, const __m512i *in, __m512i kk,
+                                                      __mmask16 mk2, unsigned tl2, const __m512i *in, __m512i kk,
                                                       __m512i *K)
 {
     const fss_block *cw = scw + (size_t)lv * count + ig;
-    const unsigned d = block_lanes(tp) & mk2;
+    const unsigned d = tl2 & mk2;
     const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)d, cw);
     const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)(d >> 8), cw + 4);
     K[0] = _mm512_ternarylogic_epi64(kk, in[0], c0, 0x96);
@@ -579,7 +600,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                 rt[g] = (__mmask8)r;
                 tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]), r, &t[g],
                                    &unused);
-                node_key(k->scw, count, lv, ig[g], mk2[g], tp[g], ing, nc.kk, K + per * g); /* tree */
+                node_key(k->scw, count, lv, ig[g], mk2[g], block_lanes(tp[g]), ing, nc.kk, K + per * g); /* tree */
                 for (int v = 2; v < per; v++)
                     K[per * g + v] = _mm512_xor_si512(nc.kv, ing[v]);
                 for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
@@ -739,29 +760,36 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
     const node_consts nc = node_consts_make();
+    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
         enum { W = WALK_G > 2 ? WALK_G : 2 }; /* the tail's instantiations take up to two */
         __m512i s[2 * W];
         __mmask8 mk[W], t[W], acc[W];
         __mmask16 mk2[W];
         size_t ig[W];
+        _Alignas(64) uint8_t xt[W][64], lt[W][64], rt[W][64];
 #pragma GCC unroll 4
         for (int g = 0; g < NG; g++) {
             node_start(k->root, (unsigned)k->party, i0, j0, m, g, nc.rh, &ig[g], &mk[g], &mk2[g], s + 2 * g, &t[g]);
+            bits_by_level(x + ig[g], mk[g], xt[g]);
+            bits_by_level(k->tcw_l + ig[g], mk[g], lt[g]);
+            bits_by_level(k->tcw_r + ig[g], mk[g], rt[g]);
             acc[g] = 0;
         }
         for (int lv = 0; lv < depth; lv++) {
-            const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
-            const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
             __m512i in[2 * W], K[2 * W];
 #pragma GCC unroll 4
             for (int g = 0; g < NG; g++) {
-                unsigned tleft, ev; /* ev: unused here (the DCF's value masks) */
-                const unsigned rt = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, in + 2 * g, &ev);
-                const __mmask8 tp = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]),
-                                               rt, &t[g], &tleft);
-                acc[g] = (__mmask8)(acc[g] ^ (rt & tleft)); /* comparison: when x goes right, the left child's bit */
-                node_key(k->scw, count, lv, ig[g], mk2[g], tp, in + 2 * g, nc.kk, K + 2 * g);
+                const unsigned r = xt[g][n - 1 - lv], tl = lt[g][lv], tr = rt[g][lv], e = pair_lanes(r);
+                for (int hb = 0; hb < 2; hb++)
+                    in[2 * g + hb] = node_prg(s[2 * g + hb],
+                                              _mm512_mask_blend_epi64((__mmask8)(e >> (8 * hb)), nc.tw0, nc.tw1), nc.cm);
+                const __m512i u = _mm512_unpacklo_epi64(s[2 * g], s[2 * g + 1]); /* S.lo, pair order */
+                const unsigned b0 = _mm512_test_epi64_mask(u, one), b1 = _mm512_test_epi64_mask(u, two);
+                const unsigned tp = t[g], tleft = b0 ^ (tp & tl);
+                t[g] = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp & ((tl & ~r) | (tr & r))));
+                acc[g] = (__mmask8)(acc[g] ^ (r & tleft)); /* comparison: when x goes right, the left child's bit */
+                node_key(k->scw, count, lv, ig[g], mk2[g], pair_lanes(tp) * 3u, in + 2 * g, nc.kk, K + 2 * g);
             }
             aes_k(in, K, s, 2 * NG);
         }
@@ -772,8 +800,9 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
             _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], _mm512_xor_si512(s[2 * g], nc.rh));
             _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), _mm512_xor_si512(s[2 * g + 1], nc.rh));
             for (size_t p = 0; p < LANES && jg + p < m; p++) {
-                t_out[jg + p] = (unsigned)t[g] >> p & 1u;
-                acc_out[jg + p] = (unsigned)acc[g] >> p & 1u;
+                const unsigned at = p < 4 ? 2 * (unsigned)p : 2 * (unsigned)p - 7; /* pair order */
+                t_out[jg + p] = (unsigned)t[g] >> at & 1u;
+                acc_out[jg + p] = (unsigned)acc[g] >> at & 1u;
             }
         }
     }
