@@ -793,10 +793,11 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
             }
             aes_k(in, K, s, 2 * NG);
         }
+#pragma GCC unroll 4
         for (int g = 0; g < NG; g++) {
             const size_t jg = j0 + (size_t)g * LANES;
             if (jg >= m)
-                break;
+                continue;
             _mm512_mask_storeu_epi64(S + jg, (__mmask8)mk2[g], _mm512_xor_si512(s[2 * g], nc.rh));
             _mm512_mask_storeu_epi64(S + jg + 4, (__mmask8)(mk2[g] >> 8), _mm512_xor_si512(s[2 * g + 1], nc.rh));
             for (size_t p = 0; p < LANES && jg + p < m; p++) {
