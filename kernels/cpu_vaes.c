@@ -129,6 +129,11 @@ static inline ALWAYS_INLINE VAES_TARGET unsigned block_lanes(unsigned b) { retur
  * its second (instance i + 4), the order unpacklo leaves the blocks' lo words in. A mask in
  * pair order at the blocks' lo lanes (bits 0-7 the first register's, 8-15 the second's). */
 static inline ALWAYS_INLINE VAES_TARGET unsigned pair_lanes(unsigned b) { return (b & 0x55u) | (b & 0xaau) << 7; }
+/* A mask in pair order to instance order (bit i instance i's). */
+static inline ALWAYS_INLINE VAES_TARGET __mmask8 pair_unorder(unsigned b)
+{
+    return (__mmask8)(_pext_u32(b, 0x55) | _pext_u32(b, 0xaa) << 4);
+}
 
 /* Eight instances' 64-bit words w (lanes past mk read as zero), bit by bit: out[k] bit i is
  * bit k of the word of the instance at bit i in pair order. A byte permute gathers each byte
@@ -439,23 +444,6 @@ dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uin
  * DPF(64) at 16 97 -> 79-83 ns, at 1 1186 -> 940; the DCF's g = 3 8% faster; larger
  * batches, AES-bound, alike (fss-bench, one thread, alternated). */
 
-/* Level lv's control bits for a group at ig whose x goes right in lanes r: *t to the
- * children's, t' = u_c(S) ^ (t & tcw_c); *tleft the left child's (the DPF comparison's);
- * returns the parents'. */
-static inline ALWAYS_INLINE VAES_TARGET __mmask8 level_bits(const uint64_t *tcw_l, const uint64_t *tcw_r, size_t ig,
-                                                            __mmask8 mk, __m512i lb, __m512i slo, unsigned r,
-                                                            __mmask8 *t, unsigned *tleft)
-{
-    const unsigned tl = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_l + ig), lb);
-    const unsigned tr = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, tcw_r + ig), lb);
-    const unsigned b0 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(1)); /* S.lo: unchanged by rh */
-    const unsigned b1 = _mm512_test_epi64_mask(slo, _mm512_set1_epi64(2));
-    const __mmask8 tp = *t;
-    *tleft = b0 ^ (tp & tl);
-    *t = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp & ((tl & ~r) | (tr & r))));
-    return tp;
-}
-
 /* Group g of a step from j0 (of m; a group past m has no lanes: its loads read zeros): its
  * first instance, lane masks (words, blocks), roots as they lie (two registers of four
  * blocks, held as S ^ rh) and control bits. */
@@ -501,18 +489,39 @@ static inline ALWAYS_INLINE VAES_TARGET __m512i node_prg(__m512i s, __m512i tw, 
     return _mm512_ternarylogic_epi64(_mm512_unpackhi_epi64(s, s), _mm512_unpacklo_epi64(tw, s), cm, 0x78);
 }
 
-/* Level lv's start for a group at ig: the child's first AES states, x's bit the tweak
- * (x read from L1, not held in registers), in in[0], in[1]; returns the instances where x
- * goes right, *ev the same at their blocks' lo lanes. */
-static inline ALWAYS_INLINE VAES_TARGET unsigned node_input(const uint64_t *x, size_t ig, __mmask8 mk, __m512i xb,
-                                                            const __m512i *s, const node_consts *c, __m512i *in,
-                                                            unsigned *ev)
+/* A group's bits that its walk reads a level at a time, transposed at its start (pair
+ * order, bits_by_level): x's, and the control bits' corrections of the left and right
+ * children (tcw_l, tcw_r). */
+typedef struct node_bits {
+    _Alignas(64) uint8_t x[64], l[64], r[64];
+} node_bits;
+
+static inline ALWAYS_INLINE VAES_TARGET void node_bits_load(const uint64_t *x, const uint64_t *tcw_l,
+                                                            const uint64_t *tcw_r, size_t ig, __mmask8 mk,
+                                                            node_bits *b)
 {
-    const unsigned r = _mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(mk, x + ig), xb);
-    const unsigned e = lo_lanes(r);
+    bits_by_level(x + ig, mk, b->x);
+    bits_by_level(tcw_l + ig, mk, b->l);
+    bits_by_level(tcw_r + ig, mk, b->r);
+}
+
+/* Level lv of a group (n input bits), in pair order: the child's first AES states in
+ * in[0], in[1] (x's bit the tweak); the control bits *t to the child's, t' = u_c(S) ^ (t &
+ * tcw_c), the parents' in *tp and the left child's in *tleft (the DPF comparison's);
+ * returns the instances where x goes right. */
+static inline ALWAYS_INLINE VAES_TARGET unsigned node_level(const node_bits *b, int n, int lv, const __m512i *s,
+                                                            const node_consts *c, __m512i *in, __mmask8 *t,
+                                                            unsigned *tp, unsigned *tleft)
+{
+    const unsigned r = b->x[n - 1 - lv], tl = b->l[lv], tr = b->r[lv], e = pair_lanes(r);
     for (int hb = 0; hb < 2; hb++)
         in[hb] = node_prg(s[hb], _mm512_mask_blend_epi64((__mmask8)(e >> (8 * hb)), c->tw0, c->tw1), c->cm);
-    *ev = e;
+    const __m512i lo = _mm512_unpacklo_epi64(s[0], s[1]); /* S.lo (unchanged by rh), pair order */
+    const unsigned b0 = _mm512_test_epi64_mask(lo, _mm512_set1_epi64(1));
+    const unsigned b1 = _mm512_test_epi64_mask(lo, _mm512_set1_epi64(2));
+    *tp = *t;
+    *tleft = b0 ^ (*tp & tl);
+    *t = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (*tp & ((tl & ~r) | (tr & r))));
     return r;
 }
 
@@ -576,31 +585,31 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
         __mmask8 mk[DCF_GRP_MAX], t[DCF_GRP_MAX];
         __mmask16 mk2[DCF_GRP_MAX];
         size_t ig[DCF_GRP_MAX];
+        node_bits nb[DCF_GRP_MAX];
         for (int g = 0; g < NG; g++) {
             node_start(k->root, (unsigned)k->party, i0, j0, m, g, nc.rh, &ig[g], &mk[g], &mk2[g], s + 2 * g, &t[g]);
+            node_bits_load(x, k->tcw_l, k->tcw_r, ig[g], mk[g], &nb[g]);
             for (int j = 0; j < G; j++)
                 Va[g][j] = Vb[g][j] = Vs[g][j] = zero;
         }
         for (int lv = 0; lv < n; lv++) {
-            const __m512i xb = _mm512_set1_epi64((long long)((uint64_t)1 << (n - 1 - lv)));
-            const __m512i lb = _mm512_set1_epi64((long long)((uint64_t)1 << lv));
             __m512i in[DCF_GRP_MAX * NB], K[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
             __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
             unsigned ev[DCF_GRP_MAX]; /* x's bits at the blocks' lo lanes (bit 2 i: instance i's) */
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
                 __m512i *ing = in + per * g;
-                const unsigned r = node_input(x, ig[g], mk[g], xb, s + 2 * g, &nc, ing, &ev[g]);
+                unsigned tpp, tleft;
+                const unsigned r = node_level(&nb[g], n, lv, s + 2 * g, &nc, ing, &t[g], &tpp, &tleft);
+                ev[g] = pair_lanes(r);
                 for (int v = 0; v < nvb; v++) /* side c's value blocks */
                     for (int hb = 0; hb < 2; hb++)
                         ing[2 + 2 * v + hb] = _mm512_mask_xor_epi64(_mm512_xor_si512(ing[hb], tw0[v]),
                                                                     (__mmask8)(ev[g] >> (8 * hb)),
                                                                     _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
-                unsigned unused;
-                rt[g] = (__mmask8)r;
-                tp[g] = level_bits(k->tcw_l, k->tcw_r, ig[g], mk[g], lb, soa_lo(s[2 * g], s[2 * g + 1]), r, &t[g],
-                                   &unused);
-                node_key(k->scw, count, lv, ig[g], mk2[g], block_lanes(tp[g]), ing, nc.kk, K + per * g); /* tree */
+                rt[g] = pair_unorder(r); /* the value words' lanes are in instance order */
+                tp[g] = pair_unorder(tpp);
+                node_key(k->scw, count, lv, ig[g], mk2[g], pair_lanes(tpp) * 3u, ing, nc.kk, K + per * g); /* tree */
                 for (int v = 2; v < per; v++)
                     K[per * g + v] = _mm512_xor_si512(nc.kv, ing[v]);
                 for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
@@ -674,7 +683,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                 __m512i v = _mm512_add_epi64(Vs[g][j], w);
                 if (AOSV)
                     v = _mm512_add_epi64(v, _mm512_add_epi64(soa_lo(Va[g][j], Vb[g][j]), soa_hi(Va[g][j], Vb[g][j])));
-                v = _mm512_mask_add_epi64(v, t[g], v, vcw);
+                v = _mm512_mask_add_epi64(v, pair_unorder(t[g]), v, vcw);
                 o[j] = _mm512_and_si512(_mm512_sub_epi64(_mm512_xor_si512(v, sm), sm), lmask);
             }
             const size_t i = ig[g], rem = m - jg < LANES ? m - jg : LANES;
@@ -760,34 +769,25 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
     const size_t count = k->count;
     const node_consts nc = node_consts_make();
-    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NG * LANES) {
         enum { W = WALK_G > 2 ? WALK_G : 2 }; /* the tail's instantiations take up to two */
         __m512i s[2 * W];
         __mmask8 mk[W], t[W], acc[W];
         __mmask16 mk2[W];
         size_t ig[W];
-        _Alignas(64) uint8_t xt[W][64], lt[W][64], rt[W][64];
+        node_bits nb[W];
 #pragma GCC unroll 4
         for (int g = 0; g < NG; g++) {
             node_start(k->root, (unsigned)k->party, i0, j0, m, g, nc.rh, &ig[g], &mk[g], &mk2[g], s + 2 * g, &t[g]);
-            bits_by_level(x + ig[g], mk[g], xt[g]);
-            bits_by_level(k->tcw_l + ig[g], mk[g], lt[g]);
-            bits_by_level(k->tcw_r + ig[g], mk[g], rt[g]);
+            node_bits_load(x, k->tcw_l, k->tcw_r, ig[g], mk[g], &nb[g]);
             acc[g] = 0;
         }
         for (int lv = 0; lv < depth; lv++) {
             __m512i in[2 * W], K[2 * W];
 #pragma GCC unroll 4
             for (int g = 0; g < NG; g++) {
-                const unsigned r = xt[g][n - 1 - lv], tl = lt[g][lv], tr = rt[g][lv], e = pair_lanes(r);
-                for (int hb = 0; hb < 2; hb++)
-                    in[2 * g + hb] = node_prg(s[2 * g + hb],
-                                              _mm512_mask_blend_epi64((__mmask8)(e >> (8 * hb)), nc.tw0, nc.tw1), nc.cm);
-                const __m512i u = _mm512_unpacklo_epi64(s[2 * g], s[2 * g + 1]); /* S.lo, pair order */
-                const unsigned b0 = _mm512_test_epi64_mask(u, one), b1 = _mm512_test_epi64_mask(u, two);
-                const unsigned tp = t[g], tleft = b0 ^ (tp & tl);
-                t[g] = (__mmask8)(((b0 & ~r) | (b1 & r)) ^ (tp & ((tl & ~r) | (tr & r))));
+                unsigned tp, tleft;
+                const unsigned r = node_level(&nb[g], n, lv, s + 2 * g, &nc, in + 2 * g, &t[g], &tp, &tleft);
                 acc[g] = (__mmask8)(acc[g] ^ (r & tleft)); /* comparison: when x goes right, the left child's bit */
                 node_key(k->scw, count, lv, ig[g], mk2[g], pair_lanes(tp) * 3u, in + 2 * g, nc.kk, K + 2 * g);
             }
