@@ -31,8 +31,9 @@ static VAES_TARGET void rk_init(void)
 
 int fss_vaes_available(void)
 {
-    /* VAES, GFNI and AVX512-VBMI from CPUID leaf 7 (ECX bits 9, 8, 1) directly: clang before 16 has no "vaes" for
-     * __builtin_cpu_supports; the AVX-512 checks there include the OS's register state */
+    /* VAES, GFNI and AVX512-VBMI (the walks' bit transposes) from CPUID leaf 7 (ECX bits 9,
+     * 8, 1) directly: clang before 16 has no "vaes" for __builtin_cpu_supports; the
+     * AVX-512 checks there include the OS's register state */
     unsigned a = 0, b = 0, c = 0, d = 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
