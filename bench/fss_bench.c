@@ -656,7 +656,7 @@ int main(int argc, char **argv)
     if (!o.paths)
         o.paths = have_vaes ? 3u : 1u << PATH_OPENSSL;
     if ((o.paths & (1u << PATH_VAES)) && !have_vaes)
-        die("--cpu-path vaes: this processor has no AVX-512 with VAES");
+        die("--cpu-path vaes: this processor has no AVX-512 with VBMI, VAES and GFNI");
 
     header(&o, argc, argv, all, have_vaes);
     table_head(&o);

@@ -437,7 +437,8 @@ dcf_keygen_gn(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uin
 
 /* ---- The DPF walk's and DCF eval's shared steps: a group of LANES instances, its nodes as
  * they lie in memory (two registers of four blocks) between levels, its bits (x's, the
- * corrections', the nodes' control bits) as masks, a bit an instance. Between one level's
+ * corrections', the nodes' control bits) as masks in pair order, a bit an instance (x's and
+ * the corrections' transposed once a group, node_bits). Between one level's
  * AES and the next's lie only an in-lane move and a ternary op (node_prg); the seed
  * correction and the PRG's feed-forward ride in the last round's key (node_key). The nodes
  * used to be held in lanes (SoA): two permutes each way a level on that path (5 cycles
@@ -596,7 +597,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
         for (int lv = 0; lv < n; lv++) {
             __m512i in[DCF_GRP_MAX * NB], K[DCF_GRP_MAX * NB], h[DCF_GRP_MAX * NB];
             __mmask8 tp[DCF_GRP_MAX], rt[DCF_GRP_MAX];
-            unsigned ev[DCF_GRP_MAX]; /* x's bits at the blocks' lo lanes (bit 2 i: instance i's) */
+            unsigned ev[DCF_GRP_MAX]; /* x's bits at the blocks' lo lanes (pair_lanes: register 0's, then 1's) */
             const int per = 2 * (1 + nvb); /* a group's AES registers: the child's two, each value block's two */
             for (int g = 0; g < NG; g++) {
                 __m512i *ing = in + per * g;
@@ -754,8 +755,8 @@ void fss_vaes_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_
  * independent registers in flight (one group's two alone leave the AES unit waiting on
  * its latency; two groups' four still did: DPF(64) 92-94 -> 80 ns at batch 256, 112-115
  * -> 93-100 at 2^16 and 124-132 -> 93-97 at 2^20 with four, medians of 5, alternated;
- * four fit in registers now that x and the corrections are read at each level from L1
- * and the bits are masks, where before they spilled). Loops over the groups have this constant count, so that their state stays
+ * four fit in registers now that x's and the corrections' bits are read at each level
+ * from L1 and the bits are masks, where before they spilled). Loops over the groups have this constant count, so that their state stays
  * in registers: a tile's last group past m runs on zero lanes (idle AES, nothing stored)
  * rather than making the count a variable, which measured 30% slower. The group loops
  * carry an unroll pragma: without it GCC kept the nodes on the stack (256: 80 -> 96 ns). */

@@ -14,7 +14,8 @@
 #include "fss/dcf.h"
 #include "fss/dpf.h"
 
-/* 1 if this processor has AVX-512 (F, BW, DQ), VAES and BMI2 (every AVX-512 processor has BMI2). */
+/* 1 if this processor has AVX-512 (F, BW, DQ, VBMI), VAES, GFNI and BMI2 (every processor with
+ * AVX-512 and VAES has the rest: Ice Lake and Zen 4 on). */
 int fss_vaes_available(void);
 
 /* AES-128 under the PRG's fixed key of n blocks, in to out (may be the same), four blocks

@@ -148,7 +148,7 @@ int fss_ctx_threads(const fss_ctx *ctx) { return ctx->threads; }
 fss_status fss_ctx_set_vaes(fss_ctx *ctx, int on)
 {
     if (on && !fss_vaes_available())
-        return fss_ctx_fail(ctx, FSS_E_ARG, "this processor has no AVX-512 with VAES");
+        return fss_ctx_fail(ctx, FSS_E_ARG, "this processor has no AVX-512 with VBMI, VAES and GFNI");
     ctx->vaes = on ? 1 : 0;
     return FSS_OK;
 }

@@ -41,12 +41,12 @@ void fss_ctx_reset_counters(fss_ctx *ctx);
 FSS_NODISCARD fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *out,
                                      size_t nblocks);
 
-/* Which path the CPU launchers take for the hot walks (DCF eval with g = 1, DPF eval
- * and comparison): 1 = eight instances per AVX-512 register with VAES rounds inline
- * (the default where the processor has AVX-512 and VAES), 0 = level by level with the
- * blocks batched through OpenSSL (always used for keygen and the rest). Both give the
- * same bits; the switch exists for tests and benchmarks. Returns FSS_E_ARG when asked
- * for VAES on a processor without it. */
+/* Which path the CPU launchers take (DCF eval and keygen, DPF walks, keygen and table
+ * lookups, batched AES): 1 = eight instances per AVX-512 register with VAES rounds
+ * inline (the default where the processor has AVX-512 with VBMI, VAES and GFNI), 0 =
+ * level by level with the blocks batched through OpenSSL. Both give the same bits; the
+ * switch exists for tests and benchmarks. Returns FSS_E_ARG when asked for VAES on a
+ * processor without it. */
 FSS_NODISCARD fss_status fss_ctx_set_vaes(fss_ctx *ctx, int on);
 int fss_ctx_vaes(const fss_ctx *ctx);
 
