@@ -844,190 +844,175 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
         dpf_walk_g1(k, i0 + bulk, rest, x, S + bulk, t_out + bulk, acc_out + bulk);
 }
 
-/* ---- Full-domain trees (table lookups): blocks in lanes as in memory -------------------
- * A register holds four nodes' blocks as in memory (lo, hi in a 128-bit lane), the order
- * AES wants: the PRG's inputs are in-lane shuffles of the parents, and the children leave
- * through one permute a register. A node's control bit lives in a bit array (bit j of tb
- * is node j's) and, in registers, in a mask of a bit a 64-bit lane (a parent's twice, the
- * children's own bits at the even lanes until they are combined). The
- * earlier layout, a node's words in two registers (SoA, as the keygen walks), spent more on its
- * permutes than on AES (perf annotate). */
+/* ---- Full-domain trees (table lookups): children in order ---------------------------------
+ * An AES register holds the two children of two parents in the order they lie in memory
+ * (children 0 and 1 of parent j, then of parent j + 1): its input is the two parents
+ * broadcast to two blocks each, held as S ^ rh as the walks hold their nodes (node_consts),
+ * so that the children's first AES states are one node_prg away; the seed correction and
+ * the PRG's feed-forward ride in the last round's key (rh too, but on the tree's last level,
+ * whose nodes leave as they are); the children are stored, or dotted with the table, as
+ * they come out of the AES. A node's control bit lives in a bit array (bit j of tb is node
+ * j's). Before, a register held four parents, its children left through a permute a
+ * register and the last level's table entries came through two more: lookups 0.80-0.90x
+ * the time at every size from 6 to 16 bits (8 bits 353 -> 298 ns, 12 bits 5.1 -> 4.1 us at
+ * 4096, 0.58 and 0.68 of the VAES limit; five alternated runs). */
 
-/* Parent registers a step (4 R parents, 2 R AES registers in flight): 4 on levels of 16
- * nodes or more, fewer below (AES on absent parents is work lost; n = 6 lookups 1.4x
- * slower with 4 throughout, n = 12 5% faster than with 2). */
-#define EXP_RMAX 4
-#define EXP_R_OF(lv) ((lv) >= 4 ? 4 : (lv) == 3 ? 2 : 1)
+/* AES registers a step (two parents each): 8 on levels of 16 nodes or more, fewer above,
+ * one holding the root's two children twice (AES on absent parents is work lost). */
+#define EXP_AMAX 8
+#define EXP_A_OF(lv) ((lv) >= 4 ? 8 : (lv) == 3 ? 4 : (lv) == 2 ? 2 : 1)
 
-/* Bits [j, j + m) of the bit array tb, m <= 16 (reads only the bytes that hold them). */
+/* Bits [j, j + m) of the bit array tb, (j & 7) + m <= 16, by one load of the bytes that
+ * hold them, of a fixed size (a variable-size copy was a byte loop into a word on the
+ * stack, read whole: a failed store forward a step, lookups 1.2x slower). */
 static inline unsigned tb_bits(const uint8_t *tb, size_t j, size_t m)
 {
-    uint32_t w = 0;
-    memcpy(&w, tb + j / 8, ((j & 7) + m + 7) / 8);
-    return (unsigned)(w >> (j & 7)) & ((1u << m) - 1);
-}
-
-/* The parents of register r in a step of np (four a register; 0 past them). */
-static inline size_t reg_parents(size_t np, int r)
-{
-    const size_t a = 4 * (size_t)r;
-    return np <= a ? 0 : np - a < 4 ? np - a : 4;
-}
-
-/* Parents [j0, j0 + np) of S (np <= 4 R; tp their control bits) to their children:
- * h[2r + c] children c of register r's four parents (j0 + 4r ...), as blocks, the seed
- * correction cw applied where the parent's bit is set; td[r] those bits as a block mask;
- * u[2r + c] the children's bits before their correction (bit c of the parent's lo word),
- * at bit 2p for parent p. Parents past np read as zero, their bits as clear. */
-static inline ALWAYS_INLINE VAES_TARGET void step_children(const fss_block *S, size_t j0, size_t np, unsigned tp,
-                                                           __m512i cw, __m512i *h, __mmask8 *td, __mmask8 *u,
-                                                           const int R)
-{
-    const long long M = (long long)FSS_PRG_SEED_MASK_LO;
-    const __m512i mlo = _mm512_set_epi64(0, M, 0, M, 0, M, 0, M), one = _mm512_set_epi64(0, 1, 0, 1, 0, 1, 0, 1);
-    const __m512i two = _mm512_slli_epi64(one, 1);
-    __m512i x[EXP_RMAX], in[2 * EXP_RMAX];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) { /* input c: lo = S.hi ^ c, hi = S.hi ^ (S.lo & mask) */
-        const size_t nr = reg_parents(np, r);
-        x[r] = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nr)) - 1), S + j0 + 4 * (size_t)r);
-        in[2 * r] = _mm512_xor_si512(_mm512_unpackhi_epi64(x[r], x[r]),
-                                     _mm512_bslli_epi128(_mm512_and_si512(x[r], mlo), 8));
-        in[2 * r + 1] = _mm512_xor_si512(in[2 * r], one);
-        td[r] = (__mmask8)block_lanes(tp >> (4 * r));
+    unsigned w = tb[j / 8];
+    if ((j & 7) + m > 8) {
+        uint16_t w2;
+        memcpy(&w2, tb + j / 8, 2);
+        w = w2;
     }
-    mmo(in, h, 2 * R);
-#pragma GCC unroll 8
-    for (int r = 0; r < 2 * R; r++) {
-        h[r] = _mm512_mask_xor_epi64(h[r], td[r / 2], h[r], cw);
-        u[r] = _mm512_test_epi64_mask(x[r / 2], r & 1 ? two : one);
-    }
+    return (w >> (j & 7)) & ((1u << m) - 1);
 }
 
-/* A level's seed correction in every lane pair, and its control-bit corrections as a mask
- * of the children's bits (even: child 0, odd: child 1). */
-static inline VAES_TARGET __m512i level_cw(const fss_dpf_keys *k, size_t i, int lv, __mmask8 *tc)
+/* A level's constants for instance i's tree: the tweaks (child 0, 1, 0, 1 in a register's
+ * blocks), the mask of the seed's bits, the children's control bits' places (bit c of the
+ * parent's lo word for child c), the last round's key parts without and with the seed
+ * correction (held: the children held as S ^ rh), and the bits' corrections, child 0's
+ * and 1's in turn (4 bits). */
+typedef struct exp_level {
+    __m512i tw, cm, cu, k, kc;
+    unsigned tcm;
+} exp_level;
+
+static inline ALWAYS_INLINE VAES_TARGET exp_level exp_level_make(const fss_dpf_keys *k, size_t i, int lv, int held)
 {
+    const node_consts nc = node_consts_make();
     const fss_block cw = k->scw[(size_t)lv * k->count + i];
-    *tc = (__mmask8)(((k->tcw_l[i] >> lv) & 1u ? 0x55 : 0) | ((k->tcw_r[i] >> lv) & 1u ? 0xaa : 0));
-    return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)cw.hi, (long long)cw.lo));
+    exp_level e;
+    e.tw = _mm512_xor_si512(nc.tw0, _mm512_maskz_set1_epi64(0x44, 1));
+    e.cm = nc.cm;
+    e.cu = _mm512_set_epi64(0, 2, 0, 1, 0, 2, 0, 1);
+    e.k = held ? nc.kk : nc.kv;
+    e.kc = _mm512_xor_si512(e.k, _mm512_broadcast_i32x4(_mm_set_epi64x((long long)cw.hi, (long long)cw.lo)));
+    e.tcm = (unsigned)(((k->tcw_l[i] >> lv) & 1u) | ((k->tcw_r[i] >> lv) & 1u) << 1) * 5u;
+    return e;
 }
 
-/* The next step of a level walked from its last node backwards (*top: the nodes not yet
- * taken): its parents [j0, j0 + *np), R registers' worth at most, to their children
- * (step_children); returns j0. */
-static inline ALWAYS_INLINE VAES_TARGET size_t level_step(const fss_block *S, const uint8_t *tb, __m512i cw,
-                                                          size_t *top, size_t *np, __m512i *h, __mmask8 *td,
-                                                          __mmask8 *u, const int R)
+/* Parents [j0, j0 + np) of S (held; np = 2 A, or 1 at the root; tp their control bits) to
+ * their children in order: h[a] children 4 a .. 4 a + 3 of the step's (the root's twice
+ * when np = 1); returns the children's control bits, bit 4 a + b child 4 a + b's. */
+static inline ALWAYS_INLINE VAES_TARGET uint32_t step_children(const fss_block *S, size_t j0, size_t np, unsigned tp,
+                                                               const exp_level *e, __m512i *h, const int A)
 {
-    const size_t step = 4 * (size_t)R;
-    *np = *top < step ? *top : step;
-    const size_t j0 = *top - *np;
-    *top = j0;
-    step_children(S, j0, *np, tb_bits(tb, j0, *np), cw, h, td, u, R);
-    return j0;
+    __m512i st[EXP_AMAX], K[EXP_AMAX];
+    uint32_t cb = 0;
+#pragma GCC unroll 8
+    for (int a = 0; a < A; a++) {
+        const fss_block *p = S + j0 + 2 * (size_t)a;
+        const __m512i y = _mm512_castsi256_si512(np > 1 ? _mm256_loadu_si256((const __m256i *)p)
+                                                        : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)p)));
+        const __m512i x = _mm512_shuffle_i64x2(y, y, 0x50);
+        st[a] = node_prg(x, e->tw, e->cm);
+        const unsigned ta = tp >> (2 * a) & 3u; /* the two parents' bits */
+        const __mmask8 td = (__mmask8)((ta & 1u ? 0x0fu : 0u) | (ta & 2u ? 0xf0u : 0u));
+        K[a] = _mm512_xor_si512(st[a], _mm512_mask_blend_epi64(td, e->k, e->kc));
+        const unsigned u = _pext_u32(_mm512_test_epi64_mask(x, e->cu), 0x55); /* before their correction */
+        cb |= (u ^ (((ta & 1u) * 3u | (ta & 2u) * 6u) & e->tcm)) << (4 * a);
+    }
+    aes_k(st, K, h, A);
+    return cb;
 }
 
-/* Level lv of instance i's tree: its 2^lv nodes in S and tb to their children, in place,
- * from the last node backwards (children of node j at 2j and 2j + 1 overwrite parents
- * already read; bits likewise), R parent registers a step. */
-static inline ALWAYS_INLINE VAES_TARGET void expand_level_r(const fss_dpf_keys *k, size_t i, int lv, fss_block *S,
-                                                            uint8_t *tb, const int R)
+/* Level lv of instance i's tree: its 2^lv nodes in S (held) and tb to their children, in
+ * place, from the last node backwards (children of node j at 2j and 2j + 1 overwrite
+ * parents already read; bits likewise), 2 A parents a step; the children held if held. */
+static inline ALWAYS_INLINE VAES_TARGET void expand_level_a(const fss_dpf_keys *k, size_t i, int lv, int held,
+                                                            fss_block *S, uint8_t *tb, const int A)
 {
-    __mmask8 tc;
-    const __m512i cw = level_cw(k, i, lv, &tc);
-    /* children of nodes j, j + 1 .. as blocks in order: child 0 and 1 of each in turn */
-    const __m512i ia = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), ib = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    const exp_level e = exp_level_make(k, i, lv, held);
     for (size_t top = (size_t)1 << lv; top > 0;) {
-        __m512i h[2 * EXP_RMAX];
-        __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
-        size_t np;
-        const size_t j0 = level_step(S, tb, cw, &top, &np, h, td, u, R);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const size_t nr = reg_parents(np, r), jr = j0 + 4 * (size_t)r;
-            if (!nr)
-                break;
-            const uint32_t mk = (1u << (4 * nr)) - 1; /* the children's words */
-            _mm512_mask_storeu_epi64(S + 2 * jr, (__mmask8)mk, _mm512_permutex2var_epi64(h[2 * r], ia, h[2 * r + 1]));
-            _mm512_mask_storeu_epi64(S + 2 * jr + 4, (__mmask8)(mk >> 8),
-                                     _mm512_permutex2var_epi64(h[2 * r], ib, h[2 * r + 1]));
-            tb[jr / 4] = (uint8_t)((u[2 * r] | u[2 * r + 1] << 1) ^ (td[r] & tc)); /* children 2jr .. 2jr + 7 */
-        }
+        const size_t np = top < 2 * (size_t)A ? top : 2 * (size_t)A, j0 = top - np;
+        top = j0;
+        __m512i h[EXP_AMAX];
+        const uint32_t cb = step_children(S, j0, np, tb_bits(tb, j0, np), &e, h, A);
+#pragma GCC unroll 8
+        for (int a = 0; a < A; a++)
+            _mm512_mask_storeu_epi64(S + 2 * j0 + 4 * (size_t)a, np > 1 ? 0xff : 0x0f, h[a]);
+        if (A >= 2) /* np = 2 A: 4 A bits from bit 2 j0, a multiple of 8, in one store */
+            memcpy(tb + 2 * j0 / 8, &cb, (size_t)A / 2);
+        else
+            tb[0] = (uint8_t)(cb & ((1u << (2 * np)) - 1));
     }
 }
 
-static VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, fss_block *S, uint8_t *tb)
+static VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, int held, fss_block *S, uint8_t *tb)
 {
-    switch (EXP_R_OF(lv)) {
-    case 4: expand_level_r(k, i, lv, S, tb, 4); break;
-    case 2: expand_level_r(k, i, lv, S, tb, 2); break;
-    default: expand_level_r(k, i, lv, S, tb, 1); break;
+    switch (EXP_A_OF(lv)) {
+    case 8: expand_level_a(k, i, lv, held, S, tb, 8); break;
+    case 4: expand_level_a(k, i, lv, held, S, tb, 4); break;
+    case 2: expand_level_a(k, i, lv, held, S, tb, 2); break;
+    default: expand_level_a(k, i, lv, held, S, tb, 1); break;
     }
+}
+
+/* A root as the trees hold their nodes above the leaves (S ^ rh). */
+static inline VAES_TARGET fss_block held_root(fss_block r)
+{
+    fss_block h;
+    _mm_storeu_si128((__m128i *)&h, _mm_xor_si128(_mm_loadu_si128((const __m128i *)&r),
+                                                  _mm512_castsi512_si128(node_consts_make().rh)));
+    return h;
 }
 
 VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t)
 {
     pthread_once(&g_rk_once, rk_init);
-    S[0] = k->root[i];
+    S[0] = depth ? held_root(k->root[i]) : k->root[i];
     t[0] = (uint8_t)k->party; /* t holds the bits until the last level, then a byte a leaf */
     for (int lv = 0; lv < depth; lv++)
-        expand_level(k, i, lv, S, t);
+        expand_level(k, i, lv, lv + 1 < depth, S, t);
     for (size_t j = (size_t)1 << depth; j-- > 0;) /* backwards: byte j is past bit j's byte */
         t[j] = (uint8_t)(t[j / 8] >> (j & 7) & 1u);
 }
 
-/* The last level of instance i's tree from its 2^lv parents in S and tb, its children's
- * outputs dotted with tab as they come (no leaf is stored): sum_v e_v tab[v] mod 2^64, e_v
- * before the party's sign (fss_vaes_dpf_lut_n). */
-static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_r(const fss_dpf_keys *k, size_t i, int lv,
+/* The last level of instance i's tree from its 2^lv parents in S (held) and tb, its
+ * children's outputs dotted with tab as they come (no leaf is stored): sum_v e_v tab[v]
+ * mod 2^64, e_v before the party's sign (fss_vaes_dpf_lut_n). */
+static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_keys *k, size_t i, int lv,
                                                                     const fss_block *S, const uint8_t *tb,
-                                                                    const uint64_t *tab, const int R)
+                                                                    const uint64_t *tab, const int A)
 {
-    __mmask8 tc;
-    const __m512i cw = level_cw(k, i, lv, &tc);
+    const exp_level e = exp_level_make(k, i, lv, 0);
     const int pairs = k->p.early == 2;
     const fss_block f = k->fcw[i];
     /* pairs: a leaf's lane pair (lo, hi) gives outputs 2L + 1 (lo >> 2, fcw.hi) and 2L
-     * (hi, fcw.lo): the table's entries swapped within pairs, child c's leaves apart;
-     * else one output a leaf from its hi word, the table's entries in the hi lanes */
+     * (hi, fcw.lo): the table's entries swapped within its lane pairs; else one output a
+     * leaf from its hi word, the table's entries spread to the hi lanes */
     const __m512i fp = pairs ? _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, (long long)f.hi))
                              : _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, 0));
     const __m512i sh = pairs ? _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2) : _mm512_setzero_si512();
-    const __m512i p0 = pairs ? _mm512_set_epi64(12, 13, 8, 9, 4, 5, 0, 1) : _mm512_set_epi64(6, 0, 4, 0, 2, 0, 0, 0);
-    const __m512i p1 = pairs ? _mm512_set_epi64(14, 15, 10, 11, 6, 7, 2, 3) : _mm512_set_epi64(7, 0, 5, 0, 3, 0, 1, 0);
+    const __m512i spread = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
     __m512i acc = _mm512_setzero_si512();
     for (size_t top = (size_t)1 << lv; top > 0;) {
-        __m512i h[2 * EXP_RMAX];
-        __mmask8 td[EXP_RMAX], u[2 * EXP_RMAX];
-        size_t np;
-        const size_t j0 = level_step(S, tb, cw, &top, &np, h, td, u, R);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const size_t nr = reg_parents(np, r), jr = j0 + 4 * (size_t)r;
-            if (!nr)
-                break;
-            __m512i t0, t1; /* the table's entries for children 0 and 1 of these parents */
-            if (pairs) {
-                const uint32_t mk = (1u << (4 * nr)) - 1; /* entries 4jr .. 4jr + 4nr */
-                const __m512i a = _mm512_maskz_loadu_epi64((__mmask8)mk, tab + 4 * jr);
-                const __m512i b = _mm512_maskz_loadu_epi64((__mmask8)(mk >> 8), tab + 4 * jr + 8);
-                t0 = _mm512_permutex2var_epi64(a, p0, b);
-                t1 = _mm512_permutex2var_epi64(a, p1, b);
-            } else {
-                const __m512i a = _mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nr)) - 1), tab + 2 * jr);
-                t0 = _mm512_maskz_permutexvar_epi64(0xaa, p0, a);
-                t1 = _mm512_maskz_permutexvar_epi64(0xaa, p1, a);
-            }
-#pragma GCC unroll 2
-            for (int c = 0; c < 2; c++) {
-                /* child c's bits: u ^ (the parent's bit & its correction), each twice */
-                const unsigned bc = ((unsigned)u[2 * r + c] ^ ((unsigned)td[r] & (c ? (unsigned)tc >> 1 : tc))) & 0x55;
-                const __mmask8 tm = (__mmask8)(bc * 3);
-                __m512i e = _mm512_srlv_epi64(h[2 * r + c], sh);
-                e = _mm512_mask_add_epi64(e, tm, e, fp);
-                acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(e, c ? t1 : t0));
-            }
+        const size_t np = top < 2 * (size_t)A ? top : 2 * (size_t)A, j0 = top - np;
+        top = j0;
+        __m512i h[EXP_AMAX];
+        const uint32_t cb = step_children(S, j0, np, tb_bits(tb, j0, np), &e, h, A);
+#pragma GCC unroll 8
+        for (int a = 0; a < A; a++) {
+            const size_t L = 2 * j0 + 4 * (size_t)a; /* the register's first leaf */
+            const unsigned nl = np > 1 ? 4 : 2;      /* its leaves (the root's children twice) */
+            const __m512i t = pairs ? _mm512_shuffle_epi32(_mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nl)) - 1),
+                                                                                    tab + 2 * L),
+                                                           _MM_PERM_BADC)
+                                    : _mm512_maskz_permutexvar_epi64(
+                                          0xaa, spread, _mm512_maskz_loadu_epi64((__mmask8)((1u << nl) - 1), tab + L));
+            const __mmask8 tm = (__mmask8)block_lanes(cb >> (4 * a) & 0xfu);
+            __m512i v = _mm512_srlv_epi64(h[a], sh);
+            v = _mm512_mask_add_epi64(v, tm, v, fp);
+            acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(v, t));
         }
     }
     uint64_t lanes[LANES], sum = 0; /* not _mm512_reduce_add_epi64: its fallback adds signed, overflowing */
@@ -1040,10 +1025,11 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_r(const fss_dpf_
 static VAES_TARGET uint64_t last_level_dot(const fss_dpf_keys *k, size_t i, int lv, const fss_block *S,
                                            const uint8_t *tb, const uint64_t *tab)
 {
-    switch (EXP_R_OF(lv)) {
-    case 4: return last_level_dot_r(k, i, lv, S, tb, tab, 4);
-    case 2: return last_level_dot_r(k, i, lv, S, tb, tab, 2);
-    default: return last_level_dot_r(k, i, lv, S, tb, tab, 1);
+    switch (EXP_A_OF(lv)) {
+    case 8: return last_level_dot_a(k, i, lv, S, tb, tab, 8);
+    case 4: return last_level_dot_a(k, i, lv, S, tb, tab, 4);
+    case 2: return last_level_dot_a(k, i, lv, S, tb, tab, 2);
+    default: return last_level_dot_a(k, i, lv, S, tb, tab, 1);
     }
 }
 
@@ -1053,7 +1039,7 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
     pthread_once(&g_rk_once, rk_init);
     const uint64_t sign = k->party ? ~(uint64_t)0 : 0;
     for (int q = 0; q < nq; q++) {
-        S[q][0] = k->root[idx[q]];
+        S[q][0] = depth ? held_root(k->root[idx[q]]) : k->root[idx[q]];
         tb[q][0] = (uint8_t)k->party;
     }
     if (depth == 0) { /* n = 1, pairs: the root is the leaf */
@@ -1066,7 +1052,7 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
     }
     for (int lv = 0; lv + 1 < depth; lv++)
         for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
-            expand_level(k, idx[q], lv, S[q], tb[q]);
+            expand_level(k, idx[q], lv, 1, S[q], tb[q]);
     for (int q = 0; q < nq; q++)
         out[q] = (last_level_dot(k, idx[q], depth - 1, S[q], tb[q], tab[q]) ^ sign) - sign;
 }
