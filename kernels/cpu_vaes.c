@@ -901,15 +901,15 @@ static inline ALWAYS_INLINE VAES_TARGET exp_level exp_level_make(const fss_dpf_k
 }
 
 /* Parents [j0, j0 + np) of S (held; np = 2 A, or 1 at the root; tp their control bits) to
- * their children in order: h[a] children 4 a .. 4 a + 3 of the step's (the root's twice
- * when np = 1); returns the children's control bits, bit 4 a + b child 4 a + b's. */
-static inline ALWAYS_INLINE VAES_TARGET uint32_t step_children(const fss_block *S, size_t j0, size_t np, unsigned tp,
-                                                               const exp_level *e, __m512i *h, const int A)
+ * their children's first AES states st[a] and last round's keys K[a], register a for
+ * children 4 a .. 4 a + 3 of the step's (the root's twice when np = 1); returns the
+ * children's control bits, bit 4 a + b child 4 a + b's. */
+static inline ALWAYS_INLINE VAES_TARGET uint32_t step_inputs(const fss_block *S, size_t j0, size_t np, unsigned tp,
+                                                             const exp_level *e, __m512i *st, __m512i *K, const int A)
 {
-    __m512i st[EXP_AMAX], K[EXP_AMAX];
     uint32_t cb = 0;
 #pragma GCC unroll 8
-    for (int a = 0; a < A; a++) {
+    for (int a = 0; a < A; a++) { /* each parent in two blocks: one load, one 128-bit-lane shuffle */
         const fss_block *p = S + j0 + 2 * (size_t)a;
         const __m512i y = _mm512_castsi256_si512(np > 1 ? _mm256_loadu_si256((const __m256i *)p)
                                                         : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)p)));
@@ -921,8 +921,31 @@ static inline ALWAYS_INLINE VAES_TARGET uint32_t step_children(const fss_block *
         const unsigned u = _pext_u32(_mm512_test_epi64_mask(x, e->cu), 0x55); /* before their correction */
         cb |= (u ^ (((ta & 1u) * 3u | (ta & 2u) * 6u) & e->tcm)) << (4 * a);
     }
+    return cb;
+}
+
+/* As step_inputs, then the AES: h[a] the children (children 4 a .. 4 a + 3 of the step's). */
+static inline ALWAYS_INLINE VAES_TARGET uint32_t step_children(const fss_block *S, size_t j0, size_t np, unsigned tp,
+                                                               const exp_level *e, __m512i *h, const int A)
+{
+    __m512i st[EXP_AMAX], K[EXP_AMAX];
+    const uint32_t cb = step_inputs(S, j0, np, tp, e, st, K, A);
     aes_k(st, K, h, A);
     return cb;
+}
+
+/* A step's children h (A registers, the step's first child at child c0 of the level; np
+ * parents) to S and their bits to tb. */
+static inline ALWAYS_INLINE VAES_TARGET void step_store(fss_block *S, uint8_t *tb, size_t c0, size_t np, uint32_t cb,
+                                                        const __m512i *h, const int A)
+{
+#pragma GCC unroll 8
+    for (int a = 0; a < A; a++)
+        _mm512_mask_storeu_epi64(S + c0 + 4 * (size_t)a, np > 1 ? 0xff : 0x0f, h[a]);
+    if (A >= 2) /* np = 2 A: 4 A bits from bit c0, a multiple of 8, in one store */
+        memcpy(tb + c0 / 8, &cb, (size_t)A / 2);
+    else
+        tb[0] = (uint8_t)(cb & ((1u << (2 * np)) - 1));
 }
 
 /* Level lv of instance i's tree: its 2^lv nodes in S (held) and tb to their children, in
@@ -937,14 +960,28 @@ static inline ALWAYS_INLINE VAES_TARGET void expand_level_a(const fss_dpf_keys *
         top = j0;
         __m512i h[EXP_AMAX];
         const uint32_t cb = step_children(S, j0, np, tb_bits(tb, j0, np), &e, h, A);
-#pragma GCC unroll 8
-        for (int a = 0; a < A; a++)
-            _mm512_mask_storeu_epi64(S + 2 * j0 + 4 * (size_t)a, np > 1 ? 0xff : 0x0f, h[a]);
-        if (A >= 2) /* np = 2 A: 4 A bits from bit 2 j0, a multiple of 8, in one store */
-            memcpy(tb + 2 * j0 / 8, &cb, (size_t)A / 2);
-        else
-            tb[0] = (uint8_t)(cb & ((1u << (2 * np)) - 1));
+        step_store(S, tb, 2 * j0, np, cb, h, A);
     }
+}
+
+/* Level lv < 4 (one step a tree, A registers) of T trees side by side, held, in one pass
+ * of the AES (T A registers in flight where one tree's level has A). */
+static inline ALWAYS_INLINE VAES_TARGET void expand_top(const fss_dpf_keys *k, const size_t *idx, int lv,
+                                                        fss_block *const *S, uint8_t *const *tb, const int A,
+                                                        const int T)
+{
+    __m512i st[EXP_AMAX], K[EXP_AMAX], h[EXP_AMAX];
+    uint32_t cb[FSS_VAES_EXPAND_N];
+    const size_t np = (size_t)1 << lv;
+#pragma GCC unroll 4
+    for (int q = 0; q < T; q++) {
+        const exp_level e = exp_level_make(k, idx[q], lv, 1);
+        cb[q] = step_inputs(S[q], 0, np, tb_bits(tb[q], 0, np), &e, st + q * A, K + q * A, A);
+    }
+    aes_k(st, K, h, T * A);
+#pragma GCC unroll 4
+    for (int q = 0; q < T; q++)
+        step_store(S[q], tb[q], 0, np, cb[q], h + q * A, A);
 }
 
 static VAES_TARGET void expand_level(const fss_dpf_keys *k, size_t i, int lv, int held, fss_block *S, uint8_t *tb)
@@ -1050,7 +1087,19 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
         }
         return;
     }
-    for (int lv = 0; lv + 1 < depth; lv++)
+    int lv = 0;
+    if (nq == FSS_VAES_EXPAND_N) /* the levels of up to 8 nodes: the trees' in one AES pass */
+        for (; lv + 1 < depth && lv < 4; lv++)
+            switch (lv) {
+            case 0: expand_top(k, idx, 0, S, tb, 1, 4); break;
+            case 1: expand_top(k, idx, 1, S, tb, 1, 4); break;
+            case 2: expand_top(k, idx, 2, S, tb, 2, 4); break;
+            default:
+                expand_top(k, idx, 3, S, tb, 4, 2);
+                expand_top(k, idx + 2, 3, S + 2, tb + 2, 4, 2);
+                break;
+            }
+    for (; lv + 1 < depth; lv++)
         for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
             expand_level(k, idx[q], lv, 1, S[q], tb[q]);
     for (int q = 0; q < nq; q++)
