@@ -858,7 +858,8 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
  * 4096, 0.58 and 0.68 of the VAES limit; five alternated runs). */
 
 /* AES registers a step (two parents each): 8 on levels of 16 nodes or more, fewer above,
- * one holding the root's two children twice (AES on absent parents is work lost). */
+ * one at the root (AES on absent parents is work lost: at the root, lanes 4-7 of its one
+ * register are the children of a zero block, neither stored nor dotted). */
 #define EXP_AMAX 8
 #define EXP_A_OF(lv) ((lv) >= 4 ? 8 : (lv) == 3 ? 4 : (lv) == 2 ? 2 : 1)
 
@@ -902,7 +903,7 @@ static inline ALWAYS_INLINE VAES_TARGET exp_level exp_level_make(const fss_dpf_k
 
 /* Parents [j0, j0 + np) of S (held; np = 2 A, or 1 at the root; tp their control bits) to
  * their children's first AES states st[a] and last round's keys K[a], register a for
- * children 4 a .. 4 a + 3 of the step's (the root's twice when np = 1); returns the
+ * children 4 a .. 4 a + 3 of the step's (when np = 1, 2 and 3 of a zero block); returns the
  * children's control bits, bit 4 a + b child 4 a + b's. */
 static inline ALWAYS_INLINE VAES_TARGET uint32_t step_inputs(const fss_block *S, size_t j0, size_t np, unsigned tp,
                                                              const exp_level *e, __m512i *st, __m512i *K, const int A)
@@ -1040,7 +1041,7 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
 #pragma GCC unroll 8
         for (int a = 0; a < A; a++) {
             const size_t L = 2 * j0 + 4 * (size_t)a; /* the register's first leaf */
-            const unsigned nl = np > 1 ? 4 : 2;      /* its leaves (the root's children twice) */
+            const unsigned nl = np > 1 ? 4 : 2;      /* its leaves (at the root, two: the rest a zero block's) */
             const __m512i t = pairs ? _mm512_shuffle_epi32(_mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nl)) - 1),
                                                                                     tab + 2 * L),
                                                            _MM_PERM_BADC)

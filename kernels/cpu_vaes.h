@@ -48,7 +48,7 @@ void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_
                        unsigned *acc);
 
 /* The full tree of instance i of DPF keys k down to depth, in place in S[0 .. 2^depth)
- * and t (a byte a node): level by level, 4 to 16 parents a step, each level from its last
+ * and t (a byte a node): level by level, 1 to 16 parents a step, each level from its last
  * node backwards (children of node j at 2j and 2j + 1 overwrite parents already read),
  * so that the leaves end in order. */
 void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *S, uint8_t *t);

@@ -354,13 +354,14 @@ int main(void)
         ctx = all;
     }
 
-    static const int fn[] = {1, 5, 6, 7, 8, 12, 16};
+    static const int fn[] = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16}; /* 2-5: the VAES trees' levels of 1 to 8 nodes */
     for (size_t i = 0; i < sizeof fn / sizeof *fn; i++) {
         full(fn[i], 1, 1, 3);
         full(fn[i], fn[i] == 16 ? 64 : 13, 0, 3);
         full(fn[i], fn[i] == 16 ? 62 : fn[i] == 12 ? 50 : 13, 2, 3); /* pairs: through a key file's bytes too */
     }
-    static const int lut_n[] = {1, 2, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
+    /* 3-5: the VAES lookups' last levels of 2 to 8 parents */
+    static const int lut_n[] = {1, 2, 3, 4, 5, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
     for (size_t i = 0; i < sizeof lut_n / sizeof *lut_n; i++)
         for (size_t j = 0; j < sizeof lut_l / sizeof *lut_l; j++)
             for (int early = 0; early <= 2; early += 2)
