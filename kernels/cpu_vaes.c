@@ -846,8 +846,8 @@ VAES_TARGET void fss_vaes_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, c
 
 /* ---- Full-domain trees (table lookups): children in order ---------------------------------
  * An AES register holds the two children of two parents in the order they lie in memory
- * (children 0 and 1 of parent j, then of parent j + 1): its input is the two parents
- * broadcast to two blocks each, held as S ^ rh as the walks hold their nodes (node_consts),
+ * (children 0 and 1 of parent j, then of parent j + 1): its input is each of the two
+ * parents in two blocks, held as S ^ rh as the walks hold their nodes (node_consts),
  * so that the children's first AES states are one node_prg away; the seed correction and
  * the PRG's feed-forward ride in the last round's key (rh too, but on the tree's last level,
  * whose nodes leave as they are); the children are stored, or dotted with the table, as
