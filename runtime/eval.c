@@ -319,21 +319,37 @@ void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out)
         memcpy(out, v, count * 8);
         return;
     }
-    /* accumulate into a 128-bit window (under 64 bits wait in it between values), flush
-     * whole 8-byte words, then the last bytes: every byte of the output is written */
+    if (bits == 1) { /* comparison bits: a byte of eight at a time */
+        size_t i = 0;
+        for (; i + 8 <= count; i += 8) {
+            unsigned b = 0;
+            for (int j = 0; j < 8; j++)
+                b |= (unsigned)(v[i + j] & 1u) << j;
+            out[i / 8] = (uint8_t)b;
+        }
+        if (i < count) {
+            unsigned b = 0;
+            for (size_t j = 0; i + j < count; j++)
+                b |= (unsigned)(v[i + j] & 1u) << j;
+            out[i / 8] = (uint8_t)b;
+        }
+        return;
+    }
+    /* accumulate into a word (the part of a value past it starts the next), flush whole
+     * 8-byte words, then the last bytes: every byte of the output is written */
     const uint64_t m = fss_ring_mask(bits);
-    unsigned __int128 acc = 0;
+    uint64_t acc = 0;
     int have = 0;
     size_t o = 0;
     for (size_t i = 0; i < count; i++) {
-        acc |= (unsigned __int128)(v[i] & m) << have;
+        const uint64_t x = v[i] & m;
+        acc |= x << have;
         have += bits;
-        if (have >= 64) {
-            const uint64_t w = (uint64_t)acc; /* little-endian, as the unpacking's loads */
-            memcpy(out + o, &w, 8);
+        if (have >= 64) { /* little-endian, as the unpacking's loads */
+            memcpy(out + o, &acc, 8);
             o += 8;
-            acc >>= 64;
             have -= 64;
+            acc = have ? x >> (bits - have) : 0;
         }
     }
     for (; have > 0; have -= 8) {
@@ -341,11 +357,15 @@ void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out)
         acc >>= 8;
     }
 }
-
 void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
 {
     if (bits == 64) {
         memcpy(v, in, count * 8);
+        return;
+    }
+    if (bits == 1) {
+        for (size_t i = 0; i < count; i++)
+            v[i] = (uint64_t)(in[i / 8] >> (i % 8) & 1u);
         return;
     }
     const uint64_t m = fss_ring_mask(bits);
