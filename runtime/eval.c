@@ -357,6 +357,7 @@ void fss_pack_bits(const uint64_t *v, size_t count, int bits, uint8_t *out)
         acc >>= 8;
     }
 }
+
 void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
 {
     if (bits == 64) {
