@@ -532,11 +532,11 @@ static inline ALWAYS_INLINE VAES_TARGET unsigned node_level(const node_bits *b, 
  * child corrected, as held (S' ^ rh); the level's keys of a later group prefetched (each
  * level is a stream). */
 static inline ALWAYS_INLINE VAES_TARGET void node_key(const fss_block *scw, size_t count, int lv, size_t ig,
-                                                      __mmask16 mk2, unsigned tl2, const __m512i *in, __m512i kk,
+                                                      __mmask16 mk2, unsigned tp, const __m512i *in, __m512i kk,
                                                       __m512i *K)
 {
     const fss_block *cw = scw + (size_t)lv * count + ig;
-    const unsigned d = tl2 & mk2;
+    const unsigned d = pair_lanes(tp) * 3u & mk2; /* the parents' bits (pair order) at their blocks' lanes */
     const __m512i c0 = _mm512_maskz_loadu_epi64((__mmask8)d, cw);
     const __m512i c1 = _mm512_maskz_loadu_epi64((__mmask8)(d >> 8), cw + 4);
     K[0] = _mm512_ternarylogic_epi64(kk, in[0], c0, 0x96);
@@ -611,7 +611,7 @@ dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint6
                                                                     _mm512_xor_si512(ing[hb], tw0[v]), tw01[v]);
                 rt[g] = pair_unorder(r); /* the value words' lanes are in instance order */
                 tp[g] = pair_unorder(tpp);
-                node_key(k->scw, count, lv, ig[g], mk2[g], pair_lanes(tpp) * 3u, ing, nc.kk, K + per * g); /* tree */
+                node_key(k->scw, count, lv, ig[g], mk2[g], tpp, ing, nc.kk, K + per * g); /* tree */
                 for (int v = 2; v < per; v++)
                     K[per * g + v] = _mm512_xor_si512(nc.kv, ing[v]);
                 for (int j = 0; j < G && ig[g] + PF_AHEAD < count; j++) /* and the value words' streams */
@@ -791,7 +791,7 @@ static inline __attribute__((always_inline)) VAES_TARGET void dpf_walk_ng(const 
                 unsigned tp, tleft;
                 const unsigned r = node_level(&nb[g], n, lv, s + 2 * g, &nc, in + 2 * g, &t[g], &tp, &tleft);
                 acc[g] = (__mmask8)(acc[g] ^ (r & tleft)); /* comparison: when x goes right, the left child's bit */
-                node_key(k->scw, count, lv, ig[g], mk2[g], pair_lanes(tp) * 3u, in + 2 * g, nc.kk, K + 2 * g);
+                node_key(k->scw, count, lv, ig[g], mk2[g], tp, in + 2 * g, nc.kk, K + 2 * g);
             }
             aes_k(in, K, s, 2 * NG);
         }
