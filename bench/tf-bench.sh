@@ -69,6 +69,7 @@ row = {"model": p1["model"], "seq": p1["seq"], "batch": p1["batch"], "blocks": p
        "online_s_p0": p0["seconds"], "online_s_p1": p1["seconds"], "setup_s_p1": p1["setup_seconds"],
        "party_peak_mb_p0": m0, "party_peak_mb_p1": m1, "bytes_sent_p1": p1["bytes_sent"],
        "bytes_received_p1": p1["bytes_received"], "rounds": p1["rounds"], "phases_p1": p1.get("phases"),
+       "phases_p0": p0.get("phases"),
        "weights_once": sys.argv[8] == "1", "setup_s_once": s1["seconds"], "setup_bytes_once": s1["bytes_received"]}
 ph = p1.get("phases") or {}
 phases = "/".join("%.2f" % ph.get(k, 0) for k in ("keys", "parse", "fss", "prod", "net"))

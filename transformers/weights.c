@@ -362,9 +362,13 @@ static fss_status read_file(const fss_tf_weights *w, int l, fss_tf_part p, uint6
     return s;
 }
 
+/* At most 2^22 values (32 MiB) a slice: glibc's malloc recycles blocks up to that size
+ * (its mmap threshold grows to 32 MiB at most), where larger ones are mapped afresh and
+ * faulted in page by page. With 2^24 values a slice party 0 faulted in 0.4 GB of new pages
+ * a GPT-2 run: 0.4 of its 3.5 s. */
 size_t fss_tf_head_slice(const fss_tf_model *m)
 {
-    const size_t c = ((size_t)1 << 24) / m->d; /* 2^24 values: 128 MB a slice, its mask as much */
+    const size_t c = ((size_t)1 << 22) / m->d;
     return c < 1 ? 1 : c > m->vocab ? m->vocab : c;
 }
 

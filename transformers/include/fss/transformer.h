@@ -111,7 +111,7 @@ FSS_NODISCARD fss_status fss_tf_weights_open(fss_tf_weights **w, const fss_tf_mo
 FSS_NODISCARD fss_status fss_tf_weights_read(const fss_tf_weights *w, int layer, fss_tf_part p, uint64_t *v,
                                              char *err, size_t err_len);
 /* The LM head's columns (token ids) [c0, c1) as [d][c1 - c0], and the columns of the
- * slices the walk inputs it in (2^24 values a slice: llama2-13b's head is 10 of them). */
+ * slices the walk inputs it in (2^22 values a slice: GPT-2's head is 10 of them, llama2-13b's 40). */
 FSS_NODISCARD fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c1, uint64_t *v,
                                                   char *err, size_t err_len);
 size_t fss_tf_head_slice(const fss_tf_model *m);
