@@ -197,6 +197,53 @@ VAES_TARGET void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n)
     }
 }
 
+/* AES-128-CTR's keystream as OpenSSL's EVP_aes_128_ctr makes it (fss_rng): block i is
+ * E_k(counter + i), the counter a 128-bit big-endian number whose high half stays 0 here
+ * (block + n < 2^64). Eight registers of four counters in flight; each lane's counter
+ * word is byte-swapped into the block's second half by one shuffle. */
+VAES_TARGET void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n)
+{
+    uint8_t *o = (uint8_t *)out;
+    __m512i rk[FSS_AES_ROUNDS + 1];
+    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
+        rk[r] = _mm512_broadcast_i32x4(_mm_set_epi32((int)fss_bswap32(key->rk[4 * r + 3]),
+                                                     (int)fss_bswap32(key->rk[4 * r + 2]),
+                                                     (int)fss_bswap32(key->rk[4 * r + 1]), (int)fss_bswap32(key->rk[4 * r])));
+    /* lane j: (0, block + j) as words; the shuffle puts the second word's bytes in reverse */
+    const __m512i bswap_hi = _mm512_broadcast_i32x4(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
+    const __m512i four = _mm512_set_epi64(4, 0, 4, 0, 4, 0, 4, 0);
+    __m512i ctr = _mm512_add_epi64(_mm512_set_epi64(3, 0, 2, 0, 1, 0, 0, 0), _mm512_set_epi64((long long)block, 0,
+                                   (long long)block, 0, (long long)block, 0, (long long)block, 0));
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512i s[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            s[j] = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bswap_hi), rk[0]);
+            ctr = _mm512_add_epi64(ctr, four);
+        }
+#pragma GCC unroll 9
+        for (int r = 1; r < FSS_AES_ROUNDS; r++) {
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                s[j] = _mm512_aesenc_epi128(s[j], rk[r]);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            _mm512_storeu_si512((void *)(o + 16 * (i + 4 * j)), _mm512_aesenclast_epi128(s[j], rk[FSS_AES_ROUNDS]));
+    }
+    for (; i < n; i += 4) { /* the rest, four blocks a register */
+        const size_t rem = n - i < 4 ? n - i : 4;
+        __m512i st = _mm512_xor_si512(_mm512_shuffle_epi8(ctr, bswap_hi), rk[0]);
+        ctr = _mm512_add_epi64(ctr, four);
+        for (int r = 1; r < FSS_AES_ROUNDS; r++)
+            st = _mm512_aesenc_epi128(st, rk[r]);
+        _mm512_mask_storeu_epi64((void *)(o + 16 * i), (__mmask8)((1u << (2 * rem)) - 1),
+                                 _mm512_aesenclast_epi128(st, rk[FSS_AES_ROUNDS]));
+    }
+    fss_memzero(rk, sizeof rk);
+}
+
 /* ---- keygen of both parties' trees, eight instances a register ---------------------- */
 
 /* Both parties' roots of instances [i, i + rem): into the keys and, as lanes, (slo, shi)[b]
@@ -1113,6 +1160,11 @@ int fss_vaes_available(void) { return 0; }
 void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n)
 {
     (void)in, (void)out, (void)n;
+    FSS_ASSERT(!"VAES path called where it is not built");
+}
+void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n)
+{
+    (void)key, (void)block, (void)out, (void)n;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,

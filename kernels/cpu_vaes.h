@@ -11,6 +11,7 @@
 #ifndef FSS_CPU_VAES_H
 #define FSS_CPU_VAES_H
 
+#include "fss/aes.h"
 #include "fss/dcf.h"
 #include "fss/dpf.h"
 
@@ -21,6 +22,10 @@ int fss_vaes_available(void);
 /* AES-128 under the PRG's fixed key of n blocks, in to out (may be the same), four blocks
  * a register and eight registers in flight: fss_ctx_aes on the VAES path. */
 void fss_vaes_ecb(const fss_block *in, fss_block *out, size_t n);
+
+/* AES-128-CTR's keystream under key from counter block on, n blocks into out, the bytes of
+ * OpenSSL's EVP_aes_128_ctr with that counter as its IV (block + n < 2^64): fss_rng's. */
+void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n);
 
 /* DPF keygen of instances [i0, i0 + m) down to the leaves' depth, both parties at once
  * (fss_tree_keygen_level, eight instances a register): their roots (roots[2 i + b]), scw

@@ -151,6 +151,41 @@ int main(void)
         fss_rng_free(c);
     }
 
+    /* The RNG's stream is OpenSSL's AES-128-CTR from the counter block on (VAES writes it
+     * itself where the processor has it): random keys and blocks, taken in pieces of random
+     * lengths (inside a block, across blocks, whole registers and their tails). */
+    for (int trial = 0; trial < 40; trial++) {
+        uint8_t key[16], iv[16] = {0};
+        uint64_t block;
+        REQUIRE(fss_rng_bytes(rng, key, 16) == FSS_OK && fss_rng_bytes(rng, &block, 8) == FSS_OK);
+        block = trial % 4 == 0 ? 0 : trial % 4 == 1 ? (block >> 1) : block % 1000; /* (block + n < 2^64) */
+        for (int i = 0; i < 8; i++)
+            iv[15 - i] = (uint8_t)(block >> (8 * i));
+        const size_t total = 16 * 4099 + 977;
+        uint8_t *want = calloc(total, 1), *got = malloc(total);
+        REQUIRE(want && got);
+        EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+        int outl = 0;
+        REQUIRE(e && EVP_EncryptInit_ex(e, EVP_aes_128_ctr(), NULL, key, iv) == 1);
+        REQUIRE(EVP_EncryptUpdate(e, want, &outl, want, (int)total) == 1 && outl == (int)total);
+        EVP_CIPHER_CTX_free(e);
+        fss_rng *r;
+        REQUIRE(fss_rng_new_key_at(&r, key, block) == FSS_OK);
+        for (size_t at = 0; at < total;) {
+            uint64_t pick;
+            REQUIRE(fss_rng_bytes(rng, &pick, 8) == FSS_OK);
+            size_t n = pick % 5 == 0 ? (size_t)(pick >> 8) % 3000 : (size_t)(pick >> 8) % 40;
+            n = n < total - at ? n : total - at;
+            REQUIRE(fss_rng_bytes(r, got + at, n) == FSS_OK);
+            at += n;
+        }
+        fss_rng_free(r);
+        CHECK(memcmp(got, want, total) == 0, "fss_rng's stream differs from AES-128-CTR (block %llu)",
+              (unsigned long long)block);
+        free(want);
+        free(got);
+    }
+
     fss_ctx_free(ctx);
     fss_rng_free(rng);
     return check_summary();
