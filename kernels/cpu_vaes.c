@@ -19,14 +19,19 @@ static __m512i g_rk[FSS_AES_ROUNDS + 1];
 static pthread_once_t g_rk_once = PTHREAD_ONCE_INIT;
 
 /* VAES round keys: the FIPS-197 schedule's bytes in order, in each 128-bit lane. */
+static inline VAES_TARGET void rk_broadcast(const fss_aes_key *k, __m512i *rk)
+{
+    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
+        rk[r] = _mm512_broadcast_i32x4(_mm_set_epi32((int)fss_bswap32(k->rk[4 * r + 3]),
+                                                     (int)fss_bswap32(k->rk[4 * r + 2]),
+                                                     (int)fss_bswap32(k->rk[4 * r + 1]), (int)fss_bswap32(k->rk[4 * r])));
+}
+
 static VAES_TARGET void rk_init(void)
 {
     fss_aes_key k;
     fss_aes_key_expand(&k, fss_prg_fixed_key);
-    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
-        g_rk[r] = _mm512_broadcast_i32x4(_mm_set_epi32((int)fss_bswap32(k.rk[4 * r + 3]),
-                                                       (int)fss_bswap32(k.rk[4 * r + 2]),
-                                                       (int)fss_bswap32(k.rk[4 * r + 1]), (int)fss_bswap32(k.rk[4 * r])));
+    rk_broadcast(&k, g_rk);
 }
 
 int fss_vaes_available(void)
@@ -205,15 +210,13 @@ VAES_TARGET void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out,
 {
     uint8_t *o = (uint8_t *)out;
     __m512i rk[FSS_AES_ROUNDS + 1];
-    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
-        rk[r] = _mm512_broadcast_i32x4(_mm_set_epi32((int)fss_bswap32(key->rk[4 * r + 3]),
-                                                     (int)fss_bswap32(key->rk[4 * r + 2]),
-                                                     (int)fss_bswap32(key->rk[4 * r + 1]), (int)fss_bswap32(key->rk[4 * r])));
+    rk_broadcast(key, rk);
     /* lane j: (0, block + j) as words; the shuffle puts the second word's bytes in reverse */
-    const __m512i bswap_hi = _mm512_broadcast_i32x4(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
+    const __m512i bswap_hi =
+        _mm512_broadcast_i32x4(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
     const __m512i four = _mm512_set_epi64(4, 0, 4, 0, 4, 0, 4, 0);
-    __m512i ctr = _mm512_add_epi64(_mm512_set_epi64(3, 0, 2, 0, 1, 0, 0, 0), _mm512_set_epi64((long long)block, 0,
-                                   (long long)block, 0, (long long)block, 0, (long long)block, 0));
+    __m512i ctr = _mm512_set_epi64((long long)(block + 3), 0, (long long)(block + 2), 0, (long long)(block + 1), 0,
+                                   (long long)block, 0);
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m512i s[8];

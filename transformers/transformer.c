@@ -434,7 +434,7 @@ static fss_status text_inputs(fss_eval *ev, const blk *B, const uint64_t *counts
     const fss_tf_model *m = B->m;
     const int bert = m->arch == FSS_TF_BERT;
     const size_t n = B->batch * B->seq, as[2] = {B->batch, B->seq}, ps[3] = {B->batch, 1, B->seq};
-    uint64_t *v = counts ? (uint64_t *)malloc(2 * n * 8) : NULL;
+    uint64_t *v = counts ? (uint64_t *)calloc(2 * n, 8) : NULL; /* (calloc: GCC 12 took malloc for unset) */
     if (counts && !v)
         return fss_eval_fail(ev, FSS_E_NOMEM, "out of memory");
     for (size_t i = 0; v && i < n; i++) {

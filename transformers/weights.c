@@ -274,7 +274,7 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
             if ((s = fss_rng_bytes(g, o, pc[i].cols * 8)) != FSS_OK)
                 break;
             for (size_t j = 0; j < pc[i].cols; j++)
-                o[j] = tf_fixed((((double)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
+                o[j] = tf_fixed((((double)(int64_t)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
                              m);
         }
     }
@@ -390,7 +390,7 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
     if (s == FSS_OK)
         s = fss_rng_bytes(g, v, n * 8);
     for (size_t i = 0; s == FSS_OK && i < n; i++)
-        v[i] = tf_fixed(((double)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
+        v[i] = tf_fixed(((double)(int64_t)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
     fss_rng_free(g);
     return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
 }
