@@ -1,6 +1,8 @@
 /* The key file reader (an online party): see keyfile.c and fss/keyfile.h. */
 #include "keyfile_internal.h"
 
+#include <sys/mman.h>
+
 /* ---- Reader ---- */
 
 /* One half of the double buffer. The read-ahead thread owns a slot while full == 0, the
@@ -8,6 +10,9 @@
 struct slot {
     uint8_t *buf;
     size_t cap;
+    uint8_t *map; /* or the payload mapped from the file (map_len bytes from a page) */
+    size_t map_len;
+    const uint8_t *data; /* the payload: in buf or in map */
     fss_keyfile_alloc by; /* what made buf (alloc NULL: malloc) */
     void *(*refused)(size_t, void *); /* an allocator that returned NULL here: not asked again */
     uint32_t kind;
@@ -47,15 +52,15 @@ FSS_PRINTF(3, 4) static fss_status rfail(fss_keyfile_reader *r, fss_status st, c
 }
 
 /* A part of a chunk's payload: read in pieces (polling for close between them) and its
- * CRC computed, on a thread of its own or the read-ahead thread. err: an errno, or -1
- * when the file ended early. */
+ * CRC computed, on a thread of its own or the read-ahead thread; mapped: in buf already,
+ * its CRC alone. err: an errno, or -1 when the file ended early. */
 struct read_part {
     fss_keyfile_reader *r;
     uint8_t *buf;
     uint64_t off;
     size_t n;
     uint32_t crc;
-    int err, stopped;
+    int err, stopped, mapped;
 };
 
 static void *read_part(void *arg)
@@ -69,8 +74,8 @@ static void *read_part(void *arg)
         }
         const size_t piece = p->n - done < READ_PIECE_BYTES ? p->n - done : READ_PIECE_BYTES;
         size_t got;
-        const int e = fss_kf_pread_full(p->r->fd, p->buf + done, piece, p->off + done, &got);
-        if (e || got < piece) {
+        const int e = p->mapped ? 0 : fss_kf_pread_full(p->r->fd, p->buf + done, piece, p->off + done, &got);
+        if (!p->mapped && (e || got < piece)) {
             p->err = e ? e : -1;
             return NULL;
         }
@@ -88,9 +93,19 @@ void fss_keyfile_reader_set_threads(fss_keyfile_reader *r, int threads)
                                                                             : threads);
 }
 
+/* A chunk's mapping, if it has one, undone (the file's own pages: nothing to wipe). */
+static void slot_unmap(struct slot *s)
+{
+    if (s->map)
+        munmap(s->map, s->map_len);
+    s->map = NULL;
+    s->map_len = 0;
+}
+
 /* Wipes and frees a slot's buffer with what made it. */
 static void slot_free(struct slot *s)
 {
+    slot_unmap(s);
     if (!s->buf)
         return;
     fss_memzero(s->buf, s->cap);
@@ -110,6 +125,32 @@ void fss_keyfile_reader_set_alloc(fss_keyfile_reader *r, fss_keyfile_alloc a)
 }
 
 #define SPARE_FROM ((size_t)4 << 20) /* a slot's buffer this large or larger may be set aside */
+
+/* A payload of this many bytes or more, where no allocator was asked for (the CPU backend:
+ * no page-locked buffers to fill), is mapped from the file rather than read into a buffer:
+ * no copy out of the page cache (GPT-2 at 32 tokens: 5-10% faster) and no buffer to fault
+ * in and wipe. The file is locked (flock) and its size checked before each mapping; a
+ * process that ignores the lock and cuts it short while a party runs ends the party with
+ * SIGBUS rather than a message. */
+#define MAP_FROM ((size_t)1 << 20)
+
+/* Chunk payload [off, off + bytes) mapped into s (its pages faulted in now, on this
+ * thread); 0 where the system refuses or the file is shorter (then it is read, and a
+ * short file reported). */
+static int map_payload(fss_keyfile_reader *r, struct slot *s, uint64_t off, uint64_t bytes)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < off + bytes)
+        return 0;
+    const uint64_t page = off & ~(uint64_t)4095, lead = off - page;
+    void *m = mmap(NULL, (size_t)(lead + bytes), PROT_READ, MAP_SHARED | MAP_POPULATE, r->fd, (off_t)page);
+    if (m == MAP_FAILED)
+        return 0;
+    s->map = (uint8_t *)m;
+    s->map_len = (size_t)(lead + bytes);
+    s->data = s->map + lead;
+    return 1;
+}
 
 /* Reads chunk i, which starts at *off, into s and verifies it. Runs on the thread. */
 static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, uint64_t *off)
@@ -148,6 +189,8 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     pthread_mutex_lock(&r->mu);
     const fss_keyfile_alloc by = r->alloc;
     pthread_mutex_unlock(&r->mu);
+    slot_unmap(s); /* the last chunk's, handed back */
+    const int mapped = !by.alloc && bytes >= MAP_FROM && map_payload(r, s, *off, bytes);
     /* One large buffer between the slots where one does: a small chunk sets its slot's large
      * buffer aside (the spare) and a large chunk takes it back. Slots are taken by turns, so
      * without it, where a model's largest chunks fall on both turns, each slot would keep
@@ -156,13 +199,15 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     void *(*uses)(size_t, void *) = by.alloc != s->refused ? by.alloc : NULL; /* what this slot allocates with */
     if (sp->buf && sp->by.alloc != uses)
         slot_free(sp); /* of an allocator no longer in use */
-    if ((s->cap >= SPARE_FROM && need * 4 <= s->cap && sp->cap < s->cap) || (s->cap < need && sp->cap > s->cap)) {
+    if (mapped) {
+        /* no buffer */
+    } else if ((s->cap >= SPARE_FROM && need * 4 <= s->cap && sp->cap < s->cap) || (s->cap < need && sp->cap > s->cap)) {
         const struct slot t = *s;
         s->buf = sp->buf, s->cap = sp->cap, s->by = sp->by;
         sp->buf = t.buf, sp->cap = t.cap, sp->by = t.by;
     }
     const int swap = s->by.alloc != by.alloc && by.alloc != s->refused && bytes >= PART_MIN_BYTES;
-    if (s->cap < need || swap) {
+    if (!mapped && (s->cap < need || swap)) {
         /* a bigger chunk: its size in whole MiB, the old buffer (the spare's, where it was
          * larger) freed first; another allocator: the same size */
         size_t cap = s->cap < need ? (need + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1) : s->cap;
@@ -195,8 +240,9 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
     int started[FSS_KEYFILE_MAX_READ_THREADS] = {0};
     for (size_t k = 0; k < parts; k++) {
         const size_t at = k * each < bytes ? k * each : (size_t)bytes;
-        part[k] = (struct read_part){.r = r, .buf = s->buf + at, .off = *off + at,
-                                     .n = k + 1 < parts ? (each < bytes - at ? each : (size_t)bytes - at) : (size_t)bytes - at};
+        part[k] = (struct read_part){.r = r, .buf = mapped ? (uint8_t *)s->data + at : s->buf + at, .off = *off + at,
+                                     .n = k + 1 < parts ? (each < bytes - at ? each : (size_t)bytes - at) : (size_t)bytes - at,
+                                     .mapped = mapped};
         if (k && pthread_create(&th[k], NULL, read_part, &part[k]) == 0)
             started[k] = 1;
     }
@@ -223,6 +269,8 @@ static fss_status read_chunk(fss_keyfile_reader *r, struct slot *s, uint64_t i, 
                        "key file %s, chunk %" PRIu64 " is corrupted (checksum): copy the file again or run the dealer "
                        "again", path, i);
     *off += bytes;
+    if (!mapped)
+        s->data = s->buf;
     s->kind = get_u32(h + C_KIND);
     s->elements = get_u64(h + C_ELEMENTS);
     s->bytes = bytes;
@@ -407,7 +455,7 @@ fss_status fss_keyfile_next(fss_keyfile_reader *r, uint32_t kind, uint64_t eleme
     out->kind = s->kind;
     out->elements = s->elements;
     out->payload_bytes = s->bytes;
-    out->data = s->buf;
+    out->data = s->data;
     r->next++;
     r->bytes += FSS_KEYFILE_CHUNK_HEADER_BYTES + s->bytes;
     return FSS_OK;
