@@ -107,23 +107,6 @@ fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-/* A tensor of x's shape and ring holding public value c where the causal mask drops an
- * element (column > row, or, with a window, row - column >= window), x's element elsewhere:
- * a public value is a wire with mask 0 (the dealer's 0, the parties' and the clear walk's c). */
-static fss_status with_public(fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, size_t window, uint64_t c,
-                              fss_tensor *y)
-{
-    fss_status s = fss_tensor_init(y, x->ndim, x->shape, x->bits, x->scale);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "cannot make a tensor");
-    for (size_t i = 0; i < x->count; i++) {
-        const size_t row = i / cols % rows, col = i % cols;
-        const int keep = col <= row && (!window || row - col < window);
-        y->v[i] = keep ? x->v[i] : ev->mode == FSS_MODE_DEALER ? 0 : c;
-    }
-    return FSS_OK;
-}
-
 /* Per row of cols elements: out[r] = sum (local: sums of masked values are the masked sum). */
 static fss_status row_sums(fss_eval *ev, const fss_tensor *x, size_t cols, fss_tensor *out)
 {
@@ -269,12 +252,15 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
  * Over the last axis: the row's max by a tree of max(a, b) = b + ReLU(a - b) (a round a
  * level by fss_gate_relu_tag; two, a DReLU and a select, where the level is lean), then
  * nExp(max - x), the row's sum (at least 1: the max's own term), its reciprocal, and the
- * product. Inputs lie within +-4096 and the masked ones are -8192, so every difference the
- * max compares lies within +-12288 < 2^14 and its sign comes from a DReLU in f + 15 bits
- * (f + 16 before 2026-12-07: a level of each comparison key more). With causal, column c of row r
- * (r counted within the last two axes) takes part only when c <= r: the others become the
- * public value -8192, below any input by more than nExp's clip, before the max,
- * so nExp gives them 0. */
+ * product. Inputs lie within +-4096, so every difference the max compares lies within
+ * +-8192 = 2^13 and its sign comes from a DReLU in f + 14 bits (f + 15 before 2026-12-07,
+ * when the max compared the causal mask's -8192 too). With causal, column c of
+ * row r (r counted within the last two axes) takes part only when c <= r (and, with a
+ * window, r - c < window): the gates run on those entries alone, packed row after row,
+ * and the others' outputs are the public 0 (a wire with mask 0). Until 2026-12-07 they
+ * took part as the public value -8192, which nExp's clip sends to exactly 0: the same
+ * output, for about half the causal softmax's keys and work. A row with no such column
+ * (more rows than columns, under a window) still takes all of them as -8192: uniform. */
 static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y);
 
 fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
@@ -289,6 +275,51 @@ fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t wind
     return softmax(ev, x, 1, window, y);
 }
 
+/* Row i's entries that take part: its columns [lo[i], lo[i] + len[i]), packed at off[i]
+ * (all of them where there is no causal mask); w[i] the max tree's width. */
+typedef struct sm_rows {
+    size_t *off, *lo, *len, *w;
+    size_t total;
+} sm_rows;
+
+static fss_status sm_rows_make(fss_eval *ev, size_t nrows, size_t rows, size_t cols, int causal, size_t window,
+                               sm_rows *R)
+{
+    R->off = (size_t *)fss_ev_alloc(ev, 4 * (nrows ? nrows : 1) * sizeof *R->off);
+    if (!R->off)
+        return FSS_E_NOMEM;
+    R->lo = R->off + nrows, R->len = R->lo + nrows, R->w = R->len + nrows;
+    R->total = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const size_t r = i % rows;
+        size_t lo = 0, hi = cols - 1;
+        if (causal) {
+            hi = r < cols - 1 ? r : cols - 1;
+            lo = window && r + 1 > window ? r + 1 - window : 0;
+        }
+        if (lo > hi) /* none: all of them, as -8192 (sm_gather) */
+            lo = 0, hi = cols - 1;
+        R->off[i] = R->total, R->lo[i] = lo, R->len[i] = R->w[i] = hi - lo + 1;
+        R->total += R->len[i];
+    }
+    return FSS_OK;
+}
+
+/* x's entries that take part, packed (a row of none: the public -8192 for each column). */
+static void sm_gather(const fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, int causal, size_t window,
+                      const sm_rows *R, size_t nrows, uint64_t *out)
+{
+    const uint64_t low = ev->mode == FSS_MODE_DEALER ? 0 : fss_ring_from_signed(-((int64_t)1 << (x->scale + 13)), x->bits);
+    for (size_t i = 0; i < nrows; i++) {
+        const size_t r = i % rows;
+        for (size_t j = 0; j < R->len[i]; j++) {
+            const size_t c = R->lo[i] + j;
+            const int keep = !causal || (c <= r && (!window || r - c < window));
+            out[R->off[i] + j] = keep ? x->v[i * cols + c] : low;
+        }
+    }
+}
+
 static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y)
 {
     const int n = x->bits, f = x->scale;
@@ -299,67 +330,91 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
     int k = 1;
     while (((size_t)1 << k) <= cols)
         k++; /* the sum lies in [1, cols] < 2^k */
-    fss_tensor xm = {0}, cur = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
-    fss_status s = FSS_OK;
-    const fss_tensor *in = x;
     for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
         const int64_t v = fss_ring_to_signed(x->v[i], n);
         if (v >= ((int64_t)1 << (f + 12)) || v <= -((int64_t)1 << (f + 12)))
             return fss_ev_fail(ev, FSS_E_ARG, "softmax: element %zu is %g, outside the +-4096 it takes", i,
                                ldexp((double)v, -f));
     }
-    if (causal &&
-        (s = with_public(ev, x, rows, cols, window, fss_ring_from_signed(-((int64_t)1 << (f + 13)), n), &xm)) == FSS_OK)
-        in = &xm;
-    /* the max, a tree over each row: pairs (2i, 2i + 1), an odd one carried */
-    size_t width = cols;
     const size_t nrows = x->count / cols;
-    if (s == FSS_OK && (s = fss_tensor_init(&cur, in->ndim, in->shape, n, f)) == FSS_OK)
-        memcpy(cur.v, in->v, in->count * 8);
-    while (s == FSS_OK && width > 1) {
-        const size_t half = width / 2, next = width - half, shp[1] = {nrows * half};
+    sm_rows R = {0};
+    fss_tensor cur = {0}, in = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0}, yp = {0};
+    fss_status s = sm_rows_make(ev, nrows, rows, cols, causal, window, &R);
+    const size_t ps[1] = {R.total}, rs[1] = {nrows};
+    if (s == FSS_OK && (s = fss_tensor_init(&in, 1, ps, n, f)) == FSS_OK &&
+        (s = fss_tensor_init(&cur, 1, ps, n, f)) == FSS_OK) {
+        sm_gather(ev, x, rows, cols, causal, window, &R, nrows, in.v);
+        memcpy(cur.v, in.v, R.total * 8);
+    }
+    /* the max, a tree over each row: pairs (2i, 2i + 1) of its width, an odd one carried */
+    for (;;) {
+        size_t pairs = 0;
+        for (size_t i = 0; s == FSS_OK && i < nrows; i++)
+            pairs += R.w[i] / 2;
+        if (s != FSS_OK || !pairs)
+            break;
+        const size_t shp[1] = {pairs};
         fss_tensor a = {0}, b = {0}, dif = {0}, rl = {0};
-        if ((s = fss_tensor_init(&a, 1, shp, n, f)) == FSS_OK && (s = fss_tensor_init(&b, 1, shp, n, f)) == FSS_OK) {
-            for (size_t row = 0; row < nrows; row++)
-                for (size_t i = 0; i < half; i++) {
-                    a.v[row * half + i] = cur.v[row * cols + 2 * i];
-                    b.v[row * half + i] = cur.v[row * cols + 2 * i + 1];
+        if ((s = fss_tensor_init(&a, 1, shp, n, f)) == FSS_OK && (s = fss_tensor_init(&b, 1, shp, n, f)) == FSS_OK)
+            for (size_t i = 0, at = 0; i < nrows; at += R.w[i] / 2, i++)
+                for (size_t j = 0; j < R.w[i] / 2; j++) {
+                    a.v[at + j] = cur.v[R.off[i] + 2 * j];
+                    b.v[at + j] = cur.v[R.off[i] + 2 * j + 1];
                 }
-            /* ReLU(a - b), its sign from a - b's low f + 15 bits (|a - b| < 2^14): in one round,
-             * or where lean, a small DReLU and the select at full width (half the key bytes) */
-            fss_tensor dm = {0}, dd = {0};
-            if ((s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && !fss_ev_lean(ev, dif.count))
-                s = fss_gate_relu_tag(ev, &dif, f + 15, NULL, &rl, NULL);
-            else if (s == FSS_OK && (s = reduce_bits(ev, &dif, f + 15, &dm)) == FSS_OK &&
-                     (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
-                s = fss_gate_select(ev, &dd, &dif, &rl);
-            fss_tensor_free(&dm), fss_tensor_free(&dd);
-            if (s == FSS_OK)
-                for (size_t row = 0; row < nrows; row++) { /* max(a, b) = b + ReLU(a - b), then the odd one */
-                    for (size_t i = 0; i < half; i++)
-                        cur.v[row * cols + i] = fss_ring_add(b.v[row * half + i], rl.v[row * half + i], n);
-                    if (width % 2)
-                        cur.v[row * cols + half] = cur.v[row * cols + width - 1];
-                }
+        /* ReLU(a - b), its sign from a - b's low f + 14 bits (|a - b| < 2^13): in one round,
+         * or where lean, a small DReLU and the select at full width (half the key bytes) */
+        fss_tensor dm = {0}, dd = {0};
+        if (s == FSS_OK && (s = fss_gate_sub(ev, &a, &b, &dif)) == FSS_OK && !fss_ev_lean(ev, dif.count))
+            s = fss_gate_relu_tag(ev, &dif, f + 14, NULL, &rl, NULL);
+        else if (s == FSS_OK && (s = reduce_bits(ev, &dif, f + 14, &dm)) == FSS_OK &&
+                 (s = fss_gate_drelu(ev, &dm, &dd)) == FSS_OK)
+            s = fss_gate_select(ev, &dd, &dif, &rl);
+        fss_tensor_free(&dm), fss_tensor_free(&dd);
+        for (size_t i = 0, at = 0; s == FSS_OK && i < nrows; i++) { /* max(a, b) = b + ReLU(a - b), the odd one */
+            const size_t w = R.w[i], half = w / 2;
+            for (size_t j = 0; j < half; j++)
+                cur.v[R.off[i] + j] = fss_ring_add(b.v[at + j], rl.v[at + j], n);
+            if (w % 2)
+                cur.v[R.off[i] + half] = cur.v[R.off[i] + w - 1];
+            R.w[i] = w - half;
+            at += half;
         }
         fss_tensor_free(&a), fss_tensor_free(&b), fss_tensor_free(&dif), fss_tensor_free(&rl);
-        width = next;
     }
-    if (s == FSS_OK) {
-        const size_t shp[1] = {nrows};
-        if ((s = fss_tensor_init(&m, 1, shp, n, f)) == FSS_OK)
-            for (size_t row = 0; row < nrows; row++)
-                m.v[row] = cur.v[row * cols];
+    /* nExp(max - x) >= 0, the row's sum (local: sums of masked values are the masked sum),
+     * its reciprocal and the products */
+    if (s == FSS_OK && (s = fss_tensor_init(&m, 1, rs, n, f)) == FSS_OK &&
+        (s = fss_tensor_init(&d, 1, ps, n, f)) == FSS_OK) {
+        for (size_t i = 0; i < nrows; i++) {
+            m.v[i] = cur.v[R.off[i]];
+            for (size_t j = 0; j < R.len[i]; j++)
+                d.v[R.off[i] + j] = fss_ring_sub(m.v[i], in.v[R.off[i] + j], n);
+        }
     }
-    if (s == FSS_OK && (s = row_broadcast(ev, &m, in, cols, 0, &d)) == FSS_OK && /* max - x >= 0 */
-        (s = fss_gate_nexp(ev, &d, &e)) == FSS_OK && (s = row_sums(ev, &e, cols, &sum)) == FSS_OK &&
-        (s = fss_gate_reciprocal(ev, &sum, k, &r)) == FSS_OK && (s = row_broadcast(ev, &r, &e, cols, 1, &rb)) == FSS_OK)
-        s = fss_gate_mul_shift(ev, &e, &rb, f, y);
-    fss_tensor *all[] = {&xm, &cur, &m, &d, &e, &sum, &r, &rb};
+    if (s == FSS_OK && (s = fss_gate_nexp(ev, &d, &e)) == FSS_OK &&
+        (s = fss_tensor_init(&sum, 1, rs, e.bits, e.scale)) == FSS_OK)
+        for (size_t i = 0; i < nrows; i++) {
+            uint64_t acc = 0;
+            for (size_t j = 0; j < R.len[i]; j++)
+                acc += e.v[R.off[i] + j];
+            sum.v[i] = fss_ring_reduce(acc, e.bits);
+        }
+    if (s == FSS_OK && (s = fss_gate_reciprocal(ev, &sum, k, &r)) == FSS_OK &&
+        (s = fss_tensor_init(&rb, 1, ps, r.bits, r.scale)) == FSS_OK) {
+        for (size_t i = 0; i < nrows; i++)
+            for (size_t j = 0; j < R.len[i]; j++)
+                rb.v[R.off[i] + j] = r.v[i];
+    }
+    if (s == FSS_OK && (s = fss_gate_mul_shift(ev, &e, &rb, f, &yp)) == FSS_OK) {
+        if ((s = fss_tensor_init(y, x->ndim, x->shape, yp.bits, yp.scale)) != FSS_OK)
+            s = fss_ev_fail(ev, s, "softmax: cannot make the output");
+        for (size_t i = 0; s == FSS_OK && i < nrows; i++) /* the rest: 0 */
+            memcpy(y->v + i * cols + R.lo[i], yp.v + R.off[i], R.len[i] * 8);
+    }
+    fss_tensor *all[] = {&cur, &in, &m, &d, &e, &sum, &r, &rb, &yp};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
-    if (s == FSS_OK && (s = fss_tensor_reshape(y, x->ndim, x->shape)) != FSS_OK)
-        fss_ev_fail(ev, s, "softmax: cannot shape the output");
+    free(R.off);
     return s;
 }
 

@@ -352,7 +352,7 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
             for (size_t j = 0; j < cols; j++)
                 if (KEPT(j))
                     sum += exp(xv[r * cols + j] - mx);
-            ref = KEPT(c) ? exp(xv[i] - mx) / sum : 0;
+            ref = KEPT(c) ? exp(xv[i] - mx) / sum : sum == 0 ? 1.0 / (double)cols : 0; /* none: uniform */
 #undef KEPT
         }
         worst = fmax(worst, fabs((double)fss_ring_to_signed(want[i], bits) / one - ref));
@@ -688,6 +688,12 @@ int main(void)
         run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR(widths[w]));
         run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, widths[w], widths[w], FSS_SOFTMAX_MAX_ERROR(LOCAL_WINDOW));
     }
+    /* not square: fewer rows than columns; more, so that the window's last rows take no
+     * column (uniform) */
+    run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, 5, 9, FSS_SOFTMAX_MAX_ERROR(9));
+    run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, 5, 9, FSS_SOFTMAX_MAX_ERROR(LOCAL_WINDOW));
+    run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, 9, 4, FSS_SOFTMAX_MAX_ERROR(4));
+    run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, 9, 4, FSS_SOFTMAX_MAX_ERROR(4));
     norm_refusals();
     for (int rms = 0; rms < 2; rms++) {
         run_nm(rms, 50, 12, 8, 8);
