@@ -149,7 +149,7 @@ fss_status fss_rng_ring(fss_rng *r, uint64_t *out, size_t count, int n)
     if (s != FSS_OK)
         return s;
     uint64_t m = fss_ring_mask(n);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; n < 64 && i < count; i++)
         out[i] &= m;
     return FSS_OK;
 }

@@ -39,6 +39,11 @@ static fss_status weight_seed(fss_eval *ev, uint64_t id, uint8_t seed[FSS_EV_SEE
 /* The masked weights' digest (the check that party 0's are the setup's: an accident, not
  * an attack, in the semi-honest model): per weight, the sums of v_i and of (i + 1) v_i mod
  * 2^64, folded into the running digest. Vectorized; no packing. */
+static void digest_fold(fss_eval *ev, uint64_t a, uint64_t b)
+{
+    ev->wdigest = ((ev->wdigest ^ a) * 0x100000001b3u ^ b) * 0x100000001b3u;
+}
+
 static void digest_add(fss_eval *ev, const uint64_t *v, size_t n)
 {
     uint64_t a = 0, b = 0;
@@ -47,7 +52,25 @@ static void digest_add(fss_eval *ev, const uint64_t *v, size_t n)
         a += v[i];
         b += (uint64_t)(i + 1) * v[i];
     }
-    ev->wdigest = ((ev->wdigest ^ a) * 0x100000001b3u ^ b) * 0x100000001b3u;
+    digest_fold(ev, a, b);
+}
+
+/* The owner's values masked in one pass: own = values, v = values + r (r in v, any bits
+ * above the ring's: the sum is reduced), and with digest their sum for the check. */
+static void mask_own(fss_eval *ev, const uint64_t *values, size_t n, int bits, int digest, fss_tensor *x)
+{
+    uint64_t a = 0, b = 0;
+    uint64_t *own = x->own, *v = x->v;
+#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n)) reduction(+ : a, b)
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t y = fss_ring_add(values[i], v[i], bits);
+        own[i] = fss_ring_reduce(values[i], bits);
+        v[i] = y;
+        a += y;
+        b += (uint64_t)(i + 1) * y;
+    }
+    if (digest)
+        digest_fold(ev, a, b);
 }
 
 /* Party 1's masked weights from (or, setup, to) its store. */
@@ -97,14 +120,9 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
         return fss_ev_fail(ev, s, "input: bad shape or ring (%d bits, scale %d)", bits, scale);
     const size_t n = x->count, nb = fss_packed_bytes(n, bits);
     x->input_of = 1 + owner;
-    if (ev->mode == FSS_MODE_PARTY && ev->party == owner) {
-        if (!(x->own = (uint64_t *)fss_ev_alloc(ev, (n ? n : 1) * 8))) {
-            fss_tensor_free(x);
-            return FSS_E_NOMEM;
-        }
-#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
-        for (size_t i = 0; i < n; i++)
-            x->own[i] = fss_ring_reduce(values[i], bits);
+    if (ev->mode == FSS_MODE_PARTY && ev->party == owner && !(x->own = (uint64_t *)fss_ev_alloc(ev, (n ? n : 1) * 8))) {
+        fss_tensor_free(x);
+        return FSS_E_NOMEM;
     }
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
@@ -133,17 +151,15 @@ static fss_status input(fss_eval *ev, int owner, const uint64_t *wid, int ndim, 
             return FSS_E_NOMEM;
         if (ev->party == owner) {
             const void *key;
+            /* r, its 64 bits (the sum is reduced); own = the values and v = values + r in one
+             * pass, with an inference's weights their digest for the check */
             if ((s = fss_ev_get(ev, FSS_KEY_INPUT_MASK, n, FSS_EV_SEED_BYTES, &key)) == FSS_OK &&
-                (s = fss_ev_expand_seed(ev, (const uint8_t *)key, x->v, n, bits)) == FSS_OK) { /* r */
-#pragma omp parallel for schedule(static) num_threads(fss_ev_threads(ev, n))
-                for (size_t i = 0; i < n; i++)
-                    x->v[i] = fss_ring_add(values[i], x->v[i], bits);
+                (s = fss_ev_expand_seed(ev, (const uint8_t *)key, x->v, n, 64)) == FSS_OK) {
+                mask_own(ev, values, n, bits, !wire, x);
                 if (wire) {
                     fss_ev_pack_bits(ev, x->v, n, bits, p);
                     s = fss_ev_exchange(ev, p, nb, NULL, 0);
-                } else { /* an inference's stay here: party 1 has them; their digest for the check */
-                    digest_add(ev, x->v, n);
-                }
+                } /* (an inference's weights stay here: party 1 has them) */
             }
         } else if ((s = fss_ev_exchange(ev, NULL, 0, p, nb)) == FSS_OK) {
             fss_ev_unpack_bits(ev, p, n, bits, x->v);
