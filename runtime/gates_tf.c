@@ -261,18 +261,25 @@ fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_ten
  * took part as the public value -8192, which nExp's clip sends to exactly 0: the same
  * output, for about half the causal softmax's keys and work. A row with no such column
  * (more rows than columns, under a window) still takes all of them as -8192: uniform. */
-static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y);
+static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, int shift, fss_tensor *y);
 
 fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y)
 {
-    return softmax(ev, x, causal, 0, y);
+    return softmax(ev, x, causal, 0, 0, y);
 }
 
 fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t window, fss_tensor *y)
 {
     if (!window)
         return fss_ev_fail(ev, FSS_E_ARG, "softmax: a local window of at least one column");
-    return softmax(ev, x, 1, window, y);
+    return softmax(ev, x, 1, window, 0, y);
+}
+
+fss_status fss_gate_softmax_shifted(fss_eval *ev, const fss_tensor *x, int shift, size_t window, fss_tensor *y)
+{
+    if (shift < 1 || shift >= x->scale)
+        return fss_ev_fail(ev, FSS_E_ARG, "softmax: a shift of 1 to the scale less 1 (%d), not %d", x->scale - 1, shift);
+    return softmax(ev, x, 1, window, shift, y);
 }
 
 /* Row i's entries that take part: its columns [lo[i], lo[i] + len[i]), packed at off[i]
@@ -305,6 +312,12 @@ static fss_status sm_rows_make(fss_eval *ev, size_t nrows, size_t rows, size_t c
     return FSS_OK;
 }
 
+/* Whether column c of row r takes part. */
+static int sm_kept(size_t r, size_t c, int causal, size_t window)
+{
+    return !causal || (c <= r && (!window || r - c < window));
+}
+
 /* x's entries that take part, packed (a row of none: the public -8192 for each column). */
 static void sm_gather(const fss_eval *ev, const fss_tensor *x, size_t rows, size_t cols, int causal, size_t window,
                       const sm_rows *R, size_t nrows, uint64_t *out)
@@ -314,15 +327,14 @@ static void sm_gather(const fss_eval *ev, const fss_tensor *x, size_t rows, size
         const size_t r = i % rows;
         for (size_t j = 0; j < R->len[i]; j++) {
             const size_t c = R->lo[i] + j;
-            const int keep = !causal || (c <= r && (!window || r - c < window));
-            out[R->off[i] + j] = keep ? x->v[i * cols + c] : low;
+            out[R->off[i] + j] = sm_kept(r, c, causal, window) ? x->v[i * cols + c] : low;
         }
     }
 }
 
-static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, fss_tensor *y)
+static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t window, int shift, fss_tensor *y)
 {
-    const int n = x->bits, f = x->scale;
+    const int n = x->bits, f = x->scale - shift;
     const size_t cols = x->ndim ? x->shape[x->ndim - 1] : 0, rows = x->ndim >= 2 ? x->shape[x->ndim - 2] : 1;
     if (!cols || cols >= ((size_t)1 << 15) || n < 2 * f + 17)
         return fss_ev_fail(ev, FSS_E_ARG, "softmax: rows of 1 to 2^15 - 1 and %d bits needed (have %zu, %d)", 2 * f + 17,
@@ -330,22 +342,30 @@ static fss_status softmax(fss_eval *ev, const fss_tensor *x, int causal, size_t 
     int k = 1;
     while (((size_t)1 << k) <= cols)
         k++; /* the sum lies in [1, cols] < 2^k */
-    for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
-        const int64_t v = fss_ring_to_signed(x->v[i], n);
-        if (v >= ((int64_t)1 << (f + 12)) || v <= -((int64_t)1 << (f + 12)))
-            return fss_ev_fail(ev, FSS_E_ARG, "softmax: element %zu is %g, outside the +-4096 it takes", i,
-                               ldexp((double)v, -f));
-    }
     const size_t nrows = x->count / cols;
     sm_rows R = {0};
     fss_tensor cur = {0}, in = {0}, m = {0}, d = {0}, e = {0}, sum = {0}, r = {0}, rb = {0}, yp = {0};
     fss_status s = sm_rows_make(ev, nrows, rows, cols, causal, window, &R);
     const size_t ps[1] = {R.total}, rs[1] = {nrows};
-    if (s == FSS_OK && (s = fss_tensor_init(&in, 1, ps, n, f)) == FSS_OK &&
-        (s = fss_tensor_init(&cur, 1, ps, n, f)) == FSS_OK) {
+    if (s == FSS_OK && (s = fss_tensor_init(&in, 1, ps, n, x->scale)) == FSS_OK)
         sm_gather(ev, x, rows, cols, causal, window, &R, nrows, in.v);
-        memcpy(cur.v, in.v, R.total * 8);
+    if (s == FSS_OK && shift) { /* floor(x / 2^shift), of the entries that take part */
+        fss_tensor t = {0};
+        if ((s = fss_gate_ars_bounded(ev, &in, shift, &t)) == FSS_OK) {
+            fss_tensor_free(&in);
+            in = t;
+        }
     }
+    for (size_t i = 0; s == FSS_OK && ev->mode == FSS_MODE_CLEAR && i < nrows; i++)
+        for (size_t j = 0; s == FSS_OK && j < R.len[i]; j++) {
+            const int64_t v = fss_ring_to_signed(in.v[R.off[i] + j], n);
+            if (sm_kept(i % rows, R.lo[i] + j, causal, window) &&
+                (v >= ((int64_t)1 << (f + 12)) || v <= -((int64_t)1 << (f + 12))))
+                s = fss_ev_fail(ev, FSS_E_ARG, "softmax: element %zu is %g, outside the +-4096 it takes",
+                                i * cols + R.lo[i] + j, ldexp((double)v, -f));
+        }
+    if (s == FSS_OK && (s = fss_tensor_init(&cur, 1, ps, n, f)) == FSS_OK)
+        memcpy(cur.v, in.v, R.total * 8);
     /* the max, a tree over each row: pairs (2i, 2i + 1) of its width, an odd one carried */
     for (;;) {
         size_t pairs = 0;

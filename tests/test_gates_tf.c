@@ -279,12 +279,12 @@ static void run_act(int which, int bits, int scale, double span)
 
 /* ---- nExp, reciprocal, softmax: secure == clear, and the clear walk within the documented
  * error of the float function ------------------------------------------------------- */
-enum { F_NEXP, F_RECIP, F_SOFTMAX, F_SOFTMAX_CAUSAL, F_SOFTMAX_LOCAL };
+enum { F_NEXP, F_RECIP, F_SOFTMAX, F_SOFTMAX_CAUSAL, F_SOFTMAX_LOCAL, F_SHIFTED_CAUSAL, F_SHIFTED_LOCAL };
 #define LOCAL_WINDOW 3 /* F_SOFTMAX_LOCAL's */
 typedef struct fn_model {
     int which, bits, scale, k; /* k: the reciprocal's range 2^k */
     size_t rows, cols;         /* softmax: rows x cols; else count = rows */
-    const uint64_t *x;
+    const uint64_t *x; /* the shifted softmaxes: x 2^scale plus low bits, at scale 2 scale */
 } fn_model;
 
 static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
@@ -294,10 +294,12 @@ static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
     fss_tensor x = {0}, y = {0};
     const int sm = md->which >= F_SOFTMAX;
     size_t shape[2] = {md->rows, md->cols};
-    fss_status s = fss_gate_input(ev, 1, sm ? 2 : 1, shape, md->bits, md->scale, md->x, &x);
+    const int shifted = md->which >= F_SHIFTED_CAUSAL;
+    fss_status s = fss_gate_input(ev, 1, sm ? 2 : 1, shape, md->bits, md->scale * (1 + shifted), md->x, &x);
     if (s == FSS_OK)
         s = md->which == F_NEXP ? fss_gate_nexp(ev, &x, &y)
           : md->which == F_RECIP ? fss_gate_reciprocal(ev, &x, md->k, &y)
+          : shifted ? fss_gate_softmax_shifted(ev, &x, md->scale, md->which == F_SHIFTED_LOCAL ? LOCAL_WINDOW : 0, &y)
                  : md->which == F_SOFTMAX_LOCAL ? fss_gate_softmax_local(ev, &x, LOCAL_WINDOW, &y)
                                                 : fss_gate_softmax(ev, &x, md->which == F_SOFTMAX_CAUSAL, &y);
     if (s == FSS_OK)
@@ -309,7 +311,8 @@ static fss_status walk_fn(fss_eval *ev, const void *mdv, uint64_t *out)
 
 static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t cols, double bound)
 {
-    static const char *const names[] = {"nexp", "reciprocal", "softmax", "softmax (causal)", "softmax (local 3)"};
+    static const char *const names[] = {"nexp", "reciprocal", "softmax", "softmax (causal)", "softmax (local 3)",
+                                        "softmax (causal, shifted)", "softmax (local 3, shifted)"};
     const char *name = names[which];
     const int sm = which >= F_SOFTMAX;
     const size_t count = sm ? rows * cols : rows;
@@ -330,10 +333,22 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
         x[i] = fss_ring_from_signed((int64_t)llrint(v * one), bits);
         xv[i] = (double)fss_ring_to_signed(x[i], bits) / one;
     }
-    const fn_model md = {which, bits, scale, k, rows, cols, x};
+    uint64_t *x2 = malloc(count * 8); /* the shifted ones' input: x 2^scale and random low bits */
+    REQUIRE(x2);
+    for (size_t i = 0; i < count; i++)
+        x2[i] = fss_ring_reduce((x[i] << scale) + (check_u64(rng) & (((uint64_t)1 << scale) - 1)), bits);
+    const fn_model md = {which, bits, scale, k, rows, cols, which >= F_SHIFTED_CAUSAL ? x2 : x};
     fss_eval *ev;
     REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
     CHECK(walk_fn(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
+    if (which >= F_SHIFTED_CAUSAL) { /* bit for bit the shift first, then the softmax */
+        const fn_model un = {which == F_SHIFTED_LOCAL ? F_SOFTMAX_LOCAL : F_SOFTMAX_CAUSAL, bits, scale, k, rows, cols, x};
+        uint64_t *plain = calloc(count, 8);
+        REQUIRE(plain);
+        CHECK(walk_fn(ev, &un, plain) == FSS_OK && memcmp(plain, want, count * 8) == 0,
+              "%s: the clear walk differs from the shift and then the softmax", name);
+        free(plain);
+    }
     fss_eval_free(ev);
     double worst = 0;
     for (size_t i = 0; i < count; i++) {
@@ -345,7 +360,8 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
         } else {
             const size_t r = i / cols, c = i % cols, row = r % rows;
             double mx = -1e300, sum = 0;
-#define KEPT(j) (which == F_SOFTMAX || ((j) <= row && (which != F_SOFTMAX_LOCAL || row - (j) < LOCAL_WINDOW)))
+#define KEPT(j) (which == F_SOFTMAX || ((j) <= row && ((which != F_SOFTMAX_LOCAL && which != F_SHIFTED_LOCAL) || \
+                                                   row - (j) < LOCAL_WINDOW)))
             for (size_t j = 0; j < cols; j++)
                 if (KEPT(j))
                     mx = fmax(mx, xv[r * cols + j]);
@@ -364,7 +380,7 @@ static void run_fn(int which, int bits, int scale, int k, size_t rows, size_t co
     party_run pr[2];
     const size_t bad = secure_vs_clear(walk_fn, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
-    free(x), free(xv), free(want), free(got[0]), free(got[1]);
+    free(x), free(x2), free(xv), free(want), free(got[0]), free(got[1]);
 }
 
 /* ---- rotary and argmax ------------------------------------------------------------------ */
@@ -694,6 +710,10 @@ int main(void)
     run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, 5, 9, FSS_SOFTMAX_MAX_ERROR(LOCAL_WINDOW));
     run_fn(F_SOFTMAX_CAUSAL, 45, 12, 0, 9, 4, FSS_SOFTMAX_MAX_ERROR(4));
     run_fn(F_SOFTMAX_LOCAL, 45, 12, 0, 9, 4, FSS_SOFTMAX_MAX_ERROR(4));
+    /* the scores' shift inside: the same outputs as the shift first */
+    run_fn(F_SHIFTED_CAUSAL, 45, 12, 0, 64, 64, FSS_SOFTMAX_MAX_ERROR(64));
+    run_fn(F_SHIFTED_LOCAL, 45, 12, 0, 9, 4, FSS_SOFTMAX_MAX_ERROR(4));
+    run_fn(F_SHIFTED_CAUSAL, 45, 12, 0, 5, 9, FSS_SOFTMAX_MAX_ERROR(9));
     norm_refusals();
     for (int rms = 0; rms < 2; rms++) {
         run_nm(rms, 50, 12, 8, 8);

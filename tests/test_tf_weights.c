@@ -407,6 +407,26 @@ int main(void)
     }
     fss_tf_weights_free(w);
 
+    /* random weights: any window of the head is the same columns of the whole head (one
+     * stream, whatever the walk's slices) */
+    {
+        uint64_t *all = (uint64_t *)malloc(V * d * 8), *win = (uint64_t *)malloc(V * d * 8);
+        REQUIRE(all && win && fss_tf_weights_random(&w, m, check_u64(r)) == FSS_OK);
+        CHECK(fss_tf_weights_read_head(w, 0, V, all, err, sizeof err) == FSS_OK, "%s", err);
+        for (int trial = 0; trial < 20; trial++) {
+            const size_t c0 = (size_t)(check_u64(r) % V), c1 = c0 + 1 + (size_t)(check_u64(r) % (V - c0));
+            CHECK(fss_tf_weights_read_head(w, c0, c1, win, err, sizeof err) == FSS_OK, "%s", err);
+            int same = 1;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = c0; j < c1; j++)
+                    same &= win[i * (c1 - c0) + (j - c0)] == all[i * V + j];
+            CHECK(same, "random head columns [%zu, %zu) differ from the whole head's", c0, c1);
+        }
+        fss_tf_weights_free(w);
+        w = NULL;
+        free(all), free(win);
+    }
+
     /* refusals at open, naming the tensor */
     t[4].rows = 64, t[4].cols = 97; /* the embeddings transposed: the same count */
     write_st(path, t, 5);

@@ -258,11 +258,15 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
     /* a token over the cache sees every slot but the prompt's pads: party 1's bias, no causal mask */
     const fss_tensor *bias = B->decode ? &B->kv->bias : B->pad;
     const int local = m->window && B->l % 2; /* GPT-Neo: global, local, global, ... */
-    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, Qu, Ku, 1, &S)) == FSS_OK &&
-        (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!bias || (s = add_pad(&S2, bias, &S3)) == FSS_OK) &&
-        (s = local ? fss_gate_softmax_local(ev, &S2, m->window, &P)
-                   : fss_gate_softmax(ev, bias ? &S3 : &S2, causal && !B->decode, &P)) == FSS_OK &&
-        (s = fss_gate_matmul_batched(ev, &P, Vu, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
+    /* the scores' shift on the entries a causal mask keeps (no pad bias: a local window
+     * ignores it), or on all of them, the bias added, then the softmax */
+    const int masked = local || (causal && !B->decode && !bias);
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, Qu, Ku, 1, &S)) == FSS_OK)
+        s = masked ? fss_gate_softmax_shifted(ev, &S, m->scale, local ? m->window : 0, &P)
+            : (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) != FSS_OK || (bias && (s = add_pad(&S2, bias, &S3)) != FSS_OK)
+                ? s
+                : fss_gate_softmax(ev, bias ? &S3 : &S2, causal && !B->decode, &P);
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, &P, Vu, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK && (s = part_in(ev, m, B->w, B->l, FSS_TF_O, &O)) == FSS_OK)
         s = linear(ev, &c, &O.v[0], llama ? NULL : &O.v[1], out);
     part_free(&O);

@@ -382,16 +382,27 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
         return tf_gguf_read_head(w->gg, m, c0, c1, v, err, err_len);
     if (w->st)
         return read_head_file(w, c0, c1, v, err, err_len);
-    /* random: a stream for each slice (the walk's slices are fixed by the shape) */
-    const size_t n = (c1 - c0) * m->d;
-    const double a = sqrt(3.0 / (double)m->d);
+    /* random: [vocab][d] values of one stream, the slice's rows from their place in it (so
+     * the weights do not depend on the slices), transposed into [d][c1 - c0] */
+    const size_t d = m->d, k = c1 - c0, at = c0 * d;
+    const double a = sqrt(3.0 / (double)d);
+    const uint64_t seed = w->seed * 1000003u + ((uint64_t)1 << 32);
+    uint8_t key[16], skip[8];
+    memcpy(key, &seed, 8);
+    memcpy(key + 8, "fss-head", 8);
+    uint64_t *t = (uint64_t *)malloc(k * d * 8);
     fss_rng *g = NULL;
-    fss_status s = fss_rng_new_seeded(&g, w->seed * 1000003u + ((uint64_t)1 << 32) + c0);
+    fss_status s = t ? fss_rng_new_key_at(&g, key, at / 2) : FSS_E_NOMEM; /* two values a block */
+    if (s == FSS_OK && at % 2)
+        s = fss_rng_bytes(g, skip, 8);
     if (s == FSS_OK)
-        s = fss_rng_bytes(g, v, n * 8);
-    for (size_t i = 0; s == FSS_OK && i < n; i++)
-        v[i] = tf_fixed(((double)(int64_t)(v[i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
+        s = fss_rng_bytes(g, t, k * d * 8);
+    for (size_t j = 0; s == FSS_OK && j < k; j++)
+        for (size_t i = 0; i < d; i++)
+            v[i * k + j] = tf_fixed(((double)(int64_t)(t[j * d + i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
     fss_rng_free(g);
+    if (t)
+        fss_free_wiped(t, k * d * 8);
     return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot draw random weights");
 }
 

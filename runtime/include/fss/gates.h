@@ -210,7 +210,8 @@ FSS_NODISCARD fss_status fss_gate_nexp(fss_eval *ev, const fss_tensor *x, fss_te
 FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, int k, fss_tensor *y);
 /* Softmax over the last axis of x (scale f >= 12, n >= 2 f + 17 bits, |x| < 4096: the
  * clear walk refuses others); causal: column c of row r (within the last two axes) only
- * when c <= r, the others 0. The row max compares differences in f + 15 bits. Row max by a
+ * when c <= r, the others 0 (the gates run on the kept entries alone: about half the keys
+ * of a square causal one). The row max compares differences in f + 14 bits. Row max by a
  * tree of ReLUs (ceil(log2 cols) rounds, a relu_tag a level; two a level where lean), nExp,
  * the row sum, its reciprocal, the product: ceil(log2 cols) + 13 rounds at f = 12 when not
  * lean. Maximum error of each probability p = e / S at
@@ -225,6 +226,12 @@ FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int
 /* The causal softmax of a local attention (GPT-Neo's): column c of row r only when
  * r - window < c <= r. The same rounds, keys and error. */
 FSS_NODISCARD fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t window, fss_tensor *y);
+/* The causal softmax (window 0) or a local one of floor(x / 2^shift), the shift
+ * (fss_gate_ars_bounded; 1 <= shift < x's scale) made on the entries that take part alone:
+ * attention's scores at scale 2f, half of whose shifts a causal mask would throw away.
+ * The same output as the shift and then the softmax. */
+FSS_NODISCARD fss_status fss_gate_softmax_shifted(fss_eval *ev, const fss_tensor *x, int shift, size_t window,
+                                                  fss_tensor *y);
 /* Rotary position embedding of x [..][seq][d] (Hugging Face's rotate_half layout, angle
  * p base^(-2 (i mod d/2) / d) at position p = pos0 + the row), in x's ring and scale f
  * (n >= 2 f + 2). Local products with public cos and sin at scale f, then one arithmetic
