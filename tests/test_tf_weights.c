@@ -332,6 +332,27 @@ static void gate_up_parts(void)
           "SmolLM2's gate and up fused, Llama2-13B's apart");
 }
 
+/* The LM head read through windows of columns [c0, c1) (the first, the last, random ones)
+ * equals those columns of all, the whole head [d][V]. */
+static void head_windows(const fss_tf_weights *w, size_t V, size_t d, const uint64_t *all, uint64_t *win, fss_rng *r,
+                         const char *what)
+{
+    char err[FSS_IO_ERR_LEN];
+    for (int trial = 0; trial < 20; trial++) {
+        size_t c0 = (size_t)(check_u64(r) % V), c1 = c0 + 1 + (size_t)(check_u64(r) % (V - c0));
+        if (trial == 0)
+            c0 = 0, c1 = 1;
+        if (trial == 1)
+            c0 = V - 1, c1 = V;
+        CHECK(fss_tf_weights_read_head(w, c0, c1, win, err, sizeof err) == FSS_OK, "%s", err);
+        int same = 1;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = c0; j < c1; j++)
+                same &= win[i * (c1 - c0) + (j - c0)] == all[i * V + j];
+        CHECK(same, "%s head columns [%zu, %zu) differ from the whole head's", what, c0, c1);
+    }
+}
+
 int main(void)
 {
     fss_rng *r = check_init("test_tf_weights");
@@ -374,19 +395,7 @@ int main(void)
                 exact &= all[i * V + j] ==
                          fss_ring_from_signed((int64_t)llrint(ldexp(wte[j * d + i], m->scale)), m->bits);
         CHECK(exact, "the whole head is not the tied embeddings transposed");
-        for (int trial = 0; trial < 20; trial++) {
-            size_t c0 = (size_t)(check_u64(r) % V), c1 = c0 + 1 + (size_t)(check_u64(r) % (V - c0));
-            if (trial == 0)
-                c0 = 0, c1 = 1;
-            if (trial == 1)
-                c0 = V - 1, c1 = V;
-            CHECK(fss_tf_weights_read_head(w, c0, c1, win, err, sizeof err) == FSS_OK, "%s", err);
-            int same = 1;
-            for (size_t i = 0; i < d; i++)
-                for (size_t j = c0; j < c1; j++)
-                    same &= win[i * (c1 - c0) + (j - c0)] == all[i * V + j];
-            CHECK(same, "head columns [%zu, %zu) differ from the whole head's", c0, c1);
-        }
+        head_windows(w, V, d, all, win, r, "file");
         CHECK(fss_tf_weights_read_head(w, 5, 5, win, err, sizeof err) == FSS_E_ARG, "an empty window");
         CHECK(fss_tf_weights_read_head(w, 0, V + 1, win, err, sizeof err) == FSS_E_ARG, "a window past the vocabulary");
         /* the QKV part: [W_q W_k W_v] [d][3d] (the queries' columns scaled), then the bias */
@@ -413,15 +422,7 @@ int main(void)
         uint64_t *all = (uint64_t *)malloc(V * d * 8), *win = (uint64_t *)malloc(V * d * 8);
         REQUIRE(all && win && fss_tf_weights_random(&w, m, check_u64(r)) == FSS_OK);
         CHECK(fss_tf_weights_read_head(w, 0, V, all, err, sizeof err) == FSS_OK, "%s", err);
-        for (int trial = 0; trial < 20; trial++) {
-            const size_t c0 = (size_t)(check_u64(r) % V), c1 = c0 + 1 + (size_t)(check_u64(r) % (V - c0));
-            CHECK(fss_tf_weights_read_head(w, c0, c1, win, err, sizeof err) == FSS_OK, "%s", err);
-            int same = 1;
-            for (size_t i = 0; i < d; i++)
-                for (size_t j = c0; j < c1; j++)
-                    same &= win[i * (c1 - c0) + (j - c0)] == all[i * V + j];
-            CHECK(same, "random head columns [%zu, %zu) differ from the whole head's", c0, c1);
-        }
+        head_windows(w, V, d, all, win, r, "random");
         fss_tf_weights_free(w);
         w = NULL;
         free(all), free(win);
