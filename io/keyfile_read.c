@@ -129,9 +129,12 @@ void fss_keyfile_reader_set_alloc(fss_keyfile_reader *r, fss_keyfile_alloc a)
 /* A payload of this many bytes or more, where no allocator was asked for (the CPU backend:
  * no page-locked buffers to fill), is mapped from the file rather than read into a buffer:
  * no copy out of the page cache (GPT-2 at 32 tokens: 5-10% faster) and no buffer to fault
- * in and wipe. The file is locked (flock) and its size checked before each mapping; a
- * process that ignores the lock and cuts it short while a party runs ends the party with
- * SIGBUS rather than a message. */
+ * in and wipe. The file is locked (flock) and its size checked before each mapping. What
+ * the copy guarded against and the mapping does not: a process that ignores the lock and
+ * cuts the file short while a party runs ends the party with SIGBUS, one that rewrites it
+ * in place changes bytes after their checksum, and a disk error in a page faulted in late
+ * is a SIGBUS too, not a message (the dealer writes a new file and renames it: it never
+ * touches a mapped one). */
 #define MAP_FROM ((size_t)1 << 20)
 
 /* Chunk payload [off, off + bytes) mapped into s (its pages faulted in now, on this

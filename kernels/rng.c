@@ -104,9 +104,12 @@ void fss_rng_free(fss_rng *r)
  * place, a partial block's start. */
 static void vaes_bytes(fss_rng *r, uint8_t *p, size_t n)
 {
+    if (!n)
+        return;
     fss_block b;
     uint64_t at = r->block + r->pos / 16;
     const size_t off = (size_t)(r->pos % 16);
+    FSS_ASSERT(at >= r->block && at + (off + n + 15) / 16 >= at); /* no carry past 2^64 blocks (rng.h) */
     r->pos += n;
     if (off) {
         const size_t take = n < 16 - off ? n : 16 - off;

@@ -277,8 +277,9 @@ fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t wind
 
 fss_status fss_gate_softmax_shifted(fss_eval *ev, const fss_tensor *x, int shift, size_t window, fss_tensor *y)
 {
-    if (shift < 1 || shift >= x->scale)
-        return fss_ev_fail(ev, FSS_E_ARG, "softmax: a shift of 1 to the scale less 1 (%d), not %d", x->scale - 1, shift);
+    if (shift < 1 || shift >= x->scale || x->bits < x->scale + 16) /* (the shift's range holds -8192 too) */
+        return fss_ev_fail(ev, FSS_E_ARG, "softmax: a shift of 1 to the scale less 1 (%d), not %d, and %d bits (have "
+                                          "%d)", x->scale - 1, shift, x->scale + 16, x->bits);
     return softmax(ev, x, 1, window, shift, y);
 }
 

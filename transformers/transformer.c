@@ -261,11 +261,12 @@ static fss_status attention(fss_eval *ev, const blk *B, const fss_tensor *x, fss
     /* the scores' shift on the entries a causal mask keeps (no pad bias: a local window
      * ignores it), or on all of them, the bias added, then the softmax */
     const int masked = local || (causal && !B->decode && !bias);
-    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, Qu, Ku, 1, &S)) == FSS_OK)
-        s = masked ? fss_gate_softmax_shifted(ev, &S, m->scale, local ? m->window : 0, &P)
-            : (s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) != FSS_OK || (bias && (s = add_pad(&S2, bias, &S3)) != FSS_OK)
-                ? s
-                : fss_gate_softmax(ev, bias ? &S3 : &S2, causal && !B->decode, &P);
+    if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, Qu, Ku, 1, &S)) == FSS_OK) {
+        if (masked)
+            s = fss_gate_softmax_shifted(ev, &S, m->scale, local ? m->window : 0, &P);
+        else if ((s = fss_gate_ars_bounded(ev, &S, m->scale, &S2)) == FSS_OK && (!bias || (s = add_pad(&S2, bias, &S3)) == FSS_OK))
+            s = fss_gate_softmax(ev, bias ? &S3 : &S2, causal && !B->decode, &P);
+    }
     if (s == FSS_OK && (s = fss_gate_matmul_batched(ev, &P, Vu, 0, &C)) == FSS_OK && (s = fss_gate_ars_bounded(ev, &C, m->scale, &C2)) == FSS_OK &&
         (s = heads_of(&C2, batch, seq, m->heads, dh, 1, &c)) == FSS_OK && (s = part_in(ev, m, B->w, B->l, FSS_TF_O, &O)) == FSS_OK)
         s = linear(ev, &c, &O.v[0], llama ? NULL : &O.v[1], out);
@@ -578,9 +579,9 @@ static fss_status forward(fss_eval *ev, blk *B, int layers, fss_tf_out o, const 
  * sequence's prompt length, party 1's secret: its cos and sin are party 1's input), seeing
  * the prompt's tokens (its pads hidden by party 1's bias), the tokens before and itself.
  * Each step's softmax row holds the values the whole pass over the prompt and the k tokens
- * (padded to seq + k) gives its last token, the causal mask's -8192 replaced by pads'
- * scores less FSS_TF_PAD_BIAS: nExp makes both 0 (when a pad's score lies within 1008 of
- * its row's largest), so the token is the same. */
+ * (padded to seq + k) gives its last token, the entries the causal mask drops (0) replaced
+ * by pads' scores less FSS_TF_PAD_BIAS, which nExp makes 0 (when a pad's score lies within
+ * 1008 of its row's largest), so the token is the same. */
 static fss_status generate(fss_eval *ev, blk *B, int layers, fss_tf_out o, const uint64_t *x, uint64_t *out,
                            const fss_tf_gen *gen, fss_progress *pg)
 {

@@ -22,6 +22,8 @@ FSS_NODISCARD fss_status fss_rng_new_key_at(fss_rng **out, const uint8_t key[16]
 FSS_NODISCARD fss_status fss_rng_new_seeded(fss_rng **out, uint64_t seed);
 void fss_rng_free(fss_rng *r);
 
+/* The stream's next n bytes. A stream's counter stays below 2^64 blocks (block + all that
+ * is taken: the high half of AES-CTR's 128-bit counter never moves; the VAES path asserts). */
 FSS_NODISCARD fss_status fss_rng_bytes(fss_rng *r, void *buf, size_t n);
 /* Uniform n-bit values (1 <= n <= 64), count of them. */
 FSS_NODISCARD fss_status fss_rng_ring(fss_rng *r, uint64_t *out, size_t count, int n);

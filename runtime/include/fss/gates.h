@@ -212,7 +212,7 @@ FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, 
  * clear walk refuses others); causal: column c of row r (within the last two axes) only
  * when c <= r, the others 0 (the gates run on the kept entries alone: about half the keys
  * of a square causal one). The row max compares differences in f + 14 bits. Row max by a
- * tree of ReLUs (ceil(log2 cols) rounds, a relu_tag a level; two a level where lean), nExp,
+ * tree of ReLUs (ceil(log2 cols) rounds at most, a relu_tag a level; two a level where lean), nExp,
  * the row sum, its reciprocal, the product: ceil(log2 cols) + 13 rounds at f = 12 when not
  * lean. Maximum error of each probability p = e / S at
  * f = 12: nExp's error in e (4.9e-4), p times S's relative error (up to cols nExp errors,
@@ -224,12 +224,13 @@ FSS_NODISCARD fss_status fss_gate_reciprocal(fss_eval *ev, const fss_tensor *x, 
 #define FSS_SOFTMAX_MAX_ERROR(cols) (0.0024 + 4.9e-4 * (double)(cols))
 FSS_NODISCARD fss_status fss_gate_softmax(fss_eval *ev, const fss_tensor *x, int causal, fss_tensor *y);
 /* The causal softmax of a local attention (GPT-Neo's): column c of row r only when
- * r - window < c <= r. The same rounds, keys and error. */
+ * r - window < c <= r. The same error; the keys of the kept entries alone, and a max tree of
+ * ceil(log2 min(window, cols)) levels. */
 FSS_NODISCARD fss_status fss_gate_softmax_local(fss_eval *ev, const fss_tensor *x, size_t window, fss_tensor *y);
 /* The causal softmax (window 0) or a local one of floor(x / 2^shift), the shift
  * (fss_gate_ars_bounded; 1 <= shift < x's scale) made on the entries that take part alone:
  * attention's scores at scale 2f, half of whose shifts a causal mask would throw away.
- * The same output as the shift and then the softmax. */
+ * The same output as the shift and then the softmax; n >= x's scale + 16 bits. */
 FSS_NODISCARD fss_status fss_gate_softmax_shifted(fss_eval *ev, const fss_tensor *x, int shift, size_t window,
                                                   fss_tensor *y);
 /* Rotary position embedding of x [..][seq][d] (Hugging Face's rotate_half layout, angle
