@@ -16,7 +16,7 @@ fetch_minilm
 ref_venv
 port=$((20000 + RANDOM % 30000))
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state
 W=$minilm_dir/model.safetensors
 ids=101,7592,2088,1010,2023,2003,1037,3231,6251,1012,102 # [CLS] hello world , this is a test sentence . [SEP]

@@ -17,7 +17,7 @@ fetch_minilm
 ref_venv
 model=$minilm_dir
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state
 "$venv/bin/python" "$src/bench/minilm_text_ref.py" "$model" "$text" "$work/ref.npy"
 i=0

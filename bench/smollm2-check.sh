@@ -18,7 +18,7 @@ fetch_smollm2
 ref_venv
 gguf=$smollm2_gguf
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state
 "$venv/bin/python" "$src/tests/bpe_ref.py" "$gguf" ids "$prompts" "$work/ids.txt"
 "$venv/bin/python" "$src/bench/smollm2_ref.py" "$gguf" "$work/ids.txt" "$work/ref.json"

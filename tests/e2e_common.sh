@@ -3,7 +3,7 @@
 dealer=$build/dealer/dealer
 online=$build/online/online
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 # the parties' ledger of spent runs goes here, not under the user's home
 export XDG_STATE_HOME=$work/state
 passed=0

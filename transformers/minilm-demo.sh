@@ -16,7 +16,7 @@ source "$(dirname "$0")/../bench/models.sh"
 fetch_minilm
 W=$minilm_dir/model.safetensors
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state
 printf '%s\n' "$@" >"$work/text.txt"
 # the padded length: the clear run's (the longest sentence's tokens); the dealer is told it

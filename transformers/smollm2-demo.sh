@@ -15,7 +15,7 @@ source "$(dirname "$0")/../bench/models.sh"
 fetch_smollm2
 G=$smollm2_gguf
 work=$(mktemp -d)
-trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null' EXIT
+trap 'rm -rf "$work"; kill $(jobs -p) 2>/dev/null || true' EXIT
 export XDG_STATE_HOME=$work/state
 printf '%s\n' "$prompt" >"$work/prompt.txt" # (a file: text on the command line is visible to other users)
 "$build/online/online" --clear --model smollm2 --weights "$G" --text-file "$work/prompt.txt" --generate "$n" \
