@@ -51,7 +51,8 @@
 
 const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes", "gemm", "lut"};
 static const char *const path_names[PATH_COUNT] = {"openssl", "vaes"};
-const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}, {P_LUT, 50}};
+const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}, {P_LUT, 50},
+                                      {P_LUT, 64}}; /* lookups of 64-bit entries: pairs of whole words */
 
 void die(const char *fmt, ...)
 {

@@ -27,7 +27,7 @@ typedef struct variant {
     int prim;
     int l; /* output bits */
 } variant;
-#define NVARIANTS 6
+#define NVARIANTS 7
 extern const variant variants[NVARIANTS];
 
 /* The CPU paths of the hot evals (fss_ctx_set_vaes): blocks batched through OpenSSL, or

@@ -23,7 +23,7 @@ void batch_inputs(batch *b, fss_ctx *ctx, fss_rng *rng, int prim, int n, int l, 
     b->count = count;
     b->dp.n = n;
     b->dp.l = l;
-    b->dp.early = prim == P_LUT ? 2 : prim == P_DPF1 || prim == P_DPFCMP;
+    b->dp.early = prim == P_LUT ? (l <= 62 ? 2 : 3) : prim == P_DPF1 || prim == P_DPFCMP; /* lookups: as gates_lut.c */
     b->cp.n = n;
     b->cp.l = l;
     b->cp.g = b->g;
@@ -81,8 +81,9 @@ void batch_free(batch *b)
 
 uint64_t eval_blocks(const batch *b)
 {
-    if (b->prim == P_LUT) /* the whole tree */
-        return ((uint64_t)2 << FSS_DPF_DEPTH(b->n, b->dp.early)) - 2;
+    if (b->prim == P_LUT) /* the whole tree (early = 3: and each leaf's words block) */
+        return ((uint64_t)2 << FSS_DPF_DEPTH(b->n, b->dp.early)) - 2 +
+               (b->dp.early == 3 ? (uint64_t)1 << FSS_DPF_DEPTH(b->n, b->dp.early) : 0);
     return uses_dcf(b) ? fss_dcf_eval_aes_blocks(b->cp) : fss_dpf_eval_aes_blocks(b->dp);
 }
 uint64_t keygen_blocks(const batch *b)

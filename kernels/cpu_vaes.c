@@ -247,6 +247,20 @@ VAES_TARGET void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out,
     fss_memzero(rk, sizeof rk);
 }
 
+VAES_TARGET uint64_t fss_vaes_dot(const uint64_t *a, const uint64_t *b, size_t n)
+{
+    __m512i acc[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int h = 0; h < 2; h++)
+            acc[h] = _mm512_add_epi64(acc[h], _mm512_mullo_epi64(_mm512_loadu_si512((const void *)(a + j + 8 * h)),
+                                                                 _mm512_loadu_si512((const void *)(b + j + 8 * h))));
+    uint64_t s = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(acc[0], acc[1]));
+    for (; j < n; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
 /* ---- keygen of both parties' trees, eight instances a register ---------------------- */
 
 /* Both parties' roots of instances [i, i + rem): into the keys and, as lanes, (slo, shi)[b]
@@ -1073,14 +1087,14 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
                                                                     const uint64_t *tab, const int A)
 {
     const exp_level e = exp_level_make(k, i, lv, 0);
-    const int pairs = k->p.early == 2;
+    const int words = k->p.early == 3, pairs = k->p.early == 2 || words;
     const fss_block f = k->fcw[i];
     /* pairs: a leaf's lane pair (lo, hi) gives outputs 2L + 1 (lo >> 2, fcw.hi) and 2L
      * (hi, fcw.lo): the table's entries swapped within its lane pairs; else one output a
      * leaf from its hi word, the table's entries spread to the hi lanes */
     const __m512i fp = pairs ? _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, (long long)f.hi))
                              : _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, 0));
-    const __m512i sh = pairs ? _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2) : _mm512_setzero_si512();
+    const __m512i sh = k->p.early == 2 ? _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2) : _mm512_setzero_si512();
     const __m512i spread = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
     __m512i acc = _mm512_setzero_si512();
     for (size_t top = (size_t)1 << lv; top > 0;) {
@@ -1088,6 +1102,26 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
         top = j0;
         __m512i h[EXP_AMAX];
         const uint32_t cb = step_children(S, j0, np, tb_bits(tb, j0, np), &e, h, A);
+        if (words) { /* pairs of whole words: each leaf's words block H_2(S) (fss_dpf_words_input), in place */
+            const __m512i odd = _mm512_set_epi64(-1, 0, -1, 0, -1, 0, -1, 0),
+                          seed = _mm512_set_epi64(~3LL, -1, ~3LL, -1, ~3LL, -1, ~3LL, -1),
+                          tw = _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2);
+            __m512i x[EXP_AMAX];
+#pragma GCC unroll 8
+            for (int a = 0; a < A; a++) { /* (S.hi ^ 2, S.hi ^ (S.lo & ~3)) */
+                const __m512i sw = _mm512_shuffle_epi32(h[a], _MM_PERM_BADC);
+                x[a] = _mm512_xor_si512(_mm512_xor_si512(_mm512_and_si512(h[a], odd), _mm512_and_si512(sw, seed)), tw);
+                h[a] = _mm512_xor_si512(x[a], g_rk[0]);
+            }
+#pragma GCC unroll 9
+            for (int r = 1; r < FSS_AES_ROUNDS; r++)
+#pragma GCC unroll 8
+                for (int a = 0; a < A; a++)
+                    h[a] = _mm512_aesenc_epi128(h[a], g_rk[r]);
+#pragma GCC unroll 8
+            for (int a = 0; a < A; a++)
+                h[a] = _mm512_xor_si512(_mm512_aesenclast_epi128(h[a], g_rk[FSS_AES_ROUNDS]), x[a]);
+        }
 #pragma GCC unroll 8
         for (int a = 0; a < A; a++) {
             const size_t L = 2 * j0 + 4 * (size_t)a; /* the register's first leaf */
@@ -1130,6 +1164,7 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
         S[q][0] = depth ? held_root(k->root[idx[q]]) : k->root[idx[q]];
         tb[q][0] = (uint8_t)k->party;
     }
+    FSS_ASSERT(depth > 0 || k->p.early == 2); /* (pairs of whole words at n = 1: dpf.c's other path) */
     if (depth == 0) { /* n = 1, pairs: the root is the leaf */
         for (int q = 0; q < nq; q++) {
             const fss_block r = S[q][0], f = k->fcw[idx[q]];
@@ -1169,6 +1204,12 @@ void fss_vaes_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n)
 {
     (void)key, (void)block, (void)out, (void)n;
     FSS_ASSERT(!"VAES path called where it is not built");
+}
+uint64_t fss_vaes_dot(const uint64_t *a, const uint64_t *b, size_t n)
+{
+    (void)a, (void)b, (void)n;
+    FSS_ASSERT(!"VAES path called where it is not built");
+    return 0;
 }
 void fss_vaes_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
                               const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2])

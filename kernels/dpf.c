@@ -10,7 +10,7 @@
 
 fss_status fss_dpf_params_check(fss_dpf_params p)
 {
-    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || p.early < 0 || p.early > 2)
+    if (p.n < 1 || p.n > 64 || p.l < 1 || p.l > 64 || p.early < 0 || p.early > 3)
         return FSS_E_ARG;
     if ((p.early == 1 && p.l != 1) || (p.early == 2 && p.l > 62))
         return FSS_E_ARG;
@@ -60,8 +60,12 @@ void fss_dpf_keys_free(fss_dpf_keys *k)
     memset(k, 0, sizeof *k);
 }
 
-uint64_t fss_dpf_eval_aes_blocks(fss_dpf_params p) { return (uint64_t)FSS_DPF_DEPTH(p.n, p.early); }
-uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p) { return 4 * (uint64_t)FSS_DPF_DEPTH(p.n, p.early); }
+/* (early = 3: a leaf's words block more, each party's) */
+uint64_t fss_dpf_eval_aes_blocks(fss_dpf_params p) { return (uint64_t)FSS_DPF_DEPTH(p.n, p.early) + (p.early == 3); }
+uint64_t fss_dpf_keygen_aes_blocks(fss_dpf_params p)
+{
+    return 4 * (uint64_t)FSS_DPF_DEPTH(p.n, p.early) + 2 * (uint64_t)(p.early == 3);
+}
 
 size_t fss_dpf_full_words(fss_dpf_params p)
 {
@@ -135,10 +139,22 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
             k0->tcw_r[i] |= (uint64_t)tr << lv;
         }
     }
+    if (p.early == 3) { /* both parties' leaves' words blocks, into out (2 of 4 a per) */
+        for (size_t k = 0; k < 2 * m; k++)
+            in[k] = fss_dpf_words_input(S[k / 2][k % 2]);
+        if (fss_ctx_aes(ctx, tid, in, out, 2 * m) != FSS_OK) {
+            st = FSS_E_CRYPTO;
+            goto done;
+        }
+        for (size_t k = 0; k < 2 * m; k++)
+            out[k] = fss_prg_output(in[k], out[k]);
+    }
     for (size_t k = 0; k < m; k++) {
         size_t i = i0 + k;
         fss_block f = {0, 0};
-        if (p.early == 2)
+        if (p.early == 3)
+            f = fss_dpf_keygen_words(p.l, beta[i], (unsigned)(alpha[i] & 1), out + 2 * k, t[k]);
+        else if (p.early == 2)
             f = fss_dpf_keygen_pair(p.l, beta[i], (unsigned)(alpha[i] & 1), S[k], t[k]);
         else if (p.early)
             f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
@@ -150,6 +166,7 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
     }
 done:
     fss_memzero(S, m * sizeof *S);
+    fss_memzero(out, 2 * m * sizeof *out); /* (early = 3: the words) */
     return st;
 }
 
@@ -214,9 +231,17 @@ static fss_status eval_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_
     unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
     if (fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_walk(k, i0, m, a->x, S, t, acc);
-        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dpf_eval_aes_blocks(p));
+        fss_ctx_add_aes_blocks(ctx, tid, m * (uint64_t)FSS_DPF_DEPTH(p.n, p.early)); /* (the walk's) */
     } else if (walk_tile(ctx, tid, k, i0, m, a->x, S, t, acc, in, ob) != FSS_OK) {
         return FSS_E_CRYPTO;
+    }
+    if (!a->cmp && p.early == 3) { /* the leaves' words blocks, in place */
+        for (size_t j = 0; j < m; j++)
+            in[j] = fss_dpf_words_input(S[j]);
+        if (fss_ctx_aes(ctx, tid, in, ob, m) != FSS_OK)
+            return FSS_E_CRYPTO;
+        for (size_t j = 0; j < m; j++)
+            S[j] = fss_prg_output(in[j], ob[j]);
     }
     for (size_t j = 0; j < m; j++) {
         size_t i = i0 + j;
@@ -224,6 +249,8 @@ static fss_status eval_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_
         if (a->cmp) {
             unsigned eq_or_below = p.early ? fss_dpf_cmp_leaf_bits(fss_dpf_leaf(S[j], t[j], k->fcw[i]), xl) : t[j];
             a->out[i] = acc[j] ^ eq_or_below ^ (unsigned)(k->party == 0);
+        } else if (p.early == 3) {
+            a->out[i] = fss_dpf_eval_words((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], xl);
         } else if (p.early == 2) {
             a->out[i] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], xl);
         } else if (p.early) {
@@ -240,8 +267,8 @@ static fss_status eval_common(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_
     fss_status st = check_keys(ctx, k);
     if (st != FSS_OK)
         return st;
-    if (cmp && k->p.early == 2)
-        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf comparison: keys of pairs (early = 2) give no comparison");
+    if (cmp && k->p.early >= 2)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf comparison: keys of pairs (early = %d) give no comparison", k->p.early);
     const eval_arg a = {k, x, out, cmp};
     if ((st = fss_cpu_tiles(ctx, k->count, FSS_CPU_TILE * (3 * 16 + 2 * sizeof(unsigned)), eval_tile, &a)) != FSS_OK)
         return fss_ctx_fail(ctx, st, "dpf eval: %s", fss_status_str(st));
@@ -261,6 +288,27 @@ fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
 /* Full domain, one instance: expand the tree breadth-first in place (children of node
  * j land at 2j and 2j+1, so going backwards never overwrites an unread parent), in
  * chunks of FSS_CPU_TILE parents per OpenSSL call. */
+/* Pairs of whole words (early = 3): the leaves' 2^depth words blocks in tiles through the
+ * AES, then each leaf's two outputs into o. */
+static fss_status words_out(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, const fss_block *S,
+                            const uint8_t *t, size_t leaves, fss_block *in, fss_block *ob, uint64_t *o)
+{
+    for (size_t j0 = 0; j0 < leaves; j0 += FSS_CPU_TILE) {
+        const size_t m = leaves - j0 < FSS_CPU_TILE ? leaves - j0 : FSS_CPU_TILE;
+        for (size_t j = 0; j < m; j++)
+            in[j] = fss_dpf_words_input(S[j0 + j]);
+        if (fss_ctx_aes(ctx, tid, in, ob, m) != FSS_OK)
+            return FSS_E_CRYPTO;
+        for (size_t j = 0; j < m; j++) {
+            const fss_block W = fss_prg_output(in[j], ob[j]);
+            for (unsigned w = 0; w < 2; w++)
+                o[2 * (j0 + j) + w] = fss_dpf_eval_words((unsigned)k->party, k->p.l, W, t[j0 + j], k->fcw[i], w);
+        }
+    }
+    fss_memzero(ob, FSS_CPU_TILE * sizeof *ob);
+    return FSS_OK;
+}
+
 /* Instance i's full-domain shares into o (its 2^n values, or its bit vector when early). */
 static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
                            fss_block *in, fss_block *ob, uint64_t *o)
@@ -270,6 +318,8 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
     if (p.early != 1 && fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_expand(k, i, depth, S, t);
         fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2); /* two children a node, as OpenSSL's path */
+        if (p.early == 3)
+            return words_out(ctx, tid, k, i, S, t, (size_t)1 << depth, in, ob, o);
         for (size_t j = 0; j < ((size_t)1 << depth); j++)
             if (p.early == 2)
                 o[2 * j] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 0),
@@ -310,6 +360,8 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
         }
     }
     size_t leaves = (size_t)1 << depth;
+    if (p.early == 3)
+        return words_out(ctx, tid, k, i, S, t, leaves, in, ob, o);
     if (p.early == 2) {
         for (size_t j = 0; j < leaves; j++)
             for (unsigned w = 0; w < 2; w++)
@@ -383,22 +435,24 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     for (size_t j = 0; vaes && j < 2 * size; j++)
         rev[j] = table[size - 1 - (j & mask)];
     int failed = 0;
-    /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_lut_n) */
-    const size_t unit = vaes ? FSS_VAES_EXPAND_N : 1, units = (k->count + unit - 1) / unit;
+    /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_lut_n); pairs of
+     * whole words at n = 1 (the root a leaf): the tree, its words block, then the dot */
+    const int fused = vaes && (k->p.early != 3 || k->p.n > 1);
+    const size_t unit = fused ? FSS_VAES_EXPAND_N : 1, units = (k->count + unit - 1) / unit;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
     {
         int tid = FSS_OMP_TID();
         /* the trees' nodes above their last level and their bits (at most 2^(n-1) blocks and
          * 2^(n-4) + 1 bytes each); else the tree's, the AES tiles and the instance's 2^n shares */
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, vaes ? unit * (size * 8 + size / 16 + 1) + 64
-                                                                : size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, fused ? unit * (size * 8 + size / 16 + 1) + 64
+                                                                 : size * (17 + 8) + 2 * FSS_CPU_TILE * 16 + 64);
         if (!sc)
             FSS_SET_FAILED(failed, FSS_E_NOMEM);
 #pragma omp for schedule(dynamic)
         for (size_t u = 0; u < units; u++) {
             if (fss_failed(&failed))
                 continue;
-            if (vaes) { /* the last level dotted with the table as it comes, in vector registers */
+            if (fused) { /* the last level dotted with the table as it comes, in vector registers */
                 const int depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
                 const size_t i0 = u * unit, nq = k->count - i0 < unit ? k->count - i0 : unit;
                 const size_t half = depth ? (size_t)1 << (depth - 1) : 1; /* the last level's parents */
@@ -414,7 +468,7 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
                     tabq[q] = rev + (size - 1 - (size_t)(x[i0 + q] & mask));
                 }
                 fss_vaes_dpf_lut_n(k, idx, (int)nq, depth, Sq, tq, tabq, o);
-                fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2));
+                fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2 + (k->p.early == 3 ? (uint64_t)1 << depth : 0)));
                 for (size_t q = 0; q < nq; q++)
                     out[i0 + q] = o[q] & lmask;
                 continue;
@@ -428,10 +482,14 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
                 continue;
             }
             /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
-            uint64_t acc = 0;
             const size_t xi = (size_t)(x[i] & mask);
-            for (size_t j = 0; j < size; j++)
-                acc += table[(xi - j) & mask] * e[j];
+            uint64_t acc = 0;
+            if (vaes) {
+                acc = fss_vaes_dot(rev + (size - 1 - xi), e, size);
+            } else {
+                for (size_t j = 0; j < size; j++)
+                    acc += table[(xi - j) & mask] * e[j];
+            }
             out[i] = acc & lmask;
         }
     }
@@ -443,9 +501,16 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
 
 static size_t fcw_bytes(fss_dpf_params p) { return (FSS_DPF_FCW_BITS(p.n, p.l, p.early) + 7) / 8; }
 
-/* early = 2 stores its two l-bit words as one 2l-bit number (fss_dpf_pair_pack). */
-static fss_block fcw_pack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_pack(p.l, f) : f; }
-static fss_block fcw_unpack(fss_dpf_params p, fss_block f) { return p.early == 2 ? fss_dpf_pair_unpack(p.l, f) : f; }
+/* early = 2 and 3 store their two l-bit words as one 2l-bit number (fss_dpf_pair_pack;
+ * l = 64: the block as it is). */
+static fss_block fcw_pack(fss_dpf_params p, fss_block f)
+{
+    return p.early >= 2 && p.l < 64 ? fss_dpf_pair_pack(p.l, f) : f;
+}
+static fss_block fcw_unpack(fss_dpf_params p, fss_block f)
+{
+    return p.early >= 2 && p.l < 64 ? fss_dpf_pair_unpack(p.l, f) : f;
+}
 
 /* The block layout, with the roots (roots 1) or without (0: 16 bytes an instance fewer). */
 static void keys_write(const fss_dpf_keys *k, size_t first, size_t count, uint8_t *out, int roots)

@@ -284,7 +284,7 @@ const fss_family fss_family_onnx = {
                    * explicit shares balanced between the parties, nExp's lean clip in 20 bits,
                    * GeLU's and SiLU's select of the index in its 16 bits (select2), softmax's
                    * max in f + 15 bits; 9: softmax's max in f + 14 bits, a causal one on its
-                   * kept entries alone */
+                   * kept entries alone, 64-bit lookups from pairs of whole words */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

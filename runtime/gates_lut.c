@@ -7,7 +7,8 @@
  *   sum_j T[x^ - j] (e_0 + e_1)_j = T[x^ - r_x] = T[x],
  * each party's sum linear in its e_b. Adding shares of the output mask r_y and one
  * exchange reveal y^ = T[x] + r_y. One round. The keys hold two outputs a leaf (early = 2,
- * for entries of up to 62 bits): 2^n AES blocks a party and element. */
+ * for entries of up to 62 bits: 2^n AES blocks a party and element; early = 3 above, the
+ * two words of one more block of each leaf: 1.5 2^n). */
 #include <string.h>
 
 #include "eval_internal.h"
@@ -48,7 +49,7 @@ fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const 
         return FSS_OK;
     }
     const double t0 = fss_now();
-    const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 0};
+    const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 3};
     size_t kb = 0; /* a lookup's keys after another's, each with its root seeds */
     for (int i = 0; i < k; i++) {
         const fss_prim pr = fss_prim_dpf_lut(p, tables[i]);

@@ -206,9 +206,10 @@ static void stats_free(void *state)
 
 const fss_family fss_family_stats = {
     .name = "stats",
-    .version = 3, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
+    .version = 4, /* 2: fresh shares (a seed each party) of the products', selects', lookups', shifts'
                    * and one-round ReLUs' output masks; 3: FSS keys without their roots (a seed a
-                   * party and gate, runtime/keys.c), explicit shares balanced between the parties */
+                   * party and gate, runtime/keys.c), explicit shares balanced between the parties;
+                   * 4: lookups of 64-bit entries from pairs of whole words (DPF early = 3) */
     .models = "stats (--stats SPEC names it)",
     .selector = "--stats",
     .flags = stats_flags,

@@ -69,7 +69,7 @@ static void check_points(fss_dpf_params p, size_t count, const uint64_t *alpha, 
         fss_ctx_reset_counters(ctx);
         REQUIRE(fss_dpf_eval(ctx, &kp.k[b], x, y[b]) == FSS_OK);
         CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_eval_aes_blocks(p), "eval AES blocks");
-        if (p.early == 2) { /* pairs give no comparison */
+        if (p.early >= 2) { /* pairs give no comparison */
             REQUIRE(fss_dpf_cmp_eval(ctx, &kp.k[b], x, c[b]) == FSS_E_ARG);
             memset(c[b], 0, count * 8 + 8);
         } else
@@ -80,7 +80,7 @@ static void check_points(fss_dpf_params p, size_t count, const uint64_t *alpha, 
             int was = fss_ctx_vaes(ctx);
             REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
             REQUIRE(fss_dpf_eval(ctx, &kp.k[b], x, z) == FSS_OK);
-            if (p.early == 2)
+            if (p.early >= 2)
                 memcpy(zc, c[b], count * 8);
             else
                 REQUIRE(fss_dpf_cmp_eval(ctx, &kp.k[b], x, zc) == FSS_OK);
@@ -102,7 +102,7 @@ static void check_points(fss_dpf_params p, size_t count, const uint64_t *alpha, 
               (unsigned long long)alpha[i], (unsigned long long)x[i], (unsigned long long)got,
               (unsigned long long)want);
         CHECK(y[0][i] <= fss_ring_mask(l) && y[1][i] <= fss_ring_mask(l), "dpf share not reduced");
-        uint64_t cw = p.early == 2 ? 0 : x[i] < alpha[i], cg = c[0][i] ^ c[1][i];
+        uint64_t cw = p.early >= 2 ? 0 : x[i] < alpha[i], cg = c[0][i] ^ c[1][i];
         CHECK(cg == cw && c[0][i] <= 1 && c[1][i] <= 1, "cmp n=%d early=%d alpha=%llu x=%llu: got %llu want %llu",
               p.n, p.early, (unsigned long long)alpha[i], (unsigned long long)x[i], (unsigned long long)cg,
               (unsigned long long)cw);
@@ -335,6 +335,7 @@ int main(void)
         edges(ns[i], 1, 1, 200);
         for (size_t j = 0; j < sizeof ls / sizeof *ls; j++) {
             edges(ns[i], ls[j], 0, 40);
+            edges(ns[i], ls[j], 3, 40);
             if (ls[j] <= 62)
                 edges(ns[i], ls[j], 2, 40);
         }
@@ -344,12 +345,15 @@ int main(void)
     tails(64, 1, 1);
     tails(64, 64, 0);
     tails(20, 37, 2);
+    tails(20, 64, 3);
+    tails(9, 13, 3);
     { /* one thread: many tiles run in turn on the caller's thread, not in an OpenMP region */
         fss_ctx *all = ctx;
         REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
         exhaustive(8, 1, 1);
         exhaustive(8, 64, 0);
         exhaustive(8, 62, 2);
+        exhaustive(8, 64, 3);
         fss_ctx_free(ctx);
         ctx = all;
     }
@@ -359,13 +363,14 @@ int main(void)
         full(fn[i], 1, 1, 3);
         full(fn[i], fn[i] == 16 ? 64 : 13, 0, 3);
         full(fn[i], fn[i] == 16 ? 62 : fn[i] == 12 ? 50 : 13, 2, 3); /* pairs: through a key file's bytes too */
+        full(fn[i], fn[i] >= 12 ? 64 : 13 + fn[i], 3, 3);
     }
     /* 3-5: the VAES lookups' last levels of 2 to 8 parents */
     static const int lut_n[] = {1, 2, 3, 4, 5, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
     for (size_t i = 0; i < sizeof lut_n / sizeof *lut_n; i++)
         for (size_t j = 0; j < sizeof lut_l / sizeof *lut_l; j++)
-            for (int early = 0; early <= 2; early += 2)
-                if (early == 0 || lut_l[j] <= 62)
+            for (int early = 0; early <= 3; early++)
+                if (early == 0 || early == 3 || (early == 2 && lut_l[j] <= 62))
                     lut(lut_n[i], lut_l[j], early, lut_n[i] >= 12 ? 3 : 9);
     { /* pairs: no comparison, no l above 62 */
         fss_dpf_keys k2;
@@ -375,6 +380,12 @@ int main(void)
         CHECK(fss_dpf_cmp_eval(ctx, &k2, &x0, &y0) == FSS_E_ARG, "a comparison from keys of pairs accepted");
         fss_dpf_keys_free(&k2);
         CHECK(fss_dpf_params_check(p63) == FSS_E_ARG, "pairs of 63-bit outputs accepted");
+        const fss_dpf_params w64 = {8, 64, 3}, w4 = {8, 64, 4};
+        CHECK(fss_dpf_params_check(w64) == FSS_OK && fss_dpf_params_check(w4) == FSS_E_ARG,
+              "pairs of whole words (early 3) refused, or an early 4 accepted");
+        REQUIRE(fss_dpf_keys_alloc(&k2, w64, 0, 1) == FSS_OK);
+        CHECK(fss_dpf_cmp_eval(ctx, &k2, &x0, &y0) == FSS_E_ARG, "a comparison from keys of whole-word pairs accepted");
+        fss_dpf_keys_free(&k2);
     }
 
     fss_ctx_free(ctx);

@@ -93,10 +93,11 @@ static void run_lut(const model *md)
           (unsigned long long)want[first]);
     CHECK(leak == 0, "lut: party 0 received outputs meant for party 1");
     for (int b = 0; b < 2; b++) {
-        /* documented: a DPF key of pairs an element (entries up to 62 bits), fresh shares of
-         * r_y (a seed each, or, where packed they take 16 bytes or fewer, party 0 a seed and
-         * party 1 those); party 1 also holds its input's mask seed and the output masks */
-        const int pairs = md->out_bits <= 62 ? 2 : 0;
+        /* documented: a DPF key of pairs an element (entries up to 62 bits; above, pairs of
+         * whole words), fresh shares of r_y (a seed each, or, where packed they take 16 bytes
+         * or fewer, party 0 a seed and party 1 those); party 1 also holds its input's mask seed
+         * and the output masks */
+        const int pairs = md->out_bits <= 62 ? 2 : 3;
         const size_t ry = b == 0 || packed(no, md->out_bits) > 16 ? 16 : packed(no, md->out_bits);
         const size_t want_bytes = harness_deal_bytes(FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs), no) + ry +
                                   (b == 1 ? 16 + packed(no, md->out_bits) : 0);

@@ -475,7 +475,8 @@ const fss_family fss_family_transformer = {
      * gate, runtime/keys.c), explicit shares balanced between the parties, nExp's lean clip
      * in 20 bits, GeLU's and SiLU's select of the index in its 16 bits (fss_gate_select2),
      * softmax's max in f + 15 bits; 17: the LM head in slices of 2^22 values (was 2^24), the
-     * causal softmax on its kept entries alone, its max in f + 14 bits */
+     * causal softmax on its kept entries alone, its max in f + 14 bits, a 64-bit ring's
+     * lookups from pairs of whole words (DPF early = 3) */
     .version = 17,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), "

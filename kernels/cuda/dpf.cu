@@ -141,7 +141,7 @@ __global__ void __launch_bounds__(FSS_CUDA_BLOCK)
 
 static fss_status check_keys(const char *what, const fss_dpf_keys *d_k)
 {
-    if (fss_dpf_params_check(d_k->p) != FSS_OK || d_k->p.early == 2 || (d_k->party != 0 && d_k->party != 1))
+    if (fss_dpf_params_check(d_k->p) != FSS_OK || d_k->p.early >= 2 || (d_k->party != 0 && d_k->party != 1))
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf %s: bad key parameters (n=%d l=%d early=%d party=%d)", what, d_k->p.n,
                              d_k->p.l, d_k->p.early, d_k->party);
     if (d_k->count && !d_k->mem)
@@ -155,7 +155,7 @@ extern "C" fss_status fss_cuda_dpf_keygen(fss_dpf_params p, size_t count, const 
                                           const uint64_t *d_beta, const fss_block *d_roots, fss_dpf_keys *d_k0,
                                           fss_dpf_keys *d_k1, cudaStream_t s)
 {
-    if (fss_dpf_params_check(p) != FSS_OK || p.early == 2) /* pairs: CPU only */
+    if (fss_dpf_params_check(p) != FSS_OK || p.early >= 2) /* pairs: CPU only */
         return FSS_CUDA_FAIL(FSS_E_ARG, "dpf keygen: bad parameters n=%d l=%d early=%d", p.n, p.l, p.early);
     if (d_k0->count != count || d_k1->count != count || !same_params(d_k0->p, p) || !same_params(d_k1->p, p) ||
         d_k0->party != 0 || d_k1->party != 1)

@@ -9,6 +9,9 @@
  *    depth n - 1 and a leaf block holds two outputs, x's last bit 0 in its high word and
  *    1 in its low word above the two control bits (fss_dpf_pair_word): half the blocks of
  *    a full-domain evaluation, for the table lookups. No comparison from these keys.
+ *  - early = 3 (pairs of whole words; CPU only): as 2 for 1 <= l <= 64, a leaf's two
+ *    outputs the two words of one more PRG block of it (fss_dpf_words_input): three
+ *    quarters of the blocks of a full-domain evaluation where l > 62.
  * The same keys give a comparison (fss_dpf_cmp_eval): XOR shares of 1{x < alpha}, from
  * the control bits of the left siblings of x's path (Sigma's trick, DESIGN section 6).
  *
@@ -16,14 +19,14 @@
  *   root[count], scw[depth][count], tcw_l[count], tcw_r[count], fcw[count]
  * with tcw_* bit i the control-bit correction of level i, and fcw the final
  * correction (a ring value in .lo for early = 0, the leaf correction for early = 1,
- * the two words' ring values in .lo and .hi for early = 2).
+ * the two words' ring values in .lo and .hi for early = 2 and 3).
  *
  * Serialized, FSS_DPF_KEY_BYTES(n, l, early) bytes an instance, little-endian, in blocks
  * of FSS_KEY_BLOCK instances from the first one written (the last block shorter); a
  * block of b instances holds, each field for its b instances in order:
  *   root (16 each) | scw[0] (16 each) | ... | scw[depth-1] | tcw_l (ceil(depth/8) each)
  *   | tcw_r (ceil(depth/8) each) | fcw (early = 0: ceil(l/8) bytes each; early = 1:
- *   ceil(2^(n-depth)/8) each; early = 2: ceil(2l/8) each, word 0's l bits then word 1's)
+ *   ceil(2^(n-depth)/8) each; early = 2 and 3: ceil(2l/8) each, word 0's l bits then word 1's)
  * (one instance alone: root | scw | tcw_l | tcw_r | fcw). Unused high bits of the last
  * byte of a field must be zero (the reader checks). */
 #ifndef FSS_DPF_H
@@ -35,10 +38,10 @@
 #define FSS_DPF_FULL_MAX_BITS 24 /* full-domain evaluation limit (2^24 outputs an instance) */
 
 #define FSS_DPF_DEPTH(n, early)                                                                       \
-    ((early) == 1 ? ((n) > FSS_DPF_EARLY_BITS ? (n) - FSS_DPF_EARLY_BITS : 0) : (early) == 2 ? (n) - 1 : (n))
+    ((early) == 1 ? ((n) > FSS_DPF_EARLY_BITS ? (n) - FSS_DPF_EARLY_BITS : 0) : (early) >= 2 ? (n) - 1 : (n))
 #define FSS_DPF_LEAF_BITS(n, early) ((early) ? ((size_t)1 << ((n) - FSS_DPF_DEPTH(n, early))) : 1)
 #define FSS_DPF_FCW_BITS(n, l, early) \
-    ((early) == 1 ? FSS_DPF_LEAF_BITS(n, early) : (early) == 2 ? 2 * (size_t)(l) : (size_t)(l))
+    ((early) == 1 ? FSS_DPF_LEAF_BITS(n, early) : (early) >= 2 ? 2 * (size_t)(l) : (size_t)(l))
 #define FSS_DPF_KEY_BYTES(n, l, early)                                                    \
     ((size_t)16 + (size_t)16 * FSS_DPF_DEPTH(n, early) + 2 * (((size_t)FSS_DPF_DEPTH(n, early) + 7) / 8) + \
      (FSS_DPF_FCW_BITS(n, l, early) + 7) / 8)
@@ -48,7 +51,7 @@ FSS_EXTERN_C_BEGIN
 typedef struct fss_dpf_params {
     int n;     /* input bits, 1..64 */
     int l;     /* output bits, 1..64 (1 when early) */
-    int early; /* 1: early-terminated 1-bit variant; 2: two group outputs a leaf */
+    int early; /* 1: early-terminated 1-bit variant; 2: two group outputs a leaf; 3: two whole words */
 } fss_dpf_params;
 
 typedef struct fss_dpf_keys {
@@ -92,11 +95,11 @@ FSS_NODISCARD fss_status fss_dpf_eval(fss_ctx *ctx, const fss_dpf_keys *k, const
 FSS_NODISCARD fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out);
 size_t fss_dpf_full_words(fss_dpf_params p);
 
-/* A table lookup from full-domain keys (early = 0 or 2, beta = 1 at alpha_i): out[i] =
+/* A table lookup from full-domain keys (early = 0, 2 or 3, beta = 1 at alpha_i): out[i] =
  * this party's share, in Z_{2^l}, of table[(x[i] - alpha_i) mod 2^n] (the two parties' out
  * add to it), as sum_j table[(x[i] - j) mod 2^n] e_j over the one-hot's shares e_j. table
  * has 2^n entries; n <= FSS_DPF_LUT_MAX_BITS. 2^(n+1) AES blocks an instance (early = 2:
- * 2^n), as a full-domain
+ * 2^n; 3: 1.5 2^n), as a full-domain
  * evaluation. */
 #define FSS_DPF_LUT_MAX_BITS 16
 FSS_NODISCARD fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x,

@@ -74,6 +74,25 @@ static inline FSS_HD fss_block fss_dpf_pair_unpack(int l, fss_block f)
     return o;
 }
 
+/* Pairs of whole words (early = 3): the AES input of a leaf's words block W = H_2(S), whose
+ * high word is the output of x's last bit 0 and low word of 1, all 64 bits each. */
+static inline FSS_HD fss_block fss_dpf_words_input(fss_block S) { return fss_prg_input(S, FSS_PRG_TWEAK_VALUE(0)); }
+static inline FSS_HD uint64_t fss_dpf_eval_words(unsigned party, int l, fss_block W, unsigned t, fss_block fcw,
+                                                 unsigned w)
+{
+    uint64_t v = (w ? W.lo : W.hi) + ((w ? fcw.hi : fcw.lo) & ((uint64_t)0 - (uint64_t)t));
+    return fss_ring_cneg(v, party, l);
+}
+/* Dealer's final corrections from both parties' words blocks W (early = 3). */
+static inline FSS_HD fss_block fss_dpf_keygen_words(int l, uint64_t beta, unsigned a0, const fss_block W[2],
+                                                    const unsigned t[2])
+{
+    fss_block f;
+    f.lo = fss_ring_cneg((a0 ? 0 : beta) - W[0].hi + W[1].hi, t[1], l);
+    f.hi = fss_ring_cneg((a0 ? beta : 0) - W[0].lo + W[1].lo, t[1], l);
+    return f;
+}
+
 /* Dealer's final corrections of both words: beta on alpha's last bit a0, 0 on the other. */
 static inline FSS_HD fss_block fss_dpf_keygen_pair(int l, uint64_t beta, unsigned a0, const fss_block S[2],
                                                    const unsigned t[2])

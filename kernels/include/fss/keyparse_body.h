@@ -81,7 +81,7 @@ static inline FSS_HD int fss_dpf_parse_one_r(const fss_dpf_keys *k, const uint8_
     fss_block c;
     c.lo = fss_ser_le(f, fb < 8 ? fb : 8);
     c.hi = fb > 8 ? fss_ser_le(f + 8, fb - 8) : 0;
-    k->fcw[i] = p.early == 2 ? fss_dpf_pair_unpack(p.l, c) : c;
+    k->fcw[i] = p.early >= 2 && p.l < 64 ? fss_dpf_pair_unpack(p.l, c) : c;
     return ok && fss_ser_tail_clean(f, fbits);
 }
 

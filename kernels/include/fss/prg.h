@@ -16,7 +16,8 @@
  * from a DPF needs at every level (Sigma, PETS 2024, section 3). A leaf node's whole
  * block is pseudorandom and is used as its output value (no extra AES).
  *
- * Tweaks: child c in {0, 1} is H_c; a node's k-th value block is H_{2+k}. */
+ * Tweaks: child c in {0, 1} is H_c; a node's k-th value block is H_{2+k} (a DPF leaf's
+ * two words, early = 3: its H_2). */
 #ifndef FSS_PRG_H
 #define FSS_PRG_H
 
