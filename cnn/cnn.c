@@ -388,7 +388,7 @@ fss_status fss_cnn_weights_random(const fss_cnn_model *m, uint64_t seed, fss_cnn
             break;
         }
         for (size_t j = 0; j < nw + nb; j++) {
-            float v = (float)((double)(u[j] >> 11) / 9007199254740992.0 * 2.0 - 1.0) * bound;
+            float v = (float)(fss_rng_unit(u[j]) * 2.0 - 1.0) * bound;
             if (j < nw)
                 w->w[i][j] = v;
             else

@@ -155,7 +155,7 @@ static fss_status random_images(cnn_run *r, size_t n, char *err, size_t err_len)
     if (s == FSS_OK)
         s = fss_rng_bytes(g, u, count * 8);
     for (size_t i = 0; s == FSS_OK && i < count; i++)
-        r->images[i] = (float)((double)(u[i] >> 11) / 9007199254740992.0);
+        r->images[i] = (float)fss_rng_unit(u[i]);
     fss_rng_free(g);
     free(u);
     r->batch = n;

@@ -181,7 +181,7 @@ static fss_status load_input(tf_run *r, const char *path, char *err, size_t err_
             s = fss_rng_bytes(g, r->x, n * 8);
         for (size_t i = 0; s == FSS_OK && i < n; i++)
             r->x[i] = fss_ring_from_signed(
-                (int64_t)llrint(ldexp((double)(r->x[i] >> 11) / 9007199254740992.0 * 2 - 1, m->scale)), m->bits);
+                (int64_t)llrint(ldexp(fss_rng_unit(r->x[i]) * 2 - 1, m->scale)), m->bits);
         fss_rng_free(g);
         return s == FSS_OK ? s : fss_errorf(err, err_len, s, "cannot make random embeddings");
     }

@@ -274,8 +274,7 @@ static fss_status read_random(const fss_tf_weights *w, int l, fss_tf_part p, uin
             if ((s = fss_rng_bytes(g, o, pc[i].cols * 8)) != FSS_OK)
                 break;
             for (size_t j = 0; j < pc[i].cols; j++)
-                o[j] = tf_fixed((((double)(int64_t)(o[j] >> 11) / 9007199254740992.0 * 2 - 1) * a + mid) * (pc[i].query ? qs : 1),
-                             m);
+                o[j] = tf_fixed(((fss_rng_unit(o[j]) * 2 - 1) * a + mid) * (pc[i].query ? qs : 1), m);
         }
     }
     fss_rng_free(g);
@@ -399,7 +398,7 @@ fss_status fss_tf_weights_read_head(const fss_tf_weights *w, size_t c0, size_t c
         s = fss_rng_bytes(g, t, k * d * 8);
     for (size_t j = 0; s == FSS_OK && j < k; j++)
         for (size_t i = 0; i < d; i++)
-            v[i * k + j] = tf_fixed(((double)(int64_t)(t[j * d + i] >> 11) / 9007199254740992.0 * 2 - 1) * a, m);
+            v[i * k + j] = tf_fixed((fss_rng_unit(t[j * d + i]) * 2 - 1) * a, m);
     fss_rng_free(g);
     if (t)
         fss_free_wiped(t, k * d * 8);

@@ -27,6 +27,9 @@ void fss_rng_free(fss_rng *r);
 FSS_NODISCARD fss_status fss_rng_bytes(fss_rng *r, void *buf, size_t n);
 /* Uniform n-bit values (1 <= n <= 64), count of them. */
 FSS_NODISCARD fss_status fss_rng_ring(fss_rng *r, uint64_t *out, size_t count, int n);
+/* A random word's top 53 bits as a double in [0, 1), exactly (the random weights, images
+ * and embeddings of the benchmarks; through int64: one conversion instruction). */
+static inline double fss_rng_unit(uint64_t r) { return (double)(int64_t)(r >> 11) / 9007199254740992.0; }
 /* A 64-bit value from the OS CSPRNG, for seeding test runs. */
 FSS_NODISCARD fss_status fss_os_random_u64(uint64_t *out);
 
