@@ -83,6 +83,13 @@ FSS_NODISCARD fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cn
                                      const uint64_t *beta);
 FSS_NODISCARD fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x,
                                      uint64_t *out);
+/* fss_ev_take with each key evaluated at pts points: x[j cnt + i] is key i's j-th point,
+ * its outputs at out[(j cnt + i) outs ..]. One key's shares at several public points reveal
+ * no more than the key (an FSS key may be evaluated anywhere; Boyle et al., Eurocrypt
+ * 2021, evaluate a DCF key twice for an interval). Several points run on the CPU, whose
+ * parsed keys stay put between evaluations. */
+FSS_NODISCARD fss_status fss_ev_take_at(fss_eval *ev, const fss_prim *pr, size_t cnt, int pts, const uint64_t *x,
+                                        uint64_t *out);
 /* The bytes fss_ev_deal writes to each party for cnt instances: a root seed (none where
  * cnt is 0) and the keys without their roots (keys.c). */
 size_t fss_ev_deal_bytes(const fss_prim *pr, size_t cnt);

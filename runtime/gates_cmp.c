@@ -13,78 +13,114 @@
  * With x^ = x + r: fss_msb(x) = fss_msb(x^) ^ fss_msb(r) ^ 1{x^' < r'}, ' = the low n-1 bits (the
  * borrow into bit n-1), so d = 1 ^ fss_msb(x) is one comparison of public x^' with the
  * dealer's r': a DPF comparison key at alpha = r'. The dealer adds the output mask by
- * sharing fss_msb(r) ^ r_d; one round of one bit each. */
-fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
+ * sharing fss_msb(r) ^ r_d; one round of one bit each. x + c for a public c has the same
+ * mask r, so one key gives the DReLUs of x + c_j for several c_j: the comparison at each
+ * (x^ + c_j)' (fss_ev_take_at), and a bit z_j a party for each, with its own r_dj. */
+static fss_status drelu_common(fss_eval *ev, const char *name, const fss_tensor *x, int k, const uint64_t *c,
+                               fss_tensor *const *d)
 {
     const int n = x->bits;
-    if (n < 2)
-        return fss_ev_fail(ev, FSS_E_ARG, "drelu: needs at least 2 bits, not %d", n);
-    fss_status s = fss_tensor_init(d, x->ndim, x->shape, 1, 0);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "drelu: cannot make the output");
-    const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1);
+    if (n < 2 || k < 1 || k > FSS_DRELU_AT_MAX)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs at least 2 bits (not %d) and 1 to %d offsets (not %d)", name, n,
+                           FSS_DRELU_AT_MAX, k);
+    fss_status s = FSS_OK;
+    for (int j = 0; j < k && s == FSS_OK; j++)
+        if ((s = fss_tensor_init(d[j], x->ndim, x->shape, 1, 0)) != FSS_OK) {
+            for (int i = 0; i < j; i++)
+                fss_tensor_free(d[i]);
+            return fss_ev_fail(ev, s, "%s: cannot make the output", name);
+        }
+    const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1), kc = (size_t)k * cnt;
     const fss_dpf_params p = {n - 1, 1, 1};
     const fss_prim pr = fss_prim_dpf_cmp(p);
     const size_t kb = fss_ev_deal_bytes(&pr, cnt);
     double t0 = fss_now();
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t i = 0; i < cnt; i++)
-            d->v[i] = 1u ^ fss_msb(x->v[i], n);
+        for (int j = 0; j < k; j++)
+            for (size_t i = 0; i < cnt; i++)
+                d[j]->v[i] = 1u ^ fss_msb(fss_ring_add(x->v[i], c[j], n), n);
         return FSS_OK;
     }
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * cnt * 8);
+    /* party: the points (then z_j) and the comparisons, k cnt each; dealer: alpha, z, r_d */
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * (kc + cnt) * 8);
     uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, nb) : NULL;
     if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
         s = FSS_E_NOMEM;
         goto done;
     }
     if (ev->mode == FSS_MODE_DEALER) {
-        /* party b's key: the comparison keys, then the packed bits z_b */
-        uint64_t *alpha = tmp, *z = tmp + cnt;
+        /* party b's key: the comparison keys, then for each offset the packed bits z_b */
+        uint64_t *alpha = tmp, *z = tmp + cnt, *v = tmp + 2 * cnt;
         for (size_t i = 0; i < cnt; i++)
             alpha[i] = fss_ring_reduce(x->v[i], n - 1);
         for (int b = 0; b < 2 && s == FSS_OK; b++)
-            s = fss_ev_put_begin(ev, b, FSS_KEY_DRELU, cnt, kb + nb);
+            s = fss_ev_put_begin(ev, b, FSS_KEY_DRELU, cnt, kb + (size_t)k * nb);
         if (s == FSS_OK)
             s = fss_ev_deal(ev, &pr, cnt, alpha, NULL);
-        if (s == FSS_OK && (s = fss_ev_random(ev, d->v, cnt, 1)) == FSS_OK)
-            s = fss_ev_random(ev, z, cnt, 1);
-        for (int b = 0; b < 2 && s == FSS_OK; b++) {
-            /* z_0 random, z_1 = z_0 ^ fss_msb(r) ^ r_d */
-            for (size_t i = 0; i < cnt; i++)
-                alpha[i] = b ? (z[i] ^ fss_msb(x->v[i], n) ^ d->v[i]) : z[i];
-            fss_pack_bits(alpha, cnt, 1, buf);
-            s = fss_ev_put_append(ev, b, buf, nb);
+        for (int j = 0; j < k && s == FSS_OK; j++) {
+            if ((s = fss_ev_random(ev, d[j]->v, cnt, 1)) != FSS_OK || (s = fss_ev_random(ev, z, cnt, 1)) != FSS_OK)
+                break;
+            for (int b = 0; b < 2 && s == FSS_OK; b++) {
+                /* z_0 random, z_1 = z_0 ^ fss_msb(r) ^ r_d */
+                for (size_t i = 0; i < cnt; i++)
+                    v[i] = b ? (z[i] ^ fss_msb(x->v[i], n) ^ d[j]->v[i]) : z[i];
+                fss_pack_bits(v, cnt, 1, buf);
+                s = fss_ev_put_append(ev, b, buf, nb);
+            }
         }
-        fss_ev_deal_reconstruct(ev, cnt, 1);
+        fss_ev_deal_reconstruct(ev, kc, 1);
     } else {
         const void *zb;
         if ((s = fss_ev_open(ev, FSS_KEY_DRELU, cnt)) != FSS_OK)
             goto done;
-        uint64_t *xl = tmp, *c = tmp + cnt;
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++)
-            xl[i] = fss_ring_reduce(x->v[i], n - 1);
-        if ((s = fss_ev_take(ev, &pr, cnt, xl, c)) != FSS_OK || (s = fss_ev_read(ev, nb, &zb)) != FSS_OK ||
-            (s = fss_ev_close(ev)) != FSS_OK)
+        uint64_t *xl = tmp, *cm = tmp + kc;
+        for (int j = 0; j < k; j++) {
+            const uint64_t cj = c[j];
+            uint64_t *xj = xl + (size_t)j * cnt;
+            FSS_EV_PARALLEL_FOR(ev, cnt)
+            for (size_t i = 0; i < cnt; i++)
+                xj[i] = fss_ring_reduce(x->v[i] + cj, n - 1);
+        }
+        if ((s = fss_ev_take_at(ev, &pr, cnt, k, xl, cm)) != FSS_OK)
             goto done;
-        fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, xl); /* z_b */
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++)
-            c[i] = fss_drelu_share(c[i], xl[i], x->v[i], n, ev->party);
-        s = fss_ev_reconstruct(ev, c, cnt, 1, 1, d->v);
+        for (int j = 0; j < k && s == FSS_OK; j++) {
+            if ((s = fss_ev_read(ev, nb, &zb)) != FSS_OK)
+                break;
+            const uint64_t cj = c[j];
+            uint64_t *zj = xl + (size_t)j * cnt, *cmj = cm + (size_t)j * cnt;
+            fss_ev_unpack_bits(ev, (const uint8_t *)zb, cnt, 1, zj); /* z_b, over the points */
+            FSS_EV_PARALLEL_FOR(ev, cnt)
+            for (size_t i = 0; i < cnt; i++)
+                cmj[i] = fss_drelu_share(cmj[i], zj[i], x->v[i] + cj, n, ev->party);
+        }
+        if (s != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
+            goto done;
+        if ((s = fss_ev_reconstruct(ev, cm, kc, 1, 1, xl)) == FSS_OK)
+            for (int j = 0; j < k; j++)
+                memcpy(d[j]->v, xl + (size_t)j * cnt, cnt * 8);
     }
 done:
     if (s != FSS_OK && !ev->err[0])
-        fss_ev_fail(ev, s, "drelu: %s", fss_status_str(s));
+        fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     if (tmp)
-        fss_memzero(tmp, 2 * cnt * 8);
+        fss_memzero(tmp, 2 * (kc + cnt) * 8);
     if (buf)
         fss_memzero(buf, nb);
     free(tmp);
     free(buf);
     ev->stats.seconds += fss_now() - t0;
     return s;
+}
+
+fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d)
+{
+    const uint64_t zero = 0;
+    return drelu_common(ev, "drelu", x, 1, &zero, &d);
+}
+
+fss_status fss_gate_drelu_at(fss_eval *ev, const fss_tensor *x, int k, const uint64_t *c, fss_tensor *const *d)
+{
+    return drelu_common(ev, "drelu_at", x, k, c, d);
 }
 
 /* ---- select --------------------------------------------------------------------------

@@ -169,10 +169,13 @@ static fss_status parse_step(fss_eval *ev, const fss_prim_ops *po, fss_prim_keys
     return (fss_status)failed;
 }
 
-fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x, uint64_t *out)
+fss_status fss_ev_take_at(fss_eval *ev, const fss_prim *pr, size_t cnt, int pts, const uint64_t *x, uint64_t *out)
 {
     const fss_prim_ops *po = fss_prim_ops_of(pr->kind);
     const fss_backend_ops *be = fss_ev_backend_for(ev, (fss_op)pr->kind);
+    FSS_ASSERT(pts >= 1);
+    if (pts > 1) /* a step's keys evaluated again: the CPU's parsed keys stay put between calls */
+        be = &fss_backend_cpu_ops;
     const size_t kb = po->key_bytes(pr), g = po->outs(pr);
     const int serial = be->parses(ev); /* the backend parses the keys as read */
     if (!cnt)
@@ -213,8 +216,11 @@ fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
             break;
         }
         t0 = fss_now();
-        s = serial ? be->eval_serial(ev, pr, m, (const uint8_t *)keys, roots, x + at, out + at * g)
-                   : be->eval(ev, &k, x + at, out + at * g);
+        for (size_t j = 0; j < (size_t)pts && s == FSS_OK; j++) {
+            const uint64_t *xj = x + j * cnt + at;
+            uint64_t *oj = out + (j * cnt + at) * g;
+            s = serial ? be->eval_serial(ev, pr, m, (const uint8_t *)keys, roots, xj, oj) : be->eval(ev, &k, xj, oj);
+        }
         fss_ev_lap(ev, FSS_PHASE_FSS, t0);
     }
     const double t0 = fss_now();
@@ -224,4 +230,9 @@ fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
     if (roots)
         fss_free_wiped(roots, rcap * sizeof *roots);
     return s;
+}
+
+fss_status fss_ev_take(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint64_t *x, uint64_t *out)
+{
+    return fss_ev_take_at(ev, pr, cnt, 1, x, out);
 }

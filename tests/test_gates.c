@@ -31,7 +31,7 @@ typedef struct model {
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
     M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT, M_MUL2, M_SEL2,
-    M_SEL2S
+    M_SEL2S, M_DRELU_AT
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -113,6 +113,17 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         s = fss_gate_drelu(ev, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
+    case M_DRELU_AT: { /* 1{x + c >= 0} for c = 0, 1, -1 and 2^(n-1) from one key: x's edges either side */
+        const uint64_t off[FSS_DRELU_AT_MAX] = {0, 1, fss_ring_mask(bits), (uint64_t)1 << (bits - 1)};
+        fss_tensor d[FSS_DRELU_AT_MAX] = {{0}};
+        fss_tensor *dd[FSS_DRELU_AT_MAX] = {&d[0], &d[1], &d[2], &d[3]};
+        s = fss_gate_drelu_at(ev, &x, FSS_DRELU_AT_MAX, off, dd);
+        for (int j = 0; s == FSS_OK && j < FSS_DRELU_AT_MAX; j++)
+            s = fss_gate_output(ev, 1, &d[j], out ? out + (size_t)j * x.count : NULL);
+        for (int j = 0; j < FSS_DRELU_AT_MAX; j++)
+            fss_tensor_free(&d[j]);
+        break;
+    }
     case M_SEL2:    /* d = 1{x >= 0} selects x and x's 16 low bits (half where n <= 16): select2, one round */
     case M_SEL2S: { /* the same by two selects, a round each */
         fss_tensor x16 = {0}, y16 = {0};
@@ -217,6 +228,8 @@ static size_t out_count(const model *md)
     case M_SEL2:
     case M_SEL2S:
         return 2 * md->m * md->k;
+    case M_DRELU_AT:
+        return FSS_DRELU_AT_MAX * md->m * md->k;
     case M_CONV:
         return cv->batch * cv->o * ((cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1) *
                ((cv->w + 2 * cv->pad - cv->kw) / cv->stride + 1);
@@ -925,6 +938,14 @@ int main(void)
         kept_weights(&base);
         md = base, md.name = "drelu", md.kind = M_DRELU;
         run(&md);
+        const uint64_t one_rounds = last_rounds, one_keys = last_keys;
+        md = base, md.name = "drelu at four offsets", md.kind = M_DRELU_AT;
+        run(&md); /* the same round and key, and for each offset more a packed bit an element (and its output's mask) */
+        CHECK(last_rounds == one_rounds &&
+                  last_keys == one_keys + 2 * (FSS_DRELU_AT_MAX - 1) * fss_packed_bytes(m * k, 1),
+              "drelu_at (n=%d): %llu rounds and %llu bytes of keys; one drelu %llu and %llu", n,
+              (unsigned long long)last_rounds, (unsigned long long)last_keys, (unsigned long long)one_rounds,
+              (unsigned long long)one_keys);
         md = base, md.name = "select of two rings by two selects", md.kind = M_SEL2S;
         run(&md);
         const uint64_t two_rounds = last_rounds, two_sent = last_sent, two_keys = last_keys;

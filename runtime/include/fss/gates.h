@@ -76,6 +76,13 @@ FSS_NODISCARD fss_status fss_gate_conv2d(fss_eval *ev, const fss_tensor *X, cons
 
 /* d = 1{x >= 0} (x read as a signed n-bit value), a 1-bit tensor. */
 FSS_NODISCARD fss_status fss_gate_drelu(fss_eval *ev, const fss_tensor *x, fss_tensor *d);
+/* d[j] = 1{x + c[j] >= 0} for public ring elements c[0..k-1] (1 <= k <= FSS_DRELU_AT_MAX),
+ * in one round from one comparison key an element (x + c has x's mask): the keys of one
+ * DReLU and k - 1 packed bits more. An interval's test: 1{-c1 <= x < -c2} = d1 ^ d2 for
+ * c1 > c2 when neither x + c wraps. */
+#define FSS_DRELU_AT_MAX 4
+FSS_NODISCARD fss_status fss_gate_drelu_at(fss_eval *ev, const fss_tensor *x, int k, const uint64_t *c,
+                                           fss_tensor *const *d);
 /* y = d ? x : 0 for a 1-bit d. */
 FSS_NODISCARD fss_status fss_gate_select(fss_eval *ev, const fss_tensor *d, const fss_tensor *x, fss_tensor *y);
 /* y1 = d ? x1 : 0 and y2 = d ? x2 : 0, each in its own ring, in one round: a select's
