@@ -164,7 +164,7 @@ const fss_eval_stats *fss_eval_stats_get(const fss_eval *ev) { return &ev->stats
 
 void fss_ev_note_range(fss_eval *ev, const fss_tensor *t)
 {
-    if (ev->mode != FSS_MODE_CLEAR)
+    if (ev->mode != FSS_MODE_CLEAR || t->bits == 1) /* bits: a sum of them is their XOR, never a wrap */
         return;
     uint64_t peak = 0;
     for (size_t i = 0; i < t->count; i++) {

@@ -1,26 +1,33 @@
 /* The transformers' non-linear gates (gates.h), composed of the exact gates and table
  * lookups: GeLU and SiLU, nExp, the reciprocal and softmax.
  *
- * GeLU and SiLU as Sigma builds them: ReLU less a small table of the difference on a
- * clipped, truncated |x|.
+ * GeLU and SiLU as Sigma builds them, ReLU less the difference on a clipped |x|, that
+ * difference interpolated between table entries instead of read at a step's midpoint.
  *
  * D(x) = ReLU(x) - act(x) is even for both (GeLU: |x| Phi(-|x|); SiLU: |x| sigma(-|x|))
- * and fades fast, so with a = |x| = 2 ReLU(x) - x (local once ReLU is known):
+ * and fades fast, so with a = |x|:
  *   act(x) = ReLU(x) - 1{a < 2^R} D(a),
- * D read from a table of 2^I entries over [0, 2^R) (a step of 2^(R-I)) at an index of a's
- * step, each entry D at its step's midpoint. The comparisons run in a ring of
- * M = FSS_ACT_SMALL_BITS bits, for x within +-2^(M-1) steps: q = floor(x / 2^sh),
- * sh = f - (I - R) (truncate-reduce, an sh-bit DCF, then the ring reduced to M bits:
- * local), and d = 1{x >= 0} = 1{q >= 0} a small DReLU. The index is q where x >= 0 and
- * -1 - q = floor((|x| - 2^-f) / 2^sh) where x < 0, that is (-1 - q) + d (2 q + 1): the step
- * of a, or of a less one ulp, which differ only where a sits on a step's edge, where both
- * midpoints are half a step away (the same error bound). One select of x (n bits) and
- * 2 q + 1 (M bits) by d in one round (fss_gate_select2) gives ReLU(x) and d (2 q + 1);
- * 1{index < 2^I} is a small DReLU of 2^I - 1 - index. Six rounds. (Four are possible, with relu_tag for the
- * ReLU and for the clip: tried twice on SmolLM2, 8 tokens on loopback. With its two- and
- * three-payload DCFs on the generic CPU path it took 0.3 s more a step; with them on VAES,
- * no faster (16.5-18.4 s against 16.2-18.1, alternated), for 420 rounds fewer (3%) and
- * 10% more keys: not worth the keys until a round costs a real network's.) */
+ * D over [0, 2^R) in steps of h = 2^-S (S = FSS_ACT_STEP_BITS), 2^I steps (I = R + S):
+ * D(a) ~ A[t] + B[t] e / 2^sh for a = t h + e 2^-f, e in [0, 2^sh], sh = f - S. The
+ * index and the step's part come from q = floor(x / 2^sh) (truncate-reduce, an sh-bit
+ * DCF): t = q and e = x - q 2^sh where x >= 0, t = -1 - q and e = 2^sh - (x - q 2^sh)
+ * where x < 0 (on a step's edge that is the step below with e = 2^sh: the same value).
+ * With d = 1{q >= 0}, one select of x and 2 q + 1 by d (fss_gate_select2) gives r =
+ * ReLU(x) and d (2 q + 1), so t = (-1 - q) + d (2 q + 1) and e = 2^sh + 2 r - x + 2^sh
+ * (q - d (2 q + 1)) are local. The comparisons run in M = FSS_ACT_SMALL_BITS bits, for
+ * |q| + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} = 1{q - 2^I >= 0} ^ 1{q + 2^I
+ * >= 0} from one comparison key evaluated at three points (fss_gate_drelu_at). A and B
+ * are two lookups of t's low I bits in one round (fss_gate_luts), A + B e one product,
+ * its shift by sh one more round, and the range's select (zero-extending to x's ring) the
+ * last: seven rounds. The lookups, product and shift run in K = max(M, f + 2) + sh bits
+ * (A + B e < 2^(f+sh)), which d (2 q + 1) in max(M, f + 2) bits lifts to. Against the
+ * midpoint table of 2^(I+3) entries this replaced (six rounds): a quarter of the
+ * lookups' AES work at a quarter of the error or less, and fewer keys (GPT-2: 5%). (Four rounds are possible
+ * for that form, with relu_tag for the ReLU and for the clip: tried twice on SmolLM2, 8
+ * tokens on loopback. With its two- and three-payload DCFs on the generic CPU path it
+ * took 0.3 s more a step; with them on VAES, no faster (16.5-18.4 s against 16.2-18.1,
+ * alternated), for 420 rounds fewer (3%) and 10% more keys: not worth the keys until a
+ * round costs a real network's.) */
 #include <math.h>
 #include <string.h>
 
@@ -44,65 +51,106 @@ static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_t
     return FSS_OK;
 }
 
-static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tensor *x, even_fn D, int R, int I,
-                                  fss_tensor *y)
+/* |x| - t 2^sh (the step's part of a = |x|, at scale sh: [0, 1]) in K = M2 + sh bits from
+ * the wires' values (linear: masks and masked values alike; the 2^sh is added after, by
+ * add_const): 2^sh + 2 r - x + 2^sh (q - d (2 q + 1)), r = ReLU(x). */
+static fss_status step_part(fss_eval *ev, const fss_tensor *x, const fss_tensor *r, const fss_tensor *q2,
+                            const fss_tensor *du, int sh, int K, fss_tensor *e)
 {
-    const int n = x->bits, f = x->scale, sh = f - (I - R), M = FSS_ACT_SMALL_BITS;
-    if (sh < 1 || n < M + sh + 2)
-        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a scale above %d and %d bits (have %d, %d)", name, I - R,
-                           M + sh + 2, f, n);
-    const int64_t lim = (int64_t)1 << (M - 1 + sh); /* |x| < 2^(M-1) steps of the table */
+    fss_tensor l = {0};
+    fss_status s = fss_tensor_init(&l, x->ndim, x->shape, K, sh);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", K);
+    for (size_t i = 0; i < x->count; i++)
+        l.v[i] = fss_ring_reduce(2 * r->v[i] - x->v[i] + ((q2->v[i] - du->v[i]) << sh), K);
+    const uint64_t step = (uint64_t)1 << sh;
+    s = fss_gate_add_const(ev, &l, &step, 1, e);
+    fss_tensor_free(&l);
+    return s;
+}
+
+static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tensor *x, even_fn D, int R, fss_tensor *y)
+{
+    const int n = x->bits, f = x->scale, S = FSS_ACT_STEP_BITS, I = R + S, sh = f - S, M = FSS_ACT_SMALL_BITS;
+    const int M2 = M > f + 2 ? M : f + 2, K = M2 + sh;
+    if (sh < 1 || n <= K)
+        return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a scale above %d and more than %d bits (have %d, %d)", name, S,
+                           K, f, n);
+    const int64_t lim = (((int64_t)1 << (M - 1)) - ((int64_t)1 << I)) << sh; /* |q| + 2^I < 2^(M-1) */
     for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
         const int64_t v = fss_ring_to_signed(x->v[i], n);
         if (v >= lim || v <= -lim)
             return fss_ev_fail(ev, FSS_E_ARG, "%s: element %zu is %g, outside the +-%g it takes", name, i,
                                ldexp((double)v, -f), ldexp((double)lim, -f));
     }
+    /* A[j] = D(j h) + 2/3 dm at scale f + sh with half of the last shift's unit, B[j] =
+     * D((j + 1) h) - D(j h) at scale f: the chord, raised by its mean distance from D over
+     * the step (Simpson: 2/3 of dm, D's distance from it at the midpoint), so that the
+     * errors cancel on average instead of adding up over a row (the chord alone lies on
+     * one side of a convex D: +5e-4 on inputs of N(0, 1), which moved MiniLM's embeddings
+     * more than the old table's larger but even error did). A + B e at scale f + sh lies in
+     * [0, 2^(K-1)) for e in [0, 2^sh]. */
     const size_t size = (size_t)1 << I;
-    uint64_t *table = (uint64_t *)fss_ev_alloc(ev, size * 8);
+    uint64_t *table = (uint64_t *)fss_ev_alloc(ev, 2 * size * 8);
     if (!table)
         return FSS_E_NOMEM;
-    for (size_t i = 0; i < size; i++) /* the midpoint of [i, i + 1) steps of 2^(R - I) */
-        table[i] = fss_ring_from_signed((int64_t)llrint(ldexp(D(ldexp((double)i + 0.5, R - I)), f)), n);
-    const uint64_t top = fss_ring_mask(I), one = 1, mone = fss_ring_mask(M); /* 2^I - 1, 1, -1 */
-    fss_tensor q = {0}, qm = {0}, d = {0}, u = {0}, u1 = {0}, du = {0}, nq = {0}, t = {0}, t1 = {0}, ti = {0}, l = {0},
-               nt = {0}, c = {0}, b = {0}, sel = {0}, r = {0};
-    /* the sign from q = floor(x / 2^sh) in M bits (floor keeps the sign: a small DReLU) */
+    for (size_t j = 0; j < size; j++) {
+        const double d0 = D(ldexp((double)j, -S)), d1 = D(ldexp((double)j + 1, -S)),
+                     dm = D(ldexp((double)j + 0.5, -S)) - (d0 + d1) / 2;
+        const int64_t a = (int64_t)llrint(ldexp(d0 + 2 * dm / 3, f + sh)) + ((int64_t)1 << (sh - 1)),
+                      b = (int64_t)llrint(ldexp(d1 - d0, f)), top = (int64_t)1 << (K - 1);
+        FSS_ASSERT(a >= 0 && a < top && a + b * ((int64_t)1 << sh) >= 0 && a + b * ((int64_t)1 << sh) < top);
+        table[j] = fss_ring_from_signed(a, K);
+        table[size + j] = fss_ring_from_signed(b, K);
+    }
+    const uint64_t one = 1, mone = fss_ring_mask(M2), off[3] = {0, fss_ring_mask(M) & (0 - ((uint64_t)1 << I)),
+                                                                  (uint64_t)1 << I};
+    fss_tensor q = {0}, qm = {0}, q2 = {0}, d = {0}, g1 = {0}, g2 = {0}, b = {0}, u = {0}, u1 = {0}, du = {0}, nq = {0},
+               t1 = {0}, t = {0}, ti = {0}, e = {0}, A = {0}, B = {0}, P = {0}, Q = {0}, Dk = {0}, Dn = {0}, r = {0};
+    fss_tensor *dd[3] = {&d, &g1, &g2};
+    /* q = floor(x / 2^sh); d = 1{q >= 0} and b = 1{-2^I <= q < 2^I} from one comparison key */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
-    if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = fss_gate_drelu(ev, &qm, &d)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &qm, 2, &u)) == FSS_OK)
-        s = fss_gate_add_const(ev, &u, &one, 1, &u1); /* 2 q + 1, M bits */
+    if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = reduce_bits(ev, &q, M2, &q2)) == FSS_OK &&
+        (s = fss_gate_drelu_at(ev, &qm, 3, off, dd)) == FSS_OK && (s = fss_gate_add(ev, &g1, &g2, &b)) == FSS_OK &&
+        (s = fss_gate_scale(ev, &q2, 2, &u)) == FSS_OK)
+        s = fss_gate_add_const(ev, &u, &one, 1, &u1); /* 2 q + 1, M2 bits */
     if (s == FSS_OK) /* ReLU(x) and d (2 q + 1), one round */
         s = fss_gate_select2(ev, &d, x, &u1, &r, &du);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &qm, mone, &nq)) == FSS_OK && (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
+    if (s == FSS_OK && (s = fss_gate_scale(ev, &q2, mone, &nq)) == FSS_OK &&
+        (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
         s = fss_gate_add_const(ev, &t1, &mone, 1, &t); /* the index: (-1 - q) + d (2 q + 1) */
-    if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK)
-        s = fss_gate_lut(ev, &ti, table, n, f, &l);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &t, mone, &nt)) == FSS_OK) /* -t, M bits */
-        s = fss_gate_add_const(ev, &nt, &top, 1, &c);                     /* 2^I - 1 - t */
-    if (s == FSS_OK)
-        s = fss_gate_drelu(ev, &c, &b); /* the index under 2^I: |x| within the table */
-    if (s == FSS_OK)
-        s = fss_gate_select(ev, &b, &l, &sel);
-    if (s == FSS_OK)
-        s = fss_gate_sub(ev, &r, &sel, y);
-    fss_tensor *all[] = {&q, &qm, &d, &u, &u1, &du, &nq, &t, &t1, &ti, &l, &nt, &c, &b, &sel, &r};
+    if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK &&
+        (s = step_part(ev, x, &r, &q2, &du, sh, K, &e)) == FSS_OK) {
+        const fss_tensor *tix[2] = {&ti, &ti};
+        const uint64_t *tabs[2] = {table, table + size};
+        fss_tensor *ab[2] = {&A, &B};
+        s = fss_gate_luts(ev, 2, tix, tabs, K, 0, ab);
+    }
+    if (s == FSS_OK) { /* A at scale f + sh, B at f (the lookups' outputs are integers) */
+        A.scale = f + sh;
+        B.scale = f;
+        s = fss_gate_mul(ev, &B, &e, &P);
+    }
+    if (s == FSS_OK && (s = fss_gate_add(ev, &A, &P, &Q)) == FSS_OK &&
+        (s = fss_gate_ars_nonneg(ev, &Q, sh, &Dk)) == FSS_OK &&
+        (s = fss_gate_select_zext(ev, &b, &Dk, n, &Dn)) == FSS_OK)
+        s = fss_gate_sub(ev, &r, &Dn, y);
+    fss_tensor *all[] = {&q, &qm, &q2, &d, &g1, &g2, &b, &u, &u1, &du, &nq,
+                         &t1, &t, &ti, &e, &A, &B, &P, &Q, &Dk, &Dn, &r};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
-    fss_free_wiped(table, size * 8);
-    if (s == FSS_OK)
-        y->scale = f;
+    fss_free_wiped(table, 2 * size * 8);
     return s;
 }
 
 fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 {
-    return relu_minus_even(ev, "gelu", x, gelu_d, FSS_GELU_RANGE_LOG2, FSS_GELU_INDEX_BITS, y);
+    return relu_minus_even(ev, "gelu", x, gelu_d, FSS_GELU_RANGE_LOG2, y);
 }
 
 fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y)
 {
-    return relu_minus_even(ev, "silu", x, silu_d, FSS_SILU_RANGE_LOG2, FSS_SILU_INDEX_BITS, y);
+    return relu_minus_even(ev, "silu", x, silu_d, FSS_SILU_RANGE_LOG2, y);
 }
 
 /* ---- helpers -------------------------------------------------------------------------- */

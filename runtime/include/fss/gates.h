@@ -175,27 +175,35 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const uint64_t *const *tables,
                                        int out_bits, int out_scale, fss_tensor *const *y);
 
-/* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma:
- * ReLU less a table of the difference on a clipped, truncated |x|; runtime/gates_tf.c),
- * for |x| < 2^(FSS_ACT_SMALL_BITS - 7) = 512 (the clear walk refuses others): the
- * comparisons then run in a 16-bit ring. Six rounds (seven with a lean shift,
- * fss_eval_set_lean_shifts); keys an element: one (f-6)-bit DCF, two 15-bit DPF
- * comparisons, a table lookup of 2^INDEX_BITS entries, three selects. Needs f > 6 and
- * n >= f + 12.
+/* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma's
+ * form, ReLU less the even difference D(|x|) on a clipped |x|, with D interpolated between
+ * steps of h = 2^-FSS_ACT_STEP_BITS; runtime/gates_tf.c), for |x| < 2^(M - 1 - 3) - 2^R
+ * (M = FSS_ACT_SMALL_BITS, R the range's log2: 1020 for gelu, 1008 for silu; the clear
+ * walk refuses others). Seven rounds (nine with lean shifts, fss_eval_set_lean_shifts);
+ * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison evaluated at
+ * three points (the sign and the range), two lookups of 2^(R+3) entries (the step's
+ * height and slope: 32 entries for gelu, 128 for silu), a product, an (f-3)-bit DCF (its
+ * shift), a select of two wires and one with zero extension; the lookups, the product and
+ * its shift in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs f > 3 and n > K.
  * Maximum error against the float function, for any x in that range:
- * FSS_ACT_TABLE_ERROR + 2^-(f+1) (0.00412 at f = 12), of which
- *   the table: a step of 2^-6 over [0, 4) (gelu) or [0, 16) (silu), entries at the
- *     steps' midpoints, the difference's slope at most 1/2: 2^-8 = 0.0039;
- *   past the table: |x| Phi(-|x|) <= 1.3e-4 beyond 4 (gelu), |x| sigma(-|x|) <= 1.8e-6
- *     beyond 16 (silu), inside the 0.0040;
- *   the entries' rounding to f bits: 2^-(f+1).
- * test_gates_tf measures it on random and edge inputs (2^-8 at f = 12, near x = 0). */
-#define FSS_ACT_SMALL_BITS 16
+ * FSS_GELU_TABLE_ERROR or FSS_SILU_TABLE_ERROR + 2^-f (0.00130 and 0.00091 at f = 12), of
+ * which
+ *   the interpolation: the chord over a step, raised by 2/3 of its distance from D at
+ *     the midpoint (D'' at most 0.80 for gelu, 0.50 for silu): 2/3 h^2/8 |D''|, 0.00104
+ *     and 0.00065;
+ *   past the table, over [0, 4) (gelu) or [0, 16) (silu): |x| Phi(-|x|) <= 1.3e-4 beyond
+ *     4, |x| sigma(-|x|) <= 1.8e-6 beyond 16, inside those;
+ *   the slope's rounding to f bits and the product's rounding: 2^-f.
+ * The raise makes the errors cancel on average: over x in the table's range their mean
+ * is within FSS_ACT_MEAN_ERROR (the chord alone, 1.7e-4 for gelu, added up over a row).
+ * test_gates_tf measures both on random and edge inputs and on a grid. */
+#define FSS_ACT_SMALL_BITS 14
+#define FSS_ACT_STEP_BITS 3
 #define FSS_GELU_RANGE_LOG2 2
-#define FSS_GELU_INDEX_BITS 8
 #define FSS_SILU_RANGE_LOG2 4
-#define FSS_SILU_INDEX_BITS 10
-#define FSS_ACT_TABLE_ERROR 0.0040
+#define FSS_GELU_TABLE_ERROR 0.00105
+#define FSS_SILU_TABLE_ERROR 0.00066
+#define FSS_ACT_MEAN_ERROR 2e-5
 FSS_NODISCARD fss_status fss_gate_gelu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 FSS_NODISCARD fss_status fss_gate_silu(fss_eval *ev, const fss_tensor *x, fss_tensor *y);
 
