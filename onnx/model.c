@@ -1594,10 +1594,10 @@ static int step_needs(const fss_onnx_step *st, int f, int *fmin, const char **wh
         return *fmin = 8, *what = "a sigmoid", f + 6;
     case FSS_ONNX_OP_SOFTMAX:
         return *fmin = 12, *what = "a softmax", 2 * f + 17;
-    case FSS_ONNX_OP_GELU:
-        return *fmin = 7, *what = "a GELU", f + 12;
+    case FSS_ONNX_OP_GELU: /* more than max(14, f + 2) + f - 3 */
+        return *fmin = 4, *what = "a GELU", (f + 2 > 14 ? f + 2 : 14) + f - 2;
     case FSS_ONNX_OP_SILU:
-        return *fmin = 7, *what = "a SiLU", f + 12;
+        return *fmin = 4, *what = "a SiLU", (f + 2 > 14 ? f + 2 : 14) + f - 2;
     case FSS_ONNX_OP_LAYERNORM:
         return *fmin = 8, *what = "a LayerNormalization", 2 * f + 26;
     case FSS_ONNX_OP_RMSNORM:

@@ -31,6 +31,7 @@ static fss_status drelu_common(fss_eval *ev, const char *name, const fss_tensor 
             return fss_ev_fail(ev, s, "%s: cannot make the output", name);
         }
     const size_t cnt = x->count, nb = fss_packed_bytes(cnt, 1), kc = (size_t)k * cnt;
+    const size_t words = 2 * kc > 3 * cnt ? 2 * kc : 3 * cnt;
     const fss_dpf_params p = {n - 1, 1, 1};
     const fss_prim pr = fss_prim_dpf_cmp(p);
     const size_t kb = fss_ev_deal_bytes(&pr, cnt);
@@ -41,8 +42,8 @@ static fss_status drelu_common(fss_eval *ev, const char *name, const fss_tensor 
                 d[j]->v[i] = 1u ^ fss_msb(fss_ring_add(x->v[i], c[j], n), n);
         return FSS_OK;
     }
-    /* party: the points (then z_j) and the comparisons, k cnt each; dealer: alpha, z, r_d */
-    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, 2 * (kc + cnt) * 8);
+    /* party: the points (then z_j) and the comparisons, k cnt each; dealer: alpha, z, v */
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     uint8_t *buf = ev->mode == FSS_MODE_DEALER ? (uint8_t *)fss_ev_alloc(ev, nb) : NULL;
     if (!tmp || (ev->mode == FSS_MODE_DEALER && !buf)) {
         s = FSS_E_NOMEM;
@@ -103,7 +104,7 @@ done:
     if (s != FSS_OK && !ev->err[0])
         fss_ev_fail(ev, s, "%s: %s", name, fss_status_str(s));
     if (tmp)
-        fss_memzero(tmp, 2 * (kc + cnt) * 8);
+        fss_memzero(tmp, words * 8);
     if (buf)
         fss_memzero(buf, nb);
     free(tmp);

@@ -6,16 +6,16 @@
  *
  * D(x) = ReLU(x) - act(x) is even for both (GeLU: |x| Phi(-|x|); SiLU: |x| sigma(-|x|))
  * and fades fast, so with a = |x|:
- *   act(x) = ReLU(x) - 1{a < 2^R} D(a),
+ *   act(x) = ReLU(x) - 1{-2^R <= x < 2^R} D(a),
  * D over [0, 2^R) in steps of h = 2^-S (S = FSS_ACT_STEP_BITS), 2^I steps (I = R + S):
  * D(a) ~ A[t] + B[t] e / 2^sh for a = t h + e 2^-f, e in [0, 2^sh], sh = f - S. The
  * index and the step's part come from q = floor(x / 2^sh) (truncate-reduce, an sh-bit
  * DCF): t = q and e = x - q 2^sh where x >= 0, t = -1 - q and e = 2^sh - (x - q 2^sh)
- * where x < 0 (on a step's edge that is the step below with e = 2^sh: the same value).
+ * where x < 0 (on a step's edge that is the step below with e = 2^sh: the same point).
  * With d = 1{q >= 0}, one select of x and 2 q + 1 by d (fss_gate_select2) gives r =
  * ReLU(x) and d (2 q + 1), so t = (-1 - q) + d (2 q + 1) and e = 2^sh + 2 r - x + 2^sh
  * (q - d (2 q + 1)) are local. The comparisons run in M = FSS_ACT_SMALL_BITS bits, for
- * |q| + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} = 1{q - 2^I >= 0} ^ 1{q + 2^I
+ * -2^(M-1) <= q - 2^I and q + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} = 1{q - 2^I >= 0} ^ 1{q + 2^I
  * >= 0} from one comparison key evaluated at three points (fss_gate_drelu_at). A and B
  * are two lookups of t's low I bits in one round (fss_gate_luts), A + B e one product,
  * its shift by sh one more round, and the range's select (zero-extending to x's ring) the
@@ -76,7 +76,7 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
     if (sh < 1 || n <= K)
         return fss_ev_fail(ev, FSS_E_ARG, "%s: needs a scale above %d and more than %d bits (have %d, %d)", name, S,
                            K, f, n);
-    const int64_t lim = (((int64_t)1 << (M - 1)) - ((int64_t)1 << I)) << sh; /* |q| + 2^I < 2^(M-1) */
+    const int64_t lim = (((int64_t)1 << (M - 1)) - ((int64_t)1 << I)) << sh; /* q +- 2^I within M bits */
     for (size_t i = 0; ev->mode == FSS_MODE_CLEAR && i < x->count; i++) {
         const int64_t v = fss_ring_to_signed(x->v[i], n);
         if (v >= lim || v <= -lim)
@@ -87,7 +87,7 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
      * D((j + 1) h) - D(j h) at scale f: the chord, raised by its mean distance from D over
      * the step (Simpson: 2/3 of dm, D's distance from it at the midpoint), so that the
      * errors cancel on average instead of adding up over a row (the chord alone lies on
-     * one side of a convex D: +5e-4 on inputs of N(0, 1), which moved MiniLM's embeddings
+     * one side of D, concave near 0: +5e-4 on inputs of N(0, 1), which moved MiniLM's embeddings
      * more than the old table's larger but even error did). A + B e at scale f + sh lies in
      * [0, 2^(K-1)) for e in [0, 2^sh]. */
     const size_t size = (size_t)1 << I;

@@ -1058,6 +1058,18 @@ int main(void)
     }
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         pool_semantics(widths[wi]);
+    { /* drelu_at over more than a party's step of keys (2^14 on the CPU): each step's keys
+       * evaluated at all the points before the next step's are read */
+        const size_t m = 131, k = 131, nn = 1;
+        uint64_t *x = malloc(m * k * 8), *w = malloc(k * nn * 8);
+        REQUIRE(x && w);
+        fill(x, m * k, 37, 0);
+        fill(w, k * nn, 37, 0);
+        model md = {.name = "drelu at four offsets, two steps", .kind = M_DRELU_AT, .bits = 37, .m = m, .k = k,
+                    .n = nn, .x = x, .w = w};
+        run(&md);
+        free(x), free(w);
+    }
     avgpool_large();
     headroom();
     piece_steps();

@@ -10,6 +10,7 @@
  *   mul, matmul,     1                   one party a 16-byte seed, the other shares of
  *   conv2d                               R_x and R_w; and R_x R_w + R_z fresh
  *   drelu            1                   DPF comparison key (n-1 bits) + 1 bit
+ *   drelu_at (k)     1                   DPF comparison key (n-1 bits) + k bits
  *   select           1                   seed / 3 shares (5 zero-extending), and r_y fresh
  *   select2          1                   a select's for each wire, in its own ring
  *   relu             2                   drelu + select
@@ -180,20 +181,22 @@ FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *co
  * steps of h = 2^-FSS_ACT_STEP_BITS; runtime/gates_tf.c), for |x| < 2^(M - 1 - 3) - 2^R
  * (M = FSS_ACT_SMALL_BITS, R the range's log2: 1020 for gelu, 1008 for silu; the clear
  * walk refuses others). Seven rounds (nine with lean shifts, fss_eval_set_lean_shifts);
- * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison evaluated at
- * three points (the sign and the range), two lookups of 2^(R+3) entries (the step's
+ * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison with three bits
+ * (the sign and the range: fss_gate_drelu_at), two lookups of 2^(R+3) entries (the step's
  * height and slope: 32 entries for gelu, 128 for silu), a product, an (f-3)-bit DCF (its
- * shift), a select of two wires and one with zero extension; the lookups, the product and
- * its shift in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs f > 3 and n > K.
+ * shift), a select of two wires and one with zero extension (the shifts' keys one-round
+ * ones; lean, a comparison's and their carries'); the lookups, the product and its shift
+ * in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs f > 3 and n > K.
  * Maximum error against the float function, for any x in that range:
- * FSS_GELU_TABLE_ERROR or FSS_SILU_TABLE_ERROR + 2^-f (0.00130 and 0.00091 at f = 12), of
- * which
+ * FSS_GELU_TABLE_ERROR or FSS_SILU_TABLE_ERROR + 2^-f + 2^-(2f-2) (0.00130 and 0.00091
+ * at f = 12), of which
  *   the interpolation: the chord over a step, raised by 2/3 of its distance from D at
- *     the midpoint (D'' at most 0.80 for gelu, 0.50 for silu): 2/3 h^2/8 |D''|, 0.00104
- *     and 0.00065;
- *   past the table, over [0, 4) (gelu) or [0, 16) (silu): |x| Phi(-|x|) <= 1.3e-4 beyond
- *     4, |x| sigma(-|x|) <= 1.8e-6 beyond 16, inside those;
- *   the slope's rounding to f bits and the product's rounding: 2^-f.
+ *     the midpoint (|D''| at most 0.80 for gelu, 0.50 for silu, at 0): 2/3 h^2/8 |D''|,
+ *     0.00104 and 0.00065;
+ *   past the table (over [0, 4) for gelu, [0, 16) for silu): D(|x|) itself, at most
+ *     1.3e-4 (gelu) and 1.8e-6 (silu), inside those;
+ *   the roundings: the slope's to f bits and the product's to f bits, 2^-(f+1) each, and
+ *     the height's to f + sh bits, 2^-(2f-2).
  * The raise makes the errors cancel on average: over x in the table's range their mean
  * is within FSS_ACT_MEAN_ERROR (the chord alone, 1.7e-4 for gelu, added up over a row).
  * test_gates_tf measures both on random and edge inputs and on a grid. */
