@@ -1079,12 +1079,34 @@ VAES_TARGET void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth,
         t[j] = (uint8_t)(t[j / 8] >> (j & 7) & 1u);
 }
 
+/* A register's table entries for its leaves L.. (nl of them): pairs, the entries swapped
+ * within their lane pairs; else one a leaf, spread to the hi lanes (last_level_dot_a). */
+static inline ALWAYS_INLINE VAES_TARGET __m512i table_lanes(const uint64_t *tab, size_t L, unsigned nl, int pairs,
+                                                             __m512i spread)
+{
+    return pairs ? _mm512_shuffle_epi32(_mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nl)) - 1), tab + 2 * L),
+                                        _MM_PERM_BADC)
+                 : _mm512_maskz_permutexvar_epi64(0xaa, spread,
+                                                  _mm512_maskz_loadu_epi64((__mmask8)((1u << nl) - 1), tab + L));
+}
+
+/* The lanes' sum mod 2^64 (not _mm512_reduce_add_epi64: its fallback adds signed, overflowing). */
+static inline ALWAYS_INLINE VAES_TARGET uint64_t lanes_sum(__m512i acc)
+{
+    uint64_t lanes[LANES], sum = 0;
+    _mm512_storeu_si512(lanes, acc);
+    for (int j = 0; j < LANES; j++)
+        sum += lanes[j];
+    return sum;
+}
+
 /* The last level of instance i's tree from its 2^lv parents in S (held) and tb, its
- * children's outputs dotted with tab as they come (no leaf is stored): sum_v e_v tab[v]
- * mod 2^64, e_v before the party's sign (fss_vaes_dpf_lut_n). */
+ * children's outputs dotted with tab (and tab2, unless NULL: *dot2) as they come (no leaf
+ * is stored): sum_v e_v tab[v] mod 2^64, e_v before the party's sign (fss_vaes_dpf_lut_n). */
 static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_keys *k, size_t i, int lv,
                                                                     const fss_block *S, const uint8_t *tb,
-                                                                    const uint64_t *tab, const int A)
+                                                                    const uint64_t *tab, const uint64_t *tab2,
+                                                                    uint64_t *dot2, const int A)
 {
     const exp_level e = exp_level_make(k, i, lv, 0);
     const int words = k->p.early == 3, pairs = k->p.early == 2 || words;
@@ -1096,7 +1118,7 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
                              : _mm512_broadcast_i32x4(_mm_set_epi64x((long long)f.lo, 0));
     const __m512i sh = k->p.early == 2 ? _mm512_set_epi64(0, 2, 0, 2, 0, 2, 0, 2) : _mm512_setzero_si512();
     const __m512i spread = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
-    __m512i acc = _mm512_setzero_si512();
+    __m512i acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
     for (size_t top = (size_t)1 << lv; top > 0;) {
         const size_t np = top < 2 * (size_t)A ? top : 2 * (size_t)A, j0 = top - np;
         top = j0;
@@ -1126,37 +1148,35 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
         for (int a = 0; a < A; a++) {
             const size_t L = 2 * j0 + 4 * (size_t)a; /* the register's first leaf */
             const unsigned nl = np > 1 ? 4 : 2;      /* its leaves (at the root, two: the rest a zero block's) */
-            const __m512i t = pairs ? _mm512_shuffle_epi32(_mm512_maskz_loadu_epi64((__mmask8)((1u << (2 * nl)) - 1),
-                                                                                    tab + 2 * L),
-                                                           _MM_PERM_BADC)
-                                    : _mm512_maskz_permutexvar_epi64(
-                                          0xaa, spread, _mm512_maskz_loadu_epi64((__mmask8)((1u << nl) - 1), tab + L));
+            const __m512i t = table_lanes(tab, L, nl, pairs, spread);
             const __mmask8 tm = (__mmask8)block_lanes(cb >> (4 * a) & 0xfu);
             __m512i v = _mm512_srlv_epi64(h[a], sh);
             v = _mm512_mask_add_epi64(v, tm, v, fp);
             acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(v, t));
+            if (tab2)
+                acc2 = _mm512_add_epi64(acc2, _mm512_mullo_epi64(v, table_lanes(tab2, L, nl, pairs, spread)));
         }
     }
-    uint64_t lanes[LANES], sum = 0; /* not _mm512_reduce_add_epi64: its fallback adds signed, overflowing */
-    _mm512_storeu_si512(lanes, acc);
-    for (int j = 0; j < LANES; j++)
-        sum += lanes[j];
-    return sum;
+    if (tab2)
+        *dot2 = lanes_sum(acc2);
+    return lanes_sum(acc);
 }
 
 static VAES_TARGET uint64_t last_level_dot(const fss_dpf_keys *k, size_t i, int lv, const fss_block *S,
-                                           const uint8_t *tb, const uint64_t *tab)
+                                           const uint8_t *tb, const uint64_t *tab, const uint64_t *tab2,
+                                           uint64_t *dot2)
 {
     switch (EXP_A_OF(lv)) {
-    case 8: return last_level_dot_a(k, i, lv, S, tb, tab, 8);
-    case 4: return last_level_dot_a(k, i, lv, S, tb, tab, 4);
-    case 2: return last_level_dot_a(k, i, lv, S, tb, tab, 2);
-    default: return last_level_dot_a(k, i, lv, S, tb, tab, 1);
+    case 8: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 8);
+    case 4: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 4);
+    case 2: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 2);
+    default: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 1);
     }
 }
 
 VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth,
-                                    fss_block *const *S, uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out)
+                                    fss_block *const *S, uint8_t *const *tb, const uint64_t *const *tab,
+                                    const uint64_t *const *tab2, uint64_t *out, uint64_t *out2)
 {
     pthread_once(&g_rk_once, rk_init);
     const uint64_t sign = k->party ? ~(uint64_t)0 : 0;
@@ -1170,6 +1190,8 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
             const fss_block r = S[q][0], f = k->fcw[idx[q]];
             const uint64_t e0 = r.hi + (f.lo & (0 - (uint64_t)k->party)), e1 = (r.lo >> 2) + (f.hi & (0 - (uint64_t)k->party));
             out[q] = ((e0 * tab[q][0] + e1 * tab[q][1]) ^ sign) - sign;
+            if (tab2)
+                out2[q] = ((e0 * tab2[q][0] + e1 * tab2[q][1]) ^ sign) - sign;
         }
         return;
     }
@@ -1188,8 +1210,12 @@ VAES_TARGET void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, in
     for (; lv + 1 < depth; lv++)
         for (int q = 0; q < nq; q++) /* the trees side by side: one's level hides another's latency */
             expand_level(k, idx[q], lv, 1, S[q], tb[q]);
-    for (int q = 0; q < nq; q++)
-        out[q] = (last_level_dot(k, idx[q], depth - 1, S[q], tb[q], tab[q]) ^ sign) - sign;
+    for (int q = 0; q < nq; q++) {
+        uint64_t d2 = 0;
+        out[q] = (last_level_dot(k, idx[q], depth - 1, S[q], tb[q], tab[q], tab2 ? tab2[q] : NULL, &d2) ^ sign) - sign;
+        if (tab2)
+            out2[q] = (d2 ^ sign) - sign;
+    }
 }
 
 #else /* not x86-64 with GCC: the OpenSSL path only */
@@ -1240,9 +1266,10 @@ void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
-                        uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out)
+                        uint8_t *const *tb, const uint64_t *const *tab, const uint64_t *const *tab2, uint64_t *out,
+                        uint64_t *out2)
 {
-    (void)k, (void)idx, (void)nq, (void)depth, (void)S, (void)tb, (void)tab, (void)out;
+    (void)k, (void)idx, (void)nq, (void)depth, (void)S, (void)tb, (void)tab, (void)tab2, (void)out, (void)out2;
     FSS_ASSERT(!"VAES path called where it is not built");
 }
 

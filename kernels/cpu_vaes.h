@@ -66,13 +66,15 @@ void fss_vaes_dpf_expand(const fss_dpf_keys *k, size_t i, int depth, fss_block *
  * tab[q] pointing at the table's entries for its x, reversed: table[(x - v) mod size].
  * The last level is dotted as it comes; above it, each tree's nodes in S[q] (2^(depth-1)
  * blocks, 1 at depth 0) and their control bits in tb[q] (a bit each: 2^(depth-1) / 8
- * bytes, at least 1). */
+ * bytes, at least 1). With tab2 (else NULL), out2[q] the same sum over tab2[q]: a second
+ * table of the same index from the same leaves. */
 #define FSS_VAES_EXPAND_N 4 /* the trees a caller expands at once */
 
 /* sum_j a[j] b[j] mod 2^64, eight products a register (a lookup's dot of its one-hot
  * shares with the table, where the trees are not dotted as they come). */
 uint64_t fss_vaes_dot(const uint64_t *a, const uint64_t *b, size_t n);
 void fss_vaes_dpf_lut_n(const fss_dpf_keys *k, const size_t *idx, int nq, int depth, fss_block *const *S,
-                        uint8_t *const *tb, const uint64_t *const *tab, uint64_t *out);
+                        uint8_t *const *tb, const uint64_t *const *tab, const uint64_t *const *tab2, uint64_t *out,
+                        uint64_t *out2);
 
 #endif

@@ -415,8 +415,9 @@ fss_status fss_dpf_eval_full(fss_ctx *ctx, const fss_dpf_keys *k, uint64_t *out)
     return FSS_OK;
 }
 
-fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, const uint64_t *table,
-                            uint64_t *out)
+/* out[i g + j] from table j (g = 2 with table2, else 1) */
+static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, const uint64_t *table,
+                           const uint64_t *table2, uint64_t *out)
 {
     fss_status st = check_keys(ctx, k);
     if (st != FSS_OK)
@@ -424,16 +425,19 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
     if (k->p.early == 1 || k->p.n > FSS_DPF_LUT_MAX_BITS || !table)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf table lookup: needs l-bit keys of n <= %d and a table",
                             FSS_DPF_LUT_MAX_BITS);
-    const size_t size = (size_t)1 << k->p.n, mask = size - 1;
+    const size_t size = (size_t)1 << k->p.n, mask = size - 1, g = table2 ? 2 : 1;
     const uint64_t lmask = k->p.l == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k->p.l) - 1;
     const int vaes = fss_ctx_vaes(ctx);
-    /* the table backwards, twice over, for the VAES dot: table[(x - j) mod size] =
-     * rev[size - 1 - x + j] for every j, one forward run */
-    uint64_t *rev = vaes ? (uint64_t *)malloc(2 * size * 8) : NULL;
+    /* the tables backwards, twice over, for the VAES dot: table[(x - j) mod size] =
+     * rev[size - 1 - x + j] for every j, one forward run (table2's after table's) */
+    uint64_t *rev = vaes ? (uint64_t *)malloc(2 * g * size * 8) : NULL, *rev2 = rev && table2 ? rev + 2 * size : NULL;
     if (vaes && !rev)
         return fss_ctx_fail(ctx, FSS_E_NOMEM, "dpf table lookup: out of memory");
-    for (size_t j = 0; vaes && j < 2 * size; j++)
+    for (size_t j = 0; vaes && j < 2 * size; j++) {
         rev[j] = table[size - 1 - (j & mask)];
+        if (rev2)
+            rev2[j] = table2[size - 1 - (j & mask)];
+    }
     int failed = 0;
     /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_lut_n); pairs of
      * whole words at n = 1 (the root a leaf): the tree, its words block, then the dot */
@@ -459,18 +463,22 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
                 size_t idx[FSS_VAES_EXPAND_N];
                 fss_block *Sq[FSS_VAES_EXPAND_N];
                 uint8_t *tq[FSS_VAES_EXPAND_N];
-                const uint64_t *tabq[FSS_VAES_EXPAND_N];
-                uint64_t o[FSS_VAES_EXPAND_N];
+                const uint64_t *tabq[FSS_VAES_EXPAND_N], *tabq2[FSS_VAES_EXPAND_N];
+                uint64_t o[FSS_VAES_EXPAND_N], o2[FSS_VAES_EXPAND_N];
                 for (size_t q = 0; q < nq; q++) {
                     idx[q] = i0 + q;
                     Sq[q] = (fss_block *)sc + q * half;
                     tq[q] = (uint8_t *)((fss_block *)sc + unit * half) + q * (half / 8 + 1);
                     tabq[q] = rev + (size - 1 - (size_t)(x[i0 + q] & mask));
+                    tabq2[q] = rev2 ? rev2 + (size - 1 - (size_t)(x[i0 + q] & mask)) : NULL;
                 }
-                fss_vaes_dpf_lut_n(k, idx, (int)nq, depth, Sq, tq, tabq, o);
+                fss_vaes_dpf_lut_n(k, idx, (int)nq, depth, Sq, tq, tabq, rev2 ? tabq2 : NULL, o, o2);
                 fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2 + (k->p.early == 3 ? (uint64_t)1 << depth : 0)));
-                for (size_t q = 0; q < nq; q++)
-                    out[i0 + q] = o[q] & lmask;
+                for (size_t q = 0; q < nq; q++) {
+                    out[(i0 + q) * g] = o[q] & lmask;
+                    if (rev2)
+                        out[(i0 + q) * g + 1] = o2[q] & lmask;
+                }
                 continue;
             }
             const size_t i = u;
@@ -483,20 +491,37 @@ fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t 
             }
             /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
             const size_t xi = (size_t)(x[i] & mask);
-            uint64_t acc = 0;
-            if (vaes) {
-                acc = fss_vaes_dot(rev + (size - 1 - xi), e, size);
-            } else {
-                for (size_t j = 0; j < size; j++)
-                    acc += table[(xi - j) & mask] * e[j];
+            for (size_t tj = 0; tj < g; tj++) {
+                const uint64_t *tab = tj ? table2 : table;
+                uint64_t acc = 0;
+                if (vaes) {
+                    acc = fss_vaes_dot((tj ? rev2 : rev) + (size - 1 - xi), e, size);
+                } else {
+                    for (size_t j = 0; j < size; j++)
+                        acc += tab[(xi - j) & mask] * e[j];
+                }
+                out[i * g + tj] = acc & lmask;
             }
-            out[i] = acc & lmask;
         }
     }
     free(rev);
     if (failed)
         return fss_ctx_fail(ctx, (fss_status)failed, "dpf table lookup: %s", fss_status_str((fss_status)failed));
     return FSS_OK;
+}
+
+fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, const uint64_t *table,
+                            uint64_t *out)
+{
+    return lut_eval(ctx, k, x, table, NULL, out);
+}
+
+fss_status fss_dpf_lut2_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, const uint64_t *table,
+                             const uint64_t *table2, uint64_t *out)
+{
+    if (!table2)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf table lookup: a second table is needed");
+    return lut_eval(ctx, k, x, table, table2, out);
 }
 
 static size_t fcw_bytes(fss_dpf_params p) { return (FSS_DPF_FCW_BITS(p.n, p.l, p.early) + 7) / 8; }

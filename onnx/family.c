@@ -285,7 +285,8 @@ const fss_family fss_family_onnx = {
                    * GeLU's and SiLU's select of the index in its 16 bits (select2), softmax's
                    * max in f + 15 bits; 9: softmax's max in f + 14 bits, a causal one on its
                    * kept entries alone, 64-bit lookups from pairs of whole words; 10: GeLU and
-                   * SiLU interpolated between steps of 1/8, their sign and range from one key */
+                   * SiLU interpolated between steps of 1/8 (two tables from one lookup's key),
+                   * their sign and range from one key */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

@@ -15,14 +15,15 @@
  * With d = 1{q >= 0}, one select of x and 2 q + 1 by d (fss_gate_select2) gives r =
  * ReLU(x) and d (2 q + 1), so t = (-1 - q) + d (2 q + 1) and e = 2^sh + 2 r - x + 2^sh
  * (q - d (2 q + 1)) are local. The comparisons run in M = FSS_ACT_SMALL_BITS bits, for
- * -2^(M-1) <= q - 2^I and q + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} = 1{q - 2^I >= 0} ^ 1{q + 2^I
- * >= 0} from one comparison key evaluated at three points (fss_gate_drelu_at). A and B
- * are two lookups of t's low I bits in one round (fss_gate_luts), A + B e one product,
- * its shift by sh one more round, and the range's select (zero-extending to x's ring) the
- * last: seven rounds. The lookups, product and shift run in K = max(M, f + 2) + sh bits
- * (A + B e < 2^(f+sh)), which d (2 q + 1) in max(M, f + 2) bits lifts to. Against the
- * midpoint table of 2^(I+3) entries this replaced (six rounds): a quarter of the
- * lookups' AES work at a quarter of the error or less, and fewer keys (GPT-2: 5%). (Four rounds are possible
+ * -2^(M-1) <= q - 2^I and q + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} =
+ * 1{q - 2^I >= 0} ^ 1{q + 2^I >= 0} from one comparison key evaluated at three points
+ * (fss_gate_drelu_at). A and B are two tables at t's low I bits from one lookup's key
+ * (fss_gate_lut2: one expansion, two dot products), A + B e one product, its shift by sh
+ * one more round, and the range's select (zero-extending to x's ring) the last: seven
+ * rounds. The lookups, product and shift run in K = max(M, f + 2) + sh bits (A + B e <
+ * 2^(f+sh)), which d (2 q + 1) in max(M, f + 2) bits lifts to. Against the midpoint table
+ * of 2^(I+3) entries this replaced (six rounds): an eighth of the lookup's AES work, a
+ * quarter of the error or less, and fewer keys (GPT-2: 10%). (Four rounds are possible
  * for that form, with relu_tag for the ReLU and for the clip: tried twice on SmolLM2, 8
  * tokens on loopback. With its two- and three-payload DCFs on the generic CPU path it
  * took 0.3 s more a step; with them on VAES, no faster (16.5-18.4 s against 16.2-18.1,
@@ -120,12 +121,8 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
         (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
         s = fss_gate_add_const(ev, &t1, &mone, 1, &t); /* the index: (-1 - q) + d (2 q + 1) */
     if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK &&
-        (s = step_part(ev, x, &r, &q2, &du, sh, K, &e)) == FSS_OK) {
-        const fss_tensor *tix[2] = {&ti, &ti};
-        const uint64_t *tabs[2] = {table, table + size};
-        fss_tensor *ab[2] = {&A, &B};
-        s = fss_gate_luts(ev, 2, tix, tabs, K, 0, ab);
-    }
+        (s = step_part(ev, x, &r, &q2, &du, sh, K, &e)) == FSS_OK)
+        s = fss_gate_lut2(ev, &ti, table, table + size, K, 0, &A, &B);
     if (s == FSS_OK) { /* A at scale f + sh, B at f (the lookups' outputs are integers) */
         A.scale = f + sh;
         B.scale = f;

@@ -68,9 +68,11 @@ static fss_status lut_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_
     free(one);
     return s;
 }
+static size_t lut_outs(const fss_prim *p) { return p->lut2 ? 2 : 1; }
 static fss_status lut_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x, uint64_t *o)
 {
-    return fss_dpf_lut_eval(c, &k->k.dpf, x, k->pr.lut, o);
+    return k->pr.lut2 ? fss_dpf_lut2_eval(c, &k->k.dpf, x, k->pr.lut, k->pr.lut2, o)
+                      : fss_dpf_lut_eval(c, &k->k.dpf, x, k->pr.lut, o);
 }
 
 static const fss_prim_ops g_prims[FSS_PRIM_KINDS] = {
@@ -78,7 +80,7 @@ static const fss_prim_ops g_prims[FSS_PRIM_KINDS] = {
                       dcf_eval},
     [FSS_PRIM_DPF_CMP] = {"comparison", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_roots, cmp_gen, cmp_write,
                           cmp_read, cmp_eval},
-    [FSS_PRIM_DPF_LUT] = {"table lookup", cmp_key_bytes, cmp_outs, cmp_parsed, cmp_bind, cmp_roots, lut_gen, cmp_write,
+    [FSS_PRIM_DPF_LUT] = {"table lookup", cmp_key_bytes, lut_outs, cmp_parsed, cmp_bind, cmp_roots, lut_gen, cmp_write,
                           cmp_read, lut_eval},
 };
 

@@ -269,14 +269,16 @@ static void full(int n, int l, int early, size_t count)
 }
 
 /* Table lookups: the two parties' shares add to table[x - alpha] at every x (all of them
- * for small n, random and edge x above), for random tables of l-bit entries. */
+ * for small n, random and edge x above), for random tables of l-bit entries; two tables at
+ * once (fss_dpf_lut2_eval) give each table's shares as one lookup does, on both paths. */
 static void lut(int n, int l, int early, size_t count)
 {
     const fss_dpf_params p = {n, l, early};
     const size_t dom = (size_t)1 << n, xs = dom <= 256 ? dom : 64;
-    uint64_t *alpha = malloc(count * 8), *one = malloc(count * 8), *table = malloc(dom * 8);
-    REQUIRE(alpha && one && table);
-    REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, table, dom, l) == FSS_OK);
+    uint64_t *alpha = malloc(count * 8), *one = malloc(count * 8), *table = malloc(dom * 8), *table2 = malloc(dom * 8);
+    REQUIRE(alpha && one && table && table2);
+    REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, table, dom, l) == FSS_OK &&
+            fss_rng_ring(rng, table2, dom, l) == FSS_OK);
     alpha[0] = 0;
     alpha[count - 1] = fss_ring_mask(n);
     for (size_t i = 0; i < count; i++)
@@ -284,8 +286,9 @@ static void lut(int n, int l, int early, size_t count)
     pair kp;
     gen(&kp, p, count, alpha, one);
     uint64_t *x = malloc(count * 8), *y[2] = {malloc(count * 8), malloc(count * 8)}, *z = malloc(count * 8);
-    REQUIRE(x && y[0] && y[1] && z);
-    size_t bad = 0, apart = 0;
+    uint64_t *w = malloc(2 * count * 8), *w2 = malloc(2 * count * 8);
+    REQUIRE(x && y[0] && y[1] && z && w && w2);
+    size_t bad = 0, apart = 0, two = 0;
     for (size_t v = 0; v < xs; v++) {
         for (size_t i = 0; i < count; i++)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
@@ -299,18 +302,31 @@ static void lut(int n, int l, int early, size_t count)
                 for (size_t i = 0; i < count; i++)
                     apart += z[i] != y[b][i];
             }
+            /* two tables: table's shares as above, table2's as its own lookup's; both paths */
+            REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, table, table2, w) == FSS_OK);
+            REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table2, z) == FSS_OK);
+            for (size_t i = 0; i < count; i++)
+                two += (w[2 * i] != y[b][i]) + (w[2 * i + 1] != z[i]);
+            if (have_vaes) {
+                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+                REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, table, table2, w2) == FSS_OK);
+                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                for (size_t i = 0; i < 2 * count; i++)
+                    apart += w2[i] != w[i];
+            }
         }
         for (size_t i = 0; i < count; i++)
             bad += fss_ring_add(y[0][i], y[1][i], l) != table[(x[i] - alpha[i]) & fss_ring_mask(n)];
     }
     CHECK(bad == 0, "table lookup n=%d l=%d early=%d: %zu wrong of %zu", n, l, early, bad, xs * count);
     CHECK(apart == 0, "table lookup n=%d l=%d early=%d: %zu shares differ between the CPU paths", n, l, early, apart);
+    CHECK(two == 0, "two tables n=%d l=%d early=%d: %zu shares differ from the single lookups'", n, l, early, two);
     fss_dpf_keys bits;
     const fss_dpf_params pe = {n, 1, 1};
     REQUIRE(fss_dpf_keys_alloc(&bits, pe, 0, 1) == FSS_OK);
     CHECK(fss_dpf_lut_eval(ctx, &bits, x, table, y[0]) == FSS_E_ARG, "table lookup on early keys accepted");
     fss_dpf_keys_free(&bits);
-    free(x), free(y[0]), free(y[1]), free(z), free(alpha), free(one), free(table);
+    free(x), free(y[0]), free(y[1]), free(z), free(w), free(w2), free(alpha), free(one), free(table), free(table2);
     drop(&kp);
 }
 

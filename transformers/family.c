@@ -477,7 +477,8 @@ const fss_family fss_family_transformer = {
      * softmax's max in f + 15 bits; 17: the LM head in slices of 2^22 values (was 2^24), the
      * causal softmax on its kept entries alone, its max in f + 14 bits, a 64-bit ring's
      * lookups from pairs of whole words (DPF early = 3); 18: GeLU and SiLU interpolated
-     * between steps of 1/8 (two tables of 2^5 or 2^7 entries, a product, a shift), their
+     * between steps of 1/8 (two tables of 2^5 or 2^7 entries from one lookup's key, a
+     * product, a shift), their
      * sign and range from one comparison key (fss_gate_drelu_at) */
     .version = 18,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "

@@ -104,6 +104,11 @@ size_t fss_dpf_full_words(fss_dpf_params p);
 #define FSS_DPF_LUT_MAX_BITS 16
 FSS_NODISCARD fss_status fss_dpf_lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x,
                                           const uint64_t *table, uint64_t *out);
+/* Two tables at one index from the same keys and the same expansion: out[2 i] this
+ * party's share of table[(x[i] - alpha_i) mod 2^n], out[2 i + 1] of table2's (the one-hot's
+ * shares dotted twice: the AES work of one lookup). */
+FSS_NODISCARD fss_status fss_dpf_lut2_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x,
+                                           const uint64_t *table, const uint64_t *table2, uint64_t *out);
 
 /* XOR shares of 1{x[i] < alpha_i} (unsigned n-bit comparison) from DPF keys. */
 FSS_NODISCARD fss_status fss_dpf_cmp_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *x, uint64_t *out);

@@ -175,6 +175,11 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 #define FSS_LUTS_MAX 8
 FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const uint64_t *const *tables,
                                        int out_bits, int out_scale, fss_tensor *const *y);
+/* ya = ta[x] and yb = tb[x], two tables at one index, in one round from one lookup's key
+ * (the one-hot's shares dotted with each table: one expansion, fss_dpf_lut2_eval); the
+ * message and the output masks are two lookups'. */
+FSS_NODISCARD fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb,
+                                       int out_bits, int out_scale, fss_tensor *ya, fss_tensor *yb);
 
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma's
  * form, ReLU less the even difference D(|x|) on a clipped |x|, with D interpolated between
@@ -182,8 +187,9 @@ FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *co
  * (M = FSS_ACT_SMALL_BITS, R the range's log2: 1020 for gelu, 1008 for silu; the clear
  * walk refuses others). Seven rounds (nine with lean shifts, fss_eval_set_lean_shifts);
  * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison with three bits
- * (the sign and the range: fss_gate_drelu_at), two lookups of 2^(R+3) entries (the step's
- * height and slope: 32 entries for gelu, 128 for silu), a product, an (f-3)-bit DCF (its
+ * (the sign and the range: fss_gate_drelu_at), one lookup's key of 2^(R+3) entries for
+ * two tables (the step's height and slope: 32 entries for gelu, 128 for silu;
+ * fss_gate_lut2), a product, an (f-3)-bit DCF (its
  * shift), a select of two wires and one with zero extension (the shifts' keys one-round
  * ones; lean, a comparison's and their carries'); the lookups, the product and its shift
  * in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs f > 3 and n > K.
