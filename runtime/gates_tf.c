@@ -52,22 +52,33 @@ static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_t
     return FSS_OK;
 }
 
+/* z = ca a + cb b + c in `bits` bits (b may be NULL), scale 0: a linear map of the wires
+ * (masks and masked values alike), the constant c added where values are not masks. */
+static fss_status affine(fss_eval *ev, const fss_tensor *a, uint64_t ca, const fss_tensor *b, uint64_t cb, uint64_t c,
+                         int bits, fss_tensor *z)
+{
+    fss_status s = fss_tensor_init(z, a->ndim, a->shape, bits, 0);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", bits);
+    const uint64_t cc = ev->mode == FSS_MODE_DEALER ? 0 : c;
+    for (size_t i = 0; i < a->count; i++)
+        z->v[i] = fss_ring_reduce(ca * a->v[i] + (b ? cb * b->v[i] : 0) + cc, bits);
+    return FSS_OK;
+}
+
 /* |x| - t 2^sh (the step's part of a = |x|, at scale sh: [0, 1]) in K = M2 + sh bits from
- * the wires' values (linear: masks and masked values alike; the 2^sh is added after, by
- * add_const): 2^sh + 2 r - x + 2^sh (q - d (2 q + 1)), r = ReLU(x). */
+ * the wires' values: 2^sh + 2 r - x + 2^sh (q - d (2 q + 1)), r = ReLU(x) (linear, the
+ * 2^sh where values are not masks). */
 static fss_status step_part(fss_eval *ev, const fss_tensor *x, const fss_tensor *r, const fss_tensor *q2,
                             const fss_tensor *du, int sh, int K, fss_tensor *e)
 {
-    fss_tensor l = {0};
-    fss_status s = fss_tensor_init(&l, x->ndim, x->shape, K, sh);
+    fss_status s = fss_tensor_init(e, x->ndim, x->shape, K, sh);
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", K);
+    const uint64_t step = ev->mode == FSS_MODE_DEALER ? 0 : (uint64_t)1 << sh;
     for (size_t i = 0; i < x->count; i++)
-        l.v[i] = fss_ring_reduce(2 * r->v[i] - x->v[i] + ((q2->v[i] - du->v[i]) << sh), K);
-    const uint64_t step = (uint64_t)1 << sh;
-    s = fss_gate_add_const(ev, &l, &step, 1, e);
-    fss_tensor_free(&l);
-    return s;
+        e->v[i] = fss_ring_reduce(step + 2 * r->v[i] - x->v[i] + ((q2->v[i] - du->v[i]) << sh), K);
+    return FSS_OK;
 }
 
 static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tensor *x, even_fn D, int R, fss_tensor *y)
@@ -104,36 +115,41 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
         table[j] = fss_ring_from_signed(a, K);
         table[size + j] = fss_ring_from_signed(b, K);
     }
-    const uint64_t one = 1, mone = fss_ring_mask(M2), off[3] = {0, fss_ring_mask(M) & (0 - ((uint64_t)1 << I)),
-                                                                  (uint64_t)1 << I};
-    fss_tensor q = {0}, qm = {0}, q2 = {0}, d = {0}, g1 = {0}, g2 = {0}, b = {0}, u = {0}, u1 = {0}, du = {0}, nq = {0},
-               t1 = {0}, t = {0}, ti = {0}, e = {0}, A = {0}, B = {0}, P = {0}, Q = {0}, Dk = {0}, Dn = {0}, r = {0};
+    const uint64_t mone = ~(uint64_t)0, off[3] = {0, fss_ring_mask(M) & (0 - ((uint64_t)1 << I)), (uint64_t)1 << I};
+    fss_tensor q = {0}, qm = {0}, q2 = {0}, d = {0}, g1 = {0}, g2 = {0}, b = {0}, u1 = {0}, du = {0}, ti = {0}, e = {0},
+               A = {0}, B = {0}, P = {0}, Q = {0}, Dk = {0}, Dn = {0}, r = {0};
     fss_tensor *dd[3] = {&d, &g1, &g2};
-    /* q = floor(x / 2^sh); d = 1{q >= 0} and b = 1{-2^I <= q < 2^I} from one comparison key */
+    /* q = floor(x / 2^sh); d = 1{q >= 0} and b = 1{-2^I <= q < 2^I} from one comparison key
+     * (each wire freed when its last use is past: a layer's 22 of them) */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
-    if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK && (s = reduce_bits(ev, &q, M2, &q2)) == FSS_OK &&
-        (s = fss_gate_drelu_at(ev, &qm, 3, off, dd)) == FSS_OK && (s = fss_gate_add(ev, &g1, &g2, &b)) == FSS_OK &&
-        (s = fss_gate_scale(ev, &q2, 2, &u)) == FSS_OK)
-        s = fss_gate_add_const(ev, &u, &one, 1, &u1); /* 2 q + 1, M2 bits */
+    if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK)
+        s = reduce_bits(ev, &q, M2, &q2);
+    fss_tensor_free(&q);
+    if (s == FSS_OK && (s = fss_gate_drelu_at(ev, &qm, 3, off, dd)) == FSS_OK &&
+        (s = fss_gate_add(ev, &g1, &g2, &b)) == FSS_OK)
+        s = affine(ev, &q2, 2, NULL, 0, 1, M2, &u1); /* 2 q + 1, M2 bits */
+    fss_tensor_free(&qm), fss_tensor_free(&g1), fss_tensor_free(&g2);
     if (s == FSS_OK) /* ReLU(x) and d (2 q + 1), one round */
         s = fss_gate_select2(ev, &d, x, &u1, &r, &du);
-    if (s == FSS_OK && (s = fss_gate_scale(ev, &q2, mone, &nq)) == FSS_OK &&
-        (s = fss_gate_add(ev, &du, &nq, &t1)) == FSS_OK)
-        s = fss_gate_add_const(ev, &t1, &mone, 1, &t); /* the index: (-1 - q) + d (2 q + 1) */
-    if (s == FSS_OK && (s = reduce_bits(ev, &t, I, &ti)) == FSS_OK &&
-        (s = step_part(ev, x, &r, &q2, &du, sh, K, &e)) == FSS_OK)
+    fss_tensor_free(&u1), fss_tensor_free(&d);
+    if (s == FSS_OK && (s = affine(ev, &q2, mone, &du, 1, mone, I, &ti)) == FSS_OK) /* (-1 - q) + d (2 q + 1) */
+        s = step_part(ev, x, &r, &q2, &du, sh, K, &e);
+    fss_tensor_free(&q2), fss_tensor_free(&du);
+    if (s == FSS_OK)
         s = fss_gate_lut2(ev, &ti, table, table + size, K, 0, &A, &B);
+    fss_tensor_free(&ti);
     if (s == FSS_OK) { /* A at scale f + sh, B at f (the lookups' outputs are integers) */
         A.scale = f + sh;
         B.scale = f;
         s = fss_gate_mul(ev, &B, &e, &P);
     }
-    if (s == FSS_OK && (s = fss_gate_add(ev, &A, &P, &Q)) == FSS_OK &&
-        (s = fss_gate_ars_nonneg(ev, &Q, sh, &Dk)) == FSS_OK &&
-        (s = fss_gate_select_zext(ev, &b, &Dk, n, &Dn)) == FSS_OK)
+    fss_tensor_free(&B), fss_tensor_free(&e);
+    if (s == FSS_OK && (s = fss_gate_add(ev, &A, &P, &Q)) == FSS_OK)
+        s = fss_gate_ars_nonneg(ev, &Q, sh, &Dk);
+    fss_tensor_free(&A), fss_tensor_free(&P), fss_tensor_free(&Q);
+    if (s == FSS_OK && (s = fss_gate_select_zext(ev, &b, &Dk, n, &Dn)) == FSS_OK)
         s = fss_gate_sub(ev, &r, &Dn, y);
-    fss_tensor *all[] = {&q, &qm, &q2, &d, &g1, &g2, &b, &u, &u1, &du, &nq,
-                         &t1, &t, &ti, &e, &A, &B, &P, &Q, &Dk, &Dn, &r};
+    fss_tensor *all[] = {&b, &Dk, &Dn, &r};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fss_tensor_free(all[i]);
     fss_free_wiped(table, 2 * size * 8);
