@@ -239,6 +239,27 @@ static fss_status walk_act(fss_eval *ev, const void *mdv, uint64_t *out)
 static double gelu_f(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 static double silu_f(double x) { return x / (1.0 + exp(-x)); }
 
+/* The clear walk of md into y, and its error against the float function: the largest
+ * (*worst, at x[*at]) and the mean (signed). */
+static void act_clear(const act *md, uint64_t *y, double *worst, size_t *at, double *mean)
+{
+    fss_eval *ev;
+    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
+    CHECK(walk_act(ev, md, y) == FSS_OK, "%s: clear walk: %s", md->which ? "silu" : "gelu", fss_eval_error(ev));
+    fss_eval_free(ev);
+    const double one = ldexp(1.0, md->scale);
+    double sum = 0;
+    *worst = 0, *at = 0;
+    for (size_t i = 0; i < md->count; i++) {
+        const double xv = (double)fss_ring_to_signed(md->x[i], md->bits) / one;
+        const double e = (double)fss_ring_to_signed(y[i], md->bits) / one - (md->which ? silu_f(xv) : gelu_f(xv));
+        sum += e;
+        if (fabs(e) > *worst)
+            *worst = fabs(e), *at = i;
+    }
+    *mean = sum / (double)md->count;
+}
+
 static void run_act(int which, int bits, int scale, double span)
 {
     const char *name = which ? "silu" : "gelu";
@@ -258,18 +279,9 @@ static void run_act(int which, int bits, int scale, double span)
         x[i] = fss_ring_from_signed((int64_t)llrint(v * one), bits);
     }
     const act md = {which, bits, scale, count, x};
-    fss_eval *ev;
-    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
-    CHECK(walk_act(ev, &md, want) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
-    fss_eval_free(ev);
-    double worst = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < count; i++) {
-        const double xv = (double)fss_ring_to_signed(x[i], bits) / one, yv = (double)fss_ring_to_signed(want[i], bits) / one;
-        const double e = fabs(yv - (which ? silu_f(xv) : gelu_f(xv)));
-        if (e > worst)
-            worst = e, at = i;
-    }
+    double worst, mean;
+    size_t at;
+    act_clear(&md, want, &worst, &at, &mean);
     const double bound = (which ? FSS_SILU_TABLE_ERROR : FSS_GELU_TABLE_ERROR) + ldexp(1.0, -scale) +
                          ldexp(1.0, 2 - 2 * scale);
     CHECK(worst <= bound, "%s (n=%d f=%d): error %.6f at x = %.6f, documented %.5f", name, bits, scale, worst,
@@ -301,16 +313,9 @@ static void act_bias(int which)
     for (size_t i = 0; i < count; i++)
         x[i] = fss_ring_from_signed((int64_t)llrint((-range + (double)i / 512) * one), bits);
     const act md = {which, bits, scale, count, x};
-    fss_eval *ev;
-    REQUIRE(fss_eval_new_clear(&ev, ctx) == FSS_OK);
-    CHECK(walk_act(ev, &md, y) == FSS_OK, "%s: clear walk: %s", name, fss_eval_error(ev));
-    fss_eval_free(ev);
-    double sum = 0;
-    for (size_t i = 0; i < count; i++) {
-        const double xv = (double)fss_ring_to_signed(x[i], bits) / one;
-        sum += (double)fss_ring_to_signed(y[i], bits) / one - (which ? silu_f(xv) : gelu_f(xv));
-    }
-    const double mean = sum / (double)count;
+    double worst, mean;
+    size_t at;
+    act_clear(&md, y, &worst, &at, &mean);
     CHECK(fabs(mean) <= FSS_ACT_MEAN_ERROR, "%s: mean error %.3g over [-%g, %g], documented %g", name, mean, range,
           range, FSS_ACT_MEAN_ERROR);
     printf("%s over [-%g, %g] in steps of 2^-9: mean error %+.3g (documented at most %g)\n", name, range, range, mean,
