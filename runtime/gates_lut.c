@@ -1,4 +1,4 @@
-/* Table lookups (gates.h, fss_gate_lut): y = T[x] for an n-bit x and a public table T,
+/* Table lookups (gates.h, fss_gate_lut, _luts, _lut2): y = T[x] for an n-bit x and a public table T,
  * the building block of the transformers' non-linear functions (Sigma's GeLU, SiLU, nExp,
  * reciprocals).
  *
@@ -8,7 +8,8 @@
  * each party's sum linear in its e_b. Adding shares of the output mask r_y and one
  * exchange reveal y^ = T[x] + r_y. One round. The keys hold two outputs a leaf (early = 2,
  * for entries of up to 62 bits: 2^n AES blocks a party and element; early = 3 above, the
- * two words of one more block of each leaf: 1.5 2^n). */
+ * two words of one more block of each leaf: 1.5 2^n). Two tables at one index (lut2) dot
+ * the same shares e_b with each: one key and one expansion, a mask and an output each. */
 #include <string.h>
 
 #include "eval_internal.h"

@@ -61,6 +61,7 @@ static fss_status affine(fss_eval *ev, const fss_tensor *a, uint64_t ca, const f
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", bits);
     const uint64_t cc = ev->mode == FSS_MODE_DEALER ? 0 : c;
+    FSS_EV_PARALLEL_FOR(ev, a->count)
     for (size_t i = 0; i < a->count; i++)
         z->v[i] = fss_ring_reduce(ca * a->v[i] + (b ? cb * b->v[i] : 0) + cc, bits);
     return FSS_OK;
@@ -76,6 +77,7 @@ static fss_status step_part(fss_eval *ev, const fss_tensor *x, const fss_tensor 
     if (s != FSS_OK)
         return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", K);
     const uint64_t step = ev->mode == FSS_MODE_DEALER ? 0 : (uint64_t)1 << sh;
+    FSS_EV_PARALLEL_FOR(ev, x->count)
     for (size_t i = 0; i < x->count; i++)
         e->v[i] = fss_ring_reduce(step + 2 * r->v[i] - x->v[i] + ((q2->v[i] - du->v[i]) << sh), K);
     return FSS_OK;
@@ -120,7 +122,7 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
                A = {0}, B = {0}, P = {0}, Q = {0}, Dk = {0}, Dn = {0}, r = {0};
     fss_tensor *dd[3] = {&d, &g1, &g2};
     /* q = floor(x / 2^sh); d = 1{q >= 0} and b = 1{-2^I <= q < 2^I} from one comparison key
-     * (each wire freed when its last use is past: a layer's 22 of them) */
+     * (each wire freed when its last use is past: 18 of them) */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
     if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK)
         s = reduce_bits(ev, &q, M2, &q2);

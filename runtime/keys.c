@@ -91,6 +91,7 @@ fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
 {
     const fss_prim_ops *po = fss_prim_ops_of(pr->kind);
     const size_t g = po->outs(pr);
+    FSS_ASSERT(!pr->lut2 || !beta); /* a lookup's keys are of the one-hot: no beta, whatever its outputs */
     if (!cnt)
         return FSS_OK;
     if (fss_ev_dry(ev)) { /* the sizes */

@@ -13,7 +13,7 @@ typedef enum fss_prim_kind {
     FSS_PRIM_DCF,     /* DCF eval: g outputs an instance */
     FSS_PRIM_DPF_CMP, /* comparison from DPF keys: one XOR-shared bit an instance */
     FSS_PRIM_DPF_LUT, /* a public table's entry at x - alpha from full-domain DPF keys: one
-                         additive share an instance (CPU only for now) */
+                         additive share an instance, two with lut2 (CPU only for now) */
     FSS_PRIM_KINDS
 } fss_prim_kind;
 
@@ -70,7 +70,7 @@ typedef struct fss_prim_ops {
     /* serialized, an instance, without its root (the layout of fss_*_keys_write_noroots:
      * FSS_*_KEY_BYTES - 16): the key path derives a gate's roots from a seed a party */
     size_t (*key_bytes)(const fss_prim *pr);
-    size_t (*outs)(const fss_prim *pr);      /* output words an instance (and beta's words) */
+    size_t (*outs)(const fss_prim *pr); /* output words an instance (and beta's words; a lookup's beta is 1) */
     size_t (*parsed)(const fss_prim *pr, size_t count); /* bytes of count parsed instances */
     void (*bind)(fss_prim_keys *k, int party, void *mem);
     fss_block *(*roots)(fss_prim_keys *k); /* the bound keys' root array (count of them) */

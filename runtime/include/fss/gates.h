@@ -183,9 +183,9 @@ FSS_NODISCARD fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const 
 
 /* GeLU (exact, erf) and SiLU (x sigma(x)) of x at scale f, in x's ring and scale (Sigma's
  * form, ReLU less the even difference D(|x|) on a clipped |x|, with D interpolated between
- * steps of h = 2^-FSS_ACT_STEP_BITS; runtime/gates_tf.c), for |x| < 2^(M - 1 - 3) - 2^R
- * (M = FSS_ACT_SMALL_BITS, R the range's log2: 1020 for gelu, 1008 for silu; the clear
- * walk refuses others). Seven rounds (nine with lean shifts, fss_eval_set_lean_shifts);
+ * steps of h = 2^-FSS_ACT_STEP_BITS over [0, 2^R), R = FSS_*_RANGE_LOG2; runtime/gates_tf.c),
+ * for |x| < 2^(M - 1 - 3) - 2^R (M = FSS_ACT_SMALL_BITS: 1020 for gelu, 1008 for silu; the
+ * clear walk refuses others). Seven rounds (nine with lean shifts, fss_eval_set_lean_shifts);
  * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison with three bits
  * (the sign and the range: fss_gate_drelu_at), one lookup's key of 2^(R+3) entries for
  * two tables (the step's height and slope: 32 entries for gelu, 128 for silu;
