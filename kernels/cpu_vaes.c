@@ -1106,7 +1106,7 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t lanes_sum(__m512i acc)
 static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_keys *k, size_t i, int lv,
                                                                     const fss_block *S, const uint8_t *tb,
                                                                     const uint64_t *tab, const uint64_t *tab2,
-                                                                    uint64_t *dot2, const int A)
+                                                                    uint64_t *dot2, const int A, const int two)
 {
     const exp_level e = exp_level_make(k, i, lv, 0);
     const int words = k->p.early == 3, pairs = k->p.early == 2 || words;
@@ -1153,11 +1153,11 @@ static inline ALWAYS_INLINE VAES_TARGET uint64_t last_level_dot_a(const fss_dpf_
             __m512i v = _mm512_srlv_epi64(h[a], sh);
             v = _mm512_mask_add_epi64(v, tm, v, fp);
             acc = _mm512_add_epi64(acc, _mm512_mullo_epi64(v, t));
-            if (tab2)
+            if (two) /* a constant: single lookups compile without it */
                 acc2 = _mm512_add_epi64(acc2, _mm512_mullo_epi64(v, table_lanes(tab2, L, nl, pairs, spread)));
         }
     }
-    if (tab2)
+    if (two)
         *dot2 = lanes_sum(acc2);
     return lanes_sum(acc);
 }
@@ -1166,11 +1166,18 @@ static VAES_TARGET uint64_t last_level_dot(const fss_dpf_keys *k, size_t i, int 
                                            const uint8_t *tb, const uint64_t *tab, const uint64_t *tab2,
                                            uint64_t *dot2)
 {
+    if (tab2)
+        switch (EXP_A_OF(lv)) {
+        case 8: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 8, 1);
+        case 4: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 4, 1);
+        case 2: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 2, 1);
+        default: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 1, 1);
+        }
     switch (EXP_A_OF(lv)) {
-    case 8: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 8);
-    case 4: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 4);
-    case 2: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 2);
-    default: return last_level_dot_a(k, i, lv, S, tb, tab, tab2, dot2, 1);
+    case 8: return last_level_dot_a(k, i, lv, S, tb, tab, NULL, NULL, 8, 0);
+    case 4: return last_level_dot_a(k, i, lv, S, tb, tab, NULL, NULL, 4, 0);
+    case 2: return last_level_dot_a(k, i, lv, S, tb, tab, NULL, NULL, 2, 0);
+    default: return last_level_dot_a(k, i, lv, S, tb, tab, NULL, NULL, 1, 0);
     }
 }
 
