@@ -31,7 +31,7 @@ typedef struct model {
 enum {
     M_ADD, M_MUL, M_MATMUL, M_DRELU, M_RELU, M_TR, M_ARS, M_ARSNN, M_CHAIN, M_CONV, M_MAXPOOL, M_AVGPOOL,
     M_RELUARS, M_RELU_ARSNN, M_SELZ, M_MATMUL_WIRE, M_MATMUL_XWIRE, M_MATMUL_REV, M_KEPT, M_MUL2, M_SEL2,
-    M_SEL2S, M_DRELU_AT
+    M_SEL2S, M_DRELU_AT, M_RELU_DRELU_AT
 };
 
 static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
@@ -113,11 +113,15 @@ static fss_status walk(fss_eval *ev, const model *md, uint64_t *out)
         s = fss_gate_drelu(ev, &x, &a);
         if (s == FSS_OK) s = fss_gate_output(ev, 1, &a, out);
         break;
-    case M_DRELU_AT: { /* 1{x + c >= 0} for c = 0, 1, -1 and 2^(n-1) from one key: x's edges either side */
+    case M_DRELU_AT:        /* 1{x + c >= 0} for c = 0, 1, -1 and 2^(n-1) from one key: x's edges either side */
+    case M_RELU_DRELU_AT: { /* the same of ReLU(x): a backend's comparisons, then drelu_at's on the CPU */
         const uint64_t off[FSS_DRELU_AT_MAX] = {0, 1, fss_ring_mask(bits), (uint64_t)1 << (bits - 1)};
         fss_tensor d[FSS_DRELU_AT_MAX] = {{0}};
         fss_tensor *dd[FSS_DRELU_AT_MAX] = {&d[0], &d[1], &d[2], &d[3]};
-        s = fss_gate_drelu_at(ev, &x, FSS_DRELU_AT_MAX, off, dd);
+        if (md->kind == M_RELU_DRELU_AT && (s = fss_gate_relu(ev, &x, &a)) == FSS_OK)
+            fss_tensor_free(&x), x = a, a = (fss_tensor){0};
+        if (s == FSS_OK)
+            s = fss_gate_drelu_at(ev, &x, FSS_DRELU_AT_MAX, off, dd);
         for (int j = 0; s == FSS_OK && j < FSS_DRELU_AT_MAX; j++)
             s = fss_gate_output(ev, 1, &d[j], out ? out + (size_t)j * x.count : NULL);
         for (int j = 0; j < FSS_DRELU_AT_MAX; j++)
@@ -229,6 +233,7 @@ static size_t out_count(const model *md)
     case M_SEL2S:
         return 2 * md->m * md->k;
     case M_DRELU_AT:
+    case M_RELU_DRELU_AT:
         return FSS_DRELU_AT_MAX * md->m * md->k;
     case M_CONV:
         return cv->batch * cv->o * ((cv->h + 2 * cv->pad - cv->kh) / cv->stride + 1) *
@@ -811,6 +816,8 @@ static void cuda_parties(void)
             run(&md);
             md = base, md.name = "cuda: matmul+ars+relu", md.kind = M_CHAIN, md.f = n / 8;
             run(&md);
+            md = base, md.name = "cuda: relu, then drelu at four offsets (on the CPU)", md.kind = M_RELU_DRELU_AT;
+            run(&md);
             free(x);
             free(w);
             conv_models(&base, "cuda: conv2d 3x3/2 pad 1, batch 2", NULL);
@@ -939,6 +946,8 @@ int main(void)
         md = base, md.name = "drelu", md.kind = M_DRELU;
         run(&md);
         const uint64_t one_rounds = last_rounds, one_keys = last_keys;
+        md = base, md.name = "relu, then drelu at four offsets", md.kind = M_RELU_DRELU_AT;
+        run(&md);
         md = base, md.name = "drelu at four offsets", md.kind = M_DRELU_AT;
         run(&md); /* the same round and key, and for each offset more a packed bit an element (and its output's mask) */
         CHECK(last_rounds == one_rounds &&
