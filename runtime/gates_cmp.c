@@ -96,7 +96,8 @@ static fss_status drelu_common(fss_eval *ev, const char *name, const fss_tensor 
         }
         if (s != FSS_OK || (s = fss_ev_close(ev)) != FSS_OK)
             goto done;
-        if ((s = fss_ev_reconstruct(ev, cm, kc, 1, 1, xl)) == FSS_OK)
+        /* one offset (a plain DReLU): straight into its output */
+        if ((s = fss_ev_reconstruct(ev, cm, kc, 1, 1, k == 1 ? d[0]->v : xl)) == FSS_OK && k > 1)
             for (int j = 0; j < k; j++)
                 memcpy(d[j]->v, xl + (size_t)j * cnt, cnt * 8);
     }

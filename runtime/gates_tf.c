@@ -40,18 +40,6 @@ typedef double (*even_fn)(double);
 static double gelu_d(double a) { return a * 0.5 * erfc(a / sqrt(2.0)); } /* a Phi(-a) */
 static double silu_d(double a) { return a / (1.0 + exp(a)); }           /* a sigma(-a) */
 
-/* z = x reduced to `bits` bits (a ring change that needs no key: x^ mod 2^b = x mod 2^b
- * + r mod 2^b), as an integer (scale 0): a table's index. */
-static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_tensor *z)
-{
-    fss_status s = fss_tensor_init(z, x->ndim, x->shape, bits, 0);
-    if (s != FSS_OK)
-        return fss_ev_fail(ev, s, "cannot make a %d-bit tensor", bits);
-    for (size_t i = 0; i < x->count; i++)
-        z->v[i] = fss_ring_reduce(x->v[i], bits);
-    return FSS_OK;
-}
-
 /* z = ca a + cb b + c in `bits` bits (b may be NULL), scale 0: a linear map of the wires
  * (masks and masked values alike), the constant c added where values are not masks. */
 static fss_status affine(fss_eval *ev, const fss_tensor *a, uint64_t ca, const fss_tensor *b, uint64_t cb, uint64_t c,
@@ -65,6 +53,13 @@ static fss_status affine(fss_eval *ev, const fss_tensor *a, uint64_t ca, const f
     for (size_t i = 0; i < a->count; i++)
         z->v[i] = fss_ring_reduce(ca * a->v[i] + (b ? cb * b->v[i] : 0) + cc, bits);
     return FSS_OK;
+}
+
+/* z = x reduced to `bits` bits (a ring change that needs no key: x^ mod 2^b = x mod 2^b
+ * + r mod 2^b), as an integer (scale 0): a table's index. */
+static fss_status reduce_bits(fss_eval *ev, const fss_tensor *x, int bits, fss_tensor *z)
+{
+    return affine(ev, x, 1, NULL, 0, 0, bits, z);
 }
 
 /* |x| - t 2^sh (the step's part of a = |x|, at scale sh: [0, 1]) in K = M2 + sh bits from
