@@ -86,7 +86,7 @@ static fss_status check_keys(fss_ctx *ctx, const fss_dpf_keys *k)
 
 typedef struct keygen_arg {
     fss_dpf_keys *k0, *k1;
-    const uint64_t *alpha, *beta;
+    const uint64_t *alpha, *beta, *beta1; /* beta1: the leaf pair's second output (fss_dpf_keygen_pairs) */
     const fss_block *roots;
 } keygen_arg;
 
@@ -152,10 +152,13 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
     for (size_t k = 0; k < m; k++) {
         size_t i = i0 + k;
         fss_block f = {0, 0};
+        const unsigned a0 = (unsigned)(alpha[i] & 1);
+        const uint64_t bi = p.early >= 2 ? beta[i] : 0; /* (none when early = 1) */
+        const uint64_t v0 = a->beta1 ? bi : a0 ? 0 : bi, v1 = a->beta1 ? a->beta1[i] : a0 ? bi : 0;
         if (p.early == 3)
-            f = fss_dpf_keygen_words(p.l, beta[i], (unsigned)(alpha[i] & 1), out + 2 * k, t[k]);
+            f = fss_dpf_keygen_words(p.l, v0, v1, out + 2 * k, t[k]);
         else if (p.early == 2)
-            f = fss_dpf_keygen_pair(p.l, beta[i], (unsigned)(alpha[i] & 1), S[k], t[k]);
+            f = fss_dpf_keygen_pair(p.l, v0, v1, S[k], t[k]);
         else if (p.early)
             f = fss_dpf_keygen_leaf(ll, (unsigned)(alpha[i] & ((1u << ll) - 1)), S[k]);
         else
@@ -170,20 +173,36 @@ done:
     return st;
 }
 
-fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
-                          const uint64_t *beta, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
+static fss_status keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta,
+                         const uint64_t *beta1, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
 {
     if (fss_dpf_params_check(p) != FSS_OK)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: bad parameters n=%d l=%d early=%d", p.n, p.l, p.early);
     if (k0->count != count || k1->count != count || memcmp(&k0->p, &p, sizeof p) || memcmp(&k1->p, &p, sizeof p) ||
         k0->party != 0 || k1->party != 1)
         return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: key buffers do not match the parameters");
-    const keygen_arg a = {k0, k1, alpha, beta, roots};
+    const keygen_arg a = {k0, k1, alpha, beta, beta1, roots};
     const fss_status st = fss_cpu_tiles(ctx, count, FSS_CPU_TILE * (2 * 4 * 16 + 2 * 16 + 2 * sizeof(unsigned)),
                                         keygen_tile, &a);
     if (st != FSS_OK)
         return fss_ctx_fail(ctx, st, "dpf keygen: %s", fss_status_str(st));
     return FSS_OK;
+}
+
+fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
+                          const uint64_t *beta, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
+{
+    return keygen(ctx, p, count, alpha, beta, NULL, roots, k0, k1);
+}
+
+fss_status fss_dpf_keygen_pairs(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
+                                const uint64_t *beta0, const uint64_t *beta1, const fss_block *roots, fss_dpf_keys *k0,
+                                fss_dpf_keys *k1)
+{
+    if (p.early < 2 || !beta0 || !beta1)
+        return fss_ctx_fail(ctx, FSS_E_ARG, "dpf keygen: a leaf's pair of outputs needs keys of pairs (early 2 or 3, "
+                                            "have %d) and both outputs", p.early);
+    return keygen(ctx, p, count, alpha, beta0, beta1, roots, k0, k1);
 }
 
 /* The walk shared by point eval and comparison: one tile down to the leaf. When cmp is

@@ -15,7 +15,16 @@ typedef struct pair {
     fss_dpf_keys k[2];
 } pair;
 
-static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta)
+/* Keys of count instances (beta1: fss_dpf_keygen_pairs's second output, else a point function). */
+static fss_status keygen(fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta,
+                         const uint64_t *beta1, const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1)
+{
+    return beta1 ? fss_dpf_keygen_pairs(ctx, p, count, alpha, beta, beta1, roots, k0, k1)
+                 : fss_dpf_keygen(ctx, p, count, alpha, beta, roots, k0, k1);
+}
+
+static void gen2(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta,
+                 const uint64_t *beta1)
 {
     REQUIRE(fss_dpf_keys_alloc(&kp->k[0], p, 0, count) == FSS_OK);
     REQUIRE(fss_dpf_keys_alloc(&kp->k[1], p, 1, count) == FSS_OK);
@@ -23,14 +32,14 @@ static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha,
     REQUIRE(roots);
     REQUIRE(fss_rng_bytes(rng, roots, 2 * count * sizeof *roots) == FSS_OK);
     fss_ctx_reset_counters(ctx);
-    REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &kp->k[0], &kp->k[1]) == FSS_OK);
+    REQUIRE(keygen(p, count, alpha, beta, beta1, roots, &kp->k[0], &kp->k[1]) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_keygen_aes_blocks(p), "keygen AES blocks");
     if (have_vaes) { /* the other CPU path's keygen: the same keys, byte for byte */
         fss_dpf_keys o[2];
         REQUIRE(fss_dpf_keys_alloc(&o[0], p, 0, count) == FSS_OK && fss_dpf_keys_alloc(&o[1], p, 1, count) == FSS_OK);
         const int was = fss_ctx_vaes(ctx);
         REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
-        REQUIRE(fss_dpf_keygen(ctx, p, count, alpha, beta, roots, &o[0], &o[1]) == FSS_OK);
+        REQUIRE(keygen(p, count, alpha, beta, beta1, roots, &o[0], &o[1]) == FSS_OK);
         REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
         const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
         uint8_t *a = malloc(count * kb), *b = malloc(count * kb);
@@ -47,6 +56,11 @@ static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha,
         fss_dpf_keys_free(&o[1]);
     }
     free(roots);
+}
+
+static void gen(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta)
+{
+    gen2(kp, p, count, alpha, beta, NULL);
 }
 
 static void drop(pair *kp)
@@ -330,6 +344,63 @@ static void lut(int n, int l, int early, size_t count)
     drop(&kp);
 }
 
+/* Keys of a leaf pair (fss_dpf_keygen_pairs): the shares add to beta0 at alpha with its
+ * last bit cleared, beta1 with it set, 0 elsewhere, over the full domain; and a lookup of
+ * two tables from them gives table[x - a] beta0 + table[x - a - 1] beta1 (a = alpha & ~1),
+ * on both CPU paths. */
+static void leaf_pairs(int n, int l, int early, size_t count)
+{
+    const fss_dpf_params p = {n, l, early};
+    const size_t dom = (size_t)1 << n, W = fss_dpf_full_words(p);
+    const uint64_t mn = fss_ring_mask(n);
+    uint64_t *alpha = malloc(count * 8), *b0 = malloc(count * 8), *b1 = malloc(count * 8), *t1 = malloc(dom * 8),
+             *t2 = malloc(dom * 8), *f[2] = {malloc(count * W * 8), malloc(count * W * 8)}, *x = malloc(count * 8),
+             *w[2] = {malloc(2 * count * 8), malloc(2 * count * 8)}, *z = malloc(2 * count * 8);
+    REQUIRE(alpha && b0 && b1 && t1 && t2 && f[0] && f[1] && x && w[0] && w[1] && z);
+    REQUIRE(fss_rng_ring(rng, alpha, count, n) == FSS_OK && fss_rng_ring(rng, b0, count, l) == FSS_OK &&
+            fss_rng_ring(rng, b1, count, l) == FSS_OK && fss_rng_ring(rng, t1, dom, l) == FSS_OK &&
+            fss_rng_ring(rng, t2, dom, l) == FSS_OK);
+    alpha[0] = 0, alpha[count - 1] = mn, b1[0] = 0, b0[count - 1] = fss_ring_mask(l);
+    pair kp;
+    gen2(&kp, p, count, alpha, b0, b1);
+    size_t bad = 0, badl = 0, apart = 0;
+    for (int b = 0; b < 2; b++)
+        REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], f[b]) == FSS_OK);
+    for (size_t i = 0; i < count; i++)
+        for (size_t v = 0; v < dom; v++) {
+            const uint64_t want = (v | 1) != (alpha[i] | 1) ? 0 : v & 1 ? b1[i] : b0[i];
+            bad += fss_ring_add(f[0][i * W + v], f[1][i * W + v], l) != want;
+        }
+    const size_t xs = dom <= 64 ? dom : 64;
+    for (size_t v = 0; v < xs; v++) {
+        for (size_t i = 0; i < count; i++)
+            x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & mn : check_u64(rng) & mn;
+        const int was = fss_ctx_vaes(ctx);
+        for (int b = 0; b < 2; b++) {
+            REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, t1, t2, w[b]) == FSS_OK);
+            if (have_vaes) {
+                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+                REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, t1, t2, z) == FSS_OK);
+                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                for (size_t i = 0; i < 2 * count; i++)
+                    apart += z[i] != w[b][i];
+            }
+        }
+        for (size_t i = 0; i < count; i++) {
+            const uint64_t a = alpha[i] & ~(uint64_t)1, j0 = (x[i] - a) & mn, j1 = (x[i] - a - 1) & mn;
+            badl += fss_ring_add(w[0][2 * i], w[1][2 * i], l) != fss_ring_reduce(t1[j0] * b0[i] + t1[j1] * b1[i], l);
+            badl += fss_ring_add(w[0][2 * i + 1], w[1][2 * i + 1], l) !=
+                    fss_ring_reduce(t2[j0] * b0[i] + t2[j1] * b1[i], l);
+        }
+    }
+    CHECK(bad == 0, "leaf pairs n=%d l=%d early=%d: %zu of the full domain's outputs wrong", n, l, early, bad);
+    CHECK(badl == 0, "leaf pairs n=%d l=%d early=%d: %zu lookups wrong", n, l, early, badl);
+    CHECK(apart == 0, "leaf pairs n=%d l=%d early=%d: %zu shares differ between the CPU paths", n, l, early, apart);
+    drop(&kp);
+    free(alpha), free(b0), free(b1), free(t1), free(t2), free(f[0]), free(f[1]), free(x), free(w[0]), free(w[1]);
+    free(z);
+}
+
 int main(void)
 {
     rng = check_init("test_dpf");
@@ -388,6 +459,20 @@ int main(void)
             for (int early = 0; early <= 3; early++)
                 if (early == 0 || early == 3 || (early == 2 && lut_l[j] <= 62))
                     lut(lut_n[i], lut_l[j], early, lut_n[i] >= 12 ? 3 : 9);
+    for (int n = 1; n <= 12; n += n < 6 ? 1 : 3) { /* 1-6 (the VAES lookups' last levels), 9, 12 */
+        leaf_pairs(n, n == 9 ? 62 : 23, 2, 5);
+        leaf_pairs(n, n == 9 ? 64 : 40, 3, 5);
+    }
+    { /* a leaf pair needs keys of pairs */
+        pair kp;
+        const fss_dpf_params p0 = {6, 13, 0};
+        uint64_t a = 5, v = 1;
+        fss_block roots[2] = {{1, 2}, {3, 4}};
+        REQUIRE(fss_dpf_keys_alloc(&kp.k[0], p0, 0, 1) == FSS_OK && fss_dpf_keys_alloc(&kp.k[1], p0, 1, 1) == FSS_OK);
+        CHECK(fss_dpf_keygen_pairs(ctx, p0, 1, &a, &v, &v, roots, &kp.k[0], &kp.k[1]) == FSS_E_ARG,
+              "a leaf pair from keys of single outputs accepted");
+        drop(&kp);
+    }
     { /* pairs: no comparison, no l above 62 */
         fss_dpf_keys k2;
         const fss_dpf_params p2 = {8, 13, 2}, p63 = {8, 63, 2};

@@ -83,6 +83,12 @@ void fss_dpf_keys_free(fss_dpf_keys *k);
 FSS_NODISCARD fss_status fss_dpf_keygen(fss_ctx *ctx, fss_dpf_params p, size_t count,
                                         const uint64_t *alpha, const uint64_t *beta,
                                         const fss_block *roots, fss_dpf_keys *k0, fss_dpf_keys *k1);
+/* Keys of pairs (early = 2 or 3) whose leaf at alpha_i outputs beta0[i] at x = alpha_i
+ * with its last bit cleared and beta1[i] at x = alpha_i with it set (0 everywhere else):
+ * two payloads at one point of the domain's half, the keys of a point function's size. */
+FSS_NODISCARD fss_status fss_dpf_keygen_pairs(fss_ctx *ctx, fss_dpf_params p, size_t count, const uint64_t *alpha,
+                                              const uint64_t *beta0, const uint64_t *beta1, const fss_block *roots,
+                                              fss_dpf_keys *k0, fss_dpf_keys *k1);
 
 /* out[i] = party's share of f_i(x[i]): in Z_{2^l} (early = 0) or a bit (early = 1;
  * the two shares XOR to the output). */

@@ -83,23 +83,25 @@ static inline FSS_HD uint64_t fss_dpf_eval_words(unsigned party, int l, fss_bloc
     uint64_t v = (w ? W.lo : W.hi) + ((w ? fcw.hi : fcw.lo) & ((uint64_t)0 - (uint64_t)t));
     return fss_ring_cneg(v, party, l);
 }
-/* Dealer's final corrections from both parties' words blocks W (early = 3). */
-static inline FSS_HD fss_block fss_dpf_keygen_words(int l, uint64_t beta, unsigned a0, const fss_block W[2],
+/* Dealer's final corrections from both parties' words blocks W (early = 3): alpha's leaf
+ * outputs v0 at last bit 0 and v1 at 1 (a point function: beta on alpha's last bit, 0 on
+ * the other; fss_dpf_keygen_pairs: any two). */
+static inline FSS_HD fss_block fss_dpf_keygen_words(int l, uint64_t v0, uint64_t v1, const fss_block W[2],
                                                     const unsigned t[2])
 {
     fss_block f;
-    f.lo = fss_ring_cneg((a0 ? 0 : beta) - W[0].hi + W[1].hi, t[1], l);
-    f.hi = fss_ring_cneg((a0 ? beta : 0) - W[0].lo + W[1].lo, t[1], l);
+    f.lo = fss_ring_cneg(v0 - W[0].hi + W[1].hi, t[1], l);
+    f.hi = fss_ring_cneg(v1 - W[0].lo + W[1].lo, t[1], l);
     return f;
 }
 
-/* Dealer's final corrections of both words: beta on alpha's last bit a0, 0 on the other. */
-static inline FSS_HD fss_block fss_dpf_keygen_pair(int l, uint64_t beta, unsigned a0, const fss_block S[2],
+/* Dealer's final corrections of both words (early = 2), the leaf's outputs v0 and v1 as above. */
+static inline FSS_HD fss_block fss_dpf_keygen_pair(int l, uint64_t v0, uint64_t v1, const fss_block S[2],
                                                    const unsigned t[2])
 {
     fss_block f;
-    f.lo = fss_ring_cneg((a0 ? 0 : beta) - fss_dpf_pair_word(S[0], 0) + fss_dpf_pair_word(S[1], 0), t[1], l);
-    f.hi = fss_ring_cneg((a0 ? beta : 0) - fss_dpf_pair_word(S[0], 1) + fss_dpf_pair_word(S[1], 1), t[1], l);
+    f.lo = fss_ring_cneg(v0 - fss_dpf_pair_word(S[0], 0) + fss_dpf_pair_word(S[1], 0), t[1], l);
+    f.hi = fss_ring_cneg(v1 - fss_dpf_pair_word(S[0], 1) + fss_dpf_pair_word(S[1], 1), t[1], l);
     return f;
 }
 
