@@ -274,7 +274,7 @@ static void onnx_free(void *state)
 
 const fss_family fss_family_onnx = {
     .name = "onnx",
-    .version = 10, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
+    .version = 11, /* 2: plan text 3 (3-d values, transposes, products of two values); lean shifts with attention;
                    * 3: with attention, the weights in parts before their steps, a scalar factor kept at 3f;
                    * 4: a softmax max's levels under the lean bound in one round each (fss_gate_relu_tag);
                    * 5: the norms' row factor from one table; 6: the activations and nExp's clip
@@ -286,7 +286,8 @@ const fss_family fss_family_onnx = {
                    * max in f + 15 bits; 9: softmax's max in f + 14 bits, a causal one on its
                    * kept entries alone, 64-bit lookups from pairs of whole words; 10: GeLU and
                    * SiLU interpolated between steps of 1/8 (two tables from one lookup's key),
-                   * their sign and range from one key */
+                   * their sign and range from one key; 11: their height plus slope times
+                   * the step's part one lookup (fss_gate_lut_lin) */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",
     .flags = onnx_flags,

@@ -8,8 +8,16 @@
  * each party's sum linear in its e_b. Adding shares of the output mask r_y and one
  * exchange reveal y^ = T[x] + r_y. One round. The keys hold two outputs a leaf (early = 2,
  * for entries of up to 62 bits: 2^n AES blocks a party and element; early = 3 above, the
- * two words of one more block of each leaf: 1.5 2^n). Two tables at one index (lut2) dot
- * the same shares e_b with each: one key and one expansion, a mask and an output each. */
+ * two words of one more block of each leaf: 1.5 2^n).
+ *
+ * y = ta[x] + tb[x] e for a wire e (lut_lin) in one round too: y = ta[x] - r_e tb[x] + e^
+ * tb[x], and the dealer's keys for x' = 2 x^ in n + 1 bits have the leaf pair (1, r_e) at
+ * alpha = 2 r_x (fss_dpf_keygen_pairs: a point function's keys, one level deeper). Their
+ * shares e_b, dotted with t1 (t1[2 m] = ta[m], t1[2 m - 1] = -tb[m]) and with t2 (t2[2 m]
+ * = tb[m], t2[2 m - 1] = 0) as a lookup of two tables at 2 x^ (fss_dpf_lut2_eval), give
+ * shares of t1[2 x] + r_e t1[2 x - 1] = ta[x] - r_e tb[x] and of t2[2 x] + r_e t2[2 x - 1]
+ * = tb[x]; the second times the public e^ completes y. Against a lookup of both tables and
+ * a product: a round, two outputs' messages and the product's keys fewer. */
 #include <string.h>
 
 #include "eval_internal.h"
@@ -108,70 +116,65 @@ fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table
     return fss_gate_luts(ev, 1, &x, &table, out_bits, out_scale, &y);
 }
 
-fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb, int out_bits,
-                         int out_scale, fss_tensor *ya, fss_tensor *yb)
+fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb,
+                            const fss_tensor *e, int out_scale, fss_tensor *y)
 {
-    const int n = x ? x->bits : 0;
-    if (n < 1 || n > FSS_DPF_LUT_MAX_BITS || out_bits < 1 || out_bits > 64 || out_scale < 0 || out_scale >= out_bits ||
-        !ta || !tb || !ya || !yb)
-        return fss_ev_fail(ev, FSS_E_ARG, "lut2: a %d-bit index (1 to %d), %d-bit entries of scale %d, and two tables "
-                                          "are needed", n, FSS_DPF_LUT_MAX_BITS, out_bits, out_scale);
-    memset(ya, 0, sizeof *ya);
-    memset(yb, 0, sizeof *yb);
-    fss_status s = fss_tensor_init(ya, x->ndim, x->shape, out_bits, out_scale);
-    if (s == FSS_OK)
-        s = fss_tensor_init(yb, x->ndim, x->shape, out_bits, out_scale);
-    if (s != FSS_OK) {
-        fss_tensor_free(ya);
-        fss_tensor_free(yb);
-        return fss_ev_fail(ev, s, "lut2: cannot make the outputs");
-    }
-    const size_t cnt = x->count, mask = ((size_t)1 << n) - 1;
+    const int n = x ? x->bits : 0, l = e ? e->bits : 0;
+    if (n < 1 || n + 1 > FSS_DPF_LUT_MAX_BITS || l < 1 || l > 62 || out_scale < 0 || out_scale >= l || !ta || !tb ||
+        !y || e->count != x->count)
+        return fss_ev_fail(ev, FSS_E_ARG, "lut_lin: a %d-bit index (1 to %d), a %d-bit factor (1 to 62) of its count, "
+                                          "scale %d, and two tables are needed", n, FSS_DPF_LUT_MAX_BITS - 1, l,
+                                          out_scale);
+    memset(y, 0, sizeof *y);
+    fss_status s = fss_tensor_init(y, x->ndim, x->shape, l, out_scale);
+    if (s != FSS_OK)
+        return fss_ev_fail(ev, s, "lut_lin: cannot make the output");
+    const size_t cnt = x->count, half = (size_t)1 << n, size = 2 * half;
     if (ev->mode == FSS_MODE_CLEAR) {
-        for (size_t e = 0; e < cnt; e++) {
-            ya->v[e] = fss_ring_reduce(ta[x->v[e] & mask], out_bits);
-            yb->v[e] = fss_ring_reduce(tb[x->v[e] & mask], out_bits);
-        }
+        for (size_t i = 0; i < cnt; i++)
+            y->v[i] = fss_ring_reduce(ta[x->v[i] & (half - 1)] + tb[x->v[i] & (half - 1)] * e->v[i], l);
         return FSS_OK;
     }
     const double t0 = fss_now();
-    const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 3};
-    const fss_prim pr = fss_prim_dpf_lut2(p, ta, tb); /* one lookup's keys */
-    const size_t kb = fss_ev_deal_bytes(&pr, cnt), words = 4 * (cnt ? cnt : 1);
-    /* mine: the two shares an element side by side, then (after the message) the outputs
-     * one table's after the other's; ry: the masks r_a then r_b (or their shares) */
+    /* the (n+1)-bit tables: t1[2 m] = ta[m], t1[2 m + 1] = -tb[m + 1]; t2[2 m] = tb[m],
+     * t2[2 m + 1] = 0; then per element the index 2 x^ (alpha 2 r_x), the keys of 5 words
+     * (tables, index, mine and the masks' shares) */
+    const size_t words = 2 * size + 4 * (cnt ? cnt : 1);
     uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
     if (!tmp) {
         s = FSS_E_NOMEM;
         goto done;
     }
-    uint64_t *mine = tmp, *ry = tmp + 2 * cnt;
+    uint64_t *t1 = tmp, *t2 = tmp + size, *idx = t2 + size, *mine = idx + cnt, *ry = mine + 2 * cnt;
+    for (size_t m = 0; m < half; m++) {
+        t1[2 * m] = fss_ring_reduce(ta[m], l);
+        t1[2 * m + 1] = fss_ring_neg(tb[(m + 1) & (half - 1)], l);
+        t2[2 * m] = fss_ring_reduce(tb[m], l);
+        t2[2 * m + 1] = 0;
+    }
+    for (size_t i = 0; i < cnt; i++)
+        idx[i] = (x->v[i] & (half - 1)) << 1;
+    const fss_dpf_params p = {n + 1, l, 2};
+    const fss_prim pr = fss_prim_dpf_lut_lin(p, t1, t2);
+    const size_t kb = fss_ev_deal_bytes(&pr, cnt);
     if (ev->mode == FSS_MODE_DEALER) {
         for (int b = 0; b < 2 && s == FSS_OK; b++)
             s = fss_ev_put_begin(ev, b, FSS_KEY_LUT, cnt, kb);
-        if (s == FSS_OK && (s = fss_ev_deal(ev, &pr, cnt, x->v, NULL)) == FSS_OK &&
-            (s = fss_ev_fresh_deal(ev, ry, 2 * cnt, out_bits)) == FSS_OK) {
-            memcpy(ya->v, ry, cnt * 8);
-            memcpy(yb->v, ry + cnt, cnt * 8);
-        }
-        fss_ev_deal_reconstruct(ev, 2 * cnt, out_bits);
+        if (s == FSS_OK && (s = fss_ev_deal(ev, &pr, cnt, idx, e->v)) == FSS_OK)
+            s = fss_ev_fresh_deal(ev, y->v, cnt, l);
+        fss_ev_deal_reconstruct(ev, cnt, l);
     } else {
-        if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK || (s = fss_ev_take(ev, &pr, cnt, x->v, mine)) != FSS_OK ||
-            (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_fresh_take(ev, ry, 2 * cnt, out_bits)) != FSS_OK)
+        if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK || (s = fss_ev_take(ev, &pr, cnt, idx, mine)) != FSS_OK ||
+            (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_fresh_take(ev, ry, cnt, l)) != FSS_OK)
             goto done;
-        FSS_EV_PARALLEL_FOR(ev, cnt)
-        for (size_t i = 0; i < cnt; i++) {
-            ry[i] = fss_ring_add(ry[i], mine[2 * i], out_bits);
-            ry[cnt + i] = fss_ring_add(ry[cnt + i], mine[2 * i + 1], out_bits);
-        }
-        if ((s = fss_ev_reconstruct(ev, ry, 2 * cnt, out_bits, 0, mine)) == FSS_OK) {
-            memcpy(ya->v, mine, cnt * 8);
-            memcpy(yb->v, mine + cnt, cnt * 8);
-        }
+        FSS_EV_PARALLEL_FOR(ev, cnt) /* ta[x] - r_e tb[x] + e^ tb[x] + r_y */
+        for (size_t i = 0; i < cnt; i++)
+            ry[i] = fss_ring_reduce(ry[i] + mine[2 * i] + e->v[i] * mine[2 * i + 1], l);
+        s = fss_ev_reconstruct(ev, ry, cnt, l, 0, y->v);
     }
 done:
     if (s != FSS_OK && !ev->err[0])
-        fss_ev_fail(ev, s, "lut2: %s", fss_status_str(s));
+        fss_ev_fail(ev, s, "lut_lin: %s", fss_status_str(s));
     if (tmp)
         fss_free_wiped(tmp, words * 8);
     ev->stats.seconds += fss_now() - t0;

@@ -91,7 +91,9 @@ fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
 {
     const fss_prim_ops *po = fss_prim_ops_of(pr->kind);
     const size_t g = po->outs(pr);
-    FSS_ASSERT(!pr->lut2 || !beta); /* a lookup's keys are of the one-hot: no beta, whatever its outputs */
+    /* a lookup's keys are of the one-hot: no beta, whatever its outputs; with pairs, one an instance */
+    FSS_ASSERT(!pr->lut2 || !beta == !pr->pairs);
+    const size_t gb = pr->pairs ? 1 : g; /* beta's words an instance */
     if (!cnt)
         return FSS_OK;
     if (fss_ev_dry(ev)) { /* the sizes */
@@ -110,7 +112,7 @@ fss_status fss_ev_deal(fss_eval *ev, const fss_prim *pr, size_t cnt, const uint6
         s = deal_roots(ev, &d, at, m); /* fails with its own message */
         if (s == FSS_OK &&
             ((s = fss_prim_keys_alloc(&k[0], pr, 0, m)) != FSS_OK || (s = fss_prim_keys_alloc(&k[1], pr, 1, m)) != FSS_OK ||
-             (s = po->keygen(ev->cpu, m, alpha + at, beta ? beta + at * g : NULL, d.roots, &k[0], &k[1])) != FSS_OK))
+             (s = po->keygen(ev->cpu, m, alpha + at, beta ? beta + at * gb : NULL, d.roots, &k[0], &k[1])) != FSS_OK))
             fss_ev_fail(ev, s, "dealer: %zu %s keys: %s", m, po->name, fss_ctx_error(ev->cpu));
         for (int b = 0; b < 2 && s == FSS_OK; b++) {
             po->write(&k[b], 0, m, d.sbuf);

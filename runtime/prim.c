@@ -54,17 +54,19 @@ static fss_status cmp_eval(fss_ctx *c, const fss_prim_keys *k, const uint64_t *x
 }
 
 /* The table lookup shares the DPF's keys and serialization (cmp_*); its keys are
- * l-bit group outputs (early 0, or 2: two a leaf) with beta 1, and its evaluation the
- * fused full-domain dot product. */
+ * l-bit group outputs (early 0, or 2: two a leaf) with beta 1 (pairs: the leaf pair (1,
+ * beta)), and its evaluation the fused full-domain dot product. */
 static fss_status lut_gen(fss_ctx *c, size_t m, const uint64_t *a, const uint64_t *beta, const fss_block *r,
                           fss_prim_keys *k0, fss_prim_keys *k1)
 {
-    uint64_t *one = beta ? NULL : (uint64_t *)malloc((m ? m : 1) * 8);
-    if (!beta && !one)
+    const int pairs = k0->pr.pairs;
+    uint64_t *one = beta && !pairs ? NULL : (uint64_t *)malloc((m ? m : 1) * 8);
+    if (!one && (!beta || pairs))
         return FSS_E_NOMEM;
     for (size_t i = 0; one && i < m; i++)
         one[i] = 1;
-    fss_status s = fss_dpf_keygen(c, k0->pr.dpf, m, a, beta ? beta : one, r, &k0->k.dpf, &k1->k.dpf);
+    fss_status s = pairs ? fss_dpf_keygen_pairs(c, k0->pr.dpf, m, a, one, beta, r, &k0->k.dpf, &k1->k.dpf)
+                         : fss_dpf_keygen(c, k0->pr.dpf, m, a, beta ? beta : one, r, &k0->k.dpf, &k1->k.dpf);
     free(one);
     return s;
 }

@@ -24,30 +24,39 @@ typedef struct fss_prim {
     fss_dpf_params dpf; /* FSS_PRIM_DPF_CMP, FSS_PRIM_DPF_LUT */
     const uint64_t *lut; /* FSS_PRIM_DPF_LUT: the public table, 2^dpf.n entries */
     const uint64_t *lut2; /* and a second one at the same index (NULL: none): two outputs an instance */
+    int pairs; /* with lut2, keys whose leaf at alpha (even) holds (1, beta): each output is its table at
+                  x - alpha plus beta times the entry before (fss_gate_lut_lin); beta one an instance */
 } fss_prim;
 
 static inline fss_prim fss_prim_dcf(fss_dcf_params p)
 {
-    fss_prim pr = {FSS_PRIM_DCF, p, {0, 0, 0}, NULL, NULL};
+    fss_prim pr = {FSS_PRIM_DCF, p, {0, 0, 0}, NULL, NULL, 0};
     return pr;
 }
 
 static inline fss_prim fss_prim_dpf_cmp(fss_dpf_params p)
 {
-    fss_prim pr = {FSS_PRIM_DPF_CMP, {0, 0, 0}, p, NULL, NULL};
+    fss_prim pr = {FSS_PRIM_DPF_CMP, {0, 0, 0}, p, NULL, NULL, 0};
     return pr;
 }
 
 static inline fss_prim fss_prim_dpf_lut(fss_dpf_params p, const uint64_t *table)
 {
-    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table, NULL};
+    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table, NULL, 0};
     return pr;
 }
 
 /* Two tables at one index from one key (fss_dpf_lut2_eval): the keys are one lookup's. */
 static inline fss_prim fss_prim_dpf_lut2(fss_dpf_params p, const uint64_t *table, const uint64_t *table2)
 {
-    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table, table2};
+    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table, table2, 0};
+    return pr;
+}
+
+/* The same with keys of a leaf pair (1, beta) at an even alpha (p.early 2 or 3; fss_dpf_keygen_pairs). */
+static inline fss_prim fss_prim_dpf_lut_lin(fss_dpf_params p, const uint64_t *table, const uint64_t *table2)
+{
+    fss_prim pr = {FSS_PRIM_DPF_LUT, {0, 0, 0}, p, table, table2, 1};
     return pr;
 }
 

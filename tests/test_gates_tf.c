@@ -22,27 +22,28 @@
 typedef struct model {
     int n, out_bits;
     size_t count;
-    const uint64_t *x, *table, *table2; /* table2: a second table at the same index (lut2) */
+    const uint64_t *x, *table, *table2; /* table2: lut_lin's, table[x] + table2[x] e */
+    const uint64_t *e;                  /* its factor, party 0's input (out_bits) */
 } model;
 
-/* x (party 1's n-bit input) -> lut (or lut2: both outputs) -> revealed to party 1 */
+/* x (party 1's n-bit input) -> lut (or lut_lin, with e party 0's) -> revealed to party 1 */
 static fss_status walk(fss_eval *ev, const void *mdv, uint64_t *out)
 {
     const model *md = (const model *)mdv;
     fss_tensor x = {0}, y = {0};
     size_t shape[1] = {md->count};
+    fss_tensor e = {0};
     fss_status s = fss_gate_input(ev, 1, 1, shape, md->n, 0, md->x, &x);
-    fss_tensor y2 = {0};
+    if (s == FSS_OK && md->table2)
+        s = fss_gate_input(ev, 0, 1, shape, md->out_bits, 0, md->e, &e);
     if (s == FSS_OK)
-        s = md->table2 ? fss_gate_lut2(ev, &x, md->table, md->table2, md->out_bits, 0, &y, &y2)
+        s = md->table2 ? fss_gate_lut_lin(ev, &x, md->table, md->table2, &e, 0, &y)
                        : fss_gate_lut(ev, &x, md->table, md->out_bits, 0, &y);
     if (s == FSS_OK)
         s = fss_gate_output(ev, 1, &y, out);
-    if (s == FSS_OK && md->table2)
-        s = fss_gate_output(ev, 1, &y2, out ? out + md->count : NULL);
     fss_tensor_free(&x);
     fss_tensor_free(&y);
-    fss_tensor_free(&y2);
+    fss_tensor_free(&e);
     return s;
 }
 
@@ -69,7 +70,8 @@ static size_t secure_vs_clear(harness_walk w, const void *md, const char *name, 
 
 static void run_lut(const model *md)
 {
-    const size_t g = md->table2 ? 2 : 1, no = g * md->count;
+    const size_t no = md->count;
+    const int lin = md->table2 != NULL;
     uint64_t *want = calloc(no, 8), *got[2] = {calloc(no, 8), calloc(no, 8)};
     REQUIRE(want && got[0] && got[1]);
     fss_eval *ev;
@@ -78,7 +80,7 @@ static void run_lut(const model *md)
     fss_eval_free(ev);
     size_t bad = 0;
     for (size_t i = 0; i < no; i++)
-        bad += want[i] != (i < md->count ? md->table : md->table2)[md->x[i % md->count]];
+        bad += want[i] != fss_ring_reduce(md->table[md->x[i]] + (lin ? md->table2[md->x[i]] * md->e[i] : 0), md->out_bits);
     CHECK(bad == 0, "lut n=%d l=%d: the clear walk is not the table at %zu of %zu", md->n, md->out_bits, bad, no);
 
     fss_memkeys *keys[2];
@@ -93,24 +95,26 @@ static void run_lut(const model *md)
             first = i;
         leak += got[0][i] != 0;
     }
-    CHECK(bad == 0, "lut n=%d l=%d (%zu tables): %zu of %zu outputs differ, first x %llu: got %llu want %llu", md->n,
-          md->out_bits, g, bad, no, (unsigned long long)md->x[first % md->count], (unsigned long long)got[1][first],
+    CHECK(bad == 0, "lut%s n=%d l=%d: %zu of %zu outputs differ, first x %llu: got %llu want %llu", lin ? "_lin" : "",
+          md->n, md->out_bits, bad, no, (unsigned long long)md->x[first], (unsigned long long)got[1][first],
           (unsigned long long)want[first]);
     CHECK(leak == 0, "lut: party 0 received outputs meant for party 1");
     for (int b = 0; b < 2; b++) {
         /* documented: a DPF key of pairs an element (entries up to 62 bits; above, pairs of
-         * whole words; lut2: the same one key for both tables), fresh shares of the r_y (a
+         * whole words; lut_lin: of pairs over n + 1 bits), fresh shares of the r_y (a
          * seed each, or, where packed they take 16 bytes or fewer, party 0 a seed and party 1
-         * those); party 1 also holds its input's mask seed and the output masks */
+         * those); party 1 also holds its input's mask seed and the output masks, party 0 with
+         * lut_lin its own input's */
         const int pairs = md->out_bits <= 62 ? 2 : 3;
         const size_t ry = b == 0 || packed(no, md->out_bits) > 16 ? 16 : packed(no, md->out_bits);
-        const size_t want_bytes = harness_deal_bytes(FSS_DPF_KEY_BYTES(md->n, md->out_bits, pairs), md->count) + ry +
-                                  (b == 1 ? 16 + g * packed(md->count, md->out_bits) : 0);
+        const size_t want_bytes =
+            harness_deal_bytes(FSS_DPF_KEY_BYTES(md->n + lin, md->out_bits, pairs), md->count) + ry +
+            (b == 1 ? 16 + packed(md->count, md->out_bits) : 16 * (size_t)lin);
         CHECK(pr[b].stats.key_bytes[b] == want_bytes && dealt[b] == want_bytes,
               "lut n=%d l=%d: party %d key bytes read %llu, dealt %llu, documented %zu", md->n, md->out_bits, b,
               (unsigned long long)pr[b].stats.key_bytes[b], (unsigned long long)dealt[b], want_bytes);
-        CHECK(pr[b].stats.rounds == 2, "lut: party %d took %llu rounds, want 2 (the input's and the lookup's)", b,
-              (unsigned long long)pr[b].stats.rounds);
+        CHECK(pr[b].stats.rounds == 2 + (uint64_t)lin, "lut: party %d took %llu rounds, want %d (the inputs' and the "
+              "lookup's)", b, (unsigned long long)pr[b].stats.rounds, 2 + lin);
     }
     fss_memkeys_free(keys[0]);
     fss_memkeys_free(keys[1]);
@@ -291,8 +295,8 @@ static void run_act(int which, int bits, int scale, double span)
     party_run pr[2];
     const size_t bad = secure_vs_clear(walk_act, &md, name, got, want, count, pr);
     CHECK(bad == 0, "%s (n=%d f=%d): %zu of %zu secure outputs differ from the clear walk", name, bits, scale, bad, count);
-    /* the input's round, then seven, and the lean truncations' one more each */
-    const uint64_t want_rounds = lean_bound && count >= lean_bound ? 10 : 8;
+    /* the input's round, then six, and the lean truncations' one more each */
+    const uint64_t want_rounds = lean_bound && count >= lean_bound ? 9 : 7;
     for (int b = 0; b < 2; b++)
         CHECK(pr[b].stats.rounds == want_rounds, "%s (lean bound %zu): party %d took %llu rounds, want %llu", name,
               lean_bound, b, (unsigned long long)pr[b].stats.rounds, (unsigned long long)want_rounds);
@@ -707,14 +711,17 @@ static void luts(void)
         } else { /* the edges first */
             x[0] = 0, x[1] = 1, x[2] = size - 1, x[3] = size / 2, x[4] = size / 2 - 1;
         }
-        model md = {n, l, count, x, table, NULL};
+        model md = {n, l, count, x, table, NULL, NULL};
         run_lut(&md);
-        if (c % 2 || n == 1) { /* two tables at the index, from one key */
-            uint64_t *table2 = malloc(size * 8);
-            REQUIRE(table2 && fss_rng_ring(rng, table2, size, l) == FSS_OK);
+        if (l <= 62 && n < FSS_DPF_LUT_MAX_BITS) { /* table[x] + table2[x] e, from one key */
+            uint64_t *table2 = malloc(size * 8), *e = malloc(count * 8);
+            REQUIRE(table2 && e && fss_rng_ring(rng, table2, size, l) == FSS_OK &&
+                    fss_rng_ring(rng, e, count, l) == FSS_OK);
+            e[0] = 0, e[1 % count] = 1, e[(count - 1)] = fss_ring_mask(l); /* and the edges */
             md.table2 = table2;
+            md.e = e;
             run_lut(&md);
-            free(table2);
+            free(table2), free(e);
         }
         free(table);
         free(x);

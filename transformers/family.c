@@ -478,8 +478,10 @@ const fss_family fss_family_transformer = {
      * causal softmax on its kept entries alone, its max in f + 14 bits, a 64-bit ring's
      * lookups from pairs of whole words (DPF early = 3); 18: GeLU and SiLU interpolated
      * between steps of 1/8 (two tables of 2^5 or 2^7 entries from one lookup's key, a
-     * product, a shift), their sign and range from one comparison key (fss_gate_drelu_at) */
-    .version = 18,
+     * product, a shift), their sign and range from one comparison key (fss_gate_drelu_at);
+     * 19: their step's height plus slope times its part one lookup (fss_gate_lut_lin: the
+     * one-hot's key carries the part's mask), not a lookup of two tables and a product */
+    .version = 19,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "
               "llama2-13b (llama13b), minilm (text in, sentence embeddings out), minilm-l6 (all-minilm-l6-v2), "
               "smollm2 (smollm2-135m; text in, next tokens out), gpt2-tiny, llama-tiny, gpt-neo-tiny",
