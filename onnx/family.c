@@ -286,7 +286,7 @@ const fss_family fss_family_onnx = {
                    * max in f + 15 bits; 9: softmax's max in f + 14 bits, a causal one on its
                    * kept entries alone, 64-bit lookups from pairs of whole words; 10: GeLU and
                    * SiLU interpolated between steps of 1/8 (two tables from one lookup's key),
-                   * their sign and range from one key; 11: their height plus slope times
+                   * their sign and range from one key; 11: GeLU's height plus slope times
                    * the step's part one lookup (fss_gate_lut_lin) */
     .models = "onnx (--onnx FILE names it)",
     .selector = "--onnx",

@@ -8,7 +8,8 @@
  * each party's sum linear in its e_b. Adding shares of the output mask r_y and one
  * exchange reveal y^ = T[x] + r_y. One round. The keys hold two outputs a leaf (early = 2,
  * for entries of up to 62 bits: 2^n AES blocks a party and element; early = 3 above, the
- * two words of one more block of each leaf: 1.5 2^n).
+ * two words of one more block of each leaf: 1.5 2^n). Two tables at one index (lut2) dot
+ * the same shares e_b with each: one key and one expansion, a mask and an output each.
  *
  * y = ta[x] + tb[x] e for a wire e (lut_lin) in one round too: y = ta[x] - r_e tb[x] + e^
  * tb[x], and the dealer's keys for x' = 2 x^ in n + 1 bits have the leaf pair (1, r_e) at
@@ -114,6 +115,76 @@ fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const uint64_t *table
                         fss_tensor *y)
 {
     return fss_gate_luts(ev, 1, &x, &table, out_bits, out_scale, &y);
+}
+
+fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb, int out_bits,
+                         int out_scale, fss_tensor *ya, fss_tensor *yb)
+{
+    const int n = x ? x->bits : 0;
+    if (n < 1 || n > FSS_DPF_LUT_MAX_BITS || out_bits < 1 || out_bits > 64 || out_scale < 0 || out_scale >= out_bits ||
+        !ta || !tb || !ya || !yb)
+        return fss_ev_fail(ev, FSS_E_ARG, "lut2: a %d-bit index (1 to %d), %d-bit entries of scale %d, and two tables "
+                                          "are needed", n, FSS_DPF_LUT_MAX_BITS, out_bits, out_scale);
+    memset(ya, 0, sizeof *ya);
+    memset(yb, 0, sizeof *yb);
+    fss_status s = fss_tensor_init(ya, x->ndim, x->shape, out_bits, out_scale);
+    if (s == FSS_OK)
+        s = fss_tensor_init(yb, x->ndim, x->shape, out_bits, out_scale);
+    if (s != FSS_OK) {
+        fss_tensor_free(ya);
+        fss_tensor_free(yb);
+        return fss_ev_fail(ev, s, "lut2: cannot make the outputs");
+    }
+    const size_t cnt = x->count, mask = ((size_t)1 << n) - 1;
+    if (ev->mode == FSS_MODE_CLEAR) {
+        for (size_t e = 0; e < cnt; e++) {
+            ya->v[e] = fss_ring_reduce(ta[x->v[e] & mask], out_bits);
+            yb->v[e] = fss_ring_reduce(tb[x->v[e] & mask], out_bits);
+        }
+        return FSS_OK;
+    }
+    const double t0 = fss_now();
+    const fss_dpf_params p = {n, out_bits, out_bits <= 62 ? 2 : 3};
+    const fss_prim pr = fss_prim_dpf_lut2(p, ta, tb); /* one lookup's keys */
+    const size_t kb = fss_ev_deal_bytes(&pr, cnt), words = 4 * (cnt ? cnt : 1);
+    /* mine: the two shares an element side by side, then (after the message) the outputs
+     * one table's after the other's; ry: the masks r_a then r_b (or their shares) */
+    uint64_t *tmp = (uint64_t *)fss_ev_alloc(ev, words * 8);
+    if (!tmp) {
+        s = FSS_E_NOMEM;
+        goto done;
+    }
+    uint64_t *mine = tmp, *ry = tmp + 2 * cnt;
+    if (ev->mode == FSS_MODE_DEALER) {
+        for (int b = 0; b < 2 && s == FSS_OK; b++)
+            s = fss_ev_put_begin(ev, b, FSS_KEY_LUT, cnt, kb);
+        if (s == FSS_OK && (s = fss_ev_deal(ev, &pr, cnt, x->v, NULL)) == FSS_OK &&
+            (s = fss_ev_fresh_deal(ev, ry, 2 * cnt, out_bits)) == FSS_OK) {
+            memcpy(ya->v, ry, cnt * 8);
+            memcpy(yb->v, ry + cnt, cnt * 8);
+        }
+        fss_ev_deal_reconstruct(ev, 2 * cnt, out_bits);
+    } else {
+        if ((s = fss_ev_open(ev, FSS_KEY_LUT, cnt)) != FSS_OK || (s = fss_ev_take(ev, &pr, cnt, x->v, mine)) != FSS_OK ||
+            (s = fss_ev_close(ev)) != FSS_OK || (s = fss_ev_fresh_take(ev, ry, 2 * cnt, out_bits)) != FSS_OK)
+            goto done;
+        FSS_EV_PARALLEL_FOR(ev, cnt)
+        for (size_t i = 0; i < cnt; i++) {
+            ry[i] = fss_ring_add(ry[i], mine[2 * i], out_bits);
+            ry[cnt + i] = fss_ring_add(ry[cnt + i], mine[2 * i + 1], out_bits);
+        }
+        if ((s = fss_ev_reconstruct(ev, ry, 2 * cnt, out_bits, 0, mine)) == FSS_OK) {
+            memcpy(ya->v, mine, cnt * 8);
+            memcpy(yb->v, mine + cnt, cnt * 8);
+        }
+    }
+done:
+    if (s != FSS_OK && !ev->err[0])
+        fss_ev_fail(ev, s, "lut2: %s", fss_status_str(s));
+    if (tmp)
+        fss_free_wiped(tmp, words * 8);
+    ev->stats.seconds += fss_now() - t0;
+    return s;
 }
 
 fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb,

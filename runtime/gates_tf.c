@@ -18,8 +18,12 @@
  * -2^(M-1) <= q - 2^I and q + 2^I < 2^(M-1): d and the range's 1{-2^I <= q < 2^I} =
  * 1{q - 2^I >= 0} ^ 1{q + 2^I >= 0} from one comparison key evaluated at three points
  * (fss_gate_drelu_at). A + B e, tables A and B at t's low I bits, is one lookup
- * (fss_gate_lut_lin: its key's one-hot carries e's mask beside it), its shift by sh one
- * more round, and the range's select (zero-extending to x's ring) the last: six rounds.
+ * (fss_gate_lut_lin: its key's one-hot carries e's mask beside it; for tables of up to
+ * 2^FSS_ACT_LIN_BITS steps, GeLU's), its shift by sh one more round, and the range's
+ * select (zero-extending to x's ring) the last: six rounds. SiLU's 2^7 steps take a lookup
+ * of both tables (fss_gate_lut2) and a product instead, seven rounds: lut_lin's lookup is
+ * twice the size, and at 2^8 entries its CPU time (a Zen 3's generic path: 1.6 against
+ * 0.9 us an element) outweighs a round and two outputs' bytes.
  * The lookup and shift run in K = max(M, f + 2) + sh bits (A + B e < 2^(f+sh)), which d
  * (2 q + 1) in max(M, f + 2) bits lifts to. Against the midpoint table of 2^(I+3) entries
  * this replaced (six rounds too): a quarter of the lookup's AES work, a quarter of the
@@ -116,10 +120,10 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
     }
     const uint64_t mone = ~(uint64_t)0, off[3] = {0, fss_ring_mask(M) & (0 - ((uint64_t)1 << I)), (uint64_t)1 << I};
     fss_tensor q = {0}, qm = {0}, q2 = {0}, d = {0}, g1 = {0}, g2 = {0}, b = {0}, u1 = {0}, du = {0}, ti = {0}, e = {0},
-               Q = {0}, Dk = {0}, Dn = {0}, r = {0};
+               A = {0}, B = {0}, P = {0}, Q = {0}, Dk = {0}, Dn = {0}, r = {0};
     fss_tensor *dd[3] = {&d, &g1, &g2};
     /* q = floor(x / 2^sh); d = 1{q >= 0} and b = 1{-2^I <= q < 2^I} from one comparison key
-     * (each wire freed when its last use is past: 15 of them) */
+     * (each wire freed when its last use is past: 18 of them) */
     fss_status s = fss_gate_trunc_reduce(ev, x, sh, &q);
     if (s == FSS_OK && (s = reduce_bits(ev, &q, M, &qm)) == FSS_OK)
         s = reduce_bits(ev, &q, M2, &q2);
@@ -134,9 +138,15 @@ static fss_status relu_minus_even(fss_eval *ev, const char *name, const fss_tens
     if (s == FSS_OK && (s = affine(ev, &q2, mone, &du, 1, mone, I, &ti)) == FSS_OK) /* (-1 - q) + d (2 q + 1) */
         s = step_part(ev, x, &r, &q2, &du, sh, K, &e);
     fss_tensor_free(&q2), fss_tensor_free(&du);
-    if (s == FSS_OK) /* A + B e at scale f + sh (A's; B at f, e at sh) */
+    if (s == FSS_OK && I <= FSS_ACT_LIN_BITS) { /* A + B e at scale f + sh (A's; B at f, e at sh) */
         s = fss_gate_lut_lin(ev, &ti, table, table + size, &e, f + sh, &Q);
-    fss_tensor_free(&ti), fss_tensor_free(&e);
+    } else if (s == FSS_OK && (s = fss_gate_lut2(ev, &ti, table, table + size, K, 0, &A, &B)) == FSS_OK) {
+        A.scale = f + sh; /* (the lookups' outputs are integers) */
+        B.scale = f;
+        if ((s = fss_gate_mul(ev, &B, &e, &P)) == FSS_OK)
+            s = fss_gate_add(ev, &A, &P, &Q);
+    }
+    fss_tensor_free(&ti), fss_tensor_free(&e), fss_tensor_free(&A), fss_tensor_free(&B), fss_tensor_free(&P);
     if (s == FSS_OK)
         s = fss_gate_ars_nonneg(ev, &Q, sh, &Dk);
     fss_tensor_free(&Q);

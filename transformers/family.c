@@ -479,7 +479,7 @@ const fss_family fss_family_transformer = {
      * lookups from pairs of whole words (DPF early = 3); 18: GeLU and SiLU interpolated
      * between steps of 1/8 (two tables of 2^5 or 2^7 entries from one lookup's key, a
      * product, a shift), their sign and range from one comparison key (fss_gate_drelu_at);
-     * 19: their step's height plus slope times its part one lookup (fss_gate_lut_lin: the
+     * 19: GeLU's step height plus slope times its part one lookup (fss_gate_lut_lin: the
      * one-hot's key carries the part's mask), not a lookup of two tables and a product */
     .version = 19,
     .models = "bert-tiny, bert-base, bert-large, gpt2, gpt-neo-125m, gpt-neo-1.3b (gpt-neo), gpt-neo-2.7b, llama2-7b (llama7b), "

@@ -175,6 +175,11 @@ FSS_NODISCARD fss_status fss_gate_lut(fss_eval *ev, const fss_tensor *x, const u
 #define FSS_LUTS_MAX 8
 FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *const *x, const uint64_t *const *tables,
                                        int out_bits, int out_scale, fss_tensor *const *y);
+/* ya = ta[x] and yb = tb[x], two tables at one index, in one round from one lookup's key
+ * (the one-hot's shares dotted with each table: one expansion, fss_dpf_lut2_eval); the
+ * message and the output masks are two lookups'. */
+FSS_NODISCARD fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb,
+                                       int out_bits, int out_scale, fss_tensor *ya, fss_tensor *yb);
 /* y = ta[x] + tb[x] e in e's ring (l bits, at most 62) and out_scale, for an n-bit index x
  * (n + 1 <= FSS_DPF_LUT_MAX_BITS) and a wire e of x's count: one round, one lookup's
  * message and mask, from one key of a 2^(n+1)-entry lookup (its leaf pair at alpha holds
@@ -186,14 +191,16 @@ FSS_NODISCARD fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, con
  * form, ReLU less the even difference D(|x|) on a clipped |x|, with D interpolated between
  * steps of h = 2^-FSS_ACT_STEP_BITS over [0, 2^R), R = FSS_*_RANGE_LOG2; runtime/gates_tf.c),
  * for |x| < 2^(M - 1 - 3) - 2^R (M = FSS_ACT_SMALL_BITS: 1020 for gelu, 1008 for silu; the
- * clear walk refuses others). Six rounds (eight with lean shifts, fss_eval_set_lean_shifts);
- * keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF comparison with three bits
- * (the sign and the range: fss_gate_drelu_at), one lookup's key of 2^(R+4) entries for the
- * step's height plus slope times its part (fss_gate_lut_lin: 2^(R+3) steps, 32 for gelu,
- * 128 for silu), an (f-3)-bit DCF (its shift), a select of two wires and one with zero
+ * clear walk refuses others). GeLU six rounds, SiLU seven (eight and nine with lean shifts,
+ * fss_eval_set_lean_shifts); keys an element: an (f-3)-bit DCF (the step), one 13-bit DPF
+ * comparison with three bits (the sign and the range: fss_gate_drelu_at), the step's
+ * height plus slope times its part from 2^(R+3) steps (32 for gelu, 128 for silu): for
+ * gelu one lookup's key of twice that many entries (fss_gate_lut_lin; up to
+ * 2^FSS_ACT_LIN_BITS steps), for silu one lookup's of the two tables (fss_gate_lut2) and a
+ * product; an (f-3)-bit DCF (its shift), a select of two wires and one with zero
  * extension (the shifts' keys one-round ones; lean, a comparison's and their carries');
- * the lookup and its shift in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs f > 3
- * and n > K.
+ * the lookups, product and shift in K = max(M, f + 2) + f - 3 bits (23 at f = 12). Needs
+ * f > 3 and n > K.
  * Maximum error against the float function, for any x in that range:
  * FSS_GELU_TABLE_ERROR or FSS_SILU_TABLE_ERROR + 2^-f + 2^-(2f-2) (0.00130 and 0.00091
  * at f = 12), of which
@@ -209,6 +216,7 @@ FSS_NODISCARD fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, con
  * test_gates_tf measures both on random and edge inputs and on a grid. */
 #define FSS_ACT_SMALL_BITS 14
 #define FSS_ACT_STEP_BITS 3
+#define FSS_ACT_LIN_BITS 5
 #define FSS_GELU_RANGE_LOG2 2
 #define FSS_SILU_RANGE_LOG2 4
 #define FSS_GELU_TABLE_ERROR 0.00105
