@@ -29,7 +29,8 @@ static void one(fss_ctx *ctx, int path, size_t m, size_t k, size_t n, int acc)
     for (size_t i = 0; i < m * n; i++)
         bad += C[i] != W[i];
     CHECK(bad == 0, "gemm %zux%zux%zu (%s path, accumulate %d, %d threads): %zu of %zu entries differ", m, k, n,
-          path == FSS_GEMM_PLAIN ? "plain" : "auto", acc, fss_ctx_threads(ctx), bad, m * n);
+          path == FSS_GEMM_PLAIN ? "plain" : path == FSS_GEMM_AVX2 ? "avx2" : "auto", acc, fss_ctx_threads(ctx), bad,
+          m * n);
     free(A);
     free(B);
     free(C);
@@ -87,8 +88,8 @@ int main(void)
         REQUIRE(fss_ctx_new(&ctx, t) == FSS_OK);
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             for (int acc = 0; acc < 2; acc++)
-                for (int path = 0; path < 2; path++)
-                    one(ctx, path ? FSS_GEMM_PLAIN : FSS_GEMM_AUTO, shapes[s][0], shapes[s][1], shapes[s][2], acc);
+                for (int path = FSS_GEMM_AUTO; path <= FSS_GEMM_AVX2; path++) /* (AVX2: plain without it) */
+                    one(ctx, path, shapes[s][0], shapes[s][1], shapes[s][2], acc);
         /* c, h, w, kh, kw, stride, pad */
         static const fss_im2col_geom convs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 0},   {3, 8, 8, 3, 3, 1, 1, 0, 0},
                                                 {2, 9, 7, 3, 3, 2, 1, 0, 0},   {3, 20, 20, 7, 7, 2, 3, 0, 0},

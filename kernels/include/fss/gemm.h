@@ -11,9 +11,10 @@ FSS_EXTERN_C_BEGIN
  * Multithreaded over the context's threads. */
 void fss_gemm_u64(fss_ctx *ctx, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B, uint64_t *C,
                   int accumulate);
-/* The same on a chosen path: FSS_GEMM_AUTO (AVX-512 where the processor has it, as
- * fss_gemm_u64) or FSS_GEMM_PLAIN (portable C), so tests cover both. */
-enum { FSS_GEMM_AUTO, FSS_GEMM_PLAIN };
+/* The same on a chosen path: FSS_GEMM_AUTO (AVX-512 where the processor has it, else
+ * AVX2, as fss_gemm_u64), FSS_GEMM_PLAIN (portable C) or FSS_GEMM_AVX2 (plain without
+ * it), so tests cover each. */
+enum { FSS_GEMM_AUTO, FSS_GEMM_PLAIN, FSS_GEMM_AVX2 };
 void fss_gemm_u64_path(fss_ctx *ctx, int path, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                        uint64_t *C, int accumulate);
 
