@@ -6,6 +6,7 @@
 #include "cpu_vaes.h"
 #include "cpu_omp.h"
 #include "fss/dpf_body.h"
+#include "fss/gemm.h"
 #include "keyio.h"
 
 fss_status fss_dpf_params_check(fss_dpf_params p)
@@ -500,12 +501,12 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
     const size_t size = (size_t)1 << k->p.n, mask = size - 1, g = table2 ? 2 : 1;
     const uint64_t lmask = k->p.l == 64 ? ~(uint64_t)0 : ((uint64_t)1 << k->p.l) - 1;
     const int vaes = fss_ctx_vaes(ctx);
-    /* the tables backwards, twice over, for the VAES dot: table[(x - j) mod size] =
-     * rev[size - 1 - x + j] for every j, one forward run (table2's after table's) */
-    uint64_t *rev = vaes ? (uint64_t *)malloc(2 * g * size * 8) : NULL, *rev2 = rev && table2 ? rev + 2 * size : NULL;
-    if (vaes && !rev)
+    /* the tables backwards, twice over, for the dots: table[(x - j) mod size] = rev[size -
+     * 1 - x + j] for every j, one forward run (table2's after table's) */
+    uint64_t *rev = (uint64_t *)malloc(2 * g * size * 8), *rev2 = rev && table2 ? rev + 2 * size : NULL;
+    if (!rev)
         return fss_ctx_fail(ctx, FSS_E_NOMEM, "dpf table lookup: out of memory");
-    for (size_t j = 0; vaes && j < 2 * size; j++) {
+    for (size_t j = 0; j < 2 * size; j++) {
         rev[j] = table[size - 1 - (j & mask)];
         if (rev2)
             rev2[j] = table2[size - 1 - (j & mask)];
@@ -593,14 +594,8 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
                 /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
                 const size_t xi = (size_t)(x[i] & mask);
                 for (size_t tj = 0; tj < g; tj++) {
-                    const uint64_t *tab = tj ? table2 : table;
-                    uint64_t acc = 0;
-                    if (vaes) {
-                        acc = fss_vaes_dot((tj ? rev2 : rev) + (size - 1 - xi), e, size);
-                    } else {
-                        for (size_t j = 0; j < size; j++)
-                            acc += tab[(xi - j) & mask] * e[j];
-                    }
+                    const uint64_t *tab = (tj ? rev2 : rev) + (size - 1 - xi);
+                    const uint64_t acc = vaes ? fss_vaes_dot(tab, e, size) : fss_dot_u64_path(FSS_GEMM_AUTO, tab, e, size);
                     out[i * g + tj] = acc & lmask;
                 }
             }

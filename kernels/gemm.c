@@ -161,6 +161,26 @@ __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const 
     }
 }
 
+/* sum_j a[j] b[j] mod 2^64 by the products above: two accumulators of four lanes. */
+__attribute__((target("avx2"))) static uint64_t dot_avx2(const uint64_t *a, const uint64_t *b, size_t n)
+{
+    __m256i lo = _mm256_setzero_si256(), x = _mm256_setzero_si256();
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const __m256i va = _mm256_loadu_si256((const __m256i *)(a + j)),
+                      vb = _mm256_loadu_si256((const __m256i *)(b + j));
+        lo = _mm256_add_epi64(lo, _mm256_mul_epu32(va, vb));
+        x = _mm256_add_epi64(x, _mm256_add_epi64(_mm256_mul_epu32(va, _mm256_srli_epi64(vb, 32)),
+                                                 _mm256_mul_epu32(_mm256_srli_epi64(va, 32), vb)));
+    }
+    uint64_t l[4];
+    _mm256_storeu_si256((__m256i *)l, _mm256_add_epi64(lo, _mm256_slli_epi64(x, 32)));
+    uint64_t s = l[0] + l[1] + l[2] + l[3];
+    for (; j < n; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
 static int have_avx512(void)
 {
     __builtin_cpu_init();
@@ -182,6 +202,23 @@ static tile_fn pick_tile(int path)
 #else
 static tile_fn pick_tile(int path) { return (void)path, tile_plain; }
 #endif
+
+uint64_t fss_dot_u64_path(int path, const uint64_t *a, const uint64_t *b, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    static int avx2 = -1; /* (a benign race: every thread writes the same value) */
+    if (avx2 < 0)
+        avx2 = have_avx2();
+    if (path != FSS_GEMM_PLAIN && avx2)
+        return dot_avx2(a, b, n);
+#else
+    (void)path;
+#endif
+    uint64_t s = 0;
+    for (size_t j = 0; j < n; j++)
+        s += a[j] * b[j];
+    return s;
+}
 
 void fss_gemm_u64(fss_ctx *ctx, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B, uint64_t *C,
                   int accumulate)

@@ -77,9 +77,27 @@ static void conv_case(fss_ctx *ctx, fss_im2col_geom g, size_t o)
     free(want);
 }
 
+/* The dot product on each path against the loop, at lengths around its four lanes. */
+static void dots(void)
+{
+    size_t bad = 0;
+    uint64_t a[70], b[70];
+    REQUIRE(fss_rng_bytes(rng, a, sizeof a) == FSS_OK && fss_rng_bytes(rng, b, sizeof b) == FSS_OK);
+    a[0] = b[1] = ~(uint64_t)0; /* and the largest words */
+    for (size_t n = 0; n <= 70; n++) {
+        uint64_t want = 0;
+        for (size_t j = 0; j < n; j++)
+            want += a[j] * b[j];
+        for (int path = FSS_GEMM_AUTO; path <= FSS_GEMM_AVX2; path++)
+            bad += fss_dot_u64_path(path, a, b, n) != want;
+    }
+    CHECK(bad == 0, "dot: %zu of %d sums differ", bad, 71 * 3);
+}
+
 int main(void)
 {
     rng = check_init("test_gemm");
+    dots();
     static const size_t shapes[][3] = {{1, 1, 1},   {1, 7, 1},     {3, 1, 5},    {5, 130, 3},   {7, 128, 257},
                                        {64, 147, 300}, {2, 300, 1030}, {33, 129, 513}, {1, 1000, 64},  {130, 70, 300},
                                        {4, 600, 16}, {9, 513, 47}};

@@ -18,6 +18,10 @@ enum { FSS_GEMM_AUTO, FSS_GEMM_PLAIN, FSS_GEMM_AVX2 };
 void fss_gemm_u64_path(fss_ctx *ctx, int path, size_t m, size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                        uint64_t *C, int accumulate);
 
+/* sum_j a[j] b[j] mod 2^64 on one thread, AVX2 where the processor has it (path as above;
+ * AUTO takes AVX2 too: a lookup's dot without VAES), else plain C. */
+uint64_t fss_dot_u64_path(int path, const uint64_t *a, const uint64_t *b, size_t n);
+
 /* One image's convolution as a matrix product (Caffe's im2col): col has c kh kw rows,
  * ordered (channel, ky, kx), and ho wo columns, ordered (oy, ox); then
  * Y [o][ho wo] = W [o][c kh kw] col. The image is [c][h][w], zero padded by pad. */
