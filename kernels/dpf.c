@@ -522,10 +522,10 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
         int tid = FSS_OMP_TID();
         /* the trees' nodes above their last level and their bits (at most 2^(n-1) blocks and
          * 2^(n-4) + 1 bytes each); else the AES tiles, two levels of the unit's trees (their
-         * blocks, then their bits) and an instance's 2^n shares */
-        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, fused ? unit * (size * 8 + size / 16 + 1) + 64
-                                                                 : 2 * FSS_CPU_TILE * 16 + 2 * unit * leaves * 17 +
-                                                                       size * 8 + 64); /* (one tree: S, e, t) */
+         * blocks, then their bits) and an instance's 2^n shares (one tree: S, e, t in their room) */
+        const size_t scb = fused ? unit * (size * 8 + size / 16 + 1) + 64
+                                 : 2 * FSS_CPU_TILE * 16 + 2 * unit * leaves * 17 + size * 8 + 64;
+        uint8_t *sc = (uint8_t *)fss_ctx_scratch(ctx, tid, scb);
         if (!sc)
             FSS_SET_FAILED(failed, FSS_E_NOMEM);
 #pragma omp for schedule(dynamic)
@@ -595,13 +595,14 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
                 const size_t xi = (size_t)(x[i] & mask);
                 for (size_t tj = 0; tj < g; tj++) {
                     const uint64_t *tab = (tj ? rev2 : rev) + (size - 1 - xi);
-                    const uint64_t acc = vaes ? fss_vaes_dot(tab, e, size) : fss_dot_u64_path(FSS_GEMM_AUTO, tab, e, size);
+                    const uint64_t acc =
+                        vaes ? fss_vaes_dot(tab, e, size) : fss_dot_u64_path(FSS_GEMM_AUTO, tab, e, size);
                     out[i * g + tj] = acc & lmask;
                 }
             }
         }
-        if (sc && !fused) /* both levels' nodes and bits, once a thread */
-            fss_memzero(sc + 2 * FSS_CPU_TILE * 16, 2 * unit * leaves * 17);
+        if (sc) /* the AES blocks, nodes, bits and shares, once a thread */
+            fss_memzero(sc, scb);
     }
     free(rev);
     if (failed)

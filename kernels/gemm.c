@@ -1,5 +1,6 @@
 #include "fss/gemm.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cpu_omp.h"
@@ -54,7 +55,6 @@ static void tail_columns(size_t k, size_t n, const uint64_t *A, const uint64_t *
                 C[i * n + jj] += a * B[p * n + jj];
         }
 }
-
 
 /* One tile: C[i0, i1) x [j0, j1) += A[i0, i1) x [0, k) B[0, k) x [j0, j1), row-major,
  * with the 8-lane vectors of gcc's generic vector extension (vpmullq under AVX-512DQ). */
@@ -118,47 +118,39 @@ __attribute__((target("avx512f,avx512dq"))) static void tile_avx512(size_t k, si
 __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                                                       uint64_t *C, size_t i0, size_t i1, size_t j0, size_t j1)
 {
-    enum { MR = 4, NV = 1, NR = 4 * NV }; /* (2 x 8 was no faster) */
-    for (size_t p0 = 0; p0 < k; p0 += GEMM_BK) {
+    enum { MR = 4, NR = 4 }; /* (2 x 8 was no faster) */
+    const size_t iv = i0 + (i1 - i0) / MR * MR; /* rows in blocks of MR; the rest the plain loop's, once */
+    for (size_t p0 = 0; p0 < k && iv > i0; p0 += GEMM_BK) {
         const size_t p1 = p0 + GEMM_BK < k ? p0 + GEMM_BK : k;
         size_t j = j0;
-        for (; j + NR <= j1; j += NR) {
-            size_t i = i0;
-            for (; i + MR <= i1; i += MR) {
-                __m256i lo[MR][NV], x[MR][NV];
+        for (; j + NR <= j1; j += NR)
+            for (size_t i = i0; i < iv; i += MR) {
+                __m256i lo[MR], x[MR];
                 for (int r = 0; r < MR; r++)
-                    for (int v = 0; v < NV; v++)
-                        lo[r][v] = x[r][v] = _mm256_setzero_si256();
+                    lo[r] = x[r] = _mm256_setzero_si256();
                 for (size_t p = p0; p < p1; p++) {
-                    __m256i b[NV], bh[NV];
-                    for (int v = 0; v < NV; v++) {
-                        b[v] = _mm256_loadu_si256((const __m256i *)(B + p * n + j + 4 * v));
-                        bh[v] = _mm256_srli_epi64(b[v], 32);
-                    }
+                    const __m256i b = _mm256_loadu_si256((const __m256i *)(B + p * n + j)),
+                                  bh = _mm256_srli_epi64(b, 32);
                     for (int r = 0; r < MR; r++) {
                         const uint64_t *ap = A + (i + r) * k + p;
                         const __m256i al = _mm256_set1_epi64x((long long)*ap),
                                       ah = _mm256_set1_epi32((int)(uint32_t)(*ap >> 32));
-                        for (int v = 0; v < NV; v++) {
-                            lo[r][v] = _mm256_add_epi64(lo[r][v], _mm256_mul_epu32(al, b[v]));
-                            x[r][v] = _mm256_add_epi64(x[r][v], _mm256_add_epi64(_mm256_mul_epu32(al, bh[v]),
-                                                                                 _mm256_mul_epu32(ah, b[v])));
-                        }
+                        lo[r] = _mm256_add_epi64(lo[r], _mm256_mul_epu32(al, b));
+                        x[r] = _mm256_add_epi64(x[r], _mm256_add_epi64(_mm256_mul_epu32(al, bh),
+                                                                       _mm256_mul_epu32(ah, b)));
                     }
                 }
-                for (int r = 0; r < MR; r++)
-                    for (int v = 0; v < NV; v++) {
-                        __m256i *c = (__m256i *)(C + (i + r) * n + j + 4 * v);
-                        const __m256i w = _mm256_add_epi64(lo[r][v], _mm256_slli_epi64(x[r][v], 32));
-                        _mm256_storeu_si256(c, _mm256_add_epi64(_mm256_loadu_si256(c), w));
-                    }
+                for (int r = 0; r < MR; r++) {
+                    __m256i *c = (__m256i *)(C + (i + r) * n + j);
+                    const __m256i w = _mm256_add_epi64(lo[r], _mm256_slli_epi64(x[r], 32));
+                    _mm256_storeu_si256(c, _mm256_add_epi64(_mm256_loadu_si256(c), w));
+                }
             }
-            if (i < i1) /* the rows past the last MR */
-                tail_columns(k, n, A, B, C, i, i1, j, j + NR, p0, p1);
-        }
         if (j < j1) /* the columns past the last NR */
-            tail_columns(k, n, A, B, C, i0, i1, j, j1, p0, p1);
+            tail_columns(k, n, A, B, C, i0, iv, j, j1, p0, p1);
     }
+    if (iv < i1)
+        tile_plain(k, n, A, B, C, iv, i1, j0, j1);
 }
 
 /* sum_j a[j] b[j] mod 2^64 by the products above: two accumulators of four lanes. */
@@ -206,10 +198,11 @@ static tile_fn pick_tile(int path) { return (void)path, tile_plain; }
 uint64_t fss_dot_u64_path(int path, const uint64_t *a, const uint64_t *b, size_t n)
 {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    static int avx2 = -1; /* (a benign race: every thread writes the same value) */
-    if (avx2 < 0)
-        avx2 = have_avx2();
-    if (path != FSS_GEMM_PLAIN && avx2)
+    static _Atomic int avx2 = -1; /* the processor's answer, kept (lookups call from many threads) */
+    int have = atomic_load_explicit(&avx2, memory_order_relaxed);
+    if (have < 0)
+        atomic_store_explicit(&avx2, have = have_avx2(), memory_order_relaxed);
+    if (path != FSS_GEMM_PLAIN && have)
         return dot_avx2(a, b, n);
 #else
     (void)path;

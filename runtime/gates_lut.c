@@ -191,9 +191,9 @@ fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, const uint64_t *t
                             const fss_tensor *e, int out_scale, fss_tensor *y)
 {
     const int n = x ? x->bits : 0, l = e ? e->bits : 0;
-    if (n < 1 || n + 1 > FSS_DPF_LUT_MAX_BITS || l < 1 || l > 62 || out_scale < 0 || out_scale >= l || !ta || !tb ||
+    if (n < 1 || n + 1 > FSS_DPF_LUT_MAX_BITS || l < 1 || l > 64 || out_scale < 0 || out_scale >= l || !ta || !tb ||
         !y || e->count != x->count)
-        return fss_ev_fail(ev, FSS_E_ARG, "lut_lin: a %d-bit index (1 to %d), a %d-bit factor (1 to 62) of its count, "
+        return fss_ev_fail(ev, FSS_E_ARG, "lut_lin: a %d-bit index (1 to %d), a %d-bit factor of its count, "
                                           "scale %d, and two tables are needed", n, FSS_DPF_LUT_MAX_BITS - 1, l,
                                           out_scale);
     memset(y, 0, sizeof *y);
@@ -225,7 +225,7 @@ fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, const uint64_t *t
     }
     for (size_t i = 0; i < cnt; i++)
         idx[i] = (x->v[i] & (half - 1)) << 1;
-    const fss_dpf_params p = {n + 1, l, 2};
+    const fss_dpf_params p = {n + 1, l, l <= 62 ? 2 : 3}; /* pairs of whole words above 62 bits */
     const fss_prim pr = fss_prim_dpf_lut_lin(p, t1, t2);
     const size_t kb = fss_ev_deal_bytes(&pr, cnt);
     if (ev->mode == FSS_MODE_DEALER) {

@@ -29,12 +29,11 @@
  * this replaced (six rounds too): a quarter of the lookup's AES work, a quarter of the
  * error or less, and fewer keys (GPT-2: 10%). (Before lut_lin, the tables were a lookup of
  * two outputs and A + B e a product: a round more and three outputs' messages for one.)
- * (Four rounds are possible
- * for that form, with relu_tag for the ReLU and for the clip: tried twice on SmolLM2, 8
- * tokens on loopback. With its two- and three-payload DCFs on the generic CPU path it
- * took 0.3 s more a step; with them on VAES, no faster (16.5-18.4 s against 16.2-18.1,
- * alternated), for 420 rounds fewer (3%) and 10% more keys: not worth the keys until a
- * round costs a real network's.) */
+ * (Four rounds are possible for that form, with relu_tag for the ReLU and for the clip:
+ * tried twice on SmolLM2, 8 tokens on loopback. With its two- and three-payload DCFs on
+ * the generic CPU path it took 0.3 s more a step; with them on VAES, no faster (16.5-18.4
+ * s against 16.2-18.1, alternated), for 420 rounds fewer (3%) and 10% more keys: not worth
+ * the keys until a round costs a real network's.) */
 #include <math.h>
 #include <string.h>
 

@@ -453,14 +453,14 @@ int main(void)
         full(fn[i], fn[i] >= 12 ? 64 : 13 + fn[i], 3, 3);
     }
     /* 3-5: the VAES lookups' last levels of 2 to 8 parents */
-    static const int lut_n[] = {1, 2, 3, 4, 5, 6, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
+    static const int lut_n[] = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16}, lut_l[] = {1, 13, 37, 62, 64};
     for (size_t i = 0; i < sizeof lut_n / sizeof *lut_n; i++)
         for (size_t j = 0; j < sizeof lut_l / sizeof *lut_l; j++)
             for (int early = 0; early <= 3; early++)
                 if (early == 0 || early == 3 || (early == 2 && lut_l[j] <= 62))
-                    lut(lut_n[i], lut_l[j], early, lut_n[i] >= 12 ? 3 : 9);
+                    lut(lut_n[i], lut_l[j], early, lut_n[i] >= 12 ? 3 : 9 + 24 * (j == 1)); /* 33: two units */
     for (int n = 1; n <= 12; n += n < 6 ? 1 : 3) { /* 1-6 (the VAES lookups' last levels), 9, 12 */
-        leaf_pairs(n, n == 9 ? 62 : 23, 2, 5);
+        leaf_pairs(n, n == 9 ? 62 : 23, 2, n < 6 ? 17 : 5); /* 17: past a unit of 16 trees */
         leaf_pairs(n, n == 9 ? 64 : 40, 3, 5);
     }
     { /* a leaf pair needs keys of pairs */

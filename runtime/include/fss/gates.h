@@ -180,7 +180,7 @@ FSS_NODISCARD fss_status fss_gate_luts(fss_eval *ev, int k, const fss_tensor *co
  * message and the output masks are two lookups'. */
 FSS_NODISCARD fss_status fss_gate_lut2(fss_eval *ev, const fss_tensor *x, const uint64_t *ta, const uint64_t *tb,
                                        int out_bits, int out_scale, fss_tensor *ya, fss_tensor *yb);
-/* y = ta[x] + tb[x] e in e's ring (l bits, at most 62) and out_scale, for an n-bit index x
+/* y = ta[x] + tb[x] e in e's ring (l bits) and out_scale, for an n-bit index x
  * (n + 1 <= FSS_DPF_LUT_MAX_BITS) and a wire e of x's count: one round, one lookup's
  * message and mask, from one key of a 2^(n+1)-entry lookup (its leaf pair at alpha holds
  * r_e beside the one-hot's 1: fss_dpf_keygen_pairs; two dot products, one expansion). */
