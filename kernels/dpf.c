@@ -329,6 +329,24 @@ static fss_status words_out(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t
     return FSS_OK;
 }
 
+/* Instance i's group outputs (early 0, 2 or 3) from its 2^depth leaves S, t into o: a word
+ * a leaf, two (pairs), or two from each leaf's words block through the AES (early = 3). */
+static fss_status leaves_out(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, const fss_block *S,
+                             const uint8_t *t, size_t leaves, fss_block *in, fss_block *ob, uint64_t *o)
+{
+    if (k->p.early == 3)
+        return words_out(ctx, tid, k, i, S, t, leaves, in, ob, o);
+    if (k->p.early == 2) {
+        for (size_t j = 0; j < leaves; j++)
+            for (unsigned w = 0; w < 2; w++)
+                o[2 * j + w] = fss_dpf_eval_pair((unsigned)k->party, k->p.l, S[j], t[j], k->fcw[i], w);
+    } else {
+        for (size_t j = 0; j < leaves; j++)
+            o[j] = fss_dpf_eval_final((unsigned)k->party, k->p.l, S[j], t[j], k->fcw[i].lo);
+    }
+    return FSS_OK;
+}
+
 /* Instance i's full-domain shares into o (its 2^n values, or its bit vector when early). */
 static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
                            fss_block *in, fss_block *ob, uint64_t *o)
@@ -338,16 +356,7 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
     if (p.early != 1 && fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_expand(k, i, depth, S, t);
         fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2); /* two children a node, as OpenSSL's path */
-        if (p.early == 3)
-            return words_out(ctx, tid, k, i, S, t, (size_t)1 << depth, in, ob, o);
-        for (size_t j = 0; j < ((size_t)1 << depth); j++)
-            if (p.early == 2)
-                o[2 * j] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 0),
-                o[2 * j + 1] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], 1);
-            else
-                o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
-        (void)in, (void)ob;
-        return FSS_OK;
+        return leaves_out(ctx, tid, k, i, S, t, (size_t)1 << depth, in, ob, o);
     }
     S[0] = k->root[i];
     t[0] = (uint8_t)k->party;
@@ -380,25 +389,16 @@ static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t 
         }
     }
     size_t leaves = (size_t)1 << depth;
-    if (p.early == 3)
-        return words_out(ctx, tid, k, i, S, t, leaves, in, ob, o);
-    if (p.early == 2) {
-        for (size_t j = 0; j < leaves; j++)
-            for (unsigned w = 0; w < 2; w++)
-                o[2 * j + w] = fss_dpf_eval_pair((unsigned)k->party, p.l, S[j], t[j], k->fcw[i], w);
-    } else if (p.early) {
-        if (ll < 7) { /* depth 0: one leaf of 2^n <= 64 outputs, one word, bits past 2^n zero */
-            o[0] = fss_dpf_leaf(S[0], t[0], k->fcw[i]).lo & fss_dpf_leaf_mask(ll).lo;
-        } else {
-            for (size_t j = 0; j < leaves; j++) {
-                fss_block lf = fss_dpf_leaf(S[j], t[j], k->fcw[i]);
-                o[2 * j] = lf.lo;
-                o[2 * j + 1] = lf.hi;
-            }
-        }
+    if (p.early != 1)
+        return leaves_out(ctx, tid, k, i, S, t, leaves, in, ob, o);
+    if (ll < 7) { /* depth 0: one leaf of 2^n <= 64 outputs, one word, bits past 2^n zero */
+        o[0] = fss_dpf_leaf(S[0], t[0], k->fcw[i]).lo & fss_dpf_leaf_mask(ll).lo;
     } else {
-        for (size_t j = 0; j < leaves; j++)
-            o[j] = fss_dpf_eval_final((unsigned)k->party, p.l, S[j], t[j], k->fcw[i].lo);
+        for (size_t j = 0; j < leaves; j++) {
+            fss_block lf = fss_dpf_leaf(S[j], t[j], k->fcw[i]);
+            o[2 * j] = lf.lo;
+            o[2 * j + 1] = lf.hi;
+        }
     }
     return FSS_OK;
 }
@@ -577,19 +577,9 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
                 const size_t i = i0 + q;
                 const fss_block *Si = S + q * leaves;
                 const uint8_t *ti = t + q * leaves;
-                if (!many) { /* e is the tree's (full_one) */
-                } else if (k->p.early == 3) { /* the leaves' words blocks through the AES */
-                    if (words_out(ctx, tid, k, i, Si, ti, leaves, in, ob, e) != FSS_OK) {
-                        FSS_SET_FAILED(failed, FSS_E_CRYPTO);
-                        break;
-                    }
-                } else if (k->p.early == 2) {
-                    for (size_t j = 0; j < leaves; j++)
-                        for (unsigned w = 0; w < 2; w++)
-                            e[2 * j + w] = fss_dpf_eval_pair((unsigned)k->party, k->p.l, Si[j], ti[j], k->fcw[i], w);
-                } else {
-                    for (size_t j = 0; j < leaves; j++)
-                        e[j] = fss_dpf_eval_final((unsigned)k->party, k->p.l, Si[j], ti[j], k->fcw[i].lo);
+                if (many && leaves_out(ctx, tid, k, i, Si, ti, leaves, in, ob, e) != FSS_OK) { /* (else full_one's e) */
+                    FSS_SET_FAILED(failed, FSS_E_CRYPTO);
+                    break;
                 }
                 /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
                 const size_t xi = (size_t)(x[i] & mask);

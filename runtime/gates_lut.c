@@ -217,7 +217,7 @@ fss_status fss_gate_lut_lin(fss_eval *ev, const fss_tensor *x, const uint64_t *t
         goto done;
     }
     uint64_t *t1 = tmp, *t2 = tmp + size, *idx = t2 + size, *mine = idx + cnt, *ry = mine + 2 * cnt;
-    for (size_t m = 0; m < half; m++) {
+    for (size_t m = 0; ev->mode != FSS_MODE_DEALER && m < half; m++) { /* (the parties' alone: not in keys) */
         t1[2 * m] = fss_ring_reduce(ta[m], l);
         t1[2 * m + 1] = fss_ring_neg(tb[(m + 1) & (half - 1)], l);
         t2[2 * m] = fss_ring_reduce(tb[m], l);
