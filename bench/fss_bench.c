@@ -50,7 +50,7 @@
 
 
 const char *const prim_names[P_COUNT] = {"dpf", "dpf1", "dcf", "dpfcmp", "aes", "gemm", "lut"};
-static const char *const path_names[PATH_COUNT] = {"openssl", "vaes"};
+static const char *const path_names[PATH_COUNT] = {"openssl", "vaes256", "vaes"};
 const variant variants[NVARIANTS] = {{P_DPF, 64}, {P_DPF1, 1}, {P_DCF, 1}, {P_DCF, 64}, {P_DPFCMP, 1}, {P_LUT, 50},
                                       {P_LUT, 64}}; /* lookups of 64-bit entries: pairs of whole words */
 
@@ -97,8 +97,8 @@ static void usage(FILE *f)
             "                    CPU, n <= 16: a table lookup, a full-domain expansion an instance)\n"
             "                    (default: all; gemm: ring GEMM, GPU against CPU, GPU only)\n"
             "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
-            "  --cpu-path LIST   CPU eval paths, of openssl,vaes (default: both where the\n"
-            "                    processor has AVX-512 VAES; keygen takes VAES when vaes is among them)\n"
+            "  --cpu-path LIST   CPU eval paths, of openssl,vaes256,vaes (vaes: AVX-512; default:\n"
+            "                    those the processor has; keygen takes the fastest among them)\n"
             "  --batch LIST      CPU instances per call, comma-separated (default 2^16; 2^k accepted)\n"
             "  --sweep           the CPU batches 1,16,256,4096,2^16,2^20\n"
             "  --dcf-g G         payload words of the CPU DCF rows (default 1; ReLU's keys take 2\n"
@@ -355,7 +355,7 @@ static void cpu_model(char *out, size_t len)
     fclose(f);
 }
 
-static void header(const opts *o, int argc, char **argv, int all_threads, int have_vaes)
+static void header(const opts *o, int argc, char **argv, int all_threads)
 {
     char cpu[256], date[64];
     cpu_model(cpu, sizeof cpu);
@@ -372,7 +372,9 @@ static void header(const opts *o, int argc, char **argv, int all_threads, int ha
     fprintf(f, "- date: %s\n", date);
     fprintf(f, "- cpu: %s, %d processors (all threads = %d)\n", cpu, procs, all_threads);
     fprintf(f, "- openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
-    fprintf(f, "- AVX-512 VAES path: %s\n", have_vaes ? "available" : "not on this processor");
+    fprintf(f, "- AVX-512 VAES path: %s; AVX2 VAES path: %s\n",
+            fss_cpu_path_available(FSS_CPU_VAES512) ? "available" : "not on this processor",
+            fss_cpu_path_available(FSS_CPU_VAES256) ? "available" : "not on this processor");
 #if defined(__clang__)
     fprintf(f, "- compiler: clang %s\n", __clang_version__);
 #elif defined(__GNUC__)
@@ -589,9 +591,11 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
     op_arg a = {ctx, &b, yt};
     for (int ti = 0; ti < ntc; ti++) {
         OK(ctx, fss_ctx_set_threads(ctx, tcounts[ti]));
-        /* keygen on the path the dealer takes: fss_ctx_aes on VAES where the processor has it */
-        const int kvaes = (o->paths & (1u << PATH_VAES)) != 0;
-        OK(ctx, fss_ctx_set_vaes(ctx, kvaes));
+        /* keygen on the path the dealer takes: the fastest */
+        int kpath = PATH_COUNT - 1;
+        while (!(o->paths & (1u << kpath)))
+            kpath--;
+        OK(ctx, fss_ctx_set_cpu_path(ctx, (fss_cpu_path)kpath));
         uint64_t calls;
         fss_ctx_reset_counters(ctx);
         OK(ctx, batch_keygen(ctx, &b));
@@ -599,14 +603,14 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
         fss_ctx_reset_counters(ctx);
         double s = time_cpu(keygen_op, &a, o->min_time, &calls);
         check_blocks("keygen", fss_ctx_aes_blocks(ctx), calls, count, kb);
-        row r = {name, "cpu", "keygen", path_names[kvaes ? PATH_VAES : PATH_OPENSSL], tcounts[ti], n, v.l, b.g, count,
+        row r = {name, "cpu", "keygen", path_names[kpath], tcounts[ti], n, v.l, b.g, count,
                  (double)count / s, kb, key_bytes(&b), -1};
         r.aes_frac = r.per_s * (double)kb / aes_rate[ti];
         int first = 1;
         for (int path = 0; path < PATH_COUNT; path++) {
             if (!(o->paths & (1u << path)))
                 continue;
-            OK(ctx, fss_ctx_set_vaes(ctx, path == PATH_VAES));
+            OK(ctx, fss_ctx_set_cpu_path(ctx, (fss_cpu_path)path));
             /* Validate. */
             fss_ctx_reset_counters(ctx);
             OK(ctx, batch_eval(ctx, &b, 0, b.x, y0));
@@ -652,23 +656,27 @@ int main(int argc, char **argv)
     OK(ctx, fss_rng_new_os(&rng));
     const int all = fss_ctx_threads(ctx);
     const int tcounts[2] = {1, all}, ntc = all > 1 ? 2 : 1;
-    /* The context starts on the VAES path exactly where the processor has it. */
-    const int have_vaes = fss_ctx_vaes(ctx);
+    /* The context starts on the fastest path the processor has. */
+    const fss_cpu_path best = fss_ctx_cpu_path(ctx);
+    const int have_vaes = best == FSS_CPU_VAES512;
     if (!o.paths)
-        o.paths = have_vaes ? 3u : 1u << PATH_OPENSSL;
-    if ((o.paths & (1u << PATH_VAES)) && !have_vaes)
-        die("--cpu-path vaes: this processor has no AVX-512 with VBMI, VAES and GFNI");
+        for (int p = 0; p < PATH_COUNT; p++)
+            o.paths |= fss_cpu_path_available((fss_cpu_path)p) ? 1u << p : 0;
+    for (int p = 0; p < PATH_COUNT; p++)
+        if ((o.paths & (1u << p)) && !fss_cpu_path_available((fss_cpu_path)p))
+            die("--cpu-path %s: this processor has not what it needs (%s)", path_names[p],
+                p == PATH_VAES ? "AVX-512 with VBMI, VAES and GFNI" : "AVX2, AES-NI and VAES");
 
-    header(&o, argc, argv, all, have_vaes);
+    header(&o, argc, argv, all);
     table_head(&o);
     /* The AES limit of each thread count is the denominator of "% of AES limit", so it is
      * measured even when aes is not among --prim (and then not printed). */
     double aes_rate[2];
     for (int ti = 0; ti < ntc; ti++) {
         OK(ctx, fss_ctx_set_threads(ctx, tcounts[ti]));
-        OK(ctx, fss_ctx_set_vaes(ctx, 0)); /* OpenSSL's ECB (fss_ctx_aes takes VAES where it is on) */
+        OK(ctx, fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL)); /* OpenSSL's ECB (fss_ctx_aes follows the path) */
         aes_rate[ti] = bench_cpu_aes(&o, ctx, rng);
-        OK(ctx, fss_ctx_set_vaes(ctx, have_vaes));
+        OK(ctx, fss_ctx_set_cpu_path(ctx, best));
         if (o.prims & (1u << P_AES))
             emit_aes(&o, "cpu", "openssl", tcounts[ti], aes_rate[ti]);
 #ifdef HAVE_VAES_LOOP
@@ -692,7 +700,7 @@ int main(int argc, char **argv)
 #ifdef FSS_HAVE_CUDA
         if (fss_cuda_device_count() > 0) {
             OK(ctx, fss_ctx_set_threads(ctx, all));
-            OK(ctx, fss_ctx_set_vaes(ctx, have_vaes));
+            OK(ctx, fss_ctx_set_cpu_path(ctx, best));
             bench_gpu(&o, ctx, rng);
         } else {
             fprintf(stderr, "fss-bench: no CUDA device; GPU rows skipped\n");

@@ -30,11 +30,12 @@ typedef struct variant {
 #define NVARIANTS 7
 extern const variant variants[NVARIANTS];
 
-/* The CPU paths of the hot evals (fss_ctx_set_vaes): blocks batched through OpenSSL, or
- * eight instances a 512-bit register with VAES rounds inline. Keygen batches its blocks
- * through fss_ctx_aes, which is OpenSSL's or four blocks a VAES register by the same
- * switch: timed on the VAES path where it is among the paths, as the dealer runs. */
-enum { PATH_OPENSSL, PATH_VAES, PATH_COUNT };
+/* The CPU paths of the hot evals (fss_ctx_set_cpu_path, in its order): blocks batched
+ * through OpenSSL; AVX2 with VAES rounds inline (the lookups' trees, batched AES); eight
+ * instances a 512-bit register with VAES rounds inline. Keygen batches its blocks through
+ * fss_ctx_aes, which follows the same switch: timed on the fastest path among them, as the
+ * dealer runs. */
+enum { PATH_OPENSSL, PATH_VAES256, PATH_VAES, PATH_COUNT };
 
 typedef struct opts {
     int json, quick, sweep, no_gpu, no_cpu, threads;

@@ -15,6 +15,7 @@
 
 #include "cpu_omp.h"
 #include "cpu_vaes.h"
+#include "cpu_vaes256.h"
 #include "fss/prg.h"
 
 #define FSS_CTX_MAX_THREADS 256
@@ -30,7 +31,7 @@ typedef struct ctx_thread {
 
 struct fss_ctx {
     int threads;
-    int vaes;
+    fss_cpu_path path;
     ctx_thread *th; /* FSS_CTX_MAX_THREADS entries, created on demand */
     char err[FSS_CTX_ERR_LEN];
 };
@@ -118,7 +119,9 @@ fss_status fss_ctx_new(fss_ctx **out, int threads)
         free(ctx);
         return FSS_E_NOMEM;
     }
-    ctx->vaes = fss_vaes_available();
+    ctx->path = fss_cpu_path_available(FSS_CPU_VAES512)   ? FSS_CPU_VAES512
+                : fss_cpu_path_available(FSS_CPU_VAES256) ? FSS_CPU_VAES256
+                                                          : FSS_CPU_OPENSSL;
     fss_status s = fss_ctx_set_threads(ctx, threads);
     if (s != FSS_OK) {
         fss_ctx_free(ctx);
@@ -145,15 +148,47 @@ void fss_ctx_free(fss_ctx *ctx)
 
 int fss_ctx_threads(const fss_ctx *ctx) { return ctx->threads; }
 
-fss_status fss_ctx_set_vaes(fss_ctx *ctx, int on)
+int fss_cpu_path_available(fss_cpu_path path)
 {
-    if (on && !fss_vaes_available())
-        return fss_ctx_fail(ctx, FSS_E_ARG, "this processor has no AVX-512 with VBMI, VAES and GFNI");
-    ctx->vaes = on ? 1 : 0;
+    switch (path) {
+    case FSS_CPU_OPENSSL:
+        return 1;
+    case FSS_CPU_VAES256:
+        return fss_vaes256_available();
+    case FSS_CPU_VAES512:
+        return fss_vaes_available();
+    }
+    return 0;
+}
+
+static const char *const path_names[] = {"openssl", "vaes256", "vaes512"};
+
+const char *fss_cpu_path_name(fss_cpu_path path)
+{
+    return (unsigned)path < sizeof path_names / sizeof *path_names ? path_names[path] : "?";
+}
+
+int fss_cpu_path_parse(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof path_names / sizeof *path_names); i++)
+        if (!strcmp(name, path_names[i]))
+            return i;
+    return -1;
+}
+
+fss_status fss_ctx_set_cpu_path(fss_ctx *ctx, fss_cpu_path path)
+{
+    if (!fss_cpu_path_available(path))
+        return fss_ctx_fail(ctx, FSS_E_ARG, "this processor cannot take the CPU path %s (%s)", fss_cpu_path_name(path),
+                            path == FSS_CPU_VAES512 ? "it needs AVX-512 with VBMI, VAES and GFNI"
+                                                    : "it needs AVX2, AES-NI and VAES");
+    ctx->path = path;
     return FSS_OK;
 }
 
-int fss_ctx_vaes(const fss_ctx *ctx) { return ctx->vaes; }
+fss_cpu_path fss_ctx_cpu_path(const fss_ctx *ctx) { return ctx->path; }
+int fss_ctx_vaes(const fss_ctx *ctx) { return ctx->path == FSS_CPU_VAES512; }
+int fss_ctx_vaes256(const fss_ctx *ctx) { return ctx->path == FSS_CPU_VAES256; }
 
 void fss_ctx_add_aes_blocks(fss_ctx *ctx, int tid, uint64_t n)
 {
@@ -180,8 +215,11 @@ fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *ou
 {
     FSS_ASSERT(tid >= 0 && tid < ctx->threads);
     ctx_thread *t = &ctx->th[tid];
-    if (ctx->vaes) { /* twice OpenSSL's 128-bit AES-NI rate (keygen's AES goes here) */
-        fss_vaes_ecb(in, out, nblocks);
+    if (ctx->path != FSS_CPU_OPENSSL) { /* twice OpenSSL's 128-bit AES-NI rate (keygen's AES goes here) */
+        if (ctx->path == FSS_CPU_VAES512)
+            fss_vaes_ecb(in, out, nblocks);
+        else
+            fss_vaes256_ecb(in, out, nblocks);
         t->aes_blocks += nblocks;
         return FSS_OK;
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu_vaes.h"
+#include "cpu_vaes256.h"
 #include "cpu_omp.h"
 #include "fss/dpf_body.h"
 #include "fss/gemm.h"
@@ -252,6 +253,9 @@ static fss_status eval_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_
     if (fss_ctx_vaes(ctx)) {
         fss_vaes_dpf_walk(k, i0, m, a->x, S, t, acc);
         fss_ctx_add_aes_blocks(ctx, tid, m * (uint64_t)FSS_DPF_DEPTH(p.n, p.early)); /* (the walk's) */
+    } else if (fss_ctx_vaes256(ctx)) {
+        fss_vaes256_dpf_walk(k, i0, m, a->x, S, t, acc);
+        fss_ctx_add_aes_blocks(ctx, tid, m * (uint64_t)FSS_DPF_DEPTH(p.n, p.early));
     } else if (walk_tile(ctx, tid, k, i0, m, a->x, S, t, acc, in, ob) != FSS_OK) {
         return FSS_E_CRYPTO;
     }
@@ -347,47 +351,61 @@ static fss_status leaves_out(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_
     return FSS_OK;
 }
 
+/* Instance i's tree expanded in place: its 2^depth leaves in S and t (a byte a leaf). */
+static fss_status expand_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
+                             fss_block *in, fss_block *ob)
+{
+    const fss_dpf_params p = k->p;
+    const int depth = FSS_DPF_DEPTH(p.n, p.early);
+    if (p.early != 1 && fss_ctx_vaes(ctx)) {
+        fss_vaes_dpf_expand(k, i, depth, S, t);
+        fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2); /* two children a node, as OpenSSL's path */
+    } else if (fss_ctx_vaes256(ctx)) {
+        fss_vaes256_dpf_expand(k, i, 1, depth, S, t);
+        fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2);
+    } else {
+        S[0] = k->root[i];
+        t[0] = (uint8_t)k->party;
+        for (int lv = 0; lv < depth; lv++) {
+            size_t nodes = (size_t)1 << lv;
+            fss_block cw = k->scw[(size_t)lv * k->count + i];
+            unsigned tl = (unsigned)(k->tcw_l[i] >> lv) & 1u, tr = (unsigned)(k->tcw_r[i] >> lv) & 1u;
+            size_t chunk = FSS_CPU_TILE / 2;
+            for (size_t hi = nodes; hi > 0;) {
+                size_t lo = hi > chunk ? hi - chunk : 0, m = hi - lo;
+                fss_block par[FSS_CPU_TILE / 2];
+                uint8_t tp[FSS_CPU_TILE / 2];
+                for (size_t j = 0; j < m; j++) {
+                    par[j] = S[lo + j];
+                    tp[j] = t[lo + j];
+                    in[2 * j] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(0));
+                    in[2 * j + 1] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(1));
+                }
+                if (fss_ctx_aes(ctx, tid, in, ob, 2 * m) != FSS_OK)
+                    return FSS_E_CRYPTO;
+                for (size_t j = 0; j < m; j++)
+                    for (unsigned c = 0; c < 2; c++) {
+                        fss_block s = par[j];
+                        unsigned tt = tp[j];
+                        fss_tree_eval_level(c, &s, &tt, fss_prg_output(in[2 * j + c], ob[2 * j + c]), cw, c ? tr : tl);
+                        S[2 * (lo + j) + c] = s;
+                        t[2 * (lo + j) + c] = (uint8_t)tt;
+                    }
+                hi = lo;
+            }
+        }
+    }
+    return FSS_OK;
+}
+
 /* Instance i's full-domain shares into o (its 2^n values, or its bit vector when early). */
 static fss_status full_one(fss_ctx *ctx, int tid, const fss_dpf_keys *k, size_t i, fss_block *S, uint8_t *t,
                            fss_block *in, fss_block *ob, uint64_t *o)
 {
     const fss_dpf_params p = k->p;
     const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p);
-    if (p.early != 1 && fss_ctx_vaes(ctx)) {
-        fss_vaes_dpf_expand(k, i, depth, S, t);
-        fss_ctx_add_aes_blocks(ctx, tid, ((uint64_t)2 << depth) - 2); /* two children a node, as OpenSSL's path */
-        return leaves_out(ctx, tid, k, i, S, t, (size_t)1 << depth, in, ob, o);
-    }
-    S[0] = k->root[i];
-    t[0] = (uint8_t)k->party;
-    for (int lv = 0; lv < depth; lv++) {
-        size_t nodes = (size_t)1 << lv;
-        fss_block cw = k->scw[(size_t)lv * k->count + i];
-        unsigned tl = (unsigned)(k->tcw_l[i] >> lv) & 1u, tr = (unsigned)(k->tcw_r[i] >> lv) & 1u;
-        size_t chunk = FSS_CPU_TILE / 2;
-        for (size_t hi = nodes; hi > 0;) {
-            size_t lo = hi > chunk ? hi - chunk : 0, m = hi - lo;
-            fss_block par[FSS_CPU_TILE / 2];
-            uint8_t tp[FSS_CPU_TILE / 2];
-            for (size_t j = 0; j < m; j++) {
-                par[j] = S[lo + j];
-                tp[j] = t[lo + j];
-                in[2 * j] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(0));
-                in[2 * j + 1] = fss_prg_input(par[j], FSS_PRG_TWEAK_CHILD(1));
-            }
-            if (fss_ctx_aes(ctx, tid, in, ob, 2 * m) != FSS_OK)
-                return FSS_E_CRYPTO;
-            for (size_t j = 0; j < m; j++)
-                for (unsigned c = 0; c < 2; c++) {
-                    fss_block s = par[j];
-                    unsigned tt = tp[j];
-                    fss_tree_eval_level(c, &s, &tt, fss_prg_output(in[2 * j + c], ob[2 * j + c]), cw, c ? tr : tl);
-                    S[2 * (lo + j) + c] = s;
-                    t[2 * (lo + j) + c] = (uint8_t)tt;
-                }
-            hi = lo;
-        }
-    }
+    if (expand_one(ctx, tid, k, i, S, t, in, ob) != FSS_OK)
+        return FSS_E_CRYPTO;
     size_t leaves = (size_t)1 << depth;
     if (p.early != 1)
         return leaves_out(ctx, tid, k, i, S, t, leaves, in, ob, o);
@@ -515,6 +533,8 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
     /* VAES: FSS_VAES_EXPAND_N trees at a time, side by side (fss_vaes_dpf_lut_n); pairs of
      * whole words at n = 1 (the root a leaf): the tree, its words block, then the dot */
     const int fused = vaes && (k->p.early != 3 || k->p.n > 1), depth = FSS_DPF_DEPTH(k->p.n, k->p.early);
+    /* AVX2 VAES: the leaves of a word or a pair each dotted with the table as they lie */
+    const int dotted = fss_ctx_vaes256(ctx) && (k->p.early == 0 || k->p.early == 2);
     const size_t leaves = (size_t)1 << depth, many = fused ? 0 : lut_unit(depth),
                  unit = fused ? FSS_VAES_EXPAND_N : many ? many : 1, units = (k->count + unit - 1) / unit;
 #pragma omp parallel num_threads(fss_ctx_threads(ctx))
@@ -562,13 +582,16 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
             uint64_t *e = (uint64_t *)(((uintptr_t)(tb + unit * leaves) + 7) & ~(uintptr_t)7);
             fss_block *S = Sa;
             t = ta;
-            if (!many) { /* one deep tree, expanded in place (S, e, t), its leaves converted into e */
+            if (!many) { /* one deep tree, expanded in place (S; its bits t and outputs e past it) */
                 e = (uint64_t *)(Sa + size);
                 t = (uint8_t *)(e + size);
-                if (full_one(ctx, tid, k, i0, Sa, t, in, ob, e) != FSS_OK) {
+                if (expand_one(ctx, tid, k, i0, Sa, t, in, ob) != FSS_OK) {
                     FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                     continue;
                 }
+            } else if (fss_ctx_vaes256(ctx)) { /* in place, the unit's trees side by side */
+                fss_vaes256_dpf_expand(k, i0, nq, depth, Sa, ta);
+                fss_ctx_add_aes_blocks(ctx, tid, nq * (((uint64_t)2 << depth) - 2));
             } else if (expand_many(ctx, tid, k, i0, nq, Sa, ta, Sb, tb, in, ob, &S, &t) != FSS_OK) {
                 FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                 continue;
@@ -577,16 +600,25 @@ static fss_status lut_eval(fss_ctx *ctx, const fss_dpf_keys *k, const uint64_t *
                 const size_t i = i0 + q;
                 const fss_block *Si = S + q * leaves;
                 const uint8_t *ti = t + q * leaves;
-                if (many && leaves_out(ctx, tid, k, i, Si, ti, leaves, in, ob, e) != FSS_OK) { /* (else full_one's e) */
+                /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
+                const size_t xi = (size_t)(x[i] & mask);
+                const uint64_t *tab = rev + (size - 1 - xi), *tab2 = rev2 ? rev2 + (size - 1 - xi) : NULL;
+                if (dotted) { /* the leaves dotted as they lie, the party's sign after */
+                    uint64_t d2 = 0;
+                    const uint64_t d = fss_vaes256_leaf_dot(Si, ti, leaves, k->p.early == 2, k->fcw[i], tab, tab2, &d2);
+                    out[i * g] = fss_ring_cneg(d, (unsigned)k->party, k->p.l);
+                    if (tab2)
+                        out[i * g + 1] = fss_ring_cneg(d2, (unsigned)k->party, k->p.l);
+                    continue;
+                }
+                if (leaves_out(ctx, tid, k, i, Si, ti, leaves, in, ob, e) != FSS_OK) {
                     FSS_SET_FAILED(failed, FSS_E_CRYPTO);
                     break;
                 }
-                /* sum_j T[x - j] e_j: the shares of the one-hot at alpha pick T[x - alpha] */
-                const size_t xi = (size_t)(x[i] & mask);
                 for (size_t tj = 0; tj < g; tj++) {
-                    const uint64_t *tab = (tj ? rev2 : rev) + (size - 1 - xi);
+                    const uint64_t *tv = tj ? tab2 : tab;
                     const uint64_t acc =
-                        vaes ? fss_vaes_dot(tab, e, size) : fss_dot_u64_path(FSS_GEMM_AUTO, tab, e, size);
+                        vaes ? fss_vaes_dot(tv, e, size) : fss_dot_u64_path(FSS_GEMM_AUTO, tv, e, size);
                     out[i * g + tj] = acc & lmask;
                 }
             }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fss/ctx.h"
 #include "fss/rng.h"
 
 #define FSS_TEST_SKIP 77 /* ctest SKIP_RETURN_CODE */
@@ -58,6 +59,30 @@ static inline uint64_t check_u64(fss_rng *r)
     uint64_t v;
     REQUIRE(fss_rng_bytes(r, &v, sizeof v) == FSS_OK);
     return v;
+}
+
+/* The CPU path under test: FSS_TEST_CPU_PATH from the environment (openssl, vaes256,
+ * vaes512: ctest runs a test again on a path the context would not take by default), else
+ * the context's own; exits with FSS_TEST_SKIP where the processor lacks that path or takes
+ * it by default (the plain run tests it). Prints the path; returns 1 when it is not
+ * OpenSSL's (then the tests compare it with OpenSSL's path, share by share and key by key). */
+static inline int check_cpu_path(fss_ctx *ctx)
+{
+    const char *env = getenv("FSS_TEST_CPU_PATH");
+    if (env && *env) {
+        const int p = fss_cpu_path_parse(env);
+        REQUIRE(p >= 0);
+        if (!fss_cpu_path_available((fss_cpu_path)p) || (fss_cpu_path)p == fss_ctx_cpu_path(ctx)) {
+            printf("CPU path %s: %s, skipped\n", env,
+                   fss_cpu_path_available((fss_cpu_path)p) ? "the default here (the plain run tests it)"
+                                                           : "not on this processor");
+            exit(FSS_TEST_SKIP);
+        }
+        REQUIRE(fss_ctx_set_cpu_path(ctx, (fss_cpu_path)p) == FSS_OK);
+    }
+    const fss_cpu_path p = fss_ctx_cpu_path(ctx);
+    printf("CPU path: %s%s\n", fss_cpu_path_name(p), p != FSS_CPU_OPENSSL ? " (compared with openssl's)" : "");
+    return p != FSS_CPU_OPENSSL;
 }
 
 static inline int check_summary(void)

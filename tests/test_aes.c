@@ -66,15 +66,15 @@ int main(void)
     static uint32_t te0r[256 * 32];
     for (int x = 0; x < 256 * 32; x++)
         te0r[x] = fss_aes_tables_get()->te[0][x / 32];
-    static const size_t sizes[] = {1, 3, 4, 5, 31, 32, 33, 4099};
-    const int have_vaes = fss_ctx_vaes(ctx);
-    for (size_t si = 0; si < 2 * (sizeof sizes / sizeof *sizes); si++) {
-        size_t n = sizes[si % (sizeof sizes / sizeof *sizes)];
-        /* both CPU paths of fss_ctx_aes: OpenSSL's, then (where the processor has it) VAES */
-        const int vaes = si >= sizeof sizes / sizeof *sizes;
-        if (vaes && !have_vaes)
-            break;
-        REQUIRE(fss_ctx_set_vaes(ctx, vaes) == FSS_OK);
+    static const size_t sizes[] = {1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 4099};
+    const size_t ns = sizeof sizes / sizeof *sizes;
+    for (size_t si = 0; si < 3 * ns; si++) {
+        size_t n = sizes[si % ns];
+        /* every CPU path of fss_ctx_aes the processor has: OpenSSL's, VAES-256, VAES-512 */
+        const fss_cpu_path path = (fss_cpu_path)(si / ns);
+        if (!fss_cpu_path_available(path))
+            continue;
+        REQUIRE(fss_ctx_set_cpu_path(ctx, path) == FSS_OK);
         fss_block *in = malloc(n * 16), *out = malloc(n * 16);
         REQUIRE(in && out);
         REQUIRE(fss_rng_bytes(rng, in, n * 16) == FSS_OK);
@@ -84,7 +84,8 @@ int main(void)
         size_t bad = 0;
         for (size_t i = 0; i < n; i++)
             bad += !fss_block_eq(out[i], fss_aes_encrypt(fss_aes_tables_get(), fk.rk, in[i]));
-        CHECK(bad == 0, "%s path: %zu of %zu blocks differ from the portable body", vaes ? "VAES" : "OpenSSL", bad, n);
+        CHECK(bad == 0, "%s path: %zu of %zu blocks differ from the portable body", fss_cpu_path_name(path), bad,
+              n);
         /* The table replicated per bank, as the GPU reads it, lane by lane. */
         bad = 0;
         for (size_t i = 0; i < n; i++)

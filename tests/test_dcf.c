@@ -8,7 +8,7 @@
 
 static fss_ctx *ctx;
 static fss_rng *rng;
-static int have_vaes;
+static int have_fast;
 
 /* Runs count instances of p: instance i has alpha[i], beta[i*g..], evaluated at x[i]. */
 static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uint64_t *beta, const uint64_t *x)
@@ -24,13 +24,13 @@ static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uin
     REQUIRE(fss_dcf_keygen(ctx, p, count, alpha, beta, roots, &k0, &k1) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dcf_keygen_aes_blocks(p), "keygen AES blocks %llu",
           (unsigned long long)fss_ctx_aes_blocks(ctx));
-    if (have_vaes) { /* the other CPU path's keygen from the same roots: the same keys, byte for byte */
+    if (have_fast) { /* the other CPU path's keygen from the same roots: the same keys, byte for byte */
         fss_dcf_keys o0, o1;
         REQUIRE(fss_dcf_keys_alloc(&o0, p, 0, count) == FSS_OK && fss_dcf_keys_alloc(&o1, p, 1, count) == FSS_OK);
-        const int was = fss_ctx_vaes(ctx);
-        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
         REQUIRE(fss_dcf_keygen(ctx, p, count, alpha, beta, roots, &o0, &o1) == FSS_OK);
-        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
         const size_t kb = FSS_DCF_KEY_BYTES(p.n, p.l, p.g);
         uint8_t *a = malloc(count * kb), *b = malloc(count * kb);
         REQUIRE(a && b);
@@ -50,13 +50,13 @@ static void run(fss_dcf_params p, size_t count, const uint64_t *alpha, const uin
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dcf_eval_aes_blocks(p), "eval AES blocks %llu",
           (unsigned long long)fss_ctx_aes_blocks(ctx));
     REQUIRE(fss_dcf_eval(ctx, &k1, x, y1) == FSS_OK);
-    if (have_vaes) { /* the other CPU path gives the same shares, bit for bit */
+    if (have_fast) { /* the other CPU path gives the same shares, bit for bit */
         uint64_t *z = malloc(count * (size_t)p.g * 8);
         REQUIRE(z);
-        int was = fss_ctx_vaes(ctx);
-        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
         REQUIRE(fss_dcf_eval(ctx, &k1, x, z) == FSS_OK);
-        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
         size_t bad = 0;
         for (size_t i = 0; i < count * (size_t)p.g; i++)
             bad += z[i] != y1[i];
@@ -153,8 +153,7 @@ int main(void)
 {
     rng = check_init("test_dcf");
     REQUIRE(fss_ctx_new(&ctx, 0) == FSS_OK);
-    have_vaes = fss_ctx_vaes(ctx);
-    printf("CPU paths: OpenSSL%s\n", have_vaes ? " and AVX-512/VAES (compared share by share)" : " only (no AVX-512/VAES)");
+    have_fast = check_cpu_path(ctx);
 
     for (int n = 1; n <= 8; n++)
         exhaustive(n, n == 8 ? 64 : n, 1);

@@ -9,7 +9,7 @@
 
 static fss_ctx *ctx;
 static fss_rng *rng;
-static int have_vaes;
+static int have_fast;
 
 typedef struct pair {
     fss_dpf_keys k[2];
@@ -34,13 +34,13 @@ static void gen2(pair *kp, fss_dpf_params p, size_t count, const uint64_t *alpha
     fss_ctx_reset_counters(ctx);
     REQUIRE(keygen(p, count, alpha, beta, beta1, roots, &kp->k[0], &kp->k[1]) == FSS_OK);
     CHECK(fss_ctx_aes_blocks(ctx) == count * fss_dpf_keygen_aes_blocks(p), "keygen AES blocks");
-    if (have_vaes) { /* the other CPU path's keygen: the same keys, byte for byte */
+    if (have_fast) { /* the other CPU path's keygen: the same keys, byte for byte */
         fss_dpf_keys o[2];
         REQUIRE(fss_dpf_keys_alloc(&o[0], p, 0, count) == FSS_OK && fss_dpf_keys_alloc(&o[1], p, 1, count) == FSS_OK);
-        const int was = fss_ctx_vaes(ctx);
-        REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+        const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
         REQUIRE(keygen(p, count, alpha, beta, beta1, roots, &o[0], &o[1]) == FSS_OK);
-        REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
         const size_t kb = FSS_DPF_KEY_BYTES(p.n, p.l, p.early);
         uint8_t *a = malloc(count * kb), *b = malloc(count * kb);
         REQUIRE(a && b);
@@ -88,17 +88,17 @@ static void check_points(fss_dpf_params p, size_t count, const uint64_t *alpha, 
             memset(c[b], 0, count * 8 + 8);
         } else
             REQUIRE(fss_dpf_cmp_eval(ctx, &kp.k[b], x, c[b]) == FSS_OK);
-        if (have_vaes) { /* the other CPU path gives the same shares, bit for bit */
+        if (have_fast) { /* the other CPU path gives the same shares, bit for bit */
             uint64_t *z = malloc(count * 8 + 8), *zc = malloc(count * 8 + 8);
             REQUIRE(z && zc);
-            int was = fss_ctx_vaes(ctx);
-            REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+            REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
             REQUIRE(fss_dpf_eval(ctx, &kp.k[b], x, z) == FSS_OK);
             if (p.early >= 2)
                 memcpy(zc, c[b], count * 8);
             else
                 REQUIRE(fss_dpf_cmp_eval(ctx, &kp.k[b], x, zc) == FSS_OK);
-            REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+            REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
             size_t bad = 0;
             for (size_t i = 0; i < count; i++)
                 bad += (z[i] != y[b][i]) + (zc[i] != c[b][i]);
@@ -218,13 +218,13 @@ static void full(int n, int l, int early, size_t count)
         f[b] = malloc(count * W * 8);
         REQUIRE(f[b]);
         REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], f[b]) == FSS_OK);
-        if (have_vaes) { /* the other CPU path expands the same tree, share for share */
+        if (have_fast) { /* the other CPU path expands the same tree, share for share */
             uint64_t *z = malloc(count * W * 8);
             REQUIRE(z);
-            const int was = fss_ctx_vaes(ctx);
-            REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+            REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
             REQUIRE(fss_dpf_eval_full(ctx, &kp.k[b], z) == FSS_OK);
-            REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+            REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
             CHECK(memcmp(z, f[b], count * W * 8) == 0, "full domain n=%d l=%d early=%d party %d: the CPU paths differ",
                   n, l, early, b);
             free(z);
@@ -306,13 +306,13 @@ static void lut(int n, int l, int early, size_t count)
     for (size_t v = 0; v < xs; v++) {
         for (size_t i = 0; i < count; i++)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
-        const int was = fss_ctx_vaes(ctx);
+        const fss_cpu_path was = fss_ctx_cpu_path(ctx);
         for (int b = 0; b < 2; b++) {
             REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, y[b]) == FSS_OK);
-            if (have_vaes) { /* each party's shares on the other CPU path too, share by share */
-                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            if (have_fast) { /* each party's shares on the other CPU path too, share by share */
+                REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
                 REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, z) == FSS_OK);
-                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
                 for (size_t i = 0; i < count; i++)
                     apart += z[i] != y[b][i];
             }
@@ -321,10 +321,10 @@ static void lut(int n, int l, int early, size_t count)
             REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table2, z) == FSS_OK);
             for (size_t i = 0; i < count; i++)
                 two += (w[2 * i] != y[b][i]) + (w[2 * i + 1] != z[i]);
-            if (have_vaes) {
-                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            if (have_fast) {
+                REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
                 REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, table, table2, w2) == FSS_OK);
-                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
                 for (size_t i = 0; i < 2 * count; i++)
                     apart += w2[i] != w[i];
             }
@@ -375,13 +375,13 @@ static void leaf_pairs(int n, int l, int early, size_t count)
     for (size_t v = 0; v < xs; v++) {
         for (size_t i = 0; i < count; i++)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & mn : check_u64(rng) & mn;
-        const int was = fss_ctx_vaes(ctx);
+        const fss_cpu_path was = fss_ctx_cpu_path(ctx);
         for (int b = 0; b < 2; b++) {
             REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, t1, t2, w[b]) == FSS_OK);
-            if (have_vaes) {
-                REQUIRE(fss_ctx_set_vaes(ctx, !was) == FSS_OK);
+            if (have_fast) {
+                REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
                 REQUIRE(fss_dpf_lut2_eval(ctx, &kp.k[b], x, t1, t2, z) == FSS_OK);
-                REQUIRE(fss_ctx_set_vaes(ctx, was) == FSS_OK);
+                REQUIRE(fss_ctx_set_cpu_path(ctx, was) == FSS_OK);
                 for (size_t i = 0; i < 2 * count; i++)
                     apart += z[i] != w[b][i];
             }
@@ -405,8 +405,7 @@ int main(void)
 {
     rng = check_init("test_dpf");
     REQUIRE(fss_ctx_new(&ctx, 0) == FSS_OK);
-    have_vaes = fss_ctx_vaes(ctx);
-    printf("CPU paths: OpenSSL%s\n", have_vaes ? " and AVX-512/VAES (compared share by share)" : " only (no AVX-512/VAES)");
+    have_fast = check_cpu_path(ctx);
     static const int ls[] = {1, 2, 8, 16, 37, 50, 64};
 
     for (int n = 1; n <= 8; n++) {

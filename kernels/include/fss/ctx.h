@@ -41,14 +41,28 @@ void fss_ctx_reset_counters(fss_ctx *ctx);
 FSS_NODISCARD fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *out,
                                      size_t nblocks);
 
-/* Which path the CPU launchers take (DCF eval and keygen, DPF walks, keygen and table
- * lookups, batched AES): 1 = eight instances per AVX-512 register with VAES rounds
- * inline (the default where the processor has AVX-512 with VBMI, VAES and GFNI), 0 =
- * level by level with the blocks batched through OpenSSL. Both give the same bits; the
- * switch exists for tests and benchmarks. Returns FSS_E_ARG when asked for VAES on a
- * processor without it. */
-FSS_NODISCARD fss_status fss_ctx_set_vaes(fss_ctx *ctx, int on);
+/* Which path the CPU launchers take. All give the same bits; a new context takes the
+ * fastest the processor has, and the switch exists for tests and benchmarks.
+ * - FSS_CPU_VAES512: eight instances per AVX-512 register with VAES rounds inline (DCF
+ *   eval and keygen, DPF walks, keygen and table lookups, batched AES; processors with
+ *   AVX-512, VBMI, VAES and GFNI: Ice Lake server, Sapphire Rapids, Zen 4 on).
+ * - FSS_CPU_VAES256: AVX2 registers with VAES rounds inline for the DPF trees' full
+ *   expansion (table lookups), the DPF walks and batched AES; the DCF walks and keygen batch
+ *   their levels' blocks through that AES (processors with VAES but no AVX-512: Zen 3,
+ *   Alder Lake).
+ * - FSS_CPU_OPENSSL: level by level with the blocks batched through OpenSSL. */
+typedef enum fss_cpu_path { FSS_CPU_OPENSSL = 0, FSS_CPU_VAES256 = 1, FSS_CPU_VAES512 = 2 } fss_cpu_path;
+/* FSS_E_ARG when the processor lacks what the path needs. */
+FSS_NODISCARD fss_status fss_ctx_set_cpu_path(fss_ctx *ctx, fss_cpu_path path);
+fss_cpu_path fss_ctx_cpu_path(const fss_ctx *ctx);
+int fss_cpu_path_available(fss_cpu_path path);
+/* "openssl", "vaes256", "vaes512"; and back (-1 for an unknown name). */
+const char *fss_cpu_path_name(fss_cpu_path path);
+int fss_cpu_path_parse(const char *name);
+/* 1 when the context's path is FSS_CPU_VAES512 (the launchers' test). */
 int fss_ctx_vaes(const fss_ctx *ctx);
+/* 1 when it is FSS_CPU_VAES256. */
+int fss_ctx_vaes256(const fss_ctx *ctx);
 
 /* For launchers that run AES themselves: count n blocks on thread tid. */
 void fss_ctx_add_aes_blocks(fss_ctx *ctx, int tid, uint64_t n);
