@@ -35,7 +35,10 @@ extern const variant variants[NVARIANTS];
  * instances a 512-bit register with VAES rounds inline. Keygen batches its blocks through
  * fss_ctx_aes, which follows the same switch: timed on the fastest path among them, as the
  * dealer runs. */
-enum { PATH_OPENSSL, PATH_VAES256, PATH_VAES, PATH_COUNT };
+enum { PATH_OPENSSL, PATH_VAES256, PATH_VAES, PATH_COUNT }; /* "vaes": the AVX-512 path (its rows' name since 2026-11) */
+_Static_assert((int)PATH_OPENSSL == (int)FSS_CPU_OPENSSL && (int)PATH_VAES256 == (int)FSS_CPU_VAES256 &&
+                   (int)PATH_VAES == (int)FSS_CPU_VAES512,
+               "the bench's paths are fss_cpu_path's, in its order");
 
 typedef struct opts {
     int json, quick, sweep, no_gpu, no_cpu, threads;

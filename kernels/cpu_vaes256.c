@@ -11,7 +11,10 @@
 #include <immintrin.h>
 
 #define V256_TARGET __attribute__((target("avx2,aes,vaes")))
-#define GROUP 8 /* parents in flight: AES latency 4 cycles, two instructions a cycle (children_run: 8) */
+#define GROUP 8 /* parents in flight: AES latency 4 cycles, two instructions a cycle */
+/* aes_rounds' register barrier names eight states; children_run packs eight parents' bits
+ * in a word and their children's in two */
+_Static_assert(GROUP == 8, "aes_rounds and children_run are written for eight registers");
 
 static __m256i g_rk[FSS_AES_ROUNDS + 1];
 static pthread_once_t g_rk_once = PTHREAD_ONCE_INIT;

@@ -66,14 +66,20 @@ int main(void)
     static uint32_t te0r[256 * 32];
     for (int x = 0; x < 256 * 32; x++)
         te0r[x] = fss_aes_tables_get()->te[0][x / 32];
+    CHECK(fss_cpu_path_parse("vaes") == -1 && fss_cpu_path_parse("") == -1, "an unknown path name parsed");
     static const size_t sizes[] = {1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 4099};
     const size_t ns = sizeof sizes / sizeof *sizes;
     for (size_t si = 0; si < 3 * ns; si++) {
         size_t n = sizes[si % ns];
         /* every CPU path of fss_ctx_aes the processor has: OpenSSL's, VAES-256, VAES-512 */
         const fss_cpu_path path = (fss_cpu_path)(si / ns);
-        if (!fss_cpu_path_available(path))
+        CHECK(fss_cpu_path_parse(fss_cpu_path_name(path)) == (int)path, "path %d's name", (int)path);
+        if (!fss_cpu_path_available(path)) { /* refused, and the context keeps its path */
+            const fss_cpu_path was = fss_ctx_cpu_path(ctx);
+            CHECK(fss_ctx_set_cpu_path(ctx, path) == FSS_E_ARG && fss_ctx_cpu_path(ctx) == was,
+                  "the %s path was not refused on a processor without it", fss_cpu_path_name(path));
             continue;
+        }
         REQUIRE(fss_ctx_set_cpu_path(ctx, path) == FSS_OK);
         fss_block *in = malloc(n * 16), *out = malloc(n * 16);
         REQUIRE(in && out);

@@ -308,7 +308,14 @@ static void lut(int n, int l, int early, size_t count)
             x[i] = xs == dom ? v : v < 4 ? (alpha[i] + v - 1) & fss_ring_mask(n) : check_u64(rng) & fss_ring_mask(n);
         const fss_cpu_path was = fss_ctx_cpu_path(ctx);
         for (int b = 0; b < 2; b++) {
+            fss_ctx_reset_counters(ctx);
             REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, y[b]) == FSS_OK);
+            { /* a tree's nodes but the root, and a words block a leaf for pairs of whole words */
+                const int d = FSS_DPF_DEPTH(n, early);
+                const uint64_t per = ((uint64_t)2 << d) - 2 + (early == 3 ? (uint64_t)1 << d : 0);
+                CHECK(fss_ctx_aes_blocks(ctx) == count * per, "lookup n=%d early=%d: %llu AES blocks, not %llu", n,
+                      early, (unsigned long long)fss_ctx_aes_blocks(ctx), (unsigned long long)(count * per));
+            }
             if (have_fast) { /* each party's shares on the other CPU path too, share by share */
                 REQUIRE(fss_ctx_set_cpu_path(ctx, FSS_CPU_OPENSSL) == FSS_OK);
                 REQUIRE(fss_dpf_lut_eval(ctx, &kp.k[b], x, table, z) == FSS_OK);
@@ -436,6 +443,7 @@ int main(void)
     { /* one thread: many tiles run in turn on the caller's thread, not in an OpenMP region */
         fss_ctx *all = ctx;
         REQUIRE(fss_ctx_new(&ctx, 1) == FSS_OK);
+        REQUIRE(fss_ctx_set_cpu_path(ctx, fss_ctx_cpu_path(all)) == FSS_OK); /* the path under test */
         exhaustive(8, 1, 1);
         exhaustive(8, 64, 0);
         exhaustive(8, 62, 2);
