@@ -10,6 +10,8 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include "cpu_avx2_mac.h"
+
 #define V256_TARGET __attribute__((target("avx2,aes,vaes")))
 #define GROUP 8 /* parents in flight: AES latency 4 cycles, two instructions a cycle */
 /* aes_rounds' register barrier names eight states; children_run packs eight parents' bits
@@ -276,22 +278,6 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
     }
 }
 
-/* acc_lo, acc_x += the 64-bit products a b in parts: lo(a) lo(b), and the cross terms
- * apart (their sum shifted once at the end: (sum x) << 32 = sum (x << 32) mod 2^64). */
-static inline __attribute__((always_inline)) V256_TARGET void mac(__m256i a, __m256i b, __m256i *lo, __m256i *x)
-{
-    *lo = _mm256_add_epi64(*lo, _mm256_mul_epu32(a, b));
-    *x = _mm256_add_epi64(*x, _mm256_add_epi64(_mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)),
-                                               _mm256_mul_epu32(_mm256_srli_epi64(a, 32), b)));
-}
-
-static inline __attribute__((always_inline)) V256_TARGET uint64_t mac_sum(__m256i lo, __m256i x)
-{
-    uint64_t l[4];
-    _mm256_storeu_si256((__m256i *)l, _mm256_add_epi64(lo, _mm256_slli_epi64(x, 32)));
-    return l[0] + l[1] + l[2] + l[3];
-}
-
 V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, fss_block f,
                                           const uint64_t *tab, const uint64_t *tab2, uint64_t *dot2)
 {
@@ -307,9 +293,9 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
             const __m256i e = _mm256_add_epi64(
                 _mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + j)), sh), _mm256_and_si256(fc, tm));
             /* the table's entries swapped within their lane pairs */
-            mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab + 2 * j)), 0x4e), &lo, &x);
+            fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab + 2 * j)), 0x4e), &lo, &x);
             if (tab2)
-                mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab2 + 2 * j)), 0x4e), &lo2, &x2);
+                fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab2 + 2 * j)), 0x4e), &lo2, &x2);
         }
         for (; j < leaves; j++) {
             const uint64_t m = (uint64_t)0 - t[j], e0 = S[j].hi + (f.lo & m), e1 = (S[j].lo >> 2) + (f.hi & m);
@@ -329,9 +315,9 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
                                       _mm256_loadu_si256((const __m256i *)(S + j + 2))),
                 0xd8); /* (hi_j, hi_j+2, hi_j+1, hi_j+3) in order */
             const __m256i e = _mm256_add_epi64(hi, _mm256_and_si256(fc, m));
-            mac(e, _mm256_loadu_si256((const __m256i *)(tab + j)), &lo, &x);
+            fss_avx2_mac(e, _mm256_loadu_si256((const __m256i *)(tab + j)), &lo, &x);
             if (tab2)
-                mac(e, _mm256_loadu_si256((const __m256i *)(tab2 + j)), &lo2, &x2);
+                fss_avx2_mac(e, _mm256_loadu_si256((const __m256i *)(tab2 + j)), &lo2, &x2);
         }
         for (; j < leaves; j++) {
             const uint64_t e = S[j].hi + (f.lo & ((uint64_t)0 - t[j]));
@@ -341,8 +327,8 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
         }
     }
     if (tab2)
-        *dot2 = s2 + mac_sum(lo2, x2);
-    return s + mac_sum(lo, x);
+        *dot2 = s2 + fss_avx2_mac_sum(lo2, x2);
+    return s + fss_avx2_mac_sum(lo, x);
 }
 
 #else /* not x86-64 with GCC or clang: never available, never called */

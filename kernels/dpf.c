@@ -250,11 +250,8 @@ static fss_status eval_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, size_
     const int ll = leaf_log(p);
     fss_block *S = (fss_block *)sc, *in = S + FSS_CPU_TILE, *ob = in + FSS_CPU_TILE;
     unsigned *t = (unsigned *)(ob + FSS_CPU_TILE), *acc = t + FSS_CPU_TILE;
-    if (fss_ctx_vaes(ctx)) {
-        fss_vaes_dpf_walk(k, i0, m, a->x, S, t, acc);
-        fss_ctx_add_aes_blocks(ctx, tid, m * (uint64_t)FSS_DPF_DEPTH(p.n, p.early)); /* (the walk's) */
-    } else if (fss_ctx_vaes256(ctx)) {
-        fss_vaes256_dpf_walk(k, i0, m, a->x, S, t, acc);
+    if (fss_ctx_vaes(ctx) || fss_ctx_vaes256(ctx)) { /* AES inline: the walk's blocks counted here */
+        (fss_ctx_vaes(ctx) ? fss_vaes_dpf_walk : fss_vaes256_dpf_walk)(k, i0, m, a->x, S, t, acc);
         fss_ctx_add_aes_blocks(ctx, tid, m * (uint64_t)FSS_DPF_DEPTH(p.n, p.early));
     } else if (walk_tile(ctx, tid, k, i0, m, a->x, S, t, acc, in, ob) != FSS_OK) {
         return FSS_E_CRYPTO;

@@ -42,6 +42,8 @@ static void tile_plain(size_t k, size_t n, const uint64_t *A, const uint64_t *B,
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 
+#include "cpu_avx2_mac.h"
+
 typedef uint64_t u64x8 __attribute__((vector_size(64)));
 
 /* The columns past a tile's last full group of g, scalar. */
@@ -153,21 +155,15 @@ __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const 
         tile_plain(k, n, A, B, C, iv, i1, j0, j1);
 }
 
-/* sum_j a[j] b[j] mod 2^64 by the products above: two accumulators of four lanes. */
+/* sum_j a[j] b[j] mod 2^64 by the products above (fss_avx2_mac), four lanes a step. */
 __attribute__((target("avx2"))) static uint64_t dot_avx2(const uint64_t *a, const uint64_t *b, size_t n)
 {
     __m256i lo = _mm256_setzero_si256(), x = _mm256_setzero_si256();
     size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const __m256i va = _mm256_loadu_si256((const __m256i *)(a + j)),
-                      vb = _mm256_loadu_si256((const __m256i *)(b + j));
-        lo = _mm256_add_epi64(lo, _mm256_mul_epu32(va, vb));
-        x = _mm256_add_epi64(x, _mm256_add_epi64(_mm256_mul_epu32(va, _mm256_srli_epi64(vb, 32)),
-                                                 _mm256_mul_epu32(_mm256_srli_epi64(va, 32), vb)));
-    }
-    uint64_t l[4];
-    _mm256_storeu_si256((__m256i *)l, _mm256_add_epi64(lo, _mm256_slli_epi64(x, 32)));
-    uint64_t s = l[0] + l[1] + l[2] + l[3];
+    for (; j + 4 <= n; j += 4)
+        fss_avx2_mac(_mm256_loadu_si256((const __m256i *)(a + j)), _mm256_loadu_si256((const __m256i *)(b + j)), &lo,
+                     &x);
+    uint64_t s = fss_avx2_mac_sum(lo, x);
     for (; j < n; j++)
         s += a[j] * b[j];
     return s;
