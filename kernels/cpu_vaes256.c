@@ -5,6 +5,7 @@
 
 #include "fss/aes.h"
 #include "fss/prg.h"
+#include "fss/ring.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -44,23 +45,34 @@ int fss_vaes256_available(void)
     return __get_cpuid_count(7, 0, &a, &b, &c7, &d) && (c7 >> 9 & 1);
 }
 
-/* AES rounds 0-9 of GROUP registers in place (the last round is the caller's). */
-static inline __attribute__((always_inline)) V256_TARGET void aes_rounds(__m256i *h)
+/* A register barrier: the states named live in registers at this point. */
+#define LIVE4(h) __asm__("" : "+x"((h)[0]), "+x"((h)[1]), "+x"((h)[2]), "+x"((h)[3]))
+#define LIVE8(h) __asm__("" : "+x"((h)[0]), "+x"((h)[1]), "+x"((h)[2]), "+x"((h)[3]), "+x"((h)[4]), "+x"((h)[5]), \
+                             "+x"((h)[6]), "+x"((h)[7]))
+
+/* AES rounds 0-9 of N registers in place, N = 8 or 12 (a literal; the last round is the
+ * caller's). */
+static inline __attribute__((always_inline)) V256_TARGET void aes_rounds_n(__m256i *h, const int N)
 {
-#pragma GCC unroll 8
-    for (int g = 0; g < GROUP; g++)
+#pragma GCC unroll 12
+    for (int g = 0; g < N; g++)
         h[g] = _mm256_xor_si256(h[g], g_rk[0]);
 #pragma GCC unroll 9
     for (int r = 1; r < FSS_AES_ROUNDS; r++) {
         const __m256i rk = g_rk[r];
-#pragma GCC unroll 8
-        for (int g = 0; g < GROUP; g++)
+#pragma GCC unroll 12
+        for (int g = 0; g < N; g++)
             h[g] = _mm256_aesenc_epi128(h[g], rk);
-        /* all GROUP states live in registers from round to round: left to itself, GCC runs
-         * one state's rounds after another's (fewer registers), a chain of AES latency */
-        __asm__("" : "+x"(h[0]), "+x"(h[1]), "+x"(h[2]), "+x"(h[3]), "+x"(h[4]), "+x"(h[5]), "+x"(h[6]), "+x"(h[7]));
+        /* all the states live in registers from round to round: left to itself, GCC runs one
+         * state's rounds after another's (fewer registers), a chain of AES latency */
+        LIVE8(h);
+        if (N > 8)
+            LIVE4(h + 8);
     }
 }
+
+/* AES rounds 0-9 of GROUP registers in place. */
+static inline __attribute__((always_inline)) V256_TARGET void aes_rounds(__m256i *h) { aes_rounds_n(h, GROUP); }
 
 V256_TARGET void fss_vaes256_ecb(const fss_block *in, fss_block *out, size_t n)
 {
@@ -203,6 +215,13 @@ V256_TARGET void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t
     }
 }
 
+/* Instances ahead whose keys a walk prefetches into L2, level by level (a level's row of a
+ * large batch is a stream of its own: more streams than the hardware prefetcher follows;
+ * fss_vaes_dcf_eval's PF_AHEAD). */
+#ifndef PF_AHEAD
+#define PF_AHEAD 64
+#endif
+
 /* Two instances' words (a, b) as the lo lanes of their blocks' register: (a, 0, b, 0). */
 static inline __attribute__((always_inline)) V256_TARGET __m256i lo_lanes(uint64_t a, uint64_t b)
 {
@@ -235,6 +254,9 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
         for (int lv = 0; lv < depth; lv++) {
             const fss_block *scw = k->scw + (size_t)lv * k->count;
             __m256i h[GROUP], K[GROUP];
+            if (idx[0] + PF_AHEAD + 2 * GROUP <= k->count)
+                for (int q = 0; q < 2 * GROUP; q += 4)
+                    _mm_prefetch((const char *)(scw + idx[0] + PF_AHEAD + q), _MM_HINT_T1);
 #pragma GCC unroll 8
             for (int g = 0; g < GROUP; g++) {
                 /* fss_tree_eval_level and fss_dpf_cmp_level_bit, lane-wise: c x's bit, u_c the
@@ -275,6 +297,174 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
                 }
             }
         }
+    }
+}
+
+/* Two instances' words at a and b as the lo lanes of their blocks' register: (a, 0, b, 0). */
+static inline __attribute__((always_inline)) V256_TARGET __m256i lo_pair(const uint64_t *a, const uint64_t *b)
+{
+    return _mm256_set_m128i(_mm_loadl_epi64((const __m128i *)b), _mm_loadl_epi64((const __m128i *)a));
+}
+
+/* The DCF eval with G payload words (fss_dcf_eval's eval_tile, restated): DCF_NI instances
+ * a group, two a register, through all levels; a level's AES is the node's child and the
+ * value blocks of side c, 4 (1 + ceil(G / 2)) registers in flight. The value blocks' words
+ * are summed as they lie, in the 64-bit lane of their block (for odd G into two sums, by
+ * the side, as side 1's words start a lane later), and t's corrections beside them in lo
+ * lanes; the party's sign and the reduction once, at the end (both commute with the sums). */
+#define DCF_NI 8
+static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const fss_dcf_keys *k, size_t i0, size_t m,
+                                                                          const uint64_t *x, uint64_t *out, const int G)
+{
+    enum { NR = DCF_NI / 2, MB = (FSS_VAES256_DCF_MAX_G + 1) / 2, MG = FSS_VAES256_DCF_MAX_G };
+    const int n = k->p.n, nvb = (G + 1) / 2, fin = G / 2, odd = G & 1, NA = NR * (1 + nvb);
+    const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set_epi64x(0, 1, 0, 1);
+    const __m256i seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL), rk10 = g_rk[FSS_AES_ROUNDS];
+    _Alignas(32) uint64_t Sv[NR][4], tt[NR][4], Aw[2][MB][NR][4], Ww[MG][NR][4];
+    fss_block fb[DCF_NI * (MG / 2) + 1];
+    for (size_t j0 = 0; j0 < m; j0 += DCF_NI) {
+        size_t idx[DCF_NI];
+        for (int e = 0; e < DCF_NI; e++) /* past m: the last instance again, not stored */
+            idx[e] = i0 + (j0 + (size_t)e < m ? j0 + (size_t)e : m - 1);
+        __m256i v[NR], tv[NR], xv[NR], lw[NR], rw[NR], A[2][MB][NR], W[MG][NR];
+        for (int r = 0; r < NR; r++) {
+            const size_t a = idx[2 * r], b = idx[2 * r + 1];
+            v[r] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&k->root[b]),
+                                    _mm_loadu_si128((const __m128i *)&k->root[a]));
+            tv[r] = _mm256_set_epi64x(0, k->party, 0, k->party);
+            xv[r] = lo_pair(x + a, x + b);
+            lw[r] = lo_pair(k->tcw_l + a, k->tcw_l + b);
+            rw[r] = lo_pair(k->tcw_r + a, k->tcw_r + b);
+            for (int q = 0; q < 2; q++)
+                for (int bk = 0; bk < MB; bk++)
+                    A[q][bk][r] = zero;
+            for (int j = 0; j < G; j++)
+                W[j][r] = zero;
+        }
+        for (int lv = 0; lv < n; lv++) {
+            const fss_block *scw = k->scw + (size_t)lv * count;
+            const uint64_t *vcw = k->vcw + (size_t)lv * (size_t)G * vs;
+            __m256i h[NR * (1 + MB)], K[NR * (1 + MB)], cm[NR];
+            if (idx[0] + PF_AHEAD + DCF_NI <= count) { /* a level's row is a stream of its own */
+                _mm_prefetch((const char *)(scw + idx[0] + PF_AHEAD), _MM_HINT_T1);
+                _mm_prefetch((const char *)(scw + idx[0] + PF_AHEAD + 4), _MM_HINT_T1);
+                for (int j = 0; j < G; j++)
+                    _mm_prefetch((const char *)(vcw + (size_t)j * vs + idx[0] + PF_AHEAD), _MM_HINT_T1);
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < NR; r++) {
+                const size_t a = idx[2 * r], b = idx[2 * r + 1];
+                /* fss_tree_eval_level lane-wise, as the DPF walk */
+                const __m256i c = _mm256_and_si256(_mm256_srli_epi64(xv[r], n - 1 - lv), one),
+                              tl = _mm256_and_si256(_mm256_srli_epi64(lw[r], lv), one),
+                              tr = _mm256_and_si256(_mm256_srli_epi64(rw[r], lv), one);
+                const __m256i uc = _mm256_and_si256(_mm256_srlv_epi64(v[r], c), one);
+                const __m256i tcw = _mm256_xor_si256(tl, _mm256_and_si256(c, _mm256_xor_si256(tl, tr)));
+                const __m256i P = _mm256_and_si256(v[r], seed);
+                const __m256i base = _mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8));
+                const __m256i xin = _mm256_xor_si256(base, c);
+                const __m256i cw = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&scw[b]),
+                                                    _mm_loadu_si128((const __m128i *)&scw[a]));
+                const __m256i tl64 = _mm256_sub_epi64(zero, tv[r]); /* t's mask in the lo lanes */
+                const __m256i tm = _mm256_unpacklo_epi64(tl64, tl64);
+                K[r] = _mm256_xor_si256(_mm256_xor_si256(xin, _mm256_and_si256(cw, tm)), rk10);
+                h[r] = xin;
+                /* the value blocks of side c: tweaks 2 + c G / 2 + bk (fss_dcf_value_first_block) */
+                const __m256i ct = G / 2 == 2 ? _mm256_slli_epi64(c, 1) : G / 2 == 1 ? c : zero;
+                for (int bk = 0; bk < nvb; bk++) {
+                    const __m256i vin = _mm256_xor_si256(base, _mm256_add_epi64(ct, _mm256_set_epi64x(0, 2 + bk, 0, 2 + bk)));
+                    h[NR * (1 + bk) + r] = vin;
+                    K[NR * (1 + bk) + r] = _mm256_xor_si256(vin, rk10);
+                }
+                for (int j = 0; j < G; j++) /* t * vcw[j] */
+                    W[j][r] = _mm256_add_epi64(
+                        W[j][r], _mm256_and_si256(lo_pair(vcw + (size_t)j * vs + a, vcw + (size_t)j * vs + b), tl64));
+                const __m256i cl = _mm256_sub_epi64(zero, c);
+                cm[r] = _mm256_unpacklo_epi64(cl, cl);
+                tv[r] = _mm256_xor_si256(uc, _mm256_and_si256(tv[r], tcw));
+            }
+            aes_rounds_n(h, NA);
+#pragma GCC unroll 4
+            for (int r = 0; r < NR; r++) {
+                v[r] = _mm256_aesenclast_epi128(h[r], K[r]);
+                for (int bk = 0; bk < nvb; bk++) {
+                    const __m256i H = _mm256_aesenclast_epi128(h[NR * (1 + bk) + r], K[NR * (1 + bk) + r]);
+                    if (odd) {
+                        A[0][bk][r] = _mm256_add_epi64(A[0][bk][r], _mm256_andnot_si256(cm[r], H));
+                        A[1][bk][r] = _mm256_add_epi64(A[1][bk][r], _mm256_and_si256(cm[r], H));
+                    } else {
+                        A[0][bk][r] = _mm256_add_epi64(A[0][bk][r], H);
+                    }
+                }
+            }
+        }
+        /* the last step (fss_dcf_eval_final): leaf word 0 is S.hi, word j > 0 word j - 1 of
+         * the leaf's value blocks */
+        for (int r = 0; r < NR; r++) {
+            _mm256_store_si256((__m256i *)Sv[r], v[r]);
+            _mm256_store_si256((__m256i *)tt[r], tv[r]);
+            for (int q = 0; q <= odd; q++)
+                for (int bk = 0; bk < nvb; bk++)
+                    _mm256_store_si256((__m256i *)Aw[q][bk][r], A[q][bk][r]);
+            for (int j = 0; j < G; j++)
+                _mm256_store_si256((__m256i *)Ww[j][r], W[j][r]);
+        }
+        for (int e = 0; e < DCF_NI * fin; e++) {
+            const int f = e / fin, r = f / 2, h2 = 2 * (f % 2);
+            fb[e] = fss_prg_input((fss_block){Sv[r][h2], Sv[r][h2 + 1]}, FSS_PRG_TWEAK_VALUE((unsigned)(e % fin)));
+        }
+        if (fin) {
+            fss_block ob[DCF_NI * (MG / 2)];
+            fss_vaes256_ecb(fb, ob, (size_t)DCF_NI * (size_t)fin);
+            for (int e = 0; e < DCF_NI * fin; e++)
+                fb[e] = fss_prg_output(fb[e], ob[e]);
+            fss_memzero(ob, sizeof ob);
+        }
+        const uint64_t *vcw = k->vcw + (size_t)n * (size_t)G * vs;
+        for (int e = 0; e < DCF_NI && j0 + (size_t)e < m; e++) {
+            const int r = e / 2, h2 = 2 * (e % 2);
+            const size_t i = idx[e];
+            const uint64_t tm = (uint64_t)0 - tt[r][h2];
+            for (int j = 0; j < G; j++) {
+                /* side 0's word j, side 1's j + (G odd): word w in block w / 2, lane w % 2 */
+                const int w1 = j + odd;
+                uint64_t s = Ww[j][r][h2] + Aw[0][j / 2][r][h2 + j % 2];
+                if (odd)
+                    s += Aw[1][w1 / 2][r][h2 + w1 % 2];
+                const uint64_t leaf = j ? (j % 2 ? fb[e * fin + (j - 1) / 2].lo : fb[e * fin + (j - 1) / 2].hi)
+                                        : Sv[r][h2 + 1];
+                s += leaf + (vcw[(size_t)j * vs + i] & tm);
+                out[i * (size_t)G + (size_t)j] = fss_ring_cneg(s, (unsigned)k->party, k->p.l);
+            }
+        }
+    }
+    fss_memzero(Sv, sizeof Sv);
+    fss_memzero(Aw, sizeof Aw);
+    fss_memzero(fb, sizeof fb);
+}
+
+#define DCF_EVAL_G(G)                                                                                                  \
+    static __attribute__((noinline)) V256_TARGET void dcf_eval_g##G(const fss_dcf_keys *k, size_t i0, size_t m,       \
+                                                                   const uint64_t *x, uint64_t *out)                  \
+    {                                                                                                                  \
+        dcf_eval_gn(k, i0, m, x, out, G);                                                                              \
+    }
+DCF_EVAL_G(1)
+DCF_EVAL_G(2)
+DCF_EVAL_G(3)
+DCF_EVAL_G(4)
+#undef DCF_EVAL_G
+
+void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+{
+    pthread_once(&g_rk_once, rk_init);
+    switch (k->p.g) {
+    case 1: dcf_eval_g1(k, i0, m, x, out); break;
+    case 2: dcf_eval_g2(k, i0, m, x, out); break;
+    case 3: dcf_eval_g3(k, i0, m, x, out); break;
+    case 4: dcf_eval_g4(k, i0, m, x, out); break;
+    default: FSS_ASSERT(!"AVX2 VAES DCF eval: g beyond FSS_VAES256_DCF_MAX_G");
     }
 }
 
@@ -356,6 +546,11 @@ uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, size_t leave
 void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t nq, int depth, fss_block *S, uint8_t *t)
 {
     (void)k, (void)i0, (void)nq, (void)depth, (void)S, (void)t;
+    FSS_ASSERT(!"VAES-256 path called where it is not built");
+}
+void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
+{
+    (void)k, (void)i0, (void)m, (void)x, (void)out;
     FSS_ASSERT(!"VAES-256 path called where it is not built");
 }
 

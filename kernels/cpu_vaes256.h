@@ -12,6 +12,7 @@
 #ifndef FSS_CPU_VAES256_H
 #define FSS_CPU_VAES256_H
 
+#include "fss/dcf.h"
 #include "fss/dpf.h"
 
 /* 1 if this processor has AVX2, AES-NI and VAES, and the OS keeps the 256-bit registers. */
@@ -33,6 +34,11 @@ void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t nq, int dep
  * contract), two instances a register, sixteen in flight through all levels. */
 void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S, unsigned *t,
                           unsigned *acc);
+
+/* The DCF eval of instances [i0, i0 + m) at x, into out[(i0 + j) g ..] (fss_vaes_dcf_eval's
+ * contract), g <= FSS_VAES256_DCF_MAX_G: eight instances a group through all levels. */
+#define FSS_VAES256_DCF_MAX_G 4
+void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 
 /* A lookup's dot of a tree's leaves S, t (early 0: a word a leaf, e_j = S_j.hi + (f.lo &
  * -t_j); pairs, early 2: two, fss_dpf_eval_pair's words 2j and 2j + 1) with its table,

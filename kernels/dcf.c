@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu_vaes.h"
+#include "cpu_vaes256.h"
 #include "cpu_omp.h"
 #include "fss/dcf_body.h"
 #include "keyio.h"
@@ -286,6 +287,11 @@ static fss_status eval_tile_fn(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, si
     const fss_dcf_keys *k = a->k;
     if (k->p.g <= FSS_VAES_DCF_MAX_G && fss_ctx_vaes(ctx)) {
         fss_vaes_dcf_eval(k, i0, m, a->x, a->out);
+        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(k->p));
+        return FSS_OK;
+    }
+    if (k->p.g <= FSS_VAES256_DCF_MAX_G && fss_ctx_vaes256(ctx)) {
+        fss_vaes256_dcf_eval(k, i0, m, a->x, a->out);
         fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_eval_aes_blocks(k->p));
         return FSS_OK;
     }
