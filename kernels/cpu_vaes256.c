@@ -46,12 +46,13 @@ int fss_vaes256_available(void)
 }
 
 /* A register barrier: the states named live in registers at this point. */
+#define LIVE2(h) __asm__("" : "+x"((h)[0]), "+x"((h)[1]))
 #define LIVE4(h) __asm__("" : "+x"((h)[0]), "+x"((h)[1]), "+x"((h)[2]), "+x"((h)[3]))
 #define LIVE8(h) __asm__("" : "+x"((h)[0]), "+x"((h)[1]), "+x"((h)[2]), "+x"((h)[3]), "+x"((h)[4]), "+x"((h)[5]), \
                              "+x"((h)[6]), "+x"((h)[7]))
 
-/* AES rounds 0-9 of N registers in place, N = 8 or 12 (a literal; the last round is the
- * caller's). */
+/* AES rounds 0-9 of N registers in place, N = 8, 10 or 12 (a literal; the last round is
+ * the caller's). */
 static inline __attribute__((always_inline)) V256_TARGET void aes_rounds_n(__m256i *h, const int N)
 {
 #pragma GCC unroll 12
@@ -66,7 +67,9 @@ static inline __attribute__((always_inline)) V256_TARGET void aes_rounds_n(__m25
         /* all the states live in registers from round to round: left to itself, GCC runs one
          * state's rounds after another's (fewer registers), a chain of AES latency */
         LIVE8(h);
-        if (N > 8)
+        if (N == 10)
+            LIVE2(h + 8);
+        if (N == 12)
             LIVE4(h + 8);
     }
 }
@@ -468,6 +471,243 @@ void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint
     }
 }
 
+/* ---- keygen of both parties' trees (DPF, and DCF with G payload words), two instances a
+ * register: fss_tree_keygen_level and fss_dcf_keygen_level_values restated lane-wise, as
+ * the eval (an instance's block in a 128-bit lane, its bits and words in the lane's lo
+ * 64 bits). Pairs of instances a group by G, so that a level's AES keeps 8-12 registers
+ * in flight: both parties' two children and G value blocks (both sides' 2 G words). */
+#define KG_NP(G) ((G) == 0 ? 3 : (G) == 1 ? 2 : 1)
+
+/* The lo 64 bits of each lane of v to p[a] and p[b]. */
+static inline __attribute__((always_inline)) V256_TARGET void store_lo_pair(uint64_t *p, size_t a, size_t b,
+                                                                            __m256i v)
+{
+    _mm_storel_epi64((__m128i *)(p + a), _mm256_castsi256_si128(v));
+    _mm_storel_epi64((__m128i *)(p + b), _mm256_extracti128_si256(v, 1));
+}
+
+/* The two lanes of v to p[a] and p[b]. */
+static inline __attribute__((always_inline)) V256_TARGET void store_pair(fss_block *p, size_t a, size_t b, __m256i v)
+{
+    _mm_storeu_si128((__m128i *)(p + a), _mm256_castsi256_si128(v));
+    _mm_storeu_si128((__m128i *)(p + b), _mm256_extracti128_si256(v, 1));
+}
+
+/* Word w of a pair's value blocks V (both sides' words, block w / 2, lane w % 2) in the lo
+ * 64 bits of each lane. */
+static inline __attribute__((always_inline)) V256_TARGET __m256i word_lo(const __m256i *V, int w)
+{
+    return w % 2 ? _mm256_bsrli_epi128(V[w / 2], 8) : V[w / 2];
+}
+
+/* The trees' keys of one party: where keygen writes them. */
+typedef struct kg_tree {
+    fss_block *root, *scw;
+    uint64_t *tcw_l, *tcw_r;
+} kg_tree;
+
+/* Both parties' keys of instances [i0, i0 + m), `levels` levels of an n-bit alpha: roots,
+ * scw and tcw bits into T[0], T[1]; for G > 0 the DCF's value corrections into vcw[b]
+ * (rows of stride vs) and its last row; for G = 0 the nodes reached into S[j][b], t[j][b]. */
+static inline __attribute__((always_inline)) V256_TARGET void
+keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m, const uint64_t *alpha,
+          const fss_block *roots, const int G, uint64_t *const *vcwp, size_t vs, int l, const uint64_t *beta,
+          fss_block (*S)[2], unsigned (*to)[2])
+{
+    enum { MG = FSS_VAES256_DCF_MAX_G, MP = 3 };
+    const int NP = KG_NP(G), NI = 2 * NP, per = 2 * (2 + G), NA = NP * per, fin = G / 2;
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set_epi64x(0, 1, 0, 1);
+    const __m256i seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL), rk10 = g_rk[FSS_AES_ROUNDS];
+    const __m256i lmask = _mm256_set1_epi64x((long long)fss_ring_mask(l));
+    for (size_t j0 = 0; j0 < m; j0 += (size_t)NI) {
+        size_t idx[2 * MP];
+        for (int e = 0; e < NI; e++) /* past m: the last instance again (the same keys written twice) */
+            idx[e] = i0 + (j0 + (size_t)e < m ? j0 + (size_t)e : m - 1);
+        __m256i Sv[MP][2], tv[MP][2], av[MP], tcl[MP], tcr[MP], Va[MP][MG], bv[MP][MG];
+        for (int p = 0; p < NP; p++) {
+            const size_t a = idx[2 * p], b = idx[2 * p + 1];
+            for (int q = 0; q < 2; q++) {
+                Sv[p][q] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&roots[2 * b + (size_t)q]),
+                                            _mm_loadu_si128((const __m128i *)&roots[2 * a + (size_t)q]));
+                store_pair(T[q].root, a, b, Sv[p][q]);
+            }
+            tv[p][0] = zero;
+            tv[p][1] = one;
+            av[p] = lo_pair(alpha + a, alpha + b);
+            tcl[p] = tcr[p] = zero;
+            for (int j = 0; j < G; j++) {
+                Va[p][j] = zero;
+                bv[p][j] = lo_pair(beta + a * (size_t)G + (size_t)j, beta + b * (size_t)G + (size_t)j);
+            }
+        }
+        for (int lv = 0; lv < levels; lv++) {
+            __m256i h[3 * 2 * (2 + MG)], K[3 * 2 * (2 + MG)]; /* [q][party][pair]: q < 2 children, then values */
+            for (int p = 0; p < NP; p++)
+                for (int b = 0; b < 2; b++) {
+                    const __m256i P = _mm256_and_si256(Sv[p][b], seed);
+                    const __m256i base = _mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8));
+                    for (int q = 0; q < 2 + G; q++) {
+                        const long long tw = q < 2 ? (long long)FSS_PRG_TWEAK_CHILD((unsigned)q)
+                                                   : (long long)FSS_PRG_TWEAK_VALUE((unsigned)(q - 2));
+                        const int r = (q * 2 + b) * NP + p;
+                        h[r] = _mm256_xor_si256(base, _mm256_set_epi64x(0, tw, 0, tw));
+                        K[r] = _mm256_xor_si256(h[r], rk10);
+                    }
+                }
+            aes_rounds_n(h, NA);
+            for (int r = 0; r < NA; r++)
+                h[r] = _mm256_aesenclast_epi128(h[r], K[r]);
+            const size_t row = (size_t)lv * count;
+            for (int p = 0; p < NP; p++) {
+                const size_t a = idx[2 * p], b = idx[2 * p + 1];
+                const __m256i *H0 = h + p, *H1 = h + NP + p; /* party b's block q at [2 NP q] */
+                const __m256i kb = _mm256_and_si256(_mm256_srli_epi64(av[p], n - 1 - lv), one); /* keep */
+                const __m256i kl = _mm256_sub_epi64(zero, kb), km = _mm256_unpacklo_epi64(kl, kl);
+                if (G) { /* the values (fss_dcf_keygen_level_values), t the parents' */
+                    const __m256i m1 = _mm256_sub_epi64(zero, tv[p][1]);
+                    __m256i V0[MG], V1[MG];
+                    for (int v = 0; v < G; v++) {
+                        V0[v] = H0[2 * NP * (2 + v)];
+                        V1[v] = H1[2 * NP * (2 + v)];
+                    }
+                    for (int j = 0; j < G; j++) { /* lost side's word j where alpha goes right, G + j where left */
+                        const __m256i w0l = _mm256_blendv_epi8(word_lo(V0, G + j), word_lo(V0, j), kl);
+                        const __m256i w1l = _mm256_blendv_epi8(word_lo(V1, G + j), word_lo(V1, j), kl);
+                        const __m256i w0k = _mm256_blendv_epi8(word_lo(V0, j), word_lo(V0, G + j), kl);
+                        const __m256i w1k = _mm256_blendv_epi8(word_lo(V1, j), word_lo(V1, G + j), kl);
+                        __m256i cw = _mm256_sub_epi64(_mm256_sub_epi64(w1l, w0l), Va[p][j]);
+                        cw = _mm256_add_epi64(cw, _mm256_and_si256(bv[p][j], kl));
+                        cw = _mm256_and_si256(_mm256_sub_epi64(_mm256_xor_si256(cw, m1), m1), lmask);
+                        const __m256i back = _mm256_sub_epi64(_mm256_xor_si256(cw, m1), m1);
+                        Va[p][j] = _mm256_and_si256(_mm256_add_epi64(_mm256_add_epi64(_mm256_sub_epi64(Va[p][j], w1k),
+                                                                                      w0k), back), lmask);
+                        const size_t o = ((size_t)lv * (size_t)G + (size_t)j) * vs;
+                        store_lo_pair(vcwp[0] + o, a, b, cw);
+                        store_lo_pair(vcwp[1] + o, a, b, cw);
+                    }
+                }
+                /* the tree (fss_tree_keygen_level): cw = H_lose(S0) ^ H_lose(S1) */
+                const __m256i X0 = _mm256_xor_si256(H0[0], H1[0]), X1 = _mm256_xor_si256(H0[2 * NP], H1[2 * NP]);
+                const __m256i cw = _mm256_blendv_epi8(X1, X0, km);
+                store_pair(T[0].scw + row, a, b, cw);
+                store_pair(T[1].scw + row, a, b, cw);
+                const __m256i ux = _mm256_xor_si256(Sv[p][0], Sv[p][1]);
+                const __m256i tl = _mm256_xor_si256(_mm256_and_si256(ux, one), _mm256_xor_si256(kb, one));
+                const __m256i tr = _mm256_xor_si256(_mm256_and_si256(_mm256_srli_epi64(ux, 1), one), kb);
+                const __m256i tk = _mm256_xor_si256(tl, _mm256_and_si256(kl, _mm256_xor_si256(tl, tr)));
+                tcl[p] = _mm256_or_si256(tcl[p], _mm256_slli_epi64(tl, lv));
+                tcr[p] = _mm256_or_si256(tcr[p], _mm256_slli_epi64(tr, lv));
+                for (int b2 = 0; b2 < 2; b2++) { /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
+                    const __m256i *Hb = b2 ? H1 : H0;
+                    const __m256i tl64 = _mm256_sub_epi64(zero, tv[p][b2]), tm = _mm256_unpacklo_epi64(tl64, tl64);
+                    const __m256i uk = _mm256_and_si256(_mm256_srlv_epi64(Sv[p][b2], kb), one);
+                    Sv[p][b2] = _mm256_xor_si256(_mm256_blendv_epi8(Hb[0], Hb[2 * NP], km), _mm256_and_si256(cw, tm));
+                    tv[p][b2] = _mm256_xor_si256(uk, _mm256_and_si256(tv[p][b2], tk));
+                }
+            }
+        }
+        for (int p = 0; p < NP; p++) {
+            const size_t a = idx[2 * p], b = idx[2 * p + 1];
+            for (int q = 0; q < 2; q++) {
+                store_lo_pair(T[q].tcw_l, a, b, tcl[p]);
+                store_lo_pair(T[q].tcw_r, a, b, tcr[p]);
+            }
+        }
+        if (!G) { /* the nodes reached, for the DPF's last correction */
+            for (int e = 0; e < NI && j0 + (size_t)e < m; e++) {
+                uint64_t w[2][4], tt[2][4];
+                for (int b = 0; b < 2; b++) {
+                    _mm256_storeu_si256((__m256i *)w[b], Sv[e / 2][b]);
+                    _mm256_storeu_si256((__m256i *)tt[b], tv[e / 2][b]);
+                    S[j0 + (size_t)e][b] = (fss_block){w[b][2 * (e % 2)], w[b][2 * (e % 2) + 1]};
+                    to[j0 + (size_t)e][b] = (unsigned)tt[b][2 * (e % 2)];
+                }
+                fss_memzero(w, sizeof w);
+            }
+            continue;
+        }
+        /* the DCF's last correction (fss_dcf_keygen_final): leaf word 0 is S.hi, word j > 0
+         * word j - 1 of the leaf's value blocks */
+        fss_block fb[2 * MP * (MG / 2) + 1], ob[2 * MP * (MG / 2) + 1];
+        uint64_t Sw[MP][2][4], Vw[MP][MG][4], t1[MP][4];
+        for (int p = 0; p < NP; p++) {
+            for (int b = 0; b < 2; b++)
+                _mm256_storeu_si256((__m256i *)Sw[p][b], Sv[p][b]);
+            for (int j = 0; j < G; j++)
+                _mm256_storeu_si256((__m256i *)Vw[p][j], Va[p][j]);
+            _mm256_storeu_si256((__m256i *)t1[p], tv[p][1]);
+        }
+        for (int e = 0; e < NI; e++) /* instance e, party b, leaf block v at (e 2 + b) fin + v */
+            for (int b = 0; b < 2; b++)
+                for (int v = 0; v < fin; v++) {
+                    const uint64_t *w = Sw[e / 2][b] + 2 * (e % 2);
+                    fb[(e * 2 + b) * fin + v] = fss_prg_input((fss_block){w[0], w[1]}, FSS_PRG_TWEAK_VALUE((unsigned)v));
+                }
+        if (fin) {
+            fss_vaes256_ecb(fb, ob, (size_t)(NI * 2 * fin));
+            for (int q = 0; q < NI * 2 * fin; q++)
+                fb[q] = fss_prg_output(fb[q], ob[q]);
+        }
+        for (int e = 0; e < NI && j0 + (size_t)e < m; e++) {
+            const int p = e / 2, h2 = 2 * (e % 2);
+            for (int j = 0; j < G; j++) {
+                uint64_t lw[2];
+                for (int b = 0; b < 2; b++) {
+                    const fss_block *f = fb + (e * 2 + b) * fin + (j - 1) / 2;
+                    lw[b] = j ? (j % 2 ? f->lo : f->hi) : Sw[p][b][h2 + 1];
+                }
+                const uint64_t d = lw[1] - lw[0] - Vw[p][j][h2];
+                const uint64_t fcw = fss_ring_cneg(d, (unsigned)t1[p][h2], l);
+                vcwp[0][((size_t)levels * (size_t)G + (size_t)j) * vs + idx[e]] = fcw;
+                vcwp[1][((size_t)levels * (size_t)G + (size_t)j) * vs + idx[e]] = fcw;
+            }
+        }
+        fss_memzero(fb, sizeof fb);
+        fss_memzero(ob, sizeof ob);
+        fss_memzero(Sw, sizeof Sw);
+        fss_memzero(Vw, sizeof Vw);
+    }
+}
+
+V256_TARGET void fss_vaes256_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m,
+                                             const uint64_t *alpha, const fss_block *roots, fss_block (*S)[2],
+                                             unsigned (*t)[2])
+{
+    pthread_once(&g_rk_once, rk_init);
+    const kg_tree T[2] = {{k0->root, k0->scw, k0->tcw_l, k0->tcw_r}, {k1->root, k1->scw, k1->tcw_l, k1->tcw_r}};
+    keygen_gn(T, k0->count, k0->p.n, FSS_DPF_DEPTH(k0->p.n, k0->p.early), i0, m, alpha, roots, 0, NULL, 0, 64, NULL,
+              S, t);
+}
+
+#define DCF_KEYGEN_G(G)                                                                                                \
+    static __attribute__((noinline)) V256_TARGET void dcf_keygen_g##G(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0,  \
+                                                                     size_t m, const uint64_t *alpha,                 \
+                                                                     const uint64_t *beta, const fss_block *roots)    \
+    {                                                                                                                  \
+        const kg_tree T[2] = {{k0->root, k0->scw, k0->tcw_l, k0->tcw_r}, {k1->root, k1->scw, k1->tcw_l, k1->tcw_r}};  \
+        uint64_t *const vcw[2] = {k0->vcw, k1->vcw};                                                                   \
+        keygen_gn(T, k0->count, k0->p.n, k0->p.n, i0, m, alpha, roots, G, vcw, fss_dcf_vcw_stride(k0->count),        \
+                  k0->p.l, beta, NULL, NULL);                                                                          \
+    }
+DCF_KEYGEN_G(1)
+DCF_KEYGEN_G(2)
+DCF_KEYGEN_G(3)
+DCF_KEYGEN_G(4)
+#undef DCF_KEYGEN_G
+
+void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                            const uint64_t *beta, const fss_block *roots)
+{
+    pthread_once(&g_rk_once, rk_init);
+    switch (k0->p.g) {
+    case 1: dcf_keygen_g1(k0, k1, i0, m, alpha, beta, roots); break;
+    case 2: dcf_keygen_g2(k0, k1, i0, m, alpha, beta, roots); break;
+    case 3: dcf_keygen_g3(k0, k1, i0, m, alpha, beta, roots); break;
+    case 4: dcf_keygen_g4(k0, k1, i0, m, alpha, beta, roots); break;
+    default: FSS_ASSERT(!"AVX2 VAES DCF keygen: g beyond FSS_VAES256_DCF_MAX_G");
+    }
+}
+
 V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, fss_block f,
                                           const uint64_t *tab, const uint64_t *tab2, uint64_t *dot2)
 {
@@ -551,6 +791,18 @@ void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t nq, int dep
 void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     (void)k, (void)i0, (void)m, (void)x, (void)out;
+    FSS_ASSERT(!"VAES-256 path called where it is not built");
+}
+void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                            const uint64_t *beta, const fss_block *roots)
+{
+    (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)beta, (void)roots;
+    FSS_ASSERT(!"VAES-256 path called where it is not built");
+}
+void fss_vaes256_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                                 const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2])
+{
+    (void)k0, (void)k1, (void)i0, (void)m, (void)alpha, (void)roots, (void)S, (void)t;
     FSS_ASSERT(!"VAES-256 path called where it is not built");
 }
 

@@ -40,6 +40,18 @@ void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint
 #define FSS_VAES256_DCF_MAX_G 4
 void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out);
 
+/* Keygen of instances [i0, i0 + m) of DCF keys (g <= FSS_VAES256_DCF_MAX_G), both parties
+ * (fss_vaes_dcf_keygen's contract): two instances a register, a group's 8-12 registers of
+ * AES in flight. */
+void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                            const uint64_t *beta, const fss_block *roots);
+
+/* DPF keygen of instances [i0, i0 + m) down to the leaves' depth, both parties
+ * (fss_vaes_dpf_keygen_walk's contract: roots, scw and tcw bits into k0 and k1, the nodes
+ * reached to S[j][b], t[j][b]), six instances a group, three registers of two each a party. */
+void fss_vaes256_dpf_keygen_walk(fss_dpf_keys *k0, fss_dpf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,
+                                 const fss_block *roots, fss_block (*S)[2], unsigned (*t)[2]);
+
 /* A lookup's dot of a tree's leaves S, t (early 0: a word a leaf, e_j = S_j.hi + (f.lo &
  * -t_j); pairs, early 2: two, fss_dpf_eval_pair's words 2j and 2j + 1) with its table,
  * before the party's sign: sum_v e_v tab[v] mod 2^64, and with tab2 (else NULL) the same

@@ -94,6 +94,11 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
         fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
         return FSS_OK;
     }
+    if (g <= FSS_VAES256_DCF_MAX_G && fss_ctx_vaes256(ctx)) { /* both keys, two instances a register */
+        fss_vaes256_dcf_keygen(k0, k1, i0, m, alpha, beta, roots);
+        fss_ctx_add_aes_blocks(ctx, tid, m * fss_dcf_keygen_aes_blocks(p));
+        return FSS_OK;
+    }
     fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
     fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
     unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);

@@ -101,13 +101,13 @@ static fss_status keygen_tile(fss_ctx *ctx, int tid, uint8_t *sc, size_t i0, siz
     const fss_block *roots = a->roots;
     const fss_dpf_params p = k0->p;
     const size_t count = k0->count, per = 4; /* blocks per instance per level: 2 parties x 2 children */
-    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p), vaes = fss_ctx_vaes(ctx);
+    const int depth = FSS_DPF_DEPTH(p.n, p.early), ll = leaf_log(p), vaes = fss_ctx_vaes(ctx) || fss_ctx_vaes256(ctx);
     fss_status st = FSS_OK;
     fss_block *in = (fss_block *)sc, *out = in + FSS_CPU_TILE * per;
     fss_block(*S)[2] = (fss_block(*)[2])(out + FSS_CPU_TILE * per);
     unsigned(*t)[2] = (unsigned(*)[2])(S + FSS_CPU_TILE);
-    if (vaes) { /* both parties' walks, eight instances a register */
-        fss_vaes_dpf_keygen_walk(k0, k1, i0, m, alpha, roots, S, t);
+    if (vaes) { /* both parties' walks, eight instances a register (AVX2: six a group) */
+        (fss_ctx_vaes(ctx) ? fss_vaes_dpf_keygen_walk : fss_vaes256_dpf_keygen_walk)(k0, k1, i0, m, alpha, roots, S, t);
         fss_ctx_add_aes_blocks(ctx, tid, m * per * (uint64_t)depth);
     }
     for (size_t k = 0; k < m && !vaes; k++) {
