@@ -100,6 +100,52 @@ V256_TARGET void fss_vaes256_ecb(const fss_block *in, fss_block *out, size_t n)
     }
 }
 
+V256_TARGET void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n)
+{
+    uint8_t *o = (uint8_t *)out;
+    __m256i rk[FSS_AES_ROUNDS + 1];
+    for (int r = 0; r <= FSS_AES_ROUNDS; r++) /* the FIPS-197 schedule's bytes in order, in both lanes */
+        rk[r] = _mm256_broadcastsi128_si256(_mm_set_epi32((int)fss_bswap32(key->rk[4 * r + 3]),
+                                                          (int)fss_bswap32(key->rk[4 * r + 2]),
+                                                          (int)fss_bswap32(key->rk[4 * r + 1]),
+                                                          (int)fss_bswap32(key->rk[4 * r])));
+    /* lane j: (0, block + j) as words; the shuffle puts the second word's bytes in reverse */
+    const __m256i bswap_hi =
+        _mm256_broadcastsi128_si256(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
+    const __m256i two = _mm256_set_epi64x(2, 0, 2, 0);
+    __m256i ctr = _mm256_set_epi64x((long long)(block + 1), 0, (long long)block, 0);
+    size_t i = 0;
+    for (; i + 2 * GROUP <= n; i += 2 * GROUP) {
+        __m256i h[GROUP];
+#pragma GCC unroll 8
+        for (int g = 0; g < GROUP; g++) {
+            h[g] = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, bswap_hi), rk[0]);
+            ctr = _mm256_add_epi64(ctr, two);
+        }
+#pragma GCC unroll 9
+        for (int r = 1; r < FSS_AES_ROUNDS; r++) {
+#pragma GCC unroll 8
+            for (int g = 0; g < GROUP; g++)
+                h[g] = _mm256_aesenc_epi128(h[g], rk[r]);
+            LIVE8(h);
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < GROUP; g++)
+            _mm256_storeu_si256((__m256i *)(o + 16 * (i + 2 * (size_t)g)), _mm256_aesenclast_epi128(h[g], rk[FSS_AES_ROUNDS]));
+    }
+    for (; i < n; i += 2) { /* the rest, two blocks a register */
+        __m256i st = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, bswap_hi), rk[0]);
+        ctr = _mm256_add_epi64(ctr, two);
+        for (int r = 1; r < FSS_AES_ROUNDS; r++)
+            st = _mm256_aesenc_epi128(st, rk[r]);
+        st = _mm256_aesenclast_epi128(st, rk[FSS_AES_ROUNDS]);
+        _mm_storeu_si128((__m128i *)(o + 16 * i), _mm256_castsi256_si128(st));
+        if (i + 1 < n)
+            _mm_storeu_si128((__m128i *)(o + 16 * (i + 1)), _mm256_extracti128_si256(st, 1));
+    }
+    fss_memzero(rk, sizeof rk);
+}
+
 /* A parent's two children: their AES state h (the inputs) and their last round's key K.
  * The parent S broadcast to both lanes, its seed (S.lo's two control bits cleared): the
  * children's AES inputs (fss_prg_input) are x = (S.hi ^ c, S.hi ^ seed.lo), c = 0, 1, and
@@ -791,6 +837,11 @@ void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t nq, int dep
 void fss_vaes256_dcf_eval(const fss_dcf_keys *k, size_t i0, size_t m, const uint64_t *x, uint64_t *out)
 {
     (void)k, (void)i0, (void)m, (void)x, (void)out;
+    FSS_ASSERT(!"VAES-256 path called where it is not built");
+}
+void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n)
+{
+    (void)key, (void)block, (void)out, (void)n;
     FSS_ASSERT(!"VAES-256 path called where it is not built");
 }
 void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_t m, const uint64_t *alpha,

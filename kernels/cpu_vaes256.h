@@ -1,8 +1,9 @@
 /* Internal: the CPU's AVX2 + VAES path (256-bit registers, two AES blocks an instruction) for
  * processors with VAES but no AVX-512 (Zen 3, Alder Lake and the client cores after it),
- * where the AVX-512 path of cpu_vaes.h cannot run. It covers the walks that dominate a
- * transformer's party time there: the full-domain expansion of DPF trees (table lookups),
- * the DPF walk (comparisons), and batched AES (keygen, the DCF walks).
+ * where the AVX-512 path of cpu_vaes.h cannot run. It covers the walks that dominate the
+ * parties' and the dealer's FSS time there: the full-domain expansion of DPF trees (table
+ * lookups), the DPF walk (comparisons), the DCF eval (ReLU's and the CNNs' comparisons),
+ * DPF and DCF keygen, and batched AES (what is left: the lookups' 64-bit leaves).
  *
  * In the expansion a register holds the two children of one parent, in the order they lie
  * in the tree's array (2j, 2j + 1): one store a parent, and eight parents in flight hide the
@@ -12,6 +13,7 @@
 #ifndef FSS_CPU_VAES256_H
 #define FSS_CPU_VAES256_H
 
+#include "fss/aes.h"
 #include "fss/dcf.h"
 #include "fss/dpf.h"
 
@@ -21,6 +23,11 @@ int fss_vaes256_available(void);
 /* AES-128 under the PRG's fixed key of n blocks, in to out (may be the same): fss_ctx_aes
  * on this path. */
 void fss_vaes256_ecb(const fss_block *in, fss_block *out, size_t n);
+
+/* AES-128-CTR keystream under key: n blocks, counter blocks block, block + 1, ... (the
+ * counter big-endian in the block's last 8 bytes, as OpenSSL's CTR from that IV), into
+ * out (fss_vaes_ctr's contract; block + n < 2^64). */
+void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *out, size_t n);
 
 /* The full trees of instances i0 .. i0 + nq - 1 of DPF keys k down to depth, each in place
  * in S[q 2^depth ..] and t[q 2^depth ..] (a byte a node), level by level with the trees'
