@@ -70,7 +70,8 @@ typedef struct row {
 double now_s(void);
 void table_head(const opts *o);
 void emit_row(const opts *o, const row *r);
-/* An AES rate row: backend "cpu" (path "openssl": its ECB; "vaes": the limit loop) or the GPU's. */
+/* An AES rate row: backend "cpu" (path "openssl": its ECB; "vaes": the limit loop; "vaes256": that
+ * path's ECB, the limit where it is the fastest) or the GPU's. */
 void emit_aes(const opts *o, const char *backend, const char *path, int threads, double blocks_per_s);
 /* The median of n values (reordered). */
 double median(double *v, int n);

@@ -22,16 +22,22 @@ _Static_assert(GROUP == 8, "aes_rounds and children_run are written for eight re
 static __m256i g_rk[FSS_AES_ROUNDS + 1];
 static pthread_once_t g_rk_once = PTHREAD_ONCE_INIT;
 
-/* The PRG's round keys, the FIPS-197 schedule's bytes in order, in both 128-bit lanes. */
+/* Key k's round keys, the FIPS-197 schedule's bytes in order, in both 128-bit lanes. */
+static inline __attribute__((always_inline)) V256_TARGET void rk_broadcast(const fss_aes_key *k, __m256i *rk)
+{
+    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
+        rk[r] = _mm256_broadcastsi128_si256(_mm_set_epi32((int)fss_bswap32(k->rk[4 * r + 3]),
+                                                          (int)fss_bswap32(k->rk[4 * r + 2]),
+                                                          (int)fss_bswap32(k->rk[4 * r + 1]),
+                                                          (int)fss_bswap32(k->rk[4 * r])));
+}
+
+/* The PRG's round keys. */
 static V256_TARGET void rk_init(void)
 {
     fss_aes_key k;
     fss_aes_key_expand(&k, fss_prg_fixed_key);
-    for (int r = 0; r <= FSS_AES_ROUNDS; r++)
-        g_rk[r] = _mm256_broadcastsi128_si256(_mm_set_epi32((int)fss_bswap32(k.rk[4 * r + 3]),
-                                                            (int)fss_bswap32(k.rk[4 * r + 2]),
-                                                            (int)fss_bswap32(k.rk[4 * r + 1]),
-                                                            (int)fss_bswap32(k.rk[4 * r])));
+    rk_broadcast(&k, g_rk);
 }
 
 int fss_vaes256_available(void)
@@ -104,11 +110,7 @@ V256_TARGET void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *o
 {
     uint8_t *o = (uint8_t *)out;
     __m256i rk[FSS_AES_ROUNDS + 1];
-    for (int r = 0; r <= FSS_AES_ROUNDS; r++) /* the FIPS-197 schedule's bytes in order, in both lanes */
-        rk[r] = _mm256_broadcastsi128_si256(_mm_set_epi32((int)fss_bswap32(key->rk[4 * r + 3]),
-                                                          (int)fss_bswap32(key->rk[4 * r + 2]),
-                                                          (int)fss_bswap32(key->rk[4 * r + 1]),
-                                                          (int)fss_bswap32(key->rk[4 * r])));
+    rk_broadcast(key, rk);
     /* lane j: (0, block + j) as words; the shuffle puts the second word's bytes in reverse */
     const __m256i bswap_hi =
         _mm256_broadcastsi128_si256(_mm_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1));
@@ -131,7 +133,8 @@ V256_TARGET void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *o
         }
 #pragma GCC unroll 8
         for (int g = 0; g < GROUP; g++)
-            _mm256_storeu_si256((__m256i *)(o + 16 * (i + 2 * (size_t)g)), _mm256_aesenclast_epi128(h[g], rk[FSS_AES_ROUNDS]));
+            _mm256_storeu_si256((__m256i *)(o + 16 * (i + 2 * (size_t)g)),
+                                _mm256_aesenclast_epi128(h[g], rk[FSS_AES_ROUNDS]));
     }
     for (; i < n; i += 2) { /* the rest, two blocks a register */
         __m256i st = _mm256_xor_si256(_mm256_shuffle_epi8(ctr, bswap_hi), rk[0]);
@@ -271,10 +274,10 @@ V256_TARGET void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t
 #define PF_AHEAD 64
 #endif
 
-/* Two instances' words (a, b) as the lo lanes of their blocks' register: (a, 0, b, 0). */
-static inline __attribute__((always_inline)) V256_TARGET __m256i lo_lanes(uint64_t a, uint64_t b)
+/* Two instances' words at a and b as the lo lanes of their blocks' register: (a, 0, b, 0). */
+static inline __attribute__((always_inline)) V256_TARGET __m256i lo_pair(const uint64_t *a, const uint64_t *b)
 {
-    return _mm256_set_epi64x(0, (long long)b, 0, (long long)a);
+    return _mm256_set_m128i(_mm_loadl_epi64((const __m128i *)b), _mm_loadl_epi64((const __m128i *)a));
 }
 
 V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m, const uint64_t *x, fss_block *S,
@@ -282,7 +285,7 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
 {
     pthread_once(&g_rk_once, rk_init);
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
-    const __m256i one = lo_lanes(1, 1), seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL);
+    const __m256i one = _mm256_set_epi64x(0, 1, 0, 1), seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL);
     for (size_t j0 = 0; j0 < m; j0 += 2 * GROUP) { /* 2 GROUP instances: two a register */
         size_t idx[2 * GROUP];
         for (int e = 0; e < 2 * GROUP; e++) /* past m: the last instance again, not stored */
@@ -294,11 +297,11 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
             const size_t a = idx[2 * g], b = idx[2 * g + 1];
             v[g] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&k->root[b]),
                                     _mm_loadu_si128((const __m128i *)&k->root[a]));
-            tv[g] = lo_lanes((uint64_t)k->party, (uint64_t)k->party);
+            tv[g] = _mm256_set_epi64x(0, k->party, 0, k->party);
             av[g] = _mm256_setzero_si256();
-            xv[g] = lo_lanes(x[a], x[b]);
-            lw[g] = lo_lanes(k->tcw_l[a], k->tcw_l[b]);
-            rw[g] = lo_lanes(k->tcw_r[a], k->tcw_r[b]);
+            xv[g] = lo_pair(x + a, x + b);
+            lw[g] = lo_pair(k->tcw_l + a, k->tcw_l + b);
+            rw[g] = lo_pair(k->tcw_r + a, k->tcw_r + b);
         }
         for (int lv = 0; lv < depth; lv++) {
             const fss_block *scw = k->scw + (size_t)lv * k->count;
@@ -347,12 +350,6 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
             }
         }
     }
-}
-
-/* Two instances' words at a and b as the lo lanes of their blocks' register: (a, 0, b, 0). */
-static inline __attribute__((always_inline)) V256_TARGET __m256i lo_pair(const uint64_t *a, const uint64_t *b)
-{
-    return _mm256_set_m128i(_mm_loadl_epi64((const __m128i *)b), _mm_loadl_epi64((const __m128i *)a));
 }
 
 /* The DCF eval with G payload words (fss_dcf_eval's eval_tile, restated): DCF_NI instances
@@ -422,7 +419,8 @@ static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const 
                 /* the value blocks of side c: tweaks 2 + c G / 2 + bk (fss_dcf_value_first_block) */
                 const __m256i ct = G / 2 == 2 ? _mm256_slli_epi64(c, 1) : G / 2 == 1 ? c : zero;
                 for (int bk = 0; bk < nvb; bk++) {
-                    const __m256i vin = _mm256_xor_si256(base, _mm256_add_epi64(ct, _mm256_set_epi64x(0, 2 + bk, 0, 2 + bk)));
+                    const __m256i tw = _mm256_add_epi64(ct, _mm256_set_epi64x(0, 2 + bk, 0, 2 + bk));
+                    const __m256i vin = _mm256_xor_si256(base, tw);
                     h[NR * (1 + bk) + r] = vin;
                     K[NR * (1 + bk) + r] = _mm256_xor_si256(vin, rk10);
                 }
@@ -489,7 +487,9 @@ static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const 
         }
     }
     fss_memzero(Sv, sizeof Sv);
+    fss_memzero(tt, sizeof tt);
     fss_memzero(Aw, sizeof Aw);
+    fss_memzero(Ww, sizeof Ww);
     fss_memzero(fb, sizeof fb);
 }
 
@@ -643,7 +643,8 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
                 const __m256i tk = _mm256_xor_si256(tl, _mm256_and_si256(kl, _mm256_xor_si256(tl, tr)));
                 tcl[p] = _mm256_or_si256(tcl[p], _mm256_slli_epi64(tl, lv));
                 tcr[p] = _mm256_or_si256(tcr[p], _mm256_slli_epi64(tr, lv));
-                for (int b2 = 0; b2 < 2; b2++) { /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
+                /* to the kept child: t' = u_keep ^ (t & tk), S' = H_keep ^ (t ? cw : 0) */
+                for (int b2 = 0; b2 < 2; b2++) {
                     const __m256i *Hb = b2 ? H1 : H0;
                     const __m256i tl64 = _mm256_sub_epi64(zero, tv[p][b2]), tm = _mm256_unpacklo_epi64(tl64, tl64);
                     const __m256i uk = _mm256_and_si256(_mm256_srlv_epi64(Sv[p][b2], kb), one);
@@ -669,6 +670,7 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
                     to[j0 + (size_t)e][b] = (unsigned)tt[b][2 * (e % 2)];
                 }
                 fss_memzero(w, sizeof w);
+                fss_memzero(tt, sizeof tt);
             }
             continue;
         }
@@ -687,7 +689,8 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
             for (int b = 0; b < 2; b++)
                 for (int v = 0; v < fin; v++) {
                     const uint64_t *w = Sw[e / 2][b] + 2 * (e % 2);
-                    fb[(e * 2 + b) * fin + v] = fss_prg_input((fss_block){w[0], w[1]}, FSS_PRG_TWEAK_VALUE((unsigned)v));
+                    fb[(e * 2 + b) * fin + v] =
+                        fss_prg_input((fss_block){w[0], w[1]}, FSS_PRG_TWEAK_VALUE((unsigned)v));
                 }
         if (fin) {
             fss_vaes256_ecb(fb, ob, (size_t)(NI * 2 * fin));
@@ -712,6 +715,7 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
         fss_memzero(ob, sizeof ob);
         fss_memzero(Sw, sizeof Sw);
         fss_memzero(Vw, sizeof Vw);
+        fss_memzero(t1, sizeof t1);
     }
 }
 

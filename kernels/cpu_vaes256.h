@@ -3,13 +3,15 @@
  * where the AVX-512 path of cpu_vaes.h cannot run. It covers the walks that dominate the
  * parties' and the dealer's FSS time there: the full-domain expansion of DPF trees (table
  * lookups), the DPF walk (comparisons), the DCF eval (ReLU's and the CNNs' comparisons),
- * DPF and DCF keygen, and batched AES (what is left: the lookups' 64-bit leaves).
+ * DPF and DCF keygen (g <= 4), the random source's AES-CTR, and batched AES (what is left:
+ * the lookups' 64-bit leaves, the DCF's last step, DCFs of g > 4).
  *
  * In the expansion a register holds the two children of one parent, in the order they lie
  * in the tree's array (2j, 2j + 1): one store a parent, and eight parents in flight hide the
- * AES latency; in the walk it holds two instances' nodes. This restates fss_tree_eval_level
- * of fss/tree_body.h (the reference: the OpenSSL path and CUDA run it); the tests check this
- * path against the OpenSSL path bit for bit. */
+ * AES latency; in the walks and keygen it holds two instances' nodes. This restates
+ * fss_tree_eval_level and fss_tree_keygen_level of fss/tree_body.h and the DCF's bodies of
+ * fss/dcf_body.h (the reference: the OpenSSL path and CUDA run them); the tests check this
+ * path against the OpenSSL path bit for bit, shares and keys. */
 #ifndef FSS_CPU_VAES256_H
 #define FSS_CPU_VAES256_H
 

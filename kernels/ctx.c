@@ -215,7 +215,8 @@ fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in, fss_block *ou
 {
     FSS_ASSERT(tid >= 0 && tid < ctx->threads);
     ctx_thread *t = &ctx->th[tid];
-    if (ctx->path != FSS_CPU_OPENSSL) { /* twice OpenSSL's 128-bit AES-NI rate (keygen's AES goes here) */
+    /* twice OpenSSL's 128-bit AES-NI rate (what the fast paths' walks leave: DCFs of g > 4, leaves' words) */
+    if (ctx->path != FSS_CPU_OPENSSL) {
         if (ctx->path == FSS_CPU_VAES512)
             fss_vaes_ecb(in, out, nblocks);
         else

@@ -46,10 +46,9 @@ FSS_NODISCARD fss_status fss_ctx_aes(fss_ctx *ctx, int tid, const fss_block *in,
  * - FSS_CPU_VAES512: eight instances per AVX-512 register with VAES rounds inline (DCF
  *   eval and keygen, DPF walks, keygen and table lookups, batched AES; processors with
  *   AVX-512, VBMI, VAES and GFNI: Ice Lake server, Sapphire Rapids, Zen 4 on).
- * - FSS_CPU_VAES256: AVX2 registers with VAES rounds inline for the DPF trees' full
- *   expansion (table lookups), the DPF walks and batched AES; the DCF walks and keygen batch
- *   their levels' blocks through that AES (processors with VAES but no AVX-512: Zen 3,
- *   Alder Lake).
+ * - FSS_CPU_VAES256: two instances per AVX2 register with VAES rounds inline (DCF eval
+ *   and keygen, DPF walks, keygen and the trees' full expansion of table lookups, batched
+ *   AES; processors with VAES but no AVX-512: Zen 3, Alder Lake).
  * - FSS_CPU_OPENSSL: level by level with the blocks batched through OpenSSL. */
 typedef enum fss_cpu_path { FSS_CPU_OPENSSL = 0, FSS_CPU_VAES256 = 1, FSS_CPU_VAES512 = 2 } fss_cpu_path;
 /* FSS_E_ARG when the processor lacks what the path needs. */
