@@ -372,6 +372,26 @@ void fss_unpack_bits(const uint8_t *in, size_t count, int bits, uint64_t *v)
     const uint64_t m = fss_ring_mask(bits);
     const size_t nb = fss_packed_bytes(count, bits);
     size_t i = 0, bit = 0;
+    if (bits <= 57) {
+        /* fastest: a value's bits lie in the 8 bytes from its first (a shift of at most 7,
+         * and 7 + bits <= 64), and eight values fill `bits` bytes: a group's byte offsets
+         * and shifts are the same in every group, one load a value, no branch */
+        size_t off[8];
+        unsigned sh[8];
+        for (int j = 0; j < 8; j++) {
+            off[j] = (size_t)j * (size_t)bits >> 3;
+            sh[j] = (unsigned)((size_t)j * (size_t)bits & 7);
+        }
+        for (; i + 8 <= count && i / 8 * (size_t)bits + off[7] + 8 <= nb; i += 8) {
+            const uint8_t *p = in + i / 8 * (size_t)bits;
+            for (int j = 0; j < 8; j++) {
+                uint64_t w;
+                memcpy(&w, p + off[j], 8);
+                v[i + j] = w >> sh[j] & m;
+            }
+        }
+        bit = i * (size_t)bits;
+    }
     /* fast: two 8-byte loads cover the at most 9 bytes of a value, while 16 bytes remain */
     for (; i < count && (bit >> 3) + 16 <= nb; i++, bit += (size_t)bits) {
         uint64_t lo, hi;
