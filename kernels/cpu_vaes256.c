@@ -149,6 +149,20 @@ V256_TARGET void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *o
     fss_memzero(rk, sizeof rk);
 }
 
+/* Each lane's PRG input without its tweak (fss_prg_input with tweak 0): (S.hi, S.hi ^ seed.lo),
+ * the seed S.lo with its two control bits cleared. */
+static inline __attribute__((always_inline)) V256_TARGET __m256i prg_base(__m256i S)
+{
+    const __m256i P = _mm256_and_si256(S, _mm256_set_epi64x(-1, ~3LL, -1, ~3LL));
+    return _mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8));
+}
+
+/* Blocks p[a] and p[b] as the two lanes of a register. */
+static inline __attribute__((always_inline)) V256_TARGET __m256i load_pair(const fss_block *p, size_t a, size_t b)
+{
+    return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + b)), _mm_loadu_si128((const __m128i *)(p + a)));
+}
+
 /* A parent's two children: their AES state h (the inputs) and their last round's key K.
  * The parent S broadcast to both lanes, its seed (S.lo's two control bits cleared): the
  * children's AES inputs (fss_prg_input) are x = (S.hi ^ c, S.hi ^ seed.lo), c = 0, 1, and
@@ -157,9 +171,7 @@ V256_TARGET void fss_vaes256_ctr(const fss_aes_key *key, uint64_t block, void *o
 static inline __attribute__((always_inline)) V256_TARGET void child_pair(const fss_block *S, uint64_t b, __m256i cw,
                                                                          __m256i *h, __m256i *K)
 {
-    const __m256i P = _mm256_and_si256(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)S)),
-                                       _mm256_set_epi64x(-1, ~3LL, -1, ~3LL));
-    const __m256i x = _mm256_xor_si256(_mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8)),
+    const __m256i x = _mm256_xor_si256(prg_base(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)S))),
                                        _mm256_set_epi64x(0, 1, 0, 0));
     *K = _mm256_xor_si256(_mm256_xor_si256(x, _mm256_and_si256(cw, _mm256_set1_epi64x(-(long long)b))),
                           g_rk[FSS_AES_ROUNDS]);
@@ -285,7 +297,7 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
 {
     pthread_once(&g_rk_once, rk_init);
     const int n = k->p.n, depth = FSS_DPF_DEPTH(n, k->p.early);
-    const __m256i one = _mm256_set_epi64x(0, 1, 0, 1), seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL);
+    const __m256i one = _mm256_set_epi64x(0, 1, 0, 1);
     for (size_t j0 = 0; j0 < m; j0 += 2 * GROUP) { /* 2 GROUP instances: two a register */
         size_t idx[2 * GROUP];
         for (int e = 0; e < 2 * GROUP; e++) /* past m: the last instance again, not stored */
@@ -295,8 +307,7 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
         __m256i v[GROUP], tv[GROUP], av[GROUP], xv[GROUP], lw[GROUP], rw[GROUP];
         for (int g = 0; g < GROUP; g++) {
             const size_t a = idx[2 * g], b = idx[2 * g + 1];
-            v[g] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&k->root[b]),
-                                    _mm_loadu_si128((const __m128i *)&k->root[a]));
+            v[g] = load_pair(k->root, a, b);
             tv[g] = _mm256_set_epi64x(0, k->party, 0, k->party);
             av[g] = _mm256_setzero_si256();
             xv[g] = lo_pair(x + a, x + b);
@@ -319,12 +330,9 @@ V256_TARGET void fss_vaes256_dpf_walk(const fss_dpf_keys *k, size_t i0, size_t m
                 const __m256i u0 = _mm256_and_si256(v[g], one), uc = _mm256_and_si256(_mm256_srlv_epi64(v[g], c), one);
                 const __m256i tcw = _mm256_xor_si256(tl, _mm256_and_si256(c, _mm256_xor_si256(tl, tr)));
                 av[g] = _mm256_xor_si256(av[g], _mm256_and_si256(c, _mm256_xor_si256(u0, _mm256_and_si256(tv[g], tl))));
-                /* the AES input (S.hi ^ c, S.hi ^ seed.lo), its correction when t is set */
-                const __m256i P = _mm256_and_si256(v[g], seed);
-                const __m256i xin =
-                    _mm256_xor_si256(_mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8)), c);
-                const __m256i cw = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&scw[idx[2 * g + 1]]),
-                                                    _mm_loadu_si128((const __m128i *)&scw[idx[2 * g]]));
+                /* the AES input (S.hi ^ c, S.hi ^ seed.lo: prg_base), its correction when t is set */
+                const __m256i xin = _mm256_xor_si256(prg_base(v[g]), c);
+                const __m256i cw = load_pair(scw, idx[2 * g], idx[2 * g + 1]);
                 const __m256i tm = _mm256_sub_epi64(_mm256_setzero_si256(), _mm256_unpacklo_epi64(tv[g], tv[g]));
                 K[g] = _mm256_xor_si256(_mm256_xor_si256(xin, _mm256_and_si256(cw, tm)), g_rk[FSS_AES_ROUNDS]);
                 h[g] = xin;
@@ -366,7 +374,7 @@ static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const 
     const int n = k->p.n, nvb = (G + 1) / 2, fin = G / 2, odd = G & 1, NA = NR * (1 + nvb);
     const size_t count = k->count, vs = fss_dcf_vcw_stride(count);
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set_epi64x(0, 1, 0, 1);
-    const __m256i seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL), rk10 = g_rk[FSS_AES_ROUNDS];
+    const __m256i rk10 = g_rk[FSS_AES_ROUNDS];
     _Alignas(32) uint64_t Sv[NR][4], tt[NR][4], Aw[2][MB][NR][4], Ww[MG][NR][4];
     fss_block fb[DCF_NI * (MG / 2) + 1];
     for (size_t j0 = 0; j0 < m; j0 += DCF_NI) {
@@ -376,8 +384,7 @@ static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const 
         __m256i v[NR], tv[NR], xv[NR], lw[NR], rw[NR], A[2][MB][NR], W[MG][NR];
         for (int r = 0; r < NR; r++) {
             const size_t a = idx[2 * r], b = idx[2 * r + 1];
-            v[r] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&k->root[b]),
-                                    _mm_loadu_si128((const __m128i *)&k->root[a]));
+            v[r] = load_pair(k->root, a, b);
             tv[r] = _mm256_set_epi64x(0, k->party, 0, k->party);
             xv[r] = lo_pair(x + a, x + b);
             lw[r] = lo_pair(k->tcw_l + a, k->tcw_l + b);
@@ -407,11 +414,9 @@ static inline __attribute__((always_inline)) V256_TARGET void dcf_eval_gn(const 
                               tr = _mm256_and_si256(_mm256_srli_epi64(rw[r], lv), one);
                 const __m256i uc = _mm256_and_si256(_mm256_srlv_epi64(v[r], c), one);
                 const __m256i tcw = _mm256_xor_si256(tl, _mm256_and_si256(c, _mm256_xor_si256(tl, tr)));
-                const __m256i P = _mm256_and_si256(v[r], seed);
-                const __m256i base = _mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8));
+                const __m256i base = prg_base(v[r]);
                 const __m256i xin = _mm256_xor_si256(base, c);
-                const __m256i cw = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&scw[b]),
-                                                    _mm_loadu_si128((const __m128i *)&scw[a]));
+                const __m256i cw = load_pair(scw, a, b);
                 const __m256i tl64 = _mm256_sub_epi64(zero, tv[r]); /* t's mask in the lo lanes */
                 const __m256i tm = _mm256_unpacklo_epi64(tl64, tl64);
                 K[r] = _mm256_xor_si256(_mm256_xor_si256(xin, _mm256_and_si256(cw, tm)), rk10);
@@ -532,7 +537,7 @@ static inline __attribute__((always_inline)) V256_TARGET void store_lo_pair(uint
     _mm_storel_epi64((__m128i *)(p + b), _mm256_extracti128_si256(v, 1));
 }
 
-/* The two lanes of v to p[a] and p[b]. */
+/* The two lanes of v to p[a] and p[b] (load_pair's inverse). */
 static inline __attribute__((always_inline)) V256_TARGET void store_pair(fss_block *p, size_t a, size_t b, __m256i v)
 {
     _mm_storeu_si128((__m128i *)(p + a), _mm256_castsi256_si128(v));
@@ -563,7 +568,7 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
     enum { MG = FSS_VAES256_DCF_MAX_G, MP = 3 };
     const int NP = KG_NP(G), NI = 2 * NP, per = 2 * (2 + G), NA = NP * per, fin = G / 2;
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set_epi64x(0, 1, 0, 1);
-    const __m256i seed = _mm256_set_epi64x(-1, ~3LL, -1, ~3LL), rk10 = g_rk[FSS_AES_ROUNDS];
+    const __m256i rk10 = g_rk[FSS_AES_ROUNDS];
     const __m256i lmask = _mm256_set1_epi64x((long long)fss_ring_mask(l));
     for (size_t j0 = 0; j0 < m; j0 += (size_t)NI) {
         size_t idx[2 * MP];
@@ -573,8 +578,7 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
         for (int p = 0; p < NP; p++) {
             const size_t a = idx[2 * p], b = idx[2 * p + 1];
             for (int q = 0; q < 2; q++) {
-                Sv[p][q] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&roots[2 * b + (size_t)q]),
-                                            _mm_loadu_si128((const __m128i *)&roots[2 * a + (size_t)q]));
+                Sv[p][q] = load_pair(roots + q, 2 * a, 2 * b);
                 store_pair(T[q].root, a, b, Sv[p][q]);
             }
             tv[p][0] = zero;
@@ -590,8 +594,7 @@ keygen_gn(const kg_tree *T, size_t count, int n, int levels, size_t i0, size_t m
             __m256i h[3 * 2 * (2 + MG)], K[3 * 2 * (2 + MG)]; /* [q][party][pair]: q < 2 children, then values */
             for (int p = 0; p < NP; p++)
                 for (int b = 0; b < 2; b++) {
-                    const __m256i P = _mm256_and_si256(Sv[p][b], seed);
-                    const __m256i base = _mm256_xor_si256(_mm256_unpackhi_epi64(P, P), _mm256_slli_si256(P, 8));
+                    const __m256i base = prg_base(Sv[p][b]);
                     for (int q = 0; q < 2 + G; q++) {
                         const long long tw = q < 2 ? (long long)FSS_PRG_TWEAK_CHILD((unsigned)q)
                                                    : (long long)FSS_PRG_TWEAK_VALUE((unsigned)(q - 2));
@@ -775,7 +778,8 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
             /* the table's entries swapped within their lane pairs */
             fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab + 2 * j)), 0x4e), &lo, &x);
             if (tab2)
-                fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab2 + 2 * j)), 0x4e), &lo2, &x2);
+                fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab2 + 2 * j)), 0x4e), &lo2,
+                             &x2);
         }
         for (; j < leaves; j++) {
             const uint64_t m = (uint64_t)0 - t[j], e0 = S[j].hi + (f.lo & m), e1 = (S[j].lo >> 2) + (f.hi & m);
