@@ -35,6 +35,7 @@
 #include <omp.h>
 #endif
 
+#include "fss/gemm.h"
 #include "fss_bench.h"
 #ifdef FSS_HAVE_CUDA
 #include "fss/cuda.h"
@@ -98,7 +99,8 @@ static void usage(FILE *f)
             "  --no-cpu          skip the CPU rows of the primitives (the AES rate is still measured)\n"
             "  --prim LIST       comma-separated of dpf,dpf1,dcf,dpfcmp,aes,gemm,lut (lut: only named,\n"
             "                    CPU, n <= 16: a table lookup, a full-domain expansion an instance)\n"
-            "                    (default: all; gemm: ring GEMM, GPU against CPU, GPU only)\n"
+            "                    (default: all; gemm: the ring GEMM, on the CPU one thread a path against the\n"
+            "                    portable loop, and on the GPU against the CPU)\n"
             "  --n LIST          comma-separated input bits (default 16,20,32,50,64)\n"
             "  --cpu-path LIST   CPU eval paths, of openssl,vaes256,vaes (vaes: AVX-512; default:\n"
             "                    those the processor has; keygen takes the fastest among them)\n"
@@ -647,6 +649,78 @@ static void bench_cpu_batch(const opts *o, fss_ctx *ctx, fss_rng *rng, variant v
     batch_free(&b);
 }
 
+/* ---- the ring GEMM on the CPU ------------------------------------------------------ */
+
+typedef struct gemm_arg {
+    fss_ctx *ctx;
+    int path;
+    size_t m, k, n;
+    const uint64_t *A, *B;
+    uint64_t *C;
+} gemm_arg;
+
+static void gemm_op(void *p)
+{
+    gemm_arg *a = (gemm_arg *)p;
+    fss_gemm_u64_path(a->ctx, a->path, a->m, a->k, a->n, a->A, a->B, a->C, 0);
+}
+
+/* The ring GEMM (mod 2^64) on one thread at the transformers' and a CNN's shapes, on the
+ * portable loop (the baseline of the same run), the AVX2 tile and the default path
+ * (AVX-512 where the processor has it): each path's product checked against the
+ * portable loop's in full, then timed. */
+static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
+{
+    static const struct {
+        const char *what;
+        size_t m, k, n;
+    } shapes[] = {{"gpt2 qkv, 128 tokens", 128, 768, 2304},   {"gpt2 mlp up, 128", 128, 768, 3072},
+                  {"gpt2 mlp down, 128", 128, 3072, 768},     {"gpt2 attn out, 32", 32, 768, 768},
+                  {"bert-tiny mlp up, 128", 128, 128, 512},   {"resnet-50 layer1 3x3", 64, 576, 3136}};
+    static const struct {
+        const char *name;
+        int path;
+    } paths[] = {{"plain", FSS_GEMM_PLAIN}, {"avx2", FSS_GEMM_AVX2}, {"auto", FSS_GEMM_AUTO}};
+    OK(ctx, fss_ctx_set_threads(ctx, 1));
+    fprintf(o->tab, "\n| gemm (mod 2^64), 1 thread | m x k x n | path | G MAC/s | x plain |\n"
+                    "| --- | --- | --- | ---: | ---: |\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const size_t m = shapes[i].m, k = shapes[i].k, n = shapes[i].n;
+        uint64_t *A = (uint64_t *)xmalloc(m * k * 8), *B = (uint64_t *)xmalloc(k * n * 8);
+        uint64_t *C = (uint64_t *)xmalloc(m * n * 8), *W = (uint64_t *)xmalloc(m * n * 8);
+        OK(ctx, fss_rng_bytes(rng, A, m * k * 8));
+        OK(ctx, fss_rng_bytes(rng, B, k * n * 8));
+        fss_gemm_u64_path(ctx, FSS_GEMM_PLAIN, m, k, n, A, B, W, 0);
+        const double macs = (double)m * (double)k * (double)n;
+        double plain = 0;
+        for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++) {
+            gemm_arg a = {ctx, paths[pi].path, m, k, n, A, B, C};
+            gemm_op(&a);
+            if (memcmp(C, W, m * n * 8))
+                die("gemm %zux%zux%zu: the %s path's product differs from the portable loop's", m, k, n,
+                    paths[pi].name);
+            uint64_t calls;
+            const double rate = macs / time_cpu(gemm_op, &a, o->min_time, &calls);
+            if (!pi)
+                plain = rate;
+            fprintf(o->tab, "| %s | %zu x %zu x %zu | %s | %.2f | %.2f |\n", shapes[i].what, m, k, n,
+                    paths[pi].name, rate / 1e9, rate / plain);
+            fflush(o->tab);
+            if (o->json) {
+                printf("{\"prim\": \"gemm\", \"backend\": \"cpu\", \"path\": \"%s\", \"shape\": \"%s\", "
+                       "\"m\": %zu, \"k\": %zu, \"n\": %zu, \"threads\": 1, \"macs_per_s\": %.4g, "
+                       "\"vs_plain\": %.4g}\n",
+                       paths[pi].name, shapes[i].what, m, k, n, rate, rate / plain);
+                fflush(stdout);
+            }
+        }
+        free(A);
+        free(B);
+        free(C);
+        free(W);
+    }
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -703,6 +777,11 @@ int main(int argc, char **argv)
         for (int ni = 0; ni < o.nn; ni++)
             for (int bi = 0; bi < o.nb && (variants[vi].prim != P_LUT || o.ns[ni] <= FSS_DPF_LUT_MAX_BITS); bi++)
                 bench_cpu_batch(&o, ctx, rng, variants[vi], o.ns[ni], o.batches[bi], tcounts, ntc, aes_rate);
+    }
+
+    if ((o.prims & (1u << P_GEMM)) && !o.no_cpu) {
+        bench_cpu_gemm(&o, ctx, rng);
+        OK(ctx, fss_ctx_set_threads(ctx, all));
     }
 
     if (!o.no_gpu) {
