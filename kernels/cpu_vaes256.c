@@ -775,11 +775,14 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
             const __m256i tm = _mm256_sub_epi64(_mm256_setzero_si256(), _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(tt)));
             const __m256i e = _mm256_add_epi64(
                 _mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + j)), sh), _mm256_and_si256(fc, tm));
-            /* the table's entries swapped within their lane pairs */
-            fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab + 2 * j)), 0x4e), &lo, &x);
-            if (tab2)
-                fss_avx2_mac(e, _mm256_shuffle_epi32(_mm256_loadu_si256((const __m256i *)(tab2 + 2 * j)), 0x4e), &lo2,
-                             &x2);
+            /* the table's entries swapped within their lane pairs (0x4e), and for the cross terms their
+             * halves too (0x1b: fss_avx2_mac_sw) */
+            const __m256i tv = _mm256_loadu_si256((const __m256i *)(tab + 2 * j));
+            fss_avx2_mac_sw(e, _mm256_shuffle_epi32(tv, 0x4e), _mm256_shuffle_epi32(tv, 0x1b), &lo, &x);
+            if (tab2) {
+                const __m256i tv2 = _mm256_loadu_si256((const __m256i *)(tab2 + 2 * j));
+                fss_avx2_mac_sw(e, _mm256_shuffle_epi32(tv2, 0x4e), _mm256_shuffle_epi32(tv2, 0x1b), &lo2, &x2);
+            }
         }
         for (; j < leaves; j++) {
             const uint64_t m = (uint64_t)0 - t[j], e0 = S[j].hi + (f.lo & m), e1 = (S[j].lo >> 2) + (f.hi & m);

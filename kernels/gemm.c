@@ -111,42 +111,45 @@ __attribute__((target("avx512f,avx512dq"))) static void tile_avx512(size_t k, si
     }
 }
 
-/* AVX2 has no 64-bit multiply: a b = lo(a) lo(b) + 2^32 (lo(a) hi(b) + hi(a) lo(b)) mod
- * 2^64, three vpmuludq. A 4 x 4 block of C keeps the first term and the cross sum in
- * eight registers over the K block and joins them (one shift) at its end; hi(b) is one
- * shift a step of K for the four rows, hi(a) a dword broadcast. On a Zen 3 without
- * AVX-512, one thread, at GPT-2's shapes: 2.2-2.6x the plain loop's rate (about 4.3
- * against 1.8 G MAC/s; bench/results/2026-12-07-gelu-lut-lin.md). */
+/* AVX2 has no 64-bit multiply: a product is a vpmuludq and a vpmulld against B with its
+ * halves swapped (cpu_avx2_mac.h), summed apart and joined once a K block. A 4 x 8 block
+ * of C keeps its sixteen sums in registers (and spills, which costs less than the loads of
+ * B and A that smaller blocks repeat): a step of K loads two vectors of B, swaps their
+ * halves and broadcasts four words of A. On a Zen 3 without AVX-512, one thread, at
+ * GPT-2's shapes: 1.5-1.6x the three-vpmuludq 4 x 4 tile it replaced, which ran at about
+ * 4.3 G MAC/s (bench/results/2026-12-07-gemm-avx2.md). */
 __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                                                       uint64_t *C, size_t i0, size_t i1, size_t j0, size_t j1)
 {
-    enum { MR = 4, NR = 4 }; /* (2 x 8 was no faster) */
+    enum { MR = 4, NV = 2, NR = 4 * NV }; /* (4 x 4, 3 x 8, 5 x 8, 6 x 4 and 8 x 4 were slower) */
     const size_t iv = i0 + (i1 - i0) / MR * MR; /* rows in blocks of MR; the rest the plain loop's, once */
     for (size_t p0 = 0; p0 < k && iv > i0; p0 += GEMM_BK) {
         const size_t p1 = p0 + GEMM_BK < k ? p0 + GEMM_BK : k;
         size_t j = j0;
         for (; j + NR <= j1; j += NR)
             for (size_t i = i0; i < iv; i += MR) {
-                __m256i lo[MR], x[MR];
+                __m256i lo[MR][NV], x[MR][NV];
                 for (int r = 0; r < MR; r++)
-                    lo[r] = x[r] = _mm256_setzero_si256();
+                    for (int v = 0; v < NV; v++)
+                        lo[r][v] = x[r][v] = _mm256_setzero_si256();
                 for (size_t p = p0; p < p1; p++) {
-                    const __m256i b = _mm256_loadu_si256((const __m256i *)(B + p * n + j)),
-                                  bh = _mm256_srli_epi64(b, 32);
+                    __m256i b[NV], bs[NV];
+                    for (int v = 0; v < NV; v++) {
+                        b[v] = _mm256_loadu_si256((const __m256i *)(B + p * n + j + 4 * v));
+                        bs[v] = fss_avx2_swap32(b[v]);
+                    }
                     for (int r = 0; r < MR; r++) {
-                        const uint64_t *ap = A + (i + r) * k + p;
-                        const __m256i al = _mm256_set1_epi64x((long long)*ap),
-                                      ah = _mm256_set1_epi32((int)(uint32_t)(*ap >> 32));
-                        lo[r] = _mm256_add_epi64(lo[r], _mm256_mul_epu32(al, b));
-                        x[r] = _mm256_add_epi64(x[r], _mm256_add_epi64(_mm256_mul_epu32(al, bh),
-                                                                       _mm256_mul_epu32(ah, b)));
+                        const __m256i a = _mm256_set1_epi64x((long long)A[(i + r) * k + p]);
+                        for (int v = 0; v < NV; v++)
+                            fss_avx2_mac_sw(a, b[v], bs[v], &lo[r][v], &x[r][v]);
                     }
                 }
-                for (int r = 0; r < MR; r++) {
-                    __m256i *c = (__m256i *)(C + (i + r) * n + j);
-                    const __m256i w = _mm256_add_epi64(lo[r], _mm256_slli_epi64(x[r], 32));
-                    _mm256_storeu_si256(c, _mm256_add_epi64(_mm256_loadu_si256(c), w));
-                }
+                for (int r = 0; r < MR; r++)
+                    for (int v = 0; v < NV; v++) {
+                        __m256i *c = (__m256i *)(C + (i + r) * n + j + 4 * v);
+                        _mm256_storeu_si256(c, _mm256_add_epi64(_mm256_loadu_si256(c),
+                                                                fss_avx2_mac_join(lo[r][v], x[r][v])));
+                    }
             }
         if (j < j1) /* the columns past the last NR */
             tail_columns(k, n, A, B, C, i0, iv, j, j1, p0, p1);
