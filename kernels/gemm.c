@@ -116,8 +116,8 @@ __attribute__((target("avx512f,avx512dq"))) static void tile_avx512(size_t k, si
  * of C keeps its sixteen sums in registers (and spills, which costs less than the loads of
  * B and A that smaller blocks repeat): a step of K loads two vectors of B, swaps their
  * halves and broadcasts four words of A. On a Zen 3 without AVX-512, one thread, at
- * GPT-2's shapes: 1.5-1.6x the three-vpmuludq 4 x 4 tile it replaced, which ran at about
- * 4.3 G MAC/s (bench/results/2026-12-07-gemm-avx2.md). */
+ * GPT-2's shapes: 1.3-2.2x the three-vpmuludq 4 x 4 tile it replaced (alternated in one
+ * process), which ran at about 4.3 G MAC/s (bench/results/2026-12-07-gemm-avx2.md). */
 __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                                                       uint64_t *C, size_t i0, size_t i1, size_t j0, size_t j1)
 {
