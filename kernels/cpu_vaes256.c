@@ -211,26 +211,68 @@ static inline __attribute__((always_inline)) V256_TARGET void children(const fss
         }
 }
 
+/* children_bits' shuffles: register r holds parents 2r (lane 0) and 2r + 1 (lane 1); byte 0
+ * of each (its S.lo's low byte) goes to both of the parent's two bytes, 4r, 4r + 1 and
+ * 4r + 2, 4r + 3, in its own lane (-128: a zero). */
+static const int8_t bits_sel[GROUP / 2][32] = {
+    {0, 0, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128,
+     -128, -128, 0, 0, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128},
+    {-128, -128, -128, -128, 0, 0, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128,
+     -128, -128, -128, -128, -128, -128, 0, 0, -128, -128, -128, -128, -128, -128, -128, -128},
+    {-128, -128, -128, -128, -128, -128, -128, -128, 0, 0, -128, -128, -128, -128, -128, -128,
+     -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, 0, 0, -128, -128, -128, -128},
+    {-128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, 0, 0, -128, -128,
+     -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, 0, 0},
+};
+
+/* The children's control bits (child_bits) of GROUP parents in a row, S[j0 ..] with bits
+ * t[j0 ..], as the 16 bytes t[2 j0 ..] takes: the left child's then the right's of each
+ * parent, in order; lr holds the level's corrections bl, br in its even and odd bytes.
+ * Byte 0 of each parent's S.lo (its u bits) is moved to both of its bytes by one shuffle a
+ * register of two parents; bit 0 is kept in the even bytes and bit 1, shifted down, in the
+ * odd ones. */
+static inline __attribute__((always_inline)) V256_TARGET __m128i children_bits(const fss_block *S, const uint8_t *t,
+                                                                             size_t j0, __m128i lr)
+{
+    __m256i u = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int r = 0; r < GROUP / 2; r++) { /* parents 2r (lane 0) and 2r + 1 (lane 1) */
+        const __m256i pr = _mm256_loadu_si256((const __m256i *)(S + j0 + 2 * (size_t)r));
+        u = _mm256_or_si256(u, _mm256_shuffle_epi8(pr, _mm256_loadu_si256((const __m256i *)bits_sel[r])));
+    }
+    const __m128i w = _mm_or_si128(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+    const __m128i ub = _mm_or_si128(_mm_and_si128(w, _mm_set1_epi16(0x0001)),
+                                    _mm_srli_epi16(_mm_and_si128(w, _mm_set1_epi16(0x0200)), 1));
+    const __m128i b8 = _mm_loadl_epi64((const __m128i *)(t + j0));
+    return _mm_xor_si128(ub, _mm_and_si128(_mm_unpacklo_epi8(b8, b8), lr));
+}
+
 /* The children of GROUP parents of one tree's level in a row, S[j0 ..] (bits t[j0 ..]), to
- * S[2 j0 ..] and t[2 j0 ..] (in place: all are read before any is written); cw the level's
- * correction in both lanes, bl and br its children's control-bit corrections. */
+ * S[2 j0 ..] and t[2 j0 ..] (in place: all are read before any is written). The last
+ * round's key of parent g's pair is its AES input xor k0, or xor k1 where the parent's bit
+ * is set (k0 the round key, k1 that xor the level's correction in both lanes: child_pair's
+ * K), chosen by a blend on the bit's byte mask, not by an index; lr the children's bit
+ * corrections (children_bits). */
 static inline __attribute__((always_inline)) V256_TARGET void children_run(fss_block *S, uint8_t *t, size_t j0,
-                                                                           __m256i cw, unsigned bl, unsigned br)
+                                                                           __m256i k0, __m256i k1, __m128i lr)
 {
     __m256i h[GROUP], K[GROUP];
-    uint64_t tb, tn[2] = {0, 0};
-    memcpy(&tb, t + j0, 8);
+    const __m128i tn = children_bits(S, t, j0, lr);
+    const __m128i b8 = _mm_loadl_epi64((const __m128i *)(t + j0));
+    const __m256i mb = _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_setzero_si128(), b8)); /* 0 or 0xff a parent */
 #pragma GCC unroll 8
     for (int g = 0; g < GROUP; g++) {
-        const uint64_t b = tb >> (8 * g) & 1u;
-        tn[g / 4] |= child_bits(S[j0 + (size_t)g].lo, b, bl, br) << (16 * (g % 4));
-        child_pair(S + j0 + g, b, cw, &h[g], &K[g]);
+        const __m256i x = _mm256_xor_si256(prg_base(_mm256_broadcastsi128_si256(
+                                               _mm_loadu_si128((const __m128i *)(S + j0 + (size_t)g)))),
+                                           _mm256_set_epi64x(0, 1, 0, 0));
+        K[g] = _mm256_xor_si256(x, _mm256_blendv_epi8(k0, k1, _mm256_shuffle_epi8(mb, _mm256_set1_epi8((char)g))));
+        h[g] = x;
     }
     aes_rounds(h);
 #pragma GCC unroll 8
     for (int g = 0; g < GROUP; g++)
         _mm256_storeu_si256((__m256i *)(S + 2 * (j0 + (size_t)g)), _mm256_aesenclast_epi128(h[g], K[g]));
-    memcpy(t + 2 * j0, tn, 16);
+    _mm_storeu_si128((__m128i *)(t + 2 * j0), tn);
 }
 
 V256_TARGET void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t nq, int depth, fss_block *S,
@@ -269,11 +311,14 @@ V256_TARGET void fss_vaes256_dpf_expand(const fss_dpf_keys *k, size_t i0, size_t
             continue;
         }
         for (size_t q = nq; q-- > 0;) { /* a tree at a time, GROUP parents from its last */
-            const __m256i c = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)&scw[q]));
-            const unsigned l = (unsigned)(k->tcw_l[i0 + q] >> lv) & 1u, r = (unsigned)(k->tcw_r[i0 + q] >> lv) & 1u;
+            const __m256i k0 = g_rk[FSS_AES_ROUNDS],
+                          k1 = _mm256_xor_si256(
+                              k0, _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)&scw[q])));
+            const int l = (int)(k->tcw_l[i0 + q] >> lv) & 1, r = (int)(k->tcw_r[i0 + q] >> lv) & 1;
+            const __m128i lr = _mm_set1_epi16((short)(l | r << 8));
             for (size_t j0 = nodes; j0 > 0;) {
                 j0 -= GROUP;
-                children_run(S + (q << depth), t + (q << depth), j0, c, l, r);
+                children_run(S + (q << depth), t + (q << depth), j0, k0, k1, lr);
             }
         }
     }
