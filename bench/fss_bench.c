@@ -79,6 +79,17 @@ void *xmalloc(size_t bytes)
     return p;
 }
 
+void gemm_operands(fss_ctx *ctx, fss_rng *rng, size_t m, size_t k, size_t n, uint64_t **A, uint64_t **B,
+                   uint64_t **C, uint64_t **C2)
+{
+    *A = (uint64_t *)xmalloc(m * k * 8);
+    *B = (uint64_t *)xmalloc(k * n * 8);
+    *C = (uint64_t *)xmalloc(m * n * 8);
+    *C2 = (uint64_t *)xmalloc(m * n * 8);
+    OK(ctx, fss_rng_bytes(rng, *A, m * k * 8));
+    OK(ctx, fss_rng_bytes(rng, *B, k * n * 8));
+}
+
 double now_s(void)
 {
     struct timespec ts;
@@ -686,10 +697,8 @@ static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
                     "| --- | --- | --- | ---: | ---: |\n");
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const size_t m = shapes[i].m, k = shapes[i].k, n = shapes[i].n;
-        uint64_t *A = (uint64_t *)xmalloc(m * k * 8), *B = (uint64_t *)xmalloc(k * n * 8);
-        uint64_t *C = (uint64_t *)xmalloc(m * n * 8), *W = (uint64_t *)xmalloc(m * n * 8);
-        OK(ctx, fss_rng_bytes(rng, A, m * k * 8));
-        OK(ctx, fss_rng_bytes(rng, B, k * n * 8));
+        uint64_t *A, *B, *C, *W;
+        gemm_operands(ctx, rng, m, k, n, &A, &B, &C, &W);
         fss_gemm_u64_path(ctx, FSS_GEMM_PLAIN, m, k, n, A, B, W, 0);
         const double macs = (double)m * (double)k * (double)n;
         double plain = 0;

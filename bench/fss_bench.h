@@ -93,6 +93,10 @@ void die(const char *fmt, ...)
     } while (0)
 
 void *xmalloc(size_t bytes); /* 64-byte aligned; dies when out of memory */
+/* A ring GEMM's operands, m x k and k x n of random words, and two m x n outputs (left
+ * as they are): the CPU table's and the GPU's against the CPU. */
+void gemm_operands(fss_ctx *ctx, fss_rng *rng, size_t m, size_t k, size_t n, uint64_t **A, uint64_t **B,
+                   uint64_t **C, uint64_t **C2);
 
 /* count instances of one variant at one n: inputs on the host, keys of either kind (on
  * the host for the CPU, bound to device memory for the GPU). */

@@ -367,10 +367,8 @@ static void bench_gpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng, cudaStream
             fss_ctx_threads(ctx));
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const size_t m = shapes[i].m, k = shapes[i].k, n = shapes[i].n;
-        uint64_t *A = (uint64_t *)xmalloc(m * k * 8), *B = (uint64_t *)xmalloc(k * n * 8);
-        uint64_t *C = (uint64_t *)xmalloc(m * n * 8), *G = (uint64_t *)xmalloc(m * n * 8);
-        OK(ctx, fss_rng_bytes(rng, A, m * k * 8));
-        OK(ctx, fss_rng_bytes(rng, B, k * n * 8));
+        uint64_t *A, *B, *C, *G;
+        gemm_operands(ctx, rng, m, k, n, &A, &B, &C, &G);
         gpu_gemm_arg a = {m, k, n, (uint64_t *)dmalloc(m * k * 8), (uint64_t *)dmalloc(k * n * 8),
                           (uint64_t *)dmalloc(m * n * 8)};
         h2d((void *)a.d_A, A, m * k * 8);
