@@ -1,7 +1,9 @@
 /* fss-bench: keygen and eval rates of the DPF, the 1-bit DPF, the DCF and the DPF
  * comparison, next to the raw AES-128-ECB block rate they are built on, on the CPU
  * (one thread and all threads; evals on the OpenSSL path and, where the processor has
- * it, the AVX-512 VAES path) and on the GPU when one is present.
+ * them, the AVX2 and AVX-512 VAES paths) and on the GPU when one is present; and the ring
+ * GEMM (--prim gemm: on the CPU each path against the portable loop, on the GPU against
+ * the CPU).
  *
  * Every figure is validated before it is timed (STYLE.md, after llm.c's dev/cuda):
  * the CPU batch is reconstructed from both parties' shares and compared with the
@@ -676,26 +678,45 @@ static void gemm_op(void *p)
     fss_gemm_u64_path(a->ctx, a->path, a->m, a->k, a->n, a->A, a->B, a->C, 0);
 }
 
-/* The ring GEMM (mod 2^64) on one thread at the transformers' and a CNN's shapes, on the
- * portable loop (the baseline of the same run), the AVX2 tile and the default path
- * (AVX-512 where the processor has it): each path's product checked against the
- * portable loop's in full, then timed. */
+/* The processor's default GEMM path (fss_gemm_u64_path's FSS_GEMM_AUTO), for the rows'
+ * labels; "avx2" only where the processor has AVX2. */
+static const char *gemm_auto_path(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+        return "avx512";
+    if (__builtin_cpu_supports("avx2"))
+        return "avx2";
+#endif
+    return "plain";
+}
+
+/* The ring GEMM (mod 2^64) on one thread at the transformers' and a CNN's shapes (--quick:
+ * BERT-tiny's only), on the portable loop (the baseline of the same run, and the
+ * reference: test_gemm checks it against the triple loop), the AVX2 tile where the
+ * processor has AVX2, and the default path: each path's product checked against the
+ * portable loop's in full, then timed (each call also zeroes C, 1/k of its work). */
 static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
 {
     static const struct {
         const char *what;
         size_t m, k, n;
-    } shapes[] = {{"gpt2 qkv, 128 tokens", 128, 768, 2304},   {"gpt2 mlp up, 128", 128, 768, 3072},
-                  {"gpt2 mlp down, 128", 128, 3072, 768},     {"gpt2 attn out, 32", 32, 768, 768},
-                  {"bert-tiny mlp up, 128", 128, 128, 512},   {"resnet-50 layer1 3x3", 64, 576, 3136}};
-    static const struct {
+    } shapes[] = {{"bert-tiny mlp up, 128", 128, 128, 512},   {"gpt2 qkv, 128 tokens", 128, 768, 2304},
+                  {"gpt2 mlp up, 128", 128, 768, 3072},       {"gpt2 mlp down, 128", 128, 3072, 768},
+                  {"gpt2 attn out, 32", 32, 768, 768},        {"resnet-50 layer1 3x3", 64, 576, 3136}};
+    const char *const auto_path = gemm_auto_path();
+    char auto_name[32];
+    snprintf(auto_name, sizeof auto_name, "auto (%s)", auto_path);
+    const struct {
         const char *name;
         int path;
-    } paths[] = {{"plain", FSS_GEMM_PLAIN}, {"avx2", FSS_GEMM_AVX2}, {"auto", FSS_GEMM_AUTO}};
+    } paths[] = {{"plain", FSS_GEMM_PLAIN}, {"avx2", FSS_GEMM_AVX2}, {auto_name, FSS_GEMM_AUTO}};
+    const int threads = fss_ctx_threads(ctx);
     OK(ctx, fss_ctx_set_threads(ctx, 1));
     fprintf(o->tab, "\n| gemm (mod 2^64), 1 thread | m x k x n | path | G MAC/s | x plain |\n"
                     "| --- | --- | --- | ---: | ---: |\n");
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+    for (size_t i = 0; i < (o->quick ? 1 : sizeof shapes / sizeof *shapes); i++) {
         const size_t m = shapes[i].m, k = shapes[i].k, n = shapes[i].n;
         uint64_t *A, *B, *C, *W;
         gemm_operands(ctx, rng, m, k, n, &A, &B, &C, &W);
@@ -703,6 +724,8 @@ static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
         const double macs = (double)m * (double)k * (double)n;
         double plain = 0;
         for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++) {
+            if (paths[pi].path == FSS_GEMM_AVX2 && !strcmp(auto_path, "plain"))
+                continue; /* (no AVX2: the plain loop again) */
             gemm_arg a = {ctx, paths[pi].path, m, k, n, A, B, C};
             gemm_op(&a);
             if (memcmp(C, W, m * n * 8))
@@ -716,10 +739,12 @@ static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
                     paths[pi].name, rate / 1e9, rate / plain);
             fflush(o->tab);
             if (o->json) {
-                printf("{\"prim\": \"gemm\", \"backend\": \"cpu\", \"path\": \"%s\", \"shape\": \"%s\", "
-                       "\"m\": %zu, \"k\": %zu, \"n\": %zu, \"threads\": 1, \"macs_per_s\": %.4g, "
-                       "\"vs_plain\": %.4g}\n",
-                       paths[pi].name, shapes[i].what, m, k, n, rate, rate / plain);
+                const int dflt = paths[pi].path == FSS_GEMM_AUTO;
+                printf("{\"prim\": \"gemm\", \"backend\": \"cpu\", \"path\": \"%s\", \"tile\": \"%s\", "
+                       "\"shape\": \"%s\", \"m\": %zu, \"k\": %zu, \"n\": %zu, \"threads\": 1, "
+                       "\"macs_per_s\": %.4g, \"vs_plain\": %.4g}\n",
+                       dflt ? "auto" : paths[pi].name, dflt ? auto_path : paths[pi].name, shapes[i].what, m, k, n,
+                       rate, rate / plain);
                 fflush(stdout);
             }
         }
@@ -728,6 +753,7 @@ static void bench_cpu_gemm(const opts *o, fss_ctx *ctx, fss_rng *rng)
         free(C);
         free(W);
     }
+    OK(ctx, fss_ctx_set_threads(ctx, threads));
 }
 
 /* ---- main ---------------------------------------------------------------------- */
@@ -788,10 +814,8 @@ int main(int argc, char **argv)
                 bench_cpu_batch(&o, ctx, rng, variants[vi], o.ns[ni], o.batches[bi], tcounts, ntc, aes_rate);
     }
 
-    if ((o.prims & (1u << P_GEMM)) && !o.no_cpu) {
+    if ((o.prims & (1u << P_GEMM)) && !o.no_cpu)
         bench_cpu_gemm(&o, ctx, rng);
-        OK(ctx, fss_ctx_set_threads(ctx, all));
-    }
 
     if (!o.no_gpu) {
 #ifdef FSS_HAVE_CUDA

@@ -35,13 +35,14 @@ static inline __attribute__((always_inline, target("avx2"))) void fss_avx2_mac(_
     fss_avx2_mac_sw(a, b, fss_avx2_swap32(b), lo, x);
 }
 
-/* The four lanes' sums mod 2^64 of everything fss_avx2_mac accumulated in lo and x. */
+/* The four lanes' sums mod 2^64 of everything fss_avx2_mac (or fss_avx2_mac_sw) accumulated
+ * in lo and x. */
 static inline __attribute__((always_inline, target("avx2"))) __m256i fss_avx2_mac_join(__m256i lo, __m256i x)
 {
     return _mm256_add_epi64(lo, _mm256_slli_epi64(_mm256_add_epi32(x, _mm256_srli_epi64(x, 32)), 32));
 }
 
-/* The sum mod 2^64 of everything fss_avx2_mac accumulated in lo and x. */
+/* The sum mod 2^64 of everything fss_avx2_mac (or fss_avx2_mac_sw) accumulated in lo and x. */
 static inline __attribute__((always_inline, target("avx2"))) uint64_t fss_avx2_mac_sum(__m256i lo, __m256i x)
 {
     uint64_t l[4];

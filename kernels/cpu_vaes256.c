@@ -15,8 +15,9 @@
 
 #define V256_TARGET __attribute__((target("avx2,aes,vaes")))
 #define GROUP 8 /* parents in flight: AES latency 4 cycles, two instructions a cycle */
-/* aes_rounds' register barrier names eight states; children_run packs eight parents' bits
- * in a word and their children's in two */
+/* aes_rounds' register barrier names eight states; children_run takes eight parents' bits
+ * in one 8-byte load and stores their children's as 16 bytes (children_bits: bits_sel's
+ * four rows of two parents) */
 _Static_assert(GROUP == 8, "aes_rounds and children_run are written for eight registers");
 
 static __m256i g_rk[FSS_AES_ROUNDS + 1];
@@ -251,8 +252,9 @@ static inline __attribute__((always_inline)) V256_TARGET __m128i children_bits(c
  * S[2 j0 ..] and t[2 j0 ..] (in place: all are read before any is written). The last
  * round's key of parent g's pair is its AES input xor k0, or xor k1 where the parent's bit
  * is set (k0 the round key, k1 that xor the level's correction in both lanes: child_pair's
- * K), chosen by a blend on the bit's byte mask, not by an index; lr the children's bit
- * corrections (children_bits). */
+ * K), chosen by a blend on the bit's byte mask, not by an index (t's bytes are 0 or 1, as
+ * every writer of them leaves them: 0 - t is the mask); lr the children's bit corrections
+ * (children_bits). */
 static inline __attribute__((always_inline)) V256_TARGET void children_run(fss_block *S, uint8_t *t, size_t j0,
                                                                            __m256i k0, __m256i k1, __m128i lr)
 {

@@ -10,7 +10,8 @@
  * pass over it four at a time. The micro-kernel holds a 4 x 16 block of C in eight
  * 8-lane registers over the K block: per step of K, two loads of B, four broadcasts of
  * A and eight 64-bit multiply-adds (vpmullq with AVX-512DQ), so the multiplier, not
- * memory, sets the pace. Rows and columns past the 4 x 16 grid take a scalar loop.
+ * memory, sets the pace. Rows past the 4 x 16 grid take a vector loop a row, columns past
+ * it a scalar one.
  * Without AVX-512, AVX2 (tile_avx2) where the processor has it, else the plain loop. */
 #define GEMM_BK 256
 #define GEMM_BN 256
@@ -121,7 +122,7 @@ __attribute__((target("avx512f,avx512dq"))) static void tile_avx512(size_t k, si
 __attribute__((target("avx2"))) static void tile_avx2(size_t k, size_t n, const uint64_t *A, const uint64_t *B,
                                                       uint64_t *C, size_t i0, size_t i1, size_t j0, size_t j1)
 {
-    enum { MR = 4, NV = 2, NR = 4 * NV }; /* (4 x 4, 3 x 8, 5 x 8, 6 x 4 and 8 x 4 were slower) */
+    enum { MR = 4, NV = 2, NR = 4 * NV }; /* (4 x 4, 3 x 8, 6 x 4, 8 x 4: slower; 5 x 8 no faster) */
     const size_t iv = i0 + (i1 - i0) / MR * MR; /* rows in blocks of MR; the rest the plain loop's, once */
     for (size_t p0 = 0; p0 < k && iv > i0; p0 += GEMM_BK) {
         const size_t p1 = p0 + GEMM_BK < k ? p0 + GEMM_BK : k;
