@@ -808,6 +808,16 @@ void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_
     }
 }
 
+/* *lo, *x += two leaves' words e (lanes: leaf j's lo >> 2 and hi, leaf j + 1's) times the
+ * table's four entries at tab: swapped within their lane pairs (0x4e; outputs 2j + 1, 2j),
+ * and for the cross terms their halves too (0x1b: fss_avx2_mac_sw). */
+static inline __attribute__((always_inline)) V256_TARGET void pair_mac(__m256i e, const uint64_t *tab, __m256i *lo,
+                                                                       __m256i *x)
+{
+    const __m256i tv = _mm256_loadu_si256((const __m256i *)tab);
+    fss_avx2_mac_sw(e, _mm256_shuffle_epi32(tv, 0x4e), _mm256_shuffle_epi32(tv, 0x1b), lo, x);
+}
+
 V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, size_t leaves, int pairs, fss_block f,
                                           const uint64_t *tab, const uint64_t *tab2, uint64_t *dot2)
 {
@@ -817,19 +827,29 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
     if (pairs) { /* a register two leaves (lo, hi)(lo, hi): outputs 2j + 1 (lo >> 2, f.hi) and 2j (hi, f.lo) */
         const __m256i sh = _mm256_set_epi64x(0, 2, 0, 2), fc = _mm256_set_epi64x((long long)f.lo, (long long)f.hi,
                                                                               (long long)f.lo, (long long)f.hi);
-        for (; j + 2 <= leaves; j += 2) {
+        for (; j + 16 <= leaves; j += 16) { /* sixteen leaves' bits a load, their masks (0 - t) a shuffle each */
+            const __m256i mb = _mm256_broadcastsi128_si256(
+                _mm_sub_epi8(_mm_setzero_si128(), _mm_loadu_si128((const __m128i *)(t + j))));
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                const size_t jj = j + 2 * (size_t)i;
+                const __m256i tm = _mm256_shuffle_epi8( /* t_jj's mask in lanes 0, 1; t_jj+1's in 2, 3 */
+                    mb, _mm256_set_m128i(_mm_set1_epi8((char)(2 * i + 1)), _mm_set1_epi8((char)(2 * i))));
+                const __m256i e = _mm256_add_epi64(_mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + jj)), sh),
+                                                   _mm256_and_si256(fc, tm));
+                pair_mac(e, tab + 2 * jj, &lo, &x);
+                if (tab2)
+                    pair_mac(e, tab2 + 2 * jj, &lo2, &x2);
+            }
+        }
+        for (; j + 2 <= leaves; j += 2) { /* the rest (fewer than sixteen leaves) */
             const int tt = (t[j] | t[j + 1] << 16) * 0x101; /* bytes t_j, t_j, t_j+1, t_j+1 */
             const __m256i tm = _mm256_sub_epi64(_mm256_setzero_si256(), _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(tt)));
             const __m256i e = _mm256_add_epi64(
                 _mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + j)), sh), _mm256_and_si256(fc, tm));
-            /* the table's entries swapped within their lane pairs (0x4e), and for the cross terms their
-             * halves too (0x1b: fss_avx2_mac_sw) */
-            const __m256i tv = _mm256_loadu_si256((const __m256i *)(tab + 2 * j));
-            fss_avx2_mac_sw(e, _mm256_shuffle_epi32(tv, 0x4e), _mm256_shuffle_epi32(tv, 0x1b), &lo, &x);
-            if (tab2) {
-                const __m256i tv2 = _mm256_loadu_si256((const __m256i *)(tab2 + 2 * j));
-                fss_avx2_mac_sw(e, _mm256_shuffle_epi32(tv2, 0x4e), _mm256_shuffle_epi32(tv2, 0x1b), &lo2, &x2);
-            }
+            pair_mac(e, tab + 2 * j, &lo, &x);
+            if (tab2)
+                pair_mac(e, tab2 + 2 * j, &lo2, &x2);
         }
         for (; j < leaves; j++) {
             const uint64_t m = (uint64_t)0 - t[j], e0 = S[j].hi + (f.lo & m), e1 = (S[j].lo >> 2) + (f.hi & m);
