@@ -164,16 +164,22 @@ static inline __attribute__((always_inline)) V256_TARGET __m256i load_pair(const
     return _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + b)), _mm_loadu_si128((const __m128i *)(p + a)));
 }
 
-/* A parent's two children: their AES state h (the inputs) and their last round's key K.
- * The parent S broadcast to both lanes, its seed (S.lo's two control bits cleared): the
- * children's AES inputs (fss_prg_input) are x = (S.hi ^ c, S.hi ^ seed.lo), c = 0, 1, and
- * their blocks H = AES(x) ^ x, corrected by cw when the parent's bit b is set: what is
- * known before the last round rides in its key. */
+/* A parent's two children's AES inputs (fss_prg_input), from the parent S broadcast to both
+ * lanes and its seed (S.lo's two control bits cleared): x = (S.hi ^ c, S.hi ^ seed.lo) in
+ * lane c = 0, 1. */
+static inline __attribute__((always_inline)) V256_TARGET __m256i child_input(const fss_block *S)
+{
+    return _mm256_xor_si256(prg_base(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)S))),
+                            _mm256_set_epi64x(0, 1, 0, 0));
+}
+
+/* A parent's two children: their AES state h (the inputs, child_input) and their last
+ * round's key K. Their blocks are H = AES(x) ^ x, corrected by cw when the parent's bit b
+ * is set: what is known before the last round rides in its key. */
 static inline __attribute__((always_inline)) V256_TARGET void child_pair(const fss_block *S, uint64_t b, __m256i cw,
                                                                          __m256i *h, __m256i *K)
 {
-    const __m256i x = _mm256_xor_si256(prg_base(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)S))),
-                                       _mm256_set_epi64x(0, 1, 0, 0));
+    const __m256i x = child_input(S);
     *K = _mm256_xor_si256(_mm256_xor_si256(x, _mm256_and_si256(cw, _mm256_set1_epi64x(-(long long)b))),
                           g_rk[FSS_AES_ROUNDS]);
     *h = x;
@@ -227,12 +233,12 @@ static const int8_t bits_sel[GROUP / 2][32] = {
 };
 
 /* The children's control bits (child_bits) of GROUP parents in a row, S[j0 ..] with bits
- * t[j0 ..], as the 16 bytes t[2 j0 ..] takes: the left child's then the right's of each
+ * b8 (t[j0 ..]), as the 16 bytes t[2 j0 ..] takes: the left child's then the right's of each
  * parent, in order; lr holds the level's corrections bl, br in its even and odd bytes.
  * Byte 0 of each parent's S.lo (its u bits) is moved to both of its bytes by one shuffle a
  * register of two parents; bit 0 is kept in the even bytes and bit 1, shifted down, in the
  * odd ones. */
-static inline __attribute__((always_inline)) V256_TARGET __m128i children_bits(const fss_block *S, const uint8_t *t,
+static inline __attribute__((always_inline)) V256_TARGET __m128i children_bits(const fss_block *S, __m128i b8,
                                                                              size_t j0, __m128i lr)
 {
     __m256i u = _mm256_setzero_si256();
@@ -244,7 +250,6 @@ static inline __attribute__((always_inline)) V256_TARGET __m128i children_bits(c
     const __m128i w = _mm_or_si128(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
     const __m128i ub = _mm_or_si128(_mm_and_si128(w, _mm_set1_epi16(0x0001)),
                                     _mm_srli_epi16(_mm_and_si128(w, _mm_set1_epi16(0x0200)), 1));
-    const __m128i b8 = _mm_loadl_epi64((const __m128i *)(t + j0));
     return _mm_xor_si128(ub, _mm_and_si128(_mm_unpacklo_epi8(b8, b8), lr));
 }
 
@@ -259,14 +264,11 @@ static inline __attribute__((always_inline)) V256_TARGET void children_run(fss_b
                                                                            __m256i k0, __m256i k1, __m128i lr)
 {
     __m256i h[GROUP], K[GROUP];
-    const __m128i tn = children_bits(S, t, j0, lr);
-    const __m128i b8 = _mm_loadl_epi64((const __m128i *)(t + j0));
+    const __m128i b8 = _mm_loadl_epi64((const __m128i *)(t + j0)), tn = children_bits(S, b8, j0, lr);
     const __m256i mb = _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_setzero_si128(), b8)); /* 0 or 0xff a parent */
 #pragma GCC unroll 8
     for (int g = 0; g < GROUP; g++) {
-        const __m256i x = _mm256_xor_si256(prg_base(_mm256_broadcastsi128_si256(
-                                               _mm_loadu_si128((const __m128i *)(S + j0 + (size_t)g)))),
-                                           _mm256_set_epi64x(0, 1, 0, 0));
+        const __m256i x = child_input(S + j0 + g);
         K[g] = _mm256_xor_si256(x, _mm256_blendv_epi8(k0, k1, _mm256_shuffle_epi8(mb, _mm256_set1_epi8((char)g))));
         h[g] = x;
     }
@@ -808,6 +810,14 @@ void fss_vaes256_dcf_keygen(fss_dcf_keys *k0, fss_dcf_keys *k1, size_t i0, size_
     }
 }
 
+/* Two leaves' words at S (lanes: leaf j's lo >> 2 and hi, leaf j + 1's), each plus its part
+ * of fc (f.hi, f.lo twice) where its leaf's mask in tm is set. */
+static inline __attribute__((always_inline)) V256_TARGET __m256i pair_words(const fss_block *S, __m256i tm, __m256i fc)
+{
+    return _mm256_add_epi64(_mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)S), _mm256_set_epi64x(0, 2, 0, 2)),
+                            _mm256_and_si256(fc, tm));
+}
+
 /* *lo, *x += two leaves' words e (lanes: leaf j's lo >> 2 and hi, leaf j + 1's) times the
  * table's four entries at tab: swapped within their lane pairs (0x4e; outputs 2j + 1, 2j),
  * and for the cross terms their halves too (0x1b: fss_avx2_mac_sw). */
@@ -825,8 +835,7 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
     uint64_t s = 0, s2 = 0;
     size_t j = 0;
     if (pairs) { /* a register two leaves (lo, hi)(lo, hi): outputs 2j + 1 (lo >> 2, f.hi) and 2j (hi, f.lo) */
-        const __m256i sh = _mm256_set_epi64x(0, 2, 0, 2), fc = _mm256_set_epi64x((long long)f.lo, (long long)f.hi,
-                                                                              (long long)f.lo, (long long)f.hi);
+        const __m256i fc = _mm256_set_epi64x((long long)f.lo, (long long)f.hi, (long long)f.lo, (long long)f.hi);
         for (; j + 16 <= leaves; j += 16) { /* sixteen leaves' bits a load, their masks (0 - t) a shuffle each */
             const __m256i mb = _mm256_broadcastsi128_si256(
                 _mm_sub_epi8(_mm_setzero_si128(), _mm_loadu_si128((const __m128i *)(t + j))));
@@ -835,8 +844,7 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
                 const size_t jj = j + 2 * (size_t)i;
                 const __m256i tm = _mm256_shuffle_epi8( /* t_jj's mask in lanes 0, 1; t_jj+1's in 2, 3 */
                     mb, _mm256_set_m128i(_mm_set1_epi8((char)(2 * i + 1)), _mm_set1_epi8((char)(2 * i))));
-                const __m256i e = _mm256_add_epi64(_mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + jj)), sh),
-                                                   _mm256_and_si256(fc, tm));
+                const __m256i e = pair_words(S + jj, tm, fc);
                 pair_mac(e, tab + 2 * jj, &lo, &x);
                 if (tab2)
                     pair_mac(e, tab2 + 2 * jj, &lo2, &x2);
@@ -845,8 +853,7 @@ V256_TARGET uint64_t fss_vaes256_leaf_dot(const fss_block *S, const uint8_t *t, 
         for (; j + 2 <= leaves; j += 2) { /* the rest (fewer than sixteen leaves) */
             const int tt = (t[j] | t[j + 1] << 16) * 0x101; /* bytes t_j, t_j, t_j+1, t_j+1 */
             const __m256i tm = _mm256_sub_epi64(_mm256_setzero_si256(), _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(tt)));
-            const __m256i e = _mm256_add_epi64(
-                _mm256_srlv_epi64(_mm256_loadu_si256((const __m256i *)(S + j)), sh), _mm256_and_si256(fc, tm));
+            const __m256i e = pair_words(S + j, tm, fc);
             pair_mac(e, tab + 2 * j, &lo, &x);
             if (tab2)
                 pair_mac(e, tab2 + 2 * j, &lo2, &x2);
